@@ -1,0 +1,2 @@
+/** @integ/breaker (work in progress). */
+export const placeholder: true = true;

@@ -1,0 +1,39 @@
+/**
+ * Time as a dependency. Everything in @integ that waits or measures takes a `clock`, so tests drive
+ * time with the fake clock of @integ/testing and never sleep for real.
+ */
+
+/** An opaque handle returned by {@link Clock.setTimeout}. */
+export type TimerHandle = unknown;
+
+/** The source of time and timers. */
+export interface Clock {
+  /** Milliseconds since the epoch, like `Date.now()`. */
+  now(): number;
+  /** Calls `callback` once after `ms` milliseconds. */
+  setTimeout(callback: () => void, ms: number): TimerHandle;
+  /** Cancels a timer; unknown or fired handles are ignored. */
+  clearTimeout(handle: TimerHandle): void;
+}
+
+/**
+ * The real clock: `Date.now()` and the global timers.
+ *
+ * @example
+ * ```ts
+ * const start = systemClock.now();
+ * ```
+ */
+export const systemClock: Clock = {
+  now: () => Date.now(),
+  setTimeout: (callback, ms) => globalThis.setTimeout(callback, ms),
+  clearTimeout: (handle) => globalThis.clearTimeout(handle as ReturnType<typeof globalThis.setTimeout>),
+};
+
+/**
+ * Lets a timer not keep a Node process alive (no-op elsewhere and on fake clocks). For background
+ * timers such as refresh loops and watchdogs.
+ */
+export function unrefTimer(handle: TimerHandle): void {
+  (handle as { unref?: () => void } | null)?.unref?.();
+}

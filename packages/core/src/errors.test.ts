@@ -1,0 +1,97 @@
+import {
+  abortReason,
+  IntegError,
+  InvalidArgumentError,
+  isAbortError,
+  isIntegError,
+  linkSignals,
+  TimeoutError,
+  throwIfAborted,
+} from '@integ/core';
+import { describe, expect, it } from 'vitest';
+
+describe('IntegError', () => {
+  it('carries a stable code, the cause and the retryable hint', () => {
+    const cause = new Error('socket hang up');
+    const error = new IntegError('ERR_UPSTREAM', 'Upstream failed', { cause, retryable: true });
+    expect(error.code).toBe('ERR_UPSTREAM');
+    expect(error.cause).toBe(cause);
+    expect(error.retryable).toBe(true);
+    expect(error.name).toBe('IntegError');
+    expect(error).toBeInstanceOf(Error);
+  });
+
+  it('names subclasses after the class', () => {
+    expect(new TimeoutError(10).name).toBe('TimeoutError');
+    expect(new TimeoutError(10).retryable).toBe(true);
+  });
+});
+
+describe('isIntegError', () => {
+  it('recognises errors from another copy of the package by their string brand', () => {
+    const foreign = Object.assign(new Error('x'), { '@@integ/error': true, code: 'ERR_X' });
+    expect(isIntegError(foreign)).toBe(true);
+    expect(isIntegError(foreign, 'ERR_X')).toBe(true);
+    expect(isIntegError(foreign, 'ERR_Y')).toBe(false);
+  });
+
+  it('rejects plain errors and non-objects', () => {
+    expect(isIntegError(new Error('x'))).toBe(false);
+    expect(isIntegError(null)).toBe(false);
+    expect(isIntegError('ERR_X')).toBe(false);
+  });
+});
+
+describe('InvalidArgumentError', () => {
+  it('says which argument, what was expected and what was received', () => {
+    const error = new InvalidArgumentError('attempts', 'an integer >= 1', 0);
+    expect(error.message).toBe('Invalid attempts: expected an integer >= 1, received 0');
+    expect(error.code).toBe('ERR_INVALID_ARGUMENT');
+    expect(error.retryable).toBe(false);
+  });
+});
+
+describe('abort helpers', () => {
+  it('throwIfAborted throws signal.reason as is', () => {
+    const controller = new AbortController();
+    const reason = { custom: true };
+    controller.abort(reason);
+    expect(() => throwIfAborted(controller.signal)).toThrow();
+    try {
+      throwIfAborted(controller.signal);
+    } catch (error) {
+      expect(error).toBe(reason);
+    }
+    expect(abortReason(controller.signal)).toBe(reason);
+  });
+
+  it('isAbortError recognises AbortError by name and by the signal reason', () => {
+    const controller = new AbortController();
+    controller.abort('why');
+    expect(isAbortError('why', controller.signal)).toBe(true);
+    expect(isAbortError(new DOMException('x', 'AbortError'))).toBe(true);
+    expect(isAbortError(new Error('x'))).toBe(false);
+  });
+
+  it('linkSignals follows the first source to abort and detaches on dispose', () => {
+    const a = new AbortController();
+    const b = new AbortController();
+    const linked = linkSignals(a.signal, undefined, b.signal);
+    b.abort('b');
+    expect(linked.signal.reason).toBe('b');
+    a.abort('a');
+    expect(linked.signal.reason).toBe('b');
+
+    const c = new AbortController();
+    const other = linkSignals(c.signal);
+    other.dispose();
+    c.abort('late');
+    expect(other.signal.aborted).toBe(false);
+  });
+
+  it('linkSignals is aborted at once when a source already is', () => {
+    const a = new AbortController();
+    a.abort('early');
+    expect(linkSignals(a.signal).signal.reason).toBe('early');
+  });
+});

@@ -1,0 +1,113 @@
+/**
+ * The error contract every @integ package shares: a stable `code`, the original failure as `cause`,
+ * and a `retryable` hint that retry policies and breakers read.
+ */
+
+/** Options accepted by {@link IntegError} and its subclasses. */
+export interface IntegErrorOptions {
+  /** The failure that caused this one. */
+  readonly cause?: unknown;
+  /** Whether repeating the operation may succeed. `undefined` means "no opinion". */
+  readonly retryable?: boolean;
+}
+
+const BRAND = '@@integ/error';
+
+/**
+ * Base class of every error thrown by an @integ package.
+ *
+ * @example
+ * ```ts
+ * class QuotaError extends IntegError {
+ *   constructor() { super('ERR_QUOTA', 'Quota exhausted: wait for the next window', { retryable: false }); }
+ * }
+ * ```
+ */
+export class IntegError extends Error {
+  /** Stable, documented machine-readable code, always `ERR_*`. */
+  readonly code: string;
+  /** Whether repeating the operation may succeed; `undefined` when the thrower has no opinion. */
+  readonly retryable: boolean | undefined;
+  /** String-keyed brand: survives two copies of @integ/core in one process, unlike `instanceof`. */
+  readonly '@@integ/error': true = true;
+
+  constructor(code: `ERR_${string}`, message: string, options: IntegErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.retryable = options.retryable;
+  }
+
+  override get name(): string {
+    return this.constructor.name;
+  }
+}
+
+/**
+ * Whether `value` is an {@link IntegError} (from any copy of @integ/core), optionally with the given `code`.
+ *
+ * @example
+ * ```ts
+ * if (isIntegError(err, 'ERR_TIMEOUT')) console.log('timed out');
+ * ```
+ */
+export function isIntegError(value: unknown, code?: string): value is IntegError {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    (value as Record<string, unknown>)[BRAND] === true &&
+    (code === undefined || (value as { code?: unknown }).code === code)
+  );
+}
+
+/**
+ * An operation did not finish within its time limit (`ERR_TIMEOUT`). Retryable by default.
+ *
+ * @example
+ * ```ts
+ * throw new TimeoutError(5000, 'GET /users');
+ * ```
+ */
+export class TimeoutError extends IntegError {
+  /** The limit that was exceeded, in milliseconds. */
+  readonly timeoutMs: number;
+
+  constructor(timeoutMs: number, what = 'Operation', options: IntegErrorOptions = {}) {
+    super(
+      'ERR_TIMEOUT',
+      `${what} timed out after ${timeoutMs} ms; raise the timeout or make the operation faster`,
+      { retryable: true, ...options },
+    );
+    this.timeoutMs = timeoutMs;
+  }
+}
+
+/**
+ * Bad input given to an @integ API (`ERR_INVALID_ARGUMENT`): the message names the option and what to fix.
+ *
+ * @example
+ * ```ts
+ * throw new InvalidArgumentError('attempts', 'an integer >= 1', 0);
+ * ```
+ */
+export class InvalidArgumentError extends IntegError {
+  /** The option or argument that was rejected. */
+  readonly argument: string;
+
+  constructor(argument: string, expected: string, received: unknown) {
+    super(
+      'ERR_INVALID_ARGUMENT',
+      `Invalid ${argument}: expected ${expected}, received ${describe(received)}`,
+      {
+        retryable: false,
+      },
+    );
+    this.argument = argument;
+  }
+}
+
+function describe(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
+  if (typeof value === 'number' || typeof value === 'boolean' || value == null) return String(value);
+  if (Array.isArray(value)) return 'an array';
+  return `a ${typeof value}`;
+}

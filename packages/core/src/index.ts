@@ -1,0 +1,17 @@
+/**
+ * @integ/core: the small shared contracts every @integ package builds on. No dependencies and no
+ * `node:` imports, so it runs in Node, browsers, Deno, Bun and edge runtimes.
+ */
+export { abortReason, isAbortError, type LinkedSignal, linkSignals, throwIfAborted } from './abort.js';
+export { type Clock, systemClock, type TimerHandle, unrefTimer } from './clock.js';
+export { createDeadline, type Deadline, type DeadlineOptions, timeLeft } from './deadline.js';
+export {
+  IntegError,
+  type IntegErrorOptions,
+  InvalidArgumentError,
+  isIntegError,
+  TimeoutError,
+} from './errors.js';
+export type { LogFn, Logger } from './logger.js';
+export { silentLogger } from './logger.js';
+export { type SleepOptions, sleep } from './sleep.js';

@@ -1,0 +1,2 @@
+/** @integ/discovery (work in progress). */
+export const placeholder: true = true;

@@ -1,0 +1,4 @@
+import { defineProject } from 'vitest/config';
+import { project } from '../../vitest.shared';
+
+export default defineProject(project('discovery'));

@@ -1,0 +1,2 @@
+/** @integ/queue (work in progress). */
+export const placeholder: true = true;

@@ -1,0 +1,2 @@
+/** @integ/retry (work in progress). */
+export const placeholder: true = true;

@@ -1,0 +1,2 @@
+/** @integ/sse (work in progress). */
+export const placeholder: true = true;

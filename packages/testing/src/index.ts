@@ -1,0 +1,20 @@
+/**
+ * @integ/testing: what @integ's own tests use, published so you can test your integrations the same way.
+ */
+export { createFakeClock, type FakeClock, type FakeClockOptions } from './fake-clock.js';
+export {
+  type FlakyOptions,
+  flaky,
+  type RateLimitedOptions,
+  type Reply,
+  type RetryAfterOptions,
+  rateLimited,
+  retryAfter,
+  type ScenarioResolver,
+  type SequenceOptions,
+  type SlowOptions,
+  sequence,
+  slow,
+} from './scenarios.js';
+export { createTestServer, type TestServer } from './server.js';
+export { encodeSseEvent, type SseEventInit, type SseStreamOptions, sseStream } from './sse.js';

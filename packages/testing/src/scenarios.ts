@@ -1,0 +1,193 @@
+/**
+ * Scenario builders for external HTTP services, as msw resolvers: put them behind any `http.get/post/...`
+ * handler. Each keeps its own call count (`.calls`) so a test can assert how often the service was hit.
+ */
+import { type Clock, sleep, systemClock } from '@integ/core';
+import { HttpResponse } from 'msw';
+
+/** What a scenario answers with: a Response (cloned per call), a factory, or `'network'` for a network error. */
+export type Reply = Response | (() => Response | Promise<Response>) | 'network';
+
+/** The msw resolver a scenario returns, with the number of requests it has answered. */
+export interface ScenarioResolver {
+  (info: { request: Request }): Promise<Response>;
+  /** How many requests reached this scenario. */
+  readonly calls: number;
+}
+
+const ok = (): Response => HttpResponse.json({ ok: true });
+
+async function answer(reply: Reply): Promise<Response> {
+  if (reply === 'network') return HttpResponse.error();
+  return typeof reply === 'function' ? reply() : reply.clone();
+}
+
+function scenario(handle: (request: Request, call: number) => Promise<Response>): ScenarioResolver {
+  let calls = 0;
+  const resolver = ({ request }: { request: Request }) => handle(request, ++calls);
+  Object.defineProperty(resolver, 'calls', { get: () => calls });
+  return resolver as ScenarioResolver;
+}
+
+/** Options of {@link flaky}. */
+export interface FlakyOptions {
+  /** How many requests fail before the service recovers. @default 1 */
+  readonly failures?: number;
+  /** The failure: an HTTP status, or `'network'` for a dropped connection. @default 503 */
+  readonly status?: number | 'network';
+  /** The answer once recovered. @default a 200 `{ ok: true }` JSON response */
+  readonly then?: Reply;
+}
+
+/**
+ * A service that fails `failures` times, then succeeds.
+ *
+ * @example
+ * ```ts
+ * server.use(http.get('https://api.example.com/users', flaky({ failures: 2, status: 'network' })));
+ * ```
+ */
+export function flaky(options: FlakyOptions = {}): ScenarioResolver {
+  const { failures = 1, status = 503, then = ok } = options;
+  return scenario(async (_request, call) => {
+    if (call > failures) return answer(then);
+    return status === 'network' ? HttpResponse.error() : HttpResponse.json({ error: 'flaky' }, { status });
+  });
+}
+
+/** Options of {@link slow}. */
+export interface SlowOptions {
+  /** The answer after the delay. @default a 200 `{ ok: true }` JSON response */
+  readonly then?: Reply;
+  /** Where the delay's time comes from (pass a fake clock to test timeouts without waiting). @default systemClock */
+  readonly clock?: Clock;
+}
+
+/**
+ * A service that answers after `ms` milliseconds (the wait ends early when the client aborts).
+ *
+ * @example
+ * ```ts
+ * server.use(http.get(url, slow(5_000, { clock })));
+ * ```
+ */
+export function slow(ms: number, options: SlowOptions = {}): ScenarioResolver {
+  const { then = ok, clock = systemClock } = options;
+  return scenario(async (request) => {
+    await sleep(ms, { signal: request.signal, clock });
+    return answer(then);
+  });
+}
+
+/** Options of {@link retryAfter}. */
+export interface RetryAfterOptions {
+  /** The status of the refusing responses. @default 503 */
+  readonly status?: number;
+  /** How many requests are refused before the service answers normally. @default 1 */
+  readonly times?: number;
+  /** The answer afterwards. @default a 200 `{ ok: true }` JSON response */
+  readonly then?: Reply;
+}
+
+/**
+ * A service that refuses with a `Retry-After` header, in delta-seconds (a number) or as an HTTP-date
+ * (a Date or a preformatted string), then recovers.
+ *
+ * @example
+ * ```ts
+ * server.use(http.get(url, retryAfter(2, { status: 429 })));
+ * ```
+ */
+export function retryAfter(after: number | Date | string, options: RetryAfterOptions = {}): ScenarioResolver {
+  const { status = 503, times = 1, then = ok } = options;
+  const value =
+    typeof after === 'number' ? String(after) : after instanceof Date ? after.toUTCString() : after;
+  return scenario(async (_request, call) => {
+    if (call > times) return answer(then);
+    return HttpResponse.json({ error: 'retry later' }, { status, headers: { 'retry-after': value } });
+  });
+}
+
+/** Options of {@link rateLimited}. */
+export interface RateLimitedOptions {
+  /** Requests allowed per window. @default 1 */
+  readonly limit?: number;
+  /** Window length in seconds. @default 1 */
+  readonly windowSeconds?: number;
+  /** The answer for allowed requests. @default a 200 `{ ok: true }` JSON response */
+  readonly then?: Reply;
+  /** Where the window's time comes from. @default systemClock */
+  readonly clock?: Clock;
+}
+
+/**
+ * A rate-limited service: `limit` requests per fixed window, then 429 with `Retry-After` and the IETF
+ * `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset` and `RateLimit-Policy` headers (also set on
+ * allowed responses).
+ *
+ * @example
+ * ```ts
+ * server.use(http.get(url, rateLimited({ limit: 10, windowSeconds: 60 })));
+ * ```
+ */
+export function rateLimited(options: RateLimitedOptions = {}): ScenarioResolver {
+  const { limit = 1, windowSeconds = 1, then = ok, clock = systemClock } = options;
+  const windowMs = windowSeconds * 1000;
+  let windowStart = Number.NEGATIVE_INFINITY;
+  let used = 0;
+  return scenario(async () => {
+    const now = clock.now();
+    if (now - windowStart >= windowMs) {
+      windowStart = now - ((now - (Number.isFinite(windowStart) ? windowStart : now)) % windowMs);
+      used = 0;
+    }
+    const reset = Math.max(1, Math.ceil((windowStart + windowMs - now) / 1000));
+    const allowed = used < limit;
+    if (allowed) used++;
+    const headers = {
+      'ratelimit-limit': String(limit),
+      'ratelimit-remaining': String(limit - used),
+      'ratelimit-reset': String(reset),
+      'ratelimit-policy': `${limit};w=${windowSeconds}`,
+    };
+    if (!allowed) {
+      return HttpResponse.json(
+        { error: 'rate limited' },
+        { status: 429, headers: { ...headers, 'retry-after': String(reset) } },
+      );
+    }
+    const response = await answer(then);
+    const merged = new Headers(response.headers);
+    for (const [name, value] of Object.entries(headers)) merged.set(name, value);
+    return new Response(response.body, {
+      status: response.status,
+      statusText: response.statusText,
+      headers: merged,
+    });
+  });
+}
+
+/** Options of {@link sequence}. */
+export interface SequenceOptions {
+  /** After the last reply: repeat it (`'last'`) or answer 500 (`'error'`). @default 'last' */
+  readonly after?: 'last' | 'error';
+}
+
+/**
+ * A service that answers each request with the next reply of the list.
+ *
+ * @example
+ * ```ts
+ * server.use(http.get(url, sequence([new Response(null, { status: 500 }), 'network', HttpResponse.json({ id: 1 })])));
+ * ```
+ */
+export function sequence(replies: readonly Reply[], options: SequenceOptions = {}): ScenarioResolver {
+  if (replies.length === 0) throw new TypeError('sequence() needs at least one reply');
+  const after = options.after ?? 'last';
+  return scenario(async (_request, call) => {
+    const reply = replies[call - 1];
+    if (reply !== undefined) return answer(reply);
+    if (after === 'error') return HttpResponse.json({ error: 'sequence exhausted' }, { status: 500 });
+    return answer(replies[replies.length - 1] as Reply);
+  });
+}

@@ -1,0 +1,42 @@
+/**
+ * `createTestServer`: msw's `setupServer` with the one default that keeps tests honest, an unhandled
+ * request is an error, so nothing leaks to the real network.
+ */
+import type { RequestHandler } from 'msw';
+import { type SetupServer, setupServer } from 'msw/node';
+
+/** The server returned by {@link createTestServer}: msw's API with a safer `listen()`. */
+export interface TestServer {
+  /** The underlying msw server. */
+  readonly msw: SetupServer;
+  /** Starts intercepting. Unhandled requests fail the test unless `onUnhandledRequest` says otherwise. */
+  listen(options?: Parameters<SetupServer['listen']>[0]): void;
+  /** Adds handlers in front of the initial ones (for one test). */
+  use(...handlers: RequestHandler[]): void;
+  /** Drops handlers added with `use()`. */
+  resetHandlers(...handlers: RequestHandler[]): void;
+  /** Stops intercepting. */
+  close(): void;
+}
+
+/**
+ * Creates an msw server for Node tests with `onUnhandledRequest: 'error'`.
+ *
+ * @example
+ * ```ts
+ * const server = createTestServer(http.get('https://api.example.com/users', flaky({ failures: 2 })));
+ * beforeAll(() => server.listen());
+ * afterEach(() => server.resetHandlers());
+ * afterAll(() => server.close());
+ * ```
+ */
+export function createTestServer(...handlers: RequestHandler[]): TestServer {
+  const msw = setupServer(...handlers);
+  return {
+    msw,
+    listen: (options) => msw.listen({ onUnhandledRequest: 'error', ...options }),
+    use: (...more) => msw.use(...more),
+    resetHandlers: (...next) => msw.resetHandlers(...next),
+    close: () => msw.close(),
+  };
+}

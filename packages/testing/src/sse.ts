@@ -1,0 +1,90 @@
+/**
+ * `sseStream`: an msw resolver that serves Server-Sent Events as a streamed `text/event-stream` body.
+ * It needs no global EventSource, so it works on Node 20 without experimental flags, with fetch-based
+ * clients (msw's own `sse()` does not).
+ */
+import { HttpResponse } from 'msw';
+import type { ScenarioResolver } from './scenarios.js';
+
+/** One event to send: a string is a `data`-only event. */
+export type SseEventInit =
+  | string
+  | {
+      readonly data?: string;
+      readonly event?: string;
+      readonly id?: string;
+      readonly retry?: number;
+      /** A comment line (`: text`), sent on its own when no other field is given. */
+      readonly comment?: string;
+    };
+
+/** Options of {@link sseStream}. */
+export interface SseStreamOptions {
+  /**
+   * End each connection after this many events. The client sees a normal end of stream (or a network
+   * error with `disconnectWith: 'error'`) and is expected to reconnect.
+   */
+  readonly disconnectAfter?: number;
+  /** How a disconnect looks to the client. @default 'close' */
+  readonly disconnectWith?: 'close' | 'error';
+  /**
+   * Start a reconnecting client after the event whose id it sends in `Last-Event-ID`. @default true
+   */
+  readonly resume?: boolean;
+  /** Status of the response (non-200 lets tests check that clients stop). @default 200 */
+  readonly status?: number;
+  /** Extra or replacing headers (`content-type` too, to test a wrong type). */
+  readonly headers?: Record<string, string>;
+}
+
+/** Encodes one event in the text/event-stream format. */
+export function encodeSseEvent(event: SseEventInit): string {
+  if (typeof event === 'string') event = { data: event };
+  let out = '';
+  if (event.comment !== undefined) for (const line of event.comment.split(/\r\n|\r|\n/)) out += `: ${line}\n`;
+  if (event.event !== undefined) out += `event: ${event.event}\n`;
+  if (event.id !== undefined) out += `id: ${event.id}\n`;
+  if (event.retry !== undefined) out += `retry: ${event.retry}\n`;
+  if (event.data !== undefined) for (const line of event.data.split(/\r\n|\r|\n/)) out += `data: ${line}\n`;
+  return `${out}\n`;
+}
+
+/**
+ * Serves `events` as an SSE stream.
+ *
+ * @example
+ * ```ts
+ * server.use(http.get('https://api.example.com/live', sseStream([{ id: '1', data: 'a' }, { id: '2', data: 'b' }], { disconnectAfter: 1 })));
+ * ```
+ */
+export function sseStream(events: readonly SseEventInit[], options: SseStreamOptions = {}): ScenarioResolver {
+  const { disconnectAfter, disconnectWith = 'close', resume = true, status = 200 } = options;
+  let calls = 0;
+  const resolver = async ({ request }: { request: Request }): Promise<Response> => {
+    calls++;
+    let start = 0;
+    const lastId = request.headers.get('last-event-id');
+    if (resume && lastId !== null) {
+      const index = events.findIndex((e) => typeof e !== 'string' && e.id === lastId);
+      if (index >= 0) start = index + 1;
+    }
+    const slice = events.slice(start, disconnectAfter === undefined ? undefined : start + disconnectAfter);
+    const cut = disconnectAfter !== undefined;
+    const encoder = new TextEncoder();
+    const body = new ReadableStream<Uint8Array>({
+      start(controller) {
+        for (const event of slice) controller.enqueue(encoder.encode(encodeSseEvent(event)));
+        // With no disconnect configured the stream stays open after the last event, like a live server.
+        if (!cut) return;
+        if (disconnectWith === 'error') controller.error(new TypeError('connection reset'));
+        else controller.close();
+      },
+    });
+    return new HttpResponse(body, {
+      status,
+      headers: { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', ...options.headers },
+    });
+  };
+  Object.defineProperty(resolver, 'calls', { get: () => calls });
+  return resolver as ScenarioResolver;
+}
