@@ -1,2 +1,16 @@
-/** @integ/retry (work in progress). */
-export const placeholder: true = true;
+/**
+ * @integ/retry: retry with backoff, jitter, per-attempt timeouts, deadlines, retry budgets and
+ * server hints (`Retry-After`). Web-standard APIs only.
+ */
+export {
+  type Backoff,
+  type BackoffContext,
+  constant,
+  type DecorrelatedOptions,
+  decorrelated,
+  type ExponentialOptions,
+  exponential,
+  type Jitter,
+  type LinearOptions,
+  linear,
+} from './backoff.js';

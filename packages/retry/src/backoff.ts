@@ -1,0 +1,161 @@
+/**
+ * Backoffs: pure functions from "which attempt just failed" to "how long to wait before the next one".
+ * They never sleep and never read global state: randomness comes in through the context, so a seeded
+ * `random` makes every delay reproducible.
+ */
+import { InvalidArgumentError } from '@integ/core';
+
+/** What a {@link Backoff} knows when it picks the next delay. */
+export interface BackoffContext {
+  /** 1-based number of the attempt that just failed (1 = the first call failed). */
+  readonly attempt: number;
+  /** The delay used before this attempt, 0 before the first retry (decorrelated jitter needs it). */
+  readonly previousDelay: number;
+  /** Uniform random in [0, 1): inject a seeded one in tests. */
+  readonly random: () => number;
+}
+
+/**
+ * Returns the delay in ms before the next attempt.
+ *
+ * @example
+ * ```ts
+ * const fixed: Backoff = ({ attempt }) => (attempt < 3 ? 100 : 1000);
+ * ```
+ */
+export type Backoff = (context: BackoffContext) => number;
+
+/**
+ * How randomness spreads a computed delay `d` (see the AWS architecture blog, "Exponential Backoff And Jitter"):
+ * `'none'` waits exactly `d`, `'full'` waits uniformly in `[0, d)`, `'equal'` waits uniformly in `[d/2, d)`.
+ */
+export type Jitter = 'none' | 'full' | 'equal';
+
+/** The largest delay a timer can take: `setTimeout` fires at once for anything above 2^31 - 1 ms. */
+export const MAX_DELAY = 2_147_483_647;
+
+/** Options of {@link linear}. */
+export interface LinearOptions {
+  /** Delay after the first failure, in ms. @default 100 */
+  readonly initial?: number | undefined;
+  /** Added to the delay after each further failure, in ms. @default 100 */
+  readonly step?: number | undefined;
+  /** Cap on the delay (before jitter), in ms. @default 30000 */
+  readonly max?: number | undefined;
+  /** How randomness spreads the delay. @default 'none' */
+  readonly jitter?: Jitter | undefined;
+}
+
+/** Options of {@link exponential}. */
+export interface ExponentialOptions {
+  /** Delay after the first failure, in ms. @default 100 */
+  readonly initial?: number | undefined;
+  /** Multiplier applied after each further failure. @default 2 */
+  readonly factor?: number | undefined;
+  /** Cap on the delay (before jitter), in ms. @default 30000 */
+  readonly max?: number | undefined;
+  /** How randomness spreads the delay. @default 'full' */
+  readonly jitter?: Jitter | undefined;
+}
+
+/** Options of {@link decorrelated}. */
+export interface DecorrelatedOptions {
+  /** The smallest delay, and the seed of the first one, in ms. @default 100 */
+  readonly initial?: number | undefined;
+  /** Cap on the delay, in ms. @default 30000 */
+  readonly max?: number | undefined;
+}
+
+function checkMs(name: string, value: unknown, min = 0): number {
+  if (typeof value !== 'number' || !(value >= min) || value > MAX_DELAY)
+    throw new InvalidArgumentError(name, `a number of ms from ${min} to ${MAX_DELAY}`, value);
+  return value;
+}
+
+function checkJitter(name: string, value: unknown): Jitter {
+  if (value !== 'none' && value !== 'full' && value !== 'equal')
+    throw new InvalidArgumentError(name, "'none', 'full' or 'equal'", value);
+  return value;
+}
+
+function spread(delay: number, jitter: Jitter, random: () => number): number {
+  if (jitter === 'none') return delay;
+  if (jitter === 'full') return delay * random();
+  const half = delay / 2;
+  return half + half * random();
+}
+
+/**
+ * The same delay after every failure.
+ *
+ * @param ms delay in ms, 0 to 2^31 - 1
+ * @throws {InvalidArgumentError} when `ms` is not a number in range
+ * @example
+ * ```ts
+ * await retry(fetchUser, { backoff: constant(250) });
+ * ```
+ */
+export function constant(ms: number): Backoff {
+  const delay = checkMs('constant(ms)', ms);
+  return () => delay;
+}
+
+/**
+ * A delay that grows by `step` after each failure: `min(max, initial + step * (attempt - 1))`, then jittered.
+ *
+ * @throws {InvalidArgumentError} when an option is out of range
+ * @example
+ * ```ts
+ * await retry(poll, { backoff: linear({ initial: 200, step: 200, max: 2000 }) }); // 200, 400, 600 ...
+ * ```
+ */
+export function linear(options?: LinearOptions): Backoff {
+  const initial = checkMs('linear initial', options?.initial ?? 100);
+  const step = checkMs('linear step', options?.step ?? 100);
+  const max = checkMs('linear max', options?.max ?? 30_000);
+  const jitter = checkJitter('linear jitter', options?.jitter ?? 'none');
+  return ({ attempt, random }) =>
+    spread(Math.min(max, initial + step * Math.max(0, attempt - 1)), jitter, random);
+}
+
+/**
+ * A delay that is multiplied by `factor` after each failure: `min(max, initial * factor ** (attempt - 1))`,
+ * then jittered. With the defaults the ceiling doubles (100, 200, 400 ... 30000 ms) and the actual wait is
+ * uniform below it (full jitter), which spreads a fleet of clients out instead of synchronising them.
+ *
+ * @throws {InvalidArgumentError} when an option is out of range (`factor` must be >= 1)
+ * @example
+ * ```ts
+ * await retry(fetchUser, { backoff: exponential({ initial: 50, max: 5000, jitter: 'equal' }) });
+ * ```
+ */
+export function exponential(options?: ExponentialOptions): Backoff {
+  const initial = checkMs('exponential initial', options?.initial ?? 100);
+  const factor = options?.factor ?? 2;
+  if (typeof factor !== 'number' || !(factor >= 1) || !Number.isFinite(factor))
+    throw new InvalidArgumentError('exponential factor', 'a finite number >= 1', factor);
+  const max = checkMs('exponential max', options?.max ?? 30_000);
+  const jitter = checkJitter('exponential jitter', options?.jitter ?? 'full');
+  return ({ attempt, random }) =>
+    spread(Math.min(max, initial * factor ** Math.max(0, attempt - 1)), jitter, random);
+}
+
+/**
+ * AWS "decorrelated jitter": `min(max, random_between(initial, previousDelay * 3))`, where the first
+ * retry uses `initial` as the previous delay. Grows like exponential backoff on average, with each delay
+ * drawn relative to the last one.
+ *
+ * @throws {InvalidArgumentError} when an option is out of range
+ * @example
+ * ```ts
+ * await retry(fetchUser, { backoff: decorrelated({ initial: 100, max: 10_000 }) });
+ * ```
+ */
+export function decorrelated(options?: DecorrelatedOptions): Backoff {
+  const initial = checkMs('decorrelated initial', options?.initial ?? 100);
+  const max = checkMs('decorrelated max', options?.max ?? 30_000);
+  return ({ previousDelay, random }) => {
+    const upper = Math.max(initial, (previousDelay > 0 ? previousDelay : initial) * 3);
+    return Math.min(max, initial + (upper - initial) * random());
+  };
+}
