@@ -74,8 +74,20 @@ export function sseStream(events: readonly SseEventInit[], options: SseStreamOpt
     const body = new ReadableStream<Uint8Array>({
       start(controller) {
         for (const event of slice) controller.enqueue(encoder.encode(encodeSseEvent(event)));
-        // With no disconnect configured the stream stays open after the last event, like a live server.
-        if (!cut) return;
+        // With no disconnect configured the stream stays open after the last event, like a live server,
+        // until the client goes away.
+        if (!cut) {
+          const onAbort = (): void => {
+            try {
+              controller.error(request.signal.reason);
+            } catch {
+              // already closed by the reader
+            }
+          };
+          if (request.signal.aborted) onAbort();
+          else request.signal.addEventListener('abort', onAbort, { once: true });
+          return;
+        }
         if (disconnectWith === 'error') controller.error(new TypeError('connection reset'));
         else controller.close();
       },

@@ -1,0 +1,109 @@
+import { createDeadline, sleep } from '@integ/core';
+import { createFakeClock } from '@integ/testing';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+
+describe('createFakeClock', () => {
+  it('starts at the given time and only moves when told to', async () => {
+    const clock = createFakeClock({ now: 1_000 });
+    expect(clock.now()).toBe(1_000);
+    await clock.advance(250);
+    expect(clock.now()).toBe(1_250);
+  });
+
+  it('fires timers in due order, ties in scheduling order', () => {
+    const clock = createFakeClock();
+    const fired: string[] = [];
+    clock.setTimeout(() => fired.push('b'), 20);
+    clock.setTimeout(() => fired.push('a'), 10);
+    clock.setTimeout(() => fired.push('c'), 20);
+    clock.advanceSync(20);
+    expect(fired).toEqual(['a', 'b', 'c']);
+  });
+
+  it('fires timers scheduled by timers when they fall due within the same advance', () => {
+    const clock = createFakeClock();
+    const times: number[] = [];
+    clock.setTimeout(() => {
+      times.push(clock.now());
+      clock.setTimeout(() => times.push(clock.now()), 5);
+    }, 10);
+    clock.advanceSync(100);
+    expect(times).toEqual([10, 15]);
+    expect(clock.now()).toBe(100);
+  });
+
+  it('runs promise callbacks between timers, so chained sleeps progress in one advance', async () => {
+    const clock = createFakeClock();
+    const log: number[] = [];
+    const chain = (async () => {
+      for (let i = 0; i < 3; i++) {
+        await sleep(100, { clock });
+        log.push(clock.now());
+      }
+    })();
+    await clock.advance(300);
+    await chain;
+    expect(log).toEqual([100, 200, 300]);
+  });
+
+  it('counts pending timers and forgets cleared ones', () => {
+    const clock = createFakeClock();
+    const a = clock.setTimeout(() => {}, 10);
+    clock.setTimeout(() => {}, 20);
+    expect(clock.pendingTimers).toBe(2);
+    clock.clearTimeout(a);
+    expect(clock.pendingTimers).toBe(1);
+    clock.clearTimeout('not a handle');
+    expect(clock.pendingTimers).toBe(1);
+  });
+
+  it('runAll() fires everything and stops runaway rescheduling with a clear error', async () => {
+    const clock = createFakeClock();
+    let fired = 0;
+    clock.setTimeout(() => fired++, 1e6);
+    await clock.runAll();
+    expect(fired).toBe(1);
+    expect(clock.now()).toBe(1e6);
+    const forever = (): void => {
+      clock.setTimeout(forever, 1);
+    };
+    forever();
+    await expect(clock.runAll(50)).rejects.toThrow(/rescheduling forever/);
+  });
+
+  it('drives deadlines with zero real waiting', async () => {
+    const clock = createFakeClock();
+    const deadline = createDeadline(60_000, { clock });
+    const started = Date.now();
+    await clock.advance(60_000);
+    expect(deadline.signal.aborted).toBe(true);
+    expect(Date.now() - started).toBeLessThan(5_000);
+  });
+
+  it('refuses to move time backwards or by a non-finite amount', async () => {
+    const clock = createFakeClock();
+    await expect(clock.advance(-1)).rejects.toThrow(RangeError);
+    expect(() => clock.advanceSync(Number.POSITIVE_INFINITY)).toThrow(RangeError);
+  });
+
+  it('property: every timer fires exactly once, at its due time, in order', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: 0, max: 10_000 }), { maxLength: 30 }),
+        fc.integer({ min: 1, max: 5000 }),
+        (delays, step) => {
+          const clock = createFakeClock();
+          const fired: { at: number; due: number }[] = [];
+          for (const delay of delays)
+            clock.setTimeout(() => fired.push({ at: clock.now(), due: delay }), delay);
+          while (clock.pendingTimers > 0) clock.advanceSync(step);
+          expect(fired).toHaveLength(delays.length);
+          for (const f of fired) expect(f.at).toBe(f.due);
+          for (let i = 1; i < fired.length; i++)
+            expect(fired[i]!.at).toBeGreaterThanOrEqual(fired[i - 1]!.at);
+        },
+      ),
+    );
+  });
+});

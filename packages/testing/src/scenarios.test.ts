@@ -1,0 +1,140 @@
+import {
+  createFakeClock,
+  createTestServer,
+  flaky,
+  rateLimited,
+  retryAfter,
+  sequence,
+  slow,
+} from '@integ/testing';
+import { HttpResponse, http } from 'msw';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+
+const api = 'https://api.example.test';
+const server = createTestServer();
+beforeAll(() => server.listen());
+afterEach(() => server.resetHandlers());
+afterAll(() => server.close());
+
+describe('createTestServer', () => {
+  it('fails requests that no handler expects, so nothing reaches the network', async () => {
+    await expect(fetch(`${api}/unexpected`)).rejects.toThrow();
+  });
+});
+
+describe('flaky', () => {
+  it('fails with the status n times, then succeeds', async () => {
+    const resolver = flaky({ failures: 2, status: 502 });
+    server.use(http.get(`${api}/users`, resolver));
+    const statuses: number[] = [];
+    for (let i = 0; i < 4; i++) statuses.push((await fetch(`${api}/users`)).status);
+    expect(statuses).toEqual([502, 502, 200, 200]);
+    expect(resolver.calls).toBe(4);
+  });
+
+  it('can fail with a network error instead of a status', async () => {
+    server.use(http.get(`${api}/users`, flaky({ failures: 1, status: 'network' })));
+    await expect(fetch(`${api}/users`)).rejects.toThrow(TypeError);
+    expect(await (await fetch(`${api}/users`)).json()).toEqual({ ok: true });
+  });
+
+  it('answers with the given reply once recovered', async () => {
+    server.use(http.get(`${api}/users`, flaky({ failures: 0, then: HttpResponse.json([{ id: 1 }]) })));
+    expect(await (await fetch(`${api}/users`)).json()).toEqual([{ id: 1 }]);
+    expect(await (await fetch(`${api}/users`)).json()).toEqual([{ id: 1 }]);
+  });
+});
+
+describe('slow', () => {
+  it('answers only after the delay has passed on the given clock', async () => {
+    const clock = createFakeClock();
+    server.use(http.get(`${api}/slow`, slow(5_000, { clock })));
+    let settled = false;
+    const pending = fetch(`${api}/slow`).then((r) => {
+      settled = true;
+      return r;
+    });
+    await clock.advance(4_999);
+    expect(settled).toBe(false);
+    await clock.advance(1);
+    expect((await pending).status).toBe(200);
+  });
+
+  it('stops waiting when the client aborts', async () => {
+    const clock = createFakeClock();
+    server.use(http.get(`${api}/slow`, slow(5_000, { clock })));
+    const controller = new AbortController();
+    const pending = fetch(`${api}/slow`, { signal: controller.signal });
+    await clock.advance(10);
+    controller.abort();
+    await expect(pending).rejects.toMatchObject({ name: 'AbortError' });
+    await clock.advance(0);
+    expect(clock.pendingTimers).toBe(0);
+  });
+});
+
+describe('retryAfter', () => {
+  it('refuses with Retry-After in seconds, then recovers', async () => {
+    server.use(http.get(`${api}/r`, retryAfter(3, { status: 429 })));
+    const first = await fetch(`${api}/r`);
+    expect(first.status).toBe(429);
+    expect(first.headers.get('retry-after')).toBe('3');
+    expect((await fetch(`${api}/r`)).status).toBe(200);
+  });
+
+  it('sends an HTTP-date when given a Date', async () => {
+    const when = new Date(Date.UTC(2030, 0, 2, 3, 4, 5));
+    server.use(http.get(`${api}/r`, retryAfter(when, { times: 2 })));
+    for (let i = 0; i < 2; i++) {
+      const response = await fetch(`${api}/r`);
+      expect(response.status).toBe(503);
+      expect(response.headers.get('retry-after')).toBe('Wed, 02 Jan 2030 03:04:05 GMT');
+    }
+    expect((await fetch(`${api}/r`)).status).toBe(200);
+  });
+});
+
+describe('rateLimited', () => {
+  it('allows `limit` requests per window, then answers 429 with RateLimit headers until the window resets', async () => {
+    const clock = createFakeClock({ now: 10_000 });
+    server.use(http.get(`${api}/rl`, rateLimited({ limit: 2, windowSeconds: 10, clock })));
+    const a = await fetch(`${api}/rl`);
+    expect(a.status).toBe(200);
+    expect(a.headers.get('ratelimit-remaining')).toBe('1');
+    expect(a.headers.get('ratelimit-limit')).toBe('2');
+    expect((await fetch(`${api}/rl`)).headers.get('ratelimit-remaining')).toBe('0');
+    await clock.advance(4_000);
+    const limited = await fetch(`${api}/rl`);
+    expect(limited.status).toBe(429);
+    expect(limited.headers.get('retry-after')).toBe('6');
+    expect(limited.headers.get('ratelimit-reset')).toBe('6');
+    expect(limited.headers.get('ratelimit-policy')).toBe('2;w=10');
+    await clock.advance(6_000);
+    expect((await fetch(`${api}/rl`)).status).toBe(200);
+  });
+});
+
+describe('sequence', () => {
+  it('answers each request with the next reply, then repeats the last', async () => {
+    server.use(
+      http.get(
+        `${api}/seq`,
+        sequence([new Response(null, { status: 500 }), 'network', () => HttpResponse.json({ n: 3 })]),
+      ),
+    );
+    expect((await fetch(`${api}/seq`)).status).toBe(500);
+    await expect(fetch(`${api}/seq`)).rejects.toThrow(TypeError);
+    expect(await (await fetch(`${api}/seq`)).json()).toEqual({ n: 3 });
+    expect(await (await fetch(`${api}/seq`)).json()).toEqual({ n: 3 });
+  });
+
+  it("answers 500 after the list with after: 'error'", async () => {
+    server.use(http.get(`${api}/seq`, sequence([HttpResponse.json({ n: 1 })], { after: 'error' })));
+    expect((await fetch(`${api}/seq`)).status).toBe(200);
+    expect((await fetch(`${api}/seq`)).status).toBe(500);
+  });
+
+  it('refuses an empty list', () => {
+    expect(() => sequence([])).toThrow(/at least one reply/);
+  });
+});

@@ -1,0 +1,91 @@
+import { createTestServer, encodeSseEvent, sseStream } from '@integ/testing';
+import { http } from 'msw';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+
+const url = 'https://stream.example.test/live';
+const server = createTestServer();
+beforeAll(() => server.listen());
+afterEach(() => server.resetHandlers());
+afterAll(() => server.close());
+
+async function readAll(response: Response): Promise<string> {
+  return new TextDecoder().decode(await response.arrayBuffer());
+}
+
+describe('encodeSseEvent', () => {
+  it('writes every field and splits multi-line data into data lines', () => {
+    expect(encodeSseEvent({ event: 'tick', id: '7', retry: 1000, data: 'a\nb' })).toBe(
+      'event: tick\nid: 7\nretry: 1000\ndata: a\ndata: b\n\n',
+    );
+    expect(encodeSseEvent('hello')).toBe('data: hello\n\n');
+    expect(encodeSseEvent({ comment: 'keep-alive' })).toBe(': keep-alive\n\n');
+  });
+});
+
+describe('sseStream', () => {
+  it('serves text/event-stream over plain fetch on Node 20 without flags', async () => {
+    server.use(
+      http.get(
+        url,
+        sseStream(
+          [
+            { id: '1', data: 'a' },
+            { id: '2', data: 'b' },
+          ],
+          { disconnectAfter: 2 },
+        ),
+      ),
+    );
+    const response = await fetch(url);
+    expect(response.headers.get('content-type')).toBe('text/event-stream');
+    expect(await readAll(response)).toBe('id: 1\ndata: a\n\nid: 2\ndata: b\n\n');
+  });
+
+  it('disconnects after n events and resumes after Last-Event-ID on the next connection', async () => {
+    const resolver = sseStream(
+      [
+        { id: '1', data: 'a' },
+        { id: '2', data: 'b' },
+        { id: '3', data: 'c' },
+      ],
+      { disconnectAfter: 1 },
+    );
+    server.use(http.get(url, resolver));
+    expect(await readAll(await fetch(url))).toBe('id: 1\ndata: a\n\n');
+    const resumed = await fetch(url, { headers: { 'last-event-id': '2' } });
+    expect(await readAll(resumed)).toBe('id: 3\ndata: c\n\n');
+    expect(resolver.calls).toBe(2);
+  });
+
+  it('can end a connection with a network error', async () => {
+    server.use(http.get(url, sseStream(['x'], { disconnectAfter: 1, disconnectWith: 'error' })));
+    const response = await fetch(url);
+    await expect(response.text()).rejects.toThrow();
+  });
+
+  it('keeps the stream open after the last event when no disconnect is configured', async () => {
+    server.use(http.get(url, sseStream(['only'])));
+    const controller = new AbortController();
+    const response = await fetch(url, { signal: controller.signal });
+    const reader = response.body!.getReader();
+    const first = await reader.read();
+    expect(new TextDecoder().decode(first.value)).toBe('data: only\n\n');
+    const next = reader.read();
+    const raced = await Promise.race([
+      next.then(() => 'data'),
+      new Promise((r) => setImmediate(() => r('open'))),
+    ]);
+    expect(raced).toBe('open');
+    controller.abort();
+    await expect(next).rejects.toBeDefined();
+  });
+
+  it('serves other statuses and content types so clients can be tested against them', async () => {
+    server.use(http.get(url, sseStream([], { status: 204 })));
+    expect((await fetch(url)).status).toBe(204);
+    server.use(
+      http.get(url, sseStream(['x'], { headers: { 'content-type': 'text/plain' }, disconnectAfter: 1 })),
+    );
+    expect((await fetch(url)).headers.get('content-type')).toBe('text/plain');
+  });
+});

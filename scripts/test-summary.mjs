@@ -1,0 +1,8 @@
+// Prints vitest's JSON report as one plain closing line: "tests: N passed, N failed, N skipped".
+import { existsSync, readFileSync } from 'node:fs';
+
+const file = new URL('../.vitest-results.json', import.meta.url);
+if (!existsSync(file)) process.exit(0);
+const report = JSON.parse(readFileSync(file, 'utf8'));
+const skipped = (report.numPendingTests ?? 0) + (report.numTodoTests ?? 0);
+console.log(`tests: ${report.numPassedTests} passed, ${report.numFailedTests} failed, ${skipped} skipped`);
