@@ -39,7 +39,7 @@ describe('flaky', () => {
   });
 
   it('answers with the given reply once recovered', async () => {
-    server.use(http.get(`${api}/users`, flaky({ failures: 0, then: HttpResponse.json([{ id: 1 }]) })));
+    server.use(http.get(`${api}/users`, flaky({ failures: 0, reply: HttpResponse.json([{ id: 1 }]) })));
     expect(await (await fetch(`${api}/users`)).json()).toEqual([{ id: 1 }]);
     expect(await (await fetch(`${api}/users`)).json()).toEqual([{ id: 1 }]);
   });

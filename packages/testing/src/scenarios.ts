@@ -36,7 +36,7 @@ export interface FlakyOptions {
   /** The failure: an HTTP status, or `'network'` for a dropped connection. @default 503 */
   readonly status?: number | 'network';
   /** The answer once recovered. @default a 200 `{ ok: true }` JSON response */
-  readonly then?: Reply;
+  readonly reply?: Reply;
 }
 
 /**
@@ -48,9 +48,9 @@ export interface FlakyOptions {
  * ```
  */
 export function flaky(options: FlakyOptions = {}): ScenarioResolver {
-  const { failures = 1, status = 503, then = ok } = options;
+  const { failures = 1, status = 503, reply = ok } = options;
   return scenario(async (_request, call) => {
-    if (call > failures) return answer(then);
+    if (call > failures) return answer(reply);
     return status === 'network' ? HttpResponse.error() : HttpResponse.json({ error: 'flaky' }, { status });
   });
 }
@@ -58,7 +58,7 @@ export function flaky(options: FlakyOptions = {}): ScenarioResolver {
 /** Options of {@link slow}. */
 export interface SlowOptions {
   /** The answer after the delay. @default a 200 `{ ok: true }` JSON response */
-  readonly then?: Reply;
+  readonly reply?: Reply;
   /** Where the delay's time comes from (pass a fake clock to test timeouts without waiting). @default systemClock */
   readonly clock?: Clock;
 }
@@ -72,10 +72,10 @@ export interface SlowOptions {
  * ```
  */
 export function slow(ms: number, options: SlowOptions = {}): ScenarioResolver {
-  const { then = ok, clock = systemClock } = options;
+  const { reply = ok, clock = systemClock } = options;
   return scenario(async (request) => {
     await sleep(ms, { signal: request.signal, clock });
-    return answer(then);
+    return answer(reply);
   });
 }
 
@@ -86,7 +86,7 @@ export interface RetryAfterOptions {
   /** How many requests are refused before the service answers normally. @default 1 */
   readonly times?: number;
   /** The answer afterwards. @default a 200 `{ ok: true }` JSON response */
-  readonly then?: Reply;
+  readonly reply?: Reply;
 }
 
 /**
@@ -99,11 +99,11 @@ export interface RetryAfterOptions {
  * ```
  */
 export function retryAfter(after: number | Date | string, options: RetryAfterOptions = {}): ScenarioResolver {
-  const { status = 503, times = 1, then = ok } = options;
+  const { status = 503, times = 1, reply = ok } = options;
   const value =
     typeof after === 'number' ? String(after) : after instanceof Date ? after.toUTCString() : after;
   return scenario(async (_request, call) => {
-    if (call > times) return answer(then);
+    if (call > times) return answer(reply);
     return HttpResponse.json({ error: 'retry later' }, { status, headers: { 'retry-after': value } });
   });
 }
@@ -115,7 +115,7 @@ export interface RateLimitedOptions {
   /** Window length in seconds. @default 1 */
   readonly windowSeconds?: number;
   /** The answer for allowed requests. @default a 200 `{ ok: true }` JSON response */
-  readonly then?: Reply;
+  readonly reply?: Reply;
   /** Where the window's time comes from. @default systemClock */
   readonly clock?: Clock;
 }
@@ -131,7 +131,7 @@ export interface RateLimitedOptions {
  * ```
  */
 export function rateLimited(options: RateLimitedOptions = {}): ScenarioResolver {
-  const { limit = 1, windowSeconds = 1, then = ok, clock = systemClock } = options;
+  const { limit = 1, windowSeconds = 1, reply = ok, clock = systemClock } = options;
   const windowMs = windowSeconds * 1000;
   let windowStart = Number.NEGATIVE_INFINITY;
   let used = 0;
@@ -156,7 +156,7 @@ export function rateLimited(options: RateLimitedOptions = {}): ScenarioResolver 
         { status: 429, headers: { ...headers, 'retry-after': String(reset) } },
       );
     }
-    const response = await answer(then);
+    const response = await answer(reply);
     const merged = new Headers(response.headers);
     for (const [name, value] of Object.entries(headers)) merged.set(name, value);
     return new Response(response.body, {
