@@ -8,7 +8,11 @@ await suite('harness: await overhead', { baseline: 'bare await' })
   .add('bare await', async () => {
     await value;
   })
-  .add('await sleep(0)', async () => {
-    await sleep(0);
-  })
+  .add(
+    'await sleep(0)',
+    async () => {
+      await sleep(0);
+    },
+    { batch: 1 },
+  )
   .run();
