@@ -1,2 +1,15 @@
-/** @integ/sse (work in progress). */
-export const placeholder: true = true;
+/**
+ * @integ/sse: Server-Sent Events done exactly as the WHATWG standard says: a fast spec parser (text,
+ * TransformStream and bytes forms), the encoder a server needs, and a fetch-based reconnecting client
+ * (`connect`, `EventSource`). Web-standard APIs only: no `node:` import in this entry point.
+ */
+export { type EncodeEventInit, encodeEvent } from './encode.js';
+export { createParser, type Parser, type ParserOptions, type SseEvent, SseParseError } from './parser.js';
+export {
+  type ByteParser,
+  type ByteParserOptions,
+  createByteParser,
+  createByteParserStream,
+  createParserStream,
+  type ParserStreamOptions,
+} from './stream.js';

@@ -1,0 +1,285 @@
+/**
+ * The event stream parser of the WHATWG HTML standard, "Server-sent events", 9.2.6 "Parsing an event
+ * stream" (https://html.spec.whatwg.org/multipage/server-sent-events.html#parsing-an-event-stream),
+ * followed to the letter and written for speed: it scans the text with indexOf/charCodeAt, keeps only
+ * the unfinished last line between chunks, and dispatches plain objects.
+ */
+import { IntegError } from '@integ/core';
+
+/**
+ * One dispatched event, shaped like the DOM's `MessageEvent` as far as an event stream defines it.
+ */
+export interface SseEvent {
+  /** The `event:` field, or `'message'` when the event had none (or an empty one). */
+  readonly type: string;
+  /** The `data:` lines joined with `\n`. */
+  readonly data: string;
+  /** The stream's last event id when the event was dispatched: it persists until an `id:` field changes it. */
+  readonly lastEventId: string;
+}
+
+/** Callbacks and limits of {@link createParser}. */
+export interface ParserOptions {
+  /** Called for every dispatched event, synchronously from `feed()`. */
+  readonly onEvent: (event: SseEvent) => void;
+  /** Called with the reconnection time in ms of each valid `retry:` field (ASCII digits only). */
+  readonly onRetry?: ((ms: number) => void) | undefined;
+  /** Called with the text of each comment line (`:` and one following space removed). */
+  readonly onComment?: ((comment: string) => void) | undefined;
+  /** The last event id the stream starts with (a reconnecting client's). @default '' */
+  readonly lastEventId?: string | undefined;
+  /**
+   * Most characters buffered for one event (its unfinished line plus its data so far), checked after each
+   * `feed()`. Exceeding it discards the event and throws {@link SseParseError}. @default Infinity
+   */
+  readonly maxEventSize?: number | undefined;
+}
+
+/** A running parser: feed it text in chunks of any size. */
+export interface Parser {
+  /**
+   * Parses the next piece of the stream. Events, retries and comments are reported synchronously.
+   *
+   * @throws {SseParseError} when the pending event grows past `maxEventSize`
+   */
+  feed(text: string): void;
+  /**
+   * Starts a new stream, as a reconnection does: drops the unfinished line and event, strips the next
+   * leading BOM again, and keeps the last event id of the dispatched events.
+   */
+  reset(): void;
+  /** The last event id of the stream so far (set by every finished event, dispatched or not). */
+  readonly lastEventId: string;
+}
+
+/**
+ * The pending event grew larger than `maxEventSize` (`ERR_SSE_EVENT_TOO_LARGE`).
+ *
+ * @example
+ * ```ts
+ * if (isIntegError(error, 'ERR_SSE_EVENT_TOO_LARGE')) console.warn('the server sent a huge event');
+ * ```
+ */
+export class SseParseError extends IntegError {
+  /** The limit that was exceeded, in characters. */
+  readonly limit: number;
+
+  constructor(limit: number) {
+    super(
+      'ERR_SSE_EVENT_TOO_LARGE',
+      `An event stream event exceeded ${limit} characters; raise maxEventSize or fix the server`,
+      { retryable: false },
+    );
+    this.limit = limit;
+  }
+}
+
+const LF = 10;
+const SPACE = 32;
+const COLON = 58;
+
+/**
+ * Creates a parser of `text/event-stream` text.
+ *
+ * @throws {TypeError} when `onEvent` is not a function
+ * @example
+ * ```ts
+ * const parser = createParser({ onEvent: (event) => console.log(event.type, event.data) });
+ * parser.feed('event: greeting\ndata: hello\n\n'); // logs "greeting hello"
+ * ```
+ */
+export function createParser(options: ParserOptions): Parser {
+  const { onEvent, onRetry, onComment } = options;
+  if (typeof onEvent !== 'function') throw new TypeError('createParser needs an onEvent callback');
+  const maxEventSize = options.maxEventSize ?? Number.POSITIVE_INFINITY;
+  // The unfinished last line of the previous chunk: the only text carried between chunks.
+  let tail = '';
+  // Nothing seen yet on this stream: a leading U+FEFF is still to be stripped.
+  let atStart = true;
+  // The previous chunk ended with CR: an LF starting the next one belongs to that line ending.
+  let afterCR = false;
+  let data = '';
+  let hasData = false;
+  let type = '';
+  let idBuffer = options.lastEventId ?? '';
+  let lastEventId = idBuffer;
+
+  const dispatch = (): void => {
+    lastEventId = idBuffer;
+    // A blank line with no `data` field dispatches nothing (and forgets the event type).
+    if (hasData) {
+      const event: SseEvent = { type: type === '' ? 'message' : type, data, lastEventId };
+      data = '';
+      hasData = false;
+      type = '';
+      onEvent(event);
+    } else type = '';
+  };
+
+  // One line in [start, end) of s, not empty.
+  const line = (s: string, start: number, end: number): void => {
+    const c = s.charCodeAt(start);
+    // Only the four known field names matter; anything else is ignored, so there is no need to find the
+    // colon of an unknown line. A known name is followed by ':' or by the end of the line (empty value).
+    let v = -1;
+    if (c === 100) {
+      // data
+      if (
+        s.charCodeAt(start + 1) === 97 &&
+        s.charCodeAt(start + 2) === 116 &&
+        s.charCodeAt(start + 3) === 97
+      ) {
+        v = start + 4;
+        if (v !== end) {
+          if (s.charCodeAt(v) !== COLON) return;
+          v += s.charCodeAt(v + 1) === SPACE ? 2 : 1;
+        }
+        const value = v >= end ? '' : s.slice(v, end);
+        if (hasData) data = `${data}\n${value}`;
+        else {
+          data = value;
+          hasData = true;
+        }
+      }
+      return;
+    }
+    if (c === COLON) {
+      if (onComment !== undefined)
+        onComment(s.slice(s.charCodeAt(start + 1) === SPACE ? start + 2 : start + 1, end));
+      return;
+    }
+    if (c === 101) {
+      // event
+      if (
+        s.charCodeAt(start + 1) === 118 &&
+        s.charCodeAt(start + 2) === 101 &&
+        s.charCodeAt(start + 3) === 110 &&
+        s.charCodeAt(start + 4) === 116
+      ) {
+        v = start + 5;
+        if (v !== end) {
+          if (s.charCodeAt(v) !== COLON) return;
+          v += s.charCodeAt(v + 1) === SPACE ? 2 : 1;
+        }
+        type = v >= end ? '' : s.slice(v, end);
+      }
+      return;
+    }
+    if (c === 105) {
+      // id
+      if (s.charCodeAt(start + 1) === 100) {
+        v = start + 2;
+        if (v !== end) {
+          if (s.charCodeAt(v) !== COLON) return;
+          v += s.charCodeAt(v + 1) === SPACE ? 2 : 1;
+        }
+        const value = v >= end ? '' : s.slice(v, end);
+        // An id containing NULL is ignored (it could not be sent back in a Last-Event-ID header).
+        if (value.indexOf('\0') === -1) idBuffer = value;
+      }
+      return;
+    }
+    if (c === 114) {
+      // retry
+      if (
+        s.charCodeAt(start + 1) === 101 &&
+        s.charCodeAt(start + 2) === 116 &&
+        s.charCodeAt(start + 3) === 114 &&
+        s.charCodeAt(start + 4) === 121
+      ) {
+        v = start + 5;
+        if (v === end || s.charCodeAt(v) !== COLON) return;
+        v += s.charCodeAt(v + 1) === SPACE ? 2 : 1;
+        if (v >= end) return;
+        // Only ASCII digits: "1000x", "-1", " 5" and "1e3" are ignored.
+        let ms = 0;
+        for (let i = v; i < end; i++) {
+          const d = s.charCodeAt(i) - 48;
+          if (d < 0 || d > 9) return;
+          ms = ms * 10 + d;
+        }
+        if (onRetry !== undefined) onRetry(ms);
+      }
+    }
+  };
+
+  const feed = (text: string): void => {
+    let s = text;
+    let pos = 0;
+    if (atStart) {
+      if (s.length === 0) return;
+      atStart = false;
+      // The stream is decoded with UTF-8 decode, which strips exactly one leading BOM.
+      if (s.charCodeAt(0) === 0xfeff) pos = 1;
+    }
+    if (afterCR) {
+      if (s.length === 0) return;
+      afterCR = false;
+      if (s.charCodeAt(pos) === LF) pos++;
+    }
+    if (tail !== '') {
+      s = tail + s;
+      tail = '';
+    }
+    const len = s.length;
+    let cr = s.indexOf('\r', pos);
+    let lf = s.indexOf('\n', pos);
+    try {
+      if (cr === -1) {
+        // No CR in this chunk: every line ends with LF.
+        while (lf !== -1) {
+          const start = pos;
+          pos = lf + 1;
+          if (start === lf) dispatch();
+          else line(s, start, lf);
+          lf = s.indexOf('\n', pos);
+        }
+      } else {
+        while (cr !== -1 || lf !== -1) {
+          const start = pos;
+          let end: number;
+          if (lf !== -1 && (cr === -1 || lf < cr)) {
+            end = lf;
+            pos = lf + 1;
+            lf = s.indexOf('\n', pos);
+          } else {
+            end = cr;
+            pos = cr + 1;
+            if (lf === pos) {
+              pos++;
+              lf = s.indexOf('\n', pos);
+            } else if (pos === len) afterCR = true;
+            cr = s.indexOf('\r', pos);
+          }
+          if (start === end) dispatch();
+          else line(s, start, end);
+        }
+      }
+    } finally {
+      // Also when a callback threw: the rest of the chunk waits for the next feed().
+      if (pos < len) tail = pos === 0 ? s : s.slice(pos);
+    }
+    if (tail.length + data.length > maxEventSize) {
+      reset();
+      throw new SseParseError(maxEventSize);
+    }
+  };
+
+  const reset = (): void => {
+    tail = '';
+    atStart = true;
+    afterCR = false;
+    data = '';
+    hasData = false;
+    type = '';
+    idBuffer = lastEventId;
+  };
+
+  return {
+    feed,
+    reset,
+    get lastEventId() {
+      return lastEventId;
+    },
+  };
+}
