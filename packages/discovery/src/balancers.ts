@@ -1,0 +1,237 @@
+/**
+ * Load-balancing policies: round-robin, random, weighted (RFC 2782), power-of-two-choices least-loaded,
+ * and power-of-two-choices peak-EWMA (Finagle's, with an error penalty so a fast-failing host does not
+ * look fast). A balancer only chooses among the candidates the registry hands it (healthy, not ejected,
+ * lowest priority tier); it never allocates on `pick`.
+ */
+import { InvalidArgumentError } from '@integ/core';
+import type { Endpoint } from './endpoint.js';
+
+/** Per-endpoint load the registry keeps and balancers read (and peak-EWMA writes). */
+export interface EndpointLoad {
+  readonly endpoint: Endpoint;
+  /** Requests picked and not yet reported. */
+  inflight: number;
+  /** Peak-EWMA latency estimate in ms (0 until measured). */
+  ewma: number;
+  /** When `ewma` was last updated (clock ms). */
+  ewmaStamp: number;
+}
+
+/** The outcome of one call, as given to `registry.report()`. */
+export interface CallOutcome {
+  /** Whether the call succeeded. */
+  readonly ok: boolean;
+  /** How long it took, in ms. */
+  readonly latencyMs: number;
+  /** HTTP status, when there was one; `>= 500` counts toward outlier detection's consecutive 5xx. */
+  readonly status?: number;
+}
+
+/** A load-balancing policy. */
+export interface Balancer {
+  /** `round-robin`, `random`, `weighted`, `least-loaded`, `peak-ewma` or your own. */
+  readonly name: string;
+  /** Chooses one of `candidates` (never empty). `random` returns [0, 1); `now` is the clock's time. */
+  pick(candidates: readonly EndpointLoad[], random: () => number, now: number): EndpointLoad;
+  /** Learns from a finished call (optional). */
+  observe?(load: EndpointLoad, outcome: CallOutcome, now: number): void;
+}
+
+/** Balancer names accepted by the `balancer` option. */
+export type BalancerName = 'round-robin' | 'random' | 'weighted' | 'least-loaded' | 'peak-ewma';
+
+/**
+ * Cycles through the candidates in order. Ignores weights.
+ *
+ * @example
+ * ```ts
+ * createRegistry({ services: { api: { urls: [a, b] } }, balancer: roundRobin() });
+ * ```
+ */
+export function roundRobin(): Balancer {
+  let next = 0;
+  return {
+    name: 'round-robin',
+    pick(candidates) {
+      if (next >= candidates.length) next = 0;
+      return candidates[next++] as EndpointLoad;
+    },
+  };
+}
+
+/**
+ * Picks uniformly at random. Ignores weights.
+ *
+ * @example
+ * ```ts
+ * createRegistry({ services, balancer: random() });
+ * ```
+ */
+export function random(): Balancer {
+  return {
+    name: 'random',
+    pick(candidates, rnd) {
+      return candidates[Math.floor(rnd() * candidates.length)] ?? (candidates[0] as EndpointLoad);
+    },
+  };
+}
+
+/**
+ * Picks at random in proportion to `endpoint.weight` (RFC 2782 selection within a priority tier).
+ * Weight-0 endpoints are chosen only when every candidate has weight 0 (then uniformly).
+ *
+ * @example
+ * ```ts
+ * createRegistry({ services: { api: dnsSrv('_api._tcp.example.com') }, balancer: weighted() });
+ * ```
+ */
+export function weighted(): Balancer {
+  return {
+    name: 'weighted',
+    pick(candidates, rnd) {
+      let total = 0;
+      for (let i = 0; i < candidates.length; i++) total += (candidates[i] as EndpointLoad).endpoint.weight;
+      if (!(total > 0))
+        return candidates[Math.floor(rnd() * candidates.length)] ?? (candidates[0] as EndpointLoad);
+      let target = rnd() * total;
+      for (let i = 0; i < candidates.length; i++) {
+        const c = candidates[i] as EndpointLoad;
+        target -= c.endpoint.weight;
+        if (target < 0 && c.endpoint.weight > 0) return c;
+      }
+      // Rounding can leave target at ~0: return the last endpoint with weight.
+      for (let i = candidates.length - 1; i >= 0; i--) {
+        const c = candidates[i] as EndpointLoad;
+        if (c.endpoint.weight > 0) return c;
+      }
+      return candidates[0] as EndpointLoad;
+    },
+  };
+}
+
+/** Two distinct random indices' candidates (or the only one). */
+function twoChoices(
+  candidates: readonly EndpointLoad[],
+  rnd: () => number,
+  better: (a: EndpointLoad, b: EndpointLoad) => boolean,
+): EndpointLoad {
+  const n = candidates.length;
+  if (n === 1) return candidates[0] as EndpointLoad;
+  const i = Math.min(n - 1, Math.floor(rnd() * n));
+  let j = Math.min(n - 2, Math.floor(rnd() * (n - 1)));
+  if (j >= i) j++;
+  const a = candidates[i] as EndpointLoad;
+  const b = candidates[j] as EndpointLoad;
+  return better(b, a) ? b : a;
+}
+
+/**
+ * Power of two choices, least loaded: samples two candidates and takes the one with fewer requests
+ * in flight (picked by `pick()`, not yet `report()`ed).
+ *
+ * @example
+ * ```ts
+ * createRegistry({ services, balancer: p2cLeastLoaded() });
+ * ```
+ */
+export function p2cLeastLoaded(): Balancer {
+  const better = (a: EndpointLoad, b: EndpointLoad): boolean => a.inflight < b.inflight;
+  return {
+    name: 'least-loaded',
+    pick: (candidates, rnd) => twoChoices(candidates, rnd, better),
+  };
+}
+
+/** Options of {@link p2cPeakEwma}. */
+export interface PeakEwmaOptions {
+  /** Time constant of the moving average in ms: how fast old latencies are forgotten. @default 10000 */
+  readonly decayMs?: number;
+  /**
+   * Latency charged for a failed call, in ms, when the call itself was faster: a host that fails in
+   * 1 ms must not look like the fastest host. @default 1000
+   */
+  readonly errorPenaltyMs?: number;
+}
+
+// Finagle's penalty for an endpoint with requests in flight and no latency yet: it is not chosen
+// again until it has answered once.
+const UNMEASURED_PENALTY = 2 ** 47;
+
+/**
+ * Power of two choices with Finagle's peak-EWMA load: cost = latency EWMA x (in-flight + 1), where the
+ * EWMA jumps to any higher latency at once (peak) and decays toward newer, lower ones with `decayMs`,
+ * and toward 0 while idle so shunned hosts get probed again. Failed calls count as at least
+ * `errorPenaltyMs`.
+ *
+ * @throws InvalidArgumentError for a non-positive `decayMs` or negative `errorPenaltyMs`
+ * @example
+ * ```ts
+ * createRegistry({ services, balancer: p2cPeakEwma({ decayMs: 10_000, errorPenaltyMs: 1000 }) });
+ * ```
+ */
+export function p2cPeakEwma(options: PeakEwmaOptions = {}): Balancer {
+  const decayMs = options.decayMs ?? 10_000;
+  const errorPenaltyMs = options.errorPenaltyMs ?? 1000;
+  if (!(decayMs > 0) || !Number.isFinite(decayMs))
+    throw new InvalidArgumentError('decayMs', 'a finite number > 0', decayMs);
+  if (!(errorPenaltyMs >= 0) || !Number.isFinite(errorPenaltyMs))
+    throw new InvalidArgumentError('errorPenaltyMs', 'a finite number >= 0', errorPenaltyMs);
+  let now = 0;
+  const cost = (load: EndpointLoad): number => {
+    const elapsed = now - load.ewmaStamp;
+    const ewma = elapsed > 0 ? load.ewma * Math.exp(-elapsed / decayMs) : load.ewma;
+    if (ewma === 0 && load.inflight > 0) return UNMEASURED_PENALTY + load.inflight;
+    return ewma * (load.inflight + 1);
+  };
+  const better = (a: EndpointLoad, b: EndpointLoad): boolean => cost(a) < cost(b);
+  return {
+    name: 'peak-ewma',
+    pick(candidates, rnd, time) {
+      now = time;
+      return twoChoices(candidates, rnd, better);
+    },
+    observe(load, outcome, time) {
+      const rtt = outcome.ok ? outcome.latencyMs : Math.max(outcome.latencyMs, errorPenaltyMs);
+      // Finagle: a higher latency replaces the estimate at once (peak); a lower one is blended in
+      // with a weight that grows with the time since the last observation.
+      if (rtt >= load.ewma) load.ewma = rtt;
+      else {
+        const w = Math.exp(-Math.max(0, time - load.ewmaStamp) / decayMs);
+        load.ewma = load.ewma * w + rtt * (1 - w);
+      }
+      load.ewmaStamp = time;
+    },
+  };
+}
+
+/**
+ * A balancer from its name (`round-robin`, `random`, `weighted`, `least-loaded`, `peak-ewma`).
+ *
+ * @throws InvalidArgumentError for an unknown name
+ * @example
+ * ```ts
+ * const balancer = balancerFor('peak-ewma');
+ * ```
+ */
+export function balancerFor(name: BalancerName | Balancer): Balancer {
+  if (typeof name === 'object' && name !== null && typeof name.pick === 'function') return name;
+  switch (name) {
+    case 'round-robin':
+      return roundRobin();
+    case 'random':
+      return random();
+    case 'weighted':
+      return weighted();
+    case 'least-loaded':
+      return p2cLeastLoaded();
+    case 'peak-ewma':
+      return p2cPeakEwma();
+    default:
+      throw new InvalidArgumentError(
+        'balancer',
+        "'round-robin' | 'random' | 'weighted' | 'least-loaded' | 'peak-ewma' or a Balancer",
+        name,
+      );
+  }
+}

@@ -1,0 +1,103 @@
+/**
+ * Active health checks: an HTTP GET of a path or a TCP connect, run per endpoint every `interval`
+ * (with jitter so a fleet of clients does not probe in lockstep), with Envoy-style thresholds:
+ * `unhealthyThreshold` consecutive failures mark an endpoint unhealthy, `healthyThreshold` consecutive
+ * successes bring it back. Also published as `@integ/discovery/health`.
+ */
+import { InvalidArgumentError } from '@integ/core';
+import type { Endpoint } from './endpoint.js';
+import { hostPort } from './internal/url.js';
+
+/** A check: resolves `true`/`undefined` when healthy; `false` or a rejection means unhealthy. */
+export type HealthCheck = (
+  endpoint: Endpoint,
+  options: { readonly signal: AbortSignal },
+) => Promise<boolean | undefined>;
+
+/** Options of active health checking (the `healthCheck` option of a service or the registry). */
+export interface HealthCheckOptions {
+  /** What to run: {@link httpCheck}, {@link tcpCheck} or your own function. */
+  readonly check: HealthCheck;
+  /** Time between checks of one endpoint, in ms. @default 10000 */
+  readonly interval?: number;
+  /** Give up on one check after this many ms (counts as a failure). @default 2000 */
+  readonly timeout?: number;
+  /** Random extra delay added to each interval, as a fraction of it (0.1 = up to +10%). @default 0.1 */
+  readonly jitter?: number;
+  /** Consecutive successes that make an unhealthy endpoint healthy. @default 2 */
+  readonly healthyThreshold?: number;
+  /** Consecutive failures that make a healthy endpoint unhealthy. @default 3 */
+  readonly unhealthyThreshold?: number;
+}
+
+/** Options of {@link httpCheck}. */
+export interface HttpCheckOptions {
+  /** The path requested on the endpoint's URL. @default '/health' */
+  readonly path?: string;
+  /** Statuses counted as healthy. @default 200-299 */
+  readonly expectedStatus?: (status: number) => boolean;
+  /** The fetch to use. @default globalThis.fetch */
+  readonly fetch?: typeof fetch;
+  /** Extra request headers (e.g. a Host header). @default none */
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
+/**
+ * An HTTP health check: `GET <endpoint url><path>`, healthy on a 2xx (by default). The body is discarded.
+ *
+ * @example
+ * ```ts
+ * createRegistry({ services, healthCheck: { check: httpCheck({ path: '/healthz' }), interval: 5000 } });
+ * ```
+ */
+export function httpCheck(options: HttpCheckOptions = {}): HealthCheck {
+  const path = options.path ?? '/health';
+  if (typeof path !== 'string' || !path.startsWith('/'))
+    throw new InvalidArgumentError('httpCheck path', "a path starting with '/'", path);
+  const expected = options.expectedStatus ?? ((status: number) => status >= 200 && status < 300);
+  return async (endpoint, { signal }) => {
+    const doFetch = options.fetch ?? globalThis.fetch;
+    const response = await doFetch(new URL(path, endpoint.url), {
+      signal,
+      headers: options.headers ?? {},
+      redirect: 'manual',
+    });
+    await response.body?.cancel().catch(() => {});
+    return expected(response.status);
+  };
+}
+
+/**
+ * A TCP health check: healthy when a connection to the endpoint's host and port opens (Node only;
+ * `node:net` is loaded on first use).
+ *
+ * @example
+ * ```ts
+ * createRegistry({ services: { db: { url: 'tcp://10.0.0.5:5432' } }, healthCheck: { check: tcpCheck() } });
+ * ```
+ */
+export function tcpCheck(): HealthCheck {
+  return async (endpoint, { signal }) => {
+    const net = await import('node:net');
+    const { host, port } = hostPort(endpoint.url);
+    if (!(port > 0)) throw new InvalidArgumentError('tcpCheck endpoint', 'a URL with a port', endpoint.url);
+    return new Promise<boolean>((resolve, reject) => {
+      const socket = net.connect({ host, port });
+      const onAbort = (): void => {
+        socket.destroy();
+        reject(signal.reason);
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      socket.once('connect', () => {
+        signal.removeEventListener('abort', onAbort);
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once('error', (err) => {
+        signal.removeEventListener('abort', onAbort);
+        socket.destroy();
+        reject(err);
+      });
+    });
+  };
+}

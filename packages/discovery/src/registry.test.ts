@@ -1,0 +1,443 @@
+import { isIntegError } from '@integ/core';
+import {
+  createRegistry,
+  type Endpoint,
+  fromEnv,
+  InvalidUrlError,
+  NoEndpointsError,
+  type Snapshot,
+  type Source,
+  staticSource,
+  UnknownServiceError,
+} from '@integ/discovery';
+import { createFakeClock } from '@integ/testing';
+import { describe, expect, it } from 'vitest';
+import { seededRandom } from './internal/test-random.js';
+
+const urls = (n: number): string[] => Array.from({ length: n }, (_, i) => `http://10.0.0.${i + 1}:80`);
+
+describe('createRegistry', () => {
+  it('keeps the seed one-liner: env AUTH_SERVICE or the default', () => {
+    const unset = createRegistry({
+      services: { auth: fromEnv('AUTH_SERVICE', 'http://localhost:8001', { env: {} }) },
+    });
+    expect(unset.url('auth')).toBe('http://localhost:8001');
+    const set = createRegistry({
+      services: {
+        auth: {
+          url: fromEnv('AUTH_SERVICE', 'http://localhost:8001', {
+            env: { AUTH_SERVICE: 'http://auth:9000' },
+          }),
+        },
+      },
+    });
+    expect(set.url('auth')).toBe('http://auth:9000');
+  });
+
+  it('accepts { url } and { urls } in the seed shape', () => {
+    const registry = createRegistry({
+      services: { auth: { url: 'http://localhost:8001' }, api: { urls: urls(2) } },
+    });
+    expect(registry.url('auth')).toBe('http://localhost:8001');
+    expect([registry.url('api'), registry.url('api'), registry.url('api')]).toEqual([
+      'http://10.0.0.1:80',
+      'http://10.0.0.2:80',
+      'http://10.0.0.1:80',
+    ]);
+    expect(registry.pick('auth')).toMatchObject({
+      url: 'http://localhost:8001',
+      service: 'auth',
+      weight: 1,
+      priority: 0,
+    });
+  });
+
+  it('reads a comma list from the env and derives the variable name from the service', () => {
+    const registry = createRegistry({
+      services: { 'user-db': fromEnv({ env: { USER_DB_SERVICE: 'http://a:1, http://b:2' } }) },
+    });
+    expect(registry.endpoints('user-db').map((e) => e.url)).toEqual(['http://a:1', 'http://b:2']);
+  });
+
+  it('throws at startup naming the env var when its URL is invalid, without echoing the value', () => {
+    const build = () =>
+      createRegistry({
+        services: {
+          auth: fromEnv('AUTH_SERVICE', 'http://localhost:8001', {
+            env: { AUTH_SERVICE: 'secret-token-not-a-url' },
+          }),
+        },
+      });
+    expect(build).toThrow(InvalidUrlError);
+    try {
+      build();
+    } catch (error) {
+      expect(isIntegError(error, 'ERR_INVALID_URL')).toBe(true);
+      expect((error as InvalidUrlError).variable).toBe('AUTH_SERVICE');
+      expect((error as Error).message).toContain('AUTH_SERVICE');
+      expect((error as Error).message).not.toContain('secret-token');
+    }
+  });
+
+  it('names the bad entry of a comma list and the config path of a static URL', () => {
+    expect(() =>
+      createRegistry({
+        services: { a: fromEnv('A_URLS', undefined, { env: { A_URLS: 'http://ok:1,nope' } }) },
+      }),
+    ).toThrow(/A_URLS \(entry 2 of 2\)/);
+    expect(() => createRegistry({ services: { a: { urls: ['http://ok:1', '::'] } } })).toThrow(
+      /services\.a\.urls\[1\]/,
+    );
+    expect(() => createRegistry({ services: { a: fromEnv('MISSING_VAR', undefined, { env: {} }) } })).toThrow(
+      /MISSING_VAR/,
+    );
+  });
+
+  it('throws UnknownServiceError listing the known names', () => {
+    const registry = createRegistry({ services: { auth: 'http://a:1', billing: 'http://b:1' } });
+    expect(() => registry.url('auht')).toThrow(UnknownServiceError);
+    expect(() => registry.pick('auht')).toThrow(/known services: auth, billing/);
+    try {
+      registry.url('x');
+    } catch (error) {
+      expect((error as UnknownServiceError).known).toEqual(['auth', 'billing']);
+      expect((error as UnknownServiceError).code).toBe('ERR_UNKNOWN_SERVICE');
+    }
+  });
+});
+
+describe('registry.report and outlier detection', () => {
+  it('ejects after 5 consecutive 5xx, for base x n each time, and brings the endpoint back', async () => {
+    const clock = createFakeClock();
+    const registry = createRegistry({
+      services: { api: { urls: urls(2) } },
+      clock,
+      random: seededRandom(1),
+      outlierDetection: { interval: 1000, baseEjectionTime: 30_000, maxEjectionPercent: 50 },
+    });
+    const bad = registry.endpoints('api')[0] as Endpoint;
+    const failFive = () => {
+      for (let i = 0; i < 5; i++) registry.report(bad, { ok: false, latencyMs: 1, status: 503 });
+    };
+    failFive();
+    expect(registry.inspect('api').endpoints[0]?.outlier).toMatchObject({
+      ejected: true,
+      reason: 'consecutive-5xx',
+      ejections: 1,
+    });
+    for (let i = 0; i < 10; i++) expect(registry.url('api')).toBe('http://10.0.0.2:80');
+    await clock.advance(29_000);
+    expect(registry.inspect('api').endpoints[0]?.outlier.ejected).toBe(true);
+    await clock.advance(1_000);
+    expect(registry.inspect('api').endpoints[0]?.outlier.ejected).toBe(false);
+    failFive();
+    // Second ejection lasts 2 x base (the multiplier only decays while the endpoint stays in).
+    expect(registry.inspect('api').endpoints[0]?.outlier.ejectedUntil).toBe(clock.now() + 60_000);
+    registry.close();
+  });
+
+  it('does not count 4xx or successes toward consecutive failures', () => {
+    const registry = createRegistry({
+      services: { api: { urls: urls(2) } },
+      outlierDetection: { maxEjectionPercent: 50 },
+    });
+    const e = registry.endpoints('api')[0] as Endpoint;
+    for (let i = 0; i < 4; i++) registry.report(e, { ok: false, latencyMs: 1, status: 500 });
+    registry.report(e, { ok: false, latencyMs: 1, status: 404 });
+    for (let i = 0; i < 4; i++) registry.report(e, { ok: false, latencyMs: 1 });
+    expect(registry.inspect('api').endpoints[0]?.outlier.ejected).toBe(false);
+    registry.report(e, { ok: false, latencyMs: 1 });
+    expect(registry.inspect('api').endpoints[0]?.outlier.ejected).toBe(true);
+    registry.close();
+  });
+
+  it('ejects at most maxEjectionPercent of endpoints, but always at least one', () => {
+    const registry = createRegistry({ services: { api: { urls: urls(10) } } });
+    for (const e of registry.endpoints('api'))
+      for (let i = 0; i < 5; i++) registry.report(e, { ok: false, latencyMs: 1, status: 500 });
+    expect(registry.inspect('api').endpoints.filter((e) => e.outlier.ejected)).toHaveLength(1);
+    registry.close();
+  });
+
+  it('ejects success-rate outliers on the interval sweep', async () => {
+    const clock = createFakeClock();
+    const registry = createRegistry({ services: { api: { urls: urls(6) } }, clock, random: seededRandom(2) });
+    const eps = registry.endpoints('api');
+    eps.forEach((e, idx) => {
+      for (let i = 0; i < 200; i++)
+        registry.report(e, {
+          ok: idx === 5 ? i % 2 === 0 : true,
+          latencyMs: 1,
+          status: idx === 5 && i % 2 ? 500 : 200,
+        });
+    });
+    await clock.advance(10_000);
+    const view = registry.inspect('api');
+    expect(view.endpoints.map((e) => e.outlier.ejected)).toEqual([false, false, false, false, false, true]);
+    expect(view.endpoints[5]?.outlier.reason).toBe('success-rate');
+    expect(view.endpoints[5]?.reasons.join(' ')).toMatch(/success-rate/);
+    registry.close();
+  });
+
+  it('ejects failure-percentage outliers when enabled', async () => {
+    const clock = createFakeClock();
+    const registry = createRegistry({
+      services: { api: { urls: urls(5) } },
+      clock,
+      outlierDetection: {
+        successRateEjection: false,
+        failurePercentageEjection: { threshold: 50 },
+        consecutive5xx: false,
+        maxEjectionPercent: 100,
+      },
+    });
+    const eps = registry.endpoints('api');
+    eps.forEach((e, idx) => {
+      for (let i = 0; i < 60; i++) registry.report(e, { ok: idx < 2 ? i % 3 === 0 : true, latencyMs: 1 });
+    });
+    await clock.advance(10_000);
+    expect(registry.inspect('api').endpoints.map((e) => e.outlier.reason)).toEqual([
+      'failure-percentage',
+      'failure-percentage',
+      null,
+      null,
+      null,
+    ]);
+    registry.close();
+  });
+
+  it('validates report() input', () => {
+    const registry = createRegistry({ services: { a: 'http://a:1' } });
+    const e = registry.pick('a');
+    expect(() => registry.report(e, { ok: true, latencyMs: -1 })).toThrow(/latencyMs/);
+    expect(() => registry.report(e, { ok: true, latencyMs: Number.NaN })).toThrow(/latencyMs/);
+  });
+});
+
+describe('panic threshold', () => {
+  it('balances across every endpoint when fewer than 50% are healthy', async () => {
+    const clock = createFakeClock();
+    let healthy = new Set(urls(4));
+    const registry = createRegistry({
+      services: { api: { urls: urls(4) } },
+      clock,
+      random: seededRandom(3),
+      healthCheck: {
+        check: async (e) => healthy.has(e.url),
+        interval: 1000,
+        unhealthyThreshold: 1,
+        jitter: 0,
+      },
+    });
+    healthy = new Set(urls(4).slice(0, 2));
+    await clock.advance(1);
+    expect(registry.inspect('api').panic).toBe(false);
+    expect(new Set(Array.from({ length: 8 }, () => registry.url('api')))).toEqual(
+      new Set(urls(4).slice(0, 2)),
+    );
+    healthy = new Set(urls(4).slice(0, 1));
+    await clock.advance(1000);
+    const view = registry.inspect('api');
+    expect(view.panic).toBe(true);
+    expect(view.summary).toMatch(/panic/);
+    expect(new Set(Array.from({ length: 8 }, () => registry.url('api'))).size).toBe(4);
+    registry.close();
+  });
+
+  it('with panicThreshold 0, throws NoEndpointsError when nothing is healthy', async () => {
+    const clock = createFakeClock();
+    const registry = createRegistry({
+      services: { api: { urls: urls(2), panicThreshold: 0 } },
+      clock,
+      healthCheck: { check: async () => false, interval: 1000, unhealthyThreshold: 2 },
+    });
+    await clock.advance(1);
+    expect(registry.url('api')).toBeDefined();
+    await clock.advance(1200);
+    expect(() => registry.url('api')).toThrow(NoEndpointsError);
+    try {
+      registry.url('api');
+    } catch (error) {
+      expect((error as NoEndpointsError).reason).toBe('unhealthy');
+    }
+    registry.close();
+  });
+});
+
+describe('active health checks', () => {
+  it('marks unhealthy after unhealthyThreshold failures and healthy after healthyThreshold successes, with jitter', async () => {
+    const clock = createFakeClock();
+    let up = true;
+    const checked: number[] = [];
+    const registry = createRegistry({
+      services: { api: { urls: urls(4), panicThreshold: 0 } },
+      clock,
+      random: () => 0.5,
+      healthCheck: {
+        check: async (e) => {
+          if (e.url === 'http://10.0.0.1:80') checked.push(clock.now());
+          return e.url !== 'http://10.0.0.1:80' || up;
+        },
+        interval: 1000,
+        jitter: 0.2,
+        healthyThreshold: 2,
+        unhealthyThreshold: 3,
+      },
+    });
+    await clock.advance(0);
+    up = false;
+    await clock.advance(1100 * 2);
+    expect(registry.inspect('api').endpoints[0]?.health.status).toBe('healthy');
+    await clock.advance(1100);
+    expect(registry.inspect('api').endpoints[0]?.health).toMatchObject({
+      status: 'unhealthy',
+      consecutiveFailures: 3,
+    });
+    expect(checked).toEqual([0, 1100, 2200, 3300]);
+    up = true;
+    await clock.advance(1100);
+    expect(registry.inspect('api').endpoints[0]?.health.status).toBe('unhealthy');
+    await clock.advance(1100);
+    expect(registry.inspect('api').endpoints[0]?.health.status).toBe('healthy');
+    registry.close();
+    expect(clock.pendingTimers).toBe(0);
+  });
+
+  it('counts a check that outlives its timeout as a failure', async () => {
+    const clock = createFakeClock();
+    const registry = createRegistry({
+      services: { api: { urls: urls(2), panicThreshold: 0 } },
+      clock,
+      healthCheck: {
+        check: () => new Promise(() => {}),
+        interval: 1000,
+        timeout: 100,
+        unhealthyThreshold: 1,
+        jitter: 0,
+      },
+    });
+    await clock.advance(100);
+    const view = registry.inspect('api');
+    expect(view.endpoints[0]?.health.status).toBe('unhealthy');
+    expect(view.endpoints[0]?.health.lastError).toMatch(/timed out/);
+    registry.close();
+  });
+});
+
+function scripted(answers: (Snapshot | Error | (() => Promise<Snapshot>))[]): Source & { calls: number[] } {
+  const calls: number[] = [];
+  let clockRef: { now(): number } = { now: () => 0 };
+  return {
+    kind: 'scripted',
+    description: 'test answers',
+    calls,
+    open(ctx) {
+      clockRef = ctx.clock;
+      return {
+        async resolve() {
+          calls.push(clockRef.now());
+          const next = answers.length > 1 ? answers.shift() : answers[0];
+          if (next instanceof Error) throw next;
+          if (typeof next === 'function') return next();
+          return next as Snapshot;
+        },
+      };
+    },
+  };
+}
+
+describe('dynamic sources', () => {
+  it('refreshes on the TTL, jittered early, never sooner than minInterval', async () => {
+    const clock = createFakeClock();
+    const source = scripted([
+      { endpoints: [{ url: 'http://a:1' }], ttlMs: 10_000 },
+      { endpoints: [{ url: 'http://a:1' }], ttlMs: 100 },
+    ]);
+    const registry = createRegistry({
+      services: { api: source },
+      clock,
+      random: () => 0.5,
+      jitter: 0.2,
+      minInterval: 1000,
+    });
+    await registry.ready('api');
+    expect(registry.url('api')).toBe('http://a:1');
+    await clock.advance(9_000);
+    expect(source.calls).toEqual([0, 9_000]);
+    await clock.advance(1_000);
+    expect(source.calls).toEqual([0, 9_000, 10_000]);
+    registry.close();
+  });
+
+  it('serves stale endpoints while the source fails, and says so in inspect()', async () => {
+    const clock = createFakeClock();
+    const source = scripted([{ endpoints: [{ url: 'http://a:1' }], ttlMs: 1000 }, new Error('SERVFAIL')]);
+    const registry = createRegistry({ services: { api: source }, clock, jitter: 0 });
+    await registry.ready();
+    await clock.advance(1000);
+    expect(registry.url('api')).toBe('http://a:1');
+    const view = registry.inspect('api');
+    expect(view.state).toBe('stale');
+    expect(view.lastError).toEqual({ code: 'ERR_DISCOVERY_SOURCE', message: 'scripted: SERVFAIL' });
+    expect(view.summary).toMatch(/SERVFAIL/);
+    registry.close();
+  });
+
+  it('rejects ready() and throws NoEndpointsError(pending) until a source first answers', async () => {
+    const clock = createFakeClock();
+    const source = scripted([new Error('down'), { endpoints: [{ url: 'http://a:1' }] }]);
+    const registry = createRegistry({ services: { api: source }, clock, jitter: 0, minInterval: 1000 });
+    await expect(registry.ready('api')).rejects.toThrow(/down/);
+    expect(() => registry.pick('api')).toThrow(/last lookup failed: scripted: down/);
+    await clock.advance(1000);
+    await expect(registry.ready('api')).resolves.toBeUndefined();
+    expect(registry.url('api')).toBe('http://a:1');
+    registry.close();
+  });
+
+  it('coalesces concurrent lookups into one', async () => {
+    const clock = createFakeClock();
+    let release: (s: Snapshot) => void = () => {};
+    const source = scripted([() => new Promise<Snapshot>((r) => (release = r))]);
+    const registry = createRegistry({ services: { api: source }, clock });
+    const all = Promise.all([registry.refresh('api'), registry.refresh('api'), registry.ready('api')]);
+    release({ endpoints: [{ url: 'http://a:1' }] });
+    await all;
+    expect(source.calls).toHaveLength(1);
+    registry.close();
+  });
+
+  it('keeps an endpoint’s stats across snapshots and tells subscribers about changes', async () => {
+    const clock = createFakeClock();
+    const source = scripted([
+      { endpoints: [{ url: 'http://a:1' }, { url: 'http://b:1' }], ttlMs: 1000 },
+      { endpoints: [{ url: 'http://a:1', weight: 5 }], ttlMs: 1000 },
+    ]);
+    const registry = createRegistry({ services: { api: source }, clock, jitter: 0, minInterval: 0 });
+    const seen: string[][] = [];
+    registry.subscribe('api', (eps) => seen.push(eps.map((e) => `${e.url}@${e.weight}`)));
+    await registry.ready();
+    registry.pick('api');
+    await clock.advance(1000);
+    expect(seen).toEqual([['http://a:1@1', 'http://b:1@1'], ['http://a:1@5']]);
+    expect(registry.inspect('api').endpoints[0]?.load.inflight).toBe(1);
+    registry.close();
+  });
+
+  it('serves the lowest priority tier that has healthy endpoints', () => {
+    const registry = createRegistry({
+      services: {
+        api: staticSource([
+          { url: 'http://backup:1', priority: 20 },
+          { url: 'http://primary:1', priority: 10 },
+        ]),
+      },
+      outlierDetection: { maxEjectionPercent: 50 },
+    });
+    expect(registry.url('api')).toBe('http://primary:1');
+    const primary = registry.endpoints('api')[1] as Endpoint;
+    for (let i = 0; i < 5; i++) registry.report(primary, { ok: false, latencyMs: 1 });
+    expect(registry.url('api')).toBe('http://backup:1');
+    expect(registry.inspect('api').endpoints[0]?.eligible).toBe(true);
+  });
+});

@@ -1,0 +1,859 @@
+/**
+ * The registry: the seed's `SERVICES` + `get_service_url(name)` grown up. Each service has a source
+ * (static, env, DNS, Consul, etcd, your own) refreshed in the background with TTL, jitter and a minimum
+ * interval; stale data is served while a source fails; endpoints are filtered by active health checks,
+ * passive outlier detection and a panic threshold, then balanced.
+ */
+import {
+  type Clock,
+  IntegError,
+  InvalidArgumentError,
+  type Logger,
+  silentLogger,
+  sleep,
+  systemClock,
+  TimeoutError,
+  type TimerHandle,
+  unrefTimer,
+} from '@integ/core';
+import {
+  type Balancer,
+  type BalancerName,
+  balancerFor,
+  type CallOutcome,
+  type EndpointLoad,
+} from './balancers.js';
+import type { Endpoint, EndpointInit } from './endpoint.js';
+import { DiscoverySourceError, InvalidUrlError, NoEndpointsError, UnknownServiceError } from './errors.js';
+import type { HealthCheck, HealthCheckOptions } from './health.js';
+import { checkUrl } from './internal/url.js';
+import {
+  newOutlierRecord,
+  type OutlierDetectionOptions,
+  OutlierDetector,
+  type OutlierRecord,
+  resolveOutlierOptions,
+} from './outlier.js';
+import { isSource, type Resolver, type Snapshot, type Source } from './source.js';
+import { type EnvSource, staticSource } from './static.js';
+
+/** Per-service policy options; each falls back to the registry-level option of the same name. */
+export interface ServiceOptions {
+  /** Load-balancing policy. @default 'round-robin' */
+  readonly balancer?: BalancerName | Balancer | (() => Balancer);
+  /** Active health checks; `false` disables. @default false */
+  readonly healthCheck?: HealthCheckOptions | false;
+  /** Passive outlier detection; `false` disables. @default {} (enabled, A50/Envoy defaults) */
+  readonly outlierDetection?: OutlierDetectionOptions | false;
+  /** Below this % of healthy endpoints, balance across all of them (Envoy's panic mode); 0 disables. @default 50 */
+  readonly panicThreshold?: number;
+}
+
+/**
+ * How a service is configured: a URL string, `{ url }`, `{ urls: [...] }` (the seed's shape), a source
+ * (`fromEnv()`, `dnsSrv()`, `consul()`, `etcd()`), or `{ source }`, each object form with {@link ServiceOptions}.
+ */
+export type ServiceConfig =
+  | string
+  | Source
+  | (ServiceOptions & { readonly url: string | EnvSource })
+  | (ServiceOptions & { readonly urls: readonly (string | EndpointInit)[] | EnvSource })
+  | (ServiceOptions & { readonly source: Source });
+
+/** Options of {@link createRegistry}. */
+export interface RegistryOptions extends ServiceOptions {
+  /** The services by name. */
+  readonly services: Readonly<Record<string, ServiceConfig>>;
+  /** Refresh interval of sources that give no TTL, in ms. @default 30000 */
+  readonly refreshInterval?: number;
+  /** Least time between two lookups of one source, in ms (also rate-limits blocking queries). @default 1000 */
+  readonly minInterval?: number;
+  /** Longest time an answer is trusted before asking again (caps DNS TTLs), in ms. @default 300000 */
+  readonly maxInterval?: number;
+  /** Refreshes happen up to this fraction early, at random, so clients do not ask in lockstep. @default 0.1 */
+  readonly jitter?: number;
+  /** Time source. @default systemClock */
+  readonly clock?: Clock;
+  /** Randomness in [0, 1). @default Math.random */
+  readonly random?: () => number;
+  /** Where source failures and ejections are logged. @default silentLogger */
+  readonly logger?: Logger;
+}
+
+/** What `inspect()` says about one endpoint. */
+export interface EndpointInspection {
+  readonly url: string;
+  readonly weight: number;
+  readonly priority: number;
+  readonly hostname?: string;
+  /** Whether `pick()` can return it right now. */
+  readonly eligible: boolean;
+  /** Why it is or is not eligible, in words. */
+  readonly reasons: readonly string[];
+  readonly health: {
+    readonly status: 'healthy' | 'unhealthy' | 'unchecked';
+    readonly consecutiveSuccesses: number;
+    readonly consecutiveFailures: number;
+    readonly lastCheckAt: number | null;
+    readonly lastError: string | null;
+  };
+  readonly outlier: {
+    readonly ejected: boolean;
+    readonly reason: string | null;
+    readonly ejectedUntil: number | null;
+    readonly ejections: number;
+    readonly multiplier: number;
+    readonly consecutiveFailures: number;
+  };
+  readonly load: { readonly inflight: number; readonly ewmaMs: number };
+}
+
+/** What `inspect()` says about one service: what the registry believes and why. */
+export interface ServiceInspection {
+  readonly service: string;
+  readonly source: { readonly kind: string; readonly description: string };
+  /** `pending` (no answer yet), `ready`, `stale` (serving old data, source failing) or `failed` (no data, source failing). */
+  readonly state: 'pending' | 'ready' | 'stale' | 'failed';
+  readonly updatedAt: number | null;
+  readonly nextRefreshAt: number | null;
+  readonly refreshes: number;
+  readonly consecutiveErrors: number;
+  readonly lastError: { readonly code: string; readonly message: string } | null;
+  readonly balancer: string;
+  /** Whether the panic threshold is in force (health ignored). */
+  readonly panic: boolean;
+  readonly panicThreshold: number;
+  readonly endpoints: readonly EndpointInspection[];
+  /** One line summing it up. */
+  readonly summary: string;
+}
+
+/** The registry returned by {@link createRegistry}. */
+export interface Registry {
+  /** The URL to call for `name` (the seed's `get_service_url`); does not count as a request in flight. */
+  url(name: string): string;
+  /** Chooses an endpoint of `name`; counts a request in flight until `report()`. */
+  pick(name: string): Endpoint;
+  /** Reports how a call to `endpoint` went: feeds the balancer (latency) and outlier detection. */
+  report(endpoint: Endpoint, outcome: CallOutcome): void;
+  /** What the registry believes about `name`, and why. */
+  inspect(name: string): ServiceInspection;
+  /** Every known endpoint of `name`, healthy or not. */
+  endpoints(name: string): readonly Endpoint[];
+  /** The configured service names, sorted. */
+  services(): readonly string[];
+  /** Resolves once `name` (or every service) has endpoints; rejects if its source's first lookup failed. */
+  ready(name?: string): Promise<void>;
+  /** Looks `name` up again now; concurrent calls (and the background loop) share one lookup. */
+  refresh(name: string): Promise<void>;
+  /** Calls `listener` with the endpoint list whenever the source changes it. Returns an unsubscribe function. */
+  subscribe(name: string, listener: (endpoints: readonly Endpoint[]) => void): () => void;
+  /** Stops refresh loops, health checks and sweeps, and closes sources. */
+  close(): void;
+}
+
+interface HealthState {
+  healthy: boolean;
+  checked: boolean;
+  successes: number;
+  failures: number;
+  lastCheckAt: number | null;
+  lastError: string | null;
+  timer: TimerHandle | undefined;
+  controller: AbortController | undefined;
+}
+
+interface EndpointState extends EndpointLoad {
+  endpoint: Endpoint;
+  readonly outlier: OutlierRecord;
+  readonly health: HealthState;
+  removed: boolean;
+}
+
+interface ResolvedHealth {
+  readonly check: HealthCheck;
+  readonly interval: number;
+  readonly timeout: number;
+  readonly jitter: number;
+  readonly healthyThreshold: number;
+  readonly unhealthyThreshold: number;
+}
+
+interface Shared {
+  readonly clock: Clock;
+  readonly random: () => number;
+  readonly logger: Logger;
+  readonly signal: AbortSignal;
+  readonly refreshInterval: number;
+  readonly minInterval: number;
+  readonly maxInterval: number;
+  readonly jitter: number;
+}
+
+function positive(
+  name: string,
+  value: unknown,
+  fallback: number,
+  min = 0,
+  max = Number.POSITIVE_INFINITY,
+): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max)
+    throw new InvalidArgumentError(
+      name,
+      `a number in [${min}, ${max === Number.POSITIVE_INFINITY ? '∞' : max}]`,
+      value,
+    );
+  return value;
+}
+
+function resolveHealth(
+  where: string,
+  options: HealthCheckOptions | false | undefined,
+): ResolvedHealth | null {
+  if (options === undefined || options === false) return null;
+  if (typeof options !== 'object' || options === null || typeof options.check !== 'function')
+    throw new InvalidArgumentError(`${where}.check`, 'a health check function such as httpCheck()', options);
+  return {
+    check: options.check,
+    interval: positive(`${where}.interval`, options.interval, 10_000, 1),
+    timeout: positive(`${where}.timeout`, options.timeout, 2_000, 1),
+    jitter: positive(`${where}.jitter`, options.jitter, 0.1, 0, 1),
+    healthyThreshold: positive(`${where}.healthyThreshold`, options.healthyThreshold, 2, 1),
+    unhealthyThreshold: positive(`${where}.unhealthyThreshold`, options.unhealthyThreshold, 3, 1),
+  };
+}
+
+function describeError(error: unknown): { code: string; message: string } {
+  if (error instanceof IntegError) return { code: error.code, message: error.message };
+  if (error instanceof Error) return { code: 'ERR_UNKNOWN', message: error.message };
+  return { code: 'ERR_UNKNOWN', message: String(error) };
+}
+
+class Service {
+  readonly name: string;
+  readonly source: Source;
+  readonly balancer: Balancer;
+  readonly panicThreshold: number;
+  readonly detector: OutlierDetector | null;
+  readonly health: ResolvedHealth | null;
+  private readonly shared: Shared;
+  readonly states = new Map<string, EndpointState>();
+  list: EndpointState[] = [];
+  private records: OutlierRecord[] = [];
+  private cache: EndpointState[] | null = null;
+  panic = false;
+  status: 'pending' | 'ready' | 'failed' = 'pending';
+  updatedAt: number | null = null;
+  nextRefreshAt: number | null = null;
+  refreshes = 0;
+  consecutiveErrors = 0;
+  lastError: unknown = undefined;
+  private resolver: Resolver | undefined;
+  private inflightRefresh: Promise<void> | null = null;
+  private lastStart = Number.NEGATIVE_INFINITY;
+  private readyWaiters: { resolve: () => void; reject: (error: unknown) => void }[] = [];
+  private listeners = new Set<(endpoints: readonly Endpoint[]) => void>();
+  private sweepTimer: TimerHandle | undefined;
+  private closed = false;
+
+  constructor(name: string, source: Source, options: ServiceOptions, shared: Shared) {
+    this.name = name;
+    this.source = source;
+    this.shared = shared;
+    const b = options.balancer ?? 'round-robin';
+    this.balancer = typeof b === 'function' ? b() : balancerFor(b);
+    this.panicThreshold = positive(`services.${name}.panicThreshold`, options.panicThreshold, 50, 0, 100);
+    const od = options.outlierDetection;
+    this.detector = od === false ? null : new OutlierDetector(resolveOutlierOptions(od ?? {}), shared.random);
+    this.health = resolveHealth(`services.${name}.healthCheck`, options.healthCheck);
+  }
+
+  start(): void {
+    if (this.source.endpoints !== undefined) {
+      this.apply({ endpoints: this.source.endpoints });
+      this.status = 'ready';
+      this.updatedAt = this.shared.clock.now();
+    } else if (typeof this.source.open === 'function') {
+      this.resolver = this.source.open({
+        service: this.name,
+        clock: this.shared.clock,
+        random: this.shared.random,
+        logger: this.shared.logger,
+        signal: this.shared.signal,
+      });
+      void this.loop();
+    }
+    if (this.detector !== null) this.scheduleSweep();
+  }
+
+  // --- refresh loop -------------------------------------------------------------------------------
+
+  private async loop(): Promise<void> {
+    const { clock, signal } = this.shared;
+    while (!this.closed) {
+      let ttl: number | undefined;
+      let failed = false;
+      try {
+        ttl = await this.refresh();
+      } catch {
+        failed = true;
+      }
+      if (this.closed) return;
+      const delay = failed ? this.errorDelay() : this.ttlDelay(ttl);
+      this.nextRefreshAt = clock.now() + delay;
+      try {
+        await sleep(delay, { clock, signal });
+      } catch {
+        return;
+      }
+    }
+  }
+
+  private ttlDelay(ttl: number | undefined): number {
+    const { refreshInterval, maxInterval, minInterval, jitter, random, clock } = this.shared;
+    const base = Math.min(ttl ?? refreshInterval, maxInterval);
+    // Refresh up to `jitter` early, never late: an answer is not used past its TTL.
+    const jittered = base * (1 - jitter * random());
+    return Math.max(jittered, this.lastStart + minInterval - clock.now(), 0);
+  }
+
+  private errorDelay(): number {
+    const { minInterval, refreshInterval, jitter, random, clock } = this.shared;
+    const backoff = Math.min(
+      Math.max(refreshInterval, minInterval),
+      minInterval * 2 ** Math.min(this.consecutiveErrors - 1, 20),
+    );
+    return Math.max(backoff * (1 - jitter * random()), this.lastStart + minInterval - clock.now(), 0);
+  }
+
+  /** One lookup, shared by concurrent callers; resolves the answer's TTL. */
+  refresh(): Promise<number | undefined> {
+    if (this.resolver === undefined) return Promise.resolve(undefined);
+    if (this.inflightRefresh !== null) return this.inflightRefresh as Promise<number | undefined>;
+    const resolver = this.resolver;
+    const run = (async (): Promise<number | undefined> => {
+      this.lastStart = this.shared.clock.now();
+      try {
+        const snapshot = await resolver.resolve(this.shared.signal);
+        if (this.closed) return undefined;
+        this.apply(snapshot);
+        this.refreshes++;
+        this.consecutiveErrors = 0;
+        this.lastError = undefined;
+        this.status = 'ready';
+        this.updatedAt = this.shared.clock.now();
+        for (const waiter of this.readyWaiters.splice(0)) waiter.resolve();
+        return snapshot.ttlMs;
+      } catch (error) {
+        if (this.closed) throw error;
+        const wrapped =
+          error instanceof IntegError
+            ? error
+            : new DiscoverySourceError(
+                this.source.kind,
+                error instanceof Error ? error.message : String(error),
+                {
+                  cause: error,
+                },
+              );
+        this.consecutiveErrors++;
+        this.lastError = wrapped;
+        if (this.status !== 'ready') this.status = 'failed';
+        this.shared.logger.warn(
+          {
+            service: this.name,
+            source: this.source.kind,
+            code: describeError(wrapped).code,
+            stale: this.list.length > 0,
+          },
+          'discovery source failed; serving the last known endpoints',
+        );
+        for (const waiter of this.readyWaiters.splice(0)) waiter.reject(wrapped);
+        throw wrapped;
+      } finally {
+        this.inflightRefresh = null;
+      }
+    })();
+    this.inflightRefresh = run as Promise<void>;
+    return run;
+  }
+
+  ready(): Promise<void> {
+    if (this.status === 'ready') return Promise.resolve();
+    if (this.status === 'failed') return Promise.reject(this.lastError);
+    return new Promise((resolve, reject) => this.readyWaiters.push({ resolve, reject }));
+  }
+
+  subscribe(listener: (endpoints: readonly Endpoint[]) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  // --- endpoint set -------------------------------------------------------------------------------
+
+  private apply(snapshot: Snapshot): void {
+    const seen = new Set<string>();
+    let changed = false;
+    for (const init of snapshot.endpoints) {
+      let url: string;
+      try {
+        url = checkUrl(init.url, `${this.source.kind} answer for ${this.name}`);
+      } catch {
+        this.shared.logger.warn(
+          { service: this.name, source: this.source.kind },
+          'ignoring an endpoint with an invalid URL',
+        );
+        continue;
+      }
+      if (seen.has(url)) continue;
+      seen.add(url);
+      const endpoint = makeEndpoint(this.name, url, init);
+      const existing = this.states.get(url);
+      if (existing === undefined) {
+        const state: EndpointState = {
+          endpoint,
+          inflight: 0,
+          ewma: 0,
+          ewmaStamp: this.shared.clock.now(),
+          outlier: newOutlierRecord(),
+          health: {
+            healthy: true,
+            checked: false,
+            successes: 0,
+            failures: 0,
+            lastCheckAt: null,
+            lastError: null,
+            timer: undefined,
+            controller: undefined,
+          },
+          removed: false,
+        };
+        this.states.set(url, state);
+        changed = true;
+        if (this.health !== null) this.scheduleCheck(state, 0);
+      } else if (!sameEndpoint(existing.endpoint, endpoint)) {
+        existing.endpoint = endpoint;
+        changed = true;
+      }
+    }
+    for (const [url, state] of this.states) {
+      if (seen.has(url)) continue;
+      this.states.delete(url);
+      this.stopCheck(state);
+      state.removed = true;
+      changed = true;
+    }
+    if (!changed && this.list.length === this.states.size) return;
+    this.list = [...this.states.values()];
+    this.records = this.list.map((s) => s.outlier);
+    this.cache = null;
+    const endpoints = this.list.map((s) => s.endpoint);
+    for (const listener of this.listeners) {
+      try {
+        listener(endpoints);
+      } catch (error) {
+        this.shared.logger.error(
+          { service: this.name, err: describeError(error).message },
+          'subscriber threw',
+        );
+      }
+    }
+  }
+
+  /** The endpoints `pick()` chooses among: healthy, lowest priority tier; everything in panic mode. */
+  candidates(): EndpointState[] {
+    if (this.cache !== null) return this.cache;
+    const total = this.list.length;
+    let pool: EndpointState[] = [];
+    this.panic = false;
+    if (total > 0) {
+      const healthy = this.list.filter((s) => s.health.healthy && s.outlier.ejectedAt === null);
+      if ((healthy.length * 100) / total < this.panicThreshold) {
+        this.panic = true;
+        pool = this.list;
+      } else pool = healthy;
+    }
+    let min = Number.POSITIVE_INFINITY;
+    for (const s of pool) if (s.endpoint.priority < min) min = s.endpoint.priority;
+    this.cache = pool.filter((s) => s.endpoint.priority === min);
+    return this.cache;
+  }
+
+  pick(track: boolean): Endpoint {
+    const candidates = this.candidates();
+    if (candidates.length === 0) {
+      const reason = this.list.length > 0 ? 'unhealthy' : this.status === 'ready' ? 'empty' : 'pending';
+      const detail =
+        this.status === 'failed' ? ` (last lookup failed: ${describeError(this.lastError).message})` : '';
+      throw new NoEndpointsError(this.name, reason, detail, { cause: this.lastError });
+    }
+    const state =
+      candidates.length === 1
+        ? (candidates[0] as EndpointState)
+        : (this.balancer.pick(candidates, this.shared.random, this.shared.clock.now()) as EndpointState);
+    if (track) state.inflight++;
+    return state.endpoint;
+  }
+
+  report(endpoint: Endpoint, outcome: CallOutcome): void {
+    const state = this.states.get(endpoint.url);
+    if (state === undefined) return;
+    if (state.inflight > 0) state.inflight--;
+    const now = this.shared.clock.now();
+    this.balancer.observe?.(state, outcome, now);
+    if (this.detector?.record(state.outlier, outcome, this.records, now)) {
+      this.cache = null;
+      this.shared.logger.warn(
+        {
+          service: this.name,
+          url: endpoint.url,
+          reason: state.outlier.reason,
+          until: state.outlier.ejectedUntil,
+        },
+        'endpoint ejected',
+      );
+    }
+  }
+
+  // --- outlier sweep ------------------------------------------------------------------------------
+
+  private scheduleSweep(): void {
+    const detector = this.detector;
+    if (detector === null || this.closed) return;
+    this.sweepTimer = this.shared.clock.setTimeout(() => {
+      this.sweepTimer = undefined;
+      if (this.closed) return;
+      if (detector.sweep(this.records, this.shared.clock.now())) this.cache = null;
+      this.scheduleSweep();
+    }, detector.options.interval);
+    unrefTimer(this.sweepTimer);
+  }
+
+  // --- active health checks -----------------------------------------------------------------------
+
+  private scheduleCheck(state: EndpointState, delay: number): void {
+    if (this.closed || state.removed) return;
+    state.health.timer = this.shared.clock.setTimeout(() => void this.runCheck(state), delay);
+    unrefTimer(state.health.timer);
+  }
+
+  private stopCheck(state: EndpointState): void {
+    if (state.health.timer !== undefined) this.shared.clock.clearTimeout(state.health.timer);
+    state.health.timer = undefined;
+    state.health.controller?.abort();
+  }
+
+  private async runCheck(state: EndpointState): Promise<void> {
+    const health = this.health;
+    if (health === null || this.closed || state.removed) return;
+    const { clock, random } = this.shared;
+    const controller = new AbortController();
+    state.health.controller = controller;
+    const timeout = clock.setTimeout(
+      () => controller.abort(new TimeoutError(health.timeout, `health check of ${state.endpoint.url}`)),
+      health.timeout,
+    );
+    let ok = false;
+    let problem: string | null = null;
+    try {
+      const aborted = new Promise<never>((_, reject) => {
+        controller.signal.addEventListener('abort', () => reject(controller.signal.reason), { once: true });
+      });
+      aborted.catch(() => {});
+      ok =
+        (await Promise.race([health.check(state.endpoint, { signal: controller.signal }), aborted])) !==
+        false;
+      if (!ok) problem = 'check returned false';
+    } catch (error) {
+      problem = describeError(error).message;
+    } finally {
+      clock.clearTimeout(timeout);
+      state.health.controller = undefined;
+    }
+    if (this.closed || state.removed) return;
+    const h = state.health;
+    h.checked = true;
+    h.lastCheckAt = clock.now();
+    h.lastError = problem;
+    if (ok) {
+      h.successes++;
+      h.failures = 0;
+      if (!h.healthy && h.successes >= health.healthyThreshold) {
+        h.healthy = true;
+        this.cache = null;
+      }
+    } else {
+      h.failures++;
+      h.successes = 0;
+      if (h.healthy && h.failures >= health.unhealthyThreshold) {
+        h.healthy = false;
+        this.cache = null;
+        this.shared.logger.warn(
+          { service: this.name, url: state.endpoint.url },
+          'endpoint failed its health check',
+        );
+      }
+    }
+    this.scheduleCheck(state, health.interval * (1 + health.jitter * random()));
+  }
+
+  // --- introspection ------------------------------------------------------------------------------
+
+  inspect(): ServiceInspection {
+    const candidates = new Set(this.candidates());
+    const now = this.shared.clock.now();
+    const endpoints = this.list.map((s): EndpointInspection => {
+      const reasons: string[] = [];
+      const ejected = s.outlier.ejectedAt !== null;
+      if (ejected)
+        reasons.push(
+          `ejected by outlier detection (${s.outlier.reason}) until ${new Date(s.outlier.ejectedUntil ?? now).toISOString()}`,
+        );
+      if (!s.health.healthy)
+        reasons.push(
+          `failing active health checks (${s.health.failures} in a row${s.health.lastError ? `: ${s.health.lastError}` : ''})`,
+        );
+      const eligible = candidates.has(s);
+      if (eligible && this.panic) reasons.push('picked despite its health: panic threshold in force');
+      else if (eligible) reasons.push('healthy');
+      else if (!ejected && s.health.healthy) reasons.push('a lower priority tier has healthy endpoints');
+      return {
+        url: s.endpoint.url,
+        weight: s.endpoint.weight,
+        priority: s.endpoint.priority,
+        ...(s.endpoint.hostname === undefined ? {} : { hostname: s.endpoint.hostname }),
+        eligible,
+        reasons,
+        health: {
+          status:
+            this.health === null || !s.health.checked
+              ? s.health.healthy
+                ? 'unchecked'
+                : 'unhealthy'
+              : s.health.healthy
+                ? 'healthy'
+                : 'unhealthy',
+          consecutiveSuccesses: s.health.successes,
+          consecutiveFailures: s.health.failures,
+          lastCheckAt: s.health.lastCheckAt,
+          lastError: s.health.lastError,
+        },
+        outlier: {
+          ejected,
+          reason: s.outlier.reason,
+          ejectedUntil: s.outlier.ejectedUntil,
+          ejections: s.outlier.ejections,
+          multiplier: s.outlier.multiplier,
+          consecutiveFailures: s.outlier.consecutiveFailures,
+        },
+        load: { inflight: s.inflight, ewmaMs: s.ewma },
+      };
+    });
+    const state =
+      this.status === 'pending'
+        ? 'pending'
+        : this.status === 'failed'
+          ? 'failed'
+          : this.consecutiveErrors > 0
+            ? 'stale'
+            : 'ready';
+    const eligibleCount = endpoints.filter((e) => e.eligible).length;
+    const summary = [
+      `${this.name}: ${state}, ${endpoints.length} endpoint(s), ${eligibleCount} eligible via ${this.balancer.name}`,
+      this.panic ? `panic mode (fewer than ${this.panicThreshold}% healthy)` : '',
+      state === 'stale' || state === 'failed'
+        ? `source failing: ${describeError(this.lastError).message}`
+        : '',
+    ]
+      .filter(Boolean)
+      .join('; ');
+    return {
+      service: this.name,
+      source: { kind: this.source.kind, description: this.source.description },
+      state,
+      updatedAt: this.updatedAt,
+      nextRefreshAt: this.nextRefreshAt,
+      refreshes: this.refreshes,
+      consecutiveErrors: this.consecutiveErrors,
+      lastError: this.lastError === undefined ? null : describeError(this.lastError),
+      balancer: this.balancer.name,
+      panic: this.panic,
+      panicThreshold: this.panicThreshold,
+      endpoints,
+      summary,
+    };
+  }
+
+  close(): void {
+    this.closed = true;
+    if (this.sweepTimer !== undefined) this.shared.clock.clearTimeout(this.sweepTimer);
+    for (const state of this.list) this.stopCheck(state);
+    try {
+      this.resolver?.close?.();
+    } catch {
+      // closing is best effort
+    }
+    const error = new NoEndpointsError(this.name, 'pending', ' (the registry was closed)');
+    for (const waiter of this.readyWaiters.splice(0)) waiter.reject(error);
+  }
+}
+
+function makeEndpoint(service: string, url: string, init: EndpointInit): Endpoint {
+  const weight =
+    typeof init.weight === 'number' && Number.isFinite(init.weight) && init.weight >= 0 ? init.weight : 1;
+  const priority = typeof init.priority === 'number' && Number.isFinite(init.priority) ? init.priority : 0;
+  return Object.freeze({
+    url,
+    service,
+    weight,
+    priority,
+    ...(init.hostname === undefined ? {} : { hostname: init.hostname }),
+    ...(init.meta === undefined ? {} : { meta: Object.freeze({ ...init.meta }) }),
+  });
+}
+
+function sameEndpoint(a: Endpoint, b: Endpoint): boolean {
+  if (a.weight !== b.weight || a.priority !== b.priority || a.hostname !== b.hostname) return false;
+  const am = a.meta ?? {};
+  const bm = b.meta ?? {};
+  const keys = Object.keys(am);
+  if (keys.length !== Object.keys(bm).length) return false;
+  return keys.every((k) => am[k] === bm[k]);
+}
+
+function isEnvSource(value: unknown): value is EnvSource {
+  return isSource(value) && value.kind === 'env' && typeof (value as EnvSource).forService === 'function';
+}
+
+function toSource(name: string, config: ServiceConfig): { source: Source; options: ServiceOptions } {
+  const setting = `services.${name}`;
+  if (typeof config === 'string') return { source: staticSource([config], `${setting}.url`), options: {} };
+  if (typeof config !== 'object' || config === null)
+    throw new InvalidArgumentError(setting, '{ url }, { urls }, a URL string or a source', config);
+  if (isEnvSource(config)) return { source: config.forService(name), options: {} };
+  if (isSource(config)) return { source: config, options: {} };
+  const options = config as ServiceOptions;
+  if ('url' in config) {
+    const url = config.url;
+    if (isEnvSource(url)) return { source: url.forService(name), options };
+    if (typeof url !== 'string')
+      throw new InvalidUrlError(`${setting}.url`, `expected a string, got ${typeof url}`);
+    return { source: staticSource([url], `${setting}.url`), options };
+  }
+  if ('urls' in config) {
+    const urls = config.urls;
+    if (isEnvSource(urls)) return { source: urls.forService(name), options };
+    if (!Array.isArray(urls) || urls.length === 0)
+      throw new InvalidArgumentError(`${setting}.urls`, 'a non-empty array of URLs', urls);
+    return { source: staticSource(urls, `${setting}.urls`), options };
+  }
+  if ('source' in config) {
+    const source = config.source;
+    if (isEnvSource(source)) return { source: source.forService(name), options };
+    if (!isSource(source))
+      throw new InvalidArgumentError(`${setting}.source`, 'a source such as dnsSrv()', source);
+    return { source, options };
+  }
+  throw new InvalidArgumentError(setting, '{ url }, { urls }, a URL string or a source', config);
+}
+
+/**
+ * Creates a registry of services. Static and env services are validated here (an invalid URL throws at
+ * startup, naming the env var); dynamic sources start resolving at once in the background.
+ *
+ * @throws InvalidUrlError for an invalid static or env URL; InvalidArgumentError for bad options
+ * @example
+ * ```ts
+ * const registry = createRegistry({
+ *   services: {
+ *     auth: fromEnv('AUTH_SERVICE', 'http://localhost:8001'), // the seed's SERVICES entry
+ *     billing: { urls: ['http://10.0.0.1:80', 'http://10.0.0.2:80'] },
+ *   },
+ *   balancer: 'peak-ewma',
+ * });
+ * const getServiceUrl = (name: string) => registry.url(name); // the seed's get_service_url
+ * ```
+ */
+export function createRegistry(options: RegistryOptions): Registry {
+  if (
+    typeof options !== 'object' ||
+    options === null ||
+    typeof options.services !== 'object' ||
+    options.services === null
+  )
+    throw new InvalidArgumentError('services', 'an object of service configs', options?.services);
+  const controller = new AbortController();
+  const shared: Shared = {
+    clock: options.clock ?? systemClock,
+    random: options.random ?? Math.random,
+    logger: options.logger ?? silentLogger,
+    signal: controller.signal,
+    refreshInterval: positive('refreshInterval', options.refreshInterval, 30_000, 1),
+    minInterval: positive('minInterval', options.minInterval, 1_000, 0),
+    maxInterval: positive('maxInterval', options.maxInterval, 300_000, 1),
+    jitter: positive('jitter', options.jitter, 0.1, 0, 1),
+  };
+  const defaults: ServiceOptions = {
+    ...(options.balancer === undefined ? {} : { balancer: options.balancer }),
+    ...(options.healthCheck === undefined ? {} : { healthCheck: options.healthCheck }),
+    ...(options.outlierDetection === undefined ? {} : { outlierDetection: options.outlierDetection }),
+    ...(options.panicThreshold === undefined ? {} : { panicThreshold: options.panicThreshold }),
+  };
+  const services = new Map<string, Service>();
+  for (const name of Object.keys(options.services)) {
+    const { source, options: own } = toSource(name, options.services[name] as ServiceConfig);
+    const merged: ServiceOptions = { ...defaults, ...stripUndefined(own) };
+    services.set(name, new Service(name, source, merged, shared));
+  }
+  const names = [...services.keys()].sort();
+  for (const service of services.values()) service.start();
+
+  const get = (name: string): Service => {
+    const service = services.get(name);
+    if (service === undefined) throw new UnknownServiceError(String(name), names);
+    return service;
+  };
+
+  return {
+    url: (name) => get(name).pick(false).url,
+    pick: (name) => get(name).pick(true),
+    report(endpoint, outcome) {
+      if (typeof endpoint !== 'object' || endpoint === null || typeof endpoint.url !== 'string')
+        throw new InvalidArgumentError('report endpoint', 'an endpoint returned by pick()', endpoint);
+      if (typeof outcome !== 'object' || outcome === null || typeof outcome.ok !== 'boolean')
+        throw new InvalidArgumentError('report outcome', '{ ok: boolean, latencyMs: number }', outcome);
+      if (
+        typeof outcome.latencyMs !== 'number' ||
+        !(outcome.latencyMs >= 0) ||
+        !Number.isFinite(outcome.latencyMs)
+      )
+        throw new InvalidArgumentError('report outcome.latencyMs', 'a finite number >= 0', outcome.latencyMs);
+      get(endpoint.service).report(endpoint, outcome);
+    },
+    inspect: (name) => get(name).inspect(),
+    endpoints: (name) => get(name).list.map((s) => s.endpoint),
+    services: () => names,
+    async ready(name) {
+      if (name !== undefined) return get(name).ready();
+      await Promise.all([...services.values()].map((s) => s.ready()));
+    },
+    async refresh(name) {
+      await get(name).refresh();
+    },
+    subscribe: (name, listener) => get(name).subscribe(listener),
+    close() {
+      if (controller.signal.aborted) return;
+      controller.abort(new NoEndpointsError('*', 'pending', ' (the registry was closed)'));
+      for (const service of services.values()) service.close();
+    },
+  };
+}
+
+function stripUndefined(options: ServiceOptions): ServiceOptions {
+  const out: Record<string, unknown> = {};
+  for (const key of ['balancer', 'healthCheck', 'outlierDetection', 'panicThreshold'] as const)
+    if ((options as Record<string, unknown>)[key] !== undefined)
+      out[key] = (options as Record<string, unknown>)[key];
+  return out as ServiceOptions;
+}
