@@ -1,0 +1,104 @@
+/**
+ * Per-job retry delays as data. A job's backoff is stored with the job, so it must be serialisable
+ * (a function would not survive a restart); each spec maps onto one of @integ/retry's backoffs.
+ */
+import { InvalidArgumentError } from '@integ/core';
+import { type Backoff, constant, decorrelated, exponential, type Jitter, linear } from '@integ/retry';
+
+/**
+ * A serialisable backoff: a number is a constant delay in ms; an object names one of @integ/retry's
+ * backoffs. `delay` is the first delay (`initial` in @integ/retry); unset fields take @integ/retry's
+ * defaults.
+ *
+ * @example
+ * ```ts
+ * await queue.push(data, { attempts: 5, backoff: { type: 'exponential', delay: 500, max: 60_000, jitter: 'full' } });
+ * ```
+ */
+export type BackoffSpec =
+  | number
+  | { readonly type: 'constant'; readonly delay: number }
+  | {
+      readonly type: 'linear';
+      readonly delay: number;
+      /** @default 100 */
+      readonly step?: number | undefined;
+      /** @default 30000 */
+      readonly max?: number | undefined;
+      /** @default 'none' */
+      readonly jitter?: Jitter | undefined;
+    }
+  | {
+      readonly type: 'exponential';
+      readonly delay: number;
+      /** @default 2 */
+      readonly factor?: number | undefined;
+      /** @default 30000 */
+      readonly max?: number | undefined;
+      /** @default 'full' */
+      readonly jitter?: Jitter | undefined;
+    }
+  | {
+      readonly type: 'decorrelated';
+      readonly delay: number;
+      /** @default 30000 */
+      readonly max?: number | undefined;
+    };
+
+/** The queue's default backoff: 1 s, 2 s, 4 s ... capped at one hour, no jitter. */
+export const DEFAULT_BACKOFF: BackoffSpec = {
+  type: 'exponential',
+  delay: 1000,
+  factor: 2,
+  max: 3_600_000,
+  jitter: 'none',
+};
+
+/**
+ * Turns a spec into a {@link Backoff} function, validating it.
+ *
+ * @throws {InvalidArgumentError} for an unknown type or an out-of-range field
+ * @example
+ * ```ts
+ * const delayOf = toBackoff({ type: 'linear', delay: 100, step: 100 });
+ * ```
+ */
+export function toBackoff(spec: BackoffSpec): Backoff {
+  if (typeof spec === 'number') return constant(spec);
+  if (typeof spec !== 'object' || spec === null)
+    throw new InvalidArgumentError('backoff', 'a number of ms or { type, delay, ... }', spec);
+  const delay = (spec as { delay?: unknown }).delay;
+  if (typeof delay !== 'number') throw new InvalidArgumentError('backoff.delay', 'a number of ms', delay);
+  switch (spec.type) {
+    case 'constant':
+      return constant(delay);
+    case 'linear':
+      return linear({ initial: delay, step: spec.step, max: spec.max, jitter: spec.jitter });
+    case 'exponential':
+      return exponential({ initial: delay, factor: spec.factor, max: spec.max, jitter: spec.jitter });
+    case 'decorrelated':
+      return decorrelated({ initial: delay, max: spec.max });
+    default:
+      throw new InvalidArgumentError(
+        'backoff.type',
+        "'constant', 'linear', 'exponential' or 'decorrelated'",
+        (spec as { type?: unknown }).type,
+      );
+  }
+}
+
+const HISTORY = 64;
+
+/**
+ * The delay after attempt `attempt` (1-based) failed. `previousDelay` is replayed from the start
+ * (bounded), since a store keeps the spec and the attempt count, not the last delay.
+ */
+export function delayAfter(backoff: Backoff, attempt: number, random: () => number): number {
+  let previousDelay = 0;
+  let delay = 0;
+  for (let a = Math.max(1, attempt - HISTORY); a <= attempt; a++) {
+    delay = backoff({ attempt: a, previousDelay, random });
+    previousDelay = delay;
+  }
+  return Number.isFinite(delay) && delay > 0 ? Math.round(delay) : 0;
+}

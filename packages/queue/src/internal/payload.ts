@@ -1,0 +1,88 @@
+/**
+ * Payload validation: a job's payload must survive a JSON round trip unchanged, because it is stored
+ * as JSON text and handed to a worker that may run in another process after a restart.
+ */
+import { PayloadError, PayloadTooLargeError } from '../errors.js';
+
+/** Default `maxPayloadBytes`: 1 MiB of UTF-8 JSON. */
+export const DEFAULT_MAX_PAYLOAD_BYTES: number = 1024 * 1024;
+
+const MAX_DEPTH = 256;
+const encoder = new TextEncoder();
+
+/**
+ * Validates `value` and returns its JSON text.
+ *
+ * @throws {PayloadError} for anything JSON cannot represent faithfully
+ * @throws {PayloadTooLargeError} when the JSON is over `maxBytes`
+ */
+export function serializePayload(value: unknown, maxBytes: number): string {
+  if (value === undefined) throw new PayloadError('payload', 'is undefined');
+  check(value, 'payload', new Set<object>(), 0);
+  const text = JSON.stringify(value);
+  // A UTF-8 byte count only when it could matter: a string of n UTF-16 units is at most 3n bytes.
+  if (text.length * 3 > maxBytes) {
+    const bytes = text.length > maxBytes ? encoder.encode(text).length : utf8Length(text);
+    if (bytes > maxBytes) throw new PayloadTooLargeError(bytes, maxBytes);
+  }
+  return text;
+}
+
+function utf8Length(text: string): number {
+  let bytes = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x80) bytes += 1;
+    else if (c < 0x800) bytes += 2;
+    else if (c >= 0xd800 && c <= 0xdbff) {
+      bytes += 4;
+      i++;
+    } else bytes += 3;
+  }
+  return bytes;
+}
+
+function check(value: unknown, path: string, seen: Set<object>, depth: number): void {
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return;
+    case 'number':
+      if (!Number.isFinite(value)) throw new PayloadError(path, `is ${value} (JSON has no such number)`);
+      return;
+    case 'bigint':
+      throw new PayloadError(path, 'is a bigint (convert it to a string)');
+    case 'function':
+      throw new PayloadError(path, 'is a function');
+    case 'symbol':
+      throw new PayloadError(path, 'is a symbol');
+    case 'undefined':
+      throw new PayloadError(path, 'is undefined (JSON cannot keep it here)');
+    default:
+      break;
+  }
+  if (value === null) return;
+  const object = value as object;
+  if (depth >= MAX_DEPTH) throw new PayloadError(path, `is nested more than ${MAX_DEPTH} levels deep`);
+  if (seen.has(object)) throw new PayloadError(path, 'is a circular reference');
+  seen.add(object);
+  if (Array.isArray(object)) {
+    for (let i = 0; i < object.length; i++) check(object[i], `${path}[${i}]`, seen, depth + 1);
+  } else {
+    const proto = Object.getPrototypeOf(object) as unknown;
+    if (proto !== Object.prototype && proto !== null) {
+      const name = (object as { constructor?: { name?: unknown } }).constructor?.name;
+      throw new PayloadError(
+        path,
+        `is a ${typeof name === 'string' && name !== '' ? name : 'class instance'} (only plain objects and arrays; convert it, e.g. a Date to toISOString())`,
+      );
+    }
+    for (const key of Object.keys(object)) {
+      const child = (object as Record<string, unknown>)[key];
+      // JSON.stringify drops undefined properties; optional fields left undefined are common and harmless.
+      if (child === undefined) continue;
+      check(child, `${path}.${key}`, seen, depth + 1);
+    }
+  }
+  seen.delete(object);
+}

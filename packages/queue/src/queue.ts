@@ -1,0 +1,568 @@
+/**
+ * `createQueue`: the policy layer over a {@link QueueStore}. It validates and serialises payloads,
+ * turns attempts and backoff into store transitions, hands out fenced leases and runs workers.
+ * Delivery is at-least-once: a job runs again when its lease expires before it is settled.
+ */
+import { type Clock, InvalidArgumentError, type Logger, silentLogger, systemClock } from '@integ/core';
+import type { Backoff } from '@integ/retry';
+import { type BackoffSpec, DEFAULT_BACKOFF, delayAfter, toBackoff } from './backoff.js';
+import { JobSettledError, LeaseLostError, QueueClosedError } from './errors.js';
+import { DEFAULT_MAX_PAYLOAD_BYTES, serializePayload } from './internal/payload.js';
+import type { FailOptions, Handler, Job, LeasedJob } from './job.js';
+import type { ClaimedRecord, JobRecord, JobStatus, NewJobRecord, QueueStore } from './store.js';
+import { createWorker, type ProcessOptions, type Worker } from './worker.js';
+
+/** Default lease length: 30 s. */
+export const DEFAULT_LEASE_MS: number = 30_000;
+/** Default attempts per job (first run included), as in @integ/retry. */
+export const DEFAULT_ATTEMPTS: number = 3;
+
+const MAX_ATTEMPTS = 1000;
+const MAX_KEY_LENGTH = 512;
+const MAX_ERROR_LENGTH = 4096;
+const MAX_BATCH = 10_000;
+
+/** Hooks: typed callbacks, cheap when unused. A throwing hook is logged and ignored. */
+export interface QueueHooks<T> {
+  /** A job was acknowledged. */
+  readonly onCompleted?: ((job: Job<T>) => void) | undefined;
+  /** An attempt failed; `job.status` is `'pending'` when it will be retried, `'dead'` otherwise. */
+  readonly onFailed?: ((job: Job<T>, error: unknown) => void) | undefined;
+  /** A job ran out of attempts (after a failure or an expired last lease) and is now dead. */
+  readonly onDead?: ((job: Job<T>, error: unknown) => void) | undefined;
+  /** A job whose lease expired was delivered again (its previous holder stalled or crashed). */
+  readonly onStalled?: ((job: Job<T>) => void) | undefined;
+}
+
+/** Options of {@link createQueue}. */
+export interface QueueOptions<T = unknown> extends QueueHooks<T> {
+  /** The queue's name: jobs of one store are partitioned by it. */
+  readonly name: string;
+  /** Where jobs live: `memoryStore()`, `sqliteStore({ path })`, ... */
+  readonly store: QueueStore;
+  /** Where time comes from (job times, leases, polling). @default systemClock */
+  readonly clock?: Clock | undefined;
+  /** Uniform random in [0, 1) for backoff jitter. @default Math.random */
+  readonly random?: (() => number) | undefined;
+  /** Default attempts per job, first run included. @default 3 */
+  readonly attempts?: number | undefined;
+  /** Default backoff between attempts. @default { type: 'exponential', delay: 1000, factor: 2, max: 3600000, jitter: 'none' } */
+  readonly backoff?: BackoffSpec | undefined;
+  /** Default lease for `next()` and `process()`, in ms. @default 30000 */
+  readonly leaseMs?: number | undefined;
+  /** Largest payload accepted, in bytes of UTF-8 JSON. @default 1048576 (1 MiB) */
+  readonly maxPayloadBytes?: number | undefined;
+  /** Where warnings go (hook errors, store errors in workers). @default silentLogger */
+  readonly logger?: Logger | undefined;
+}
+
+/** Options of {@link Queue.push}. */
+export interface PushOptions {
+  /** Not before this many ms from now. @default 0 */
+  readonly delay?: number | undefined;
+  /** Higher runs first (an integer). @default 0 */
+  readonly priority?: number | undefined;
+  /** Deduplication key: while a job with this key is pending or processing, push returns that job. */
+  readonly key?: string | undefined;
+  /** Runs allowed in total, first run included (1 to 1000). @default the queue's `attempts` (3) */
+  readonly attempts?: number | undefined;
+  /** Delay between attempts, stored with the job. @default the queue's `backoff` */
+  readonly backoff?: BackoffSpec | undefined;
+}
+
+/** Options of {@link Queue.next}. */
+export interface NextOptions {
+  /** Lease length in ms. @default the queue's `leaseMs` (30000) */
+  readonly leaseMs?: number | undefined;
+}
+
+/** Counts by status, plus the age of the oldest pending job. */
+export interface QueueStats {
+  readonly pending: number;
+  readonly processing: number;
+  readonly done: number;
+  readonly dead: number;
+  /** Pending jobs not due yet (included in `pending`). */
+  readonly delayed: number;
+  /** All jobs kept by the store for this queue. */
+  readonly total: number;
+  /** Age in ms of the oldest pending job that is due (now - its timestamp); 0 when there is none. */
+  readonly oldestPendingAgeMs: number;
+}
+
+/** Options of {@link Queue.list}. */
+export interface ListJobsOptions {
+  readonly status?: JobStatus | undefined;
+  /** @default 100 */
+  readonly limit?: number | undefined;
+  /** @default 0 */
+  readonly offset?: number | undefined;
+}
+
+/** Options of {@link Queue.redrive}. */
+export interface RedriveJobsOptions {
+  /** Only these dead jobs. @default every dead job */
+  readonly ids?: readonly string[] | undefined;
+  readonly limit?: number | undefined;
+}
+
+/** Options of {@link Queue.close}. */
+export interface CloseOptions {
+  /** How long to wait for running jobs before returning them to pending, in ms. @default 10000 */
+  readonly timeout?: number | undefined;
+}
+
+/** A queue. Create it with {@link createQueue}. */
+export interface Queue<T = unknown> {
+  readonly name: string;
+  /** The store the queue uses (it is not closed by `close()`). */
+  readonly store: QueueStore;
+  /**
+   * Adds a job; resolves once the store has committed it.
+   * @throws {PayloadError} / {@link PayloadTooLargeError} for a payload that is not JSON or too large
+   * @throws {InvalidArgumentError} for a bad option; {@link QueueClosedError} after `close()`
+   */
+  push(payload: T, options?: PushOptions): Promise<Job<T>>;
+  /** Adds several jobs atomically (all or none) with the same options. */
+  pushMany(payloads: readonly T[], options?: PushOptions): Promise<Job<T>[]>;
+  /** Leases the next due job, or resolves `null` when none is due. */
+  next(options?: NextOptions): Promise<LeasedJob<T> | null>;
+  /** Starts a worker that runs `handler` for each job. */
+  process(handler: Handler<T>, options?: ProcessOptions): Worker;
+  /** Counts by status. */
+  stats(): Promise<QueueStats>;
+  /** One job by id, or `null`. */
+  get(id: string): Promise<Job<T> | null>;
+  /** Jobs in insertion order, optionally of one status (e.g. the dead letters). */
+  list(options?: ListJobsOptions): Promise<Job<T>[]>;
+  /** Moves dead jobs back to pending with fresh attempts; resolves how many moved. */
+  redrive(options?: RedriveJobsOptions): Promise<number>;
+  /** Deletes `done` (or `dead`) jobs finished more than `olderThan` ms ago; resolves how many. */
+  clean(options: { readonly status: 'done' | 'dead'; readonly olderThan: number }): Promise<number>;
+  /** Stops every worker (graceful, see {@link CloseOptions}) and refuses further pushes. Idempotent. */
+  close(options?: CloseOptions): Promise<void>;
+}
+
+/** What workers need from their queue; not public API. */
+export interface QueueInternals<T> {
+  readonly name: string;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly leaseMs: number;
+  claim(limit: number, leaseMs: number): Promise<LeasedJobImpl<T>[]>;
+  subscribe(wake: () => void): () => void;
+}
+
+function checkInteger(name: string, value: unknown, min: number, max: number): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max)
+    throw new InvalidArgumentError(name, `an integer from ${min} to ${max}`, value);
+  return value;
+}
+
+function checkMs(name: string, value: unknown, min = 0): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > 2_147_483_647)
+    throw new InvalidArgumentError(name, `a number of ms from ${min} to 2147483647`, value);
+  return value;
+}
+
+/** Describes a failure for storage: name and message, bounded, no stack (it may hold paths or secrets). */
+export function describeError(error: unknown): string {
+  let text: string;
+  if (error instanceof Error) text = error.message ? `${error.name}: ${error.message}` : error.name;
+  else if (typeof error === 'string') text = error;
+  else {
+    try {
+      text = JSON.stringify(error) ?? String(error);
+    } catch {
+      text = String(error);
+    }
+  }
+  return text.length > MAX_ERROR_LENGTH ? `${text.slice(0, MAX_ERROR_LENGTH)}…` : text;
+}
+
+/** The leased job handed out by `next()` and to handlers. */
+export class LeasedJobImpl<T> implements LeasedJob<T> {
+  readonly id: string;
+  readonly timestamp: string;
+  readonly payload: T;
+  status: JobStatus;
+  readonly attempts: number;
+  readonly maxAttempts: number;
+  readonly priority: number;
+  readonly key: string | null;
+  readonly runAt: string;
+  lastError: string | null;
+  readonly token: number;
+  leaseUntil: number;
+  readonly stalled: boolean;
+  /** The handler's signal when run by a worker (set by the worker). */
+  signal!: AbortSignal;
+  settled = false;
+  private readonly record: JobRecord;
+  private readonly owner: QueueCore<T>;
+
+  constructor(owner: QueueCore<T>, record: ClaimedRecord) {
+    this.owner = owner;
+    this.record = record;
+    this.id = record.id;
+    this.timestamp = new Date(record.createdAt).toISOString();
+    this.payload = JSON.parse(record.payload) as T;
+    this.status = 'processing';
+    this.attempts = record.attempts;
+    this.maxAttempts = record.maxAttempts;
+    this.priority = record.priority;
+    this.key = record.key;
+    this.runAt = new Date(record.runAt).toISOString();
+    this.lastError = record.lastError;
+    this.token = record.token;
+    this.leaseUntil = record.leaseUntil ?? 0;
+    this.stalled = record.stalled;
+  }
+
+  /** A plain snapshot for hooks (status after the transition). */
+  snapshot(): Job<T> {
+    return {
+      id: this.id,
+      timestamp: this.timestamp,
+      payload: this.payload,
+      status: this.status,
+      attempts: this.attempts,
+      maxAttempts: this.maxAttempts,
+      priority: this.priority,
+      key: this.key,
+      runAt: this.runAt,
+      lastError: this.lastError,
+    };
+  }
+
+  async ack(): Promise<void> {
+    if (this.settled) throw new JobSettledError(this.id, 'ack');
+    this.settled = true;
+    const ok = await this.owner.store.ack(this.id, this.token, this.owner.clock.now());
+    if (!ok) throw new LeaseLostError(this.id, this.token, 'ack');
+    this.status = 'done';
+    this.owner.emit('onCompleted', this.snapshot());
+  }
+
+  async fail(error: unknown, options?: FailOptions): Promise<void> {
+    if (this.settled) throw new JobSettledError(this.id, 'fail');
+    this.settled = true;
+    const owner = this.owner;
+    const now = owner.clock.now();
+    const message = describeError(error);
+    const retry = options?.retry !== false && this.attempts < this.maxAttempts;
+    let runAt = now;
+    if (retry) {
+      const delay =
+        options?.delay !== undefined
+          ? checkMs('fail delay', options.delay)
+          : delayAfter(owner.backoffOf(this.record.backoff), this.attempts, owner.random);
+      runAt = now + delay;
+    }
+    const ok = await owner.store.fail(
+      this.id,
+      this.token,
+      now,
+      message,
+      retry ? { status: 'pending', runAt } : { status: 'dead' },
+    );
+    if (!ok) throw new LeaseLostError(this.id, this.token, 'fail');
+    this.status = retry ? 'pending' : 'dead';
+    this.lastError = message;
+    const snapshot = this.snapshot();
+    owner.emit('onFailed', snapshot, error);
+    if (!retry) owner.emit('onDead', snapshot, error);
+  }
+
+  async extend(ms: number): Promise<void> {
+    checkMs('extend(ms)', ms, 1);
+    if (this.settled) throw new JobSettledError(this.id, 'extend');
+    const leaseUntil = this.owner.clock.now() + ms;
+    const ok = await this.owner.store.extend(this.id, this.token, leaseUntil);
+    if (!ok) throw new LeaseLostError(this.id, this.token, 'extend');
+    this.leaseUntil = leaseUntil;
+  }
+
+  /** Returns the job to pending without using up the attempt (graceful close). */
+  async release(): Promise<boolean> {
+    if (this.settled) return false;
+    this.settled = true;
+    const ok = await this.owner.store.release(this.id, this.token, this.owner.clock.now());
+    if (ok) this.status = 'pending';
+    return ok;
+  }
+}
+
+type HookName = keyof QueueHooks<unknown>;
+
+/** The queue implementation; `createQueue` returns it behind the {@link Queue} interface. */
+class QueueCore<T> implements Queue<T>, QueueInternals<T> {
+  readonly name: string;
+  readonly store: QueueStore;
+  readonly clock: Clock;
+  readonly random: () => number;
+  readonly logger: Logger;
+  readonly leaseMs: number;
+  private readonly attempts: number;
+  private readonly backoffJson: string;
+  private readonly maxPayloadBytes: number;
+  private readonly hooks: QueueHooks<T>;
+  private readonly backoffs = new Map<string, Backoff>();
+  private readonly wakers = new Set<() => void>();
+  private readonly workers = new Set<Worker>();
+  private closed = false;
+
+  constructor(options: QueueOptions<T>) {
+    if (typeof options?.name !== 'string' || options.name.length === 0 || options.name.length > 200)
+      throw new InvalidArgumentError('name', 'a non-empty string of at most 200 characters', options?.name);
+    const store = options.store as Partial<QueueStore> | undefined;
+    if (typeof store?.claim !== 'function' || typeof store.enqueue !== 'function')
+      throw new InvalidArgumentError(
+        'store',
+        'a QueueStore (memoryStore(), sqliteStore(...))',
+        options.store,
+      );
+    this.name = options.name;
+    this.store = options.store;
+    this.clock = options.clock ?? systemClock;
+    this.random = options.random ?? Math.random;
+    this.logger = options.logger ?? silentLogger;
+    this.leaseMs = checkMs('leaseMs', options.leaseMs ?? DEFAULT_LEASE_MS, 1);
+    this.attempts = checkInteger('attempts', options.attempts ?? DEFAULT_ATTEMPTS, 1, MAX_ATTEMPTS);
+    const backoff = options.backoff ?? DEFAULT_BACKOFF;
+    toBackoff(backoff);
+    this.backoffJson = JSON.stringify(backoff);
+    this.maxPayloadBytes = checkInteger(
+      'maxPayloadBytes',
+      options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES,
+      1,
+      Number.MAX_SAFE_INTEGER,
+    );
+    this.hooks = {
+      onCompleted: options.onCompleted,
+      onFailed: options.onFailed,
+      onDead: options.onDead,
+      onStalled: options.onStalled,
+    };
+  }
+
+  emit(hook: HookName, job: Job<T>, error?: unknown): void {
+    const fn = this.hooks[hook] as ((job: Job<T>, error?: unknown) => void) | undefined;
+    if (fn === undefined) return;
+    try {
+      fn(job, error);
+    } catch (err) {
+      this.logger.warn({ err, queue: this.name, hook, jobId: job.id }, 'queue hook threw; ignored');
+    }
+  }
+
+  backoffOf(json: string | null): Backoff {
+    const key = json ?? this.backoffJson;
+    let backoff = this.backoffs.get(key);
+    if (backoff === undefined) {
+      try {
+        backoff = toBackoff(JSON.parse(key) as BackoffSpec);
+      } catch (err) {
+        this.logger.warn({ err, queue: this.name }, 'stored backoff is invalid; using the queue default');
+        backoff = toBackoff(JSON.parse(this.backoffJson) as BackoffSpec);
+      }
+      if (this.backoffs.size > 100) this.backoffs.clear();
+      this.backoffs.set(key, backoff);
+    }
+    return backoff;
+  }
+
+  private prepare(options: PushOptions | undefined, now: number): Omit<NewJobRecord, 'payload'> {
+    if (options === undefined) {
+      return { priority: 0, key: null, maxAttempts: this.attempts, backoff: null, runAt: now };
+    }
+    if (typeof options !== 'object' || options === null)
+      throw new InvalidArgumentError('push options', 'an object', options);
+    const delay = options.delay === undefined ? 0 : checkMs('delay', options.delay);
+    const priority =
+      options.priority === undefined
+        ? 0
+        : checkInteger('priority', options.priority, -Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
+    const key = options.key ?? null;
+    if (key !== null && (typeof key !== 'string' || key.length === 0 || key.length > MAX_KEY_LENGTH))
+      throw new InvalidArgumentError(
+        'key',
+        `a non-empty string of at most ${MAX_KEY_LENGTH} characters`,
+        key,
+      );
+    const maxAttempts =
+      options.attempts === undefined
+        ? this.attempts
+        : checkInteger('attempts', options.attempts, 1, MAX_ATTEMPTS);
+    let backoff: string | null = null;
+    if (options.backoff !== undefined) {
+      toBackoff(options.backoff);
+      backoff = JSON.stringify(options.backoff);
+    }
+    return { priority, key, maxAttempts, backoff, runAt: now + delay };
+  }
+
+  private toJob(record: JobRecord, payload?: T): Job<T> {
+    return {
+      id: record.id,
+      timestamp: new Date(record.createdAt).toISOString(),
+      payload: payload === undefined ? (JSON.parse(record.payload) as T) : payload,
+      status: record.status,
+      attempts: record.attempts,
+      maxAttempts: record.maxAttempts,
+      priority: record.priority,
+      key: record.key,
+      runAt: new Date(record.runAt).toISOString(),
+      lastError: record.lastError,
+    };
+  }
+
+  private wake(): void {
+    for (const wake of this.wakers) wake();
+  }
+
+  async push(payload: T, options?: PushOptions): Promise<Job<T>> {
+    if (this.closed) throw new QueueClosedError(this.name);
+    const now = this.clock.now();
+    const text = serializePayload(payload, this.maxPayloadBytes);
+    const job = this.prepare(options, now);
+    const [result] = await this.store.enqueue(this.name, [{ ...job, payload: text }], now);
+    if (result === undefined) throw new Error('store.enqueue returned no result');
+    if (this.wakers.size > 0) this.wake();
+    return this.toJob(result.job, result.created ? payload : undefined);
+  }
+
+  async pushMany(payloads: readonly T[], options?: PushOptions): Promise<Job<T>[]> {
+    if (this.closed) throw new QueueClosedError(this.name);
+    if (!Array.isArray(payloads)) throw new InvalidArgumentError('payloads', 'an array', payloads);
+    if (payloads.length > MAX_BATCH)
+      throw new InvalidArgumentError('payloads', `at most ${MAX_BATCH} items per call`, payloads.length);
+    if (payloads.length === 0) return [];
+    const now = this.clock.now();
+    const job = this.prepare(options, now);
+    const records: NewJobRecord[] = payloads.map((payload, i) => {
+      try {
+        return { ...job, payload: serializePayload(payload, this.maxPayloadBytes) };
+      } catch (err) {
+        (err as { index?: number }).index = i;
+        throw err;
+      }
+    });
+    const results = await this.store.enqueue(this.name, records, now);
+    if (this.wakers.size > 0) this.wake();
+    return results.map((r, i) => this.toJob(r.job, r.created ? payloads[i] : undefined));
+  }
+
+  async claim(limit: number, leaseMs: number): Promise<LeasedJobImpl<T>[]> {
+    const now = this.clock.now();
+    const reaped = await this.store.reap(
+      this.name,
+      now,
+      'LeaseExpiredError: the lease of the last attempt expired (worker crashed or stalled)',
+    );
+    for (const record of reaped) {
+      const job = this.toJob(record);
+      this.emit('onStalled', job);
+      this.emit('onDead', job, new Error(record.lastError ?? 'lease expired'));
+    }
+    const records = await this.store.claim(this.name, { now, leaseMs, limit });
+    if (records.length > 1) records.sort(claimOrder);
+    const jobs = records.map((record) => new LeasedJobImpl<T>(this, record));
+    if (this.hooks.onStalled !== undefined)
+      for (const job of jobs) if (job.stalled) this.emit('onStalled', job.snapshot());
+    return jobs;
+  }
+
+  subscribe(wake: () => void): () => void {
+    this.wakers.add(wake);
+    return () => this.wakers.delete(wake);
+  }
+
+  async next(options?: NextOptions): Promise<LeasedJob<T> | null> {
+    if (this.closed) throw new QueueClosedError(this.name);
+    const leaseMs = options?.leaseMs === undefined ? this.leaseMs : checkMs('leaseMs', options.leaseMs, 1);
+    const [job] = await this.claim(1, leaseMs);
+    return job ?? null;
+  }
+
+  process(handler: Handler<T>, options?: ProcessOptions): Worker {
+    if (this.closed) throw new QueueClosedError(this.name);
+    if (typeof handler !== 'function') throw new InvalidArgumentError('handler', 'a function', handler);
+    const worker = createWorker(this, handler, options, () => this.workers.delete(worker));
+    this.workers.add(worker);
+    return worker;
+  }
+
+  async stats(): Promise<QueueStats> {
+    const now = this.clock.now();
+    const s = await this.store.stats(this.name, now);
+    return {
+      pending: s.pending,
+      processing: s.processing,
+      done: s.done,
+      dead: s.dead,
+      delayed: s.delayed,
+      total: s.pending + s.processing + s.done + s.dead,
+      oldestPendingAgeMs: s.oldestPendingCreatedAt === null ? 0 : Math.max(0, now - s.oldestPendingCreatedAt),
+    };
+  }
+
+  async get(id: string): Promise<Job<T> | null> {
+    if (typeof id !== 'string') throw new InvalidArgumentError('id', 'a string', id);
+    const record = await this.store.get(id);
+    return record === null || record.queue !== this.name ? null : this.toJob(record);
+  }
+
+  async list(options?: ListJobsOptions): Promise<Job<T>[]> {
+    const limit = checkInteger('limit', options?.limit ?? 100, 1, 10_000);
+    const offset = checkInteger('offset', options?.offset ?? 0, 0, Number.MAX_SAFE_INTEGER);
+    const records = await this.store.list(this.name, { status: options?.status, limit, offset });
+    return records.map((record) => this.toJob(record));
+  }
+
+  async redrive(options?: RedriveJobsOptions): Promise<number> {
+    const limit = options?.limit === undefined ? undefined : checkInteger('limit', options.limit, 1, 1e9);
+    const n = await this.store.redrive(this.name, { now: this.clock.now(), ids: options?.ids, limit });
+    if (n > 0 && this.wakers.size > 0) this.wake();
+    return n;
+  }
+
+  async clean(options: { readonly status: 'done' | 'dead'; readonly olderThan: number }): Promise<number> {
+    if (options?.status !== 'done' && options?.status !== 'dead')
+      throw new InvalidArgumentError('status', "'done' or 'dead'", options?.status);
+    const olderThan = checkMs('olderThan', options.olderThan);
+    return this.store.clean(this.name, {
+      status: options.status,
+      finishedBefore: this.clock.now() - olderThan,
+    });
+  }
+
+  async close(options?: CloseOptions): Promise<void> {
+    this.closed = true;
+    await Promise.all([...this.workers].map((worker) => worker.close(options)));
+  }
+}
+
+function claimOrder(a: ClaimedRecord, b: ClaimedRecord): number {
+  if (a.stalled !== b.stalled) return a.stalled ? -1 : 1;
+  if (a.priority !== b.priority) return b.priority - a.priority;
+  if (a.runAt !== b.runAt) return a.runAt - b.runAt;
+  return Number(a.id) - Number(b.id) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+}
+
+/**
+ * Creates a queue over a store.
+ *
+ * @throws {InvalidArgumentError} for a missing name or store, or an option out of range
+ * @example
+ * ```ts
+ * import { createQueue, memoryStore } from '@integ/queue';
+ *
+ * const queue = createQueue<{ to: string }>({ name: 'emails', store: memoryStore() });
+ * await queue.push({ to: 'a@example.com' }, { attempts: 5 });
+ * const worker = queue.process(async (job, { signal }) => send(job.payload, { signal }), { concurrency: 4 });
+ * ```
+ */
+export function createQueue<T = unknown>(options: QueueOptions<T>): Queue<T> {
+  return new QueueCore<T>(options);
+}

@@ -1,0 +1,511 @@
+/**
+ * `@integ/queue/sqlite`: the embedded, durable default store. One SQLite file in WAL mode; every write
+ * (push, claim, ack, fail, extend) goes through a group commit: the operations issued during one tick
+ * run in one transaction, and each promise resolves only after that transaction committed. The driver
+ * is better-sqlite3 (optional peer) or `node:sqlite` where Node >= 22.13 provides it.
+ */
+
+import { InvalidArgumentError } from '@integ/core';
+import { StoreCorruptError, StoreLockedError, StoreUnavailableError } from './errors.js';
+import { openDatabase, type SqliteDatabase, type SqliteDriver } from './internal/sqlite-driver.js';
+import type {
+  ClaimedRecord,
+  ClaimOptions,
+  CleanOptions,
+  EnqueueResult,
+  FailOutcome,
+  JobRecord,
+  JobStatus,
+  ListOptions,
+  NewJobRecord,
+  QueueStore,
+  RedriveOptions,
+  StoreStats,
+} from './store.js';
+
+/**
+ * When a committed write is safe:
+ * - `'normal'`: `synchronous=NORMAL` in WAL mode. A commit is in the OS before the promise resolves, so
+ *   it survives the process being killed (SIGKILL, OOM, crash); a power loss or OS crash may drop the
+ *   last commits (never corrupts the file).
+ * - `'full'`: `synchronous=FULL`. Every commit is fsynced before the promise resolves, so it also
+ *   survives power loss; each commit costs a disk flush (group commit amortises it).
+ */
+export type SqliteDurability = 'normal' | 'full';
+
+/** Options of {@link sqliteStore}. */
+export interface SqliteStoreOptions {
+  /** The database file (created if missing), or `':memory:'`. */
+  readonly path: string;
+  /** See {@link SqliteDurability}. @default 'normal' */
+  readonly durability?: SqliteDurability | undefined;
+  /** How long a write waits for another connection's lock before `StoreLockedError`, in ms. @default 5000 */
+  readonly busyTimeout?: number | undefined;
+  /** Which SQLite binding to load. `'auto'` tries better-sqlite3, then `node:sqlite`. @default 'auto' */
+  readonly driver?: SqliteDriver | undefined;
+  /** Table name (letters, digits, underscores). @default 'integ_jobs' */
+  readonly table?: string | undefined;
+}
+
+/** The SQLite {@link QueueStore} returned by {@link sqliteStore}. */
+export interface SqliteStore extends QueueStore {
+  /** Resolves once the file is open and the schema is in place; rejects with the typed open error. */
+  ready(): Promise<void>;
+  /** The driver in use (`'better-sqlite3'` or `'node:sqlite'`) once ready. */
+  readonly driver: SqliteDriver | undefined;
+}
+
+interface Row {
+  id: number;
+  queue: string;
+  status: JobStatus;
+  payload: string;
+  priority: number;
+  key: string | null;
+  attempts: number;
+  max_attempts: number;
+  backoff: string | null;
+  created_at: number;
+  run_at: number;
+  token: number;
+  lease_until: number | null;
+  last_error: string | null;
+  finished_at: number | null;
+}
+
+interface Op {
+  readonly run: () => unknown;
+  readonly resolve: (value: unknown) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+const toRecord = (row: Row): JobRecord => ({
+  id: String(row.id),
+  queue: row.queue,
+  status: row.status,
+  payload: row.payload,
+  priority: row.priority,
+  key: row.key,
+  attempts: row.attempts,
+  maxAttempts: row.max_attempts,
+  backoff: row.backoff,
+  createdAt: row.created_at,
+  runAt: row.run_at,
+  token: row.token,
+  leaseUntil: row.lease_until,
+  lastError: row.last_error,
+  finishedAt: row.finished_at,
+});
+
+/** Maps a driver error onto the store's typed errors; others pass through. */
+function mapError(error: unknown, path: string, busyTimeout: number): unknown {
+  const e = error as { code?: unknown; errcode?: unknown; message?: unknown } | null;
+  let code = typeof e?.code === 'string' ? e.code : '';
+  if (typeof e?.errcode === 'number') {
+    const primary = e.errcode & 0xff;
+    code =
+      primary === 5
+        ? 'SQLITE_BUSY'
+        : primary === 6
+          ? 'SQLITE_LOCKED'
+          : primary === 11
+            ? 'SQLITE_CORRUPT'
+            : primary === 26
+              ? 'SQLITE_NOTADB'
+              : code;
+  }
+  const what = `SQLite queue database ${JSON.stringify(path)}`;
+  if (code.startsWith('SQLITE_CORRUPT') || code.startsWith('SQLITE_NOTADB'))
+    return new StoreCorruptError(what, { cause: error });
+  if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED'))
+    return new StoreLockedError(what, busyTimeout, { cause: error });
+  return error;
+}
+
+const nowIsInteger = (n: number): number => Math.floor(n);
+
+/**
+ * Creates a SQLite store. The file is opened lazily by the first operation (or by `ready()`); open
+ * errors reject that operation with a typed error.
+ *
+ * @throws {InvalidArgumentError} for a bad option
+ * @example
+ * ```ts
+ * import { createQueue } from '@integ/queue';
+ * import { sqliteStore } from '@integ/queue/sqlite';
+ *
+ * const queue = createQueue({ name: 'emails', store: sqliteStore({ path: './jobs.db' }) });
+ * ```
+ */
+export function sqliteStore(options: SqliteStoreOptions): SqliteStore {
+  const path = options?.path;
+  if (typeof path !== 'string' || path.length === 0)
+    throw new InvalidArgumentError('path', "a file path or ':memory:'", path);
+  const durability = options.durability ?? 'normal';
+  if (durability !== 'normal' && durability !== 'full')
+    throw new InvalidArgumentError('durability', "'normal' or 'full'", durability);
+  const busyTimeout = options.busyTimeout ?? 5000;
+  if (
+    typeof busyTimeout !== 'number' ||
+    !Number.isInteger(busyTimeout) ||
+    busyTimeout < 0 ||
+    busyTimeout > 2_147_483_647
+  )
+    throw new InvalidArgumentError('busyTimeout', 'an integer number of ms >= 0', busyTimeout);
+  const driverChoice = options.driver ?? 'auto';
+  if (driverChoice !== 'auto' && driverChoice !== 'better-sqlite3' && driverChoice !== 'node:sqlite')
+    throw new InvalidArgumentError('driver', "'auto', 'better-sqlite3' or 'node:sqlite'", driverChoice);
+  const table = options.table ?? 'integ_jobs';
+  if (typeof table !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(table))
+    throw new InvalidArgumentError('table', 'letters, digits and underscores (at most 63)', table);
+
+  let db: SqliteDatabase | undefined;
+  let driver: SqliteDriver | undefined;
+  let opening: Promise<void> | undefined;
+  let closed = false;
+  let ops: Op[] = [];
+  let scheduled = false;
+  let s: ReturnType<typeof prepareStatements>;
+
+  function prepareStatements(d: SqliteDatabase) {
+    const t = table;
+    return {
+      insert: d.prepare(
+        `INSERT INTO ${t} (queue, status, payload, priority, key, attempts, max_attempts, backoff, created_at, run_at, token) VALUES (?, 'pending', ?, ?, ?, 0, ?, ?, ?, ?, 0) RETURNING id`,
+      ),
+      byKey: d.prepare(
+        `SELECT * FROM ${t} WHERE queue = ? AND key = ? AND status IN ('pending', 'processing') LIMIT 1`,
+      ),
+      claimExpired: d.prepare(
+        `UPDATE ${t} SET attempts = attempts + 1, token = token + 1, lease_until = ? WHERE id IN (SELECT id FROM ${t} WHERE queue = ? AND status = 'processing' AND lease_until <= ? AND attempts < max_attempts ORDER BY priority DESC, run_at, id LIMIT ?) RETURNING *`,
+      ),
+      claimPending: d.prepare(
+        `UPDATE ${t} SET status = 'processing', attempts = attempts + 1, token = token + 1, lease_until = ? WHERE id IN (SELECT id FROM ${t} WHERE queue = ? AND status = 'pending' AND run_at <= ? ORDER BY priority DESC, run_at, id LIMIT ?) RETURNING *`,
+      ),
+      ack: d.prepare(
+        `UPDATE ${t} SET status = 'done', lease_until = NULL, finished_at = ? WHERE id = ? AND token = ? AND status = 'processing'`,
+      ),
+      failDead: d.prepare(
+        `UPDATE ${t} SET status = 'dead', lease_until = NULL, finished_at = ?, last_error = ? WHERE id = ? AND token = ? AND status = 'processing'`,
+      ),
+      failRetry: d.prepare(
+        `UPDATE ${t} SET status = 'pending', lease_until = NULL, run_at = ?, last_error = ? WHERE id = ? AND token = ? AND status = 'processing'`,
+      ),
+      extend: d.prepare(
+        `UPDATE ${t} SET lease_until = ? WHERE id = ? AND token = ? AND status = 'processing'`,
+      ),
+      release: d.prepare(
+        `UPDATE ${t} SET status = 'pending', lease_until = NULL, run_at = ?, attempts = MAX(0, attempts - 1) WHERE id = ? AND token = ? AND status = 'processing'`,
+      ),
+      reap: d.prepare(
+        `UPDATE ${t} SET status = 'dead', lease_until = NULL, finished_at = ?, last_error = ? WHERE queue = ? AND status = 'processing' AND lease_until <= ? AND attempts >= max_attempts RETURNING *`,
+      ),
+      deadList: d.prepare(`SELECT * FROM ${t} WHERE queue = ? AND status = 'dead' ORDER BY id LIMIT ?`),
+      redriveOne: d.prepare(
+        `UPDATE ${t} SET status = 'pending', attempts = 0, run_at = ?, finished_at = NULL WHERE id = ? AND status = 'dead'`,
+      ),
+      keyTaken: d.prepare(
+        `SELECT 1 FROM ${t} WHERE queue = ? AND key = ? AND status IN ('pending', 'processing') LIMIT 1`,
+      ),
+      get: d.prepare(`SELECT * FROM ${t} WHERE id = ?`),
+      listAll: d.prepare(`SELECT * FROM ${t} WHERE queue = ? ORDER BY id LIMIT ? OFFSET ?`),
+      listStatus: d.prepare(`SELECT * FROM ${t} WHERE queue = ? AND status = ? ORDER BY id LIMIT ? OFFSET ?`),
+      counts: d.prepare(`SELECT status, COUNT(*) AS n FROM ${t} WHERE queue = ? GROUP BY status`),
+      delayed: d.prepare(
+        `SELECT COUNT(*) AS n FROM ${t} WHERE queue = ? AND status = 'pending' AND run_at > ?`,
+      ),
+      oldest: d.prepare(
+        `SELECT MIN(created_at) AS t FROM ${t} WHERE queue = ? AND status = 'pending' AND run_at <= ?`,
+      ),
+      clean: d.prepare(
+        `DELETE FROM ${t} WHERE id IN (SELECT id FROM ${t} WHERE queue = ? AND status = ? AND finished_at < ? ORDER BY id LIMIT ?)`,
+      ),
+    };
+  }
+
+  async function open(): Promise<void> {
+    if (closed) throw new StoreUnavailableError(`SQLite queue store ${JSON.stringify(path)} is closed`);
+    const opened = await openDatabase(path, driverChoice, busyTimeout);
+    try {
+      const d = opened.db;
+      d.exec(`PRAGMA busy_timeout = ${busyTimeout}`);
+      // WAL: readers never block the writer and a commit is one append; the mode is persistent in the file.
+      if (path !== ':memory:') d.prepare('PRAGMA journal_mode = WAL').get();
+      d.exec(`PRAGMA synchronous = ${durability === 'full' ? 'FULL' : 'NORMAL'}`);
+      d.exec(`CREATE TABLE IF NOT EXISTS ${table} (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        queue TEXT NOT NULL,
+        status TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        priority INTEGER NOT NULL,
+        key TEXT,
+        attempts INTEGER NOT NULL,
+        max_attempts INTEGER NOT NULL,
+        backoff TEXT,
+        created_at INTEGER NOT NULL,
+        run_at INTEGER NOT NULL,
+        token INTEGER NOT NULL,
+        lease_until INTEGER,
+        last_error TEXT,
+        finished_at INTEGER
+      );
+      CREATE INDEX IF NOT EXISTS ${table}_ready ON ${table} (queue, priority DESC, run_at, id) WHERE status = 'pending';
+      CREATE INDEX IF NOT EXISTS ${table}_lease ON ${table} (queue, lease_until) WHERE status = 'processing';
+      CREATE UNIQUE INDEX IF NOT EXISTS ${table}_key ON ${table} (queue, key) WHERE key IS NOT NULL AND status IN ('pending', 'processing');
+      CREATE INDEX IF NOT EXISTS ${table}_status ON ${table} (queue, status, finished_at);`);
+      s = prepareStatements(d);
+      db = d;
+      driver = opened.driver;
+    } catch (error) {
+      try {
+        opened.db.close();
+      } catch {
+        // Already failing: the original error is the one to report.
+      }
+      throw mapError(error, path, busyTimeout);
+    }
+  }
+
+  function ready(): Promise<void> {
+    if (opening === undefined) opening = open();
+    return opening;
+  }
+
+  function flush(): void {
+    scheduled = false;
+    const batch = ops;
+    ops = [];
+    if (batch.length === 0) return;
+    const d = db as SqliteDatabase;
+    const results: unknown[] = new Array(batch.length);
+    const failed: (unknown | undefined)[] = new Array(batch.length);
+    try {
+      d.exec('BEGIN IMMEDIATE');
+    } catch (error) {
+      const mapped = mapError(error, path, busyTimeout);
+      for (const op of batch) op.reject(mapped);
+      return;
+    }
+    try {
+      for (let i = 0; i < batch.length; i++) {
+        try {
+          results[i] = (batch[i] as Op).run();
+        } catch (error) {
+          const mapped = mapError(error, path, busyTimeout);
+          // A corrupt or unwritable file fails the whole batch; a single statement's error fails its op only.
+          if (mapped !== error || !d.inTransaction) throw mapped;
+          failed[i] = error;
+        }
+      }
+      d.exec('COMMIT');
+    } catch (error) {
+      try {
+        if (d.inTransaction) d.exec('ROLLBACK');
+      } catch {
+        // Rollback after a failed commit: SQLite rolled back already.
+      }
+      const mapped = mapError(error, path, busyTimeout);
+      for (const op of batch) op.reject(mapped);
+      return;
+    }
+    for (let i = 0; i < batch.length; i++) {
+      const op = batch[i] as Op;
+      if (failed[i] !== undefined) op.reject(failed[i]);
+      else op.resolve(results[i]);
+    }
+  }
+
+  function write<R>(run: () => R): Promise<R> {
+    if (db === undefined) {
+      if (closed)
+        return Promise.reject(
+          new StoreUnavailableError(`SQLite queue store ${JSON.stringify(path)} is closed`),
+        );
+      return ready().then(() => write(run));
+    }
+    return new Promise<R>((resolve, reject) => {
+      ops.push({ run, resolve: resolve as (value: unknown) => void, reject });
+      if (!scheduled) {
+        scheduled = true;
+        // One tick of batching: every write issued in this turn of the event loop shares the commit.
+        setImmediate(flush);
+      }
+    });
+  }
+
+  async function read<R>(run: () => R): Promise<R> {
+    if (db === undefined) await ready();
+    if (db === undefined)
+      throw new StoreUnavailableError(`SQLite queue store ${JSON.stringify(path)} is closed`);
+    try {
+      return run();
+    } catch (error) {
+      throw mapError(error, path, busyTimeout);
+    }
+  }
+
+  const enqueue = (queue: string, jobs: readonly NewJobRecord[], now: number): Promise<EnqueueResult[]> =>
+    write(() => {
+      const out: EnqueueResult[] = [];
+      const createdAt = nowIsInteger(now);
+      // A multi-job enqueue must be all or none even though it shares the batch's transaction.
+      const many = jobs.length > 1;
+      if (many) (db as SqliteDatabase).exec('SAVEPOINT enqueue');
+      try {
+        for (const job of jobs) {
+          if (job.key !== null) {
+            const existing = s.byKey.get(queue, job.key) as Row | undefined;
+            if (existing !== undefined) {
+              out.push({ job: toRecord(existing), created: false });
+              continue;
+            }
+          }
+          const row = s.insert.get(
+            queue,
+            job.payload,
+            job.priority,
+            job.key,
+            job.maxAttempts,
+            job.backoff,
+            createdAt,
+            nowIsInteger(job.runAt),
+          ) as { id: number };
+          out.push({
+            job: {
+              ...job,
+              id: String(row.id),
+              queue,
+              status: 'pending',
+              attempts: 0,
+              createdAt,
+              runAt: nowIsInteger(job.runAt),
+              token: 0,
+              leaseUntil: null,
+              lastError: null,
+              finishedAt: null,
+            },
+            created: true,
+          });
+        }
+        if (many) (db as SqliteDatabase).exec('RELEASE enqueue');
+      } catch (error) {
+        if (many) (db as SqliteDatabase).exec('ROLLBACK TO enqueue; RELEASE enqueue');
+        throw error;
+      }
+      return out;
+    });
+
+  const store: SqliteStore = {
+    get driver() {
+      return driver;
+    },
+    ready,
+    enqueue,
+
+    claim(queue: string, { now, leaseMs, limit }: ClaimOptions): Promise<ClaimedRecord[]> {
+      return write(() => {
+        const t = nowIsInteger(now);
+        const leaseUntil = nowIsInteger(now + leaseMs);
+        const out: ClaimedRecord[] = [];
+        for (const row of s.claimExpired.all(leaseUntil, queue, t, limit) as Row[])
+          out.push({ ...toRecord(row), stalled: true });
+        if (out.length < limit)
+          for (const row of s.claimPending.all(leaseUntil, queue, t, limit - out.length) as Row[])
+            out.push({ ...toRecord(row), stalled: false });
+        return out;
+      });
+    },
+
+    ack(id: string, token: number, now: number): Promise<boolean> {
+      return write(() => s.ack.run(nowIsInteger(now), Number(id), token).changes > 0);
+    },
+
+    fail(id: string, token: number, now: number, error: string, outcome: FailOutcome): Promise<boolean> {
+      return write(() =>
+        outcome.status === 'dead'
+          ? s.failDead.run(nowIsInteger(now), error, Number(id), token).changes > 0
+          : s.failRetry.run(nowIsInteger(outcome.runAt), error, Number(id), token).changes > 0,
+      );
+    },
+
+    extend(id: string, token: number, leaseUntil: number): Promise<boolean> {
+      return write(() => s.extend.run(nowIsInteger(leaseUntil), Number(id), token).changes > 0);
+    },
+
+    release(id: string, token: number, now: number): Promise<boolean> {
+      return write(() => s.release.run(nowIsInteger(now), Number(id), token).changes > 0);
+    },
+
+    reap(queue: string, now: number, error: string): Promise<JobRecord[]> {
+      return write(() => {
+        const t = nowIsInteger(now);
+        return (s.reap.all(t, error, queue, t) as Row[]).map(toRecord);
+      });
+    },
+
+    redrive(queue: string, { now, ids, limit }: RedriveOptions): Promise<number> {
+      return write(() => {
+        const candidates =
+          ids === undefined
+            ? (s.deadList.all(queue, limit ?? -1) as Row[])
+            : ids
+                .map((id) => s.get.get(Number(id)) as Row | undefined)
+                .filter((r): r is Row => r !== undefined && r.queue === queue && r.status === 'dead');
+        let count = 0;
+        for (const row of candidates) {
+          if (limit !== undefined && count >= limit) break;
+          if (row.key !== null && s.keyTaken.get(queue, row.key) !== undefined) continue;
+          count += Number(s.redriveOne.run(nowIsInteger(now), row.id).changes);
+        }
+        return count;
+      });
+    },
+
+    get(id: string): Promise<JobRecord | null> {
+      return read(() => {
+        if (!/^\d+$/.test(id)) return null;
+        const row = s.get.get(Number(id)) as Row | undefined;
+        return row === undefined ? null : toRecord(row);
+      });
+    },
+
+    list(queue: string, { status, limit = 100, offset = 0 }: ListOptions): Promise<JobRecord[]> {
+      return read(() =>
+        (status === undefined
+          ? (s.listAll.all(queue, limit, offset) as Row[])
+          : (s.listStatus.all(queue, status, limit, offset) as Row[])
+        ).map(toRecord),
+      );
+    },
+
+    stats(queue: string, now: number): Promise<StoreStats> {
+      return read(() => {
+        const counts: Record<JobStatus, number> = { pending: 0, processing: 0, done: 0, dead: 0 };
+        for (const row of s.counts.all(queue) as { status: JobStatus; n: number }[])
+          if (row.status in counts) counts[row.status] = Number(row.n);
+        const t = nowIsInteger(now);
+        const delayed = Number((s.delayed.get(queue, t) as { n: number }).n);
+        const oldest = (s.oldest.get(queue, t) as { t: number | null }).t;
+        return { ...counts, delayed, oldestPendingCreatedAt: oldest === null ? null : Number(oldest) };
+      });
+    },
+
+    clean(queue: string, { status, finishedBefore, limit }: CleanOptions): Promise<number> {
+      return write(() =>
+        Number(s.clean.run(queue, status, nowIsInteger(finishedBefore), limit ?? -1).changes),
+      );
+    },
+
+    async close(): Promise<void> {
+      if (closed) return;
+      closed = true;
+      if (opening !== undefined) await opening.catch(() => undefined);
+      if (db === undefined) return;
+      if (scheduled || ops.length > 0) flush();
+      const d = db;
+      db = undefined;
+      d.close();
+    },
+  };
+  return store;
+}

@@ -1,0 +1,296 @@
+/**
+ * Push-style consumption: a worker claims jobs in batches up to its concurrency, keeps each lease alive
+ * while the handler runs, enforces the per-job deadline, and on close returns unfinished jobs to pending.
+ */
+import { InvalidArgumentError, isIntegError, TimeoutError, type TimerHandle } from '@integ/core';
+import { QueueClosedError } from './errors.js';
+import type { Handler, HandlerContext, LeasedJob } from './job.js';
+import type { CloseOptions, LeasedJobImpl, QueueInternals } from './queue.js';
+
+/** Options of `queue.process`. */
+export interface ProcessOptions {
+  /** Jobs run at the same time. @default 1 */
+  readonly concurrency?: number | undefined;
+  /** Lease per claim in ms, renewed every `leaseMs / 2` while the handler runs. @default the queue's `leaseMs` (30000) */
+  readonly leaseMs?: number | undefined;
+  /**
+   * Per-job deadline in ms: the handler's signal aborts with a `TimeoutError`, the attempt fails and the
+   * slot is freed even if the handler ignores the signal. @default no deadline
+   */
+  readonly timeout?: number | undefined;
+  /** How often to look for due jobs when the queue looked empty, in ms. Pushes on this queue object wake the worker at once. @default 1000 */
+  readonly pollInterval?: number | undefined;
+  /** Default of `close({ timeout })`: how long close waits for running jobs, in ms. @default 10000 */
+  readonly closeTimeout?: number | undefined;
+  /** Aborting it closes the worker (gracefully). */
+  readonly signal?: AbortSignal | undefined;
+  /** Errors the worker could not hand to anyone (store errors while claiming, a lost lease at ack). */
+  readonly onError?: ((error: unknown) => void) | undefined;
+}
+
+/** A running worker. */
+export interface Worker {
+  /** Jobs being handled right now. */
+  readonly running: number;
+  /** Whether `close()` was called. */
+  readonly closed: boolean;
+  /**
+   * Stops claiming, waits up to `timeout` ms for running jobs, then aborts the rest and returns them to
+   * pending (their attempt is given back). Idempotent: later calls return the same promise.
+   */
+  close(options?: CloseOptions): Promise<void>;
+}
+
+interface Running<T> {
+  readonly job: LeasedJobImpl<T>;
+  readonly controller: AbortController;
+  readonly done: Promise<void>;
+}
+
+const MAX_CONCURRENCY = 10_000;
+const ERROR_BACKOFF_MS = 1000;
+
+function checkOption(
+  name: string,
+  value: number | undefined,
+  fallback: number,
+  min: number,
+  max: number,
+): number {
+  const v = value ?? fallback;
+  if (typeof v !== 'number' || Number.isNaN(v) || v < min || v > max)
+    throw new InvalidArgumentError(name, `a number from ${min} to ${max}`, v);
+  return v;
+}
+
+/** Creates a worker; called by `queue.process`. */
+export function createWorker<T>(
+  queue: QueueInternals<T>,
+  handler: Handler<T>,
+  options: ProcessOptions | undefined,
+  onClosed: () => void,
+): Worker {
+  const concurrency = checkOption('concurrency', options?.concurrency, 1, 1, MAX_CONCURRENCY);
+  if (!Number.isInteger(concurrency))
+    throw new InvalidArgumentError('concurrency', 'an integer', concurrency);
+  const leaseMs = checkOption('leaseMs', options?.leaseMs, queue.leaseMs, 1, 2_147_483_647);
+  const timeout = options?.timeout;
+  if (timeout !== undefined) checkOption('timeout', timeout, 0, 1, 2_147_483_647);
+  const pollInterval = checkOption('pollInterval', options?.pollInterval, 1000, 1, 2_147_483_647);
+  const closeTimeout = checkOption('closeTimeout', options?.closeTimeout, 10_000, 0, 2_147_483_647);
+  const { clock, logger } = queue;
+  const running = new Set<Running<T>>();
+  let pumping: Promise<void> | undefined;
+  let again = false;
+  let stopping = false;
+  let pollTimer: TimerHandle | undefined;
+  let closing: Promise<void> | undefined;
+
+  const report = (error: unknown, message: string): void => {
+    if (options?.onError) {
+      try {
+        options.onError(error);
+      } catch {
+        // The error hook's own failure has nowhere better to go than the logger below.
+      }
+    }
+    logger.warn({ err: error, queue: queue.name }, message);
+  };
+
+  const schedule = (ms: number): void => {
+    if (stopping || pollTimer !== undefined) return;
+    pollTimer = clock.setTimeout(() => {
+      pollTimer = undefined;
+      pump();
+    }, ms);
+  };
+
+  const wake = (): void => {
+    if (stopping) return;
+    if (pollTimer !== undefined) {
+      clock.clearTimeout(pollTimer);
+      pollTimer = undefined;
+    }
+    pump();
+  };
+
+  function pump(): void {
+    if (stopping) return;
+    if (pumping !== undefined) {
+      again = true;
+      return;
+    }
+    pumping = fill().finally(() => {
+      pumping = undefined;
+    });
+  }
+
+  async function fill(): Promise<void> {
+    try {
+      while (!stopping && running.size < concurrency) {
+        again = false;
+        const jobs = await queue.claim(concurrency - running.size, leaseMs);
+        if (stopping) {
+          // close() began while claiming: these were never started, give them back at once.
+          await Promise.all(jobs.map((job) => job.release().catch(() => false)));
+          return;
+        }
+        for (const job of jobs) start(job);
+        if (jobs.length === 0 && !again) {
+          schedule(pollInterval);
+          return;
+        }
+      }
+    } catch (error) {
+      report(error, 'queue worker could not claim jobs; retrying');
+      schedule(Math.min(pollInterval, ERROR_BACKOFF_MS));
+    }
+  }
+
+  function start(job: LeasedJobImpl<T>): void {
+    const controller = new AbortController();
+    const entry: Running<T> = { job, controller, done: run(job, controller) };
+    running.add(entry);
+    void entry.done.finally(() => {
+      running.delete(entry);
+      if (!stopping) pump();
+    });
+  }
+
+  async function run(job: LeasedJobImpl<T>, controller: AbortController): Promise<void> {
+    const signal = controller.signal;
+    job.signal = signal;
+    const context: HandlerContext = { signal };
+    let renewTimer: TimerHandle | undefined;
+    let deadlineTimer: TimerHandle | undefined;
+    let lost = false;
+    const renew = (): void => {
+      renewTimer = clock.setTimeout(() => {
+        renewTimer = undefined;
+        if (job.settled) return;
+        job.extend(leaseMs).then(
+          () => {
+            if (!signal.aborted && !job.settled) renew();
+          },
+          (error: unknown) => {
+            if (isIntegError(error, 'ERR_LEASE_LOST')) {
+              lost = true;
+              report(error, 'queue worker lost a lease; the job was claimed again');
+              controller.abort(error);
+            } else if (!job.settled) {
+              report(error, 'queue worker could not extend a lease; trying again');
+              renew();
+            }
+          },
+        );
+      }, leaseMs / 2);
+    };
+    renew();
+    if (timeout !== undefined) {
+      deadlineTimer = clock.setTimeout(() => {
+        deadlineTimer = undefined;
+        controller.abort(new TimeoutError(timeout, `Job ${job.id} of queue "${queue.name}"`));
+      }, timeout);
+    }
+    let failed = false;
+    let failure: unknown;
+    try {
+      const result = handler(job as LeasedJob<T> & HandlerContext, context);
+      if (result !== null && typeof (result as PromiseLike<unknown>)?.then === 'function') {
+        let onAbort: (() => void) | undefined;
+        // A handler that ignores its signal must not hold the slot: the abort settles the race.
+        const aborted = new Promise<never>((_, reject) => {
+          onAbort = () => reject(signal.reason);
+          if (signal.aborted) onAbort();
+          else signal.addEventListener('abort', onAbort, { once: true });
+        });
+        aborted.catch(() => {});
+        try {
+          await Promise.race([result as PromiseLike<unknown>, aborted]);
+        } finally {
+          if (onAbort) signal.removeEventListener('abort', onAbort);
+        }
+      } else if (signal.aborted) throw signal.reason;
+    } catch (error) {
+      failed = true;
+      failure = error;
+    } finally {
+      if (renewTimer !== undefined) clock.clearTimeout(renewTimer);
+      if (deadlineTimer !== undefined) clock.clearTimeout(deadlineTimer);
+    }
+    // Lost lease or released by close(): someone else owns the job's fate now.
+    if (lost || job.settled) return;
+    try {
+      if (failed) await job.fail(failure);
+      else await job.ack();
+    } catch (error) {
+      report(
+        error,
+        failed ? 'queue worker could not record a failed attempt' : 'queue worker could not ack a job',
+      );
+    }
+  }
+
+  async function shutdown(timeoutMs: number): Promise<void> {
+    stopping = true;
+    unsubscribe();
+    detachSignal?.();
+    if (pollTimer !== undefined) {
+      clock.clearTimeout(pollTimer);
+      pollTimer = undefined;
+    }
+    if (running.size > 0) {
+      let timer: TimerHandle | undefined;
+      const expired = new Promise<void>((resolve) => {
+        timer = clock.setTimeout(resolve, timeoutMs);
+      });
+      await Promise.race([Promise.all([...running].map((r) => r.done)), expired]);
+      if (timer !== undefined) clock.clearTimeout(timer);
+      const unfinished = [...running];
+      await Promise.all(
+        unfinished.map(async ({ job, controller }) => {
+          try {
+            await job.release();
+          } catch (error) {
+            report(error, 'queue worker could not return a job to pending on close');
+          }
+          controller.abort(new QueueClosedError(queue.name));
+        }),
+      );
+      await Promise.all(unfinished.map((r) => r.done));
+    }
+    // A claim in flight releases its own jobs (see fill()).
+    if (pumping !== undefined) await pumping;
+    onClosed();
+  }
+
+  const unsubscribe = queue.subscribe(wake);
+  let detachSignal: (() => void) | undefined;
+  const signal = options?.signal;
+  if (signal !== undefined) {
+    const onAbort = (): void => {
+      void worker.close();
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    detachSignal = () => signal.removeEventListener('abort', onAbort);
+  }
+
+  const worker: Worker = {
+    get running() {
+      return running.size;
+    },
+    get closed() {
+      return stopping;
+    },
+    close(closeOptions?: CloseOptions): Promise<void> {
+      if (closing === undefined) {
+        const t = checkOption('close timeout', closeOptions?.timeout, closeTimeout, 0, 2_147_483_647);
+        closing = shutdown(t);
+      }
+      return closing;
+    },
+  };
+  if (signal?.aborted) void worker.close();
+  else pump();
+  return worker;
+}
