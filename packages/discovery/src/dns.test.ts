@@ -1,0 +1,209 @@
+import { createRegistry, type Endpoint } from '@integ/discovery';
+import { dnsA, dnsSrv } from '@integ/discovery/dns';
+import { createFakeClock } from '@integ/testing';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { startDnsServer, type TestDnsServer } from './internal/test-dns-server.js';
+import { seededRandom } from './internal/test-random.js';
+
+let dns: TestDnsServer;
+beforeAll(async () => {
+  dns = await startDnsServer();
+});
+afterAll(async () => {
+  await dns.close();
+});
+
+function srvFixture(name: string): void {
+  dns.records.set(name, [
+    { type: 'SRV', priority: 10, weight: 60, port: 8001, target: 'a.example.test', ttl: 30 },
+    { type: 'SRV', priority: 10, weight: 20, port: 8002, target: 'b.example.test', ttl: 20 },
+    { type: 'SRV', priority: 10, weight: 20, port: 8003, target: 'c.example.test', ttl: 60 },
+    { type: 'SRV', priority: 20, weight: 1, port: 9000, target: 'backup.example.test', ttl: 60 },
+  ]);
+  dns.records.set('a.example.test', [{ type: 'A', address: '127.0.0.11', ttl: 60 }]);
+  dns.records.set('b.example.test', [{ type: 'A', address: '127.0.0.12', ttl: 60 }]);
+  dns.records.set('c.example.test', [
+    { type: 'A', address: '127.0.0.13', ttl: 15 },
+    { type: 'AAAA', address: '::1', ttl: 60 },
+  ]);
+  dns.records.set('backup.example.test', [{ type: 'A', address: '127.0.0.20', ttl: 60 }]);
+}
+
+describe('dnsSrv', () => {
+  it('reads SRV priorities, weights and targets from a real DNS server, with the smallest TTL', async () => {
+    srvFixture('_api._tcp.example.test');
+    const clock = createFakeClock({ now: 1_000_000 });
+    const registry = createRegistry({
+      services: { api: dnsSrv('_api._tcp.example.test', { servers: [dns.address] }) },
+      clock,
+      jitter: 0,
+    });
+    await registry.ready('api');
+    const endpoints = registry.endpoints('api');
+    expect(endpoints.map((e) => [e.url, e.priority, e.weight, e.hostname])).toEqual([
+      ['http://127.0.0.11:8001', 10, 60, 'a.example.test'],
+      ['http://127.0.0.12:8002', 10, 20, 'b.example.test'],
+      ['http://127.0.0.13:8003', 10, 20, 'c.example.test'],
+      ['http://[::1]:8003', 10, 20, 'c.example.test'],
+      ['http://127.0.0.20:9000', 20, 1, 'backup.example.test'],
+    ]);
+    // Smallest TTL among the SRV (20 s) and address (15 s) records used.
+    const view = registry.inspect('api');
+    expect(view.nextRefreshAt).toBe(1_000_000 + 15_000);
+    expect(view.source).toEqual({
+      kind: 'dns-srv',
+      description: `SRV _api._tcp.example.test via ${dns.address}`,
+    });
+    registry.close();
+  });
+
+  it('picks within the best priority tier in proportion to SRV weights, and fails over to the next tier', async () => {
+    srvFixture('_w._tcp.example.test');
+    dns.records.set('c.example.test', [{ type: 'A', address: '127.0.0.13', ttl: 15 }]);
+    const registry = createRegistry({
+      services: { api: dnsSrv('_w._tcp.example.test', { servers: [dns.address], family: 4 }) },
+      balancer: 'weighted',
+      random: seededRandom(7),
+      outlierDetection: { maxEjectionPercent: 100 },
+    });
+    await registry.ready();
+    const counts = new Map<string, number>();
+    for (let i = 0; i < 5000; i++) {
+      const url = registry.url('api');
+      counts.set(url, (counts.get(url) ?? 0) + 1);
+    }
+    expect(counts.get('http://127.0.0.20:9000')).toBeUndefined();
+    expect((counts.get('http://127.0.0.11:8001') ?? 0) / 5000).toBeCloseTo(0.6, 1);
+    expect((counts.get('http://127.0.0.12:8002') ?? 0) / 5000).toBeCloseTo(0.2, 1);
+    for (const e of registry.endpoints('api').filter((x) => x.priority === 10))
+      for (let i = 0; i < 5; i++) registry.report(e as Endpoint, { ok: false, latencyMs: 1, status: 503 });
+    // Three of four ejected: below the 50% panic threshold, so every endpoint is back in play...
+    expect(registry.inspect('api').panic).toBe(true);
+    registry.close();
+    const strict = createRegistry({
+      services: { api: dnsSrv('_w._tcp.example.test', { servers: [dns.address], family: 4 }) },
+      outlierDetection: { maxEjectionPercent: 100 },
+      panicThreshold: 0,
+    });
+    await strict.ready();
+    for (const e of strict.endpoints('api').filter((x) => x.priority === 10))
+      for (let i = 0; i < 5; i++) strict.report(e as Endpoint, { ok: false, latencyMs: 1, status: 503 });
+    // ...and with panic off the next tier takes over.
+    expect(strict.url('api')).toBe('http://127.0.0.20:9000');
+    strict.close();
+  });
+
+  it('uses A records from the additional section without extra queries', async () => {
+    srvFixture('_add._tcp.example.test');
+    dns.additionals = true;
+    const before = dns.queries.length;
+    const registry = createRegistry({
+      services: { api: dnsSrv('_add._tcp.example.test', { servers: [dns.address], family: 4 }) },
+    });
+    await registry.ready();
+    dns.additionals = false;
+    expect(dns.queries.slice(before).map((q) => q.question)).toEqual(['SRV _add._tcp.example.test']);
+    expect(registry.endpoints('api')).toHaveLength(4);
+    registry.close();
+  });
+
+  it('retries over TCP when the UDP answer is truncated', async () => {
+    const records = Array.from({ length: 40 }, (_, i) => ({
+      type: 'SRV' as const,
+      priority: 1,
+      weight: 1,
+      port: 1000 + i,
+      target: `host-${i}.big.example.test`,
+      ttl: 30,
+    }));
+    dns.records.set('_big._tcp.example.test', records);
+    const before = dns.queries.length;
+    const registry = createRegistry({
+      services: { api: dnsSrv('_big._tcp.example.test', { servers: [dns.address], resolveTargets: false }) },
+    });
+    await registry.ready();
+    expect(registry.endpoints('api')).toHaveLength(40);
+    expect(registry.endpoints('api')[39]?.url).toBe('http://host-39.big.example.test:1039');
+    expect(dns.queries.slice(before).map((q) => q.transport)).toEqual(['udp', 'tcp']);
+    registry.close();
+  });
+
+  it('refreshes after the TTL and serves the last answer while the server fails', async () => {
+    dns.records.set('_r._tcp.example.test', [
+      { type: 'SRV', priority: 1, weight: 1, port: 80, target: 'r1.example.test', ttl: 5 },
+    ]);
+    dns.records.set('r1.example.test', [{ type: 'A', address: '127.0.0.31', ttl: 5 }]);
+    dns.records.set('r2.example.test', [{ type: 'A', address: '127.0.0.32', ttl: 5 }]);
+    const clock = createFakeClock();
+    const registry = createRegistry({
+      services: { api: dnsSrv('_r._tcp.example.test', { servers: [dns.address], family: 4 }) },
+      clock,
+      jitter: 0,
+    });
+    await registry.ready();
+    expect(registry.url('api')).toBe('http://127.0.0.31:80');
+    dns.records.set('_r._tcp.example.test', [
+      { type: 'SRV', priority: 1, weight: 1, port: 80, target: 'r2.example.test', ttl: 5 },
+    ]);
+    await clock.advance(4_999);
+    expect(registry.url('api')).toBe('http://127.0.0.31:80');
+    await clock.advance(1);
+    await vi.waitFor(() => expect(registry.url('api')).toBe('http://127.0.0.32:80'));
+    dns.rcode = 2; // SERVFAIL
+    try {
+      await clock.advance(5_000);
+      await vi.waitFor(() => expect(registry.inspect('api').state).toBe('stale'));
+      expect(registry.url('api')).toBe('http://127.0.0.32:80');
+      expect(registry.inspect('api').lastError?.message).toMatch(/SERVFAIL/);
+    } finally {
+      dns.rcode = 0;
+    }
+    registry.close();
+  });
+
+  it('treats NXDOMAIN / no records as a failure, not as "no endpoints"', async () => {
+    const registry = createRegistry({
+      services: { api: dnsSrv('_missing._tcp.example.test', { servers: [dns.address] }) },
+    });
+    await expect(registry.ready()).rejects.toMatchObject({ code: 'ERR_DISCOVERY_SOURCE' });
+    expect(() => registry.url('api')).toThrow(/no SRV records|NXDOMAIN/);
+    registry.close();
+  });
+
+  it('rejects malformed names and servers at once', () => {
+    expect(() => dnsSrv('bad name!')).toThrow(/dnsSrv name/);
+    expect(() => dnsSrv('_a._tcp.x', { servers: ['1.2.3.4:port'] })).toThrow(/servers/);
+  });
+});
+
+describe('dnsA', () => {
+  it('returns A and AAAA addresses on one port with their TTL', async () => {
+    dns.records.set('web.example.test', [
+      { type: 'A', address: '127.0.0.41', ttl: 40 },
+      { type: 'A', address: '127.0.0.42', ttl: 10 },
+      { type: 'AAAA', address: '::1', ttl: 50 },
+    ]);
+    const clock = createFakeClock();
+    const registry = createRegistry({
+      services: { web: dnsA('web.example.test', { servers: [dns.address], port: 8080 }) },
+      clock,
+      jitter: 0,
+    });
+    await registry.ready();
+    expect(registry.endpoints('web').map((e) => e.url)).toEqual([
+      'http://127.0.0.41:8080',
+      'http://127.0.0.42:8080',
+      'http://[::1]:8080',
+    ]);
+    expect(registry.inspect('web').nextRefreshAt).toBe(10_000);
+    registry.close();
+  });
+
+  it('gives up with ERR_DISCOVERY_SOURCE when no server answers', async () => {
+    const registry = createRegistry({
+      services: { web: dnsA('web.example.test', { servers: ['127.0.0.1:9'], timeout: 200, attempts: 1 }) },
+    });
+    await expect(registry.ready()).rejects.toMatchObject({ code: 'ERR_DISCOVERY_SOURCE' });
+    registry.close();
+  });
+});

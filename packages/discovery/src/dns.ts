@@ -1,0 +1,261 @@
+/**
+ * DNS sources: SRV (RFC 2782: priority tiers, weights) and A/AAAA, with the records' real TTLs, read
+ * with a small UDP/TCP client because node's `resolveSrv` gives no TTL. Node only (`node:dgram`,
+ * `node:net` and dns-packet load on first use). Also published as `@integ/discovery/dns`.
+ */
+import { InvalidArgumentError } from '@integ/core';
+import type { Answer, DecodedPacket } from 'dns-packet';
+import type { EndpointInit } from './endpoint.js';
+import { DiscoverySourceError } from './errors.js';
+import { type DnsServer, parseServer, type QueryOptions, query, rcodeOf } from './internal/dns-client.js';
+import { authority } from './internal/url.js';
+import type { Snapshot, Source, SourceContext } from './source.js';
+
+/** Options shared by {@link dnsSrv} and {@link dnsA}. */
+export interface DnsOptions {
+  /** DNS servers as `host` or `host:port` (`[v6]:port`). @default the system's (`dns.getServers()`) */
+  readonly servers?: readonly string[];
+  /** Per-query timeout in ms. @default 2000 */
+  readonly timeout?: number;
+  /** Rounds over the server list before giving up. @default 2 */
+  readonly attempts?: number;
+  /** URL scheme of the endpoints. @default 'http' */
+  readonly protocol?: string;
+  /** Address families to ask for: 4 (A), 6 (AAAA) or 0 (both). @default 0 */
+  readonly family?: 0 | 4 | 6;
+}
+
+/** Options of {@link dnsSrv}. */
+export interface DnsSrvOptions extends DnsOptions {
+  /**
+   * Resolve SRV targets to addresses (from the additional section, else A/AAAA queries) and put the
+   * address in `url` (the target stays in `endpoint.hostname`). `false` puts the target name in `url`.
+   * @default true
+   */
+  readonly resolveTargets?: boolean;
+}
+
+/** Options of {@link dnsA}. */
+export interface DnsAOptions extends DnsOptions {
+  /** The port of every endpoint. @default 80 (443 when protocol is 'https') */
+  readonly port?: number;
+}
+
+function checkName(name: unknown, what: string): string {
+  if (typeof name !== 'string' || !/^[A-Za-z0-9_.-]+\.?$/.test(name) || name.length > 253)
+    throw new InvalidArgumentError(what, 'a DNS name such as _http._tcp.api.example.com', name);
+  return name.replace(/\.$/, '');
+}
+
+function baseOptions(options: DnsOptions): {
+  timeout: number;
+  attempts: number;
+  protocol: string;
+  family: 0 | 4 | 6;
+} {
+  const timeout = options.timeout ?? 2000;
+  const attempts = options.attempts ?? 2;
+  const protocol = options.protocol ?? 'http';
+  const family = options.family ?? 0;
+  if (!(timeout > 0) || !Number.isFinite(timeout))
+    throw new InvalidArgumentError('timeout', 'a number > 0', timeout);
+  if (!Number.isInteger(attempts) || attempts < 1)
+    throw new InvalidArgumentError('attempts', 'an integer >= 1', attempts);
+  if (!/^[a-z][a-z0-9+.-]*$/.test(protocol))
+    throw new InvalidArgumentError('protocol', "a URL scheme like 'http'", protocol);
+  if (family !== 0 && family !== 4 && family !== 6)
+    throw new InvalidArgumentError('family', '0, 4 or 6', family);
+  return { timeout, attempts, protocol, family };
+}
+
+function parseServers(servers: readonly string[] | undefined): DnsServer[] | undefined {
+  if (servers === undefined) return undefined;
+  if (!Array.isArray(servers) || servers.length === 0)
+    throw new InvalidArgumentError('servers', "a non-empty array like ['127.0.0.1:53']", servers);
+  return servers.map((s) => {
+    const parsed = typeof s === 'string' ? parseServer(s) : undefined;
+    if (parsed === undefined)
+      throw new InvalidArgumentError('servers', "entries like '10.0.0.2' or '127.0.0.1:5353'", s);
+    return parsed;
+  });
+}
+
+async function systemServers(): Promise<DnsServer[]> {
+  const dns = await import('node:dns');
+  const list = (((dns as unknown as { default?: typeof dns }).default ?? dns) as typeof dns).getServers();
+  const parsed = list.map(parseServer).filter((s): s is DnsServer => s !== undefined);
+  if (parsed.length === 0)
+    throw new DiscoverySourceError('dns', 'no DNS servers configured on this system; pass { servers }');
+  return parsed;
+}
+
+const lower = (name: string): string => name.toLowerCase().replace(/\.$/, '');
+
+function addressesFrom(
+  answers: readonly Answer[] | undefined,
+  name: string,
+  family: 0 | 4 | 6,
+): { address: string; ttl: number }[] {
+  const out: { address: string; ttl: number }[] = [];
+  const want = lower(name);
+  for (const a of answers ?? []) {
+    if (lower(a.name) !== want) continue;
+    if ((a.type === 'A' && family !== 6) || (a.type === 'AAAA' && family !== 4))
+      out.push({ address: (a as { data: string }).data, ttl: (a as { ttl?: number }).ttl ?? 0 });
+  }
+  return out;
+}
+
+async function resolveAddresses(
+  name: string,
+  family: 0 | 4 | 6,
+  q: QueryOptions,
+  hints: readonly Answer[] = [],
+): Promise<{ addresses: string[]; ttl: number }> {
+  let found = addressesFrom(hints, name, family);
+  if (found.length === 0) {
+    const types: ('A' | 'AAAA')[] = family === 4 ? ['A'] : family === 6 ? ['AAAA'] : ['A', 'AAAA'];
+    const answers = await Promise.all(types.map((t) => query(name, t, q)));
+    found = answers.flatMap((r: DecodedPacket) =>
+      addressesFrom([...(r.answers ?? []), ...(r.additionals ?? [])], name, family),
+    );
+    if (found.length === 0) {
+      // A CNAME chain the server resolved for us: take the addresses it returned for the final name.
+      found = answers.flatMap((r) =>
+        (r.answers ?? [])
+          .filter((a) => (a.type === 'A' && family !== 6) || (a.type === 'AAAA' && family !== 4))
+          .map((a) => ({ address: (a as { data: string }).data, ttl: (a as { ttl?: number }).ttl ?? 0 })),
+      );
+    }
+  }
+  return { addresses: [...new Set(found.map((f) => f.address))], ttl: Math.min(...found.map((f) => f.ttl)) };
+}
+
+function queryOptions(
+  ctx: SourceContext,
+  servers: DnsServer[],
+  base: { timeout: number; attempts: number },
+  signal: AbortSignal,
+): QueryOptions {
+  return {
+    servers,
+    timeout: base.timeout,
+    attempts: base.attempts,
+    clock: ctx.clock,
+    random: ctx.random,
+    signal,
+  };
+}
+
+/**
+ * Endpoints from DNS SRV records (RFC 2782): each record's priority becomes the endpoint's priority
+ * tier (lower first; the registry uses the best tier with healthy endpoints) and its weight the
+ * endpoint's weight (use the `weighted` balancer for RFC 2782 selection within a tier). Refreshed on the
+ * smallest TTL of the records used. An empty answer or NXDOMAIN is an error, so the last good
+ * endpoints keep being served.
+ *
+ * @throws InvalidArgumentError for a malformed name or option
+ * @example
+ * ```ts
+ * import { dnsSrv } from '@integ/discovery/dns';
+ * createRegistry({ services: { api: dnsSrv('_http._tcp.api.service.consul') }, balancer: 'weighted' });
+ * ```
+ */
+export function dnsSrv(name: string, options: DnsSrvOptions = {}): Source {
+  const srvName = checkName(name, 'dnsSrv name');
+  const base = baseOptions(options);
+  const servers = parseServers(options.servers);
+  const resolveTargets = options.resolveTargets ?? true;
+  return {
+    kind: 'dns-srv',
+    description: `SRV ${srvName}${servers ? ` via ${servers.map((s) => authority(s.host, s.port)).join(', ')}` : ''}`,
+    open(ctx) {
+      return {
+        async resolve(signal): Promise<Snapshot> {
+          const q = queryOptions(ctx, servers ?? (await systemServers()), base, signal);
+          const response = await query(srvName, 'SRV', q);
+          const records = (response.answers ?? []).filter((a) => a.type === 'SRV');
+          if (rcodeOf(response) === 'NXDOMAIN' || records.length === 0)
+            throw new DiscoverySourceError(
+              'dns-srv',
+              `SRV ${srvName}: ${rcodeOf(response) === 'NXDOMAIN' ? 'NXDOMAIN' : 'no SRV records'}`,
+            );
+          let ttl = Number.POSITIVE_INFINITY;
+          const endpoints: EndpointInit[] = [];
+          const hints = response.additionals ?? [];
+          const lookups = await Promise.all(
+            records.map(async (record) => {
+              const data = record.data as {
+                target: string;
+                port: number;
+                priority?: number;
+                weight?: number;
+              };
+              // RFC 2782: a target of "." means the service is decidedly not available at this domain.
+              if (data.target === '.' || data.target === '') return null;
+              ttl = Math.min(ttl, record.ttl ?? 0);
+              if (!resolveTargets)
+                return { data, addresses: [data.target.replace(/\.$/, '')], ttl: Number.POSITIVE_INFINITY };
+              const found = await resolveAddresses(data.target, base.family, q, hints);
+              return { data, ...found };
+            }),
+          );
+          for (const lookup of lookups) {
+            if (lookup === null) continue;
+            ttl = Math.min(ttl, lookup.ttl);
+            for (const address of lookup.addresses) {
+              endpoints.push({
+                url: `${base.protocol}://${authority(address, lookup.data.port)}`,
+                priority: lookup.data.priority ?? 0,
+                weight: lookup.data.weight ?? 0,
+                hostname: lookup.data.target.replace(/\.$/, ''),
+              });
+            }
+          }
+          if (endpoints.length === 0)
+            throw new DiscoverySourceError('dns-srv', `SRV ${srvName}: no usable targets`);
+          return { endpoints, ttlMs: (Number.isFinite(ttl) ? ttl : 0) * 1000 };
+        },
+      };
+    },
+  };
+}
+
+/**
+ * Endpoints from a host name's A/AAAA records, all on one port, refreshed on their TTL.
+ *
+ * @throws InvalidArgumentError for a malformed name or option
+ * @example
+ * ```ts
+ * import { dnsA } from '@integ/discovery/dns';
+ * createRegistry({ services: { api: dnsA('api.internal', { port: 8080 }) }, balancer: 'peak-ewma' });
+ * ```
+ */
+export function dnsA(hostname: string, options: DnsAOptions = {}): Source {
+  const host = checkName(hostname, 'dnsA hostname');
+  const base = baseOptions(options);
+  const servers = parseServers(options.servers);
+  const port = options.port ?? (base.protocol === 'https' ? 443 : 80);
+  if (!Number.isInteger(port) || port < 1 || port > 65_535)
+    throw new InvalidArgumentError('port', 'an integer in [1, 65535]', port);
+  return {
+    kind: 'dns',
+    description: `${base.family === 4 ? 'A' : base.family === 6 ? 'AAAA' : 'A/AAAA'} ${host}:${port}`,
+    open(ctx) {
+      return {
+        async resolve(signal): Promise<Snapshot> {
+          const q = queryOptions(ctx, servers ?? (await systemServers()), base, signal);
+          const { addresses, ttl } = await resolveAddresses(host, base.family, q);
+          if (addresses.length === 0) throw new DiscoverySourceError('dns', `${host}: no address records`);
+          return {
+            endpoints: addresses.map((address) => ({
+              url: `${base.protocol}://${authority(address, port)}`,
+              hostname: host,
+            })),
+            ttlMs: ttl * 1000,
+          };
+        },
+      };
+    },
+  };
+}

@@ -1,0 +1,230 @@
+/**
+ * A minimal DNS stub client over UDP with TCP fallback on truncation (RFC 1035 4.2, RFC 7766), using
+ * dns-packet for the wire format. It exists because node's resolver APIs do not return TTLs for SRV.
+ * Node modules and dns-packet are loaded on first use so the main entry has no static `node:` import.
+ */
+import type { Clock } from '@integ/core';
+import type { DecodedPacket, Packet } from 'dns-packet';
+import { DiscoverySourceError } from '../errors.js';
+
+type DnsPacket = typeof import('dns-packet');
+type Dgram = typeof import('node:dgram');
+type Net = typeof import('node:net');
+
+interface Modules {
+  readonly packet: DnsPacket;
+  readonly dgram: Dgram;
+  readonly net: Net;
+}
+
+let modules: Promise<Modules> | undefined;
+
+function interop<T>(mod: unknown): T {
+  return ((mod as { default?: unknown }).default ?? mod) as T;
+}
+
+/** Loads dns-packet, node:dgram and node:net once. */
+export function loadModules(): Promise<Modules> {
+  modules ??= Promise.all([import('dns-packet'), import('node:dgram'), import('node:net')]).then(
+    ([p, d, n]) => ({
+      packet: interop<DnsPacket>(p),
+      dgram: interop<Dgram>(d),
+      net: interop<Net>(n),
+    }),
+  );
+  return modules;
+}
+
+/** A DNS server address. */
+export interface DnsServer {
+  readonly host: string;
+  readonly port: number;
+}
+
+/**
+ * Parses `1.2.3.4`, `1.2.3.4:5353`, `::1`, `[::1]:5353`.
+ */
+export function parseServer(value: string): DnsServer | undefined {
+  const v = value.trim();
+  const bracket = /^\[([^\]]+)\](?::(\d+))?$/.exec(v);
+  if (bracket) return { host: bracket[1] as string, port: bracket[2] ? Number(bracket[2]) : 53 };
+  const colons = v.split(':').length - 1;
+  if (colons === 1) {
+    const [host, port] = v.split(':') as [string, string];
+    if (!/^\d+$/.test(port) || host === '') return undefined;
+    return { host, port: Number(port) };
+  }
+  if (v === '') return undefined;
+  return { host: v, port: 53 };
+}
+
+/** Options of {@link query}. */
+export interface QueryOptions {
+  readonly servers: readonly DnsServer[];
+  /** Per-attempt timeout in ms. */
+  readonly timeout: number;
+  /** Rounds over the server list. */
+  readonly attempts: number;
+  readonly clock: Clock;
+  readonly signal: AbortSignal;
+  readonly random: () => number;
+}
+
+/** The response code dns-packet decodes (missing from its types). */
+export function rcodeOf(response: DecodedPacket): string {
+  return (response as { rcode?: string }).rcode ?? 'NOERROR';
+}
+
+const RCODE_NAMES: Record<string, string> = {
+  NXDOMAIN: 'NXDOMAIN',
+  SERVFAIL: 'SERVFAIL',
+  REFUSED: 'REFUSED',
+};
+
+/**
+ * Sends one question and returns the decoded response, trying each server in turn; a truncated UDP
+ * answer is retried over TCP on the same server.
+ *
+ * @throws DiscoverySourceError when every attempt fails
+ */
+export async function query(
+  name: string,
+  type: 'SRV' | 'A' | 'AAAA',
+  options: QueryOptions,
+): Promise<DecodedPacket> {
+  const mods = await loadModules();
+  let lastError: unknown;
+  for (let round = 0; round < options.attempts; round++) {
+    for (const server of options.servers) {
+      if (options.signal.aborted) throw options.signal.reason;
+      const id = Math.floor(options.random() * 65536);
+      const request: Packet = {
+        type: 'query',
+        id,
+        flags: mods.packet.RECURSION_DESIRED,
+        questions: [{ type, name, class: 'IN' }],
+      };
+      try {
+        let response = await udpQuery(mods, server, request, options);
+        if ((response.flags ?? 0) & mods.packet.TRUNCATED_RESPONSE)
+          response = await tcpQuery(mods, server, request, options);
+        const rcode = rcodeOf(response);
+        if (rcode !== 'NOERROR' && rcode !== 'NXDOMAIN')
+          throw new DiscoverySourceError(
+            'dns',
+            `${type} ${name}: server ${server.host}:${server.port} answered ${RCODE_NAMES[rcode] ?? rcode}`,
+          );
+        return response;
+      } catch (error) {
+        if (options.signal.aborted) throw options.signal.reason;
+        lastError = error;
+      }
+    }
+  }
+  if (lastError instanceof DiscoverySourceError) throw lastError;
+  throw new DiscoverySourceError(
+    'dns',
+    `${type} ${name}: no answer from ${options.servers.map((s) => `${s.host}:${s.port}`).join(', ')} (${lastError instanceof Error ? lastError.message : String(lastError)})`,
+    { cause: lastError },
+  );
+}
+
+function withTimeout<T>(
+  options: QueryOptions,
+  what: string,
+  start: (resolve: (value: T) => void, reject: (error: unknown) => void) => () => void,
+): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    let cleanup: () => void = () => {};
+    let done = false;
+    const finish = (): void => {
+      done = true;
+      options.clock.clearTimeout(timer);
+      options.signal.removeEventListener('abort', onAbort);
+      cleanup();
+    };
+    const onAbort = (): void => {
+      if (done) return;
+      finish();
+      reject(options.signal.reason);
+    };
+    const timer = options.clock.setTimeout(() => {
+      if (done) return;
+      finish();
+      reject(new DiscoverySourceError('dns', `${what} timed out after ${options.timeout} ms`));
+    }, options.timeout);
+    options.signal.addEventListener('abort', onAbort, { once: true });
+    cleanup = start(
+      (value) => {
+        if (done) return;
+        finish();
+        resolve(value);
+      },
+      (error) => {
+        if (done) return;
+        finish();
+        reject(error);
+      },
+    );
+  });
+}
+
+function udpQuery(
+  mods: Modules,
+  server: DnsServer,
+  request: Packet,
+  options: QueryOptions,
+): Promise<DecodedPacket> {
+  return withTimeout(options, `UDP query to ${server.host}:${server.port}`, (resolve, reject) => {
+    const socket = mods.dgram.createSocket(server.host.includes(':') ? 'udp6' : 'udp4');
+    socket.on('message', (message) => {
+      let decoded: DecodedPacket;
+      try {
+        decoded = mods.packet.decode(message);
+      } catch {
+        return; // not a DNS answer: keep waiting
+      }
+      if (decoded.id === request.id && decoded.type === 'response') resolve(decoded);
+    });
+    socket.on('error', reject);
+    socket.send(mods.packet.encode(request), server.port, server.host, (error) => {
+      if (error) reject(error);
+    });
+    return () => {
+      try {
+        socket.close();
+      } catch {
+        // already closed
+      }
+    };
+  });
+}
+
+function tcpQuery(
+  mods: Modules,
+  server: DnsServer,
+  request: Packet,
+  options: QueryOptions,
+): Promise<DecodedPacket> {
+  return withTimeout(options, `TCP query to ${server.host}:${server.port}`, (resolve, reject) => {
+    const socket = mods.net.connect({ host: server.host, port: server.port });
+    let buffer = Buffer.alloc(0);
+    socket.on('connect', () => socket.write(mods.packet.streamEncode(request)));
+    socket.on('data', (chunk: Buffer) => {
+      buffer = Buffer.concat([buffer, chunk]);
+      if (buffer.length < 2) return;
+      const length = buffer.readUInt16BE(0);
+      if (length > 65_535 || buffer.length < length + 2) return;
+      try {
+        const decoded = mods.packet.decode(buffer.subarray(2, 2 + length));
+        if (decoded.id === request.id) resolve(decoded);
+        else reject(new Error('TCP answer with a different id'));
+      } catch (error) {
+        reject(error);
+      }
+    });
+    socket.on('error', reject);
+    socket.on('end', () => reject(new Error('TCP connection closed before a full answer')));
+    return () => socket.destroy();
+  });
+}
