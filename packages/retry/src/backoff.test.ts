@@ -73,7 +73,7 @@ describe('exponential', () => {
         fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }),
         (initial, factor, max, jitter, attempt, r) => {
           const delay = exponential({ initial, factor, max, jitter })(ctx(attempt, fixed(r)));
-          const ceiling = Math.min(max, initial * factor ** (attempt - 1));
+          const ceiling = Math.min(max, initial === 0 ? 0 : initial * factor ** (attempt - 1));
           expect(delay).toBeGreaterThanOrEqual(jitter === 'equal' ? ceiling / 2 : 0);
           expect(delay).toBeLessThanOrEqual(ceiling);
         },
@@ -109,5 +109,12 @@ describe('decorrelated', () => {
         },
       ),
     );
+  });
+});
+
+describe('exponential edge cases', () => {
+  it('stays 0 (not NaN) with initial 0 at a huge attempt number', () => {
+    expect(exponential({ initial: 0, jitter: 'none' })(ctx(5000))).toBe(0);
+    expect(exponential({ jitter: 'none' })(ctx(5000))).toBe(30_000);
   });
 });

@@ -66,9 +66,9 @@ export interface DecorrelatedOptions {
   readonly max?: number | undefined;
 }
 
-function checkMs(name: string, value: unknown, min = 0): number {
-  if (typeof value !== 'number' || !(value >= min) || value > MAX_DELAY)
-    throw new InvalidArgumentError(name, `a number of ms from ${min} to ${MAX_DELAY}`, value);
+function checkMs(name: string, value: unknown): number {
+  if (typeof value !== 'number' || !(value >= 0) || value > MAX_DELAY)
+    throw new InvalidArgumentError(name, 'ms from 0 to 2^31-1', value);
   return value;
 }
 
@@ -132,12 +132,13 @@ export function linear(options?: LinearOptions): Backoff {
 export function exponential(options?: ExponentialOptions): Backoff {
   const initial = checkMs('exponential initial', options?.initial ?? 100);
   const factor = options?.factor ?? 2;
-  if (typeof factor !== 'number' || !(factor >= 1) || !Number.isFinite(factor))
-    throw new InvalidArgumentError('exponential factor', 'a finite number >= 1', factor);
+  if (typeof factor !== 'number' || !(factor >= 1 && factor < 1e6))
+    throw new InvalidArgumentError('exponential factor', 'a number from 1 to 1e6', factor);
   const max = checkMs('exponential max', options?.max ?? 30_000);
   const jitter = checkJitter('exponential jitter', options?.jitter ?? 'full');
   return ({ attempt, random }) =>
-    spread(Math.min(max, initial * factor ** Math.max(0, attempt - 1)), jitter, random);
+    // `initial &&` keeps 0 x Infinity (a huge attempt number) from becoming NaN.
+    spread(Math.min(max, initial && initial * factor ** Math.max(0, attempt - 1)), jitter, random);
 }
 
 /**

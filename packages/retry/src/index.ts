@@ -14,3 +14,21 @@ export {
   type LinearOptions,
   linear,
 } from './backoff.js';
+export { type RetryBudget, type RetryBudgetOptions, retryBudget } from './budget.js';
+export {
+  type GiveUpReason,
+  isRetryError,
+  RejectedResultError,
+  RetryBudgetError,
+  RetryError,
+} from './errors.js';
+export {
+  type AttemptContext,
+  type GiveUpEvent,
+  isRetryable,
+  type RetryEvent,
+  type RetryOptions,
+  retry,
+  withRetry,
+} from './retry.js';
+export { type HeadersLike, parseRetryAfter } from './retry-after.js';

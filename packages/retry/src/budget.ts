@@ -1,0 +1,99 @@
+/**
+ * Retry budgets (Finagle's RetryBudget, Google SRE book ch. 22): retries may add at most `ratio` of the
+ * traffic, plus a small floor so that low-traffic callers can still retry. One budget is shared by every
+ * call to the same dependency; when that dependency fails for everyone, retries stop instead of multiplying
+ * the load on it.
+ */
+import { type Clock, InvalidArgumentError, systemClock } from '@integ/core';
+
+/** Options of {@link retryBudget}. */
+export interface RetryBudgetOptions {
+  /** Retries allowed per call, over the window (0.2 = retries add at most 20 % load). @default 0.2 */
+  readonly ratio?: number | undefined;
+  /** Retries always allowed per second of window, whatever the traffic. @default 10 */
+  readonly minPerSecond?: number | undefined;
+  /** Length of the sliding window in ms: calls and retries older than this are forgotten. @default 10000 */
+  readonly ttl?: number | undefined;
+  /** Where time comes from. @default systemClock */
+  readonly clock?: Clock | undefined;
+}
+
+/** A budget shared by many `retry()` calls (pass it as the `budget` option). */
+export interface RetryBudget {
+  /** Records one call (its first attempt). `retry()` does it for you. */
+  recordRequest(): void;
+  /** Spends one retry: `true` when allowed, `false` when the budget is spent. `retry()` does it for you. */
+  tryRetry(): boolean;
+  /** How many retries the budget would allow right now. */
+  available(): number;
+}
+
+/** The window is kept as this many buckets: memory stays constant whatever the traffic. */
+const BUCKETS = 10;
+
+/**
+ * Creates a retry budget: within the last `ttl` ms, retries never exceed
+ * `ratio x calls + minPerSecond x ttl / 1000`.
+ *
+ * @throws {InvalidArgumentError} when an option is out of range
+ * @example
+ * ```ts
+ * const budget = retryBudget({ ratio: 0.1, minPerSecond: 5 });
+ * const getUser = (id: string) => retry(() => api.get(`/users/${id}`), { budget });
+ * ```
+ */
+export function retryBudget(options?: RetryBudgetOptions): RetryBudget {
+  const ratio = check('ratio', options?.ratio ?? 0.2, 1000);
+  const minPerSecond = check('minPerSecond', options?.minPerSecond ?? 10, 1e9);
+  const ttl = check('ttl', options?.ttl ?? 10_000, 2_147_483_647);
+  if (ttl === 0) throw new InvalidArgumentError('ttl', 'a number of ms > 0', ttl);
+  const clock = options?.clock ?? systemClock;
+  const reserve = (minPerSecond * ttl) / 1000;
+  const width = ttl / BUCKETS;
+  const calls: number[] = new Array(BUCKETS).fill(0);
+  const retries: number[] = new Array(BUCKETS).fill(0);
+  let totalCalls = 0;
+  let totalRetries = 0;
+  let current = Math.floor(clock.now() / width);
+
+  // Moves the window to now, forgetting buckets that fell out of it. A clock going backwards changes nothing.
+  const roll = (): number => {
+    const bucket = Math.floor(clock.now() / width);
+    for (let step = Math.min(BUCKETS, bucket - current); step > 0; step--) {
+      const i = (bucket - step + 1) % BUCKETS;
+      totalCalls -= calls[i] ?? 0;
+      totalRetries -= retries[i] ?? 0;
+      calls[i] = 0;
+      retries[i] = 0;
+    }
+    if (bucket > current) current = bucket;
+    return current % BUCKETS;
+  };
+  // The 1e-9 absorbs float error in ratio x calls (0.1 x 30 is 3.0000000000000004).
+  const allowed = (): number => Math.floor(ratio * totalCalls + reserve + 1e-9) - totalRetries;
+
+  return {
+    recordRequest() {
+      const i = roll();
+      calls[i] = (calls[i] ?? 0) + 1;
+      totalCalls++;
+    },
+    tryRetry() {
+      const i = roll();
+      if (allowed() < 1) return false;
+      retries[i] = (retries[i] ?? 0) + 1;
+      totalRetries++;
+      return true;
+    },
+    available() {
+      roll();
+      return Math.max(0, allowed());
+    },
+  };
+}
+
+function check(name: string, value: unknown, max: number): number {
+  if (typeof value !== 'number' || !(value >= 0 && value <= max))
+    throw new InvalidArgumentError(name, `a number from 0 to ${max}`, value);
+  return value;
+}

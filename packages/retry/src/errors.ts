@@ -1,0 +1,103 @@
+/**
+ * The errors retry rejects with: {@link RetryError} when it gives up, {@link RetryBudgetError} when a shared
+ * budget refuses the retry, and {@link RejectedResultError} for a value that `retryOnResult` turned down.
+ */
+import { IntegError, isIntegError } from '@integ/core';
+
+/** Why retry stopped: out of attempts, out of time before the deadline, or the shared budget was spent. */
+export type GiveUpReason = 'attempts' | 'deadline' | 'budget';
+
+/** At most this many failures are kept in {@link RetryError.errors} (the most recent ones). */
+export const MAX_KEPT_ERRORS = 100;
+
+/**
+ * Retry gave up (`ERR_RETRY_EXHAUSTED`): every allowed attempt failed, or the deadline left no time for
+ * another one. `cause` is the last failure; `errors` keeps every failure in order. Not retryable itself,
+ * so an outer retry does not multiply the attempts of an inner one.
+ *
+ * @example
+ * ```ts
+ * try { await retry(call); } catch (err) {
+ *   if (isRetryError(err)) console.log(err.attempts, err.errors);
+ * }
+ * ```
+ */
+export class RetryError extends IntegError {
+  /** How many times the function was called. */
+  readonly attempts: number;
+  /** Every failure, oldest first (the last {@link MAX_KEPT_ERRORS} when there were more). */
+  readonly errors: readonly unknown[];
+  /** Why retry stopped. */
+  readonly reason: GiveUpReason;
+
+  constructor(
+    attempts: number,
+    errors: readonly unknown[],
+    reason: GiveUpReason = 'attempts',
+    code: `ERR_${string}` = 'ERR_RETRY_EXHAUSTED',
+  ) {
+    const cause = errors[errors.length - 1];
+    super(
+      code,
+      `Retry gave up after ${attempts} attempt(s): ${
+        reason === 'budget'
+          ? 'retry budget spent, failing fast'
+          : reason === 'deadline'
+            ? 'no time left before the deadline'
+            : 'no attempts left'
+      }. The last failure is the cause, all are in .errors`,
+      { cause, retryable: false },
+    );
+    this.attempts = attempts;
+    this.errors = errors;
+    this.reason = reason;
+  }
+}
+
+/**
+ * The shared {@link RetryBudget} is spent (`ERR_RETRY_BUDGET_EXHAUSTED`): too many calls are retrying, so
+ * this one fails fast with its last failure as `cause`. A subclass of {@link RetryError}.
+ *
+ * @example
+ * ```ts
+ * if (isIntegError(err, 'ERR_RETRY_BUDGET_EXHAUSTED')) shedLoad();
+ * ```
+ */
+export class RetryBudgetError extends RetryError {
+  constructor(attempts: number, errors: readonly unknown[]) {
+    super(attempts, errors, 'budget', 'ERR_RETRY_BUDGET_EXHAUSTED');
+  }
+}
+
+/**
+ * A value that `retryOnResult` asked to retry (`ERR_RETRY_RESULT_REJECTED`); the value is kept in `value`.
+ * It appears in {@link RetryError.errors} and as its `cause` when the last attempt returned such a value.
+ *
+ * @example
+ * ```ts
+ * const last = err.cause instanceof RejectedResultError ? err.cause.value : undefined;
+ * ```
+ */
+export class RejectedResultError extends IntegError {
+  /** The value the function returned. */
+  readonly value: unknown;
+
+  constructor(value: unknown) {
+    super('ERR_RETRY_RESULT_REJECTED', 'retryOnResult rejected the returned value', {
+      retryable: true,
+    });
+    this.value = value;
+  }
+}
+
+/**
+ * Whether `value` is a {@link RetryError} (including {@link RetryBudgetError}) from any copy of this package.
+ *
+ * @example
+ * ```ts
+ * if (isRetryError(err)) console.log(`gave up after ${err.attempts} attempts`);
+ * ```
+ */
+export function isRetryError(value: unknown): value is RetryError {
+  return isIntegError(value, 'ERR_RETRY_EXHAUSTED') || isIntegError(value, 'ERR_RETRY_BUDGET_EXHAUSTED');
+}

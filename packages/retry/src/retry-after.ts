@@ -1,0 +1,64 @@
+/**
+ * Server hints: how long a server asked us to wait, from `Retry-After` (RFC 9110 §10.2.3: delay-seconds or
+ * an HTTP-date) or the non-standard `retry-after-ms` (milliseconds, sent by some API gateways).
+ */
+
+/** Anything headers can be read from: a fetch `Headers` (or a `get`-able lookalike) or a plain object. */
+export type HeadersLike =
+  | { get(name: string): string | null | undefined }
+  | Readonly<Record<string, string | readonly string[] | undefined>>;
+
+const NUMBER = /^\d{1,12}(\.\d{1,6})?$/;
+
+function header(headers: HeadersLike, name: string): string | null | undefined {
+  if (typeof headers.get === 'function') return (headers as { get(name: string): string | null }).get(name);
+  const value = (headers as Readonly<Record<string, unknown>>)[name];
+  return Array.isArray(value) ? value[0] : typeof value === 'string' ? value : undefined;
+}
+
+/**
+ * Milliseconds to wait before retrying, from response headers (`retry-after-ms` wins over `Retry-After`)
+ * or from a `Retry-After` value. Returns `undefined` when there is no usable hint (missing, malformed,
+ * or longer than 64 characters); a date in the past gives 0.
+ *
+ * @param source a `Headers` (or any `{ get(name) }`), a plain header object, or a `Retry-After` value
+ * @param now the current time in ms since the epoch, to turn an HTTP-date into a delay
+ * @example
+ * ```ts
+ * parseRetryAfter('120'); // 120000
+ * parseRetryAfter(response.headers, clock.now()); // from Retry-After or retry-after-ms
+ * ```
+ */
+export function parseRetryAfter(
+  source: HeadersLike | string | null | undefined,
+  now: number = Date.now(),
+): number | undefined {
+  if (source == null) return undefined;
+  if (typeof source !== 'string') {
+    const ms = header(source, 'retry-after-ms')?.trim();
+    if (ms && NUMBER.test(ms)) return Number(ms);
+    return parseRetryAfter(header(source, 'retry-after') ?? undefined, now);
+  }
+  const value = source.trim();
+  if (value.length > 64) return undefined;
+  if (NUMBER.test(value)) return Number(value) * 1000;
+  // An HTTP-date always names a day or month; requiring a letter keeps Date.parse from reading bare numbers.
+  const at = /[a-z]/i.test(value) ? Date.parse(value) : Number.NaN;
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+}
+
+/**
+ * The server's hint carried by a failure or a result: a numeric `retryAfterMs`, or the headers of a
+ * `Response` given directly or as `.response`.
+ */
+export function retryAfterOf(value: unknown, now: number): number | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const { retryAfterMs, response } = value as { retryAfterMs?: unknown; response?: unknown };
+  if (typeof retryAfterMs === 'number' && retryAfterMs >= 0) return retryAfterMs;
+  return fromHeaders(value, now) ?? fromHeaders(response, now);
+}
+
+function fromHeaders(value: unknown, now: number): number | undefined {
+  const headers = (value as { headers?: { get?: unknown } } | null | undefined)?.headers;
+  return typeof headers?.get === 'function' ? parseRetryAfter(headers as HeadersLike, now) : undefined;
+}

@@ -1,0 +1,313 @@
+/**
+ * retry(): call a function until it succeeds, with backoff, per-attempt timeouts, a total deadline, a shared
+ * budget and server hints. The success path costs about one bare `await`: when no `signal`, `timeout` or
+ * `deadline` is given, no AbortController, timer, closure or array is created.
+ */
+import {
+  abortReason,
+  type Clock,
+  InvalidArgumentError,
+  isAbortError,
+  sleep,
+  systemClock,
+  TimeoutError,
+  type TimerHandle,
+} from '@integ/core';
+import { type Backoff, exponential, MAX_DELAY } from './backoff.js';
+import type { RetryBudget } from './budget.js';
+import { MAX_KEPT_ERRORS, RejectedResultError, RetryBudgetError, RetryError } from './errors.js';
+import { retryAfterOf } from './retry-after.js';
+
+/** What the retried function receives on each call. */
+export interface AttemptContext {
+  /** 1 for the first call, 2 for the first retry, and so on. */
+  readonly attempt: number;
+  /**
+   * Aborts when the caller's `signal` aborts (with its reason), or when this attempt's `timeout` or the
+   * `deadline` passes (with a TimeoutError). Pass it to `fetch` and friends.
+   */
+  readonly signal: AbortSignal;
+}
+
+/** What `onRetry` receives, before the wait. */
+export interface RetryEvent {
+  /** The attempt that just failed (1 = the first call). */
+  readonly attempt: number;
+  /** The wait before the next attempt, in ms. */
+  readonly delay: number;
+  /** The failure (a {@link RejectedResultError} when `retryOnResult` turned a value down). */
+  readonly error: unknown;
+}
+
+/** What `onGiveUp` receives, just before retry rejects. */
+export interface GiveUpEvent {
+  /** How many times the function was called. */
+  readonly attempts: number;
+  /** The last failure. */
+  readonly error: unknown;
+  /**
+   * Why: out of `attempts`, the `deadline` left no time, the `budget` was spent, the failure is
+   * not retryable, or the caller aborted.
+   */
+  readonly reason: 'attempts' | 'deadline' | 'budget' | 'not-retryable' | 'aborted';
+}
+
+/** Options of {@link retry}. */
+export interface RetryOptions<T = unknown> {
+  /** How many calls in total, the first included (3 = first try + 2 retries); `Infinity` is allowed. @default 3 */
+  readonly attempts?: number | undefined;
+  /** The wait after each failure. @default exponential() (100 ms doubling to 30 s, full jitter) */
+  readonly backoff?: Backoff | undefined;
+  /**
+   * Whether a failure is worth retrying; it can only narrow the default, which retries everything except
+   * aborts and errors with `retryable: false`. May return a promise.
+   * @default every failure {@link isRetryable} accepts
+   */
+  readonly retryIf?:
+    | ((error: unknown, context: AttemptContext) => boolean | PromiseLike<boolean>)
+    | undefined;
+  /** Whether a returned value should be retried as if it failed (e.g. a 503 `Response`). @default never */
+  readonly retryOnResult?:
+    | ((value: T, context: AttemptContext) => boolean | PromiseLike<boolean>)
+    | undefined;
+  /** Time limit of each attempt in ms: its signal aborts and it fails with a retryable TimeoutError. @default none */
+  readonly timeout?: number | undefined;
+  /**
+   * Time limit of the whole call in ms, waits included. No attempt starts unless it can start before the
+   * deadline, waits never run past it, and the running attempt is aborted when it passes. @default none
+   */
+  readonly deadline?: number | undefined;
+  /** Aborting stops everything at once: the running attempt's signal aborts and retry rejects with the reason. */
+  readonly signal?: AbortSignal | undefined;
+  /** A {@link RetryBudget} shared with other calls; retries it refuses fail fast with RetryBudgetError. @default none */
+  readonly budget?: RetryBudget | undefined;
+  /** Cap on a server's hint (`retryAfterMs`, `Retry-After`, `retry-after-ms`), in ms. @default 60000 */
+  readonly maxRetryAfter?: number | undefined;
+  /** Called after each failure that will be retried, before the wait. @default none */
+  readonly onRetry?: ((event: RetryEvent) => void) | undefined;
+  /** Called once when retry gives up, just before it rejects. @default none */
+  readonly onGiveUp?: ((event: GiveUpEvent) => void) | undefined;
+  /** Where time comes from (pass a fake clock in tests). @default systemClock */
+  readonly clock?: Clock | undefined;
+  /** Uniform random in [0, 1) used by jittered backoffs (pass a seeded one in tests). @default Math.random */
+  readonly random?: (() => number) | undefined;
+}
+
+// The attempt's signal is created only if the function reads it: most calls never do.
+class Attempt implements AttemptContext {
+  readonly attempt: number;
+  #signal: AbortSignal | undefined;
+  constructor(attempt: number, signal?: AbortSignal) {
+    this.attempt = attempt;
+    this.#signal = signal;
+  }
+  get signal(): AbortSignal {
+    this.#signal ??= new AbortController().signal;
+    return this.#signal;
+  }
+}
+
+let defaultBackoff: Backoff | undefined;
+// Created on the first retry, not at import: importing the package has no side effects.
+function fallbackBackoff(): Backoff {
+  defaultBackoff ??= exponential();
+  return defaultBackoff;
+}
+const NONE: RetryOptions<never> = {};
+
+/**
+ * The default `retryIf`: everything is worth retrying except aborts (an `AbortError`) and errors marked
+ * `retryable: false` (as @integ errors such as InvalidArgumentError are).
+ *
+ * @example
+ * ```ts
+ * retry(call, { retryIf: (err) => isRetryable(err) && !(err instanceof HttpError && err.status < 500) });
+ * ```
+ */
+export function isRetryable(error: unknown): boolean {
+  return !(
+    typeof error === 'object' &&
+    error !== null &&
+    ((error as { retryable?: unknown }).retryable === false || isAbortError(error))
+  );
+}
+
+const INFINITY = Number.POSITIVE_INFINITY;
+
+function checkMs(name: string, value: number | undefined, min: number): void {
+  if (value !== undefined && !(value >= min && (value <= MAX_DELAY || value === INFINITY)))
+    throw new InvalidArgumentError(name, `ms >= ${min}, <= 2^31-1 or Infinity`, value);
+}
+
+/**
+ * Calls `fn` until it succeeds, waiting between attempts, and resolves with its value.
+ *
+ * @throws {RetryError} `ERR_RETRY_EXHAUSTED` when every attempt failed or the deadline left no time
+ * @throws {RetryBudgetError} `ERR_RETRY_BUDGET_EXHAUSTED` when the shared budget refused a retry
+ * @throws the failure itself when it is not retryable, and the signal's reason when the caller aborts
+ * @throws {InvalidArgumentError} when an option is out of range
+ * @example
+ * ```ts
+ * const user = await retry(({ signal }) => fetchJson(`/users/${id}`, { signal }), {
+ *   attempts: 5,
+ *   backoff: exponential({ initial: 200, max: 5000 }),
+ *   timeout: 2000,
+ *   deadline: 10_000,
+ * });
+ * ```
+ */
+export async function retry<T>(
+  fn: (context: AttemptContext) => T | PromiseLike<T>,
+  options?: RetryOptions<T>,
+): Promise<T> {
+  const o = options ?? (NONE as RetryOptions<T>);
+  const { attempts = 3, signal, timeout, deadline, clock = systemClock } = o;
+  if (typeof fn !== 'function') throw new InvalidArgumentError('fn', 'a function', fn);
+  if (options !== undefined) {
+    if (!(attempts >= 1 && (Number.isInteger(attempts) || attempts === INFINITY)))
+      throw new InvalidArgumentError('attempts', 'an integer >= 1 or Infinity', attempts);
+    checkMs('timeout', timeout, 1);
+    checkMs('deadline', deadline, 1);
+    checkMs('maxRetryAfter', o.maxRetryAfter, 0);
+    if (signal?.aborted) throw abortReason(signal);
+    o.budget?.recordRequest();
+  }
+  const guarded = signal !== undefined || timeout !== undefined || deadline !== undefined;
+  const expiresAt = deadline === undefined ? INFINITY : clock.now() + deadline;
+  let errors: unknown[] | undefined;
+  let previousDelay = 0;
+
+  for (let attempt = 1; ; attempt++) {
+    const controller = guarded ? new AbortController() : undefined;
+    const context = new Attempt(attempt, controller?.signal);
+    let error: unknown;
+    try {
+      let value: T;
+      if (controller === undefined) value = await fn(context);
+      else {
+        const left = expiresAt - clock.now();
+        const limit = timeout ?? INFINITY;
+        value = await guard(
+          fn,
+          context,
+          controller,
+          signal,
+          clock,
+          Math.min(limit, left),
+          left < limit ? (deadline as number) : limit,
+          left < limit ? 'Retry deadline' : `Attempt ${attempt}`,
+        );
+      }
+      if (o.retryOnResult === undefined) return value;
+      let again = o.retryOnResult(value, context);
+      if (typeof again !== 'boolean') again = await again;
+      if (!again) return value;
+      error = new RejectedResultError(value);
+    } catch (failure) {
+      error = failure;
+    }
+
+    // Failure path: from here on, allocation does not matter.
+    let reason: GiveUpEvent['reason'] | undefined;
+    let thrown = error;
+    let delay = 0;
+    errors ??= [];
+    errors.push(error);
+    if (errors.length > MAX_KEPT_ERRORS) errors.shift();
+    if (signal?.aborted) {
+      reason = 'aborted';
+      thrown = abortReason(signal);
+    } else if (!isRetryable(error) || (o.retryIf !== undefined && !(await o.retryIf(error, context))))
+      reason = 'not-retryable';
+    else if (attempt >= attempts) reason = 'attempts';
+    else {
+      const hint = retryAfterOf(error instanceof RejectedResultError ? error.value : error, clock.now());
+      delay =
+        hint === undefined
+          ? (o.backoff ?? fallbackBackoff())({
+              attempt,
+              previousDelay,
+              random: o.random ?? Math.random,
+            })
+          : Math.min(hint, o.maxRetryAfter ?? 60_000);
+      if (!(delay >= 0)) throw new InvalidArgumentError('backoff result', 'ms >= 0', delay);
+      delay = Math.min(delay, MAX_DELAY);
+      // An attempt that would start at or after the deadline could not finish before it: stop now, not later.
+      if (delay >= expiresAt - clock.now()) reason = 'deadline';
+      else if (o.budget?.tryRetry() === false) reason = 'budget';
+    }
+    if (reason !== undefined) {
+      if (reason === 'budget') thrown = new RetryBudgetError(attempt, errors);
+      else if (reason === 'attempts' || reason === 'deadline')
+        thrown = new RetryError(attempt, errors, reason);
+      o.onGiveUp?.({ attempts: attempt, error, reason });
+      throw thrown;
+    }
+    o.onRetry?.({ attempt, delay, error });
+    if (delay > 0)
+      try {
+        await sleep(delay, { signal, clock });
+      } catch (aborted) {
+        o.onGiveUp?.({ attempts: attempt, error, reason: 'aborted' });
+        throw aborted;
+      }
+    previousDelay = delay;
+  }
+}
+
+/**
+ * Runs one attempt that settles at the first of: the function settling, the caller aborting (rejects with
+ * the caller's reason), or `ms` passing (rejects with a TimeoutError for `limit` ms of `what`). The function
+ * is not awaited after that: its signal is aborted and it is left to stop on its own. Every timer and
+ * listener is released when the attempt settles.
+ */
+function guard<T>(
+  fn: (context: AttemptContext) => T | PromiseLike<T>,
+  context: Attempt,
+  controller: AbortController,
+  signal: AbortSignal | undefined,
+  clock: Clock,
+  ms: number,
+  limit: number,
+  what: string,
+): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    let timer: TimerHandle | undefined;
+    // `abort` only when the attempt is cut short: a function that settled on its own keeps a live signal.
+    const settle = (value: unknown, ok?: boolean, abort?: boolean): void => {
+      if (timer !== undefined) clock.clearTimeout(timer);
+      timer = undefined;
+      signal?.removeEventListener('abort', onAbort);
+      if (abort) controller.abort(value);
+      if (ok) resolve(value as T);
+      else reject(value);
+    };
+    const onAbort = (): void => settle(abortReason(signal as AbortSignal), false, true);
+    signal?.addEventListener('abort', onAbort);
+    if (ms !== INFINITY)
+      timer = clock.setTimeout(() => settle(new TimeoutError(limit, what), false, true), ms);
+    try {
+      Promise.resolve(fn(context)).then((value) => settle(value, true), settle);
+    } catch (error) {
+      settle(error);
+    }
+  });
+}
+
+/**
+ * Wraps `fn` so that every call is retried with `options`; the wrapper has `fn`'s parameters.
+ *
+ * @throws {InvalidArgumentError} (from each call) when an option is out of range
+ * @example
+ * ```ts
+ * const getUser = withRetry((id: string) => api.get(`/users/${id}`), { attempts: 4 });
+ * const user = await getUser('42');
+ * ```
+ */
+export function withRetry<A extends unknown[], R>(
+  fn: (...args: A) => R | PromiseLike<R>,
+  options?: RetryOptions<Awaited<R>>,
+): (...args: A) => Promise<Awaited<R>> {
+  if (typeof fn !== 'function') throw new InvalidArgumentError('fn', 'a function', fn);
+  return (...args) => retry(() => fn(...args) as Awaited<R> | PromiseLike<Awaited<R>>, options);
+}
