@@ -1,0 +1,71 @@
+import { parseRetryAfter } from '@integ/retry';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+
+const now = Date.parse('2026-03-01T12:00:00Z');
+
+describe('parseRetryAfter', () => {
+  it('reads delay-seconds', () => {
+    expect(parseRetryAfter('120', now)).toBe(120_000);
+    expect(parseRetryAfter(' 0 ', now)).toBe(0);
+    expect(parseRetryAfter('1.5', now)).toBe(1500);
+  });
+
+  it('reads an HTTP-date relative to now, and a past date as 0', () => {
+    expect(parseRetryAfter('Sun, 01 Mar 2026 12:00:30 GMT', now)).toBe(30_000);
+    expect(parseRetryAfter('Sunday, 01-Mar-26 12:01:00 GMT', now)).toBe(60_000);
+    expect(parseRetryAfter('Sun, 01 Mar 2026 11:00:00 GMT', now)).toBe(0);
+  });
+
+  it('prefers retry-after-ms over Retry-After in headers', () => {
+    const headers = new Headers({ 'Retry-After': '10', 'retry-after-ms': '250' });
+    expect(parseRetryAfter(headers, now)).toBe(250);
+    expect(parseRetryAfter(new Headers({ 'Retry-After': '10' }), now)).toBe(10_000);
+  });
+
+  it('reads a plain header object (node:http style)', () => {
+    expect(parseRetryAfter({ 'retry-after': '3' }, now)).toBe(3000);
+    expect(parseRetryAfter({ 'retry-after': ['4'] }, now)).toBe(4000);
+  });
+
+  it.each([
+    ['-5'],
+    ['soon'],
+    ['10s'],
+    [''],
+    ['1e3'],
+    ['x'.repeat(100)],
+    [`Sun, 01 Mar 2026 12:00:30 GMT${' '.repeat(60)}x`],
+  ])('returns undefined for the malformed value %j', (value) => {
+    expect(parseRetryAfter(value, now)).toBeUndefined();
+  });
+
+  it('returns undefined when there is no header', () => {
+    expect(parseRetryAfter(new Headers(), now)).toBeUndefined();
+    expect(parseRetryAfter(undefined)).toBeUndefined();
+    expect(parseRetryAfter(null)).toBeUndefined();
+  });
+
+  it('property: delay-seconds round-trip and never yield a negative delay', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 10_000_000 }), (seconds) => {
+        expect(parseRetryAfter(String(seconds), now)).toBe(seconds * 1000);
+      }),
+    );
+    fc.assert(
+      fc.property(fc.string({ maxLength: 80 }), (value) => {
+        const ms = parseRetryAfter(value, now);
+        if (ms !== undefined) expect(ms).toBeGreaterThanOrEqual(0);
+      }),
+    );
+  });
+
+  it('property: an HTTP-date written by toUTCString() round-trips to the second', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 10 ** 9 }), (offsetSeconds) => {
+        const header = new Date(now + offsetSeconds * 1000).toUTCString();
+        expect(parseRetryAfter(header, now)).toBe(offsetSeconds * 1000);
+      }),
+    );
+  });
+});
