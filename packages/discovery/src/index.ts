@@ -16,6 +16,7 @@ export {
   roundRobin,
   weighted,
 } from './balancers.js';
+export { type ConsulOptions, consul } from './consul.js';
 export type { Endpoint, EndpointInit } from './endpoint.js';
 export {
   DiscoverySourceError,

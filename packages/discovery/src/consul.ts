@@ -1,0 +1,161 @@
+/**
+ * A Consul source: the health API (`/v1/health/service/<name>?passing`) with blocking queries done by
+ * the book (https://developer.hashicorp.com/consul/api-docs/features/blocking): the first request and
+ * any request after a reset carry no index; an `X-Consul-Index` lower than the last one resets the index
+ * to 0; an index below 1 is clamped to 1 so a query never spins on `index=0`; the loop is rate-limited
+ * by the registry's `minInterval`. Uses `fetch` only.
+ */
+import { InvalidArgumentError, linkSignals } from '@integ/core';
+import type { EndpointInit } from './endpoint.js';
+import { DiscoverySourceError } from './errors.js';
+import { authority, checkUrl } from './internal/url.js';
+import type { Snapshot, Source } from './source.js';
+
+/** Options of {@link consul}. */
+export interface ConsulOptions {
+  /** The Consul service name. */
+  readonly service: string;
+  /** The agent's HTTP address. @default 'http://127.0.0.1:8500' */
+  readonly address?: string;
+  /** Only instances whose checks pass. @default true */
+  readonly passing?: boolean;
+  /** Only instances with this tag. @default none */
+  readonly tag?: string;
+  /** The datacenter to ask. @default the agent's */
+  readonly dc?: string;
+  /** ACL token, sent as `X-Consul-Token` (never logged). @default none */
+  readonly token?: string;
+  /** Longest a blocking query waits, in ms (Consul caps it at 10 min). @default 60000 */
+  readonly wait?: number;
+  /** URL scheme of the endpoints. @default 'http' */
+  readonly protocol?: string;
+  /** The fetch to use. @default globalThis.fetch */
+  readonly fetch?: typeof fetch;
+}
+
+interface ConsulEntry {
+  readonly Node?: { readonly Node?: string; readonly Address?: string };
+  readonly Service?: {
+    readonly ID?: string;
+    readonly Address?: string;
+    readonly Port?: number;
+    readonly Tags?: readonly string[] | null;
+    readonly Meta?: Readonly<Record<string, string>> | null;
+    readonly Weights?: { readonly Passing?: number; readonly Warning?: number } | null;
+  };
+}
+
+function toEndpoint(entry: ConsulEntry, protocol: string): EndpointInit | undefined {
+  const service = entry.Service;
+  const host = service?.Address || entry.Node?.Address;
+  const port = service?.Port;
+  if (!host || typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65_535)
+    return undefined;
+  const meta: Record<string, string> = { ...(service?.Meta ?? {}) };
+  if (service?.ID) meta['consul.id'] = service.ID;
+  if (entry.Node?.Node) meta['consul.node'] = entry.Node.Node;
+  if (service?.Tags && service.Tags.length > 0) meta['consul.tags'] = service.Tags.join(',');
+  return {
+    url: `${protocol}://${authority(host, port)}`,
+    weight: service?.Weights?.Passing ?? 1,
+    meta,
+  };
+}
+
+/**
+ * Endpoints of a Consul service from the health API, kept current with blocking queries.
+ *
+ * @throws InvalidArgumentError for a missing service name or bad options
+ * @example
+ * ```ts
+ * createRegistry({ services: { api: consul({ service: 'api', address: 'http://consul:8500', tag: 'v2' }) } });
+ * ```
+ */
+export function consul(options: ConsulOptions): Source {
+  if (
+    typeof options !== 'object' ||
+    options === null ||
+    typeof options.service !== 'string' ||
+    options.service === ''
+  )
+    throw new InvalidArgumentError('consul service', 'a Consul service name', options?.service);
+  const address = checkUrl(options.address ?? 'http://127.0.0.1:8500', 'consul address').replace(/\/+$/, '');
+  const wait = options.wait ?? 60_000;
+  if (!Number.isFinite(wait) || wait < 1000 || wait > 600_000)
+    throw new InvalidArgumentError('consul wait', 'ms in [1000, 600000]', wait);
+  const protocol = options.protocol ?? 'http';
+  const passing = options.passing ?? true;
+  const service = options.service;
+  return {
+    kind: 'consul',
+    description: `consul ${service}${options.tag ? ` tag ${options.tag}` : ''}${passing ? ' (passing)' : ''} at ${new URL(address).host}`,
+    open(ctx) {
+      let index = 0;
+      const doFetch = options.fetch ?? globalThis.fetch;
+      return {
+        async resolve(signal): Promise<Snapshot> {
+          const params = new URLSearchParams();
+          if (options.dc) params.set('dc', options.dc);
+          if (options.tag) params.set('tag', options.tag);
+          if (index > 0) {
+            params.set('index', String(index));
+            params.set('wait', `${Math.ceil(wait / 1000)}s`);
+          }
+          const query = params.toString();
+          const url = `${address}/v1/health/service/${encodeURIComponent(service)}?${passing ? `passing${query ? '&' : ''}` : ''}${query}`;
+          // Consul adds up to wait/16 of jitter to a blocking query: allow for it before giving up.
+          const limit = index > 0 ? wait + wait / 16 + 5_000 : 10_000;
+          const timeout = new AbortController();
+          const timer = ctx.clock.setTimeout(
+            () => timeout.abort(new DiscoverySourceError('consul', `no answer within ${limit} ms`)),
+            limit,
+          );
+          const linked = linkSignals(signal, timeout.signal);
+          try {
+            const headers: Record<string, string> = { accept: 'application/json' };
+            if (options.token) headers['x-consul-token'] = options.token;
+            const response = await doFetch(url, { signal: linked.signal, headers });
+            if (!response.ok) {
+              await response.body?.cancel().catch(() => {});
+              throw new DiscoverySourceError(
+                'consul',
+                `${service}: HTTP ${response.status} from the health API`,
+              );
+            }
+            const body: unknown = await response.json();
+            if (!Array.isArray(body))
+              throw new DiscoverySourceError(
+                'consul',
+                `${service}: expected a JSON array from the health API`,
+              );
+            const header = Number(response.headers.get('x-consul-index'));
+            if (Number.isFinite(header)) {
+              // Reset when the index goes backwards (e.g. a restored snapshot); never block on 0.
+              if (header < index) index = 0;
+              else index = Math.max(1, Math.floor(header));
+            } else index = 0;
+            const endpoints: EndpointInit[] = [];
+            for (const entry of body as ConsulEntry[]) {
+              const endpoint = toEndpoint(entry, protocol);
+              if (endpoint !== undefined) endpoints.push(endpoint);
+            }
+            return { endpoints, ttlMs: 0 };
+          } catch (error) {
+            if (timeout.signal.aborted && !signal.aborted) throw timeout.signal.reason;
+            if (error instanceof DiscoverySourceError || signal.aborted) throw error;
+            throw new DiscoverySourceError(
+              'consul',
+              `${service}: ${error instanceof Error ? error.message : String(error)}`,
+              {
+                cause: error,
+              },
+            );
+          } finally {
+            ctx.clock.clearTimeout(timer);
+            linked.dispose();
+          }
+        },
+      };
+    },
+  };
+}
