@@ -1,0 +1,623 @@
+import { CircuitOpenError, createBreaker, isCircuitOpenError } from '@integ/breaker';
+import { isIntegError, TimeoutError } from '@integ/core';
+import { createFakeClock } from '@integ/testing';
+import fc from 'fast-check';
+import { describe, expect, it, vi } from 'vitest';
+
+const boom = (): Promise<never> => Promise.reject(new Error('boom'));
+const okay = (): Promise<string> => Promise.resolve('ok');
+
+/** Runs `n` failing calls and swallows their errors. */
+async function failTimes(breaker: { execute: (fn: () => Promise<never>) => Promise<unknown> }, n: number) {
+  for (let i = 0; i < n; i++) await breaker.execute(boom).catch(() => {});
+}
+
+function deferred<T>() {
+  let resolve!: (value: T) => void;
+  let reject!: (error: unknown) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+}
+
+describe('createBreaker', () => {
+  it('starts closed and passes values and errors through', async () => {
+    const breaker = createBreaker({ clock: createFakeClock() });
+    expect(breaker.state).toBe('closed');
+    await expect(breaker.execute(okay)).resolves.toBe('ok');
+    await expect(breaker.execute(() => 42)).resolves.toBe(42);
+    await expect(breaker.execute(boom)).rejects.toThrow('boom');
+    await expect(
+      breaker.execute(() => {
+        throw new Error('sync');
+      }),
+    ).rejects.toThrow('sync');
+  });
+
+  it('opens after 5 consecutive failures by default', async () => {
+    const breaker = createBreaker({ clock: createFakeClock() });
+    await failTimes(breaker, 4);
+    expect(breaker.state).toBe('closed');
+    await failTimes(breaker, 1);
+    expect(breaker.state).toBe('open');
+  });
+
+  it('a success resets the consecutive-failure count', async () => {
+    const breaker = createBreaker({ clock: createFakeClock(), failureThreshold: 3 });
+    await failTimes(breaker, 2);
+    await breaker.execute(okay);
+    await failTimes(breaker, 2);
+    expect(breaker.state).toBe('closed');
+    expect(breaker.snapshot().consecutiveFailures).toBe(2);
+    await failTimes(breaker, 1);
+    expect(breaker.state).toBe('open');
+  });
+
+  it('rejects without calling fn while open, with ERR_CIRCUIT_OPEN and retryAfterMs', async () => {
+    const clock = createFakeClock();
+    const breaker = createBreaker({ clock, failureThreshold: 1 });
+    await failTimes(breaker, 1);
+    const fn = vi.fn(okay);
+    await clock.advance(15_000);
+    const error = await breaker.execute(fn).catch((e: unknown) => e);
+    expect(fn).not.toHaveBeenCalled();
+    expect(error).toBeInstanceOf(CircuitOpenError);
+    expect(error).toBeInstanceOf(Error);
+    expect(isCircuitOpenError(error)).toBe(true);
+    expect(isIntegError(error, 'ERR_CIRCUIT_OPEN')).toBe(true);
+    expect((error as CircuitOpenError).retryAfterMs).toBe(45_000);
+    expect((error as CircuitOpenError).message).toContain('45000 ms');
+  });
+
+  it('stays open for 60 s by default, then admits a probe', async () => {
+    const clock = createFakeClock();
+    const breaker = createBreaker({ clock, failureThreshold: 1 });
+    await failTimes(breaker, 1);
+    await clock.advance(59_999);
+    expect(breaker.state).toBe('open');
+    await clock.advance(1);
+    expect(breaker.state).toBe('half-open');
+    await expect(breaker.execute(okay)).resolves.toBe('ok');
+    expect(breaker.state).toBe('closed');
+  });
+
+  it('moves to half-open on its timer, so onStateChange fires without a call', async () => {
+    const clock = createFakeClock();
+    const changes: string[] = [];
+    const breaker = createBreaker({
+      clock,
+      failureThreshold: 1,
+      openFor: 1_000,
+      onStateChange: (to, from) => changes.push(`${from}->${to}`),
+    });
+    await failTimes(breaker, 1);
+    await clock.advance(1_000);
+    expect(changes).toEqual(['closed->open', 'open->half-open']);
+    await breaker.execute(okay);
+    expect(changes).toEqual(['closed->open', 'open->half-open', 'half-open->closed']);
+  });
+
+  it('a failed probe opens the circuit again for another open period', async () => {
+    const clock = createFakeClock();
+    const breaker = createBreaker({ clock, failureThreshold: 2, openFor: 1_000 });
+    await failTimes(breaker, 2);
+    await clock.advance(1_000);
+    await expect(breaker.execute(boom)).rejects.toThrow('boom');
+    expect(breaker.state).toBe('open');
+    expect(breaker.snapshot()).toMatchObject({ openUntil: 2_000, trips: 2 });
+  });
+
+  it('grows the open period on repeated trips with an openFor function', async () => {
+    const clock = createFakeClock();
+    const openFor = vi.fn((trip: number) => 1_000 * 2 ** (trip - 1));
+    const breaker = createBreaker({ clock, failureThreshold: 1, openFor });
+    const periods: number[] = [];
+    for (let i = 0; i < 4; i++) {
+      await breaker.execute(boom).catch(() => {});
+      const { openUntil } = breaker.snapshot();
+      periods.push((openUntil ?? 0) - clock.now());
+      await clock.advance(periods[i]!);
+      expect(breaker.state).toBe('half-open');
+    }
+    expect(periods).toEqual([1_000, 2_000, 4_000, 8_000]);
+    expect(openFor.mock.calls.map((c) => c[0])).toEqual([1, 2, 3, 4]);
+    await breaker.execute(okay);
+    await breaker.execute(boom).catch(() => {});
+    expect(breaker.snapshot().openUntil! - clock.now()).toBe(1_000);
+  });
+
+  it('caps the open period at maxOpenFor', async () => {
+    const clock = createFakeClock();
+    const breaker = createBreaker({
+      clock,
+      failureThreshold: 1,
+      openFor: (t) => 10 ** (t + 3),
+      maxOpenFor: 50_000,
+    });
+    await failTimes(breaker, 1);
+    expect(breaker.snapshot().openUntil).toBe(10_000);
+    await clock.advance(10_000);
+    await failTimes(breaker, 1);
+    expect(breaker.snapshot().openUntil! - clock.now()).toBe(50_000);
+  });
+
+  it('uses retryAfterMs on the failure that trips it as the open period', async () => {
+    const clock = createFakeClock();
+    const breaker = createBreaker({ clock, failureThreshold: 1 });
+    const error = Object.assign(new Error('503'), { retryAfterMs: 5_000 });
+    await breaker.execute(() => Promise.reject(error)).catch(() => {});
+    expect(breaker.snapshot().openUntil).toBe(5_000);
+    const rejection = await breaker.execute(okay).catch((e: CircuitOpenError) => e);
+    expect(rejection.retryAfterMs).toBe(5_000);
+    await clock.advance(5_000);
+    expect(breaker.state).toBe('half-open');
+  });
+
+  it('bounds a server hint by maxOpenFor (10 min by default)', async () => {
+    const clock = createFakeClock();
+    const breaker = createBreaker({ clock, failureThreshold: 1 });
+    const error = Object.assign(new Error('503'), { retryAfterMs: 86_400_000 });
+    await breaker.execute(() => Promise.reject(error)).catch(() => {});
+    expect(breaker.snapshot().openUntil).toBe(600_000);
+  });
+});
+
+describe('half-open', () => {
+  async function halfOpen(options: Parameters<typeof createBreaker>[0] = {}) {
+    const clock = createFakeClock();
+    const breaker = createBreaker({ clock, failureThreshold: 1, openFor: 1_000, ...options });
+    await failTimes(breaker, 1);
+    await clock.advance(1_000);
+    expect(breaker.state).toBe('half-open');
+    return { clock, breaker };
+  }
+
+  it('admits exactly N probes among 1,000 concurrent callers and rejects the rest at once', async () => {
+    for (const probes of [1, 3, 10]) {
+      const { breaker } = await halfOpen({ halfOpenProbes: probes });
+      const gate = deferred<string>();
+      const fn = vi.fn(() => gate.promise);
+      const results = Array.from({ length: 1_000 }, () => breaker.tryExecute(fn));
+      expect(fn).toHaveBeenCalledTimes(probes);
+      // The rejected ones settle before any probe does: nobody waits in a queue.
+      const rejected = await Promise.race([
+        Promise.all(results.slice(probes)),
+        new Promise<'stuck'>((r) => setTimeout(() => r('stuck'), 50)),
+      ]);
+      expect(rejected).not.toBe('stuck');
+      expect(
+        (rejected as { ok: boolean; error?: unknown }[]).every((r) => !r.ok && isCircuitOpenError(r.error)),
+      ).toBe(true);
+      gate.resolve('fine');
+      const settled = await Promise.all(results);
+      expect(settled.filter((r) => r.ok)).toHaveLength(probes);
+      expect(breaker.state).toBe('closed');
+    }
+  });
+
+  it('tells rejected callers when the pending probe will have timed out', async () => {
+    const { breaker, clock } = await halfOpen({ probeTimeout: 3_000 });
+    const gate = deferred<string>();
+    const probe = breaker.execute(() => gate.promise);
+    await clock.advance(1_000);
+    const error = await breaker.execute(okay).catch((e: CircuitOpenError) => e);
+    expect(error.retryAfterMs).toBe(2_000);
+    gate.resolve('x');
+    await probe;
+  });
+
+  it('closes when the success ratio is reached and opens as soon as it cannot be', async () => {
+    const { breaker } = await halfOpen({ halfOpenProbes: 4, halfOpenSuccessRatio: 0.75 });
+    const gates = [0, 1, 2, 3].map(() => deferred<string>());
+    const calls = gates.map((g) => breaker.execute(() => g.promise).catch((e: unknown) => e));
+    gates[0]!.reject(new Error('x'));
+    await calls[0];
+    expect(breaker.state).toBe('half-open');
+    gates[1]!.reject(new Error('y'));
+    await calls[1];
+    // 2 of 4 failed: 3 successes are no longer possible.
+    expect(breaker.state).toBe('open');
+    gates[2]!.resolve('late');
+    gates[3]!.resolve('late');
+    await Promise.all(calls);
+    expect(breaker.state).toBe('open');
+  });
+
+  it('closes once enough probes succeeded, ignoring the rest', async () => {
+    const { breaker } = await halfOpen({ halfOpenProbes: 3, halfOpenSuccessRatio: 0.6 });
+    const gates = [0, 1, 2].map(() => deferred<string>());
+    const calls = gates.map((g) => breaker.execute(() => g.promise).catch((e: unknown) => e));
+    gates[0]!.resolve('a');
+    gates[1]!.resolve('b');
+    await Promise.all(calls.slice(0, 2));
+    expect(breaker.state).toBe('closed');
+    gates[2]!.reject(new Error('late failure'));
+    await calls[2];
+    expect(breaker.snapshot()).toMatchObject({ state: 'closed', consecutiveFailures: 0 });
+  });
+
+  it('times a probe out so it never sticks half-open, aborting its signal', async () => {
+    const { breaker, clock } = await halfOpen({ probeTimeout: 5_000 });
+    let signal: AbortSignal | undefined;
+    const probe = breaker.execute((ctx) => {
+      signal = ctx.signal;
+      return new Promise<string>(() => {});
+    });
+    await clock.advance(4_999);
+    expect(breaker.state).toBe('half-open');
+    expect(signal?.aborted).toBe(false);
+    await clock.advance(1);
+    expect(breaker.state).toBe('open');
+    expect(signal?.aborted).toBe(true);
+    expect(signal?.reason).toBeInstanceOf(TimeoutError);
+    void probe;
+  });
+
+  it('times the probe out after 10 s by default', async () => {
+    const { breaker, clock } = await halfOpen();
+    void breaker.execute(() => new Promise(() => {}));
+    await clock.advance(10_000);
+    expect(breaker.state).toBe('open');
+  });
+
+  it('counts a slow probe as a failed one', async () => {
+    const { breaker, clock } = await halfOpen({ slowCallDuration: 100 });
+    const probe = breaker.execute(async () => {
+      await new Promise<void>((r) => clock.setTimeout(r, 150));
+      return 'slow';
+    });
+    await clock.advance(150);
+    await expect(probe).resolves.toBe('slow');
+    expect(breaker.state).toBe('open');
+  });
+
+  it('an aborted probe frees its slot and does not decide anything', async () => {
+    const { breaker } = await halfOpen();
+    const controller = new AbortController();
+    const probe = breaker.execute(
+      ({ signal }) =>
+        new Promise((_, reject) =>
+          signal.addEventListener('abort', () => reject(signal.reason), { once: true }),
+        ),
+      { signal: controller.signal },
+    );
+    await expect(breaker.execute(okay)).rejects.toBeInstanceOf(CircuitOpenError);
+    controller.abort(new DOMException('user left', 'AbortError'));
+    await expect(probe).rejects.toThrow('user left');
+    expect(breaker.state).toBe('half-open');
+    await expect(breaker.execute(okay)).resolves.toBe('ok');
+    expect(breaker.state).toBe('closed');
+  });
+});
+
+describe('stale results', () => {
+  it('ignores a failure from a call that started before the circuit opened', async () => {
+    const clock = createFakeClock();
+    const breaker = createBreaker({ clock, failureThreshold: 1, openFor: 1_000 });
+    const slow = deferred<string>();
+    const old = breaker.execute(() => slow.promise).catch(() => {});
+    await failTimes(breaker, 1);
+    await clock.advance(1_000);
+    await breaker.execute(okay);
+    expect(breaker.state).toBe('closed');
+    slow.reject(new Error('from the old world'));
+    await old;
+    expect(breaker.state).toBe('closed');
+    expect(breaker.snapshot().consecutiveFailures).toBe(0);
+  });
+
+  it('ignores a success from before a trip when half-open', async () => {
+    const clock = createFakeClock();
+    const breaker = createBreaker({ clock, failureThreshold: 1, openFor: 1_000 });
+    const slow = deferred<string>();
+    const old = breaker.execute(() => slow.promise);
+    await failTimes(breaker, 1);
+    await clock.advance(1_000);
+    slow.resolve('stale');
+    await expect(old).resolves.toBe('stale');
+    expect(breaker.state).toBe('half-open');
+  });
+
+  it('ignores results of calls in flight across reset()', async () => {
+    const breaker = createBreaker({ clock: createFakeClock(), failureThreshold: 1 });
+    const slow = deferred<string>();
+    const old = breaker.execute(() => slow.promise).catch(() => {});
+    breaker.reset();
+    slow.reject(new Error('x'));
+    await old;
+    expect(breaker.state).toBe('closed');
+  });
+});
+
+describe('what counts as a failure', () => {
+  it('never counts an abort as a failure', async () => {
+    const breaker = createBreaker({ clock: createFakeClock(), failureThreshold: 1 });
+    await breaker.execute(() => Promise.reject(new DOMException('gone', 'AbortError'))).catch(() => {});
+    const controller = new AbortController();
+    const call = breaker.execute(
+      ({ signal }) =>
+        new Promise((_, reject) => signal.addEventListener('abort', () => reject(new Error('wrapped')))),
+      {
+        signal: controller.signal,
+      },
+    );
+    controller.abort();
+    await expect(call).rejects.toThrow('wrapped');
+    expect(breaker.state).toBe('closed');
+  });
+
+  it('rejects at once without calling fn when the caller signal is already aborted', async () => {
+    const breaker = createBreaker({ clock: createFakeClock(), failureThreshold: 1 });
+    const fn = vi.fn(okay);
+    const reason = new Error('cancelled');
+    await expect(breaker.execute(fn, { signal: AbortSignal.abort(reason) })).rejects.toBe(reason);
+    expect(fn).not.toHaveBeenCalled();
+    expect(breaker.state).toBe('closed');
+  });
+
+  it('isFailure decides which errors count; the others count as successes', async () => {
+    const breaker = createBreaker({
+      clock: createFakeClock(),
+      failureThreshold: 2,
+      isFailure: (error) => !(error instanceof RangeError),
+    });
+    await failTimes(breaker, 1);
+    await breaker.execute(() => Promise.reject(new RangeError('404'))).catch(() => {});
+    await failTimes(breaker, 1);
+    expect(breaker.state).toBe('closed');
+    await failTimes(breaker, 1);
+    expect(breaker.state).toBe('open');
+  });
+
+  it('isResultFailure counts a returned value as a failure and still returns it', async () => {
+    const breaker = createBreaker({
+      clock: createFakeClock(),
+      failureThreshold: 2,
+      isResultFailure: (value) => (value as { status: number }).status >= 500,
+    });
+    await expect(breaker.execute(() => ({ status: 503 }))).resolves.toEqual({ status: 503 });
+    await breaker.execute(() => ({ status: 200 }));
+    await breaker.execute(() => ({ status: 500 }));
+    expect(breaker.state).toBe('closed');
+    await breaker.execute(() => ({ status: 502 }));
+    expect(breaker.state).toBe('open');
+  });
+});
+
+describe('signal', () => {
+  it('hands every closed call a signal that does not abort by itself', async () => {
+    const breaker = createBreaker({ clock: createFakeClock() });
+    const signals: AbortSignal[] = [];
+    for (let i = 0; i < 3; i++) await breaker.execute(({ signal }) => signals.push(signal));
+    expect(signals.every((s) => s instanceof AbortSignal && !s.aborted)).toBe(true);
+  });
+
+  it('forwards the caller signal to fn', async () => {
+    const breaker = createBreaker({ clock: createFakeClock() });
+    const controller = new AbortController();
+    let seen: AbortSignal | undefined;
+    const call = breaker.execute(
+      ({ signal }) => {
+        seen = signal;
+        return new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason)));
+      },
+      { signal: controller.signal },
+    );
+    controller.abort(new Error('stop'));
+    await expect(call).rejects.toThrow('stop');
+    expect(seen?.aborted).toBe(true);
+  });
+});
+
+describe('isolate and reset', () => {
+  it('isolate() holds the circuit open past openFor, aborts calls in flight, and releases', async () => {
+    const clock = createFakeClock();
+    const breaker = createBreaker({ clock, openFor: 1_000 });
+    let signal: AbortSignal | undefined;
+    const inFlight = breaker.execute((ctx) => {
+      signal = ctx.signal;
+      return new Promise(() => {});
+    });
+    const release = breaker.isolate();
+    expect(signal?.aborted).toBe(true);
+    expect(isCircuitOpenError(signal?.reason)).toBe(true);
+    expect(breaker.state).toBe('open');
+    await clock.advance(3_600_000);
+    expect(breaker.state).toBe('open');
+    const error = await breaker.execute(okay).catch((e: CircuitOpenError) => e);
+    expect(error).toMatchObject({
+      code: 'ERR_CIRCUIT_OPEN',
+      isolated: true,
+      retryAfterMs: Number.POSITIVE_INFINITY,
+    });
+    expect(breaker.snapshot()).toMatchObject({ state: 'open', isolated: true, openUntil: null });
+    release();
+    expect(breaker.state).toBe('closed');
+    void inFlight;
+  });
+
+  it('stays isolated until every isolation is released; a release is idempotent', async () => {
+    const breaker = createBreaker({ clock: createFakeClock() });
+    const a = breaker.isolate();
+    const b = breaker.isolate();
+    a();
+    a();
+    expect(breaker.state).toBe('open');
+    b();
+    expect(breaker.state).toBe('closed');
+  });
+
+  it('reset() closes, clears counts and trips, and voids earlier isolations', async () => {
+    const clock = createFakeClock();
+    const breaker = createBreaker({ clock, failureThreshold: 2 });
+    await failTimes(breaker, 2);
+    expect(breaker.state).toBe('open');
+    breaker.reset();
+    expect(breaker.snapshot()).toMatchObject({ state: 'closed', trips: 0, consecutiveFailures: 0 });
+    const release = breaker.isolate();
+    breaker.reset();
+    const again = breaker.isolate();
+    release();
+    expect(breaker.state).toBe('open');
+    again();
+    expect(breaker.state).toBe('closed');
+  });
+});
+
+describe('snapshot', () => {
+  it('is plain JSON and restores state, open period, trips and counts', async () => {
+    const clock = createFakeClock({ now: 1_000_000 });
+    const breaker = createBreaker({ clock, failureThreshold: 3, openFor: 30_000 });
+    await failTimes(breaker, 3);
+    const snap = breaker.snapshot();
+    expect(JSON.parse(JSON.stringify(snap))).toEqual(snap);
+    expect(snap).toMatchObject({ state: 'open', openUntil: 1_030_000, trips: 1, consecutiveFailures: 3 });
+
+    await clock.advance(10_000);
+    const restored = createBreaker({
+      clock,
+      failureThreshold: 3,
+      openFor: 30_000,
+      initialState: JSON.parse(JSON.stringify(snap)),
+    });
+    expect(restored.state).toBe('open');
+    await expect(restored.execute(okay)).rejects.toMatchObject({ retryAfterMs: 20_000 });
+    await clock.advance(20_000);
+    expect(restored.state).toBe('half-open');
+  });
+
+  it('restores a half-open and an isolated breaker, and a partial snapshot', async () => {
+    const clock = createFakeClock();
+    expect(createBreaker({ clock, initialState: { state: 'half-open' } }).state).toBe('half-open');
+    const isolated = createBreaker({ clock, initialState: { state: 'open', isolated: true } });
+    await clock.advance(10 ** 9);
+    expect(isolated.state).toBe('open');
+    isolated.reset();
+    expect(isolated.state).toBe('closed');
+    const open = createBreaker({ clock, openFor: 5_000, initialState: { state: 'open' } });
+    expect(open.snapshot().openUntil).toBe(clock.now() + 5_000);
+  });
+
+  it('rejects a corrupt snapshot with InvalidArgumentError', () => {
+    const clock = createFakeClock();
+    const bad = [{ state: 'ajar' }, { state: 'open', openUntil: 'soon' }, { state: 'closed', trips: -1 }];
+    for (const initialState of bad)
+      expect(() => createBreaker({ clock, initialState: initialState as never })).toThrow(
+        expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }),
+      );
+  });
+});
+
+describe('hooks', () => {
+  it('reports successes and failures with durations, and rejections', async () => {
+    const clock = createFakeClock();
+    const onSuccess = vi.fn();
+    const onFailure = vi.fn();
+    const onReject = vi.fn();
+    const breaker = createBreaker({ clock, failureThreshold: 1, onSuccess, onFailure, onReject });
+    const call = breaker.execute(async () => {
+      await new Promise<void>((r) => clock.setTimeout(r, 250));
+      return 1;
+    });
+    await clock.advance(250);
+    await call;
+    expect(onSuccess).toHaveBeenCalledWith({ durationMs: 250, slow: false, state: 'closed' });
+    const error = new Error('x');
+    await breaker.execute(() => Promise.reject(error)).catch(() => {});
+    expect(onFailure).toHaveBeenCalledWith({ durationMs: 0, slow: false, state: 'closed', error });
+    await breaker.execute(okay).catch(() => {});
+    expect(onReject).toHaveBeenCalledTimes(1);
+    expect(onReject.mock.calls[0]![0]).toBeInstanceOf(CircuitOpenError);
+  });
+
+  it('a throwing hook does not break the breaker', async () => {
+    const breaker = createBreaker({
+      clock: createFakeClock(),
+      failureThreshold: 1,
+      onStateChange: () => {
+        throw new Error('hook');
+      },
+    });
+    await expect(breaker.execute(boom)).rejects.toThrow('boom');
+    expect(breaker.state).toBe('open');
+  });
+});
+
+describe('tryExecute', () => {
+  it('resolves to a result object and never rejects', async () => {
+    const clock = createFakeClock();
+    const breaker = createBreaker({ clock, failureThreshold: 1 });
+    await expect(breaker.tryExecute(okay)).resolves.toEqual({ ok: true, value: 'ok' });
+    const failed = await breaker.tryExecute(boom);
+    expect(failed.ok).toBe(false);
+    const rejected = await breaker.tryExecute(okay);
+    expect(rejected.ok === false && isCircuitOpenError(rejected.error)).toBe(true);
+    const invalid = await breaker.tryExecute('nope' as never);
+    expect(invalid.ok === false && isIntegError(invalid.error, 'ERR_INVALID_ARGUMENT')).toBe(true);
+  });
+});
+
+describe('options', () => {
+  it('rejects out-of-range options with InvalidArgumentError naming the option', () => {
+    const cases: [string, object][] = [
+      ['failureThreshold', { failureThreshold: 0 }],
+      ['failureThreshold', { failureThreshold: 2.5 }],
+      ['openFor', { openFor: -1 }],
+      ['halfOpenProbes', { halfOpenProbes: 0 }],
+      ['halfOpenSuccessRatio', { halfOpenSuccessRatio: 1.5 }],
+      ['probeTimeout', { probeTimeout: Number.NaN }],
+      ['slowCallDuration', { slowCallDuration: -5 }],
+    ];
+    for (const [argument, options] of cases)
+      expect(() => createBreaker(options)).toThrow(
+        expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT', argument }),
+      );
+  });
+
+  it('rejects a non-function fn without counting it', async () => {
+    const breaker = createBreaker({ clock: createFakeClock(), failureThreshold: 1 });
+    await expect(breaker.execute(undefined as never)).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
+    expect(breaker.state).toBe('closed');
+  });
+});
+
+describe('invariants', () => {
+  it('never runs more than halfOpenProbes calls per half-open period, whatever the outcomes', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 5 }),
+        fc.array(fc.constantFrom('ok', 'fail', 'abort', 'wait'), { minLength: 1, maxLength: 60 }),
+        async (probes, script) => {
+          const clock = createFakeClock();
+          const breaker = createBreaker({ clock, failureThreshold: 2, openFor: 100, halfOpenProbes: probes });
+          let running = 0;
+          let maxHalfOpen = 0;
+          for (const step of script) {
+            if (step === 'wait') {
+              await clock.advance(100);
+              continue;
+            }
+            const wasHalf = breaker.state === 'half-open';
+            await breaker
+              .execute(async () => {
+                running++;
+                if (wasHalf) maxHalfOpen = Math.max(maxHalfOpen, running);
+                running--;
+                if (step === 'fail') throw new Error('x');
+                if (step === 'abort') throw new DOMException('a', 'AbortError');
+                return 1;
+              })
+              .catch(() => {});
+            const { state, consecutiveFailures } = breaker.snapshot();
+            expect(['closed', 'open', 'half-open']).toContain(state);
+            if (state === 'closed') expect(consecutiveFailures).toBeLessThan(2);
+          }
+          expect(maxHalfOpen).toBeLessThanOrEqual(probes);
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+});

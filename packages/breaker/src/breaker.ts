@@ -1,0 +1,469 @@
+/**
+ * The circuit breaker: a state machine (closed -> open -> half-open -> closed) that stops calling a
+ * dependency that keeps failing, and lets a bounded number of probes find out when it has recovered.
+ *
+ * Cost model: a call in the closed state allocates nothing of its own (the `{ signal }` it hands over
+ * is shared by every call of the current state, and the clock is read only when a duration is needed);
+ * a rejection builds one stack-less error. Open -> half-open happens on a timer and, lazily, on the first
+ * look after the open period, so a fake or throttled clock cannot leave it stuck.
+ */
+import {
+  type Clock,
+  InvalidArgumentError,
+  isAbortError,
+  linkSignals,
+  systemClock,
+  TimeoutError,
+  type TimerHandle,
+  unrefTimer,
+} from '@integ/core';
+import { type CircuitOpenError, openError } from './errors.js';
+import type { WindowFactory } from './window.js';
+
+/** The three states of a breaker. */
+export type BreakerState = 'closed' | 'open' | 'half-open';
+
+/** What `execute(fn)` hands `fn`. */
+export interface BreakerContext {
+  /**
+   * Aborts when the breaker gives up on the call: the half-open probe timed out (reason: a
+   * `TimeoutError`), the breaker was isolated (reason: a `CircuitOpenError`), or the caller's own
+   * `signal` aborted (its reason). Pass it on to `fetch` and friends.
+   */
+  readonly signal: AbortSignal;
+}
+
+/** Per-call options of `execute` and `tryExecute`. */
+export interface ExecuteOptions {
+  /** Aborts the call; the breaker forwards it to `fn` and never counts an abort as a failure. */
+  readonly signal?: AbortSignal | undefined;
+}
+
+/** What `tryExecute` resolves to: never a rejection. */
+export type BreakerResult<T> =
+  | { readonly ok: true; readonly value: T }
+  | { readonly ok: false; readonly error: unknown };
+
+/** Passed to `onSuccess`. */
+export interface SuccessEvent {
+  /** How long the call took, in ms on the breaker's clock. */
+  readonly durationMs: number;
+  /** Whether it was slower than `slowCallDuration`. */
+  readonly slow: boolean;
+  /** The state the call was admitted in. */
+  readonly state: BreakerState;
+}
+
+/** Passed to `onFailure`. */
+export interface FailureEvent extends SuccessEvent {
+  /** The thrown error, or the value that `isResultFailure` flagged. */
+  readonly error: unknown;
+}
+
+/** A serialisable picture of a breaker, to log, to show, or to start another breaker from. */
+export interface BreakerSnapshot {
+  readonly state: BreakerState;
+  /** Held open by `isolate()`. */
+  readonly isolated: boolean;
+  /** When the open period ends (ms on the breaker's clock); `null` unless open and not isolated. */
+  readonly openUntil: number | null;
+  /** Trips since the breaker last closed (drives a growing `openFor`). */
+  readonly trips: number;
+  /** Failures in a row while closed. */
+  readonly consecutiveFailures: number;
+  /** Calls, failures and slow calls in the current window (all 0 without a `window`). */
+  readonly calls: number;
+  readonly failures: number;
+  readonly slowCalls: number;
+}
+
+/** Options of {@link createBreaker}. Every one is optional. */
+export interface BreakerOptions {
+  /** Consecutive failures that open the circuit; `Infinity` turns this trigger off. @default 5 */
+  readonly failureThreshold?: number;
+  /**
+   * How long the circuit stays open before admitting probes, in ms, or a function of the trip number
+   * (1 for the first trip since the breaker last closed, 2 for the next, ...) for a growing backoff.
+   * A failure carrying a numeric `retryAfterMs` (a server's Retry-After) sets the period instead.
+   * @default 60_000
+   */
+  readonly openFor?: number | ((trip: number) => number);
+  /** Upper bound on any open period, including server hints. @default max(openFor, 600_000) */
+  readonly maxOpenFor?: number;
+  /**
+   * A sliding window whose failure rate or slow-call rate can also open the circuit: `slidingWindow({...})`.
+   * @default undefined (only consecutive failures count)
+   */
+  readonly window?: WindowFactory;
+  /** Calls slower than this many ms are slow: counted by the window, and a slow probe fails. @default Infinity (off) */
+  readonly slowCallDuration?: number;
+  /** Calls admitted as probes in the half-open state; others are rejected at once. @default 1 */
+  readonly halfOpenProbes?: number;
+  /** Share of probes (0 < ratio <= 1) that must succeed to close; decided as soon as it is certain. @default 1 */
+  readonly halfOpenSuccessRatio?: number;
+  /** A probe that has not settled after this many ms counts as failed and its signal aborts. @default 10_000 */
+  readonly probeTimeout?: number;
+  /**
+   * Whether an error counts as a failure; `false` counts the call as a success (the dependency answered).
+   * Aborts never reach it: they are not counted at all. @default () => true
+   */
+  readonly isFailure?: (error: unknown) => boolean;
+  /** Whether a returned value counts as a failure (it is still returned). @default undefined */
+  readonly isResultFailure?: (value: unknown) => boolean;
+  /** Where time and timers come from. @default systemClock */
+  readonly clock?: Clock;
+  /**
+   * Start from a snapshot (e.g. one saved before a serverless instance was recycled): state, open period,
+   * isolation, trips and consecutive failures carry over; window counts start empty. Missing fields read
+   * as 0; a missing `openUntil` of an open snapshot means a full open period from now.
+   */
+  readonly initialState?: Pick<BreakerSnapshot, 'state'> & Partial<BreakerSnapshot>;
+  /** Called after every state change. */
+  readonly onStateChange?: (to: BreakerState, from: BreakerState) => void;
+  /** Called for every call rejected without running. */
+  readonly onReject?: (error: CircuitOpenError) => void;
+  /** Called when a call succeeds. */
+  readonly onSuccess?: (event: SuccessEvent) => void;
+  /** Called when a call fails (aborts are neither successes nor failures). */
+  readonly onFailure?: (event: FailureEvent) => void;
+}
+
+/** A circuit breaker. */
+export interface Breaker {
+  /** The current state (an expired open period reads as `'half-open'`). */
+  readonly state: BreakerState;
+  /**
+   * Runs `fn` if the breaker admits the call, and counts its outcome.
+   * @throws {CircuitOpenError} when the call is rejected; otherwise whatever `fn` throws
+   */
+  execute<T>(fn: (context: BreakerContext) => T | PromiseLike<T>, options?: ExecuteOptions): Promise<T>;
+  /** Like `execute`, but resolves to `{ ok: true, value }` or `{ ok: false, error }` and never rejects. */
+  tryExecute<T>(
+    fn: (context: BreakerContext) => T | PromiseLike<T>,
+    options?: ExecuteOptions,
+  ): Promise<BreakerResult<T>>;
+  /** The state and counts, as plain JSON-safe data. */
+  snapshot(): BreakerSnapshot;
+  /**
+   * Holds the circuit open until released: aborts calls in flight and rejects new ones. Returns the
+   * release function; the breaker closes when every isolation is released (or on `reset()`).
+   */
+  isolate(): () => void;
+  /** Closes the circuit and forgets all counts, trips and isolations; results of calls in flight are ignored. */
+  reset(): void;
+}
+
+const CLOSED = 0;
+const OPEN = 1;
+const HALF = 2;
+const STATES: readonly BreakerState[] = ['closed', 'open', 'half-open'];
+const INF = Number.POSITIVE_INFINITY;
+const MAX_TIMER = 2 ** 31 - 1;
+
+type Fn<T> = (context: BreakerContext) => T | PromiseLike<T>;
+
+const ok = <T>(value: T): BreakerResult<T> => ({ ok: true, value });
+const fail = (error: unknown): BreakerResult<never> => ({ ok: false, error });
+const resolveFailure = (error: unknown): Promise<BreakerResult<never>> => Promise.resolve(fail(error));
+// Rejecting one microtask later, once the caller's `await` or `.then` is attached, spares Node's
+// unhandled-rejection bookkeeping, which otherwise costs more than the whole rejection.
+const rejectLater = (error: unknown): Promise<never> =>
+  new Promise((_, reject) => queueMicrotask(() => reject(error)));
+
+/**
+ * Creates a circuit breaker. With no options it opens after 5 consecutive failures and stays open for
+ * 60 s, then admits one probe: a success closes it, a failure opens it again.
+ *
+ * @throws {InvalidArgumentError} for an option out of range
+ * @example
+ * ```ts
+ * const breaker = createBreaker({ failureThreshold: 5, openFor: 30_000 });
+ * const user = await breaker.execute(({ signal }) => fetch(`${api}/users/1`, { signal }));
+ * ```
+ */
+export function createBreaker(options: BreakerOptions = {}): Breaker {
+  const o = options;
+  const clock = o.clock ?? systemClock;
+  const num = (
+    name: keyof BreakerOptions,
+    fallback: number,
+    min: number,
+    max: number,
+    int?: boolean,
+  ): number => {
+    const value = (o[name] ?? fallback) as number;
+    if (!(value >= min && value <= max) || (int && value % 1))
+      throw new InvalidArgumentError(name, `${int ? 'an integer' : 'a number'} in [${min}, ${max}]`, value);
+    return value;
+  };
+  const threshold = num('failureThreshold', 5, 1, INF, true);
+  const openFor = typeof o.openFor === 'function' ? o.openFor : num('openFor', 60_000, 0, MAX_TIMER);
+  const maxOpen = num('maxOpenFor', Math.max(+openFor || 0, 600_000), 0, MAX_TIMER);
+  const slowMs = num('slowCallDuration', INF, 0, INF);
+  const probes = num('halfOpenProbes', 1, 1, 1e6, true);
+  const needed = Math.ceil(num('halfOpenSuccessRatio', 1, 1e-9, 1) * probes);
+  const probeTimeout = num('probeTimeout', 10_000, 1, MAX_TIMER);
+  const { isFailure, isResultFailure, onStateChange, onReject, onSuccess, onFailure } = o;
+  const win = o.window?.();
+  // Durations are measured only when something reads them.
+  const timed = slowMs < INF || !!onSuccess || !!onFailure;
+
+  let state = CLOSED;
+  let gen = 0; // bumped on every transition: results of calls from an older generation are ignored
+  let consecutive = 0;
+  let trips = 0;
+  let openUntil = 0;
+  let isolations = 0;
+  let isolationEpoch = 0;
+  let timer: TimerHandle | undefined;
+  let admitted = 0;
+  let good = 0;
+  let bad = 0;
+  let probeDeadline = 0;
+  let probeControllers: AbortController[] = [];
+  // One controller per generation: closed calls share its signal, so a call allocates none.
+  let controller: AbortController | undefined;
+  let context: BreakerContext | undefined;
+
+  const fresh = (): { controller: AbortController; context: BreakerContext } => {
+    controller = new AbortController();
+    context = { signal: controller.signal };
+    return { controller, context };
+  };
+
+  const emit = <A extends unknown[]>(hook: ((...args: A) => void) | undefined, ...args: A): void => {
+    // A throwing hook must not leave the state machine half-updated.
+    try {
+      hook?.(...args);
+    } catch {}
+  };
+
+  const setState = (to: number): void => {
+    const from = state;
+    gen++;
+    state = to;
+    clock.clearTimeout(timer);
+    timer = controller = context = undefined;
+    probeControllers = [];
+    admitted = good = bad = 0;
+    if (to === CLOSED) {
+      consecutive = trips = 0;
+      win?.clear();
+    } else if (to === OPEN) arm();
+    if (from !== to) emit(onStateChange, STATES[to]!, STATES[from]!);
+  };
+
+  const poll = (): void => {
+    if (state === OPEN && !isolations && clock.now() >= openUntil) setState(HALF);
+  };
+
+  // The open -> half-open timer. Timers may fire a little before the clock agrees, so it re-arms.
+  const arm = (): void => {
+    if (isolations) return;
+    timer = clock.setTimeout(
+      () => {
+        timer = undefined;
+        if (state === OPEN && clock.now() < openUntil) arm();
+        else poll();
+      },
+      Math.max(0, openUntil - clock.now()),
+    );
+    unrefTimer(timer);
+  };
+
+  const trip = (error?: unknown): void => {
+    trips++;
+    const hint = (error as { retryAfterMs?: unknown } | undefined)?.retryAfterMs;
+    const ms =
+      typeof hint === 'number' && hint >= 0 ? hint : typeof openFor === 'number' ? openFor : openFor(trips);
+    openUntil = clock.now() + Math.min(Math.max(ms, 0) || 0, maxOpen);
+    setState(OPEN);
+  };
+
+  /** Counts one settled, non-aborted call that started in generation `g` in state `from`. */
+  const record = (g: number, from: number, start: number, failed: boolean, subject: unknown): void => {
+    let slow = false;
+    if (timed) {
+      const durationMs = clock.now() - start;
+      slow = durationMs > slowMs;
+      const event = { durationMs, slow, state: STATES[from]! };
+      if (failed) emit(onFailure, { ...event, error: subject });
+      else emit(onSuccess, event);
+    }
+    if (g !== gen) return;
+    const cause = failed ? subject : undefined;
+    if (state === CLOSED) {
+      consecutive = failed ? consecutive + 1 : 0;
+      if (win?.record(failed, slow, clock.now()) || consecutive >= threshold) trip(cause);
+    } else {
+      if (failed || slow) bad++;
+      else good++;
+      if (good >= needed) setState(CLOSED);
+      else if (bad > probes - needed) trip(cause);
+    }
+  };
+
+  /** Decides whether a call outside the closed state runs; returns the rejection if not. */
+  const gate = (): CircuitOpenError | undefined => {
+    poll();
+    if (state === HALF && admitted < probes) {
+      if (!admitted++) probeDeadline = clock.now() + probeTimeout;
+      return;
+    }
+    const error = openError(
+      isolations ? INF : Math.max(0, Math.ceil((state === HALF ? probeDeadline : openUntil) - clock.now())),
+      isolations > 0,
+    );
+    emit(onReject, error);
+    return error;
+  };
+
+  // The hot path: a closed call without a caller signal. No closure, no per-call allocation of ours.
+  async function run<T>(fn: Fn<T>, signal?: AbortSignal): Promise<T> {
+    const g = gen;
+    const from = state;
+    const start = timed ? clock.now() : 0;
+    if (from !== CLOSED || signal) return guarded(fn, signal, g, from, start);
+    const ctx = context ?? fresh().context;
+    try {
+      const value = await fn(ctx);
+      record(g, from, start, isResultFailure?.(value) === true, value);
+      return value;
+    } catch (error) {
+      if (!isAbortError(error)) record(g, from, start, isFailure?.(error) ?? true, error);
+      throw error;
+    }
+  }
+
+  /** A half-open probe (own signal and timeout) or a call with the caller's signal. */
+  async function guarded<T>(
+    fn: Fn<T>,
+    signal: AbortSignal | undefined,
+    g: number,
+    from: number,
+    start: number,
+  ): Promise<T> {
+    let own = controller;
+    let probeTimer: TimerHandle | undefined;
+    let settled = false;
+    const release = (): void => {
+      // An abort is not an outcome: it frees the probe slot for someone else.
+      if (from === HALF && g === gen) admitted--;
+    };
+    if (signal?.aborted) {
+      release();
+      throw signal.reason;
+    }
+    if (from === HALF) {
+      const probe = new AbortController();
+      own = probe;
+      probeControllers.push(probe);
+      probeTimer = clock.setTimeout(() => {
+        if (settled) return;
+        settled = true;
+        const error = new TimeoutError(probeTimeout, 'Half-open probe');
+        probe.abort(error);
+        record(g, from, start, true, error);
+      }, probeTimeout);
+      unrefTimer(probeTimer);
+    } else own ??= fresh().controller;
+    const linked = linkSignals(signal, own.signal);
+    const settle = (): boolean => {
+      clock.clearTimeout(probeTimer);
+      linked.dispose();
+      const first = !settled;
+      settled = true;
+      return first;
+    };
+    try {
+      const value = await fn({ signal: linked.signal });
+      if (settle()) record(g, from, start, isResultFailure?.(value) === true, value);
+      return value;
+    } catch (error) {
+      if (settle()) {
+        if (signal?.aborted || isAbortError(error)) release();
+        else record(g, from, start, isFailure?.(error) ?? true, error);
+      }
+      throw error;
+    }
+  }
+
+  /** Runs `fn` unless the breaker rejects it; `rejected` turns the rejection into the return value. */
+  const admit = <R>(fn: unknown, rejected: (error: unknown) => Promise<R>): Promise<R> | undefined => {
+    if (typeof fn !== 'function') return rejected(new InvalidArgumentError('fn', 'a function', fn));
+    if (state !== CLOSED) {
+      const error = gate();
+      if (error) return rejected(error);
+    }
+    return undefined;
+  };
+
+  const snap = o.initialState;
+  if (snap) {
+    // A snapshot comes from storage: check it like any other input. Missing counts read as 0.
+    state = STATES.indexOf(snap.state);
+    if (state < 0)
+      throw new InvalidArgumentError('initialState.state', "'closed', 'open' or 'half-open'", snap.state);
+    const counter = (name: 'trips' | 'consecutiveFailures'): number => {
+      const value = snap[name] ?? 0;
+      if (!(value >= 0 && value % 1 === 0))
+        throw new InvalidArgumentError(`initialState.${name}`, 'an integer >= 0', value);
+      return value;
+    };
+    consecutive = counter('consecutiveFailures');
+    trips = counter('trips');
+    if (snap.isolated) {
+      isolations = 1;
+      state = OPEN;
+    } else if (state === OPEN) {
+      openUntil =
+        snap.openUntil ?? clock.now() + (typeof openFor === 'number' ? openFor : openFor(trips || 1));
+      if (!(openUntil >= 0 && openUntil < INF))
+        throw new InvalidArgumentError('initialState.openUntil', 'a time in ms', openUntil);
+      arm();
+    }
+  }
+
+  return {
+    get state(): BreakerState {
+      poll();
+      return STATES[state]!;
+    },
+    execute: <T>(fn: Fn<T>, opts?: ExecuteOptions): Promise<T> =>
+      admit<T>(fn, rejectLater) ?? run(fn, opts?.signal),
+    tryExecute: <T>(fn: Fn<T>, opts?: ExecuteOptions): Promise<BreakerResult<T>> =>
+      admit(fn, resolveFailure) ?? run(fn, opts?.signal).then(ok, fail),
+    snapshot: (): BreakerSnapshot => {
+      poll();
+      const counts = win?.counts(clock.now());
+      return {
+        state: STATES[state]!,
+        isolated: isolations > 0,
+        openUntil: state === OPEN && !isolations ? openUntil : null,
+        trips,
+        consecutiveFailures: consecutive,
+        calls: counts?.calls ?? 0,
+        failures: counts?.failures ?? 0,
+        slowCalls: counts?.slowCalls ?? 0,
+      };
+    },
+    isolate(): () => void {
+      const epoch = isolationEpoch;
+      const inFlight = [controller, ...probeControllers];
+      if (!isolations++) setState(OPEN);
+      const reason = openError(INF, true);
+      for (const c of inFlight) c?.abort(reason);
+      let released = false;
+      return () => {
+        if (released || epoch !== isolationEpoch) return;
+        released = true;
+        if (!--isolations) setState(CLOSED);
+      };
+    },
+    reset(): void {
+      isolations = 0;
+      isolationEpoch++;
+      setState(CLOSED);
+    },
+  };
+}

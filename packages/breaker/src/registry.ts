@@ -1,0 +1,158 @@
+/**
+ * Breakers by key (a host, a route, a tenant), created on first use. Keys are open-ended (every new
+ * tenant is a new key), so the registry keeps memory bounded: it evicts closed breakers that have been
+ * idle for `idleFor`, and past `maxSize` the least recently used closed breaker. An open or half-open
+ * breaker is remembered: forgetting it would send traffic to a dependency known to be down. Only when
+ * every breaker it looks at is open does it evict the least recently used one regardless, because the
+ * memory bound is a promise too.
+ */
+import { type Clock, InvalidArgumentError, systemClock } from '@integ/core';
+import {
+  type Breaker,
+  type BreakerContext,
+  type BreakerOptions,
+  type BreakerSnapshot,
+  createBreaker,
+  type ExecuteOptions,
+} from './breaker.js';
+
+/** Options of {@link createBreakerRegistry}. */
+export interface BreakerRegistryOptions {
+  /** Options of every breaker, or a function of the key returning them. Its `clock` defaults to the registry's. @default {} */
+  readonly options?: BreakerOptions | ((key: string) => BreakerOptions);
+  /** Most breakers kept at once. @default 1_000 */
+  readonly maxSize?: number;
+  /** A closed breaker not used for this many ms is evicted. @default 300_000 (5 min) */
+  readonly idleFor?: number;
+  /** Where time comes from (idle tracking, and breakers without their own clock). @default systemClock */
+  readonly clock?: Clock;
+  /** Called with each evicted breaker. */
+  readonly onEvict?: (key: string, breaker: Breaker) => void;
+}
+
+/** A keyed set of breakers. */
+export interface BreakerRegistry {
+  /** The breaker of `key`, created on first use. */
+  get(key: string): Breaker;
+  /** `get(key).execute(fn, options)`. */
+  execute<T>(
+    key: string,
+    fn: (context: BreakerContext) => T | PromiseLike<T>,
+    options?: ExecuteOptions,
+  ): Promise<T>;
+  /** Whether a breaker for `key` is held (does not create one or count as use). */
+  has(key: string): boolean;
+  /** Forgets the breaker of `key`. */
+  delete(key: string): boolean;
+  /** Evicts every closed breaker idle for `idleFor`; returns how many went. */
+  prune(): number;
+  /** How many breakers are held. */
+  readonly size: number;
+  /** Snapshots of every held breaker, by key. */
+  snapshot(): Record<string, BreakerSnapshot>;
+  /** Forgets every breaker. */
+  clear(): void;
+}
+
+interface Entry {
+  readonly breaker: Breaker;
+  used: number;
+}
+
+// How far into the LRU order one eviction looks for a closed breaker before evicting the oldest anyway.
+const SCAN = 8;
+
+/**
+ * Creates a registry of breakers keyed by string.
+ *
+ * @throws {InvalidArgumentError} for `maxSize` < 1 or a negative `idleFor`
+ * @example
+ * ```ts
+ * const breakers = createBreakerRegistry({ options: { failureThreshold: 3 }, maxSize: 10_000 });
+ * const res = await breakers.execute(new URL(url).host, ({ signal }) => fetch(url, { signal }));
+ * ```
+ */
+export function createBreakerRegistry(options: BreakerRegistryOptions = {}): BreakerRegistry {
+  const clock = options.clock ?? systemClock;
+  const maxSize = options.maxSize ?? 1_000;
+  if (!(Number.isInteger(maxSize) && maxSize >= 1))
+    throw new InvalidArgumentError('maxSize', 'an integer >= 1', maxSize);
+  const idleFor = options.idleFor ?? 300_000;
+  if (!(idleFor >= 0)) throw new InvalidArgumentError('idleFor', 'a number of ms >= 0', idleFor);
+  const { onEvict } = options;
+  const make = options.options;
+  // Map iteration order is insertion order: re-inserting on use keeps it least-recently-used first.
+  const entries = new Map<string, Entry>();
+
+  const evict = (key: string, entry: Entry): void => {
+    entries.delete(key);
+    onEvict?.(key, entry.breaker);
+  };
+
+  /**
+   * Evicts idle closed breakers from the least recently used end, looking at no more than `budget`
+   * entries (so a use costs O(1) amortised). Entries are in order of last use, so the first one used
+   * within `idleFor` ends the sweep.
+   */
+  const sweep = (now: number, budget: number): number => {
+    let n = 0;
+    for (const [key, entry] of entries) {
+      if (budget-- <= 0 || now - entry.used < idleFor) break;
+      if (entry.breaker.state === 'closed') {
+        evict(key, entry);
+        n++;
+      }
+    }
+    return n;
+  };
+
+  const shrink = (): void => {
+    while (entries.size > maxSize) {
+      let victim: [string, Entry] | undefined;
+      let seen = 0;
+      for (const pair of entries) {
+        victim ??= pair;
+        if (pair[1].breaker.state === 'closed') {
+          victim = pair;
+          break;
+        }
+        if (++seen >= SCAN) break;
+      }
+      if (victim === undefined) return;
+      evict(victim[0], victim[1]);
+    }
+  };
+
+  const get = (key: string): Breaker => {
+    const now = clock.now();
+    let entry = entries.get(key);
+    if (entry !== undefined) {
+      entries.delete(key);
+    } else {
+      const own = typeof make === 'function' ? make(key) : make;
+      entry = { breaker: createBreaker({ clock, ...own }), used: now };
+    }
+    entry.used = now;
+    entries.set(key, entry);
+    sweep(now, SCAN);
+    shrink();
+    return entry.breaker;
+  };
+
+  return {
+    get,
+    execute: (key, fn, opts) => get(key).execute(fn, opts),
+    has: (key) => entries.has(key),
+    delete: (key) => entries.delete(key),
+    prune: () => sweep(clock.now(), Number.POSITIVE_INFINITY),
+    get size(): number {
+      return entries.size;
+    },
+    snapshot(): Record<string, BreakerSnapshot> {
+      const out: Record<string, BreakerSnapshot> = {};
+      for (const [key, entry] of entries) out[key] = entry.breaker.snapshot();
+      return out;
+    },
+    clear: () => entries.clear(),
+  };
+}

@@ -1,0 +1,152 @@
+/**
+ * Sliding windows for rate-based tripping, as a separate import so a breaker that only counts
+ * consecutive failures does not carry them.
+ *
+ * One ring serves both kinds: `size` slots, each counting calls, failures and slow calls for one key.
+ * A count window keys each call by its sequence number (one call per slot: the ring holds the last
+ * `size` outcomes); a time window keys by `floor(now / bucketMs)` (one bucket per slot). Moving to a
+ * newer key clears the slots that fell out, so memory is constant and old buckets are forgotten even
+ * when no call lands in them.
+ */
+import { InvalidArgumentError } from '@integ/core';
+
+/** Calls, failures and slow calls currently in a window. */
+export interface WindowCounts {
+  readonly calls: number;
+  readonly failures: number;
+  readonly slowCalls: number;
+}
+
+/** The counting state one breaker keeps (made by a {@link WindowFactory}). */
+export interface BreakerWindow {
+  /** Counts one outcome at time `now` and says whether the window's thresholds call for opening. */
+  record(failed: boolean, slow: boolean, now: number): boolean;
+  /** The counts at time `now` (a time window forgets expired buckets first). */
+  counts(now: number): WindowCounts;
+  /** Forgets everything (the breaker calls it whenever it closes). */
+  clear(): void;
+}
+
+/** Makes a fresh window for each breaker, so one options object can serve a whole registry. */
+export type WindowFactory = () => BreakerWindow;
+
+/** Options of {@link slidingWindow}. */
+export interface SlidingWindowOptions {
+  /** `'count'`: the last `size` calls; `'time'`: the calls of the last `duration` ms. @default 'count' */
+  readonly type?: 'count' | 'time';
+  /** Calls in a count window. @default 100 */
+  readonly size?: number;
+  /** Length of a time window in ms. @default 60_000 */
+  readonly duration?: number;
+  /** Buckets a time window is kept in (its granularity is `duration / buckets`). @default 10 */
+  readonly buckets?: number;
+  /** Failure rate (0 < rate <= 1) that opens the circuit; `Infinity` turns it off. @default 0.5 */
+  readonly failureRateThreshold?: number;
+  /**
+   * Slow-call rate (0 < rate <= 1) that opens the circuit; slow means slower than the breaker's
+   * `slowCallDuration`. `Infinity` turns it off. @default 1
+   */
+  readonly slowCallRateThreshold?: number;
+  /** Calls the window must hold before either rate is judged. @default min(10, size) */
+  readonly minimumCalls?: number;
+}
+
+const INF = Number.POSITIVE_INFINITY;
+
+function option(
+  o: SlidingWindowOptions,
+  name: keyof SlidingWindowOptions,
+  fallback: number,
+  min: number,
+  max: number,
+): number {
+  const value = (o[name] ?? fallback) as number;
+  if (!(value >= min && value <= max) && value !== INF)
+    throw new InvalidArgumentError(name, `a number in [${min}, ${max}]`, value);
+  return value;
+}
+
+/**
+ * A count or time window with failure-rate and slow-call-rate thresholds, for the `window` option of
+ * `createBreaker`. Rates are judged after every counted call once `minimumCalls` are in the window;
+ * a rate at or above its threshold opens the circuit.
+ *
+ * @throws {InvalidArgumentError} for an option out of range
+ * @example
+ * ```ts
+ * const breaker = createBreaker({
+ *   window: slidingWindow({ type: 'time', duration: 30_000, failureRateThreshold: 0.5, minimumCalls: 20 }),
+ *   slowCallDuration: 2_000,
+ * });
+ * ```
+ */
+export function slidingWindow(options: SlidingWindowOptions = {}): WindowFactory {
+  const byTime = options.type === 'time';
+  if (!byTime && (options.type ?? 'count') !== 'count')
+    throw new InvalidArgumentError('type', "'count' or 'time'", options.type);
+  const size = byTime ? option(options, 'buckets', 10, 1, 1e4) : option(options, 'size', 100, 1, 1e6);
+  const bucketMs = byTime ? option(options, 'duration', 60_000, 1, 2 ** 53) / size : 1;
+  const failureRate = option(options, 'failureRateThreshold', 0.5, 1e-9, 1);
+  const slowRate = option(options, 'slowCallRateThreshold', 1, 1e-9, 1);
+  const minCalls = option(
+    options,
+    'minimumCalls',
+    byTime ? 10 : Math.min(10, size),
+    1,
+    byTime ? 2 ** 53 : size,
+  );
+  if (size % 1 || minCalls % 1)
+    throw new InvalidArgumentError('size', 'whole numbers of calls and buckets', size);
+
+  return () => {
+    const slots = new Float64Array(size * 3);
+    let calls = 0;
+    let failures = 0;
+    let slow = 0;
+    let head = -INF;
+    let seq = 0;
+
+    const roll = (key: number): void => {
+      if (key <= head) return;
+      if (key - head >= size) clear();
+      else
+        for (let k = head + 1; k <= key; k++) {
+          const i = (k % size) * 3;
+          calls -= slots[i]!;
+          failures -= slots[i + 1]!;
+          slow -= slots[i + 2]!;
+          slots.fill(0, i, i + 3);
+        }
+      head = key;
+    };
+    const clear = (): void => {
+      slots.fill(0);
+      calls = failures = slow = 0;
+      head = -INF;
+    };
+
+    return {
+      record(failed, isSlow, now) {
+        // A key older than the newest (the clock stepped back) counts in the newest slot.
+        roll(byTime ? Math.floor(now / bucketMs) : seq++);
+        const i = (head % size) * 3;
+        calls++;
+        slots[i]! += 1;
+        if (failed) {
+          failures++;
+          slots[i + 1]! += 1;
+        }
+        if (isSlow) {
+          slow++;
+          slots[i + 2]! += 1;
+        }
+        return calls >= minCalls && (failures >= failureRate * calls || slow >= slowRate * calls);
+      },
+      counts(now) {
+        if (byTime) roll(Math.floor(now / bucketMs));
+        return { calls, failures, slowCalls: slow };
+      },
+      clear,
+    };
+  };
+}
