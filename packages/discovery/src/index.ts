@@ -25,6 +25,7 @@ export {
   type NoEndpointsReason,
   UnknownServiceError,
 } from './errors.js';
+export { type EtcdOptions, etcd } from './etcd.js';
 export {
   type HealthCheck,
   type HealthCheckOptions,

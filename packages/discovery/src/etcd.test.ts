@@ -1,0 +1,78 @@
+import { createRegistry, etcd } from '@integ/discovery';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { etcdAvailable, startEtcd, type TestEtcd } from './internal/test-etcd.js';
+
+const available = etcdAvailable();
+const required = process.env.INTEG_REQUIRE_SERVICES === '1';
+// CI sets INTEG_REQUIRE_SERVICES=1: there a missing etcd fails this file instead of skipping it.
+if (!available && required)
+  throw new Error('etcd is not installed but INTEG_REQUIRE_SERVICES=1: run .ci/setup.d/discovery.sh');
+if (!available)
+  console.warn(
+    '\n!!! @integ/discovery: etcd is not installed, SKIPPING the etcd source tests. Install it with `apt-get install -y etcd-server` (CI runs .ci/setup.d/discovery.sh). !!!\n',
+  );
+
+describe.runIf(available)('etcd', () => {
+  let server: TestEtcd;
+  beforeAll(async () => {
+    server = await startEtcd();
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  it('reads every key under the prefix and follows puts and deletes through the watch', async () => {
+    await server.put('/services/api/a', '{"url":"http://10.0.0.1:8080","weight":3}');
+    await server.put('/services/api/b', '10.0.0.2:8080');
+    await server.put('/services/apix/nope', 'http://10.9.9.9:1'); // shares the string prefix only without the slash
+    await server.put('/services/other/c', 'http://10.0.0.3:8080');
+    const registry = createRegistry({
+      services: { api: etcd({ prefix: '/services/api/', endpoints: [server.url] }) },
+      minInterval: 0,
+    });
+    await registry.ready();
+    expect(registry.endpoints('api').map((e) => [e.url, e.weight, e.meta?.['etcd.key']])).toEqual([
+      ['http://10.0.0.1:8080', 3, '/services/api/a'],
+      ['http://10.0.0.2:8080', 1, '/services/api/b'],
+    ]);
+    await server.put('/services/api/c', 'http://10.0.0.4:8080');
+    await vi.waitFor(() => expect(registry.endpoints('api')).toHaveLength(3));
+    await server.del('/services/api/a');
+    await vi.waitFor(() =>
+      expect(registry.endpoints('api').map((e) => e.url)).toEqual([
+        'http://10.0.0.2:8080',
+        'http://10.0.0.4:8080',
+      ]),
+    );
+    expect(registry.inspect('api').state).toBe('ready');
+    registry.close();
+  });
+
+  it('ignores values that are not URLs instead of failing the whole service', async () => {
+    await server.put('/services/bad/a', 'not a url at all');
+    await server.put('/services/bad/b', 'http://10.0.0.8:80');
+    const registry = createRegistry({
+      services: { bad: etcd({ prefix: '/services/bad/', endpoints: [server.url] }) },
+      minInterval: 0,
+    });
+    await registry.ready();
+    expect(registry.endpoints('bad').map((e) => e.url)).toEqual(['http://10.0.0.8:80']);
+    registry.close();
+  });
+
+  it('fails over to the next etcd endpoint and reports a dead cluster as a source error', async () => {
+    await server.put('/services/fo/a', 'http://10.0.0.5:80');
+    const registry = createRegistry({
+      services: { fo: etcd({ prefix: '/services/fo/', endpoints: ['http://127.0.0.1:9', server.url] }) },
+      minInterval: 0,
+    });
+    await registry.ready();
+    expect(registry.url('fo')).toBe('http://10.0.0.5:80');
+    registry.close();
+    const dead = createRegistry({
+      services: { fo: etcd({ prefix: '/services/fo/', endpoints: ['http://127.0.0.1:9'] }) },
+    });
+    await expect(dead.ready()).rejects.toMatchObject({ code: 'ERR_DISCOVERY_SOURCE' });
+    dead.close();
+  });
+});

@@ -1,0 +1,333 @@
+/**
+ * An etcd v3 source through its JSON gateway (`POST /v3/kv/range`, streaming `POST /v3/watch`), using
+ * `fetch` only. Every key under `prefix` is one endpoint; its value is a URL, `host:port`, or JSON
+ * `{ "url": ..., "weight"?: n, "priority"?: n }`. A full read is followed by a watch from the next
+ * revision; a compacted or broken watch falls back to a full read. Also published as
+ * `@integ/discovery/etcd`.
+ */
+import { InvalidArgumentError, linkSignals } from '@integ/core';
+import type { EndpointInit } from './endpoint.js';
+import { DiscoverySourceError } from './errors.js';
+import { checkUrl } from './internal/url.js';
+import type { Snapshot, Source, SourceContext } from './source.js';
+
+/** Options of {@link etcd}. */
+export interface EtcdOptions {
+  /** The key prefix whose keys are the endpoints, e.g. `/services/api/`. */
+  readonly prefix: string;
+  /** etcd client URLs, tried in order. @default ['http://127.0.0.1:2379'] */
+  readonly endpoints?: readonly string[];
+  /** URL scheme for values given as `host:port`. @default 'http' */
+  readonly protocol?: string;
+  /** Re-read everything at least this often even if the watch is quiet, in ms. @default 300000 */
+  readonly resyncInterval?: number;
+  /** Per-request timeout for reads, in ms. @default 5000 */
+  readonly timeout?: number;
+  /** An auth token sent as `Authorization` (never logged). @default none */
+  readonly token?: string;
+  /** The fetch to use. @default globalThis.fetch */
+  readonly fetch?: typeof fetch;
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+function b64(bytes: Uint8Array): string {
+  let s = '';
+  for (const byte of bytes) s += String.fromCharCode(byte);
+  return btoa(s);
+}
+
+function unb64(value: unknown): string {
+  if (typeof value !== 'string') return '';
+  const bin = atob(value);
+  const bytes = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+  return decoder.decode(bytes);
+}
+
+/** The range end covering every key with `prefix` (etcd's GetPrefixRangeEnd). */
+export function prefixRangeEnd(prefix: string): Uint8Array {
+  const bytes = encoder.encode(prefix);
+  for (let i = bytes.length - 1; i >= 0; i--) {
+    if ((bytes[i] as number) < 0xff) {
+      const end = bytes.slice(0, i + 1);
+      end[i] = (end[i] as number) + 1;
+      return end;
+    }
+  }
+  return new Uint8Array([0]);
+}
+
+function parseValue(key: string, value: string, protocol: string): EndpointInit | undefined {
+  const text = value.trim();
+  try {
+    if (text.startsWith('{')) {
+      const parsed = JSON.parse(text) as { url?: unknown; weight?: unknown; priority?: unknown };
+      const url = checkUrl(parsed.url, `etcd key ${key}`);
+      return {
+        url,
+        ...(typeof parsed.weight === 'number' ? { weight: parsed.weight } : {}),
+        ...(typeof parsed.priority === 'number' ? { priority: parsed.priority } : {}),
+        meta: { 'etcd.key': key },
+      };
+    }
+    const url = /^[a-z][a-z0-9+.-]*:\/\//i.test(text) ? text : `${protocol}://${text}`;
+    return { url: checkUrl(url, `etcd key ${key}`), meta: { 'etcd.key': key } };
+  } catch {
+    return undefined;
+  }
+}
+
+interface KeyValue {
+  readonly key?: string;
+  readonly value?: string;
+}
+
+/**
+ * Endpoints stored in etcd under a key prefix, kept current with a watch.
+ *
+ * @throws InvalidArgumentError for an empty prefix or bad options
+ * @example
+ * ```ts
+ * // etcdctl put /services/api/a '{"url":"http://10.0.0.1:8080","weight":2}'
+ * createRegistry({ services: { api: etcd({ prefix: '/services/api/', endpoints: ['http://etcd:2379'] }) } });
+ * ```
+ */
+export function etcd(options: EtcdOptions): Source {
+  if (
+    typeof options !== 'object' ||
+    options === null ||
+    typeof options.prefix !== 'string' ||
+    options.prefix === ''
+  )
+    throw new InvalidArgumentError('etcd prefix', "a key prefix such as '/services/api/'", options?.prefix);
+  const servers = (options.endpoints ?? ['http://127.0.0.1:2379']).map((u, i) =>
+    checkUrl(u, `etcd endpoints[${i}]`).replace(/\/+$/, ''),
+  );
+  if (servers.length === 0)
+    throw new InvalidArgumentError('etcd endpoints', 'a non-empty array of URLs', options.endpoints);
+  const protocol = options.protocol ?? 'http';
+  const resyncInterval = options.resyncInterval ?? 300_000;
+  const timeout = options.timeout ?? 5_000;
+  if (!(resyncInterval > 0)) throw new InvalidArgumentError('etcd resyncInterval', 'ms > 0', resyncInterval);
+  if (!(timeout > 0)) throw new InvalidArgumentError('etcd timeout', 'ms > 0', timeout);
+  const prefix = options.prefix;
+  const key = b64(encoder.encode(prefix));
+  const rangeEnd = b64(prefixRangeEnd(prefix));
+  return {
+    kind: 'etcd',
+    description: `etcd prefix ${prefix} at ${servers.map((s) => new URL(s).host).join(', ')}`,
+    open(ctx: SourceContext) {
+      const doFetch = options.fetch ?? globalThis.fetch;
+      const kvs = new Map<string, EndpointInit>();
+      let synced = false;
+      let revision = 0;
+      let server = 0;
+      let watch: AbortController | undefined;
+      let watchError: unknown;
+      let wake: (() => void) | undefined;
+      let changed = false;
+      const headers = (): Record<string, string> => ({
+        'content-type': 'application/json',
+        ...(options.token ? { authorization: options.token } : {}),
+      });
+      const notify = (): void => {
+        changed = true;
+        wake?.();
+      };
+      const apply = (k: string, value: string | undefined): void => {
+        if (value === undefined) kvs.delete(k);
+        else {
+          const endpoint = parseValue(k, value, protocol);
+          if (endpoint === undefined) {
+            ctx.logger.warn({ service: ctx.service, key: k }, 'etcd: ignoring a value that is not a URL');
+            kvs.delete(k);
+          } else kvs.set(k, endpoint);
+        }
+      };
+      const snapshot = (): Snapshot => ({ endpoints: [...kvs.values()], ttlMs: 0 });
+
+      const range = async (signal: AbortSignal): Promise<void> => {
+        let lastError: unknown;
+        for (let attempt = 0; attempt < servers.length; attempt++) {
+          const base = servers[(server + attempt) % servers.length] as string;
+          const timer = new AbortController();
+          const handle = ctx.clock.setTimeout(
+            () => timer.abort(new DiscoverySourceError('etcd', `range timed out after ${timeout} ms`)),
+            timeout,
+          );
+          const linked = linkSignals(signal, timer.signal);
+          try {
+            const response = await doFetch(`${base}/v3/kv/range`, {
+              method: 'POST',
+              headers: headers(),
+              body: JSON.stringify({ key, range_end: rangeEnd }),
+              signal: linked.signal,
+            });
+            if (!response.ok) throw new DiscoverySourceError('etcd', `range: HTTP ${response.status}`);
+            const body = (await response.json()) as { header?: { revision?: string }; kvs?: KeyValue[] };
+            kvs.clear();
+            for (const kv of body.kvs ?? []) apply(unb64(kv.key), unb64(kv.value));
+            revision = Number(body.header?.revision ?? 0);
+            server = (server + attempt) % servers.length;
+            return;
+          } catch (error) {
+            if (signal.aborted) throw signal.reason;
+            lastError = error;
+          } finally {
+            ctx.clock.clearTimeout(handle);
+            linked.dispose();
+          }
+        }
+        if (lastError instanceof DiscoverySourceError) throw lastError;
+        throw new DiscoverySourceError(
+          'etcd',
+          `range ${prefix}: ${lastError instanceof Error ? lastError.message : String(lastError)}`,
+          {
+            cause: lastError,
+          },
+        );
+      };
+
+      const startWatch = (signal: AbortSignal): void => {
+        const controller = new AbortController();
+        watch = controller;
+        const linked = linkSignals(signal, controller.signal);
+        const base = servers[server] as string;
+        void (async () => {
+          try {
+            const response = await doFetch(`${base}/v3/watch`, {
+              method: 'POST',
+              headers: headers(),
+              body: JSON.stringify({
+                create_request: { key, range_end: rangeEnd, start_revision: String(revision + 1) },
+              }),
+              signal: linked.signal,
+            });
+            if (!response.ok || response.body === null)
+              throw new DiscoverySourceError('etcd', `watch: HTTP ${response.status}`);
+            const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+            let buffer = '';
+            for (;;) {
+              const { value, done } = await reader.read();
+              if (done) break;
+              buffer += value;
+              let newline = buffer.indexOf('\n');
+              while (newline >= 0) {
+                const line = buffer.slice(0, newline).trim();
+                buffer = buffer.slice(newline + 1);
+                newline = buffer.indexOf('\n');
+                if (line !== '') handleMessage(line);
+              }
+              if (buffer.trim().startsWith('{')) {
+                // The gateway may not end messages with a newline: try the buffer as one message.
+                try {
+                  JSON.parse(buffer);
+                  handleMessage(buffer);
+                  buffer = '';
+                } catch {
+                  // incomplete: wait for more
+                }
+              }
+            }
+            throw new DiscoverySourceError('etcd', 'watch stream ended');
+          } catch (error) {
+            if (controller.signal.aborted || signal.aborted) return;
+            watchError = error;
+            synced = false;
+            notify();
+          } finally {
+            linked.dispose();
+          }
+        })();
+      };
+
+      const handleMessage = (line: string): void => {
+        const message = JSON.parse(line) as {
+          result?: {
+            header?: { revision?: string };
+            events?: { type?: string; kv?: KeyValue }[];
+            canceled?: boolean;
+            compact_revision?: string;
+          };
+          error?: { message?: string };
+        };
+        const result = message.result;
+        if (
+          message.error ||
+          result?.canceled ||
+          (result?.compact_revision && Number(result.compact_revision) > 0)
+        ) {
+          // Compacted past our revision, or cancelled: a full read is the only way back.
+          synced = false;
+          watch?.abort();
+          notify();
+          return;
+        }
+        if (!result?.events || result.events.length === 0) return;
+        for (const event of result.events) {
+          const k = unb64(event.kv?.key);
+          apply(k, event.type === 'DELETE' ? undefined : unb64(event.kv?.value));
+        }
+        revision = Number(result.header?.revision ?? revision);
+        notify();
+      };
+
+      return {
+        async resolve(signal): Promise<Snapshot> {
+          if (!synced) {
+            watch?.abort();
+            watchError = undefined;
+            await range(signal);
+            synced = true;
+            changed = false;
+            startWatch(signal);
+            return snapshot();
+          }
+          if (!changed) {
+            await new Promise<void>((resolve, reject) => {
+              const timer = ctx.clock.setTimeout(() => {
+                synced = false;
+                done();
+              }, resyncInterval);
+              const onAbort = (): void => {
+                ctx.clock.clearTimeout(timer);
+                wake = undefined;
+                reject(signal.reason);
+              };
+              const done = (): void => {
+                ctx.clock.clearTimeout(timer);
+                signal.removeEventListener('abort', onAbort);
+                wake = undefined;
+                resolve();
+              };
+              wake = done;
+              signal.addEventListener('abort', onAbort, { once: true });
+            });
+          }
+          changed = false;
+          if (!synced) {
+            if (watchError !== undefined) {
+              const error = watchError;
+              watchError = undefined;
+              throw error instanceof DiscoverySourceError
+                ? error
+                : new DiscoverySourceError(
+                    'etcd',
+                    `watch failed: ${error instanceof Error ? error.message : String(error)}`,
+                    { cause: error },
+                  );
+            }
+            return this.resolve(signal);
+          }
+          return snapshot();
+        },
+        close() {
+          watch?.abort();
+          wake?.();
+        },
+      };
+    },
+  };
+}
