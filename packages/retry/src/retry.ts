@@ -156,22 +156,51 @@ function checkMs(name: string, value: number | undefined, min: number): void {
  * });
  * ```
  */
-export async function retry<T>(
+export function retry<T>(
   fn: (context: AttemptContext) => T | PromiseLike<T>,
   options?: RetryOptions<T>,
 ): Promise<T> {
   const o = options ?? (NONE as RetryOptions<T>);
-  const { attempts = 3, signal, timeout, deadline, clock = systemClock } = o;
-  if (typeof fn !== 'function') throw new InvalidArgumentError('fn', 'a function', fn);
-  if (options !== undefined) {
-    if (!(attempts >= 1 && (Number.isInteger(attempts) || attempts === INFINITY)))
-      throw new InvalidArgumentError('attempts', 'an integer >= 1 or Infinity', attempts);
-    checkMs('timeout', timeout, 1);
-    checkMs('deadline', deadline, 1);
-    checkMs('maxRetryAfter', o.maxRetryAfter, 0);
-    if (signal?.aborted) throw abortReason(signal);
-    o.budget?.recordRequest();
+  try {
+    if (typeof fn !== 'function') throw new InvalidArgumentError('fn', 'a function', fn);
+    if (options !== undefined) {
+      const { attempts = 3, signal } = o;
+      if (!(attempts >= 1 && (Number.isInteger(attempts) || attempts === INFINITY)))
+        throw new InvalidArgumentError('attempts', 'an integer >= 1 or Infinity', attempts);
+      checkMs('timeout', o.timeout, 1);
+      checkMs('deadline', o.deadline, 1);
+      checkMs('maxRetryAfter', o.maxRetryAfter, 0);
+      if (signal?.aborted) throw abortReason(signal);
+      o.budget?.recordRequest();
+      if (
+        signal !== undefined ||
+        o.timeout !== undefined ||
+        o.deadline !== undefined ||
+        o.retryOnResult !== undefined
+      )
+        return attemptAll(fn, o, false, undefined);
+    }
+  } catch (error) {
+    return Promise.reject(error);
   }
+  // The success path: one call, one `then`, no async frame. Failures continue in attemptAll().
+  let first: T | PromiseLike<T>;
+  try {
+    first = fn(new Attempt(1));
+  } catch (error) {
+    return attemptAll(fn, o, true, error);
+  }
+  return Promise.resolve(first).then(undefined, (error: unknown) => attemptAll(fn, o, true, error));
+}
+
+/** The retry loop; `failed` says the first attempt already ran and threw `firstError`. */
+async function attemptAll<T>(
+  fn: (context: AttemptContext) => T | PromiseLike<T>,
+  o: RetryOptions<T>,
+  failed: boolean,
+  firstError: unknown,
+): Promise<T> {
+  const { attempts = 3, signal, timeout, deadline, clock = systemClock } = o;
   const guarded = signal !== undefined || timeout !== undefined || deadline !== undefined;
   const expiresAt = deadline === undefined ? INFINITY : clock.now() + deadline;
   let errors: unknown[] | undefined;
@@ -180,32 +209,34 @@ export async function retry<T>(
   for (let attempt = 1; ; attempt++) {
     const controller = guarded ? new AbortController() : undefined;
     const context = new Attempt(attempt, controller?.signal);
-    let error: unknown;
-    try {
-      let value: T;
-      if (controller === undefined) value = await fn(context);
-      else {
-        const left = expiresAt - clock.now();
-        const limit = timeout ?? INFINITY;
-        value = await guard(
-          fn,
-          context,
-          controller,
-          signal,
-          clock,
-          Math.min(limit, left),
-          left < limit ? (deadline as number) : limit,
-          left < limit ? 'Retry deadline' : `Attempt ${attempt}`,
-        );
+    let error: unknown = firstError;
+    if (failed) failed = false;
+    else
+      try {
+        let value: T;
+        if (controller === undefined) value = await fn(context);
+        else {
+          const left = expiresAt - clock.now();
+          const limit = timeout ?? INFINITY;
+          value = await guard(
+            fn,
+            context,
+            controller,
+            signal,
+            clock,
+            Math.min(limit, left),
+            left < limit ? (deadline as number) : limit,
+            left < limit ? 'Retry deadline' : `Attempt ${attempt}`,
+          );
+        }
+        if (o.retryOnResult === undefined) return value;
+        let again = o.retryOnResult(value, context);
+        if (typeof again !== 'boolean') again = await again;
+        if (!again) return value;
+        error = new RejectedResultError(value);
+      } catch (failure) {
+        error = failure;
       }
-      if (o.retryOnResult === undefined) return value;
-      let again = o.retryOnResult(value, context);
-      if (typeof again !== 'boolean') again = await again;
-      if (!again) return value;
-      error = new RejectedResultError(value);
-    } catch (failure) {
-      error = failure;
-    }
 
     // Failure path: from here on, allocation does not matter.
     let reason: GiveUpEvent['reason'] | undefined;
