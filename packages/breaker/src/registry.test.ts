@@ -1,0 +1,98 @@
+import { createBreakerRegistry } from '@integ/breaker';
+import { createFakeClock } from '@integ/testing';
+import { describe, expect, it, vi } from 'vitest';
+
+const fail = (): Promise<never> => Promise.reject(new Error('x'));
+
+describe('createBreakerRegistry', () => {
+  it('creates a breaker per key on first use and returns the same one after', async () => {
+    const registry = createBreakerRegistry({ clock: createFakeClock(), options: { failureThreshold: 1 } });
+    const a = registry.get('api.example.com');
+    expect(registry.get('api.example.com')).toBe(a);
+    await registry.execute('api.example.com', fail).catch(() => {});
+    expect(a.state).toBe('open');
+    expect(registry.get('other.example.com').state).toBe('closed');
+    expect(registry.size).toBe(2);
+    expect(registry.has('api.example.com')).toBe(true);
+    expect(Object.keys(registry.snapshot())).toEqual(['api.example.com', 'other.example.com']);
+  });
+
+  it('takes per-key options from a function', () => {
+    const options = vi.fn((key: string) => ({ failureThreshold: key.length }));
+    const registry = createBreakerRegistry({ clock: createFakeClock(), options });
+    registry.get('abc');
+    expect(options).toHaveBeenCalledWith('abc');
+  });
+
+  it('stays bounded under 100,000 distinct keys', async () => {
+    const clock = createFakeClock();
+    const evicted = vi.fn();
+    const registry = createBreakerRegistry({ clock, maxSize: 1_000, onEvict: evicted });
+    let max = 0;
+    for (let i = 0; i < 100_000; i++) {
+      await registry.execute(`tenant-${i}`, () => i);
+      max = Math.max(max, registry.size);
+      if (i % 1_000 === 0) clock.advanceSync(1);
+    }
+    expect(max).toBe(1_000);
+    expect(registry.size).toBe(1_000);
+    expect(evicted).toHaveBeenCalledTimes(99_000);
+    // The most recently used keys are the ones kept.
+    expect(registry.has('tenant-99999')).toBe(true);
+    expect(registry.has('tenant-0')).toBe(false);
+  });
+
+  it('keeps open breakers over closed ones when it must evict', async () => {
+    const registry = createBreakerRegistry({
+      clock: createFakeClock(),
+      maxSize: 3,
+      options: { failureThreshold: 1 },
+    });
+    await registry.execute('down', fail).catch(() => {});
+    for (const key of ['a', 'b', 'c', 'd']) registry.get(key);
+    expect(registry.has('down')).toBe(true);
+    expect(registry.get('down').state).toBe('open');
+    expect(registry.size).toBe(3);
+  });
+
+  it('evicts closed breakers idle for idleFor on the clock, and keeps open ones', async () => {
+    const clock = createFakeClock();
+    const registry = createBreakerRegistry({
+      clock,
+      idleFor: 60_000,
+      options: { failureThreshold: 1, openFor: 3_600_000 },
+    });
+    registry.get('idle-1');
+    registry.get('idle-2');
+    await registry.execute('down', fail).catch(() => {});
+    await clock.advance(30_000);
+    registry.get('busy');
+    await clock.advance(30_000);
+    registry.get('busy');
+    expect(registry.has('idle-1')).toBe(false);
+    expect(registry.has('idle-2')).toBe(false);
+    expect(registry.has('down')).toBe(true);
+    expect(registry.has('busy')).toBe(true);
+    await clock.advance(60_000);
+    expect(registry.prune()).toBe(1);
+    expect(registry.size).toBe(1);
+  });
+
+  it('delete and clear forget breakers', () => {
+    const registry = createBreakerRegistry({ clock: createFakeClock() });
+    const first = registry.get('k');
+    expect(registry.delete('k')).toBe(true);
+    expect(registry.get('k')).not.toBe(first);
+    registry.clear();
+    expect(registry.size).toBe(0);
+  });
+
+  it('rejects bad limits', () => {
+    expect(() => createBreakerRegistry({ maxSize: 0 })).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }),
+    );
+    expect(() => createBreakerRegistry({ idleFor: -1 })).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }),
+    );
+  });
+});
