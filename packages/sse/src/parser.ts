@@ -98,13 +98,29 @@ export function createParser(options: ParserOptions): Parser {
   let atStart = true;
   // The previous chunk ended with CR: an LF starting the next one belongs to that line ending.
   let afterCR = false;
+  // A callback threw and `tail` holds the rest of that chunk, whole lines included.
+  let resumed = false;
   let data = '';
   let hasData = false;
   let type = '';
   let idBuffer = options.lastEventId ?? '';
   let lastEventId = idBuffer;
 
-  const dispatch = (): void => {
+  // Calls a callback; when it throws, the unparsed rest of the chunk (s from `next`) is kept for the next
+  // feed() before the error propagates, so a failing listener loses no other event.
+  const call = <T>(fn: (arg: T) => void, arg: T, s: string, next: number): void => {
+    try {
+      fn(arg);
+    } catch (error) {
+      if (next < s.length) {
+        tail = s.slice(next);
+        resumed = true;
+      }
+      throw error;
+    }
+  };
+
+  const dispatch = (s: string, next: number): void => {
     lastEventId = idBuffer;
     // A blank line with no `data` field dispatches nothing (and forgets the event type).
     if (hasData) {
@@ -112,29 +128,29 @@ export function createParser(options: ParserOptions): Parser {
       data = '';
       hasData = false;
       type = '';
-      onEvent(event);
+      call(onEvent, event, s, next);
     } else type = '';
   };
 
-  // One line in [start, end) of s, not empty.
-  const line = (s: string, start: number, end: number): void => {
-    const c = s.charCodeAt(start);
+  // One line in [start, end) of ls, not empty; the chunk resumes at `next` of s.
+  const line = (ls: string, start: number, end: number, s: string, next: number): void => {
+    const c = ls.charCodeAt(start);
     // Only the four known field names matter; anything else is ignored, so there is no need to find the
     // colon of an unknown line. A known name is followed by ':' or by the end of the line (empty value).
     let v = -1;
     if (c === 100) {
       // data
       if (
-        s.charCodeAt(start + 1) === 97 &&
-        s.charCodeAt(start + 2) === 116 &&
-        s.charCodeAt(start + 3) === 97
+        ls.charCodeAt(start + 1) === 97 &&
+        ls.charCodeAt(start + 2) === 116 &&
+        ls.charCodeAt(start + 3) === 97
       ) {
         v = start + 4;
         if (v !== end) {
-          if (s.charCodeAt(v) !== COLON) return;
-          v += s.charCodeAt(v + 1) === SPACE ? 2 : 1;
+          if (ls.charCodeAt(v) !== COLON) return;
+          v += ls.charCodeAt(v + 1) === SPACE ? 2 : 1;
         }
-        const value = v >= end ? '' : s.slice(v, end);
+        const value = v >= end ? '' : ls.slice(v, end);
         if (hasData) data = `${data}\n${value}`;
         else {
           data = value;
@@ -145,35 +161,35 @@ export function createParser(options: ParserOptions): Parser {
     }
     if (c === COLON) {
       if (onComment !== undefined)
-        onComment(s.slice(s.charCodeAt(start + 1) === SPACE ? start + 2 : start + 1, end));
+        call(onComment, ls.slice(ls.charCodeAt(start + 1) === SPACE ? start + 2 : start + 1, end), s, next);
       return;
     }
     if (c === 101) {
       // event
       if (
-        s.charCodeAt(start + 1) === 118 &&
-        s.charCodeAt(start + 2) === 101 &&
-        s.charCodeAt(start + 3) === 110 &&
-        s.charCodeAt(start + 4) === 116
+        ls.charCodeAt(start + 1) === 118 &&
+        ls.charCodeAt(start + 2) === 101 &&
+        ls.charCodeAt(start + 3) === 110 &&
+        ls.charCodeAt(start + 4) === 116
       ) {
         v = start + 5;
         if (v !== end) {
-          if (s.charCodeAt(v) !== COLON) return;
-          v += s.charCodeAt(v + 1) === SPACE ? 2 : 1;
+          if (ls.charCodeAt(v) !== COLON) return;
+          v += ls.charCodeAt(v + 1) === SPACE ? 2 : 1;
         }
-        type = v >= end ? '' : s.slice(v, end);
+        type = v >= end ? '' : ls.slice(v, end);
       }
       return;
     }
     if (c === 105) {
       // id
-      if (s.charCodeAt(start + 1) === 100) {
+      if (ls.charCodeAt(start + 1) === 100) {
         v = start + 2;
         if (v !== end) {
-          if (s.charCodeAt(v) !== COLON) return;
-          v += s.charCodeAt(v + 1) === SPACE ? 2 : 1;
+          if (ls.charCodeAt(v) !== COLON) return;
+          v += ls.charCodeAt(v + 1) === SPACE ? 2 : 1;
         }
-        const value = v >= end ? '' : s.slice(v, end);
+        const value = v >= end ? '' : ls.slice(v, end);
         // An id containing NULL is ignored (it could not be sent back in a Last-Event-ID header).
         if (value.indexOf('\0') === -1) idBuffer = value;
       }
@@ -182,93 +198,137 @@ export function createParser(options: ParserOptions): Parser {
     if (c === 114) {
       // retry
       if (
-        s.charCodeAt(start + 1) === 101 &&
-        s.charCodeAt(start + 2) === 116 &&
-        s.charCodeAt(start + 3) === 114 &&
-        s.charCodeAt(start + 4) === 121
+        ls.charCodeAt(start + 1) === 101 &&
+        ls.charCodeAt(start + 2) === 116 &&
+        ls.charCodeAt(start + 3) === 114 &&
+        ls.charCodeAt(start + 4) === 121
       ) {
         v = start + 5;
-        if (v === end || s.charCodeAt(v) !== COLON) return;
-        v += s.charCodeAt(v + 1) === SPACE ? 2 : 1;
+        if (v === end || ls.charCodeAt(v) !== COLON) return;
+        v += ls.charCodeAt(v + 1) === SPACE ? 2 : 1;
         if (v >= end) return;
         // Only ASCII digits: "1000x", "-1", " 5" and "1e3" are ignored.
         let ms = 0;
         for (let i = v; i < end; i++) {
-          const d = s.charCodeAt(i) - 48;
+          const d = ls.charCodeAt(i) - 48;
           if (d < 0 || d > 9) return;
           ms = ms * 10 + d;
         }
-        if (onRetry !== undefined) onRetry(ms);
+        if (onRetry !== undefined) call(onRetry, ms, s, next);
       }
     }
   };
 
   const feed = (text: string): void => {
-    let s = text;
+    const s = text;
+    const len = s.length;
     let pos = 0;
+    if (resumed) {
+      // The previous feed() stopped at a throwing callback: parse the rest of that chunk first.
+      resumed = false;
+      const rest = tail;
+      tail = '';
+      feed(rest);
+    }
+    if (len === 0) return;
     if (atStart) {
-      if (s.length === 0) return;
       atStart = false;
       // The stream is decoded with UTF-8 decode, which strips exactly one leading BOM.
       if (s.charCodeAt(0) === 0xfeff) pos = 1;
     }
     if (afterCR) {
-      if (s.length === 0) return;
       afterCR = false;
       if (s.charCodeAt(pos) === LF) pos++;
     }
-    if (tail !== '') {
-      s = tail + s;
-      tail = '';
-    }
-    const len = s.length;
     let cr = s.indexOf('\r', pos);
     let lf = s.indexOf('\n', pos);
-    try {
-      if (cr === -1) {
-        // No CR in this chunk: every line ends with LF.
-        while (lf !== -1) {
-          const start = pos;
-          pos = lf + 1;
-          if (start === lf) dispatch();
-          else line(s, start, lf);
-          lf = s.indexOf('\n', pos);
-        }
-      } else {
-        while (cr !== -1 || lf !== -1) {
-          const start = pos;
-          let end: number;
-          if (lf !== -1 && (cr === -1 || lf < cr)) {
-            end = lf;
-            pos = lf + 1;
-            lf = s.indexOf('\n', pos);
-          } else {
-            end = cr;
-            pos = cr + 1;
-            if (lf === pos) {
-              pos++;
-              lf = s.indexOf('\n', pos);
-            } else if (pos === len) afterCR = true;
-            cr = s.indexOf('\r', pos);
-          }
-          if (start === end) dispatch();
-          else line(s, start, end);
-        }
+    if (tail !== '') {
+      if (cr === -1 && lf === -1) {
+        tail += pos === 0 ? s : s.slice(pos);
+        if (tail.length + data.length > maxEventSize) overflow();
+        return;
       }
-    } finally {
-      // Also when a callback threw: the rest of the chunk waits for the next feed().
-      if (pos < len) tail = pos === 0 ? s : s.slice(pos);
+      // Only the first line needs the carried tail: join that line alone rather than the whole chunk.
+      let end: number;
+      if (lf !== -1 && (cr === -1 || lf < cr)) {
+        end = lf;
+        pos = lf + 1;
+      } else {
+        end = cr;
+        pos = cr + 1;
+        if (s.charCodeAt(pos) === LF) pos++;
+        else if (pos === len) afterCR = true;
+      }
+      const first = tail + s.slice(0, end);
+      tail = '';
+      line(first, 0, first.length, s, pos);
+      if (cr !== -1 && cr < pos) cr = s.indexOf('\r', pos);
+      if (lf !== -1 && lf < pos) lf = s.indexOf('\n', pos);
     }
-    if (tail.length + data.length > maxEventSize) {
-      reset();
-      throw new SseParseError(maxEventSize);
+    if (cr === -1) {
+      // No CR in this chunk: every line ends with LF. The common lines are handled inline.
+      while (lf !== -1) {
+        const start = pos;
+        pos = lf + 1;
+        if (start === lf) dispatch(s, pos);
+        else if (
+          s.charCodeAt(start) === 100 &&
+          s.charCodeAt(start + 1) === 97 &&
+          s.charCodeAt(start + 2) === 116 &&
+          s.charCodeAt(start + 3) === 97 &&
+          s.charCodeAt(start + 4) === COLON
+        ) {
+          const value = s.slice(s.charCodeAt(start + 5) === SPACE ? start + 6 : start + 5, lf);
+          if (hasData) data = `${data}\n${value}`;
+          else if (s.charCodeAt(pos) === LF) {
+            // `data: x` and the blank line: dispatch without touching the data buffer.
+            pos++;
+            lastEventId = idBuffer;
+            const t = type;
+            type = '';
+            call(onEvent, { type: t === '' ? 'message' : t, data: value, lastEventId }, s, pos);
+          } else {
+            data = value;
+            hasData = true;
+          }
+        } else line(s, start, lf, s, pos);
+        lf = s.indexOf('\n', pos);
+      }
+    } else {
+      while (cr !== -1 || lf !== -1) {
+        const start = pos;
+        let end: number;
+        if (lf !== -1 && (cr === -1 || lf < cr)) {
+          end = lf;
+          pos = lf + 1;
+          lf = s.indexOf('\n', pos);
+        } else {
+          end = cr;
+          pos = cr + 1;
+          if (lf === pos) {
+            pos++;
+            lf = s.indexOf('\n', pos);
+          } else if (pos === len) afterCR = true;
+          cr = s.indexOf('\r', pos);
+        }
+        if (start === end) dispatch(s, pos);
+        else line(s, start, end, s, pos);
+      }
     }
+    if (pos < len) tail = pos === 0 ? s : s.slice(pos);
+    if (tail.length + data.length > maxEventSize) overflow();
+  };
+
+  const overflow = (): never => {
+    reset();
+    throw new SseParseError(maxEventSize);
   };
 
   const reset = (): void => {
     tail = '';
     atStart = true;
     afterCR = false;
+    resumed = false;
     data = '';
     hasData = false;
     type = '';
