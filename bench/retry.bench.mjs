@@ -39,7 +39,8 @@ for (const [name, run] of Object.entries({
 })) {
   calls = 0;
   const value = await run();
-  if (value !== 1 || calls !== 3) throw new Error(`${name}: expected 3 calls and 1, got ${calls} calls and ${value}`);
+  if (value !== 1 || calls !== 3)
+    throw new Error(`${name}: expected 3 calls and 1, got ${calls} calls and ${value}`);
 }
 
 await suite('retry: success path (constant(0) backoff for all)', { baseline: 'bare await' })

@@ -39,13 +39,7 @@ export class RetryError extends IntegError {
     const cause = errors[errors.length - 1];
     super(
       code,
-      `Retry gave up after ${attempts} attempt(s): ${
-        reason === 'budget'
-          ? 'retry budget spent, failing fast'
-          : reason === 'deadline'
-            ? 'no time left before the deadline'
-            : 'no attempts left'
-      }. The last failure is the cause, all are in .errors`,
+      `Retry gave up after ${attempts} attempt(s) (${reason}): the last failure is the cause, all are in .errors`,
       { cause, retryable: false },
     );
     this.attempts = attempts;
@@ -83,7 +77,7 @@ export class RejectedResultError extends IntegError {
   readonly value: unknown;
 
   constructor(value: unknown) {
-    super('ERR_RETRY_RESULT_REJECTED', 'retryOnResult rejected the returned value', {
+    super('ERR_RETRY_RESULT_REJECTED', 'retryOnResult rejected the value', {
       retryable: true,
     });
     this.value = value;

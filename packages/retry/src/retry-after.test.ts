@@ -23,9 +23,10 @@ describe('parseRetryAfter', () => {
     expect(parseRetryAfter(new Headers({ 'Retry-After': '10' }), now)).toBe(10_000);
   });
 
-  it('reads a plain header object (node:http style)', () => {
-    expect(parseRetryAfter({ 'retry-after': '3' }, now)).toBe(3000);
-    expect(parseRetryAfter({ 'retry-after': ['4'] }, now)).toBe(4000);
+  it('reads any object with get(name), and a node:http header value passed as a string', () => {
+    const headers = new Map([['retry-after', '3']]);
+    expect(parseRetryAfter({ get: (name) => headers.get(name) }, now)).toBe(3000);
+    expect(parseRetryAfter({ 'retry-after': '4' }['retry-after'], now)).toBe(4000);
   });
 
   it.each([

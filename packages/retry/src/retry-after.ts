@@ -3,25 +3,20 @@
  * an HTTP-date) or the non-standard `retry-after-ms` (milliseconds, sent by some API gateways).
  */
 
-/** Anything headers can be read from: a fetch `Headers` (or a `get`-able lookalike) or a plain object. */
-export type HeadersLike =
-  | { get(name: string): string | null | undefined }
-  | Readonly<Record<string, string | readonly string[] | undefined>>;
+/** Anything headers can be read from: a fetch `Headers`, or any lookalike with `get(name)` (axios, undici). */
+export interface HeadersLike {
+  get(name: string): string | null | undefined;
+}
 
 const NUMBER = /^\d{1,12}(\.\d{1,6})?$/;
-
-function header(headers: HeadersLike, name: string): string | null | undefined {
-  if (typeof headers.get === 'function') return (headers as { get(name: string): string | null }).get(name);
-  const value = (headers as Readonly<Record<string, unknown>>)[name];
-  return Array.isArray(value) ? value[0] : typeof value === 'string' ? value : undefined;
-}
 
 /**
  * Milliseconds to wait before retrying, from response headers (`retry-after-ms` wins over `Retry-After`)
  * or from a `Retry-After` value. Returns `undefined` when there is no usable hint (missing, malformed,
  * or longer than 64 characters); a date in the past gives 0.
  *
- * @param source a `Headers` (or any `{ get(name) }`), a plain header object, or a `Retry-After` value
+ * @param source a `Headers` (or any `{ get(name) }`), or a `Retry-After` value (for node:http, pass
+ *   `res.headers['retry-after']`)
  * @param now the current time in ms since the epoch, to turn an HTTP-date into a delay
  * @example
  * ```ts
@@ -35,9 +30,9 @@ export function parseRetryAfter(
 ): number | undefined {
   if (source == null) return undefined;
   if (typeof source !== 'string') {
-    const ms = header(source, 'retry-after-ms')?.trim();
+    const ms = source.get('retry-after-ms')?.trim();
     if (ms && NUMBER.test(ms)) return Number(ms);
-    return parseRetryAfter(header(source, 'retry-after') ?? undefined, now);
+    return parseRetryAfter(source.get('retry-after'), now);
   }
   const value = source.trim();
   if (value.length > 64) return undefined;
