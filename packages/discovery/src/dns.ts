@@ -8,6 +8,7 @@ import type { Answer, DecodedPacket } from 'dns-packet';
 import type { EndpointInit } from './endpoint.js';
 import { DiscoverySourceError } from './errors.js';
 import { type DnsServer, parseServer, type QueryOptions, query, rcodeOf } from './internal/dns-client.js';
+import { nodeImport } from './internal/node-import.js';
 import { authority } from './internal/url.js';
 import type { Snapshot, Source, SourceContext } from './source.js';
 
@@ -81,8 +82,8 @@ function parseServers(servers: readonly string[] | undefined): DnsServer[] | und
 }
 
 async function systemServers(): Promise<DnsServer[]> {
-  const dns = await import('node:dns');
-  const list = (((dns as unknown as { default?: typeof dns }).default ?? dns) as typeof dns).getServers();
+  const dns = await nodeImport<typeof import('node:dns')>('node:dns');
+  const list = dns.getServers();
   const parsed = list.map(parseServer).filter((s): s is DnsServer => s !== undefined);
   if (parsed.length === 0)
     throw new DiscoverySourceError('dns', 'no DNS servers configured on this system; pass { servers }');

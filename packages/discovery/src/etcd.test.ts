@@ -3,7 +3,8 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { etcdAvailable, startEtcd, type TestEtcd } from './internal/test-etcd.js';
 
 const available = etcdAvailable();
-const required = process.env.INTEG_REQUIRE_SERVICES === '1';
+const { INTEG_REQUIRE_SERVICES } = process.env;
+const required = INTEG_REQUIRE_SERVICES === '1';
 // CI sets INTEG_REQUIRE_SERVICES=1: there a missing etcd fails this file instead of skipping it.
 if (!available && required)
   throw new Error('etcd is not installed but INTEG_REQUIRE_SERVICES=1: run .ci/setup.d/discovery.sh');

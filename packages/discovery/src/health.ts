@@ -6,6 +6,7 @@
  */
 import { InvalidArgumentError } from '@integ/core';
 import type { Endpoint } from './endpoint.js';
+import { nodeImport } from './internal/node-import.js';
 import { hostPort } from './internal/url.js';
 
 /** A check: resolves `true`/`undefined` when healthy; `false` or a rejection means unhealthy. */
@@ -78,7 +79,7 @@ export function httpCheck(options: HttpCheckOptions = {}): HealthCheck {
  */
 export function tcpCheck(): HealthCheck {
   return async (endpoint, { signal }) => {
-    const net = await import('node:net');
+    const net = await nodeImport<typeof import('node:net')>('node:net');
     const { host, port } = hostPort(endpoint.url);
     if (!(port > 0)) throw new InvalidArgumentError('tcpCheck endpoint', 'a URL with a port', endpoint.url);
     return new Promise<boolean>((resolve, reject) => {

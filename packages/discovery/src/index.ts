@@ -17,6 +17,7 @@ export {
   weighted,
 } from './balancers.js';
 export { type ConsulOptions, consul } from './consul.js';
+export { type DnsAOptions, type DnsOptions, type DnsSrvOptions, dnsA, dnsSrv } from './dns.js';
 export type { Endpoint, EndpointInit } from './endpoint.js';
 export {
   DiscoverySourceError,

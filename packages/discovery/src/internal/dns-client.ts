@@ -6,6 +6,7 @@
 import type { Clock } from '@integ/core';
 import type { DecodedPacket, Packet } from 'dns-packet';
 import { DiscoverySourceError } from '../errors.js';
+import { nodeImport } from './node-import.js';
 
 type DnsPacket = typeof import('dns-packet');
 type Dgram = typeof import('node:dgram');
@@ -25,13 +26,11 @@ function interop<T>(mod: unknown): T {
 
 /** Loads dns-packet, node:dgram and node:net once. */
 export function loadModules(): Promise<Modules> {
-  modules ??= Promise.all([import('dns-packet'), import('node:dgram'), import('node:net')]).then(
-    ([p, d, n]) => ({
-      packet: interop<DnsPacket>(p),
-      dgram: interop<Dgram>(d),
-      net: interop<Net>(n),
-    }),
-  );
+  modules ??= Promise.all([
+    import('dns-packet'),
+    nodeImport<Dgram>('node:dgram'),
+    nodeImport<Net>('node:net'),
+  ]).then(([p, dgram, net]) => ({ packet: interop<DnsPacket>(p), dgram, net }));
   return modules;
 }
 

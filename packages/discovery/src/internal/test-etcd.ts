@@ -61,10 +61,10 @@ export async function startEtcd(): Promise<TestEtcd> {
     ],
     { stdio: 'ignore' },
   );
-  const post = async (path: string, body: unknown): Promise<Record<string, unknown>> => {
+  const post = async (path: string, body: unknown): Promise<{ header?: { revision?: string } }> => {
     const response = await fetch(`${url}${path}`, { method: 'POST', body: JSON.stringify(body) });
     if (!response.ok) throw new Error(`etcd ${path}: HTTP ${response.status}`);
-    return (await response.json()) as Record<string, unknown>;
+    return (await response.json()) as { header?: { revision?: string } };
   };
   const deadline = Date.now() + 15_000;
   for (;;) {
@@ -90,7 +90,7 @@ export async function startEtcd(): Promise<TestEtcd> {
     },
     async compact() {
       const range = await post('/v3/kv/range', { key: b64('/') });
-      const revision = (range.header as { revision: string }).revision;
+      const revision = range.header?.revision;
       await post('/v3/kv/compaction', { revision, physical: true });
     },
     async stop() {

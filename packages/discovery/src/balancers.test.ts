@@ -1,0 +1,213 @@
+import {
+  balancerFor,
+  createRegistry,
+  type Endpoint,
+  type EndpointLoad,
+  p2cLeastLoaded,
+  p2cPeakEwma,
+  roundRobin,
+  weighted,
+} from '@integ/discovery';
+import { createFakeClock } from '@integ/testing';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { seededRandom } from './internal/test-random.js';
+
+const load = (url: string, weight = 1): EndpointLoad => ({
+  endpoint: { url, service: 's', weight, priority: 0 },
+  inflight: 0,
+  ewma: 0,
+  ewmaStamp: 0,
+});
+
+describe('roundRobin', () => {
+  it('gives every candidate the same share', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 20 }), fc.integer({ min: 1, max: 10 }), (n, rounds) => {
+        const candidates = Array.from({ length: n }, (_, i) => load(`http://h${i}:1`));
+        const rr = roundRobin();
+        const counts = new Map<EndpointLoad, number>();
+        for (let i = 0; i < n * rounds; i++) {
+          const c = rr.pick(candidates, Math.random, 0);
+          counts.set(c, (counts.get(c) ?? 0) + 1);
+        }
+        return [...counts.values()].every((v) => v === rounds) && counts.size === n;
+      }),
+    );
+  });
+});
+
+describe('weighted', () => {
+  it('picks in proportion to the weights (RFC 2782), never a weight-0 endpoint while others have weight', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: 0, max: 100 }), { minLength: 1, maxLength: 6 }),
+        fc.integer({ min: 1, max: 2 ** 31 }),
+        (weights, seed) => {
+          const candidates = weights.map((w, i) => load(`http://h${i}:1`, w));
+          const total = weights.reduce((a, b) => a + b, 0);
+          const rnd = seededRandom(seed);
+          const b = weighted();
+          const n = 4000;
+          const counts = new Array<number>(weights.length).fill(0);
+          for (let i = 0; i < n; i++) {
+            const c = b.pick(candidates, rnd, 0);
+            const k = candidates.indexOf(c);
+            counts[k] = (counts[k] ?? 0) + 1;
+          }
+          return counts.every((count, i) => {
+            const expected = total === 0 ? 1 / weights.length : (weights[i] as number) / total;
+            if (total > 0 && weights[i] === 0) return count === 0;
+            // 4000 draws: 5 standard deviations of a binomial share is < 0.04.
+            return Math.abs(count / n - expected) < 0.04;
+          });
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+});
+
+describe('p2cLeastLoaded', () => {
+  it('never picks the most loaded of several candidates when loads differ', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: 0, max: 50 }), { minLength: 2, maxLength: 8 }),
+        fc.integer(),
+        (inflight, seed) => {
+          const candidates = inflight.map((f, i) => ({ ...load(`http://h${i}:1`), inflight: f }));
+          const max = Math.max(...inflight);
+          const unique = inflight.filter((f) => f === max).length === 1;
+          const b = p2cLeastLoaded();
+          const rnd = seededRandom(seed);
+          for (let i = 0; i < 50; i++) {
+            const c = b.pick(candidates, rnd, 0);
+            if (unique && c.inflight === max) return false;
+          }
+          return true;
+        },
+      ),
+    );
+  });
+});
+
+describe('p2cPeakEwma', () => {
+  it('sends almost nothing to a host that fails fast (error penalty) or is 10x slower', () => {
+    const clock = createFakeClock();
+    const registry = createRegistry({
+      services: { api: { urls: Array.from({ length: 10 }, (_, i) => `http://10.0.0.${i}:80`) } },
+      balancer: 'peak-ewma',
+      outlierDetection: false,
+      clock,
+      random: seededRandom(11),
+    });
+    const counts = new Map<string, number>();
+    for (let i = 0; i < 20_000; i++) {
+      const e = registry.pick('api');
+      counts.set(e.url, (counts.get(e.url) ?? 0) + 1);
+      const failing = e.url === 'http://10.0.0.0:80';
+      const slow = e.url === 'http://10.0.0.1:80';
+      registry.report(
+        e,
+        failing ? { ok: false, latencyMs: 0.2, status: 503 } : { ok: true, latencyMs: slow ? 20 : 2 },
+      );
+      clock.advanceSync(1);
+    }
+    expect((counts.get('http://10.0.0.0:80') ?? 0) / 20_000).toBeLessThan(0.01);
+    expect((counts.get('http://10.0.0.1:80') ?? 0) / 20_000).toBeLessThan(0.05);
+  });
+
+  it('jumps to a higher latency at once and decays toward lower ones', () => {
+    const b = p2cPeakEwma({ decayMs: 1000 });
+    const l = load('http://a:1');
+    b.observe?.(l, { ok: true, latencyMs: 10 }, 0);
+    expect(l.ewma).toBe(10);
+    b.observe?.(l, { ok: true, latencyMs: 100 }, 1);
+    expect(l.ewma).toBe(100);
+    b.observe?.(l, { ok: true, latencyMs: 10 }, 1001);
+    expect(l.ewma).toBeCloseTo(100 * Math.exp(-1) + 10 * (1 - Math.exp(-1)), 6);
+    b.observe?.(l, { ok: false, latencyMs: 1 }, 1002);
+    expect(l.ewma).toBe(1000);
+  });
+
+  it('rejects bad options and unknown balancer names', () => {
+    expect(() => p2cPeakEwma({ decayMs: 0 })).toThrow(/decayMs/);
+    expect(() => balancerFor('fastest' as never)).toThrow(/balancer/);
+  });
+});
+
+describe('outlier detection invariants', () => {
+  it('never ejects more than maxEjectionPercent of endpoints (but may always eject one)', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 30 }),
+        fc.integer({ min: 0, max: 100 }),
+        fc.array(fc.tuple(fc.nat(), fc.boolean()), { maxLength: 400 }),
+        async (n, maxEjectionPercent, calls) => {
+          const clock = createFakeClock();
+          const registry = createRegistry({
+            services: { api: { urls: Array.from({ length: n }, (_, i) => `http://10.0.0.${i}:80`) } },
+            clock,
+            random: seededRandom(n),
+            outlierDetection: {
+              maxEjectionPercent,
+              consecutive5xx: 2,
+              interval: 100,
+              baseEjectionTime: 300,
+              successRateEjection: { requestVolume: 3, minimumHosts: 1 },
+              failurePercentageEjection: { requestVolume: 3, minimumHosts: 1, threshold: 50 },
+            },
+          });
+          const endpoints = registry.endpoints('api') as Endpoint[];
+          const limit = Math.max(1, Math.floor((n * maxEjectionPercent) / 100));
+          for (const [which, ok] of calls) {
+            registry.report(endpoints[which % n] as Endpoint, { ok, latencyMs: 1 });
+            if (which % 7 === 0) clock.advanceSync(50);
+            const ejected = registry.inspect('api').endpoints.filter((e) => e.outlier.ejected).length;
+            if (ejected > limit) return false;
+          }
+          registry.close();
+          return true;
+        },
+      ),
+      { numRuns: 80 },
+    );
+  });
+
+  it('in panic mode picks from every endpoint; otherwise only from healthy ones', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 12 }),
+        fc.integer({ min: 0, max: 12 }),
+        fc.integer({ min: 0, max: 100 }),
+        async (n, downRaw, panicThreshold) => {
+          const down = Math.min(n, downRaw);
+          const clock = createFakeClock();
+          const urls = Array.from({ length: n }, (_, i) => `http://10.0.0.${i}:80`);
+          const unhealthy = new Set(urls.slice(0, down));
+          const registry = createRegistry({
+            services: { api: { urls } },
+            clock,
+            random: seededRandom(n * 31 + down),
+            balancer: 'round-robin',
+            panicThreshold,
+            healthCheck: { check: async (e) => !unhealthy.has(e.url), unhealthyThreshold: 1, interval: 1000 },
+          });
+          await clock.advance(0);
+          const healthyPct = ((n - down) * 100) / n;
+          const panic = healthyPct < panicThreshold;
+          expect(registry.inspect('api').panic).toBe(panic);
+          if (!panic && down === n) {
+            expect(() => registry.url('api')).toThrow(/No endpoint/);
+          } else {
+            const seen = new Set(Array.from({ length: n * 2 }, () => registry.url('api')));
+            const expected = panic ? new Set(urls) : new Set(urls.slice(down));
+            expect(seen).toEqual(expected);
+          }
+          registry.close();
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+});
