@@ -149,7 +149,7 @@ describe('createBreaker', () => {
     const error = Object.assign(new Error('503'), { retryAfterMs: 5_000 });
     await breaker.execute(() => Promise.reject(error)).catch(() => {});
     expect(breaker.snapshot().openUntil).toBe(5_000);
-    const rejection = await breaker.execute(okay).catch((e: CircuitOpenError) => e);
+    const rejection = (await breaker.execute(okay).catch((e: unknown) => e)) as CircuitOpenError;
     expect(rejection.retryAfterMs).toBe(5_000);
     await clock.advance(5_000);
     expect(breaker.state).toBe('half-open');
@@ -202,7 +202,7 @@ describe('half-open', () => {
     const gate = deferred<string>();
     const probe = breaker.execute(() => gate.promise);
     await clock.advance(1_000);
-    const error = await breaker.execute(okay).catch((e: CircuitOpenError) => e);
+    const error = (await breaker.execute(okay).catch((e: unknown) => e)) as CircuitOpenError;
     expect(error.retryAfterMs).toBe(2_000);
     gate.resolve('x');
     await probe;
@@ -426,7 +426,7 @@ describe('isolate and reset', () => {
     expect(breaker.state).toBe('open');
     await clock.advance(3_600_000);
     expect(breaker.state).toBe('open');
-    const error = await breaker.execute(okay).catch((e: CircuitOpenError) => e);
+    const error = (await breaker.execute(okay).catch((e: unknown) => e)) as CircuitOpenError;
     expect(error).toMatchObject({
       code: 'ERR_CIRCUIT_OPEN',
       isolated: true,

@@ -221,20 +221,32 @@ export function createBreaker(options: BreakerOptions = {}): Breaker {
   let bad = 0;
   let probeDeadline = 0;
   let probeControllers: AbortController[] = [];
-  // One controller per generation: closed calls share its signal, so a call allocates none.
+  // Made once per generation and shared by its closed calls, so a call allocates nothing of ours:
+  // the signal they get, and the handlers that count their outcomes (bound to the generation).
   let controller: AbortController | undefined;
   let context: BreakerContext | undefined;
+  let onValue: (value: unknown) => unknown;
+  let onError: (error: unknown) => never;
 
-  const fresh = (): { controller: AbortController; context: BreakerContext } => {
+  const fresh = (): AbortController => {
+    const g = gen;
     controller = new AbortController();
     context = { signal: controller.signal };
-    return { controller, context };
+    onValue = (value) => {
+      record(g, CLOSED, 0, isResultFailure?.(value) === true, value);
+      return value;
+    };
+    onError = (error) => {
+      if (!isAbortError(error)) record(g, CLOSED, 0, isFailure?.(error) ?? true, error);
+      throw error;
+    };
+    return controller;
   };
 
-  const emit = <A extends unknown[]>(hook: ((...args: A) => void) | undefined, ...args: A): void => {
-    // A throwing hook must not leave the state machine half-updated.
+  // Hooks run through this only when set; a throwing hook must not leave the state machine half-updated.
+  const emit = (call: () => void): void => {
     try {
-      hook?.(...args);
+      call();
     } catch {}
   };
 
@@ -250,7 +262,7 @@ export function createBreaker(options: BreakerOptions = {}): Breaker {
       consecutive = trips = 0;
       win?.clear();
     } else if (to === OPEN) arm();
-    if (from !== to) emit(onStateChange, STATES[to]!, STATES[from]!);
+    if (onStateChange && from !== to) emit(() => onStateChange(STATES[to]!, STATES[from]!));
   };
 
   const poll = (): void => {
@@ -287,8 +299,8 @@ export function createBreaker(options: BreakerOptions = {}): Breaker {
       const durationMs = clock.now() - start;
       slow = durationMs > slowMs;
       const event = { durationMs, slow, state: STATES[from]! };
-      if (failed) emit(onFailure, { ...event, error: subject });
-      else emit(onSuccess, event);
+      if (failed) onFailure && emit(() => onFailure({ ...event, error: subject }));
+      else if (onSuccess) emit(() => onSuccess(event));
     }
     if (g !== gen) return;
     const cause = failed ? subject : undefined;
@@ -314,28 +326,25 @@ export function createBreaker(options: BreakerOptions = {}): Breaker {
       isolations ? INF : Math.max(0, Math.ceil((state === HALF ? probeDeadline : openUntil) - clock.now())),
       isolations > 0,
     );
-    emit(onReject, error);
+    if (onReject) emit(() => onReject(error));
     return error;
   };
 
-  // The hot path: a closed call without a caller signal. No closure, no per-call allocation of ours.
-  async function run<T>(fn: Fn<T>, signal?: AbortSignal): Promise<T> {
-    const g = gen;
-    const from = state;
-    const start = timed ? clock.now() : 0;
-    if (from !== CLOSED || signal) return guarded(fn, signal, g, from, start);
-    const ctx = context ?? fresh().context;
+  // The hot path: a closed call without a caller signal or timing. `.then` with the generation's
+  // handlers costs less than an async wrapper (one promise hop fewer) and needs no closure.
+  function run<T>(fn: Fn<T>, signal?: AbortSignal): Promise<T> {
+    if (state !== CLOSED || signal || timed) return guarded(fn, signal, gen, state, timed ? clock.now() : 0);
+    if (!context) fresh();
+    let result: T | PromiseLike<T>;
     try {
-      const value = await fn(ctx);
-      record(g, from, start, isResultFailure?.(value) === true, value);
-      return value;
+      result = fn(context!);
     } catch (error) {
-      if (!isAbortError(error)) record(g, from, start, isFailure?.(error) ?? true, error);
-      throw error;
+      result = Promise.reject(error);
     }
+    return Promise.resolve(result).then(onValue, onError) as Promise<T>;
   }
 
-  /** A half-open probe (own signal and timeout) or a call with the caller's signal. */
+  /** A half-open probe (own signal and timeout), a call with the caller's signal, or a timed call. */
   async function guarded<T>(
     fn: Fn<T>,
     signal: AbortSignal | undefined,
@@ -366,17 +375,19 @@ export function createBreaker(options: BreakerOptions = {}): Breaker {
         record(g, from, start, true, error);
       }, probeTimeout);
       unrefTimer(probeTimer);
-    } else own ??= fresh().controller;
-    const linked = linkSignals(signal, own.signal);
+    } else own ??= fresh();
+    const linked = signal && linkSignals(signal, own.signal);
     const settle = (): boolean => {
       clock.clearTimeout(probeTimer);
-      linked.dispose();
+      if (linked) linked.dispose();
       const first = !settled;
       settled = true;
       return first;
     };
     try {
-      const value = await fn({ signal: linked.signal });
+      const value = await fn(
+        linked ? { signal: linked.signal } : from === HALF ? { signal: own.signal } : context!,
+      );
       if (settle()) record(g, from, start, isResultFailure?.(value) === true, value);
       return value;
     } catch (error) {

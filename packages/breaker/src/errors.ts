@@ -24,9 +24,9 @@ import { IntegError, isIntegError } from '@integ/core';
  */
 export class CircuitOpenError extends IntegError {
   /** Milliseconds until the breaker admits a call again; `Infinity` while isolated. */
-  readonly retryAfterMs: number;
+  declare readonly retryAfterMs: number;
   /** Whether the breaker is held open by `isolate()` (it stays open until released or reset). */
-  readonly isolated: boolean;
+  declare readonly isolated: boolean;
 
   constructor(retryAfterMs: number, isolated = false) {
     super(
