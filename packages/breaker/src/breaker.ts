@@ -13,7 +13,6 @@ import {
   isAbortError,
   linkSignals,
   systemClock,
-  TimeoutError,
   type TimerHandle,
   unrefTimer,
 } from '@integ/core';
@@ -27,7 +26,7 @@ export type BreakerState = 'closed' | 'open' | 'half-open';
 export interface BreakerContext {
   /**
    * Aborts when the breaker gives up on the call: the half-open probe timed out (reason: a
-   * `TimeoutError`), the breaker was isolated (reason: a `CircuitOpenError`), or the caller's own
+   * DOMException named `TimeoutError`, as from `AbortSignal.timeout()`), the breaker was isolated (reason: a `CircuitOpenError`), or the caller's own
    * `signal` aborted (its reason). Pass it on to `fetch` and friends.
    */
   readonly signal: AbortSignal;
@@ -193,7 +192,7 @@ export function createBreaker(options: BreakerOptions = {}): Breaker {
   ): number => {
     const value = (o[name] ?? fallback) as number;
     if (!(value >= min && value <= max) || (int && value % 1))
-      throw new InvalidArgumentError(name, `${int ? 'an integer' : 'a number'} in [${min}, ${max}]`, value);
+      throw new InvalidArgumentError(name, `a number in [${min}, ${max}]`, value);
     return value;
   };
   const threshold = num('failureThreshold', 5, 1, INF, true);
@@ -370,7 +369,8 @@ export function createBreaker(options: BreakerOptions = {}): Breaker {
       probeTimer = clock.setTimeout(() => {
         if (settled) return;
         settled = true;
-        const error = new TimeoutError(probeTimeout, 'Half-open probe');
+        // The reason AbortSignal.timeout() uses: a DOMException named TimeoutError.
+        const error = new DOMException(`Half-open probe timed out after ${probeTimeout} ms`, 'TimeoutError');
         probe.abort(error);
         record(g, from, start, true, error);
       }, probeTimeout);
@@ -411,28 +411,17 @@ export function createBreaker(options: BreakerOptions = {}): Breaker {
 
   const snap = o.initialState;
   if (snap) {
-    // A snapshot comes from storage: check it like any other input. Missing counts read as 0.
+    // A snapshot comes from storage: check it like any other input. Missing fields read as 0.
     state = STATES.indexOf(snap.state);
-    if (state < 0)
-      throw new InvalidArgumentError('initialState.state', "'closed', 'open' or 'half-open'", snap.state);
-    const counter = (name: 'trips' | 'consecutiveFailures'): number => {
-      const value = snap[name] ?? 0;
-      if (!(value >= 0 && value % 1 === 0))
-        throw new InvalidArgumentError(`initialState.${name}`, 'an integer >= 0', value);
-      return value;
-    };
-    consecutive = counter('consecutiveFailures');
-    trips = counter('trips');
+    consecutive = snap.consecutiveFailures ?? 0;
+    trips = snap.trips ?? 0;
+    openUntil = snap.openUntil ?? clock.now() + (typeof openFor === 'number' ? openFor : openFor(trips || 1));
+    if (!(state >= 0 && consecutive >= 0 && trips >= 0 && openUntil >= 0 && openUntil < INF))
+      throw new InvalidArgumentError('initialState', 'a snapshot from breaker.snapshot()', snap);
     if (snap.isolated) {
       isolations = 1;
       state = OPEN;
-    } else if (state === OPEN) {
-      openUntil =
-        snap.openUntil ?? clock.now() + (typeof openFor === 'number' ? openFor : openFor(trips || 1));
-      if (!(openUntil >= 0 && openUntil < INF))
-        throw new InvalidArgumentError('initialState.openUntil', 'a time in ms', openUntil);
-      arm();
-    }
+    } else if (state === OPEN) arm();
   }
 
   return {

@@ -32,8 +32,8 @@ export class CircuitOpenError extends IntegError {
     super(
       'ERR_CIRCUIT_OPEN',
       isolated
-        ? 'Circuit isolated: calls are rejected until the isolation is released or the breaker is reset'
-        : `Circuit open: the call was not made; retry after ${retryAfterMs} ms`,
+        ? 'Circuit isolated: calls fail until it is released or reset'
+        : `Circuit open: call not made; retry after ${retryAfterMs} ms`,
       { retryable: !isolated },
     );
     this.retryAfterMs = retryAfterMs;
