@@ -556,6 +556,25 @@ describe('retry', () => {
       controller.abort('stop');
       expect(await settled).toBe('stop');
     });
+
+    it('starts no attempt after an abort from inside a hook, even with no wait', async () => {
+      const clock = createFakeClock();
+      const controller = new AbortController();
+      const fn = vi.fn(async () => {
+        throw boom();
+      });
+      const error = await failure(
+        retry(fn, {
+          clock,
+          signal: controller.signal,
+          backoff: constant(0),
+          onRetry: () => controller.abort('enough'),
+        }),
+        clock,
+      );
+      expect(error).toBe('enough');
+      expect(fn).toHaveBeenCalledTimes(1);
+    });
   });
 
   describe('server hints', () => {

@@ -314,6 +314,8 @@ function guard<T>(
       else reject(value);
     };
     const onAbort = (): void => settle(abortReason(signal as AbortSignal), false, true);
+    // A signal aborted between attempts (in a hook, or with no wait) fires no event any more: check it first.
+    if (signal?.aborted) return onAbort();
     signal?.addEventListener('abort', onAbort);
     if (ms !== INFINITY)
       timer = clock.setTimeout(() => settle(new TimeoutError(limit, what), false, true), ms);
