@@ -1,0 +1,352 @@
+import { exponential } from '@integ/retry';
+import { connect, type ReconnectInfo, SseConnectionError, type SseEvent, SseHttpError } from '@integ/sse';
+import { createFakeClock } from '@integ/testing';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { type Reply, type SseTestServer, startSseServer } from './test-server.js';
+
+/** A seeded uniform random in [0, 1) (mulberry32). */
+export function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const ev = (data: string, lastEventId = '', type = 'message'): SseEvent => ({ type, data, lastEventId });
+
+let server: SseTestServer | undefined;
+afterEach(async () => {
+  await server?.close();
+  server = undefined;
+});
+
+async function serve(script: (index: number) => Reply): Promise<SseTestServer> {
+  server = await startSseServer((request) => script(request.index));
+  return server;
+}
+
+describe('connect', () => {
+  it('reconnects after the server closes, sending Last-Event-ID', async () => {
+    const srv = await serve((i) =>
+      i === 0
+        ? { chunks: ['id: 1\ndata: a\n\n', 'id: 2\ndata: b\n\n'] }
+        : { chunks: ['data: c\n\n'], end: 'hang' },
+    );
+    const clock = createFakeClock();
+    const reconnects: ReconnectInfo[] = [];
+    const stream = connect(srv.url, {
+      clock,
+      random: seeded(1),
+      onReconnect: (info) => reconnects.push(info),
+    });
+    const it = stream[Symbol.asyncIterator]();
+    expect((await it.next()).value).toEqual(ev('a', '1'));
+    expect((await it.next()).value).toEqual(ev('b', '2'));
+    await vi.waitFor(() => expect(clock.pendingTimers).toBe(1));
+    expect(reconnects).toEqual([
+      { attempt: 1, delay: reconnects[0]?.delay, error: undefined, lastEventId: '2' },
+    ]);
+    const delay = reconnects[0]?.delay ?? -1;
+    // Equal jitter on the 1000 ms default: between 500 and 1000 ms.
+    expect(delay).toBeGreaterThanOrEqual(500);
+    expect(delay).toBeLessThan(1000);
+    await clock.advance(delay - 1);
+    expect(srv.requests).toHaveLength(1);
+    await clock.advance(1);
+    expect((await it.next()).value).toEqual(ev('c', '2'));
+    expect(srv.requests[0]?.lastEventId).toBeUndefined();
+    expect(srv.requests[1]?.lastEventId).toBe('2');
+    expect(srv.requests[1]?.headers.accept).toBe('text/event-stream');
+    expect(stream.lastEventId).toBe('2');
+    stream.close();
+    expect(clock.pendingTimers).toBe(0);
+    expect(await it.next()).toEqual({ done: true, value: undefined });
+    await srv.closed(1);
+  });
+
+  it('sends the initial lastEventId on the first request', async () => {
+    const srv = await serve(() => ({ chunks: ['data: x\n\n'], end: 'hang' }));
+    const stream = connect(srv.url, { lastEventId: '41' });
+    for await (const event of stream) {
+      expect(event).toEqual(ev('x', '41'));
+      break;
+    }
+    expect(srv.requests[0]?.lastEventId).toBe('41');
+    await srv.closed(0);
+  });
+
+  for (const [name, reply, code] of [
+    ['204', { status: 204 }, 'ERR_SSE_STATUS'],
+    [
+      '404',
+      { status: 404, headers: { 'content-type': 'text/plain' }, chunks: ['not found'] },
+      'ERR_SSE_STATUS',
+    ],
+    ['500', { status: 500, chunks: ['data: x\n\n'] }, 'ERR_SSE_STATUS'],
+    [
+      'a text/plain content type',
+      { headers: { 'content-type': 'text/plain' }, chunks: ['data: x\n\n'] },
+      'ERR_SSE_CONTENT_TYPE',
+    ],
+    ['format-mime-bogus: "x bogus"', { headers: { 'content-type': 'x bogus' } }, 'ERR_SSE_CONTENT_TYPE'],
+    [
+      'format-mime-valid-bogus: text/x-bogus',
+      { headers: { 'content-type': 'text/x-bogus' } },
+      'ERR_SSE_CONTENT_TYPE',
+    ],
+  ] as const) {
+    it(`stops for good on ${name}, with ${code} and no reconnection`, async () => {
+      const srv = await serve(() => reply);
+      const clock = createFakeClock();
+      const errors: unknown[] = [];
+      const reconnects: unknown[] = [];
+      const stream = connect(srv.url, {
+        clock,
+        onError: (error) => errors.push(error),
+        onReconnect: (info) => reconnects.push(info),
+      });
+      const failure = await (async () => {
+        try {
+          for await (const _ of stream) throw new Error('no event expected');
+        } catch (error) {
+          return error;
+        }
+        return undefined;
+      })();
+      expect(failure).toBeInstanceOf(SseHttpError);
+      expect(failure).toMatchObject({ code, retryable: false });
+      if (code === 'ERR_SSE_STATUS') expect((failure as SseHttpError).status).toBe(reply.status);
+      expect(errors).toEqual([failure]);
+      await clock.runAll();
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(srv.requests).toHaveLength(1);
+      expect(reconnects).toEqual([]);
+      expect(clock.pendingTimers).toBe(0);
+    });
+  }
+
+  it('format-mime-trailing-semicolon and format-utf-8: parameters are ignored and the body is always UTF-8', async () => {
+    const srv = await serve((i) => ({
+      headers: { 'content-type': i === 0 ? 'text/event-stream;' : 'Text/Event-Stream; charset=windows-1252' },
+      chunks: [i === 0 ? 'data: one\n\n' : new Uint8Array([...new TextEncoder().encode('data:ok…\n\n')])],
+      end: i === 0 ? 'close' : 'hang',
+    }));
+    const clock = createFakeClock();
+    const stream = connect(srv.url, { clock });
+    const it = stream[Symbol.asyncIterator]();
+    expect((await it.next()).value).toEqual(ev('one'));
+    await vi.waitFor(() => expect(clock.pendingTimers).toBe(1));
+    await clock.runAll();
+    expect((await it.next()).value).toEqual(ev('ok…'));
+    stream.close();
+  });
+
+  it('strips one BOM split across network chunks, and decodes characters split across them', async () => {
+    const bytes = new TextEncoder().encode('\uFEFFdata: é😀\n\n');
+    const srv = await serve(() => ({
+      chunks: [bytes.slice(0, 2), bytes.slice(2, 9), bytes.slice(9, 11), bytes.slice(11)],
+      end: 'hang',
+    }));
+    const stream = connect(srv.url);
+    for await (const event of stream) {
+      expect(event).toEqual(ev('é😀'));
+      break;
+    }
+  });
+
+  it('waits an exponential backoff with jitter whose floor is the server retry, up to maxDelay', async () => {
+    const srv = await serve(() => ({ chunks: ['retry: 150\n\n'] }));
+    const clock = createFakeClock();
+    const reconnects: ReconnectInfo[] = [];
+    const backoff = exponential({ initial: 100, factor: 2, max: 10_000, jitter: 'equal' });
+    const stream = connect(srv.url, {
+      clock,
+      random: seeded(42),
+      backoff,
+      maxDelay: 1000,
+      onReconnect: (info) => reconnects.push(info),
+    });
+    const reference = seeded(42);
+    const expected: number[] = [];
+    for (let attempt = 1; attempt <= 7; attempt++) {
+      const previousDelay = expected[attempt - 2] ?? 0;
+      expected.push(Math.min(1000, Math.max(150, backoff({ attempt, previousDelay, random: reference }))));
+      await vi.waitFor(() => expect(reconnects).toHaveLength(attempt));
+      await vi.waitFor(() => expect(clock.pendingTimers).toBe(1));
+      const info = reconnects[attempt - 1];
+      expect(info?.attempt).toBe(attempt);
+      expect(info?.delay).toBe(expected[attempt - 1]);
+      await clock.advance((info?.delay ?? 0) - 1);
+      expect(srv.requests).toHaveLength(attempt);
+      await clock.advance(1);
+      await vi.waitFor(() => expect(srv.requests).toHaveLength(attempt + 1));
+    }
+    // The floor shows first (equal jitter of 100 and 200 is below 150), the cap last.
+    expect(expected[0]).toBe(150);
+    expect(expected[6]).toBe(1000);
+    expect(new Set(expected).size).toBeGreaterThan(3);
+    stream.close();
+    expect(clock.pendingTimers).toBe(0);
+  });
+
+  it('starts the backoff over once a connection delivers an event', async () => {
+    const srv = await serve((i) => ({ chunks: i === 2 ? ['data: x\n\n'] : [] }));
+    const clock = createFakeClock();
+    const attempts: number[] = [];
+    const stream = connect(srv.url, { clock, onReconnect: (info) => attempts.push(info.attempt) });
+    const it = stream[Symbol.asyncIterator]();
+    for (let n = 1; n <= 2; n++) {
+      await vi.waitFor(() => expect(attempts).toHaveLength(n));
+      await clock.runAll();
+    }
+    expect((await it.next()).value).toEqual(ev('x'));
+    await vi.waitFor(() => expect(attempts).toHaveLength(3));
+    expect(attempts).toEqual([1, 2, 1]);
+    stream.close();
+  });
+
+  it('the watchdog reconnects a connection that stays silent for idleTimeout ms', async () => {
+    const srv = await serve((i) => ({ chunks: [`data: ${i}\n\n`], end: 'hang' }));
+    const clock = createFakeClock();
+    const errors: unknown[] = [];
+    const stream = connect(srv.url, { clock, idleTimeout: 5000, onError: (error) => errors.push(error) });
+    const it = stream[Symbol.asyncIterator]();
+    expect((await it.next()).value).toEqual(ev('0'));
+    await clock.advance(3000);
+    srv.responses.get(0)?.write('data: alive\n\n');
+    expect((await it.next()).value).toEqual(ev('alive'));
+    // Data at t=3000 moved the deadline to t=8000.
+    await clock.advance(4999);
+    expect(errors).toEqual([]);
+    await clock.advance(1);
+    await srv.closed(0);
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatchObject({ code: 'ERR_TIMEOUT', timeoutMs: 5000 });
+    await vi.waitFor(() => expect(clock.pendingTimers).toBe(1));
+    await clock.advance(1000);
+    expect((await it.next()).value).toEqual(ev('1'));
+    expect(srv.requests).toHaveLength(2);
+    stream.close();
+    expect(clock.pendingTimers).toBe(0);
+  });
+
+  it('aborting closes the connection at once: no timer left, body reader cancelled, iteration rejects', async () => {
+    const srv = await serve(() => ({ chunks: ['data: a\n\n'], end: 'hang' }));
+    const clock = createFakeClock();
+    const controller = new AbortController();
+    const stream = connect(srv.url, { clock, signal: controller.signal, idleTimeout: 10_000 });
+    const it = stream[Symbol.asyncIterator]();
+    expect((await it.next()).value).toEqual(ev('a'));
+    expect(clock.pendingTimers).toBe(1);
+    const reason = new Error('user left');
+    controller.abort(reason);
+    expect(clock.pendingTimers).toBe(0);
+    await expect(it.next()).rejects.toBe(reason);
+    await srv.closed(0);
+    await clock.runAll();
+    expect(srv.requests).toHaveLength(1);
+  });
+
+  it('aborting during the reconnection wait frees the timer and never reconnects', async () => {
+    const srv = await serve(() => ({ chunks: ['data: a\n\n'] }));
+    const clock = createFakeClock();
+    const controller = new AbortController();
+    const stream = connect(srv.url, { clock, signal: controller.signal });
+    const it = stream[Symbol.asyncIterator]();
+    await it.next();
+    await vi.waitFor(() => expect(clock.pendingTimers).toBe(1));
+    controller.abort();
+    expect(clock.pendingTimers).toBe(0);
+    await expect(it.next()).rejects.toMatchObject({ name: 'AbortError' });
+    await clock.runAll();
+    expect(srv.requests).toHaveLength(1);
+  });
+
+  it('close() and break end the iteration quietly and close the socket', async () => {
+    const srv = await serve(() => ({ chunks: ['data: a\n\n'], end: 'hang' }));
+    const seen: string[] = [];
+    for await (const event of connect(srv.url)) {
+      seen.push(event.data);
+      break;
+    }
+    expect(seen).toEqual(['a']);
+    await srv.closed(0);
+    const stream = connect(srv.url);
+    const it = stream[Symbol.asyncIterator]();
+    await it.next();
+    stream.close();
+    expect(await it.next()).toEqual({ done: true, value: undefined });
+    await srv.closed(1);
+  });
+
+  it('re-evaluates async headers on every reconnect, and sends method, body and credentials', async () => {
+    const srv = await serve((i) => ({ chunks: [`data: ${i}\n\n`], end: i === 0 ? 'close' : 'hang' }));
+    const clock = createFakeClock();
+    let token = 0;
+    const stream = connect(srv.url, {
+      clock,
+      method: 'POST',
+      body: JSON.stringify({ topic: 'orders' }),
+      headers: async () => ({ authorization: `Bearer ${++token}`, 'content-type': 'application/json' }),
+    });
+    const it = stream[Symbol.asyncIterator]();
+    await it.next();
+    await vi.waitFor(() => expect(clock.pendingTimers).toBe(1));
+    await clock.advance(1000);
+    await it.next();
+    expect(srv.requests.map((r) => [r.method, r.headers.authorization, r.body])).toEqual([
+      ['POST', 'Bearer 1', '{"topic":"orders"}'],
+      ['POST', 'Bearer 2', '{"topic":"orders"}'],
+    ]);
+    stream.close();
+  });
+
+  it('reconnects after a network error, reporting an SseConnectionError', async () => {
+    const srv = await serve((i) =>
+      i === 0 ? { chunks: ['data: a\n\n'], end: 'destroy' } : { chunks: ['data: b\n\n'], end: 'hang' },
+    );
+    const clock = createFakeClock();
+    const errors: unknown[] = [];
+    const stream = connect(srv.url, { clock, onError: (error) => errors.push(error) });
+    const it = stream[Symbol.asyncIterator]();
+    expect((await it.next()).value).toEqual(ev('a'));
+    await vi.waitFor(() => expect(clock.pendingTimers).toBe(1));
+    await clock.advance(1000);
+    expect((await it.next()).value).toEqual(ev('b'));
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toBeInstanceOf(SseConnectionError);
+    expect(errors[0]).toMatchObject({ code: 'ERR_SSE_CONNECTION', retryable: true });
+    stream.close();
+  });
+
+  it('uses the injected fetch, and reconnects when fetch itself fails', async () => {
+    const clock = createFakeClock();
+    const calls: string[] = [];
+    const fetchStub: typeof fetch = async (input) => {
+      calls.push(String(input));
+      if (calls.length === 1) throw new TypeError('fetch failed');
+      return new Response('data: from stub\n\n', { headers: { 'content-type': 'text/event-stream' } });
+    };
+    const errors: unknown[] = [];
+    const stream = connect('https://example.test/live?token=secret', {
+      clock,
+      fetch: fetchStub,
+      onError: (e) => errors.push(e),
+    });
+    const it = stream[Symbol.asyncIterator]();
+    await vi.waitFor(() => expect(clock.pendingTimers).toBe(1));
+    await clock.advance(1000);
+    expect((await it.next()).value).toEqual(ev('from stub'));
+    expect(calls).toEqual([
+      'https://example.test/live?token=secret',
+      'https://example.test/live?token=secret',
+    ]);
+    expect((errors[0] as Error).message).not.toContain('secret');
+    expect((errors[0] as Error).cause).toBeInstanceOf(TypeError);
+    stream.close();
+  });
+});

@@ -1,0 +1,62 @@
+/**
+ * Errors of the SSE client. A response the standard says to "fail the connection" on (status other than
+ * 200, Content-Type other than text/event-stream) ends the client for good; network failures are
+ * reported and retried.
+ */
+import { IntegError } from '@integ/core';
+
+/** Which rule a response broke. */
+export type SseHttpErrorCode = 'ERR_SSE_STATUS' | 'ERR_SSE_CONTENT_TYPE';
+
+/**
+ * The server answered with a status other than 200 (`ERR_SSE_STATUS`, 204 included: that is how a server
+ * tells a client to stop) or a Content-Type other than `text/event-stream` (`ERR_SSE_CONTENT_TYPE`).
+ * Not retryable: the client closes and does not reconnect.
+ *
+ * @example
+ * ```ts
+ * try { for await (const event of connect(url)) handle(event); }
+ * catch (error) { if (isIntegError(error, 'ERR_SSE_STATUS')) console.log((error as SseHttpError).status); }
+ * ```
+ */
+export class SseHttpError extends IntegError {
+  override readonly code: SseHttpErrorCode;
+  /** The response status. */
+  readonly status: number;
+  /** The response Content-Type, or `null` when there was none. */
+  readonly contentType: string | null;
+  /** The URL that answered. */
+  readonly url: string;
+
+  constructor(code: SseHttpErrorCode, status: number, contentType: string | null, url: string) {
+    super(
+      code,
+      code === 'ERR_SSE_STATUS'
+        ? `The event stream at ${url} answered ${status} instead of 200; the client stopped and will not reconnect`
+        : `The event stream at ${url} answered Content-Type ${JSON.stringify(contentType)} instead of text/event-stream; the client stopped and will not reconnect`,
+      { retryable: false },
+    );
+    this.code = code;
+    this.status = status;
+    this.contentType = contentType;
+    this.url = url;
+  }
+}
+
+/**
+ * A connection attempt or an open stream failed at the network level (`ERR_SSE_CONNECTION`): the cause
+ * is the fetch or read error. The client reconnects after it.
+ *
+ * @example
+ * ```ts
+ * connect(url, { onError: (error) => { if (isIntegError(error, 'ERR_SSE_CONNECTION')) metrics.drop(); } });
+ * ```
+ */
+export class SseConnectionError extends IntegError {
+  constructor(url: string, cause: unknown) {
+    super('ERR_SSE_CONNECTION', `The event stream at ${url} failed; reconnecting`, {
+      cause,
+      retryable: true,
+    });
+  }
+}

@@ -1,0 +1,146 @@
+import { EventSource } from '@integ/sse';
+import { createFakeClock } from '@integ/testing';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { type Reply, type SseTestServer, startSseServer } from './test-server.js';
+
+let server: SseTestServer | undefined;
+const sources: EventSource[] = [];
+afterEach(async () => {
+  for (const source of sources.splice(0)) source.close();
+  await server?.close();
+  server = undefined;
+});
+
+async function serve(script: (index: number) => Reply): Promise<SseTestServer> {
+  server = await startSseServer((request) => script(request.index));
+  return server;
+}
+
+function open(url: string, init?: ConstructorParameters<typeof EventSource>[1]): EventSource {
+  const source = new EventSource(url, init);
+  sources.push(source);
+  return source;
+}
+
+describe('EventSource', () => {
+  it('has the DOM constants, url, withCredentials and starts CONNECTING', async () => {
+    const srv = await serve(() => ({ end: 'hang' }));
+    const source = open(srv.url, { withCredentials: true });
+    expect([EventSource.CONNECTING, EventSource.OPEN, EventSource.CLOSED]).toEqual([0, 1, 2]);
+    expect([source.CONNECTING, source.OPEN, source.CLOSED]).toEqual([0, 1, 2]);
+    expect(source.readyState).toBe(EventSource.CONNECTING);
+    expect(source.url).toBe(srv.url);
+    expect(source.withCredentials).toBe(true);
+    expect(open(srv.url).withCredentials).toBe(false);
+    expect(source).toBeInstanceOf(EventTarget);
+  });
+
+  it('throws a SyntaxError DOMException for a URL it cannot parse', () => {
+    expect(() => new EventSource('http://[not a url')).toThrow(
+      expect.objectContaining({ name: 'SyntaxError' }),
+    );
+  });
+
+  it('opens, then delivers message events to onmessage and named events to their listeners', async () => {
+    const srv = await serve(() => ({
+      chunks: ['id: 7\ndata: hello\n\nevent: update\ndata: {"n":1}\n\nevent: message\ndata: last\n\n'],
+      end: 'hang',
+    }));
+    const source = open(srv.url);
+    const log: string[] = [];
+    source.onopen = () => log.push(`open:${source.readyState}`);
+    source.onmessage = (event) => log.push(`message:${event.data}:${event.lastEventId}`);
+    source.addEventListener('update', (event) => {
+      const message = event as MessageEvent;
+      log.push(`update:${message.data}:${message.lastEventId}:${message.origin}`);
+    });
+    await vi.waitFor(() => expect(log).toHaveLength(4));
+    const origin = new URL(srv.url).origin;
+    expect(log).toEqual(['open:1', 'message:hello:7', `update:{"n":1}:7:${origin}`, 'message:last:7']);
+    expect(source.lastEventId).toBe('7');
+    expect(source.onmessage).toBeTypeOf('function');
+    source.onmessage = null;
+    expect(source.onmessage).toBeNull();
+  });
+
+  it('dispatches MessageEvents through dispatchEvent, so removeEventListener works', async () => {
+    const srv = await serve(() => ({
+      chunks: ['event: tick\ndata: 1\n\n', 'event: tick\ndata: 2\n\n'],
+      end: 'hang',
+    }));
+    const source = open(srv.url);
+    const seen: unknown[] = [];
+    const listener = (event: Event): void => {
+      seen.push(event instanceof MessageEvent ? event.data : 'not a MessageEvent');
+      source.removeEventListener('tick', listener);
+    };
+    source.addEventListener('tick', listener);
+    let opened = false;
+    source.addEventListener('open', () => {
+      opened = true;
+    });
+    await vi.waitFor(() => expect(opened).toBe(true));
+    await vi.waitFor(() => expect(seen).toEqual(['1']));
+    source.dispatchEvent(new MessageEvent('tick', { data: 'manual' }));
+    expect(seen).toEqual(['1']);
+  });
+
+  it('fires error with readyState CONNECTING before reconnecting, and sends Last-Event-ID', async () => {
+    const srv = await serve((i) =>
+      i === 0 ? { chunks: ['id: a1\ndata: x\n\n'] } : { chunks: ['data: y\n\n'], end: 'hang' },
+    );
+    const clock = createFakeClock();
+    const source = open(srv.url, { clock });
+    const log: string[] = [];
+    source.onopen = () => log.push('open');
+    source.onerror = () => log.push(`error:${source.readyState}`);
+    source.onmessage = (event) => log.push(`message:${event.data}`);
+    await vi.waitFor(() => expect(log).toEqual(['open', 'message:x', 'error:0']));
+    await vi.waitFor(() => expect(clock.pendingTimers).toBe(1));
+    await clock.advance(1000);
+    await vi.waitFor(() => expect(log).toEqual(['open', 'message:x', 'error:0', 'open', 'message:y']));
+    expect(srv.requests[1]?.lastEventId).toBe('a1');
+    expect(source.readyState).toBe(EventSource.OPEN);
+  });
+
+  for (const [name, reply] of [
+    ['204', { status: 204 }],
+    ['404', { status: 404 }],
+    ['a wrong content type', { headers: { 'content-type': 'text/html' } }],
+  ] as const) {
+    it(`fails the connection on ${name}: error event, readyState CLOSED, no reconnection`, async () => {
+      const srv = await serve(() => reply);
+      const clock = createFakeClock();
+      const errors: unknown[] = [];
+      const source = open(srv.url, { clock, onError: (error) => errors.push(error) });
+      const states: number[] = [];
+      source.onerror = () => states.push(source.readyState);
+      await vi.waitFor(() => expect(states).toEqual([EventSource.CLOSED]));
+      expect(errors).toHaveLength(1);
+      await clock.runAll();
+      expect(srv.requests).toHaveLength(1);
+      expect(clock.pendingTimers).toBe(0);
+    });
+  }
+
+  it('close() sets CLOSED, frees every timer and stops events', async () => {
+    const srv = await serve(() => ({ chunks: ['data: one\n\n'], end: 'hang' }));
+    const clock = createFakeClock();
+    const source = open(srv.url, { clock, idleTimeout: 30_000 });
+    const messages: string[] = [];
+    source.onmessage = (event) => messages.push(event.data);
+    let errors = 0;
+    source.onerror = () => errors++;
+    await vi.waitFor(() => expect(messages).toEqual(['one']));
+    expect(clock.pendingTimers).toBe(1);
+    source.close();
+    expect(source.readyState).toBe(EventSource.CLOSED);
+    expect(clock.pendingTimers).toBe(0);
+    srv.responses.get(0)?.write('data: two\n\n');
+    await srv.closed(0);
+    await clock.runAll();
+    expect(messages).toEqual(['one']);
+    expect(errors).toBe(0);
+    expect(srv.requests).toHaveLength(1);
+  });
+});

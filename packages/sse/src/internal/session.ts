@@ -1,0 +1,284 @@
+/**
+ * The reconnecting connection loop shared by `connect()` and `EventSource`: fetch, check the response as
+ * the standard says, parse the body, and reconnect with Last-Event-ID after a normal end, a network error
+ * or a silent connection, waiting an exponential backoff whose floor is the server's `retry:`.
+ */
+import {
+  type Clock,
+  isIntegError,
+  linkSignals,
+  sleep,
+  systemClock,
+  TimeoutError,
+  type TimerHandle,
+} from '@integ/core';
+import { type Backoff, exponential } from '@integ/retry';
+import { SseConnectionError, SseHttpError } from '../errors.js';
+import type { SseEvent } from '../parser.js';
+import { createByteParser } from '../stream.js';
+
+/** What the hooks get when the client is about to reconnect. */
+export interface ReconnectInfo {
+  /** 1-based count of reconnections since the last connection that delivered an event. */
+  readonly attempt: number;
+  /** How long the client waits before reconnecting, in ms. */
+  readonly delay: number;
+  /** Why the connection ended: `undefined` after a normal end of stream. */
+  readonly error: unknown;
+  /** The Last-Event-ID the next request sends (`''`: none). */
+  readonly lastEventId: string;
+}
+
+/** Options of `connect()` (and, but for `credentials` and `signal`, of `EventSource`). */
+export interface ConnectOptions {
+  /** The fetch to use (tests, custom agents, proxies). @default globalThis.fetch */
+  readonly fetch?: typeof fetch | undefined;
+  /**
+   * Request headers, or a function (may be async) called before every connection attempt, so a refreshed
+   * token is used on reconnect. `Accept` and `Last-Event-ID` are set by the client.
+   */
+  readonly headers?: HeadersInit | (() => HeadersInit | Promise<HeadersInit>) | undefined;
+  /** HTTP method. @default 'GET' */
+  readonly method?: string | undefined;
+  /** Request body (for POST), sent again on every reconnect: use a string, Blob, FormData or URLSearchParams. */
+  readonly body?: string | Blob | FormData | URLSearchParams | ArrayBuffer | null | undefined;
+  /** fetch credentials mode. @default 'same-origin' */
+  readonly credentials?: RequestCredentials | undefined;
+  /** Aborting closes the connection for good and frees every timer. */
+  readonly signal?: AbortSignal | undefined;
+  /** The Last-Event-ID to send on the first request (resuming a stream). @default '' */
+  readonly lastEventId?: string | undefined;
+  /**
+   * Delay before each reconnection, from @integ/retry. The server's `retry:` is its floor and `maxDelay`
+   * its cap. @default exponential({ initial: 1000, factor: 2, max: 30000, jitter: 'equal' })
+   */
+  readonly backoff?: Backoff | undefined;
+  /** Cap on the reconnection delay, also over the server's `retry:`, in ms. @default 30000 */
+  readonly maxDelay?: number | undefined;
+  /**
+   * Liveness watchdog: reconnect when nothing (not even a comment) arrived for this many ms, which catches
+   * half-open TCP connections. Pair it with server heartbeats. `0` turns it off. @default 0
+   */
+  readonly idleTimeout?: number | undefined;
+  /** Most characters buffered for one event before the connection is dropped. @default 16777216 */
+  readonly maxEventSize?: number | undefined;
+  /** Where time comes from (reconnect delays, watchdog). @default systemClock */
+  readonly clock?: Clock | undefined;
+  /** Uniform random in [0, 1) for the jitter. @default Math.random */
+  readonly random?: (() => number) | undefined;
+  /** Called when a connection opens (status 200, text/event-stream). */
+  readonly onOpen?: ((info: { readonly response: Response }) => void) | undefined;
+  /** Called before each reconnection wait. */
+  readonly onReconnect?: ((info: ReconnectInfo) => void) | undefined;
+  /** Called with every failure: network errors, watchdog timeouts, and the final {@link SseHttpError}. */
+  readonly onError?: ((error: unknown) => void) | undefined;
+}
+
+/** What a session reports to its owner. */
+export interface SessionSink {
+  open(response: Response): void;
+  event(event: SseEvent): void;
+  /** The connection dropped; a reconnection follows after `info.delay`. */
+  reconnecting(info: ReconnectInfo): void;
+  /** The session is over: `error` is the fatal error, or undefined after close()/abort. */
+  end(error: unknown, aborted: boolean): void;
+  /** Resolves when the consumer has room for more events (backpressure); undefined means "now". */
+  drain?(): Promise<void> | undefined;
+}
+
+/** A running session. */
+export interface Session {
+  readonly lastEventId: string;
+  close(): void;
+}
+
+const defaultBackoff: Backoff = exponential({ initial: 1000, factor: 2, max: 30_000, jitter: 'equal' });
+
+/** Whether a Content-Type is text/event-stream (parameters such as charset are ignored: it is always UTF-8). */
+export function isEventStream(contentType: string | null): boolean {
+  if (contentType === null) return false;
+  const semi = contentType.indexOf(';');
+  return (
+    (semi === -1 ? contentType : contentType.slice(0, semi)).trim().toLowerCase() === 'text/event-stream'
+  );
+}
+
+/** The URL without query, fragment and credentials, for messages (a query may carry a token). */
+function safeUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.origin}${u.pathname}`;
+  } catch {
+    return '(invalid URL)';
+  }
+}
+
+/** Starts the connection loop at once. */
+export function startSession(url: string, options: ConnectOptions, sink: SessionSink): Session {
+  const fetchFn = options.fetch ?? globalThis.fetch;
+  const clock = options.clock ?? systemClock;
+  const random = options.random ?? Math.random;
+  const backoff = options.backoff ?? defaultBackoff;
+  const maxDelay = options.maxDelay ?? 30_000;
+  const idleTimeout = options.idleTimeout ?? 0;
+  const where = safeUrl(url);
+  const stop = new AbortController();
+  const outer = linkSignals(options.signal, stop.signal);
+  let serverRetry = 0;
+  let delivered = false;
+  let watchdog: TimerHandle | undefined;
+  let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
+
+  const parser = createByteParser({
+    lastEventId: options.lastEventId,
+    maxEventSize: options.maxEventSize ?? 16_777_216,
+    onRetry: (ms) => {
+      serverRetry = ms;
+    },
+    onEvent: (event) => {
+      delivered = true;
+      sink.event(event);
+    },
+  });
+
+  const disarm = (): void => {
+    if (watchdog !== undefined) clock.clearTimeout(watchdog);
+    watchdog = undefined;
+  };
+
+  // Frees the timer and the body at once, so close() leaves nothing behind even before the loop unwinds.
+  const release = (): void => {
+    disarm();
+    const current = reader;
+    reader = undefined;
+    current?.cancel().catch(() => {});
+  };
+  outer.signal.addEventListener('abort', release, { once: true });
+
+  const report = (error: unknown): void => {
+    options.onError?.(error);
+  };
+
+  const connectOnce = async (connection: AbortController): Promise<{ error: unknown; fatal: boolean }> => {
+    const linked = linkSignals(outer.signal, connection.signal);
+    let lastActivity = clock.now();
+    try {
+      const init = typeof options.headers === 'function' ? await options.headers() : options.headers;
+      const headers = new Headers(init);
+      headers.set('accept', 'text/event-stream');
+      if (parser.lastEventId !== '') headers.set('last-event-id', parser.lastEventId);
+      else headers.delete('last-event-id');
+      if (linked.signal.aborted) return { error: undefined, fatal: false };
+      const response = await fetchFn(url, {
+        method: options.method ?? 'GET',
+        headers,
+        body: options.body ?? null,
+        credentials: options.credentials ?? 'same-origin',
+        cache: 'no-store',
+        signal: linked.signal,
+      });
+      const contentType = response.headers.get('content-type');
+      const code =
+        response.status !== 200
+          ? 'ERR_SSE_STATUS'
+          : isEventStream(contentType)
+            ? undefined
+            : 'ERR_SSE_CONTENT_TYPE';
+      if (code !== undefined) {
+        response.body?.cancel().catch(() => {});
+        return { error: new SseHttpError(code, response.status, contentType, where), fatal: true };
+      }
+      if (response.body === null) return { error: undefined, fatal: false };
+      parser.reset();
+      const current = response.body.getReader();
+      reader = current;
+      if (linked.signal.aborted) {
+        release();
+        return { error: undefined, fatal: false };
+      }
+      sink.open(response);
+      options.onOpen?.({ response });
+      if (idleTimeout > 0) {
+        const check = (): void => {
+          const idle = clock.now() - lastActivity;
+          if (idle >= idleTimeout) {
+            watchdog = undefined;
+            connection.abort(
+              new TimeoutError(idleTimeout, `Waiting for data on the event stream at ${where}`),
+            );
+          } else watchdog = clock.setTimeout(check, idleTimeout - idle);
+        };
+        watchdog = clock.setTimeout(check, idleTimeout);
+      }
+      for (;;) {
+        const { done, value } = await current.read();
+        if (done) break;
+        lastActivity = clock.now();
+        parser.feed(value);
+        if (delivered) {
+          // The backoff starts over once a connection has delivered an event.
+          delivered = false;
+          attempt = 0;
+          const wait = sink.drain?.();
+          if (wait !== undefined) await wait;
+        }
+      }
+      return { error: undefined, fatal: false };
+    } catch (error) {
+      if (connection.signal.aborted) return { error: connection.signal.reason, fatal: false };
+      if (outer.signal.aborted) return { error: undefined, fatal: false };
+      if (isIntegError(error, 'ERR_SSE_EVENT_TOO_LARGE')) return { error, fatal: false };
+      return { error: new SseConnectionError(where, error), fatal: false };
+    } finally {
+      disarm();
+      if (reader !== undefined) release();
+      linked.dispose();
+      // An event cut off by the end of the stream is discarded.
+      parser.reset();
+    }
+  };
+
+  let attempt = 0;
+  let previousDelay = 0;
+  const loop = async (): Promise<void> => {
+    for (;;) {
+      const { error, fatal } = await connectOnce(new AbortController());
+      if (outer.signal.aborted) break;
+      if (error !== undefined) report(error);
+      if (fatal) {
+        outer.dispose();
+        sink.end(error, false);
+        return;
+      }
+      attempt++;
+      const base = backoff({ attempt, previousDelay, random });
+      const delay = Math.max(0, Math.min(maxDelay, Math.max(serverRetry, base)));
+      previousDelay = delay;
+      const info: ReconnectInfo = { attempt, delay, error, lastEventId: parser.lastEventId };
+      sink.reconnecting(info);
+      options.onReconnect?.(info);
+      try {
+        await sleep(delay, { signal: outer.signal, clock });
+      } catch {
+        break;
+      }
+    }
+    outer.dispose();
+    sink.end(undefined, options.signal?.aborted === true && !stop.signal.aborted);
+  };
+  loop().catch((error: unknown) => {
+    // Only a throwing hook or sink gets here: stop cleanly and report it as the end.
+    release();
+    outer.dispose();
+    sink.end(error, false);
+  });
+
+  return {
+    get lastEventId() {
+      return parser.lastEventId;
+    },
+    close(): void {
+      stop.abort();
+    },
+  };
+}

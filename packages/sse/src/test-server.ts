@@ -1,0 +1,106 @@
+/**
+ * A real SSE server on loopback for the client tests (not exported): every connection gets a scripted
+ * reply, and every request is recorded (method, headers, Last-Event-ID, body).
+ */
+import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+
+/** A request as the server saw it. */
+export interface RecordedRequest {
+  /** 0-based connection number. */
+  readonly index: number;
+  readonly method: string;
+  readonly path: string;
+  readonly headers: IncomingHttpHeaders;
+  /** The Last-Event-ID header, or undefined when not sent. */
+  readonly lastEventId: string | undefined;
+  readonly body: string;
+}
+
+/** What to answer on one connection. */
+export interface Reply {
+  /** @default 200 */
+  readonly status?: number;
+  /** @default { 'content-type': 'text/event-stream' } (merged) */
+  readonly headers?: Record<string, string>;
+  /** Body chunks, written one by one (strings or raw bytes). */
+  readonly chunks?: readonly (string | Uint8Array)[];
+  /** After the chunks: end the response, keep it open silently, or destroy the socket. @default 'close' */
+  readonly end?: 'close' | 'hang' | 'destroy';
+}
+
+/** A running test server. */
+export interface SseTestServer {
+  readonly url: string;
+  readonly requests: RecordedRequest[];
+  /** Open responses, by connection number, to write more to. */
+  readonly responses: Map<number, ServerResponse>;
+  /** Resolves when connection `index` has been closed by either side. */
+  closed(index: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Starts a server on 127.0.0.1 with a random port; `script` answers each connection. */
+export async function startSseServer(
+  script: (request: RecordedRequest) => Reply | Promise<Reply>,
+): Promise<SseTestServer> {
+  const requests: RecordedRequest[] = [];
+  const responses = new Map<number, ServerResponse>();
+  const closedConnections = new Map<number, Promise<void>>();
+  const sockets = new Set<Socket>();
+  let connections = 0;
+  const server = createServer((req, res) => {
+    const index = connections++;
+    let resolveClosed: () => void = () => {};
+    closedConnections.set(
+      index,
+      new Promise<void>((resolve) => {
+        resolveClosed = resolve;
+      }),
+    );
+    res.on('close', () => {
+      responses.delete(index);
+      resolveClosed();
+    });
+    const parts: Buffer[] = [];
+    req.on('data', (part: Buffer) => parts.push(part));
+    req.on('end', async () => {
+      const header = req.headers['last-event-id'];
+      const request: RecordedRequest = {
+        index,
+        method: req.method ?? 'GET',
+        path: req.url ?? '/',
+        headers: req.headers,
+        lastEventId: Array.isArray(header) ? header[0] : header,
+        body: Buffer.concat(parts).toString('utf8'),
+      };
+      requests.push(request);
+      const reply = await script(request);
+      res.writeHead(reply.status ?? 200, { 'content-type': 'text/event-stream', ...reply.headers });
+      res.flushHeaders();
+      for (const chunk of reply.chunks ?? []) res.write(chunk);
+      const then = reply.end ?? 'close';
+      if (then === 'close') res.end();
+      // Destroy once the chunks reached the socket, so the client reads them before the reset.
+      else if (then === 'destroy') res.write('', () => setTimeout(() => res.socket?.destroy(), 10));
+      else responses.set(index, res);
+    });
+  });
+  server.on('connection', (socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/events`,
+    requests,
+    responses,
+    closed: (index) => closedConnections.get(index) ?? Promise.reject(new Error(`no connection ${index}`)),
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
