@@ -165,6 +165,17 @@ function checkMs(name: string, value: unknown, min = 0): number {
   return value;
 }
 
+let isoMs = Number.NaN;
+let isoText = '';
+/** ISO 8601 of `ms`, memoised for the last value: a batch of jobs shares one timestamp. */
+function iso(ms: number): string {
+  if (ms !== isoMs) {
+    isoText = new Date(ms).toISOString();
+    isoMs = ms;
+  }
+  return isoText;
+}
+
 /** Describes a failure for storage: name and message, bounded, no stack (it may hold paths or secrets). */
 export function describeError(error: unknown): string {
   let text: string;
@@ -205,14 +216,14 @@ export class LeasedJobImpl<T> implements LeasedJob<T> {
     this.owner = owner;
     this.record = record;
     this.id = record.id;
-    this.timestamp = new Date(record.createdAt).toISOString();
+    this.timestamp = iso(record.createdAt);
     this.payload = JSON.parse(record.payload) as T;
     this.status = 'processing';
     this.attempts = record.attempts;
     this.maxAttempts = record.maxAttempts;
     this.priority = record.priority;
     this.key = record.key;
-    this.runAt = new Date(record.runAt).toISOString();
+    this.runAt = iso(record.runAt);
     this.lastError = record.lastError;
     this.token = record.token;
     this.leaseUntil = record.leaseUntil ?? 0;
@@ -405,14 +416,14 @@ class QueueCore<T> implements Queue<T>, QueueInternals<T> {
   private toJob(record: JobRecord, payload?: T): Job<T> {
     return {
       id: record.id,
-      timestamp: new Date(record.createdAt).toISOString(),
+      timestamp: iso(record.createdAt),
       payload: payload === undefined ? (JSON.parse(record.payload) as T) : payload,
       status: record.status,
       attempts: record.attempts,
       maxAttempts: record.maxAttempts,
       priority: record.priority,
       key: record.key,
-      runAt: new Date(record.runAt).toISOString(),
+      runAt: iso(record.runAt),
       lastError: record.lastError,
     };
   }
@@ -455,17 +466,20 @@ class QueueCore<T> implements Queue<T>, QueueInternals<T> {
 
   async claim(limit: number, leaseMs: number): Promise<LeasedJobImpl<T>[]> {
     const now = this.clock.now();
-    const reaped = await this.store.reap(
-      this.name,
-      now,
-      'LeaseExpiredError: the lease of the last attempt expired (worker crashed or stalled)',
-    );
+    // Issued together so a batching store commits both (and any ack in flight) in one transaction.
+    const [reaped, records] = await Promise.all([
+      this.store.reap(
+        this.name,
+        now,
+        'LeaseExpiredError: the lease of the last attempt expired (worker crashed or stalled)',
+      ),
+      this.store.claim(this.name, { now, leaseMs, limit }),
+    ]);
     for (const record of reaped) {
       const job = this.toJob(record);
       this.emit('onStalled', job);
       this.emit('onDead', job, new Error(record.lastError ?? 'lease expired'));
     }
-    const records = await this.store.claim(this.name, { now, leaseMs, limit });
     if (records.length > 1) records.sort(claimOrder);
     const jobs = records.map((record) => new LeasedJobImpl<T>(this, record));
     if (this.hooks.onStalled !== undefined)

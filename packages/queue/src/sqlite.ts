@@ -170,8 +170,10 @@ export function sqliteStore(options: SqliteStoreOptions): SqliteStore {
   function prepareStatements(d: SqliteDatabase) {
     const t = table;
     return {
+      begin: d.prepare('BEGIN IMMEDIATE'),
+      commit: d.prepare('COMMIT'),
       insert: d.prepare(
-        `INSERT INTO ${t} (queue, status, payload, priority, key, attempts, max_attempts, backoff, created_at, run_at, token) VALUES (?, 'pending', ?, ?, ?, 0, ?, ?, ?, ?, 0) RETURNING id`,
+        `INSERT INTO ${t} (queue, status, payload, priority, key, attempts, max_attempts, backoff, created_at, run_at, token) VALUES (?, 'pending', ?, ?, ?, 0, ?, ?, ?, ?, 0)`,
       ),
       byKey: d.prepare(
         `SELECT * FROM ${t} WHERE queue = ? AND key = ? AND status IN ('pending', 'processing') LIMIT 1`,
@@ -249,10 +251,8 @@ export function sqliteStore(options: SqliteStoreOptions): SqliteStore {
         last_error TEXT,
         finished_at INTEGER
       );
-      CREATE INDEX IF NOT EXISTS ${table}_ready ON ${table} (queue, priority DESC, run_at, id) WHERE status = 'pending';
-      CREATE INDEX IF NOT EXISTS ${table}_lease ON ${table} (queue, lease_until) WHERE status = 'processing';
-      CREATE UNIQUE INDEX IF NOT EXISTS ${table}_key ON ${table} (queue, key) WHERE key IS NOT NULL AND status IN ('pending', 'processing');
-      CREATE INDEX IF NOT EXISTS ${table}_status ON ${table} (queue, status, finished_at);`);
+      CREATE INDEX IF NOT EXISTS ${table}_claim ON ${table} (queue, status, priority DESC, run_at, id);
+      CREATE UNIQUE INDEX IF NOT EXISTS ${table}_key ON ${table} (queue, key) WHERE key IS NOT NULL AND status IN ('pending', 'processing');`);
       s = prepareStatements(d);
       db = d;
       driver = opened.driver;
@@ -280,7 +280,7 @@ export function sqliteStore(options: SqliteStoreOptions): SqliteStore {
     const results: unknown[] = new Array(batch.length);
     const failed: (unknown | undefined)[] = new Array(batch.length);
     try {
-      d.exec('BEGIN IMMEDIATE');
+      s.begin.run();
     } catch (error) {
       const mapped = mapError(error, path, busyTimeout);
       for (const op of batch) op.reject(mapped);
@@ -297,7 +297,7 @@ export function sqliteStore(options: SqliteStoreOptions): SqliteStore {
           failed[i] = error;
         }
       }
-      d.exec('COMMIT');
+      s.commit.run();
     } catch (error) {
       try {
         if (d.inTransaction) d.exec('ROLLBACK');
@@ -360,7 +360,7 @@ export function sqliteStore(options: SqliteStoreOptions): SqliteStore {
               continue;
             }
           }
-          const row = s.insert.get(
+          const { lastInsertRowid } = s.insert.run(
             queue,
             job.payload,
             job.priority,
@@ -369,11 +369,11 @@ export function sqliteStore(options: SqliteStoreOptions): SqliteStore {
             job.backoff,
             createdAt,
             nowIsInteger(job.runAt),
-          ) as { id: number };
+          );
           out.push({
             job: {
               ...job,
-              id: String(row.id),
+              id: String(lastInsertRowid),
               queue,
               status: 'pending',
               attempts: 0,

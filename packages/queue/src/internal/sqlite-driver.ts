@@ -10,7 +10,7 @@ export type SqliteDriver = 'auto' | 'better-sqlite3' | 'node:sqlite';
 
 /** A prepared statement. */
 export interface SqliteStatement {
-  run(...params: unknown[]): { changes: number | bigint };
+  run(...params: unknown[]): { changes: number | bigint; lastInsertRowid: number | bigint };
   get(...params: unknown[]): unknown;
   all(...params: unknown[]): unknown[];
 }
@@ -45,18 +45,14 @@ async function better(path: string, busyTimeout: number): Promise<Opened> {
 
 function nodeSqlite(mod: { DatabaseSync: NodeCtor }, path: string): Opened {
   const raw = new mod.DatabaseSync(path);
-  let depth = 0;
-  // Older node:sqlite has no isTransaction; track BEGIN/COMMIT issued through exec instead.
   const db: SqliteDatabase = {
-    exec(sql: string): void {
-      raw.exec(sql);
-      if (/^\s*BEGIN/i.test(sql)) depth = 1;
-      else if (/^\s*(COMMIT|ROLLBACK|END)\s*$/i.test(sql)) depth = 0;
-    },
+    exec: (sql: string) => raw.exec(sql),
     prepare: (sql: string) => raw.prepare(sql),
     close: () => raw.close(),
+    // node:sqlite before 22.16 has no isTransaction: assume the transaction survived a failed statement
+    // (SQLite rolls back by itself only on I/O-level errors, which fail the whole batch anyway).
     get inTransaction() {
-      return raw.isTransaction ?? depth > 0;
+      return raw.isTransaction ?? true;
     },
   };
   return { db, driver: 'node:sqlite' };
