@@ -11,7 +11,7 @@ import {
   UnknownServiceError,
 } from '@integ/discovery';
 import { createFakeClock } from '@integ/testing';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { seededRandom } from './internal/test-random.js';
 
 const urls = (n: number): string[] => Array.from({ length: n }, (_, i) => `http://10.0.0.${i + 1}:80`);
@@ -50,6 +50,20 @@ describe('createRegistry', () => {
       weight: 1,
       priority: 0,
     });
+  });
+
+  it('accepts fromEnv(variable, { default, env }) and reads process.env by default', () => {
+    const registry = createRegistry({
+      services: { auth: fromEnv('AUTH_SERVICE', { default: 'http://localhost:8001', env: {} }) },
+    });
+    expect(registry.url('auth')).toBe('http://localhost:8001');
+    vi.stubEnv('INTEG_DISCOVERY_TEST_SERVICE', 'http://from-process-env:1');
+    try {
+      const fromProcess = createRegistry({ services: { integ_discovery_test: fromEnv() } });
+      expect(fromProcess.url('integ_discovery_test')).toBe('http://from-process-env:1');
+    } finally {
+      vi.unstubAllEnvs();
+    }
   });
 
   it('reads a comma list from the env and derives the variable name from the service', () => {

@@ -70,15 +70,26 @@ export function envVariableFor(service: string): string {
  */
 export function fromEnv(
   variable?: string | FromEnvOptions,
-  fallback?: string | readonly string[],
+  fallback?: string | readonly string[] | FromEnvOptions,
   options: FromEnvOptions = {},
 ): EnvSource {
+  // fromEnv('AUTH_SERVICE', { default, env }) is accepted too.
+  const fallbackIsOptions = typeof fallback === 'object' && fallback !== null && !Array.isArray(fallback);
+  const extra: FromEnvOptions = fallbackIsOptions ? (fallback as FromEnvOptions) : options;
   const opts: FromEnvOptions =
     typeof variable === 'object' && variable !== null
       ? variable
-      : { ...options, ...(variable === undefined ? {} : { variable }) };
+      : { ...extra, ...(variable === undefined ? {} : { variable }) };
   const name = opts.variable;
-  const fallbackValue = fallback ?? opts.default;
+  const fallbackValue = fallbackIsOptions
+    ? opts.default
+    : ((fallback as string | readonly string[] | undefined) ?? opts.default);
+  if (
+    fallbackValue !== undefined &&
+    typeof fallbackValue !== 'string' &&
+    !(Array.isArray(fallbackValue) && fallbackValue.every((v) => typeof v === 'string'))
+  )
+    throw new InvalidArgumentError('fromEnv default', 'a URL or an array of URLs', fallbackValue);
   if (name !== undefined && (typeof name !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)))
     throw new InvalidArgumentError(
       'fromEnv variable',
