@@ -1,8 +1,12 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { InvalidArgumentError, isIntegError } from '@integ/core';
+import { createQueue, StoreCorruptError } from '@integ/queue';
 import { sqliteStore } from '@integ/queue/sqlite';
 import { queueConformance } from '@integ/queue/testing';
+import { createFakeClock } from '@integ/testing';
+import Database from 'better-sqlite3';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 const dir = mkdtempSync(join(tmpdir(), 'integ-queue-sqlite-'));
@@ -20,3 +24,197 @@ queueConformance(
     createStore: () => sqliteStore({ path: ':memory:', durability: 'full' }),
   },
 );
+
+describe('sqliteStore', () => {
+  const file = (name: string): string => join(dir, `${name}-${++n}.db`);
+
+  it('opens the file in WAL mode, with either durability', async () => {
+    for (const durability of ['normal', 'full'] as const) {
+      const path = file(`durability-${durability}`);
+      const store = sqliteStore({ path, durability });
+      const queue = createQueue({ name: 'q', store });
+      await queue.push({ durability });
+      expect(store.driver).toBe('better-sqlite3');
+      await store.close();
+      const db = new Database(path);
+      expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
+      expect((db.prepare('SELECT payload FROM integ_jobs').get() as { payload: string }).payload).toBe(
+        JSON.stringify({ durability }),
+      );
+      db.close();
+    }
+  });
+
+  it('rejects a file that is not a database with ERR_STORE_CORRUPT', async () => {
+    const path = file('garbage');
+    writeFileSync(
+      path,
+      'this is not an SQLite database, just text that is long enough to have a header'.repeat(100),
+    );
+    const store = sqliteStore({ path });
+    const error = await store.ready().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(isIntegError(error, 'ERR_STORE_CORRUPT')).toBe(true);
+    expect(error).toBeInstanceOf(StoreCorruptError);
+    expect((error as Error).message).toContain('corrupted');
+    const queue = createQueue({ name: 'q', store });
+    await expect(queue.push(1)).rejects.toMatchObject({ code: 'ERR_STORE_CORRUPT' });
+  });
+
+  it('rejects a damaged database with ERR_STORE_CORRUPT', async () => {
+    const path = file('damaged');
+    const store = sqliteStore({ path });
+    const queue = createQueue({ name: 'q', store });
+    await queue.pushMany(Array.from({ length: 2000 }, (_, i) => ({ i, pad: 'x'.repeat(200) })));
+    await store.close();
+    const db = new Database(path);
+    db.pragma('wal_checkpoint(TRUNCATE)');
+    db.close();
+    // Overwrite the middle of the file (table and index pages) with garbage, keep the header intact.
+    const bytes = readFileSync(path);
+    for (let i = 8192; i < bytes.length - 4096; i++) bytes[i] = (i * 7919) & 0xff;
+    writeFileSync(path, bytes);
+    const reopened = sqliteStore({ path });
+    const error = await (async () => {
+      try {
+        await reopened.ready();
+        await createQueue({ name: 'q', store: reopened }).stats();
+        await createQueue({ name: 'q', store: reopened }).list({ limit: 10_000 });
+      } catch (e) {
+        return e;
+      }
+      return undefined;
+    })();
+    expect(isIntegError(error, 'ERR_STORE_CORRUPT')).toBe(true);
+    await reopened.close();
+  });
+
+  it('fails a write with ERR_STORE_LOCKED when another connection holds the lock past busyTimeout', async () => {
+    const path = file('locked');
+    const store = sqliteStore({ path, busyTimeout: 50 });
+    const queue = createQueue({ name: 'q', store });
+    await queue.push('before');
+    const other = new Database(path);
+    other.exec('BEGIN IMMEDIATE');
+    try {
+      const error = await queue.push('during').then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(isIntegError(error, 'ERR_STORE_LOCKED')).toBe(true);
+      expect((error as { retryable?: unknown }).retryable).toBe(true);
+    } finally {
+      other.exec('ROLLBACK');
+      other.close();
+    }
+    expect((await queue.push('after')).status).toBe('pending');
+    expect((await queue.stats()).pending).toBe(2);
+    await store.close();
+  });
+
+  it('keeps jobs, leases and backoff specs across a restart', async () => {
+    const path = file('restart');
+    const clock = createFakeClock({ now: Date.UTC(2030, 0, 1) });
+    let store = sqliteStore({ path });
+    let queue = createQueue({ name: 'q', store, clock });
+    await queue.push(
+      { a: 1 },
+      { attempts: 3, backoff: { type: 'linear', delay: 100, step: 400, jitter: 'none' } },
+    );
+    await queue.push({ b: 2 });
+    const first = await queue.next({ leaseMs: 1000 });
+    await first?.fail(new Error('try again'));
+    const held = await queue.next({ leaseMs: 1000 });
+    expect(held?.payload).toEqual({ b: 2 });
+    await store.close();
+
+    store = sqliteStore({ path });
+    queue = createQueue({ name: 'q', store, clock });
+    expect(await queue.stats()).toMatchObject({ pending: 1, processing: 1, delayed: 1 });
+    await clock.advance(100);
+    const retried = await queue.next({ leaseMs: 1000 });
+    expect([retried?.payload, retried?.attempts, retried?.lastError]).toEqual([
+      { a: 1 },
+      2,
+      'Error: try again',
+    ]);
+    await retried?.fail(new Error('again'));
+    await clock.advance(499);
+    expect(await queue.next()).toBe(null);
+    await clock.advance(1);
+    expect((await queue.next())?.attempts).toBe(3); // second delay: 100 + 400
+    await clock.advance(400);
+    const taken = await queue.next(); // the lease held by the "old process" expired
+    expect([taken?.payload, taken?.stalled]).toEqual([{ b: 2 }, true]);
+    await store.close();
+  });
+
+  it('group-commits concurrent pushes and resolves each after its commit', async () => {
+    const path = file('group');
+    const store = sqliteStore({ path });
+    const queue = createQueue({ name: 'q', store });
+    await store.ready();
+    const watcher = new Database(path, { readonly: true });
+    const count = (): number =>
+      (watcher.prepare('SELECT COUNT(*) AS n FROM integ_jobs').get() as { n: number }).n;
+    const pushes = Array.from({ length: 500 }, (_, i) => queue.push(i));
+    expect(count()).toBe(0); // nothing is written before the tick ends
+    const jobs = await Promise.all(pushes);
+    expect(count()).toBe(500); // every resolved push is committed
+    expect(new Set(jobs.map((j) => j.id)).size).toBe(500);
+    watcher.close();
+    await store.close();
+  });
+
+  it('fails only the operation whose statement failed, not its batch', async () => {
+    const store = sqliteStore({ path: ':memory:' });
+    const queue = createQueue({ name: 'q', store });
+    await store.ready();
+    const ok = queue.push('fine');
+    const bad = store.enqueue(
+      'q',
+      [{ payload: 'x', priority: 0, key: null, maxAttempts: 0.5, backoff: null, runAt: Number.NaN }],
+      0,
+    );
+    const ok2 = queue.push('fine too');
+    await expect(ok).resolves.toMatchObject({ status: 'pending' });
+    await expect(ok2).resolves.toMatchObject({ status: 'pending' });
+    await expect(bad).rejects.toThrow(/NOT NULL/);
+    expect((await queue.stats()).pending).toBe(2);
+    await store.close();
+  });
+
+  it('validates its options', () => {
+    expect(() => sqliteStore({ path: '' })).toThrow(InvalidArgumentError);
+    expect(() => sqliteStore({ path: 'x.db', durability: 'extra' as 'full' })).toThrow(/durability/);
+    expect(() => sqliteStore({ path: 'x.db', busyTimeout: -1 })).toThrow(/busyTimeout/);
+    expect(() => sqliteStore({ path: 'x.db', table: 'jobs; DROP TABLE x' })).toThrow(/table/);
+    expect(() => sqliteStore({ path: 'x.db', driver: 'sqlite3' as 'auto' })).toThrow(/driver/);
+  });
+
+  it('reports a missing node:sqlite driver with ERR_STORE_UNAVAILABLE on Node 20', async () => {
+    const store = sqliteStore({ path: ':memory:', driver: 'node:sqlite' });
+    const hasNodeSqlite = await import('node:sqlite' as string).then(
+      () => true,
+      () => false,
+    );
+    if (hasNodeSqlite) {
+      await store.ready();
+      expect(store.driver).toBe('node:sqlite');
+    } else {
+      await expect(store.ready()).rejects.toMatchObject({ code: 'ERR_STORE_UNAVAILABLE' });
+    }
+    await store.close();
+  });
+
+  it('rejects operations after close()', async () => {
+    const store = sqliteStore({ path: ':memory:' });
+    await store.ready();
+    await store.close();
+    await expect(createQueue({ name: 'q', store }).push(1)).rejects.toMatchObject({
+      code: 'ERR_STORE_UNAVAILABLE',
+    });
+  });
+});

@@ -20,8 +20,9 @@ const packages = join(pkg, '..');
 // Inside the package so the bundle resolves better-sqlite3 from the package's node_modules.
 const outDir = join(pkg, 'node_modules', '.cache', 'crash-test');
 const bundle = join(outDir, 'entry.js');
-const ROUNDS = Number(process.env.CRASH_ROUNDS ?? 12);
-const SEED = Number(process.env.CRASH_SEED ?? 20261123);
+const { CRASH_ROUNDS, CRASH_SEED } = process.env;
+const ROUNDS = Number(CRASH_ROUNDS ?? 12);
+const SEED = Number(CRASH_SEED ?? 20261123);
 const LEASE_MS = 400;
 
 function mulberry32(seed: number): () => number {

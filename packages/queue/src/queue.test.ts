@@ -1,0 +1,220 @@
+import { isIntegError, type Logger } from '@integ/core';
+import {
+  createQueue,
+  DEFAULT_BACKOFF,
+  LeaseLostError,
+  memoryStore,
+  PayloadError,
+  type QueueStore,
+  toBackoff,
+} from '@integ/queue';
+import { createFakeClock } from '@integ/testing';
+import fc from 'fast-check';
+import { describe, expect, it, vi } from 'vitest';
+
+const settle = async (turns = 20): Promise<void> => {
+  for (let i = 0; i < turns; i++) await new Promise<void>((resolve) => setImmediate(resolve));
+};
+
+describe('createQueue', () => {
+  it('validates its options', () => {
+    const store = memoryStore();
+    expect(() => createQueue({ name: '', store })).toThrow(/name/);
+    expect(() => createQueue({ name: 'q', store: {} as QueueStore })).toThrow(/store/);
+    expect(() => createQueue({ name: 'q', store, attempts: 0 })).toThrow(/attempts/);
+    expect(() => createQueue({ name: 'q', store, leaseMs: 0 })).toThrow(/leaseMs/);
+    expect(() => createQueue({ name: 'q', store, maxPayloadBytes: 0 })).toThrow(/maxPayloadBytes/);
+    expect(() =>
+      createQueue({ name: 'q', store, backoff: { type: 'fibonacci', delay: 1 } as never }),
+    ).toThrow(/backoff.type/);
+  });
+
+  it('validates push options with InvalidArgumentError', async () => {
+    const queue = createQueue({ name: 'q', store: memoryStore() });
+    for (const options of [
+      { delay: -1 },
+      { delay: Number.POSITIVE_INFINITY },
+      { priority: 1.5 },
+      { key: '' },
+      { key: 'k'.repeat(513) },
+      { attempts: 0 },
+      { attempts: 1001 },
+      { backoff: { type: 'exponential', delay: -5 } },
+      { backoff: 'fast' },
+    ]) {
+      const error = await queue.push(1, options as never).catch((e: unknown) => e);
+      expect(isIntegError(error, 'ERR_INVALID_ARGUMENT'), JSON.stringify(options)).toBe(true);
+    }
+    expect((await queue.stats()).total).toBe(0);
+  });
+});
+
+describe('push payloads', () => {
+  it('stores any JSON value and hands back what JSON.parse gives', async () => {
+    const store = memoryStore();
+    const queue = createQueue<unknown>({ name: 'q', store });
+    await fc.assert(
+      fc.asyncProperty(fc.jsonValue(), async (value) => {
+        const pushed = await queue.push(value);
+        const stored = await queue.get(pushed.id);
+        expect(stored?.payload).toEqual(JSON.parse(JSON.stringify(value)));
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('names where a payload stops being JSON', async () => {
+    const queue = createQueue({ name: 'q', store: memoryStore() });
+    const error = await queue.push({ a: { b: [1, () => 1] } }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(PayloadError);
+    expect((error as PayloadError).path).toBe('payload.a.b[1]');
+    expect(String((error as Error).message)).toMatch(/payload\.a\.b\[1\] is a function/);
+    const date = await queue.push({ at: new Date(0) }).catch((e: unknown) => e);
+    expect((date as Error).message).toMatch(/Date.*toISOString/);
+    expect((await queue.push({ optional: undefined, n: 1 })).payload).toEqual({ optional: undefined, n: 1 });
+  });
+
+  it('refuses any value with a function, symbol or bigint somewhere inside', async () => {
+    const queue = createQueue<unknown>({ name: 'q', store: memoryStore() });
+    const poison = fc.constantFrom<unknown>(() => 0, Symbol('s'), 1n, Number.NaN, new Set([1]));
+    await fc.assert(
+      fc.asyncProperty(
+        fc.jsonValue(),
+        poison,
+        fc.constantFrom('object', 'array'),
+        async (value, bad, wrap) => {
+          const payload = wrap === 'object' ? { value, bad } : [value, bad];
+          const error = await queue.push(payload).catch((e: unknown) => e);
+          expect(isIntegError(error, 'ERR_PAYLOAD_INVALID')).toBe(true);
+        },
+      ),
+      { numRuns: 100 },
+    );
+    expect((await queue.stats()).total).toBe(0);
+  });
+
+  it('reports the failing index of pushMany', async () => {
+    const queue = createQueue<unknown>({ name: 'q', store: memoryStore() });
+    const error = await queue.pushMany([1, 2, 3n]).catch((e: unknown) => e);
+    expect((error as { index?: number }).index).toBe(2);
+  });
+});
+
+describe('leased jobs', () => {
+  it('reject a second settle with ERR_JOB_SETTLED', async () => {
+    const queue = createQueue({ name: 'q', store: memoryStore() });
+    await queue.push(1);
+    const job = await queue.next();
+    await job?.ack();
+    await expect(job?.fail(new Error('x'))).rejects.toMatchObject({ code: 'ERR_JOB_SETTLED' });
+  });
+
+  it('keep hooks from breaking the queue: a throwing hook is logged', async () => {
+    const warn = vi.fn();
+    const logger: Logger = { debug: vi.fn(), info: vi.fn(), warn, error: vi.fn() };
+    const queue = createQueue({
+      name: 'q',
+      store: memoryStore(),
+      logger,
+      onCompleted: () => {
+        throw new Error('hook bug');
+      },
+    });
+    await queue.push(1);
+    await (await queue.next())?.ack();
+    expect((await queue.stats()).done).toBe(1);
+    expect(warn).toHaveBeenCalledWith(expect.objectContaining({ hook: 'onCompleted' }), expect.any(String));
+  });
+});
+
+describe('process', () => {
+  it('aborts the handler and does not ack when its lease is lost', async () => {
+    const clock = createFakeClock({ now: 1_000_000 });
+    const base = memoryStore();
+    const store: QueueStore = { ...base, extend: async () => false };
+    const queue = createQueue<string>({ name: 'q', store, clock });
+    await queue.push('x');
+    const errors: unknown[] = [];
+    let reason: unknown;
+    let finish!: () => void;
+    const worker = queue.process(
+      (_job, { signal }) =>
+        new Promise<void>((resolve) => {
+          finish = resolve;
+          signal.addEventListener('abort', () => {
+            reason = signal.reason;
+          });
+        }),
+      { leaseMs: 1000, onError: (e) => errors.push(e) },
+    );
+    await settle();
+    await clock.advance(500);
+    await settle();
+    expect(reason).toBeInstanceOf(LeaseLostError);
+    expect(errors.some((e) => isIntegError(e, 'ERR_LEASE_LOST'))).toBe(true);
+    finish();
+    await settle();
+    expect((await queue.stats()).processing).toBe(1); // left for the lease to expire, never acked
+    await worker.close();
+  });
+
+  it('closes the worker when its signal aborts', async () => {
+    const queue = createQueue({ name: 'q', store: memoryStore(), clock: createFakeClock() });
+    const controller = new AbortController();
+    const worker = queue.process(async () => {}, { signal: controller.signal });
+    controller.abort();
+    expect(worker.closed).toBe(true);
+    await worker.close();
+  });
+
+  it('passes the signal both on the job and in the context', async () => {
+    const queue = createQueue<number>({ name: 'q', store: memoryStore(), clock: createFakeClock() });
+    await queue.push(7);
+    let same = false;
+    const worker = queue.process((job, context) => {
+      same = job.signal === context.signal && job.payload === 7;
+    });
+    await settle();
+    expect(same).toBe(true);
+    await worker.close();
+  });
+
+  it('validates its options', () => {
+    const queue = createQueue({ name: 'q', store: memoryStore() });
+    expect(() => queue.process(async () => {}, { concurrency: 0 })).toThrow(/concurrency/);
+    expect(() => queue.process(async () => {}, { concurrency: 1.5 })).toThrow(/concurrency/);
+    expect(() => queue.process(async () => {}, { timeout: 0 })).toThrow(/timeout/);
+    expect(() => queue.process('nope' as never)).toThrow(/handler/);
+  });
+});
+
+describe('toBackoff', () => {
+  it('maps each spec onto @integ/retry', () => {
+    const random = (): number => 0.5;
+    const at = (spec: Parameters<typeof toBackoff>[0], attempt: number): number =>
+      toBackoff(spec)({ attempt, previousDelay: 0, random });
+    expect(at(250, 3)).toBe(250);
+    expect(at({ type: 'constant', delay: 10 }, 5)).toBe(10);
+    expect(at({ type: 'linear', delay: 100, step: 50, jitter: 'none' }, 3)).toBe(200);
+    expect(at({ type: 'exponential', delay: 100, factor: 2, jitter: 'none' }, 4)).toBe(800);
+    expect(at({ type: 'exponential', delay: 100, factor: 2, max: 300, jitter: 'none' }, 4)).toBe(300);
+    expect(at(DEFAULT_BACKOFF, 1)).toBe(1000);
+  });
+
+  it('keeps decorrelated delays within [delay, max] whatever the random source', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 50 }),
+        fc.double({ min: 0, max: 0.999999, noNaN: true }),
+        (attempt, r) => {
+          const d = toBackoff({ type: 'decorrelated', delay: 100, max: 5000 })({
+            attempt,
+            previousDelay: 100 * attempt,
+            random: () => r,
+          });
+          expect(d >= 100 && d <= 5000).toBe(true);
+        },
+      ),
+    );
+  });
+});
