@@ -145,7 +145,11 @@ export function p2cLeastLoaded(): Balancer {
 
 /** Options of {@link p2cPeakEwma}. */
 export interface PeakEwmaOptions {
-  /** Time constant of the moving average in ms: how fast old latencies are forgotten. @default 10000 */
+  /**
+   * Time constant of the moving average in ms: how fast old latencies (and a latency peak) are forgotten,
+   * and how fast an idle endpoint's cost decays so it is probed again. Finagle uses 10 s; 1 s recovers
+   * from client-side stalls (GC, a busy event loop) that inflate every host's latency at once. @default 1000
+   */
   readonly decayMs?: number;
   /**
    * Latency charged for a failed call, in ms, when the call itself was faster: a host that fails in
@@ -167,11 +171,11 @@ const UNMEASURED_PENALTY = 2 ** 47;
  * @throws InvalidArgumentError for a non-positive `decayMs` or negative `errorPenaltyMs`
  * @example
  * ```ts
- * createRegistry({ services, balancer: p2cPeakEwma({ decayMs: 10_000, errorPenaltyMs: 1000 }) });
+ * createRegistry({ services, balancer: p2cPeakEwma({ decayMs: 1000, errorPenaltyMs: 1000 }) });
  * ```
  */
 export function p2cPeakEwma(options: PeakEwmaOptions = {}): Balancer {
-  const decayMs = options.decayMs ?? 10_000;
+  const decayMs = options.decayMs ?? 1000;
   const errorPenaltyMs = options.errorPenaltyMs ?? 1000;
   if (!(decayMs > 0) || !Number.isFinite(decayMs))
     throw new InvalidArgumentError('decayMs', 'a finite number > 0', decayMs);
