@@ -69,6 +69,10 @@ await suite('breaker: closed-state overhead', { baseline: 'bare await' })
   })
   .run();
 
+// What any rejection costs the caller before a breaker does anything: awaiting an already-rejected promise.
+const preRejected = Promise.reject(failure);
+preRejected.catch(() => {});
+
 await suite('breaker: open-circuit rejection', { baseline: '@integ/breaker execute (rejects)' })
   .add('@integ/breaker execute (rejects)', async () => {
     try {
@@ -88,7 +92,9 @@ await suite('breaker: open-circuit rejection', { baseline: '@integ/breaker execu
       await opossumOpen.fire();
     } catch {}
   })
-  .add('bare await (reference)', async () => {
-    await work();
+  .add('try/await/catch of a pre-rejected promise (floor)', async () => {
+    try {
+      await preRejected;
+    } catch {}
   })
   .run();

@@ -232,7 +232,9 @@ export function createBreaker(options: BreakerOptions = {}): Breaker {
     controller = new AbortController();
     context = { signal: controller.signal };
     onValue = (value) => {
-      record(g, CLOSED, 0, isResultFailure?.(value) === true, value);
+      // The common case in full: a success with nothing else to count.
+      if (isResultFailure || win) record(g, CLOSED, 0, isResultFailure?.(value) === true, value);
+      else if (g === gen) consecutive = 0;
       return value;
     };
     onError = (error) => {
@@ -332,7 +334,7 @@ export function createBreaker(options: BreakerOptions = {}): Breaker {
   // The hot path: a closed call without a caller signal or timing. `.then` with the generation's
   // handlers costs less than an async wrapper (one promise hop fewer) and needs no closure.
   function run<T>(fn: Fn<T>, signal?: AbortSignal): Promise<T> {
-    if (state !== CLOSED || signal || timed) return guarded(fn, signal, gen, state, timed ? clock.now() : 0);
+    if (state || signal || timed) return guarded(fn, signal, gen, state, timed ? clock.now() : 0);
     if (!context) fresh();
     let result: T | PromiseLike<T>;
     try {
@@ -430,7 +432,7 @@ export function createBreaker(options: BreakerOptions = {}): Breaker {
       return STATES[state]!;
     },
     execute: <T>(fn: Fn<T>, opts?: ExecuteOptions): Promise<T> =>
-      admit<T>(fn, rejectLater) ?? run(fn, opts?.signal),
+      (state || typeof fn !== 'function' ? admit<T>(fn, rejectLater) : undefined) ?? run(fn, opts?.signal),
     tryExecute: <T>(fn: Fn<T>, opts?: ExecuteOptions): Promise<BreakerResult<T>> =>
       admit(fn, resolveFailure) ?? run(fn, opts?.signal).then(ok, fail),
     snapshot: (): BreakerSnapshot => {
