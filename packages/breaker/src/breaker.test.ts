@@ -411,6 +411,47 @@ describe('signal', () => {
   });
 });
 
+describe('signals and timers', () => {
+  it('aborts a closed call with a caller signal on isolate(), through the linked signal', async () => {
+    const breaker = createBreaker({ clock: createFakeClock() });
+    const caller = new AbortController();
+    let seen: AbortSignal | undefined;
+    const call = breaker.execute(
+      ({ signal }) => {
+        seen = signal;
+        return new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason)));
+      },
+      { signal: caller.signal },
+    );
+    breaker.isolate();
+    await expect(call).rejects.toMatchObject({ code: 'ERR_CIRCUIT_OPEN', isolated: true });
+    expect(seen?.aborted).toBe(true);
+    expect(caller.signal.aborted).toBe(false);
+  });
+
+  it('re-arms the half-open timer when it fires before the clock reaches the end of the open period', async () => {
+    const fake = createFakeClock();
+    // Timers longer than 1 ms fire 1 ms early, as Node's can relative to Date.now().
+    const lagging = {
+      now: () => fake.now(),
+      setTimeout: (callback: () => void, ms: number) => fake.setTimeout(callback, ms > 1 ? ms - 1 : ms),
+      clearTimeout: (handle: unknown) => fake.clearTimeout(handle),
+    };
+    const changes: string[] = [];
+    const breaker = createBreaker({
+      clock: lagging,
+      failureThreshold: 1,
+      openFor: 1_000,
+      onStateChange: (to) => changes.push(to),
+    });
+    await breaker.execute(boom).catch(() => {});
+    await fake.advance(999);
+    expect(changes).toEqual(['open']);
+    await fake.advance(1);
+    expect(changes).toEqual(['open', 'half-open']);
+  });
+});
+
 describe('isolate and reset', () => {
   it('isolate() holds the circuit open past openFor, aborts calls in flight, and releases', async () => {
     const clock = createFakeClock();

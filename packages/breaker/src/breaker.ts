@@ -279,7 +279,8 @@ export function createBreaker(options: BreakerOptions = {}): Breaker {
         if (state === OPEN && clock.now() < openUntil) arm();
         else poll();
       },
-      Math.max(0, openUntil - clock.now()),
+      // At least 1 ms: an early timer re-arming with 0 would spin until the clock moves.
+      Math.max(1, openUntil - clock.now()),
     );
     unrefTimer(timer);
   };
