@@ -219,7 +219,8 @@ export function createBreaker(options: BreakerOptions = {}): Breaker {
   let good = 0;
   let bad = 0;
   let probeDeadline = 0;
-  let probeControllers: AbortController[] = [];
+  // Probes in flight (isolate() aborts them); each leaves the set when it settles.
+  let probeControllers = new Set<AbortController | undefined>();
   // Made once per generation and shared by its closed calls, so a call allocates nothing of ours:
   // the signal they get, and the handlers that count their outcomes (bound to the generation).
   let controller: AbortController | undefined;
@@ -257,7 +258,7 @@ export function createBreaker(options: BreakerOptions = {}): Breaker {
     state = to;
     clock.clearTimeout(timer);
     timer = controller = context = undefined;
-    probeControllers = [];
+    probeControllers = new Set();
     admitted = good = bad = 0;
     if (to === CLOSED) {
       consecutive = trips = 0;
@@ -368,7 +369,7 @@ export function createBreaker(options: BreakerOptions = {}): Breaker {
     if (from === HALF) {
       const probe = new AbortController();
       own = probe;
-      probeControllers.push(probe);
+      probeControllers.add(probe);
       probeTimer = clock.setTimeout(() => {
         if (settled) return;
         settled = true;
@@ -380,8 +381,10 @@ export function createBreaker(options: BreakerOptions = {}): Breaker {
       unrefTimer(probeTimer);
     } else own ??= fresh();
     const linked = signal && linkSignals(signal, own.signal);
+    const inFlightProbes = probeControllers;
     const settle = (): boolean => {
       clock.clearTimeout(probeTimer);
+      inFlightProbes.delete(own);
       if (linked) linked.dispose();
       const first = !settled;
       settled = true;
