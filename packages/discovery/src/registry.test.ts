@@ -150,6 +150,36 @@ describe('registry.report and outlier detection', () => {
     registry.close();
   });
 
+  it('shrinks the ejection multiplier by one per sweep spent in service, capped by maxEjectionTime', async () => {
+    const clock = createFakeClock();
+    const registry = createRegistry({
+      services: { api: { urls: urls(2) } },
+      clock,
+      outlierDetection: {
+        interval: 1000,
+        baseEjectionTime: 10_000,
+        maxEjectionTime: 25_000,
+        maxEjectionPercent: 50,
+      },
+    });
+    const bad = registry.endpoints('api')[0] as Endpoint;
+    const eject = () => {
+      for (let i = 0; i < 5; i++) registry.report(bad, { ok: false, latencyMs: 1, status: 500 });
+      return registry.inspect('api').endpoints[0]?.outlier;
+    };
+    expect(eject()?.ejectedUntil).toBe(10_000);
+    await clock.advance(10_000);
+    expect(eject()?.ejectedUntil).toBe(10_000 + 20_000);
+    await clock.advance(20_000);
+    expect(eject()).toMatchObject({ multiplier: 3, ejectedUntil: 30_000 + 25_000 }); // 3 x 10 s capped at 25 s
+    await clock.advance(25_000);
+    // Three sweeps in service bring the multiplier from 3 back to 0: the next ejection is base-long again.
+    await clock.advance(3_000);
+    expect(registry.inspect('api').endpoints[0]?.outlier.multiplier).toBe(0);
+    expect(eject()?.ejectedUntil).toBe(clock.now() + 10_000);
+    registry.close();
+  });
+
   it('does not count 4xx or successes toward consecutive failures', () => {
     const registry = createRegistry({
       services: { api: { urls: urls(2) } },

@@ -88,6 +88,10 @@ export interface EndpointInspection {
   readonly hostname?: string;
   /** Whether `pick()` can return it right now. */
   readonly eligible: boolean;
+  /** Passing active health checks (or unchecked) and not ejected. */
+  readonly healthy: boolean;
+  /** Ejected by outlier detection. */
+  readonly ejected: boolean;
   /** Why it is or is not eligible, in words. */
   readonly reasons: readonly string[];
   readonly health: {
@@ -123,6 +127,8 @@ export interface ServiceInspection {
   /** Whether the panic threshold is in force (health ignored). */
   readonly panic: boolean;
   readonly panicThreshold: number;
+  /** Endpoints passing health checks and not ejected. */
+  readonly healthyCount: number;
   readonly endpoints: readonly EndpointInspection[];
   /** One line summing it up. */
   readonly summary: string;
@@ -624,6 +630,8 @@ class Service {
         priority: s.endpoint.priority,
         ...(s.endpoint.hostname === undefined ? {} : { hostname: s.endpoint.hostname }),
         eligible,
+        healthy: s.health.healthy && !ejected,
+        ejected,
         reasons,
         health: {
           status:
@@ -680,6 +688,7 @@ class Service {
       balancer: this.balancer.name,
       panic: this.panic,
       panicThreshold: this.panicThreshold,
+      healthyCount: endpoints.filter((e) => e.healthy).length,
       endpoints,
       summary,
     };
