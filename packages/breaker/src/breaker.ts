@@ -267,8 +267,10 @@ export function createBreaker(options: BreakerOptions = {}): Breaker {
     if (onStateChange && from !== to) emit(() => onStateChange(STATES[to]!, STATES[from]!));
   };
 
-  const poll = (): void => {
-    if (state === OPEN && !isolations && clock.now() >= openUntil) setState(HALF);
+  const poll = (): number => {
+    const now = clock.now();
+    if (state === OPEN && !isolations && now >= openUntil) setState(HALF);
+    return now;
   };
 
   // The open -> half-open timer. Timers may fire a little before the clock agrees, so it re-arms.
@@ -320,13 +322,13 @@ export function createBreaker(options: BreakerOptions = {}): Breaker {
 
   /** Decides whether a call outside the closed state runs; returns the rejection if not. */
   const gate = (): CircuitOpenError | undefined => {
-    poll();
+    const now = poll();
     if (state === HALF && admitted < probes) {
-      if (!admitted++) probeDeadline = clock.now() + probeTimeout;
+      if (!admitted++) probeDeadline = now + probeTimeout;
       return;
     }
     const error = openError(
-      isolations ? INF : Math.max(0, Math.ceil((state === HALF ? probeDeadline : openUntil) - clock.now())),
+      isolations ? INF : Math.max(0, Math.ceil((state === HALF ? probeDeadline : openUntil) - now)),
       isolations > 0,
     );
     if (onReject) emit(() => onReject(error));
@@ -440,8 +442,7 @@ export function createBreaker(options: BreakerOptions = {}): Breaker {
     tryExecute: <T>(fn: Fn<T>, opts?: ExecuteOptions): Promise<BreakerResult<T>> =>
       admit(fn, resolveFailure) ?? run(fn, opts?.signal).then(ok, fail),
     snapshot: (): BreakerSnapshot => {
-      poll();
-      const counts = win?.counts(clock.now());
+      const counts = win?.counts(poll());
       return {
         state: STATES[state]!,
         isolated: isolations > 0,
