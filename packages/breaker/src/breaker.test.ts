@@ -392,6 +392,11 @@ describe('signal', () => {
     const signals: AbortSignal[] = [];
     for (let i = 0; i < 3; i++) await breaker.execute(({ signal }) => signals.push(signal));
     expect(signals.every((s) => s instanceof AbortSignal && !s.aborted)).toBe(true);
+    // One signal per closed period, not one AbortController per call.
+    expect(new Set(signals).size).toBe(1);
+    breaker.reset();
+    await breaker.execute(({ signal }) => signals.push(signal));
+    expect(new Set(signals).size).toBe(2);
   });
 
   it('forwards the caller signal to fn', async () => {
