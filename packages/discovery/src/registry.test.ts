@@ -439,6 +439,17 @@ describe('dynamic sources', () => {
     registry.close();
   });
 
+  it('lets ready() be aborted while a source has not answered', async () => {
+    const source = scripted([() => new Promise<Snapshot>(() => {})]);
+    const registry = createRegistry({ services: { api: source } });
+    const controller = new AbortController();
+    const waiting = registry.ready('api', { signal: controller.signal });
+    controller.abort(new Error('gave up'));
+    await expect(waiting).rejects.toThrow('gave up');
+    expect(() => registry.pick('api')).toThrow(NoEndpointsError);
+    registry.close();
+  });
+
   it('coalesces concurrent lookups into one', async () => {
     const clock = createFakeClock();
     let release: (s: Snapshot) => void = () => {};

@@ -5,6 +5,7 @@
  * passive outlier detection and a panic threshold, then balanced.
  */
 import {
+  abortReason,
   type Clock,
   IntegError,
   InvalidArgumentError,
@@ -148,8 +149,11 @@ export interface Registry {
   endpoints(name: string): readonly Endpoint[];
   /** The configured service names, sorted. */
   services(): readonly string[];
-  /** Resolves once `name` (or every service) has endpoints; rejects if its source's first lookup failed. */
-  ready(name?: string): Promise<void>;
+  /**
+   * Resolves once `name` (or every service) has endpoints; rejects if its source's first lookup failed,
+   * or with `signal.reason` when `signal` aborts first.
+   */
+  ready(name?: string, options?: { readonly signal?: AbortSignal }): Promise<void>;
   /** Looks `name` up again now; concurrent calls (and the background loop) share one lookup. */
   refresh(name: string): Promise<void>;
   /** Calls `listener` with the endpoint list whenever the source changes it. Returns an unsubscribe function. */
@@ -385,10 +389,29 @@ class Service {
     return run;
   }
 
-  ready(): Promise<void> {
+  ready(signal?: AbortSignal): Promise<void> {
     if (this.status === 'ready') return Promise.resolve();
     if (this.status === 'failed') return Promise.reject(this.lastError);
-    return new Promise((resolve, reject) => this.readyWaiters.push({ resolve, reject }));
+    if (signal?.aborted) return Promise.reject(abortReason(signal));
+    return new Promise((resolve, reject) => {
+      const onAbort = (): void => {
+        const i = this.readyWaiters.indexOf(waiter);
+        if (i >= 0) this.readyWaiters.splice(i, 1);
+        reject(abortReason(signal as AbortSignal));
+      };
+      const waiter = {
+        resolve: () => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve();
+        },
+        reject: (error: unknown) => {
+          signal?.removeEventListener('abort', onAbort);
+          reject(error);
+        },
+      };
+      this.readyWaiters.push(waiter);
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
   }
 
   subscribe(listener: (endpoints: readonly Endpoint[]) => void): () => void {
@@ -843,9 +866,9 @@ export function createRegistry(options: RegistryOptions): Registry {
     inspect: (name) => get(name).inspect(),
     endpoints: (name) => get(name).list.map((s) => s.endpoint),
     services: () => names,
-    async ready(name) {
-      if (name !== undefined) return get(name).ready();
-      await Promise.all([...services.values()].map((s) => s.ready()));
+    async ready(name, options) {
+      if (name !== undefined) return get(name).ready(options?.signal);
+      await Promise.all([...services.values()].map((s) => s.ready(options?.signal)));
     },
     async refresh(name) {
       await get(name).refresh();
