@@ -34,92 +34,74 @@ const HIGH_WATER_MARK = 1024;
  */
 export function connect(url: string | URL, options: ConnectOptions = {}): SseConnection {
   const queue: SseEvent[] = [];
-  let head = 0;
-  let ended = false;
-  let failure: { error: unknown } | undefined;
+  // Set when the session is over: `error` is thrown once the queue is empty.
+  let ended: { error: unknown } | undefined;
+  let closed = false;
   let wake: (() => void) | undefined;
   let drained: (() => void) | undefined;
 
   const notify = (): void => {
-    const resolve = wake;
+    wake?.();
     wake = undefined;
-    resolve?.();
   };
   const release = (): void => {
-    const resolve = drained;
+    drained?.();
     drained = undefined;
-    resolve?.();
   };
 
   const session = startSession(String(url), options, {
     open() {},
+    reconnecting() {},
     event(event) {
       queue.push(event);
       notify();
     },
-    reconnecting() {},
     end(error, aborted) {
-      ended = true;
-      if (error !== undefined) failure = { error };
-      else if (aborted && options.signal !== undefined) {
-        // Aborting stops at once: buffered events are dropped and the iteration throws the reason.
-        failure = { error: options.signal.reason };
-        queue.length = 0;
-        head = 0;
-      }
+      // Aborting stops at once: buffered events are dropped and the iteration throws the reason.
+      if (aborted) queue.length = 0;
+      ended = { error: aborted ? options.signal?.reason : error };
       release();
       notify();
     },
-    drain() {
-      if (queue.length - head < HIGH_WATER_MARK || ended) return undefined;
-      return new Promise<void>((resolve) => {
-        drained = resolve;
-      });
-    },
+    drain: () =>
+      queue.length < HIGH_WATER_MARK || ended
+        ? undefined
+        : new Promise<void>((resolve) => {
+            drained = resolve;
+          }),
   });
 
-  let closed = false;
   const close = (): void => {
-    if (closed) return;
     closed = true;
     queue.length = 0;
-    head = 0;
     session.close();
     release();
     notify();
   };
 
-  const next = async (): Promise<IteratorResult<SseEvent>> => {
-    for (;;) {
-      if (closed) return { done: true, value: undefined };
-      if (head < queue.length) {
-        const value = queue[head++] as SseEvent;
-        if (head === queue.length) {
-          queue.length = 0;
-          head = 0;
-        }
-        if (drained !== undefined && queue.length - head < HIGH_WATER_MARK / 2) release();
-        return { done: false, value };
+  async function* events(): AsyncGenerator<SseEvent, void, undefined> {
+    try {
+      for (;;) {
+        const event = queue.shift();
+        if (event !== undefined) {
+          if (queue.length < HIGH_WATER_MARK / 2) release();
+          yield event;
+        } else if (closed) return;
+        else if (ended) {
+          if (ended.error !== undefined) throw ended.error;
+          return;
+        } else
+          await new Promise<void>((resolve) => {
+            wake = resolve;
+          });
       }
-      if (ended) {
-        closed = true;
-        if (failure !== undefined) throw failure.error;
-        return { done: true, value: undefined };
-      }
-      await new Promise<void>((resolve) => {
-        wake = resolve;
-      });
-    }
-  };
-
-  const iterator: AsyncIterator<SseEvent> = {
-    next,
-    return(): Promise<IteratorResult<SseEvent>> {
+    } finally {
+      // `break`, `return` or a throw out of `for await` closes the connection.
       close();
-      return Promise.resolve({ done: true, value: undefined });
-    },
-  };
+    }
+  }
 
+  const iterator = events();
   return {
     close,
     get lastEventId() {

@@ -31,9 +31,7 @@ export class SseHttpError extends IntegError {
   constructor(code: SseHttpErrorCode, status: number, contentType: string | null, url: string) {
     super(
       code,
-      code === 'ERR_SSE_STATUS'
-        ? `The event stream at ${url} answered ${status} instead of 200; the client stopped and will not reconnect`
-        : `The event stream at ${url} answered Content-Type ${JSON.stringify(contentType)} instead of text/event-stream; the client stopped and will not reconnect`,
+      `${url} answered ${code === 'ERR_SSE_STATUS' ? status : contentType} instead of ${code === 'ERR_SSE_STATUS' ? 200 : 'text/event-stream'}: not reconnecting`,
       { retryable: false },
     );
     this.code = code;

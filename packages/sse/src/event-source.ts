@@ -4,7 +4,6 @@
  */
 import type { ConnectOptions } from './internal/session.js';
 import { type Session, startSession } from './internal/session.js';
-import type { SseEvent } from './parser.js';
 
 /** Options of {@link EventSource}: the DOM's `withCredentials` plus the options of `connect()`. */
 export interface EventSourceInit extends Omit<ConnectOptions, 'credentials' | 'signal'> {
@@ -14,17 +13,6 @@ export interface EventSourceInit extends Omit<ConnectOptions, 'credentials' | 's
 
 type Handler = ((this: EventSource, event: Event) => unknown) | null;
 type MessageHandler = ((this: EventSource, event: MessageEvent) => unknown) | null;
-
-/** A MessageEvent where the runtime has one, else an Event carrying the same fields. */
-function messageEvent(event: SseEvent, origin: string): MessageEvent {
-  if (typeof MessageEvent === 'function')
-    return new MessageEvent(event.type, { data: event.data, lastEventId: event.lastEventId, origin });
-  return Object.assign(new Event(event.type), {
-    data: event.data,
-    lastEventId: event.lastEventId,
-    origin,
-  }) as unknown as MessageEvent;
-}
 
 /**
  * The WHATWG `EventSource` interface over fetch: `readyState` (`CONNECTING`, `OPEN`, `CLOSED`), `url`,
@@ -54,7 +42,7 @@ export class EventSource extends EventTarget {
   readonly withCredentials: boolean;
   #readyState: 0 | 1 | 2 = 0;
   #session: Session;
-  #handlers = new Map<string, EventListener>();
+  // Event handler attributes (onopen, onmessage, onerror): one listener per type calls the current one.
   #on: { open: Handler; message: MessageHandler; error: Handler } = {
     open: null,
     message: null,
@@ -67,34 +55,36 @@ export class EventSource extends EventTarget {
     try {
       parsed = new URL(String(url), (globalThis as { location?: { href?: string } }).location?.href);
     } catch {
-      throw new DOMException(`Invalid EventSource URL: ${String(url)}`, 'SyntaxError');
+      throw new DOMException('Invalid URL', 'SyntaxError');
     }
     this.url = parsed.href;
     this.withCredentials = init.withCredentials === true;
-    const origin = parsed.origin;
+    for (const type of ['open', 'message', 'error'] as const)
+      this.addEventListener(type, (event) => (this.#on[type] as Handler)?.call(this, event));
+    // Moves to `state` and fires `type`, unless close() came first (then nothing fires any more).
+    const fire = (type: string, state: 0 | 1 | 2, event: Event = new Event(type)): void => {
+      if (this.#readyState === 2) return;
+      this.#readyState = state;
+      this.dispatchEvent(event);
+    };
     this.#session = startSession(
       this.url,
       { ...init, credentials: this.withCredentials ? 'include' : 'same-origin' },
       {
-        open: () => {
-          if (this.#readyState === 2) return;
-          this.#readyState = 1;
-          this.dispatchEvent(new Event('open'));
-        },
-        event: (event) => {
-          if (this.#readyState === 2) return;
-          this.dispatchEvent(messageEvent(event, origin));
-        },
-        reconnecting: () => {
-          if (this.#readyState === 2) return;
-          this.#readyState = 0;
-          this.dispatchEvent(new Event('error'));
-        },
-        end: (error) => {
-          if (this.#readyState === 2) return;
-          this.#readyState = 2;
-          if (error !== undefined) this.dispatchEvent(new Event('error'));
-        },
+        open: () => fire('open', 1),
+        event: (event) =>
+          fire(
+            event.type,
+            1,
+            new MessageEvent(event.type, {
+              data: event.data,
+              lastEventId: event.lastEventId,
+              origin: parsed.origin,
+            }),
+          ),
+        reconnecting: () => fire('error', 0),
+        // A fatal error fires `error` with readyState CLOSED; an abort fires nothing.
+        end: (error) => (error === undefined ? this.close() : fire('error', 2)),
       },
     );
   }
@@ -113,40 +103,26 @@ export class EventSource extends EventTarget {
     return this.#on.open;
   }
   set onopen(handler: Handler) {
-    this.#setHandler('open', handler);
+    this.#on.open = typeof handler === 'function' ? handler : null;
   }
 
   get onmessage(): MessageHandler {
     return this.#on.message;
   }
   set onmessage(handler: MessageHandler) {
-    this.#setHandler('message', handler);
+    this.#on.message = typeof handler === 'function' ? handler : null;
   }
 
   get onerror(): Handler {
     return this.#on.error;
   }
   set onerror(handler: Handler) {
-    this.#setHandler('error', handler);
+    this.#on.error = typeof handler === 'function' ? handler : null;
   }
 
   /** Closes the connection for good: readyState `CLOSED`, no reconnection, no timer left, no more events. */
   close(): void {
     this.#readyState = 2;
     this.#session.close();
-  }
-
-  // Event handler attributes: one listener per type, registered the first time a handler is set.
-  #setHandler(type: 'open' | 'message' | 'error', handler: Handler | MessageHandler): void {
-    (this.#on as Record<string, Handler | MessageHandler>)[type] =
-      typeof handler === 'function' ? handler : null;
-    if (this.#handlers.has(type)) return;
-    const listener: EventListener = (event) => {
-      const current = this.#on[type];
-      if (typeof current === 'function')
-        (current as (this: EventSource, event: Event) => unknown).call(this, event);
-    };
-    this.#handlers.set(type, listener);
-    this.addEventListener(type, listener);
   }
 }

@@ -65,11 +65,9 @@ export class SseParseError extends IntegError {
   readonly limit: number;
 
   constructor(limit: number) {
-    super(
-      'ERR_SSE_EVENT_TOO_LARGE',
-      `An event stream event exceeded ${limit} characters; raise maxEventSize or fix the server`,
-      { retryable: false },
-    );
+    super('ERR_SSE_EVENT_TOO_LARGE', `An SSE event exceeded maxEventSize (${limit} characters)`, {
+      retryable: false,
+    });
     this.limit = limit;
   }
 }
@@ -77,6 +75,7 @@ export class SseParseError extends IntegError {
 const LF = 10;
 const SPACE = 32;
 const COLON = 58;
+const DIGITS = /^\d+$/;
 
 /**
  * Creates a parser of `text/event-stream` text.
@@ -106,21 +105,7 @@ export function createParser(options: ParserOptions): Parser {
   let idBuffer = options.lastEventId ?? '';
   let lastEventId = idBuffer;
 
-  // Calls a callback; when it throws, the unparsed rest of the chunk (s from `next`) is kept for the next
-  // feed() before the error propagates, so a failing listener loses no other event.
-  const call = <T>(fn: (arg: T) => void, arg: T, s: string, next: number): void => {
-    try {
-      fn(arg);
-    } catch (error) {
-      if (next < s.length) {
-        tail = s.slice(next);
-        resumed = true;
-      }
-      throw error;
-    }
-  };
-
-  const dispatch = (s: string, next: number): void => {
+  const dispatch = (): void => {
     lastEventId = idBuffer;
     // A blank line with no `data` field dispatches nothing (and forgets the event type).
     if (hasData) {
@@ -128,100 +113,39 @@ export function createParser(options: ParserOptions): Parser {
       data = '';
       hasData = false;
       type = '';
-      call(onEvent, event, s, next);
+      onEvent(event);
     } else type = '';
   };
 
-  // One line in [start, end) of ls, not empty; the chunk resumes at `next` of s.
-  const line = (ls: string, start: number, end: number, s: string, next: number): void => {
-    const c = ls.charCodeAt(start);
-    // Only the four known field names matter; anything else is ignored, so there is no need to find the
-    // colon of an unknown line. A known name is followed by ':' or by the end of the line (empty value).
-    let v = -1;
-    if (c === 100) {
-      // data
-      if (
-        ls.charCodeAt(start + 1) === 97 &&
-        ls.charCodeAt(start + 2) === 116 &&
-        ls.charCodeAt(start + 3) === 97
-      ) {
-        v = start + 4;
-        if (v !== end) {
-          if (ls.charCodeAt(v) !== COLON) return;
-          v += ls.charCodeAt(v + 1) === SPACE ? 2 : 1;
-        }
-        const value = v >= end ? '' : ls.slice(v, end);
-        if (hasData) data = `${data}\n${value}`;
-        else {
-          data = value;
-          hasData = true;
-        }
-      }
+  // One line in [start, end) of ls, not empty.
+  const line = (ls: string, start: number, end: number): void => {
+    let colon = ls.indexOf(':', start);
+    if (colon === start) {
+      onComment?.(ls.slice(ls.charCodeAt(start + 1) === SPACE ? start + 2 : start + 1, end));
       return;
     }
-    if (c === COLON) {
-      if (onComment !== undefined)
-        call(onComment, ls.slice(ls.charCodeAt(start + 1) === SPACE ? start + 2 : start + 1, end), s, next);
-      return;
-    }
-    if (c === 101) {
-      // event
-      if (
-        ls.charCodeAt(start + 1) === 118 &&
-        ls.charCodeAt(start + 2) === 101 &&
-        ls.charCodeAt(start + 3) === 110 &&
-        ls.charCodeAt(start + 4) === 116
-      ) {
-        v = start + 5;
-        if (v !== end) {
-          if (ls.charCodeAt(v) !== COLON) return;
-          v += ls.charCodeAt(v + 1) === SPACE ? 2 : 1;
-        }
-        type = v >= end ? '' : ls.slice(v, end);
+    // The field name is everything before the first colon; a line without one is a name with an empty value.
+    if (colon === -1 || colon > end) colon = end;
+    const n = colon - start;
+    const v = ls.charCodeAt(colon + 1) === SPACE ? colon + 2 : colon + 1;
+    const value = v >= end ? '' : ls.slice(v, end);
+    if (n === 4 && ls.startsWith('data', start)) {
+      if (hasData) data = `${data}\n${value}`;
+      else {
+        data = value;
+        hasData = true;
       }
-      return;
+    } else if (n === 5 && ls.startsWith('event', start)) type = value;
+    // An id containing NULL is ignored (it could not be sent back in a Last-Event-ID header).
+    else if (n === 2 && ls.startsWith('id', start)) {
+      if (value.indexOf('\0') === -1) idBuffer = value;
     }
-    if (c === 105) {
-      // id
-      if (ls.charCodeAt(start + 1) === 100) {
-        v = start + 2;
-        if (v !== end) {
-          if (ls.charCodeAt(v) !== COLON) return;
-          v += ls.charCodeAt(v + 1) === SPACE ? 2 : 1;
-        }
-        const value = v >= end ? '' : ls.slice(v, end);
-        // An id containing NULL is ignored (it could not be sent back in a Last-Event-ID header).
-        if (value.indexOf('\0') === -1) idBuffer = value;
-      }
-      return;
-    }
-    if (c === 114) {
-      // retry
-      if (
-        ls.charCodeAt(start + 1) === 101 &&
-        ls.charCodeAt(start + 2) === 116 &&
-        ls.charCodeAt(start + 3) === 114 &&
-        ls.charCodeAt(start + 4) === 121
-      ) {
-        v = start + 5;
-        if (v === end || ls.charCodeAt(v) !== COLON) return;
-        v += ls.charCodeAt(v + 1) === SPACE ? 2 : 1;
-        if (v >= end) return;
-        // Only ASCII digits: "1000x", "-1", " 5" and "1e3" are ignored.
-        let ms = 0;
-        for (let i = v; i < end; i++) {
-          const d = ls.charCodeAt(i) - 48;
-          if (d < 0 || d > 9) return;
-          ms = ms * 10 + d;
-        }
-        if (onRetry !== undefined) call(onRetry, ms, s, next);
-      }
-    }
+    // Only ASCII digits: "1000x", "-1", " 5" and "1e3" are ignored.
+    else if (n === 5 && ls.startsWith('retry', start) && DIGITS.test(value)) onRetry?.(+value);
   };
 
   const feed = (text: string): void => {
-    const s = text;
-    const len = s.length;
+    let s = text;
     let pos = 0;
     if (resumed) {
       // The previous feed() stopped at a throwing callback: parse the rest of that chunk first.
@@ -230,7 +154,7 @@ export function createParser(options: ParserOptions): Parser {
       tail = '';
       feed(rest);
     }
-    if (len === 0) return;
+    if (s.length === 0) return;
     if (atStart) {
       atStart = false;
       // The stream is decoded with UTF-8 decode, which strips exactly one leading BOM.
@@ -240,61 +164,18 @@ export function createParser(options: ParserOptions): Parser {
       afterCR = false;
       if (s.charCodeAt(pos) === LF) pos++;
     }
+    if (tail !== '') {
+      s = pos === 0 ? s : s.slice(pos);
+      // For a large chunk join() is worth its cost: it gives a flat string, where `tail + s` gives a cons
+      // string that every charCodeAt and slice has to unwrap.
+      s = s.length > 1024 ? [tail, s].join('') : tail + s;
+      pos = 0;
+      tail = '';
+    }
+    const len = s.length;
     let cr = s.indexOf('\r', pos);
     let lf = s.indexOf('\n', pos);
-    if (tail !== '') {
-      if (cr === -1 && lf === -1) {
-        tail += pos === 0 ? s : s.slice(pos);
-        if (tail.length + data.length > maxEventSize) overflow();
-        return;
-      }
-      // Only the first line needs the carried tail: join that line alone rather than the whole chunk.
-      let end: number;
-      if (lf !== -1 && (cr === -1 || lf < cr)) {
-        end = lf;
-        pos = lf + 1;
-      } else {
-        end = cr;
-        pos = cr + 1;
-        if (s.charCodeAt(pos) === LF) pos++;
-        else if (pos === len) afterCR = true;
-      }
-      const first = tail + s.slice(0, end);
-      tail = '';
-      line(first, 0, first.length, s, pos);
-      if (cr !== -1 && cr < pos) cr = s.indexOf('\r', pos);
-      if (lf !== -1 && lf < pos) lf = s.indexOf('\n', pos);
-    }
-    if (cr === -1) {
-      // No CR in this chunk: every line ends with LF. The common lines are handled inline.
-      while (lf !== -1) {
-        const start = pos;
-        pos = lf + 1;
-        if (start === lf) dispatch(s, pos);
-        else if (
-          s.charCodeAt(start) === 100 &&
-          s.charCodeAt(start + 1) === 97 &&
-          s.charCodeAt(start + 2) === 116 &&
-          s.charCodeAt(start + 3) === 97 &&
-          s.charCodeAt(start + 4) === COLON
-        ) {
-          const value = s.slice(s.charCodeAt(start + 5) === SPACE ? start + 6 : start + 5, lf);
-          if (hasData) data = `${data}\n${value}`;
-          else if (s.charCodeAt(pos) === LF) {
-            // `data: x` and the blank line: dispatch without touching the data buffer.
-            pos++;
-            lastEventId = idBuffer;
-            const t = type;
-            type = '';
-            call(onEvent, { type: t === '' ? 'message' : t, data: value, lastEventId }, s, pos);
-          } else {
-            data = value;
-            hasData = true;
-          }
-        } else line(s, start, lf, s, pos);
-        lf = s.indexOf('\n', pos);
-      }
-    } else {
+    try {
       while (cr !== -1 || lf !== -1) {
         const start = pos;
         let end: number;
@@ -311,9 +192,30 @@ export function createParser(options: ParserOptions): Parser {
           } else if (pos === len) afterCR = true;
           cr = s.indexOf('\r', pos);
         }
-        if (start === end) dispatch(s, pos);
-        else line(s, start, end, s, pos);
+        if (start === end) dispatch();
+        else if (
+          // `data:` lines, the most common by far, are handled inline.
+          s.charCodeAt(start) === 100 &&
+          s.charCodeAt(start + 1) === 97 &&
+          s.charCodeAt(start + 2) === 116 &&
+          s.charCodeAt(start + 3) === 97 &&
+          s.charCodeAt(start + 4) === COLON
+        ) {
+          const value = s.slice(s.charCodeAt(start + 5) === SPACE ? start + 6 : start + 5, end);
+          if (hasData) data = `${data}\n${value}`;
+          else {
+            data = value;
+            hasData = true;
+          }
+        } else line(s, start, end);
       }
+    } catch (error) {
+      // A callback threw: keep the unparsed rest of the chunk for the next feed(), so no other event is lost.
+      if (pos < len) {
+        tail = s.slice(pos);
+        resumed = true;
+      }
+      throw error;
     }
     if (pos < len) tail = pos === 0 ? s : s.slice(pos);
     if (tail.length + data.length > maxEventSize) overflow();

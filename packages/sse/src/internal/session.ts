@@ -15,7 +15,7 @@ import {
 import { type Backoff, exponential } from '@integ/retry';
 import { SseConnectionError, SseHttpError } from '../errors.js';
 import type { SseEvent } from '../parser.js';
-import { createByteParser } from '../stream.js';
+import { createParser } from '../parser.js';
 
 /** What the hooks get when the client is about to reconnect. */
 export interface ReconnectInfo {
@@ -82,7 +82,7 @@ export interface SessionSink {
   reconnecting(info: ReconnectInfo): void;
   /** The session is over: `error` is the fatal error, or undefined after close()/abort. */
   end(error: unknown, aborted: boolean): void;
-  /** Resolves when the consumer has room for more events (backpressure); undefined means "now". */
+  /** Resolves when the consumer has room for more events (backpressure). */
   drain?(): Promise<void> | undefined;
 }
 
@@ -92,44 +92,36 @@ export interface Session {
   close(): void;
 }
 
-const defaultBackoff: Backoff = exponential({ initial: 1000, factor: 2, max: 30_000, jitter: 'equal' });
-
 /** Whether a Content-Type is text/event-stream (parameters such as charset are ignored: it is always UTF-8). */
 export function isEventStream(contentType: string | null): boolean {
-  if (contentType === null) return false;
-  const semi = contentType.indexOf(';');
-  return (
-    (semi === -1 ? contentType : contentType.slice(0, semi)).trim().toLowerCase() === 'text/event-stream'
-  );
-}
-
-/** The URL without query, fragment and credentials, for messages (a query may carry a token). */
-function safeUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    return `${u.origin}${u.pathname}`;
-  } catch {
-    return '(invalid URL)';
-  }
+  return contentType !== null && /^\s*text\/event-stream\s*(;|$)/i.test(contentType);
 }
 
 /** Starts the connection loop at once. */
 export function startSession(url: string, options: ConnectOptions, sink: SessionSink): Session {
-  const fetchFn = options.fetch ?? globalThis.fetch;
-  const clock = options.clock ?? systemClock;
-  const random = options.random ?? Math.random;
-  const backoff = options.backoff ?? defaultBackoff;
-  const maxDelay = options.maxDelay ?? 30_000;
-  const idleTimeout = options.idleTimeout ?? 0;
-  const where = safeUrl(url);
+  const {
+    fetch: fetchFn = globalThis.fetch,
+    clock = systemClock,
+    random = Math.random,
+    maxDelay = 30_000,
+    idleTimeout = 0,
+    onError,
+    onReconnect,
+  } = options;
+  const backoff = options.backoff ?? exponential({ initial: 1000, factor: 2, max: 30_000, jitter: 'equal' });
+  // Messages name the URL without query and credentials: a query may carry a token.
+  const target = new URL(url, (globalThis as { location?: { href?: string } }).location?.href);
+  const where = target.origin + target.pathname;
   const stop = new AbortController();
   const outer = linkSignals(options.signal, stop.signal);
   let serverRetry = 0;
+  let attempt = 0;
+  let previousDelay = 0;
   let delivered = false;
   let watchdog: TimerHandle | undefined;
   let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
 
-  const parser = createByteParser({
+  const parser = createParser({
     lastEventId: options.lastEventId,
     maxEventSize: options.maxEventSize ?? 16_777_216,
     onRetry: (ms) => {
@@ -141,34 +133,27 @@ export function startSession(url: string, options: ConnectOptions, sink: Session
     },
   });
 
-  const disarm = (): void => {
-    if (watchdog !== undefined) clock.clearTimeout(watchdog);
-    watchdog = undefined;
-  };
-
-  // Frees the timer and the body at once, so close() leaves nothing behind even before the loop unwinds.
+  // Frees the watchdog timer and the body at once, so close() leaves nothing behind even before the
+  // loop unwinds.
   const release = (): void => {
-    disarm();
-    const current = reader;
+    clock.clearTimeout(watchdog);
+    watchdog = undefined;
+    reader?.cancel().catch(() => {});
     reader = undefined;
-    current?.cancel().catch(() => {});
   };
-  outer.signal.addEventListener('abort', release, { once: true });
+  outer.signal.addEventListener('abort', release);
 
-  const report = (error: unknown): void => {
-    options.onError?.(error);
-  };
-
-  const connectOnce = async (connection: AbortController): Promise<{ error: unknown; fatal: boolean }> => {
+  // One connection, until it ends. Resolves with why it ended (undefined: a normal end or close()).
+  const connectOnce = async (): Promise<unknown> => {
+    const connection = new AbortController();
     const linked = linkSignals(outer.signal, connection.signal);
     let lastActivity = clock.now();
     try {
-      const init = typeof options.headers === 'function' ? await options.headers() : options.headers;
-      const headers = new Headers(init);
+      const headers = new Headers(
+        typeof options.headers === 'function' ? await options.headers() : options.headers,
+      );
       headers.set('accept', 'text/event-stream');
       if (parser.lastEventId !== '') headers.set('last-event-id', parser.lastEventId);
-      else headers.delete('last-event-id');
-      if (linked.signal.aborted) return { error: undefined, fatal: false };
       const response = await fetchFn(url, {
         method: options.method ?? 'GET',
         headers,
@@ -177,86 +162,72 @@ export function startSession(url: string, options: ConnectOptions, sink: Session
         cache: 'no-store',
         signal: linked.signal,
       });
-      const contentType = response.headers.get('content-type');
+      const type = response.headers.get('content-type');
       const code =
-        response.status !== 200
-          ? 'ERR_SSE_STATUS'
-          : isEventStream(contentType)
-            ? undefined
-            : 'ERR_SSE_CONTENT_TYPE';
-      if (code !== undefined) {
+        response.status !== 200 ? 'ERR_SSE_STATUS' : isEventStream(type) ? 0 : 'ERR_SSE_CONTENT_TYPE';
+      if (code !== 0) {
         response.body?.cancel().catch(() => {});
-        return { error: new SseHttpError(code, response.status, contentType, where), fatal: true };
+        throw new SseHttpError(code, response.status, type, where);
       }
-      if (response.body === null) return { error: undefined, fatal: false };
+      if (response.body === null || linked.signal.aborted) return undefined;
       parser.reset();
+      // Always UTF-8 (whatever charset the Content-Type names); BOMs are kept for the parser to strip one.
+      const decoder = new TextDecoder('utf-8', { ignoreBOM: true });
       const current = response.body.getReader();
       reader = current;
-      if (linked.signal.aborted) {
-        release();
-        return { error: undefined, fatal: false };
-      }
       sink.open(response);
       options.onOpen?.({ response });
       if (idleTimeout > 0) {
         const check = (): void => {
           const idle = clock.now() - lastActivity;
-          if (idle >= idleTimeout) {
-            watchdog = undefined;
-            connection.abort(
-              new TimeoutError(idleTimeout, `Waiting for data on the event stream at ${where}`),
-            );
-          } else watchdog = clock.setTimeout(check, idleTimeout - idle);
+          if (idle < idleTimeout) watchdog = clock.setTimeout(check, idleTimeout - idle);
+          else connection.abort(new TimeoutError(idleTimeout, `Reading ${where}`));
         };
         watchdog = clock.setTimeout(check, idleTimeout);
       }
       for (;;) {
         const { done, value } = await current.read();
-        if (done) break;
+        if (done) return undefined;
         lastActivity = clock.now();
-        parser.feed(value);
+        parser.feed(decoder.decode(value, { stream: true }));
         if (delivered) {
           // The backoff starts over once a connection has delivered an event.
           delivered = false;
           attempt = 0;
-          const wait = sink.drain?.();
-          if (wait !== undefined) await wait;
+          await sink.drain?.();
         }
       }
-      return { error: undefined, fatal: false };
     } catch (error) {
-      if (connection.signal.aborted) return { error: connection.signal.reason, fatal: false };
-      if (outer.signal.aborted) return { error: undefined, fatal: false };
-      if (isIntegError(error, 'ERR_SSE_EVENT_TOO_LARGE')) return { error, fatal: false };
-      return { error: new SseConnectionError(where, error), fatal: false };
+      if (connection.signal.aborted) return connection.signal.reason;
+      if (outer.signal.aborted) return undefined;
+      if (isIntegError(error)) return error;
+      return new SseConnectionError(where, error);
     } finally {
-      disarm();
-      if (reader !== undefined) release();
+      release();
       linked.dispose();
       // An event cut off by the end of the stream is discarded.
       parser.reset();
     }
   };
 
-  let attempt = 0;
-  let previousDelay = 0;
   const loop = async (): Promise<void> => {
     for (;;) {
-      const { error, fatal } = await connectOnce(new AbortController());
+      const error = await connectOnce();
       if (outer.signal.aborted) break;
-      if (error !== undefined) report(error);
-      if (fatal) {
+      if (error !== undefined) onError?.(error);
+      if (isIntegError(error) && error.retryable === false && error.code !== 'ERR_SSE_EVENT_TOO_LARGE') {
         outer.dispose();
-        sink.end(error, false);
-        return;
+        return sink.end(error, false);
       }
       attempt++;
-      const base = backoff({ attempt, previousDelay, random });
-      const delay = Math.max(0, Math.min(maxDelay, Math.max(serverRetry, base)));
+      const delay = Math.max(
+        0,
+        Math.min(maxDelay, Math.max(serverRetry, backoff({ attempt, previousDelay, random }))),
+      );
       previousDelay = delay;
       const info: ReconnectInfo = { attempt, delay, error, lastEventId: parser.lastEventId };
       sink.reconnecting(info);
-      options.onReconnect?.(info);
+      onReconnect?.(info);
       try {
         await sleep(delay, { signal: outer.signal, clock });
       } catch {
@@ -277,8 +248,6 @@ export function startSession(url: string, options: ConnectOptions, sink: Session
     get lastEventId() {
       return parser.lastEventId;
     },
-    close(): void {
-      stop.abort();
-    },
+    close: () => stop.abort(),
   };
 }
