@@ -1,6 +1,6 @@
 /**
  * Queue benchmark scenarios, shared by queue.bench.mjs: the same workloads against @integ/queue
- * (sqlite store) and plainjob (better-sqlite3), each on a fresh database file.
+ * (sqlite store) and plainjob (better-sqlite3, or node:sqlite through an adapter), each on a fresh database file.
  * Every function returns { ops, ms } for the measured part only.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -53,14 +53,77 @@ export async function integ(durability) {
   };
 }
 
-/** plainjob 0.0.14 on better-sqlite3 (WAL, synchronous=NORMAL by default). */
+/**
+ * plainjob's Connection over node:sqlite (for Node versions where the better-sqlite3 addon does not load):
+ * the same statements, with transactions made of BEGIN/COMMIT as better-sqlite3's `transaction()` does.
+ */
+function nodeSqliteConnection(db, filename) {
+  const wrap =
+    (fn, mode) =>
+    (...args) => {
+      db.exec(`BEGIN ${mode}`);
+      try {
+        const result = fn(...args);
+        db.exec('COMMIT');
+        return result;
+      } catch (error) {
+        db.exec('ROLLBACK');
+        throw error;
+      }
+    };
+  return {
+    driver: 'better-sqlite3',
+    filename,
+    pragma: (statement) => db.exec(`PRAGMA ${statement}`),
+    exec: (sql) => db.exec(sql),
+    prepare: (sql) => db.prepare(sql),
+    transaction(fn) {
+      const run = wrap(fn, 'DEFERRED');
+      run.deferred = run;
+      run.immediate = wrap(fn, 'IMMEDIATE');
+      run.exclusive = wrap(fn, 'EXCLUSIVE');
+      return run;
+    },
+    close() {
+      // plainjob's queue.close() closes its connection; closing twice is a no-op, as in better-sqlite3.
+      if (db.isOpen !== false) db.close();
+    },
+  };
+}
+
+/** Which SQLite binding plainjob can use here: better-sqlite3, else node:sqlite through the adapter above. */
+export async function plainjobDriver() {
+  try {
+    const { default: Database } = await import('better-sqlite3');
+    new Database(':memory:').close();
+    return 'better-sqlite3';
+  } catch {
+    try {
+      await import('node:sqlite');
+      return 'node:sqlite';
+    } catch {
+      return undefined;
+    }
+  }
+}
+
+/** plainjob 0.0.14 (WAL, synchronous=NORMAL by default) on better-sqlite3, or node:sqlite where that is all there is. */
 export async function plainjob(durability) {
   const { better, defineQueue, defineWorker } = await import('plainjob');
-  const { default: Database } = await import('better-sqlite3');
   const db = tempDb();
-  const sqlite = new Database(db.path);
-  const queue = defineQueue({ connection: better(sqlite), logger: silent });
-  if (durability === 'full') sqlite.pragma('synchronous = FULL');
+  let connection;
+  let sqlite;
+  if ((await plainjobDriver()) === 'better-sqlite3') {
+    const { default: Database } = await import('better-sqlite3');
+    sqlite = new Database(db.path);
+    connection = better(sqlite);
+  } else {
+    const { DatabaseSync } = await import('node:sqlite');
+    sqlite = new DatabaseSync(db.path);
+    connection = nodeSqliteConnection(sqlite, db.path);
+  }
+  const queue = defineQueue({ connection, logger: silent });
+  if (durability === 'full') connection.pragma('synchronous = FULL');
   let completed = 0;
   let onDone = () => {};
   return {
@@ -87,7 +150,7 @@ export async function plainjob(durability) {
     },
     async close() {
       queue.close();
-      sqlite.close();
+      connection.close();
       db.dispose();
     },
   };

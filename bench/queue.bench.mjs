@@ -2,25 +2,24 @@
 // producer, 100 concurrent producers, batches of 100) and end-to-end processing, with `normal`
 // durability (survives a killed process), then `full` (survives power loss).
 import { record } from './harness.mjs';
-import { endToEnd, integ, plainjob, pushBatch, pushConcurrent, pushSingle } from './queue-scenarios.mjs';
+import {
+  endToEnd,
+  integ,
+  plainjob,
+  plainjobDriver,
+  pushBatch,
+  pushConcurrent,
+  pushSingle,
+} from './queue-scenarios.mjs';
 
 const quick = process.env.BENCH_QUICK === '1';
 const scale = quick ? 0.2 : 1;
 
-async function peerAvailable() {
-  try {
-    const { default: Database } = await import('better-sqlite3');
-    new Database(':memory:').close();
-    return true;
-  } catch (error) {
-    console.log(
-      `\nplainjob needs better-sqlite3, which does not load on node ${process.versions.node}: ${error.message.split('\n')[0]}`,
-    );
-    return false;
-  }
-}
-
-const havePeer = await peerAvailable();
+const peerDriver = await plainjobDriver();
+const havePeer = peerDriver !== undefined;
+console.log(
+  `\nplainjob driver on node ${process.versions.node}: ${peerDriver ?? 'none (neither better-sqlite3 nor node:sqlite loads)'}`,
+);
 const probe = await integ('normal');
 console.log(`\n@integ/queue sqlite driver on node ${process.versions.node}: ${probe.driver}`);
 await probe.close();

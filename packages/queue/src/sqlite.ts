@@ -7,7 +7,12 @@
 
 import { InvalidArgumentError } from '@integ/core';
 import { StoreCorruptError, StoreLockedError, StoreUnavailableError } from './errors.js';
-import { openDatabase, type SqliteDatabase, type SqliteDriver } from './internal/sqlite-driver.js';
+import {
+  openDatabase,
+  type SqliteDatabase,
+  type SqliteDriver,
+  type SqliteStatement,
+} from './internal/sqlite-driver.js';
 import type {
   ClaimedRecord,
   ClaimOptions,
@@ -167,6 +172,30 @@ export function sqliteStore(options: SqliteStoreOptions): SqliteStore {
   let scheduled = false;
   let s: ReturnType<typeof prepareStatements>;
 
+  // LIMIT as a literal: with a bound `LIMIT ?` SQLite does not stop the ordered index walk early
+  // (measured: 12 us instead of 1 us per claim). One statement per distinct limit, bounded by concurrency.
+  const claimStatements = new Map<string, SqliteStatement>();
+  function claimStatement(kind: 'expired' | 'pending', limit: number): SqliteStatement {
+    const n = Math.max(1, Math.min(10_000, Math.floor(limit)));
+    const cacheKey = `${kind}${n}`;
+    let statement = claimStatements.get(cacheKey);
+    if (statement === undefined) {
+      const d = db as SqliteDatabase;
+      const t = table;
+      statement =
+        kind === 'expired'
+          ? d.prepare(
+              `UPDATE ${t} SET attempts = attempts + 1, token = token + 1, lease_until = ? WHERE id IN (SELECT id FROM ${t} WHERE queue = ? AND status = 'processing' AND lease_until <= ? AND attempts < max_attempts ORDER BY priority DESC, run_at, id LIMIT ${n}) RETURNING *`,
+            )
+          : d.prepare(
+              `UPDATE ${t} SET status = 'processing', attempts = attempts + 1, token = token + 1, lease_until = ? WHERE id IN (SELECT id FROM ${t} WHERE queue = ? AND status = 'pending' AND run_at <= ? ORDER BY priority DESC, run_at, id LIMIT ${n}) RETURNING *`,
+            );
+      if (claimStatements.size >= 256) claimStatements.clear();
+      claimStatements.set(cacheKey, statement);
+    }
+    return statement;
+  }
+
   function prepareStatements(d: SqliteDatabase) {
     const t = table;
     return {
@@ -177,12 +206,6 @@ export function sqliteStore(options: SqliteStoreOptions): SqliteStore {
       ),
       byKey: d.prepare(
         `SELECT * FROM ${t} WHERE queue = ? AND key = ? AND status IN ('pending', 'processing') LIMIT 1`,
-      ),
-      claimExpired: d.prepare(
-        `UPDATE ${t} SET attempts = attempts + 1, token = token + 1, lease_until = ? WHERE id IN (SELECT id FROM ${t} WHERE queue = ? AND status = 'processing' AND lease_until <= ? AND attempts < max_attempts ORDER BY priority DESC, run_at, id LIMIT ?) RETURNING *`,
-      ),
-      claimPending: d.prepare(
-        `UPDATE ${t} SET status = 'processing', attempts = attempts + 1, token = token + 1, lease_until = ? WHERE id IN (SELECT id FROM ${t} WHERE queue = ? AND status = 'pending' AND run_at <= ? ORDER BY priority DESC, run_at, id LIMIT ?) RETURNING *`,
       ),
       ack: d.prepare(
         `UPDATE ${t} SET status = 'done', lease_until = NULL, finished_at = ? WHERE id = ? AND token = ? AND status = 'processing'`,
@@ -252,6 +275,7 @@ export function sqliteStore(options: SqliteStoreOptions): SqliteStore {
         finished_at INTEGER
       );
       CREATE INDEX IF NOT EXISTS ${table}_claim ON ${table} (queue, status, priority DESC, run_at, id);
+      CREATE INDEX IF NOT EXISTS ${table}_lease ON ${table} (queue, lease_until) WHERE status = 'processing';
       CREATE UNIQUE INDEX IF NOT EXISTS ${table}_key ON ${table} (queue, key) WHERE key IS NOT NULL AND status IN ('pending', 'processing');`);
       s = prepareStatements(d);
       db = d;
@@ -407,10 +431,10 @@ export function sqliteStore(options: SqliteStoreOptions): SqliteStore {
         const t = nowIsInteger(now);
         const leaseUntil = nowIsInteger(now + leaseMs);
         const out: ClaimedRecord[] = [];
-        for (const row of s.claimExpired.all(leaseUntil, queue, t, limit) as Row[])
+        for (const row of claimStatement('expired', limit).all(leaseUntil, queue, t) as Row[])
           out.push({ ...toRecord(row), stalled: true });
         if (out.length < limit)
-          for (const row of s.claimPending.all(leaseUntil, queue, t, limit - out.length) as Row[])
+          for (const row of claimStatement('pending', limit - out.length).all(leaseUntil, queue, t) as Row[])
             out.push({ ...toRecord(row), stalled: false });
         return out;
       });
