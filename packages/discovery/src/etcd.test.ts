@@ -49,6 +49,38 @@ describe.runIf(available)('etcd', () => {
     registry.close();
   });
 
+  it('re-reads everything when the watch stream breaks, serving the old endpoints meanwhile', async () => {
+    await server.put('/services/cut/a', 'http://10.0.1.1:80');
+    let watches = 0;
+    // A fetch that cuts every watch stream after its first chunk, like a proxy dropping the connection.
+    const cuttingFetch: typeof fetch = async (input, init) => {
+      const response = await fetch(input, init);
+      if (!String(input).endsWith('/v3/watch') || response.body === null) return response;
+      watches++;
+      const reader = response.body.getReader();
+      const body = new ReadableStream<Uint8Array>({
+        async pull(controller) {
+          const { value, done } = await reader.read();
+          if (!done && value) controller.enqueue(value);
+          await reader.cancel().catch(() => {});
+          controller.close();
+        },
+      });
+      return new Response(body, { status: response.status, headers: response.headers });
+    };
+    const registry = createRegistry({
+      services: { cut: etcd({ prefix: '/services/cut/', endpoints: [server.url], fetch: cuttingFetch }) },
+      minInterval: 0,
+    });
+    await registry.ready();
+    await vi.waitFor(() => expect(registry.inspect('cut').consecutiveErrors).toBeGreaterThan(0));
+    expect(registry.url('cut')).toBe('http://10.0.1.1:80');
+    await server.put('/services/cut/b', 'http://10.0.1.2:80');
+    await vi.waitFor(() => expect(registry.endpoints('cut')).toHaveLength(2), { timeout: 5000 });
+    expect(watches).toBeGreaterThan(1);
+    registry.close();
+  });
+
   it('ignores values that are not URLs instead of failing the whole service', async () => {
     await server.put('/services/bad/a', 'not a url at all');
     await server.put('/services/bad/b', 'http://10.0.0.8:80');
