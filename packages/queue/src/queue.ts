@@ -150,7 +150,8 @@ export interface QueueInternals<T> {
   readonly logger: Logger;
   readonly leaseMs: number;
   claim(limit: number, leaseMs: number): Promise<LeasedJobImpl<T>[]>;
-  subscribe(wake: () => void): () => void;
+  /** `wake(at)` is called when a job may be due at `at` (ms), or now when `at` is absent. */
+  subscribe(wake: (at?: number) => void): () => void;
 }
 
 function checkInteger(name: string, value: unknown, min: number, max: number): number {
@@ -280,6 +281,7 @@ export class LeasedJobImpl<T> implements LeasedJob<T> {
     if (!ok) throw new LeaseLostError(this.id, this.token, 'fail');
     this.status = retry ? 'pending' : 'dead';
     this.lastError = message;
+    if (retry) owner.wake(runAt);
     const snapshot = this.snapshot();
     owner.emit('onFailed', snapshot, error);
     if (!retry) owner.emit('onDead', snapshot, error);
@@ -319,7 +321,7 @@ class QueueCore<T> implements Queue<T>, QueueInternals<T> {
   private readonly maxPayloadBytes: number;
   private readonly hooks: QueueHooks<T>;
   private readonly backoffs = new Map<string, Backoff>();
-  private readonly wakers = new Set<() => void>();
+  private readonly wakers = new Set<(at?: number) => void>();
   private readonly workers = new Set<Worker>();
   private closed = false;
 
@@ -428,8 +430,8 @@ class QueueCore<T> implements Queue<T>, QueueInternals<T> {
     };
   }
 
-  private wake(): void {
-    for (const wake of this.wakers) wake();
+  wake(at?: number): void {
+    for (const wake of this.wakers) wake(at);
   }
 
   async push(payload: T, options?: PushOptions): Promise<Job<T>> {
@@ -439,7 +441,7 @@ class QueueCore<T> implements Queue<T>, QueueInternals<T> {
     const job = this.prepare(options, now);
     const [result] = await this.store.enqueue(this.name, [{ ...job, payload: text }], now);
     if (result === undefined) throw new Error('store.enqueue returned no result');
-    if (this.wakers.size > 0) this.wake();
+    if (this.wakers.size > 0) this.wake(job.runAt);
     return this.toJob(result.job, result.created ? payload : undefined);
   }
 
@@ -460,7 +462,7 @@ class QueueCore<T> implements Queue<T>, QueueInternals<T> {
       }
     });
     const results = await this.store.enqueue(this.name, records, now);
-    if (this.wakers.size > 0) this.wake();
+    if (this.wakers.size > 0) this.wake(job.runAt);
     return results.map((r, i) => this.toJob(r.job, r.created ? payloads[i] : undefined));
   }
 
@@ -487,7 +489,7 @@ class QueueCore<T> implements Queue<T>, QueueInternals<T> {
     return jobs;
   }
 
-  subscribe(wake: () => void): () => void {
+  subscribe(wake: (at?: number) => void): () => void {
     this.wakers.add(wake);
     return () => this.wakers.delete(wake);
   }

@@ -442,6 +442,28 @@ export function queueConformance(runner: ConformanceRunner, options: Conformance
         await worker.close();
       });
 
+      it('runs delayed jobs and retries when they fall due, not only at the next poll', async () => {
+        const queue = make<string>();
+        const ran: string[] = [];
+        const worker = queue.process(
+          async (job) => {
+            ran.push(`${job.payload}#${job.attempts}`);
+            if (job.payload === 'flaky' && job.attempts === 1) throw new Error('once');
+          },
+          { pollInterval: 60_000 },
+        );
+        await until(async () => (await queue.stats()).total === 0, 'an idle worker');
+        await queue.push('later', { delay: 300 });
+        await queue.push('flaky', { attempts: 2, backoff: 200 });
+        await until(() => ran.length === 1, 'the flaky job ran once');
+        await clock.advance(200);
+        await until(() => ran.length === 2, 'the retry ran at its backoff');
+        await clock.advance(100);
+        await until(() => ran.length === 3, 'the delayed job ran at its delay');
+        expect(ran).toEqual(['flaky#1', 'flaky#2', 'later#1']);
+        await worker.close();
+      });
+
       it('keeps the lease alive while the handler runs', async () => {
         const queue = make<string>();
         await queue.push('long');

@@ -106,8 +106,40 @@ export function createWorker<T>(
     }, ms);
   };
 
-  const wake = (): void => {
+  // Due times of jobs this process knows will become claimable before the next poll (delays, retries).
+  const dueTimes: number[] = [];
+  let dueTimer: TimerHandle | undefined;
+  let dueAt = Number.POSITIVE_INFINITY;
+
+  const armDue = (): void => {
+    const next = dueTimes[0];
+    if (next === undefined || next >= dueAt) return;
+    if (dueTimer !== undefined) clock.clearTimeout(dueTimer);
+    dueAt = next;
+    dueTimer = clock.setTimeout(
+      () => {
+        dueTimer = undefined;
+        dueAt = Number.POSITIVE_INFINITY;
+        const now = clock.now();
+        while (dueTimes.length > 0 && (dueTimes[0] as number) <= now) dueTimes.shift();
+        armDue();
+        pump();
+      },
+      Math.max(0, next - clock.now()),
+    );
+  };
+
+  const wake = (at?: number): void => {
     if (stopping) return;
+    const wait = at === undefined ? 0 : at - clock.now();
+    if (wait > 0) {
+      if (wait >= pollInterval || dueTimes.length >= 1000) return; // the next poll finds it anyway
+      let i = dueTimes.length;
+      while (i > 0 && (dueTimes[i - 1] as number) > (at as number)) i--;
+      if (dueTimes[i - 1] !== at) dueTimes.splice(i, 0, at as number);
+      armDue();
+      return;
+    }
     if (pollTimer !== undefined) {
       clock.clearTimeout(pollTimer);
       pollTimer = undefined;
@@ -240,6 +272,10 @@ export function createWorker<T>(
     if (pollTimer !== undefined) {
       clock.clearTimeout(pollTimer);
       pollTimer = undefined;
+    }
+    if (dueTimer !== undefined) {
+      clock.clearTimeout(dueTimer);
+      dueTimer = undefined;
     }
     if (running.size > 0) {
       let timer: TimerHandle | undefined;
