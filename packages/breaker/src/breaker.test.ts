@@ -50,7 +50,7 @@ describe('createBreaker', () => {
     await breaker.execute(okay);
     await failTimes(breaker, 2);
     expect(breaker.state).toBe('closed');
-    expect(breaker.snapshot().consecutiveFailures).toBe(2);
+    expect(breaker.snapshot()).toMatchObject({ consecutiveFailures: 2, calls: 5, failures: 4 });
     await failTimes(breaker, 1);
     expect(breaker.state).toBe('open');
   });
@@ -520,6 +520,7 @@ describe('snapshot', () => {
     const snap = breaker.snapshot();
     expect(JSON.parse(JSON.stringify(snap))).toEqual(snap);
     expect(snap).toMatchObject({ state: 'open', openUntil: 1_030_000, trips: 1, consecutiveFailures: 3 });
+    expect(snap).toMatchObject({ calls: 3, failures: 3, slowCalls: 0 });
 
     await clock.advance(10_000);
     const restored = createBreaker({

@@ -70,7 +70,10 @@ export interface BreakerSnapshot {
   readonly trips: number;
   /** Failures in a row while closed. */
   readonly consecutiveFailures: number;
-  /** Calls, failures and slow calls in the current window (all 0 without a `window`). */
+  /**
+   * Calls, failures and slow calls in the current window; without a `window`, counted since the breaker
+   * last closed (or was created).
+   */
   readonly calls: number;
   readonly failures: number;
   readonly slowCalls: number;
@@ -210,6 +213,10 @@ export function createBreaker(options: BreakerOptions = {}): Breaker {
   let state = CLOSED;
   let gen = 0; // bumped on every transition: results of calls from an older generation are ignored
   let consecutive = 0;
+  // Outcomes counted since the breaker last closed (what snapshot() reports when there is no window).
+  let calls = 0;
+  let failures = 0;
+  let slowCalls = 0;
   let trips = 0;
   let openUntil = 0;
   let isolations = 0;
@@ -235,7 +242,10 @@ export function createBreaker(options: BreakerOptions = {}): Breaker {
     onValue = (value) => {
       // The common case in full: a success with nothing else to count.
       if (isResultFailure || win) record(g, CLOSED, 0, isResultFailure?.(value) === true, value);
-      else if (g === gen) consecutive = 0;
+      else if (g === gen) {
+        consecutive = 0;
+        calls++;
+      }
       return value;
     };
     onError = (error) => {
@@ -261,7 +271,7 @@ export function createBreaker(options: BreakerOptions = {}): Breaker {
     probeControllers = new Set();
     admitted = good = bad = 0;
     if (to === CLOSED) {
-      consecutive = trips = 0;
+      consecutive = trips = calls = failures = slowCalls = 0;
       win?.clear();
     } else if (to === OPEN) arm();
     if (onStateChange && from !== to) emit(() => onStateChange(STATES[to]!, STATES[from]!));
@@ -311,6 +321,9 @@ export function createBreaker(options: BreakerOptions = {}): Breaker {
     const cause = failed ? subject : undefined;
     if (state === CLOSED) {
       consecutive = failed ? consecutive + 1 : 0;
+      calls++;
+      if (failed) failures++;
+      if (slow) slowCalls++;
       if (win?.record(failed, slow, clock.now()) || consecutive >= threshold) trip(cause);
     } else {
       if (failed || slow) bad++;
@@ -376,7 +389,7 @@ export function createBreaker(options: BreakerOptions = {}): Breaker {
         if (settled) return;
         settled = true;
         // The reason AbortSignal.timeout() uses: a DOMException named TimeoutError.
-        const error = new DOMException(`Half-open probe timed out after ${probeTimeout} ms`, 'TimeoutError');
+        const error = new DOMException(`Probe timed out after ${probeTimeout} ms`, 'TimeoutError');
         probe.abort(error);
         record(g, from, start, true, error);
       }, probeTimeout);
@@ -442,16 +455,15 @@ export function createBreaker(options: BreakerOptions = {}): Breaker {
     tryExecute: <T>(fn: Fn<T>, opts?: ExecuteOptions): Promise<BreakerResult<T>> =>
       admit(fn, resolveFailure) ?? run(fn, opts?.signal).then(ok, fail),
     snapshot: (): BreakerSnapshot => {
-      const counts = win?.counts(poll());
+      const now = poll();
+      const counts = win?.counts(now) ?? { calls, failures, slowCalls };
       return {
         state: STATES[state]!,
         isolated: isolations > 0,
         openUntil: state === OPEN && !isolations ? openUntil : null,
         trips,
         consecutiveFailures: consecutive,
-        calls: counts?.calls ?? 0,
-        failures: counts?.failures ?? 0,
-        slowCalls: counts?.slowCalls ?? 0,
+        ...counts,
       };
     },
     isolate(): () => void {
