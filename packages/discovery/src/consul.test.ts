@@ -137,6 +137,9 @@ describe('consul', () => {
 
   it('validates its options', () => {
     expect(() => consul({ service: '' })).toThrow(/consul service/);
+    expect(consul('api', { address: server.url }).description).toBe(
+      `consul api (passing) at ${new URL(server.url).host}`,
+    );
     expect(() => consul({ service: 'a', address: 'nope' })).toThrow(/consul address/);
     expect(() => consul({ service: 'a', wait: 5 })).toThrow(/consul wait/);
   });

@@ -69,9 +69,15 @@ function toEndpoint(entry: ConsulEntry, protocol: string): EndpointInit | undefi
  * @example
  * ```ts
  * createRegistry({ services: { api: consul({ service: 'api', address: 'http://consul:8500', tag: 'v2' }) } });
+ * consul('api', { address: 'http://consul:8500' }); // the same, name first
  * ```
  */
-export function consul(options: ConsulOptions): Source {
+export function consul(
+  serviceOrOptions: string | ConsulOptions,
+  more: Omit<ConsulOptions, 'service'> = {},
+): Source {
+  const options: ConsulOptions =
+    typeof serviceOrOptions === 'string' ? { ...more, service: serviceOrOptions } : serviceOrOptions;
   if (
     typeof options !== 'object' ||
     options === null ||

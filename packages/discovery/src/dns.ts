@@ -14,8 +14,8 @@ import type { Snapshot, Source, SourceContext } from './source.js';
 
 /** Options shared by {@link dnsSrv} and {@link dnsA}. */
 export interface DnsOptions {
-  /** DNS servers as `host` or `host:port` (`[v6]:port`). @default the system's (`dns.getServers()`) */
-  readonly servers?: readonly string[];
+  /** DNS servers as `host` or `host:port` (`[v6]:port`); one string or a list. @default the system's (`dns.getServers()`) */
+  readonly servers?: string | readonly string[];
   /** Per-query timeout in ms. @default 2000 */
   readonly timeout?: number;
   /** Rounds over the server list before giving up. @default 2 */
@@ -69,8 +69,9 @@ function baseOptions(options: DnsOptions): {
   return { timeout, attempts, protocol, family };
 }
 
-function parseServers(servers: readonly string[] | undefined): DnsServer[] | undefined {
-  if (servers === undefined) return undefined;
+function parseServers(list: string | readonly string[] | undefined): DnsServer[] | undefined {
+  if (list === undefined) return undefined;
+  const servers = typeof list === 'string' ? [list] : list;
   if (!Array.isArray(servers) || servers.length === 0)
     throw new InvalidArgumentError('servers', "a non-empty array like ['127.0.0.1:53']", servers);
   return servers.map((s) => {

@@ -94,7 +94,9 @@ interface KeyValue {
  * createRegistry({ services: { api: etcd({ prefix: '/services/api/', endpoints: ['http://etcd:2379'] }) } });
  * ```
  */
-export function etcd(options: EtcdOptions): Source {
+export function etcd(prefixOrOptions: string | EtcdOptions, more: Omit<EtcdOptions, 'prefix'> = {}): Source {
+  const options: EtcdOptions =
+    typeof prefixOrOptions === 'string' ? { ...more, prefix: prefixOrOptions } : prefixOrOptions;
   if (
     typeof options !== 'object' ||
     options === null ||
