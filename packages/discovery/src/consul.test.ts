@@ -3,6 +3,10 @@ import { createFakeClock } from '@integ/testing';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { startConsul, type TestConsul } from './internal/test-consul-server.js';
 
+// Real sockets on a shared machine: give them time, poll often.
+const waitFor = <T>(check: () => T | Promise<T>): Promise<T> =>
+  vi.waitFor(check, { timeout: 5000, interval: 10 });
+
 let server: TestConsul;
 beforeEach(async () => {
   server = await startConsul();
@@ -39,13 +43,13 @@ describe('consul', () => {
     expect(server.lastHeaders['x-consul-token']).toBe('s3cr3t');
     expect(registry.inspect('api').source.description).not.toContain('s3cr3t');
     await clock.advance(1000);
-    await vi.waitFor(() => expect(server.blocked).toBe(1));
+    await waitFor(() => expect(server.blocked).toBe(1));
     expect(paths()).toEqual([
       '/v1/health/service/api?passing',
       '/v1/health/service/api?passing&index=42&wait=30s',
     ]);
     server.set('api', [{ address: '10.0.0.9', port: 9090 }], 43);
-    await vi.waitFor(() =>
+    await waitFor(() =>
       expect(registry.endpoints('api').map((e) => e.url)).toEqual(['http://10.0.0.9:9090']),
     );
     registry.close();
@@ -61,17 +65,17 @@ describe('consul', () => {
     });
     await registry.ready();
     await clock.advance(1000);
-    await vi.waitFor(() => expect(server.blocked).toBe(1));
+    await waitFor(() => expect(server.blocked).toBe(1));
     server.setIndex(7); // went backwards: a restored snapshot or a new leader
-    await vi.waitFor(() => expect(server.requests).toHaveLength(2));
-    await vi.waitFor(() => expect(registry.inspect('api').refreshes).toBe(2));
+    await waitFor(() => expect(server.requests).toHaveLength(2));
+    await waitFor(() => expect(registry.inspect('api').refreshes).toBe(2));
     await clock.advance(1000);
-    await vi.waitFor(() => expect(server.requests).toHaveLength(3));
+    await waitFor(() => expect(server.requests).toHaveLength(3));
     // After the reset the query is non-blocking (no index), which learns index 7 again.
     expect(paths(2)).toEqual(['/v1/health/service/api?passing']);
-    await vi.waitFor(() => expect(registry.inspect('api').refreshes).toBe(3));
+    await waitFor(() => expect(registry.inspect('api').refreshes).toBe(3));
     await clock.advance(1000);
-    await vi.waitFor(() => expect(server.blocked).toBe(1));
+    await waitFor(() => expect(server.blocked).toBe(1));
     expect(paths(3)).toEqual(['/v1/health/service/api?passing&index=7&wait=10s']);
     registry.close();
   });
@@ -86,7 +90,7 @@ describe('consul', () => {
     });
     await registry.ready();
     await clock.advance(1000);
-    await vi.waitFor(() => expect(server.requests).toHaveLength(2));
+    await waitFor(() => expect(server.requests).toHaveLength(2));
     expect(paths()).toEqual([
       '/v1/health/service/api?passing',
       '/v1/health/service/api?passing&index=1&wait=10s',
@@ -108,7 +112,7 @@ describe('consul', () => {
     server.setIndex(0);
     for (let i = 0; i < 3; i++) {
       await clock.advance(1000);
-      await vi.waitFor(() => expect(registry.inspect('api').refreshes).toBe(i + 2));
+      await waitFor(() => expect(registry.inspect('api').refreshes).toBe(i + 2));
     }
     await new Promise((r) => setTimeout(r, 50));
     expect(server.requests).toHaveLength(4);
@@ -126,7 +130,7 @@ describe('consul', () => {
     await registry.ready();
     server.failWith = 500;
     await clock.advance(1000);
-    await vi.waitFor(() => expect(registry.inspect('api').state).toBe('stale'));
+    await waitFor(() => expect(registry.inspect('api').state).toBe('stale'));
     expect(registry.url('api')).toBe('http://10.0.0.1:80');
     expect(registry.inspect('api').lastError).toEqual({
       code: 'ERR_DISCOVERY_SOURCE',

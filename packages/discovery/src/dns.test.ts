@@ -5,6 +5,10 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startDnsServer, type TestDnsServer } from './internal/test-dns-server.js';
 import { seededRandom } from './internal/test-random.js';
 
+// Real sockets on a shared machine: give them time, poll often.
+const waitFor = <T>(check: () => T | Promise<T>): Promise<T> =>
+  vi.waitFor(check, { timeout: 5000, interval: 10 });
+
 let dns: TestDnsServer;
 beforeAll(async () => {
   dns = await startDnsServer();
@@ -148,11 +152,11 @@ describe('dnsSrv', () => {
     await clock.advance(4_999);
     expect(registry.url('api')).toBe('http://127.0.0.31:80');
     await clock.advance(1);
-    await vi.waitFor(() => expect(registry.url('api')).toBe('http://127.0.0.32:80'));
+    await waitFor(() => expect(registry.url('api')).toBe('http://127.0.0.32:80'));
     dns.rcode = 2; // SERVFAIL
     try {
       await clock.advance(5_000);
-      await vi.waitFor(() => expect(registry.inspect('api').state).toBe('stale'));
+      await waitFor(() => expect(registry.inspect('api').state).toBe('stale'));
       expect(registry.url('api')).toBe('http://127.0.0.32:80');
       expect(registry.inspect('api').lastError?.message).toMatch(/SERVFAIL/);
     } finally {

@@ -2,6 +2,10 @@ import { createRegistry, etcd } from '@integ/discovery';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { etcdAvailable, startEtcd, type TestEtcd } from './internal/test-etcd.js';
 
+// Real sockets on a shared machine: give them time, poll often.
+const waitFor = <T>(check: () => T | Promise<T>): Promise<T> =>
+  vi.waitFor(check, { timeout: 5000, interval: 10 });
+
 const available = etcdAvailable();
 const { INTEG_REQUIRE_SERVICES } = process.env;
 const required = INTEG_REQUIRE_SERVICES === '1';
@@ -37,9 +41,9 @@ describe.runIf(available)('etcd', () => {
       ['http://10.0.0.2:8080', 1, '/services/api/b'],
     ]);
     await server.put('/services/api/c', 'http://10.0.0.4:8080');
-    await vi.waitFor(() => expect(registry.endpoints('api')).toHaveLength(3));
+    await waitFor(() => expect(registry.endpoints('api')).toHaveLength(3));
     await server.del('/services/api/a');
-    await vi.waitFor(() =>
+    await waitFor(() =>
       expect(registry.endpoints('api').map((e) => e.url)).toEqual([
         'http://10.0.0.2:8080',
         'http://10.0.0.4:8080',
@@ -73,10 +77,10 @@ describe.runIf(available)('etcd', () => {
       minInterval: 0,
     });
     await registry.ready();
-    await vi.waitFor(() => expect(registry.inspect('cut').consecutiveErrors).toBeGreaterThan(0));
+    await waitFor(() => expect(registry.inspect('cut').consecutiveErrors).toBeGreaterThan(0));
     expect(registry.url('cut')).toBe('http://10.0.1.1:80');
     await server.put('/services/cut/b', 'http://10.0.1.2:80');
-    await vi.waitFor(() => expect(registry.endpoints('cut')).toHaveLength(2), { timeout: 5000 });
+    await waitFor(() => expect(registry.endpoints('cut')).toHaveLength(2));
     expect(watches).toBeGreaterThan(1);
     registry.close();
   });

@@ -5,6 +5,10 @@ import { httpCheck, tcpCheck } from '@integ/discovery/health';
 import { createFakeClock } from '@integ/testing';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 
+// Real sockets on a shared machine: give them time, poll often.
+const waitFor = <T>(check: () => T | Promise<T>): Promise<T> =>
+  vi.waitFor(check, { timeout: 5000, interval: 10 });
+
 const servers: { close(cb: () => void): void }[] = [];
 afterEach(async () => {
   await Promise.all(servers.splice(0).map((s) => new Promise<void>((r) => s.close(() => r()))));
@@ -49,13 +53,11 @@ describe('httpCheck', () => {
     });
     const status = () => registry.inspect('api').endpoints[0]?.health.status;
     await clock.advance(0);
-    await vi.waitFor(() => expect(status()).toBe('healthy'));
+    await waitFor(() => expect(status()).toBe('healthy'));
     healthy = false;
     for (let i = 1; i <= 2; i++) {
       await clock.advance(1000);
-      await vi.waitFor(() =>
-        expect(registry.inspect('api').endpoints[0]?.health.consecutiveFailures).toBe(i),
-      );
+      await waitFor(() => expect(registry.inspect('api').endpoints[0]?.health.consecutiveFailures).toBe(i));
     }
     expect(status()).toBe('unhealthy');
     expect(new Set(Array.from({ length: 4 }, () => registry.url('api')))).toEqual(
@@ -63,7 +65,7 @@ describe('httpCheck', () => {
     );
     healthy = true;
     await clock.advance(1000);
-    await vi.waitFor(() => expect(status()).toBe('healthy'));
+    await waitFor(() => expect(status()).toBe('healthy'));
     registry.close();
   });
 });
