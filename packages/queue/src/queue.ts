@@ -210,12 +210,12 @@ export class LeasedJobImpl<T> implements LeasedJob<T> {
   /** The handler's signal when run by a worker (set by the worker). */
   signal!: AbortSignal;
   settled = false;
-  private readonly record: JobRecord;
-  private readonly owner: QueueCore<T>;
+  readonly #record: JobRecord;
+  readonly #owner: QueueCore<T>;
 
   constructor(owner: QueueCore<T>, record: ClaimedRecord) {
-    this.owner = owner;
-    this.record = record;
+    this.#owner = owner;
+    this.#record = record;
     this.id = record.id;
     this.timestamp = iso(record.createdAt);
     this.payload = JSON.parse(record.payload) as T;
@@ -250,16 +250,16 @@ export class LeasedJobImpl<T> implements LeasedJob<T> {
   async ack(): Promise<void> {
     if (this.settled) throw new JobSettledError(this.id, 'ack');
     this.settled = true;
-    const ok = await this.owner.store.ack(this.id, this.token, this.owner.clock.now());
+    const ok = await this.#owner.store.ack(this.id, this.token, this.#owner.clock.now());
     if (!ok) throw new LeaseLostError(this.id, this.token, 'ack');
     this.status = 'done';
-    this.owner.emit('onCompleted', this.snapshot());
+    this.#owner.emit('onCompleted', this.snapshot());
   }
 
   async fail(error: unknown, options?: FailOptions): Promise<void> {
     if (this.settled) throw new JobSettledError(this.id, 'fail');
     this.settled = true;
-    const owner = this.owner;
+    const owner = this.#owner;
     const now = owner.clock.now();
     const message = describeError(error);
     const retry = options?.retry !== false && this.attempts < this.maxAttempts;
@@ -268,7 +268,7 @@ export class LeasedJobImpl<T> implements LeasedJob<T> {
       const delay =
         options?.delay !== undefined
           ? checkMs('fail delay', options.delay)
-          : delayAfter(owner.backoffOf(this.record.backoff), this.attempts, owner.random);
+          : delayAfter(owner.backoffOf(this.#record.backoff), this.attempts, owner.random);
       runAt = now + delay;
     }
     const ok = await owner.store.fail(
@@ -290,8 +290,8 @@ export class LeasedJobImpl<T> implements LeasedJob<T> {
   async extend(ms: number): Promise<void> {
     checkMs('extend(ms)', ms, 1);
     if (this.settled) throw new JobSettledError(this.id, 'extend');
-    const leaseUntil = this.owner.clock.now() + ms;
-    const ok = await this.owner.store.extend(this.id, this.token, leaseUntil);
+    const leaseUntil = this.#owner.clock.now() + ms;
+    const ok = await this.#owner.store.extend(this.id, this.token, leaseUntil);
     if (!ok) throw new LeaseLostError(this.id, this.token, 'extend');
     this.leaseUntil = leaseUntil;
   }
@@ -300,7 +300,7 @@ export class LeasedJobImpl<T> implements LeasedJob<T> {
   async release(): Promise<boolean> {
     if (this.settled) return false;
     this.settled = true;
-    const ok = await this.owner.store.release(this.id, this.token, this.owner.clock.now());
+    const ok = await this.#owner.store.release(this.id, this.token, this.#owner.clock.now());
     if (ok) this.status = 'pending';
     return ok;
   }
