@@ -43,7 +43,11 @@ for (const [name, run] of Object.entries({
     throw new Error(`${name}: expected 3 calls and 1, got ${calls} calls and ${value}`);
 }
 
-await suite('retry: success path (constant(0) backoff for all)', { baseline: 'bare await', time: 2000, warmupTime: 500 })
+await suite('retry: success path (constant(0) backoff for all)', {
+  baseline: 'bare await',
+  time: 2000,
+  warmupTime: 500,
+})
   .add('bare await', async () => {
     await ok();
   })
@@ -61,7 +65,11 @@ await suite('retry: success path (constant(0) backoff for all)', { baseline: 'ba
   })
   .run();
 
-await suite('retry: fail twice then succeed (constant(0) backoff for all)', { baseline: 'bare await loop', time: 2000, warmupTime: 500 })
+await suite('retry: fail twice then succeed (constant(0) backoff for all)', {
+  baseline: 'bare await loop',
+  time: 2000,
+  warmupTime: 500,
+})
   .add('bare await loop', async () => {
     calls = 0;
     await bare(flaky);
