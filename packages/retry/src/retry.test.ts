@@ -447,6 +447,31 @@ describe('retry', () => {
       expect(clock.now()).toBe(800);
     });
 
+    it('starts no attempt after the deadline even when the wait fires late', async () => {
+      const fake = createFakeClock();
+      // A busy event loop: every timer fires 500 ms late.
+      const clock = {
+        ...fake,
+        setTimeout: (callback: () => void, ms: number) => fake.setTimeout(callback, ms + 500),
+      };
+      const starts: number[] = [];
+      const onGiveUp = vi.fn();
+      const error = await failure(
+        retry(
+          () => {
+            starts.push(fake.now());
+            throw boom();
+          },
+          { clock, backoff: constant(600), deadline: 1000, onGiveUp },
+        ),
+        fake,
+      );
+      expect(starts).toEqual([0]);
+      expect((error as RetryError).reason).toBe('deadline');
+      expect((error as RetryError).attempts).toBe(1);
+      expect(onGiveUp).toHaveBeenCalledWith(expect.objectContaining({ reason: 'deadline', attempts: 1 }));
+    });
+
     it('aborts the running attempt when the deadline passes', async () => {
       const clock = createFakeClock();
       let signal: AbortSignal | undefined;

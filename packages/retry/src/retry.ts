@@ -284,6 +284,11 @@ async function attemptAll<T>(
         throw aborted;
       }
     previousDelay = delay;
+    // Timers can fire late (a busy event loop): re-check, so no attempt starts at or after the deadline.
+    if (clock.now() >= expiresAt) {
+      o.onGiveUp?.({ attempts: attempt, error, reason: 'deadline' });
+      throw new RetryError(attempt, errors, 'deadline');
+    }
   }
 }
 
