@@ -84,7 +84,7 @@ export function connect(url: string | URL, options: ConnectOptions = {}): SseCon
       for (;;) {
         const event = queue.shift();
         if (event !== undefined) {
-          if (queue.length < HIGH_WATER_MARK / 2) release();
+          release();
           yield event;
         } else if (closed) return;
         else if (ended) {

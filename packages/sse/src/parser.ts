@@ -89,16 +89,14 @@ const DIGITS = /^\d+$/;
  */
 export function createParser(options: ParserOptions): Parser {
   const { onEvent, onRetry, onComment } = options;
-  if (typeof onEvent !== 'function') throw new TypeError('createParser needs an onEvent callback');
+  if (typeof onEvent !== 'function') throw new TypeError('onEvent must be a function');
   const maxEventSize = options.maxEventSize ?? Number.POSITIVE_INFINITY;
-  // The unfinished last line of the previous chunk: the only text carried between chunks.
+  // The unfinished last line of the previous chunk (after a throwing callback: the rest of that chunk).
   let tail = '';
   // Nothing seen yet on this stream: a leading U+FEFF is still to be stripped.
   let atStart = true;
   // The previous chunk ended with CR: an LF starting the next one belongs to that line ending.
   let afterCR = false;
-  // A callback threw and `tail` holds the rest of that chunk, whole lines included.
-  let resumed = false;
   let data = '';
   let hasData = false;
   let type = '';
@@ -117,43 +115,70 @@ export function createParser(options: ParserOptions): Parser {
     } else type = '';
   };
 
-  // One line in [start, end) of ls, not empty.
+  // One line in [start, end) of ls, not empty. Only the four known field names matter and anything else is
+  // ignored, so names are matched by character codes: no colon search, no name string. A known name is
+  // followed by ':' or by the end of the line (an empty value).
   const line = (ls: string, start: number, end: number): void => {
-    let colon = ls.indexOf(':', start);
-    if (colon === start) {
+    const c = ls.charCodeAt(start);
+    let v: number;
+    if (c === COLON) {
       onComment?.(ls.slice(ls.charCodeAt(start + 1) === SPACE ? start + 2 : start + 1, end));
       return;
     }
-    // The field name is everything before the first colon; a line without one is a name with an empty value.
-    if (colon === -1 || colon > end) colon = end;
-    const n = colon - start;
-    const v = ls.charCodeAt(colon + 1) === SPACE ? colon + 2 : colon + 1;
+    if (c === 100) {
+      if (
+        ls.charCodeAt(start + 1) !== 97 ||
+        ls.charCodeAt(start + 2) !== 116 ||
+        ls.charCodeAt(start + 3) !== 97
+      )
+        return;
+      v = start + 4; // data
+    } else if (c === 101) {
+      if (
+        ls.charCodeAt(start + 1) !== 118 ||
+        ls.charCodeAt(start + 2) !== 101 ||
+        ls.charCodeAt(start + 3) !== 110 ||
+        ls.charCodeAt(start + 4) !== 116
+      )
+        return;
+      v = start + 5; // event
+    } else if (c === 105) {
+      if (ls.charCodeAt(start + 1) !== 100) return;
+      v = start + 2; // id
+    } else if (c === 114) {
+      if (
+        ls.charCodeAt(start + 1) !== 101 ||
+        ls.charCodeAt(start + 2) !== 116 ||
+        ls.charCodeAt(start + 3) !== 114 ||
+        ls.charCodeAt(start + 4) !== 121
+      )
+        return;
+      v = start + 5; // retry
+    } else return;
+    if (v < end) {
+      // "data_5" or "ids:" are other, unknown, field names.
+      if (ls.charCodeAt(v) !== COLON) return;
+      v += ls.charCodeAt(v + 1) === SPACE ? 2 : 1;
+    }
     const value = v >= end ? '' : ls.slice(v, end);
-    if (n === 4 && ls.startsWith('data', start)) {
+    if (c === 100) {
       if (hasData) data = `${data}\n${value}`;
       else {
         data = value;
         hasData = true;
       }
-    } else if (n === 5 && ls.startsWith('event', start)) type = value;
+    } else if (c === 101) type = value;
     // An id containing NULL is ignored (it could not be sent back in a Last-Event-ID header).
-    else if (n === 2 && ls.startsWith('id', start)) {
+    else if (c === 105) {
       if (value.indexOf('\0') === -1) idBuffer = value;
     }
     // Only ASCII digits: "1000x", "-1", " 5" and "1e3" are ignored.
-    else if (n === 5 && ls.startsWith('retry', start) && DIGITS.test(value)) onRetry?.(+value);
+    else if (DIGITS.test(value)) onRetry?.(+value);
   };
 
   const feed = (text: string): void => {
     let s = text;
     let pos = 0;
-    if (resumed) {
-      // The previous feed() stopped at a throwing callback: parse the rest of that chunk first.
-      resumed = false;
-      const rest = tail;
-      tail = '';
-      feed(rest);
-    }
     if (s.length === 0) return;
     if (atStart) {
       atStart = false;
@@ -211,10 +236,8 @@ export function createParser(options: ParserOptions): Parser {
       }
     } catch (error) {
       // A callback threw: keep the unparsed rest of the chunk for the next feed(), so no other event is lost.
-      if (pos < len) {
-        tail = s.slice(pos);
-        resumed = true;
-      }
+      // (The tail then holds whole lines too; the next feed() parses them first.)
+      if (pos < len) tail = s.slice(pos);
       throw error;
     }
     if (pos < len) tail = pos === 0 ? s : s.slice(pos);
@@ -230,7 +253,6 @@ export function createParser(options: ParserOptions): Parser {
     tail = '';
     atStart = true;
     afterCR = false;
-    resumed = false;
     data = '';
     hasData = false;
     type = '';

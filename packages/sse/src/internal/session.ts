@@ -215,7 +215,7 @@ export function startSession(url: string, options: ConnectOptions, sink: Session
       const error = await connectOnce();
       if (outer.signal.aborted) break;
       if (error !== undefined) onError?.(error);
-      if (isIntegError(error) && error.retryable === false && error.code !== 'ERR_SSE_EVENT_TOO_LARGE') {
+      if (error instanceof SseHttpError) {
         outer.dispose();
         return sink.end(error, false);
       }
