@@ -887,6 +887,42 @@ describe('properties', () => {
     );
   });
 
+  it('with a shared budget, retries never exceed ratio x calls + the reserve', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 40 }),
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        fc.integer({ min: 0, max: 3 }),
+        fc.integer({ min: 1, max: 6 }),
+        fc.array(fc.integer({ min: 0, max: 5 }), { minLength: 1, maxLength: 40 }),
+        async (callers, ratio, minPerSecond, attempts, failuresPerCaller) => {
+          const clock = createFakeClock();
+          const budget = retryBudget({ ratio, minPerSecond, ttl: 1000, clock });
+          let calls = 0;
+          await Promise.all(
+            Array.from({ length: callers }, (_, i) => {
+              let failuresLeft = failuresPerCaller[i % failuresPerCaller.length] as number;
+              return run(
+                retry(
+                  () => {
+                    calls++;
+                    if (failuresLeft-- > 0) throw boom();
+                    return 'ok';
+                  },
+                  { clock, budget, attempts, backoff: constant(0) },
+                ),
+                clock,
+              );
+            }),
+          );
+          // No time passed (zero backoff), so every retry counts against one window.
+          expect(calls - callers).toBeLessThanOrEqual(ratio * callers + minPerSecond + 1e-9);
+        },
+      ),
+      { numRuns: 150 },
+    );
+  });
+
   it('never starts an attempt after an abort or at/after the deadline', async () => {
     await fc.assert(
       fc.asyncProperty(
