@@ -15,6 +15,8 @@ export function packageBuild(entry: Record<string, string>): Options {
     platform: 'neutral',
     treeshake: true,
     tsconfig: '../../tsconfig.build.json',
+    // Keep `node:` specifiers as written: Node >= 20 needs no compat rewrite, and bundlers key on them.
+    removeNodeProtocol: false,
     splitting: false,
     // Sibling @integ packages and peers stay external (tsup externalises dependencies and peers).
   };

@@ -1,4 +1,4 @@
 import { defineProject } from 'vitest/config';
-import { project } from '../../vitest.shared';
+import { project } from '../../vitest.shared.ts';
 
 export default defineProject(project('breaker'));
