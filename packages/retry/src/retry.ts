@@ -285,7 +285,7 @@ async function attemptAll<T>(
       }
     previousDelay = delay;
     // Timers can fire late (a busy event loop): re-check, so no attempt starts at or after the deadline.
-    if (clock.now() >= expiresAt) {
+    if (deadline !== undefined && clock.now() >= expiresAt) {
       o.onGiveUp?.({ attempts: attempt, error, reason: 'deadline' });
       throw new RetryError(attempt, errors, 'deadline');
     }
