@@ -1,4 +1,10 @@
-import { createByteParser, createParser, createParserStream, type SseEvent } from '@integ/sse';
+import {
+  createByteParser,
+  createByteParserStream,
+  createParser,
+  createParserStream,
+  type SseEvent,
+} from '@integ/sse';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 
@@ -328,5 +334,29 @@ describe('createParserStream', () => {
     const reader = source.pipeThrough(createParserStream()).getReader();
     for (let r = await reader.read(); !r.done; r = await reader.read()) events.push(r.value);
     expect(events).toEqual([ev('1', '', 'a'), ev('2', '2')]);
+  });
+});
+
+describe('createByteParserStream', () => {
+  it('decodes bytes split inside characters and strips one BOM, reporting retry and comments', async () => {
+    const bytes = new TextEncoder().encode('\uFEFF: hi\nretry: 300\nid: é\ndata: 😀\n\n\uFEFFdata: x\n\n');
+    const retries: number[] = [];
+    const comments: string[] = [];
+    const source = new ReadableStream<Uint8Array>({
+      start(controller) {
+        for (let i = 0; i < bytes.length; i += 3) controller.enqueue(bytes.slice(i, i + 3));
+        controller.close();
+      },
+    });
+    const events: SseEvent[] = [];
+    const stream = createByteParserStream({
+      onRetry: (ms) => retries.push(ms),
+      onComment: (c) => comments.push(c),
+    });
+    const reader = source.pipeThrough(stream).getReader();
+    for (let r = await reader.read(); !r.done; r = await reader.read()) events.push(r.value);
+    expect(events).toEqual([ev('😀', 'é')]);
+    expect(retries).toEqual([300]);
+    expect(comments).toEqual(['hi']);
   });
 });
