@@ -37,6 +37,11 @@ describe('linear', () => {
     const backoff = linear();
     expect([1, 2, 3].map((a) => backoff(ctx(a)))).toEqual([100, 200, 300]);
   });
+
+  it('steps by initial when no step is given', () => {
+    const backoff = linear({ initial: 250 });
+    expect([1, 2, 3].map((a) => backoff(ctx(a)))).toEqual([250, 500, 750]);
+  });
 });
 
 describe('exponential', () => {

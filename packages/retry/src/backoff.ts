@@ -38,7 +38,7 @@ export const MAX_DELAY = 2_147_483_647;
 export interface LinearOptions {
   /** Delay after the first failure, in ms. @default 100 */
   readonly initial?: number | undefined;
-  /** Added to the delay after each further failure, in ms. @default 100 */
+  /** Added to the delay after each further failure, in ms. @default initial (so delays are attempt x initial) */
   readonly step?: number | undefined;
   /** Cap on the delay (before jitter), in ms. @default 30000 */
   readonly max?: number | undefined;
@@ -111,7 +111,7 @@ export function constant(ms: number): Backoff {
  */
 export function linear(options?: LinearOptions): Backoff {
   const initial = checkMs('linear initial', options?.initial ?? 100);
-  const step = checkMs('linear step', options?.step ?? 100);
+  const step = checkMs('linear step', options?.step ?? initial);
   const max = checkMs('linear max', options?.max ?? 30_000);
   const jitter = checkJitter('linear jitter', options?.jitter ?? 'none');
   return ({ attempt, random }) =>
