@@ -54,9 +54,9 @@ export interface SqliteStoreOptions {
 
 /** The SQLite {@link QueueStore} returned by {@link sqliteStore}. */
 export interface SqliteStore extends QueueStore {
-  /** Resolves once the file is open and the schema is in place; rejects with the typed open error. */
+  /** Resolves while the store is open (it opens in `sqliteStore()`); rejects after `close()`. */
   ready(): Promise<void>;
-  /** The driver in use (`'better-sqlite3'` or `'node:sqlite'`) once ready. */
+  /** The driver in use: `'better-sqlite3'` or `'node:sqlite'`. */
   readonly driver: SqliteDriver | undefined;
 }
 
@@ -130,10 +130,12 @@ function mapError(error: unknown, path: string, busyTimeout: number): unknown {
 const nowIsInteger = (n: number): number => Math.floor(n);
 
 /**
- * Creates a SQLite store. The file is opened lazily by the first operation (or by `ready()`); open
- * errors reject that operation with a typed error.
+ * Creates a SQLite store: opens (or creates) the file, switches it to WAL and creates the table.
  *
  * @throws {InvalidArgumentError} for a bad option
+ * @throws {StoreCorruptError} when the file is not a database or is damaged (SQLITE_NOTADB, SQLITE_CORRUPT)
+ * @throws {StoreLockedError} when another connection holds the lock past `busyTimeout`
+ * @throws {StoreUnavailableError} when neither better-sqlite3 nor `node:sqlite` can be loaded
  * @example
  * ```ts
  * import { createQueue } from '@integ/queue';
@@ -166,7 +168,6 @@ export function sqliteStore(options: SqliteStoreOptions): SqliteStore {
 
   let db: SqliteDatabase | undefined;
   let driver: SqliteDriver | undefined;
-  let opening: Promise<void> | undefined;
   let closed = false;
   let ops: Op[] = [];
   let scheduled = false;
@@ -248,9 +249,13 @@ export function sqliteStore(options: SqliteStoreOptions): SqliteStore {
     };
   }
 
-  async function open(): Promise<void> {
-    if (closed) throw new StoreUnavailableError(`SQLite queue store ${JSON.stringify(path)} is closed`);
-    const opened = await openDatabase(path, driverChoice, busyTimeout);
+  function open(): void {
+    let opened: ReturnType<typeof openDatabase>;
+    try {
+      opened = openDatabase(path, driverChoice, busyTimeout);
+    } catch (error) {
+      throw mapError(error, path, busyTimeout);
+    }
     try {
       const d = opened.db;
       d.exec(`PRAGMA busy_timeout = ${busyTimeout}`);
@@ -291,8 +296,9 @@ export function sqliteStore(options: SqliteStoreOptions): SqliteStore {
   }
 
   function ready(): Promise<void> {
-    if (opening === undefined) opening = open();
-    return opening;
+    return db === undefined && closed
+      ? Promise.reject(new StoreUnavailableError(`SQLite queue store ${JSON.stringify(path)} is closed`))
+      : Promise.resolve();
   }
 
   function flush(): void {
@@ -340,13 +346,10 @@ export function sqliteStore(options: SqliteStoreOptions): SqliteStore {
   }
 
   function write<R>(run: () => R): Promise<R> {
-    if (db === undefined) {
-      if (closed)
-        return Promise.reject(
-          new StoreUnavailableError(`SQLite queue store ${JSON.stringify(path)} is closed`),
-        );
-      return ready().then(() => write(run));
-    }
+    if (db === undefined)
+      return Promise.reject(
+        new StoreUnavailableError(`SQLite queue store ${JSON.stringify(path)} is closed`),
+      );
     return new Promise<R>((resolve, reject) => {
       ops.push({ run, resolve: resolve as (value: unknown) => void, reject });
       if (!scheduled) {
@@ -358,7 +361,6 @@ export function sqliteStore(options: SqliteStoreOptions): SqliteStore {
   }
 
   async function read<R>(run: () => R): Promise<R> {
-    if (db === undefined) await ready();
     if (db === undefined)
       throw new StoreUnavailableError(`SQLite queue store ${JSON.stringify(path)} is closed`);
     try {
@@ -418,6 +420,9 @@ export function sqliteStore(options: SqliteStoreOptions): SqliteStore {
       }
       return out;
     });
+
+  // Open now: a missing driver, a corrupt file or a lock held too long is reported by sqliteStore() itself.
+  open();
 
   const store: SqliteStore = {
     get driver() {
@@ -523,7 +528,6 @@ export function sqliteStore(options: SqliteStoreOptions): SqliteStore {
     async close(): Promise<void> {
       if (closed) return;
       closed = true;
-      if (opening !== undefined) await opening.catch(() => undefined);
       if (db === undefined) return;
       if (scheduled || ops.length > 0) flush();
       const d = db;

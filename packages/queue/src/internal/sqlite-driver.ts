@@ -33,12 +33,30 @@ type NodeCtor = new (
   path: string,
 ) => Omit<SqliteDatabase, 'inTransaction'> & { readonly isTransaction?: boolean };
 
-// Specifiers in variables keep bundlers from resolving an optional peer at build time.
-const BETTER = 'better-sqlite3';
-const NODE = 'node:sqlite';
+// Loaded synchronously, so sqliteStore() can open the file (and report a corrupt or locked one) at once.
+// `require` is resolved from this file, so better-sqlite3 is found among the user's dependencies.
+declare const __filename: string | undefined;
+// process.getBuiltinModule (Node >= 20.16) instead of `import 'node:module'`: the build targets a neutral
+// platform, and this keeps the subpath loadable from both the ESM and the CJS build.
+function load(id: string): unknown {
+  const getBuiltin = (process as { getBuiltinModule?: (id: string) => unknown }).getBuiltinModule;
+  if (getBuiltin === undefined)
+    throw new Error(`Node ${process.versions.node} lacks process.getBuiltinModule`);
+  if (id.startsWith('node:')) {
+    const builtin = getBuiltin(id);
+    if (builtin === undefined) throw new Error(`${id} is not available in Node ${process.versions.node}`);
+    return builtin;
+  }
+  const { createRequire } = getBuiltin('node:module') as {
+    createRequire: (from: string) => (id: string) => unknown;
+  };
+  // ESM: this module's URL. CJS build: esbuild empties import.meta, and the module's __filename applies.
+  const base = (import.meta as { url?: string }).url ?? (__filename as string);
+  return createRequire(base)(id);
+}
 
-async function better(path: string, busyTimeout: number): Promise<Opened> {
-  const mod = (await import(/* @vite-ignore */ BETTER)) as { default?: BetterCtor } & BetterCtor;
+function better(path: string, busyTimeout: number): Opened {
+  const mod = load('better-sqlite3') as { default?: BetterCtor } & BetterCtor;
   const Database = mod.default ?? mod;
   return { db: new Database(path, { timeout: busyTimeout }), driver: 'better-sqlite3' };
 }
@@ -63,24 +81,24 @@ function nodeSqlite(mod: { DatabaseSync: NodeCtor }, path: string): Opened {
  *
  * @throws {StoreUnavailableError} when no binding can be loaded; driver errors (a corrupt file) pass through
  */
-export async function openDatabase(path: string, driver: SqliteDriver, busyTimeout: number): Promise<Opened> {
+export function openDatabase(path: string, driver: SqliteDriver, busyTimeout: number): Opened {
   const failures: string[] = [];
   if (driver !== 'node:sqlite') {
     try {
-      return await better(path, busyTimeout);
+      return better(path, busyTimeout);
     } catch (error) {
       // An SQLite error (cannot open the file) is about the file, not the binding: report it as is.
       if (String((error as { code?: unknown })?.code ?? '').startsWith('SQLITE_')) throw error;
       // Missing module, or a native addon built for another Node ABI: try the next binding.
-      failures.push(`better-sqlite3: ${(error as Error)?.message ?? String(error)}`);
+      failures.push(`better-sqlite3: ${(error as Error)?.message?.split('\n')[0] ?? String(error)}`);
     }
   }
   if (driver !== 'better-sqlite3') {
     let mod: unknown;
     try {
-      mod = await import(/* @vite-ignore */ NODE);
+      mod = load('node:sqlite');
     } catch (error) {
-      failures.push(`node:sqlite: ${(error as Error)?.message ?? String(error)}`);
+      failures.push(`node:sqlite: ${(error as Error)?.message?.split('\n')[0] ?? String(error)}`);
     }
     if (mod !== undefined) return nodeSqlite(mod as { DatabaseSync: NodeCtor }, path);
   }
