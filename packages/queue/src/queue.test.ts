@@ -8,6 +8,7 @@ import {
   type QueueStore,
   toBackoff,
 } from '@integ/queue';
+import { constant } from '@integ/retry';
 import { createFakeClock } from '@integ/testing';
 import fc from 'fast-check';
 import { describe, expect, it, vi } from 'vitest';
@@ -216,5 +217,19 @@ describe('toBackoff', () => {
         },
       ),
     );
+  });
+});
+
+describe('queue-level backoff', () => {
+  it('accepts an @integ/retry backoff function as the default, and refuses one per push', async () => {
+    const clock = createFakeClock({ now: 0 });
+    const queue = createQueue({ name: 'q', store: memoryStore(), clock, backoff: constant(250) });
+    await queue.push('x');
+    await (await queue.next())?.fail(new Error('e'));
+    await clock.advance(249);
+    expect(await queue.next()).toBe(null);
+    await clock.advance(1);
+    expect((await queue.next())?.attempts).toBe(2);
+    await expect(queue.push('y', { backoff: constant(5) as never })).rejects.toThrow(/serialisable/);
   });
 });

@@ -46,8 +46,12 @@ export interface QueueOptions<T = unknown> extends QueueHooks<T> {
   readonly random?: (() => number) | undefined;
   /** Default attempts per job, first run included. @default 3 */
   readonly attempts?: number | undefined;
-  /** Default backoff between attempts. @default { type: 'exponential', delay: 1000, factor: 2, max: 3600000, jitter: 'none' } */
-  readonly backoff?: BackoffSpec | undefined;
+  /**
+   * Default backoff between attempts, for jobs pushed without one: a {@link BackoffSpec}, or any
+   * @integ/retry `Backoff` function (`exponential({ ... })`): the queue's default lives in code, so it
+   * need not be serialisable. @default { type: 'exponential', delay: 1000, factor: 2, max: 3600000, jitter: 'none' }
+   */
+  readonly backoff?: BackoffSpec | Backoff | undefined;
   /** Default lease for `next()` and `process()`, in ms. @default 30000 */
   readonly leaseMs?: number | undefined;
   /** Largest payload accepted, in bytes of UTF-8 JSON. @default 1048576 (1 MiB) */
@@ -317,7 +321,7 @@ class QueueCore<T> implements Queue<T>, QueueInternals<T> {
   readonly logger: Logger;
   readonly leaseMs: number;
   private readonly attempts: number;
-  private readonly backoffJson: string;
+  private readonly defaultBackoff: Backoff;
   private readonly maxPayloadBytes: number;
   private readonly hooks: QueueHooks<T>;
   private readonly backoffs = new Map<string, Backoff>();
@@ -343,8 +347,7 @@ class QueueCore<T> implements Queue<T>, QueueInternals<T> {
     this.leaseMs = checkMs('leaseMs', options.leaseMs ?? DEFAULT_LEASE_MS, 1);
     this.attempts = checkInteger('attempts', options.attempts ?? DEFAULT_ATTEMPTS, 1, MAX_ATTEMPTS);
     const backoff = options.backoff ?? DEFAULT_BACKOFF;
-    toBackoff(backoff);
-    this.backoffJson = JSON.stringify(backoff);
+    this.defaultBackoff = typeof backoff === 'function' ? backoff : toBackoff(backoff);
     this.maxPayloadBytes = checkInteger(
       'maxPayloadBytes',
       options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES,
@@ -370,17 +373,17 @@ class QueueCore<T> implements Queue<T>, QueueInternals<T> {
   }
 
   backoffOf(json: string | null): Backoff {
-    const key = json ?? this.backoffJson;
-    let backoff = this.backoffs.get(key);
+    if (json === null) return this.defaultBackoff;
+    let backoff = this.backoffs.get(json);
     if (backoff === undefined) {
       try {
-        backoff = toBackoff(JSON.parse(key) as BackoffSpec);
+        backoff = toBackoff(JSON.parse(json) as BackoffSpec);
       } catch (err) {
         this.logger.warn({ err, queue: this.name }, 'stored backoff is invalid; using the queue default');
-        backoff = toBackoff(JSON.parse(this.backoffJson) as BackoffSpec);
+        backoff = this.defaultBackoff;
       }
       if (this.backoffs.size > 100) this.backoffs.clear();
-      this.backoffs.set(key, backoff);
+      this.backoffs.set(json, backoff);
     }
     return backoff;
   }
@@ -409,6 +412,12 @@ class QueueCore<T> implements Queue<T>, QueueInternals<T> {
         : checkInteger('attempts', options.attempts, 1, MAX_ATTEMPTS);
     let backoff: string | null = null;
     if (options.backoff !== undefined) {
+      if (typeof options.backoff === 'function')
+        throw new InvalidArgumentError(
+          'backoff',
+          "a serialisable spec such as { type: 'exponential', delay: 1000 } (it is stored with the job; a function can only be the queue's default backoff)",
+          options.backoff,
+        );
       toBackoff(options.backoff);
       backoff = JSON.stringify(options.backoff);
     }
