@@ -186,6 +186,15 @@ describe('sqliteStore', () => {
     await store.close();
   });
 
+  it('refuses a path whose directory does not exist with ERR_STORE_UNAVAILABLE', () => {
+    expect(() => sqliteStore({ path: join(dir, 'missing-dir', 'jobs.db') })).toThrow(
+      expect.objectContaining({
+        code: 'ERR_STORE_UNAVAILABLE',
+        message: expect.stringContaining('directory'),
+      }),
+    );
+  });
+
   it('validates its options', () => {
     expect(() => sqliteStore({ path: '' })).toThrow(InvalidArgumentError);
     expect(() => sqliteStore({ path: 'x.db', durability: 'extra' as 'full' })).toThrow(/durability/);

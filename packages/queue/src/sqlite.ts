@@ -102,28 +102,37 @@ const toRecord = (row: Row): JobRecord => ({
   finishedAt: row.finished_at,
 });
 
+const PRIMARY_CODES: Record<number, string> = {
+  3: 'SQLITE_PERM',
+  5: 'SQLITE_BUSY',
+  6: 'SQLITE_LOCKED',
+  8: 'SQLITE_READONLY',
+  11: 'SQLITE_CORRUPT',
+  14: 'SQLITE_CANTOPEN',
+  26: 'SQLITE_NOTADB',
+};
+
 /** Maps a driver error onto the store's typed errors; others pass through. */
 function mapError(error: unknown, path: string, busyTimeout: number): unknown {
   const e = error as { code?: unknown; errcode?: unknown; message?: unknown } | null;
   let code = typeof e?.code === 'string' ? e.code : '';
-  if (typeof e?.errcode === 'number') {
-    const primary = e.errcode & 0xff;
-    code =
-      primary === 5
-        ? 'SQLITE_BUSY'
-        : primary === 6
-          ? 'SQLITE_LOCKED'
-          : primary === 11
-            ? 'SQLITE_CORRUPT'
-            : primary === 26
-              ? 'SQLITE_NOTADB'
-              : code;
-  }
+  // node:sqlite reports the numeric (extended) result code; its low byte is the primary code.
+  if (typeof e?.errcode === 'number') code = PRIMARY_CODES[e.errcode & 0xff] ?? code;
   const what = `SQLite queue database ${JSON.stringify(path)}`;
   if (code.startsWith('SQLITE_CORRUPT') || code.startsWith('SQLITE_NOTADB'))
     return new StoreCorruptError(what, { cause: error });
   if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED'))
     return new StoreLockedError(what, busyTimeout, { cause: error });
+  if (
+    code.startsWith('SQLITE_CANTOPEN') ||
+    code.startsWith('SQLITE_PERM') ||
+    code.startsWith('SQLITE_READONLY') ||
+    (error instanceof TypeError && /directory does not exist/i.test(error.message))
+  )
+    return new StoreUnavailableError(
+      `Cannot open ${what} for writing (${(error as Error).message}); check that its directory exists and is writable`,
+      { cause: error },
+    );
   return error;
 }
 

@@ -87,9 +87,16 @@ export function openDatabase(path: string, driver: SqliteDriver, busyTimeout: nu
     try {
       return better(path, busyTimeout);
     } catch (error) {
-      // An SQLite error (cannot open the file) is about the file, not the binding: report it as is.
-      if (String((error as { code?: unknown })?.code ?? '').startsWith('SQLITE_')) throw error;
-      // Missing module, or a native addon built for another Node ABI: try the next binding.
+      // Missing module, or a native addon built for another Node ABI: try the next binding. Anything
+      // else (a missing directory, a permission) is about the file: report it as is.
+      const code = String((error as { code?: unknown })?.code ?? '');
+      const message = String((error as Error)?.message ?? '');
+      const bindingProblem =
+        code === 'MODULE_NOT_FOUND' ||
+        code === 'ERR_MODULE_NOT_FOUND' ||
+        code === 'ERR_DLOPEN_FAILED' ||
+        /NODE_MODULE_VERSION|bindings file|compiled against|dlopen|Cannot find module/i.test(message);
+      if (!bindingProblem) throw error;
       failures.push(`better-sqlite3: ${(error as Error)?.message?.split('\n')[0] ?? String(error)}`);
     }
   }
