@@ -579,6 +579,18 @@ describe('hooks', () => {
     expect(onReject.mock.calls[0]![0]).toBeInstanceOf(CircuitOpenError);
   });
 
+  it('costs no clock read on the closed path when no hook or slow-call threshold is set', async () => {
+    const fake = createFakeClock();
+    const now = vi.fn(() => fake.now());
+    const breaker = createBreaker({ clock: { ...fake, now } });
+    for (let i = 0; i < 10; i++) await breaker.execute(okay);
+    await breaker.execute(boom).catch(() => {});
+    expect(now).not.toHaveBeenCalled();
+    const timed = createBreaker({ clock: { ...fake, now }, onSuccess: () => {} });
+    await timed.execute(okay);
+    expect(now).toHaveBeenCalledTimes(2);
+  });
+
   it('a throwing hook does not break the breaker', async () => {
     const breaker = createBreaker({
       clock: createFakeClock(),
