@@ -40,9 +40,18 @@ function chunk(text, size) {
   return chunks;
 }
 
+/** The seed's stream: only `data: <json>` events. */
+function seedCorpus(targetBytes) {
+  let out = '';
+  for (let i = 0; out.length < targetBytes; i++)
+    out += `data: ${JSON.stringify({ id: i, status: 'ok', value: Math.sin(i) })}\n\n`;
+  return out;
+}
+
 const workloads = [
   { name: 'large chunks (64 KiB, LF)', chunks: chunk(corpus(1 << 20, '\n'), 64 * 1024) },
   { name: '64-char chunks (CRLF)', chunks: chunk(corpus(1 << 20, '\r\n'), 64) },
+  { name: "seed's data-only events, 64 KiB chunks", chunks: chunk(seedCorpus(1 << 20), 64 * 1024) },
 ];
 
 let sink = 0;
