@@ -2,6 +2,10 @@ import { exponential } from '@integ/retry';
 import { connect, type ReconnectInfo, SseConnectionError, type SseEvent, SseHttpError } from '@integ/sse';
 import { createFakeClock } from '@integ/testing';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+
+/** Real socket I/O on a loaded machine can take a while: poll often, give up late. */
+const WAIT = { timeout: 10_000, interval: 5 };
+
 import { type Reply, type SseTestServer, startSseServer } from './test-server.js';
 
 /** A seeded uniform random in [0, 1) (mulberry32). */
@@ -46,7 +50,7 @@ describe('connect', () => {
     const it = stream[Symbol.asyncIterator]();
     expect((await it.next()).value).toEqual(ev('a', '1'));
     expect((await it.next()).value).toEqual(ev('b', '2'));
-    await vi.waitFor(() => expect(clock.pendingTimers).toBe(1));
+    await vi.waitFor(() => expect(clock.pendingTimers).toBe(1), WAIT);
     expect(reconnects).toEqual([
       { attempt: 1, delay: reconnects[0]?.delay, error: undefined, lastEventId: '2' },
     ]);
@@ -104,8 +108,13 @@ describe('connect', () => {
       const clock = createFakeClock();
       const errors: unknown[] = [];
       const reconnects: unknown[] = [];
+      let fetches = 0;
       const stream = connect(srv.url, {
         clock,
+        fetch: (input, init) => {
+          fetches++;
+          return fetch(input, init);
+        },
         onError: (error) => errors.push(error),
         onReconnect: (info) => reconnects.push(info),
       });
@@ -122,7 +131,7 @@ describe('connect', () => {
       if (code === 'ERR_SSE_STATUS') expect((failure as SseHttpError).status).toBe(reply.status);
       expect(errors).toEqual([failure]);
       await clock.runAll();
-      await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(fetches).toBe(1);
       expect(srv.requests).toHaveLength(1);
       expect(reconnects).toEqual([]);
       expect(clock.pendingTimers).toBe(0);
@@ -139,7 +148,7 @@ describe('connect', () => {
     const stream = connect(srv.url, { clock });
     const it = stream[Symbol.asyncIterator]();
     expect((await it.next()).value).toEqual(ev('one'));
-    await vi.waitFor(() => expect(clock.pendingTimers).toBe(1));
+    await vi.waitFor(() => expect(clock.pendingTimers).toBe(1), WAIT);
     await clock.runAll();
     expect((await it.next()).value).toEqual(ev('ok…'));
     stream.close();
@@ -175,15 +184,15 @@ describe('connect', () => {
     for (let attempt = 1; attempt <= 7; attempt++) {
       const previousDelay = expected[attempt - 2] ?? 0;
       expected.push(Math.min(1000, Math.max(150, backoff({ attempt, previousDelay, random: reference }))));
-      await vi.waitFor(() => expect(reconnects).toHaveLength(attempt));
-      await vi.waitFor(() => expect(clock.pendingTimers).toBe(1));
+      await vi.waitFor(() => expect(reconnects).toHaveLength(attempt), WAIT);
+      await vi.waitFor(() => expect(clock.pendingTimers).toBe(1), WAIT);
       const info = reconnects[attempt - 1];
       expect(info?.attempt).toBe(attempt);
       expect(info?.delay).toBe(expected[attempt - 1]);
       await clock.advance((info?.delay ?? 0) - 1);
       expect(srv.requests).toHaveLength(attempt);
       await clock.advance(1);
-      await vi.waitFor(() => expect(srv.requests).toHaveLength(attempt + 1));
+      await vi.waitFor(() => expect(srv.requests).toHaveLength(attempt + 1), WAIT);
     }
     // The floor shows first (equal jitter of 100 and 200 is below 150), the cap last.
     expect(expected[0]).toBe(150);
@@ -200,11 +209,11 @@ describe('connect', () => {
     const stream = connect(srv.url, { clock, onReconnect: (info) => attempts.push(info.attempt) });
     const it = stream[Symbol.asyncIterator]();
     for (let n = 1; n <= 2; n++) {
-      await vi.waitFor(() => expect(attempts).toHaveLength(n));
+      await vi.waitFor(() => expect(attempts).toHaveLength(n), WAIT);
       await clock.runAll();
     }
     expect((await it.next()).value).toEqual(ev('x'));
-    await vi.waitFor(() => expect(attempts).toHaveLength(3));
+    await vi.waitFor(() => expect(attempts).toHaveLength(3), WAIT);
     expect(attempts).toEqual([1, 2, 1]);
     stream.close();
   });
@@ -226,7 +235,7 @@ describe('connect', () => {
     await srv.closed(0);
     expect(errors).toHaveLength(1);
     expect(errors[0]).toMatchObject({ code: 'ERR_TIMEOUT', timeoutMs: 5000 });
-    await vi.waitFor(() => expect(clock.pendingTimers).toBe(1));
+    await vi.waitFor(() => expect(clock.pendingTimers).toBe(1), WAIT);
     await clock.advance(1000);
     expect((await it.next()).value).toEqual(ev('1'));
     expect(srv.requests).toHaveLength(2);
@@ -258,7 +267,7 @@ describe('connect', () => {
     const stream = connect(srv.url, { clock, signal: controller.signal });
     const it = stream[Symbol.asyncIterator]();
     await it.next();
-    await vi.waitFor(() => expect(clock.pendingTimers).toBe(1));
+    await vi.waitFor(() => expect(clock.pendingTimers).toBe(1), WAIT);
     controller.abort();
     expect(clock.pendingTimers).toBe(0);
     await expect(it.next()).rejects.toMatchObject({ name: 'AbortError' });
@@ -295,7 +304,7 @@ describe('connect', () => {
     });
     const it = stream[Symbol.asyncIterator]();
     await it.next();
-    await vi.waitFor(() => expect(clock.pendingTimers).toBe(1));
+    await vi.waitFor(() => expect(clock.pendingTimers).toBe(1), WAIT);
     await clock.advance(1000);
     await it.next();
     expect(srv.requests.map((r) => [r.method, r.headers.authorization, r.body])).toEqual([
@@ -314,7 +323,7 @@ describe('connect', () => {
     const stream = connect(srv.url, { clock, onError: (error) => errors.push(error) });
     const it = stream[Symbol.asyncIterator]();
     expect((await it.next()).value).toEqual(ev('a'));
-    await vi.waitFor(() => expect(clock.pendingTimers).toBe(1));
+    await vi.waitFor(() => expect(clock.pendingTimers).toBe(1), WAIT);
     await clock.advance(1000);
     expect((await it.next()).value).toEqual(ev('b'));
     expect(errors).toHaveLength(1);
@@ -338,7 +347,7 @@ describe('connect', () => {
       onError: (e) => errors.push(e),
     });
     const it = stream[Symbol.asyncIterator]();
-    await vi.waitFor(() => expect(clock.pendingTimers).toBe(1));
+    await vi.waitFor(() => expect(clock.pendingTimers).toBe(1), WAIT);
     await clock.advance(1000);
     expect((await it.next()).value).toEqual(ev('from stub'));
     expect(calls).toEqual([

@@ -1,6 +1,10 @@
 import { EventSource } from '@integ/sse';
 import { createFakeClock } from '@integ/testing';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+
+/** Real socket I/O on a loaded machine can take a while: poll often, give up late. */
+const WAIT = { timeout: 10_000, interval: 5 };
+
 import { type Reply, type SseTestServer, startSseServer } from './test-server.js';
 
 let server: SseTestServer | undefined;
@@ -54,7 +58,7 @@ describe('EventSource', () => {
       const message = event as MessageEvent;
       log.push(`update:${message.data}:${message.lastEventId}:${message.origin}`);
     });
-    await vi.waitFor(() => expect(log).toHaveLength(4));
+    await vi.waitFor(() => expect(log).toHaveLength(4), WAIT);
     const origin = new URL(srv.url).origin;
     expect(log).toEqual(['open:1', 'message:hello:7', `update:{"n":1}:7:${origin}`, 'message:last:7']);
     expect(source.lastEventId).toBe('7');
@@ -79,8 +83,8 @@ describe('EventSource', () => {
     source.addEventListener('open', () => {
       opened = true;
     });
-    await vi.waitFor(() => expect(opened).toBe(true));
-    await vi.waitFor(() => expect(seen).toEqual(['1']));
+    await vi.waitFor(() => expect(opened).toBe(true), WAIT);
+    await vi.waitFor(() => expect(seen).toEqual(['1']), WAIT);
     source.dispatchEvent(new MessageEvent('tick', { data: 'manual' }));
     expect(seen).toEqual(['1']);
   });
@@ -95,10 +99,10 @@ describe('EventSource', () => {
     source.onopen = () => log.push('open');
     source.onerror = () => log.push(`error:${source.readyState}`);
     source.onmessage = (event) => log.push(`message:${event.data}`);
-    await vi.waitFor(() => expect(log).toEqual(['open', 'message:x', 'error:0']));
-    await vi.waitFor(() => expect(clock.pendingTimers).toBe(1));
+    await vi.waitFor(() => expect(log).toEqual(['open', 'message:x', 'error:0']), WAIT);
+    await vi.waitFor(() => expect(clock.pendingTimers).toBe(1), WAIT);
     await clock.advance(1000);
-    await vi.waitFor(() => expect(log).toEqual(['open', 'message:x', 'error:0', 'open', 'message:y']));
+    await vi.waitFor(() => expect(log).toEqual(['open', 'message:x', 'error:0', 'open', 'message:y']), WAIT);
     expect(srv.requests[1]?.lastEventId).toBe('a1');
     expect(source.readyState).toBe(EventSource.OPEN);
   });
@@ -115,7 +119,7 @@ describe('EventSource', () => {
       const source = open(srv.url, { clock, onError: (error) => errors.push(error) });
       const states: number[] = [];
       source.onerror = () => states.push(source.readyState);
-      await vi.waitFor(() => expect(states).toEqual([EventSource.CLOSED]));
+      await vi.waitFor(() => expect(states).toEqual([EventSource.CLOSED]), WAIT);
       expect(errors).toHaveLength(1);
       await clock.runAll();
       expect(srv.requests).toHaveLength(1);
@@ -131,7 +135,7 @@ describe('EventSource', () => {
     source.onmessage = (event) => messages.push(event.data);
     let errors = 0;
     source.onerror = () => errors++;
-    await vi.waitFor(() => expect(messages).toEqual(['one']));
+    await vi.waitFor(() => expect(messages).toEqual(['one']), WAIT);
     expect(clock.pendingTimers).toBe(1);
     source.close();
     expect(source.readyState).toBe(EventSource.CLOSED);
