@@ -243,6 +243,25 @@ describe('connect', () => {
     expect(clock.pendingTimers).toBe(0);
   });
 
+  it('the watchdog also gives up on a server that accepts the request and never answers', async () => {
+    server = await startSseServer((request) =>
+      request.index === 0 ? new Promise<Reply>(() => {}) : { chunks: ['data: late\n\n'], end: 'hang' },
+    );
+    const srv = server;
+    const clock = createFakeClock();
+    const errors: unknown[] = [];
+    const stream = connect(srv.url, { clock, idleTimeout: 2000, onError: (error) => errors.push(error) });
+    const it = stream[Symbol.asyncIterator]();
+    await vi.waitFor(() => expect(srv.requests).toHaveLength(1), WAIT);
+    await clock.advance(2000);
+    await vi.waitFor(() => expect(errors).toHaveLength(1), WAIT);
+    expect(errors[0]).toMatchObject({ code: 'ERR_TIMEOUT' });
+    await vi.waitFor(() => expect(clock.pendingTimers).toBe(1), WAIT);
+    await clock.advance(1000);
+    expect((await it.next()).value).toEqual(ev('late'));
+    stream.close();
+  });
+
   it('aborting closes the connection at once: no timer left, body reader cancelled, iteration rejects', async () => {
     const srv = await serve(() => ({ chunks: ['data: a\n\n'], end: 'hang' }));
     const clock = createFakeClock();

@@ -56,8 +56,9 @@ export interface ConnectOptions {
   /** Cap on the reconnection delay, also over the server's `retry:`, in ms. @default 30000 */
   readonly maxDelay?: number | undefined;
   /**
-   * Liveness watchdog: reconnect when nothing (not even a comment) arrived for this many ms, which catches
-   * half-open TCP connections. Pair it with server heartbeats. `0` turns it off. @default 0
+   * Liveness watchdog: reconnect when nothing (not even a comment) arrived for this many ms, counted from
+   * the request, which catches half-open TCP connections and servers that never answer. Pair it with
+   * server heartbeats. `0` turns it off. @default 0
    */
   readonly idleTimeout?: number | undefined;
   /** Most characters buffered for one event before the connection is dropped. @default 16777216 */
@@ -148,6 +149,15 @@ export function startSession(url: string, options: ConnectOptions, sink: Session
     const connection = new AbortController();
     const linked = linkSignals(outer.signal, connection.signal);
     let lastActivity = clock.now();
+    // The watchdog also covers a server that accepts the connection and never answers.
+    if (idleTimeout > 0) {
+      const check = (): void => {
+        const idle = clock.now() - lastActivity;
+        if (idle < idleTimeout) watchdog = clock.setTimeout(check, idleTimeout - idle);
+        else connection.abort(new TimeoutError(idleTimeout, `Reading ${where}`));
+      };
+      watchdog = clock.setTimeout(check, idleTimeout);
+    }
     try {
       const headers = new Headers(
         typeof options.headers === 'function' ? await options.headers() : options.headers,
@@ -177,14 +187,6 @@ export function startSession(url: string, options: ConnectOptions, sink: Session
       reader = current;
       sink.open(response);
       options.onOpen?.({ response });
-      if (idleTimeout > 0) {
-        const check = (): void => {
-          const idle = clock.now() - lastActivity;
-          if (idle < idleTimeout) watchdog = clock.setTimeout(check, idleTimeout - idle);
-          else connection.abort(new TimeoutError(idleTimeout, `Reading ${where}`));
-        };
-        watchdog = clock.setTimeout(check, idleTimeout);
-      }
       for (;;) {
         const { done, value } = await current.read();
         if (done) return undefined;
