@@ -29,7 +29,10 @@ export interface ConformanceRunner {
 export interface ConformanceOptions {
   /** Shown in the suite's name, e.g. `'sqlite'`. */
   readonly name: string;
-  /** A fresh, empty store for each test. */
+  /**
+   * A fresh, empty store for each test (for a shared server such as Postgres or Redis: a new schema, key
+   * prefix or truncated table). The kit uses the queue names `conformance`, `a` and `b`.
+   */
   createStore(): QueueStore | Promise<QueueStore>;
   /** Disposes of a store after its test (after `store.close()`), e.g. deletes its file. */
   cleanup?(store: QueueStore): Promise<void> | void;
