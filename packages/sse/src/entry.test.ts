@@ -30,8 +30,8 @@ describe('the main entry', () => {
   });
 
   it('exports the DESIGN.md contract names', () => {
-    for (const name of ['createParser', 'connect', 'EventSource', 'encodeEvent', 'SseHttpError'] as const)
-      expect(sse[name]).toBeTypeOf('function');
+    for (const value of [sse.createParser, sse.connect, sse.EventSource, sse.encodeEvent, sse.SseHttpError])
+      expect(value).toBeTypeOf('function');
     expect([sse.EventSource.CONNECTING, sse.EventSource.OPEN, sse.EventSource.CLOSED]).toEqual([0, 1, 2]);
   });
 });
