@@ -39,6 +39,29 @@ describe('EventSource', () => {
     expect(source).toBeInstanceOf(EventTarget);
   });
 
+  it('maps withCredentials to fetch credentials and takes the connect() options (injected fetch)', async () => {
+    const inits: RequestInit[] = [];
+    const fetchStub: typeof fetch = async (_input, init) => {
+      inits.push(init ?? {});
+      return new Response('data: stub\n\n', { headers: { 'content-type': 'text/event-stream' } });
+    };
+    const clock = createFakeClock();
+    const withCreds = open('https://example.test/live', { withCredentials: true, fetch: fetchStub, clock });
+    const without = open('https://example.test/live', {
+      fetch: fetchStub,
+      clock,
+      headers: { 'x-token': 't' },
+    });
+    const got: string[] = [];
+    withCreds.onmessage = (event) => got.push(event.data);
+    without.onmessage = (event) => got.push(event.data);
+    await vi.waitFor(() => expect(got).toEqual(['stub', 'stub']), WAIT);
+    expect(inits.map((init) => init.credentials)).toEqual(['include', 'same-origin']);
+    expect(inits.map((init) => init.cache)).toEqual(['no-store', 'no-store']);
+    expect(new Headers(inits[1]?.headers).get('x-token')).toBe('t');
+    expect(new Headers(inits[1]?.headers).get('accept')).toBe('text/event-stream');
+  });
+
   it('throws a SyntaxError DOMException for a URL it cannot parse', () => {
     expect(() => new EventSource('http://[not a url')).toThrow(
       expect.objectContaining({ name: 'SyntaxError' }),
