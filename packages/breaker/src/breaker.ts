@@ -7,15 +7,7 @@
  * a rejection builds one stack-less error. Open -> half-open happens on a timer and, lazily, on the first
  * look after the open period, so a fake or throttled clock cannot leave it stuck.
  */
-import {
-  type Clock,
-  InvalidArgumentError,
-  isAbortError,
-  linkSignals,
-  systemClock,
-  type TimerHandle,
-  unrefTimer,
-} from '@integ/core';
+import { type Clock, InvalidArgumentError, systemClock, type TimerHandle } from '@integ/core';
 import { type CircuitOpenError, openError } from './errors.js';
 import type { WindowFactory } from './window.js';
 
@@ -159,8 +151,11 @@ const CLOSED = 0;
 const OPEN = 1;
 const HALF = 2;
 const STATES: readonly BreakerState[] = ['closed', 'open', 'half-open'];
-const INF = Number.POSITIVE_INFINITY;
 const MAX_TIMER = 2 ** 31 - 1;
+
+// How a call ended (literals, not an enum, so they minify to digits): 0 it returned, 1 it threw,
+// 2 the caller's signal aborted it, 3 (a probe) it timed out.
+type Outcome = 0 | 1 | 2 | 3;
 
 type Fn<T> = (context: BreakerContext) => T | PromiseLike<T>;
 
@@ -171,6 +166,13 @@ const resolveFailure = (error: unknown): Promise<BreakerResult<never>> => Promis
 // unhandled-rejection bookkeeping, which otherwise costs more than the whole rejection.
 const rejectLater = (error: unknown): Promise<never> =>
   new Promise((_, reject) => queueMicrotask(() => reject(error)));
+// The breaker's timers do not keep a Node process alive (`unref` where the runtime has it).
+const unref = (handle: TimerHandle): TimerHandle => {
+  (handle as { unref?: () => void } | null)?.unref?.();
+  return handle;
+};
+// A DOMException or Error named AbortError: a cancellation, never an outcome.
+const isAbort = (error: unknown): boolean => (error as { name?: unknown } | null)?.name === 'AbortError';
 
 /**
  * Creates a circuit breaker. With no options it opens after 5 consecutive failures and stays open for
@@ -184,31 +186,32 @@ const rejectLater = (error: unknown): Promise<never> =>
  * ```
  */
 export function createBreaker(options: BreakerOptions = {}): Breaker {
-  const o = options;
-  const clock = o.clock ?? systemClock;
+  const clock = options.clock ?? systemClock;
   const num = (
     name: keyof BreakerOptions,
     fallback: number,
     min: number,
-    max: number,
-    int?: boolean,
+    max = MAX_TIMER,
+    int?: 1,
   ): number => {
-    const value = (o[name] ?? fallback) as number;
+    const value = (options[name] ?? fallback) as number;
     if (!(value >= min && value <= max) || (int && value % 1))
       throw new InvalidArgumentError(name, `a number in [${min}, ${max}]`, value);
     return value;
   };
-  const threshold = num('failureThreshold', 5, 1, INF, true);
-  const openFor = typeof o.openFor === 'function' ? o.openFor : num('openFor', 60_000, 0, MAX_TIMER);
-  const maxOpen = num('maxOpenFor', Math.max(+openFor || 0, 600_000), 0, MAX_TIMER);
-  const slowMs = num('slowCallDuration', INF, 0, INF);
-  const probes = num('halfOpenProbes', 1, 1, 1e6, true);
+  const threshold = num('failureThreshold', 5, 1, Infinity, 1);
+  const dynamic = typeof options.openFor === 'function' ? options.openFor : undefined;
+  const fixed = dynamic ? 0 : num('openFor', 60_000, 0);
+  const openFor = dynamic ?? ((): number => fixed);
+  const maxOpen = num('maxOpenFor', Math.max(fixed, 600_000), 0);
+  const slowMs = num('slowCallDuration', Infinity, 0, Infinity);
+  const probes = num('halfOpenProbes', 1, 1, 1e6, 1);
   const needed = Math.ceil(num('halfOpenSuccessRatio', 1, 1e-9, 1) * probes);
-  const probeTimeout = num('probeTimeout', 10_000, 1, MAX_TIMER);
-  const { isFailure, isResultFailure, onStateChange, onReject, onSuccess, onFailure } = o;
-  const win = o.window?.();
+  const probeTimeout = num('probeTimeout', 10_000, 1);
+  const { isFailure, isResultFailure, onStateChange, onReject, onSuccess, onFailure } = options;
+  const win = options.window?.();
   // Durations are measured only when something reads them.
-  const timed = slowMs < INF || !!onSuccess || !!onFailure;
+  const timed = slowMs < Infinity || onSuccess || onFailure;
 
   let state = CLOSED;
   let gen = 0; // bumped on every transition: results of calls from an older generation are ignored
@@ -226,8 +229,9 @@ export function createBreaker(options: BreakerOptions = {}): Breaker {
   let good = 0;
   let bad = 0;
   let probeDeadline = 0;
-  // Probes in flight (isolate() aborts them); each leaves the set when it settles.
-  let probeControllers = new Set<AbortController | undefined>();
+  // Controllers of this generation's calls that have their own (probes, calls with a caller signal):
+  // isolate() aborts them; each leaves the set when it settles.
+  let inFlight = new Set<AbortController>();
   // Made once per generation and shared by its closed calls, so a call allocates nothing of ours:
   // the signal they get, and the handlers that count their outcomes (bound to the generation).
   let controller: AbortController | undefined;
@@ -240,16 +244,11 @@ export function createBreaker(options: BreakerOptions = {}): Breaker {
     controller = new AbortController();
     context = { signal: controller.signal };
     onValue = (value) => {
-      // The common case in full: a success with nothing else to count.
-      if (isResultFailure || win) record(g, CLOSED, 0, isResultFailure?.(value) === true, value);
-      else if (g === gen) {
-        consecutive = 0;
-        calls++;
-      }
+      record(g, CLOSED, 0, 0, value);
       return value;
     };
     onError = (error) => {
-      if (!isAbortError(error)) record(g, CLOSED, 0, isFailure?.(error) ?? true, error);
+      record(g, CLOSED, 0, 1, error);
       throw error;
     };
     return controller;
@@ -267,8 +266,8 @@ export function createBreaker(options: BreakerOptions = {}): Breaker {
     gen++;
     state = to;
     clock.clearTimeout(timer);
-    timer = controller = context = undefined;
-    probeControllers = new Set();
+    controller = context = undefined;
+    inFlight = new Set();
     admitted = good = bad = 0;
     if (to === CLOSED) {
       consecutive = trips = calls = failures = slowCalls = 0;
@@ -283,42 +282,41 @@ export function createBreaker(options: BreakerOptions = {}): Breaker {
     return now;
   };
 
-  // The open -> half-open timer. Timers may fire a little before the clock agrees, so it re-arms.
+  // The open -> half-open timer (cleared by every transition). Timers may fire a little before the
+  // clock agrees, so it re-arms; at least 1 ms, or an early timer would spin until the clock moves.
   const arm = (): void => {
-    if (isolations) return;
-    timer = clock.setTimeout(
-      () => {
-        timer = undefined;
-        if (state === OPEN && clock.now() < openUntil) arm();
-        else poll();
-      },
-      // At least 1 ms: an early timer re-arming with 0 would spin until the clock moves.
-      Math.max(1, openUntil - clock.now()),
-    );
-    unrefTimer(timer);
+    if (!isolations)
+      timer = unref(
+        clock.setTimeout(() => poll() < openUntil && arm(), Math.max(1, openUntil - clock.now())),
+      );
   };
 
-  const trip = (error?: unknown): void => {
+  const trip = (cause?: unknown): void => {
+    const hint = (cause as { retryAfterMs?: unknown } | undefined)?.retryAfterMs;
     trips++;
-    const hint = (error as { retryAfterMs?: unknown } | undefined)?.retryAfterMs;
-    const ms =
-      typeof hint === 'number' && hint >= 0 ? hint : typeof openFor === 'number' ? openFor : openFor(trips);
+    const ms = typeof hint === 'number' && hint >= 0 ? hint : openFor(trips);
     openUntil = clock.now() + Math.min(Math.max(ms, 0) || 0, maxOpen);
     setState(OPEN);
   };
 
-  /** Counts one settled, non-aborted call that started in generation `g` in state `from`. */
-  const record = (g: number, from: number, start: number, failed: boolean, subject: unknown): void => {
+  /** Counts one settled call that started in generation `g` in state `from`: how it ended, and with what. */
+  const record = (g: number, from: number, start: number, outcome: Outcome, subject: unknown): void => {
+    if (outcome === 2 || (outcome === 1 && isAbort(subject))) {
+      // An abort is not an outcome: it frees the probe slot for someone else.
+      if (from === HALF && g === gen) admitted--;
+      return;
+    }
+    const failed =
+      outcome > 2 || (outcome ? (isFailure?.(subject) ?? true) : isResultFailure?.(subject) === true);
     let slow = false;
     if (timed) {
       const durationMs = clock.now() - start;
       slow = durationMs > slowMs;
       const event = { durationMs, slow, state: STATES[from]! };
-      if (failed) onFailure && emit(() => onFailure({ ...event, error: subject }));
-      else if (onSuccess) emit(() => onSuccess(event));
+      emit(() => (failed ? onFailure?.({ ...event, error: subject }) : onSuccess?.(event)));
     }
     if (g !== gen) return;
-    const cause = failed ? subject : undefined;
+    const cause = failed && subject;
     if (state === CLOSED) {
       consecutive = failed ? consecutive + 1 : 0;
       calls++;
@@ -333,25 +331,10 @@ export function createBreaker(options: BreakerOptions = {}): Breaker {
     }
   };
 
-  /** Decides whether a call outside the closed state runs; returns the rejection if not. */
-  const gate = (): CircuitOpenError | undefined => {
-    const now = poll();
-    if (state === HALF && admitted < probes) {
-      if (!admitted++) probeDeadline = now + probeTimeout;
-      return;
-    }
-    const error = openError(
-      isolations ? INF : Math.max(0, Math.ceil((state === HALF ? probeDeadline : openUntil) - now)),
-      isolations > 0,
-    );
-    if (onReject) emit(() => onReject(error));
-    return error;
-  };
-
   // The hot path: a closed call without a caller signal or timing. `.then` with the generation's
   // handlers costs less than an async wrapper (one promise hop fewer) and needs no closure.
   function run<T>(fn: Fn<T>, signal?: AbortSignal): Promise<T> {
-    if (state || signal || timed) return guarded(fn, signal, gen, state, timed ? clock.now() : 0);
+    if (state || signal || timed) return guarded(fn, signal);
     if (!context) fresh();
     let result: T | PromiseLike<T>;
     try {
@@ -363,82 +346,78 @@ export function createBreaker(options: BreakerOptions = {}): Breaker {
   }
 
   /** A half-open probe (own signal and timeout), a call with the caller's signal, or a timed call. */
-  async function guarded<T>(
-    fn: Fn<T>,
-    signal: AbortSignal | undefined,
-    g: number,
-    from: number,
-    start: number,
-  ): Promise<T> {
-    let own = controller;
+  async function guarded<T>(fn: Fn<T>, signal?: AbortSignal): Promise<T> {
+    const g = gen;
+    const from = state;
+    const start = timed ? clock.now() : 0;
+    // A probe or a call with a caller signal gets its own controller; other closed calls share one.
+    const own = from === HALF || signal ? new AbortController() : (controller ?? fresh());
+    const calls = inFlight.add(own);
+    const forward = (): void => own.abort(signal?.reason);
     let probeTimer: TimerHandle | undefined;
     let settled = false;
-    const release = (): void => {
-      // An abort is not an outcome: it frees the probe slot for someone else.
-      if (from === HALF && g === gen) admitted--;
-    };
-    if (signal?.aborted) {
-      release();
-      throw signal.reason;
-    }
-    if (from === HALF) {
-      const probe = new AbortController();
-      own = probe;
-      probeControllers.add(probe);
-      probeTimer = clock.setTimeout(() => {
-        if (settled) return;
-        settled = true;
-        // The reason AbortSignal.timeout() uses: a DOMException named TimeoutError.
-        const error = new DOMException(`Probe timed out after ${probeTimeout} ms`, 'TimeoutError');
-        probe.abort(error);
-        record(g, from, start, true, error);
-      }, probeTimeout);
-      unrefTimer(probeTimer);
-    } else own ??= fresh();
-    const linked = signal && linkSignals(signal, own.signal);
-    const inFlightProbes = probeControllers;
-    const settle = (): boolean => {
+    // Counts the call once: whichever comes first of its outcome and (a probe) its timeout.
+    const settle = (outcome: Outcome, subject: unknown): void => {
       clock.clearTimeout(probeTimer);
-      inFlightProbes.delete(own);
-      if (linked) linked.dispose();
-      const first = !settled;
-      settled = true;
-      return first;
+      calls.delete(own);
+      signal?.removeEventListener('abort', forward);
+      if (!settled) {
+        settled = true;
+        record(g, from, start, outcome, subject);
+      }
     };
-    try {
-      const value = await fn(
-        linked ? { signal: linked.signal } : from === HALF ? { signal: own.signal } : context!,
+    signal?.addEventListener('abort', forward);
+    if (from === HALF)
+      probeTimer = unref(
+        clock.setTimeout(() => {
+          if (settled) return;
+          // The reason AbortSignal.timeout() uses: a DOMException named TimeoutError.
+          const error = new DOMException(`Probe timed out after ${probeTimeout} ms`, 'TimeoutError');
+          own.abort(error);
+          settle(3, error);
+        }, probeTimeout),
       );
-      if (settle()) record(g, from, start, isResultFailure?.(value) === true, value);
+    try {
+      // A caller signal that is already aborted: reject with its reason without running fn.
+      if (signal?.aborted) throw signal.reason;
+      const value = await fn({ signal: own.signal });
+      settle(0, value);
       return value;
     } catch (error) {
-      if (settle()) {
-        if (signal?.aborted || isAbortError(error)) release();
-        else record(g, from, start, isFailure?.(error) ?? true, error);
-      }
+      settle(signal?.aborted ? 2 : 1, error);
       throw error;
     }
   }
 
   /** Runs `fn` unless the breaker rejects it; `rejected` turns the rejection into the return value. */
   const admit = <R>(fn: unknown, rejected: (error: unknown) => Promise<R>): Promise<R> | undefined => {
-    if (typeof fn !== 'function') return rejected(new InvalidArgumentError('fn', 'a function', fn));
-    if (state !== CLOSED) {
-      const error = gate();
-      if (error) return rejected(error);
+    let error: unknown;
+    if (typeof fn !== 'function') error = new InvalidArgumentError('fn', 'a function', fn);
+    else if (state) {
+      const now = poll();
+      if (state === HALF && admitted < probes) {
+        if (!admitted++) probeDeadline = now + probeTimeout;
+      } else {
+        const e = openError(
+          isolations ? Infinity : Math.max(0, Math.ceil((state === HALF ? probeDeadline : openUntil) - now)),
+          isolations > 0,
+        );
+        if (onReject) emit(() => onReject(e));
+        error = e;
+      }
     }
-    return undefined;
+    return error ? rejected(error) : undefined;
   };
 
-  const snap = o.initialState;
+  const snap = options.initialState;
   if (snap) {
     // A snapshot comes from storage: check it like any other input. Missing fields read as 0.
     state = STATES.indexOf(snap.state);
     consecutive = snap.consecutiveFailures ?? 0;
     trips = snap.trips ?? 0;
-    openUntil = snap.openUntil ?? clock.now() + (typeof openFor === 'number' ? openFor : openFor(trips || 1));
-    if (!(state >= 0 && consecutive >= 0 && trips >= 0 && openUntil >= 0 && openUntil < INF))
-      throw new InvalidArgumentError('initialState', 'a snapshot from breaker.snapshot()', snap);
+    openUntil = snap.openUntil ?? clock.now() + openFor(trips || 1);
+    if (!(Math.min(state, consecutive, trips, openUntil) >= 0 && openUntil < Infinity))
+      throw new InvalidArgumentError('initialState', 'a snapshot() of a breaker', snap);
     if (snap.isolated) {
       isolations = 1;
       state = OPEN;
@@ -451,32 +430,32 @@ export function createBreaker(options: BreakerOptions = {}): Breaker {
       return STATES[state]!;
     },
     execute: <T>(fn: Fn<T>, opts?: ExecuteOptions): Promise<T> =>
-      (state || typeof fn !== 'function' ? admit<T>(fn, rejectLater) : undefined) ?? run(fn, opts?.signal),
+      admit<T>(fn, rejectLater) ?? run(fn, opts?.signal),
     tryExecute: <T>(fn: Fn<T>, opts?: ExecuteOptions): Promise<BreakerResult<T>> =>
       admit(fn, resolveFailure) ?? run(fn, opts?.signal).then(ok, fail),
     snapshot: (): BreakerSnapshot => {
       const now = poll();
-      const counts = win?.counts(now) ?? { calls, failures, slowCalls };
       return {
         state: STATES[state]!,
         isolated: isolations > 0,
         openUntil: state === OPEN && !isolations ? openUntil : null,
         trips,
         consecutiveFailures: consecutive,
-        ...counts,
+        ...(win?.counts(now) ?? { calls, failures, slowCalls }),
       };
     },
     isolate(): () => void {
-      const epoch = isolationEpoch;
-      const inFlight = [controller, ...probeControllers];
+      let epoch = isolationEpoch;
+      const aborting = [controller, ...inFlight];
       if (!isolations++) setState(OPEN);
-      const reason = openError(INF, true);
-      for (const c of inFlight) c?.abort(reason);
-      let released = false;
+      const reason = openError(Infinity, true);
+      for (const c of aborting) c?.abort(reason);
       return () => {
-        if (released || epoch !== isolationEpoch) return;
-        released = true;
-        if (!--isolations) setState(CLOSED);
+        // Idempotent, and void after reset().
+        if (epoch === isolationEpoch) {
+          epoch = -1;
+          if (!--isolations) setState(CLOSED);
+        }
       };
     },
     reset(): void {

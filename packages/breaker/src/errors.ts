@@ -31,9 +31,7 @@ export class CircuitOpenError extends IntegError {
   constructor(retryAfterMs: number, isolated = false) {
     super(
       'ERR_CIRCUIT_OPEN',
-      isolated
-        ? 'Circuit isolated: calls fail until it is released or reset'
-        : `Circuit open: call not made; retry after ${retryAfterMs} ms`,
+      isolated ? 'Circuit isolated: release or reset it' : `Circuit open: retry after ${retryAfterMs} ms`,
       { retryable: !isolated },
     );
     this.retryAfterMs = retryAfterMs;
@@ -63,12 +61,11 @@ export function isCircuitOpenError(value: unknown): value is CircuitOpenError {
 export function openError(retryAfterMs: number, isolated?: boolean): CircuitOpenError {
   const E = Error as { stackTraceLimit?: number };
   const limit = E.stackTraceLimit;
-  // Only where the property exists (V8, and others that copied it); assigning it elsewhere is harmless.
-  if (typeof limit !== 'number') return new CircuitOpenError(retryAfterMs, isolated);
-  E.stackTraceLimit = 0;
+  // Only where the property exists and is not 0 already (V8, and others that copied it).
   try {
+    if (limit) E.stackTraceLimit = 0;
     return new CircuitOpenError(retryAfterMs, isolated);
   } finally {
-    E.stackTraceLimit = limit;
+    if (limit) E.stackTraceLimit = limit;
   }
 }

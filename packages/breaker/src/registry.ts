@@ -144,7 +144,7 @@ export function createBreakerRegistry(options: BreakerRegistryOptions = {}): Bre
     execute: (key, fn, opts) => get(key).execute(fn, opts),
     has: (key) => entries.has(key),
     delete: (key) => entries.delete(key),
-    prune: () => sweep(clock.now(), Number.POSITIVE_INFINITY),
+    prune: () => sweep(clock.now(), Infinity),
     get size(): number {
       return entries.size;
     },

@@ -51,8 +51,6 @@ export interface SlidingWindowOptions {
   readonly minimumCalls?: number;
 }
 
-const INF = Number.POSITIVE_INFINITY;
-
 function option(
   o: SlidingWindowOptions,
   name: keyof SlidingWindowOptions,
@@ -61,7 +59,7 @@ function option(
   max: number,
 ): number {
   const value = (o[name] ?? fallback) as number;
-  if (!(value >= min && value <= max) && value !== INF)
+  if (!(value >= min && value <= max) && value !== Infinity)
     throw new InvalidArgumentError(name, `a number in [${min}, ${max}]`, value);
   return value;
 }
@@ -103,7 +101,7 @@ export function slidingWindow(options: SlidingWindowOptions = {}): WindowFactory
     let calls = 0;
     let failures = 0;
     let slow = 0;
-    let head = -INF;
+    let head = -Infinity;
     let seq = 0;
 
     const roll = (key: number): void => {
@@ -122,7 +120,7 @@ export function slidingWindow(options: SlidingWindowOptions = {}): WindowFactory
     const clear = (): void => {
       slots.fill(0);
       calls = failures = slow = 0;
-      head = -INF;
+      head = -Infinity;
     };
 
     return {
