@@ -74,7 +74,12 @@ export interface SlowOptions {
 export function slow(ms: number, options: SlowOptions = {}): ScenarioResolver {
   const { reply = ok, clock = systemClock } = options;
   return scenario(async (request) => {
-    await sleep(ms, { signal: request.signal, clock });
+    try {
+      await sleep(ms, { signal: request.signal, clock });
+    } catch {
+      // The client went away: nobody reads this answer, and msw must not report an unhandled exception.
+      return HttpResponse.error();
+    }
     return answer(reply);
   });
 }
