@@ -1,28 +1,7 @@
 import { sleep } from '@integ/core';
-import { createFakeClock } from '@integ/testing';
+import { createFakeClock, trackedAbortController } from '@integ/testing';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-
-/** An AbortSignal that counts its listeners, to prove nothing is left attached. */
-function countingSignal() {
-  const controller = new AbortController();
-  const { signal } = controller;
-  let listeners = 0;
-  const add = signal.addEventListener.bind(signal);
-  const remove = signal.removeEventListener.bind(signal);
-  signal.addEventListener = ((...args: Parameters<typeof add>) => {
-    listeners++;
-    add(...args);
-  }) as typeof add;
-  signal.removeEventListener = ((...args: Parameters<typeof remove>) => {
-    listeners--;
-    remove(...args);
-  }) as typeof remove;
-  // `{ once: true }` listeners remove themselves when they fire.
-  signal.addEventListener('abort', () => listeners--, { once: true });
-  listeners--; // the counter's own listener does not count
-  return { controller, signal, listeners: () => listeners };
-}
 
 describe('sleep', () => {
   it('resolves after the given time on the fake clock, with zero real waiting', async () => {
@@ -41,24 +20,25 @@ describe('sleep', () => {
 
   it('rejects with signal.reason when aborted, leaving no timer and no listener', async () => {
     const clock = createFakeClock();
-    const { controller, signal, listeners } = countingSignal();
-    const promise = sleep(1000, { clock, signal });
+    const tracked = trackedAbortController();
+    const promise = sleep(1000, { clock, signal: tracked.signal });
     expect(clock.pendingTimers).toBe(1);
-    expect(listeners()).toBe(1);
+    expect(tracked.listeners).toBe(1);
     const reason = new Error('stop');
-    controller.abort(reason);
+    tracked.abort(reason);
     await expect(promise).rejects.toBe(reason);
     expect(clock.pendingTimers).toBe(0);
-    expect(listeners()).toBe(0);
+    expect(tracked.listeners).toBe(0);
   });
 
   it('removes its abort listener when it resolves normally', async () => {
     const clock = createFakeClock();
-    const { signal, listeners } = countingSignal();
-    const promise = sleep(10, { clock, signal });
+    const tracked = trackedAbortController();
+    const promise = sleep(10, { clock, signal: tracked.signal });
+    expect(tracked.listeners).toBe(1);
     await clock.advance(10);
     await promise;
-    expect(listeners()).toBe(0);
+    expect(tracked.listeners).toBe(0);
     expect(clock.pendingTimers).toBe(0);
   });
 

@@ -8,10 +8,9 @@ import {
   roundRobin,
   weighted,
 } from '@integ/discovery';
-import { createFakeClock } from '@integ/testing';
+import { createFakeClock, seededRandom } from '@integ/testing';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { seededRandom } from './internal/test-random.js';
 
 const load = (url: string, weight = 1): EndpointLoad => ({
   endpoint: { url, service: 's', weight, priority: 0 },

@@ -1,9 +1,8 @@
 import { createRegistry, type Endpoint } from '@integ/discovery';
 import { dnsA, dnsSrv } from '@integ/discovery/dns';
-import { createFakeClock } from '@integ/testing';
+import { createFakeClock, seededRandom } from '@integ/testing';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startDnsServer, type TestDnsServer } from './internal/test-dns-server.js';
-import { seededRandom } from './internal/test-random.js';
 
 // Real sockets on a shared machine: give them time, poll often.
 const waitFor = <T>(check: () => T | Promise<T>): Promise<T> =>

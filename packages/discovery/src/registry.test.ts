@@ -10,9 +10,8 @@ import {
   staticSource,
   UnknownServiceError,
 } from '@integ/discovery';
-import { createFakeClock } from '@integ/testing';
+import { createFakeClock, seededRandom } from '@integ/testing';
 import { describe, expect, it, vi } from 'vitest';
-import { seededRandom } from './internal/test-random.js';
 
 const urls = (n: number): string[] => Array.from({ length: n }, (_, i) => `http://10.0.0.${i + 1}:80`);
 

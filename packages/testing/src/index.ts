@@ -1,7 +1,9 @@
 /**
  * @integ/testing: what @integ's own tests use, published so you can test your integrations the same way.
  */
+export { type TrackedAbortController, trackedAbortController } from './abort.js';
 export { createFakeClock, type FakeClock, type FakeClockOptions } from './fake-clock.js';
+export { seededRandom } from './random.js';
 export {
   type FlakyOptions,
   flaky,
