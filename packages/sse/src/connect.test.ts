@@ -72,6 +72,22 @@ describe('connect', () => {
     await srv.closed(1);
   });
 
+  it('sends an id with characters above U+00FF as UTF-8 in Last-Event-ID, as a browser does', async () => {
+    const srv = await serve((i) =>
+      i === 0 ? { chunks: ['id: €-é\ndata: a\n\n'] } : { chunks: ['data: b\n\n'], end: 'hang' },
+    );
+    const clock = createFakeClock();
+    const stream = connect(srv.url, { clock });
+    const it = stream[Symbol.asyncIterator]();
+    expect((await it.next()).value).toEqual(ev('a', '€-é'));
+    await vi.waitFor(() => expect(clock.pendingTimers).toBe(1), WAIT);
+    await clock.advance(1000);
+    expect((await it.next()).value).toEqual(ev('b', '€-é'));
+    // Node's server reads header bytes as Latin-1.
+    expect(Buffer.from(srv.requests[1]?.lastEventId ?? '', 'latin1').toString('utf8')).toBe('€-é');
+    stream.close();
+  });
+
   it('sends the initial lastEventId on the first request', async () => {
     const srv = await serve(() => ({ chunks: ['data: x\n\n'], end: 'hang' }));
     const stream = connect(srv.url, { lastEventId: '41' });

@@ -2,7 +2,8 @@
  * `connect()`: the event stream as an async iterable that reconnects by itself, built on fetch so it
  * takes headers (also refreshed per reconnect), POST bodies, credentials and an AbortSignal.
  */
-import { type ConnectOptions, startSession } from './internal/session.js';
+import { fail } from './internal/check.js';
+import { type ConnectOptions, parseUrl, startSession } from './internal/session.js';
 import type { SseEvent } from './parser.js';
 
 /** An open event stream: iterate it for events, `close()` it when done. */
@@ -23,6 +24,7 @@ const HIGH_WATER_MARK = 1024;
  * iteration. Ending the iteration (`break`) closes the connection. Aborting `signal` makes the iteration
  * throw the signal's reason; `close()` ends it quietly.
  *
+ * @throws {InvalidArgumentError} at once, for a URL it cannot parse or an option of the wrong type or range
  * @throws {SseHttpError} from the iteration, on a response the standard says to fail on
  * @example
  * ```ts
@@ -49,7 +51,9 @@ export function connect(url: string | URL, options: ConnectOptions = {}): SseCon
     drained = undefined;
   };
 
-  const session = startSession(String(url), options, {
+  // The message leaves out the query, which may carry a token.
+  const target = parseUrl(url) ?? fail('url', 'an absolute URL', String(url).replace(/[?#].*/s, ''));
+  const session = startSession(target, options, {
     open() {},
     reconnecting() {},
     event(event) {

@@ -2,8 +2,7 @@
  * `EventSource`: a drop-in for the DOM class on top of fetch, for runtimes without one (Node 20) and for
  * what the DOM class cannot do (headers, POST, custom fetch, backoff, watchdog).
  */
-import type { ConnectOptions } from './internal/session.js';
-import { type Session, startSession } from './internal/session.js';
+import { type ConnectOptions, parseUrl, type Session, startSession } from './internal/session.js';
 
 /** Options of {@link EventSource}: the DOM's `withCredentials` plus the options of `connect()`. */
 export interface EventSourceInit extends Omit<ConnectOptions, 'credentials' | 'signal'> {
@@ -21,7 +20,8 @@ type MessageHandler = ((this: EventSource, event: MessageEvent) => unknown) | nu
  * fires before each reconnection (readyState `CONNECTING`) and when the connection fails for good
  * (readyState `CLOSED`: status other than 200 or a wrong Content-Type).
  *
- * @throws {DOMException} `SyntaxError` when `url` cannot be parsed
+ * @throws {DOMException} `SyntaxError` when `url` cannot be parsed (as the DOM class does)
+ * @throws {InvalidArgumentError} when `url` is not a string or URL, or an option has the wrong type or range
  * @example
  * ```ts
  * const source = new EventSource('https://api.example.com/live', { withCredentials: true });
@@ -51,12 +51,8 @@ export class EventSource extends EventTarget {
 
   constructor(url: string | URL, init: EventSourceInit = {}) {
     super();
-    let parsed: URL;
-    try {
-      parsed = new URL(String(url), (globalThis as { location?: { href?: string } }).location?.href);
-    } catch {
-      throw new DOMException('Invalid URL', 'SyntaxError');
-    }
+    const parsed = parseUrl(url);
+    if (parsed === undefined) throw new DOMException('Invalid URL', 'SyntaxError');
     this.url = parsed.href;
     this.withCredentials = init.withCredentials === true;
     for (const type of ['open', 'message', 'error'] as const)
@@ -68,7 +64,7 @@ export class EventSource extends EventTarget {
       this.dispatchEvent(event);
     };
     this.#session = startSession(
-      this.url,
+      parsed,
       { ...init, credentials: this.withCredentials ? 'include' : 'same-origin' },
       {
         open: () => fire('open', 1),

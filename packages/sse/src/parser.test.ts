@@ -292,8 +292,14 @@ describe('createParser: WHATWG parsing rules', () => {
     expect(events).toEqual(['boom', 'next', 'last']);
   });
 
-  it('rejects a missing onEvent callback', () => {
-    expect(() => createParser({} as never)).toThrow(TypeError);
+  it('rejects a missing onEvent callback and a maxEventSize that is not a number >= 1', () => {
+    expect(() => createParser({} as never)).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT', argument: 'onEvent' }),
+    );
+    for (const maxEventSize of [Number.NaN, 0, -1, '10'])
+      expect(() => createParser({ onEvent: () => {}, maxEventSize: maxEventSize as number })).toThrow(
+        expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT', argument: 'maxEventSize' }),
+      );
   });
 });
 

@@ -5,6 +5,7 @@
  * the unfinished last line between chunks, and dispatches plain objects.
  */
 import { IntegError } from '@integ/core';
+import { checkNumber, fail } from './internal/check.js';
 
 /**
  * One dispatched event, shaped like the DOM's `MessageEvent` as far as an event stream defines it.
@@ -30,7 +31,8 @@ export interface ParserOptions {
   readonly lastEventId?: string | undefined;
   /**
    * Most characters buffered for one event (its unfinished line plus its data so far), checked after each
-   * `feed()`. Exceeding it discards the event and throws {@link SseParseError}. @default Infinity
+   * `feed()`. Exceeding it discards the event and throws {@link SseParseError}. A number >= 1.
+   * @default Infinity
    */
   readonly maxEventSize?: number | undefined;
 }
@@ -80,7 +82,7 @@ const DIGITS = /^\d+$/;
 /**
  * Creates a parser of `text/event-stream` text.
  *
- * @throws {TypeError} when `onEvent` is not a function
+ * @throws {InvalidArgumentError} when `onEvent` is not a function or `maxEventSize` is not a number >= 1
  * @example
  * ```ts
  * const parser = createParser({ onEvent: (event) => console.log(event.type, event.data) });
@@ -89,8 +91,16 @@ const DIGITS = /^\d+$/;
  */
 export function createParser(options: ParserOptions): Parser {
   const { onEvent, onRetry, onComment } = options;
-  if (typeof onEvent !== 'function') throw new TypeError('onEvent must be a function');
-  const maxEventSize = options.maxEventSize ?? Number.POSITIVE_INFINITY;
+  if (typeof onEvent !== 'function') fail('onEvent', 'a function', onEvent);
+  // NaN would turn the limit off and a negative one would refuse every event: both are mistakes.
+  const maxEventSize = checkNumber(
+    'maxEventSize',
+    options.maxEventSize,
+    Number.POSITIVE_INFINITY,
+    Number.POSITIVE_INFINITY,
+    'a number of characters >= 1, or Infinity',
+    1,
+  );
   // The unfinished last line of the previous chunk (after a throwing callback: the rest of that chunk).
   let tail = '';
   // Nothing seen yet on this stream: a leading U+FEFF is still to be stripped.

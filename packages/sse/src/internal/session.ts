@@ -16,6 +16,7 @@ import { type Backoff, exponential } from '@integ/retry';
 import { SseConnectionError, SseHttpError } from '../errors.js';
 import type { SseEvent } from '../parser.js';
 import { createParser } from '../parser.js';
+import { checkNumber, fail, MAX_MS } from './check.js';
 
 /** What the hooks get when the client is about to reconnect. */
 export interface ReconnectInfo {
@@ -40,7 +41,10 @@ export interface ConnectOptions {
   readonly headers?: HeadersInit | (() => HeadersInit | Promise<HeadersInit>) | undefined;
   /** HTTP method. @default 'GET' */
   readonly method?: string | undefined;
-  /** Request body (for POST), sent again on every reconnect: use a string, Blob, FormData or URLSearchParams. */
+  /**
+   * Request body (for POST: not with GET or HEAD), sent again on every reconnect: use a string, Blob,
+   * FormData or URLSearchParams.
+   */
   readonly body?: string | Blob | FormData | URLSearchParams | ArrayBuffer | null | undefined;
   /** fetch credentials mode. @default 'same-origin' */
   readonly credentials?: RequestCredentials | undefined;
@@ -53,15 +57,18 @@ export interface ConnectOptions {
    * its cap. @default exponential({ initial: 1000, factor: 2, max: 30000, jitter: 'equal' })
    */
   readonly backoff?: Backoff | undefined;
-  /** Cap on the reconnection delay, also over the server's `retry:`, in ms. @default 30000 */
+  /**
+   * Cap on the reconnection delay, also over the server's `retry:`, in ms from 0 to 2^31-1. A backoff that
+   * returns NaN or a negative number waits this long. @default 30000
+   */
   readonly maxDelay?: number | undefined;
   /**
    * Liveness watchdog: reconnect when nothing (not even a comment) arrived for this many ms, counted from
    * the request, which catches half-open TCP connections and servers that never answer. Pair it with
-   * server heartbeats. `0` turns it off. @default 0
+   * server heartbeats. `0` turns it off; at most 2^31-1. @default 0
    */
   readonly idleTimeout?: number | undefined;
-  /** Most characters buffered for one event before the connection is dropped. @default 16777216 */
+  /** Most characters buffered for one event before the connection is dropped (>= 1). @default 16777216 */
   readonly maxEventSize?: number | undefined;
   /** Where time comes from (reconnect delays, watchdog). @default systemClock */
   readonly clock?: Clock | undefined;
@@ -98,23 +105,80 @@ export function isEventStream(contentType: string | null): boolean {
   return contentType !== null && /^\s*text\/event-stream\s*(;|$)/i.test(contentType);
 }
 
-/** Starts the connection loop at once. */
-export function startSession(url: string, options: ConnectOptions, sink: SessionSink): Session {
+/**
+ * `url` resolved against the page (in a browser), or undefined when it cannot be parsed.
+ *
+ * @throws {InvalidArgumentError} when `url` is neither a string nor a URL
+ */
+export function parseUrl(url: unknown): URL | undefined {
+  if (typeof url !== 'string' && !(url instanceof URL)) fail('url', 'a URL string or a URL', url);
+  try {
+    return new URL(url, (globalThis as { location?: { href?: string } }).location?.href);
+  } catch {
+    return undefined;
+  }
+}
+
+// An HTTP token (RFC 9110 5.6.2); fetch refuses CONNECT, TRACE and TRACK.
+const METHOD = /^(?!(connect|trac[ek])$)[\w!#$%&'*+.^`|~-]+$/i;
+
+/**
+ * Starts the connection loop at once.
+ *
+ * @throws {InvalidArgumentError} for an option of the wrong type or out of range: caught here, not as a
+ *   fetch TypeError that would be retried forever
+ */
+export function startSession(target: URL, options: ConnectOptions, sink: SessionSink): Session {
+  if (typeof options !== 'object' || options === null) fail('options', 'an object', options);
   const {
     fetch: fetchFn = globalThis.fetch,
     clock = systemClock,
     random = Math.random,
-    maxDelay = 30_000,
-    idleTimeout = 0,
+    backoff = exponential({ initial: 1000, factor: 2, max: 30_000, jitter: 'equal' }),
+    method = 'GET',
+    body = null,
+    credentials = 'same-origin',
+    headers,
+    signal,
     onError,
     onReconnect,
+    onOpen,
   } = options;
-  const backoff = options.backoff ?? exponential({ initial: 1000, factor: 2, max: 30_000, jitter: 'equal' });
+  const maxDelay = checkNumber('maxDelay', options.maxDelay, 30_000);
+  const idleTimeout = checkNumber('idleTimeout', options.idleTimeout, 0, MAX_MS, 'ms from 0 (off) to 2^31-1');
+  for (const [name, value] of Object.entries({
+    fetch: fetchFn,
+    backoff,
+    random,
+    onOpen,
+    onReconnect,
+    onError,
+  }))
+    if (typeof value !== 'function' && (value !== undefined || name === 'fetch'))
+      fail(name, 'a function', value);
+  // Object(x) !== x for null and primitives, and holds for objects and functions of any realm.
+  if (headers !== undefined && Object(headers) !== headers)
+    fail('headers', 'a HeadersInit or a function returning one', headers);
+  if (typeof method !== 'string' || !METHOD.test(method))
+    fail('method', "an HTTP method such as 'GET' or 'POST'", method);
+  // fetch refuses these, and the client would take its TypeError for a network error.
+  if (body !== null && /^(get|head)$/i.test(method))
+    fail('body', "none with GET or HEAD: set method: 'POST'", body);
+  if (credentials !== 'same-origin' && credentials !== 'include' && credentials !== 'omit')
+    fail('credentials', "'omit', 'same-origin' or 'include'", credentials);
+  if (typeof clock?.setTimeout !== 'function')
+    fail('clock', 'a Clock: { now, setTimeout, clearTimeout }', clock);
+  if (signal !== undefined && typeof signal?.aborted !== 'boolean') fail('signal', 'an AbortSignal', signal);
+  if (
+    options.lastEventId !== undefined &&
+    (typeof options.lastEventId !== 'string' || /[\0\r\n]/.test(options.lastEventId))
+  )
+    fail('lastEventId', 'a string without NULL, CR or LF', options.lastEventId);
+  const url = target.href;
   // Messages name the URL without query and credentials: a query may carry a token.
-  const target = new URL(url, (globalThis as { location?: { href?: string } }).location?.href);
   const where = target.origin + target.pathname;
   const stop = new AbortController();
-  const outer = linkSignals(options.signal, stop.signal);
+  const outer = linkSignals(signal, stop.signal);
   let serverRetry = 0;
   let attempt = 0;
   let previousDelay = 0;
@@ -159,16 +223,18 @@ export function startSession(url: string, options: ConnectOptions, sink: Session
       watchdog = clock.setTimeout(check, idleTimeout);
     }
     try {
-      const headers = new Headers(
-        typeof options.headers === 'function' ? await options.headers() : options.headers,
-      );
-      headers.set('accept', 'text/event-stream');
-      if (parser.lastEventId !== '') headers.set('last-event-id', parser.lastEventId);
+      const init = new Headers(typeof headers === 'function' ? await headers() : headers);
+      init.set('accept', 'text/event-stream');
+      // Sent as UTF-8, as a browser does: a header value is bytes, and an id with a character above
+      // U+00FF would make Headers throw on every reconnect.
+      let id = '';
+      for (const byte of new TextEncoder().encode(parser.lastEventId)) id += String.fromCharCode(byte);
+      if (id !== '') init.set('last-event-id', id);
       const response = await fetchFn(url, {
-        method: options.method ?? 'GET',
-        headers,
-        body: options.body ?? null,
-        credentials: options.credentials ?? 'same-origin',
+        method,
+        headers: init,
+        body,
+        credentials,
         cache: 'no-store',
         signal: linked.signal,
       });
@@ -186,7 +252,7 @@ export function startSession(url: string, options: ConnectOptions, sink: Session
       const current = response.body.getReader();
       reader = current;
       sink.open(response);
-      options.onOpen?.({ response });
+      onOpen?.({ response });
       for (;;) {
         const { done, value } = await current.read();
         if (done) return undefined;
@@ -222,10 +288,10 @@ export function startSession(url: string, options: ConnectOptions, sink: Session
         return sink.end(error, false);
       }
       attempt++;
-      const delay = Math.max(
-        0,
-        Math.min(maxDelay, Math.max(serverRetry, backoff({ attempt, previousDelay, random }))),
-      );
+      const wanted = backoff({ attempt, previousDelay, random });
+      // The server's retry: is the floor and maxDelay the cap. A backoff (or random) gone wrong, NaN or
+      // negative, waits the cap: a 0 ms wait would make a reconnect loop as fast as the network.
+      const delay = Math.min(maxDelay, Math.max(serverRetry, wanted >= 0 ? wanted : maxDelay));
       previousDelay = delay;
       const info: ReconnectInfo = { attempt, delay, error, lastEventId: parser.lastEventId };
       sink.reconnecting(info);
@@ -237,7 +303,7 @@ export function startSession(url: string, options: ConnectOptions, sink: Session
       }
     }
     outer.dispose();
-    sink.end(undefined, options.signal?.aborted === true && !stop.signal.aborted);
+    sink.end(undefined, signal?.aborted === true && !stop.signal.aborted);
   };
   loop().catch((error: unknown) => {
     // Only a throwing hook or sink gets here: stop cleanly and report it as the end.
