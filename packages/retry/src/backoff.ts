@@ -4,6 +4,7 @@
  * `random` makes every delay reproducible.
  */
 import { InvalidArgumentError } from '@integ/core';
+import { check } from './internal/check.js';
 
 /** What a {@link Backoff} knows when it picks the next delay. */
 export interface BackoffContext {
@@ -30,9 +31,6 @@ export type Backoff = (context: BackoffContext) => number;
  * `'none'` waits exactly `d`, `'full'` waits uniformly in `[0, d)`, `'equal'` waits uniformly in `[d/2, d)`.
  */
 export type Jitter = 'none' | 'full' | 'equal';
-
-/** The largest delay a timer can take: `setTimeout` fires at once for anything above 2^31 - 1 ms. */
-export const MAX_DELAY = 2_147_483_647;
 
 /** Options of {@link linear}. */
 export interface LinearOptions {
@@ -66,12 +64,6 @@ export interface DecorrelatedOptions {
   readonly max?: number | undefined;
 }
 
-function checkMs(name: string, value: unknown): number {
-  if (typeof value !== 'number' || !(value >= 0) || value > MAX_DELAY)
-    throw new InvalidArgumentError(name, 'ms from 0 to 2^31-1', value);
-  return value;
-}
-
 function checkJitter(name: string, value: unknown): Jitter {
   if (value !== 'none' && value !== 'full' && value !== 'equal')
     throw new InvalidArgumentError(name, "'none', 'full' or 'equal'", value);
@@ -79,10 +71,8 @@ function checkJitter(name: string, value: unknown): Jitter {
 }
 
 function spread(delay: number, jitter: Jitter, random: () => number): number {
-  if (jitter === 'none') return delay;
-  if (jitter === 'full') return delay * random();
   const half = delay / 2;
-  return half + half * random();
+  return jitter === 'none' ? delay : jitter === 'full' ? delay * random() : half + half * random();
 }
 
 /**
@@ -96,7 +86,7 @@ function spread(delay: number, jitter: Jitter, random: () => number): number {
  * ```
  */
 export function constant(ms: number): Backoff {
-  const delay = checkMs('constant(ms)', ms);
+  const delay = check('constant(ms)', ms);
   return () => delay;
 }
 
@@ -110,9 +100,9 @@ export function constant(ms: number): Backoff {
  * ```
  */
 export function linear(options?: LinearOptions): Backoff {
-  const initial = checkMs('linear initial', options?.initial ?? 100);
-  const step = checkMs('linear step', options?.step ?? initial);
-  const max = checkMs('linear max', options?.max ?? 30_000);
+  const initial = check('linear initial', options?.initial ?? 100);
+  const step = check('linear step', options?.step ?? initial);
+  const max = check('linear max', options?.max ?? 30_000);
   const jitter = checkJitter('linear jitter', options?.jitter ?? 'none');
   return ({ attempt, random }) =>
     spread(Math.min(max, initial + step * Math.max(0, attempt - 1)), jitter, random);
@@ -130,11 +120,9 @@ export function linear(options?: LinearOptions): Backoff {
  * ```
  */
 export function exponential(options?: ExponentialOptions): Backoff {
-  const initial = checkMs('exponential initial', options?.initial ?? 100);
-  const factor = options?.factor ?? 2;
-  if (typeof factor !== 'number' || !(factor >= 1 && factor < 1e6))
-    throw new InvalidArgumentError('exponential factor', 'a number from 1 to 1e6', factor);
-  const max = checkMs('exponential max', options?.max ?? 30_000);
+  const initial = check('exponential initial', options?.initial ?? 100);
+  const factor = check('exponential factor', options?.factor ?? 2, 1, 1e6);
+  const max = check('exponential max', options?.max ?? 30_000);
   const jitter = checkJitter('exponential jitter', options?.jitter ?? 'full');
   return ({ attempt, random }) =>
     // `initial &&` keeps 0 x Infinity (a huge attempt number) from becoming NaN.
@@ -153,8 +141,8 @@ export function exponential(options?: ExponentialOptions): Backoff {
  * ```
  */
 export function decorrelated(options?: DecorrelatedOptions): Backoff {
-  const initial = checkMs('decorrelated initial', options?.initial ?? 100);
-  const max = checkMs('decorrelated max', options?.max ?? 30_000);
+  const initial = check('decorrelated initial', options?.initial ?? 100);
+  const max = check('decorrelated max', options?.max ?? 30_000);
   return ({ previousDelay, random }) => {
     const upper = Math.max(initial, (previousDelay > 0 ? previousDelay : initial) * 3);
     return Math.min(max, initial + (upper - initial) * random());

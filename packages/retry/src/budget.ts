@@ -5,6 +5,7 @@
  * the load on it.
  */
 import { type Clock, InvalidArgumentError, systemClock } from '@integ/core';
+import { check } from './internal/check.js';
 
 /** Options of {@link retryBudget}. */
 export interface RetryBudgetOptions {
@@ -43,9 +44,9 @@ const BUCKETS = 10;
  * ```
  */
 export function retryBudget(options?: RetryBudgetOptions): RetryBudget {
-  const ratio = check('ratio', options?.ratio ?? 0.2, 1000);
-  const minPerSecond = check('minPerSecond', options?.minPerSecond ?? 10, 1e9);
-  const ttl = check('ttl', options?.ttl ?? 10_000, 2_147_483_647);
+  const ratio = check('ratio', options?.ratio ?? 0.2, 0, 1000);
+  const minPerSecond = check('minPerSecond', options?.minPerSecond ?? 10, 0, 1e9);
+  const ttl = check('ttl', options?.ttl ?? 10_000);
   if (ttl === 0) throw new InvalidArgumentError('ttl', 'a number of ms > 0', ttl);
   const clock = options?.clock ?? systemClock;
   const reserve = (minPerSecond * ttl) / 1000;
@@ -90,10 +91,4 @@ export function retryBudget(options?: RetryBudgetOptions): RetryBudget {
       return Math.max(0, allowed());
     },
   };
-}
-
-function check(name: string, value: unknown, max: number): number {
-  if (typeof value !== 'number' || !(value >= 0 && value <= max))
-    throw new InvalidArgumentError(name, `a number from 0 to ${max}`, value);
-  return value;
 }

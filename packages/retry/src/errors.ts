@@ -23,12 +23,13 @@ export const MAX_KEPT_ERRORS = 100;
  * ```
  */
 export class RetryError extends IntegError {
+  // `declare`: assigned in the constructor, so no class-field definitions are emitted (smaller bundle).
   /** How many times the function was called. */
-  readonly attempts: number;
+  declare readonly attempts: number;
   /** Every failure, oldest first (the last {@link MAX_KEPT_ERRORS} when there were more). */
-  readonly errors: readonly unknown[];
+  declare readonly errors: readonly unknown[];
   /** Why retry stopped. */
-  readonly reason: GiveUpReason;
+  declare readonly reason: GiveUpReason;
 
   constructor(
     attempts: number,
@@ -36,12 +37,10 @@ export class RetryError extends IntegError {
     reason: GiveUpReason = 'attempts',
     code: `ERR_${string}` = 'ERR_RETRY_EXHAUSTED',
   ) {
-    const cause = errors[errors.length - 1];
-    super(
-      code,
-      `Retry gave up after ${attempts} attempt(s) (${reason}): the last failure is the cause, all are in .errors`,
-      { cause, retryable: false },
-    );
+    super(code, `Retry gave up after ${attempts} attempt(s) (${reason}); see .cause and .errors`, {
+      cause: errors.at(-1),
+      retryable: false,
+    });
     this.attempts = attempts;
     this.errors = errors;
     this.reason = reason;
@@ -74,7 +73,7 @@ export class RetryBudgetError extends RetryError {
  */
 export class RejectedResultError extends IntegError {
   /** The value the function returned. */
-  readonly value: unknown;
+  declare readonly value: unknown;
 
   constructor(value: unknown) {
     super('ERR_RETRY_RESULT_REJECTED', 'retryOnResult rejected the value', {

@@ -28,18 +28,18 @@ export function parseRetryAfter(
   source: HeadersLike | string | null | undefined,
   now: number = Date.now(),
 ): number | undefined {
-  if (source == null) return undefined;
-  if (typeof source !== 'string') {
+  if (source && typeof source !== 'string') {
     const ms = source.get('retry-after-ms')?.trim();
-    if (ms && NUMBER.test(ms)) return Number(ms);
-    return parseRetryAfter(source.get('retry-after'), now);
+    return ms && NUMBER.test(ms) ? Number(ms) : parseRetryAfter(source.get('retry-after'), now);
   }
-  const value = source.trim();
-  if (value.length > 64) return undefined;
-  if (NUMBER.test(value)) return Number(value) * 1000;
-  // An HTTP-date always names a day or month; requiring a letter keeps Date.parse from reading bare numbers.
-  const at = /[a-z]/i.test(value) ? Date.parse(value) : Number.NaN;
-  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+  const value = source?.trim();
+  if (value && value.length <= 64) {
+    if (NUMBER.test(value)) return Number(value) * 1000;
+    const delay = Math.max(0, Date.parse(value) - now); // NaN when it is no date
+    // An HTTP-date always names a day or month; requiring a letter keeps Date.parse from reading bare numbers.
+    if (delay >= 0 && /[a-z]/i.test(value)) return delay;
+  }
+  return undefined;
 }
 
 /**
@@ -47,13 +47,11 @@ export function parseRetryAfter(
  * `Response` given directly or as `.response`.
  */
 export function retryAfterOf(value: unknown, now: number): number | undefined {
-  if (typeof value !== 'object' || value === null) return undefined;
-  const { retryAfterMs, response } = value as { retryAfterMs?: unknown; response?: unknown };
-  if (typeof retryAfterMs === 'number' && retryAfterMs >= 0) return retryAfterMs;
-  return fromHeaders(value, now) ?? fromHeaders(response, now);
-}
-
-function fromHeaders(value: unknown, now: number): number | undefined {
-  const headers = (value as { headers?: { get?: unknown } } | null | undefined)?.headers;
-  return typeof headers?.get === 'function' ? parseRetryAfter(headers as HeadersLike, now) : undefined;
+  type Hinted = { retryAfterMs?: unknown; response?: Hinted; headers?: HeadersLike } | null | undefined;
+  const read = (carrier: Hinted): number | undefined =>
+    typeof carrier?.headers?.get === 'function' ? parseRetryAfter(carrier.headers, now) : undefined;
+  const ms = (value as Hinted)?.retryAfterMs;
+  return typeof ms === 'number' && ms >= 0
+    ? ms
+    : (read(value as Hinted) ?? read((value as Hinted)?.response));
 }

@@ -138,6 +138,25 @@ describe('retry', () => {
     expect(isIntegError(error, 'ERR_RETRY_EXHAUSTED')).toBe(true);
   });
 
+  it('retries thrown primitives, null and undefined like any failure, keeping them in errors', async () => {
+    const clock = createFakeClock();
+    const thrown = ['down', null, undefined];
+    let calls = 0;
+    const error = await failure(
+      retry(
+        () => {
+          throw thrown[calls++];
+        },
+        { clock, backoff: constant(5) },
+      ),
+      clock,
+    );
+    expect(calls).toBe(3);
+    expect(clock.now()).toBe(10);
+    expect((error as RetryError).errors).toEqual(thrown);
+    expect((error as RetryError).reason).toBe('attempts');
+  });
+
   it('counts every call in attempts: attempts 1 never retries', async () => {
     const fn = vi.fn(async () => {
       throw boom();
@@ -223,14 +242,36 @@ describe('retry', () => {
     ]);
   });
 
-  it('rejects with InvalidArgumentError when a backoff returns a negative or NaN delay', async () => {
-    const error = await retry(
-      () => {
-        throw boom();
-      },
-      { backoff: () => Number.NaN },
-    ).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(InvalidArgumentError);
+  it.each([[Number.NaN], [-1], ['5']])(
+    'rejects with InvalidArgumentError when a backoff returns %j (not a delay)',
+    async (result) => {
+      const onGiveUp = vi.fn();
+      const error = await retry(
+        () => {
+          throw boom();
+        },
+        { backoff: () => result as number, onGiveUp },
+      ).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(InvalidArgumentError);
+      expect((error as InvalidArgumentError).argument).toBe('backoff result');
+      expect(onGiveUp).not.toHaveBeenCalled();
+    },
+  );
+
+  it('caps a backoff result above 2^31 - 1 ms, which a timer would fire at once', async () => {
+    const clock = createFakeClock();
+    const starts: number[] = [];
+    await run(
+      retry(
+        () => {
+          starts.push(clock.now());
+          throw boom();
+        },
+        { clock, attempts: 2, backoff: () => Number.POSITIVE_INFINITY },
+      ),
+      clock,
+    );
+    expect(starts).toEqual([0, 2 ** 31 - 1]);
   });
 
   describe('what is retried', () => {
@@ -600,6 +641,35 @@ describe('retry', () => {
       expect(error).toBe('enough');
       expect(fn).toHaveBeenCalledTimes(1);
     });
+
+    it.each([[0], [100]])(
+      'reports an abort from inside onRetry (wait %i ms) to onGiveUp with the attempts made and the last failure',
+      async (wait) => {
+        const clock = createFakeClock();
+        const controller = new AbortController();
+        const failureError = boom();
+        const onGiveUp = vi.fn();
+        const error = await failure(
+          retry(
+            async () => {
+              throw failureError;
+            },
+            {
+              clock,
+              signal: controller.signal,
+              backoff: constant(wait),
+              onRetry: () => controller.abort('enough'),
+              onGiveUp,
+            },
+          ),
+          clock,
+        );
+        expect(error).toBe('enough');
+        expect(onGiveUp).toHaveBeenCalledTimes(1);
+        expect(onGiveUp).toHaveBeenCalledWith({ attempts: 1, error: failureError, reason: 'aborted' });
+        expect(clock.pendingTimers).toBe(0);
+      },
+    );
   });
 
   describe('server hints', () => {
@@ -748,6 +818,8 @@ describe('retry', () => {
       ['timeout', { timeout: 2 ** 40 }],
       ['deadline', { deadline: 0 }],
       ['maxRetryAfter', { maxRetryAfter: Number.NaN }],
+      ['timeout', { timeout: '5' as unknown as number }],
+      ['deadline', { deadline: 2 ** 31 }],
     ])('rejects a bad %s with InvalidArgumentError before calling fn', async (name, options) => {
       const fn = vi.fn();
       const error = await retry(fn, options).catch((e: unknown) => e);

@@ -7,15 +7,14 @@ import {
   abortReason,
   type Clock,
   InvalidArgumentError,
-  isAbortError,
-  sleep,
   systemClock,
   TimeoutError,
   type TimerHandle,
 } from '@integ/core';
-import { type Backoff, exponential, MAX_DELAY } from './backoff.js';
+import { type Backoff, exponential } from './backoff.js';
 import type { RetryBudget } from './budget.js';
 import { MAX_KEPT_ERRORS, RejectedResultError, RetryBudgetError, RetryError } from './errors.js';
+import { check, INFINITY, MAX_DELAY } from './internal/check.js';
 import { retryAfterOf } from './retry-after.js';
 
 /** What the retried function receives on each call. */
@@ -95,9 +94,10 @@ export interface RetryOptions<T = unknown> {
 
 // The attempt's signal is created only if the function reads it: most calls never do.
 class Attempt implements AttemptContext {
-  readonly attempt: number;
-  // A plain field, not `#signal`: private names cost measurably on Node 24's success path.
-  private _signal: AbortSignal | undefined;
+  // `declare`: assigned in the constructor, so no class-field definitions are emitted (smaller bundle).
+  declare readonly attempt: number;
+  // A plain property, not `#signal`: private names cost measurably on Node 24's success path.
+  declare private _signal: AbortSignal | undefined;
   constructor(attempt: number, signal?: AbortSignal) {
     this.attempt = attempt;
     this._signal = signal;
@@ -108,12 +108,8 @@ class Attempt implements AttemptContext {
   }
 }
 
-let defaultBackoff: Backoff | undefined;
 // Created on the first retry, not at import: importing the package has no side effects.
-function fallbackBackoff(): Backoff {
-  defaultBackoff ??= exponential();
-  return defaultBackoff;
-}
+let defaultBackoff: Backoff | undefined;
 const NONE: RetryOptions<never> = {};
 
 /**
@@ -126,18 +122,9 @@ const NONE: RetryOptions<never> = {};
  * ```
  */
 export function isRetryable(error: unknown): boolean {
-  return !(
-    typeof error === 'object' &&
-    error !== null &&
-    ((error as { retryable?: unknown }).retryable === false || isAbortError(error))
-  );
-}
-
-const INFINITY = Number.POSITIVE_INFINITY;
-
-function checkMs(name: string, value: number | undefined, min: number): void {
-  if (value !== undefined && !(value >= min && (value <= MAX_DELAY || value === INFINITY)))
-    throw new InvalidArgumentError(name, `ms >= ${min}, <= 2^31-1 or Infinity`, value);
+  // Read off any value: a thrown primitive has neither property. (core's isAbortError also takes a signal.)
+  const e = error as { retryable?: unknown; name?: unknown } | null | undefined;
+  return e?.retryable !== false && e?.name !== 'AbortError';
 }
 
 /**
@@ -165,18 +152,18 @@ export function retry<T>(
   try {
     if (typeof fn !== 'function') throw new InvalidArgumentError('fn', 'a function', fn);
     if (options !== undefined) {
-      const { attempts = 3, signal } = o;
+      const { attempts = 3, signal, timeout, deadline } = o;
       if (!(attempts >= 1 && (Number.isInteger(attempts) || attempts === INFINITY)))
         throw new InvalidArgumentError('attempts', 'an integer >= 1 or Infinity', attempts);
-      checkMs('timeout', o.timeout, 1);
-      checkMs('deadline', o.deadline, 1);
-      checkMs('maxRetryAfter', o.maxRetryAfter, 0);
+      check('timeout', timeout ?? 1, 1, MAX_DELAY, true);
+      check('deadline', deadline ?? 1, 1, MAX_DELAY, true);
+      check('maxRetryAfter', o.maxRetryAfter ?? 0, 0, MAX_DELAY, true);
       if (signal?.aborted) throw abortReason(signal);
       o.budget?.recordRequest();
       if (
         signal !== undefined ||
-        o.timeout !== undefined ||
-        o.deadline !== undefined ||
+        timeout !== undefined ||
+        deadline !== undefined ||
         o.retryOnResult !== undefined
       )
         return attemptAll(fn, o, false, undefined);
@@ -204,7 +191,7 @@ async function attemptAll<T>(
   const { attempts = 3, signal, timeout, deadline, clock = systemClock } = o;
   const guarded = signal !== undefined || timeout !== undefined || deadline !== undefined;
   const expiresAt = deadline === undefined ? INFINITY : clock.now() + deadline;
-  let errors: unknown[] | undefined;
+  const errors: unknown[] = [];
   let previousDelay = 0;
 
   for (let attempt = 1; ; attempt++) {
@@ -219,16 +206,17 @@ async function attemptAll<T>(
         else {
           const left = expiresAt - clock.now();
           const limit = timeout ?? INFINITY;
-          value = await guard(
-            fn,
-            context,
-            controller,
-            signal,
+          value = (await race(
             clock,
+            signal,
             Math.min(limit, left),
-            left < limit ? (deadline as number) : limit,
-            left < limit ? 'Retry deadline' : `Attempt ${attempt}`,
-          );
+            () => fn(context),
+            controller,
+            () =>
+              left < limit
+                ? new TimeoutError(deadline as number, 'Retry deadline')
+                : new TimeoutError(limit, `Attempt ${attempt}`),
+          )) as T;
         }
         if (o.retryOnResult === undefined) return value;
         let again = o.retryOnResult(value, context);
@@ -241,95 +229,93 @@ async function attemptAll<T>(
 
     // Failure path: from here on, allocation does not matter.
     let reason: GiveUpEvent['reason'] | undefined;
-    let thrown = error;
-    let delay = 0;
-    errors ??= [];
-    errors.push(error);
-    if (errors.length > MAX_KEPT_ERRORS) errors.shift();
-    if (signal?.aborted) {
-      reason = 'aborted';
-      thrown = abortReason(signal);
-    } else if (!isRetryable(error) || (o.retryIf !== undefined && !(await o.retryIf(error, context))))
+    if (errors.push(error) > MAX_KEPT_ERRORS) errors.shift();
+    if (signal?.aborted) reason = 'aborted';
+    else if (!isRetryable(error) || (o.retryIf !== undefined && !(await o.retryIf(error, context))))
       reason = 'not-retryable';
     else if (attempt >= attempts) reason = 'attempts';
     else {
       const hint = retryAfterOf(error instanceof RejectedResultError ? error.value : error, clock.now());
-      delay =
+      defaultBackoff ??= exponential();
+      // A result above 2^31 - 1 ms is capped (timers would fire at once), a negative or NaN one is a bug.
+      const delay = Math.min(
         hint === undefined
-          ? (o.backoff ?? fallbackBackoff())({
-              attempt,
-              previousDelay,
-              random: o.random ?? Math.random,
-            })
-          : Math.min(hint, o.maxRetryAfter ?? 60_000);
-      if (!(delay >= 0)) throw new InvalidArgumentError('backoff result', 'ms >= 0', delay);
-      delay = Math.min(delay, MAX_DELAY);
+          ? check(
+              'backoff result',
+              (o.backoff ?? defaultBackoff)({
+                attempt,
+                previousDelay,
+                random: o.random ?? Math.random,
+              }),
+              0,
+              INFINITY,
+            )
+          : Math.min(hint, o.maxRetryAfter ?? 60_000),
+        MAX_DELAY,
+      );
       // An attempt that would start at or after the deadline could not finish before it: stop now, not later.
       if (delay >= expiresAt - clock.now()) reason = 'deadline';
       else if (o.budget?.tryRetry() === false) reason = 'budget';
+      else {
+        o.onRetry?.({ attempt, delay, error });
+        // The wait only ever rejects because the caller aborted, which the next line reports.
+        if (delay > 0) await race(clock, signal, delay).catch(() => {});
+        previousDelay = delay;
+        if (signal?.aborted) reason = 'aborted';
+        // Timers can fire late (a busy event loop): re-check, so no attempt starts at or after the deadline.
+        else if (deadline !== undefined && clock.now() >= expiresAt) reason = 'deadline';
+      }
     }
     if (reason !== undefined) {
-      if (reason === 'budget') thrown = new RetryBudgetError(attempt, errors);
-      else if (reason === 'attempts' || reason === 'deadline')
-        thrown = new RetryError(attempt, errors, reason);
+      const thrown =
+        reason === 'aborted'
+          ? abortReason(signal as AbortSignal)
+          : reason === 'not-retryable'
+            ? error
+            : reason === 'budget'
+              ? new RetryBudgetError(attempt, errors)
+              : new RetryError(attempt, errors, reason);
       o.onGiveUp?.({ attempts: attempt, error, reason });
       throw thrown;
-    }
-    o.onRetry?.({ attempt, delay, error });
-    if (delay > 0)
-      try {
-        await sleep(delay, { signal, clock });
-      } catch (aborted) {
-        o.onGiveUp?.({ attempts: attempt, error, reason: 'aborted' });
-        throw aborted;
-      }
-    previousDelay = delay;
-    // Timers can fire late (a busy event loop): re-check, so no attempt starts at or after the deadline.
-    if (deadline !== undefined && clock.now() >= expiresAt) {
-      o.onGiveUp?.({ attempts: attempt, error, reason: 'deadline' });
-      throw new RetryError(attempt, errors, 'deadline');
     }
   }
 }
 
 /**
- * Runs one attempt that settles at the first of: the function settling, the caller aborting (rejects with
- * the caller's reason), or `ms` passing (rejects with a TimeoutError for `limit` ms of `what`). The function
- * is not awaited after that: its signal is aborted and it is left to stop on its own. Every timer and
- * listener is released when the attempt settles.
+ * Settles at the first of: `start()` settling (when given), `ms` passing (resolves, or rejects with
+ * `timedOut()` when given), or the caller's `signal` aborting (rejects with its reason). An attempt cut short
+ * by the timer or the caller has its `controller` aborted with that error and is not awaited any further.
+ * Every timer and listener is released as soon as it settles. Also the wait between attempts.
  */
-function guard<T>(
-  fn: (context: AttemptContext) => T | PromiseLike<T>,
-  context: Attempt,
-  controller: AbortController,
-  signal: AbortSignal | undefined,
+function race<T>(
   clock: Clock,
+  signal: AbortSignal | undefined,
   ms: number,
-  limit: number,
-  what: string,
-): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    let timer: TimerHandle | undefined;
-    // `abort` only when the attempt is cut short: a function that settled on its own keeps a live signal.
-    const settle = (value: unknown, ok?: boolean, abort?: boolean): void => {
-      if (timer !== undefined) clock.clearTimeout(timer);
-      timer = undefined;
+  start?: () => T | PromiseLike<T>,
+  controller?: AbortController,
+  timedOut?: () => unknown,
+): Promise<T | undefined> {
+  return new Promise((resolve, reject) => {
+    let timer: TimerHandle;
+    // `how`: 1 resolves; anything else rejects, and 2 also aborts the attempt (it was cut short).
+    const settle = (value: unknown, how?: number): void => {
+      clock.clearTimeout(timer);
       signal?.removeEventListener('abort', onAbort);
-      if (abort) controller.abort(value);
-      if (ok) resolve(value as T);
+      if (how === 2) controller?.abort(value);
+      if (how === 1) resolve(value as T);
       else reject(value);
     };
-    const onAbort = (): void => settle(abortReason(signal as AbortSignal), false, true);
-    // A signal aborted between attempts (in a hook, or with no wait) fires no event any more: check it first.
+    const onAbort = (): void => settle(abortReason(signal as AbortSignal), 2);
+    // A signal aborted in a hook fires no event any more: check it first.
     if (signal?.aborted) return onAbort();
     signal?.addEventListener('abort', onAbort);
-    if (ms !== INFINITY)
-      timer = clock.setTimeout(() => settle(new TimeoutError(limit, what), false, true), ms);
-    try {
-      Promise.resolve(fn(context)).then((value) => settle(value, true), settle);
-    } catch (error) {
-      settle(error);
-    }
+    if (ms < INFINITY) timer = clock.setTimeout(() => settle(timedOut?.(), timedOut ? 2 : 1), ms);
+    if (start)
+      try {
+        Promise.resolve(start()).then((value) => settle(value, 1), settle);
+      } catch (error) {
+        settle(error);
+      }
   });
 }
 
