@@ -221,14 +221,14 @@ export function createBreaker(options: BreakerOptions = {}): Breaker {
   let failures = 0;
   let slowCalls = 0;
   let trips = 0;
-  let openUntil = 0;
+  let openUntil!: number;
   let isolations = 0;
   let isolationEpoch = 0;
   let timer: TimerHandle | undefined;
   let admitted = 0;
   let good = 0;
   let bad = 0;
-  let probeDeadline = 0;
+  let probeDeadline!: number;
   // Controllers of this generation's calls that have their own (probes, calls with a caller signal):
   // isolate() aborts them; each leaves the set when it settles.
   let inFlight = new Set<AbortController>();
@@ -244,7 +244,12 @@ export function createBreaker(options: BreakerOptions = {}): Breaker {
     controller = new AbortController();
     context = { signal: controller.signal };
     onValue = (value) => {
-      record(g, CLOSED, 0, 0, value);
+      // The common case in full: a success with nothing else to count.
+      if (isResultFailure || win) record(g, CLOSED, 0, 0, value);
+      else if (g === gen) {
+        consecutive = 0;
+        calls++;
+      }
       return value;
     };
     onError = (error) => {
@@ -291,14 +296,6 @@ export function createBreaker(options: BreakerOptions = {}): Breaker {
       );
   };
 
-  const trip = (cause?: unknown): void => {
-    const hint = (cause as { retryAfterMs?: unknown } | undefined)?.retryAfterMs;
-    trips++;
-    const ms = typeof hint === 'number' && hint >= 0 ? hint : openFor(trips);
-    openUntil = clock.now() + Math.min(Math.max(ms, 0) || 0, maxOpen);
-    setState(OPEN);
-  };
-
   /** Counts one settled call that started in generation `g` in state `from`: how it ended, and with what. */
   const record = (g: number, from: number, start: number, outcome: Outcome, subject: unknown): void => {
     if (outcome === 2 || (outcome === 1 && isAbort(subject))) {
@@ -316,19 +313,25 @@ export function createBreaker(options: BreakerOptions = {}): Breaker {
       emit(() => (failed ? onFailure?.({ ...event, error: subject }) : onSuccess?.(event)));
     }
     if (g !== gen) return;
-    const cause = failed && subject;
     if (state === CLOSED) {
       consecutive = failed ? consecutive + 1 : 0;
       calls++;
       if (failed) failures++;
       if (slow) slowCalls++;
-      if (win?.record(failed, slow, clock.now()) || consecutive >= threshold) trip(cause);
+      if (!(win?.record(failed, slow, clock.now()) || consecutive >= threshold)) return;
     } else {
       if (failed || slow) bad++;
       else good++;
-      if (good >= needed) setState(CLOSED);
-      else if (bad > probes - needed) trip(cause);
+      if (good >= needed) return setState(CLOSED);
+      if (bad <= probes - needed) return;
     }
+    // Trip. A failure carrying a server hint (Retry-After) sets the open period.
+    const hint = failed && (subject as { retryAfterMs?: unknown } | null)?.retryAfterMs;
+    trips++;
+    openUntil =
+      clock.now() +
+      Math.min(Math.max(typeof hint === 'number' && hint >= 0 ? hint : openFor(trips), 0) || 0, maxOpen);
+    setState(OPEN);
   };
 
   // The hot path: a closed call without a caller signal or timing. `.then` with the generation's
@@ -391,22 +394,19 @@ export function createBreaker(options: BreakerOptions = {}): Breaker {
 
   /** Runs `fn` unless the breaker rejects it; `rejected` turns the rejection into the return value. */
   const admit = <R>(fn: unknown, rejected: (error: unknown) => Promise<R>): Promise<R> | undefined => {
-    let error: unknown;
-    if (typeof fn !== 'function') error = new InvalidArgumentError('fn', 'a function', fn);
-    else if (state) {
-      const now = poll();
-      if (state === HALF && admitted < probes) {
-        if (!admitted++) probeDeadline = now + probeTimeout;
-      } else {
-        const e = openError(
-          isolations ? Infinity : Math.max(0, Math.ceil((state === HALF ? probeDeadline : openUntil) - now)),
-          isolations > 0,
-        );
-        if (onReject) emit(() => onReject(e));
-        error = e;
-      }
+    if (typeof fn !== 'function') return rejected(new InvalidArgumentError('fn', 'a function', fn));
+    if (!state) return;
+    const now = poll();
+    if (state === HALF && admitted < probes) {
+      if (!admitted++) probeDeadline = now + probeTimeout;
+      return;
     }
-    return error ? rejected(error) : undefined;
+    const error = openError(
+      isolations ? Infinity : Math.max(0, Math.ceil((state === HALF ? probeDeadline : openUntil) - now)),
+      !!isolations,
+    );
+    if (onReject) emit(() => onReject(error));
+    return rejected(error);
   };
 
   const snap = options.initialState;
@@ -437,7 +437,7 @@ export function createBreaker(options: BreakerOptions = {}): Breaker {
       const now = poll();
       return {
         state: STATES[state]!,
-        isolated: isolations > 0,
+        isolated: !!isolations,
         openUntil: state === OPEN && !isolations ? openUntil : null,
         trips,
         consecutiveFailures: consecutive,
