@@ -322,7 +322,10 @@ export function createBreaker(options: BreakerOptions = {}): Breaker {
     } else {
       if (failed || slow) bad++;
       else good++;
-      if (good >= needed) return setState(CLOSED);
+      if (good >= needed) {
+        setState(CLOSED);
+        return;
+      }
       if (bad <= probes - needed) return;
     }
     // Trip. A failure carrying a server hint (Retry-After) sets the open period.
