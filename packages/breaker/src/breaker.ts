@@ -161,7 +161,7 @@ type Fn<T> = (context: BreakerContext) => T | PromiseLike<T>;
 
 const ok = <T>(value: T): BreakerResult<T> => ({ ok: true, value });
 const fail = (error: unknown): BreakerResult<never> => ({ ok: false, error });
-const resolveFailure = (error: unknown): Promise<BreakerResult<never>> => Promise.resolve(fail(error));
+const resolveFailure = async (error: unknown): Promise<BreakerResult<never>> => fail(error);
 // Rejecting one microtask later, once the caller's `await` or `.then` is attached, spares Node's
 // unhandled-rejection bookkeeping, which otherwise costs more than the whole rejection.
 const rejectLater = (error: unknown): Promise<never> =>
