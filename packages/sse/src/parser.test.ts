@@ -292,6 +292,25 @@ describe('createParser: WHATWG parsing rules', () => {
     expect(events).toEqual(['boom', 'next', 'last']);
   });
 
+  it('joins a line fed over many chunks, and keeps the rest when the callback of such a line throws', () => {
+    const events: string[] = [];
+    const parser = createParser({
+      onEvent: (e) => {
+        events.push(e.data);
+        if (e.data.endsWith('boom')) throw new Error('listener failed');
+      },
+    });
+    const long = 'x'.repeat(5000);
+    parser.feed('da');
+    parser.feed('ta:');
+    for (let i = 0; i < long.length; i += 64) parser.feed(long.slice(i, i + 64));
+    parser.feed('\r\ndata: bo');
+    parser.feed('om');
+    expect(() => parser.feed('\n\ndata: next\r\n\r\ndata: la')).toThrow('listener failed');
+    parser.feed('st\n\n');
+    expect(events).toEqual([`${long}\nboom`, 'next', 'last']);
+  });
+
   it('rejects a missing onEvent callback and a maxEventSize that is not a number >= 1', () => {
     expect(() => createParser({} as never)).toThrow(
       expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT', argument: 'onEvent' }),

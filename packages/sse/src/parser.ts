@@ -2,7 +2,8 @@
  * The event stream parser of the WHATWG HTML standard, "Server-sent events", 9.2.6 "Parsing an event
  * stream" (https://html.spec.whatwg.org/multipage/server-sent-events.html#parsing-an-event-stream),
  * followed to the letter and written for speed: it scans the text with indexOf/charCodeAt, keeps only
- * the unfinished last line between chunks, and dispatches plain objects.
+ * the unfinished last line between chunks (and joins only that line with the next chunk), and dispatches
+ * plain objects of one shape.
  */
 import { IntegError } from '@integ/core';
 import { checkNumber, fail } from './internal/check.js';
@@ -79,6 +80,14 @@ const SPACE = 32;
 const COLON = 58;
 const DIGITS = /^\d+$/;
 
+/** Whether the line at `i` starts with `data:`. */
+const isData = (s: string, i: number): boolean =>
+  s.charCodeAt(i) === 100 &&
+  s.charCodeAt(i + 1) === 97 &&
+  s.charCodeAt(i + 2) === 116 &&
+  s.charCodeAt(i + 3) === 97 &&
+  s.charCodeAt(i + 4) === COLON;
+
 /**
  * Creates a parser of `text/event-stream` text.
  *
@@ -98,11 +107,13 @@ export function createParser(options: ParserOptions): Parser {
     options.maxEventSize,
     Number.POSITIVE_INFINITY,
     Number.POSITIVE_INFINITY,
-    'a number of characters >= 1, or Infinity',
+    'a number >= 1',
     1,
   );
-  // The unfinished last line of the previous chunk (after a throwing callback: the rest of that chunk).
+  // The unfinished last line of the previous chunks.
   let tail = '';
+  // After a throwing callback: the rest of its chunk, parsed first by the next feed().
+  let rest = '';
   // Nothing seen yet on this stream: a leading U+FEFF is still to be stripped.
   let atStart = true;
   // The previous chunk ended with CR: an LF starting the next one belongs to that line ending.
@@ -112,6 +123,14 @@ export function createParser(options: ParserOptions): Parser {
   let type = '';
   let idBuffer = options.lastEventId ?? '';
   let lastEventId = idBuffer;
+
+  const append = (value: string): void => {
+    if (hasData) data = `${data}\n${value}`;
+    else {
+      data = value;
+      hasData = true;
+    }
+  };
 
   const dispatch = (): void => {
     lastEventId = idBuffer;
@@ -130,54 +149,30 @@ export function createParser(options: ParserOptions): Parser {
   // followed by ':' or by the end of the line (an empty value).
   const line = (ls: string, start: number, end: number): void => {
     const c = ls.charCodeAt(start);
-    let v: number;
     if (c === COLON) {
       onComment?.(ls.slice(ls.charCodeAt(start + 1) === SPACE ? start + 2 : start + 1, end));
       return;
     }
-    if (c === 100) {
-      if (
-        ls.charCodeAt(start + 1) !== 97 ||
-        ls.charCodeAt(start + 2) !== 116 ||
-        ls.charCodeAt(start + 3) !== 97
-      )
-        return;
-      v = start + 4; // data
-    } else if (c === 101) {
-      if (
-        ls.charCodeAt(start + 1) !== 118 ||
-        ls.charCodeAt(start + 2) !== 101 ||
-        ls.charCodeAt(start + 3) !== 110 ||
-        ls.charCodeAt(start + 4) !== 116
-      )
-        return;
-      v = start + 5; // event
-    } else if (c === 105) {
-      if (ls.charCodeAt(start + 1) !== 100) return;
-      v = start + 2; // id
-    } else if (c === 114) {
-      if (
-        ls.charCodeAt(start + 1) !== 101 ||
-        ls.charCodeAt(start + 2) !== 116 ||
-        ls.charCodeAt(start + 3) !== 114 ||
-        ls.charCodeAt(start + 4) !== 121
-      )
-        return;
-      v = start + 5; // retry
-    } else return;
+    // The first character picks the candidate name, so startsWith runs at most once per line.
+    let v =
+      c === 100 && ls.startsWith('data', start)
+        ? start + 4
+        : c === 101 && ls.startsWith('event', start)
+          ? start + 5
+          : c === 105 && ls.charCodeAt(start + 1) === 100
+            ? start + 2
+            : c === 114 && ls.startsWith('retry', start)
+              ? start + 5
+              : -1;
+    if (v < 0) return;
     if (v < end) {
       // "data_5" or "ids:" are other, unknown, field names.
       if (ls.charCodeAt(v) !== COLON) return;
       v += ls.charCodeAt(v + 1) === SPACE ? 2 : 1;
     }
     const value = v >= end ? '' : ls.slice(v, end);
-    if (c === 100) {
-      if (hasData) data = `${data}\n${value}`;
-      else {
-        data = value;
-        hasData = true;
-      }
-    } else if (c === 101) type = value;
+    if (c === 100) append(value);
+    else if (c === 101) type = value;
     // An id containing NULL is ignored (it could not be sent back in a Last-Event-ID header).
     else if (c === 105) {
       if (value.indexOf('\0') === -1) idBuffer = value;
@@ -189,29 +184,51 @@ export function createParser(options: ParserOptions): Parser {
   const feed = (text: string): void => {
     let s = text;
     let pos = 0;
-    if (s.length === 0) return;
-    if (atStart) {
-      atStart = false;
-      // The stream is decoded with UTF-8 decode, which strips exactly one leading BOM.
-      if (s.charCodeAt(0) === 0xfeff) pos = 1;
-    }
-    if (afterCR) {
-      afterCR = false;
-      if (s.charCodeAt(pos) === LF) pos++;
-    }
-    if (tail !== '') {
-      s = pos === 0 ? s : s.slice(pos);
-      // For a large chunk join() is worth its cost: it gives a flat string, where `tail + s` gives a cons
-      // string that every charCodeAt and slice has to unwrap.
-      s = s.length > 1024 ? [tail, s].join('') : tail + s;
-      pos = 0;
-      tail = '';
+    if (rest !== '') {
+      // The unparsed rest of a chunk whose callback threw: it starts at a line start, tail is empty.
+      s = rest + s;
+      rest = '';
+    } else {
+      if (s.length === 0) return;
+      if (atStart) {
+        atStart = false;
+        // The stream is decoded with UTF-8 decode, which strips exactly one leading BOM.
+        if (s.charCodeAt(0) === 0xfeff) pos = 1;
+      }
+      if (afterCR) {
+        afterCR = false;
+        if (s.charCodeAt(pos) === LF) pos++;
+      }
     }
     const len = s.length;
     let cr = s.indexOf('\r', pos);
     let lf = s.indexOf('\n', pos);
     try {
       while (cr !== -1 || lf !== -1) {
+        if (cr === -1 && tail === '') {
+          // No CR in the rest of the chunk (most streams): a tighter loop over LF alone, where an event of
+          // one `data:` line (the seed's `data: <json>`) is dispatched without a pass for its blank line.
+          while (lf !== -1) {
+            const start = pos;
+            pos = lf + 1;
+            if (start === lf) dispatch();
+            else if (isData(s, start)) {
+              const value = s.slice(s.charCodeAt(start + 5) === SPACE ? start + 6 : start + 5, lf);
+              if (!hasData && s.charCodeAt(pos) === LF) {
+                pos++;
+                lf = s.indexOf('\n', pos);
+                lastEventId = idBuffer;
+                const event: SseEvent = { type: type === '' ? 'message' : type, data: value, lastEventId };
+                type = '';
+                onEvent(event);
+                continue;
+              }
+              append(value);
+            } else line(s, start, lf);
+            lf = s.indexOf('\n', pos);
+          }
+          break;
+        }
         const start = pos;
         let end: number;
         if (lf !== -1 && (cr === -1 || lf < cr)) {
@@ -227,30 +244,30 @@ export function createParser(options: ParserOptions): Parser {
           } else if (pos === len) afterCR = true;
           cr = s.indexOf('\r', pos);
         }
-        if (start === end) dispatch();
-        else if (
-          // `data:` lines, the most common by far, are handled inline.
-          s.charCodeAt(start) === 100 &&
-          s.charCodeAt(start + 1) === 97 &&
-          s.charCodeAt(start + 2) === 116 &&
-          s.charCodeAt(start + 3) === 97 &&
-          s.charCodeAt(start + 4) === COLON
-        ) {
-          const value = s.slice(s.charCodeAt(start + 5) === SPACE ? start + 6 : start + 5, end);
-          if (hasData) data = `${data}\n${value}`;
+        if (tail !== '') {
+          // The line began in an earlier chunk: only it is joined, the chunk is never copied or re-scanned
+          // (a long line fed in small chunks stays linear). A `data:` line is joined as its value only, so
+          // the joined string is never flattened here.
+          const head = tail;
+          tail = '';
+          if (head.length > 5 && isData(head, 0))
+            append(head.slice(head.charCodeAt(5) === SPACE ? 6 : 5) + s.slice(start, end));
           else {
-            data = value;
-            hasData = true;
+            const joined = head + s.slice(start, end);
+            line(joined, 0, joined.length);
           }
-        } else line(s, start, end);
+        } else if (start === end) dispatch();
+        // `data:` lines, the most common by far, are handled inline.
+        else if (isData(s, start))
+          append(s.slice(s.charCodeAt(start + 5) === SPACE ? start + 6 : start + 5, end));
+        else line(s, start, end);
       }
     } catch (error) {
       // A callback threw: keep the unparsed rest of the chunk for the next feed(), so no other event is lost.
-      // (The tail then holds whole lines too; the next feed() parses them first.)
-      if (pos < len) tail = s.slice(pos);
+      rest = s.slice(pos);
       throw error;
     }
-    if (pos < len) tail = pos === 0 ? s : s.slice(pos);
+    if (pos < len) tail += pos === 0 ? s : s.slice(pos);
     if (tail.length + data.length > maxEventSize) overflow();
   };
 
@@ -261,6 +278,7 @@ export function createParser(options: ParserOptions): Parser {
 
   const reset = (): void => {
     tail = '';
+    rest = '';
     atStart = true;
     afterCR = false;
     data = '';
