@@ -3,7 +3,14 @@
  * turns attempts and backoff into store transitions, hands out fenced leases and runs workers.
  * Delivery is at-least-once: a job runs again when its lease expires before it is settled.
  */
-import { type Clock, InvalidArgumentError, type Logger, silentLogger, systemClock } from '@integ/core';
+import {
+  type Clock,
+  InvalidArgumentError,
+  type Logger,
+  silentLogger,
+  systemClock,
+  type TimerHandle,
+} from '@integ/core';
 import type { Backoff } from '@integ/retry';
 import { type BackoffSpec, DEFAULT_BACKOFF, delayAfter, toBackoff } from './backoff.js';
 import { JobSettledError, LeaseLostError, QueueClosedError } from './errors.js';
@@ -14,6 +21,8 @@ import { createWorker, type ProcessOptions, type Worker } from './worker.js';
 
 /** Default lease length: 30 s. */
 export const DEFAULT_LEASE_MS: number = 30_000;
+const DEFAULT_CLOSE_TIMEOUT = 10_000;
+
 /** Default attempts per job (first run included), as in @integ/retry. */
 export const DEFAULT_ATTEMPTS: number = 3;
 
@@ -254,6 +263,7 @@ export class LeasedJobImpl<T> implements LeasedJob<T> {
   async ack(): Promise<void> {
     if (this.settled) throw new JobSettledError(this.id, 'ack');
     this.settled = true;
+    this.#owner.forget(this);
     const ok = await this.#owner.store.ack(this.id, this.token, this.#owner.clock.now());
     if (!ok) throw new LeaseLostError(this.id, this.token, 'ack');
     this.status = 'done';
@@ -263,6 +273,7 @@ export class LeasedJobImpl<T> implements LeasedJob<T> {
   async fail(error: unknown, options?: FailOptions): Promise<void> {
     if (this.settled) throw new JobSettledError(this.id, 'fail');
     this.settled = true;
+    this.#owner.forget(this);
     const owner = this.#owner;
     const now = owner.clock.now();
     const message = describeError(error);
@@ -304,6 +315,7 @@ export class LeasedJobImpl<T> implements LeasedJob<T> {
   async release(): Promise<boolean> {
     if (this.settled) return false;
     this.settled = true;
+    this.#owner.forget(this);
     const ok = await this.#owner.store.release(this.id, this.token, this.#owner.clock.now());
     if (ok) this.status = 'pending';
     return ok;
@@ -328,6 +340,9 @@ class QueueCore<T> implements Queue<T>, QueueInternals<T> {
   private readonly wakers = new Set<(at?: number) => void>();
   private readonly workers = new Set<Worker>();
   private closed = false;
+  /** Jobs handed out by `next()` and not settled yet. */
+  private readonly pulled = new Set<LeasedJobImpl<T>>();
+  private onPulledSettled: (() => void) | undefined;
 
   constructor(options: QueueOptions<T>) {
     if (typeof options?.name !== 'string' || options.name.length === 0 || options.name.length > 200)
@@ -507,7 +522,14 @@ class QueueCore<T> implements Queue<T>, QueueInternals<T> {
     if (this.closed) throw new QueueClosedError(this.name);
     const leaseMs = options?.leaseMs === undefined ? this.leaseMs : checkMs('leaseMs', options.leaseMs, 1);
     const [job] = await this.claim(1, leaseMs);
-    return job ?? null;
+    if (job === undefined) return null;
+    this.pulled.add(job);
+    return job;
+  }
+
+  /** A job from `next()` was settled: `close()` no longer waits for it. */
+  forget(job: LeasedJobImpl<T>): void {
+    if (this.pulled.delete(job) && this.pulled.size === 0) this.onPulledSettled?.();
   }
 
   process(handler: Handler<T>, options?: ProcessOptions): Worker {
@@ -564,7 +586,35 @@ class QueueCore<T> implements Queue<T>, QueueInternals<T> {
 
   async close(options?: CloseOptions): Promise<void> {
     this.closed = true;
-    await Promise.all([...this.workers].map((worker) => worker.close(options)));
+    await Promise.all([
+      ...[...this.workers].map((worker) => worker.close(options)),
+      this.releasePulled(options?.timeout ?? DEFAULT_CLOSE_TIMEOUT),
+    ]);
+  }
+
+  /** Waits up to `timeoutMs` for jobs taken with `next()` to be settled, then returns the rest to pending. */
+  private async releasePulled(timeoutMs: number): Promise<void> {
+    if (this.pulled.size === 0) return;
+    if (timeoutMs > 0) {
+      let timer: TimerHandle | undefined;
+      await new Promise<void>((resolve) => {
+        this.onPulledSettled = resolve;
+        timer = this.clock.setTimeout(resolve, timeoutMs);
+      });
+      this.onPulledSettled = undefined;
+      if (timer !== undefined) this.clock.clearTimeout(timer);
+    }
+    await Promise.all(
+      [...this.pulled].map((job) =>
+        job.release().catch((err: unknown) => {
+          this.logger.warn(
+            { err, queue: this.name, jobId: job.id },
+            'could not return a pulled job on close',
+          );
+          return false;
+        }),
+      ),
+    );
   }
 }
 

@@ -541,6 +541,23 @@ export function queueConformance(runner: ConformanceRunner, options: Conformance
         expect(again.id).toBe(pushed.id);
       });
 
+      it('queue.close() returns jobs taken with next() and not settled to pending after its timeout', async () => {
+        const queue = make<string>();
+        const a = await queue.push('settled in time');
+        const b = await queue.push('abandoned', { attempts: 1 });
+        const first = await mustNext(queue, 60_000);
+        const second = await mustNext(queue, 60_000);
+        const closing = queue.close({ timeout: 1000 });
+        await clock.advance(500);
+        await first.ack();
+        await clock.advance(500);
+        await closing;
+        expect((await store.get(a.id))?.status).toBe('done');
+        const back = await store.get(b.id);
+        expect([back?.status, back?.attempts]).toEqual(['pending', 0]);
+        expect(codeOf(await rejection(second.ack()))).toBe('ERR_JOB_SETTLED');
+      });
+
       it('queue.close() closes its workers and refuses pushes', async () => {
         const queue = make<string>();
         const worker = queue.process(async () => {});

@@ -278,12 +278,14 @@ export function createWorker<T>(
       dueTimer = undefined;
     }
     if (running.size > 0) {
-      let timer: TimerHandle | undefined;
-      const expired = new Promise<void>((resolve) => {
-        timer = clock.setTimeout(resolve, timeoutMs);
-      });
-      await Promise.race([Promise.all([...running].map((r) => r.done)), expired]);
-      if (timer !== undefined) clock.clearTimeout(timer);
+      if (timeoutMs > 0) {
+        let timer: TimerHandle | undefined;
+        const expired = new Promise<void>((resolve) => {
+          timer = clock.setTimeout(resolve, timeoutMs);
+        });
+        await Promise.race([Promise.all([...running].map((r) => r.done)), expired]);
+        if (timer !== undefined) clock.clearTimeout(timer);
+      }
       const unfinished = [...running];
       await Promise.all(
         unfinished.map(async ({ job, controller }) => {
