@@ -372,7 +372,7 @@ export function createBreaker(options: BreakerOptions = {}): Breaker {
         record(g, from, start, outcome, subject);
       }
     };
-    signal?.addEventListener('abort', forward);
+    signal?.addEventListener('abort', forward, { once: true });
     if (from === HALF)
       probeTimer = unref(
         clock.setTimeout(() => {
