@@ -367,6 +367,40 @@ describe('connect', () => {
     stream.close();
   });
 
+  it('stops reading the body past 1024 unread events, and reads on once the consumer catches up', async () => {
+    let pulls = 0;
+    let sent = 0;
+    const batch = new TextEncoder().encode('data: x\n\n'.repeat(100));
+    const fetchStub: typeof fetch = async () =>
+      new Response(
+        new ReadableStream<Uint8Array>(
+          {
+            pull(controller) {
+              pulls++;
+              sent += 100;
+              controller.enqueue(batch);
+              if (sent === 5000) controller.close();
+            },
+          },
+          { highWaterMark: 0 },
+        ),
+        { headers: { 'content-type': 'text/event-stream' } },
+      );
+    const stream = connect('https://example.test/live', { fetch: fetchStub, clock: createFakeClock() });
+    const it = stream[Symbol.asyncIterator]();
+    expect((await it.next()).value).toEqual(ev('x'));
+    // The reader stops once 1024 events wait: about 11 batches, not the endless stream.
+    await vi.waitFor(() => expect(sent).toBeGreaterThanOrEqual(1024), WAIT);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const stalled = pulls;
+    expect(sent).toBeLessThan(1024 + 300);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(pulls).toBe(stalled);
+    for (let i = 0; i < 1500; i++) await it.next();
+    await vi.waitFor(() => expect(pulls).toBeGreaterThan(stalled + 3), WAIT);
+    stream.close();
+  });
+
   it('uses the injected fetch, and reconnects when fetch itself fails', async () => {
     const clock = createFakeClock();
     const calls: string[] = [];

@@ -39,48 +39,38 @@ export function connect(url: string | URL, options: ConnectOptions = {}): SseCon
   // Set when the session is over: `error` is thrown once the queue is empty.
   let ended: { error: unknown } | undefined;
   let closed = false;
-  let wake: (() => void) | undefined;
-  let drained: (() => void) | undefined;
-
-  const notify = (): void => {
-    wake?.();
-    wake = undefined;
+  // The consumer waits when the queue is empty, the session when it is full: never both, so one slot.
+  let waiting: (() => void) | undefined;
+  const wake = (): void => {
+    waiting?.();
+    waiting = undefined;
   };
-  const release = (): void => {
-    drained?.();
-    drained = undefined;
-  };
+  const wait = (): Promise<void> =>
+    new Promise<void>((resolve) => {
+      waiting = resolve;
+    });
 
   // The message leaves out the query, which may carry a token.
   const target = parseUrl(url) ?? fail('url', 'an absolute URL', String(url).replace(/[?#].*/s, ''));
   const session = startSession(target, options, {
-    open() {},
-    reconnecting() {},
     event(event) {
       queue.push(event);
-      notify();
+      wake();
     },
     end(error, aborted) {
       // Aborting stops at once: buffered events are dropped and the iteration throws the reason.
       if (aborted) queue.length = 0;
       ended = { error: aborted ? options.signal?.reason : error };
-      release();
-      notify();
+      wake();
     },
-    drain: () =>
-      queue.length < HIGH_WATER_MARK || ended
-        ? undefined
-        : new Promise<void>((resolve) => {
-            drained = resolve;
-          }),
+    drain: () => (queue.length < HIGH_WATER_MARK || ended ? undefined : wait()),
   });
 
   const close = (): void => {
     closed = true;
     queue.length = 0;
     session.close();
-    release();
-    notify();
+    wake();
   };
 
   async function* events(): AsyncGenerator<SseEvent, void, undefined> {
@@ -88,16 +78,13 @@ export function connect(url: string | URL, options: ConnectOptions = {}): SseCon
       for (;;) {
         const event = queue.shift();
         if (event !== undefined) {
-          release();
+          wake();
           yield event;
         } else if (closed) return;
         else if (ended) {
           if (ended.error !== undefined) throw ended.error;
           return;
-        } else
-          await new Promise<void>((resolve) => {
-            wake = resolve;
-          });
+        } else await wait();
       }
     } finally {
       // `break`, `return` or a throw out of `for await` closes the connection.

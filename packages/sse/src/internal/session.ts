@@ -84,10 +84,10 @@ export interface ConnectOptions {
 
 /** What a session reports to its owner. */
 export interface SessionSink {
-  open(response: Response): void;
+  open?(response: Response): void;
   event(event: SseEvent): void;
   /** The connection dropped; a reconnection follows after `info.delay`. */
-  reconnecting(info: ReconnectInfo): void;
+  reconnecting?(info: ReconnectInfo): void;
   /** The session is over: `error` is the fatal error, or undefined after close()/abort. */
   end(error: unknown, aborted: boolean): void;
   /** Resolves when the consumer has room for more events (backpressure). */
@@ -251,7 +251,7 @@ export function startSession(target: URL, options: ConnectOptions, sink: Session
       const decoder = new TextDecoder('utf-8', { ignoreBOM: true });
       const current = response.body.getReader();
       reader = current;
-      sink.open(response);
+      sink.open?.(response);
       onOpen?.({ response });
       for (;;) {
         const { done, value } = await current.read();
@@ -294,7 +294,7 @@ export function startSession(target: URL, options: ConnectOptions, sink: Session
       const delay = Math.min(maxDelay, Math.max(serverRetry, wanted >= 0 ? wanted : maxDelay));
       previousDelay = delay;
       const info: ReconnectInfo = { attempt, delay, error, lastEventId: parser.lastEventId };
-      sink.reconnecting(info);
+      sink.reconnecting?.(info);
       onReconnect?.(info);
       try {
         await sleep(delay, { signal: outer.signal, clock });
