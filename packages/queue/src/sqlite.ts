@@ -38,6 +38,8 @@ import type {
  */
 export type SqliteDurability = 'normal' | 'full';
 
+export type { SqliteDriver } from './internal/sqlite-driver.js';
+
 /** Options of {@link sqliteStore}. */
 export interface SqliteStoreOptions {
   /** The database file (created if missing), or `':memory:'`. */
