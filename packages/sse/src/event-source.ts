@@ -54,7 +54,8 @@ export class EventSource extends EventTarget {
     const parsed = parseUrl(url);
     if (parsed === undefined) throw new DOMException('Invalid URL', 'SyntaxError');
     this.url = parsed.href;
-    this.withCredentials = init.withCredentials === true;
+    // `?.`: WebIDL reads a null init dictionary as an empty one, as the DOM class does.
+    this.withCredentials = init?.withCredentials === true;
     for (const type of ['open', 'message', 'error'] as const)
       this.addEventListener(type, (event) => (this.#on[type] as Handler)?.call(this, event));
     // Moves to `state` and fires `type`, unless close() came first (then nothing fires any more).

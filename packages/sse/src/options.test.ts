@@ -1,5 +1,11 @@
 import { InvalidArgumentError } from '@integ/core';
-import { type ConnectOptions, connect, EventSource, type ReconnectInfo } from '@integ/sse';
+import {
+  type ConnectOptions,
+  connect,
+  EventSource,
+  type EventSourceInit,
+  type ReconnectInfo,
+} from '@integ/sse';
 import { createFakeClock } from '@integ/testing';
 import fc from 'fast-check';
 import { describe, expect, it, vi } from 'vitest';
@@ -162,6 +168,12 @@ describe('EventSource: options are checked up front', () => {
       );
       expectInvalid(thrown, option, expected);
     });
+
+  it('takes a null init as an empty one, as the DOM class does', async () => {
+    const source = new EventSource(URL_, null as unknown as EventSourceInit);
+    expect(source.withCredentials).toBe(false);
+    source.close();
+  });
 
   it('refuses a url that is not a string or URL; one it cannot parse stays a SyntaxError, as in the DOM', async () => {
     const thrown = await refusal(
