@@ -11,6 +11,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { seededRandom } from '@integ/testing';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -24,17 +25,6 @@ const { CRASH_ROUNDS, CRASH_SEED } = process.env;
 const ROUNDS = Number(CRASH_ROUNDS ?? 12);
 const SEED = Number(CRASH_SEED ?? 20261123);
 const LEASE_MS = 400;
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const dir = mkdtempSync(join(tmpdir(), 'integ-queue-crash-'));
 const dbPath = join(dir, 'crash.db');
@@ -109,7 +99,7 @@ afterAll(() => {
 
 describe('crash safety (sqlite, durability normal)', () => {
   it(`loses no acknowledged push over ${ROUNDS} rounds of SIGKILL, and repeats a job only after its lease expired`, async () => {
-    const random = mulberry32(SEED);
+    const random = seededRandom(SEED);
     const kills: string[] = [];
     for (let round = 1; round <= ROUNDS; round++) {
       const producer = start('producer.mjs', { ROUND: String(round), LOOPS: '8' });
