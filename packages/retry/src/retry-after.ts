@@ -47,11 +47,14 @@ export function parseRetryAfter(
  * `Response` given directly or as `.response`.
  */
 export function retryAfterOf(value: unknown, now: number): number | undefined {
-  type Hinted = { retryAfterMs?: unknown; response?: Hinted; headers?: HeadersLike } | null | undefined;
-  const read = (carrier: Hinted): number | undefined =>
-    typeof carrier?.headers?.get === 'function' ? parseRetryAfter(carrier.headers, now) : undefined;
   const ms = (value as Hinted)?.retryAfterMs;
   return typeof ms === 'number' && ms >= 0
     ? ms
-    : (read(value as Hinted) ?? read((value as Hinted)?.response));
+    : (fromHeaders(value as Hinted, now) ?? fromHeaders((value as Hinted)?.response, now));
+}
+
+type Hinted = { retryAfterMs?: unknown; response?: Hinted; headers?: HeadersLike } | null | undefined;
+
+function fromHeaders(carrier: Hinted, now: number): number | undefined {
+  return typeof carrier?.headers?.get === 'function' ? parseRetryAfter(carrier.headers, now) : undefined;
 }
