@@ -562,6 +562,26 @@ describe('retry', () => {
       expect(fn).not.toHaveBeenCalled();
     });
 
+    it('leaves no timer or listener on the caller signal after attempts and waits that ran to the end', async () => {
+      const clock = createFakeClock();
+      const { signal, listeners } = countingController();
+      let calls = 0;
+      const result = await run(
+        retry(
+          async () => {
+            if (++calls < 3) throw boom();
+            return 'done';
+          },
+          { clock, signal, timeout: 1000, backoff: constant(10) },
+        ),
+        clock,
+      );
+      expect(result).toEqual({ ok: true, value: 'done' });
+      expect(clock.now()).toBe(20);
+      expect(listeners()).toBe(0);
+      expect(clock.pendingTimers).toBe(0);
+    });
+
     it('aborts the running attempt at once with the caller reason, leaving no timer or listener', async () => {
       const clock = createFakeClock();
       const { controller, signal, listeners } = countingController();
