@@ -15,7 +15,7 @@ import {
   retryBudget,
   withRetry,
 } from '@integ/retry';
-import { createFakeClock, type FakeClock } from '@integ/testing';
+import { createFakeClock, type FakeClock, seededRandom, trackedAbortController } from '@integ/testing';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 
@@ -36,56 +36,6 @@ async function failure(promise: Promise<unknown>, clock: FakeClock): Promise<unk
   const result = await run(promise, clock);
   if (result.ok) throw new Error('expected a rejection');
   return result.error;
-}
-
-/** mulberry32: a seeded uniform random in [0, 1). */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** An AbortSignal that counts its abort listeners, to prove nothing stays attached. */
-function countingController() {
-  const controller = new AbortController();
-  const { signal } = controller;
-  let listeners = 0;
-  const add = signal.addEventListener.bind(signal);
-  const remove = signal.removeEventListener.bind(signal);
-  signal.addEventListener = ((...args: Parameters<typeof add>) => {
-    listeners++;
-    const options = args[2];
-    if (typeof options === 'object' && options?.once) {
-      const listener = args[1] as () => void;
-      const wrapped = () => {
-        listeners--;
-        listener();
-      };
-      add(args[0], wrapped, options);
-      // remember the wrapper so removeEventListener can find it
-      wrappers.set(listener, wrapped);
-      return;
-    }
-    add(...args);
-  }) as typeof add;
-  const wrappers = new Map<unknown, () => void>();
-  signal.removeEventListener = ((...args: Parameters<typeof remove>) => {
-    const wrapped = wrappers.get(args[1]);
-    if (wrapped) {
-      wrappers.delete(args[1]);
-      listeners--;
-      remove(args[0], wrapped, args[2]);
-      return;
-    }
-    listeners--;
-    remove(...args);
-  }) as typeof remove;
-  return { controller, signal, listeners: () => listeners };
 }
 
 const boom = (message = 'boom') => new Error(message);
@@ -564,7 +514,8 @@ describe('retry', () => {
 
     it('leaves no timer or listener on the caller signal after attempts and waits that ran to the end', async () => {
       const clock = createFakeClock();
-      const { signal, listeners } = countingController();
+      const tracked = trackedAbortController();
+      const { signal } = tracked;
       let calls = 0;
       const result = await run(
         retry(
@@ -578,13 +529,14 @@ describe('retry', () => {
       );
       expect(result).toEqual({ ok: true, value: 'done' });
       expect(clock.now()).toBe(20);
-      expect(listeners()).toBe(0);
+      expect(tracked.listeners).toBe(0);
       expect(clock.pendingTimers).toBe(0);
     });
 
     it('aborts the running attempt at once with the caller reason, leaving no timer or listener', async () => {
       const clock = createFakeClock();
-      const { controller, signal, listeners } = countingController();
+      const tracked = trackedAbortController();
+      const { controller, signal } = tracked;
       let attemptSignal: AbortSignal | undefined;
       const promise = retry(
         (context) => {
@@ -595,19 +547,20 @@ describe('retry', () => {
       );
       const settled = promise.catch((e: unknown) => e);
       await clock.advance(10);
-      expect(listeners()).toBe(1);
+      expect(tracked.listeners).toBe(1);
       const reason = new Error('user left');
       controller.abort(reason);
       expect(await settled).toBe(reason);
       expect(attemptSignal?.aborted).toBe(true);
       expect(attemptSignal?.reason).toBe(reason);
       expect(clock.pendingTimers).toBe(0);
-      expect(listeners()).toBe(0);
+      expect(tracked.listeners).toBe(0);
     });
 
     it('aborts the pending wait at once and starts no further attempt', async () => {
       const clock = createFakeClock();
-      const { controller, signal, listeners } = countingController();
+      const tracked = trackedAbortController();
+      const { controller, signal } = tracked;
       const fn = vi.fn(async () => {
         throw boom();
       });
@@ -622,7 +575,7 @@ describe('retry', () => {
       const error = await settled;
       expect((error as DOMException).name).toBe('AbortError');
       expect(clock.pendingTimers).toBe(0);
-      expect(listeners()).toBe(0);
+      expect(tracked.listeners).toBe(0);
       await clock.runAll();
       expect(fn).toHaveBeenCalledTimes(1);
       expect(onGiveUp).toHaveBeenCalledWith(expect.objectContaining({ reason: 'aborted', attempts: 1 }));
@@ -928,7 +881,7 @@ describe('properties', () => {
                 if (!outcomes[calls++]) throw boom();
                 return 'ok';
               },
-              { clock, attempts, backoff: exponential({ initial: 10 }), random: seeded(attempts) },
+              { clock, attempts, backoff: exponential({ initial: 10 }), random: seededRandom(attempts) },
             ),
             clock,
           );
@@ -963,7 +916,12 @@ describe('properties', () => {
                 starts.push(clock.now());
                 throw boom();
               },
-              { clock, attempts: 6, backoff: exponential({ initial, max, jitter }), random: seeded(seed) },
+              {
+                clock,
+                attempts: 6,
+                backoff: exponential({ initial, max, jitter }),
+                random: seededRandom(seed),
+              },
             ),
             clock,
           );

@@ -1,24 +1,12 @@
 import { exponential } from '@integ/retry';
 import { connect, type ReconnectInfo, SseConnectionError, type SseEvent, SseHttpError } from '@integ/sse';
-import { createFakeClock } from '@integ/testing';
+import { createFakeClock, seededRandom } from '@integ/testing';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 
 /** Real socket I/O on a loaded machine can take a while: poll often, give up late. */
 const WAIT = { timeout: 10_000, interval: 5 };
 
 import { type Reply, type SseTestServer, startSseServer } from './test-server.js';
-
-/** A seeded uniform random in [0, 1) (mulberry32). */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const ev = (data: string, lastEventId = '', type = 'message'): SseEvent => ({ type, data, lastEventId });
 
@@ -44,7 +32,7 @@ describe('connect', () => {
     const reconnects: ReconnectInfo[] = [];
     const stream = connect(srv.url, {
       clock,
-      random: seeded(1),
+      random: seededRandom(1),
       onReconnect: (info) => reconnects.push(info),
     });
     const it = stream[Symbol.asyncIterator]();
@@ -190,12 +178,12 @@ describe('connect', () => {
     const backoff = exponential({ initial: 100, factor: 2, max: 10_000, jitter: 'equal' });
     const stream = connect(srv.url, {
       clock,
-      random: seeded(42),
+      random: seededRandom(42),
       backoff,
       maxDelay: 1000,
       onReconnect: (info) => reconnects.push(info),
     });
-    const reference = seeded(42);
+    const reference = seededRandom(42);
     const expected: number[] = [];
     for (let attempt = 1; attempt <= 7; attempt++) {
       const previousDelay = expected[attempt - 2] ?? 0;
