@@ -114,6 +114,11 @@ const PRIMARY_CODES: Record<number, string> = {
   26: 'SQLITE_NOTADB',
 };
 
+/** Blocks the thread for `ms` (only while opening the store, which is synchronous by design). */
+function sleepSync(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
 /** Maps a driver error onto the store's typed errors; others pass through. */
 function mapError(error: unknown, path: string, busyTimeout: number): unknown {
   const e = error as { code?: unknown; errcode?: unknown; message?: unknown } | null;
@@ -267,13 +272,39 @@ export function sqliteStore(options: SqliteStoreOptions): SqliteStore {
     } catch (error) {
       throw mapError(error, path, busyTimeout);
     }
-    try {
-      const d = opened.db;
-      d.exec(`PRAGMA busy_timeout = ${busyTimeout}`);
-      // WAL: readers never block the writer and a commit is one append; the mode is persistent in the file.
-      if (path !== ':memory:') d.prepare('PRAGMA journal_mode = WAL').get();
-      d.exec(`PRAGMA synchronous = ${durability === 'full' ? 'FULL' : 'NORMAL'}`);
-      d.exec(`CREATE TABLE IF NOT EXISTS ${table} (
+    const d = opened.db;
+    // Setup is idempotent. Opening a file that another process is creating, switching to WAL or recovering
+    // after a crash can fail with SQLITE_BUSY at once, without SQLite's busy handler (the crash test hit it
+    // about one run in four), so a busy setup is retried until busyTimeout.
+    const started = Date.now();
+    for (let wait = 1; ; wait = Math.min(wait * 2, 50)) {
+      try {
+        setup(d);
+        break;
+      } catch (error) {
+        const mapped = mapError(error, path, busyTimeout);
+        if (mapped instanceof StoreLockedError && Date.now() - started + wait <= busyTimeout) {
+          sleepSync(wait);
+          continue;
+        }
+        try {
+          d.close();
+        } catch {
+          // Already failing: the original error is the one to report.
+        }
+        throw mapped;
+      }
+    }
+    db = d;
+    driver = opened.driver;
+  }
+
+  function setup(d: SqliteDatabase): void {
+    d.exec(`PRAGMA busy_timeout = ${busyTimeout}`);
+    // WAL: readers never block the writer and a commit is one append; the mode is persistent in the file.
+    if (path !== ':memory:') d.prepare('PRAGMA journal_mode = WAL').get();
+    d.exec(`PRAGMA synchronous = ${durability === 'full' ? 'FULL' : 'NORMAL'}`);
+    d.exec(`CREATE TABLE IF NOT EXISTS ${table} (
         id INTEGER PRIMARY KEY AUTOINCREMENT,
         queue TEXT NOT NULL,
         status TEXT NOT NULL,
@@ -293,17 +324,7 @@ export function sqliteStore(options: SqliteStoreOptions): SqliteStore {
       CREATE INDEX IF NOT EXISTS ${table}_claim ON ${table} (queue, status, priority DESC, run_at, id);
       CREATE INDEX IF NOT EXISTS ${table}_lease ON ${table} (queue, lease_until) WHERE status = 'processing';
       CREATE UNIQUE INDEX IF NOT EXISTS ${table}_key ON ${table} (queue, key) WHERE key IS NOT NULL AND status IN ('pending', 'processing');`);
-      s = prepareStatements(d);
-      db = d;
-      driver = opened.driver;
-    } catch (error) {
-      try {
-        opened.db.close();
-      } catch {
-        // Already failing: the original error is the one to report.
-      }
-      throw mapError(error, path, busyTimeout);
-    }
+    s = prepareStatements(d);
   }
 
   function ready(): Promise<void> {
