@@ -21,7 +21,7 @@ export type BackoffSpec =
   | {
       readonly type: 'linear';
       readonly delay: number;
-      /** @default 100 */
+      /** Added after each further failure. @default delay (so the delays are attempt x delay) */
       readonly step?: number | undefined;
       /** @default 30000 */
       readonly max?: number | undefined;
