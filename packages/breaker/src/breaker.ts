@@ -4,7 +4,7 @@
  *
  * Cost model: a call in the closed state allocates nothing of its own (the `{ signal }` it hands over
  * is shared by every call of the current state, and the clock is read only when a duration is needed);
- * a rejection builds one stack-less error. Open -> half-open happens on a timer and, lazily, on the first
+ * a rejection allocates only the promise it returns (every rejection of an open episode shares one error). Open -> half-open happens on a timer and, lazily, on the first
  * look after the open period, so a fake or throttled clock cannot leave it stuck.
  */
 import { type Clock, InvalidArgumentError, systemClock, type TimerHandle } from '@integ/core';
@@ -162,10 +162,12 @@ type Fn<T> = (context: BreakerContext) => T | PromiseLike<T>;
 const ok = <T>(value: T): BreakerResult<T> => ({ ok: true, value });
 const fail = (error: unknown): BreakerResult<never> => ({ ok: false, error });
 const resolveFailure = async (error: unknown): Promise<BreakerResult<never>> => fail(error);
+const RESOLVED = Promise.resolve();
 // Rejecting one microtask later, once the caller's `await` or `.then` is attached, spares Node's
-// unhandled-rejection bookkeeping, which otherwise costs more than the whole rejection.
+// unhandled-rejection bookkeeping, which otherwise costs more than the whole rejection. A `.then` on a
+// settled promise is that microtask at less cost than `queueMicrotask` (which makes an AsyncResource in Node).
 const rejectLater = (error: unknown): Promise<never> =>
-  new Promise((_, reject) => queueMicrotask(() => reject(error)));
+  new Promise((_, reject) => RESOLVED.then(() => reject(error)));
 // The breaker's timers do not keep a Node process alive (`unref` where the runtime has it).
 const unref = (handle: TimerHandle): TimerHandle => {
   (handle as { unref?: () => void } | null)?.unref?.();
@@ -229,6 +231,9 @@ export function createBreaker(options: BreakerOptions = {}): Breaker {
   let good = 0;
   let bad = 0;
   let probeDeadline!: number;
+  // The error every rejection of the current episode shares (made at its first rejection, forgotten on
+  // every transition): building a native Error costs more than all the rest of a rejection.
+  let episode: CircuitOpenError | undefined;
   // Controllers of this generation's calls that have their own (probes, calls with a caller signal):
   // isolate() aborts them; each leaves the set when it settles.
   let inFlight = new Set<AbortController>();
@@ -271,7 +276,7 @@ export function createBreaker(options: BreakerOptions = {}): Breaker {
     gen++;
     state = to;
     clock.clearTimeout(timer);
-    controller = context = undefined;
+    controller = context = episode = undefined;
     inFlight = new Set();
     admitted = good = bad = 0;
     if (to === CLOSED) {
@@ -395,6 +400,20 @@ export function createBreaker(options: BreakerOptions = {}): Breaker {
     }
   }
 
+  // What a rejection now would carry: ms until the breaker admits a call again (the episode's error
+  // reads it live, so it is right whenever it is read, and 0 once calls are admitted again).
+  const retryAfter = (): number =>
+    isolations
+      ? Infinity
+      : Math.max(
+          0,
+          Math.ceil(
+            (state === OPEN ? openUntil : state && admitted >= probes ? probeDeadline : -Infinity) -
+              clock.now(),
+          ),
+        );
+  const rejection = (): CircuitOpenError => (episode ??= openError(retryAfter, !!isolations));
+
   /** Runs `fn` unless the breaker rejects it; `rejected` turns the rejection into the return value. */
   const admit = <R>(fn: unknown, rejected: (error: unknown) => Promise<R>): Promise<R> | undefined => {
     if (typeof fn !== 'function') return rejected(new InvalidArgumentError('fn', 'a function', fn));
@@ -404,10 +423,7 @@ export function createBreaker(options: BreakerOptions = {}): Breaker {
       if (!admitted++) probeDeadline = now + probeTimeout;
       return;
     }
-    const error = openError(
-      isolations ? Infinity : Math.max(0, Math.ceil((state === HALF ? probeDeadline : openUntil) - now)),
-      !!isolations,
-    );
+    const error = rejection();
     if (onReject) emit(() => onReject(error));
     return rejected(error);
   };
@@ -451,7 +467,7 @@ export function createBreaker(options: BreakerOptions = {}): Breaker {
       let epoch = isolationEpoch;
       const aborting = [controller, ...inFlight];
       if (!isolations++) setState(OPEN);
-      const reason = openError(Infinity, true);
+      const reason = rejection();
       for (const c of aborting) c?.abort(reason);
       return () => {
         // Idempotent, and void after reset().

@@ -1,7 +1,8 @@
 /**
- * The error a breaker rejects with when it does not run a call. It is built without a stack trace:
- * a rejection is the breaker's normal answer under load, and V8's stack capture is most of what a
- * rejection would otherwise cost (see docs/decisions/0020-breaker-cheap-rejection.md).
+ * The error a breaker rejects with when it does not run a call. A breaker builds one per open episode
+ * and rejects every call of that episode with it: a rejection is the breaker's normal answer under load,
+ * and building any native `Error` costs more than the rest of a rejection together
+ * (see docs/decisions/0025-breaker-one-error-per-episode.md).
  */
 import { IntegError, isIntegError } from '@integ/core';
 
@@ -10,7 +11,10 @@ import { IntegError, isIntegError } from '@integ/core';
  * taken, or isolated (`ERR_CIRCUIT_OPEN`).
  *
  * `retryAfterMs` says when the breaker will admit a call again: the rest of the open period, the
- * time until the pending probe times out, or `Infinity` while the breaker is isolated.
+ * time until the pending probe times out, or `Infinity` while the breaker is isolated. On an error
+ * from a breaker it is read live from the breaker's clock (one error serves a whole open episode, so
+ * it is right whenever it is read, and 0 once the breaker admits calls again); on one you construct,
+ * it is the number you pass.
  *
  * @example
  * ```ts
@@ -54,17 +58,21 @@ export function isCircuitOpenError(value: unknown): value is CircuitOpenError {
 }
 
 /**
- * Builds a CircuitOpenError without capturing a stack: a real `Error` (instanceof, `Error.isError`,
- * structured clone all work) at a fraction of the cost. The stack it would show is the breaker's own
- * frames, which say nothing the message does not.
+ * Builds the one CircuitOpenError a breaker rejects an open episode's calls with: a real `Error`
+ * (instanceof, `Error.isError`, structured clone all work) whose `retryAfterMs` is read live through
+ * `retryAfterMs()`. It is built without a stack: the frames would be those of the episode's first
+ * rejected caller, wrong for every other one.
  */
-export function openError(retryAfterMs: number, isolated?: boolean): CircuitOpenError {
+export function openError(retryAfterMs: () => number, isolated: boolean): CircuitOpenError {
   const E = Error as { stackTraceLimit?: number };
   const limit = E.stackTraceLimit;
   // Only where the property exists and is not 0 already (V8, and others that copied it).
   try {
     if (limit) E.stackTraceLimit = 0;
-    return new CircuitOpenError(retryAfterMs, isolated);
+    const error = new CircuitOpenError(0, isolated);
+    // The number changes while the error is held: the message must not state one.
+    if (!isolated) error.message = 'Circuit open: retry once retryAfterMs has passed';
+    return Object.defineProperty(error, 'retryAfterMs', { get: retryAfterMs, enumerable: true });
   } finally {
     if (limit) E.stackTraceLimit = limit;
   }
