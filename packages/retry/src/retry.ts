@@ -14,7 +14,7 @@ import {
 import { type Backoff, exponential } from './backoff.js';
 import type { RetryBudget } from './budget.js';
 import { MAX_KEPT_ERRORS, RejectedResultError, RetryBudgetError, RetryError } from './errors.js';
-import { check, INFINITY, MAX_DELAY } from './internal/check.js';
+import { check, MAX_DELAY } from './internal/check.js';
 import { retryAfterOf } from './retry-after.js';
 
 /** What the retried function receives on each call. */
@@ -103,8 +103,7 @@ class Attempt implements AttemptContext {
     this._signal = signal;
   }
   get signal(): AbortSignal {
-    this._signal ??= new AbortController().signal;
-    return this._signal;
+    return (this._signal ??= new AbortController().signal);
   }
 }
 
@@ -151,22 +150,16 @@ export function retry<T>(
   const o = options ?? (NONE as RetryOptions<T>);
   try {
     if (typeof fn !== 'function') throw new InvalidArgumentError('fn', 'a function', fn);
-    if (options !== undefined) {
-      const { attempts = 3, signal, timeout, deadline } = o;
-      if (!(attempts >= 1 && (Number.isInteger(attempts) || attempts === INFINITY)))
+    if (options) {
+      const { attempts = 3, signal } = o;
+      if (!(attempts >= 1 && (Number.isInteger(attempts) || attempts === Infinity)))
         throw new InvalidArgumentError('attempts', 'an integer >= 1 or Infinity', attempts);
-      check('timeout', timeout ?? 1, 1, MAX_DELAY, true);
-      check('deadline', deadline ?? 1, 1, MAX_DELAY, true);
+      check('timeout', o.timeout ?? 1, 1, MAX_DELAY, true);
+      check('deadline', o.deadline ?? 1, 1, MAX_DELAY, true);
       check('maxRetryAfter', o.maxRetryAfter ?? 0, 0, MAX_DELAY, true);
       if (signal?.aborted) throw abortReason(signal);
       o.budget?.recordRequest();
-      if (
-        signal !== undefined ||
-        timeout !== undefined ||
-        deadline !== undefined ||
-        o.retryOnResult !== undefined
-      )
-        return attemptAll(fn, o, false, undefined);
+      if ((signal ?? o.timeout ?? o.deadline ?? o.retryOnResult) !== undefined) return attemptAll(fn, o);
     }
   } catch (error) {
     return Promise.reject(error);
@@ -181,74 +174,67 @@ export function retry<T>(
   return Promise.resolve(first).then(undefined, (error: unknown) => attemptAll(fn, o, true, error));
 }
 
-/** The retry loop; `failed` says the first attempt already ran and threw `firstError`. */
+/** The retry loop; `failed` says the first attempt already ran and failed with `error`. */
 async function attemptAll<T>(
   fn: (context: AttemptContext) => T | PromiseLike<T>,
   o: RetryOptions<T>,
-  failed: boolean,
-  firstError: unknown,
+  failed?: boolean,
+  error?: unknown,
 ): Promise<T> {
-  const { attempts = 3, signal, timeout, deadline, clock = systemClock } = o;
-  const guarded = signal !== undefined || timeout !== undefined || deadline !== undefined;
-  const expiresAt = deadline === undefined ? INFINITY : clock.now() + deadline;
+  const { attempts = 3, signal, timeout = Infinity, deadline = Infinity, clock = systemClock } = o;
+  const guarded = signal || timeout < Infinity || deadline < Infinity;
+  const expiresAt = clock.now() + deadline;
   const errors: unknown[] = [];
   let previousDelay = 0;
+  let attempt = 0;
+  let reason: GiveUpEvent['reason'] | undefined;
 
-  for (let attempt = 1; ; attempt++) {
+  while (!reason) {
     const controller = guarded ? new AbortController() : undefined;
-    const context = new Attempt(attempt, controller?.signal);
-    let error: unknown = firstError;
+    const context = new Attempt(++attempt, controller?.signal);
     if (failed) failed = false;
     else
       try {
-        let value: T;
-        if (controller === undefined) value = await fn(context);
-        else {
-          const left = expiresAt - clock.now();
-          const limit = timeout ?? INFINITY;
-          value = (await race(
-            clock,
-            signal,
-            Math.min(limit, left),
-            () => fn(context),
-            controller,
-            () =>
-              left < limit
-                ? new TimeoutError(deadline as number, 'Retry deadline')
-                : new TimeoutError(limit, `Attempt ${attempt}`),
-          )) as T;
-        }
-        if (o.retryOnResult === undefined) return value;
-        let again = o.retryOnResult(value, context);
-        if (typeof again !== 'boolean') again = await again;
-        if (!again) return value;
+        const left = controller && expiresAt - clock.now();
+        const value = await (controller
+          ? race(
+              clock,
+              signal,
+              Math.min(timeout, left as number),
+              controller,
+              () =>
+                (left as number) < timeout
+                  ? new TimeoutError(deadline, 'Retry deadline')
+                  : new TimeoutError(timeout, `Attempt ${attempt}`),
+              () => fn(context),
+            )
+          : fn(context));
+        if (!(o.retryOnResult && (await o.retryOnResult(value, context)))) return value;
         error = new RejectedResultError(value);
       } catch (failure) {
         error = failure;
       }
 
     // Failure path: from here on, allocation does not matter.
-    let reason: GiveUpEvent['reason'] | undefined;
     if (errors.push(error) > MAX_KEPT_ERRORS) errors.shift();
     if (signal?.aborted) reason = 'aborted';
-    else if (!isRetryable(error) || (o.retryIf !== undefined && !(await o.retryIf(error, context))))
+    else if (!isRetryable(error) || (o.retryIf && !(await o.retryIf(error, context))))
       reason = 'not-retryable';
     else if (attempt >= attempts) reason = 'attempts';
     else {
       const hint = retryAfterOf(error instanceof RejectedResultError ? error.value : error, clock.now());
-      defaultBackoff ??= exponential();
       // A result above 2^31 - 1 ms is capped (timers would fire at once), a negative or NaN one is a bug.
       const delay = Math.min(
         hint === undefined
           ? check(
               'backoff result',
-              (o.backoff ?? defaultBackoff)({
+              (o.backoff ?? (defaultBackoff ??= exponential()))({
                 attempt,
                 previousDelay,
                 random: o.random ?? Math.random,
               }),
               0,
-              INFINITY,
+              Infinity,
             )
           : Math.min(hint, o.maxRetryAfter ?? 60_000),
         MAX_DELAY,
@@ -263,24 +249,19 @@ async function attemptAll<T>(
         previousDelay = delay;
         if (signal?.aborted) reason = 'aborted';
         // Timers can fire late (a busy event loop): re-check, so no attempt starts at or after the deadline.
-        else if (deadline !== undefined && clock.now() >= expiresAt) reason = 'deadline';
+        else if (expiresAt < Infinity && clock.now() >= expiresAt) reason = 'deadline';
       }
     }
-    if (reason !== undefined) {
-      const thrown =
-        reason === 'aborted'
-          ? abortReason(signal as AbortSignal)
-          : reason === 'not-retryable'
-            ? error
-            : reason === 'budget'
-              ? new RetryBudgetError(attempt, errors)
-              : new RetryError(attempt, errors, reason);
-      o.onGiveUp?.({ attempts: attempt, error, reason });
-      throw thrown;
-    }
   }
+  const thrown =
+    reason === 'aborted'
+      ? abortReason(signal as AbortSignal)
+      : reason === 'not-retryable'
+        ? error
+: new (reason === 'budget' ? RetryBudgetError : RetryError)(attempt, errors, reason);
+  o.onGiveUp?.({ attempts: attempt, error, reason });
+  throw thrown;
 }
-
 /**
  * Settles at the first of: `start()` settling (when given), `ms` passing (resolves, or rejects with
  * `timedOut()` when given), or the caller's `signal` aborting (rejects with its reason). An attempt cut short
@@ -291,28 +272,30 @@ function race<T>(
   clock: Clock,
   signal: AbortSignal | undefined,
   ms: number,
-  start?: () => T | PromiseLike<T>,
   controller?: AbortController,
   timedOut?: () => unknown,
-): Promise<T | undefined> {
+  start?: () => T | PromiseLike<T>,
+): Promise<T> {
   return new Promise((resolve, reject) => {
     let timer: TimerHandle;
-    // `how`: 1 resolves; anything else rejects, and 2 also aborts the attempt (it was cut short).
-    const settle = (value: unknown, how?: number): void => {
+    const settle = (value: unknown, ok?: boolean): void => {
       clock.clearTimeout(timer);
       signal?.removeEventListener('abort', onAbort);
-      if (how === 2) controller?.abort(value);
-      if (how === 1) resolve(value as T);
-      else reject(value);
+      (ok ? resolve : reject)(value as T);
     };
-    const onAbort = (): void => settle(abortReason(signal as AbortSignal), 2);
+    // Cut short by the timer or the caller: abort the attempt and stop waiting for it.
+    const cut = (reason: unknown): void => {
+      controller?.abort(reason);
+      settle(reason);
+    };
+    const onAbort = (): void => cut(abortReason(signal as AbortSignal));
     // A signal aborted in a hook fires no event any more: check it first.
     if (signal?.aborted) return onAbort();
     signal?.addEventListener('abort', onAbort);
-    if (ms < INFINITY) timer = clock.setTimeout(() => settle(timedOut?.(), timedOut ? 2 : 1), ms);
+    if (ms < Infinity) timer = clock.setTimeout(() => (timedOut ? cut(timedOut()) : settle(0, true)), ms);
     if (start)
       try {
-        Promise.resolve(start()).then((value) => settle(value, 1), settle);
+        Promise.resolve(start()).then((value) => settle(value, true), settle);
       } catch (error) {
         settle(error);
       }

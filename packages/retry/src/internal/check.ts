@@ -4,9 +4,6 @@ import { InvalidArgumentError } from '@integ/core';
 /** The largest delay a timer can take: `setTimeout` fires at once for anything above 2^31 - 1 ms. */
 export const MAX_DELAY = 2_147_483_647;
 
-// The global, not `Number.POSITIVE_INFINITY`: bundlers drop an unused read of it, not of a property.
-export const INFINITY: number = Infinity;
-
 /**
  * Returns `value` when it is a number from `min` to `max` (or `Infinity` when `infinite`), else throws.
  *
@@ -19,7 +16,7 @@ export function check(
   max: number = MAX_DELAY,
   infinite?: boolean,
 ): number {
-  if (typeof value !== 'number' || !(value >= min && (value <= max || (infinite && value === INFINITY))))
+  if (typeof value !== 'number' || !(value >= min && (value <= max || (infinite && value === Infinity))))
     throw new InvalidArgumentError(
       name,
       `a number from ${min} to ${max}${infinite ? ' or Infinity' : ''}`,
