@@ -377,7 +377,8 @@ export function createBreaker(options: BreakerOptions = {}): Breaker {
         record(g, from, start, outcome, subject);
       }
     };
-    signal?.addEventListener('abort', forward, { once: true });
+    // No `once` needed: a signal fires 'abort' at most once, and settle() removes the listener anyway.
+    signal?.addEventListener('abort', forward);
     if (from === HALF)
       probeTimer = unref(
         clock.setTimeout(() => {

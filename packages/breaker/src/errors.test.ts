@@ -28,7 +28,7 @@ describe('CircuitOpenError', () => {
     expect(error.retryAfterMs).toBe(2_000);
     expect(error.retryable).toBe(true);
     expect(error.isolated).toBe(false);
-    expect(error.message).toBe('Circuit open: retry once retryAfterMs has passed');
+    expect(error.message).toBe('Circuit open: retry when retryAfterMs has passed');
     expect(isIntegError(error)).toBe(true);
   });
 
@@ -52,10 +52,11 @@ describe('CircuitOpenError', () => {
     });
   });
 
-  it('can be constructed directly, with a fixed retryAfterMs stated in the message', () => {
+  it('can be constructed directly, with a fixed retryAfterMs', () => {
     const error = new CircuitOpenError(500);
     expect(error.retryAfterMs).toBe(500);
-    expect(error.message).toBe('Circuit open: retry after 500 ms');
+    expect(Object.getOwnPropertyDescriptor(error, 'retryAfterMs')).toMatchObject({ value: 500 });
+    expect(error.message).toBe('Circuit open: retry when retryAfterMs has passed');
     expect(error).toMatchObject({ isolated: false, retryable: true, code: 'ERR_CIRCUIT_OPEN' });
     expect(new CircuitOpenError(Number.POSITIVE_INFINITY, true)).toMatchObject({
       isolated: true,

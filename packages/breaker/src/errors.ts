@@ -14,7 +14,7 @@ import { IntegError, isIntegError } from '@integ/core';
  * time until the pending probe times out, or `Infinity` while the breaker is isolated. On an error
  * from a breaker it is read live from the breaker's clock (one error serves a whole open episode, so
  * it is right whenever it is read, and 0 once the breaker admits calls again); on one you construct,
- * it is the number you pass.
+ * it is the number you pass. The message states no number, since a breaker's changes while held.
  *
  * @example
  * ```ts
@@ -35,7 +35,7 @@ export class CircuitOpenError extends IntegError {
   constructor(retryAfterMs: number, isolated = false) {
     super(
       'ERR_CIRCUIT_OPEN',
-      isolated ? 'Circuit isolated: release or reset it' : `Circuit open: retry after ${retryAfterMs} ms`,
+      isolated ? 'Circuit isolated: release or reset it' : 'Circuit open: retry when retryAfterMs has passed',
       { retryable: !isolated },
     );
     this.retryAfterMs = retryAfterMs;
@@ -69,10 +69,8 @@ export function openError(retryAfterMs: () => number, isolated: boolean): Circui
   // Only where the property exists and is not 0 already (V8, and others that copied it).
   try {
     if (limit) E.stackTraceLimit = 0;
-    const error = new CircuitOpenError(0, isolated);
-    // The number changes while the error is held: the message must not state one.
-    if (!isolated) error.message = 'Circuit open: retry once retryAfterMs has passed';
-    return Object.defineProperty(error, 'retryAfterMs', { get: retryAfterMs, enumerable: true });
+    // Turning the constructor's data property into an accessor keeps it enumerable (JSON, loggers).
+    return Object.defineProperty(new CircuitOpenError(0, isolated), 'retryAfterMs', { get: retryAfterMs });
   } finally {
     if (limit) E.stackTraceLimit = limit;
   }
