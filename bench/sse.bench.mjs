@@ -34,9 +34,18 @@ function corpus(targetBytes, newline) {
   return out;
 }
 
+// Each chunk is a string of its own, as TextDecoder gives it for every read of a response body (the corpus is
+// ASCII, so characters and bytes coincide). `text.slice()` alone would give V8 "sliced strings", views into
+// the one big corpus that no stream delivers, where every charCodeAt pays an extra indirection: run with
+// SSE_BENCH_SLICED=1 to measure those too (decision 0045).
+const decoder = new TextDecoder();
+const encoder = new TextEncoder();
 function chunk(text, size) {
   const chunks = [];
-  for (let i = 0; i < text.length; i += size) chunks.push(text.slice(i, i + size));
+  for (let i = 0; i < text.length; i += size) {
+    const piece = text.slice(i, i + size);
+    chunks.push(process.env.SSE_BENCH_SLICED === '1' ? piece : decoder.decode(encoder.encode(piece)));
+  }
   return chunks;
 }
 

@@ -278,6 +278,13 @@ describe('createParser: WHATWG parsing rules', () => {
     expect(events).toEqual([ev('ok')]);
   });
 
+  it('counts a data line cut by chunks in full against maxEventSize, its "data: " included', () => {
+    const parser = createParser({ onEvent: () => {}, maxEventSize: 12 });
+    parser.feed('data: 12345');
+    parser.feed('6');
+    expect(() => parser.feed('7')).toThrow(expect.objectContaining({ code: 'ERR_SSE_EVENT_TOO_LARGE' }));
+  });
+
   it('keeps the rest of a chunk when a callback throws', () => {
     const events: string[] = [];
     const parser = createParser({
