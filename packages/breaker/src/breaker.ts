@@ -202,9 +202,9 @@ export function createBreaker(options: BreakerOptions = {}): Breaker {
     return value;
   };
   const threshold = num('failureThreshold', 5, 1, Infinity, 1);
-  const dynamic = typeof options.openFor === 'function' ? options.openFor : undefined;
-  const fixed = dynamic ? 0 : num('openFor', 60_000, 0);
-  const openFor = dynamic ?? ((): number => fixed);
+  const given = options.openFor;
+  const fixed = typeof given === 'function' ? 0 : num('openFor', 60_000, 0);
+  const openFor = typeof given === 'function' ? given : (): number => fixed;
   const maxOpen = num('maxOpenFor', Math.max(fixed, 600_000), 0);
   const slowMs = num('slowCallDuration', Infinity, 0, Infinity);
   const probes = num('halfOpenProbes', 1, 1, 1e6, 1);
