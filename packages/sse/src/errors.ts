@@ -20,13 +20,14 @@ export type SseHttpErrorCode = 'ERR_SSE_STATUS' | 'ERR_SSE_CONTENT_TYPE';
  * ```
  */
 export class SseHttpError extends IntegError {
-  override readonly code: SseHttpErrorCode;
+  // `declare`d and assigned in the constructor, as in @integ/core: no class-field definitions emitted.
+  declare readonly code: SseHttpErrorCode;
   /** The response status. */
-  readonly status: number;
+  declare readonly status: number;
   /** The response Content-Type, or `null` when there was none. */
-  readonly contentType: string | null;
+  declare readonly contentType: string | null;
   /** The URL that answered. */
-  readonly url: string;
+  declare readonly url: string;
 
   constructor(code: SseHttpErrorCode, status: number, contentType: string | null, url: string) {
     super(

@@ -65,7 +65,7 @@ export interface Parser {
  */
 export class SseParseError extends IntegError {
   /** The limit that was exceeded, in characters. */
-  readonly limit: number;
+  declare readonly limit: number;
 
   constructor(limit: number) {
     super('ERR_SSE_EVENT_TOO_LARGE', `An SSE event exceeded maxEventSize (${limit} characters)`, {
@@ -252,16 +252,14 @@ export function createParser(options: ParserOptions): Parser {
         }
         if (tail !== '') {
           // The line began in an earlier chunk: only it is joined, the chunk is never copied or re-scanned
-          // (a long line fed in small chunks stays linear). A `data:` line is joined as its value only, so
-          // the joined string is never flattened here.
+          // (a long line fed in small chunks stays linear). A `data:` line cut after its first 6 characters
+          // was kept as its value (tailData), so the joined value is never flattened here.
           const head = tail;
           tail = '';
           if (tailData > 0) {
             tailData = 0;
             append(head + s.slice(start, end));
-          } else if (head.length > 5 && isData(head, 0))
-            append(head.slice(head.charCodeAt(5) === SPACE ? 6 : 5) + s.slice(start, end));
-          else {
+          } else {
             const joined = head + s.slice(start, end);
             line(joined, 0, joined.length);
           }
