@@ -212,14 +212,20 @@ export function createParser(options: ParserOptions): Parser {
             if (start === lf) dispatch();
             else if (isData(s, start)) {
               const value = s.slice(s.charCodeAt(start + 5) === SPACE ? start + 6 : start + 5, lf);
-              if (hasData) data = `${data}\n${value}`;
-              else if (s.charCodeAt(pos) === LF) {
+              if (s.charCodeAt(pos) === LF) {
                 pos++;
                 lastEventId = idBuffer;
-                const event: SseEvent = { type: type === '' ? 'message' : type, data: value, lastEventId };
+                const event: SseEvent = {
+                  type: type === '' ? 'message' : type,
+                  data: hasData ? `${data}\n${value}` : value,
+                  lastEventId,
+                };
+                data = '';
+                hasData = false;
                 type = '';
                 onEvent(event);
-              } else {
+              } else if (hasData) data = `${data}\n${value}`;
+              else {
                 data = value;
                 hasData = true;
               }
