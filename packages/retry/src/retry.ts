@@ -103,7 +103,8 @@ class Attempt implements AttemptContext {
     this._signal = signal;
   }
   get signal(): AbortSignal {
-    return (this._signal ??= new AbortController().signal);
+    this._signal ??= new AbortController().signal;
+    return this._signal;
   }
 }
 
@@ -222,13 +223,14 @@ async function attemptAll<T>(
       reason = 'not-retryable';
     else if (attempt >= attempts) reason = 'attempts';
     else {
+      defaultBackoff ??= exponential();
       const hint = retryAfterOf(error instanceof RejectedResultError ? error.value : error, clock.now());
       // A result above 2^31 - 1 ms is capped (timers would fire at once), a negative or NaN one is a bug.
       const delay = Math.min(
         hint === undefined
           ? check(
               'backoff result',
-              (o.backoff ?? (defaultBackoff ??= exponential()))({
+              (o.backoff ?? defaultBackoff)({
                 attempt,
                 previousDelay,
                 random: o.random ?? Math.random,
@@ -258,10 +260,11 @@ async function attemptAll<T>(
       ? abortReason(signal as AbortSignal)
       : reason === 'not-retryable'
         ? error
-: new (reason === 'budget' ? RetryBudgetError : RetryError)(attempt, errors, reason);
+        : new (reason === 'budget' ? RetryBudgetError : RetryError)(attempt, errors, reason);
   o.onGiveUp?.({ attempts: attempt, error, reason });
   throw thrown;
 }
+
 /**
  * Settles at the first of: `start()` settling (when given), `ms` passing (resolves, or rejects with
  * `timedOut()` when given), or the caller's `signal` aborting (rejects with its reason). An attempt cut short
