@@ -114,7 +114,7 @@ export interface BreakerOptions {
   readonly initialState?: Pick<BreakerSnapshot, 'state'> & Partial<BreakerSnapshot>;
   /** Called after every state change. */
   readonly onStateChange?: (to: BreakerState, from: BreakerState) => void;
-  /** Called for every call rejected without running. */
+  /** Called for every call rejected without running (the rejections of one open episode share one error). */
   readonly onReject?: (error: CircuitOpenError) => void;
   /** Called when a call succeeds. */
   readonly onSuccess?: (event: SuccessEvent) => void;
