@@ -49,6 +49,19 @@ describe('InvalidArgumentError', () => {
     expect(error.code).toBe('ERR_INVALID_ARGUMENT');
     expect(error.retryable).toBe(false);
   });
+
+  it('shows primitives, cuts long strings and never prints the contents of objects or functions', () => {
+    const received = (value: unknown) =>
+      new InvalidArgumentError('x', 'y', value).message.replace('Invalid x: expected y, received ', '');
+    expect(received('abc')).toBe('"abc"');
+    expect(received('s'.repeat(100))).toBe(JSON.stringify('s'.repeat(40)));
+    expect(received(Number.NaN)).toBe('NaN');
+    expect(received(null)).toBe('null');
+    expect(received(undefined)).toBe('undefined');
+    expect(received({ password: 'hunter2' })).toBe('an object');
+    expect(received(['hunter2'])).toBe('an object');
+    expect(received(() => 'hunter2')).toBe('a function');
+  });
 });
 
 describe('abort helpers', () => {

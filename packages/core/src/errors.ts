@@ -107,9 +107,15 @@ export class InvalidArgumentError extends IntegError {
   }
 }
 
+// Primitives as themselves (a string quoted, cut at 40 characters), objects and functions by kind only:
+// their contents could be secrets, and the option's name already says where to look.
 function describe(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
-  if (typeof value === 'number' || typeof value === 'boolean' || value == null) return String(value);
-  if (Array.isArray(value)) return 'an array';
-  return `a ${typeof value}`;
+  const type = typeof value;
+  return value && type === 'object'
+    ? 'an object'
+    : type === 'function'
+      ? 'a function'
+      : type === 'string'
+        ? JSON.stringify((value as string).slice(0, 40))
+        : String(value);
 }
