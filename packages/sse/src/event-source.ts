@@ -43,11 +43,9 @@ export class EventSource extends EventTarget {
   #readyState: 0 | 1 | 2 = 0;
   #session: Session;
   // Event handler attributes (onopen, onmessage, onerror): one listener per type calls the current one.
-  #on: { open: Handler; message: MessageHandler; error: Handler } = {
-    open: null,
-    message: null,
-    error: null,
-  };
+  #onopen: Handler = null;
+  #onmessage: MessageHandler = null;
+  #onerror: Handler = null;
 
   constructor(url: string | URL, init: EventSourceInit = {}) {
     super();
@@ -56,8 +54,9 @@ export class EventSource extends EventTarget {
     this.url = parsed.href;
     // `?.`: WebIDL reads a null init dictionary as an empty one, as the DOM class does.
     this.withCredentials = init?.withCredentials === true;
-    for (const type of ['open', 'message', 'error'] as const)
-      this.addEventListener(type, (event) => (this.#on[type] as Handler)?.call(this, event));
+    this.addEventListener('open', (event) => this.#onopen?.call(this, event));
+    this.addEventListener('message', (event) => this.#onmessage?.call(this, event as MessageEvent));
+    this.addEventListener('error', (event) => this.#onerror?.call(this, event));
     // Moves to `state` and fires `type`, unless close() came first (then nothing fires any more).
     const fire = (type: string, state: 0 | 1 | 2, event: Event = new Event(type)): void => {
       if (this.#readyState === 2) return;
@@ -97,24 +96,24 @@ export class EventSource extends EventTarget {
   }
 
   get onopen(): Handler {
-    return this.#on.open;
+    return this.#onopen;
   }
   set onopen(handler: Handler) {
-    this.#on.open = typeof handler === 'function' ? handler : null;
+    this.#onopen = typeof handler === 'function' ? handler : null;
   }
 
   get onmessage(): MessageHandler {
-    return this.#on.message;
+    return this.#onmessage;
   }
   set onmessage(handler: MessageHandler) {
-    this.#on.message = typeof handler === 'function' ? handler : null;
+    this.#onmessage = typeof handler === 'function' ? handler : null;
   }
 
   get onerror(): Handler {
-    return this.#on.error;
+    return this.#onerror;
   }
   set onerror(handler: Handler) {
-    this.#on.error = typeof handler === 'function' ? handler : null;
+    this.#onerror = typeof handler === 'function' ? handler : null;
   }
 
   /** Closes the connection for good: readyState `CLOSED`, no reconnection, no timer left, no more events. */

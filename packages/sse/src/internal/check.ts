@@ -14,15 +14,13 @@ export function fail(name: string, expected: string, value: unknown): never {
   throw new InvalidArgumentError(name, expected, value);
 }
 
-/** `value` (`fallback` when undefined) when it is a number in [min, max]: NaN never is. */
+/** `value` (`fallback` when undefined) when it is a number of ms from 0 to {@link MAX_MS}: NaN never is. */
 export function checkNumber(
   name: string,
   value: unknown,
   fallback: number,
-  max: number = MAX_MS,
   expected: string = 'ms from 0 to 2^31-1',
-  min: number = 0,
 ): number {
   if (value === undefined) return fallback;
-  return typeof value === 'number' && value >= min && value <= max ? value : fail(name, expected, value);
+  return typeof value === 'number' && value >= 0 && value <= MAX_MS ? value : fail(name, expected, value);
 }

@@ -16,7 +16,7 @@ import { type Backoff, exponential } from '@integ/retry';
 import { SseConnectionError, SseHttpError } from '../errors.js';
 import type { SseEvent } from '../parser.js';
 import { createParser } from '../parser.js';
-import { checkNumber, fail, MAX_MS } from './check.js';
+import { checkNumber, fail } from './check.js';
 
 /** What the hooks get when the client is about to reconnect. */
 export interface ReconnectInfo {
@@ -145,7 +145,7 @@ export function startSession(target: URL, options: ConnectOptions, sink: Session
     onOpen,
   } = options;
   const maxDelay = checkNumber('maxDelay', options.maxDelay, 30_000);
-  const idleTimeout = checkNumber('idleTimeout', options.idleTimeout, 0, MAX_MS, 'ms from 0 (off) to 2^31-1');
+  const idleTimeout = checkNumber('idleTimeout', options.idleTimeout, 0, 'ms from 0 (off) to 2^31-1');
   for (const [name, value] of Object.entries({
     fetch: fetchFn,
     backoff,
