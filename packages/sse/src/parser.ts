@@ -188,20 +188,20 @@ export function createParser(options: ParserOptions): Parser {
       while (lf !== -1) {
         const start = pos;
         pos = lf + 1;
-        const c = s.charCodeAt(start);
+        // Read only past the `data:` test: that test reads it too, and most lines are `data:` lines.
+        let c: number;
         if (start === lf) dispatch();
         else if (isData(s, start)) {
           const value = s.slice(s.charCodeAt(start + 5) === SPACE ? start + 6 : start + 5, lf);
           if (s.charCodeAt(pos) === LF) {
             pos++;
             lastEventId = idBuffer;
-            const event: SseEvent = {
-              type: type === '' ? 'message' : type,
-              data: hasData ? `${data}\n${value}` : value,
-              lastEventId,
-            };
-            data = '';
-            hasData = false;
+            let event: SseEvent;
+            if (hasData) {
+              event = { type: type === '' ? 'message' : type, data: `${data}\n${value}`, lastEventId };
+              data = '';
+              hasData = false;
+            } else event = { type: type === '' ? 'message' : type, data: value, lastEventId };
             type = '';
             onEvent(event);
           } else if (hasData) data = `${data}\n${value}`;
@@ -213,7 +213,7 @@ export function createParser(options: ParserOptions): Parser {
         // `event:` and `id:` inline too, by character codes: a call to line() per field costs ~8 % on
         // large chunks, and startsWith() (a builtin call, not inlined) another ~8 %.
         else if (
-          c === 101 &&
+          (c = s.charCodeAt(start)) === 101 &&
           s.charCodeAt(start + 1) === 118 &&
           s.charCodeAt(start + 2) === 101 &&
           s.charCodeAt(start + 3) === 110 &&
