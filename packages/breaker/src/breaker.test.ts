@@ -1,6 +1,7 @@
 import { CircuitOpenError, createBreaker, isCircuitOpenError } from '@integ/breaker';
 import { isIntegError } from '@integ/core';
 import { createFakeClock } from '@integ/testing';
+import { getEventListeners } from 'node:events';
 import fc from 'fast-check';
 import { describe, expect, it, vi } from 'vitest';
 
@@ -433,6 +434,15 @@ describe('signals and timers', () => {
     await expect(call).rejects.toMatchObject({ code: 'ERR_CIRCUIT_OPEN', isolated: true });
     expect(seen?.aborted).toBe(true);
     expect(caller.signal.aborted).toBe(false);
+  });
+
+  it('lets go of the caller signal when isolate() aborts a call that never settles', () => {
+    const breaker = createBreaker({ clock: createFakeClock() });
+    const caller = new AbortController();
+    void breaker.execute(() => new Promise(() => {}), { signal: caller.signal });
+    expect(getEventListeners(caller.signal, 'abort')).toHaveLength(1);
+    breaker.isolate();
+    expect(getEventListeners(caller.signal, 'abort')).toHaveLength(0);
   });
 
   it('re-arms the half-open timer when it fires before the clock reaches the end of the open period', async () => {

@@ -378,7 +378,11 @@ export function createBreaker(options: BreakerOptions = {}): Breaker {
       }
     };
     // No `once` needed: a signal fires 'abort' at most once, and settle() removes the listener anyway.
-    signal?.addEventListener('abort', forward);
+    if (signal) {
+      signal.addEventListener('abort', forward);
+      // isolate() or the probe timeout can abort a call that never settles: let go of the caller's signal.
+      own.signal.addEventListener('abort', () => signal.removeEventListener('abort', forward));
+    }
     if (from === HALF)
       probeTimer = unref(
         clock.setTimeout(() => {
