@@ -188,8 +188,6 @@ export function createParser(options: ParserOptions): Parser {
       while (lf !== -1) {
         const start = pos;
         pos = lf + 1;
-        // Read only past the `data:` test: that test reads it too, and most lines are `data:` lines.
-        let c: number;
         if (start === lf) dispatch();
         else if (isData(s, start)) {
           const value = s.slice(s.charCodeAt(start + 5) === SPACE ? start + 6 : start + 5, lf);
@@ -209,22 +207,25 @@ export function createParser(options: ParserOptions): Parser {
             data = value;
             hasData = true;
           }
+        } else {
+          // `event:` and `id:` inline too, by character codes: a call to line() per field costs ~8 % on
+          // large chunks, and startsWith() (a builtin call, not inlined) another ~8 %. The first character
+          // is read only here, past the `data:` test that reads it too: most lines are `data:` lines.
+          const c = s.charCodeAt(start);
+          if (
+            c === 101 &&
+            s.charCodeAt(start + 1) === 118 &&
+            s.charCodeAt(start + 2) === 101 &&
+            s.charCodeAt(start + 3) === 110 &&
+            s.charCodeAt(start + 4) === 116 &&
+            s.charCodeAt(start + 5) === COLON
+          )
+            type = s.slice(s.charCodeAt(start + 6) === SPACE ? start + 7 : start + 6, lf);
+          else if (c === 105 && s.charCodeAt(start + 1) === 100 && s.charCodeAt(start + 2) === COLON) {
+            const value = s.slice(s.charCodeAt(start + 3) === SPACE ? start + 4 : start + 3, lf);
+            if (value.indexOf('\0') === -1) idBuffer = value;
+          } else if (c !== COLON || onComment) line(s, start, lf);
         }
-        // `event:` and `id:` inline too, by character codes: a call to line() per field costs ~8 % on
-        // large chunks, and startsWith() (a builtin call, not inlined) another ~8 %.
-        else if (
-          (c = s.charCodeAt(start)) === 101 &&
-          s.charCodeAt(start + 1) === 118 &&
-          s.charCodeAt(start + 2) === 101 &&
-          s.charCodeAt(start + 3) === 110 &&
-          s.charCodeAt(start + 4) === 116 &&
-          s.charCodeAt(start + 5) === COLON
-        )
-          type = s.slice(s.charCodeAt(start + 6) === SPACE ? start + 7 : start + 6, lf);
-        else if (c === 105 && s.charCodeAt(start + 1) === 100 && s.charCodeAt(start + 2) === COLON) {
-          const value = s.slice(s.charCodeAt(start + 3) === SPACE ? start + 4 : start + 3, lf);
-          if (value.indexOf('\0') === -1) idBuffer = value;
-        } else if (c !== COLON || onComment) line(s, start, lf);
         lf = s.indexOf('\n', pos);
       }
     } catch (error) {
