@@ -1,7 +1,7 @@
+import { getEventListeners } from 'node:events';
 import { CircuitOpenError, createBreaker, isCircuitOpenError } from '@integ/breaker';
 import { isIntegError } from '@integ/core';
 import { createFakeClock } from '@integ/testing';
-import { getEventListeners } from 'node:events';
 import fc from 'fast-check';
 import { describe, expect, it, vi } from 'vitest';
 
