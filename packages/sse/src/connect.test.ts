@@ -315,6 +315,49 @@ describe('connect', () => {
     await srv.closed(1);
   });
 
+  it('yields nothing after close(), not even a chunk whose read had completed when close() was called', async () => {
+    let body!: ReadableStreamDefaultController<Uint8Array>;
+    let opened = false;
+    const stream = connect('https://example.test/live', {
+      clock: createFakeClock(),
+      fetch: async () =>
+        new Response(
+          new ReadableStream<Uint8Array>({
+            start(controller) {
+              body = controller;
+            },
+          }),
+          { headers: { 'content-type': 'text/event-stream' } },
+        ),
+      onOpen: () => {
+        opened = true;
+      },
+    });
+    const it = stream[Symbol.asyncIterator]();
+    await vi.waitFor(() => expect(opened).toBe(true), WAIT);
+    // The enqueue fulfils the client's pending read at once: its chunk is parsed after close() returns.
+    body.enqueue(new TextEncoder().encode('data: late\n\n'));
+    stream.close();
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    expect(await it.next()).toEqual({ done: true, value: undefined });
+  });
+
+  it('aborting drops the events already buffered: the next step throws the reason', async () => {
+    const controller = new AbortController();
+    const stream = connect('https://example.test/live', {
+      clock: createFakeClock(),
+      signal: controller.signal,
+      fetch: async () =>
+        new Response('data: 1\n\ndata: 2\n\n', { headers: { 'content-type': 'text/event-stream' } }),
+    });
+    const it = stream[Symbol.asyncIterator]();
+    expect((await it.next()).value).toEqual(ev('1'));
+    const reason = new Error('user left');
+    controller.abort(reason);
+    await expect(it.next()).rejects.toBe(reason);
+    expect(await it.next()).toEqual({ done: true, value: undefined });
+  });
+
   it('re-evaluates async headers on every reconnect, and sends method, body and credentials', async () => {
     const srv = await serve((i) => ({ chunks: [`data: ${i}\n\n`], end: i === 0 ? 'close' : 'hang' }));
     const clock = createFakeClock();

@@ -57,10 +57,8 @@ export function connect(url: string | URL, options: ConnectOptions = {}): SseCon
       queue.push(event);
       wake();
     },
-    end(error, aborted) {
-      // Aborting stops at once: buffered events are dropped and the iteration throws the reason.
-      if (aborted) queue.length = 0;
-      ended = { error: aborted ? options.signal?.reason : error };
+    end(error) {
+      ended = { error };
       wake();
     },
     drain: () => (queue.length < HIGH_WATER_MARK || ended ? undefined : wait()),
@@ -76,12 +74,15 @@ export function connect(url: string | URL, options: ConnectOptions = {}): SseCon
   async function* events(): AsyncGenerator<SseEvent, void, undefined> {
     try {
       for (;;) {
+        // Checked before the queue: a chunk read just before close() or the abort may still have been parsed
+        // into it. Aborting stops at once: buffered events are dropped and the iteration throws the reason.
+        if (closed) return;
+        if (options.signal?.aborted) throw options.signal.reason;
         const event = queue.shift();
         if (event !== undefined) {
           wake();
           yield event;
-        } else if (closed) return;
-        else if (ended) {
+        } else if (ended) {
           if (ended.error !== undefined) throw ended.error;
           return;
         } else await wait();

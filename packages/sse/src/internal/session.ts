@@ -89,7 +89,7 @@ export interface SessionSink {
   /** The connection dropped; a reconnection follows after `info.delay`. */
   reconnecting?(info: ReconnectInfo): void;
   /** The session is over: `error` is the fatal error, or undefined after close()/abort. */
-  end(error: unknown, aborted: boolean): void;
+  end(error: unknown): void;
   /** Resolves when the consumer has room for more events (backpressure). */
   drain?(): Promise<void> | undefined;
 }
@@ -285,7 +285,7 @@ export function startSession(target: URL, options: ConnectOptions, sink: Session
       if (error !== undefined) onError?.(error);
       if (error instanceof SseHttpError) {
         outer.dispose();
-        return sink.end(error, false);
+        return sink.end(error);
       }
       attempt++;
       const wanted = backoff({ attempt, previousDelay, random });
@@ -303,13 +303,13 @@ export function startSession(target: URL, options: ConnectOptions, sink: Session
       }
     }
     outer.dispose();
-    sink.end(undefined, signal?.aborted === true && !stop.signal.aborted);
+    sink.end(undefined);
   };
   loop().catch((error: unknown) => {
     // Only a throwing hook or sink gets here: stop cleanly and report it as the end.
     release();
     outer.dispose();
-    sink.end(error, false);
+    sink.end(error);
   });
 
   return {
