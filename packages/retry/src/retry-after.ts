@@ -36,8 +36,9 @@ export function parseRetryAfter(
   if (value && value.length <= 64) {
     if (NUMBER.test(value)) return Number(value) * 1000;
     const delay = Math.max(0, Date.parse(value) - now); // NaN when it is no date
-    // An HTTP-date always names a day or month; requiring a letter keeps Date.parse from reading bare numbers.
-    if (delay >= 0 && /[a-z]/i.test(value)) return delay;
+    // Every HTTP-date form (RFC 9110 §5.6.7) has an hh:mm:ss time: requiring one keeps Date.parse from
+    // reading bare numbers or junk such as 'soon 1' (a date in 2001 to V8, so no wait at all).
+    if (delay >= 0 && /\d:\d\d:\d\d/.test(value)) return delay;
   }
   return undefined;
 }

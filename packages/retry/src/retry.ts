@@ -98,9 +98,8 @@ class Attempt implements AttemptContext {
   declare readonly attempt: number;
   // A plain property, not `#signal`: private names cost measurably on Node 24's success path.
   declare private _signal: AbortSignal | undefined;
-  constructor(attempt: number, signal?: AbortSignal) {
+  constructor(attempt: number) {
     this.attempt = attempt;
-    this._signal = signal;
   }
   get signal(): AbortSignal {
     this._signal ??= new AbortController().signal;
@@ -192,7 +191,10 @@ async function attemptAll<T>(
 
   while (!reason) {
     const controller = guarded ? new AbortController() : undefined;
-    const context = new Attempt(++attempt, controller?.signal);
+    // With a controller the signal exists anyway: a plain object, so `{ ...context }` keeps the signal.
+    const context: AttemptContext = controller
+      ? { attempt: ++attempt, signal: controller.signal }
+      : new Attempt(++attempt);
     if (failed) failed = false;
     else
       try {
@@ -306,7 +308,8 @@ function race<T>(
 }
 
 /**
- * Wraps `fn` so that every call is retried with `options`; the wrapper has `fn`'s parameters.
+ * Wraps `fn` so that every call is retried with `options`; the wrapper has `fn`'s parameters and passes
+ * its `this` on.
  *
  * @throws {InvalidArgumentError} (from each call) when an option is out of range
  * @example
@@ -315,10 +318,13 @@ function race<T>(
  * const user = await getUser('42');
  * ```
  */
-export function withRetry<A extends unknown[], R>(
-  fn: (...args: A) => R | PromiseLike<R>,
+export function withRetry<A extends unknown[], R, This = unknown>(
+  fn: (this: This, ...args: A) => R | PromiseLike<R>,
   options?: RetryOptions<Awaited<R>>,
-): (...args: A) => Promise<Awaited<R>> {
+): (this: This, ...args: A) => Promise<Awaited<R>> {
   if (typeof fn !== 'function') throw new InvalidArgumentError('fn', 'a function', fn);
-  return (...args) => retry(() => fn(...args) as Awaited<R> | PromiseLike<Awaited<R>>, options);
+  // A function, not an arrow: a wrapped method keeps its `this` (`obj.get = withRetry(function () {...})`).
+  return function (this: This, ...args) {
+    return retry(() => fn.apply(this, args) as Awaited<R> | PromiseLike<Awaited<R>>, options);
+  };
 }
