@@ -90,6 +90,64 @@ describe('EventSource', () => {
     expect(source.onmessage).toBeNull();
   });
 
+  it('converts withCredentials as a WebIDL boolean', () => {
+    const never: typeof fetch = () => new Promise<Response>(() => {});
+    expect(
+      open('https://example.test/live', { withCredentials: 1 as unknown as boolean, fetch: never })
+        .withCredentials,
+    ).toBe(true);
+    expect(
+      open('https://example.test/live', { withCredentials: '' as unknown as boolean, fetch: never })
+        .withCredentials,
+    ).toBe(false);
+  });
+
+  it('runs handler attributes where the DOM does: added when first set, kept in place when replaced, removed by null', () => {
+    const source = open('https://example.test/live', { fetch: () => new Promise<Response>(() => {}) });
+    const log: string[] = [];
+    source.addEventListener('message', () => log.push('first listener'));
+    source.onmessage = () => log.push('handler 1');
+    source.addEventListener('message', () => log.push('last listener'));
+    source.dispatchEvent(new MessageEvent('message'));
+    // Replaced: the new handler runs where the old one did.
+    source.onmessage = () => log.push('handler 2');
+    source.dispatchEvent(new MessageEvent('message'));
+    // Set to null, the handler's listener goes; set again, it comes back last.
+    source.onmessage = null;
+    source.onmessage = () => log.push('handler 3');
+    source.dispatchEvent(new MessageEvent('message'));
+    expect(log).toEqual([
+      ...['first listener', 'handler 1', 'last listener'],
+      ...['first listener', 'handler 2', 'last listener'],
+      ...['first listener', 'last listener', 'handler 3'],
+    ]);
+    const calls: unknown[] = [];
+    source.onerror = function (this: EventSource, event: Event) {
+      calls.push(this, event.type);
+    };
+    source.dispatchEvent(new Event('error'));
+    expect(calls).toEqual([source, 'error']);
+    expect(source.onopen).toBeNull();
+  });
+
+  it('gives events the origin of the final URL after a redirect to another origin', async () => {
+    const target = await startSseServer(() => ({ chunks: ['data: moved\n\n'], end: 'hang' }));
+    try {
+      const srv = await serve(() => ({ status: 307, headers: { location: target.url } }));
+      const source = open(srv.url);
+      const origins: string[] = [];
+      source.onmessage = (event) => origins.push(event.origin);
+      await vi.waitFor(() => expect(origins).toHaveLength(1), WAIT);
+      expect(origins).toEqual([new URL(target.url).origin]);
+      expect(new URL(target.url).origin).not.toBe(new URL(srv.url).origin);
+      // The url attribute stays the one given.
+      expect(source.url).toBe(srv.url);
+    } finally {
+      for (const source of sources.splice(0)) source.close();
+      await target.close();
+    }
+  });
+
   it('dispatches MessageEvents through dispatchEvent, so removeEventListener works', async () => {
     const srv = await serve(() => ({
       chunks: ['event: tick\ndata: 1\n\n', 'event: tick\ndata: 2\n\n'],

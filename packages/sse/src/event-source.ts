@@ -20,8 +20,8 @@ type MessageHandler = ((this: EventSource, event: MessageEvent) => unknown) | nu
  * fires before each reconnection (readyState `CONNECTING`) and when the connection fails for good
  * (readyState `CLOSED`: status other than 200 or a wrong Content-Type).
  *
- * @throws {DOMException} `SyntaxError` when `url` cannot be parsed (as the DOM class does)
- * @throws {InvalidArgumentError} when `url` is not a string or URL, or an option has the wrong type or range
+ * @throws {DOMException} `SyntaxError` when `url`, stringified as the DOM class does, cannot be parsed
+ * @throws {InvalidArgumentError} when an option has the wrong type or range
  * @example
  * ```ts
  * const source = new EventSource('https://api.example.com/live', { withCredentials: true });
@@ -42,21 +42,20 @@ export class EventSource extends EventTarget {
   readonly withCredentials: boolean;
   #readyState: 0 | 1 | 2 = 0;
   #session: Session;
-  // Event handler attributes (onopen, onmessage, onerror): one listener per type calls the current one.
-  #onopen: Handler = null;
-  #onmessage: MessageHandler = null;
-  #onerror: Handler = null;
+  // Event handler attributes (onopen, onmessage, onerror), as the DOM keeps them: the listener is added when
+  // a handler is first set (so it runs after listeners added before), stays in place when the handler is
+  // replaced, and is removed when it is set to null. One listener serves the three types.
+  #handlers: { open?: Handler; message?: MessageHandler; error?: Handler } = {};
+  #handle = (event: Event): unknown => (this.#handlers[event.type as 'open'] as Handler)?.call(this, event);
 
   constructor(url: string | URL, init: EventSourceInit = {}) {
     super();
-    const parsed = parseUrl(url);
+    // Stringified as WebIDL's USVString (a Symbol throws a TypeError), so `1` or `{ toString }` work as in the DOM.
+    let parsed = parseUrl(`${url}`);
     if (parsed === undefined) throw new DOMException('Invalid URL', 'SyntaxError');
     this.url = parsed.href;
     // `?.`: WebIDL reads a null init dictionary as an empty one, as the DOM class does.
-    this.withCredentials = init?.withCredentials === true;
-    this.addEventListener('open', (event) => this.#onopen?.call(this, event));
-    this.addEventListener('message', (event) => this.#onmessage?.call(this, event as MessageEvent));
-    this.addEventListener('error', (event) => this.#onerror?.call(this, event));
+    this.withCredentials = !!init?.withCredentials;
     // Moves to `state` and fires `type`, unless close() came first (then nothing fires any more).
     const fire = (type: string, state: 0 | 1 | 2, event: Event = new Event(type)): void => {
       if (this.#readyState === 2) return;
@@ -67,7 +66,11 @@ export class EventSource extends EventTarget {
       parsed,
       { ...init, credentials: this.withCredentials ? 'include' : 'same-origin' },
       {
-        open: () => fire('open', 1),
+        open: (response) => {
+          // Events carry the origin of the stream's final URL, after redirects (a stubbed fetch may give none).
+          parsed = new URL(response.url, parsed);
+          fire('open', 1);
+        },
         event: (event) =>
           fire(
             event.type,
@@ -75,7 +78,7 @@ export class EventSource extends EventTarget {
             new MessageEvent(event.type, {
               data: event.data,
               lastEventId: event.lastEventId,
-              origin: parsed.origin,
+              origin: (parsed as URL).origin,
             }),
           ),
         reconnecting: () => fire('error', 0),
@@ -96,24 +99,31 @@ export class EventSource extends EventTarget {
   }
 
   get onopen(): Handler {
-    return this.#onopen;
+    return this.#handlers.open ?? null;
   }
   set onopen(handler: Handler) {
-    this.#onopen = typeof handler === 'function' ? handler : null;
+    this.#on('open', handler);
   }
 
   get onmessage(): MessageHandler {
-    return this.#onmessage;
+    return this.#handlers.message ?? null;
   }
   set onmessage(handler: MessageHandler) {
-    this.#onmessage = typeof handler === 'function' ? handler : null;
+    this.#on('message', handler);
   }
 
   get onerror(): Handler {
-    return this.#onerror;
+    return this.#handlers.error ?? null;
   }
   set onerror(handler: Handler) {
-    this.#onerror = typeof handler === 'function' ? handler : null;
+    this.#on('error', handler);
+  }
+
+  #on(type: 'open' | 'message' | 'error', handler: Handler | MessageHandler): void {
+    // Adding the same listener again is a no-op, so a replaced handler keeps its place.
+    if (typeof handler === 'function') this.addEventListener(type, this.#handle);
+    else this.removeEventListener(type, this.#handle);
+    this.#handlers[type as 'open'] = typeof handler === 'function' ? (handler as Handler) : null;
   }
 
   /** Closes the connection for good: readyState `CLOSED`, no reconnection, no timer left, no more events. */

@@ -175,13 +175,23 @@ describe('EventSource: options are checked up front', () => {
     source.close();
   });
 
-  it('refuses a url that is not a string or URL; one it cannot parse stays a SyntaxError, as in the DOM', async () => {
-    const thrown = await refusal(
-      (fetchStub) => new EventSource(42 as unknown as string, { fetch: fetchStub }),
+  it('stringifies its url as the DOM does (WPT eventsource-constructor-stringify): SyntaxError when it cannot be parsed', async () => {
+    const { fetch: fetchStub, calls } = stubFetch();
+    const source = new EventSource({ toString: () => URL_ } as unknown as string, { fetch: fetchStub });
+    expect(source.url).toBe(URL_);
+    await vi.waitFor(() => expect(calls).toHaveLength(1), WAIT);
+    source.close();
+    // No document here to resolve them against: "42", "null" and "undefined" are relative URLs.
+    for (const url of [42, null, undefined, 'http://[::1/live']) {
+      const syntax = await refusal((stub) => new EventSource(url as string, { fetch: stub }));
+      expect(syntax).toBeInstanceOf(DOMException);
+      expect(syntax).toMatchObject({ name: 'SyntaxError' });
+    }
+    // WebIDL's USVString conversion throws a TypeError for a Symbol.
+    const symbol = await refusal(
+      (stub) => new EventSource(Symbol('x') as unknown as string, { fetch: stub }),
     );
-    expectInvalid(thrown, 'url', 'a URL string or a URL');
-    const syntax = await refusal((fetchStub) => new EventSource('http://[::1/live', { fetch: fetchStub }));
-    expect(syntax).toMatchObject({ name: 'SyntaxError' });
+    expect(symbol).toBeInstanceOf(TypeError);
   });
 });
 
