@@ -99,10 +99,11 @@ export interface BreakerOptions {
   readonly probeTimeout?: number;
   /**
    * Whether an error counts as a failure; `false` counts the call as a success (the dependency answered).
-   * Aborts never reach it: they are not counted at all. @default () => true
+   * Aborts never reach it: they are not counted at all. If it throws, the error counts as a failure.
+   * @default () => true
    */
   readonly isFailure?: (error: unknown) => boolean;
-  /** Whether a returned value counts as a failure (it is still returned). @default undefined */
+  /** Whether a returned value counts as a failure (it is still returned; if it throws, a success). @default undefined */
   readonly isResultFailure?: (value: unknown) => boolean;
   /** Where time and timers come from. @default systemClock */
   readonly clock?: Clock;
@@ -208,7 +209,8 @@ export function createBreaker(options: BreakerOptions = {}): Breaker {
   const maxOpen = num('maxOpenFor', Math.max(fixed, 600_000), 0);
   const slowMs = num('slowCallDuration', Infinity, 0, Infinity);
   const probes = num('halfOpenProbes', 1, 1, 1e6, 1);
-  const needed = Math.ceil(num('halfOpenSuccessRatio', 1, 1e-9, 1) * probes);
+  // Less a rounding error: 0.55 * 100 is 55.00000000000001 in floating point, and 55 successes are 55 %.
+  const needed = Math.ceil(num('halfOpenSuccessRatio', 1, 1e-9, 1) * probes - 1e-9);
   const probeTimeout = num('probeTimeout', 10_000, 1);
   const { isFailure, isResultFailure, onStateChange, onReject, onSuccess, onFailure } = options;
   const win = options.window?.();
@@ -308,8 +310,11 @@ export function createBreaker(options: BreakerOptions = {}): Breaker {
       if (from === HALF && g === gen) admitted--;
       return;
     }
-    const failed =
-      outcome > 2 || (outcome ? (isFailure?.(subject) ?? true) : isResultFailure?.(subject) === true);
+    // A predicate that throws (`e.response.status` of a network error) leaves the plain reading: an
+    // error is a failure, a value a success. Otherwise a half-open probe would never be counted.
+    let failed = outcome > 0;
+    if (outcome < 3)
+      emit(() => (failed = outcome ? (isFailure?.(subject) ?? failed) : isResultFailure?.(subject) === true));
     let slow = false;
     if (timed) {
       const durationMs = clock.now() - start;
@@ -378,19 +383,18 @@ export function createBreaker(options: BreakerOptions = {}): Breaker {
       }
     };
     // No `once` needed: a signal fires 'abort' at most once, and settle() removes the listener anyway.
-    if (signal) {
-      signal.addEventListener('abort', forward);
-      // isolate() or the probe timeout can abort a call that never settles: let go of the caller's signal.
-      own.signal.addEventListener('abort', () => signal.removeEventListener('abort', forward));
-    }
+    signal?.addEventListener('abort', forward);
+    // Once its own controller aborts (the caller's signal, isolate(), the probe timeout), the call is
+    // over for the breaker even if fn never settles: an abort, which frees the probe slot, the probe
+    // timer and the caller's signal at once (a timeout has already settled it as a failure).
+    if (own !== controller) own.signal.addEventListener('abort', () => settle(2, 0));
     if (from === HALF)
       probeTimer = unref(
         clock.setTimeout(() => {
-          if (settled) return;
           // The reason AbortSignal.timeout() uses: a DOMException named TimeoutError.
           const error = new DOMException(`Probe timed out after ${probeTimeout} ms`, 'TimeoutError');
-          own.abort(error);
           settle(3, error);
+          own.abort(error);
         }, probeTimeout),
       );
     try {
@@ -437,12 +441,15 @@ export function createBreaker(options: BreakerOptions = {}): Breaker {
   if (snap) {
     // A snapshot comes from storage: check it like any other input. Missing fields read as 0.
     state = STATES.indexOf(snap.state);
-    consecutive = snap.consecutiveFailures ?? 0;
-    trips = snap.trips ?? 0;
-    openUntil = snap.openUntil ?? clock.now() + openFor(trips || 1);
-    if (!(Math.min(state, consecutive, trips, openUntil) >= 0 && openUntil < Infinity))
+    // Numbers, not strings that would concatenate ('3' + 1); garbage becomes NaN and is refused. No
+    // longer open than maxOpenFor from now: a timer cannot wait longer than ~24.8 days (Node fires it
+    // after 1 ms instead, and re-arming would spin). Isolated only by `true`, not by a truthy 'false'.
+    consecutive = +(snap.consecutiveFailures ?? 0);
+    trips = +(snap.trips ?? 0);
+    openUntil = Math.min(snap.openUntil ?? clock.now() + openFor(trips || 1), clock.now() + maxOpen);
+    if (!(Math.min(state, consecutive, trips, openUntil) >= 0))
       throw new InvalidArgumentError('initialState', 'a snapshot() of a breaker', snap);
-    if (snap.isolated) {
+    if (snap.isolated === true) {
       isolations = 1;
       state = OPEN;
     } else if (state === OPEN) arm();

@@ -106,8 +106,10 @@ export function createBreakerRegistry(options: BreakerRegistryOptions = {}): Bre
     return n;
   };
 
+  // Makes room for one more: called before `get` (re-)inserts its key, so `maxSize` >= 1 entries are
+  // held and there is always a victim.
   const shrink = (): void => {
-    while (entries.size > maxSize) {
+    while (entries.size >= maxSize) {
       let victim: [string, Entry] | undefined;
       let seen = 0;
       for (const pair of entries) {
@@ -118,8 +120,7 @@ export function createBreakerRegistry(options: BreakerRegistryOptions = {}): Bre
         }
         if (++seen >= SCAN) break;
       }
-      if (victim === undefined) return;
-      evict(victim[0], victim[1]);
+      evict(victim![0], victim![1]);
     }
   };
 
@@ -133,9 +134,11 @@ export function createBreakerRegistry(options: BreakerRegistryOptions = {}): Bre
       entry = { breaker: createBreaker({ clock, ...own }), used: now };
     }
     entry.used = now;
-    entries.set(key, entry);
+    // Evict before (re-)inserting `key`: the breaker handed out must be the one held, even when it is
+    // the only closed one (every other one open) or `idleFor` is 0.
     sweep(now, SCAN);
     shrink();
+    entries.set(key, entry);
     return entry.breaker;
   };
 

@@ -93,7 +93,8 @@ export function slidingWindow(options: SlidingWindowOptions = {}): WindowFactory
     1,
     byTime ? 2 ** 53 : size,
   );
-  if (size % 1 || minCalls % 1)
+  // `Infinity % 1` is NaN: a window needs a finite number of slots.
+  if (size % 1 !== 0 || minCalls % 1)
     throw new InvalidArgumentError('size', 'whole numbers of calls and buckets', size);
 
   return () => {
@@ -138,7 +139,8 @@ export function slidingWindow(options: SlidingWindowOptions = {}): WindowFactory
           slow++;
           slots[i + 2]! += 1;
         }
-        return calls >= minCalls && (failures >= failureRate * calls || slow >= slowRate * calls);
+        // Divided, not multiplied: 7 / 100 is exactly the 0.07 a user writes, 0.07 * 100 is not 7.
+        return calls >= minCalls && (failures / calls >= failureRate || slow / calls >= slowRate);
       },
       counts(now) {
         if (byTime) roll(Math.floor(now / bucketMs));

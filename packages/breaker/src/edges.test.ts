@@ -1,0 +1,457 @@
+import { getEventListeners } from 'node:events';
+import {
+  type CircuitOpenError,
+  createBreaker,
+  createBreakerRegistry,
+  isCircuitOpenError,
+  slidingWindow,
+} from '@integ/breaker';
+import { createFakeClock } from '@integ/testing';
+import fc from 'fast-check';
+import { describe, expect, it, vi } from 'vitest';
+
+const boom = (): Promise<never> => Promise.reject(new Error('boom'));
+const okay = (): Promise<string> => Promise.resolve('ok');
+const hang = (): Promise<never> => new Promise<never>(() => {});
+
+/** A breaker tripped by one failure and already half-open on the fake clock. */
+async function halfOpen(options: Parameters<typeof createBreaker>[0] = {}) {
+  const clock = createFakeClock();
+  const breaker = createBreaker({ clock, failureThreshold: 1, openFor: 1_000, ...options });
+  await breaker.execute(boom).catch(() => {});
+  await clock.advance(1_000);
+  expect(breaker.state).toBe('half-open');
+  return { clock, breaker };
+}
+
+describe('half-open: aborts and timers', () => {
+  it('a caller abort of a probe that ignores its signal frees the slot and the timer at once, and is no failure', async () => {
+    const onFailure = vi.fn();
+    const { breaker, clock } = await halfOpen({ probeTimeout: 5_000, onFailure });
+    onFailure.mockClear();
+    const caller = new AbortController();
+    void breaker.execute(hang, { signal: caller.signal });
+    expect(clock.pendingTimers).toBe(1);
+    caller.abort(new DOMException('user left', 'AbortError'));
+    // Nothing of the probe is left: no timer, no listener on the caller's signal.
+    expect(clock.pendingTimers).toBe(0);
+    expect(getEventListeners(caller.signal, 'abort')).toHaveLength(0);
+    // The slot is free for the next caller, whose success closes the circuit.
+    await expect(breaker.execute(okay)).resolves.toBe('ok');
+    expect(breaker.state).toBe('closed');
+    await clock.advance(10_000);
+    expect(breaker.state).toBe('closed');
+    expect(onFailure).not.toHaveBeenCalled();
+  });
+
+  it('a caller abort of a hung probe never reopens the circuit when the probe timeout passes', async () => {
+    const { breaker, clock } = await halfOpen({ probeTimeout: 100 });
+    const caller = new AbortController();
+    void breaker.execute(hang, { signal: caller.signal });
+    caller.abort();
+    await clock.advance(100);
+    expect(breaker.snapshot()).toMatchObject({ state: 'half-open', trips: 1 });
+  });
+
+  it('isolate() with a hung probe in flight leaves no probe timer behind', async () => {
+    const { breaker, clock } = await halfOpen({ probeTimeout: 5_000 });
+    let signal: AbortSignal | undefined;
+    void breaker.execute((ctx) => {
+      signal = ctx.signal;
+      return hang();
+    });
+    const release = breaker.isolate();
+    expect(signal?.aborted).toBe(true);
+    expect(clock.pendingTimers).toBe(0);
+    release();
+    expect(breaker.state).toBe('closed');
+  });
+
+  it('a probe timeout is a failure reported once, with its duration, and then aborts the signal', async () => {
+    const onFailure = vi.fn();
+    const { breaker, clock } = await halfOpen({ probeTimeout: 300, onFailure });
+    onFailure.mockClear();
+    let signal: AbortSignal | undefined;
+    const probe = breaker
+      .execute((ctx) => {
+        signal = ctx.signal;
+        return new Promise((_, reject) =>
+          ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason)),
+        );
+      })
+      .catch((error: unknown) => error);
+    await clock.advance(300);
+    expect(await probe).toMatchObject({ name: 'TimeoutError' });
+    expect(signal?.aborted).toBe(true);
+    expect(onFailure).toHaveBeenCalledTimes(1);
+    expect(onFailure.mock.calls[0]![0]).toMatchObject({ durationMs: 300, state: 'half-open' });
+    expect(breaker.snapshot()).toMatchObject({ state: 'open', trips: 2 });
+    // Only the open -> half-open timer is left.
+    expect(clock.pendingTimers).toBe(1);
+  });
+
+  it('decides at the exact success ratio despite floating point (0.28 of 25 probes is 7)', async () => {
+    const { breaker } = await halfOpen({ halfOpenProbes: 25, halfOpenSuccessRatio: 0.28 });
+    const gates: ((value: string) => void)[] = [];
+    const calls = Array.from({ length: 25 }, () =>
+      breaker.execute(() => new Promise<string>((resolve) => gates.push(resolve))),
+    );
+    for (let i = 0; i < 7; i++) {
+      gates[i]!('ok');
+      await calls[i];
+    }
+    expect(breaker.state).toBe('closed');
+  });
+
+  it('reopens as soon as the ratio cannot be reached (0.28 of 25: the 19th failure)', async () => {
+    const { breaker } = await halfOpen({ halfOpenProbes: 25, halfOpenSuccessRatio: 0.28 });
+    const gates: ((error: Error) => void)[] = [];
+    const calls = Array.from({ length: 25 }, () =>
+      breaker.execute(() => new Promise<string>((_, reject) => gates.push(reject))).catch(() => {}),
+    );
+    for (let i = 0; i < 18; i++) {
+      gates[i]!(new Error('x'));
+      await calls[i];
+    }
+    expect(breaker.state).toBe('half-open');
+    gates[18]!(new Error('x'));
+    await calls[18];
+    expect(breaker.state).toBe('open');
+  });
+});
+
+describe('signals and timers left behind', () => {
+  it('leaves no listener on the caller signal after success, failure or abort, in any state', async () => {
+    const { breaker, clock } = await halfOpen({ failureThreshold: 1 });
+    const caller = new AbortController();
+    // A probe that succeeds, then closed calls that succeed and fail.
+    await breaker.execute(okay, { signal: caller.signal });
+    await breaker.execute(okay, { signal: caller.signal });
+    await breaker.execute(boom, { signal: caller.signal }).catch(() => {});
+    expect(getEventListeners(caller.signal, 'abort')).toHaveLength(0);
+    // Rejected while open: never attached.
+    await breaker.execute(okay, { signal: caller.signal }).catch(() => {});
+    expect(getEventListeners(caller.signal, 'abort')).toHaveLength(0);
+    await clock.advance(1_000);
+    const pending = breaker.execute(hang, { signal: caller.signal });
+    caller.abort();
+    expect(getEventListeners(caller.signal, 'abort')).toHaveLength(0);
+    void pending;
+  });
+
+  it('no timer is left once a breaker closes, resets, or is isolated while open', async () => {
+    const clock = createFakeClock();
+    const breaker = createBreaker({ clock, failureThreshold: 1, openFor: 1_000 });
+    await breaker.execute(boom).catch(() => {});
+    expect(clock.pendingTimers).toBe(1);
+    breaker.reset();
+    expect(clock.pendingTimers).toBe(0);
+    await breaker.execute(boom).catch(() => {});
+    breaker.isolate();
+    expect(clock.pendingTimers).toBe(0);
+    breaker.reset();
+    await breaker.execute(boom).catch(() => {});
+    await clock.advance(1_000);
+    await breaker.execute(okay);
+    expect(breaker.state).toBe('closed');
+    expect(clock.pendingTimers).toBe(0);
+  });
+});
+
+describe('open period', () => {
+  it('ignores a negative, NaN or non-numeric server hint, and caps a huge one', async () => {
+    for (const [hint, expected] of [
+      [-5_000, 60_000],
+      [Number.NaN, 60_000],
+      ['5000', 60_000],
+      [Number.POSITIVE_INFINITY, 600_000],
+      [1e300, 600_000],
+    ] as const) {
+      const clock = createFakeClock();
+      const breaker = createBreaker({ clock, failureThreshold: 1 });
+      const error = Object.assign(new Error('503'), { retryAfterMs: hint });
+      await breaker.execute(() => Promise.reject(error)).catch(() => {});
+      expect(breaker.snapshot().openUntil).toBe(expected);
+    }
+    // A hint of 0: try again now.
+    const breaker = createBreaker({ clock: createFakeClock(), failureThreshold: 1 });
+    await breaker
+      .execute(() => Promise.reject(Object.assign(new Error('503'), { retryAfterMs: 0 })))
+      .catch(() => {});
+    expect(breaker.snapshot()).toMatchObject({ state: 'half-open', trips: 1 });
+  });
+
+  it('treats a NaN or negative openFor result as 0 and caps an infinite one', async () => {
+    const clock = createFakeClock();
+    const periods = [Number.NaN, -1, Number.POSITIVE_INFINITY];
+    const breaker = createBreaker({ clock, failureThreshold: 1, openFor: (trip) => periods[trip - 1]! });
+    await breaker.execute(boom).catch(() => {});
+    expect(breaker.snapshot()).toMatchObject({ state: 'half-open', trips: 1 });
+    await breaker.execute(boom).catch(() => {});
+    expect(breaker.snapshot()).toMatchObject({ state: 'half-open', trips: 2 });
+    await breaker.execute(boom).catch(() => {});
+    expect(breaker.snapshot().openUntil).toBe(600_000);
+  });
+
+  it('retryAfterMs is never negative, never more than the open period, and Infinity only when isolated', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(
+          fc.oneof(
+            fc.constantFrom('fail' as const, 'ok' as const, 'isolate' as const, 'release' as const),
+            fc.integer({ min: 0, max: 3_000 }),
+          ),
+          { maxLength: 30 },
+        ),
+        async (steps) => {
+          const clock = createFakeClock();
+          const breaker = createBreaker({ clock, failureThreshold: 1, openFor: 1_000, probeTimeout: 500 });
+          const errors: CircuitOpenError[] = [];
+          const releases: (() => void)[] = [];
+          for (const step of steps) {
+            if (typeof step === 'number') await clock.advance(step);
+            else if (step === 'isolate') releases.push(breaker.isolate());
+            else if (step === 'release') releases.shift()?.();
+            else {
+              const result = await breaker.tryExecute(step === 'fail' ? boom : okay);
+              if (!result.ok && isCircuitOpenError(result.error)) errors.push(result.error);
+            }
+            const isolated = breaker.snapshot().isolated;
+            for (const error of errors) {
+              const ms = error.retryAfterMs;
+              if (isolated) expect(ms).toBe(Number.POSITIVE_INFINITY);
+              else expect(ms >= 0 && ms <= 1_000).toBe(true);
+            }
+          }
+        },
+      ),
+      { numRuns: 100 },
+    );
+  });
+});
+
+describe('windows', () => {
+  it('opens at a failure rate exactly at the threshold despite floating point (7 of 100 at 0.07)', async () => {
+    const breaker = createBreaker({
+      clock: createFakeClock(),
+      failureThreshold: Number.POSITIVE_INFINITY,
+      window: slidingWindow({ size: 100, minimumCalls: 100, failureRateThreshold: 0.07 }),
+    });
+    for (let i = 0; i < 93; i++) await breaker.execute(okay);
+    for (let i = 0; i < 7; i++) await breaker.execute(boom).catch(() => {});
+    expect(breaker.state).toBe('open');
+  });
+
+  it('opens at a slow-call rate exactly at the threshold in a time window (14 of 50 at 0.28)', async () => {
+    const clock = createFakeClock();
+    const breaker = createBreaker({
+      clock,
+      failureThreshold: Number.POSITIVE_INFINITY,
+      slowCallDuration: 10,
+      window: slidingWindow({
+        type: 'time',
+        duration: 60_000,
+        minimumCalls: 50,
+        slowCallRateThreshold: 0.28,
+      }),
+    });
+    for (let i = 0; i < 36; i++) await breaker.execute(okay);
+    for (let i = 0; i < 14; i++) {
+      const call = breaker.execute(() => new Promise((resolve) => clock.setTimeout(() => resolve(1), 20)));
+      await clock.advance(20);
+      await call;
+    }
+    expect(breaker.snapshot()).toMatchObject({ calls: 50, slowCalls: 14 });
+    expect(breaker.state).toBe('open');
+  });
+
+  it('a time window is empty after an idle gap longer than the whole window', async () => {
+    const clock = createFakeClock({ now: 1_700_000_000_000 });
+    const breaker = createBreaker({
+      clock,
+      failureThreshold: Number.POSITIVE_INFINITY,
+      window: slidingWindow({ type: 'time', duration: 10_000, buckets: 5, minimumCalls: 4 }),
+    });
+    for (let i = 0; i < 3; i++) await breaker.execute(boom).catch(() => {});
+    await clock.advance(10_000 * 7 + 1_234);
+    expect(breaker.snapshot()).toMatchObject({ calls: 0, failures: 0 });
+    // One more failure among fresh successes does not reach 50 %.
+    for (const fn of [okay, okay, okay, boom]) await breaker.execute(fn).catch(() => {});
+    expect(breaker.snapshot()).toMatchObject({ state: 'closed', calls: 4, failures: 1 });
+  });
+
+  it('refuses an infinite count-window size or bucket count with InvalidArgumentError', () => {
+    for (const options of [
+      { size: Number.POSITIVE_INFINITY },
+      { type: 'time', buckets: Number.POSITIVE_INFINITY },
+    ])
+      expect(() => slidingWindow(options as never)).toThrow(
+        expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }),
+      );
+  });
+});
+
+describe('initialState from an untrusted snapshot', () => {
+  it('reads numeric strings as numbers: a further failure counts 4, not "31"', async () => {
+    const breaker = createBreaker({
+      clock: createFakeClock(),
+      initialState: JSON.parse('{"state":"closed","consecutiveFailures":"3","trips":"0"}'),
+    });
+    await breaker.execute(boom).catch(() => {});
+    expect(breaker.snapshot()).toMatchObject({ state: 'closed', consecutiveFailures: 4 });
+  });
+
+  it('is isolated only by isolated: true', () => {
+    const clock = createFakeClock();
+    for (const isolated of ['false', 1, 'yes'])
+      expect(
+        createBreaker({ clock, initialState: { state: 'closed', isolated: isolated as never } }).state,
+      ).toBe('closed');
+    expect(createBreaker({ clock, initialState: { state: 'closed', isolated: true } }).state).toBe('open');
+  });
+
+  it('holds an open period no longer than maxOpenFor, and arms one timer, not a 1 ms loop', async () => {
+    const clock = createFakeClock({ now: 1_000 });
+    const setTimeout = vi.fn((callback: () => void, ms: number) => clock.setTimeout(callback, ms));
+    for (const openUntil of [1_000 + 2 ** 40, Number.POSITIVE_INFINITY]) {
+      const breaker = createBreaker({
+        clock: { ...clock, setTimeout },
+        maxOpenFor: 3_600_000,
+        initialState: { state: 'open', openUntil },
+      });
+      expect(breaker.snapshot().openUntil).toBe(clock.now() + 3_600_000);
+      expect(setTimeout.mock.calls.at(-1)![1]).toBe(3_600_000);
+      await expect(breaker.execute(okay)).rejects.toMatchObject({ retryAfterMs: 3_600_000 });
+    }
+  });
+
+  it('throws InvalidArgumentError for garbage and creates nothing (no timer)', () => {
+    const clock = createFakeClock();
+    const bad = [
+      { state: 'open', openUntil: 'soon' },
+      { state: 'open', openUntil: Number.NaN },
+      { state: 'open', openUntil: -1 },
+      { state: 'closed', consecutiveFailures: {} },
+      { state: 'closed', trips: 'x' },
+      { state: 'closed', consecutiveFailures: -2 },
+      { state: 'OPEN' },
+      {},
+    ];
+    for (const initialState of bad)
+      expect(() => createBreaker({ clock, initialState: initialState as never })).toThrow(
+        expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT', argument: 'initialState' }),
+      );
+    expect(clock.pendingTimers).toBe(0);
+  });
+});
+
+describe('hooks that throw', () => {
+  it('onReject, onSuccess and onFailure throwing change nothing', async () => {
+    const clock = createFakeClock();
+    const thrower = () => {
+      throw new Error('hook');
+    };
+    const breaker = createBreaker({
+      clock,
+      failureThreshold: 2,
+      openFor: 1_000,
+      onReject: thrower,
+      onSuccess: thrower,
+      onFailure: thrower,
+      onStateChange: thrower,
+    });
+    await expect(breaker.execute(okay)).resolves.toBe('ok');
+    await expect(breaker.execute(boom)).rejects.toThrow('boom');
+    await expect(breaker.execute(boom)).rejects.toThrow('boom');
+    expect(breaker.state).toBe('open');
+    await expect(breaker.execute(okay)).rejects.toMatchObject({ code: 'ERR_CIRCUIT_OPEN' });
+    await expect(breaker.tryExecute(okay)).resolves.toMatchObject({ ok: false });
+    await clock.advance(1_000);
+    await expect(breaker.execute(okay)).resolves.toBe('ok');
+    expect(breaker.state).toBe('closed');
+  });
+});
+
+describe('createBreakerRegistry: the breaker handed out is the one held', () => {
+  it('keeps a new key when every other breaker is open, so its failures trip it', async () => {
+    const registry = createBreakerRegistry({
+      clock: createFakeClock(),
+      maxSize: 2,
+      options: { failureThreshold: 2, openFor: 60_000 },
+    });
+    for (const key of ['down-1', 'down-2'])
+      for (let i = 0; i < 2; i++) await registry.execute(key, boom).catch(() => {});
+    const fresh = registry.get('new');
+    expect(registry.get('new')).toBe(fresh);
+    expect(registry.size).toBe(2);
+    for (let i = 0; i < 2; i++) await registry.execute('new', boom).catch(() => {});
+    expect(registry.get('new').state).toBe('open');
+  });
+
+  it('with idleFor 0, still keeps the breaker just used', async () => {
+    const registry = createBreakerRegistry({
+      clock: createFakeClock(),
+      idleFor: 0,
+      options: { failureThreshold: 2 },
+    });
+    for (let i = 0; i < 2; i++) await registry.execute('k', boom).catch(() => {});
+    expect(registry.has('k')).toBe(true);
+    expect(registry.get('k').state).toBe('open');
+  });
+
+  it('never holds more than maxSize, whatever mix of open and closed breakers (property)', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 5 }),
+        fc.array(fc.tuple(fc.integer({ min: 0, max: 9 }), fc.boolean()), { maxLength: 60 }),
+        async (maxSize, uses) => {
+          const registry = createBreakerRegistry({
+            clock: createFakeClock(),
+            maxSize,
+            options: { failureThreshold: 1 },
+          });
+          for (const [key, fails] of uses) {
+            const breaker = registry.get(`k${key}`);
+            await breaker.execute(fails ? boom : okay).catch(() => {});
+            expect(registry.size).toBeLessThanOrEqual(maxSize);
+            expect(registry.get(`k${key}`)).toBe(breaker);
+          }
+        },
+      ),
+      { numRuns: 100 },
+    );
+  });
+});
+
+describe('predicates that throw', () => {
+  // Throws for an error without a response (a network error), as user predicates do.
+  const isFailure = (error: unknown) => (error as { response: { status: number } }).response.status >= 500;
+
+  it('a throwing isFailure counts the error as a failure and never sticks the breaker half-open', async () => {
+    const { breaker, clock } = await halfOpen({ isFailure, probeTimeout: 100 });
+    const error = new Error('ECONNRESET');
+    await expect(breaker.execute(() => Promise.reject(error))).rejects.toBe(error);
+    expect(breaker.state).toBe('open');
+    await clock.advance(1_000);
+    await expect(breaker.execute(okay)).resolves.toBe('ok');
+    expect(breaker.state).toBe('closed');
+  });
+
+  it('a throwing isFailure still lets consecutive failures trip a closed breaker, with the original error', async () => {
+    const breaker = createBreaker({ clock: createFakeClock(), failureThreshold: 2, isFailure });
+    const error = new Error('ECONNRESET');
+    for (let i = 0; i < 2; i++)
+      await expect(breaker.execute(() => Promise.reject(error))).rejects.toBe(error);
+    expect(breaker.state).toBe('open');
+  });
+
+  it('a throwing isResultFailure counts a success and returns the value', async () => {
+    const breaker = createBreaker({
+      clock: createFakeClock(),
+      failureThreshold: 1,
+      isResultFailure: (value) => (value as { status: number }).status >= 500,
+    });
+    await expect(breaker.execute(() => null)).resolves.toBeNull();
+    expect(breaker.snapshot()).toMatchObject({ state: 'closed', calls: 1, failures: 0 });
+  });
+});
