@@ -1,5 +1,13 @@
+import { getEventListeners } from 'node:events';
 import { exponential } from '@integ/retry';
-import { connect, type ReconnectInfo, SseConnectionError, type SseEvent, SseHttpError } from '@integ/sse';
+import {
+  connect,
+  type ReconnectInfo,
+  type SseConnection,
+  SseConnectionError,
+  type SseEvent,
+  SseHttpError,
+} from '@integ/sse';
 import { createFakeClock, seededRandom } from '@integ/testing';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 
@@ -356,6 +364,60 @@ describe('connect', () => {
     controller.abort(reason);
     await expect(it.next()).rejects.toBe(reason);
     expect(await it.next()).toEqual({ done: true, value: undefined });
+  });
+
+  it('leaves no listener on the caller signal after break, close(), abort or a fatal error', async () => {
+    const srv = await serve((i) => (i === 3 ? { status: 500 } : { chunks: ['data: a\n\n'], end: 'hang' }));
+    const clock = createFakeClock();
+    const signals = [0, 1, 2, 3].map(() => new AbortController());
+    const [breaking, closing, aborting, failing] = signals.map(({ signal }) =>
+      connect(srv.url, { signal, clock, idleTimeout: 60_000 }),
+    ) as [SseConnection, SseConnection, SseConnection, SseConnection];
+    for await (const _ of breaking) break;
+    const closingIt = closing[Symbol.asyncIterator]();
+    await closingIt.next();
+    closing.close();
+    const abortingIt = aborting[Symbol.asyncIterator]();
+    await abortingIt.next();
+    signals[2]?.abort();
+    await expect(abortingIt.next()).rejects.toMatchObject({ name: 'AbortError' });
+    await expect(failing[Symbol.asyncIterator]().next()).rejects.toMatchObject({ code: 'ERR_SSE_STATUS' });
+    for (const { signal } of signals) expect(getEventListeners(signal, 'abort')).toHaveLength(0);
+    expect(clock.pendingTimers).toBe(0);
+    await Promise.all([0, 1, 2].map((i) => srv.closed(i)));
+  });
+
+  it('sends no Last-Event-ID once an empty id field reset it', async () => {
+    const srv = await serve((i) =>
+      i === 0 ? { chunks: ['id: 5\ndata: a\n\nid\ndata: b\n\n'] } : { chunks: ['data: c\n\n'], end: 'hang' },
+    );
+    const clock = createFakeClock();
+    const stream = connect(srv.url, { clock });
+    const it = stream[Symbol.asyncIterator]();
+    expect((await it.next()).value).toEqual(ev('a', '5'));
+    expect((await it.next()).value).toEqual(ev('b', ''));
+    await vi.waitFor(() => expect(clock.pendingTimers).toBe(1), WAIT);
+    await clock.runAll();
+    expect((await it.next()).value).toEqual(ev('c', ''));
+    expect(srv.requests[1]?.lastEventId).toBeUndefined();
+    stream.close();
+  });
+
+  it('accepts text/event-stream with a charset in any case, and follows a redirect to the stream', async () => {
+    const srv = await serve((i) =>
+      i === 0
+        ? { status: 301, headers: { location: '/moved' } }
+        : {
+            headers: { 'content-type': 'TEXT/Event-Stream; Charset=UTF-8' },
+            chunks: ['data: a\n\n'],
+            end: 'hang',
+          },
+    );
+    for await (const event of connect(srv.url)) {
+      expect(event).toEqual(ev('a'));
+      break;
+    }
+    expect(srv.requests.map((r) => r.path)).toEqual(['/events', '/moved']);
   });
 
   it('re-evaluates async headers on every reconnect, and sends method, body and credentials', async () => {

@@ -208,6 +208,33 @@ describe('EventSource', () => {
     });
   }
 
+  it('close() inside onopen or inside onerror stops everything: no event, no timer, no reconnection', async () => {
+    const srv = await serve((i) => ({ chunks: ['data: a\n\n'], end: i === 0 ? 'hang' : 'close' }));
+    const clock = createFakeClock();
+    const log: string[] = [];
+    const first = open(srv.url, { clock, idleTimeout: 10_000 });
+    first.onopen = () => {
+      log.push('open');
+      first.close();
+    };
+    first.onmessage = () => log.push('message');
+    first.onerror = () => log.push('error');
+    await vi.waitFor(() => expect(log).toEqual(['open']), WAIT);
+    await srv.closed(0);
+    const second = open(srv.url, { clock });
+    second.onmessage = (event) => log.push(`second ${event.data}`);
+    second.onerror = () => {
+      log.push(`second error ${second.readyState}`);
+      second.close();
+    };
+    await vi.waitFor(() => expect(log).toEqual(['open', 'second a', 'second error 0']), WAIT);
+    expect(second.readyState).toBe(EventSource.CLOSED);
+    expect(clock.pendingTimers).toBe(0);
+    await clock.runAll();
+    expect(srv.requests).toHaveLength(2);
+    expect(log).toEqual(['open', 'second a', 'second error 0']);
+  });
+
   it('close() sets CLOSED, frees every timer and stops events', async () => {
     const srv = await serve(() => ({ chunks: ['data: one\n\n'], end: 'hang' }));
     const clock = createFakeClock();
