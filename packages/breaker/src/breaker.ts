@@ -294,10 +294,12 @@ export function createBreaker(options: BreakerOptions = {}): Breaker {
     return now;
   };
 
-  // The open -> half-open timer (cleared by every transition). Timers may fire a little before the
-  // clock agrees, so it re-arms; at least 1 ms, or an early timer would spin until the clock moves.
+  // The open -> half-open timer (cleared by every transition), only to fire onStateChange on time: without
+  // the hook, poll() moves the state when it is next looked at, and an open breaker holds no timer (a
+  // registry's evicted breakers are garbage at once). Timers may fire a little before the clock agrees,
+  // so it re-arms; at least 1 ms, or an early timer would spin until the clock moves.
   const arm = (): void => {
-    if (!isolations)
+    if (onStateChange && !isolations)
       timer = unref(
         clock.setTimeout(() => poll() < openUntil && arm(), Math.max(1, openUntil - clock.now())),
       );

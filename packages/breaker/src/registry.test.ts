@@ -42,6 +42,19 @@ describe('createBreakerRegistry', () => {
     expect(registry.has('tenant-0')).toBe(false);
   });
 
+  it('stays bounded when 100,000 distinct keys all fail: evicted open breakers hold no timer', async () => {
+    const clock = createFakeClock();
+    const registry = createBreakerRegistry({ clock, maxSize: 100, options: { failureThreshold: 1 } });
+    for (let i = 0; i < 100_000; i++) await registry.execute(`down-${i}`, fail).catch(() => {});
+    expect(registry.size).toBe(100);
+    // Nothing outside the registry references an evicted breaker: no open -> half-open timer per breaker.
+    expect(clock.pendingTimers).toBe(0);
+    const kept = registry.get('down-99999');
+    expect(kept.state).toBe('open');
+    await clock.advance(60_000);
+    expect(kept.state).toBe('half-open');
+  });
+
   it('keeps open breakers over closed ones when it must evict', async () => {
     const registry = createBreakerRegistry({
       clock: createFakeClock(),
