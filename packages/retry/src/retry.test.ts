@@ -1,3 +1,4 @@
+import { getEventListeners } from 'node:events';
 import { InvalidArgumentError, isIntegError, TimeoutError } from '@integ/core';
 import {
   type AttemptContext,
@@ -807,27 +808,8 @@ describe('retry', () => {
   });
 
   describe('success path', () => {
-    it('creates no AbortController when no signal, timeout or deadline is given', async () => {
-      const Original = globalThis.AbortController;
-      let created = 0;
-      globalThis.AbortController = class extends Original {
-        constructor() {
-          super();
-          created++;
-        }
-      };
-      try {
-        await retry(async () => 1);
-        await retry(async () => 1, { attempts: 5, backoff: constant(1) });
-        expect(created).toBe(0);
-        await retry(async () => 1, { timeout: 1000 });
-        expect(created).toBe(1);
-      } finally {
-        globalThis.AbortController = Original;
-      }
-    });
-
-    it('creates the attempt signal lazily, only when fn reads it', async () => {
+    it('creates no AbortController per call when no signal, timeout or deadline is given', async () => {
+      await retry(async () => 1); // the shared never-aborted signal exists from here on
       const Original = globalThis.AbortController;
       let created = 0;
       globalThis.AbortController = class extends Original {
@@ -838,10 +820,37 @@ describe('retry', () => {
       };
       try {
         await retry(({ signal }) => signal.aborted);
+        await retry(async () => 1, { attempts: 5, backoff: constant(1) });
+        expect(created).toBe(0);
+        await retry(async () => 1, { timeout: 1000 });
         expect(created).toBe(1);
       } finally {
         globalThis.AbortController = Original;
       }
+    });
+
+    it('hands every unguarded attempt a plain { attempt, signal } whose signal never aborts and keeps no listener', async () => {
+      const contexts: AttemptContext[] = [];
+      const fn = vi.fn((context: AttemptContext) => {
+        contexts.push({ ...context });
+        const onAbort = vi.fn();
+        context.signal.addEventListener('abort', onAbort);
+        context.signal.onabort = onAbort;
+        expect(getEventListeners(context.signal, 'abort')).toHaveLength(0);
+        if (context.attempt < 3) throw boom();
+        return context.attempt;
+      });
+      const clock = createFakeClock();
+      expect(await run(retry(fn, { clock, backoff: constant(1) }), clock)).toEqual({ ok: true, value: 3 });
+      expect(fn).toHaveBeenNthCalledWith(1, { attempt: 1, signal: expect.any(AbortSignal) });
+      expect(fn).toHaveBeenNthCalledWith(3, { attempt: 3, signal: expect.any(AbortSignal) });
+      expect(contexts.map((c) => [c.attempt, c.signal.aborted])).toEqual([
+        [1, false],
+        [2, false],
+        [3, false],
+      ]);
+      // One signal for all of them: nothing can abort it, so nothing is allocated per call.
+      expect(new Set(contexts.map((c) => c.signal)).size).toBe(1);
     });
   });
 });

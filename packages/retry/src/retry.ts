@@ -92,20 +92,19 @@ export interface RetryOptions<T = unknown> {
   readonly random?: (() => number) | undefined;
 }
 
-// The attempt's signal is created only if the function reads it: most calls never do.
-class Attempt implements AttemptContext {
-  // `declare`: assigned in the constructor, so no class-field definitions are emitted (smaller bundle).
-  declare readonly attempt: number;
-  // A plain property, not `#signal`: private names cost measurably on Node 24's success path.
-  declare private _signal: AbortSignal | undefined;
-  constructor(attempt: number) {
-    this.attempt = attempt;
+// Without `signal`, `timeout` or `deadline` nothing can abort an attempt, so those attempts share one signal
+// that never aborts (created on first use). It drops listeners: they could never fire, so sharing it leaks none.
+let shared: AbortSignal | undefined;
+const neverAbortedSignal = (): AbortSignal => {
+  if (!shared) {
+    const ignore = () => {};
+    shared = new AbortController().signal;
+    shared.addEventListener = shared.removeEventListener = ignore;
+    // Node keeps `onabort` as a listener of its own; a setter that ignores it too.
+    Object.defineProperty(shared, 'onabort', { set: ignore });
   }
-  get signal(): AbortSignal {
-    this._signal ??= new AbortController().signal;
-    return this._signal;
-  }
-}
+  return shared;
+};
 
 // Created on the first retry, not at import: importing the package has no side effects.
 let defaultBackoff: Backoff | undefined;
@@ -167,7 +166,7 @@ export function retry<T>(
   // The success path: one call, one `then`, no async frame. Failures continue in attemptAll().
   let first: T | PromiseLike<T>;
   try {
-    first = fn(new Attempt(1));
+    first = fn({ attempt: 1, signal: neverAbortedSignal() });
   } catch (error) {
     return attemptAll(fn, o, true, error);
   }
@@ -191,10 +190,10 @@ async function attemptAll<T>(
 
   while (!reason) {
     const controller = guarded ? new AbortController() : undefined;
-    // With a controller the signal exists anyway: a plain object, so `{ ...context }` keeps the signal.
-    const context: AttemptContext = controller
-      ? { attempt: ++attempt, signal: controller.signal }
-      : new Attempt(++attempt);
+    const context: AttemptContext = {
+      attempt: ++attempt,
+      signal: controller ? controller.signal : neverAbortedSignal(),
+    };
     if (failed) failed = false;
     else
       try {
