@@ -1,4 +1,5 @@
 import { getEventListeners } from 'node:events';
+import { InvalidArgumentError } from '@integ/core';
 import { exponential } from '@integ/retry';
 import {
   connect,
@@ -253,6 +254,51 @@ describe('connect', () => {
     expect(srv.requests).toHaveLength(2);
     stream.close();
     expect(clock.pendingTimers).toBe(0);
+  });
+
+  it('the watchdog does not count the time the client stops reading for a slow consumer', async () => {
+    // One chunk of 1,100 events (past the 1,024 high-water mark), then an open, silent body that errors
+    // when the request is aborted, as fetch's does.
+    const burst = Array.from({ length: 1100 }, (_, n) => `data: ${n}\n\n`).join('');
+    const fetch = vi.fn(async (_url: RequestInfo | URL, init?: RequestInit) => {
+      const body = new ReadableStream<Uint8Array>({
+        start(controller) {
+          controller.enqueue(new TextEncoder().encode(burst));
+          init?.signal?.addEventListener('abort', () => controller.error(init.signal?.reason));
+        },
+      });
+      return new Response(body, { headers: { 'content-type': 'text/event-stream' } });
+    });
+    const clock = createFakeClock();
+    const errors: unknown[] = [];
+    const stream = connect('http://127.0.0.1:9/live', {
+      clock,
+      fetch,
+      idleTimeout: 5000,
+      onError: (error) => errors.push(error),
+    });
+    // The client reads the burst and stops reading: nobody has taken an event yet.
+    await clock.advance(0);
+    await clock.advance(20_000);
+    expect(errors).toEqual([]);
+    const it = stream[Symbol.asyncIterator]();
+    for (let n = 0; n < 1100; n++) expect((await it.next()).value).toEqual(ev(String(n)));
+    // Reading resumed with the consumer: the server's silence counts from there.
+    await clock.advance(4999);
+    expect(errors).toEqual([]);
+    await clock.advance(1);
+    await vi.waitFor(() => expect(errors).toHaveLength(1), WAIT);
+    expect(errors[0]).toMatchObject({ code: 'ERR_TIMEOUT' });
+    expect(fetch).toHaveBeenCalledTimes(1);
+    stream.close();
+    expect(clock.pendingTimers).toBe(0);
+  });
+
+  it('refuses a URL with user:password up front, without echoing the password', () => {
+    const attempt = () => connect('http://user:s3cret@127.0.0.1:9/live');
+    expect(attempt).toThrow(InvalidArgumentError);
+    expect(attempt).toThrow(/without user:password/);
+    expect(attempt).not.toThrow(/s3cret/);
   });
 
   it('the watchdog also gives up on a server that accepts the request and never answers', async () => {

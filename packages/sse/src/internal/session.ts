@@ -174,6 +174,9 @@ export function startSession(target: URL, options: ConnectOptions, sink: Session
     (typeof options.lastEventId !== 'string' || /[\0\r\n]/.test(options.lastEventId))
   )
     fail('lastEventId', 'a string without NULL, CR or LF', options.lastEventId);
+  // fetch refuses a URL with user:password (a TypeError the loop would retry forever).
+  if (target.username || target.password)
+    fail('url', 'a URL without user:password (send credentials in headers)', target.origin);
   const url = target.href;
   // Messages name the URL without query and credentials: a query may carry a token.
   const where = target.origin + target.pathname;
@@ -213,10 +216,12 @@ export function startSession(target: URL, options: ConnectOptions, sink: Session
     const connection = new AbortController();
     const linked = linkSignals(outer.signal, connection.signal);
     let lastActivity = clock.now();
+    // Set while the client stops reading for a slow consumer: that silence is ours, not the server's.
+    let paused = false;
     // The watchdog also covers a server that accepts the connection and never answers.
     if (idleTimeout > 0) {
       const check = (): void => {
-        const idle = clock.now() - lastActivity;
+        const idle = paused ? 0 : clock.now() - lastActivity;
         if (idle < idleTimeout) watchdog = clock.setTimeout(check, idleTimeout - idle);
         else connection.abort(new TimeoutError(idleTimeout, `Reading ${where}`));
       };
@@ -262,7 +267,10 @@ export function startSession(target: URL, options: ConnectOptions, sink: Session
           // The backoff starts over once a connection has delivered an event.
           delivered = false;
           attempt = 0;
+          paused = true;
           await sink.drain?.();
+          paused = false;
+          lastActivity = clock.now();
         }
       }
     } catch (error) {
