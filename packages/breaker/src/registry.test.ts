@@ -1,4 +1,5 @@
 import { createBreakerRegistry } from '@integ/breaker';
+import { InvalidArgumentError } from '@integ/core';
 import { createFakeClock } from '@integ/testing';
 import { describe, expect, it, vi } from 'vitest';
 
@@ -22,6 +23,20 @@ describe('createBreakerRegistry', () => {
     const registry = createBreakerRegistry({ clock: createFakeClock(), options });
     registry.get('abc');
     expect(options).toHaveBeenCalledWith('abc');
+  });
+
+  it('execute() rejects, not throws, when the per-key options are invalid', async () => {
+    const registry = createBreakerRegistry({
+      clock: createFakeClock(),
+      options: (key) => ({ failureThreshold: key === 'bad' ? 0 : 1 }),
+    });
+    let result: Promise<unknown> | undefined;
+    expect(() => {
+      result = registry.execute('bad', () => 1);
+    }).not.toThrow();
+    await expect(result).rejects.toBeInstanceOf(InvalidArgumentError);
+    expect(registry.has('bad')).toBe(false);
+    await expect(registry.execute('good', () => 1)).resolves.toBe(1);
   });
 
   it('stays bounded under 100,000 distinct keys', async () => {

@@ -144,7 +144,16 @@ export function createBreakerRegistry(options: BreakerRegistryOptions = {}): Bre
 
   return {
     get,
-    execute: (key, fn, opts) => get(key).execute(fn, opts),
+    execute(key, fn, opts) {
+      let breaker: Breaker;
+      try {
+        breaker = get(key);
+      } catch (error) {
+        // Bad per-key options: a rejection, like every other failure of execute().
+        return Promise.reject(error);
+      }
+      return breaker.execute(fn, opts);
+    },
     has: (key) => entries.has(key),
     delete: (key) => entries.delete(key),
     prune: () => sweep(clock.now(), Infinity),
