@@ -794,12 +794,23 @@ describe('retry', () => {
       ['maxRetryAfter', { maxRetryAfter: Number.NaN }],
       ['timeout', { timeout: '5' as unknown as number }],
       ['deadline', { deadline: 2 ** 31 }],
+      ['backoff', { backoff: 1000 as never }],
+      ['retryIf', { retryIf: true as never }],
+      ['retryOnResult', { retryOnResult: 'yes' as never }],
+      ['onRetry', { onRetry: {} as never }],
+      ['onGiveUp', { onGiveUp: 1 as never }],
+      ['random', { random: 0.5 as never }],
     ])('rejects a bad %s with InvalidArgumentError before calling fn', async (name, options) => {
       const fn = vi.fn();
       const error = await retry(fn, options).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(InvalidArgumentError);
       expect((error as InvalidArgumentError).argument).toBe(name);
       expect(fn).not.toHaveBeenCalled();
+    });
+
+    it('accepts undefined and null for every function option', async () => {
+      const none = { backoff: undefined, retryIf: null, onRetry: undefined, random: null };
+      await expect(retry(async () => 1, none as never)).resolves.toBe(1);
     });
 
     it('rejects a non-function', async () => {

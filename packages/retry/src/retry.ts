@@ -109,6 +109,9 @@ const neverAbortedSignal = (): AbortSignal => {
 // Created on the first retry, not at import: importing the package has no side effects.
 let defaultBackoff: Backoff | undefined;
 const NONE: RetryOptions<never> = {};
+const checkFn = (name: string, value: unknown): void => {
+  if (value != null && typeof value !== 'function') throw new InvalidArgumentError(name, 'a function', value);
+};
 
 /**
  * The default `retryIf`: everything is worth retrying except aborts (an `AbortError`) and errors marked
@@ -156,6 +159,12 @@ export function retry<T>(
       check('timeout', o.timeout ?? 1, 1, MAX_DELAY, true);
       check('deadline', o.deadline ?? 1, 1, MAX_DELAY, true);
       check('maxRetryAfter', o.maxRetryAfter ?? 0, 0, MAX_DELAY, true);
+      checkFn('backoff', o.backoff);
+      checkFn('retryIf', o.retryIf);
+      checkFn('retryOnResult', o.retryOnResult);
+      checkFn('onRetry', o.onRetry);
+      checkFn('onGiveUp', o.onGiveUp);
+      checkFn('random', o.random);
       if (signal?.aborted) throw abortReason(signal);
       o.budget?.recordRequest();
       if ((signal ?? o.timeout ?? o.deadline ?? o.retryOnResult) !== undefined) return attemptAll(fn, o);
