@@ -198,7 +198,8 @@ export function createBreaker(options: BreakerOptions = {}): Breaker {
     int?: 1,
   ): number => {
     const value = (options[name] ?? fallback) as number;
-    if (!(value >= min && value <= max) || (int && value % 1))
+    // A string would pass the range test by coercion and then concatenate (`now + '5000'`).
+    if (typeof value !== 'number' || !(value >= min && value <= max) || (int && value % 1))
       throw new InvalidArgumentError(name, `a number in [${min}, ${max}]`, value);
     return value;
   };
@@ -212,8 +213,21 @@ export function createBreaker(options: BreakerOptions = {}): Breaker {
   // Less a rounding error: 0.55 * 100 is 55.00000000000001 in floating point, and 55 successes are 55 %.
   const needed = Math.ceil(num('halfOpenSuccessRatio', 1, 1e-9, 1) * probes - 1e-9);
   const probeTimeout = num('probeTimeout', 10_000, 1);
-  const { isFailure, isResultFailure, onStateChange, onReject, onSuccess, onFailure } = options;
-  const win = options.window?.();
+  // Checked here, not at the first call: a hook or predicate of the wrong type would otherwise be
+  // swallowed by the guard that keeps a throwing one from corrupting the state machine.
+  const fnOf = <K extends keyof BreakerOptions>(name: K): BreakerOptions[K] => {
+    const value = options[name];
+    if (value != null && typeof value !== 'function')
+      throw new InvalidArgumentError(name, 'a function', value);
+    return value;
+  };
+  const isFailure = fnOf('isFailure');
+  const isResultFailure = fnOf('isResultFailure');
+  const onStateChange = fnOf('onStateChange');
+  const onReject = fnOf('onReject');
+  const onSuccess = fnOf('onSuccess');
+  const onFailure = fnOf('onFailure');
+  const win = fnOf('window')?.();
   // Durations are measured only when something reads them.
   const timed = slowMs < Infinity || onSuccess || onFailure;
 

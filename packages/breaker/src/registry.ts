@@ -78,15 +78,21 @@ export function createBreakerRegistry(options: BreakerRegistryOptions = {}): Bre
   if (!(Number.isInteger(maxSize) && maxSize >= 1))
     throw new InvalidArgumentError('maxSize', 'an integer >= 1', maxSize);
   const idleFor = options.idleFor ?? 300_000;
-  if (!(idleFor >= 0)) throw new InvalidArgumentError('idleFor', 'a number of ms >= 0', idleFor);
+  if (!(typeof idleFor === 'number' && idleFor >= 0))
+    throw new InvalidArgumentError('idleFor', 'a number of ms >= 0', idleFor);
   const { onEvict } = options;
+  if (onEvict != null && typeof onEvict !== 'function')
+    throw new InvalidArgumentError('onEvict', 'a function', onEvict);
   const make = options.options;
   // Map iteration order is insertion order: re-inserting on use keeps it least-recently-used first.
   const entries = new Map<string, Entry>();
 
   const evict = (key: string, entry: Entry): void => {
     entries.delete(key);
-    onEvict?.(key, entry.breaker);
+    // A throwing hook must not fail the get() (or execute()) that made room, nor leave its key out.
+    try {
+      onEvict?.(key, entry.breaker);
+    } catch {}
   };
 
   /**

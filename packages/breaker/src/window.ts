@@ -59,7 +59,7 @@ function option(
   max: number,
 ): number {
   const value = (o[name] ?? fallback) as number;
-  if (!(value >= min && value <= max) && value !== Infinity)
+  if (typeof value !== 'number' || (!(value >= min && value <= max) && value !== Infinity))
     throw new InvalidArgumentError(name, `a number in [${min}, ${max}]`, value);
   return value;
 }

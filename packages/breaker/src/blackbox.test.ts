@@ -1,0 +1,1286 @@
+/**
+ * Black-box tests written from the issue text, DESIGN.md and the README only (not the sources), the way
+ * an outside tester would grade the package: one to three tests per feature sentence and contract name.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { IntegError, InvalidArgumentError, isIntegError, sleep } from '@integ/core';
+import { createFakeClock, trackedAbortController } from '@integ/testing';
+import fc from 'fast-check';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import {
+  type BreakerState,
+  CircuitOpenError,
+  createBreaker,
+  createBreakerRegistry,
+  isCircuitOpenError,
+  slidingWindow,
+} from './index.js';
+
+const boom = (): Promise<never> => Promise.reject(new Error('boom'));
+const fine = (): Promise<string> => Promise.resolve('fine');
+
+async function failTimes(breaker: { execute: (fn: () => Promise<never>) => Promise<unknown> }, n: number) {
+  for (let i = 0; i < n; i++) await breaker.execute(boom).catch(() => {});
+}
+
+function deferred<T>(): {
+  promise: Promise<T>;
+  resolve: (value: T) => void;
+  reject: (error: unknown) => void;
+} {
+  let resolve!: (value: T) => void;
+  let reject!: (error: unknown) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+}
+
+describe('createBreaker: states and defaults', () => {
+  it('starts closed and runs calls, returning their value', async () => {
+    const breaker = createBreaker();
+    expect(breaker.state).toBe('closed');
+    await expect(breaker.execute(fine)).resolves.toBe('fine');
+  });
+
+  it('opens after 5 consecutive failures (the seed default), not after 4', async () => {
+    const breaker = createBreaker({ clock: createFakeClock() });
+    await failTimes(breaker, 4);
+    expect(breaker.state).toBe('closed');
+    await failTimes(breaker, 1);
+    expect(breaker.state).toBe('open');
+  });
+
+  it('a success in between resets the consecutive count', async () => {
+    const breaker = createBreaker({ clock: createFakeClock() });
+    await failTimes(breaker, 4);
+    await breaker.execute(fine);
+    await failTimes(breaker, 4);
+    expect(breaker.state).toBe('closed');
+    expect(breaker.snapshot().consecutiveFailures).toBe(4);
+  });
+
+  it('respects a custom failureThreshold', async () => {
+    const breaker = createBreaker({ failureThreshold: 2, clock: createFakeClock() });
+    await failTimes(breaker, 2);
+    expect(breaker.state).toBe('open');
+  });
+
+  it('stays open 60 s by default, then goes half-open', async () => {
+    const clock = createFakeClock();
+    const breaker = createBreaker({ clock });
+    await failTimes(breaker, 5);
+    await clock.advance(59_999);
+    expect(breaker.state).toBe('open');
+    await clock.advance(1);
+    expect(breaker.state).toBe('half-open');
+  });
+
+  it('passes the failure through unchanged while closed', async () => {
+    const breaker = createBreaker();
+    const error = new Error('mine');
+    await expect(breaker.execute(() => Promise.reject(error))).rejects.toBe(error);
+  });
+
+  it('accepts a synchronous fn, and a synchronous throw becomes a rejection that counts', async () => {
+    const breaker = createBreaker({ failureThreshold: 1, clock: createFakeClock() });
+    await expect(breaker.execute(() => 42)).resolves.toBe(42);
+    let result: Promise<unknown> | undefined;
+    expect(() => {
+      result = breaker.execute(() => {
+        throw new Error('sync');
+      });
+    }).not.toThrow();
+    await expect(result).rejects.toThrow('sync');
+    expect(breaker.state).toBe('open');
+  });
+});
+
+describe('execute(fn) hands fn { signal }', () => {
+  it('calls fn with an object holding an AbortSignal', async () => {
+    const breaker = createBreaker();
+    const fn = vi.fn((_ctx: { signal: AbortSignal }) => 'x');
+    await breaker.execute(fn);
+    expect(fn).toHaveBeenCalledTimes(1);
+    expect(fn).toHaveBeenCalledWith(expect.objectContaining({ signal: expect.any(AbortSignal) }));
+    expect(fn.mock.calls[0]?.[0].signal.aborted).toBe(false);
+  });
+
+  it("forwards the caller's abort to fn's signal, with the caller's reason", async () => {
+    const breaker = createBreaker();
+    const controller = new AbortController();
+    const seen = deferred<unknown>();
+    const call = breaker.execute(
+      ({ signal }) =>
+        new Promise((_, reject) => {
+          signal.addEventListener('abort', () => {
+            seen.resolve(signal.reason);
+            reject(signal.reason);
+          });
+        }),
+      { signal: controller.signal },
+    );
+    const reason = new Error('caller gave up');
+    controller.abort(reason);
+    await expect(seen.promise).resolves.toBe(reason);
+    await expect(call).rejects.toBe(reason);
+  });
+
+  it('an already-aborted caller signal rejects without running fn', async () => {
+    const breaker = createBreaker();
+    const fn = vi.fn(fine);
+    const reason = new Error('already');
+    await expect(breaker.execute(fn, { signal: AbortSignal.abort(reason) })).rejects.toBe(reason);
+    expect(fn).not.toHaveBeenCalled();
+  });
+
+  it('leaves no listener on the caller signal once the call settles', async () => {
+    const breaker = createBreaker();
+    const tracked = trackedAbortController();
+    await breaker.execute(fine, { signal: tracked.signal });
+    await breaker.execute(boom, { signal: tracked.signal }).catch(() => {});
+    expect(tracked.listeners).toBe(0);
+  });
+});
+
+describe('CircuitOpenError when open', () => {
+  it('rejects without running fn, with ERR_CIRCUIT_OPEN and retryAfterMs', async () => {
+    const clock = createFakeClock();
+    const breaker = createBreaker({ clock });
+    await failTimes(breaker, 5);
+    const fn = vi.fn(fine);
+    const error = await breaker.execute(fn).catch((e: unknown) => e);
+    expect(fn).not.toHaveBeenCalled();
+    expect(error).toBeInstanceOf(CircuitOpenError);
+    expect(error).toBeInstanceOf(IntegError);
+    expect(error).toBeInstanceOf(Error);
+    expect(error).toMatchObject({ code: 'ERR_CIRCUIT_OPEN', retryAfterMs: 60_000 });
+    expect(isCircuitOpenError(error)).toBe(true);
+    expect(isIntegError(error, 'ERR_CIRCUIT_OPEN')).toBe(true);
+  });
+
+  it('rejects.toThrow(CircuitOpenError) works', async () => {
+    const breaker = createBreaker({ failureThreshold: 1, clock: createFakeClock() });
+    await failTimes(breaker, 1);
+    await expect(breaker.execute(fine)).rejects.toThrow(CircuitOpenError);
+    await expect(breaker.execute(fine)).rejects.toMatchObject({ code: 'ERR_CIRCUIT_OPEN' });
+  });
+
+  it('retryAfterMs is the rest of the open period', async () => {
+    const clock = createFakeClock();
+    const breaker = createBreaker({ clock });
+    await failTimes(breaker, 5);
+    await clock.advance(10_000);
+    const error = (await breaker.execute(fine).catch((e: unknown) => e)) as CircuitOpenError;
+    expect(error.retryAfterMs).toBe(50_000);
+  });
+
+  it('is retryable and serialises its code and retryAfterMs', async () => {
+    const breaker = createBreaker({ failureThreshold: 1, clock: createFakeClock() });
+    await failTimes(breaker, 1);
+    const error = (await breaker.execute(fine).catch((e: unknown) => e)) as CircuitOpenError;
+    expect(error.retryable).toBe(true);
+    const json = JSON.parse(JSON.stringify(error));
+    expect(json.code).toBe('ERR_CIRCUIT_OPEN');
+    expect(json.retryAfterMs).toBe(60_000);
+    expect(typeof error.message).toBe('string');
+    expect(error.message.length).toBeGreaterThan(0);
+  });
+
+  it('a constructed CircuitOpenError keeps the number it was given', () => {
+    const error = new CircuitOpenError(1234);
+    expect(error.retryAfterMs).toBe(1234);
+    expect(error.code).toBe('ERR_CIRCUIT_OPEN');
+    expect(isCircuitOpenError(error)).toBe(true);
+    expect(isCircuitOpenError(new Error('x'))).toBe(false);
+    expect(isCircuitOpenError({ code: 'ERR_CIRCUIT_OPEN' })).toBe(false);
+    expect(isCircuitOpenError(null)).toBe(false);
+  });
+
+  it('an open breaker schedules no timer without onStateChange and leaves none after closing', async () => {
+    const clock = createFakeClock();
+    const breaker = createBreaker({ clock });
+    await failTimes(breaker, 5);
+    await clock.advance(60_000);
+    await breaker.execute(fine);
+    expect(breaker.state).toBe('closed');
+    expect(clock.pendingTimers).toBe(0);
+  });
+});
+
+describe('tryExecute(fn)', () => {
+  it('resolves { ok: true, value } on success', async () => {
+    const breaker = createBreaker();
+    await expect(breaker.tryExecute(fine)).resolves.toEqual({ ok: true, value: 'fine' });
+  });
+
+  it("resolves { ok: false, error } with fn's error, never rejects", async () => {
+    const breaker = createBreaker();
+    const error = new Error('nope');
+    await expect(breaker.tryExecute(() => Promise.reject(error))).resolves.toEqual({ ok: false, error });
+  });
+
+  it('resolves { ok: false, error: CircuitOpenError } when open', async () => {
+    const breaker = createBreaker({ failureThreshold: 1, clock: createFakeClock() });
+    await breaker.tryExecute(boom);
+    const result = await breaker.tryExecute(fine);
+    expect(result.ok).toBe(false);
+    if (!result.ok) {
+      expect(result.error).toBeInstanceOf(CircuitOpenError);
+      expect(result.error).toMatchObject({ code: 'ERR_CIRCUIT_OPEN' });
+    }
+  });
+
+  it('counts failures like execute', async () => {
+    const breaker = createBreaker({ clock: createFakeClock() });
+    for (let i = 0; i < 5; i++) await breaker.tryExecute(boom);
+    expect(breaker.state).toBe('open');
+  });
+
+  it('resolves (does not throw) even for a synchronous throw', async () => {
+    const breaker = createBreaker();
+    const result = await breaker.tryExecute(() => {
+      throw new Error('sync');
+    });
+    expect(result).toMatchObject({ ok: false });
+  });
+});
+
+describe('bad input is a typed error', () => {
+  const bad: [string, Record<string, unknown>][] = [
+    ['failureThreshold', { failureThreshold: 0 }],
+    ['failureThreshold', { failureThreshold: -1 }],
+    ['failureThreshold', { failureThreshold: Number.NaN }],
+    ['failureThreshold', { failureThreshold: 2.5 }],
+    ['failureThreshold', { failureThreshold: '5' }],
+    ['openFor', { openFor: -1 }],
+    ['openFor', { openFor: Number.NaN }],
+    ['openFor', { openFor: 'soon' }],
+    ['halfOpenProbes', { halfOpenProbes: 0 }],
+    ['halfOpenProbes', { halfOpenProbes: 1.5 }],
+    ['halfOpenSuccessRatio', { halfOpenSuccessRatio: 0 }],
+    ['halfOpenSuccessRatio', { halfOpenSuccessRatio: 1.5 }],
+    ['probeTimeout', { probeTimeout: -5 }],
+    ['slowCallDuration', { slowCallDuration: -1 }],
+    ['isFailure', { isFailure: 'yes' }],
+    ['isResultFailure', { isResultFailure: 1 }],
+    ['probeTimeout', { probeTimeout: '5000' }],
+    ['slowCallDuration', { slowCallDuration: '100' }],
+    ['halfOpenProbes', { halfOpenProbes: '3' }],
+    ['onStateChange', { onStateChange: 'log' }],
+    ['onReject', { onReject: {} }],
+    ['onSuccess', { onSuccess: true }],
+    ['onFailure', { onFailure: 1 }],
+    // what a reader of the issue might pass instead of slidingWindow({...})
+    ['window', { window: { type: 'count', size: 10 } }],
+  ];
+  it.each(bad)('createBreaker refuses a bad %s with InvalidArgumentError', (name, options) => {
+    let error: unknown;
+    try {
+      createBreaker(options as never);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(InvalidArgumentError);
+    expect(error).toMatchObject({ code: 'ERR_INVALID_ARGUMENT', argument: expect.stringContaining(name) });
+  });
+
+  it.each([
+    { size: 0 },
+    { size: -1 },
+    { size: 1.5 },
+    { type: 'sliding' },
+    { type: 'time', duration: 0 },
+    { type: 'time', buckets: 0 },
+    { failureRateThreshold: 0 },
+    { failureRateThreshold: 50 },
+    { slowCallRateThreshold: 1.5 },
+    { minimumCalls: 0 },
+    { size: '10' },
+    { type: 'time', duration: '60000' },
+  ])('slidingWindow(%o) throws InvalidArgumentError', (options) => {
+    expect(() => slidingWindow(options as never)).toThrow(InvalidArgumentError);
+  });
+
+  it('execute with a non-function rejects with InvalidArgumentError (does not throw synchronously)', async () => {
+    const breaker = createBreaker();
+    let promise: Promise<unknown> | undefined;
+    expect(() => {
+      promise = breaker.execute(42 as never);
+    }).not.toThrow();
+    await expect(promise).rejects.toBeInstanceOf(InvalidArgumentError);
+    await expect(breaker.tryExecute('x' as never)).resolves.toMatchObject({
+      ok: false,
+      error: expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }),
+    });
+    expect(breaker.state).toBe('closed');
+  });
+
+  it('a malformed initialState throws InvalidArgumentError', () => {
+    expect(() => createBreaker({ initialState: { state: 'ajar' as BreakerState } })).toThrow(
+      InvalidArgumentError,
+    );
+    expect(() => createBreaker({ initialState: 'closed' as never })).toThrow(InvalidArgumentError);
+    expect(() => createBreaker({ initialState: {} as never })).toThrow(InvalidArgumentError);
+  });
+
+  it('initialState: null (nothing saved yet) starts a fresh breaker', () => {
+    expect(createBreaker({ initialState: null as never }).snapshot()).toMatchObject({ state: 'closed' });
+  });
+
+  it('createBreakerRegistry refuses maxSize 0 and a negative idleFor', () => {
+    expect(() => createBreakerRegistry({ maxSize: 0 })).toThrow(InvalidArgumentError);
+    expect(() => createBreakerRegistry({ idleFor: -1 })).toThrow(InvalidArgumentError);
+    expect(() => createBreakerRegistry({ idleFor: '1000' as never })).toThrow(InvalidArgumentError);
+    expect(() => createBreakerRegistry({ onEvict: 'log' as never })).toThrow(InvalidArgumentError);
+  });
+
+  it('a bad per-key options object fails the call with InvalidArgumentError', async () => {
+    const registry = createBreakerRegistry({ options: () => ({ failureThreshold: -1 }) });
+    await expect(registry.execute('k', fine)).rejects.toBeInstanceOf(InvalidArgumentError);
+  });
+});
+
+describe('failure rate over a count window', () => {
+  it('opens once the window holds minimumCalls and the rate reaches the threshold', async () => {
+    const breaker = createBreaker({
+      failureThreshold: Number.POSITIVE_INFINITY,
+      window: slidingWindow({ type: 'count', size: 10, minimumCalls: 10, failureRateThreshold: 0.5 }),
+      clock: createFakeClock(),
+    });
+    for (let i = 0; i < 9; i++) await breaker.execute(i % 2 === 0 ? boom : fine).catch(() => {});
+    // 5 failures of 9 calls: above 50 %, but fewer than minimumCalls
+    expect(breaker.state).toBe('closed');
+    await breaker.execute(fine);
+    // 5 of 10 = 50 %: at the threshold
+    expect(breaker.state).toBe('open');
+  });
+
+  it('does not open below the threshold', async () => {
+    const breaker = createBreaker({
+      failureThreshold: Number.POSITIVE_INFINITY,
+      window: slidingWindow({ type: 'count', size: 10, minimumCalls: 10, failureRateThreshold: 0.5 }),
+      clock: createFakeClock(),
+    });
+    for (let i = 0; i < 40; i++) await breaker.execute(i % 3 === 0 ? boom : fine).catch(() => {});
+    expect(breaker.state).toBe('closed');
+  });
+
+  it('old outcomes fall out of the count window', async () => {
+    const breaker = createBreaker({
+      failureThreshold: Number.POSITIVE_INFINITY,
+      window: slidingWindow({ type: 'count', size: 4, minimumCalls: 4, failureRateThreshold: 0.75 }),
+      clock: createFakeClock(),
+    });
+    await failTimes(breaker, 2);
+    for (let i = 0; i < 4; i++) await breaker.execute(fine);
+    expect(breaker.snapshot()).toMatchObject({ calls: 4, failures: 0 });
+    await failTimes(breaker, 2);
+    expect(breaker.state).toBe('closed');
+    await failTimes(breaker, 1);
+    expect(breaker.state).toBe('open');
+  });
+
+  it('matches a model of the last `size` outcomes (property)', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.boolean(), { minLength: 1, maxLength: 60 }),
+        fc.integer({ min: 1, max: 12 }),
+        async (outcomes, size) => {
+          const breaker = createBreaker({
+            failureThreshold: Number.POSITIVE_INFINITY,
+            window: slidingWindow({ type: 'count', size, minimumCalls: size, failureRateThreshold: 0.5 }),
+            clock: createFakeClock(),
+          });
+          const seen: boolean[] = [];
+          let shouldOpen = false;
+          for (const failed of outcomes) {
+            await breaker.execute(failed ? boom : fine).catch(() => {});
+            seen.push(failed);
+            const last = seen.slice(-size);
+            if (last.length >= size && last.filter(Boolean).length / last.length >= 0.5) {
+              shouldOpen = true;
+              break;
+            }
+          }
+          expect(breaker.state).toBe(shouldOpen ? 'open' : 'closed');
+        },
+      ),
+      { seed: 42, numRuns: 150 },
+    );
+  });
+});
+
+describe('failure rate over a time window', () => {
+  it('opens on the rate within the time window', async () => {
+    const clock = createFakeClock();
+    const breaker = createBreaker({
+      failureThreshold: Number.POSITIVE_INFINITY,
+      window: slidingWindow({
+        type: 'time',
+        duration: 10_000,
+        buckets: 10,
+        minimumCalls: 4,
+        failureRateThreshold: 0.5,
+      }),
+      clock,
+    });
+    await breaker.execute(fine);
+    await breaker.execute(boom).catch(() => {});
+    await breaker.execute(fine);
+    expect(breaker.state).toBe('closed');
+    await breaker.execute(boom).catch(() => {});
+    expect(breaker.state).toBe('open');
+  });
+
+  it('forgets old buckets, even with no calls in between', async () => {
+    const clock = createFakeClock();
+    const breaker = createBreaker({
+      failureThreshold: Number.POSITIVE_INFINITY,
+      window: slidingWindow({
+        type: 'time',
+        duration: 10_000,
+        buckets: 10,
+        minimumCalls: 4,
+        failureRateThreshold: 0.5,
+      }),
+      clock,
+    });
+    await failTimes(breaker, 3);
+    expect(breaker.snapshot()).toMatchObject({ calls: 3, failures: 3 });
+    await clock.advance(10_000);
+    expect(breaker.snapshot()).toMatchObject({ calls: 0, failures: 0 });
+    await failTimes(breaker, 1);
+    await breaker.execute(fine);
+    await breaker.execute(fine);
+    await breaker.execute(fine);
+    // only 1 of the last 4 calls failed: the 3 old failures were forgotten
+    expect(breaker.state).toBe('closed');
+  });
+
+  it('keeps calls younger than the window', async () => {
+    const clock = createFakeClock();
+    const breaker = createBreaker({
+      failureThreshold: Number.POSITIVE_INFINITY,
+      window: slidingWindow({
+        type: 'time',
+        duration: 10_000,
+        buckets: 10,
+        minimumCalls: 4,
+        failureRateThreshold: 0.5,
+      }),
+      clock,
+    });
+    await failTimes(breaker, 1);
+    await clock.advance(5_000);
+    await failTimes(breaker, 1);
+    await clock.advance(4_000);
+    expect(breaker.snapshot()).toMatchObject({ calls: 2, failures: 2 });
+    await breaker.execute(fine);
+    await breaker.execute(fine);
+    expect(breaker.state).toBe('open');
+  });
+});
+
+describe('slow-call rate', () => {
+  const slow = (clock: ReturnType<typeof createFakeClock>, ms: number) => () =>
+    sleep(ms, { clock }).then(() => 'slow');
+
+  it('opens when the slow-call rate reaches its threshold (count window)', async () => {
+    const clock = createFakeClock();
+    const breaker = createBreaker({
+      clock,
+      slowCallDuration: 100,
+      window: slidingWindow({ size: 4, minimumCalls: 4, slowCallRateThreshold: 0.5 }),
+    });
+    await breaker.execute(fine);
+    await breaker.execute(fine);
+    for (let i = 0; i < 2; i++) {
+      const call = breaker.execute(slow(clock, 250));
+      await clock.advance(250);
+      await expect(call).resolves.toBe('slow');
+    }
+    expect(breaker.state).toBe('open');
+  });
+
+  it('counts slow calls in a time window too', async () => {
+    const clock = createFakeClock();
+    const breaker = createBreaker({
+      clock,
+      slowCallDuration: 100,
+      window: slidingWindow({ type: 'time', duration: 60_000, minimumCalls: 3, slowCallRateThreshold: 1 }),
+    });
+    for (let i = 0; i < 3; i++) {
+      const call = breaker.execute(slow(clock, 150));
+      await clock.advance(150);
+      await call;
+    }
+    expect(breaker.state).toBe('open');
+  });
+
+  it('calls faster than the threshold are not slow', async () => {
+    const clock = createFakeClock();
+    const breaker = createBreaker({
+      clock,
+      slowCallDuration: 100,
+      window: slidingWindow({ size: 4, minimumCalls: 4, slowCallRateThreshold: 0.5 }),
+    });
+    for (let i = 0; i < 8; i++) {
+      const call = breaker.execute(slow(clock, 50));
+      await clock.advance(50);
+      await call;
+    }
+    expect(breaker.state).toBe('closed');
+    expect(breaker.snapshot().slowCalls).toBe(0);
+  });
+});
+
+describe('how long it stays open', () => {
+  it('a fixed openFor', async () => {
+    const clock = createFakeClock();
+    const breaker = createBreaker({ clock, failureThreshold: 1, openFor: 1_000 });
+    await failTimes(breaker, 1);
+    await clock.advance(999);
+    expect(breaker.state).toBe('open');
+    await clock.advance(1);
+    expect(breaker.state).toBe('half-open');
+  });
+
+  it('a backoff that grows on repeated trips', async () => {
+    const clock = createFakeClock();
+    const openFor = vi.fn((trip: number) => 1_000 * 2 ** (trip - 1));
+    const breaker = createBreaker({ clock, failureThreshold: 1, openFor });
+    await failTimes(breaker, 1);
+    expect(openFor).toHaveBeenLastCalledWith(1);
+    await clock.advance(1_000);
+    await failTimes(breaker, 1); // the probe fails: trip 2
+    expect(openFor).toHaveBeenLastCalledWith(2);
+    expect(breaker.state).toBe('open');
+    await clock.advance(1_999);
+    expect(breaker.state).toBe('open');
+    await clock.advance(1);
+    expect(breaker.state).toBe('half-open');
+    await failTimes(breaker, 1);
+    await clock.advance(3_999);
+    expect(breaker.state).toBe('open');
+    await clock.advance(1);
+    expect(breaker.state).toBe('half-open');
+  });
+
+  it('the backoff starts over once the breaker has closed', async () => {
+    const clock = createFakeClock();
+    const openFor = vi.fn((trip: number) => 1_000 * trip);
+    const breaker = createBreaker({ clock, failureThreshold: 1, openFor });
+    await failTimes(breaker, 1);
+    await clock.advance(1_000);
+    await breaker.execute(fine);
+    expect(breaker.state).toBe('closed');
+    await failTimes(breaker, 1);
+    expect(openFor).toHaveBeenLastCalledWith(1);
+  });
+
+  it('a server hint (retryAfterMs on the error) sets the open period', async () => {
+    const clock = createFakeClock();
+    const breaker = createBreaker({ clock, failureThreshold: 1 });
+    await breaker
+      .execute(() => Promise.reject(Object.assign(new Error('429'), { retryAfterMs: 5_000 })))
+      .catch(() => {});
+    const error = (await breaker.execute(fine).catch((e: unknown) => e)) as CircuitOpenError;
+    expect(error.retryAfterMs).toBe(5_000);
+    await clock.advance(5_000);
+    expect(breaker.state).toBe('half-open');
+  });
+
+  it('a server hint longer than openFor is honoured too', async () => {
+    const clock = createFakeClock();
+    const breaker = createBreaker({ clock, failureThreshold: 1, openFor: 1_000 });
+    await breaker
+      .execute(() => Promise.reject(Object.assign(new Error('503'), { retryAfterMs: 30_000 })))
+      .catch(() => {});
+    await clock.advance(29_999);
+    expect(breaker.state).toBe('open');
+    await clock.advance(1);
+    expect(breaker.state).toBe('half-open');
+  });
+});
+
+describe('half-open', () => {
+  it('one probe by default: a success closes', async () => {
+    const clock = createFakeClock();
+    const breaker = createBreaker({ clock, failureThreshold: 1, openFor: 1_000 });
+    await failTimes(breaker, 1);
+    await clock.advance(1_000);
+    await expect(breaker.execute(fine)).resolves.toBe('fine');
+    expect(breaker.state).toBe('closed');
+  });
+
+  it('one probe by default: a failure reopens for another full period', async () => {
+    const clock = createFakeClock();
+    const breaker = createBreaker({ clock, failureThreshold: 1, openFor: 1_000 });
+    await failTimes(breaker, 1);
+    await clock.advance(1_000);
+    await failTimes(breaker, 1);
+    expect(breaker.state).toBe('open');
+    await clock.advance(999);
+    expect(breaker.state).toBe('open');
+  });
+
+  it('admits exactly N probes among 1,000 concurrent callers; the rest are rejected at once', async () => {
+    const clock = createFakeClock();
+    const breaker = createBreaker({ clock, failureThreshold: 1, openFor: 1_000, halfOpenProbes: 3 });
+    await failTimes(breaker, 1);
+    await clock.advance(1_000);
+    const gate = deferred<string>();
+    const fn = vi.fn(() => gate.promise);
+    const calls = Array.from({ length: 1_000 }, () => breaker.tryExecute(fn));
+    expect(fn).toHaveBeenCalledTimes(3);
+    // the rejected callers settle without waiting for the probes (not queued)
+    const settled = await Promise.race([
+      Promise.all(calls.slice(3)).then(() => 'rejected at once'),
+      sleep(50).then(() => 'queued'),
+    ]);
+    expect(settled).toBe('rejected at once');
+    const rejected = await Promise.all(calls.slice(3));
+    expect(rejected.every((r) => !r.ok && isCircuitOpenError(r.error))).toBe(true);
+    gate.resolve('ok');
+    const probes = await Promise.all(calls.slice(0, 3));
+    expect(probes).toEqual([
+      { ok: true, value: 'ok' },
+      { ok: true, value: 'ok' },
+      { ok: true, value: 'ok' },
+    ]);
+    expect(breaker.state).toBe('closed');
+  });
+
+  it('admits min(N, callers) probes for any N and caller count (property)', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 20 }),
+        fc.integer({ min: 0, max: 60 }),
+        async (n, callers) => {
+          const clock = createFakeClock();
+          const breaker = createBreaker({ clock, failureThreshold: 1, openFor: 10, halfOpenProbes: n });
+          await failTimes(breaker, 1);
+          await clock.advance(10);
+          const gate = deferred<void>();
+          const fn = vi.fn(() => gate.promise);
+          const calls = Array.from({ length: callers }, () => breaker.tryExecute(fn));
+          expect(fn).toHaveBeenCalledTimes(Math.min(n, callers));
+          gate.resolve();
+          await Promise.all(calls);
+        },
+      ),
+      { seed: 7, numRuns: 60 },
+    );
+  });
+
+  it('a success ratio decides closing', async () => {
+    const clock = createFakeClock();
+    const breaker = createBreaker({
+      clock,
+      failureThreshold: 1,
+      openFor: 1_000,
+      halfOpenProbes: 4,
+      halfOpenSuccessRatio: 0.75,
+    });
+    await failTimes(breaker, 1);
+    await clock.advance(1_000);
+    const gates = [deferred<string>(), deferred<string>(), deferred<string>(), deferred<string>()];
+    const calls = gates.map((g) => breaker.tryExecute(() => g.promise));
+    gates[0]?.resolve('a');
+    gates[1]?.reject(new Error('x'));
+    gates[2]?.resolve('c');
+    await Promise.all(calls.slice(0, 3));
+    expect(breaker.state).toBe('half-open');
+    gates[3]?.resolve('d');
+    await calls[3];
+    // 3 of 4 = 0.75
+    expect(breaker.state).toBe('closed');
+  });
+
+  it('too many failed probes reopen', async () => {
+    const clock = createFakeClock();
+    const breaker = createBreaker({
+      clock,
+      failureThreshold: 1,
+      openFor: 1_000,
+      halfOpenProbes: 4,
+      halfOpenSuccessRatio: 0.75,
+    });
+    await failTimes(breaker, 1);
+    await clock.advance(1_000);
+    const gates = [deferred<string>(), deferred<string>(), deferred<string>(), deferred<string>()];
+    const calls = gates.map((g) => breaker.tryExecute(() => g.promise));
+    gates[0]?.reject(new Error('x'));
+    gates[1]?.reject(new Error('y'));
+    await Promise.all(calls.slice(0, 2));
+    expect(breaker.state).toBe('open');
+    for (const g of gates.slice(2)) g.resolve('late');
+    await Promise.all(calls);
+    expect(breaker.state).toBe('open');
+  });
+
+  it('a probe timeout: a probe that never settles reopens, and its signal aborts', async () => {
+    const clock = createFakeClock();
+    const breaker = createBreaker({ clock, failureThreshold: 1, openFor: 1_000, probeTimeout: 5_000 });
+    await failTimes(breaker, 1);
+    await clock.advance(1_000);
+    let probeSignal: AbortSignal | undefined;
+    const probe = breaker.tryExecute(({ signal }) => {
+      probeSignal = signal;
+      // honours its signal; a fn that ignores it keeps the caller waiting (the breaker does not)
+      return new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason)));
+    });
+    await clock.advance(4_999);
+    expect(breaker.state).toBe('half-open');
+    await clock.advance(1);
+    expect(probeSignal?.aborted).toBe(true);
+    expect(breaker.state).toBe('open');
+    // the never-settling probe does not hang the caller forever
+    await expect(probe).resolves.toMatchObject({ ok: false, error: { name: 'TimeoutError' } });
+  });
+
+  it('the default probe timeout keeps it from sticking half-open', async () => {
+    const clock = createFakeClock();
+    const breaker = createBreaker({ clock, failureThreshold: 1, openFor: 1_000 });
+    await failTimes(breaker, 1);
+    await clock.advance(1_000);
+    void breaker.tryExecute(() => new Promise(() => {}));
+    await clock.advance(9_999);
+    expect(breaker.state).toBe('half-open');
+    await clock.advance(1); // default probeTimeout: 10 s, then open again for openFor
+    expect(breaker.state).toBe('open');
+    await clock.advance(1_000);
+    await expect(breaker.execute(fine)).resolves.toBe('fine');
+    expect(breaker.state).toBe('closed');
+  });
+
+  it('rejections in half-open carry a retryAfterMs', async () => {
+    const clock = createFakeClock();
+    const breaker = createBreaker({ clock, failureThreshold: 1, openFor: 1_000 });
+    await failTimes(breaker, 1);
+    await clock.advance(1_000);
+    void breaker.tryExecute(() => new Promise(() => {}));
+    const error = (await breaker.execute(fine).catch((e: unknown) => e)) as CircuitOpenError;
+    expect(error).toBeInstanceOf(CircuitOpenError);
+    expect(error.retryAfterMs).toBeGreaterThan(0);
+    expect(Number.isFinite(error.retryAfterMs)).toBe(true);
+  });
+});
+
+describe('stale results are ignored', () => {
+  it('a call that started while closed and succeeds after the trip does not close the breaker', async () => {
+    const clock = createFakeClock();
+    const breaker = createBreaker({ clock, failureThreshold: 3 });
+    const slow = deferred<string>();
+    const stale = breaker.execute(() => slow.promise);
+    await failTimes(breaker, 3);
+    expect(breaker.state).toBe('open');
+    slow.resolve('late');
+    await expect(stale).resolves.toBe('late');
+    expect(breaker.state).toBe('open');
+  });
+
+  it('a failure that started before a reset does not count after it', async () => {
+    const clock = createFakeClock();
+    const breaker = createBreaker({ clock, failureThreshold: 1 });
+    const slow = deferred<string>();
+    const stale = breaker.execute(() => slow.promise);
+    breaker.reset();
+    slow.reject(new Error('late'));
+    await stale.catch(() => {});
+    expect(breaker.state).toBe('closed');
+    expect(breaker.snapshot().consecutiveFailures).toBe(0);
+  });
+
+  it('a failure that started in closed does not reopen a half-open breaker', async () => {
+    const clock = createFakeClock();
+    const breaker = createBreaker({ clock, failureThreshold: 2, openFor: 1_000 });
+    const slow = deferred<string>();
+    const stale = breaker.execute(() => slow.promise);
+    await failTimes(breaker, 2);
+    await clock.advance(1_000);
+    expect(breaker.state).toBe('half-open');
+    slow.reject(new Error('late'));
+    await stale.catch(() => {});
+    expect(breaker.state).toBe('half-open');
+    await expect(breaker.execute(fine)).resolves.toBe('fine');
+    expect(breaker.state).toBe('closed');
+  });
+
+  it('a timed-out probe that later settles does not count twice', async () => {
+    const clock = createFakeClock();
+    const breaker = createBreaker({ clock, failureThreshold: 1, openFor: 1_000, probeTimeout: 100 });
+    await failTimes(breaker, 1);
+    await clock.advance(1_000);
+    const late = deferred<string>();
+    const probe = breaker.tryExecute(() => late.promise);
+    await clock.advance(100);
+    expect(breaker.state).toBe('open');
+    await clock.advance(1_000);
+    expect(breaker.state).toBe('half-open');
+    late.resolve('late');
+    await probe;
+    expect(breaker.state).toBe('half-open');
+  });
+});
+
+describe('isFailure and isResultFailure', () => {
+  it('isFailure(error) false: the call does not count towards opening, but still rejects', async () => {
+    const notFound = Object.assign(new Error('404'), { status: 404 });
+    const isFailure = vi.fn((e: unknown) => (e as { status?: number }).status !== 404);
+    const breaker = createBreaker({ clock: createFakeClock(), failureThreshold: 2, isFailure });
+    for (let i = 0; i < 5; i++)
+      await expect(breaker.execute(() => Promise.reject(notFound))).rejects.toBe(notFound);
+    expect(isFailure).toHaveBeenCalledWith(notFound);
+    expect(breaker.state).toBe('closed');
+  });
+
+  it('isFailure(error) true counts', async () => {
+    const breaker = createBreaker({ clock: createFakeClock(), failureThreshold: 2, isFailure: () => true });
+    await failTimes(breaker, 2);
+    expect(breaker.state).toBe('open');
+  });
+
+  it('isResultFailure(value) true counts a returned value as a failure, and still returns it', async () => {
+    const isResultFailure = vi.fn((v: unknown) => (v as { status: number }).status >= 500);
+    const breaker = createBreaker({ clock: createFakeClock(), failureThreshold: 2, isResultFailure });
+    const res = { status: 503 };
+    await expect(breaker.execute(() => res)).resolves.toBe(res);
+    await expect(breaker.execute(() => res)).resolves.toBe(res);
+    expect(isResultFailure).toHaveBeenCalledWith(res);
+    expect(breaker.state).toBe('open');
+  });
+
+  it('isResultFailure false leaves a value as a success', async () => {
+    const breaker = createBreaker({
+      clock: createFakeClock(),
+      failureThreshold: 1,
+      isResultFailure: (v) => (v as { status: number }).status >= 500,
+    });
+    await breaker.execute(() => ({ status: 200 }));
+    expect(breaker.state).toBe('closed');
+  });
+});
+
+describe('an abort never counts as a failure', () => {
+  it('caller aborts do not open the breaker', async () => {
+    const isFailure = vi.fn(() => true);
+    const breaker = createBreaker({ clock: createFakeClock(), failureThreshold: 2, isFailure });
+    for (let i = 0; i < 10; i++) {
+      const controller = new AbortController();
+      const call = breaker.execute(
+        ({ signal }) =>
+          new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason))),
+        { signal: controller.signal },
+      );
+      controller.abort();
+      await expect(call).rejects.toMatchObject({ name: 'AbortError' });
+    }
+    expect(breaker.state).toBe('closed');
+    expect(isFailure).not.toHaveBeenCalled();
+  });
+
+  it('an AbortError thrown by fn does not count', async () => {
+    const breaker = createBreaker({ clock: createFakeClock(), failureThreshold: 1 });
+    await breaker.execute(() => Promise.reject(new DOMException('aborted', 'AbortError'))).catch(() => {});
+    expect(breaker.state).toBe('closed');
+  });
+
+  it('an aborted call is neither a success nor a failure for onSuccess/onFailure', async () => {
+    const onSuccess = vi.fn();
+    const onFailure = vi.fn();
+    const breaker = createBreaker({ clock: createFakeClock(), onSuccess, onFailure });
+    const controller = new AbortController();
+    const call = breaker.execute(
+      ({ signal }) =>
+        new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason))),
+      { signal: controller.signal },
+    );
+    controller.abort();
+    await call.catch(() => {});
+    expect(onSuccess).not.toHaveBeenCalled();
+    expect(onFailure).not.toHaveBeenCalled();
+  });
+
+  it('an aborted half-open probe frees its slot', async () => {
+    const clock = createFakeClock();
+    const breaker = createBreaker({ clock, failureThreshold: 1, openFor: 1_000 });
+    await failTimes(breaker, 1);
+    await clock.advance(1_000);
+    const controller = new AbortController();
+    // fn ignores the signal: the caller's promise follows fn (never settles), but the slot is freed
+    void breaker.execute(() => new Promise(() => {}), { signal: controller.signal });
+    controller.abort();
+    expect(breaker.state).toBe('half-open');
+    await expect(breaker.execute(fine)).resolves.toBe('fine');
+    expect(breaker.state).toBe('closed');
+  });
+});
+
+describe('isolate() and reset()', () => {
+  it('isolate() holds the breaker open until released, whatever the time', async () => {
+    const clock = createFakeClock();
+    const breaker = createBreaker({ clock });
+    const release = breaker.isolate();
+    expect(breaker.state).toBe('open');
+    const fn = vi.fn(fine);
+    await expect(breaker.execute(fn)).rejects.toBeInstanceOf(CircuitOpenError);
+    await clock.advance(24 * 60 * 60_000);
+    expect(breaker.state).toBe('open');
+    const error = (await breaker.execute(fn).catch((e: unknown) => e)) as CircuitOpenError;
+    expect(error.retryAfterMs).toBe(Number.POSITIVE_INFINITY);
+    expect(error.isolated).toBe(true);
+    expect(error.retryable).toBe(false);
+    expect(fn).not.toHaveBeenCalled();
+    release();
+    expect(breaker.state).toBe('closed');
+    await expect(breaker.execute(fn)).resolves.toBe('fine');
+  });
+
+  it('isolate() aborts calls in flight', async () => {
+    const breaker = createBreaker({ clock: createFakeClock() });
+    let seen: AbortSignal | undefined;
+    const call = breaker.execute(({ signal }) => {
+      seen = signal;
+      return new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason)));
+    });
+    breaker.isolate();
+    expect(seen?.aborted).toBe(true);
+    await expect(call).rejects.toBeDefined();
+  });
+
+  it('release is idempotent, and two isolations need two releases', () => {
+    const breaker = createBreaker({ clock: createFakeClock() });
+    const a = breaker.isolate();
+    const b = breaker.isolate();
+    a();
+    a();
+    expect(breaker.state).toBe('open');
+    b();
+    expect(breaker.state).toBe('closed');
+  });
+
+  it('reset() closes an open breaker and forgets counts', async () => {
+    const breaker = createBreaker({ clock: createFakeClock() });
+    await failTimes(breaker, 5);
+    expect(breaker.state).toBe('open');
+    breaker.reset();
+    expect(breaker.state).toBe('closed');
+    expect(breaker.snapshot()).toMatchObject({ state: 'closed', consecutiveFailures: 0, trips: 0 });
+    await expect(breaker.execute(fine)).resolves.toBe('fine');
+    await failTimes(breaker, 4);
+    expect(breaker.state).toBe('closed');
+  });
+
+  it('reset() ends an isolation', () => {
+    const breaker = createBreaker({ clock: createFakeClock() });
+    breaker.isolate();
+    breaker.reset();
+    expect(breaker.state).toBe('closed');
+  });
+});
+
+describe('snapshot() and starting from one', () => {
+  it('a fresh breaker snapshot', () => {
+    const breaker = createBreaker({ clock: createFakeClock() });
+    expect(breaker.snapshot()).toEqual({
+      state: 'closed',
+      isolated: false,
+      openUntil: null,
+      trips: 0,
+      consecutiveFailures: 0,
+      calls: 0,
+      failures: 0,
+      slowCalls: 0,
+    });
+  });
+
+  it('has state and counts, and survives JSON', async () => {
+    const clock = createFakeClock({ now: 1_000_000 });
+    const breaker = createBreaker({ clock });
+    await breaker.execute(fine);
+    await failTimes(breaker, 2);
+    const snap = breaker.snapshot();
+    expect(snap).toMatchObject({ state: 'closed', consecutiveFailures: 2, calls: 3, failures: 2 });
+    expect(JSON.parse(JSON.stringify(snap))).toEqual(snap);
+    await failTimes(breaker, 3);
+    expect(breaker.snapshot()).toMatchObject({ state: 'open', openUntil: 1_060_000, trips: 1 });
+  });
+
+  it('a new breaker started from an open snapshot is open for the rest of the period', async () => {
+    const clock = createFakeClock();
+    const first = createBreaker({ clock });
+    await failTimes(first, 5);
+    await clock.advance(20_000);
+    const saved = JSON.parse(JSON.stringify(first.snapshot()));
+    const second = createBreaker({ clock, initialState: saved });
+    expect(second.state).toBe('open');
+    const error = (await second.execute(fine).catch((e: unknown) => e)) as CircuitOpenError;
+    expect(error.retryAfterMs).toBe(40_000);
+    await clock.advance(40_000);
+    expect(second.state).toBe('half-open');
+  });
+
+  it('an open period that ended while the process was gone reads as half-open', async () => {
+    const clock = createFakeClock();
+    const first = createBreaker({ clock });
+    await failTimes(first, 5);
+    const saved = first.snapshot();
+    await clock.advance(120_000);
+    const second = createBreaker({ clock, initialState: saved });
+    expect(second.state).toBe('half-open');
+  });
+
+  it('consecutive failures and isolation carry over', async () => {
+    const clock = createFakeClock();
+    const first = createBreaker({ clock });
+    await failTimes(first, 4);
+    const second = createBreaker({ clock, initialState: first.snapshot() });
+    await failTimes(second, 1);
+    expect(second.state).toBe('open');
+
+    const isolated = createBreaker({ clock });
+    isolated.isolate();
+    const third = createBreaker({ clock, initialState: isolated.snapshot() });
+    expect(third.state).toBe('open');
+    expect(third.snapshot().isolated).toBe(true);
+    await clock.advance(10 * 60 * 60_000);
+    expect(third.state).toBe('open');
+  });
+});
+
+describe('hooks', () => {
+  it('onStateChange reports every transition as (to, from)', async () => {
+    const clock = createFakeClock();
+    const onStateChange = vi.fn();
+    const breaker = createBreaker({ clock, failureThreshold: 1, openFor: 1_000, onStateChange });
+    await failTimes(breaker, 1);
+    expect(onStateChange).toHaveBeenLastCalledWith('open', 'closed');
+    await clock.advance(1_000);
+    // fires on time, without the breaker being looked at
+    expect(onStateChange).toHaveBeenLastCalledWith('half-open', 'open');
+    await breaker.execute(fine);
+    expect(onStateChange).toHaveBeenLastCalledWith('closed', 'half-open');
+    expect(onStateChange).toHaveBeenCalledTimes(3);
+  });
+
+  it('onReject gets the CircuitOpenError of each rejected call', async () => {
+    const onReject = vi.fn();
+    const breaker = createBreaker({ clock: createFakeClock(), failureThreshold: 1, onReject });
+    await failTimes(breaker, 1);
+    await breaker.execute(fine).catch(() => {});
+    await breaker.tryExecute(fine);
+    expect(onReject).toHaveBeenCalledTimes(2);
+    expect(onReject).toHaveBeenCalledWith(expect.any(CircuitOpenError));
+  });
+
+  it('onSuccess and onFailure get durations on the clock', async () => {
+    const clock = createFakeClock();
+    const onSuccess = vi.fn();
+    const onFailure = vi.fn();
+    const breaker = createBreaker({ clock, onSuccess, onFailure });
+    const ok = breaker.execute(() => sleep(250, { clock }).then(() => 'v'));
+    await clock.advance(250);
+    await ok;
+    expect(onSuccess).toHaveBeenCalledWith(expect.objectContaining({ durationMs: 250, state: 'closed' }));
+    const error = new Error('x');
+    const bad = breaker.execute(() => sleep(40, { clock }).then(() => Promise.reject(error))).catch((e) => e);
+    await clock.advance(40);
+    await expect(bad).resolves.toBe(error);
+    expect(onFailure).toHaveBeenCalledWith(expect.objectContaining({ durationMs: 40, error }));
+  });
+
+  it('a throwing hook does not break the breaker', async () => {
+    const clock = createFakeClock();
+    const throwing = () => {
+      throw new Error('hook');
+    };
+    const breaker = createBreaker({
+      clock,
+      failureThreshold: 1,
+      openFor: 1_000,
+      onStateChange: throwing,
+      onReject: throwing,
+      onSuccess: throwing,
+      onFailure: throwing,
+    });
+    await expect(breaker.execute(fine)).resolves.toBe('fine');
+    await expect(breaker.execute(boom)).rejects.toThrow('boom');
+    expect(breaker.state).toBe('open');
+    await expect(breaker.execute(fine)).rejects.toBeInstanceOf(CircuitOpenError);
+    await clock.advance(1_000);
+    await expect(breaker.execute(fine)).resolves.toBe('fine');
+    expect(breaker.state).toBe('closed');
+  });
+});
+
+describe('createBreakerRegistry()', () => {
+  it('creates a breaker per key on first use, and returns the same one after', () => {
+    const registry = createBreakerRegistry();
+    expect(registry.has('a')).toBe(false);
+    const a = registry.get('a');
+    expect(registry.get('a')).toBe(a);
+    expect(registry.get('b')).not.toBe(a);
+    expect(registry.size).toBe(2);
+  });
+
+  it('keys are independent', async () => {
+    const registry = createBreakerRegistry({ options: { failureThreshold: 1 }, clock: createFakeClock() });
+    await registry.execute('down.example', boom).catch(() => {});
+    await expect(registry.execute('down.example', fine)).rejects.toBeInstanceOf(CircuitOpenError);
+    await expect(registry.execute('up.example', fine)).resolves.toBe('fine');
+  });
+
+  it('options can depend on the key', async () => {
+    const options = vi.fn((key: string) => ({ failureThreshold: key === 'strict' ? 1 : 3 }));
+    const registry = createBreakerRegistry({ options, clock: createFakeClock() });
+    await registry.execute('strict', boom).catch(() => {});
+    await registry.execute('lax', boom).catch(() => {});
+    expect(registry.get('strict').state).toBe('open');
+    expect(registry.get('lax').state).toBe('closed');
+    expect(options).toHaveBeenCalledWith('strict');
+  });
+
+  it('breakers use the registry clock', async () => {
+    const clock = createFakeClock();
+    const registry = createBreakerRegistry({ options: { failureThreshold: 1, openFor: 1_000 }, clock });
+    await registry.execute('k', boom).catch(() => {});
+    await clock.advance(1_000);
+    expect(registry.get('k').state).toBe('half-open');
+  });
+
+  it('evicts idle closed breakers', async () => {
+    const clock = createFakeClock();
+    const onEvict = vi.fn();
+    const registry = createBreakerRegistry({ idleFor: 1_000, clock, onEvict });
+    registry.get('a');
+    registry.get('b');
+    await clock.advance(1_001);
+    expect(registry.prune()).toBe(2);
+    expect(registry.size).toBe(0);
+    expect(onEvict).toHaveBeenCalledWith('a', expect.anything());
+  });
+
+  it('evicts idle closed breakers as other keys are used, without prune()', async () => {
+    const clock = createFakeClock();
+    const registry = createBreakerRegistry({ idleFor: 1_000, clock });
+    registry.get('a');
+    await clock.advance(1_001);
+    registry.get('b');
+    expect(registry.has('a')).toBe(false);
+    expect(registry.has('b')).toBe(true);
+  });
+
+  it('a throwing onEvict does not break get() or execute()', async () => {
+    const clock = createFakeClock();
+    const registry = createBreakerRegistry({
+      maxSize: 1,
+      clock,
+      onEvict: () => {
+        throw new Error('hook');
+      },
+    });
+    registry.get('a');
+    expect(() => registry.get('b')).not.toThrow();
+    expect(registry.has('b')).toBe(true);
+    await expect(registry.execute('c', fine)).resolves.toBe('fine');
+    expect(registry.size).toBe(1);
+  });
+
+  it('keeps an open breaker even when idle', async () => {
+    const clock = createFakeClock();
+    const registry = createBreakerRegistry({ idleFor: 1_000, clock, options: { failureThreshold: 1 } });
+    await registry.execute('down', boom).catch(() => {});
+    registry.get('up');
+    await clock.advance(2_000);
+    registry.prune();
+    expect(registry.has('down')).toBe(true);
+    expect(registry.has('up')).toBe(false);
+  });
+
+  it('memory stays bounded under 100,000 distinct keys', async () => {
+    const clock = createFakeClock();
+    const registry = createBreakerRegistry({ maxSize: 1_000, clock });
+    let maxSeen = 0;
+    for (let i = 0; i < 100_000; i++) {
+      await registry.execute(`tenant-${i}`, fine);
+      if (registry.size > maxSeen) maxSeen = registry.size;
+    }
+    expect(maxSeen).toBeLessThanOrEqual(1_000);
+    expect(clock.pendingTimers).toBe(0);
+  });
+
+  it('stays bounded when every one of 100,000 keys is open', async () => {
+    const clock = createFakeClock();
+    const registry = createBreakerRegistry({ maxSize: 500, clock, options: { failureThreshold: 1 } });
+    for (let i = 0; i < 100_000; i++) await registry.execute(`k${i}`, boom).catch(() => {});
+    expect(registry.size).toBeLessThanOrEqual(500);
+  });
+
+  it('snapshot() by key, delete() and clear()', async () => {
+    const registry = createBreakerRegistry({ options: { failureThreshold: 1 }, clock: createFakeClock() });
+    await registry.execute('a', boom).catch(() => {});
+    registry.get('b');
+    expect(registry.snapshot()).toMatchObject({ a: { state: 'open' }, b: { state: 'closed' } });
+    expect(registry.delete('a')).toBe(true);
+    expect(registry.has('a')).toBe(false);
+    registry.clear();
+    expect(registry.size).toBe(0);
+  });
+});
+
+describe('over a real loopback socket', () => {
+  let server: Server | undefined;
+  afterEach(async () => {
+    await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+    server = undefined;
+  });
+
+  async function listen(handler: Parameters<typeof createServer>[1]): Promise<string> {
+    const created = createServer(handler);
+    server = created;
+    await new Promise<void>((resolve) => created.listen(0, '127.0.0.1', resolve));
+    return `http://127.0.0.1:${(created.address() as AddressInfo).port}`;
+  }
+
+  it('opens on 5xx responses via isResultFailure and stops calling the server', async () => {
+    let hits = 0;
+    const url = await listen((_req, res) => {
+      hits++;
+      res.writeHead(503).end();
+    });
+    const breaker = createBreaker({
+      failureThreshold: 3,
+      isResultFailure: (r) => (r as Response).status >= 500,
+    });
+    for (let i = 0; i < 3; i++) {
+      const res = await breaker.execute(({ signal }) => fetch(url, { signal }));
+      expect(res.status).toBe(503);
+    }
+    expect(breaker.state).toBe('open');
+    await expect(breaker.execute(({ signal }) => fetch(url, { signal }))).rejects.toBeInstanceOf(
+      CircuitOpenError,
+    );
+    expect(hits).toBe(3);
+  });
+
+  it('isolate() aborts a fetch in flight through the signal', async () => {
+    const url = await listen(() => {
+      // never answers
+    });
+    const breaker = createBreaker();
+    const started = deferred<void>();
+    const call = breaker.execute(({ signal }) => {
+      started.resolve();
+      return fetch(url, { signal });
+    });
+    await started.promise;
+    breaker.isolate();
+    await expect(call).rejects.toBeDefined();
+    expect(breaker.state).toBe('open');
+    server?.closeAllConnections();
+  });
+});
