@@ -1284,3 +1284,177 @@ describe('over a real loopback socket', () => {
     server?.closeAllConnections();
   });
 });
+
+describe('more transitions an outside tester checks', () => {
+  it('onStateChange sees isolate(), its release and reset()', async () => {
+    const onStateChange = vi.fn();
+    const breaker = createBreaker({ clock: createFakeClock(), failureThreshold: 1, onStateChange });
+    const release = breaker.isolate();
+    expect(onStateChange).toHaveBeenLastCalledWith('open', 'closed');
+    release();
+    expect(onStateChange).toHaveBeenLastCalledWith('closed', 'open');
+    await failTimes(breaker, 1);
+    breaker.reset();
+    expect(onStateChange).toHaveBeenLastCalledWith('closed', 'open');
+    expect(onStateChange).toHaveBeenCalledTimes(4);
+  });
+
+  it('tryExecute while isolated resolves an isolated, non-retryable CircuitOpenError', async () => {
+    const breaker = createBreaker({ clock: createFakeClock() });
+    breaker.isolate();
+    const result = await breaker.tryExecute(fine);
+    expect(result).toMatchObject({
+      ok: false,
+      error: {
+        code: 'ERR_CIRCUIT_OPEN',
+        isolated: true,
+        retryable: false,
+        retryAfterMs: Number.POSITIVE_INFINITY,
+      },
+    });
+  });
+
+  it('a slow probe counts as a failed probe', async () => {
+    const clock = createFakeClock();
+    const breaker = createBreaker({ clock, failureThreshold: 1, openFor: 1_000, slowCallDuration: 100 });
+    await failTimes(breaker, 1);
+    await clock.advance(1_000);
+    const probe = breaker.execute(() => sleep(200, { clock }).then(() => 'late but fine'));
+    await clock.advance(200);
+    await expect(probe).resolves.toBe('late but fine');
+    expect(breaker.state).toBe('open');
+  });
+
+  it('onSuccess reports slow: true for a slow call', async () => {
+    const clock = createFakeClock();
+    const onSuccess = vi.fn();
+    const breaker = createBreaker({ clock, slowCallDuration: 100, onSuccess });
+    const call = breaker.execute(() => sleep(150, { clock }).then(() => 1));
+    await clock.advance(150);
+    await call;
+    expect(onSuccess).toHaveBeenCalledWith({ durationMs: 150, slow: true, state: 'closed' });
+  });
+
+  it('a server hint is capped by maxOpenFor', async () => {
+    const clock = createFakeClock();
+    const breaker = createBreaker({ clock, failureThreshold: 1, maxOpenFor: 10_000 });
+    await breaker
+      .execute(() => Promise.reject(Object.assign(new Error('503'), { retryAfterMs: 3_600_000 })))
+      .catch(() => {});
+    const error = (await breaker.execute(fine).catch((e: unknown) => e)) as CircuitOpenError;
+    expect(error.retryAfterMs).toBe(10_000);
+  });
+
+  it('an error that isFailure accepts as an answer does not trip, even with a hint', async () => {
+    const breaker = createBreaker({ clock: createFakeClock(), failureThreshold: 1, isFailure: () => false });
+    await breaker
+      .execute(() => Promise.reject(Object.assign(new Error('429'), { retryAfterMs: 5_000 })))
+      .catch(() => {});
+    expect(breaker.state).toBe('closed');
+  });
+
+  it('a thrown non-Error value counts and is passed through', async () => {
+    const breaker = createBreaker({ clock: createFakeClock(), failureThreshold: 1 });
+    await expect(breaker.execute(() => Promise.reject('plain string'))).rejects.toBe('plain string');
+    expect(breaker.state).toBe('open');
+  });
+
+  it('the window starts empty when the breaker closes again', async () => {
+    const clock = createFakeClock();
+    const breaker = createBreaker({
+      clock,
+      failureThreshold: Number.POSITIVE_INFINITY,
+      openFor: 1_000,
+      window: slidingWindow({ size: 4, minimumCalls: 4 }),
+    });
+    await failTimes(breaker, 4);
+    expect(breaker.state).toBe('open');
+    await clock.advance(1_000);
+    await breaker.execute(fine);
+    expect(breaker.state).toBe('closed');
+    expect(breaker.snapshot()).toMatchObject({ calls: 0, failures: 0 });
+    await failTimes(breaker, 1);
+    expect(breaker.state).toBe('closed');
+  });
+
+  it('leaves no timer behind after a probe settles, or after reset() with onStateChange', async () => {
+    const clock = createFakeClock();
+    const breaker = createBreaker({ clock, failureThreshold: 1, openFor: 1_000, onStateChange: () => {} });
+    await failTimes(breaker, 1);
+    expect(clock.pendingTimers).toBe(1);
+    await clock.advance(1_000);
+    await breaker.execute(fine);
+    expect(clock.pendingTimers).toBe(0);
+    await failTimes(breaker, 1);
+    breaker.reset();
+    expect(clock.pendingTimers).toBe(0);
+  });
+
+  it('isolate() aborts a half-open probe in flight', async () => {
+    const clock = createFakeClock();
+    const breaker = createBreaker({ clock, failureThreshold: 1, openFor: 1_000 });
+    await failTimes(breaker, 1);
+    await clock.advance(1_000);
+    let probeSignal: AbortSignal | undefined;
+    const probe = breaker.tryExecute(({ signal }) => {
+      probeSignal = signal;
+      return new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason)));
+    });
+    breaker.isolate();
+    expect(probeSignal?.aborted).toBe(true);
+    expect(isCircuitOpenError(probeSignal?.reason)).toBe(true);
+    await expect(probe).resolves.toMatchObject({ ok: false });
+    expect(clock.pendingTimers).toBe(0);
+  });
+
+  it('onReject fires for callers turned away in half-open', async () => {
+    const clock = createFakeClock();
+    const onReject = vi.fn();
+    const breaker = createBreaker({ clock, failureThreshold: 1, openFor: 1_000, onReject });
+    await failTimes(breaker, 1);
+    await clock.advance(1_000);
+    void breaker.tryExecute(() => new Promise(() => {}));
+    await breaker.tryExecute(fine);
+    expect(onReject).toHaveBeenCalledTimes(1);
+  });
+
+  it('a registry makes a fresh breaker for a key after evicting it', async () => {
+    const clock = createFakeClock();
+    const options = vi.fn(() => ({ failureThreshold: 2 }));
+    const registry = createBreakerRegistry({ idleFor: 1_000, clock, options });
+    const first = registry.get('a');
+    await registry.execute('a', boom).catch(() => {});
+    await clock.advance(1_001);
+    registry.prune();
+    const second = registry.get('a');
+    expect(second).not.toBe(first);
+    expect(second.snapshot().consecutiveFailures).toBe(0);
+    expect(options).toHaveBeenCalledTimes(2);
+  });
+
+  it('never closed with failureThreshold failures in a row, and rejects every call while open (property)', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.constantFrom('ok', 'fail', 'wait', 'reset'), { maxLength: 40 }),
+        fc.integer({ min: 1, max: 4 }),
+        async (steps, threshold) => {
+          const clock = createFakeClock();
+          const breaker = createBreaker({ clock, failureThreshold: threshold, openFor: 100 });
+          for (const step of steps) {
+            const before = breaker.state;
+            if (step === 'wait') await clock.advance(100);
+            else if (step === 'reset') breaker.reset();
+            else {
+              const r = await breaker.tryExecute(step === 'ok' ? fine : boom);
+              if (before === 'open') expect(isCircuitOpenError((r as { error?: unknown }).error)).toBe(true);
+            }
+            const snap = breaker.snapshot();
+            expect(snap.consecutiveFailures).toBeLessThanOrEqual(threshold);
+            if (snap.state === 'closed') expect(snap.consecutiveFailures).toBeLessThan(threshold);
+          }
+        },
+      ),
+      { seed: 11, numRuns: 200 },
+    );
+  });
+});
