@@ -480,6 +480,14 @@ describe('createParser: bad input is a typed error', () => {
     );
   });
 
+  it('throws InvalidArgumentError when the options object itself is missing (no onEvent either)', () => {
+    for (const options of [undefined, null]) {
+      expect(() => createParser(options as never)).toThrow(InvalidArgumentError);
+      expect(() => createByteParser(options as never)).toThrow(InvalidArgumentError);
+    }
+    expect(() => (createParser as () => unknown)()).toThrow(expect.objectContaining({ argument: 'onEvent' }));
+  });
+
   it('throws InvalidArgumentError for a maxEventSize that is not a number >= 1', () => {
     for (const maxEventSize of [0, -1, Number.NaN, '10'])
       expect(() => createParser({ onEvent: () => {}, maxEventSize } as never)).toThrow(InvalidArgumentError);

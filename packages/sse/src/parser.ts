@@ -99,7 +99,8 @@ const isData = (s: string, i: number): boolean =>
  * ```
  */
 export function createParser(options: ParserOptions): Parser {
-  const { onEvent, onRetry, onComment, maxEventSize = Infinity } = options;
+  // `?? {}`: no options at all is a missing onEvent (InvalidArgumentError), not a destructuring TypeError.
+  const { onEvent, onRetry, onComment, maxEventSize = Infinity } = options ?? ({} as ParserOptions);
   if (typeof onEvent !== 'function') fail('onEvent', 'a function', onEvent);
   // NaN would turn the limit off and a negative one would refuse every event: both are mistakes.
   if (typeof maxEventSize !== 'number' || !(maxEventSize >= 1))
