@@ -197,6 +197,17 @@ async function attemptAll<T>(
   let attempt = 0;
   let reason: GiveUpEvent['reason'] | undefined;
 
+  // retryOnResult is part of the attempt: the timeout, the deadline and the caller's signal cut it too
+  // (it may be reading the response's body with the attempt's signal). Without it, attempts call fn as is.
+  const run = o.retryOnResult
+    ? async (context: AttemptContext): Promise<T> => {
+        const value = await fn(context);
+        if (await (o.retryOnResult as NonNullable<typeof o.retryOnResult>)(value, context))
+          throw new RejectedResultError(value);
+        return value;
+      }
+    : fn;
+
   while (!reason) {
     const controller = guarded ? new AbortController() : undefined;
     const context: AttemptContext = {
@@ -207,30 +218,34 @@ async function attemptAll<T>(
     else
       try {
         const left = controller && expiresAt - clock.now();
-        const value = await (controller
+        return await (controller
           ? race(
               clock,
               signal,
               Math.min(timeout, left as number),
+              () => run(context),
               controller,
               () =>
                 (left as number) < timeout
                   ? new TimeoutError(deadline, 'Retry deadline')
                   : new TimeoutError(timeout, `Attempt ${attempt}`),
-              () => fn(context),
             )
-          : fn(context));
-        if (!(o.retryOnResult && (await o.retryOnResult(value, context)))) return value;
-        error = new RejectedResultError(value);
+          : run(context));
       } catch (failure) {
         error = failure;
       }
 
     // Failure path: from here on, allocation does not matter.
     if (errors.push(error) > MAX_KEPT_ERRORS) errors.shift();
+    // The caller's abort also cuts a pending retryIf (race() then resolves; the next line reports the abort).
+    const retryable =
+      isRetryable(error) &&
+      (!o.retryIf ||
+        (await race(clock, signal, Infinity, () =>
+          (o.retryIf as NonNullable<typeof o.retryIf>)(error, context),
+        )));
     if (signal?.aborted) reason = 'aborted';
-    else if (!isRetryable(error) || (o.retryIf && !(await o.retryIf(error, context))))
-      reason = 'not-retryable';
+    else if (!retryable) reason = 'not-retryable';
     else if (attempt >= attempts) reason = 'attempts';
     else {
       defaultBackoff ??= exponential();
@@ -256,8 +271,8 @@ async function attemptAll<T>(
       else if (o.budget?.tryRetry() === false) reason = 'budget';
       else {
         o.onRetry?.({ attempt, delay, error });
-        // The wait only ever rejects because the caller aborted, which the next line reports.
-        if (delay > 0) await race(clock, signal, delay).catch(() => {});
+        // An abort ends the wait early (race() resolves), which the next line reports.
+        if (delay > 0) await race(clock, signal, delay);
         previousDelay = delay;
         if (signal?.aborted) reason = 'aborted';
         // Timers can fire late (a busy event loop): re-check, so no attempt starts at or after the deadline.
@@ -276,18 +291,18 @@ async function attemptAll<T>(
 }
 
 /**
- * Settles at the first of: `start()` settling (when given), `ms` passing (resolves, or rejects with
- * `timedOut()` when given), or the caller's `signal` aborting (rejects with its reason). An attempt cut short
- * by the timer or the caller has its `controller` aborted with that error and is not awaited any further.
- * Every timer and listener is released as soon as it settles. Also the wait between attempts.
+ * Settles at the first of: `start()` settling (when given), `ms` passing, or the caller's `signal` aborting.
+ * With a `controller` (an attempt), the timer and the abort reject with `timedOut()` or the signal's reason,
+ * abort the attempt with that error and stop awaiting it; without one (the wait between attempts, a pending
+ * `retryIf`) they resolve. Every timer and listener is released as soon as it settles.
  */
 function race<T>(
   clock: Clock,
   signal: AbortSignal | undefined,
   ms: number,
+  start?: () => T | PromiseLike<T>,
   controller?: AbortController,
   timedOut?: () => unknown,
-  start?: () => T | PromiseLike<T>,
 ): Promise<T> {
   return new Promise((resolve, reject) => {
     let timer: TimerHandle;
@@ -296,16 +311,17 @@ function race<T>(
       signal?.removeEventListener('abort', onAbort);
       (ok ? resolve : reject)(value as T);
     };
-    // Cut short by the timer or the caller: abort the attempt and stop waiting for it.
+    // Cut short by the timer or the caller: abort the attempt, reject with the reason and stop waiting for
+    // it. With no attempt (a wait, a retryIf) it resolves instead: the caller checks `signal.aborted`.
     const cut = (reason: unknown): void => {
       controller?.abort(reason);
-      settle(reason);
+      settle(reason, !controller);
     };
     const onAbort = (): void => cut(abortReason(signal as AbortSignal));
     // A signal aborted in a hook fires no event any more: check it first.
     if (signal?.aborted) return onAbort();
     signal?.addEventListener('abort', onAbort);
-    if (ms < Infinity) timer = clock.setTimeout(() => (timedOut ? cut(timedOut()) : settle(0, true)), ms);
+    if (ms < Infinity) timer = clock.setTimeout(() => cut(timedOut?.()), ms);
     if (start)
       try {
         Promise.resolve(start()).then((value) => settle(value, true), settle);
