@@ -24,7 +24,7 @@ import {
 } from '@integ/retry';
 import { createFakeClock, seededRandom, trackedAbortController } from '@integ/testing';
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, expectTypeOf, it, vi } from 'vitest';
 
 const boom = (n = 0): Error => new Error(`boom ${n}`);
 
@@ -1227,5 +1227,145 @@ describe('invariants (fast-check)', () => {
       ),
       { numRuns: 60, seed: 9 },
     );
+  });
+});
+
+describe('documented choices an outside tester may guess differently (README)', () => {
+  it('the deadline gives up as soon as the next wait would reach it, instead of sleeping to it', async () => {
+    const clock = createFakeClock();
+    let settledAt = -1;
+    const p = rejection(
+      retry(
+        async () => {
+          throw boom();
+        },
+        { backoff: constant(1000), deadline: 1500, attempts: 10, clock },
+      ).finally(() => {
+        settledAt = clock.now();
+      }),
+    );
+    await clock.runAll();
+    expect(await p).toMatchObject({ reason: 'deadline', attempts: 2 });
+    // Not 1500: the wait of 1000 ms after the second failure would end past the deadline.
+    expect(settledAt).toBe(1000);
+  });
+
+  it('RetryError keeps the last 100 errors when there were more', async () => {
+    let n = 0;
+    const error = (await rejection(
+      retry(
+        async () => {
+          throw boom(++n);
+        },
+        { attempts: 150, backoff: constant(0) },
+      ),
+    )) as RetryError;
+    expect(error.attempts).toBe(150);
+    expect(error.errors).toHaveLength(100);
+    expect((error.errors[0] as Error).message).toBe('boom 51');
+    expect((error.cause as Error).message).toBe('boom 150');
+  });
+
+  it('withRetry checks its options on each call, not when wrapping', async () => {
+    const wrapped = withRetry(async () => 1, { attempts: 0 });
+    await expect(wrapped()).rejects.toBeInstanceOf(InvalidArgumentError);
+    expect(() => withRetry('nope' as never)).toThrow(InvalidArgumentError);
+  });
+
+  it('retryBudget counts in 10 buckets: retries stay within ratio x calls of the last ttl + minimum (property)', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.double({ min: 0, max: 2, noNaN: true }),
+        fc.integer({ min: 0, max: 3 }),
+        fc.array(fc.tuple(fc.integer({ min: 0, max: 400 }), fc.integer({ min: 0, max: 4 })), {
+          minLength: 1,
+          maxLength: 60,
+        }),
+        async (ratio, minPerSecond, steps) => {
+          const ttl = 1000;
+          const clock = createFakeClock();
+          const budget = retryBudget({ ratio, minPerSecond, ttl, clock });
+          const callsAt: number[] = [];
+          const retriesAt: number[] = [];
+          for (const [gap, failures] of steps) {
+            clock.setNow(clock.now() + gap);
+            callsAt.push(clock.now());
+            let n = 0;
+            await retry(
+              async () => {
+                if (n++ > 0) {
+                  retriesAt.push(clock.now());
+                  const t = clock.now();
+                  // Every retry that happened: retries in the last 0.9 x ttl <= ratio x calls in the last ttl + min.
+                  const recent = retriesAt.filter((r) => r > t - 0.9 * ttl).length;
+                  const calls = callsAt.filter((c) => c > t - ttl).length;
+                  expect(recent).toBeLessThanOrEqual(ratio * calls + (minPerSecond * ttl) / 1000 + 1e-9);
+                }
+                if (n <= failures) throw boom();
+                return n;
+              },
+              { attempts: 5, budget, clock, backoff: constant(0) },
+            ).catch(() => undefined);
+          }
+        },
+      ),
+      { numRuns: 100, seed: 13 },
+    );
+  });
+});
+
+describe('types', () => {
+  it('retry resolves with fn’s type, withRetry keeps fn’s parameters', () => {
+    expectTypeOf(retry(async () => 42)).toEqualTypeOf<Promise<number>>();
+    expectTypeOf(retry(() => 'sync')).toEqualTypeOf<Promise<string>>();
+    const wrapped = withRetry(async (id: string, n: number) => ({ id, n }));
+    expectTypeOf(wrapped).parameters.toEqualTypeOf<[string, number]>();
+    expectTypeOf(wrapped).returns.toEqualTypeOf<Promise<{ id: string; n: number }>>();
+    expectTypeOf<AttemptContext>().toEqualTypeOf<{
+      readonly attempt: number;
+      readonly signal: AbortSignal;
+    }>();
+  });
+});
+
+describe('per-attempt timeout over a real socket', () => {
+  let server: Server;
+  let url = '';
+  let hits = 0;
+  let firstClosed: () => void = () => {};
+  const closed = new Promise<void>((resolve) => {
+    firstClosed = resolve;
+  });
+  beforeAll(async () => {
+    server = createServer((req, res) => {
+      if (++hits === 1) {
+        // Never answers: only the client's abort ends this request.
+        req.socket.on('close', () => firstClosed());
+        return;
+      }
+      res.end('second');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+  });
+  afterAll(async () => {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  });
+
+  it('aborts the hanging fetch through the attempt’s signal and succeeds on the next attempt', async () => {
+    const clock = createFakeClock();
+    const requested = new Promise<void>((resolve) => server.once('request', () => resolve()));
+    const p = retry(async ({ signal }) => (await fetch(url, { signal })).text(), {
+      clock,
+      timeout: 1000,
+      backoff: constant(0),
+    });
+    await requested;
+    await clock.advance(1000);
+    await expect(p).resolves.toBe('second');
+    expect(hits).toBe(2);
+    await closed; // the first request's socket was closed by the abort (a hang here fails the test)
+    expect(clock.pendingTimers).toBe(0);
   });
 });
