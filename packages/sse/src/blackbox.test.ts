@@ -1333,23 +1333,47 @@ describe('connect: request options (fetch-based)', () => {
 });
 
 describe('connect: bad options are typed errors thrown at once', () => {
-  const fetchSpy = vi.fn();
-  const bad: [string, () => unknown][] = [
-    ['an unparsable url', () => connect('not a url', { fetch: fetchSpy })],
-    ['maxDelay NaN', () => connect('http://127.0.0.1:1/', { maxDelay: Number.NaN, fetch: fetchSpy })],
-    ['idleTimeout -1', () => connect('http://127.0.0.1:1/', { idleTimeout: -1, fetch: fetchSpy })],
-    ['a body with GET', () => connect('http://127.0.0.1:1/', { body: 'x', fetch: fetchSpy })],
+  const bad: [string, (fetchSpy: typeof fetch) => unknown][] = [
+    ['an unparsable url', (fetchSpy) => connect('not a url', { fetch: fetchSpy })],
+    ['maxDelay NaN', (fetchSpy) => connect('http://127.0.0.1:1/', { maxDelay: Number.NaN, fetch: fetchSpy })],
+    ['idleTimeout -1', (fetchSpy) => connect('http://127.0.0.1:1/', { idleTimeout: -1, fetch: fetchSpy })],
+    ['a body with GET', (fetchSpy) => connect('http://127.0.0.1:1/', { body: 'x', fetch: fetchSpy })],
     [
       'credentials "bogus"',
-      () => connect('http://127.0.0.1:1/', { credentials: 'bogus' as never, fetch: fetchSpy }),
+      (fetchSpy) => connect('http://127.0.0.1:1/', { credentials: 'bogus' as never, fetch: fetchSpy }),
     ],
-    ['lastEventId with LF', () => connect('http://127.0.0.1:1/', { lastEventId: 'a\nb', fetch: fetchSpy })],
-    ['headers a number', () => connect('http://127.0.0.1:1/', { headers: 5 as never, fetch: fetchSpy })],
+    [
+      'lastEventId with LF',
+      (fetchSpy) => connect('http://127.0.0.1:1/', { lastEventId: 'a\nb', fetch: fetchSpy }),
+    ],
+    [
+      'headers a number',
+      (fetchSpy) => connect('http://127.0.0.1:1/', { headers: 5 as never, fetch: fetchSpy }),
+    ],
+    // Static headers fetch can never send: every attempt would fail and be retried forever.
+    [
+      'a header name with a space',
+      (fetchSpy) => connect('http://127.0.0.1:1/', { headers: { 'x bad': '1' }, fetch: fetchSpy }),
+    ],
+    [
+      'a header value with LF',
+      (fetchSpy) => connect('http://127.0.0.1:1/', { headers: { 'x-a': 'a\nb' }, fetch: fetchSpy }),
+    ],
+    [
+      'a header value above U+00FF',
+      (fetchSpy) => connect('http://127.0.0.1:1/', { headers: { 'x-a': '€' }, fetch: fetchSpy }),
+    ],
+    [
+      'a header pair of one',
+      (fetchSpy) => connect('http://127.0.0.1:1/', { headers: [['x-a']] as never, fetch: fetchSpy }),
+    ],
   ];
   for (const [name, call] of bad)
-    it(`refuses ${name} with InvalidArgumentError (ERR_INVALID_ARGUMENT)`, () => {
-      expect(call).toThrow(InvalidArgumentError);
-      expect(call).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }));
+    it(`refuses ${name} with InvalidArgumentError (ERR_INVALID_ARGUMENT)`, async () => {
+      const fetchSpy = vi.fn<typeof fetch>(async () => new Response(null, { status: 204 }));
+      expect(() => call(fetchSpy)).toThrow(InvalidArgumentError);
+      expect(() => call(fetchSpy)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }));
+      await settle(2);
       expect(fetchSpy).not.toHaveBeenCalled();
     });
 });

@@ -156,9 +156,14 @@ export function startSession(target: URL, options: ConnectOptions, sink: Session
   }))
     if (typeof value !== 'function' && (value !== undefined || name === 'fetch'))
       fail(name, 'a function', value);
-  // Object(x) !== x for null and primitives, and holds for objects and functions of any realm.
-  if (headers !== undefined && Object(headers) !== headers)
-    fail('headers', 'a HeadersInit or a function returning one', headers);
+  // Static headers are tried once, here: a bad name or value (or a primitive) would make every attempt throw
+  // a TypeError that looks like a network error and is retried forever. They are still read per attempt.
+  if (typeof headers !== 'function')
+    try {
+      new Headers(headers);
+    } catch {
+      fail('headers', 'a HeadersInit or a function returning one', headers);
+    }
   if (typeof method !== 'string' || !METHOD.test(method))
     fail('method', "an HTTP method such as 'GET' or 'POST'", method);
   // fetch refuses these, and the client would take its TypeError for a network error.
