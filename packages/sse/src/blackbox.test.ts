@@ -1820,3 +1820,68 @@ describe("connect: no leaks on the caller's signal", () => {
     stream.close();
   });
 });
+
+describe('connect: backpressure and the watchdog', () => {
+  it('does not read on while more than 1024 events wait, however many the consumer takes one by one', async () => {
+    let pulls = 0;
+    const batch = utf8('data: x\n\n'.repeat(100));
+    const fetchStub: typeof fetch = async () =>
+      new Response(
+        new ReadableStream<Uint8Array>(
+          {
+            pull(controller) {
+              pulls++;
+              controller.enqueue(batch);
+            },
+          },
+          { highWaterMark: 0 },
+        ),
+        { headers: { 'content-type': 'text/event-stream' } },
+      );
+    const stream = connect('http://127.0.0.1:9/live', { fetch: fetchStub, clock: createFakeClock() });
+    const it = stream[Symbol.asyncIterator]();
+    await it.next();
+    await settle(50);
+    const stalled = pulls;
+    expect(stalled * 100).toBeGreaterThanOrEqual(1024);
+    expect(stalled * 100).toBeLessThan(1024 + 300);
+    // Taking 50 events leaves more than 1024 waiting: nothing more may be read.
+    for (let i = 0; i < 50; i++) {
+      await it.next();
+      await settle(2);
+    }
+    expect(pulls).toBe(stalled);
+    // Once fewer than 1024 wait, reading resumes.
+    for (let i = 0; i < stalled * 100; i++) await it.next();
+    await settle(5);
+    expect(pulls).toBeGreaterThan(stalled);
+    stream.close();
+  });
+
+  it('a consumer that falls behind is not taken for a silent server; silence after it catches up is', async () => {
+    const server = await serve((_req, res, n) => {
+      res.writeHead(200, sseHead);
+      if (n > 1) return void res.write('data: again\n\n');
+      let wire = '';
+      for (let i = 0; i < 3000; i++) wire += `data: ${i}\n\n`;
+      res.write(wire); // then silence, connection open
+    });
+    const clock = createFakeClock();
+    const reconnects = hookQueue<ReconnectInfo>();
+    const stream = connect(server.url, { clock, idleTimeout: 5000, onReconnect: reconnects.push });
+    const it = stream[Symbol.asyncIterator]();
+    expect((await it.next()).value).toEqual(msg('0'));
+    await settle(50); // the client reads until 1024 events wait, then stops reading
+    await clock.advance(60_000);
+    await settle(5);
+    expect(reconnects.all).toHaveLength(0);
+    for (let i = 1; i < 3000; i++) expect((await it.next()).value).toEqual(msg(String(i)));
+    expect(reconnects.all).toHaveLength(0);
+    await clock.advance(5000); // now the server's silence counts
+    const info = await reconnectAfter(clock, reconnects);
+    expect(info.error).toBeInstanceOf(TimeoutError);
+    expect((await it.next()).value).toEqual(msg('again'));
+    stream.close();
+    expect(clock.pendingTimers).toBe(0);
+  });
+});

@@ -80,7 +80,9 @@ export function connect(url: string | URL, options: ConnectOptions = {}): SseCon
         if (options.signal?.aborted) throw options.signal.reason;
         const event = queue.shift();
         if (event !== undefined) {
-          wake();
+          // The session waits in drain() while the queue is full: wake it only once there is room again,
+          // or it would read (and buffer) another chunk per event taken, and its idle time would count.
+          if (queue.length < HIGH_WATER_MARK) wake();
           yield event;
         } else if (ended) {
           if (ended.error !== undefined) throw ended.error;
