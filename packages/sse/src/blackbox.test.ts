@@ -538,6 +538,21 @@ describe('byte forms', () => {
     expect(await parseByteStream([bytes])).toEqual([msg('a')]);
   });
 
+  it('the stream forms refuse bad options at once and error the stream past maxEventSize', async () => {
+    expect(() => createParserStream({ maxEventSize: 0 })).toThrow(InvalidArgumentError);
+    expect(() => createByteParserStream({ maxEventSize: Number.NaN })).toThrow(InvalidArgumentError);
+    const source = new ReadableStream<string>({
+      start(c) {
+        c.enqueue('data: ok\n\n');
+        c.enqueue(`data: ${'x'.repeat(100)}`);
+        c.close();
+      },
+    });
+    const reader = source.pipeThrough(createParserStream({ maxEventSize: 50 })).getReader();
+    expect((await reader.read()).value).toEqual(msg('ok'));
+    await expect(reader.read()).rejects.toBeInstanceOf(SseParseError);
+  });
+
   it('the byte parser reset() strips the BOM of the next stream', () => {
     const out = collector();
     const parser = createByteParser(out);
@@ -1169,13 +1184,18 @@ describe('connect: liveness watchdog (idleTimeout)', () => {
     const stream = connect(server.url, { clock, idleTimeout: 1000, onReconnect });
     const it = stream[Symbol.asyncIterator]();
     await it.next();
-    for (let i = 0; i < 3; i++) {
+    // 5 x 900 ms = 4.5 s, with only a comment every 900 ms.
+    for (let i = 0; i < 5; i++) {
       await clock.advance(900);
-      beat?.write(': ping\n\ndata: tick\n\n');
-      expect((await it.next()).value).toEqual(msg('tick'));
+      await new Promise((resolve) => beat?.write(': ping\n\n', resolve));
+      await settle(10);
     }
     expect(onReconnect).not.toHaveBeenCalled();
     expect(server.seen).toHaveLength(1);
+    // Without the heartbeat the same connection is dropped.
+    await clock.advance(1000);
+    await settle(10);
+    expect(onReconnect).toHaveBeenCalledWith(expect.objectContaining({ error: expect.any(TimeoutError) }));
     stream.close();
   });
 
@@ -1859,18 +1879,23 @@ describe('connect: backpressure and the watchdog', () => {
   });
 
   it('a consumer that falls behind is not taken for a silent server; silence after it catches up is', async () => {
+    let flushed: () => void = () => {};
+    const written = new Promise<void>((resolve) => {
+      flushed = resolve;
+    });
     const server = await serve((_req, res, n) => {
       res.writeHead(200, sseHead);
       if (n > 1) return void res.write('data: again\n\n');
       let wire = '';
       for (let i = 0; i < 3000; i++) wire += `data: ${i}\n\n`;
-      res.write(wire); // then silence, connection open
+      res.write(wire, () => flushed()); // then silence, connection open
     });
     const clock = createFakeClock();
     const reconnects = hookQueue<ReconnectInfo>();
     const stream = connect(server.url, { clock, idleTimeout: 5000, onReconnect: reconnects.push });
     const it = stream[Symbol.asyncIterator]();
     expect((await it.next()).value).toEqual(msg('0'));
+    await written;
     await settle(50); // the client reads until 1024 events wait, then stops reading
     await clock.advance(60_000);
     await settle(5);
@@ -1883,5 +1908,28 @@ describe('connect: backpressure and the watchdog', () => {
     expect((await it.next()).value).toEqual(msg('again'));
     stream.close();
     expect(clock.pendingTimers).toBe(0);
+  });
+});
+
+describe('crash safety', () => {
+  it('a stream that fails for good while nobody iterates it leaves no unhandled rejection', async () => {
+    const server = await serve((_req, res) => res.writeHead(404).end());
+    const onError = vi.fn();
+    const clock = createFakeClock();
+    const stream = connect(server.url, { clock, onError });
+    await server.requests(1);
+    await settle(20);
+    expect(onError).toHaveBeenCalledWith(expect.any(SseHttpError));
+    expect(clock.pendingTimers).toBe(0);
+    // The error is still there for a consumer that comes later.
+    await expect(stream[Symbol.asyncIterator]().next()).rejects.toBeInstanceOf(SseHttpError);
+  });
+
+  it('an EventSource without error listeners fails quietly', async () => {
+    const server = await serve((_req, res) => res.writeHead(500).end());
+    const source = new EventSource(server.url, { clock: createFakeClock() });
+    await server.requests(1);
+    await settle(20);
+    expect(source.readyState).toBe(EventSource.CLOSED);
   });
 });
