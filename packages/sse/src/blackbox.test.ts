@@ -1933,3 +1933,39 @@ describe('crash safety', () => {
     expect(source.readyState).toBe(EventSource.CLOSED);
   });
 });
+
+describe('EventSource: WPT format-field-retry and format-field-retry-bogus on the fake clock', () => {
+  for (const [name, message] of [
+    ['format-field-retry', 'retry:03000\ndata:x'],
+    ['format-field-retry-bogus', 'retry:3000\nretry:1000x\ndata:x'],
+  ] as const)
+    it(`${name}: the second open comes 3000 ms after the first`, async () => {
+      const server = await serve((_req, res) => res.writeHead(200, sseHead).end(`${message}\n\n\n`));
+      const clock = createFakeClock();
+      const reconnects = hookQueue<ReconnectInfo>();
+      const source = new EventSource(server.url, { clock, random: () => 0, onReconnect: reconnects.push });
+      const opens = hookQueue<number>();
+      source.onopen = () => opens.push(clock.now());
+      const first = await opens.next();
+      const info = await reconnectAfter(clock, reconnects);
+      expect(info.delay).toBe(3000);
+      expect((await opens.next()) - first).toBe(3000);
+      source.close();
+    });
+
+  it('named events do not reach onmessage', async () => {
+    const server = await serve((_req, res) =>
+      res.writeHead(200, sseHead).write('event: other\ndata: 1\n\ndata: 2\n\n'),
+    );
+    const source = new EventSource(server.url, { clock: createFakeClock() });
+    const seen: string[] = [];
+    await new Promise<void>((resolve) => {
+      source.onmessage = (e) => {
+        seen.push(e.data);
+        resolve();
+      };
+    });
+    expect(seen).toEqual(['2']);
+    source.close();
+  });
+});
