@@ -294,6 +294,22 @@ describe('connect', () => {
     expect(clock.pendingTimers).toBe(0);
   });
 
+  it('a throwing hook ends the stream with its error instead of reconnecting', async () => {
+    const srv = await serve(() => ({ chunks: ['data: a\n\n'], end: 'hang' }));
+    const clock = createFakeClock();
+    const bug = new Error('bug in onOpen');
+    const stream = connect(srv.url, {
+      clock,
+      onOpen: () => {
+        throw bug;
+      },
+    });
+    await expect(stream[Symbol.asyncIterator]().next()).rejects.toBe(bug);
+    await srv.closed(0);
+    expect(srv.requests).toHaveLength(1);
+    expect(clock.pendingTimers).toBe(0);
+  });
+
   it('refuses a URL with user:password up front, without echoing the password', () => {
     const attempt = () => connect('http://user:s3cret@127.0.0.1:9/live');
     expect(attempt).toThrow(InvalidArgumentError);

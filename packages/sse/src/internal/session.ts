@@ -223,6 +223,7 @@ export function startSession(target: URL, options: ConnectOptions, sink: Session
     let lastActivity = clock.now();
     // Set while the client stops reading for a slow consumer: that silence is ours, not the server's.
     let paused = false;
+    let opening = false;
     // The watchdog also covers a server that accepts the connection and never answers.
     if (idleTimeout > 0) {
       const check = (): void => {
@@ -262,7 +263,10 @@ export function startSession(target: URL, options: ConnectOptions, sink: Session
       const current = response.body.getReader();
       reader = current;
       sink.open?.(response);
+      // A throwing onOpen ends the stream with its error, as onReconnect and onError do (not a reconnect).
+      opening = true;
       onOpen?.({ response });
+      opening = false;
       for (;;) {
         const { done, value } = await current.read();
         if (done) return undefined;
@@ -279,6 +283,7 @@ export function startSession(target: URL, options: ConnectOptions, sink: Session
         }
       }
     } catch (error) {
+      if (opening) throw error;
       if (connection.signal.aborted) return connection.signal.reason;
       if (outer.signal.aborted) return undefined;
       if (isIntegError(error)) return error;
