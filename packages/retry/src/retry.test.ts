@@ -317,6 +317,47 @@ describe('retry', () => {
       expect(call).toBe(3);
     });
 
+    it('cancels the body of each Response it turns down and retries, not of the one it returns or gives up on', async () => {
+      const clock = createFakeClock();
+      const responses: Response[] = [];
+      const fetchLike = (status: number) => () => {
+        const actual = responses.length < 2 ? 503 : status;
+        const response = new Response(`status ${actual}`, { status: actual });
+        responses.push(response);
+        return response;
+      };
+      const ok = await run(retry(fetchLike(200), { clock, retryOnResult: (r) => r.status === 503 }), clock);
+      expect(ok.ok && ok.value.status).toBe(200);
+      await expect(responses[0]!.text()).rejects.toThrow(TypeError);
+      await expect(responses[1]!.text()).rejects.toThrow(TypeError);
+      expect(await responses[2]!.text()).toBe('status 200');
+
+      // The last one turned down is the caller's, in RejectedResultError.value: still readable.
+      responses.length = 0;
+      const error = await failure(
+        retry(fetchLike(503), { clock, attempts: 2, retryOnResult: (r) => r.status === 503 }),
+        clock,
+      );
+      const last = ((error as RetryError).cause as RejectedResultError).value as Response;
+      expect(last).toBe(responses[1]);
+      expect(await last.text()).toBe('status 503');
+      // A body the caller is reading (locked) is left alone.
+      responses.length = 0;
+      const reads: Promise<string>[] = [];
+      await run(
+        retry(fetchLike(200), {
+          clock,
+          retryOnResult: (r) => {
+            if (r.status !== 503) return false;
+            reads.push(r.text()); // still reading when retry moves on
+            return true;
+          },
+        }),
+        clock,
+      );
+      expect(await Promise.all(reads)).toEqual(['status 503', 'status 503']);
+    });
+
     it('gives up on rejected results with RetryError whose cause is a RejectedResultError carrying the value', async () => {
       const clock = createFakeClock();
       const error = await failure(

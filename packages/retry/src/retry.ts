@@ -271,6 +271,12 @@ async function attemptAll<T>(
       else if (o.budget?.tryRetry() === false) reason = 'budget';
       else {
         o.onRetry?.({ attempt, delay, error });
+        // A value turned down is dropped here: cancel its body, since an unread fetch body holds its
+        // connection (a locked one, being read by the caller, refuses and is left alone).
+        if (error instanceof RejectedResultError) {
+          const body = (error.value as { body?: unknown } | null)?.body;
+          if (body instanceof ReadableStream) body.cancel().catch(() => {});
+        }
         // An abort ends the wait early (race() resolves), which the next line reports.
         if (delay > 0) await race(clock, signal, delay);
         previousDelay = delay;
