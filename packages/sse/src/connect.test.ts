@@ -310,6 +310,14 @@ describe('connect', () => {
     expect(clock.pendingTimers).toBe(0);
   });
 
+  it('refuses a ReadableStream body, which the first request would use up', () => {
+    const body = new ReadableStream({ start: (c) => c.close() });
+    expect(() => connect('http://127.0.0.1:9/live', { method: 'POST', body: body as never })).toThrow(
+      InvalidArgumentError,
+    );
+    expect(() => connect('http://127.0.0.1:9/live', { method: 'POST', body: 'q=1' }).close()).not.toThrow();
+  });
+
   it('refuses a URL with user:password up front, without echoing the password', () => {
     const attempt = () => connect('http://user:s3cret@127.0.0.1:9/live');
     expect(attempt).toThrow(InvalidArgumentError);

@@ -169,6 +169,8 @@ export function startSession(target: URL, options: ConnectOptions, sink: Session
   // fetch refuses these, and the client would take its TypeError for a network error.
   if (body !== null && /^(get|head)$/i.test(method))
     fail('body', "none with GET or HEAD: set method: 'POST'", body);
+  // A stream is used up by the first request: every reconnect would fail the same way.
+  if (body instanceof ReadableStream) fail('body', 'no stream (sent again on reconnect)', body);
   if (credentials !== 'same-origin' && credentials !== 'include' && credentials !== 'omit')
     fail('credentials', "'omit', 'same-origin' or 'include'", credentials);
   if (typeof clock?.setTimeout !== 'function')
