@@ -520,6 +520,25 @@ describe('slow-call rate', () => {
     expect(breaker.state).toBe('open');
   });
 
+  it('slow calls count as failures: slow successes and failures together reach the failure rate', async () => {
+    const clock = createFakeClock();
+    const breaker = createBreaker({
+      clock,
+      failureThreshold: Number.POSITIVE_INFINITY,
+      slowCallDuration: 100,
+      window: slidingWindow({ size: 4, minimumCalls: 4, failureRateThreshold: 0.5 }),
+    });
+    await breaker.execute(fine);
+    await breaker.execute(fine);
+    await breaker.execute(() => Promise.reject(new Error('down'))).catch(() => {});
+    expect(breaker.state).toBe('closed');
+    const call = breaker.execute(slow(clock, 250));
+    await clock.advance(250);
+    // The value of a slow call is still returned; it is the second "failure" of four: 0.5.
+    await expect(call).resolves.toBe('slow');
+    expect(breaker.snapshot()).toMatchObject({ state: 'open', calls: 4, failures: 2, slowCalls: 1 });
+  });
+
   it('calls faster than the threshold are not slow', async () => {
     const clock = createFakeClock();
     const breaker = createBreaker({

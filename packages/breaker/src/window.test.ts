@@ -153,7 +153,8 @@ describe('slidingWindow', () => {
             const last = outcomes.slice(Math.max(0, i + 1 - size), i + 1);
             expect(window.counts(0)).toEqual({
               calls: last.length,
-              failures: last.filter(([f]) => f).length,
+              // A slow call counts as a failure.
+              failures: last.filter(([f, s]) => f || s).length,
               slowCalls: last.filter(([, s]) => s).length,
             });
           });

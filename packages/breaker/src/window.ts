@@ -40,7 +40,10 @@ export interface SlidingWindowOptions {
   readonly duration?: number;
   /** Buckets a time window is kept in (its granularity is `duration / buckets`). @default 10 */
   readonly buckets?: number;
-  /** Failure rate (0 < rate <= 1) that opens the circuit; `Infinity` turns it off. @default 0.5 */
+  /**
+   * Failure rate (0 < rate <= 1) that opens the circuit; slow calls count as failures. `Infinity` turns it
+   * off. @default 0.5
+   */
   readonly failureRateThreshold?: number;
   /**
    * Slow-call rate (0 < rate <= 1) that opens the circuit; slow means slower than the breaker's
@@ -131,7 +134,8 @@ export function slidingWindow(options: SlidingWindowOptions = {}): WindowFactory
         const i = (head % size) * 3;
         calls++;
         slots[i]! += 1;
-        if (failed) {
+        // A slow call counts as a failure (the failure rate, `failures`) and towards the slow-call rate.
+        if (failed || isSlow) {
           failures++;
           slots[i + 1]! += 1;
         }
