@@ -21,18 +21,7 @@ import {
 import { createFakeClock, type FakeClock, seededRandom } from '@integ/testing';
 import fc from 'fast-check';
 import { describe, expect, expectTypeOf, it, vi } from 'vitest';
-
-async function settle<T>(
-  promise: Promise<T>,
-  clock: FakeClock,
-): Promise<{ ok: true; value: T } | { ok: false; error: unknown }> {
-  const settled = promise.then(
-    (value) => ({ ok: true as const, value }),
-    (error: unknown) => ({ ok: false as const, error }),
-  );
-  await clock.runAll();
-  return settled;
-}
+import { run } from './settle.test-support.js';
 
 const boom = (message = 'boom') => new Error(message);
 const listeners = (signal: AbortSignal) => getEventListeners(signal, 'abort').length;
@@ -84,7 +73,7 @@ describe('withRetry', () => {
     expectTypeOf(withRetry((id: string) => id.length)).toEqualTypeOf<
       (this: unknown, id: string) => Promise<number>
     >();
-    const result = await settle(api.add(1, 'abc'), clock);
+    const result = await run(api.add(1, 'abc'), clock);
     expect(result).toEqual({ ok: true, value: 14 });
     expect(seen).toEqual([
       [api, 1, 'abc'],
@@ -116,7 +105,7 @@ describe('attempts', () => {
   it('accepts Infinity, bounded by the deadline', async () => {
     const clock = createFakeClock();
     let calls = 0;
-    const result = await settle(
+    const result = await run(
       retry(
         () => {
           calls++;
@@ -135,7 +124,7 @@ describe('attempts', () => {
   it('keeps the last 100 errors of a long run, counts every attempt and has the last one as cause', async () => {
     const clock = createFakeClock();
     let calls = 0;
-    const result = await settle(
+    const result = await run(
       retry(
         () => {
           throw boom(String(++calls));
@@ -310,7 +299,7 @@ describe('no timer and no listener left behind', () => {
     const clock = createFakeClock();
     const caller = new AbortController();
     const late: ((error: unknown) => void)[] = [];
-    const result = await settle(
+    const result = await run(
       retry(
         () =>
           new Promise((_, reject) => {
@@ -332,7 +321,7 @@ describe('throwing hooks', () => {
     const hookError = boom('hook');
     const fn = vi.fn(async () => Promise.reject(boom()));
     const onGiveUp = vi.fn();
-    const result = await settle(
+    const result = await run(
       retry(fn, {
         clock,
         backoff: constant(10),
@@ -355,7 +344,7 @@ describe('throwing hooks', () => {
     const onGiveUp = vi.fn(() => {
       throw hookError;
     });
-    const result = await settle(
+    const result = await run(
       retry(async () => Promise.reject(boom()), { clock, attempts: 2, backoff: constant(1), onGiveUp }),
       clock,
     );
@@ -371,7 +360,7 @@ describe('throwing predicates', () => {
     const predicateError = boom('predicate');
     const fn = vi.fn(async () => Promise.reject(boom()));
     const onGiveUp = vi.fn();
-    const result = await settle(
+    const result = await run(
       retry(fn, {
         clock,
         signal: caller.signal,
@@ -391,7 +380,7 @@ describe('throwing predicates', () => {
     const clock = createFakeClock();
     const predicateError = boom('cannot judge');
     let judged = 0;
-    const result = await settle(
+    const result = await run(
       retry(({ attempt }) => attempt, {
         clock,
         backoff: constant(1),
@@ -435,7 +424,7 @@ describe('server hints, hostile or malformed', () => {
   it('a malformed Retry-After on a thrown Response falls back to the backoff', async () => {
     const clock = createFakeClock();
     const delays: number[] = [];
-    await settle(
+    await run(
       retry(
         ({ attempt }) => {
           if (attempt === 1) throw new Response(null, { status: 503, headers: { 'Retry-After': 'soon 1' } });
@@ -473,7 +462,7 @@ describe('server hints, hostile or malformed', () => {
           }
           const clock = createFakeClock();
           const delays: number[] = [];
-          await settle(
+          await run(
             retry(
               ({ attempt }) => {
                 if (attempt === 1) throw new Response(null, { status: 503, headers });
@@ -503,7 +492,7 @@ describe('server hints, hostile or malformed', () => {
   ])('retryAfterMs %j waits %i ms (bad values ignored, huge ones capped)', async (retryAfterMs, expected) => {
     const clock = createFakeClock();
     const delays: number[] = [];
-    await settle(
+    await run(
       retry(
         ({ attempt }) => {
           if (attempt === 1) throw Object.assign(boom(), { retryAfterMs });
@@ -520,7 +509,7 @@ describe('server hints, hostile or malformed', () => {
     const clock = createFakeClock();
     const random = vi.fn(() => 0.3);
     const delays: number[] = [];
-    await settle(
+    await run(
       retry(
         ({ attempt }) => {
           if (attempt === 1) throw new Response(null, { status: 429, headers: { 'retry-after-ms': '1500' } });
@@ -642,7 +631,7 @@ describe('backoff bounds', () => {
     const waits = async () => {
       const clock = createFakeClock();
       const delays: number[] = [];
-      await settle(
+      await run(
         retry(async () => Promise.reject(boom()), {
           clock,
           attempts: 6,
@@ -661,7 +650,7 @@ describe('budget', () => {
   it('fails fast: no wait and no further call once spent, with an error that names the budget', async () => {
     const clock = createFakeClock();
     const budget = retryBudget({ ratio: 0, minPerSecond: 0, clock });
-    const result = await settle(
+    const result = await run(
       retry(async () => Promise.reject(boom()), { clock, budget, backoff: constant(1000) }),
       clock,
     );

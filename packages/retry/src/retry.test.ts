@@ -19,19 +19,7 @@ import {
 import { createFakeClock, type FakeClock, seededRandom, trackedAbortController } from '@integ/testing';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-
-/** Settles `promise` while running the fake clock to the end, without an unhandled rejection. */
-async function run<T>(
-  promise: Promise<T>,
-  clock: FakeClock,
-): Promise<{ ok: true; value: T } | { ok: false; error: unknown }> {
-  const settled = promise.then(
-    (value) => ({ ok: true as const, value }),
-    (error: unknown) => ({ ok: false as const, error }),
-  );
-  await clock.runAll();
-  return settled;
-}
+import { run } from './settle.test-support.js';
 
 async function failure(promise: Promise<unknown>, clock: FakeClock): Promise<unknown> {
   const result = await run(promise, clock);
