@@ -29,6 +29,15 @@ describe('parseRetryAfter', () => {
     expect(parseRetryAfter({ 'retry-after': '4' }['retry-after'], now)).toBe(4000);
   });
 
+  it('reads plain-object headers as node:http and got give them, and ignores values of other types', () => {
+    expect(parseRetryAfter({ 'retry-after': '4' }, now)).toBe(4000);
+    expect(parseRetryAfter({ 'retry-after-ms': ' 250 ', 'retry-after': '4' }, now)).toBe(250);
+    expect(parseRetryAfter({ 'retry-after': 'Sun, 01 Mar 2026 12:00:30 GMT' }, now)).toBe(30_000);
+    expect(parseRetryAfter({ 'content-type': 'text/plain' }, now)).toBeUndefined();
+    expect(parseRetryAfter({ 'retry-after': { toString: () => 'x' } }, now)).toBeUndefined();
+    expect(parseRetryAfter({}, now)).toBeUndefined();
+  });
+
   it.each([
     ['-5'],
     ['soon'],

@@ -8,15 +8,16 @@ export interface HeadersLike {
   get(name: string): string | null | undefined;
 }
 
-const NUMBER = /^\d{1,12}(\.\d{1,6})?$/;
+// Whitespace around it is allowed (header values are trimmed); test() and Number() read any value as a string.
+const NUMBER = /^\s*\d{1,12}(\.\d{1,6})?\s*$/;
 
 /**
  * Milliseconds to wait before retrying, from response headers (`retry-after-ms` wins over `Retry-After`)
  * or from a `Retry-After` value. Returns `undefined` when there is no usable hint (missing, malformed,
  * or longer than 64 characters); a date in the past gives 0.
  *
- * @param source a `Headers` (or any `{ get(name) }`), or a `Retry-After` value (for node:http, pass
- *   `res.headers['retry-after']`)
+ * @param source a `Headers` (or any `{ get(name) }`), a plain object of lower-case header names as node:http
+ *   and got give them (`res.headers`), or a `Retry-After` value
  * @param now the current time in ms since the epoch, to turn an HTTP-date into a delay
  * @example
  * ```ts
@@ -25,14 +26,17 @@ const NUMBER = /^\d{1,12}(\.\d{1,6})?$/;
  * ```
  */
 export function parseRetryAfter(
-  source: HeadersLike | string | null | undefined,
+  source: HeadersLike | Readonly<Record<string, unknown>> | string | null | undefined,
   now: number = Date.now(),
 ): number | undefined {
-  if (source && typeof source !== 'string') {
-    const ms = source.get('retry-after-ms')?.trim();
-    return ms && NUMBER.test(ms) ? Number(ms) : parseRetryAfter(source.get('retry-after'), now);
+  if (source && typeof source === 'object') {
+    // A Headers' get() gives null for a missing header, and a plain object has no get().
+    const get = (name: string): unknown =>
+      (source as Partial<HeadersLike>).get?.(name) ?? (source as Record<string, unknown>)[name];
+    const ms = get('retry-after-ms');
+    return NUMBER.test(ms as string) ? Number(ms) : parseRetryAfter(get('retry-after') as string, now);
   }
-  const value = source?.trim();
+  const value = String(source ?? '').trim();
   if (value && value.length <= 64) {
     if (NUMBER.test(value)) return Number(value) * 1000;
     const delay = Math.max(0, Date.parse(value) - now); // NaN when it is no date
@@ -44,8 +48,8 @@ export function parseRetryAfter(
 }
 
 /**
- * The server's hint carried by a failure or a result: a numeric `retryAfterMs`, or the headers of a
- * `Response` given directly or as `.response`.
+ * The server's hint carried by a failure or a result: a numeric `retryAfterMs`, or its `headers` (a `Headers`
+ * or a plain object), given directly (a `Response`) or on its `.response` (axios, got, ky errors).
  */
 export function retryAfterOf(value: unknown, now: number): number | undefined {
   const ms = (value as Hinted)?.retryAfterMs;
@@ -54,8 +58,11 @@ export function retryAfterOf(value: unknown, now: number): number | undefined {
     : (fromHeaders(value as Hinted, now) ?? fromHeaders((value as Hinted)?.response, now));
 }
 
-type Hinted = { retryAfterMs?: unknown; response?: Hinted; headers?: HeadersLike } | null | undefined;
+type Hinted =
+  | { retryAfterMs?: unknown; response?: Hinted; headers?: Parameters<typeof parseRetryAfter>[0] }
+  | null
+  | undefined;
 
 function fromHeaders(carrier: Hinted, now: number): number | undefined {
-  return typeof carrier?.headers?.get === 'function' ? parseRetryAfter(carrier.headers, now) : undefined;
+  return typeof carrier?.headers === 'object' ? parseRetryAfter(carrier.headers, now) : undefined;
 }

@@ -745,6 +745,26 @@ describe('retry', () => {
       expect(delays).toEqual([30_000]);
     });
 
+    it('reads Retry-After from plain-object headers on error.response (got, node:http)', async () => {
+      const clock = createFakeClock();
+      const delays: number[] = [];
+      await run(
+        retry(
+          ({ attempt }) => {
+            if (attempt === 1)
+              throw Object.assign(boom('429'), {
+                response: { statusCode: 429, headers: { 'retry-after': '7' } },
+              });
+            if (attempt === 2) throw Object.assign(boom('503'), { headers: { 'retry-after-ms': '40' } });
+            return 1;
+          },
+          { clock, onRetry: ({ delay }) => delays.push(delay) },
+        ),
+        clock,
+      );
+      expect(delays).toEqual([7000, 40]);
+    });
+
     it('reads retry-after-ms from a Response rejected by retryOnResult', async () => {
       const clock = createFakeClock();
       const delays: number[] = [];
