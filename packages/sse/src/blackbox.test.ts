@@ -8,6 +8,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { IntegError, InvalidArgumentError, isIntegError, TimeoutError } from '@integ/core';
+import { type BackoffContext, decorrelated } from '@integ/retry';
 import {
   connect,
   createByteParser,
@@ -1036,8 +1037,13 @@ describe('connect: backoff with jitter', () => {
     res.end();
   };
 
-  async function delays(random: () => number, count: number, extra: object = {}): Promise<ReconnectInfo[]> {
-    const server = await serve(endAtOnce);
+  async function delays(
+    random: () => number,
+    count: number,
+    extra: object = {},
+    handler: Handler = endAtOnce,
+  ): Promise<ReconnectInfo[]> {
+    const server = await serve(handler);
     const clock = createFakeClock();
     const reconnects = hookQueue<ReconnectInfo>();
     const stream = connect(server.url, { clock, random, onReconnect: reconnects.push, ...extra });
@@ -1070,7 +1076,7 @@ describe('connect: backoff with jitter', () => {
     expect(a).toEqual(c);
   });
 
-  it("uses the server's retry: as the floor and maxDelay as the cap", async () => {
+  it("adds the jittered backoff to the server's retry: (its floor) and caps the sum at maxDelay", async () => {
     const server = await serve((_req, res) => {
       res.writeHead(200, sseHead);
       res.end('retry: 5000\n\n');
@@ -1084,7 +1090,8 @@ describe('connect: backoff with jitter', () => {
       maxDelay: 20_000,
     });
     void stream[Symbol.asyncIterator]().next();
-    expect((await reconnectAfter(clock, reconnects)).delay).toBe(5000);
+    // 5000 ms, then the default backoff's equal jitter of 1000 ms at its lowest (random 0): 500 ms more.
+    expect((await reconnectAfter(clock, reconnects)).delay).toBe(5500);
     stream.close();
 
     const capped = await serve((_req, res) => {
@@ -1098,6 +1105,67 @@ describe('connect: backoff with jitter', () => {
     expect((await reconnects2.next()).delay).toBe(7000);
     stream2.close();
     expect(clock2.pendingTimers).toBe(0);
+  });
+
+  it('spreads a fleet told retry: 3000: each wait is over that floor, under the cap, and differs by client and attempt', async () => {
+    const floor: Handler = (_req, res) => {
+      res.writeHead(200, sseHead);
+      res.end('retry: 3000\n\n');
+    };
+    const fleet: number[][] = [];
+    for (const seed of [1, 2, 3, 4, 5])
+      fleet.push((await delays(seededRandom(seed), 4, { maxDelay: 10_000 }, floor)).map((i) => i.delay));
+    for (const waits of fleet) {
+      for (const delay of waits) {
+        expect(delay).toBeGreaterThanOrEqual(3000);
+        expect(delay).toBeLessThanOrEqual(10_000);
+      }
+      // The floor plus a backoff that grows: no two attempts of one client wait the same.
+      expect(new Set(waits).size).toBe(waits.length);
+    }
+    // After a server restart the five clients come back at five different times, not all at 3000 ms.
+    for (let attempt = 0; attempt < 3; attempt++)
+      expect(new Set(fleet.map((waits) => waits[attempt])).size).toBe(fleet.length);
+  });
+
+  it("gives the backoff its own previous result, not the sum with the server's retry:", async () => {
+    const floor: Handler = (_req, res) => {
+      res.writeHead(200, sseHead);
+      res.end('retry: 3000\n\n');
+    };
+    // Decorrelated jitter draws each delay from up to 3x the previous one: fed the floored sum, it would
+    // compound the floor (3000 -> up to 9000 -> ...) and sit at the cap after two attempts.
+    const backoff = vi.fn(decorrelated({ initial: 100, max: 20_000 }));
+    const infos = await delays(seededRandom(8), 4, { backoff, maxDelay: 30_000 }, floor);
+    const results = backoff.mock.results.map((r) => r.value as number);
+    expect(backoff.mock.calls.map(([context]) => context.previousDelay)).toEqual([
+      0,
+      ...results.slice(0, -1),
+    ]);
+    expect(infos.map((i) => i.delay)).toEqual(results.slice(0, 4).map((b) => 3000 + b));
+  });
+
+  it('starts the backoff over (attempt 1, previousDelay 0) once a connection delivered an event', async () => {
+    const server = await serve((_req, res, n) => {
+      res.writeHead(200, sseHead);
+      res.end(n === 3 ? 'data: x\n\n' : '');
+    });
+    const clock = createFakeClock();
+    const reconnects = hookQueue<ReconnectInfo>();
+    const backoff = vi.fn((context: BackoffContext) => context.attempt * 100);
+    const stream = connect(server.url, { clock, backoff, onReconnect: reconnects.push });
+    const it = stream[Symbol.asyncIterator]();
+    const first = it.next();
+    await reconnectAfter(clock, reconnects);
+    await reconnectAfter(clock, reconnects);
+    expect((await first).value).toEqual(msg('x'));
+    await reconnects.next();
+    stream.close();
+    expect(backoff.mock.calls.map(([c]) => [c.attempt, c.previousDelay])).toEqual([
+      [1, 0],
+      [2, 100],
+      [1, 0],
+    ]);
   });
 
   it('waits exactly the delay it announced before reconnecting', async () => {
@@ -1634,8 +1702,9 @@ describe('connect: request and connection rules of the standard', () => {
     const reconnects = hookQueue<ReconnectInfo>();
     const stream = connect(server.url, { clock, random: () => 0, onReconnect: reconnects.push });
     void stream[Symbol.asyncIterator]().next();
-    expect((await reconnectAfter(clock, reconnects)).delay).toBe(4000);
-    expect((await reconnectAfter(clock, reconnects)).delay).toBe(4000);
+    // The floor stays 4000 ms; the backoff on top of it (equal jitter at random 0) grows 500, 1000 ms.
+    expect((await reconnectAfter(clock, reconnects)).delay).toBe(4500);
+    expect((await reconnectAfter(clock, reconnects)).delay).toBe(5000);
     stream.close();
   });
 
@@ -1939,18 +2008,30 @@ describe('EventSource: WPT format-field-retry and format-field-retry-bogus on th
     ['format-field-retry', 'retry:03000\ndata:x'],
     ['format-field-retry-bogus', 'retry:3000\nretry:1000x\ndata:x'],
   ] as const)
-    it(`${name}: the second open comes 3000 ms after the first`, async () => {
+    it(`${name}: the second open comes 3000 ms after the first, plus the backoff`, async () => {
       const server = await serve((_req, res) => res.writeHead(200, sseHead).end(`${message}\n\n\n`));
-      const clock = createFakeClock();
-      const reconnects = hookQueue<ReconnectInfo>();
-      const source = new EventSource(server.url, { clock, random: () => 0, onReconnect: reconnects.push });
-      const opens = hookQueue<number>();
-      source.onopen = () => opens.push(clock.now());
-      const first = await opens.next();
-      const info = await reconnectAfter(clock, reconnects);
-      expect(info.delay).toBe(3000);
-      expect((await opens.next()) - first).toBe(3000);
-      source.close();
+      // The standard waits the reconnection time, then "optionally, wait some more": with a zero backoff
+      // exactly 3000 ms (what the WPT measures), by default 3000 ms plus the jittered backoff.
+      for (const [backoff, expected] of [
+        [() => 0, 3000],
+        [undefined, 3500],
+      ] as const) {
+        const clock = createFakeClock();
+        const reconnects = hookQueue<ReconnectInfo>();
+        const source = new EventSource(server.url, {
+          clock,
+          random: () => 0,
+          backoff,
+          onReconnect: reconnects.push,
+        });
+        const opens = hookQueue<number>();
+        source.onopen = () => opens.push(clock.now());
+        const first = await opens.next();
+        const info = await reconnectAfter(clock, reconnects);
+        expect(info.delay).toBe(expected);
+        expect((await opens.next()) - first).toBe(expected);
+        source.close();
+      }
     });
 
   it('named events do not reach onmessage', async () => {

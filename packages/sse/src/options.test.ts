@@ -235,24 +235,25 @@ describe('connect: the reconnection delay is clamped', () => {
     expect(await firstDelay({ maxDelay: 5000, random: () => Number.NaN })).toBe(5000);
   });
 
-  it('keeps a huge backoff and a huge server retry under maxDelay, and the server retry as the floor', async () => {
+  it('keeps a huge backoff and a huge server retry under maxDelay, and adds the backoff to the server retry', async () => {
     expect(await firstDelay({ maxDelay: 5000, backoff: () => Number.POSITIVE_INFINITY })).toBe(5000);
     expect(await firstDelay({ maxDelay: 5000, backoff: () => 10 }, 99_999_999)).toBe(5000);
-    expect(await firstDelay({ maxDelay: 5000, backoff: () => 10 }, 300)).toBe(300);
+    expect(await firstDelay({ maxDelay: 5000, backoff: () => 10 }, 300)).toBe(310);
+    expect(await firstDelay({ maxDelay: 5000, backoff: () => 4900 }, 300)).toBe(5000);
     expect(await firstDelay({ maxDelay: 5000, backoff: () => Number.NaN }, 300)).toBe(5000);
   });
 
-  it('property: whatever the backoff returns, the delay is a number in [min(retry, maxDelay), maxDelay]', async () => {
+  it('property: whatever the backoff returns, the delay is min(maxDelay, retry + backoff), or maxDelay', async () => {
     await fc.assert(
       fc.asyncProperty(
-        fc.double(),
+        fc.oneof(fc.double(), fc.integer({ min: 0, max: 70_000 })),
         fc.option(fc.nat({ max: 100_000 }), { nil: undefined }),
         fc.integer({ min: 1, max: 60_000 }),
         async (wanted, serverRetry, maxDelay) => {
           const delay = await firstDelay({ maxDelay, backoff: () => wanted }, serverRetry, false);
           expect(delay).toBeGreaterThanOrEqual(Math.min(serverRetry ?? 0, maxDelay));
           expect(delay).toBeLessThanOrEqual(maxDelay);
-          if (!(wanted >= 0)) expect(delay).toBe(maxDelay);
+          expect(delay).toBe(wanted >= 0 ? Math.min(maxDelay, (serverRetry ?? 0) + wanted) : maxDelay);
         },
       ),
       { numRuns: 60, seed: 6 },

@@ -1,7 +1,7 @@
 /**
  * The reconnecting connection loop shared by `connect()` and `EventSource`: fetch, check the response as
  * the standard says, parse the body, and reconnect with Last-Event-ID after a normal end, a network error
- * or a silent connection, waiting an exponential backoff whose floor is the server's `retry:`.
+ * or a silent connection, waiting the server's `retry:` plus an exponential backoff with jitter.
  */
 import {
   type Clock,
@@ -53,13 +53,15 @@ export interface ConnectOptions {
   /** The Last-Event-ID to send on the first request (resuming a stream). @default '' */
   readonly lastEventId?: string | undefined;
   /**
-   * Delay before each reconnection, from @integ/retry. The server's `retry:` is its floor and `maxDelay`
-   * its cap. @default exponential({ initial: 1000, factor: 2, max: 30000, jitter: 'equal' })
+   * Delay before each reconnection, from @integ/retry, added to the server's `retry:` (its floor), so the
+   * wait is `min(maxDelay, retry + backoff)`: jittered even when the server sets `retry:`. Its
+   * `previousDelay` is its own previous result (capped at `maxDelay`), 0 once a connection delivered an event.
+   * @default exponential({ initial: 1000, factor: 2, max: 30000, jitter: 'equal' })
    */
   readonly backoff?: Backoff | undefined;
   /**
-   * Cap on the reconnection delay, also over the server's `retry:`, in ms from 0 to 2^31-1. A backoff that
-   * returns NaN or a negative number waits this long. @default 30000
+   * Cap on the reconnection delay (the server's `retry:` plus the backoff), in ms from 0 to 2^31-1. A
+   * backoff that returns NaN or a negative number waits this long. @default 30000
    */
   readonly maxDelay?: number | undefined;
   /**
@@ -277,7 +279,7 @@ export function startSession(target: URL, options: ConnectOptions, sink: Session
         if (delivered) {
           // The backoff starts over once a connection has delivered an event.
           delivered = false;
-          attempt = 0;
+          attempt = previousDelay = 0;
           paused = true;
           await sink.drain?.();
           paused = false;
@@ -309,10 +311,13 @@ export function startSession(target: URL, options: ConnectOptions, sink: Session
       }
       attempt++;
       const wanted = backoff({ attempt, previousDelay, random });
-      // The server's retry: is the floor and maxDelay the cap. A backoff (or random) gone wrong, NaN or
-      // negative, waits the cap: a 0 ms wait would make a reconnect loop as fast as the network.
-      const delay = Math.min(maxDelay, Math.max(serverRetry, wanted >= 0 ? wanted : maxDelay));
-      previousDelay = delay;
+      // The standard waits the server's retry:, then "optionally, wait some more": the jittered backoff is
+      // added to that floor, so a fleet told `retry: 3000` does not come back at the same millisecond, and
+      // maxDelay caps the sum. A backoff (or random) gone wrong, NaN or negative, waits the cap: a 0 ms wait
+      // would make a reconnect loop as fast as the network. The backoff is given its own previous result
+      // (capped), not the floored sum, so a decorrelated backoff does not compound the floor.
+      previousDelay = wanted >= 0 && wanted < maxDelay ? +wanted : maxDelay;
+      const delay = Math.min(maxDelay, serverRetry + previousDelay);
       const info: ReconnectInfo = { attempt, delay, error, lastEventId: parser.lastEventId };
       sink.reconnecting?.(info);
       onReconnect?.(info);
