@@ -445,7 +445,9 @@ export function createBreaker(options: BreakerOptions = {}): Breaker {
     if (!state) return;
     const now = poll();
     if (state === HALF && admitted < probes) {
-      if (!admitted++) probeDeadline = now + probeTimeout;
+      // The last admitted probe's timeout: by then every probe in flight has been counted.
+      admitted++;
+      probeDeadline = now + probeTimeout;
       return;
     }
     const error = rejection();

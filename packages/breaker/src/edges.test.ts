@@ -44,6 +44,25 @@ describe('half-open: aborts and timers', () => {
     expect(onFailure).not.toHaveBeenCalled();
   });
 
+  it("with several probes in flight, retryAfterMs counts to the last probe's timeout, never 0 while full", async () => {
+    const { breaker, clock } = await halfOpen({ probeTimeout: 10_000, halfOpenProbes: 3 });
+    let finishFirst!: () => void;
+    void breaker.execute(() => new Promise<void>((resolve) => (finishFirst = resolve)));
+    await clock.advance(5_000);
+    void breaker.execute(hang);
+    await clock.advance(1_000);
+    void breaker.execute(hang);
+    finishFirst();
+    await clock.advance(1_000); // t = 7 s after half-open: the first probe has succeeded
+    const error = (await breaker.execute(okay).catch((e: unknown) => e)) as CircuitOpenError;
+    expect(isCircuitOpenError(error)).toBe(true);
+    expect(breaker.state).toBe('half-open');
+    // The first probe's timeout (t = 10 s) has passed; the third probe decides by t = 16 s.
+    await clock.advance(4_000);
+    expect(breaker.state).toBe('half-open');
+    expect(error.retryAfterMs).toBe(5_000);
+  });
+
   it('a caller abort of a hung probe never reopens the circuit when the probe timeout passes', async () => {
     const { breaker, clock } = await halfOpen({ probeTimeout: 100 });
     const caller = new AbortController();

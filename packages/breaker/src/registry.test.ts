@@ -123,4 +123,11 @@ describe('createBreakerRegistry', () => {
       expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }),
     );
   });
+
+  it('refuses options that are neither breaker options nor a function of the key', () => {
+    for (const options of [5, 'failureThreshold=3', true])
+      expect(() => createBreakerRegistry({ options: options as never })).toThrow(
+        expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT', argument: 'options' }),
+      );
+  });
 });

@@ -65,7 +65,8 @@ const SCAN = 8;
 /**
  * Creates a registry of breakers keyed by string.
  *
- * @throws {InvalidArgumentError} for `maxSize` < 1 or a negative `idleFor`
+ * @throws {InvalidArgumentError} for `maxSize` < 1, a negative `idleFor`, or `options` neither an object nor a
+ *   function
  * @example
  * ```ts
  * const breakers = createBreakerRegistry({ options: { failureThreshold: 3 }, maxSize: 10_000 });
@@ -84,6 +85,8 @@ export function createBreakerRegistry(options: BreakerRegistryOptions = {}): Bre
   if (onEvict != null && typeof onEvict !== 'function')
     throw new InvalidArgumentError('onEvict', 'a function', onEvict);
   const make = options.options;
+  if (make != null && typeof make !== 'object' && typeof make !== 'function')
+    throw new InvalidArgumentError('options', 'BreakerOptions or (key) => BreakerOptions', make);
   // Map iteration order is insertion order: re-inserting on use keeps it least-recently-used first.
   const entries = new Map<string, Entry>();
 
