@@ -55,6 +55,17 @@ describe('encodeEvent', () => {
     expect(encodeEvent({ event: 'a\0b', data: 'x' })).toBe('event: a\0b\ndata: x\n\n');
   });
 
+  it('refuses an init that is not an object, saying what to pass', () => {
+    for (const init of [null, undefined, 'hello', 42])
+      expect(() => encodeEvent(init as never)).toThrow(
+        expect.objectContaining({
+          code: 'ERR_INVALID_ARGUMENT',
+          argument: 'encodeEvent(init)',
+          message: expect.stringContaining("an object such as { data: 'text' }"),
+        }),
+      );
+  });
+
   it('refuses a retry that is not a non-negative integer', () => {
     for (const retry of [-1, 1.5, Number.NaN, Number.POSITIVE_INFINITY])
       expect(() => encodeEvent({ retry })).toThrow(/retry/);

@@ -26,8 +26,8 @@ const BAD_ID = /[\r\n\0]/;
  * Encodes one event in the `text/event-stream` format, ending with the blank line that dispatches it.
  * Fields are written comment, event, id, retry, data, each as `name: value`.
  *
- * @throws {InvalidArgumentError} when `event` contains CR/LF, `id` contains CR/LF/NULL, or `retry` is not
- *   a non-negative safe integer
+ * @throws {InvalidArgumentError} when `init` is not an object, `event` contains CR/LF, `id` contains
+ *   CR/LF/NULL, or `retry` is not a non-negative safe integer
  * @example
  * ```ts
  * encodeEvent({ event: 'update', id: '7', data: 'line 1\nline 2' });
@@ -35,6 +35,10 @@ const BAD_ID = /[\r\n\0]/;
  * ```
  */
 export function encodeEvent(init: EncodeEventInit): string {
+  // null would throw a TypeError from the destructuring below, and a string or number would silently
+  // write an empty event: `encodeEvent('hi')` is a mistake for `encodeEvent({ data: 'hi' })`.
+  if (typeof init !== 'object' || init === null)
+    throw new InvalidArgumentError('encodeEvent(init)', "an object such as { data: 'text' }", init);
   let out = '';
   const { data, event, id, retry, comment } = init;
   if (comment !== undefined) {

@@ -1,3 +1,4 @@
+import { InvalidArgumentError } from '@integ/core';
 import {
   createByteParser,
   createByteParserStream,
@@ -329,7 +330,63 @@ describe('createParser: WHATWG parsing rules', () => {
   });
 });
 
+describe('createParser: feed() input', () => {
+  it('refuses anything but a string with InvalidArgumentError, pointing bytes to createByteParser', () => {
+    for (const text of [
+      42,
+      undefined,
+      null,
+      new TextEncoder().encode('data: x\n\n'),
+      { toString: () => 'x' },
+    ]) {
+      const parser = createParser({ onEvent: () => {} });
+      let error: unknown;
+      try {
+        parser.feed(text as string);
+      } catch (caught) {
+        error = caught;
+      }
+      expect(error).toBeInstanceOf(InvalidArgumentError);
+      expect(error).toMatchObject({ code: 'ERR_INVALID_ARGUMENT', argument: 'feed(text)' });
+      expect((error as Error).message).toMatch(/feed\(text\).*a string.*createByteParser/);
+    }
+  });
+
+  it('does not glue a non-string to the rest of a chunk whose callback threw', () => {
+    const events: string[] = [];
+    const parser = createParser({
+      onEvent: (e) => {
+        events.push(e.data);
+        if (e.data === 'boom') throw new Error('listener failed');
+      },
+    });
+    expect(() => parser.feed('data: boom\n\ndata: next\n\n')).toThrow('listener failed');
+    // Before, 5 became the string "data: next\n\n5": parsed as text, an event too many or too few.
+    expect(() => parser.feed(5 as unknown as string)).toThrow(InvalidArgumentError);
+    expect(events).toEqual(['boom']);
+    parser.feed('data: last\n\n');
+    expect(events).toEqual(['boom', 'next', 'last']);
+  });
+});
+
 describe('createByteParser', () => {
+  it('refuses a string or undefined with InvalidArgumentError, and takes any view or ArrayBuffer', () => {
+    const events: string[] = [];
+    const parser = createByteParser({ onEvent: (e) => events.push(e.data) });
+    for (const bytes of ['data: x\n\n', undefined, 42])
+      expect(() => parser.feed(bytes as never)).toThrow(
+        expect.objectContaining({
+          code: 'ERR_INVALID_ARGUMENT',
+          argument: 'feed(bytes)',
+          message: expect.stringContaining('a Uint8Array (text: createParser)'),
+        }),
+      );
+    // Not in the type, but TextDecoder takes them and they worked before the check.
+    parser.feed(new TextEncoder().encode('data: a\n\n').buffer as never);
+    parser.feed(new DataView(new TextEncoder().encode('data: b\n\n').buffer) as never);
+    expect(events).toEqual(['a', 'b']);
+  });
+
   it('strips one BOM split across chunks and keeps a second one', () => {
     const tail = encoder.encode('data:1\n\ndata:2\n\n');
     const split = runBytes([

@@ -44,6 +44,7 @@ export interface Parser {
    * Parses the next piece of the stream. Events, retries and comments are reported synchronously.
    *
    * @throws {SseParseError} when the pending event grows past `maxEventSize`
+   * @throws {InvalidArgumentError} when `text` is not a string (feed bytes to {@link createByteParser})
    */
   feed(text: string): void;
   /**
@@ -167,7 +168,8 @@ export function createParser(options: ParserOptions): Parser {
       if (ls.charCodeAt(v) !== COLON) return;
       v += ls.charCodeAt(v + 1) === SPACE ? 2 : 1;
     }
-    const value = v >= end ? '' : ls.slice(v, end);
+    // '' when v >= end (the name ended the line).
+    const value = ls.slice(v, end);
     if (c === 100) append(value);
     else if (c === 101) type = value;
     // An id containing NULL is ignored (it could not be sent back in a Last-Event-ID header).
@@ -236,6 +238,8 @@ export function createParser(options: ParserOptions): Parser {
   };
 
   const feed = (text: string): void => {
+    // Anything else would throw a TypeError from inside the loop, or be glued to a kept rest and misparsed.
+    if (typeof text !== 'string') fail('feed(text)', 'a string (bytes: createByteParser)', text);
     let s = text;
     let pos = 0;
     if (rest !== '') {
@@ -243,7 +247,7 @@ export function createParser(options: ParserOptions): Parser {
       s = rest + s;
       rest = '';
     } else {
-      if (s.length === 0) return;
+      if (!s) return;
       if (atStart) {
         atStart = false;
         // The stream is decoded with UTF-8 decode, which strips exactly one leading BOM.
@@ -305,14 +309,12 @@ export function createParser(options: ParserOptions): Parser {
       if (tail === '' && len - pos > 6 && isData(s, pos)) {
         tailData = s.charCodeAt(pos + 5) === SPACE ? 6 : 5;
         tail = s.slice(pos + tailData);
-      } else tail += pos === 0 ? s : s.slice(pos);
+      } else tail += s.slice(pos);
     }
-    if (tail.length + tailData + data.length > maxEventSize) overflow();
-  };
-
-  const overflow = (): never => {
-    reset();
-    throw new SseParseError(maxEventSize);
+    if (tail.length + tailData + data.length > maxEventSize) {
+      reset();
+      throw new SseParseError(maxEventSize);
+    }
   };
 
   const reset = (): void => {

@@ -2,6 +2,7 @@
  * The parser in stream shapes: a TransformStream of text to events, and a byte form that decodes UTF-8
  * itself (the event stream is always UTF-8, whatever charset the Content-Type claims).
  */
+import { fail } from './internal/check.js';
 import { createParser, type Parser, type SseEvent } from './parser.js';
 
 /** Options of the stream forms: the parser's, minus `onEvent` (events are the stream's output). */
@@ -18,7 +19,12 @@ export interface ParserStreamOptions {
 
 /** A parser fed with bytes (see {@link createByteParser}). */
 export interface ByteParser {
-  /** Decodes and parses the next bytes of the stream. @throws {SseParseError} past `maxEventSize` */
+  /**
+   * Decodes and parses the next bytes of the stream.
+   *
+   * @throws {SseParseError} past `maxEventSize`
+   * @throws {InvalidArgumentError} when `bytes` is not a Uint8Array (or another view or ArrayBuffer)
+   */
   feed(bytes: Uint8Array): void;
   /** Starts a new stream (new decoder, next leading BOM stripped), keeping the last event id. */
   reset(): void;
@@ -48,6 +54,9 @@ export function createByteParser(options: ByteParserOptions): ByteParser {
   let decoder = new TextDecoder('utf-8', { ignoreBOM: true });
   return {
     feed(bytes: Uint8Array): void {
+      // A string would fail inside the decoder with a TypeError, and undefined would read as no bytes.
+      if (!ArrayBuffer.isView(bytes) && !((bytes as unknown) instanceof ArrayBuffer))
+        fail('feed(bytes)', 'a Uint8Array (text: createParser)', bytes);
       const text = decoder.decode(bytes, { stream: true });
       if (text !== '') parser.feed(text);
     },
