@@ -1,6 +1,6 @@
 import { EventSource } from '@integ/sse';
 import { createFakeClock } from '@integ/testing';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, expectTypeOf, it, vi } from 'vitest';
 
 /** Real socket I/O on a loaded machine can take a while: poll often, give up late. */
 const WAIT = { timeout: 10_000, interval: 5 };
@@ -37,6 +37,31 @@ describe('EventSource', () => {
     expect(source.withCredentials).toBe(true);
     expect(open(srv.url).withCredentials).toBe(false);
     expect(source).toBeInstanceOf(EventTarget);
+  });
+
+  it('keeps CONNECTING, OPEN and CLOSED on the class and its prototype as read-only constants, as the DOM does', () => {
+    const source = open('https://example.test/live', {
+      fetch: async () => new Response(null, { status: 204 }),
+    });
+    const constant = (value: number) => ({ value, writable: false, enumerable: true, configurable: false });
+    for (const [name, value] of [
+      ['CONNECTING', 0],
+      ['OPEN', 1],
+      ['CLOSED', 2],
+    ] as const) {
+      expect(Object.getOwnPropertyDescriptor(EventSource, name)).toEqual(constant(value));
+      expect(Object.getOwnPropertyDescriptor(EventSource.prototype, name)).toEqual(constant(value));
+      expect(Object.hasOwn(source, name)).toBe(false);
+      expect(source[name]).toBe(value);
+    }
+    expect(Object.keys(source)).not.toEqual(expect.arrayContaining(['OPEN']));
+    expect(Object.keys(source).filter((key) => /^[A-Z]+$/.test(key))).toEqual([]);
+    expect(() => {
+      (EventSource.prototype as { OPEN: number }).OPEN = 5;
+    }).toThrow(TypeError);
+    expect(EventSource.prototype.OPEN).toBe(1);
+    expectTypeOf(source.OPEN).toEqualTypeOf<1>();
+    expectTypeOf(EventSource.CLOSED).toEqualTypeOf<2>();
   });
 
   it('maps withCredentials to fetch credentials and takes the connect() options (injected fetch)', async () => {

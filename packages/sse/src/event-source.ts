@@ -10,6 +10,19 @@ export interface EventSourceInit extends Omit<ConnectOptions, 'credentials' | 's
   readonly withCredentials?: boolean | undefined;
 }
 
+/**
+ * Puts CONNECTING, OPEN and CLOSED on the class and its prototype as the DOM does: constants of the
+ * interface (read-only, enumerable, not configurable), not own properties of each instance.
+ */
+const constants = (target: { prototype: object }): void => {
+  for (const on of [target, target.prototype])
+    Object.defineProperties(on, {
+      CONNECTING: { value: 0, enumerable: true },
+      OPEN: { value: 1, enumerable: true },
+      CLOSED: { value: 2, enumerable: true },
+    });
+};
+
 type Handler = ((this: EventSource, event: Event) => unknown) | null;
 type MessageHandler = ((this: EventSource, event: MessageEvent) => unknown) | null;
 
@@ -30,12 +43,16 @@ type MessageHandler = ((this: EventSource, event: MessageEvent) => unknown) | nu
  * ```
  */
 export class EventSource extends EventTarget {
-  static readonly CONNECTING = 0;
-  static readonly OPEN = 1;
-  static readonly CLOSED = 2;
-  readonly CONNECTING: 0 = 0;
-  readonly OPEN: 1 = 1;
-  readonly CLOSED: 2 = 2;
+  declare static readonly CONNECTING: 0;
+  declare static readonly OPEN: 1;
+  declare static readonly CLOSED: 2;
+  declare readonly CONNECTING: 0;
+  declare readonly OPEN: 1;
+  declare readonly CLOSED: 2;
+  // A static field, not a `static {}` block or a statement after the class: bundlers drop a pure call
+  // there when EventSource is not imported, so a parser-only bundle stays without it.
+  // biome-ignore lint/correctness/noUnusedPrivateClassMembers: it exists for its initializer alone
+  static #constants = /* @__PURE__ */ constants(this);
   /** The absolute URL of the stream. */
   readonly url: string;
   /** Whether credentials are sent cross-origin. */
