@@ -53,10 +53,9 @@ export class EventSource extends EventTarget {
   // there when EventSource is not imported, so a parser-only bundle stays without it.
   // biome-ignore lint/correctness/noUnusedPrivateClassMembers: it exists for its initializer alone
   static #constants = /* @__PURE__ */ constants(this);
-  /** The absolute URL of the stream. */
-  readonly url: string;
-  /** Whether credentials are sent cross-origin. */
-  readonly withCredentials: boolean;
+  // Private, behind getters on the prototype: the DOM's attributes are accessors, not own keys of an instance.
+  #url: string;
+  #withCredentials: boolean;
   #readyState: 0 | 1 | 2 = 0;
   #session: Session;
   // Event handler attributes (onopen, onmessage, onerror), as the DOM keeps them: the listener is added when
@@ -70,9 +69,9 @@ export class EventSource extends EventTarget {
     // Stringified as WebIDL's USVString (a Symbol throws a TypeError), so `1` or `{ toString }` work as in the DOM.
     let parsed = parseUrl(`${url}`);
     if (parsed === undefined) throw new DOMException('Invalid URL', 'SyntaxError');
-    this.url = parsed.href;
+    this.#url = parsed.href;
     // `?.`: WebIDL reads a null init dictionary as an empty one, as the DOM class does.
-    this.withCredentials = !!init?.withCredentials;
+    this.#withCredentials = !!init?.withCredentials;
     // Moves to `state` and fires `type`, unless close() came first (then nothing fires any more).
     const fire = (type: string, state: 0 | 1 | 2, event: Event = new Event(type)): void => {
       if (this.#readyState === 2) return;
@@ -81,7 +80,7 @@ export class EventSource extends EventTarget {
     };
     this.#session = startSession(
       parsed,
-      { ...init, credentials: this.withCredentials ? 'include' : 'same-origin' },
+      { ...init, credentials: this.#withCredentials ? 'include' : 'same-origin' },
       {
         open: (response) => {
           // Events carry the origin of the stream's final URL, after redirects (a stubbed fetch may give none).
@@ -103,6 +102,16 @@ export class EventSource extends EventTarget {
         end: (error) => (error === undefined ? this.close() : fire('error', 2)),
       },
     );
+  }
+
+  /** The absolute URL of the stream. */
+  get url(): string {
+    return this.#url;
+  }
+
+  /** Whether credentials are sent cross-origin. */
+  get withCredentials(): boolean {
+    return this.#withCredentials;
   }
 
   /** `CONNECTING` (0), `OPEN` (1) or `CLOSED` (2). */
