@@ -1090,8 +1090,9 @@ describe('connect: backoff with jitter', () => {
       maxDelay: 20_000,
     });
     void stream[Symbol.asyncIterator]().next();
-    // 5000 ms, then the default backoff's equal jitter of 1000 ms at its lowest (random 0): 500 ms more.
-    expect((await reconnectAfter(clock, reconnects)).delay).toBe(5500);
+    // 5000 ms, then the default backoff's equal jitter of 1000 ms at its lowest (random 0), 500 ms, scaled
+    // into the 15 s left between the floor and the cap.
+    expect((await reconnectAfter(clock, reconnects)).delay).toBe(5000 + (500 * 15_000) / 20_000);
     stream.close();
 
     const capped = await serve((_req, res) => {
@@ -1128,6 +1129,22 @@ describe('connect: backoff with jitter', () => {
       expect(new Set(fleet.map((waits) => waits[attempt])).size).toBe(fleet.length);
   });
 
+  it('does not pile a fleet up at the cap: with retry: 3000 and the defaults, late waits stay spread below 30 s', async () => {
+    const floor: Handler = (_req, res) => {
+      res.writeHead(200, sseHead);
+      res.end('retry: 3000\n\n');
+    };
+    const late: number[] = [];
+    for (const seed of [1, 2, 3, 4, 5, 6])
+      late.push(...(await delays(seededRandom(seed), 8, {}, floor)).slice(5).map((i) => i.delay));
+    // Attempts 6-8: the default backoff draws from 15-30 s there; added as is, a fifth would sit at 30 s.
+    for (const delay of late) {
+      expect(delay).toBeGreaterThan(3000 + 15_000 * 0.9 - 1);
+      expect(delay).toBeLessThan(30_000);
+    }
+    expect(new Set(late).size).toBe(late.length);
+  });
+
   it("gives the backoff its own previous result, not the sum with the server's retry:", async () => {
     const floor: Handler = (_req, res) => {
       res.writeHead(200, sseHead);
@@ -1142,7 +1159,7 @@ describe('connect: backoff with jitter', () => {
       0,
       ...results.slice(0, -1),
     ]);
-    expect(infos.map((i) => i.delay)).toEqual(results.slice(0, 4).map((b) => 3000 + b));
+    expect(infos.map((i) => i.delay)).toEqual(results.slice(0, 4).map((b) => 3000 + (b * 27_000) / 30_000));
   });
 
   it('starts the backoff over (attempt 1, previousDelay 0) once a connection delivered an event', async () => {
@@ -1702,9 +1719,10 @@ describe('connect: request and connection rules of the standard', () => {
     const reconnects = hookQueue<ReconnectInfo>();
     const stream = connect(server.url, { clock, random: () => 0, onReconnect: reconnects.push });
     void stream[Symbol.asyncIterator]().next();
-    // The floor stays 4000 ms; the backoff on top of it (equal jitter at random 0) grows 500, 1000 ms.
-    expect((await reconnectAfter(clock, reconnects)).delay).toBe(4500);
-    expect((await reconnectAfter(clock, reconnects)).delay).toBe(5000);
+    // The floor stays 4000 ms; the backoff on top of it (equal jitter at random 0) grows 500, 1000 ms,
+    // scaled into the 26 s between the floor and the default cap of 30 s.
+    expect((await reconnectAfter(clock, reconnects)).delay).toBe(4000 + (500 * 26_000) / 30_000);
+    expect((await reconnectAfter(clock, reconnects)).delay).toBe(4000 + (1000 * 26_000) / 30_000);
     stream.close();
   });
 
@@ -2011,10 +2029,11 @@ describe('EventSource: WPT format-field-retry and format-field-retry-bogus on th
     it(`${name}: the second open comes 3000 ms after the first, plus the backoff`, async () => {
       const server = await serve((_req, res) => res.writeHead(200, sseHead).end(`${message}\n\n\n`));
       // The standard waits the reconnection time, then "optionally, wait some more": with a zero backoff
-      // exactly 3000 ms (what the WPT measures), by default 3000 ms plus the jittered backoff.
+      // exactly 3000 ms (what the WPT measures), by default 3000 ms plus the jittered backoff (500 ms at
+      // random 0, scaled by 27/30 into the room below the 30 s cap).
       for (const [backoff, expected] of [
         [() => 0, 3000],
-        [undefined, 3500],
+        [undefined, 3450],
       ] as const) {
         const clock = createFakeClock();
         const reconnects = hookQueue<ReconnectInfo>();

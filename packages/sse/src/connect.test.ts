@@ -195,7 +195,9 @@ describe('connect', () => {
     const reference = seededRandom(42);
     const expected: number[] = [];
     for (let attempt = 1; attempt <= 7; attempt++) {
-      expected.push(Math.min(1000, 150 + backoff({ attempt, previousDelay: 0, random: reference })));
+      // The documented wait: the floor, plus the backoff (at most the cap) scaled into the room below the cap.
+      const b = Math.min(1000, backoff({ attempt, previousDelay: 0, random: reference }));
+      expected.push(150 + (b * (1000 - 150)) / 1000);
       await vi.waitFor(() => expect(reconnects).toHaveLength(attempt), WAIT);
       await vi.waitFor(() => expect(clock.pendingTimers).toBe(1), WAIT);
       const info = reconnects[attempt - 1];
@@ -206,9 +208,10 @@ describe('connect', () => {
       await clock.advance(1);
       await vi.waitFor(() => expect(srv.requests).toHaveLength(attempt + 1), WAIT);
     }
-    // Every wait is over the floor (equal jitter of 100 ms adds 50 to 100 ms), the last ones at the cap.
-    expect(expected[0]).toBeGreaterThanOrEqual(200);
-    expect(expected[0]).toBeLessThan(250);
+    // Every wait is over the floor (equal jitter of 100 ms adds 50 to 100 ms, times 0.85), the last ones at
+    // the cap (the backoff has reached it).
+    expect(expected[0]).toBeGreaterThanOrEqual(150 + 50 * 0.85);
+    expect(expected[0]).toBeLessThanOrEqual(150 + 100 * 0.85);
     expect(expected[6]).toBe(1000);
     expect(new Set(expected).size).toBeGreaterThan(3);
     stream.close();

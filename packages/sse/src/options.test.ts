@@ -238,12 +238,15 @@ describe('connect: the reconnection delay is clamped', () => {
   it('keeps a huge backoff and a huge server retry under maxDelay, and adds the backoff to the server retry', async () => {
     expect(await firstDelay({ maxDelay: 5000, backoff: () => Number.POSITIVE_INFINITY })).toBe(5000);
     expect(await firstDelay({ maxDelay: 5000, backoff: () => 10 }, 99_999_999)).toBe(5000);
-    expect(await firstDelay({ maxDelay: 5000, backoff: () => 10 }, 300)).toBe(310);
-    expect(await firstDelay({ maxDelay: 5000, backoff: () => 4900 }, 300)).toBe(5000);
+    expect(await firstDelay({ maxDelay: 5000, backoff: () => 1234 })).toBe(1234);
+    // The backoff is scaled into the 4700 ms between the floor and the cap: 1000 -> 940, 5000 -> 4700.
+    expect(await firstDelay({ maxDelay: 5000, backoff: () => 1000 }, 300)).toBe(1240);
+    expect(await firstDelay({ maxDelay: 5000, backoff: () => 4900 }, 300)).toBe(300 + 4606);
+    expect(await firstDelay({ maxDelay: 5000, backoff: () => 9000 }, 300)).toBe(5000);
     expect(await firstDelay({ maxDelay: 5000, backoff: () => Number.NaN }, 300)).toBe(5000);
   });
 
-  it('property: whatever the backoff returns, the delay is min(maxDelay, retry + backoff), or maxDelay', async () => {
+  it('property: whatever the backoff returns, the delay is the floor plus the backoff scaled below the cap, or the cap', async () => {
     await fc.assert(
       fc.asyncProperty(
         fc.oneof(fc.double(), fc.integer({ min: 0, max: 70_000 })),
@@ -253,7 +256,11 @@ describe('connect: the reconnection delay is clamped', () => {
           const delay = await firstDelay({ maxDelay, backoff: () => wanted }, serverRetry, false);
           expect(delay).toBeGreaterThanOrEqual(Math.min(serverRetry ?? 0, maxDelay));
           expect(delay).toBeLessThanOrEqual(maxDelay);
-          expect(delay).toBe(wanted >= 0 ? Math.min(maxDelay, (serverRetry ?? 0) + wanted) : maxDelay);
+          // The documented formula: retry + min(backoff, max) * (max - retry) / max, the cap when retry >= it.
+          const floor = serverRetry ?? 0;
+          const b = wanted >= 0 ? Math.min(wanted, maxDelay) : maxDelay;
+          expect(delay).toBe(floor < maxDelay ? floor + (b * (maxDelay - floor)) / maxDelay : maxDelay);
+          if (floor === 0 && wanted >= 0) expect(delay).toBe(Math.min(wanted, maxDelay));
         },
       ),
       { numRuns: 60, seed: 6 },

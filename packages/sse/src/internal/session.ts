@@ -53,9 +53,11 @@ export interface ConnectOptions {
   /** The Last-Event-ID to send on the first request (resuming a stream). @default '' */
   readonly lastEventId?: string | undefined;
   /**
-   * Delay before each reconnection, from @integ/retry, added to the server's `retry:` (its floor), so the
-   * wait is `min(maxDelay, retry + backoff)`: jittered even when the server sets `retry:`. Its
-   * `previousDelay` is its own previous result (capped at `maxDelay`), 0 once a connection delivered an event.
+   * Delay before each reconnection, from @integ/retry, added to the server's `retry:` (its floor) after
+   * scaling it into the room left below `maxDelay`: the wait is `retry + backoff * (maxDelay - retry) /
+   * maxDelay` (the backoff taken at most `maxDelay`), jittered even when the server sets `retry:`, and
+   * `maxDelay` when `retry:` reaches it. Without `retry:` it is the backoff itself. Its `previousDelay` is
+   * its own previous result (capped at `maxDelay`), 0 once a connection delivered an event.
    * @default exponential({ initial: 1000, factor: 2, max: 30000, jitter: 'equal' })
    */
   readonly backoff?: Backoff | undefined;
@@ -311,13 +313,17 @@ export function startSession(target: URL, options: ConnectOptions, sink: Session
       }
       attempt++;
       const wanted = backoff({ attempt, previousDelay, random });
-      // The standard waits the server's retry:, then "optionally, wait some more": the jittered backoff is
-      // added to that floor, so a fleet told `retry: 3000` does not come back at the same millisecond, and
-      // maxDelay caps the sum. A backoff (or random) gone wrong, NaN or negative, waits the cap: a 0 ms wait
-      // would make a reconnect loop as fast as the network. The backoff is given its own previous result
-      // (capped), not the floored sum, so a decorrelated backoff does not compound the floor.
+      // The standard waits the server's retry:, then "optionally, wait some more": the jittered backoff,
+      // scaled into the room between that floor and maxDelay, is added, so a fleet told `retry: 3000` does
+      // not come back at the same millisecond, nor pile up at the cap. A backoff (or random) gone wrong, NaN
+      // or negative, waits the cap: a 0 ms wait would make a reconnect loop as fast as the network. The
+      // backoff is given its own previous result (capped), not the sum, so a decorrelated one does not
+      // compound the floor.
       previousDelay = wanted >= 0 && wanted < maxDelay ? +wanted : maxDelay;
-      const delay = Math.min(maxDelay, serverRetry + previousDelay);
+      const delay =
+        serverRetry < maxDelay
+          ? serverRetry + (previousDelay * (maxDelay - serverRetry)) / maxDelay
+          : maxDelay;
       const info: ReconnectInfo = { attempt, delay, error, lastEventId: parser.lastEventId };
       sink.reconnecting?.(info);
       onReconnect?.(info);
