@@ -279,6 +279,64 @@ describe('createParser: WHATWG parsing rules', () => {
     expect(events).toEqual([ev('ok')]);
   });
 
+  it('drops a complete event larger than maxEventSize inside one chunk, and goes on with the next one', () => {
+    for (const nl of ['\n', '\r\n', '\r'])
+      for (const body of [`data: ${'x'.repeat(20)}`, `data: ${'x'.repeat(8)}${nl}data: ${'y'.repeat(8)}`]) {
+        const events: SseEvent[] = [];
+        const parser = createParser({ onEvent: (e) => events.push(e), maxEventSize: 16 });
+        const chunk = `data: a${nl}${nl}id: 7${nl}${body}${nl}${nl}data: b${nl}${nl}`;
+        expect(() => parser.feed(chunk)).toThrow(
+          expect.objectContaining({ code: 'ERR_SSE_EVENT_TOO_LARGE', limit: 16 }),
+        );
+        // The rest of the chunk is parsed by the next feed(), as after a throwing callback.
+        parser.feed('');
+        expect(events).toEqual([ev('a'), ev('b', '7')]);
+        expect(parser.lastEventId).toBe('7');
+      }
+  });
+
+  it('property: no dispatched event is larger than maxEventSize, however the stream is split', () => {
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.array(fc.string({ unit: 'grapheme-ascii', maxLength: 12 }), { minLength: 1, maxLength: 3 }),
+          {
+            maxLength: 8,
+          },
+        ),
+        fc.integer({ min: 1, max: 30 }),
+        fc.array(fc.nat(), { maxLength: 6 }),
+        fc.constantFrom('\n', '\r\n', '\r'),
+        (events, limit, cuts, nl) => {
+          const text = events
+            .map((lines) => lines.map((l) => `data: ${l.replace(/[\r\n]/g, '')}${nl}`).join('') + nl)
+            .join('');
+          const seen: SseEvent[] = [];
+          const parser = createParser({ onEvent: (e) => seen.push(e), maxEventSize: limit });
+          const points = [...new Set(cuts.map((c) => c % (text.length + 1)))].sort((a, b) => a - b);
+          let from = 0;
+          for (const to of [...points, text.length]) {
+            try {
+              parser.feed(text.slice(from, to));
+            } catch (error) {
+              expect(error).toMatchObject({ code: 'ERR_SSE_EVENT_TOO_LARGE' });
+            }
+            from = to;
+          }
+          for (const event of seen) expect(event.data.length).toBeLessThanOrEqual(limit);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it('dispatches an event of exactly maxEventSize characters', () => {
+    const events: SseEvent[] = [];
+    const parser = createParser({ onEvent: (e) => events.push(e), maxEventSize: 16 });
+    parser.feed(`data: ${'x'.repeat(16)}\n\ndata: ${'y'.repeat(8)}\ndata: ${'z'.repeat(7)}\n\n`);
+    expect(events.map((e) => e.data.length)).toEqual([16, 16]);
+  });
+
   it('counts a data line cut by chunks in full against maxEventSize, its "data: " included', () => {
     const parser = createParser({ onEvent: () => {}, maxEventSize: 12 });
     parser.feed('data: 12345');

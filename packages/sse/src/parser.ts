@@ -31,8 +31,10 @@ export interface ParserOptions {
   /** The last event id the stream starts with (a reconnecting client's). @default '' */
   readonly lastEventId?: string | undefined;
   /**
-   * Most characters buffered for one event (its unfinished line plus its data so far), checked after each
-   * `feed()`. Exceeding it discards the event and throws {@link SseParseError}. A number >= 1.
+   * Most characters of one event: its data when it is dispatched (an event larger than this is dropped
+   * and `feed()` throws {@link SseParseError}; the rest of the chunk is parsed by the next `feed()`), and,
+   * checked after each `feed()`, what is buffered for an unfinished event (its unfinished line plus its data
+   * so far; past it the event is discarded, the parser reset and SseParseError thrown). A number >= 1.
    * @default Infinity
    */
   readonly maxEventSize?: number | undefined;
@@ -43,7 +45,7 @@ export interface Parser {
   /**
    * Parses the next piece of the stream. Events, retries and comments are reported synchronously.
    *
-   * @throws {SseParseError} when the pending event grows past `maxEventSize`
+   * @throws {SseParseError} when an event, dispatched or pending, is larger than `maxEventSize`
    * @throws {InvalidArgumentError} when `text` is not a string (feed bytes to {@link createByteParser})
    */
   feed(text: string): void;
@@ -69,7 +71,7 @@ export class SseParseError extends IntegError {
   declare readonly limit: number;
 
   constructor(limit: number) {
-    super('ERR_SSE_EVENT_TOO_LARGE', `An SSE event exceeded maxEventSize (${limit} characters)`, {
+    super('ERR_SSE_EVENT_TOO_LARGE', `SSE event over maxEventSize (${limit} characters)`, {
       retryable: false,
     });
     this.limit = limit;
@@ -134,10 +136,11 @@ export function createParser(options: ParserOptions): Parser {
     lastEventId = idBuffer;
     // A blank line with no `data` field dispatches nothing (and forgets the event type).
     if (hasData) {
-      const event: SseEvent = { type: type === '' ? 'message' : type, data, lastEventId };
+      const event: SseEvent = { type: type || 'message', data, lastEventId };
       data = '';
       hasData = false;
       type = '';
+      if (event.data.length > maxEventSize) throw new SseParseError(maxEventSize);
       onEvent(event);
     } else type = '';
   };
@@ -192,17 +195,18 @@ export function createParser(options: ParserOptions): Parser {
         pos = lf + 1;
         if (start === lf) dispatch();
         else if (isData(s, start)) {
-          const value = s.slice(s.charCodeAt(start + 5) === SPACE ? start + 6 : start + 5, lf);
+          let value = s.slice(s.charCodeAt(start + 5) === SPACE ? start + 6 : start + 5, lf);
           if (s.charCodeAt(pos) === LF) {
             pos++;
             lastEventId = idBuffer;
-            let event: SseEvent;
             if (hasData) {
-              event = { type: type === '' ? 'message' : type, data: `${data}\n${value}`, lastEventId };
+              value = `${data}\n${value}`;
               data = '';
               hasData = false;
-            } else event = { type: type === '' ? 'message' : type, data: value, lastEventId };
+            }
+            const event: SseEvent = { type: type || 'message', data: value, lastEventId };
             type = '';
+            if (value.length > maxEventSize) throw new SseParseError(maxEventSize);
             onEvent(event);
           } else if (hasData) data = `${data}\n${value}`;
           else {
