@@ -24,7 +24,8 @@ const HIGH_WATER_MARK = 1024;
  * iteration. Ending the iteration (`break`) closes the connection. Aborting `signal` makes the iteration
  * throw the signal's reason; `close()` ends it quietly.
  *
- * @throws {InvalidArgumentError} at once, for a URL it cannot parse or an option of the wrong type or range
+ * @throws {InvalidArgumentError} at once, for a URL it cannot parse or an option of the wrong type or range;
+ *   from the iteration, for a URL that is not http(s) and that fetch cannot get (`ftp:`, `file:`, `about:`)
  * @throws {SseHttpError} from the iteration, on a response the standard says to fail on
  * @example
  * ```ts

@@ -293,6 +293,9 @@ export function startSession(target: URL, options: ConnectOptions, sink: Session
       if (connection.signal.aborted) return connection.signal.reason;
       if (outer.signal.aborted) return undefined;
       if (isIntegError(error)) return error;
+      // fetch cannot get this scheme (about:, file:, ftp:, mailto: ...): every attempt would fail alike, and
+      // the standard fails the connection where reconnecting is futile (WPT eventsource-constructor-non-same-origin).
+      if (!/^https?:/.test(url)) fail('url', 'an http(s) URL', target.protocol);
       return new SseConnectionError(where, error);
     } finally {
       release();
