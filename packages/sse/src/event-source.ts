@@ -12,7 +12,9 @@ export interface EventSourceInit extends Omit<ConnectOptions, 'credentials' | 's
 
 /**
  * Puts CONNECTING, OPEN and CLOSED on the class and its prototype as the DOM does: constants of the
- * interface (read-only, enumerable, not configurable), not own properties of each instance.
+ * interface (read-only, enumerable, not configurable), not own properties of each instance. Also makes
+ * the prototype what WebIDL makes it (WPT interfaces.html): attributes and operations enumerable, and the
+ * class string `[object EventSource]` rather than the inherited `[object EventTarget]`.
  */
 const constants = (target: { prototype: object }): void => {
   for (const on of [target, target.prototype])
@@ -21,6 +23,17 @@ const constants = (target: { prototype: object }): void => {
       OPEN: { value: 1, enumerable: true },
       CLOSED: { value: 2, enumerable: true },
     });
+  const enumerable = { enumerable: true };
+  Object.defineProperties(target.prototype, {
+    url: enumerable,
+    withCredentials: enumerable,
+    readyState: enumerable,
+    onopen: enumerable,
+    onmessage: enumerable,
+    onerror: enumerable,
+    close: enumerable,
+    [Symbol.toStringTag]: { value: 'EventSource', configurable: true },
+  });
 };
 
 type Handler = ((this: EventSource, event: Event) => unknown) | null;
@@ -31,9 +44,10 @@ type MessageHandler = ((this: EventSource, event: MessageEvent) => unknown) | nu
  * `withCredentials`, `onopen`/`onmessage`/`onerror`, `addEventListener` for named events (MessageEvents
  * with `data`, `lastEventId`, `origin`), and `close()`. It also exposes `lastEventId`. An `error` event
  * fires before each reconnection (readyState `CONNECTING`) and when the connection fails for good
- * (readyState `CLOSED`: status other than 200 or a wrong Content-Type).
+ * (readyState `CLOSED`: status other than 200, a wrong Content-Type, or a URL fetch cannot get such as `ftp:`).
  *
- * @throws {DOMException} `SyntaxError` when `url`, stringified as the DOM class does, cannot be parsed
+ * @throws {DOMException} `SyntaxError` when `url`, stringified as the DOM class does, cannot be parsed (a
+ *   relative URL resolves against `location.href`, so without a location, as in Node, it cannot)
  * @throws {InvalidArgumentError} when an option has the wrong type or range
  * @example
  * ```ts

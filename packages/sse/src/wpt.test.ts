@@ -378,7 +378,7 @@ describe('eventsource-onopen (and MOSQUITO user-agent-announce-connection)', () 
   });
 });
 
-describe('eventsource-prototype', () => {
+describe('eventsource-prototype and interfaces.html (the IDL)', () => {
   it('methods added to EventSource.prototype are there on instances', () => {
     const proto = EventSource.prototype as unknown as { ReturnTrue?: () => boolean };
     proto.ReturnTrue = () => true;
@@ -388,6 +388,31 @@ describe('eventsource-prototype', () => {
     } finally {
       delete proto.ReturnTrue;
     }
+  });
+
+  it('has the shape of the IDL: constructor length 1, EventTarget, class string EventSource, enumerable members', () => {
+    const source = open('http://127.0.0.1:9/', { fetch: () => new Promise<Response>(() => {}) });
+    expect(EventSource.length).toBe(1);
+    expect(Object.getPrototypeOf(EventSource.prototype)).toBe(EventTarget.prototype);
+    expect(Object.prototype.toString.call(source)).toBe('[object EventSource]');
+    expect(Object.prototype.toString.call(EventSource.prototype)).toBe('[object EventSource]');
+    // The interface object itself is a plain function.
+    expect(Object.prototype.toString.call(EventSource)).toBe('[object Function]');
+    expect(Object.getOwnPropertyDescriptor(EventSource.prototype, Symbol.toStringTag)).toEqual({
+      value: 'EventSource',
+      writable: false,
+      enumerable: false,
+      configurable: true,
+    });
+    // Attributes and operations of an interface are enumerable and configurable on its prototype.
+    for (const name of ['url', 'withCredentials', 'readyState', 'onopen', 'onmessage', 'onerror', 'close']) {
+      const descriptor = Object.getOwnPropertyDescriptor(EventSource.prototype, name);
+      expect(descriptor, name).toMatchObject({ enumerable: true, configurable: true });
+    }
+    expect(EventSource.prototype.close.length).toBe(0);
+    const keys: string[] = [];
+    for (const key in source) keys.push(key);
+    expect(keys).toEqual(expect.arrayContaining(['url', 'readyState', 'onmessage', 'close', 'OPEN']));
   });
 });
 
