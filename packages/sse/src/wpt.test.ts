@@ -233,6 +233,16 @@ describe('eventsource-constructor-non-same-origin', () => {
     });
     expect([event.data, event.origin]).toEqual(['x', 'null']);
   });
+
+  it("names a URL that is not http(s) by its scheme alone in errors: a data: URL's path is its content", async () => {
+    const stream = connect('data:text/plain,token%3Dsecret', { clock: createFakeClock() });
+    const error = await stream[Symbol.asyncIterator]()
+      .next()
+      .catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'ERR_SSE_CONTENT_TYPE' });
+    expect(String((error as Error).message)).toContain('data:');
+    expect(String((error as Error).message)).not.toMatch(/secret|null/);
+  });
 });
 
 describe('eventsource-cross-origin', () => {

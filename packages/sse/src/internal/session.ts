@@ -189,8 +189,10 @@ export function startSession(target: URL, options: ConnectOptions, sink: Session
   if (target.username || target.password)
     fail('url', 'a URL without user:password (send credentials in headers)', target.origin);
   const url = target.href;
-  // Messages name the URL without query and credentials: a query may carry a token.
-  const where = target.origin + target.pathname;
+  const http = /^https?:/.test(url);
+  // Messages name the URL without query and credentials: a query may carry a token. Other schemes by their
+  // scheme alone: a data: URL's path is its content, and their origin reads "null".
+  const where = http ? target.origin + target.pathname : target.protocol;
   const stop = new AbortController();
   const outer = linkSignals(signal, stop.signal);
   let serverRetry = 0;
@@ -295,7 +297,7 @@ export function startSession(target: URL, options: ConnectOptions, sink: Session
       if (isIntegError(error)) return error;
       // fetch cannot get this scheme (about:, file:, ftp:, mailto: ...): every attempt would fail alike, and
       // the standard fails the connection where reconnecting is futile (WPT eventsource-constructor-non-same-origin).
-      if (!/^https?:/.test(url)) fail('url', 'an http(s) URL', target.protocol);
+      if (!http) fail('url', 'an http(s) URL', target.protocol);
       return new SseConnectionError(where, error);
     } finally {
       release();
