@@ -250,11 +250,12 @@ export function createBreaker(options: BreakerOptions = {}): Breaker {
   // The error every rejection of the current episode shares (made at its first rejection, forgotten on
   // every transition): building a native Error costs more than all the rest of a rejection.
   let episode: CircuitOpenError | undefined;
-  // Controllers of this generation's calls that have their own (probes, calls with a caller signal):
-  // isolate() aborts them; each leaves the set when it settles.
-  let inFlight = new Set<AbortController>();
-  // Made once per generation and shared by its closed calls, so a call allocates nothing of ours:
-  // the signal they get, and the handlers that count their outcomes (bound to the generation).
+  // Controllers of the calls in flight that have their own (probes, calls with a caller signal), of
+  // every generation since the last reset(): isolate() aborts them all; each leaves when it settles.
+  const inFlight = new Set<AbortController>();
+  // Shared by closed calls, so a call allocates nothing of ours: the signal they get (kept across
+  // transitions until isolate() aborts it or reset() forgets it, so that isolate() reaches calls of
+  // earlier closed periods too), and the handlers that count their outcomes (made once per generation).
   let controller: AbortController | undefined;
   let context: BreakerContext | undefined;
   let onValue: (value: unknown) => unknown;
@@ -262,7 +263,7 @@ export function createBreaker(options: BreakerOptions = {}): Breaker {
 
   const fresh = (): AbortController => {
     const g = gen;
-    controller = new AbortController();
+    controller ??= new AbortController();
     context = { signal: controller.signal };
     onValue = (value) => {
       // The common case in full: a success with nothing else to count.
@@ -292,8 +293,7 @@ export function createBreaker(options: BreakerOptions = {}): Breaker {
     gen++;
     state = to;
     clock.clearTimeout(timer);
-    controller = context = episode = undefined;
-    inFlight = new Set();
+    context = episode = undefined;
     admitted = good = bad = 0;
     if (to === CLOSED) {
       consecutive = trips = calls = failures = slowCalls = 0;
@@ -384,18 +384,20 @@ export function createBreaker(options: BreakerOptions = {}): Breaker {
     const start = timed ? clock.now() : 0;
     // A probe or a call with a caller signal gets its own controller; other closed calls share one.
     const own = from === HALF || signal ? new AbortController() : (controller ?? fresh());
-    const calls = inFlight.add(own);
+    inFlight.add(own);
     const forward = (): void => own.abort(signal?.reason);
     let probeTimer: TimerHandle | undefined;
     let settled = false;
     // Counts the call once: whichever comes first of its outcome and (a probe) its timeout.
     const settle = (outcome: Outcome, subject: unknown): void => {
       clock.clearTimeout(probeTimer);
-      calls.delete(own);
+      inFlight.delete(own);
       signal?.removeEventListener('abort', forward);
       if (!settled) {
         settled = true;
-        record(g, from, start, outcome, subject);
+        // A call isolate() aborted (the shared signal of closed calls has no listener of ours) is over
+        // for the breaker however fn ends, as when it has its own signal. (A timeout aborts after this.)
+        record(g, from, start, own.signal.aborted ? 2 : outcome, subject);
       }
     };
     // No `once` needed: a signal fires 'abort' at most once, and settle() removes the listener anyway.
@@ -495,10 +497,12 @@ export function createBreaker(options: BreakerOptions = {}): Breaker {
     },
     isolate(): () => void {
       let epoch = isolationEpoch;
-      const aborting = [controller, ...inFlight];
       if (!isolations++) setState(OPEN);
       const reason = rejection();
-      for (const c of aborting) c?.abort(reason);
+      // Every call in flight, also those of earlier generations (a closed call still running when
+      // the breaker tripped): isolating is for stopping traffic.
+      for (const c of [controller, ...inFlight]) c?.abort(reason);
+      controller = undefined;
       return () => {
         // Idempotent, and void after reset().
         if (epoch === isolationEpoch) {
@@ -510,6 +514,10 @@ export function createBreaker(options: BreakerOptions = {}): Breaker {
     reset(): void {
       isolations = 0;
       isolationEpoch++;
+      // A fresh start: calls in flight are forgotten (their results ignored, isolate() no longer aborts
+      // them), and closed calls get a new shared signal.
+      controller = undefined;
+      inFlight.clear();
       setState(CLOSED);
     },
   };
