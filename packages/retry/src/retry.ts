@@ -198,11 +198,15 @@ async function attemptAll<T>(
   let reason: GiveUpEvent['reason'] | undefined;
 
   // retryOnResult is part of the attempt: the timeout, the deadline and the caller's signal cut it too
-  // (it may be reading the response's body with the attempt's signal). Without it, attempts call fn as is.
+  // (it may be reading the response's body with the attempt's signal), and a value that comes after the cut,
+  // from an fn that ignored its signal, is not judged: retry has moved on. Without it, attempts call fn as is.
   const run = o.retryOnResult
     ? async (context: AttemptContext): Promise<T> => {
         const value = await fn(context);
-        if (await (o.retryOnResult as NonNullable<typeof o.retryOnResult>)(value, context))
+        if (
+          !context.signal.aborted &&
+          (await (o.retryOnResult as NonNullable<typeof o.retryOnResult>)(value, context))
+        )
           throw new RejectedResultError(value);
         return value;
       }
