@@ -3,11 +3,12 @@
  */
 
 /**
- * The reason to reject with for an aborted signal: `signal.reason`, or a DOMException named `AbortError`
- * when the runtime gave none.
+ * The reason to reject with for an aborted signal: `signal.reason` (also `null`, as `abort(null)` sets it),
+ * or a DOMException named `AbortError` on an old runtime that keeps no reason (`undefined`).
  */
 export function abortReason(signal: AbortSignal): unknown {
-  return signal.reason ?? new DOMException('This operation was aborted', 'AbortError');
+  const { reason } = signal;
+  return reason === undefined ? new DOMException('This operation was aborted', 'AbortError') : reason;
 }
 
 /**

@@ -78,6 +78,21 @@ describe('abort helpers', () => {
     expect(abortReason(controller.signal)).toBe(reason);
   });
 
+  it('abortReason keeps a null reason (abort(null)) and the same one on every call', () => {
+    const controller = new AbortController();
+    controller.abort(null);
+    expect(abortReason(controller.signal)).toBeNull();
+    let thrown: unknown = 'nothing';
+    try {
+      throwIfAborted(controller.signal);
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeNull();
+    const old = { aborted: true, reason: undefined } as unknown as AbortSignal;
+    expect(abortReason(old)).toMatchObject({ name: 'AbortError' });
+  });
+
   it('isAbortError recognises AbortError by name and by the signal reason', () => {
     const controller = new AbortController();
     controller.abort('why');
