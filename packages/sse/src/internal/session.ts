@@ -236,7 +236,9 @@ export function startSession(target: URL, options: ConnectOptions, sink: Session
     if (idleTimeout > 0) {
       const check = (): void => {
         const idle = paused ? 0 : clock.now() - lastActivity;
-        if (idle < idleTimeout) watchdog = clock.setTimeout(check, idleTimeout - idle);
+        // Whole ms: on a clock with fractions of a ms (a fake one) the 1e-13 ms left could vanish in
+        // now + delay, and the timer would fire at the same instant forever.
+        if (idle < idleTimeout) watchdog = clock.setTimeout(check, Math.ceil(idleTimeout - idle));
         else connection.abort(new TimeoutError(idleTimeout, `Reading ${where}`));
       };
       watchdog = clock.setTimeout(check, idleTimeout);
@@ -331,7 +333,8 @@ export function startSession(target: URL, options: ConnectOptions, sink: Session
           : maxDelay;
       const info: ReconnectInfo = { attempt, delay, error, lastEventId: parser.lastEventId };
       sink.reconnecting?.(info);
-      onReconnect?.(info);
+      // Not for a reconnection that will not come: an error listener (or onError) may have closed it.
+      if (!outer.signal.aborted) onReconnect?.(info);
       try {
         await sleep(delay, { signal: outer.signal, clock });
       } catch {
