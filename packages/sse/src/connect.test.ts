@@ -259,6 +259,40 @@ describe('connect', () => {
     expect(clock.pendingTimers).toBe(0);
   });
 
+  it('the watchdog also ends a body that ignores the abort (a custom fetch, a mocked Response)', async () => {
+    const clock = createFakeClock();
+    const errors: unknown[] = [];
+    let cancelled = 0;
+    const fetchStub = vi.fn(async () => {
+      // A Response made by hand: its body knows nothing of the request's signal.
+      const body = new ReadableStream<Uint8Array>({
+        start: (c) => c.enqueue(new TextEncoder().encode(`data: ${fetchStub.mock.calls.length}\n\n`)),
+        cancel: () => {
+          cancelled++;
+        },
+      });
+      return new Response(body, { headers: { 'content-type': 'text/event-stream' } });
+    });
+    const stream = connect('http://example.test/live', {
+      fetch: fetchStub,
+      clock,
+      idleTimeout: 5000,
+      onError: (error) => errors.push(error),
+    });
+    const it = stream[Symbol.asyncIterator]();
+    expect((await it.next()).value).toEqual(ev('1'));
+    await clock.advance(5000);
+    await vi.waitFor(() => expect(errors).toHaveLength(1), WAIT);
+    expect(errors[0]).toMatchObject({ code: 'ERR_TIMEOUT', timeoutMs: 5000 });
+    expect(cancelled).toBe(1);
+    await vi.waitFor(() => expect(clock.pendingTimers).toBe(1), WAIT);
+    // The first reconnect waits at most 1 s by default.
+    await clock.advance(1000);
+    expect((await it.next()).value).toEqual(ev('2'));
+    stream.close();
+    expect(clock.pendingTimers).toBe(0);
+  });
+
   it('the watchdog does not count the time the client stops reading for a slow consumer', async () => {
     // One chunk of 1,100 events (past the 1,024 high-water mark), then an open, silent body that errors
     // when the request is aborted, as fetch's does.

@@ -239,7 +239,12 @@ export function startSession(target: URL, options: ConnectOptions, sink: Session
         // Whole ms: on a clock with fractions of a ms (a fake one) the 1e-13 ms left could vanish in
         // now + delay, and the timer would fire at the same instant forever.
         if (idle < idleTimeout) watchdog = clock.setTimeout(check, Math.ceil(idleTimeout - idle));
-        else connection.abort(new TimeoutError(idleTimeout, `Reading ${where}`));
+        else {
+          connection.abort(new TimeoutError(idleTimeout, `Reading ${where}`));
+          // A body that ignores the abort (a hand-made Response, some mocks) is ended here: its read
+          // then reports done, which the loop reads as this abort.
+          release();
+        }
       };
       watchdog = clock.setTimeout(check, idleTimeout);
     }
@@ -279,7 +284,8 @@ export function startSession(target: URL, options: ConnectOptions, sink: Session
       opening = false;
       for (;;) {
         const { done, value } = await current.read();
-        if (done) return undefined;
+        // The watchdog's reason when it cancelled the body, else undefined: a normal end.
+        if (done) return connection.signal.reason;
         lastActivity = clock.now();
         parser.feed(decoder.decode(value, { stream: true }));
         if (delivered) {
