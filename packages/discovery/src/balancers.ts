@@ -6,6 +6,7 @@
  */
 import { InvalidArgumentError } from '@integ/core';
 import type { Endpoint } from './endpoint.js';
+import { isServerFailure } from './outlier.js';
 
 /** Per-endpoint load the registry keeps and balancers read (and peak-EWMA writes). */
 export interface EndpointLoad {
@@ -128,7 +129,7 @@ function twoChoices(
 
 /**
  * Power of two choices, least loaded: samples two candidates and takes the one with fewer requests
- * in flight (picked by `pick()`, not yet `report()`ed).
+ * in flight (picked by `pick()`, not yet `report()`ed). Ignores weights.
  *
  * @example
  * ```ts
@@ -152,8 +153,9 @@ export interface PeakEwmaOptions {
    */
   readonly decayMs?: number;
   /**
-   * Latency charged for a failed call, in ms, when the call itself was faster: a host that fails in
-   * 1 ms must not look like the fastest host. @default 1000
+   * Latency charged for a server failure (`status >= 500`, or `ok: false` without a status), in ms, when
+   * the call itself was faster: a host that fails in 1 ms must not look like the fastest host. A 4xx is
+   * the caller's fault and counts its real latency. @default 1000
    */
   readonly errorPenaltyMs?: number;
 }
@@ -165,8 +167,8 @@ const UNMEASURED_PENALTY = 2 ** 47;
 /**
  * Power of two choices with Finagle's peak-EWMA load: cost = latency EWMA x (in-flight + 1), where the
  * EWMA jumps to any higher latency at once (peak) and decays toward newer, lower ones with `decayMs`,
- * and toward 0 while idle so shunned hosts get probed again. Failed calls count as at least
- * `errorPenaltyMs`.
+ * and toward 0 while idle so shunned hosts get probed again. Server failures count as at least
+ * `errorPenaltyMs`. Ignores weights.
  *
  * @throws InvalidArgumentError for a non-positive `decayMs` or negative `errorPenaltyMs`
  * @example
@@ -196,7 +198,8 @@ export function p2cPeakEwma(options: PeakEwmaOptions = {}): Balancer {
       return twoChoices(candidates, rnd, better);
     },
     observe(load, outcome, time) {
-      const rtt = outcome.ok ? outcome.latencyMs : Math.max(outcome.latencyMs, errorPenaltyMs);
+      // Only a server failure is the host's fault (as for outlier detection): a fast 404 is a fast host.
+      const rtt = isServerFailure(outcome) ? Math.max(outcome.latencyMs, errorPenaltyMs) : outcome.latencyMs;
       // Finagle: a higher latency replaces the estimate at once (peak); a lower one is blended in
       // with a weight that grows with the time since the last observation.
       if (rtt >= load.ewma) load.ewma = rtt;

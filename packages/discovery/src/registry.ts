@@ -332,7 +332,8 @@ class Service {
     const { minInterval, refreshInterval, jitter, random, clock } = this.shared;
     const backoff = Math.min(
       Math.max(refreshInterval, minInterval),
-      minInterval * 2 ** Math.min(this.consecutiveErrors - 1, 20),
+      // From at least 1 ms: with minInterval 0 a failing source would be asked again at once, forever.
+      Math.max(minInterval, 1) * 2 ** Math.min(this.consecutiveErrors - 1, 20),
     );
     return Math.max(backoff * (1 - jitter * random()), this.lastStart + minInterval - clock.now(), 0);
   }
@@ -851,7 +852,12 @@ export function createRegistry(options: RegistryOptions): Registry {
     url: (name) => get(name).pick(false).url,
     pick: (name) => get(name).pick(true),
     report(endpoint, outcome) {
-      if (typeof endpoint !== 'object' || endpoint === null || typeof endpoint.url !== 'string')
+      if (
+        typeof endpoint !== 'object' ||
+        endpoint === null ||
+        typeof endpoint.url !== 'string' ||
+        typeof endpoint.service !== 'string'
+      )
         throw new InvalidArgumentError('report endpoint', 'an endpoint returned by pick()', endpoint);
       if (typeof outcome !== 'object' || outcome === null || typeof outcome.ok !== 'boolean')
         throw new InvalidArgumentError('report outcome', '{ ok: boolean, latencyMs: number }', outcome);
@@ -861,6 +867,13 @@ export function createRegistry(options: RegistryOptions): Registry {
         !Number.isFinite(outcome.latencyMs)
       )
         throw new InvalidArgumentError('report outcome.latencyMs', 'a finite number >= 0', outcome.latencyMs);
+      // A NaN or null status would silently turn a failure into a success for outlier detection.
+      if (outcome.status !== undefined && !Number.isInteger(outcome.status))
+        throw new InvalidArgumentError(
+          'report outcome.status',
+          'an HTTP status code or undefined',
+          outcome.status,
+        );
       get(endpoint.service).report(endpoint, outcome);
     },
     inspect: (name) => get(name).inspect(),

@@ -27,6 +27,12 @@ export function staticSource(
     if (typeof entry === 'string') return { url: checkUrl(entry, where) };
     if (typeof entry !== 'object' || entry === null)
       throw new InvalidUrlError(where, 'expected a URL or { url }');
+    // A mistyped weight or priority must not quietly become the default.
+    for (const key of ['weight', 'priority'] as const) {
+      const value = entry[key];
+      if (value !== undefined && !(Number.isFinite(value) && (key === 'priority' || value >= 0)))
+        throw new InvalidArgumentError(`${where}.${key}`, 'a finite number (weight >= 0)', value);
+    }
     return { ...entry, url: checkUrl(entry.url, `${where}.url`) };
   });
   return { kind: 'static', description: `${list.length} static endpoint(s)`, endpoints: list };
