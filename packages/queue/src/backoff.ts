@@ -64,11 +64,18 @@ export const DEFAULT_BACKOFF: BackoffSpec = {
  * ```
  */
 export function toBackoff(spec: BackoffSpec): Backoff {
-  if (typeof spec === 'number') return constant(spec);
-  if (typeof spec !== 'object' || spec === null)
+  const ms = typeof spec === 'number';
+  if (!ms && (typeof spec !== 'object' || spec === null))
     throw new InvalidArgumentError('backoff', 'a number of ms or { type, delay, ... }', spec);
-  const delay = (spec as { delay?: unknown }).delay;
-  if (typeof delay !== 'number') throw new InvalidArgumentError('backoff.delay', 'a number of ms', delay);
+  // Checked here, not by @integ/retry, whose message would name its `initial`, not the spec's `delay`.
+  const delay = ms ? spec : (spec as { delay?: unknown }).delay;
+  if (typeof delay !== 'number' || !(delay >= 0 && delay <= 2_147_483_647))
+    throw new InvalidArgumentError(
+      ms ? 'backoff' : 'backoff.delay',
+      'a number of ms from 0 to 2147483647',
+      delay,
+    );
+  if (ms) return constant(delay);
   switch (spec.type) {
     case 'constant':
       return constant(delay);

@@ -161,23 +161,31 @@ export function memoryStore(): MemoryStore {
     async claim(queue: string, { now, leaseMs, limit }: ClaimOptions): Promise<ClaimedRecord[]> {
       const s = state(queue);
       const claimed: ClaimedRecord[] = [];
-      if (s.processing.size > 0) {
-        const expired = [...s.processing]
-          .filter((row) => (row.leaseUntil ?? 0) <= now && row.attempts < row.maxAttempts)
-          .sort((a, b) => (readyOrder(a, b) ? -1 : 1));
-        for (const row of expired) {
-          if (claimed.length >= limit) break;
-          claimed.push(lease(row, now, leaseMs, true));
-        }
-      }
+      // Expired leases compete with due jobs in the one claim order (priority, runAt, push order).
+      const expired =
+        s.processing.size > 0
+          ? [...s.processing]
+              .filter((row) => (row.leaseUntil ?? 0) <= now && row.attempts < row.maxAttempts)
+              .sort((a, b) => (readyOrder(a, b) ? -1 : 1))
+          : [];
       for (let top = s.delayed.peek(); top !== undefined && top.runAt <= now; top = s.delayed.peek()) {
         s.delayed.pop();
         if (top.status === 'pending') s.ready.push(top);
       }
-      while (claimed.length < limit) {
-        const row = s.ready.pop();
+      for (let e = 0; claimed.length < limit; ) {
+        const row = s.ready.peek();
+        if (row !== undefined && row.status !== 'pending') {
+          s.ready.pop();
+          continue;
+        }
+        const stale = expired[e];
+        if (stale !== undefined && (row === undefined || readyOrder(stale, row))) {
+          e++;
+          claimed.push(lease(stale, now, leaseMs, true));
+          continue;
+        }
         if (row === undefined) break;
-        if (row.status !== 'pending') continue;
+        s.ready.pop();
         s.processing.add(row);
         claimed.push(lease(row, now, leaseMs, false));
       }

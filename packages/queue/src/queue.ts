@@ -176,7 +176,8 @@ function checkInteger(name: string, value: unknown, min: number, max: number): n
 function checkMs(name: string, value: unknown, min = 0): number {
   if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > 2_147_483_647)
     throw new InvalidArgumentError(name, `a number of ms from ${min} to 2147483647`, value);
-  return value;
+  // Whole ms, rounded up (a job never runs early, a lease is never shorter than asked): stores keep integers.
+  return Math.ceil(value);
 }
 
 let isoMs = Number.NaN;
@@ -272,6 +273,8 @@ export class LeasedJobImpl<T> implements LeasedJob<T> {
 
   async fail(error: unknown, options?: FailOptions): Promise<void> {
     if (this.settled) throw new JobSettledError(this.id, 'fail');
+    // Checked before settling: a refused call leaves the lease to its holder.
+    const delay = options?.delay === undefined ? undefined : checkMs('fail delay', options.delay);
     this.settled = true;
     this.#owner.forget(this);
     const owner = this.#owner;
@@ -279,13 +282,8 @@ export class LeasedJobImpl<T> implements LeasedJob<T> {
     const message = describeError(error);
     const retry = options?.retry !== false && this.attempts < this.maxAttempts;
     let runAt = now;
-    if (retry) {
-      const delay =
-        options?.delay !== undefined
-          ? checkMs('fail delay', options.delay)
-          : delayAfter(owner.backoffOf(this.#record.backoff), this.attempts, owner.random);
-      runAt = now + delay;
-    }
+    if (retry)
+      runAt = now + (delay ?? delayAfter(owner.backoffOf(this.#record.backoff), this.attempts, owner.random));
     const ok = await owner.store.fail(
       this.id,
       this.token,
@@ -303,9 +301,9 @@ export class LeasedJobImpl<T> implements LeasedJob<T> {
   }
 
   async extend(ms: number): Promise<void> {
-    checkMs('extend(ms)', ms, 1);
+    const lease = checkMs('extend(ms)', ms, 1);
     if (this.settled) throw new JobSettledError(this.id, 'extend');
-    const leaseUntil = this.#owner.clock.now() + ms;
+    const leaseUntil = this.#owner.clock.now() + lease;
     const ok = await this.#owner.store.extend(this.id, this.token, leaseUntil);
     if (!ok) throw new LeaseLostError(this.id, this.token, 'extend');
     this.leaseUntil = leaseUntil;
@@ -499,7 +497,7 @@ class QueueCore<T> implements Queue<T>, QueueInternals<T> {
         now,
         'LeaseExpiredError: the lease of the last attempt expired (worker crashed or stalled)',
       ),
-      this.store.claim(this.name, { now, leaseMs, limit }),
+      this.store.claim(this.name, { now, leaseMs: Math.ceil(leaseMs), limit }),
     ]);
     for (const record of reaped) {
       const job = this.toJob(record);
@@ -569,7 +567,10 @@ class QueueCore<T> implements Queue<T>, QueueInternals<T> {
 
   async redrive(options?: RedriveJobsOptions): Promise<number> {
     const limit = options?.limit === undefined ? undefined : checkInteger('limit', options.limit, 1, 1e9);
-    const n = await this.store.redrive(this.name, { now: this.clock.now(), ids: options?.ids, limit });
+    const ids = options?.ids;
+    if (ids !== undefined && !(Array.isArray(ids) && ids.every((id) => typeof id === 'string')))
+      throw new InvalidArgumentError('ids', 'an array of job ids (strings)', ids);
+    const n = await this.store.redrive(this.name, { now: this.clock.now(), ids, limit });
     if (n > 0 && this.wakers.size > 0) this.wake();
     return n;
   }
@@ -619,7 +620,6 @@ class QueueCore<T> implements Queue<T>, QueueInternals<T> {
 }
 
 function claimOrder(a: ClaimedRecord, b: ClaimedRecord): number {
-  if (a.stalled !== b.stalled) return a.stalled ? -1 : 1;
   if (a.priority !== b.priority) return b.priority - a.priority;
   if (a.runAt !== b.runAt) return a.runAt - b.runAt;
   return Number(a.id) - Number(b.id) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);

@@ -192,7 +192,7 @@ export function sqliteStore(options: SqliteStoreOptions): SqliteStore {
   // LIMIT as a literal: with a bound `LIMIT ?` SQLite does not stop the ordered index walk early
   // (measured: 12 us instead of 1 us per claim). One statement per distinct limit, bounded by concurrency.
   const claimStatements = new Map<string, SqliteStatement>();
-  function claimStatement(kind: 'expired' | 'pending', limit: number): SqliteStatement {
+  function claimStatement(kind: 'any' | 'pending', limit: number): SqliteStatement {
     const n = Math.max(1, Math.min(10_000, Math.floor(limit)));
     const cacheKey = `${kind}${n}`;
     let statement = claimStatements.get(cacheKey);
@@ -200,9 +200,9 @@ export function sqliteStore(options: SqliteStoreOptions): SqliteStore {
       const d = db as SqliteDatabase;
       const t = table;
       statement =
-        kind === 'expired'
+        kind === 'any'
           ? d.prepare(
-              `UPDATE ${t} SET attempts = attempts + 1, token = token + 1, lease_until = ? WHERE id IN (SELECT id FROM ${t} WHERE queue = ? AND status = 'processing' AND lease_until <= ? AND attempts < max_attempts ORDER BY priority DESC, run_at, id LIMIT ${n}) RETURNING *`,
+              `SELECT id, status FROM (SELECT * FROM (SELECT id, status, priority, run_at FROM ${t} WHERE queue = ? AND status = 'pending' AND run_at <= ? ORDER BY priority DESC, run_at, id LIMIT ${n}) UNION ALL SELECT * FROM (SELECT id, status, priority, run_at FROM ${t} WHERE queue = ? AND status = 'processing' AND lease_until <= ? AND attempts < max_attempts ORDER BY priority DESC, run_at, id LIMIT ${n})) ORDER BY priority DESC, run_at, id LIMIT ${n}`,
             )
           : d.prepare(
               `UPDATE ${t} SET status = 'processing', attempts = attempts + 1, token = token + 1, lease_until = ? WHERE id IN (SELECT id FROM ${t} WHERE queue = ? AND status = 'pending' AND run_at <= ? ORDER BY priority DESC, run_at, id LIMIT ${n}) RETURNING *`,
@@ -224,6 +224,12 @@ export function sqliteStore(options: SqliteStoreOptions): SqliteStore {
       byKey: d.prepare(
         `SELECT * FROM ${t} WHERE queue = ? AND key = ? AND status IN ('pending', 'processing') LIMIT 1`,
       ),
+      anyExpired: d.prepare(
+        `SELECT 1 FROM ${t} WHERE queue = ? AND status = 'processing' AND lease_until <= ? AND attempts < max_attempts LIMIT 1`,
+      ),
+      claimOne: d.prepare(
+        `UPDATE ${t} SET status = 'processing', attempts = attempts + 1, token = token + 1, lease_until = ? WHERE id = ? RETURNING *`,
+      ),
       ack: d.prepare(
         `UPDATE ${t} SET status = 'done', lease_until = NULL, finished_at = ? WHERE id = ? AND token = ? AND status = 'processing'`,
       ),
@@ -242,7 +248,7 @@ export function sqliteStore(options: SqliteStoreOptions): SqliteStore {
       reap: d.prepare(
         `UPDATE ${t} SET status = 'dead', lease_until = NULL, finished_at = ?, last_error = ? WHERE queue = ? AND status = 'processing' AND lease_until <= ? AND attempts >= max_attempts RETURNING *`,
       ),
-      deadList: d.prepare(`SELECT * FROM ${t} WHERE queue = ? AND status = 'dead' ORDER BY id LIMIT ?`),
+      deadList: d.prepare(`SELECT id, key FROM ${t} WHERE queue = ? AND status = 'dead' ORDER BY id`),
       redriveOne: d.prepare(
         `UPDATE ${t} SET status = 'pending', attempts = 0, run_at = ?, finished_at = NULL WHERE id = ? AND status = 'dead'`,
       ),
@@ -467,13 +473,17 @@ export function sqliteStore(options: SqliteStoreOptions): SqliteStore {
       return write(() => {
         const t = nowIsInteger(now);
         const leaseUntil = nowIsInteger(now + leaseMs);
-        const out: ClaimedRecord[] = [];
-        for (const row of claimStatement('expired', limit).all(leaseUntil, queue, t) as Row[])
-          out.push({ ...toRecord(row), stalled: true });
-        if (out.length < limit)
-          for (const row of claimStatement('pending', limit - out.length).all(leaseUntil, queue, t) as Row[])
-            out.push({ ...toRecord(row), stalled: false });
-        return out;
+        // Without an expired lease (the usual case) one UPDATE claims; otherwise expired leases compete
+        // with the due jobs in the one claim order (priority, run_at, id) and are claimed one by one.
+        if (s.anyExpired.get(queue, t) === undefined)
+          return (claimStatement('pending', limit).all(leaseUntil, queue, t) as Row[]).map((row) => ({
+            ...toRecord(row),
+            stalled: false,
+          }));
+        return (claimStatement('any', limit).all(queue, t, queue, t) as Row[]).map(({ id, status }) => ({
+          ...toRecord(s.claimOne.get(leaseUntil, id) as Row),
+          stalled: status === 'processing',
+        }));
       });
     },
 
@@ -506,12 +516,15 @@ export function sqliteStore(options: SqliteStoreOptions): SqliteStore {
 
     redrive(queue: string, { now, ids, limit }: RedriveOptions): Promise<number> {
       return write(() => {
+        // In push order, like the memory store; no LIMIT in SQL, since a dead job whose key is taken is
+        // skipped without counting towards `limit`.
         const candidates =
           ids === undefined
-            ? (s.deadList.all(queue, limit ?? -1) as Row[])
+            ? (s.deadList.all(queue) as Row[])
             : ids
                 .map((id) => s.get.get(Number(id)) as Row | undefined)
-                .filter((r): r is Row => r !== undefined && r.queue === queue && r.status === 'dead');
+                .filter((r): r is Row => r !== undefined && r.queue === queue && r.status === 'dead')
+                .sort((a, b) => a.id - b.id);
         let count = 0;
         for (const row of candidates) {
           if (limit !== undefined && count >= limit) break;

@@ -24,7 +24,8 @@
  *   `LeaseLostError`). A holder whose lease expired but whose job nobody re-claimed may still settle it.
  * - A `key` is unique among active (pending or processing) jobs of a queue: `enqueue` of a job whose key
  *   is taken returns the existing job with `created: false`.
- * - Claim order: higher `priority` first, then earlier `runAt`, then insertion order.
+ * - Claim order: higher `priority` first, then earlier `runAt`, then insertion order; a job whose lease
+ *   expired is ordered among the due pending jobs by the same rule (it does not go first).
  */
 
 /** The life cycle of a job. */
@@ -167,7 +168,10 @@ export interface QueueStore {
    * `error`, and returns them.
    */
   reap(queue: string, now: number, error: string): Promise<JobRecord[]>;
-  /** Dead -> pending (attempts reset to 0, runAt = now). Skips a job whose key an active job holds. */
+  /**
+   * Dead -> pending (attempts reset to 0, runAt = now), in insertion order. Skips a job whose key an active
+   * job holds; a skipped job does not count towards `limit`.
+   */
   redrive(queue: string, options: RedriveOptions): Promise<number>;
   /** One job, or `null`. */
   get(id: string): Promise<JobRecord | null>;
