@@ -213,6 +213,17 @@ export function queueConformance(runner: ConformanceRunner, options: Conformance
         expect((await mustNext(queue)).payload).toBe('later');
       });
 
+      it('puts a job whose lease expired in priority order, not ahead of due jobs', async () => {
+        const queue = make();
+        await queue.push('low');
+        const first = await mustNext(queue, 1000);
+        await queue.push('high', { priority: 5 });
+        await clock.advance(1000);
+        expect((await mustNext(queue)).payload).toBe('high');
+        const again = await mustNext(queue);
+        expect([again.id, again.stalled]).toEqual([first.id, true]);
+      });
+
       it('acks a job: done, and never delivered again', async () => {
         const queue = make();
         const pushed = await queue.push('x');
@@ -381,6 +392,24 @@ export function queueConformance(runner: ConformanceRunner, options: Conformance
         expect(await queue.redrive()).toBe(1);
         expect((await mustNext(queue)).id).toBe(b.id);
         expect(await queue.redrive()).toBe(0);
+      });
+    });
+
+    describe('redrive', () => {
+      it('works in push order, skips a job whose key is taken again, and counts only what it redrove', async () => {
+        const queue = make();
+        const a = await queue.push('a', { attempts: 1, key: 'k' });
+        const b = await queue.push('b', { attempts: 1 });
+        const c = await queue.push('c', { attempts: 1 });
+        for (let i = 0; i < 3; i++) await (await mustNext(queue)).fail(new Error('x'));
+        // A new job holds the key now: 'a' cannot go back to pending beside it.
+        await queue.push('a2', { key: 'k' });
+        expect(await queue.redrive({ limit: 1 })).toBe(1);
+        expect((await queue.get(a.id))?.status).toBe('dead');
+        expect((await queue.get(b.id))?.status).toBe('pending');
+        expect(await queue.redrive({ ids: [c.id, a.id] })).toBe(1);
+        expect((await queue.get(c.id))?.status).toBe('pending');
+        expect((await queue.list({ status: 'dead' })).map((j) => j.id)).toEqual([a.id]);
       });
     });
 
