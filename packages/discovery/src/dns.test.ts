@@ -80,8 +80,9 @@ describe('dnsSrv', () => {
     expect((counts.get('http://127.0.0.12:8002') ?? 0) / 5000).toBeCloseTo(0.2, 1);
     for (const e of registry.endpoints('api').filter((x) => x.priority === 10))
       for (let i = 0; i < 5; i++) registry.report(e as Endpoint, { ok: false, latencyMs: 1, status: 503 });
-    // Three of four ejected: below the 50% panic threshold, so every endpoint is back in play...
-    expect(registry.inspect('api').panic).toBe(true);
+    // The whole first tier ejected: the next tier, fully healthy, takes over (RFC 2782), no panic...
+    expect(registry.inspect('api').panic).toBe(false);
+    expect(registry.url('api')).toBe('http://127.0.0.20:9000');
     registry.close();
     const strict = createRegistry({
       services: { api: dnsSrv('_w._tcp.example.test', { servers: [dns.address], family: 4 }) },
@@ -91,7 +92,7 @@ describe('dnsSrv', () => {
     await strict.ready();
     for (const e of strict.endpoints('api').filter((x) => x.priority === 10))
       for (let i = 0; i < 5; i++) strict.report(e as Endpoint, { ok: false, latencyMs: 1, status: 503 });
-    // ...and with panic off the next tier takes over.
+    // ...and so it does with panic off.
     expect(strict.url('api')).toBe('http://127.0.0.20:9000');
     strict.close();
   });

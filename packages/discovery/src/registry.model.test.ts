@@ -8,8 +8,9 @@
  *
  * The model's rules (README sections in brackets):
  * - Candidates [createRegistry]: endpoints passing health checks and not ejected; of those the lowest
- *   `priority`. If fewer than `panicThreshold`% of all endpoints are healthy, every endpoint of the lowest
- *   tier (panic). Nothing to pick: `NoEndpointsError` with reason `pending` (no answer yet), `empty`
+ *   `priority` tier in which at least `panicThreshold`% are healthy (tiers tried lowest first); when no
+ *   tier qualifies, every endpoint of the first tier with a healthy one, else of the lowest tier (panic).
+ *   Nothing to pick: `NoEndpointsError` with reason `pending` (no answer yet), `empty`
  *   (answered with nothing) or `unhealthy` (nothing healthy, `panicThreshold: 0`).
  * - Balancers [Balancers]: round-robin in order (two picks over the same candidate list are neighbours);
  *   weighted never picks a weight-0 endpoint while one has weight; P2C (least-loaded, peak-EWMA) compares
@@ -555,17 +556,27 @@ class Model {
     return e.healthy && e.ejectedAt === null;
   }
 
+  /** Tiers lowest priority first: the first with at least panicThreshold% healthy serves its healthy. */
+  private choice(): { panic: boolean; pool: MEndpoint[] } {
+    const priorities = [...new Set(this.list.map((e) => e.priority))].sort((a, b) => a - b);
+    const tiers = priorities.map((p) => this.list.filter((e) => e.priority === p));
+    for (const tier of tiers) {
+      const healthy = tier.filter((e) => this.healthyOf(e));
+      if (healthy.length > 0 && healthy.length * 100 >= this.cfg.panicThreshold * tier.length)
+        return { panic: false, pool: healthy };
+    }
+    if (tiers.length === 0 || this.cfg.panicThreshold === 0) return { panic: false, pool: [] };
+    // Panic: the first tier that still has a healthy endpoint, else the lowest.
+    const tier = tiers.find((t) => t.some((e) => this.healthyOf(e))) ?? (tiers[0] as MEndpoint[]);
+    return { panic: true, pool: tier };
+  }
+
   panic(): boolean {
-    const total = this.list.length;
-    return (
-      total > 0 && (this.list.filter((e) => this.healthyOf(e)).length * 100) / total < this.cfg.panicThreshold
-    );
+    return this.choice().panic;
   }
 
   candidates(): MEndpoint[] {
-    const pool = this.panic() ? this.list : this.list.filter((e) => this.healthyOf(e));
-    const min = Math.min(...pool.map((e) => e.priority));
-    return pool.filter((e) => e.priority === min);
+    return this.choice().pool;
   }
 
   noEndpointsReason(): 'pending' | 'empty' | 'unhealthy' {

@@ -46,7 +46,10 @@ export interface ServiceOptions {
   readonly healthCheck?: HealthCheckOptions | false;
   /** Passive outlier detection; `false` disables. @default {} (enabled, A50/Envoy defaults) */
   readonly outlierDetection?: OutlierDetectionOptions | false;
-  /** Below this % of healthy endpoints, balance across all of them (Envoy's panic mode); 0 disables. @default 50 */
+  /**
+   * A priority tier serves only while at least this % of its endpoints are healthy, else the next tier is
+   * tried; when none qualifies, health is ignored (Envoy's panic mode). 0 disables panic mode. @default 50
+   */
   readonly panicThreshold?: number;
 }
 
@@ -491,22 +494,34 @@ class Service {
     }
   }
 
-  /** The endpoints `pick()` chooses among: healthy, lowest priority tier; everything in panic mode. */
+  /**
+   * The endpoints `pick()` chooses among. Tiers are tried in priority order (RFC 2782: the lowest it can
+   * reach): the first whose healthy share is at least `panicThreshold`% serves its healthy endpoints, so
+   * a tier that is mostly down fails over to the next (as Envoy spills load to the next priority). When
+   * no tier qualifies, health is ignored (panic mode) in the first tier with a healthy endpoint, or the
+   * lowest tier when none has one.
+   */
   candidates(): EndpointState[] {
     if (this.cache !== null) return this.cache;
-    const total = this.list.length;
-    let pool: EndpointState[] = [];
+    const tiers = new Map<number, EndpointState[]>();
+    for (const s of [...this.list].sort((a, b) => a.endpoint.priority - b.endpoint.priority))
+      tiers.get(s.endpoint.priority)?.push(s) ?? tiers.set(s.endpoint.priority, [s]);
+    let pool: EndpointState[] | undefined;
+    let fallback: EndpointState[] | undefined;
     this.panic = false;
-    if (total > 0) {
-      const healthy = this.list.filter((s) => s.health.healthy && s.outlier.ejectedAt === null);
-      if ((healthy.length * 100) / total < this.panicThreshold) {
-        this.panic = true;
-        pool = this.list;
-      } else pool = healthy;
+    for (const tier of tiers.values()) {
+      const healthy = tier.filter((s) => s.health.healthy && s.outlier.ejectedAt === null);
+      if (healthy.length > 0 && healthy.length * 100 >= this.panicThreshold * tier.length) {
+        pool = healthy;
+        break;
+      }
+      if (healthy.length > 0) fallback ??= tier;
     }
-    let min = Number.POSITIVE_INFINITY;
-    for (const s of pool) if (s.endpoint.priority < min) min = s.endpoint.priority;
-    this.cache = pool.filter((s) => s.endpoint.priority === min);
+    if (pool === undefined && this.list.length > 0 && this.panicThreshold > 0) {
+      this.panic = true;
+      pool = fallback ?? tiers.values().next().value;
+    }
+    this.cache = pool ?? [];
     return this.cache;
   }
 
@@ -647,7 +662,8 @@ class Service {
       const eligible = candidates.has(s);
       if (eligible && this.panic) reasons.push('picked despite its health: panic threshold in force');
       else if (eligible) reasons.push('healthy');
-      else if (!ejected && s.health.healthy) reasons.push('a lower priority tier has healthy endpoints');
+      else if (!ejected && s.health.healthy)
+        reasons.push('another priority tier serves (tiers are tried in order)');
       return {
         url: s.endpoint.url,
         weight: s.endpoint.weight,
@@ -693,7 +709,7 @@ class Service {
     const eligibleCount = endpoints.filter((e) => e.eligible).length;
     const summary = [
       `${this.name}: ${state}, ${endpoints.length} endpoint(s), ${eligibleCount} eligible via ${this.balancer.name}`,
-      this.panic ? `panic mode (fewer than ${this.panicThreshold}% healthy)` : '',
+      this.panic ? `panic mode (no priority tier ${this.panicThreshold}% healthy)` : '',
       state === 'stale' || state === 'failed'
         ? `source failing: ${describeError(this.lastError).message}`
         : '',
