@@ -1,0 +1,197 @@
+/**
+ * createFakeClock against a tiny reference timer model: random programs of setTimeout / clearTimeout /
+ * advance / advanceSync / runAll, with callbacks that schedule and clear timers (directly or from a
+ * promise callback), must fire the same timers in the same order at the same times.
+ */
+import { createFakeClock, type FakeClock } from '@integ/testing';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+
+type Action =
+  | { readonly kind: 'none' }
+  | { readonly kind: 'schedule'; readonly delay: number; readonly deferred: boolean }
+  | { readonly kind: 'clear'; readonly target: number; readonly deferred: boolean };
+
+type Op =
+  | { readonly op: 'set'; readonly delay: number }
+  | { readonly op: 'clear'; readonly target: number }
+  | { readonly op: 'advance' | 'advanceSync'; readonly ms: number }
+  | { readonly op: 'runAll' };
+
+// What the fake clock does with a delay it cannot use (not documented before this test; now in the README).
+const normalize = (ms: number): number => Math.max(0, Number.isFinite(ms) ? ms : 0);
+
+/** The reference: a list of timers, the earliest (time, then creation order) fires first. */
+class Model {
+  now = 0;
+  timers: { index: number; at: number }[] = [];
+  setTimeout(index: number, ms: number): void {
+    this.timers.push({ index, at: this.now + normalize(ms) });
+  }
+  clear(index: number): void {
+    this.timers = this.timers.filter((t) => t.index !== index);
+  }
+  /** Removes and returns the next timer due by `until`, moving time to it. */
+  take(until: number): number | undefined {
+    let best: { index: number; at: number } | undefined;
+    for (const t of this.timers) if (t.at <= until && (best === undefined || t.at < best.at)) best = t;
+    if (best === undefined) return undefined;
+    this.clear(best.index);
+    this.now = Math.max(this.now, best.at);
+    return best.index;
+  }
+}
+
+const delayArb = fc.oneof(
+  fc.integer({ min: 0, max: 20 }),
+  fc.constantFrom(0, 0.1, 0.2, 0.5, 1.25, -1, -0.5, Number.NaN, Number.POSITIVE_INFINITY),
+);
+const msArb = fc.oneof(fc.integer({ min: 0, max: 15 }), fc.constantFrom(0, 0.1, 0.2, 0.3, 2.5));
+const actionArb: fc.Arbitrary<Action> = fc.oneof(
+  fc.constant({ kind: 'none' as const }),
+  fc.record({ kind: fc.constant('schedule' as const), delay: delayArb, deferred: fc.boolean() }),
+  fc.record({ kind: fc.constant('clear' as const), target: fc.nat(40), deferred: fc.boolean() }),
+);
+const opArb: fc.Arbitrary<Op> = fc.oneof(
+  fc.record({ op: fc.constant('set' as const), delay: delayArb }),
+  fc.record({ op: fc.constant('clear' as const), target: fc.nat(40) }),
+  fc.record({ op: fc.constantFrom('advance' as const, 'advanceSync' as const), ms: msArb }),
+  fc.constant({ op: 'runAll' as const }),
+);
+const programArb = fc.record({
+  actions: fc.array(actionArb, { minLength: 1, maxLength: 8 }),
+  ops: fc.array(opArb, { minLength: 1, maxLength: 25 }),
+});
+
+// A macrotask turn: every promise callback queued so far has run after it.
+const settle = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+async function runReal(actions: readonly Action[], ops: readonly Op[]) {
+  const clock: FakeClock = createFakeClock();
+  const handles: unknown[] = [];
+  const log: string[] = [];
+  const states: string[] = [];
+  const handle = (target: number): unknown =>
+    // Past the end: handles the clock never gave out (a number, a string, undefined).
+    target < handles.length ? handles[target] : [10_000 + target, 'x', undefined][target % 3];
+  const schedule = (ms: number, depth: number): void => {
+    const index = handles.length;
+    const due = clock.now() + normalize(ms);
+    handles.push(
+      clock.setTimeout(() => {
+        // The time seen inside a callback is exactly its due time.
+        if (clock.now() !== due) log.push(`#${index} at ${clock.now()}, due ${due}`);
+        log.push(`fire #${index} @${clock.now()}`);
+        const action = actions[index % actions.length] as Action;
+        if (action.kind === 'none' || depth >= 3) return;
+        const run = (): void => {
+          log.push(`act #${index} @${clock.now()}`);
+          if (action.kind === 'schedule') schedule(action.delay, depth + 1);
+          else clock.clearTimeout(handle(action.target));
+        };
+        if (action.deferred) void Promise.resolve().then(() => Promise.resolve().then(run));
+        else run();
+      }, ms),
+    );
+  };
+  for (const op of ops) {
+    if (op.op === 'set') schedule(op.delay, 0);
+    else if (op.op === 'clear') clock.clearTimeout(handle(op.target));
+    else if (op.op === 'advance') await clock.advance(op.ms);
+    else if (op.op === 'advanceSync') clock.advanceSync(op.ms);
+    else await clock.runAll();
+    await settle();
+    states.push(`now ${clock.now()} pending ${clock.pendingTimers}`);
+  }
+  return { log, states };
+}
+
+function runModel(actions: readonly Action[], ops: readonly Op[]) {
+  const model = new Model();
+  const log: string[] = [];
+  const states: string[] = [];
+  let created = 0;
+  const depths: number[] = [];
+  let queued: (() => void)[] = [];
+  const schedule = (ms: number, depth: number): void => {
+    depths.push(depth);
+    model.setTimeout(created++, ms);
+  };
+  // `flushes`: the clock lets promise callbacks run after each timer (advance, runAll), or not (advanceSync).
+  const fireUntil = (until: number, flushes: boolean): void => {
+    for (let index = model.take(until); index !== undefined; index = model.take(until)) {
+      log.push(`fire #${index} @${model.now}`);
+      const action = actions[index % actions.length] as Action;
+      if (action.kind === 'none' || (depths[index] as number) >= 3) continue;
+      const i = index;
+      const run = (): void => {
+        log.push(`act #${i} @${model.now}`);
+        if (action.kind === 'schedule') schedule(action.delay, (depths[i] as number) + 1);
+        else if (action.target < created) model.clear(action.target);
+      };
+      if (action.deferred && !flushes) queued.push(run);
+      else run();
+    }
+  };
+  for (const op of ops) {
+    if (op.op === 'set') schedule(op.delay, 0);
+    else if (op.op === 'clear') {
+      if (op.target < created) model.clear(op.target);
+    } else if (op.op === 'runAll') fireUntil(Number.POSITIVE_INFINITY, true);
+    else {
+      const until = model.now + op.ms;
+      fireUntil(until, op.op === 'advance');
+      model.now = until;
+    }
+    for (const run of queued) run();
+    queued = [];
+    states.push(`now ${model.now} pending ${model.timers.length}`);
+  }
+  return { log, states };
+}
+
+describe('createFakeClock (model)', () => {
+  it('fires the same timers, in time then creation order, at their due time, as a reference model', async () => {
+    await fc.assert(
+      fc.asyncProperty(programArb, async ({ actions, ops }) => {
+        const real = await runReal(actions, ops);
+        const model = runModel(actions, ops);
+        expect(real).toEqual(model);
+      }),
+      { seed: 20_240_611, numRuns: 150 },
+    );
+  });
+
+  it('fires a timer due exactly at the end of an advance within that advance', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 0, max: 1000 }), msArb, async (start, ms) => {
+        const clock = createFakeClock({ now: start });
+        let firedAt: number | undefined;
+        clock.setTimeout(() => {
+          firedAt = clock.now();
+        }, ms);
+        await clock.advance(ms);
+        expect(firedAt).toBe(start + ms);
+        expect(clock.pendingTimers).toBe(0);
+      }),
+      { seed: 7, numRuns: 50 },
+    );
+  });
+
+  it('lets the promise callbacks of one timer run before the next timer fires, even at the same time', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 0, max: 5 }), fc.integer({ min: 1, max: 4 }), async (gap, depth) => {
+        const clock = createFakeClock();
+        const seen: string[] = [];
+        clock.setTimeout(async () => {
+          for (let i = 0; i < depth; i++) await Promise.resolve();
+          seen.push('first settled');
+        }, 1);
+        clock.setTimeout(() => seen.push('second fired'), 1 + gap);
+        await clock.advance(1 + gap);
+        expect(seen).toEqual(['first settled', 'second fired']);
+      }),
+      { seed: 11, numRuns: 30 },
+    );
+  });
+});
