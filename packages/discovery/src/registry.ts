@@ -503,13 +503,12 @@ class Service {
    */
   candidates(): EndpointState[] {
     if (this.cache !== null) return this.cache;
-    const tiers = new Map<number, EndpointState[]>();
-    for (const s of [...this.list].sort((a, b) => a.endpoint.priority - b.endpoint.priority))
-      tiers.get(s.endpoint.priority)?.push(s) ?? tiers.set(s.endpoint.priority, [s]);
+    const priorities = [...new Set(this.list.map((s) => s.endpoint.priority))].sort((a, b) => a - b);
+    const tiers = priorities.map((p) => this.list.filter((s) => s.endpoint.priority === p));
     let pool: EndpointState[] | undefined;
     let fallback: EndpointState[] | undefined;
     this.panic = false;
-    for (const tier of tiers.values()) {
+    for (const tier of tiers) {
       const healthy = tier.filter((s) => s.health.healthy && s.outlier.ejectedAt === null);
       if (healthy.length > 0 && healthy.length * 100 >= this.panicThreshold * tier.length) {
         pool = healthy;
@@ -519,7 +518,7 @@ class Service {
     }
     if (pool === undefined && this.list.length > 0 && this.panicThreshold > 0) {
       this.panic = true;
-      pool = fallback ?? tiers.values().next().value;
+      pool = fallback ?? tiers[0];
     }
     this.cache = pool ?? [];
     return this.cache;

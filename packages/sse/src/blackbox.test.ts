@@ -1058,6 +1058,12 @@ describe('connect: backoff with jitter', () => {
     return infos;
   }
 
+  // A server that asks for 3 s between reconnections and ends at once.
+  const retry3000: Handler = (_req, res) => {
+    res.writeHead(200, sseHead);
+    res.end('retry: 3000\n\n');
+  };
+
   it('grows exponentially with equal jitter by default (1 s, 2 s, 4 s ... ceilings)', async () => {
     const infos = await delays(seededRandom(11), 5);
     infos.forEach((info, i) => {
@@ -1109,13 +1115,9 @@ describe('connect: backoff with jitter', () => {
   });
 
   it('spreads a fleet told retry: 3000: each wait is over that floor, under the cap, and differs by client and attempt', async () => {
-    const floor: Handler = (_req, res) => {
-      res.writeHead(200, sseHead);
-      res.end('retry: 3000\n\n');
-    };
     const fleet: number[][] = [];
     for (const seed of [1, 2, 3, 4, 5])
-      fleet.push((await delays(seededRandom(seed), 4, { maxDelay: 10_000 }, floor)).map((i) => i.delay));
+      fleet.push((await delays(seededRandom(seed), 4, { maxDelay: 10_000 }, retry3000)).map((i) => i.delay));
     for (const waits of fleet) {
       for (const delay of waits) {
         expect(delay).toBeGreaterThanOrEqual(3000);
@@ -1130,13 +1132,9 @@ describe('connect: backoff with jitter', () => {
   });
 
   it('does not pile a fleet up at the cap: with retry: 3000 and the defaults, late waits stay spread below 30 s', async () => {
-    const floor: Handler = (_req, res) => {
-      res.writeHead(200, sseHead);
-      res.end('retry: 3000\n\n');
-    };
     const late: number[] = [];
     for (const seed of [1, 2, 3, 4, 5, 6])
-      late.push(...(await delays(seededRandom(seed), 8, {}, floor)).slice(5).map((i) => i.delay));
+      late.push(...(await delays(seededRandom(seed), 8, {}, retry3000)).slice(5).map((i) => i.delay));
     // Attempts 6-8: the default backoff draws from 15-30 s there; added as is, a fifth would sit at 30 s.
     for (const delay of late) {
       expect(delay).toBeGreaterThan(3000 + 15_000 * 0.9 - 1);
@@ -1146,14 +1144,10 @@ describe('connect: backoff with jitter', () => {
   });
 
   it("gives the backoff its own previous result, not the sum with the server's retry:", async () => {
-    const floor: Handler = (_req, res) => {
-      res.writeHead(200, sseHead);
-      res.end('retry: 3000\n\n');
-    };
     // Decorrelated jitter draws each delay from up to 3x the previous one: fed the floored sum, it would
     // compound the floor (3000 -> up to 9000 -> ...) and sit at the cap after two attempts.
     const backoff = vi.fn(decorrelated({ initial: 100, max: 20_000 }));
-    const infos = await delays(seededRandom(8), 4, { backoff, maxDelay: 30_000 }, floor);
+    const infos = await delays(seededRandom(8), 4, { backoff, maxDelay: 30_000 }, retry3000);
     const results = backoff.mock.results.map((r) => r.value as number);
     expect(backoff.mock.calls.map(([context]) => context.previousDelay)).toEqual([
       0,
