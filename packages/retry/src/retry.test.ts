@@ -435,6 +435,52 @@ describe('retry', () => {
       expect(clock.now()).toBe(40);
     });
 
+    it('cancels the body of a Response that arrives after its attempt was cut (fn ignored its signal)', async () => {
+      const clock = createFakeClock();
+      const responses: Response[] = [];
+      // Like `() => fetch(url)` without the signal: the response comes after the timeout.
+      const late = () =>
+        new Promise<Response>((resolve) => {
+          clock.setTimeout(() => {
+            const response = new Response(`late ${responses.length}`);
+            responses.push(response);
+            resolve(response);
+          }, 80);
+        });
+      const error = await failure(
+        retry(late, { clock, timeout: 50, attempts: 2, backoff: constant(0) }),
+        clock,
+      );
+      expect((error as RetryError).errors).toHaveLength(2);
+      await clock.runAll();
+      expect(responses).toHaveLength(2);
+      for (const response of responses) await expect(response.text()).rejects.toThrow(TypeError);
+      // With retryOnResult too, and also when the caller's signal cut it; a value in time is left alone.
+      responses.length = 0;
+      const controller = new AbortController();
+      const aborted = retry(late, { clock, signal: controller.signal, retryOnResult: () => false });
+      clock.setTimeout(() => controller.abort(new Error('stop')), 10);
+      expect(await failure(aborted, clock)).toEqual(new Error('stop'));
+      await clock.runAll();
+      await expect(responses[0]!.text()).rejects.toThrow(TypeError);
+      const inTime = await run(retry(late, { clock, timeout: 100 }), clock);
+      expect(inTime.ok && (await inTime.value.text())).toBe('late 1');
+      // Turned down by a retryOnResult that was still deciding when the timeout cut the attempt.
+      const judged: Response[] = [];
+      const slowJudge = retry(() => new Response('judged'), {
+        clock,
+        timeout: 50,
+        attempts: 1,
+        retryOnResult: (response) => {
+          judged.push(response);
+          return new Promise<boolean>((resolve) => clock.setTimeout(() => resolve(true), 100));
+        },
+      });
+      expect(((await failure(slowJudge, clock)) as RetryError).cause).toBeInstanceOf(TimeoutError);
+      await clock.runAll();
+      await expect(judged[0]!.text()).rejects.toThrow(TypeError);
+    });
+
     it('clears the attempt timer when the attempt finishes first', async () => {
       const clock = createFakeClock();
       await run(

@@ -275,12 +275,8 @@ async function attemptAll<T>(
       else if (o.budget?.tryRetry() === false) reason = 'budget';
       else {
         o.onRetry?.({ attempt, delay, error });
-        // A value turned down is dropped here: cancel its body, since an unread fetch body holds its
-        // connection (a locked one, being read by the caller, refuses and is left alone).
-        if (error instanceof RejectedResultError) {
-          const body = (error.value as { body?: unknown } | null)?.body;
-          if (body instanceof ReadableStream) body.cancel().catch(() => {});
-        }
+        // A value turned down is dropped here: cancel its body.
+        if (error instanceof RejectedResultError) drop(error.value);
         // An abort ends the wait early (race() resolves), which the next line reports.
         if (delay > 0) await race(clock, signal, delay);
         previousDelay = delay;
@@ -301,6 +297,15 @@ async function attemptAll<T>(
 }
 
 /**
+ * Cancels the body of a value nobody will read: an unread fetch body holds its connection. A locked body, being
+ * read by the caller, refuses and is left alone.
+ */
+const drop = (value: unknown): void => {
+  const body = (value as { body?: unknown } | null)?.body;
+  if (body instanceof ReadableStream) body.cancel().catch(() => {});
+};
+
+/**
  * Settles at the first of: `start()` settling (when given), `ms` passing, or the caller's `signal` aborting.
  * With a `controller` (an attempt), the timer and the abort reject with `timedOut()` or the signal's reason,
  * abort the attempt with that error and stop awaiting it; without one (the wait between attempts, a pending
@@ -316,7 +321,9 @@ function race<T>(
 ): Promise<T> {
   return new Promise((resolve, reject) => {
     let timer: TimerHandle;
+    let done: unknown;
     const settle = (value: unknown, ok?: boolean): void => {
+      done = 1;
       clock.clearTimeout(timer);
       signal?.removeEventListener('abort', onAbort);
       (ok ? resolve : reject)(value as T);
@@ -334,7 +341,12 @@ function race<T>(
     if (ms < Infinity) timer = clock.setTimeout(() => cut(timedOut?.()), ms);
     if (start)
       try {
-        Promise.resolve(start()).then((value) => settle(value, true), settle);
+        // A value that comes after the cut (from an fn that ignored its signal, or turned down by a retryOnResult
+        // still running at the cut) is dropped: cancel its body.
+        Promise.resolve(start()).then(
+          (value) => (done ? drop(value) : settle(value, true)),
+          (error) => (done ? drop(error instanceof RejectedResultError && error.value) : settle(error)),
+        );
       } catch (error) {
         settle(error);
       }
