@@ -1757,6 +1757,30 @@ describe('connect: request and connection rules of the standard', () => {
     stream.close();
   });
 
+  it('an oversized event with an id is skipped on reconnect: Last-Event-ID names it, so a replaying server moves on', async () => {
+    // A server that replays everything after Last-Event-ID. Event 2 is too large: its first 200 characters
+    // arrive and the rest never does, so the client gives up on it while it is still unfinished.
+    const server = await serve((req, res) => {
+      res.writeHead(200, sseHead);
+      const last = req.headers['last-event-id'];
+      if (last === undefined) res.write('id: 1\ndata: one\n\n');
+      if (last !== '2') res.write(`id: 2\ndata: ${'x'.repeat(200)}`);
+      else res.end('id: 3\ndata: three\n\n');
+    });
+    const clock = createFakeClock();
+    const reconnects = hookQueue<ReconnectInfo>();
+    const stream = connect(server.url, { clock, maxEventSize: 50, onReconnect: reconnects.push });
+    const it = stream[Symbol.asyncIterator]();
+    expect((await it.next()).value).toEqual(msg('one', '1'));
+    const next = it.next();
+    const info = await reconnectAfter(clock, reconnects);
+    expect(info.error).toBeInstanceOf(SseParseError);
+    expect(info.lastEventId).toBe('2');
+    expect((await next).value).toEqual(msg('three', '3'));
+    expect(server.seen.map((r) => r.headers['last-event-id'])).toEqual([undefined, '2']);
+    stream.close();
+  });
+
   it('a slow consumer does not lose events: 5000 events written at once all arrive in order', async () => {
     const server = await serve((_req, res) => {
       res.writeHead(200, sseHead);

@@ -279,6 +279,23 @@ describe('createParser: WHATWG parsing rules', () => {
     expect(events).toEqual([ev('ok')]);
   });
 
+  it('an unfinished event dropped past maxEventSize commits the id it sent before the overflow, not one after', () => {
+    const parser = createParser({ onEvent: () => {}, maxEventSize: 12, lastEventId: '1' });
+    parser.feed('id: 2\ndata: 1234');
+    expect(parser.lastEventId).toBe('1');
+    expect(() => parser.feed('5678901')).toThrow(
+      expect.objectContaining({ code: 'ERR_SSE_EVENT_TOO_LARGE' }),
+    );
+    // A reconnecting client sends Last-Event-ID: 2, so the server resumes after the dropped event.
+    expect(parser.lastEventId).toBe('2');
+    // An id after the overflow is never seen; a NULL id before it is ignored as ever.
+    const late = createParser({ onEvent: () => {}, maxEventSize: 12, lastEventId: '1' });
+    expect(() => late.feed('data: 12345678901')).toThrow(expect.objectContaining({ limit: 12 }));
+    expect(late.lastEventId).toBe('1');
+    expect(() => late.feed('id: 3\0\ndata: 12345678901')).toThrow(expect.objectContaining({ limit: 12 }));
+    expect(late.lastEventId).toBe('1');
+  });
+
   it('drops a complete event larger than maxEventSize inside one chunk, and goes on with the next one', () => {
     for (const nl of ['\n', '\r\n', '\r'])
       for (const body of [`data: ${'x'.repeat(20)}`, `data: ${'x'.repeat(8)}${nl}data: ${'y'.repeat(8)}`]) {

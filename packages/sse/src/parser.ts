@@ -34,7 +34,8 @@ export interface ParserOptions {
    * Most characters of one event: its data when it is dispatched (an event larger than this is dropped
    * and `feed()` throws {@link SseParseError}; the rest of the chunk is parsed by the next `feed()`), and,
    * checked after each `feed()`, what is buffered for an unfinished event (its unfinished line plus its data
-   * so far; past it the event is discarded, the parser reset and SseParseError thrown). A number >= 1.
+   * so far; past it the event is discarded, the parser reset and SseParseError thrown; an `id` the event sent
+   * before that point becomes the last event id, so a client reconnects past the event). A number >= 1.
    * @default Infinity
    */
   readonly maxEventSize?: number | undefined;
@@ -316,6 +317,9 @@ export function createParser(options: ParserOptions): Parser {
       } else tail += s.slice(pos);
     }
     if (tail.length + tailData + data.length > maxEventSize) {
+      // The event is dropped, and counts as finished: an id it sent before the overflow becomes the last event
+      // id, so a client reconnecting with it resumes after the event instead of being sent it again.
+      lastEventId = idBuffer;
       reset();
       throw new SseParseError(maxEventSize);
     }
