@@ -1,7 +1,8 @@
 /**
  * createFakeClock against a tiny reference timer model: random programs of setTimeout / clearTimeout /
  * advance / advanceSync / runAll, with callbacks that schedule and clear timers (directly or from a
- * promise callback), must fire the same timers in the same order at the same times.
+ * promise callback) and some that throw, must fire the same timers in the same order at the same times,
+ * end each step at the same time and rethrow the same (first) error.
  */
 import { createFakeClock, type FakeClock } from '@integ/testing';
 import fc from 'fast-check';
@@ -61,14 +62,20 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
 const programArb = fc.record({
   actions: fc.array(actionArb, { minLength: 1, maxLength: 8 }),
   ops: fc.array(opArb, { minLength: 1, maxLength: 25 }),
+  // Timer #i throws (after doing its action) when throws[i % length].
+  throws: fc.array(fc.boolean(), { minLength: 1, maxLength: 5 }),
 });
+const throwsAt = (throws: readonly boolean[], index: number): boolean =>
+  throws[index % throws.length] as boolean;
 
 // A macrotask turn: every promise callback queued so far has run after it.
 const settle = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
-async function runReal(actions: readonly Action[], ops: readonly Op[]) {
+async function runReal(actions: readonly Action[], ops: readonly Op[], throws: readonly boolean[] = [false]) {
   const clock: FakeClock = createFakeClock();
   const handles: unknown[] = [];
+  // What each throwing timer threw, to check the clock rethrows that very object.
+  const thrown = new Map<unknown, number>();
   const log: string[] = [];
   const states: string[] = [];
   const handle = (target: number): unknown =>
@@ -83,30 +90,41 @@ async function runReal(actions: readonly Action[], ops: readonly Op[]) {
         if (clock.now() !== due) log.push(`#${index} at ${clock.now()}, due ${due}`);
         log.push(`fire #${index} @${clock.now()}`);
         const action = actions[index % actions.length] as Action;
-        if (action.kind === 'none' || depth >= 3) return;
-        const run = (): void => {
-          log.push(`act #${index} @${clock.now()}`);
-          if (action.kind === 'schedule') schedule(action.delay, depth + 1);
-          else clock.clearTimeout(handle(action.target));
-        };
-        if (action.deferred) void Promise.resolve().then(() => Promise.resolve().then(run));
-        else run();
+        if (action.kind !== 'none' && depth < 3) {
+          const run = (): void => {
+            log.push(`act #${index} @${clock.now()}`);
+            if (action.kind === 'schedule') schedule(action.delay, depth + 1);
+            else clock.clearTimeout(handle(action.target));
+          };
+          if (action.deferred) void Promise.resolve().then(() => Promise.resolve().then(run));
+          else run();
+        }
+        if (throwsAt(throws, index)) {
+          const error = new Error(`#${index}`);
+          thrown.set(error, index);
+          throw error;
+        }
       }, ms),
     );
   };
   for (const op of ops) {
-    if (op.op === 'set') schedule(op.delay, 0);
-    else if (op.op === 'clear') clock.clearTimeout(handle(op.target));
-    else if (op.op === 'advance') await clock.advance(op.ms);
-    else if (op.op === 'advanceSync') clock.advanceSync(op.ms);
-    else await clock.runAll();
+    let outcome = '';
+    try {
+      if (op.op === 'set') schedule(op.delay, 0);
+      else if (op.op === 'clear') clock.clearTimeout(handle(op.target));
+      else if (op.op === 'advance') await clock.advance(op.ms);
+      else if (op.op === 'advanceSync') clock.advanceSync(op.ms);
+      else await clock.runAll();
+    } catch (error) {
+      outcome = ` threw ${thrown.has(error) ? `#${thrown.get(error)}` : String(error)}`;
+    }
     await settle();
-    states.push(`now ${clock.now()} pending ${clock.pendingTimers}`);
+    states.push(`now ${clock.now()} pending ${clock.pendingTimers}${outcome}`);
   }
   return { log, states };
 }
 
-function runModel(actions: readonly Action[], ops: readonly Op[]) {
+function runModel(actions: readonly Action[], ops: readonly Op[], throws: readonly boolean[] = [false]) {
   const model = new Model();
   const log: string[] = [];
   const states: string[] = [];
@@ -118,9 +136,12 @@ function runModel(actions: readonly Action[], ops: readonly Op[]) {
     model.setTimeout(created++, ms);
   };
   // `flushes`: the clock lets promise callbacks run after each timer (advance, runAll), or not (advanceSync).
+  // A throwing timer stops nothing (like @sinonjs/fake-timers' tick); the first one's error is rethrown.
+  let firstThrow: number | undefined;
   const fireUntil = (until: number, flushes: boolean): void => {
     for (let index = model.take(until); index !== undefined; index = model.take(until)) {
       log.push(`fire #${index} @${model.now}`);
+      if (firstThrow === undefined && throwsAt(throws, index)) firstThrow = index;
       const action = actions[index % actions.length] as Action;
       if (action.kind === 'none' || (depths[index] as number) >= 3) continue;
       const i = index;
@@ -134,6 +155,7 @@ function runModel(actions: readonly Action[], ops: readonly Op[]) {
     }
   };
   for (const op of ops) {
+    firstThrow = undefined;
     if (op.op === 'set') schedule(op.delay, 0);
     else if (op.op === 'clear') {
       if (op.target < created) model.clear(op.target);
@@ -145,7 +167,8 @@ function runModel(actions: readonly Action[], ops: readonly Op[]) {
     }
     for (const run of queued) run();
     queued = [];
-    states.push(`now ${model.now} pending ${model.timers.length}`);
+    const outcome = firstThrow === undefined ? '' : ` threw #${firstThrow}`;
+    states.push(`now ${model.now} pending ${model.timers.length}${outcome}`);
   }
   return { log, states };
 }
@@ -159,6 +182,17 @@ describe('createFakeClock (model)', () => {
         expect(real).toEqual(model);
       }),
       { seed: 20_240_611, numRuns: 150 },
+    );
+  });
+
+  it('keeps firing due timers when some throw, ends at the target and rethrows the first error', async () => {
+    await fc.assert(
+      fc.asyncProperty(programArb, async ({ actions, ops, throws }) => {
+        const real = await runReal(actions, ops, throws);
+        const model = runModel(actions, ops, throws);
+        expect(real).toEqual(model);
+      }),
+      { seed: 20_240_612, numRuns: 150 },
     );
   });
 

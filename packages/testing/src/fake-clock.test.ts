@@ -87,6 +87,84 @@ describe('createFakeClock', () => {
     expect(() => clock.advanceSync(Number.POSITIVE_INFINITY)).toThrow(RangeError);
   });
 
+  it('advanceSync() keeps firing due timers after one throws, ends at the target, then rethrows the first error', () => {
+    const clock = createFakeClock();
+    const fired: string[] = [];
+    const first = new Error('first');
+    clock.setTimeout(() => fired.push('a'), 10);
+    clock.setTimeout(() => {
+      fired.push('b');
+      throw first;
+    }, 20);
+    clock.setTimeout(() => {
+      fired.push('c');
+      clock.setTimeout(() => fired.push('d'), 5);
+      throw new Error('second');
+    }, 30);
+    clock.setTimeout(() => fired.push('later'), 101);
+    expect(() => clock.advanceSync(100)).toThrow(first);
+    expect(fired).toEqual(['a', 'b', 'c', 'd']);
+    expect(clock.now()).toBe(100);
+    expect(clock.pendingTimers).toBe(1);
+    // Nothing is left half-done: the next advance starts from the target.
+    clock.advanceSync(1);
+    expect(fired).toEqual(['a', 'b', 'c', 'd', 'later']);
+  });
+
+  it('advance() rethrows the first error only after the remaining timers and their promise callbacks ran', async () => {
+    const clock = createFakeClock({ now: 1_000 });
+    const log: string[] = [];
+    const first = new Error('first');
+    clock.setTimeout(() => {
+      throw first;
+    }, 10);
+    clock.setTimeout(() => {
+      throw new Error('second');
+    }, 20);
+    const slept = sleep(50, { clock }).then(() => log.push(`slept @${clock.now()}`));
+    await expect(clock.advance(60)).rejects.toBe(first);
+    expect(log).toEqual(['slept @1050']);
+    expect(clock.now()).toBe(1_060);
+    expect(clock.pendingTimers).toBe(0);
+    await slept;
+  });
+
+  it('runAll() fires every timer even when some throw, then rethrows the first error', async () => {
+    const clock = createFakeClock();
+    const fired: number[] = [];
+    clock.setTimeout(() => {
+      fired.push(clock.now());
+      // A falsy value thrown still counts as the first error.
+      throw undefined;
+    }, 5);
+    clock.setTimeout(() => {
+      fired.push(clock.now());
+      throw new Error('second');
+    }, 7);
+    clock.setTimeout(() => fired.push(clock.now()), 1e6);
+    let caught: unknown = 'nothing thrown';
+    await clock.runAll().catch((error: unknown) => {
+      caught = error;
+    });
+    expect(caught).toBeUndefined();
+    expect(fired).toEqual([5, 7, 1e6]);
+    expect(clock.now()).toBe(1e6);
+    expect(clock.pendingTimers).toBe(0);
+  });
+
+  it('runAll() past its limit rethrows the first timer error rather than the runaway error', async () => {
+    const clock = createFakeClock();
+    const first = new Error('first');
+    let calls = 0;
+    const forever = (): void => {
+      clock.setTimeout(forever, 1);
+      if (++calls === 2) throw first;
+    };
+    forever();
+    await expect(clock.runAll(50)).rejects.toBe(first);
+    expect(calls).toBe(51);
+  });
+
   it('property: every timer fires exactly once, at its due time, in order', () => {
     fc.assert(
       fc.property(

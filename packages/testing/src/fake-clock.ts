@@ -10,6 +10,13 @@ interface Timer {
   readonly callback: () => void;
 }
 
+// What the timers fired by one advance or runAll threw: only the first error counts, and `threw` tells
+// a thrown `undefined` from none.
+interface Failure {
+  threw: boolean;
+  error: unknown;
+}
+
 /** Options of {@link createFakeClock}. */
 export interface FakeClockOptions {
   /** The starting time in ms since the epoch. @default 0 */
@@ -23,11 +30,23 @@ export interface FakeClock extends Clock {
   /**
    * Moves time forward by `ms`, firing due timers in order (timers they schedule fire too if due), and
    * lets promise callbacks run after each one, so `await sleep()` chains progress as they would in real time.
+   * A timer that throws stops nothing: the other due timers still fire and time still reaches the target;
+   * then the first error thrown is rethrown (like `tick` of @sinonjs/fake-timers).
+   *
+   * @throws the first error a timer callback threw
    */
   advance(ms: number): Promise<void>;
-  /** Like {@link FakeClock.advance} but synchronous: promise callbacks run only after it returns. */
+  /**
+   * Like {@link FakeClock.advance} but synchronous: promise callbacks run only after it returns.
+   *
+   * @throws the first error a timer callback threw, after firing every due timer
+   */
   advanceSync(ms: number): void;
-  /** Fires timers until none are left (up to `limit`, to stop runaway loops), moving time to each. */
+  /**
+   * Fires timers until none are left (up to `limit`, to stop runaway loops), moving time to each.
+   *
+   * @throws the first error a timer callback threw, after firing every timer; else an Error past `limit`
+   */
   runAll(limit?: number): Promise<void>;
   /** Sets the time without firing anything (like a wall-clock jump). */
   setNow(now: number): void;
@@ -67,10 +86,20 @@ export function createFakeClock(options?: FakeClockOptions): FakeClock {
     return due;
   };
 
-  const fire = (timer: Timer): void => {
+  const fire = (timer: Timer, failure: Failure): void => {
     timers.delete(timer.id);
     if (timer.at > now) now = timer.at;
-    timer.callback();
+    try {
+      timer.callback();
+    } catch (error) {
+      if (!failure.threw) {
+        failure.threw = true;
+        failure.error = error;
+      }
+    }
+  };
+  const rethrow = (failure: Failure): void => {
+    if (failure.threw) throw failure.error;
   };
 
   const assertMs = (ms: number): void => {
@@ -94,28 +123,35 @@ export function createFakeClock(options?: FakeClockOptions): FakeClock {
     async advance(ms: number): Promise<void> {
       assertMs(ms);
       const until = now + ms;
+      const failure: Failure = { threw: false, error: undefined };
       await flush();
       for (let timer = nextDue(until); timer !== undefined; timer = nextDue(until)) {
-        fire(timer);
+        fire(timer, failure);
         await flush();
       }
       now = until;
       await flush();
+      rethrow(failure);
     },
     advanceSync(ms: number): void {
       assertMs(ms);
       const until = now + ms;
-      for (let timer = nextDue(until); timer !== undefined; timer = nextDue(until)) fire(timer);
+      const failure: Failure = { threw: false, error: undefined };
+      for (let timer = nextDue(until); timer !== undefined; timer = nextDue(until)) fire(timer, failure);
       now = until;
+      rethrow(failure);
     },
     async runAll(limit = 10_000): Promise<void> {
+      const failure: Failure = { threw: false, error: undefined };
       await flush();
       for (let i = 0; i < limit; i++) {
         const timer = nextDue(Number.POSITIVE_INFINITY);
-        if (timer === undefined) return;
-        fire(timer);
+        if (timer === undefined) return rethrow(failure);
+        fire(timer, failure);
         await flush();
       }
+      // A timer's own error says more than the runaway guard does.
+      rethrow(failure);
       throw new Error(`runAll() fired ${limit} timers and more remain: is something rescheduling forever?`);
     },
     setNow(value: number): void {
