@@ -131,6 +131,44 @@ describe('EventSource', () => {
     expect(source.onmessage).toBeNull();
   });
 
+  it('throws the DOM TypeError for a missing URL or an init that is not an object, null or undefined', () => {
+    const construct =
+      (...args: unknown[]) =>
+      () =>
+        Reflect.construct(EventSource, args) as EventSource;
+    const url = 'https://example.test/live';
+    const fetchStub = () => new Promise<Response>(() => {});
+    for (const args of [[], [url, 5], [url, 'yes'], [url, true], ['http://[bad', 5]])
+      expect(construct(...args), JSON.stringify(args)).toThrow(
+        new TypeError('EventSource: expected a URL and an object'),
+      );
+    // WebIDL reads the init dictionary before the URL is parsed: the getter's error, not a SyntaxError.
+    const throwing = {
+      get withCredentials(): boolean {
+        throw new RangeError('from the getter');
+      },
+    };
+    expect(construct('http://[bad', throwing)).toThrow(RangeError);
+    expect(construct(Symbol('url'))).toThrow(TypeError);
+    for (const init of [null, undefined, { fetch: fetchStub }, Object.assign(() => {}, { fetch: fetchStub })])
+      sources.push(construct(url, init ?? { fetch: fetchStub })());
+    expect(EventSource.length).toBe(1);
+  });
+
+  it('sends nothing for a source closed at once, as the DOM starts fetching only in a later task', async () => {
+    let fetched = 0;
+    const fetchStub = () => {
+      fetched++;
+      return new Promise<Response>(() => {});
+    };
+    open('https://example.test/live', { fetch: fetchStub }).close();
+    const kept = open('https://example.test/live', { fetch: fetchStub });
+    expect(fetched).toBe(0);
+    await Promise.resolve();
+    expect(fetched).toBe(1);
+    expect(kept.readyState).toBe(EventSource.CONNECTING);
+  });
+
   it('converts withCredentials as a WebIDL boolean', () => {
     const never: typeof fetch = () => new Promise<Response>(() => {});
     expect(
@@ -169,6 +207,23 @@ describe('EventSource', () => {
     source.dispatchEvent(new Event('error'));
     expect(calls).toEqual([source, 'error']);
     expect(source.onopen).toBeNull();
+  });
+
+  it('cancels an event whose handler returns false, and keeps any object as a handler, as the DOM does', () => {
+    const source = open('https://example.test/live', { fetch: () => new Promise<Response>(() => {}) });
+    source.onmessage = () => false;
+    // An Event: Node 20's MessageEvent ignores `cancelable`.
+    const cancelled = new Event('message', { cancelable: true });
+    expect(source.dispatchEvent(cancelled)).toBe(false);
+    expect(cancelled.defaultPrevented).toBe(true);
+    source.onmessage = () => 0;
+    expect(source.dispatchEvent(new Event('message', { cancelable: true }))).toBe(true);
+    // WebIDL's [LegacyTreatNonObjectAsNull]: an object is kept (it throws when called), a primitive is null.
+    const handler = { handleEvent() {} } as unknown as () => void;
+    source.onerror = handler;
+    expect(source.onerror).toBe(handler);
+    source.onerror = 'alert(1)' as unknown as null;
+    expect(source.onerror).toBeNull();
   });
 
   it('gives events the origin of the final URL after a redirect to another origin', async () => {

@@ -76,16 +76,26 @@ export class EventSource extends EventTarget {
   // a handler is first set (so it runs after listeners added before), stays in place when the handler is
   // replaced, and is removed when it is set to null. One listener serves the three types.
   #handlers: { open?: Handler; message?: MessageHandler; error?: Handler } = {};
-  #handle = (event: Event): unknown => (this.#handlers[event.type as 'open'] as Handler)?.call(this, event);
+  // A handler that returns false cancels the event (HTML, "the event handler processing algorithm").
+  #handle = (event: Event): void => {
+    if ((this.#handlers[event.type as 'open'] as Handler)?.call(this, event) === false)
+      event.preventDefault();
+  };
 
   constructor(url: string | URL, init: EventSourceInit = {}) {
     super();
-    // Stringified as WebIDL's USVString (a Symbol throws a TypeError), so `1` or `{ toString }` work as in the DOM.
-    let parsed = parseUrl(`${url}`);
+    // The arguments are converted first, as WebIDL does: the URL is required (a TypeError, as the DOM's) and
+    // stringified as a USVString (a Symbol throws a TypeError, `1` or `{ toString }` work); init must be an
+    // object, null or undefined (null and undefined read as an empty dictionary), and its withCredentials is
+    // read before the URL is parsed.
+    // biome-ignore lint/complexity/noArguments: a rest parameter would make EventSource.length 0, not the DOM's 1
+    if (!arguments.length || (init !== null && Object(init) !== init))
+      throw new TypeError('EventSource: expected a URL and an object');
+    const href = `${url}`;
+    this.#withCredentials = !!init?.withCredentials;
+    let parsed = parseUrl(href);
     if (parsed === undefined) throw new DOMException('Invalid URL', 'SyntaxError');
     this.#url = parsed.href;
-    // `?.`: WebIDL reads a null init dictionary as an empty one, as the DOM class does.
-    this.#withCredentials = !!init?.withCredentials;
     // Moves to `state` and fires `type`, unless close() came first (then nothing fires any more).
     const fire = (type: string, state: 0 | 1 | 2, event: Event = new Event(type)): void => {
       if (this.#readyState === 2) return;
@@ -97,9 +107,12 @@ export class EventSource extends EventTarget {
       { ...init, credentials: this.#withCredentials ? 'include' : 'same-origin' },
       {
         open: (response) => {
-          // Events carry the origin of the stream's final URL, after redirects (a stubbed fetch may give none).
+          // Events carry the origin of the stream's final URL, after redirects (a stubbed fetch may give none),
+          // and reconnections ask that URL, as the DOM's do: a redirect changes the request's URL list, which
+          // the standard fetches again (whatwg/html#503).
           parsed = new URL(response.url, parsed);
           fire('open', 1);
+          return parsed.href;
         },
         event: (event) =>
           fire(
@@ -160,10 +173,13 @@ export class EventSource extends EventTarget {
   }
 
   #on(type: 'open' | 'message' | 'error', handler: Handler | MessageHandler): void {
+    // Any object is kept, as WebIDL's [LegacyTreatNonObjectAsNull] EventHandler keeps it (one that cannot be
+    // called throws when the event fires, as in the DOM); anything else is null.
+    const set = Object(handler) === handler;
     // Adding the same listener again is a no-op, so a replaced handler keeps its place.
-    if (typeof handler === 'function') this.addEventListener(type, this.#handle);
+    if (set) this.addEventListener(type, this.#handle);
     else this.removeEventListener(type, this.#handle);
-    this.#handlers[type as 'open'] = typeof handler === 'function' ? (handler as Handler) : null;
+    this.#handlers[type as 'open'] = set ? (handler as Handler) : null;
   }
 
   /** Closes the connection for good: readyState `CLOSED`, no reconnection, no timer left, no more events. */

@@ -268,7 +268,27 @@ describe('eventsource-cross-origin', () => {
     expect(event.origin).not.toBe(new URL(server.url).origin);
   });
 
-  it('a reconnection after a redirect asks the URL given again, and the origin follows the new final URL', async () => {
+  it('a reconnection after a redirect asks the final URL, as the DOM does (chromium, whatwg/html#503)', async () => {
+    const other = await serve(({ index }) => ({
+      chunks: [index === 0 ? 'id: 1\ndata: there\n\n' : 'data: again\n\n'],
+      end: index === 0 ? 'close' : 'hang',
+    }));
+    const server = await serve(() => ({ status: 302, headers: { location: other.url } }));
+    const clock = createFakeClock();
+    const { onReconnect, waitOut } = reconnections(clock);
+    const source = open(server.url, { clock, onReconnect });
+    const events: string[] = [];
+    source.onmessage = (e) => events.push(`${e.data} ${e.origin} ${e.lastEventId}`);
+    await waitOut();
+    await vi.waitFor(() => expect(events).toHaveLength(2), WAIT);
+    const there = new URL(other.url).origin;
+    expect(events).toEqual([`there ${there} 1`, `again ${there} 1`]);
+    expect(other.requests.map((request) => request.lastEventId)).toEqual([undefined, '1']);
+    expect(server.requests).toHaveLength(1);
+    expect(source.url).toBe(server.url);
+  });
+
+  it('connect() asks the URL given again after a redirect, so a redirecting balancer picks again', async () => {
     const other = await serve(() => ({ chunks: ['id: 1\ndata: there\n\n'] }));
     const server = await serve(({ index }) =>
       index === 0
@@ -277,12 +297,14 @@ describe('eventsource-cross-origin', () => {
     );
     const clock = createFakeClock();
     const { onReconnect, waitOut } = reconnections(clock);
-    const source = open(server.url, { clock, onReconnect });
+    const stream = connect(server.url, { clock, onReconnect });
     const events: string[] = [];
-    source.onmessage = (e) => events.push(`${e.data} ${e.origin} ${e.lastEventId}`);
+    const reading = (async () => {
+      for await (const event of stream) if (events.push(`${event.data} ${event.lastEventId}`) === 2) break;
+    })();
     await waitOut();
-    await vi.waitFor(() => expect(events).toHaveLength(2), WAIT);
-    expect(events).toEqual([`there ${new URL(other.url).origin} 1`, `here ${new URL(server.url).origin} 1`]);
+    await reading;
+    expect(events).toEqual(['there 1', 'here 1']);
     expect(server.requests.map((request) => request.lastEventId)).toEqual([undefined, '1']);
     expect(other.requests).toHaveLength(1);
   });

@@ -88,7 +88,8 @@ export interface ConnectOptions {
 
 /** What a session reports to its owner. */
 export interface SessionSink {
-  open?(response: Response): void;
+  /** The connection opened. Returns the URL to reconnect to, or undefined to keep asking the one given. */
+  open?(response: Response): string | undefined;
   event(event: SseEvent): void;
   /** The connection dropped; a reconnection follows after `info.delay`. */
   reconnecting?(info: ReconnectInfo): void;
@@ -188,7 +189,7 @@ export function startSession(target: URL, options: ConnectOptions, sink: Session
   // fetch refuses a URL with user:password (a TypeError the loop would retry forever).
   if (target.username || target.password)
     fail('url', 'a URL without user:password (send credentials in headers)', target.origin);
-  const url = target.href;
+  let url = target.href;
   const http = /^https?:/.test(url);
   // Messages name the URL without query and credentials: a query may carry a token. Other schemes by their
   // scheme alone: a data: URL's path is its content, and their origin reads "null".
@@ -277,7 +278,7 @@ export function startSession(target: URL, options: ConnectOptions, sink: Session
       const decoder = new TextDecoder('utf-8', { ignoreBOM: true });
       const current = response.body.getReader();
       reader = current;
-      sink.open?.(response);
+      url = sink.open?.(response) ?? url;
       // A throwing onOpen ends the stream with its error, as onReconnect and onError do (not a reconnect).
       opening = true;
       onOpen?.({ response });
@@ -316,7 +317,10 @@ export function startSession(target: URL, options: ConnectOptions, sink: Session
   };
 
   const loop = async (): Promise<void> => {
-    for (;;) {
+    // The first request waits a microtask, as the DOM's waits a task: a source closed at once (React's
+    // StrictMode runs an effect, its cleanup and the effect again) sends nothing.
+    await 0;
+    while (!outer.signal.aborted) {
       const error = await connectOnce();
       if (outer.signal.aborted) break;
       if (error !== undefined) onError?.(error);
