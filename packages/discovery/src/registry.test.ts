@@ -106,6 +106,26 @@ describe('createRegistry', () => {
     );
   });
 
+  it('refuses a clock, random or logger of the wrong shape at once, naming the option', () => {
+    const services = { a: 'http://a:1' };
+    const fake = createFakeClock();
+    const bad: [string, Record<string, unknown>][] = [
+      ['clock', { clock: { now: () => 0 } }],
+      ['clock', { clock: Date }],
+      ['clock', { clock: null }],
+      ['random', { random: 0.5 }],
+      ['logger', { logger: { info: () => {} } }],
+      ['logger', { logger: 'debug' }],
+    ];
+    for (const [argument, options] of bad)
+      expect(() => createRegistry({ services, ...options })).toThrow(
+        expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT', argument }),
+      );
+    const registry = createRegistry({ services, clock: fake, random: seededRandom(1), logger: console });
+    expect(registry.url('a')).toBe('http://a:1');
+    registry.close();
+  });
+
   it('throws UnknownServiceError listing the known names', () => {
     const registry = createRegistry({ services: { auth: 'http://a:1', billing: 'http://b:1' } });
     expect(() => registry.url('auht')).toThrow(UnknownServiceError);

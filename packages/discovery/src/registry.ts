@@ -831,11 +831,27 @@ export function createRegistry(options: RegistryOptions): Registry {
     options.services === null
   )
     throw new InvalidArgumentError('services', 'an object of service configs', options?.services);
+  // A bad clock, random or logger would otherwise throw later, inside a background refresh or a pick.
+  const { clock = systemClock, random = Math.random, logger = silentLogger } = options;
+  if (
+    !['now', 'setTimeout', 'clearTimeout'].every(
+      (k) => typeof (clock as Clock | null)?.[k as 'now'] === 'function',
+    )
+  )
+    throw new InvalidArgumentError('clock', 'a Clock ({ now, setTimeout, clearTimeout })', clock);
+  if (typeof random !== 'function')
+    throw new InvalidArgumentError('random', 'a function returning [0, 1)', random);
+  if (
+    !['debug', 'info', 'warn', 'error'].every(
+      (k) => typeof (logger as Logger | null)?.[k as 'info'] === 'function',
+    )
+  )
+    throw new InvalidArgumentError('logger', 'a pino-style logger ({ debug, info, warn, error })', logger);
   const controller = new AbortController();
   const shared: Shared = {
-    clock: options.clock ?? systemClock,
-    random: options.random ?? Math.random,
-    logger: options.logger ?? silentLogger,
+    clock,
+    random,
+    logger,
     signal: controller.signal,
     refreshInterval: positive('refreshInterval', options.refreshInterval, 30_000, 1),
     minInterval: positive('minInterval', options.minInterval, 1_000, 0),
