@@ -248,7 +248,9 @@ export function sqliteStore(options: SqliteStoreOptions): SqliteStore {
       reap: d.prepare(
         `UPDATE ${t} SET status = 'dead', lease_until = NULL, finished_at = ?, last_error = ? WHERE queue = ? AND status = 'processing' AND lease_until <= ? AND attempts >= max_attempts RETURNING *`,
       ),
-      deadList: d.prepare(`SELECT id, key FROM ${t} WHERE queue = ? AND status = 'dead' ORDER BY id`),
+      deadList: d.prepare(
+        `SELECT id, key FROM ${t} WHERE queue = ? AND status = 'dead' AND id > ? ORDER BY id LIMIT 500`,
+      ),
       redriveOne: d.prepare(
         `UPDATE ${t} SET status = 'pending', attempts = 0, run_at = ?, finished_at = NULL WHERE id = ? AND status = 'dead'`,
       ),
@@ -516,22 +518,25 @@ export function sqliteStore(options: SqliteStoreOptions): SqliteStore {
 
     redrive(queue: string, { now, ids, limit }: RedriveOptions): Promise<number> {
       return write(() => {
-        // In push order, like the memory store; no LIMIT in SQL, since a dead job whose key is taken is
-        // skipped without counting towards `limit`.
-        const candidates =
-          ids === undefined
-            ? (s.deadList.all(queue) as Row[])
-            : ids
-                .map((id) => s.get.get(Number(id)) as Row | undefined)
-                .filter((r): r is Row => r !== undefined && r.queue === queue && r.status === 'dead')
-                .sort((a, b) => a.id - b.id);
+        // In push order, like the memory store. `limit` is not a SQL LIMIT, since a dead job whose key is
+        // taken is skipped without counting towards it; without `ids` the dead jobs are read 500 at a time
+        // (better-sqlite3 runs no write while a read iterates), so memory stays flat however many there are.
+        const byId = ids
+          ?.map((id) => s.get.get(Number(id)) as Row | undefined)
+          .filter((r): r is Row => r !== undefined && r.queue === queue && r.status === 'dead')
+          .sort((a, b) => a.id - b.id);
         let count = 0;
-        for (const row of candidates) {
-          if (limit !== undefined && count >= limit) break;
-          if (row.key !== null && s.keyTaken.get(queue, row.key) !== undefined) continue;
-          count += Number(s.redriveOne.run(nowIsInteger(now), row.id).changes);
+        let after = 0;
+        for (;;) {
+          const batch = byId ?? (s.deadList.all(queue, after) as Row[]);
+          for (const row of batch) {
+            if (limit !== undefined && count >= limit) return count;
+            after = row.id;
+            if (row.key !== null && s.keyTaken.get(queue, row.key) !== undefined) continue;
+            count += Number(s.redriveOne.run(nowIsInteger(now), row.id).changes);
+          }
+          if (byId || batch.length === 0) return count;
         }
-        return count;
       });
     },
 

@@ -413,6 +413,31 @@ export function queueConformance(runner: ConformanceRunner, options: Conformance
       });
     });
 
+    describe('redrive (many)', () => {
+      it('keeps push order, taken keys and limit across more dead jobs than a store reads at once', async () => {
+        const queue = make<number>();
+        const kill = async (n: number): Promise<void> => {
+          for (let i = 0; i < n; i++) await (await mustNext(queue)).fail(new Error('x'), { retry: false });
+        };
+        const first = await queue.push(0, { key: 'dup' });
+        await queue.pushMany(Array.from({ length: 999 }, (_, i) => i + 1));
+        await kill(1000);
+        // A second dead job with the same key, far behind the first: redriving the first takes the key.
+        await queue.pushMany(Array.from({ length: 50 }, (_, i) => 1000 + i));
+        const second = await queue.push(1050, { key: 'dup' });
+        await queue.pushMany(Array.from({ length: 49 }, (_, i) => 1051 + i));
+        await kill(100);
+        expect((await queue.stats()).dead).toBe(1100);
+        expect(await queue.redrive({ limit: 1098 })).toBe(1098);
+        expect((await queue.get(first.id))?.status).toBe('pending');
+        const dead = await queue.list({ status: 'dead' });
+        expect(dead.map((j) => j.payload)).toEqual([1050, 1099]);
+        expect(dead[0]?.id).toBe(second.id);
+        expect(await queue.redrive()).toBe(1);
+        expect((await queue.stats()).dead).toBe(1);
+      });
+    });
+
     describe('process', () => {
       it('runs the handler for each job and acks it', async () => {
         const completed: unknown[] = [];
