@@ -4,7 +4,7 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { IntegError, InvalidArgumentError, isIntegError, sleep } from '@integ/core';
+import { IntegError, InvalidArgumentError, isIntegError, sleep, TimeoutError } from '@integ/core';
 import { createFakeClock, trackedAbortController } from '@integ/testing';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -936,6 +936,43 @@ describe('an abort never counts as a failure', () => {
     expect(breaker.state).toBe('half-open');
     await expect(breaker.execute(fine)).resolves.toBe('fine');
     expect(breaker.state).toBe('closed');
+  });
+});
+
+describe("a caller's timeout is a failure", () => {
+  it('counts in the failure-rate window, through isFailure with the reason, and opens the circuit', async () => {
+    const clock = createFakeClock();
+    const seen: unknown[] = [];
+    const breaker = createBreaker({
+      clock,
+      failureThreshold: Number.POSITIVE_INFINITY,
+      window: slidingWindow({ type: 'count', size: 4, minimumCalls: 4, failureRateThreshold: 0.5 }),
+      isFailure: (error) => {
+        seen.push(error);
+        return true;
+      },
+    });
+    await breaker.tryExecute(fine);
+    await breaker.tryExecute(fine);
+    const reasons = [
+      new TimeoutError(2_000, 'Attempt 1'),
+      new DOMException('signal timed out', 'TimeoutError'),
+    ];
+    const counts: unknown[] = [];
+    for (const reason of reasons) {
+      const caller = new AbortController();
+      clock.setTimeout(() => caller.abort(reason), 2_000);
+      // fn ignores its signal and never settles: the breaker counts the call when the timeout cuts it.
+      void breaker.tryExecute(() => new Promise(() => {}), { signal: caller.signal });
+      await clock.advance(2_000);
+      const { state, calls, failures } = breaker.snapshot();
+      counts.push({ state, calls, failures });
+    }
+    expect(counts).toEqual([
+      { state: 'closed', calls: 3, failures: 1 },
+      { state: 'open', calls: 4, failures: 2 },
+    ]);
+    expect(seen).toEqual(reasons);
   });
 });
 

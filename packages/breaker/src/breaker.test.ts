@@ -1,6 +1,6 @@
 import { getEventListeners } from 'node:events';
 import { CircuitOpenError, createBreaker, isCircuitOpenError } from '@integ/breaker';
-import { isIntegError } from '@integ/core';
+import { type Clock, isIntegError, TimeoutError } from '@integ/core';
 import { createFakeClock } from '@integ/testing';
 import fc from 'fast-check';
 import { describe, expect, it, vi } from 'vitest';
@@ -385,6 +385,151 @@ describe('what counts as a failure', () => {
     expect(breaker.state).toBe('closed');
     await breaker.execute(() => ({ status: 502 }));
     expect(breaker.state).toBe('open');
+  });
+});
+
+/**
+ * One attempt the way `@integ/retry`'s `timeout` runs it (written out: breaker must not depend on retry):
+ * after `ms` the attempt's signal aborts with `reason()` and the attempt rejects with it at once.
+ */
+function attempt<T>(
+  clock: Clock,
+  ms: number,
+  run: (signal: AbortSignal) => Promise<T>,
+  reason: () => unknown = () => new TimeoutError(ms, 'Attempt 1'),
+): Promise<T> {
+  const controller = new AbortController();
+  return new Promise<T>((resolve, reject) => {
+    const timer = clock.setTimeout(() => {
+      const error = reason();
+      controller.abort(error);
+      reject(error);
+    }, ms);
+    run(controller.signal)
+      .then(resolve, reject)
+      .finally(() => clock.clearTimeout(timer));
+  });
+}
+
+// A dependency that never answers: one that hands its signal on (as fetch does), and one that ignores it.
+const blackHole = ({ signal }: { signal: AbortSignal }): Promise<never> =>
+  new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason)));
+
+describe("a caller's timeout", () => {
+  const timeouts: [string, () => unknown, (context: { signal: AbortSignal }) => Promise<never>][] = [
+    [
+      "@integ/core's TimeoutError (retry's per-attempt timeout), fn honours the signal",
+      () => new TimeoutError(2_000, 'Attempt 1'),
+      blackHole,
+    ],
+    [
+      'a DOMException named TimeoutError (AbortSignal.timeout), fn ignores the signal',
+      () => new DOMException('signal timed out', 'TimeoutError'),
+      () => new Promise<never>(() => {}),
+    ],
+    [
+      'an error with code ERR_TIMEOUT only (a minified class name)',
+      () => Object.assign(new Error('late'), { code: 'ERR_TIMEOUT' }),
+      blackHole,
+    ],
+  ];
+
+  it.each(timeouts)('opens a default breaker after 5 calls cut by it: %s', async (_, reason, fn) => {
+    const clock = createFakeClock();
+    const breaker = createBreaker({ clock });
+    for (let i = 0; i < 5; i++) {
+      expect(breaker.state).toBe('closed');
+      const error = reason();
+      const call = attempt(
+        clock,
+        2_000,
+        (signal) => breaker.execute(fn, { signal }),
+        () => error,
+      );
+      await clock.advance(2_000);
+      await expect(call).rejects.toBe(error);
+    }
+    expect(breaker.snapshot()).toMatchObject({ state: 'open', consecutiveFailures: 5, failures: 5 });
+    // The next caller is turned away at once instead of waiting out its timeout.
+    const run = vi.fn(fn);
+    await expect(attempt(clock, 2_000, (signal) => breaker.execute(run, { signal }))).rejects.toSatisfy(
+      isCircuitOpenError,
+    );
+    expect(run).not.toHaveBeenCalled();
+  });
+
+  it.each([
+    ['the default AbortError', undefined],
+    ['an Error', new Error('user left')],
+    ['a string', 'navigated away'],
+    ['a CircuitOpenError', new CircuitOpenError(1_000)],
+    ['an object named AbortError', { name: 'AbortError' }],
+  ])('counts any other abort reason as nothing: %s', async (_, reason) => {
+    const isFailure = vi.fn(() => true);
+    const onFailure = vi.fn();
+    const onSuccess = vi.fn();
+    const breaker = createBreaker({
+      clock: createFakeClock(),
+      failureThreshold: 1,
+      isFailure,
+      onFailure,
+      onSuccess,
+    });
+    for (let i = 0; i < 5; i++) {
+      const caller = new AbortController();
+      const call = breaker.execute(blackHole, { signal: caller.signal });
+      caller.abort(reason);
+      await call.catch(() => {});
+    }
+    expect(breaker.snapshot()).toMatchObject({ state: 'closed', consecutiveFailures: 0, calls: 0 });
+    expect([isFailure, onFailure, onSuccess].map((f) => f.mock.calls.length)).toEqual([0, 0, 0]);
+  });
+
+  it('goes through isFailure with the reason, which can exclude it (then a success, like any error it turns down)', async () => {
+    const clock = createFakeClock();
+    const isFailure = vi.fn((error: unknown) => (error as { name?: unknown }).name !== 'TimeoutError');
+    const breaker = createBreaker({ clock, failureThreshold: 2, isFailure });
+    await failTimes(breaker, 1);
+    const reason = new TimeoutError(2_000, 'Attempt 1');
+    for (let i = 0; i < 5; i++) {
+      const call = attempt(
+        clock,
+        2_000,
+        (signal) => breaker.execute(blackHole, { signal }),
+        () => reason,
+      );
+      await clock.advance(2_000);
+      await expect(call).rejects.toBe(reason);
+    }
+    expect(isFailure).toHaveBeenLastCalledWith(reason);
+    expect(isFailure).toHaveBeenCalledTimes(6);
+    expect(breaker.snapshot()).toMatchObject({
+      state: 'closed',
+      consecutiveFailures: 0,
+      calls: 6,
+      failures: 1,
+    });
+  });
+
+  it('fires onFailure once with the reason and the duration, slow past slowCallDuration', async () => {
+    const clock = createFakeClock();
+    const onFailure = vi.fn();
+    const onSuccess = vi.fn();
+    const breaker = createBreaker({ clock, slowCallDuration: 1_500, onFailure, onSuccess });
+    const reason = new DOMException('signal timed out', 'TimeoutError');
+    const call = attempt(
+      clock,
+      2_000,
+      (signal) => breaker.execute(blackHole, { signal }),
+      () => reason,
+    );
+    await clock.advance(2_000);
+    await expect(call).rejects.toBe(reason);
+    expect(onFailure.mock.calls).toEqual([
+      [{ durationMs: 2_000, slow: true, state: 'closed', error: reason }],
+    ]);
+    expect(onSuccess).not.toHaveBeenCalled();
+    expect(breaker.snapshot()).toMatchObject({ consecutiveFailures: 1, calls: 1, failures: 1, slowCalls: 1 });
   });
 });
 

@@ -26,7 +26,10 @@ export interface BreakerContext {
 
 /** Per-call options of `execute` and `tryExecute`. */
 export interface ExecuteOptions {
-  /** Aborts the call; the breaker forwards it to `fn` and never counts an abort as a failure. */
+  /**
+   * Aborts the call; the breaker forwards it to `fn`. The call then counts as nothing, unless the reason is
+   * a timeout (named `TimeoutError`, or code `ERR_TIMEOUT`): that is a failure, with the reason as the error.
+   */
   readonly signal?: AbortSignal | undefined;
 }
 
@@ -99,7 +102,8 @@ export interface BreakerOptions {
   readonly probeTimeout?: number;
   /**
    * Whether an error counts as a failure; `false` counts the call as a success (the dependency answered).
-   * Aborts never reach it: they are not counted at all. If it throws, the error counts as a failure.
+   * A caller's timeout reaches it with the abort reason; other aborts never do: they are not counted at
+   * all. If it throws, the error counts as a failure.
    * @default () => true
    */
   readonly isFailure?: (error: unknown) => boolean;
@@ -119,7 +123,7 @@ export interface BreakerOptions {
   readonly onReject?: (error: CircuitOpenError) => void;
   /** Called when a call succeeds. */
   readonly onSuccess?: (event: SuccessEvent) => void;
-  /** Called when a call fails (aborts are neither successes nor failures). */
+  /** Called when a call fails, a caller's timeout included (other aborts are neither successes nor failures). */
   readonly onFailure?: (event: FailureEvent) => void;
 }
 
@@ -154,8 +158,8 @@ const HALF = 2;
 const STATES: readonly BreakerState[] = ['closed', 'open', 'half-open'];
 const MAX_TIMER = 2 ** 31 - 1;
 
-// How a call ended (literals, not an enum, so they minify to digits): 0 it returned, 1 it threw,
-// 2 the caller's signal aborted it, 3 (a probe) it timed out.
+// How a call ended (literals, not an enum, so they minify to digits): 0 it returned, 1 it threw (or the
+// caller's signal aborted it with a timeout), 2 it was aborted otherwise, 3 (a probe) it timed out.
 type Outcome = 0 | 1 | 2 | 3;
 
 type Fn<T> = (context: BreakerContext) => T | PromiseLike<T>;
@@ -174,8 +178,11 @@ const unref = (handle: TimerHandle): TimerHandle => {
   (handle as { unref?: () => void } | null)?.unref?.();
   return handle;
 };
-// A DOMException or Error named AbortError: a cancellation, never an outcome.
-const isAbort = (error: unknown): boolean => (error as { name?: unknown } | null)?.name === 'AbortError';
+// A timeout: @integ/core's TimeoutError (by code too, as a minifier renames classes) or the DOMException of
+// AbortSignal.timeout(). A caller's signal aborted with one is a dependency that did not answer in time.
+const isTimeout = (reason: unknown): boolean =>
+  (reason as { name?: unknown } | null)?.name === 'TimeoutError' ||
+  (reason as { code?: unknown } | null)?.code === 'ERR_TIMEOUT';
 
 /**
  * Creates a circuit breaker. With no options it opens after 5 consecutive failures and stays open for
@@ -321,8 +328,9 @@ export function createBreaker(options: BreakerOptions = {}): Breaker {
 
   /** Counts one settled call that started in generation `g` in state `from`: how it ended, and with what. */
   const record = (g: number, from: number, start: number, outcome: Outcome, subject: unknown): void => {
-    if (outcome === 2 || (outcome === 1 && isAbort(subject))) {
-      // An abort is not an outcome: it frees the probe slot for someone else.
+    // An abort, or a rejection with a DOMException or Error named AbortError, is not an outcome: it frees
+    // the probe slot for someone else.
+    if (outcome === 2 || (outcome === 1 && (subject as { name?: unknown } | null)?.name === 'AbortError')) {
       if (from === HALF && g === gen) admitted--;
       return;
     }
@@ -395,16 +403,22 @@ export function createBreaker(options: BreakerOptions = {}): Breaker {
       signal?.removeEventListener('abort', forward);
       if (!settled) {
         settled = true;
-        // A call isolate() aborted (the shared signal of closed calls has no listener of ours) is over
-        // for the breaker however fn ends, as when it has its own signal. (A timeout aborts after this.)
-        record(g, from, start, own.signal.aborted ? 2 : outcome, subject);
+        // A call whose signal aborted (the caller's, or isolate(), which also reaches the shared signal of
+        // closed calls, where we have no listener) is over for the breaker however fn ends, and counts by
+        // the reason, whichever of the abort and fn's rejection with it came first: a caller's timeout is a
+        // failure, anything else nothing. (A probe's own timeout has counted it before aborting.)
+        if (own.signal.aborted) {
+          subject = own.signal.reason;
+          outcome = isTimeout(subject) ? 1 : 2;
+        }
+        record(g, from, start, outcome, subject);
       }
     };
     // No `once` needed: a signal fires 'abort' at most once, and settle() removes the listener anyway.
     signal?.addEventListener('abort', forward);
     // Once its own controller aborts (the caller's signal, isolate(), the probe timeout), the call is
-    // over for the breaker even if fn never settles: an abort, which frees the probe slot, the probe
-    // timer and the caller's signal at once (a timeout has already settled it as a failure).
+    // over for the breaker even if fn never settles: the probe timer and the caller's signal are freed at
+    // once, and the probe slot too unless the reason was a caller's timeout (then a failed probe).
     if (own !== controller) own.signal.addEventListener('abort', () => settle(2, 0));
     if (from === HALF)
       probeTimer = unref(
@@ -416,7 +430,8 @@ export function createBreaker(options: BreakerOptions = {}): Breaker {
         }, probeTimeout),
       );
     try {
-      // A caller signal that is already aborted: reject with its reason without running fn.
+      // A caller signal that is already aborted: reject with its reason without running fn, and count
+      // nothing, even for a timeout (the dependency was never asked; the catch sees the signal aborted).
       if (signal?.aborted) throw signal.reason;
       const value = await fn({ signal: own.signal });
       settle(0, value);

@@ -6,6 +6,7 @@ import {
   isCircuitOpenError,
   slidingWindow,
 } from '@integ/breaker';
+import { TimeoutError } from '@integ/core';
 import { createFakeClock } from '@integ/testing';
 import fc from 'fast-check';
 import { describe, expect, it, vi } from 'vitest';
@@ -136,6 +137,74 @@ describe('half-open: aborts and timers', () => {
     gates[18]!(new Error('x'));
     await calls[18];
     expect(breaker.state).toBe('open');
+  });
+});
+
+describe("a caller's timeout: one failure, counted when it happens", () => {
+  const flush = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+  // fn handed the caller's signal on (fetch rejects with `signal.reason`): its rejection and the abort
+  // event carry the same TimeoutError, in either order, and the call must count once, as a failure.
+  it.each([
+    ['the abort event first', 'abort-reject'],
+    ["fn's rejection first, in the same tick", 'reject-abort'],
+    ["fn's rejection settled before the abort", 'reject-flush-abort'],
+  ])('%s', async (_, order) => {
+    const onFailure = vi.fn();
+    const onSuccess = vi.fn();
+    const breaker = createBreaker({ clock: createFakeClock(), failureThreshold: 2, onFailure, onSuccess });
+    const caller = new AbortController();
+    let reject!: (error: unknown) => void;
+    const call = breaker.execute(() => new Promise((_, no) => (reject = no)), { signal: caller.signal });
+    const reason = new TimeoutError(2_000, 'Attempt 1');
+    for (const step of order.split('-')) {
+      if (step === 'abort') caller.abort(reason);
+      else if (step === 'reject') reject(reason);
+      else await flush();
+    }
+    await expect(call).rejects.toBe(reason);
+    await flush();
+    expect(onFailure.mock.calls).toEqual([[expect.objectContaining({ error: reason, state: 'closed' })]]);
+    expect(onSuccess).not.toHaveBeenCalled();
+    expect(breaker.snapshot()).toMatchObject({
+      state: 'closed',
+      consecutiveFailures: 1,
+      calls: 1,
+      failures: 1,
+    });
+    expect(getEventListeners(caller.signal, 'abort')).toHaveLength(0);
+  });
+
+  it("a probe cut by the caller's timeout is a failed probe: the circuit reopens at once, its timer freed", async () => {
+    const onFailure = vi.fn();
+    const { breaker, clock } = await halfOpen({ probeTimeout: 10_000, onFailure });
+    onFailure.mockClear();
+    const caller = new AbortController();
+    // fn ignores its signal and never settles: the abort alone decides.
+    void breaker.execute(hang, { signal: caller.signal });
+    await clock.advance(2_000);
+    const reason = new DOMException('signal timed out', 'TimeoutError');
+    caller.abort(reason);
+    expect(breaker.snapshot()).toMatchObject({ state: 'open', trips: 2 });
+    expect(onFailure.mock.calls).toEqual([
+      [{ durationMs: 2_000, slow: false, state: 'half-open', error: reason }],
+    ]);
+    expect(clock.pendingTimers).toBe(0);
+    expect(getEventListeners(caller.signal, 'abort')).toHaveLength(0);
+  });
+
+  it('a caller signal already timed out when execute() is called: fn does not run and nothing counts', async () => {
+    const onFailure = vi.fn();
+    const { breaker } = await halfOpen({ onFailure });
+    onFailure.mockClear();
+    const reason = new TimeoutError(2_000, 'Deadline');
+    const fn = vi.fn(okay);
+    await expect(breaker.execute(fn, { signal: AbortSignal.abort(reason) })).rejects.toBe(reason);
+    expect(fn).not.toHaveBeenCalled();
+    expect(onFailure).not.toHaveBeenCalled();
+    // The probe slot it was given is free again: the next call probes and closes the circuit.
+    await expect(breaker.execute(okay)).resolves.toBe('ok');
+    expect(breaker.state).toBe('closed');
   });
 });
 

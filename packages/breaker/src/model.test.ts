@@ -6,7 +6,8 @@
  *
  * The model is written from the README (the state machine, Windows, API) and the issue, not from the
  * sources: plain arrays and counters, no ring, no fast path, no timers of its own (an `advance` walks
- * the deadlines it knows in time order).
+ * the deadlines it knows in time order). A caller's signal aborts with a plain reason (nothing is counted)
+ * or with a timeout (a failure through `isFailure`, decision 0029), or is already timed out at the call.
  */
 
 import { setFlagsFromString } from 'node:v8';
@@ -23,7 +24,7 @@ import {
   type SuccessEvent,
   slidingWindow,
 } from '@integ/breaker';
-import type { Clock } from '@integ/core';
+import { type Clock, TimeoutError } from '@integ/core';
 import { createFakeClock } from '@integ/testing';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -66,14 +67,15 @@ type Cmd =
       readonly api: 'execute' | 'tryExecute';
       readonly how: How | 'hang';
       readonly sync: boolean;
-      readonly signal: boolean;
+      /** A caller signal: none, one the caller may abort later, or one already aborted with a timeout. */
+      readonly signal: false | true | 'timedOut';
       readonly honours: boolean;
       readonly hint: number | undefined;
     }
   | {
       readonly t: 'settle';
       readonly pick: number;
-      readonly how: How | 'callerAbort';
+      readonly how: How | 'callerAbort' | 'callerTimeout';
       readonly hint: number | undefined;
     }
   | { readonly t: 'advance'; readonly ms: number }
@@ -107,7 +109,7 @@ const cmdArb: fc.Arbitrary<Cmd> = fc.oneof(
         'hang',
       ),
       sync: fc.boolean(),
-      signal: fc.boolean(),
+      signal: fc.constantFrom<false | true | 'timedOut'>(false, false, true, true, 'timedOut'),
       honours: fc.boolean(),
       hint: hintArb,
     }),
@@ -117,7 +119,7 @@ const cmdArb: fc.Arbitrary<Cmd> = fc.oneof(
     arbitrary: fc.record({
       t: fc.constant('settle' as const),
       pick: fc.nat(),
-      how: fc.constantFrom<How | 'callerAbort'>(
+      how: fc.constantFrom<How | 'callerAbort' | 'callerTimeout'>(
         'ok',
         'ok',
         'bad',
@@ -127,6 +129,8 @@ const cmdArb: fc.Arbitrary<Cmd> = fc.oneof(
         'abortErr',
         'callerAbort',
         'callerAbort',
+        'callerTimeout',
+        'callerTimeout',
       ),
       hint: hintArb,
     }),
@@ -277,9 +281,16 @@ class Model {
     return 'rejected';
   }
 
-  start(id: number, honours: boolean): ModelCall | undefined {
+  start(id: number, honours: boolean, timedOut = false): ModelCall | 'timedOut' | undefined {
     const from = this.admit();
     if (from === 'rejected') return undefined;
+    if (timedOut) {
+      // A caller signal already timed out: fn does not run, the call rejects with its reason, and
+      // nothing is counted (the dependency was never asked); a probe slot is free again.
+      seen.add(`timed out before the call ${from}`);
+      if (from === 'half-open') this.admitted--;
+      return 'timedOut';
+    }
     const call: ModelCall = {
       id,
       gen: this.gen,
@@ -310,21 +321,34 @@ class Model {
     this.count(call, { failed, label, hint: how === 'fail' ? hint : undefined });
   }
 
+  /** fn's signal aborts while fn is pending: fn, if it honours it, rejects with the reason. */
+  cut(call: ModelCall, kind: AbortKind, what = 'abort'): void {
+    if (call.aborted || call.done) return;
+    seen.add(`${what} ${kind} ${call.gen === this.gen ? '' : 'stale '}${call.from}`);
+    call.aborted = kind;
+    if (call.honours) {
+      call.done = true;
+      // fn rejects with its signal's reason: the caller's own (labelled by call), or the breaker's.
+      call.result = [false, kind === 'caller' ? `reason:${call.id}` : kind];
+    }
+  }
+
   /** The call stops counting without an outcome: an AbortError, the caller's signal, isolate(). */
   abort(call: ModelCall, kind?: AbortKind): void {
-    if (kind && !call.aborted && !call.done) {
-      seen.add(`abort ${kind} ${call.gen === this.gen ? '' : 'stale '}${call.from}`);
-      call.aborted = kind;
-      if (call.honours) {
-        call.done = true;
-        // fn rejects with its signal's reason: the caller's own (labelled by call), or the breaker's.
-        call.result = [false, kind === 'caller' ? `reason:${call.id}` : kind];
-      }
-    }
+    if (kind) this.cut(call, kind);
     if (call.counted) return;
     call.counted = true;
     // Aborts are not outcomes; an aborted probe frees its slot for someone else.
     if (call.from === 'half-open' && call.gen === this.gen) this.admitted--;
+  }
+
+  /**
+   * The caller's signal aborts with a timeout: over for the breaker at once, as an abort, but counted as
+   * a failure with the reason (unless `isFailure` turns it down: then a success, like any error).
+   */
+  callerTimeout(call: ModelCall, failed: boolean): void {
+    this.cut(call, 'caller', 'timeout');
+    this.count(call, { failed, label: `reason:${call.id}`, hint: undefined });
   }
 
   count(call: ModelCall, { failed, label, hint }: Outcome): void {
@@ -487,6 +511,7 @@ function optionsOf(
   cfg: Config,
   clock: Clock,
   hooks: { state: HookEntry[]; outcome: HookEntry[]; rejects: unknown[] },
+  callerReasons: ReadonlyMap<unknown, string>,
 ): BreakerOptions {
   const w = cfg.window;
   return {
@@ -519,7 +544,7 @@ function optionsOf(
       onSuccess: ({ state, durationMs, slow }: SuccessEvent) =>
         hooks.outcome.push(['success', state, durationMs, slow]),
       onFailure: ({ state, durationMs, slow, error }: FailureEvent) =>
-        hooks.outcome.push(['failure', state, durationMs, slow, labelOf(error, new Map())]),
+        hooks.outcome.push(['failure', state, durationMs, slow, labelOf(error, callerReasons)]),
     }),
   };
 }
@@ -527,13 +552,13 @@ function optionsOf(
 async function run(cfg: Config, cmds: readonly Cmd[]): Promise<void> {
   const clock = createFakeClock({ now: cfg.start });
   let hooks = { state: [] as HookEntry[], outcome: [] as HookEntry[], rejects: [] as unknown[] };
-  let breaker: Breaker = createBreaker(optionsOf(cfg, clock, hooks));
+  const callerReasons = new Map<unknown, string>();
+  let breaker: Breaker = createBreaker(optionsOf(cfg, clock, hooks, callerReasons));
   let model = new Model(cfg, cfg.start);
   let calls: RealCall[] = [];
   let releases: { release: () => void; epoch: number }[] = [];
   // The error of each episode (a generation of the model) and the generation it belongs to.
   let episodes = new Map<number, CircuitOpenError>();
-  const callerReasons = new Map<unknown, string>();
   let nextId = 0;
 
   const outcome = (how: How, id: number, hint: number | undefined): [boolean, unknown, string] => {
@@ -550,12 +575,33 @@ async function run(cfg: Config, cmds: readonly Cmd[]): Promise<void> {
     return [false, error, label];
   };
 
+  // A caller's timeout in the shapes the breaker must recognise: @integ/core's TimeoutError, the
+  // DOMException of AbortSignal.timeout(), an error known only by its code (a minifier renames classes).
+  // Every fourth is one the predicates' isFailure turns down (then a success, like any error it turns down).
+  const timeoutOf = (id: number): object => {
+    const shapes = [
+      () => new TimeoutError(100, `Attempt ${id}`),
+      () => new DOMException('signal timed out', 'TimeoutError'),
+      () => ({ code: 'ERR_TIMEOUT' }),
+    ];
+    const reason = Object.assign(
+      shapes[id % 3]!(),
+      { label: `reason:${id}` },
+      id % 4 === 0 && { nonFailure: true },
+    );
+    callerReasons.set(reason, reason.label);
+    return reason;
+  };
+  const timeoutFails = (id: number): boolean => !(cfg.predicates && id % 4 === 0);
+
   const step = async (cmd: Cmd): Promise<void> => {
     switch (cmd.t) {
       case 'start': {
         const id = nextId++;
-        const caller = cmd.signal ? new AbortController() : undefined;
-        const mc = model.start(id, cmd.honours);
+        const caller = cmd.signal === true ? new AbortController() : undefined;
+        const timedOut = cmd.signal === 'timedOut' ? timeoutOf(id) : undefined;
+        const started = model.start(id, cmd.honours, timedOut !== undefined);
+        const mc = typeof started === 'object' ? started : undefined;
         const rejectedIn = model.gen;
         const rc: RealCall = {
           model: mc ?? ({ id } as ModelCall),
@@ -582,7 +628,7 @@ async function run(cfg: Config, cmds: readonly Cmd[]): Promise<void> {
           }
           return ok ? Promise.resolve(subject) : Promise.reject(subject);
         };
-        const opts = caller ? { signal: caller.signal } : undefined;
+        const opts = caller ? { signal: caller.signal } : timedOut && { signal: AbortSignal.abort(timedOut) };
         if (cmd.api === 'execute')
           breaker.execute(fn, opts).then(
             (v) => (rc.result = [true, v]),
@@ -596,7 +642,8 @@ async function run(cfg: Config, cmds: readonly Cmd[]): Promise<void> {
           model.settle(mc, cmd.how, label, ok ? undefined : cmd.hint);
         }
         await flush();
-        if (!mc) {
+        if (started === 'timedOut') expect(rc.result?.[1]).toBe(timedOut);
+        else if (!mc) {
           // Rejected at once with the episode's one CircuitOpenError.
           const error = rc.result?.[1];
           expect(rc.result?.[0]).toBe(false);
@@ -622,6 +669,11 @@ async function run(cfg: Config, cmds: readonly Cmd[]): Promise<void> {
           callerReasons.set(reason, reason.label);
           model.abort(rc.model, 'caller');
           rc.caller.abort(reason);
+        } else if (cmd.how === 'callerTimeout') {
+          if (!rc.caller) return;
+          const { id } = rc.model;
+          model.callerTimeout(rc.model, timeoutFails(id));
+          rc.caller.abort(timeoutOf(id));
         } else {
           const [ok, subject, label] = outcome(cmd.how, rc.model.id, cmd.hint);
           model.settle(rc.model, cmd.how, label, ok ? undefined : cmd.hint);
@@ -664,7 +716,7 @@ async function run(cfg: Config, cmds: readonly Cmd[]): Promise<void> {
         const snap = JSON.parse(JSON.stringify(breaker.snapshot())) as BreakerSnapshot;
         expect(snap).toEqual(model.snapshot());
         hooks = { state: [], outcome: [], rejects: [] };
-        breaker = createBreaker({ ...optionsOf(cfg, clock, hooks), initialState: snap });
+        breaker = createBreaker({ ...optionsOf(cfg, clock, hooks, callerReasons), initialState: snap });
         model = Model.restore(cfg, clock.now(), snap);
         calls = [];
         releases = [];
@@ -753,6 +805,9 @@ const common = [
   'stale result',
   'abort caller closed',
   'abort isolate stale closed',
+  'timeout caller closed',
+  'timeout caller stale closed',
+  'timed out before the call closed',
   'hint',
 ];
 
@@ -791,7 +846,14 @@ const families: [string, fc.Arbitrary<Config>, string[]][] = [
       ratio: fc.constantFrom(1, 2 / 3, 0.5, 1 / 3),
       slowMs: fc.option(fc.constant(100), { nil: undefined }),
     }),
-    ['probe timeout', 'reject half-open', 'abort caller half-open', 'abort isolate stale half-open'],
+    [
+      'probe timeout',
+      'reject half-open',
+      'abort caller half-open',
+      'abort isolate stale half-open',
+      'timeout caller half-open',
+      'timed out before the call half-open',
+    ],
   ],
   [
     'a backoff openFor, server hints and maxOpenFor',
