@@ -4,13 +4,17 @@
  * (decision 0023 gives the numbers: 8 entries looked at per use). After every step the held keys, `size`,
  * `has`, `snapshot()`, the breakers handed out and every `onEvict` call must agree.
  *
- * The model: a plain array in least-recently-used order. A `get(key)` (and so an `execute`) at time `now`
- * takes `key` out of the order, then
+ * The model: a plain array in least-recently-used order, each entry with its count of calls in flight
+ * through `execute`. A `get(key)` (and so an `execute`) at time `now` takes `key` out of the order, then
  *  1. sweep: looks at no more than the 8 oldest other entries, stops at the first used within `idleFor`,
- *     and evicts each closed one before it (open and half-open ones stay);
- *  2. while `maxSize` are held (only when `key` is new): evicts the first closed entry among the 8 oldest,
- *     or the oldest if none of them is closed;
+ *     and evicts each closed one before it with no call in flight (open and half-open ones stay, and so do
+ *     busy ones);
+ *  2. while `maxSize` are held (only when `key` is new): evicts the first closed entry with no call in
+ *     flight among the 8 oldest, else the first closed one among them, else the oldest;
  *  3. puts `key` at the most recently used end, with the breaker it held or a new one.
+ * An `execute` adds a call in flight to its entry; when its promise settles (at once for a rejection by an
+ * open breaker, or for `ok` and `fail`; at the `settle` command for `hang`) the call ends, and the end is one
+ * more use of the key (the steps above), unless its entry has been evicted or forgotten since.
  * `prune()` is the sweep without the limit of 8. `has`, `size` and `snapshot()` are not uses. `delete` and
  * `clear` forget without calling `onEvict`. Breaker states are read from the breakers (the breaker itself has
  * its own model test); the model only tracks when a key it made fail must still read open.
@@ -90,6 +94,12 @@ const reached = [
   'pruned',
   'call hanging',
   'half-open held',
+  'busy skipped by sweep',
+  'busy kept by prune',
+  'end of call is a use',
+  'end of an evicted call',
+  'busy closed evicted, none free',
+  'free closed evicted past busy ones',
 ];
 
 const families: readonly [string, fc.Arbitrary<Config>, readonly string[]][] = [
@@ -126,8 +136,10 @@ const families: readonly [string, fc.Arbitrary<Config>, readonly string[]][] = [
 
 interface Held {
   readonly key: string;
-  readonly breaker: Breaker;
+  breaker: Breaker;
   used: number;
+  /** Calls in flight through execute(). */
+  calls: number;
 }
 
 // Stands for the breaker execute() just made until the get() after it returns it.
@@ -157,7 +169,7 @@ async function run(cfg: Config, cmds: readonly Cmd[]): Promise<void> {
   const everEvicted = new WeakSet<Breaker>();
   // A key the model made fail with failureThreshold 1 reads open until then (stale results cannot close it).
   const openUntil = new Map<string, number>();
-  const pending: { settle: (ok: boolean) => void }[] = [];
+  const pending: { settle: (ok: boolean) => void; held: Held; ended: () => boolean }[] = [];
 
   const name = (k: number): string => `k${k}`;
   const closed = (h: Held): boolean => h.breaker.state === 'closed';
@@ -176,19 +188,24 @@ async function run(cfg: Config, cmds: readonly Cmd[]): Promise<void> {
     order = order.filter((h) => h !== held);
     for (const h of order.slice(0, SCAN)) {
       if (!idle(h, now)) break;
-      if (closed(h)) {
+      if (h.calls > 0) seen.add('busy skipped by sweep');
+      else if (closed(h)) {
         forget(h, expected);
         seen.add('idle closed evicted on use');
       } else seen.add('idle open kept on use');
     }
     while (order.length >= cfg.maxSize) {
       const look = order.slice(0, SCAN);
-      const victim = look.find(closed);
+      const free = look.find((h) => h.calls === 0 && closed(h));
+      const victim = free ?? look.find(closed);
       if (victim === undefined) {
         seen.add(
           order.some(closed) ? 'oldest open evicted, a closed one past the scan' : 'oldest open evicted',
         );
-      } else seen.add(victim === look[0] ? 'oldest closed evicted' : 'closed evicted past open ones');
+      } else if (free === undefined) seen.add('busy closed evicted, none free');
+      else if (look.some((h) => h.calls > 0 && closed(h) && look.indexOf(h) < look.indexOf(free)))
+        seen.add('free closed evicted past busy ones');
+      else seen.add(victim === look[0] ? 'oldest closed evicted' : 'closed evicted past open ones');
       forget(victim ?? look[0]!, expected);
     }
     return { held, expected };
@@ -213,11 +230,31 @@ async function run(cfg: Config, cmds: readonly Cmd[]): Promise<void> {
     const { held, expected } = modelGet(key, now);
     const breaker = registry.get(key);
     checkEvictions(expected, what);
-    const known = held !== undefined && held.breaker !== UNKNOWN;
-    if (known) expect(breaker, `${what}: the breaker it held`).toBe(held.breaker);
     expect(everEvicted.has(breaker), `${what}: an evicted breaker`).toBe(false);
-    order.push({ key, breaker: known ? held.breaker : breaker, used: now });
+    if (held === undefined) order.push({ key, breaker, used: now, calls: 0 });
+    else {
+      if (held.breaker === UNKNOWN) held.breaker = breaker;
+      else expect(breaker, `${what}: the breaker it held`).toBe(held.breaker);
+      held.used = now;
+      order.push(held);
+    }
     return breaker;
+  };
+
+  /** A call through execute() has ended (its promise settled): the end is a use if its entry is held. */
+  const end = (held: Held, what: string): void => {
+    held.calls--;
+    if (!order.includes(held)) {
+      seen.add('end of an evicted call');
+      checkEvictions([], what);
+      return;
+    }
+    seen.add('end of call is a use');
+    const now = clock.now();
+    const { expected } = modelGet(held.key, now);
+    checkEvictions(expected, what);
+    held.used = now;
+    order.push(held);
   };
 
   for (const [step, cmd] of cmds.entries()) {
@@ -242,15 +279,31 @@ async function run(cfg: Config, cmds: readonly Cmd[]): Promise<void> {
                     settle = (ok) => (ok ? resolve(1) : reject(new Error('down')));
                   });
         const result = registry.execute(key, fn);
+        let ended = false;
+        result.then(
+          () => (ended = true),
+          () => (ended = true),
+        );
         checkEvictions(expected, what);
+        const h: Held = held ?? { key, breaker: UNKNOWN, used: now, calls: 0 };
+        h.used = now;
+        h.calls++;
+        order.push(h);
         // The breaker execute() made is only seen through a get(), at the same time: modelled as one more use.
-        order.push({ key, breaker: held?.breaker ?? UNKNOWN, used: now });
         const breaker = held?.breaker ?? use(cmd.k, `${what} (get)`);
         expect(everEvicted.has(breaker), `${what}: an evicted breaker`).toBe(false);
-        result.catch(() => {});
-        if (cmd.fn === 'hang' && breaker.state !== 'open') seen.add('call hanging');
-        if (cmd.fn === 'hang') pending.push({ settle: (ok) => settle(ok) });
-        else await result.catch(() => {});
+        if (cmd.fn === 'hang') {
+          // A hanging call the breaker rejects (open, or half-open with every probe slot taken) ends at once.
+          await flush();
+          if (ended) end(h, `${what} (end)`);
+          else {
+            seen.add('call hanging');
+            pending.push({ settle: (ok) => settle(ok), held: h, ended: () => ended });
+          }
+        } else {
+          await result.catch(() => {});
+          end(h, `${what} (end)`);
+        }
         if (cmd.fn === 'fail' && cfg.threshold === 1 && (before ?? 'closed') === 'closed')
           openUntil.set(key, now + OPEN_FOR);
         break;
@@ -259,6 +312,10 @@ async function run(cfg: Config, cmds: readonly Cmd[]): Promise<void> {
         const call = pending.splice(cmd.i % Math.max(pending.length, 1), 1)[0];
         call?.settle(cmd.ok);
         await flush();
+        if (call !== undefined) {
+          expect(call.ended(), `${what}: the call ended`).toBe(true);
+          end(call.held, what);
+        }
         break;
       }
       case 'advance':
@@ -285,7 +342,8 @@ async function run(cfg: Config, cmds: readonly Cmd[]): Promise<void> {
         const expected: [string, Breaker][] = [];
         for (const h of [...order]) {
           if (!idle(h, now)) break;
-          if (closed(h)) forget(h, expected);
+          if (h.calls > 0) seen.add('busy kept by prune');
+          else if (closed(h)) forget(h, expected);
         }
         if (expected.length > 0) seen.add('pruned');
         expect(registry.prune(), what).toBe(expected.length);

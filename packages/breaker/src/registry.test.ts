@@ -106,6 +106,97 @@ describe('createBreakerRegistry', () => {
     expect(registry.size).toBe(1);
   });
 
+  it('keeps a breaker whose call through execute() runs longer than idleFor, and counts its outcome in it', async () => {
+    const clock = createFakeClock();
+    const evicted = vi.fn();
+    const registry = createBreakerRegistry({ clock, idleFor: 60_000, onEvict: evicted });
+    let end: (error: Error) => void = () => {};
+    const call = registry.execute('stream', () => new Promise((_, reject) => (end = reject)));
+    const breaker = registry.get('stream');
+    await clock.advance(1);
+    registry.get('quiet');
+    await clock.advance(120_000);
+    // A use sweeps past the busy breaker and evicts the idle one behind it; prune() keeps it too.
+    registry.get('other');
+    expect(registry.has('quiet')).toBe(false);
+    expect(registry.prune()).toBe(0);
+    expect(registry.has('stream')).toBe(true);
+    expect(evicted.mock.calls.map(([key]) => key)).toEqual(['quiet']);
+    end(new Error('reset by peer'));
+    await expect(call).rejects.toThrow('reset by peer');
+    expect(registry.get('stream')).toBe(breaker);
+    expect(breaker.snapshot()).toMatchObject({ state: 'closed', consecutiveFailures: 1, failures: 1 });
+    expect(evicted).toHaveBeenCalledTimes(1);
+  });
+
+  it('counts idleFor from the end of the last call through execute()', async () => {
+    const clock = createFakeClock();
+    const evicted = vi.fn();
+    const registry = createBreakerRegistry({ clock, idleFor: 60_000, onEvict: evicted });
+    let end: (value: number) => void = () => {};
+    const call = registry.execute('upload', () => new Promise<number>((resolve) => (end = resolve)));
+    const breaker = registry.get('upload');
+    await clock.advance(100_000);
+    end(1);
+    await expect(call).resolves.toBe(1);
+    await clock.advance(59_999);
+    expect(registry.prune()).toBe(0);
+    await clock.advance(1);
+    expect(registry.prune()).toBe(1);
+    expect(evicted).toHaveBeenCalledWith('upload', breaker);
+  });
+
+  it('ends a call once whether fn returns, rejects or throws synchronously', async () => {
+    const clock = createFakeClock();
+    const registry = createBreakerRegistry({ clock, idleFor: 1_000 });
+    const ends: [string, () => unknown][] = [
+      [
+        'throws',
+        () => {
+          throw new Error('sync');
+        },
+      ],
+      ['rejects', () => Promise.reject(new Error('async'))],
+      ['returns', () => 1],
+      ['resolves', () => Promise.resolve(1)],
+    ];
+    for (const [how, fn] of ends) {
+      await registry.execute(how, fn).catch(() => {});
+      // Not released: never idle again. Released twice: the next long call would not hold it.
+      let end: () => void = () => {};
+      const long = registry.execute(how, () => new Promise<void>((resolve) => (end = resolve)));
+      await clock.advance(5_000);
+      expect(registry.prune(), `${how}: held while the next call runs`).toBe(0);
+      end();
+      await long;
+      await clock.advance(1_000);
+      expect(registry.prune(), `${how}: idle after it`).toBe(1);
+    }
+  });
+
+  it('past maxSize evicts a closed breaker without a call in flight first, and stays bounded when all are busy', async () => {
+    const clock = createFakeClock();
+    const evicted = vi.fn();
+    const registry = createBreakerRegistry({ clock, maxSize: 3, onEvict: evicted });
+    const ends: (() => void)[] = [];
+    const hang = (key: string): Promise<void> =>
+      registry.execute(key, () => new Promise<void>((resolve) => ends.push(resolve)));
+    const calls = [hang('busy-1')];
+    registry.get('free');
+    calls.push(hang('busy-2'), hang('busy-3'));
+    expect(evicted.mock.calls.map(([key]) => key)).toEqual(['free']);
+    // Every breaker held has a call in flight: the oldest goes anyway, because the bound is a promise too.
+    for (let i = 4; i < 1_000; i++) {
+      calls.push(hang(`busy-${i}`));
+      expect(registry.size).toBe(3);
+    }
+    expect(evicted).toHaveBeenCalledTimes(997);
+    expect(evicted).toHaveBeenNthCalledWith(2, 'busy-1', expect.anything());
+    for (const end of ends) end();
+    await Promise.all(calls);
+    expect(Object.keys(registry.snapshot())).toEqual(['busy-997', 'busy-998', 'busy-999']);
+  });
+
   it('delete and clear forget breakers', () => {
     const registry = createBreakerRegistry({ clock: createFakeClock() });
     const first = registry.get('k');

@@ -4,7 +4,9 @@
  * idle for `idleFor`, and past `maxSize` the least recently used closed breaker. An open or half-open
  * breaker is remembered: forgetting it would send traffic to a dependency known to be down. Only when
  * every breaker it looks at is open does it evict the least recently used one regardless, because the
- * memory bound is a promise too.
+ * memory bound is a promise too. A breaker with a call in flight through `execute(key, fn)` is not idle
+ * (evicting it would drop that call's outcome into a breaker nobody asks any more); past `maxSize` it is
+ * evicted only when every closed breaker looked at has a call in flight.
  */
 import { type Clock, InvalidArgumentError, systemClock } from '@integ/core';
 import {
@@ -22,7 +24,10 @@ export interface BreakerRegistryOptions {
   readonly options?: BreakerOptions | ((key: string) => BreakerOptions);
   /** Most breakers kept at once. @default 1_000 */
   readonly maxSize?: number;
-  /** A closed breaker not used for this many ms is evicted. @default 300_000 (5 min) */
+  /**
+   * A closed breaker not used for this many ms is evicted. A call through `execute` is a use when it
+   * starts and when it ends, and the breaker is not idle while it runs. @default 300_000 (5 min)
+   */
   readonly idleFor?: number;
   /** Where time comes from (idle tracking, and breakers without their own clock). @default systemClock */
   readonly clock?: Clock;
@@ -34,7 +39,10 @@ export interface BreakerRegistryOptions {
 export interface BreakerRegistry {
   /** The breaker of `key`, created on first use. */
   get(key: string): Breaker;
-  /** `get(key).execute(fn, options)`. */
+  /**
+   * `get(key).execute(fn, options)`, and the breaker is not idle until the call ends (a call made through
+   * `get(key).execute` is not seen by the registry).
+   */
   execute<T>(
     key: string,
     fn: (context: BreakerContext) => T | PromiseLike<T>,
@@ -44,7 +52,7 @@ export interface BreakerRegistry {
   has(key: string): boolean;
   /** Forgets the breaker of `key`. */
   delete(key: string): boolean;
-  /** Evicts every closed breaker idle for `idleFor`; returns how many went. */
+  /** Evicts every closed breaker idle for `idleFor` with no call in flight; returns how many went. */
   prune(): number;
   /** How many breakers are held. */
   readonly size: number;
@@ -57,6 +65,8 @@ export interface BreakerRegistry {
 interface Entry {
   readonly breaker: Breaker;
   used: number;
+  /** Calls in flight through `execute`. */
+  calls: number;
 }
 
 // How far into the LRU order one eviction looks for a closed breaker before evicting the oldest anyway.
@@ -107,7 +117,7 @@ export function createBreakerRegistry(options: BreakerRegistryOptions = {}): Bre
     let n = 0;
     for (const [key, entry] of entries) {
       if (budget-- <= 0 || now - entry.used < idleFor) break;
-      if (entry.breaker.state === 'closed') {
+      if (!entry.calls && entry.breaker.state === 'closed') {
         evict(key, entry);
         n++;
       }
@@ -115,32 +125,38 @@ export function createBreakerRegistry(options: BreakerRegistryOptions = {}): Bre
     return n;
   };
 
-  // Makes room for one more: called before `get` (re-)inserts its key, so `maxSize` >= 1 entries are
-  // held and there is always a victim.
+  // Makes room for one more: called before `use` (re-)inserts its key, so `maxSize` >= 1 entries are
+  // held and there is always a victim. The victim is the first closed breaker with no call in flight among
+  // the oldest, else the first closed one (its call's outcome is lost, but the bound holds), else the oldest.
   const shrink = (): void => {
     while (entries.size >= maxSize) {
       let victim: [string, Entry] | undefined;
+      let closed: [string, Entry] | undefined;
       let seen = 0;
       for (const pair of entries) {
         victim ??= pair;
         if (pair[1].breaker.state === 'closed') {
-          victim = pair;
-          break;
+          closed ??= pair;
+          if (!pair[1].calls) {
+            closed = pair;
+            break;
+          }
         }
         if (++seen >= SCAN) break;
       }
-      evict(victim![0], victim![1]);
+      victim = closed ?? victim!;
+      evict(victim[0], victim[1]);
     }
   };
 
-  const get = (key: string): Breaker => {
+  const use = (key: string): Entry => {
     const now = clock.now();
     let entry = entries.get(key);
     if (entry !== undefined) {
       entries.delete(key);
     } else {
       const own = typeof make === 'function' ? make(key) : make;
-      entry = { breaker: createBreaker({ clock, ...own }), used: now };
+      entry = { breaker: createBreaker({ clock, ...own }), used: now, calls: 0 };
     }
     entry.used = now;
     // Evict before (re-)inserting `key`: the breaker handed out must be the one held, even when it is
@@ -148,20 +164,23 @@ export function createBreakerRegistry(options: BreakerRegistryOptions = {}): Bre
     sweep(now, SCAN);
     shrink();
     entries.set(key, entry);
-    return entry.breaker;
+    return entry;
   };
 
   return {
-    get,
-    execute(key, fn, opts) {
-      let breaker: Breaker;
+    get: (key) => use(key).breaker,
+    // Async: bad per-key options become a rejection, like every other failure of execute(), and the
+    // `finally` ends the call exactly once however fn ends (value, rejection, synchronous throw).
+    async execute(key, fn, opts) {
+      const entry = use(key);
+      entry.calls++;
       try {
-        breaker = get(key);
-      } catch (error) {
-        // Bad per-key options: a rejection, like every other failure of execute().
-        return Promise.reject(error);
+        return await entry.breaker.execute(fn, opts);
+      } finally {
+        entry.calls--;
+        // The end is a use (idleFor runs from it), unless the entry was evicted or deleted meanwhile.
+        if (entries.get(key) === entry) use(key);
       }
-      return breaker.execute(fn, opts);
     },
     has: (key) => entries.has(key),
     delete: (key) => entries.delete(key),
