@@ -3,6 +3,7 @@
  * launches Debian's chromium through playwright-core, and the in-page harness that runs one scenario with
  * the native `window.EventSource` or with ours and records what a page script can observe of it.
  */
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +13,21 @@ import { type BrowserContext, chromium, type Page } from 'playwright-core';
 
 /** Where Debian's `chromium` package puts the browser (.ci/setup.d/chromium.sh installs it). */
 export const CHROMIUM = '/usr/bin/chromium';
+
+/**
+ * Whether /usr/bin/chromium is there, warning loudly when it is not (the caller skips `what`). Under
+ * `INTEG_REQUIRE_SERVICES=1` (CI) a missing chromium throws instead, failing the file.
+ */
+export function chromiumAvailable(what: string): boolean {
+  if (existsSync(CHROMIUM)) return true;
+  const { INTEG_REQUIRE_SERVICES } = process.env;
+  if (INTEG_REQUIRE_SERVICES === '1')
+    throw new Error(`${CHROMIUM} is missing but INTEG_REQUIRE_SERVICES=1: run .ci/setup.d/chromium.sh`);
+  console.warn(
+    `\n!!! @integ/sse: ${CHROMIUM} is missing, SKIPPING ${what}. Install it with \`apt-get install -y chromium\` (CI runs .ci/setup.d/chromium.sh). !!!\n`,
+  );
+  return false;
+}
 
 const source = (path: string): string => fileURLToPath(new URL(path, import.meta.url));
 
