@@ -21,8 +21,9 @@ const HIGH_WATER_MARK = 1024;
  * Connects to an event stream. The connection starts at once (its request a microtask later) and
  * reconnects after a normal end, a network error or a silent connection (`idleTimeout`), sending
  * `Last-Event-ID` to the URL given (also after a redirect); a status other than 200 or a Content-Type other
- * than text/event-stream ends it with an {@link SseHttpError}, thrown by the iteration. Ending the iteration (`break`) closes the connection. Aborting `signal` makes the iteration
- * throw the signal's reason; `close()` ends it quietly.
+ * than text/event-stream ends it with an {@link SseHttpError}, thrown by the iteration. Ending the iteration
+ * (`break`) closes the connection. Aborting `signal` makes the iteration throw the signal's reason;
+ * `close()` ends it quietly.
  *
  * @throws {InvalidArgumentError} at once, for a URL it cannot parse or an option of the wrong type or range;
  *   from the iteration, for a URL that is not http(s) and that fetch cannot get (`ftp:`, `file:`, `about:`)
