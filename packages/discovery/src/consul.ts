@@ -8,7 +8,7 @@
 import { InvalidArgumentError, linkSignals } from '@integ/core';
 import type { EndpointInit } from './endpoint.js';
 import { DiscoverySourceError } from './errors.js';
-import { authority, checkUrl } from './internal/url.js';
+import { authority, checkServerUrl, redactText } from './internal/url.js';
 import type { Snapshot, Source } from './source.js';
 
 /** Options of {@link consul}. */
@@ -85,7 +85,7 @@ export function consul(
     options.service === ''
   )
     throw new InvalidArgumentError('consul service', 'a Consul service name', options?.service);
-  const address = checkUrl(options.address ?? 'http://127.0.0.1:8500', 'consul address').replace(/\/+$/, '');
+  const address = checkServerUrl(options.address ?? 'http://127.0.0.1:8500', 'consul address');
   const wait = options.wait ?? 60_000;
   if (!Number.isFinite(wait) || wait < 1000 || wait > 600_000)
     throw new InvalidArgumentError('consul wait', 'ms in [1000, 600000]', wait);
@@ -151,7 +151,7 @@ export function consul(
             if (error instanceof DiscoverySourceError || signal.aborted) throw error;
             throw new DiscoverySourceError(
               'consul',
-              `${service}: ${error instanceof Error ? error.message : String(error)}`,
+              `${service}: ${redactText(error instanceof Error ? error.message : String(error))}`,
               {
                 cause: error,
               },

@@ -8,7 +8,7 @@
 import { InvalidArgumentError, linkSignals } from '@integ/core';
 import type { EndpointInit } from './endpoint.js';
 import { DiscoverySourceError } from './errors.js';
-import { checkUrl } from './internal/url.js';
+import { checkServerUrl, checkUrl, redactText } from './internal/url.js';
 import type { Snapshot, Source, SourceContext } from './source.js';
 
 /** Options of {@link etcd}. */
@@ -104,11 +104,10 @@ export function etcd(prefixOrOptions: string | EtcdOptions, more: Omit<EtcdOptio
     options.prefix === ''
   )
     throw new InvalidArgumentError('etcd prefix', "a key prefix such as '/services/api/'", options?.prefix);
-  const servers = (options.endpoints ?? ['http://127.0.0.1:2379']).map((u, i) =>
-    checkUrl(u, `etcd endpoints[${i}]`).replace(/\/+$/, ''),
-  );
-  if (servers.length === 0)
-    throw new InvalidArgumentError('etcd endpoints', 'a non-empty array of URLs', options.endpoints);
+  const list = options.endpoints ?? ['http://127.0.0.1:2379'];
+  if (!Array.isArray(list) || list.length === 0)
+    throw new InvalidArgumentError('etcd endpoints', 'a non-empty array of URLs', list);
+  const servers = list.map((u, i) => checkServerUrl(u, `etcd endpoints[${i}]`));
   const protocol = options.protocol ?? 'http';
   const resyncInterval = options.resyncInterval ?? 300_000;
   const timeout = options.timeout ?? 5_000;
@@ -185,7 +184,7 @@ export function etcd(prefixOrOptions: string | EtcdOptions, more: Omit<EtcdOptio
         if (lastError instanceof DiscoverySourceError) throw lastError;
         throw new DiscoverySourceError(
           'etcd',
-          `range ${prefix}: ${lastError instanceof Error ? lastError.message : String(lastError)}`,
+          `range ${prefix}: ${redactText(lastError instanceof Error ? lastError.message : String(lastError))}`,
           {
             cause: lastError,
           },
@@ -317,7 +316,7 @@ export function etcd(prefixOrOptions: string | EtcdOptions, more: Omit<EtcdOptio
                 ? error
                 : new DiscoverySourceError(
                     'etcd',
-                    `watch failed: ${error instanceof Error ? error.message : String(error)}`,
+                    `watch failed: ${redactText(error instanceof Error ? error.message : String(error))}`,
                     { cause: error },
                   );
             }

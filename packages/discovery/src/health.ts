@@ -7,7 +7,7 @@
 import { InvalidArgumentError } from '@integ/core';
 import type { Endpoint } from './endpoint.js';
 import { nodeImport } from './internal/node-import.js';
-import { hostPort } from './internal/url.js';
+import { hostPort, redactUrl } from './internal/url.js';
 
 /** A check: resolves `true`/`undefined` when healthy; `false` or a rejection means unhealthy. */
 export type HealthCheck = (
@@ -81,7 +81,8 @@ export function tcpCheck(): HealthCheck {
   return async (endpoint, { signal }) => {
     const net = await nodeImport<typeof import('node:net')>('node:net');
     const { host, port } = hostPort(endpoint.url);
-    if (!(port > 0)) throw new InvalidArgumentError('tcpCheck endpoint', 'a URL with a port', endpoint.url);
+    if (!(port > 0))
+      throw new InvalidArgumentError('tcpCheck endpoint', 'a URL with a port', redactUrl(endpoint.url));
     return new Promise<boolean>((resolve, reject) => {
       const socket = net.connect({ host, port });
       const onAbort = (): void => {

@@ -27,7 +27,7 @@ import {
 import type { Endpoint, EndpointInit } from './endpoint.js';
 import { DiscoverySourceError, InvalidUrlError, NoEndpointsError, UnknownServiceError } from './errors.js';
 import type { HealthCheck, HealthCheckOptions } from './health.js';
-import { checkUrl } from './internal/url.js';
+import { checkUrl, redactText, redactUrl } from './internal/url.js';
 import {
   newOutlierRecord,
   type OutlierDetectionOptions,
@@ -237,10 +237,14 @@ function resolveHealth(
   };
 }
 
+// Every message shown by inspect() or logged goes through redactText: a foreign error may quote a URL
+// with its credentials (undici does for user:password@).
 function describeError(error: unknown): { code: string; message: string } {
-  if (error instanceof IntegError) return { code: error.code, message: error.message };
-  if (error instanceof Error) return { code: 'ERR_UNKNOWN', message: error.message };
-  return { code: 'ERR_UNKNOWN', message: String(error) };
+  if (error instanceof IntegError) return { code: error.code, message: redactText(error.message) };
+  return {
+    code: 'ERR_UNKNOWN',
+    message: redactText(error instanceof Error ? error.message : String(error)),
+  };
 }
 
 class Service {
@@ -364,13 +368,7 @@ class Service {
         const wrapped =
           error instanceof IntegError
             ? error
-            : new DiscoverySourceError(
-                this.source.kind,
-                error instanceof Error ? error.message : String(error),
-                {
-                  cause: error,
-                },
-              );
+            : new DiscoverySourceError(this.source.kind, describeError(error).message, { cause: error });
         this.consecutiveErrors++;
         this.lastError = wrapped;
         if (this.status !== 'ready') this.status = 'failed';
@@ -551,7 +549,7 @@ class Service {
       this.shared.logger.warn(
         {
           service: this.name,
-          url: endpoint.url,
+          url: redactUrl(endpoint.url),
           reason: state.outlier.reason,
           until: state.outlier.ejectedUntil,
         },
@@ -595,7 +593,10 @@ class Service {
     const controller = new AbortController();
     state.health.controller = controller;
     const timeout = clock.setTimeout(
-      () => controller.abort(new TimeoutError(health.timeout, `health check of ${state.endpoint.url}`)),
+      () =>
+        controller.abort(
+          new TimeoutError(health.timeout, `health check of ${redactUrl(state.endpoint.url)}`),
+        ),
       health.timeout,
     );
     let ok = false;
@@ -634,7 +635,7 @@ class Service {
         h.healthy = false;
         this.cache = null;
         this.shared.logger.warn(
-          { service: this.name, url: state.endpoint.url },
+          { service: this.name, url: redactUrl(state.endpoint.url) },
           'endpoint failed its health check',
         );
       }
@@ -664,7 +665,7 @@ class Service {
       else if (!ejected && s.health.healthy)
         reasons.push('another priority tier serves (tiers are tried in order)');
       return {
-        url: s.endpoint.url,
+        url: redactUrl(s.endpoint.url),
         weight: s.endpoint.weight,
         priority: s.endpoint.priority,
         ...(s.endpoint.hostname === undefined ? {} : { hostname: s.endpoint.hostname }),

@@ -20,6 +20,44 @@ export function checkUrl(value: unknown, setting: string, variable?: string): st
   return trimmed;
 }
 
+/**
+ * {@link checkUrl} for the address of a server we call ourselves (Consul, etcd). Credentials or a query
+ * in it are refused: fetch cannot send a URL with user:password@ (it throws, quoting the URL), and a
+ * query would be cut off by the API path we append.
+ */
+export function checkServerUrl(value: unknown, setting: string): string {
+  const url = checkUrl(value, setting);
+  const parsed = new URL(url);
+  if (parsed.username !== '' || parsed.password !== '' || parsed.search !== '' || parsed.hash !== '')
+    throw new InvalidUrlError(
+      setting,
+      'it has credentials or a query; give the scheme, host and port only, and a token as the token option',
+    );
+  return url.replace(/\/+$/, '');
+}
+
+/**
+ * A URL fit for logs, errors and `inspect()`: user:password@ becomes `***@` and a query `?***` (tokens
+ * often ride there). Anything that does not parse is replaced whole.
+ */
+export function redactUrl(url: string): string {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return '(invalid URL)';
+  }
+  if (parsed.username === '' && parsed.password === '' && parsed.search === '' && parsed.hash === '')
+    return url;
+  const auth = parsed.username !== '' || parsed.password !== '' ? '***@' : '';
+  return `${parsed.protocol}//${auth}${parsed.host}${parsed.pathname}${parsed.search === '' ? '' : '?***'}`;
+}
+
+/** Masks every URL quoted in a message (a foreign error's text may quote the URL it was given). */
+export function redactText(text: string): string {
+  return text.replace(/[a-z][a-z0-9+.-]*:\/\/[^\s"'<>`]+/gi, redactUrl);
+}
+
 /** The host and port of a URL (default ports filled in for http/https). */
 export function hostPort(url: string): { host: string; port: number } {
   const parsed = new URL(url);
