@@ -15,6 +15,7 @@ import type { Backoff } from '@integ/retry';
 import { type BackoffSpec, DEFAULT_BACKOFF, delayAfter, toBackoff } from './backoff.js';
 import { JobSettledError, LeaseLostError, QueueClosedError } from './errors.js';
 import { DEFAULT_MAX_PAYLOAD_BYTES, serializePayload } from './internal/payload.js';
+import { redact } from './internal/redact.js';
 import type { FailOptions, Handler, Job, LeasedJob } from './job.js';
 import type { ClaimedRecord, JobRecord, JobStatus, NewJobRecord, QueueStore } from './store.js';
 import { createWorker, type ProcessOptions, type Worker } from './worker.js';
@@ -191,19 +192,27 @@ function iso(ms: number): string {
   return isoText;
 }
 
-/** Describes a failure for storage: name and message, bounded, no stack (it may hold paths or secrets). */
+/**
+ * Describes a failure for storage: name and message, bounded, no stack (it may hold paths), credentials
+ * redacted (decision 0035). A non-Error object is stored by kind: its fields (a response's headers, a
+ * request's config) are where tokens live.
+ */
 export function describeError(error: unknown): string {
   let text: string;
-  if (error instanceof Error) text = error.message ? `${error.name}: ${error.message}` : error.name;
-  else if (typeof error === 'string') text = error;
-  else {
-    try {
-      text = JSON.stringify(error) ?? String(error);
-    } catch {
-      text = String(error);
-    }
-  }
-  return text.length > MAX_ERROR_LENGTH ? `${text.slice(0, MAX_ERROR_LENGTH)}…` : text;
+  const type = typeof error;
+  if (error !== null && (type === 'object' || type === 'function')) {
+    const { name, message } = error as { name?: unknown; message?: unknown };
+    if (typeof message === 'string' || error instanceof Error) {
+      const detail = typeof message === 'string' ? message : '';
+      const kind = typeof name === 'string' ? name : '';
+      text = kind && detail ? `${kind}: ${detail}` : kind || detail || 'Error';
+    } else text = `a non-Error ${type} (its fields are not kept, they may hold secrets: fail with an Error)`;
+  } else text = String(error);
+  // Cut before redacting (bounded work), dropping the word the cut split so no half secret escapes.
+  const cut = text.length > MAX_ERROR_LENGTH;
+  if (cut) text = text.slice(0, MAX_ERROR_LENGTH).replace(/\S*$/, '');
+  text = redact(text);
+  return cut ? `${text}…` : text;
 }
 
 /** The leased job handed out by `next()` and to handlers. */

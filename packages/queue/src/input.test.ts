@@ -1,0 +1,96 @@
+// Bad input, secrets and half-writes, on both stores: what a caller can hand the queue that JSON, the
+// store or a dashboard reading `lastError` must not choke on or leak.
+import { createQueue, memoryStore, type QueueStore } from '@integ/queue';
+import { sqliteStore } from '@integ/queue/sqlite';
+import { createFakeClock } from '@integ/testing';
+import { describe, expect, it } from 'vitest';
+
+const stores: [string, () => QueueStore][] = [
+  ['memory', () => memoryStore()],
+  ['sqlite', () => sqliteStore({ path: ':memory:' })],
+];
+
+const settle = async (turns = 20): Promise<void> => {
+  for (let i = 0; i < turns; i++) await new Promise<void>((resolve) => setImmediate(resolve));
+};
+
+describe.each(stores)('lastError on the %s store', (_name, createStore) => {
+  /** Fails one single-attempt job with `error` through `next()` and returns what the store kept. */
+  const lastErrorOf = async (error: unknown): Promise<string | null> => {
+    const store = createStore();
+    const queue = createQueue({ name: 'q', store, clock: createFakeClock({ now: 1e12 }), attempts: 1 });
+    const { id } = await queue.push('x');
+    await (await queue.next())?.fail(error);
+    const job = await queue.get(id);
+    await store.close();
+    expect(job?.status).toBe('dead');
+    return job?.lastError ?? null;
+  };
+
+  it('keeps a non-Error failure by kind, never its contents (a thrown response with its headers)', async () => {
+    const response = { status: 401, headers: { authorization: 'Bearer sk_live_0123456789abcdef' } };
+    const stored = await lastErrorOf(response);
+    expect(stored).not.toContain('sk_live');
+    expect(stored).toMatch(/object/);
+    // An error-like object keeps its message, as an Error does.
+    expect(
+      await lastErrorOf({ name: 'HttpError', message: 'upstream said 503', config: { token: 't0k3n' } }),
+    ).toBe('HttpError: upstream said 503');
+    expect(await lastErrorOf('plain words')).toBe('plain words');
+    expect(await lastErrorOf(42)).toBe('42');
+    expect(await lastErrorOf(undefined)).toBe('undefined');
+  });
+
+  it('redacts URL credentials, query strings and Authorization-style values in an error message', async () => {
+    const secrets = [
+      'hunter2',
+      'SECRET123',
+      'abc.def.ghi',
+      'sid=s3ss10n',
+      'k3y-v4lu3',
+      'pa55w0rd',
+      'ghp_tok3n',
+    ];
+    const message = [
+      'GET https://alice:hunter2@api.example.com/v1/items?api_key=SECRET123&page=2 failed: 401',
+      'Authorization: Bearer abc.def.ghi',
+      'Cookie: sid=s3ss10n; theme=dark',
+      '{"x-api-key":"k3y-v4lu3"}',
+      'login with password=pa55w0rd',
+      'clone https://ghp_tok3n@github.com/o/r.git',
+    ].join('\n');
+    const stored = (await lastErrorOf(new Error(message))) ?? '';
+    for (const secret of secrets) expect(stored, secret).not.toContain(secret);
+    // What a reader needs to debug stays.
+    expect(stored).toContain('Error: GET https://[redacted]@api.example.com/v1/items?[redacted] failed: 401');
+    expect(stored).toContain('Authorization: [redacted]');
+    expect(stored).toContain('clone https://[redacted]@github.com/o/r.git');
+    expect(await lastErrorOf(new Error('connect ECONNREFUSED 127.0.0.1:5432'))).toBe(
+      'Error: connect ECONNREFUSED 127.0.0.1:5432',
+    );
+  });
+
+  it('redacts a secret in a handler error the worker records, and in what onFailed/onDead hand over', async () => {
+    const store = createStore();
+    const clock = createFakeClock({ now: 1e12 });
+    const seen: (string | null)[] = [];
+    const queue = createQueue({
+      name: 'q',
+      store,
+      clock,
+      attempts: 1,
+      onFailed: (job) => seen.push(job.lastError),
+      onDead: (job) => seen.push(job.lastError),
+    });
+    const { id } = await queue.push('x');
+    const worker = queue.process(() => {
+      throw new Error('POST https://api.example.com/hook?token=SECRET-T0KEN failed');
+    });
+    await settle();
+    await worker.close();
+    const stored = (await queue.get(id))?.lastError;
+    expect(stored).toBe('Error: POST https://api.example.com/hook?[redacted] failed');
+    expect(seen).toEqual([stored, stored]);
+    await store.close();
+  });
+});
