@@ -93,4 +93,23 @@ describe.each(stores)('lastError on the %s store', (_name, createStore) => {
     expect(seen).toEqual([stored, stored]);
     await store.close();
   });
+
+  it('records an error whose message getter throws, instead of fail() throwing and leaving the job leased', async () => {
+    const hostile = Object.defineProperty(new Error(), 'message', {
+      get() {
+        throw new Error('getter');
+      },
+    });
+    expect(await lastErrorOf(hostile)).toBe('an error whose name or message could not be read');
+    const store = createStore();
+    const queue = createQueue({ name: 'q', store, clock: createFakeClock({ now: 1e12 }), attempts: 1 });
+    const { id } = await queue.push('x');
+    const worker = queue.process(() => {
+      throw hostile;
+    });
+    await settle();
+    await worker.close();
+    expect((await queue.get(id))?.status).toBe('dead');
+    await store.close();
+  });
 });

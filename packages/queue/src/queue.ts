@@ -195,19 +195,25 @@ function iso(ms: number): string {
 /**
  * Describes a failure for storage: name and message, bounded, no stack (it may hold paths), credentials
  * redacted (decision 0035). A non-Error object is stored by kind: its fields (a response's headers, a
- * request's config) are where tokens live.
+ * request's config) are where tokens live. Never throws, whatever getters the error has.
  */
 export function describeError(error: unknown): string {
   let text: string;
   const type = typeof error;
-  if (error !== null && (type === 'object' || type === 'function')) {
-    const { name, message } = error as { name?: unknown; message?: unknown };
-    if (typeof message === 'string' || error instanceof Error) {
-      const detail = typeof message === 'string' ? message : '';
-      const kind = typeof name === 'string' ? name : '';
-      text = kind && detail ? `${kind}: ${detail}` : kind || detail || 'Error';
-    } else text = `a non-Error ${type} (its fields are not kept, they may hold secrets: fail with an Error)`;
-  } else text = String(error);
+  try {
+    if (error !== null && (type === 'object' || type === 'function')) {
+      const { name, message } = error as { name?: unknown; message?: unknown };
+      if (typeof message === 'string' || error instanceof Error) {
+        const detail = typeof message === 'string' ? message : '';
+        const kind = typeof name === 'string' ? name : '';
+        text = kind && detail ? `${kind}: ${detail}` : kind || detail || 'Error';
+      } else
+        text = `a non-Error ${type} (its fields are not kept, they may hold secrets: fail with an Error)`;
+    } else text = String(error);
+  } catch {
+    // A throwing getter (or a proxy) must not make fail() throw after the lease was settled.
+    text = 'an error whose name or message could not be read';
+  }
   // Cut before redacting (bounded work), dropping the word the cut split so no half secret escapes.
   const cut = text.length > MAX_ERROR_LENGTH;
   if (cut) text = text.slice(0, MAX_ERROR_LENGTH).replace(/\S*$/, '');
