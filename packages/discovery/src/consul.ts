@@ -8,6 +8,7 @@
 import { InvalidArgumentError, linkSignals } from '@integ/core';
 import type { EndpointInit } from './endpoint.js';
 import { DiscoverySourceError } from './errors.js';
+import { checkLimit, readJson } from './internal/body.js';
 import { authority, checkServerUrl, redactText } from './internal/url.js';
 import type { Snapshot, Source } from './source.js';
 
@@ -29,35 +30,48 @@ export interface ConsulOptions {
   readonly wait?: number;
   /** URL scheme of the endpoints. @default 'http' */
   readonly protocol?: string;
+  /**
+   * Largest answer read, in bytes; a larger one (or a stream that never ends) is cut off and reported as
+   * `ERR_DISCOVERY_SOURCE`, and the last endpoints stay in use. @default 16777216 (16 MiB)
+   */
+  readonly maxResponseBytes?: number;
   /** The fetch to use. @default globalThis.fetch */
   readonly fetch?: typeof fetch;
 }
 
-interface ConsulEntry {
-  readonly Node?: { readonly Node?: string; readonly Address?: string };
-  readonly Service?: {
-    readonly ID?: string;
-    readonly Address?: string;
-    readonly Port?: number;
-    readonly Tags?: readonly string[] | null;
-    readonly Meta?: Readonly<Record<string, string>> | null;
-    readonly Weights?: { readonly Passing?: number; readonly Warning?: number } | null;
-  };
-}
+type Json = Readonly<Record<string, unknown>>;
 
-function toEndpoint(entry: ConsulEntry, protocol: string): EndpointInit | undefined {
-  const service = entry.Service;
-  const host = service?.Address || entry.Node?.Address;
-  const port = service?.Port;
-  if (!host || typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65_535)
+const object = (value: unknown): Json | undefined =>
+  typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Json) : undefined;
+const string = (value: unknown): string => (typeof value === 'string' ? value : '');
+
+// A host name or an IP literal, nothing that could add a path, userinfo or a port to the URL we build.
+const HOST = /^(?:[A-Za-z0-9_][A-Za-z0-9_.-]{0,252}|[0-9A-Fa-f]*:[0-9A-Fa-f:.]+)$/;
+
+/** One entry of the health API as an endpoint, or `undefined` when it is unusable (the answer is untrusted). */
+function toEndpoint(entry: unknown, protocol: string): EndpointInit | undefined {
+  const service = object(object(entry)?.['Service']);
+  const node = object(object(entry)?.['Node']);
+  const own = service?.['Address'];
+  // An empty service address means "the node's" (Consul's rule); one of the wrong type is a broken entry.
+  if (own !== undefined && own !== null && typeof own !== 'string') return undefined;
+  const host = string(own) || string(node?.['Address']);
+  const port = service?.['Port'];
+  if (!HOST.test(host) || !Number.isInteger(port) || (port as number) < 1 || (port as number) > 65_535)
     return undefined;
-  const meta: Record<string, string> = { ...(service?.Meta ?? {}) };
-  if (service?.ID) meta['consul.id'] = service.ID;
-  if (entry.Node?.Node) meta['consul.node'] = entry.Node.Node;
-  if (service?.Tags && service.Tags.length > 0) meta['consul.tags'] = service.Tags.join(',');
+  const meta: Record<string, string> = {};
+  for (const [key, value] of Object.entries(object(service?.['Meta']) ?? {}))
+    if (typeof value === 'string') meta[key] = value;
+  if (string(service?.['ID'])) meta['consul.id'] = string(service?.['ID']);
+  if (string(node?.['Node'])) meta['consul.node'] = string(node?.['Node']);
+  const tags = service?.['Tags'];
+  if (Array.isArray(tags) && tags.length > 0 && tags.every((t) => typeof t === 'string'))
+    meta['consul.tags'] = tags.join(',');
+  const weight = object(service?.['Weights'])?.['Passing'];
   return {
-    url: `${protocol}://${authority(host, port)}`,
-    weight: service?.Weights?.Passing ?? 1,
+    url: `${protocol}://${authority(host, port as number)}`,
+    // A weight that is not a finite number >= 0 becomes the default, as in staticSource.
+    weight: typeof weight === 'number' && Number.isFinite(weight) && weight >= 0 ? weight : 1,
     meta,
   };
 }
@@ -91,6 +105,7 @@ export function consul(
     throw new InvalidArgumentError('consul wait', 'ms in [1000, 600000]', wait);
   const protocol = options.protocol ?? 'http';
   const passing = options.passing ?? true;
+  const maxBytes = checkLimit(options.maxResponseBytes, 'consul maxResponseBytes');
   const service = options.service;
   return {
     kind: 'consul',
@@ -128,7 +143,7 @@ export function consul(
                 `${service}: HTTP ${response.status} from the health API`,
               );
             }
-            const body: unknown = await response.json();
+            const body = await readJson(response, maxBytes, 'consul', `${service}: health API`);
             if (!Array.isArray(body))
               throw new DiscoverySourceError(
                 'consul',
@@ -141,10 +156,17 @@ export function consul(
               else index = Math.max(1, Math.floor(header));
             } else index = 0;
             const endpoints: EndpointInit[] = [];
-            for (const entry of body as ConsulEntry[]) {
+            for (const entry of body) {
               const endpoint = toEndpoint(entry, protocol);
               if (endpoint !== undefined) endpoints.push(endpoint);
             }
+            const skipped = body.length - endpoints.length;
+            // One line per answer, not per entry: an answer can hold thousands.
+            if (skipped > 0)
+              ctx.logger.warn(
+                { service: ctx.service, source: 'consul', skipped },
+                'consul: skipped entries without a valid address and port',
+              );
             return { endpoints, ttlMs: 0 };
           } catch (error) {
             if (timeout.signal.aborted && !signal.aborted) throw timeout.signal.reason;

@@ -8,6 +8,7 @@
 import { InvalidArgumentError, linkSignals } from '@integ/core';
 import type { EndpointInit } from './endpoint.js';
 import { DiscoverySourceError } from './errors.js';
+import { checkLimit, readJson, tooLarge } from './internal/body.js';
 import { checkServerUrl, checkUrl, redactText } from './internal/url.js';
 import type { Snapshot, Source, SourceContext } from './source.js';
 
@@ -25,6 +26,12 @@ export interface EtcdOptions {
   readonly timeout?: number;
   /** An auth token sent as `Authorization` (never logged). @default none */
   readonly token?: string;
+  /**
+   * Largest range answer, and largest single watch message, read in bytes; past it the request is cut off
+   * and reported as `ERR_DISCOVERY_SOURCE` (a watch is then re-read from scratch), and the last endpoints
+   * stay in use. @default 16777216 (16 MiB)
+   */
+  readonly maxResponseBytes?: number;
   /** The fetch to use. @default globalThis.fetch */
   readonly fetch?: typeof fetch;
 }
@@ -113,6 +120,7 @@ export function etcd(prefixOrOptions: string | EtcdOptions, more: Omit<EtcdOptio
   const timeout = options.timeout ?? 5_000;
   if (!(resyncInterval > 0)) throw new InvalidArgumentError('etcd resyncInterval', 'ms > 0', resyncInterval);
   if (!(timeout > 0)) throw new InvalidArgumentError('etcd timeout', 'ms > 0', timeout);
+  const maxBytes = checkLimit(options.maxResponseBytes, 'etcd maxResponseBytes');
   const prefix = options.prefix;
   const key = b64(encoder.encode(prefix));
   const rangeEnd = b64(prefixRangeEnd(prefix));
@@ -137,8 +145,19 @@ export function etcd(prefixOrOptions: string | EtcdOptions, more: Omit<EtcdOptio
         changed = true;
         wake?.();
       };
-      const apply = (k: string, value: string | undefined): void => {
-        if (value === undefined) kvs.delete(k);
+      // One key-value of an answer (untrusted): a key or value that is not base64, or a value that is not
+      // a URL, is skipped and logged; the other keys still count.
+      const apply = (kv: unknown, deleted: boolean): void => {
+        let k: string;
+        let value: string;
+        try {
+          k = unb64((kv as KeyValue | null)?.key);
+          value = unb64((kv as KeyValue | null)?.value);
+        } catch {
+          ctx.logger.warn({ service: ctx.service }, 'etcd: ignoring a key or value that is not base64');
+          return;
+        }
+        if (deleted) kvs.delete(k);
         else {
           const endpoint = parseValue(k, value, protocol);
           if (endpoint === undefined) {
@@ -167,10 +186,13 @@ export function etcd(prefixOrOptions: string | EtcdOptions, more: Omit<EtcdOptio
               signal: linked.signal,
             });
             if (!response.ok) throw new DiscoverySourceError('etcd', `range: HTTP ${response.status}`);
-            const body = (await response.json()) as { header?: { revision?: string }; kvs?: KeyValue[] };
+            const body = (await readJson(response, maxBytes, 'etcd', `range ${prefix}`)) as {
+              header?: { revision?: string };
+              kvs?: unknown;
+            } | null;
             kvs.clear();
-            for (const kv of body.kvs ?? []) apply(unb64(kv.key), unb64(kv.value));
-            revision = Number(body.header?.revision ?? 0);
+            for (const kv of Array.isArray(body?.kvs) ? body.kvs : []) apply(kv, false);
+            revision = Number(body?.header?.revision ?? 0);
             server = (server + attempt) % servers.length;
             return;
           } catch (error) {
@@ -214,6 +236,8 @@ export function etcd(prefixOrOptions: string | EtcdOptions, more: Omit<EtcdOptio
               const { value, done } = await reader.read();
               if (done) break;
               buffer += value;
+              // One message may not grow without bound (a stream with no newline would be held forever).
+              if (buffer.length > maxBytes) throw tooLarge('etcd', `watch ${prefix}`, maxBytes);
               let newline = buffer.indexOf('\n');
               while (newline >= 0) {
                 const line = buffer.slice(0, newline).trim();
@@ -221,7 +245,7 @@ export function etcd(prefixOrOptions: string | EtcdOptions, more: Omit<EtcdOptio
                 newline = buffer.indexOf('\n');
                 if (line !== '') handleMessage(line);
               }
-              if (buffer.trim().startsWith('{')) {
+              if (buffer.trim().startsWith('{') && buffer.trimEnd().endsWith('}')) {
                 // The gateway may not end messages with a newline: try the buffer as one message.
                 try {
                   JSON.parse(buffer);
@@ -240,6 +264,7 @@ export function etcd(prefixOrOptions: string | EtcdOptions, more: Omit<EtcdOptio
             notify();
           } finally {
             linked.dispose();
+            controller.abort(); // drop the connection of a failed or finished watch
           }
         })();
       };
@@ -268,8 +293,7 @@ export function etcd(prefixOrOptions: string | EtcdOptions, more: Omit<EtcdOptio
         }
         if (!result?.events || result.events.length === 0) return;
         for (const event of result.events) {
-          const k = unb64(event.kv?.key);
-          apply(k, event.type === 'DELETE' ? undefined : unb64(event.kv?.value));
+          apply(event.kv, event.type === 'DELETE');
         }
         revision = Number(result.header?.revision ?? revision);
         notify();

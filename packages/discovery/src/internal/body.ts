@@ -1,0 +1,70 @@
+/**
+ * Reading an untrusted HTTP answer (Consul, etcd) with a size limit: a broken or hostile server can stream
+ * forever or send a gigabyte, and `response.json()` would buffer all of it before failing.
+ */
+import { InvalidArgumentError } from '@integ/core';
+import { DiscoverySourceError } from '../errors.js';
+
+/** The default `maxResponseBytes` of the Consul and etcd sources: 16 MiB. */
+export const DEFAULT_MAX_RESPONSE_BYTES: number = 16 * 1024 * 1024;
+
+/** The error for an answer or message past the limit; `what` says which request. */
+export function tooLarge(source: string, what: string, limit: number): DiscoverySourceError {
+  return new DiscoverySourceError(
+    source,
+    `${what}: the answer is larger than ${limit} bytes (raise maxResponseBytes if that is expected)`,
+  );
+}
+
+/**
+ * Reads a JSON body of at most `limit` bytes; past it, cancels the stream (the connection is dropped, not
+ * drained) and throws. Malformed JSON throws too, without quoting the body.
+ *
+ * @throws DiscoverySourceError when the body is too large or not JSON
+ */
+export async function readJson(
+  response: Response,
+  limit: number,
+  source: string,
+  what: string,
+): Promise<unknown> {
+  const declared = Number(response.headers.get('content-length'));
+  if (declared > limit) {
+    await response.body?.cancel().catch(() => {});
+    throw tooLarge(source, what, limit);
+  }
+  let text = '';
+  if (response.body !== null) {
+    const reader = response.body.getReader();
+    const decoder = new TextDecoder();
+    let size = 0;
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      size += value.byteLength;
+      if (size > limit) {
+        await reader.cancel().catch(() => {});
+        throw tooLarge(source, what, limit);
+      }
+      text += decoder.decode(value, { stream: true });
+    }
+    text += decoder.decode();
+  }
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    throw new DiscoverySourceError(source, `${what}: the answer is not valid JSON`);
+  }
+}
+
+/**
+ * Checks a `maxResponseBytes` option (default {@link DEFAULT_MAX_RESPONSE_BYTES}).
+ *
+ * @throws InvalidArgumentError unless it is an integer >= 1024
+ */
+export function checkLimit(value: unknown, setting: string): number {
+  if (value === undefined) return DEFAULT_MAX_RESPONSE_BYTES;
+  if (!Number.isSafeInteger(value) || (value as number) < 1024)
+    throw new InvalidArgumentError(setting, 'an integer number of bytes >= 1024', value);
+  return value as number;
+}

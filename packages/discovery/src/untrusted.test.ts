@@ -1,0 +1,239 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { Logger } from '@integ/core';
+import { consul, createRegistry, etcd } from '@integ/discovery';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+
+// Consul and etcd answers are untrusted input: a broken or hostile agent must not take the registry down,
+// make it buffer without bound, or drop the good entries next to a bad one.
+
+// Real sockets on a shared machine: give them time, poll often.
+const waitFor = <T>(check: () => T | Promise<T>): Promise<T> =>
+  vi.waitFor(check, { timeout: 5000, interval: 10 });
+
+type Handler = (req: IncomingMessage, res: ServerResponse, n: number) => void;
+const closers: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  await Promise.all(closers.splice(0).map((close) => close()));
+});
+
+/** A loopback HTTP server; `n` counts the requests to the same path. */
+async function serve(handler: Handler): Promise<string> {
+  const counts = new Map<string, number>();
+  const server = createServer((req, res) => {
+    const path = new URL(req.url ?? '/', 'http://x').pathname;
+    const n = counts.get(path) ?? 0;
+    counts.set(path, n + 1);
+    handler(req, res, n);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  closers.push(async () => {
+    server.closeAllConnections();
+    await new Promise<void>((r) => server.close(() => r()));
+  });
+  return `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+}
+
+/** Writes chunks of `x` until the client goes away; returns how many bytes it wrote. */
+function endless(res: ServerResponse, wrote: { bytes: number }, prefix = ''): void {
+  res.writeHead(200, { 'content-type': 'application/json', 'x-consul-index': '2' });
+  res.write(prefix);
+  const chunk = 'x'.repeat(16 * 1024);
+  const pump = (): void => {
+    while (!res.destroyed && wrote.bytes < 64 * 1024 * 1024) {
+      wrote.bytes += chunk.length;
+      if (!res.write(chunk)) {
+        res.once('drain', pump);
+        return;
+      }
+    }
+  };
+  pump();
+}
+
+function recordingLogger(): { logger: Logger; lines: unknown[][] } {
+  const lines: unknown[][] = [];
+  const log = (obj: unknown, msg?: unknown): void => {
+    lines.push([obj, msg]);
+  };
+  return { logger: { debug: log, info: log, warn: log, error: log }, lines };
+}
+
+const consulEntry = (address: unknown, port: unknown, extra: Record<string, unknown> = {}): unknown => ({
+  Node: { Node: 'n', Address: '10.9.9.9' },
+  Service: { ID: `id-${String(port)}`, Address: address, Port: port, Tags: [], Meta: {}, ...extra },
+});
+
+describe('consul, given a bad answer', () => {
+  it('stops reading past maxResponseBytes, keeps the last endpoints and reports ERR_DISCOVERY_SOURCE', async () => {
+    const wrote = { bytes: 0 };
+    const url = await serve((_req, res, n) => {
+      if (n === 0) {
+        res.writeHead(200, { 'content-type': 'application/json', 'x-consul-index': '1' });
+        res.end(JSON.stringify([consulEntry('10.0.0.1', 80)]));
+      } else endless(res, wrote, '[');
+    });
+    const { logger, lines } = recordingLogger();
+    const registry = createRegistry({
+      services: { api: consul({ service: 'api', address: url, maxResponseBytes: 64 * 1024 }) },
+      minInterval: 0,
+      logger,
+    });
+    await registry.ready();
+    await waitFor(() => expect(registry.inspect('api').state).toBe('stale'));
+    const inspection = registry.inspect('api');
+    expect(inspection.lastError?.code).toBe('ERR_DISCOVERY_SOURCE');
+    expect(inspection.lastError?.message).toMatch(/maxResponseBytes/);
+    expect(registry.endpoints('api').map((e) => e.url)).toEqual(['http://10.0.0.1:80']);
+    expect(lines.some(([, msg]) => String(msg).includes('discovery source failed'))).toBe(true);
+    registry.close();
+    // It hung up instead of reading on: far less than the 64 MiB the server would write.
+    expect(wrote.bytes).toBeLessThan(16 * 1024 * 1024);
+  });
+
+  it('reports malformed JSON as ERR_DISCOVERY_SOURCE and keeps the last endpoints', async () => {
+    const url = await serve((_req, res, n) => {
+      res.writeHead(200, { 'content-type': 'application/json', 'x-consul-index': String(n + 1) });
+      res.end(n === 0 ? JSON.stringify([consulEntry('10.0.0.1', 80)]) : '[{"Service": {"Port": 80,');
+    });
+    const registry = createRegistry({
+      services: { api: consul({ service: 'api', address: url }) },
+      minInterval: 0,
+    });
+    await registry.ready();
+    await waitFor(() => expect(registry.inspect('api').state).toBe('stale'));
+    expect(registry.inspect('api').lastError?.code).toBe('ERR_DISCOVERY_SOURCE');
+    expect(registry.endpoints('api').map((e) => e.url)).toEqual(['http://10.0.0.1:80']);
+    registry.close();
+  });
+
+  it('skips entries with a bad host, port, weight, tags or meta and serves the good ones', async () => {
+    const good = Array.from({ length: 3000 }, (_, i) =>
+      consulEntry(`10.${(i >> 8) & 255}.${i & 255}.1`, 8080, { Weights: { Passing: 2 } }),
+    );
+    const bad = [
+      null,
+      'a string',
+      {},
+      { Service: null },
+      consulEntry('10.0.0.1', 0),
+      consulEntry('10.0.0.1', 70000),
+      consulEntry('10.0.0.1', '80'),
+      consulEntry(123, 80),
+      consulEntry({ evil: true }, 80),
+      consulEntry('evil.example/path#', 80),
+      consulEntry('user:pass@evil.example', 80),
+      consulEntry('10.0.0.2', 81, { Tags: 'not-a-list' }),
+      consulEntry('10.0.0.3', 82, { Meta: 'not-an-object', Weights: { Passing: -5 } }),
+      consulEntry('10.0.0.4', 83, { Meta: { ok: 'yes', nested: { no: 1 } }, Weights: { Passing: 'x' } }),
+    ];
+    const url = await serve((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json', 'x-consul-index': '1' });
+      res.end(JSON.stringify([...bad, ...good]));
+    });
+    const { logger, lines } = recordingLogger();
+    const registry = createRegistry({
+      services: { api: consul({ service: 'api', address: url }) },
+      logger,
+    });
+    await registry.ready();
+    const endpoints = registry.endpoints('api');
+    expect(endpoints).toHaveLength(3003);
+    const byUrl = new Map(endpoints.map((e) => [e.url, e]));
+    // Tags and meta of the wrong type are dropped, the entry kept; a bad weight becomes the default 1.
+    expect(byUrl.get('http://10.0.0.2:81')?.meta?.['consul.tags']).toBeUndefined();
+    expect(byUrl.get('http://10.0.0.3:82')?.weight).toBe(1);
+    expect(byUrl.get('http://10.0.0.4:83')?.meta).toEqual({
+      ok: 'yes',
+      'consul.id': 'id-83',
+      'consul.node': 'n',
+    });
+    expect(byUrl.get('http://10.0.0.1:8080')?.weight).toBe(2);
+    expect([...byUrl.keys()].some((u) => u.includes('evil'))).toBe(false);
+    // One warning per answer, not one per bad entry.
+    const warnings = lines.filter(([, msg]) => String(msg).includes('consul'));
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]?.[0]).toMatchObject({ service: 'api', skipped: 11 });
+    registry.close();
+  });
+});
+
+const b64 = (s: string): string => Buffer.from(s).toString('base64');
+const kv = (key: string, value: string): { key: string; value: string } => ({
+  key: b64(key),
+  value: b64(value),
+});
+
+describe('etcd, given a bad answer', () => {
+  it('stops reading a range past maxResponseBytes and reports ERR_DISCOVERY_SOURCE', async () => {
+    const wrote = { bytes: 0 };
+    const url = await serve((_req, res) => endless(res, wrote, '{"kvs":['));
+    const registry = createRegistry({
+      services: { api: etcd({ prefix: '/a/', endpoints: [url], maxResponseBytes: 64 * 1024 }) },
+      minInterval: 0,
+    });
+    const error = await registry.ready().then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    expect(error).toMatchObject({ code: 'ERR_DISCOVERY_SOURCE' });
+    expect((error as Error).message).toMatch(/maxResponseBytes/);
+    registry.close();
+    expect(wrote.bytes).toBeLessThan(16 * 1024 * 1024);
+  });
+
+  it('drops a watch whose message grows past maxResponseBytes, re-reads, and keeps serving', async () => {
+    const wrote = { bytes: 0 };
+    let ranges = 0;
+    const url = await serve((req, res) => {
+      if (req.url === '/v3/kv/range') {
+        ranges++;
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ header: { revision: '5' }, kvs: [kv('/a/1', 'http://10.0.0.1:80')] }));
+      } else endless(res, wrote, '{"result":{"events":[');
+    });
+    const { logger, lines } = recordingLogger();
+    const registry = createRegistry({
+      services: { api: etcd({ prefix: '/a/', endpoints: [url], maxResponseBytes: 64 * 1024 }) },
+      minInterval: 0,
+      logger,
+    });
+    await registry.ready();
+    await waitFor(() => expect(ranges).toBeGreaterThanOrEqual(2));
+    const failure = lines.find(([, msg]) => String(msg).includes('discovery source failed'));
+    expect(failure?.[0]).toMatchObject({ code: 'ERR_DISCOVERY_SOURCE' });
+    expect(registry.endpoints('api').map((e) => e.url)).toEqual(['http://10.0.0.1:80']);
+    registry.close();
+    expect(wrote.bytes).toBeLessThan(16 * 1024 * 1024);
+  });
+
+  it('skips keys and values that are not valid base64 or not URLs and serves the rest', async () => {
+    const url = await serve((req, res) => {
+      if (req.url === '/v3/kv/range') {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(
+          JSON.stringify({
+            header: { revision: '5' },
+            kvs: [
+              { key: '%%% not base64', value: b64('http://10.0.0.9:80') },
+              { key: b64('/a/bad-value'), value: '%%% not base64' },
+              null,
+              { key: b64('/a/port'), value: b64('10.0.0.8:99999') },
+              kv('/a/1', 'http://10.0.0.1:80'),
+              kv('/a/2', '{"url":"http://10.0.0.2:80","weight":-3}'),
+            ],
+          }),
+        );
+      } else res.writeHead(200).write(''); // a watch that stays open and quiet
+    });
+    const registry = createRegistry({
+      services: { api: etcd({ prefix: '/a/', endpoints: [url] }) },
+      minInterval: 0,
+    });
+    await registry.ready();
+    expect(registry.endpoints('api').map((e) => [e.url, e.weight])).toEqual([
+      ['http://10.0.0.1:80', 1],
+      ['http://10.0.0.2:80', 1],
+    ]);
+    registry.close();
+  });
+});
