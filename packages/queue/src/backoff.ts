@@ -54,10 +54,17 @@ export const DEFAULT_BACKOFF: BackoffSpec = {
   jitter: 'none',
 };
 
+const FIELDS: Record<string, readonly string[]> = {
+  constant: ['type', 'delay'],
+  linear: ['type', 'delay', 'step', 'max', 'jitter'],
+  exponential: ['type', 'delay', 'factor', 'max', 'jitter'],
+  decorrelated: ['type', 'delay', 'max'],
+};
+
 /**
  * Turns a spec into a {@link Backoff} function, validating it.
  *
- * @throws {InvalidArgumentError} for an unknown type or an out-of-range field
+ * @throws {InvalidArgumentError} for an unknown type, a field the type does not have, or an out-of-range field
  * @example
  * ```ts
  * const delayOf = toBackoff({ type: 'linear', delay: 100, step: 100 });
@@ -76,6 +83,18 @@ export function toBackoff(spec: BackoffSpec): Backoff {
       delay,
     );
   if (ms) return constant(delay);
+  const type = (spec as { type?: unknown }).type;
+  const fields = typeof type === 'string' && Object.hasOwn(FIELDS, type) ? FIELDS[type] : undefined;
+  // A spec is stored with every job as JSON: a field its type does not read (a typo such as `maxDelay`, a
+  // BigInt, a cycle, a blob) would be silently ignored, make the push throw a bare TypeError, or bloat each row.
+  if (fields !== undefined)
+    for (const key of Object.keys(spec))
+      if (!fields.includes(key))
+        throw new InvalidArgumentError(
+          `backoff.${key}`,
+          `no such field: a '${type}' backoff has ${fields.join(', ')}`,
+          (spec as Record<string, unknown>)[key],
+        );
   switch (spec.type) {
     case 'constant':
       return constant(delay);

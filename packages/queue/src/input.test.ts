@@ -113,3 +113,29 @@ describe.each(stores)('lastError on the %s store', (_name, createStore) => {
     await store.close();
   });
 });
+
+describe.each(stores)('push options on the %s store', (_name, createStore) => {
+  it('refuses a backoff field its type does not have (a typo, a BigInt, a cycle, a blob) with InvalidArgumentError', async () => {
+    const store = createStore();
+    const queue = createQueue({ name: 'q', store, clock: createFakeClock({ now: 1e12 }) });
+    const cyclic: { type: string; delay: number; self?: unknown } = { type: 'constant', delay: 5 };
+    cyclic.self = cyclic;
+    for (const [backoff, field] of [
+      [{ type: 'exponential', delay: 5, maxDelay: 100 }, 'backoff.maxDelay'],
+      [{ type: 'constant', delay: 5, max: 1n }, 'backoff.max'],
+      [{ type: 'constant', delay: 5, note: 'x'.repeat(100_000) }, 'backoff.note'],
+      [cyclic, 'backoff.self'],
+    ] as const) {
+      const error = await queue.push(1, { backoff: backoff as never }).catch((e: unknown) => e);
+      expect(error).toMatchObject({ code: 'ERR_INVALID_ARGUMENT', argument: field });
+    }
+    expect((await queue.stats()).total).toBe(0);
+    // Every field a type has is still accepted and kept with the job.
+    const job = await queue.push(1, {
+      backoff: { type: 'exponential', delay: 5, factor: 3, max: 100, jitter: 'none' },
+    });
+    await (await queue.next())?.fail(new Error('x'));
+    expect((await queue.get(job.id))?.runAt).toBe(new Date(1e12 + 5).toISOString());
+    await store.close();
+  });
+});
