@@ -218,6 +218,32 @@ describe('connect: credentials never reach an error or a hook', () => {
       expect(inspect(errors, { depth: 10 })).not.toContain(TOKEN);
     });
 
+  it('bad options name the option, never a credential in a URL, a headers string or a body', () => {
+    const thrown = (f: () => unknown): unknown => {
+      try {
+        f();
+      } catch (error) {
+        return error;
+      }
+      throw new Error('did not throw');
+    };
+    for (const f of [
+      // An unparsable URL (port out of range) with user:password and a token in the query.
+      () => connect(`https://user:${TOKEN}@example.test:99999/live?token=${TOKEN}`),
+      () => connect(`https://user:${TOKEN}@example.test/live`),
+      () => new EventSource(`https://user:${TOKEN}@example.test:99999/live`),
+      () => new EventSource(`https://user:${TOKEN}@example.test/live`),
+      // A token passed where headers go.
+      () => connect('https://example.test/live', { headers: `Bearer ${TOKEN}` as never }),
+      () => new EventSource('https://example.test/live', { headers: `Bearer ${TOKEN}` as never }),
+      // A body with credentials, sent with GET by mistake.
+      () => connect('https://example.test/live', { body: JSON.stringify({ apiKey: TOKEN }) }),
+    ]) {
+      const error = thrown(f);
+      expect(inspect(error, { depth: 10 })).not.toContain(TOKEN);
+    }
+  });
+
   it('network errors, a cut stream and the watchdog: no token in any error or onReconnect payload', async () => {
     const srv = await serve((i) =>
       i === 0

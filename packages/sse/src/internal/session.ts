@@ -16,7 +16,7 @@ import { type Backoff, exponential } from '@integ/retry';
 import { SseConnectionError, SseHttpError } from '../errors.js';
 import type { SseEvent } from '../parser.js';
 import { createParser } from '../parser.js';
-import { checkNumber, fail } from './check.js';
+import { checkNumber, fail, hidden } from './check.js';
 
 /** What the hooks get when the client is about to reconnect. */
 export interface ReconnectInfo {
@@ -167,13 +167,13 @@ export function startSession(target: URL, options: ConnectOptions, sink: Session
     try {
       new Headers(headers);
     } catch {
-      fail('headers', 'a HeadersInit or a function returning one', headers);
+      fail('headers', 'a HeadersInit or a function returning one', hidden(headers));
     }
   if (typeof method !== 'string' || !METHOD.test(method))
     fail('method', "an HTTP method such as 'GET' or 'POST'", method);
   // fetch refuses these, and the client would take its TypeError for a network error.
   if (body !== null && /^(get|head)$/i.test(method))
-    fail('body', "none with GET or HEAD: set method: 'POST'", body);
+    fail('body', "none with GET or HEAD: set method: 'POST'", hidden(body));
   // A stream is used up by the first request: every reconnect would fail the same way.
   if (body instanceof ReadableStream) fail('body', 'no stream (sent again on reconnect)', body);
   if (credentials !== 'same-origin' && credentials !== 'include' && credentials !== 'omit')
