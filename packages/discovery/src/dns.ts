@@ -133,6 +133,30 @@ async function resolveAddresses(
   return { addresses: [...new Set(found.map((f) => f.address))], ttl: Math.min(...found.map((f) => f.ttl)) };
 }
 
+// An SRV answer can name thousands of targets (a 64 KiB TCP answer holds ~2,800): resolving them all at
+// once would open a socket per target and family, enough to hit the process's file limit.
+const TARGET_CONCURRENCY = 16;
+
+/** `fn` over `items`, at most `limit` at a time, results in order; stops taking items after a failure. */
+async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = [];
+  let next = 0;
+  let failed = false;
+  const worker = async (): Promise<void> => {
+    while (!failed && next < items.length) {
+      const i = next++;
+      try {
+        out[i] = await fn(items[i] as T);
+      } catch (error) {
+        failed = true;
+        throw error;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}
+
 function queryOptions(
   ctx: SourceContext,
   servers: DnsServer[],
@@ -185,23 +209,21 @@ export function dnsSrv(name: string, options: DnsSrvOptions = {}): Source {
           let ttl = Number.POSITIVE_INFINITY;
           const endpoints: EndpointInit[] = [];
           const hints = response.additionals ?? [];
-          const lookups = await Promise.all(
-            records.map(async (record) => {
-              const data = record.data as {
-                target: string;
-                port: number;
-                priority?: number;
-                weight?: number;
-              };
-              // RFC 2782: a target of "." means the service is decidedly not available at this domain.
-              if (data.target === '.' || data.target === '') return null;
-              ttl = Math.min(ttl, record.ttl ?? 0);
-              if (!resolveTargets)
-                return { data, addresses: [data.target.replace(/\.$/, '')], ttl: Number.POSITIVE_INFINITY };
-              const found = await resolveAddresses(data.target, base.family, q, hints);
-              return { data, ...found };
-            }),
-          );
+          const lookups = await mapLimit(records, TARGET_CONCURRENCY, async (record) => {
+            const data = record.data as {
+              target: string;
+              port: number;
+              priority?: number;
+              weight?: number;
+            };
+            // RFC 2782: a target of "." means the service is decidedly not available at this domain.
+            if (data.target === '.' || data.target === '') return null;
+            ttl = Math.min(ttl, record.ttl ?? 0);
+            if (!resolveTargets)
+              return { data, addresses: [data.target.replace(/\.$/, '')], ttl: Number.POSITIVE_INFINITY };
+            const found = await resolveAddresses(data.target, base.family, q, hints);
+            return { data, ...found };
+          });
           for (const lookup of lookups) {
             if (lookup === null) continue;
             ttl = Math.min(ttl, lookup.ttl);

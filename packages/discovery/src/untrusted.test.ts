@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Logger } from '@integ/core';
 import { consul, createRegistry, etcd } from '@integ/discovery';
+import type { Answer } from 'dns-packet';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 
 // Consul and etcd answers are untrusted input: a broken or hostile agent must not take the registry down,
@@ -234,6 +235,61 @@ describe('etcd, given a bad answer', () => {
       ['http://10.0.0.1:80', 1],
       ['http://10.0.0.2:80', 1],
     ]);
+    registry.close();
+  });
+});
+
+describe('dnsSrv, given an answer with many targets', () => {
+  it('resolves at most 16 targets at a time (32 address queries in flight) and uses them all', async () => {
+    const dgram = await import('node:dgram');
+    const packet = (await import('dns-packet')).default;
+    const targets = 300;
+    let inFlight = 0;
+    let most = 0;
+    const socket = dgram.createSocket('udp4');
+    socket.on('message', (message, peer) => {
+      const query = packet.decode(message);
+      const question = query.questions?.[0];
+      if (question === undefined) return;
+      const reply = (answers: Answer[]): void => {
+        socket.send(
+          packet.encode({ type: 'response', id: query.id, flags: 0, questions: [question], answers }),
+          peer.port,
+          peer.address,
+        );
+      };
+      if (question.type === 'SRV') {
+        reply(
+          Array.from({ length: targets }, (_, i) => ({
+            type: 'SRV' as const,
+            name: question.name,
+            ttl: 60,
+            data: { priority: 0, weight: 1, port: 8000 + i, target: `t${i}.example` },
+          })),
+        );
+        return;
+      }
+      inFlight++;
+      most = Math.max(most, inFlight);
+      setTimeout(() => {
+        inFlight--;
+        reply(question.type === 'A' ? [{ type: 'A', name: question.name, ttl: 60, data: '10.0.0.1' }] : []);
+      }, 2);
+    });
+    await new Promise<void>((r) => socket.bind(0, '127.0.0.1', () => r()));
+    closers.push(async () => {
+      socket.close();
+    });
+    const { dnsSrv } = await import('@integ/discovery/dns');
+    const registry = createRegistry({
+      services: {
+        api: dnsSrv('_http._tcp.api.example', { servers: `127.0.0.1:${socket.address().port}` }),
+      },
+    });
+    await registry.ready();
+    expect(registry.endpoints('api')).toHaveLength(targets);
+    expect(most).toBeGreaterThan(1);
+    expect(most).toBeLessThanOrEqual(32);
     registry.close();
   });
 });
