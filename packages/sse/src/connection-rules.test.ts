@@ -6,7 +6,7 @@
  */
 import { getEventListeners } from 'node:events';
 import { inspect } from 'node:util';
-import { TimeoutError } from '@integ/core';
+import { InvalidArgumentError, TimeoutError } from '@integ/core';
 import {
   connect,
   EventSource,
@@ -192,6 +192,33 @@ describe('connect: a headers function that fails', () => {
     expect((await next).value).toEqual(ev('in'));
     expect(srv.requests[0]?.headers.authorization).toBe('Bearer fresh');
     stream.close();
+  });
+  it('one that returns headers fetch refuses ends the iteration with InvalidArgumentError (headers), without the value', async () => {
+    const srv = await serve(() => ({ chunks: ['data: in\n\n'], end: 'hang' }));
+    const clock = createFakeClock();
+    const errors: unknown[] = [];
+    const reconnects: unknown[] = [];
+    const stream = connect(srv.url, {
+      clock,
+      // A token read with its line break: fetch refuses the value on every attempt.
+      headers: async () => ({ authorization: 'Bearer s3cret\nX-Injected: 1' }),
+      onError: (error) => errors.push(error),
+      // Were it retried, stop at the first reconnection: the assertions below then fail at once.
+      onReconnect: (info) => {
+        reconnects.push(info);
+        stream.close();
+      },
+    });
+    const error = await stream[Symbol.asyncIterator]()
+      .next()
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(InvalidArgumentError);
+    expect(error).toMatchObject({ code: 'ERR_INVALID_ARGUMENT', argument: 'headers' });
+    expect(inspect(error, { depth: 10 })).not.toContain('s3cret');
+    expect(inspect(errors, { depth: 10 })).not.toContain('s3cret');
+    expect(reconnects).toEqual([]);
+    expect(srv.requests).toHaveLength(0);
+    expect(clock.pendingTimers).toBe(0);
   });
 });
 

@@ -36,7 +36,9 @@ export interface ConnectOptions {
   readonly fetch?: typeof fetch | undefined;
   /**
    * Request headers, or a function (may be async) called before every connection attempt, so a refreshed
-   * token is used on reconnect. `Accept` and `Last-Event-ID` are set by the client.
+   * token is used on reconnect. `Accept` and `Last-Event-ID` are set by the client. A function that throws
+   * fails that attempt (an `SseConnectionError`, its error the cause) and the client reconnects; headers
+   * that fetch refuses (a bad name, a value with CR or LF) end the stream with an `InvalidArgumentError`.
    */
   readonly headers?: HeadersInit | (() => HeadersInit | Promise<HeadersInit>) | undefined;
   /** HTTP method. @default 'GET' */
@@ -161,14 +163,17 @@ export function startSession(target: URL, options: ConnectOptions, sink: Session
   }))
     if (typeof value !== 'function' && (value !== undefined || name === 'fetch'))
       fail(name, 'a function', value);
-  // Static headers are tried once, here: a bad name or value (or a primitive) would make every attempt throw
-  // a TypeError that looks like a network error and is retried forever. They are still read per attempt.
-  if (typeof headers !== 'function')
+  // Headers fetch refuses (a bad name, a value with CR/LF or above U+00FF, a primitive) would make every
+  // attempt throw a TypeError that looks like a network error, retried forever, and that TypeError's message
+  // quotes the value (a token): refused as InvalidArgumentError without it. Static headers are tried here.
+  const toHeaders = (value: unknown): Headers => {
     try {
-      new Headers(headers);
+      return new Headers(value as HeadersInit);
     } catch {
-      fail('headers', 'a HeadersInit or a function returning one', hidden(headers));
+      return fail('headers', 'a HeadersInit or a function returning one', hidden(value));
     }
+  };
+  if (typeof headers !== 'function') toHeaders(headers);
   if (typeof method !== 'string' || !METHOD.test(method))
     fail('method', "an HTTP method such as 'GET' or 'POST'", method);
   // fetch refuses these, and the client would take its TypeError for a network error.
@@ -232,7 +237,8 @@ export function startSession(target: URL, options: ConnectOptions, sink: Session
     let lastActivity = clock.now();
     // Set while the client stops reading for a slow consumer: that silence is ours, not the server's.
     let paused = false;
-    let opening = false;
+    // Set while an error must end the stream rather than be retried: onOpen's, or headers() results fetch refuses.
+    let fatal = false;
     // The watchdog also covers a server that accepts the connection and never answers.
     if (idleTimeout > 0) {
       const check = (): void => {
@@ -250,7 +256,12 @@ export function startSession(target: URL, options: ConnectOptions, sink: Session
       watchdog = clock.setTimeout(check, idleTimeout);
     }
     try {
-      const init = new Headers(typeof headers === 'function' ? await headers() : headers);
+      // A headers() that throws is retried (a token service may be down for a while); one that returns headers
+      // fetch refuses ends the stream.
+      const given = typeof headers === 'function' ? await headers() : headers;
+      fatal = true;
+      const init = toHeaders(given);
+      fatal = false;
       init.set('accept', 'text/event-stream');
       // Sent as UTF-8, as a browser does: a header value is bytes, and an id with a character above
       // U+00FF would make Headers throw on every reconnect.
@@ -280,9 +291,9 @@ export function startSession(target: URL, options: ConnectOptions, sink: Session
       reader = current;
       url = sink.open?.(response) ?? url;
       // A throwing onOpen ends the stream with its error, as onReconnect and onError do (not a reconnect).
-      opening = true;
+      fatal = true;
       onOpen?.({ response });
-      opening = false;
+      fatal = false;
       for (;;) {
         const { done, value } = await current.read();
         // The watchdog's reason when it cancelled the body, else undefined: a normal end.
@@ -300,7 +311,7 @@ export function startSession(target: URL, options: ConnectOptions, sink: Session
         }
       }
     } catch (error) {
-      if (opening) throw error;
+      if (fatal) throw error;
       if (connection.signal.aborted) return connection.signal.reason;
       if (outer.signal.aborted) return undefined;
       if (isIntegError(error)) return error;
