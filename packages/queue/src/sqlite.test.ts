@@ -2,12 +2,12 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InvalidArgumentError, isIntegError } from '@integ/core';
-import { createQueue, StoreCorruptError } from '@integ/queue';
+import { createQueue, StoreCorruptError, StoreUnavailableError } from '@integ/queue';
 import { sqliteStore } from '@integ/queue/sqlite';
 import { queueConformance } from '@integ/queue/testing';
 import { createFakeClock } from '@integ/testing';
 import Database from 'better-sqlite3';
-import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 
 const dir = mkdtempSync(join(tmpdir(), 'integ-queue-sqlite-'));
 let n = 0;
@@ -216,6 +216,82 @@ describe('sqliteStore', () => {
         expect.objectContaining({ code: 'ERR_STORE_UNAVAILABLE' }),
       );
     }
+  });
+
+  describe('without a loadable better-sqlite3', () => {
+    const realGetBuiltin = process.getBuiltinModule;
+    /** Makes `require('better-sqlite3')` inside the store return `fake`, or throw it when it is an Error. */
+    const stubBetterSqlite = (fake: unknown): void => {
+      vi.spyOn(process, 'getBuiltinModule').mockImplementation(((id: string) =>
+        id === 'node:module'
+          ? {
+              createRequire: () => (request: string) => {
+                if (request !== 'better-sqlite3') throw new Error(`unexpected require(${request})`);
+                if (fake instanceof Error) throw fake;
+                return fake;
+              },
+            }
+          : realGetBuiltin(id)) as typeof process.getBuiltinModule);
+    };
+    /** A better-sqlite3 whose constructor fails the way it does when its addon cannot be loaded. */
+    const unbuilt = (error: Error) =>
+      function Database() {
+        throw error;
+      };
+    afterEach(() => {
+      vi.restoreAllMocks();
+    });
+
+    it('says how to build the addon when npm 11 skipped its install script (no bindings file)', () => {
+      const cause = new Error(
+        'Could not locate the bindings file. Tried:\n → /app/node_modules/better-sqlite3/build/better_sqlite3.node',
+      );
+      stubBetterSqlite(unbuilt(cause));
+      let error: unknown;
+      try {
+        sqliteStore({ path: ':memory:', driver: 'better-sqlite3' });
+      } catch (e) {
+        error = e;
+      }
+      expect(error).toBeInstanceOf(StoreUnavailableError);
+      expect(error).toMatchObject({ code: 'ERR_STORE_UNAVAILABLE', cause });
+      const message = (error as Error).message;
+      expect(message).toContain('npm install-scripts approve better-sqlite3');
+      expect(message).toContain('npm rebuild better-sqlite3');
+      expect(message).toContain('pnpm approve-builds');
+      expect(message).not.toContain('npm i better-sqlite3');
+    });
+
+    it('says to rebuild the addon when it was built for another Node (NODE_MODULE_VERSION)', () => {
+      const cause = Object.assign(
+        new Error(
+          "The module '/app/node_modules/better-sqlite3/build/Release/better_sqlite3.node'\nwas compiled against a different Node.js version using\nNODE_MODULE_VERSION 115. This version of Node.js requires\nNODE_MODULE_VERSION 137.",
+        ),
+        { code: 'ERR_DLOPEN_FAILED' },
+      );
+      stubBetterSqlite(unbuilt(cause));
+      expect(() => sqliteStore({ path: ':memory:', driver: 'better-sqlite3' })).toThrow(
+        expect.objectContaining({
+          code: 'ERR_STORE_UNAVAILABLE',
+          cause,
+          message: expect.stringContaining('npm rebuild better-sqlite3'),
+        }),
+      );
+    });
+
+    it('says to install better-sqlite3 when it is missing', () => {
+      const cause = Object.assign(new Error("Cannot find module 'better-sqlite3'"), {
+        code: 'MODULE_NOT_FOUND',
+      });
+      stubBetterSqlite(cause);
+      expect(() => sqliteStore({ path: ':memory:', driver: 'better-sqlite3' })).toThrow(
+        expect.objectContaining({
+          code: 'ERR_STORE_UNAVAILABLE',
+          cause,
+          message: expect.stringContaining('npm i better-sqlite3'),
+        }),
+      );
+    });
   });
 
   it('rejects operations after close()', async () => {

@@ -83,6 +83,9 @@ function nodeSqlite(mod: { DatabaseSync: NodeCtor }, path: string): Opened {
  */
 export function openDatabase(path: string, driver: SqliteDriver, busyTimeout: number): Opened {
   const failures: string[] = [];
+  const node = process.versions.node;
+  let fix = 'install better-sqlite3 (npm i better-sqlite3)';
+  let cause: unknown;
   if (driver !== 'node:sqlite') {
     try {
       return better(path, busyTimeout);
@@ -97,7 +100,11 @@ export function openDatabase(path: string, driver: SqliteDriver, busyTimeout: nu
         code === 'ERR_DLOPEN_FAILED' ||
         /NODE_MODULE_VERSION|bindings file|compiled against|dlopen|Cannot find module/i.test(message);
       if (!bindingProblem) throw error;
-      failures.push(`better-sqlite3: ${(error as Error)?.message?.split('\n')[0] ?? String(error)}`);
+      cause = error;
+      failures.push(`better-sqlite3: ${message.split('\n')[0]}`);
+      // Installed, but no addon for this Node: npm 11 and pnpm 10 skip its build script until it is approved.
+      if (!/module 'better-sqlite3'/.test(message))
+        fix = `build better-sqlite3's native addon for Node ${node} (npm 11 and pnpm 10 skip its install script until approved): npm install-scripts approve better-sqlite3 && npm rebuild better-sqlite3 (pnpm: pnpm approve-builds, then pnpm rebuild better-sqlite3)`;
     }
   }
   if (driver !== 'better-sqlite3') {
@@ -105,11 +112,12 @@ export function openDatabase(path: string, driver: SqliteDriver, busyTimeout: nu
     try {
       mod = load('node:sqlite');
     } catch (error) {
-      failures.push(`node:sqlite: ${(error as Error)?.message?.split('\n')[0] ?? String(error)}`);
+      failures.push(`node:sqlite: ${(error as Error).message}`);
     }
     if (mod !== undefined) return nodeSqlite(mod as { DatabaseSync: NodeCtor }, path);
   }
   throw new StoreUnavailableError(
-    `No SQLite driver could be loaded for @integ/queue/sqlite (${failures.join('; ')}); install better-sqlite3 (npm i better-sqlite3) or run on Node >= 22.13 for node:sqlite`,
+    `No SQLite driver could be loaded for @integ/queue/sqlite (${failures.join('; ')}); ${fix}, or run on Node >= 22.13 for node:sqlite`,
+    { cause },
   );
 }
