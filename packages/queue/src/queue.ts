@@ -278,9 +278,7 @@ export class LeasedJobImpl<T> implements LeasedJob<T> {
 
   async ack(): Promise<void> {
     if (this.settled) throw new JobSettledError(this.id, 'ack');
-    this.settled = true;
-    this.#owner.forget(this);
-    const ok = await this.#owner.store.ack(this.id, this.token, this.#owner.clock.now());
+    const ok = await this.#settle(() => this.#owner.store.ack(this.id, this.token, this.#owner.clock.now()));
     if (!ok) throw new LeaseLostError(this.id, this.token, 'ack');
     this.status = 'done';
     this.#owner.emit('onCompleted', this.snapshot());
@@ -290,8 +288,6 @@ export class LeasedJobImpl<T> implements LeasedJob<T> {
     if (this.settled) throw new JobSettledError(this.id, 'fail');
     // Checked before settling: a refused call leaves the lease to its holder.
     const delay = options?.delay === undefined ? undefined : checkMs('fail delay', options.delay);
-    this.settled = true;
-    this.#owner.forget(this);
     const owner = this.#owner;
     const now = owner.clock.now();
     const message = describeError(error);
@@ -299,12 +295,14 @@ export class LeasedJobImpl<T> implements LeasedJob<T> {
     let runAt = now;
     if (retry)
       runAt = now + (delay ?? delayAfter(owner.backoffOf(this.#record.backoff), this.attempts, owner.random));
-    const ok = await owner.store.fail(
-      this.id,
-      this.token,
-      now,
-      message,
-      retry ? { status: 'pending', runAt } : { status: 'dead' },
+    const ok = await this.#settle(() =>
+      owner.store.fail(
+        this.id,
+        this.token,
+        now,
+        message,
+        retry ? { status: 'pending', runAt } : { status: 'dead' },
+      ),
     );
     if (!ok) throw new LeaseLostError(this.id, this.token, 'fail');
     this.status = retry ? 'pending' : 'dead';
@@ -313,6 +311,22 @@ export class LeasedJobImpl<T> implements LeasedJob<T> {
     const snapshot = this.snapshot();
     owner.emit('onFailed', snapshot, error);
     if (!retry) owner.emit('onDead', snapshot, error);
+  }
+
+  /**
+   * Settles the lease with `write`. A store that throws (locked, closed) applied nothing, so the lease stays
+   * unsettled and the call may be retried; a store that answers `false` settled it for good (fencing).
+   */
+  async #settle(write: () => Promise<boolean>): Promise<boolean> {
+    this.settled = true;
+    const pulled = this.#owner.forget(this);
+    try {
+      return await write();
+    } catch (error) {
+      this.settled = false;
+      if (pulled) this.#owner.remember(this);
+      throw error;
+    }
   }
 
   async extend(ms: number): Promise<void> {
@@ -540,9 +554,16 @@ class QueueCore<T> implements Queue<T>, QueueInternals<T> {
     return job;
   }
 
-  /** A job from `next()` was settled: `close()` no longer waits for it. */
-  forget(job: LeasedJobImpl<T>): void {
-    if (this.pulled.delete(job) && this.pulled.size === 0) this.onPulledSettled?.();
+  /** A job from `next()` was settled: `close()` no longer waits for it. Returns whether it was one. */
+  forget(job: LeasedJobImpl<T>): boolean {
+    const pulled = this.pulled.delete(job);
+    if (pulled && this.pulled.size === 0) this.onPulledSettled?.();
+    return pulled;
+  }
+
+  /** Settling a job from `next()` failed in the store: `close()` waits for (and releases) it again. */
+  remember(job: LeasedJobImpl<T>): void {
+    this.pulled.add(job);
   }
 
   process(handler: Handler<T>, options?: ProcessOptions): Worker {

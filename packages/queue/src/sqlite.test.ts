@@ -114,6 +114,27 @@ describe('sqliteStore', () => {
     await store.close();
   });
 
+  it('leaves a lease unsettled when ack/fail fails with ERR_STORE_LOCKED, so the retry the error invites works', async () => {
+    const path = file('locked-ack');
+    const store = sqliteStore({ path, busyTimeout: 20 });
+    const queue = createQueue({ name: 'q', store, attempts: 1 });
+    await queue.pushMany(['ack me', 'fail me']);
+    const [first, second] = [await queue.next(), await queue.next()];
+    const other = new Database(path);
+    other.exec('BEGIN IMMEDIATE');
+    const locked = await Promise.all(
+      [first?.ack(), second?.fail(new Error('no'))].map((p) => p?.catch((e: unknown) => e)),
+    );
+    other.exec('ROLLBACK');
+    other.close();
+    for (const error of locked) expect(error).toMatchObject({ code: 'ERR_STORE_LOCKED', retryable: true });
+    await first?.ack();
+    await second?.fail(new Error('no'));
+    expect((await queue.list()).map((job) => job.status)).toEqual(['done', 'dead']);
+    await expect(first?.ack()).rejects.toMatchObject({ code: 'ERR_JOB_SETTLED' });
+    await store.close();
+  });
+
   it('keeps jobs, leases and backoff specs across a restart', async () => {
     const path = file('restart');
     const clock = createFakeClock({ now: Date.UTC(2030, 0, 1) });
