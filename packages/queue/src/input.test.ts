@@ -139,3 +139,19 @@ describe.each(stores)('push options on the %s store', (_name, createStore) => {
     await store.close();
   });
 });
+
+describe('a settle the store rejects', () => {
+  it('leaves the job to queue.close(), which returns it to pending', async () => {
+    const base = memoryStore();
+    const store: QueueStore = {
+      ...base,
+      ack: () => Promise.reject(Object.assign(new Error('locked'), { code: 'ERR_STORE_LOCKED' })),
+    };
+    const queue = createQueue({ name: 'q', store, clock: createFakeClock({ now: 1e12 }) });
+    await queue.push('x');
+    const job = await queue.next();
+    await expect(job?.ack()).rejects.toThrow('locked');
+    await queue.close({ timeout: 0 });
+    expect(await queue.stats()).toMatchObject({ pending: 1, processing: 0 });
+  });
+});
