@@ -62,6 +62,11 @@ export function isIntegError(value: unknown, code?: string): value is IntegError
   );
 }
 
+// URL userinfo (`//user:pass@`), query strings (`?token=`) and fragments holding a key (`#access_token=`)
+// carry credentials: masked as @integ/discovery masks URLs (`http://***@host/path?***`).
+const redact = (text: unknown): string =>
+  String(text).replace(/(\/)[^\s/?#]*(@)|(\?)\S+|(#)\S*=\S*/g, '$1$3$4***$2');
+
 /**
  * An operation did not finish within its time limit (`ERR_TIMEOUT`). Retryable by default.
  *
@@ -75,10 +80,14 @@ export class TimeoutError extends IntegError {
   declare readonly timeoutMs: number;
 
   constructor(timeoutMs: number, what = 'Operation', options: IntegErrorOptions = {}) {
-    super('ERR_TIMEOUT', `${what} timed out after ${timeoutMs} ms; allow more time or make it faster`, {
-      retryable: true,
-      ...options,
-    });
+    super(
+      'ERR_TIMEOUT',
+      `${redact(what)} timed out after ${timeoutMs} ms; allow more time or make it faster`,
+      {
+        retryable: true,
+        ...options,
+      },
+    );
     this.timeoutMs = timeoutMs;
   }
 }
@@ -107,8 +116,9 @@ export class InvalidArgumentError extends IntegError {
   }
 }
 
-// Primitives as themselves (a string quoted, cut at 40 characters), objects and functions by kind only:
-// their contents could be secrets, and the option's name already says where to look.
+// Primitives as themselves, objects and functions by kind only: their contents could be secrets, and the
+// option's name already says where to look. A string is redacted, then cut like Node's ERR_INVALID_ARG_TYPE
+// does (25 characters of a longer one), so a token is never printed whole.
 function describe(value: unknown): string {
   const type = typeof value;
   return value && type === 'object'
@@ -116,6 +126,6 @@ function describe(value: unknown): string {
     : type === 'function'
       ? 'a function'
       : type === 'string'
-        ? JSON.stringify((value as string).slice(0, 40))
+        ? JSON.stringify(redact(value).replace(/^(.{25}).{4,}/s, '$1…'))
         : String(value);
 }
