@@ -400,4 +400,28 @@ describe('connect: close() at awkward moments leaves nothing behind', () => {
     expect(fired).toEqual([]);
     expect(source.readyState).toBe(EventSource.CLOSED);
   });
+  it('the watchdog also covers a headers() promise that never settles', async () => {
+    const srv = await serve(() => ({ chunks: ['data: x\n\n'], end: 'hang' }));
+    const clock = createFakeClock();
+    let calls = 0;
+    const errors: unknown[] = [];
+    const stream = connect(srv.url, {
+      clock,
+      idleTimeout: 5000,
+      // The token service hangs on the first call.
+      headers: () => (++calls === 1 ? new Promise<HeadersInit>(() => {}) : { authorization: 'Bearer 2' }),
+      onError: (error) => errors.push(error),
+    });
+    const it = stream[Symbol.asyncIterator]();
+    const next = it.next();
+    await vi.waitFor(() => expect(calls).toBe(1), WAIT);
+    await clock.advance(5000);
+    await vi.waitFor(() => expect(errors).toHaveLength(1), WAIT);
+    expect(errors[0]).toBeInstanceOf(TimeoutError);
+    await vi.waitFor(() => expect(clock.pendingTimers).toBe(1), WAIT);
+    await clock.advance(1000);
+    expect((await next).value).toEqual(ev('x'));
+    expect(srv.requests[0]?.headers.authorization).toBe('Bearer 2');
+    stream.close();
+  });
 });

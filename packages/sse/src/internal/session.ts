@@ -70,8 +70,9 @@ export interface ConnectOptions {
   readonly maxDelay?: number | undefined;
   /**
    * Liveness watchdog: reconnect when nothing (not even a comment) arrived for this many ms, counted from
-   * the request, which catches half-open TCP connections and servers that never answer. Pair it with
-   * server heartbeats. `0` turns it off; at most 2^31-1. @default 0
+   * the attempt's start, which catches half-open TCP connections, servers that never answer and a `headers`
+   * function that never settles. Pair it with server heartbeats. `0` turns it off; at most 2^31-1.
+   * @default 0
    */
   readonly idleTimeout?: number | undefined;
   /** Most characters buffered for one event before the connection is dropped (>= 1). @default 16777216 */
@@ -258,7 +259,15 @@ export function startSession(target: URL, options: ConnectOptions, sink: Session
     try {
       // A headers() that throws is retried (a token service may be down for a while); one that returns headers
       // fetch refuses ends the stream.
-      const given = typeof headers === 'function' ? await headers() : headers;
+      // Raced with the connection's signal: a headers() that never settles (a hung token service) is ended
+      // by the watchdog and close() like a request that never answers.
+      const given =
+        typeof headers === 'function'
+          ? await Promise.race([
+              headers(),
+              new Promise<never>((_, reject) => linked.signal.addEventListener('abort', reject)),
+            ])
+          : headers;
       fatal = true;
       const init = toHeaders(given);
       fatal = false;
