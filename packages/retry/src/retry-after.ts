@@ -39,7 +39,9 @@ export function parseRetryAfter(
   const value = String(source ?? '').trim();
   if (value && value.length <= 64) {
     if (NUMBER.test(value)) return Number(value) * 1000;
-    const delay = Math.max(0, Date.parse(value) - now); // NaN when it is no date
+    // asctime-date (`Sun Nov  6 08:49:37 1994`) writes no zone, and Date.parse would read it as local time:
+    // every HTTP-date is GMT (RFC 9110 §5.6.7). NaN when it is no date.
+    const delay = Math.max(0, Date.parse(value.replace(/ \d{4}$/, '$& GMT')) - now);
     // Every HTTP-date form (RFC 9110 §5.6.7) has an hh:mm:ss time: requiring one keeps Date.parse from
     // reading bare numbers or junk such as 'soon 1' (a date in 2001 to V8, so no wait at all).
     if (delay >= 0 && /\d:\d\d:\d\d/.test(value)) return delay;
