@@ -37,6 +37,46 @@ const constants = (target: { prototype: object }): void => {
 };
 
 type Handler = ((this: EventSource, event: Event) => unknown) | null;
+type ListenerOptions = boolean | AddEventListenerOptions;
+type RemoveOptions = boolean | EventListenerOptions;
+
+/**
+ * The DOM's typed listeners, as lib.dom gives its own `EventSource`: `open` and `error` listeners get an
+ * `Event`, any other type (`message`, a named event) a `MessageEvent`, so `event.data` needs no cast.
+ * Types only: declaration merging adds no code.
+ */
+export interface EventSource {
+  addEventListener(
+    type: 'open' | 'error',
+    listener: (this: EventSource, event: Event) => unknown,
+    options?: ListenerOptions,
+  ): void;
+  addEventListener(
+    type: string,
+    listener: (this: EventSource, event: MessageEvent) => unknown,
+    options?: ListenerOptions,
+  ): void;
+  addEventListener(
+    type: string,
+    listener: EventListenerOrEventListenerObject | null,
+    options?: ListenerOptions,
+  ): void;
+  removeEventListener(
+    type: 'open' | 'error',
+    listener: (this: EventSource, event: Event) => unknown,
+    options?: RemoveOptions,
+  ): void;
+  removeEventListener(
+    type: string,
+    listener: (this: EventSource, event: MessageEvent) => unknown,
+    options?: RemoveOptions,
+  ): void;
+  removeEventListener(
+    type: string,
+    listener: EventListenerOrEventListenerObject | null,
+    options?: RemoveOptions,
+  ): void;
+}
 type MessageHandler = ((this: EventSource, event: MessageEvent) => unknown) | null;
 
 /**
@@ -56,6 +96,7 @@ type MessageHandler = ((this: EventSource, event: MessageEvent) => unknown) | nu
  * source.onerror = () => { if (source.readyState === EventSource.CLOSED) showOffline(); };
  * ```
  */
+// biome-ignore lint/suspicious/noUnsafeDeclarationMerging: the interface above only types EventTarget's own methods
 export class EventSource extends EventTarget {
   declare static readonly CONNECTING: 0;
   declare static readonly OPEN: 1;
