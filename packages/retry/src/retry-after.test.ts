@@ -20,15 +20,16 @@ describe('parseRetryAfter', () => {
   it.each(['UTC', 'Asia/Tokyo', 'America/New_York'])(
     "reads asctime's date (RFC 9110's third form, no zone written) as GMT with the local zone %s",
     (zone) => {
-      const saved = process.env.TZ;
-      process.env.TZ = zone; // Node applies a TZ change at once
+      const env: { TZ?: string } = process.env;
+      const saved = env.TZ;
+      env.TZ = zone; // Node applies a TZ change at once
       try {
         expect(parseRetryAfter('Sun Mar  1 12:00:30 2026', now)).toBe(30_000);
         expect(parseRetryAfter('Sun Mar  1 11:00:00 2026', now)).toBe(0);
         expect(parseRetryAfter('Sun, 01 Mar 2026 12:00:30 GMT', now)).toBe(30_000);
       } finally {
-        if (saved === undefined) delete process.env.TZ;
-        else process.env.TZ = saved;
+        if (saved === undefined) delete env.TZ;
+        else env.TZ = saved;
       }
     },
   );
