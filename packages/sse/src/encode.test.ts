@@ -66,6 +66,12 @@ describe('encodeEvent', () => {
       );
   });
 
+  it('never prints the payload given as a string by mistake (it may hold a token)', () => {
+    const payload = JSON.stringify({ session: 'tok-77' });
+    expect(() => encodeEvent(payload as never)).toThrow(/received "<string>"/);
+    expect(() => encodeEvent(payload as never)).not.toThrow(/tok-77/);
+  });
+
   it('refuses a retry that is not a non-negative integer', () => {
     for (const retry of [-1, 1.5, Number.NaN, Number.POSITIVE_INFINITY])
       expect(() => encodeEvent({ retry })).toThrow(/retry/);
