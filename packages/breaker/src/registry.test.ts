@@ -197,6 +197,36 @@ describe('createBreakerRegistry', () => {
     expect(Object.keys(registry.snapshot())).toEqual(['busy-997', 'busy-998', 'busy-999']);
   });
 
+  it("snapshot() keeps a '__proto__' key as its own entry, and JSON carries it", async () => {
+    const registry = createBreakerRegistry({ clock: createFakeClock(), options: { failureThreshold: 1 } });
+    await registry.execute('__proto__', fail).catch(() => {});
+    registry.get('constructor');
+    const snapshot = registry.snapshot();
+    expect(Object.getPrototypeOf(snapshot)).toBe(Object.prototype);
+    expect(Object.keys(snapshot)).toEqual(['__proto__', 'constructor']);
+    expect(Object.hasOwn(snapshot, '__proto__')).toBe(true);
+    expect((snapshot as { state?: unknown }).state).toBeUndefined();
+    const stored = JSON.parse(JSON.stringify(snapshot)) as Record<string, { state: string }>;
+    expect(Object.keys(stored)).toEqual(['__proto__', 'constructor']);
+    expect(stored['__proto__']?.state).toBe('open');
+  });
+
+  it("keeps keys that name Object.prototype members ('__proto__', 'constructor', 'toString', '') apart", async () => {
+    const registry = createBreakerRegistry({ clock: createFakeClock(), options: { failureThreshold: 1 } });
+    const keys = ['__proto__', 'constructor', 'toString', 'hasOwnProperty', ''];
+    const breakers = keys.map((key) => registry.get(key));
+    expect(new Set(breakers).size).toBe(keys.length);
+    await registry.execute('__proto__', fail).catch(() => {});
+    expect(keys.map((key) => registry.get(key).state)).toEqual([
+      'open',
+      'closed',
+      'closed',
+      'closed',
+      'closed',
+    ]);
+    expect(registry.size).toBe(keys.length);
+  });
+
   it('delete and clear forget breakers', () => {
     const registry = createBreakerRegistry({ clock: createFakeClock() });
     const first = registry.get('k');

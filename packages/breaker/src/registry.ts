@@ -188,11 +188,10 @@ export function createBreakerRegistry(options: BreakerRegistryOptions = {}): Bre
     get size(): number {
       return entries.size;
     },
-    snapshot(): Record<string, BreakerSnapshot> {
-      const out: Record<string, BreakerSnapshot> = {};
-      for (const [key, entry] of entries) out[key] = entry.breaker.snapshot();
-      return out;
-    },
+    // fromEntries defines own properties: `out[key] =` with the key '__proto__' would set the prototype
+    // instead, and that breaker would be missing from the snapshot (and its JSON).
+    snapshot: (): Record<string, BreakerSnapshot> =>
+      Object.fromEntries(Array.from(entries, ([key, entry]) => [key, entry.breaker.snapshot()])),
     clear: () => entries.clear(),
   };
 }
