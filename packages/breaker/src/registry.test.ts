@@ -208,7 +208,7 @@ describe('createBreakerRegistry', () => {
     expect((snapshot as { state?: unknown }).state).toBeUndefined();
     const stored = JSON.parse(JSON.stringify(snapshot)) as Record<string, { state: string }>;
     expect(Object.keys(stored)).toEqual(['__proto__', 'constructor']);
-    expect(stored['__proto__']?.state).toBe('open');
+    expect(Object.entries(stored)[0]).toEqual(['__proto__', expect.objectContaining({ state: 'open' })]);
   });
 
   it("keeps keys that name Object.prototype members ('__proto__', 'constructor', 'toString', '') apart", async () => {
@@ -225,6 +225,21 @@ describe('createBreakerRegistry', () => {
       'closed',
     ]);
     expect(registry.size).toBe(keys.length);
+  });
+
+  it('refuses a key that is not a string with InvalidArgumentError (get throws, execute rejects)', async () => {
+    const registry = createBreakerRegistry({ clock: createFakeClock() });
+    registry.get('1');
+    for (const key of [1, {}, Symbol('k'), undefined, null, ['a']]) {
+      expect(() => registry.get(key as never)).toThrow(
+        expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT', argument: 'key' }),
+      );
+      await expect(registry.execute(key as never, () => 1)).rejects.toMatchObject({
+        code: 'ERR_INVALID_ARGUMENT',
+        argument: 'key',
+      });
+    }
+    expect(registry.size).toBe(1);
   });
 
   it('delete and clear forget breakers', () => {

@@ -150,6 +150,9 @@ export function createBreakerRegistry(options: BreakerRegistryOptions = {}): Bre
   };
 
   const use = (key: string): Entry => {
+    // Keys come from requests (hosts, tenants): a number or an object would be a Map key apart from its
+    // string (1 and '1' two breakers) yet collide with it in snapshot().
+    if (typeof key !== 'string') throw new InvalidArgumentError('key', 'a string', key);
     const now = clock.now();
     let entry = entries.get(key);
     if (entry !== undefined) {
