@@ -152,6 +152,12 @@ export interface Breaker {
   reset(): void;
 }
 
+/**
+ * Internal (not exported from the package): the registry calls `breaker[DISARM]()` on a breaker it evicts,
+ * to clear its open -> half-open timer, the one thing outside that would keep an evicted breaker alive.
+ */
+export const DISARM: unique symbol = Symbol();
+
 const CLOSED = 0;
 const OPEN = 1;
 const HALF = 2;
@@ -490,7 +496,8 @@ export function createBreaker(options: BreakerOptions = {}): Breaker {
     } else if (state === OPEN) arm();
   }
 
-  return {
+  const breaker: Breaker & { [DISARM](): void } = {
+    [DISARM]: (): void => clock.clearTimeout(timer),
     get state(): BreakerState {
       poll();
       return STATES[state]!;
@@ -536,4 +543,5 @@ export function createBreaker(options: BreakerOptions = {}): Breaker {
       setState(CLOSED);
     },
   };
+  return breaker;
 }

@@ -70,6 +70,27 @@ describe('createBreakerRegistry', () => {
     expect(kept.state).toBe('half-open');
   });
 
+  it('stays bounded when distinct keys all fail with onStateChange set: an evicted breaker keeps no open timer', async () => {
+    const clock = createFakeClock();
+    const changes: string[] = [];
+    const registry = createBreakerRegistry({
+      clock,
+      maxSize: 100,
+      options: (key) => ({ failureThreshold: 1, onStateChange: (to) => changes.push(`${key} ${to}`) }),
+    });
+    const first = registry.get('down-0');
+    for (let i = 0; i < 10_000; i++) await registry.execute(`down-${i}`, fail).catch(() => {});
+    expect(registry.size).toBe(100);
+    // Only the held breakers have a timer: an evicted one is not kept alive by its own timer for openFor.
+    expect(clock.pendingTimers).toBe(100);
+    expect(first.state).toBe('open');
+    await clock.advance(60_000);
+    expect(changes.filter((change) => change.endsWith('half-open'))).toHaveLength(100);
+    // An evicted breaker still held by the caller works on: it moves when next looked at.
+    expect(first.state).toBe('half-open');
+    expect(changes.at(-1)).toBe('down-0 half-open');
+  });
+
   it('keeps open breakers over closed ones when it must evict', async () => {
     const registry = createBreakerRegistry({
       clock: createFakeClock(),

@@ -15,6 +15,7 @@ import {
   type BreakerOptions,
   type BreakerSnapshot,
   createBreaker,
+  DISARM,
   type ExecuteOptions,
 } from './breaker.js';
 
@@ -63,7 +64,7 @@ export interface BreakerRegistry {
 }
 
 interface Entry {
-  readonly breaker: Breaker;
+  readonly breaker: Breaker & { [DISARM](): void };
   used: number;
   /** Calls in flight through `execute`. */
   calls: number;
@@ -102,6 +103,10 @@ export function createBreakerRegistry(options: BreakerRegistryOptions = {}): Bre
 
   const evict = (key: string, entry: Entry): void => {
     entries.delete(key);
+    // An open breaker's timer (armed for onStateChange) would keep it alive for its open period after it
+    // left the map: a flood of failing keys would hold one per key, however small maxSize. Held by the
+    // caller, it still moves to half-open when next looked at.
+    entry.breaker[DISARM]();
     // A throwing hook must not fail the get() (or execute()) that made room, nor leave its key out.
     try {
       onEvict?.(key, entry.breaker);
@@ -159,7 +164,7 @@ export function createBreakerRegistry(options: BreakerRegistryOptions = {}): Bre
       entries.delete(key);
     } else {
       const own = typeof make === 'function' ? make(key) : make;
-      entry = { breaker: createBreaker({ clock, ...own }), used: now, calls: 0 };
+      entry = { breaker: createBreaker({ clock, ...own }) as Entry['breaker'], used: now, calls: 0 };
     }
     entry.used = now;
     // Evict before (re-)inserting `key`: the breaker handed out must be the one held, even when it is
