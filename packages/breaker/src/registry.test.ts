@@ -1,6 +1,7 @@
 import { createBreakerRegistry } from '@integ/breaker';
 import { InvalidArgumentError } from '@integ/core';
 import { createFakeClock } from '@integ/testing';
+import fc from 'fast-check';
 import { describe, expect, it, vi } from 'vitest';
 
 const fail = (): Promise<never> => Promise.reject(new Error('x'));
@@ -286,5 +287,77 @@ describe('createBreakerRegistry', () => {
       expect(() => createBreakerRegistry({ options: options as never })).toThrow(
         expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT', argument: 'options' }),
       );
+  });
+});
+
+describe('createBreakerRegistry under a flood of distinct keys', () => {
+  // Decision 0023: a use looks at the 8 oldest entries only. With those 8 busy (a call in flight through
+  // execute) or open, neither the sweep nor the idle rule can free anything: the bound must still hold,
+  // and no breaker the registry let go may stay alive through a timer.
+  it('never holds more than maxSize breakers, nor timers beyond the held breakers and the probes in flight', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 12 }),
+        fc.array(fc.constantFrom('busy' as const, 'open' as const), { minLength: 8, maxLength: 8 }),
+        fc.array(
+          fc.record({
+            fn: fc.constantFrom('ok' as const, 'fail' as const, 'hang' as const),
+            // A new key, or one of the last few (so some breakers trip and go half-open while held).
+            reuse: fc.option(fc.nat({ max: 5 }), { nil: undefined }),
+            advance: fc.constantFrom(0, 0, 1, 30, 61_000),
+          }),
+          { minLength: 1, maxLength: 300 },
+        ),
+        async (maxSize, oldest, steps) => {
+          const clock = createFakeClock();
+          const registry = createBreakerRegistry({
+            clock,
+            maxSize,
+            idleFor: 50,
+            options: { failureThreshold: 1, onStateChange: () => {}, probeTimeout: 100_000 },
+          });
+          const ends: (() => void)[] = [];
+          const calls: Promise<unknown>[] = [];
+          let hanging = 0;
+          const hang = (key: string): void => {
+            calls.push(
+              registry
+                .execute(key, () => {
+                  hanging++;
+                  return new Promise<void>((resolve) =>
+                    ends.push(() => {
+                      hanging--;
+                      resolve();
+                    }),
+                  );
+                })
+                .catch(() => {}),
+            );
+          };
+          const check = (what: string): void => {
+            expect(registry.size, what).toBeLessThanOrEqual(maxSize);
+            // Each held breaker: at most its open timer; each call in flight: at most its probe timer.
+            expect(clock.pendingTimers, what).toBeLessThanOrEqual(registry.size + hanging);
+          };
+          for (const [i, kind] of oldest.entries()) {
+            if (kind === 'busy') hang(`old-${i}`);
+            else await registry.execute(`old-${i}`, fail).catch(() => {});
+            check(`old-${i}`);
+          }
+          for (const [i, { fn, reuse, advance }] of steps.entries()) {
+            const key = `k-${reuse === undefined ? i : Math.max(0, i - reuse)}`;
+            if (fn === 'hang') hang(key);
+            else await registry.execute(key, fn === 'ok' ? () => 1 : fail).catch(() => {});
+            check(`step ${i}`);
+            if (advance) await clock.advance(advance);
+            check(`step ${i} + ${advance} ms`);
+          }
+          for (const end of ends) end();
+          await Promise.all(calls);
+          check('all settled');
+        },
+      ),
+      { seed: 20_231, numRuns: 200 },
+    );
   });
 });
