@@ -62,6 +62,40 @@ describe('sleep', () => {
     await expect(promise).resolves.toBeUndefined();
   });
 
+  it('never hands a timer more than 2^31-1 ms (a runtime fires such a timer at once), nor NaN', async () => {
+    // A clock that records what sleep asks of it: the fake clock honours any delay, a real timer does not.
+    const asked: number[] = [];
+    const fake = createFakeClock();
+    const clock = {
+      ...fake,
+      setTimeout: (cb: () => void, ms: number) => {
+        asked.push(ms);
+        return fake.setTimeout(cb, ms);
+      },
+    };
+    void sleep(2 ** 40, { clock });
+    void sleep(2 ** 31, { clock });
+    void sleep(Number.NaN, { clock });
+    expect(asked).toEqual([2_147_483_647, 2_147_483_647, 0]);
+    await fake.advance(0);
+  });
+
+  it('waits for the abort only, with no timer, for Infinity ms', async () => {
+    const clock = createFakeClock();
+    const tracked = trackedAbortController();
+    let settled = false;
+    const promise = sleep(Number.POSITIVE_INFINITY, { clock, signal: tracked.signal }).catch((reason) => {
+      settled = true;
+      return reason;
+    });
+    expect(clock.pendingTimers).toBe(0);
+    await clock.advance(2 ** 31);
+    expect(settled).toBe(false);
+    tracked.abort('stop');
+    expect(await promise).toBe('stop');
+    expect(tracked.listeners).toBe(0);
+  });
+
   it('property: a sleep of ms settles exactly when the clock has moved ms', async () => {
     await fc.assert(
       fc.asyncProperty(
