@@ -55,6 +55,14 @@ describe('parseRetryAfter', () => {
     expect(parseRetryAfter({}, now)).toBeUndefined();
   });
 
+  it('reads plain-object headers in which the server sent a header named get (its value is no method)', () => {
+    // node:http gives `res.headers` with whatever names the server chose: `get: x` is an untrusted string.
+    const headers = Object.assign(Object.create(null), { get: 'x', 'retry-after': '4' });
+    expect(parseRetryAfter(headers, now)).toBe(4000);
+    expect(parseRetryAfter({ get: ['a', 'b'], 'retry-after-ms': '250' }, now)).toBe(250);
+    expect(parseRetryAfter({ get: 'x' }, now)).toBeUndefined();
+  });
+
   it.each([
     ['-5'],
     ['soon'],

@@ -30,9 +30,11 @@ export function parseRetryAfter(
   now: number = Date.now(),
 ): number | undefined {
   if (source && typeof source === 'object') {
-    // A Headers' get() gives null for a missing header, and a plain object has no get().
+    // A Headers' get() gives null for a missing header, and a plain object has no get(): or has a header the
+    // server named `get` (node:http's `res.headers`), a string, not a method.
     const get = (name: string): unknown =>
-      (source as Partial<HeadersLike>).get?.(name) ?? (source as Record<string, unknown>)[name];
+      (typeof source.get === 'function' ? (source as HeadersLike).get(name) : null) ??
+      (source as Record<string, unknown>)[name];
     const ms = get('retry-after-ms');
     return NUMBER.test(ms as string) ? Number(ms) : parseRetryAfter(get('retry-after') as string, now);
   }

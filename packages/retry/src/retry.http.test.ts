@@ -6,7 +6,7 @@
  * fake clock; the test moves it only once the server has seen the request it expects.
  */
 import { once } from 'node:events';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, request, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { isIntegError, TimeoutError } from '@integ/core';
 import { constant, isRetryError, type RetryError, retry, retryBudget } from '@integ/retry';
@@ -231,6 +231,34 @@ describe('retry over HTTP (node:http on loopback)', () => {
 
   it('waits the retry-after-ms of a 429, which wins over Retry-After', async () => {
     expect(await hinted({ 'retry-after-ms': '1500', 'retry-after': '9' }, { status: 429 })).toEqual([1500]);
+  });
+
+  it('reads the hint of a node:http response whose server sent a header named get', async () => {
+    // got and hand-written node:http clients hand over `res.headers`, whose names the server chose.
+    const clock = createFakeClock();
+    const delays: number[] = [];
+    const call = () =>
+      new Promise<number>((resolve, reject) => {
+        request(api.url, (res) => {
+          res.resume();
+          if (res.statusCode === 200) resolve(200);
+          else reject(Object.assign(new Error(`HTTP ${res.statusCode}`), { response: res }));
+        }).end();
+      });
+    let settled = false;
+    const done = retry(call, { clock, onRetry: ({ delay }) => delays.push(delay) }).finally(() => {
+      settled = true;
+    });
+    reply((await api.next()).res, 503, { get: 'x', 'retry-after': '2' });
+    const second = api.next();
+    while (delays.length === 0 && !settled) await new Promise((resolve) => setImmediate(resolve));
+    expect(settled).toBe(false); // it did not give up on the header
+    await clock.advance(2000);
+    reply((await second).res, 200);
+    expect(await done).toBe(200);
+    expect(delays).toEqual([2000]);
+    await api.allClosed();
+    expectNothingLeft(clock);
   });
 
   it('caps a server hint at maxRetryAfter', async () => {
