@@ -482,13 +482,22 @@ export function createBreaker(options: BreakerOptions = {}): Breaker {
   if (snap) {
     // A snapshot comes from storage: check it like any other input. Missing fields read as 0.
     state = STATES.indexOf(snap.state);
-    // Numbers, not strings that would concatenate ('3' + 1); garbage becomes NaN and is refused. No
-    // longer open than maxOpenFor from now: a timer cannot wait longer than ~24.8 days (Node fires it
-    // after 1 ms instead, and re-arming would spin). Isolated only by `true`, not by a truthy 'false'.
-    consecutive = +(snap.consecutiveFailures ?? 0);
-    trips = +(snap.trips ?? 0);
-    openUntil = Math.min(snap.openUntil ?? clock.now() + openFor(trips || 1), clock.now() + maxOpen);
-    if (!(Math.min(state, consecutive, trips, openUntil) >= 0))
+    // Numbers or numeric strings, read as numbers (not concatenated: '3' + 1); anything else (an array, a
+    // boolean, an object with valueOf) becomes NaN and is refused, and so are counts that are not whole
+    // (JSON's 1e999 is Infinity). No longer open than maxOpenFor from now: a timer cannot wait longer than
+    // ~24.8 days (Node fires it after 1 ms instead, and re-arming would spin). Isolated only by `true`.
+    const read = (value: unknown): number =>
+      typeof value === 'number' || typeof value === 'string' ? +value : value == null ? 0 : Number.NaN;
+    consecutive = read(snap.consecutiveFailures);
+    trips = read(snap.trips);
+    openUntil = Math.min(
+      snap.openUntil == null ? clock.now() + openFor(trips || 1) : read(snap.openUntil),
+      clock.now() + maxOpen,
+    );
+    if (
+      !(Math.min(state, consecutive, trips, openUntil) >= 0) ||
+      !(Number.isSafeInteger(consecutive) && Number.isSafeInteger(trips))
+    )
       throw new InvalidArgumentError('initialState', 'a snapshot() of a breaker', snap);
     if (snap.isolated === true) {
       isolations = 1;

@@ -437,6 +437,128 @@ describe('initialState from an untrusted snapshot', () => {
   });
 });
 
+describe('initialState through JSON (a serverless restart)', () => {
+  type Op = 'ok' | 'fail' | 'slow' | 'hang' | 'settle' | 'advance' | 'isolate' | 'release' | 'reset';
+  it('a snapshot read back from JSON starts a breaker in the same state, open period, trips and failures in a row', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(
+          fc.constantFrom<Op>(
+            ...([
+              'ok',
+              'fail',
+              'fail',
+              'fail',
+              'fail',
+              'slow',
+              'hang',
+              'settle',
+              'advance',
+              'advance',
+            ] as const),
+            ...(['advance', 'isolate', 'release', 'reset'] as const),
+          ),
+          { maxLength: 60 },
+        ),
+        fc.boolean(),
+        fc.nat({ max: 40_000 }),
+        fc.nat({ max: 90_000 }),
+        async (ops, withWindow, before, later) => {
+          const clock = createFakeClock({ now: 1_700_000_000_000 });
+          const options = {
+            clock,
+            failureThreshold: 3,
+            openFor: (trip: number) => 10_000 * trip,
+            halfOpenProbes: 2,
+            slowCallDuration: 100,
+            probeTimeout: 5_000,
+            onStateChange: () => {},
+            ...(withWindow ? { window: slidingWindow({ size: 4, minimumCalls: 2 }) } : {}),
+          };
+          const first = createBreaker(options);
+          const ends: (() => void)[] = [];
+          const releases: (() => void)[] = [];
+          for (const op of ops) {
+            if (op === 'ok') await first.execute(okay).catch(() => {});
+            else if (op === 'fail') await first.execute(boom).catch(() => {});
+            else if (op === 'slow')
+              await first
+                .execute(async () => {
+                  await clock.advance(101);
+                })
+                .catch(() => {});
+            else if (op === 'hang')
+              void first.execute(() => new Promise<void>((resolve) => ends.push(resolve))).catch(() => {});
+            else if (op === 'settle') ends.shift()?.();
+            else if (op === 'advance') await clock.advance(6_000);
+            else if (op === 'isolate') releases.push(first.isolate());
+            else if (op === 'release') releases.shift()?.();
+            else first.reset();
+            await Promise.resolve();
+          }
+          await clock.advance(before);
+          const saved = first.snapshot();
+          const stored = JSON.stringify(saved);
+          await clock.advance(later);
+          const second = createBreaker({ ...options, initialState: JSON.parse(stored) });
+          // Window counts start empty, and a half-open one has no probe in flight; everything else carries
+          // over, and an open period that ended while the process was gone reads as half-open.
+          const ended = saved.state === 'open' && saved.openUntil !== null && saved.openUntil <= clock.now();
+          expect(second.snapshot()).toEqual({
+            ...saved,
+            ...(ended ? { state: 'half-open', openUntil: null } : {}),
+            calls: 0,
+            failures: 0,
+            slowCalls: 0,
+          });
+          const result = await second.tryExecute(okay);
+          if (saved.isolated) expect(result).toMatchObject({ error: { retryAfterMs: Infinity } });
+          else if (saved.state === 'open' && !ended)
+            expect(result).toMatchObject({ error: { retryAfterMs: saved.openUntil! - clock.now() } });
+          else expect(result).toEqual({ ok: true, value: 'ok' });
+          for (const end of ends) end();
+        },
+      ),
+      { seed: 20_240, numRuns: 300 },
+    );
+  });
+
+  it('throws InvalidArgumentError for a tampered snapshot: counts that are not whole numbers >= 0, or not numbers', () => {
+    const clock = createFakeClock();
+    const bad = [
+      JSON.parse('{"state":"closed","consecutiveFailures":1e999}'),
+      JSON.parse('{"state":"open","trips":1e999}'),
+      { state: 'closed', consecutiveFailures: 2.5 },
+      { state: 'open', trips: 0.5 },
+      { state: 'closed', consecutiveFailures: Number.POSITIVE_INFINITY },
+      { state: 'closed', consecutiveFailures: [3] },
+      { state: 'closed', trips: true },
+      { state: 'open', openUntil: [5] },
+      { state: 'open', openUntil: true },
+      { state: 'open', openUntil: { valueOf: () => 5 } },
+    ];
+    for (const initialState of bad)
+      expect(
+        () => createBreaker({ clock, initialState: initialState as never }),
+        JSON.stringify(initialState),
+      ).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT', argument: 'initialState' }));
+  });
+
+  it('throws InvalidArgumentError for a foreign snapshot (opossum, cockatiel, a whole registry snapshot)', () => {
+    const clock = createFakeClock();
+    const foreign = [
+      { state: { name: 'b', enabled: true, closed: false, open: true, halfOpen: false }, status: {} },
+      { ownState: { open: 1 }, current: { state: 1 } },
+      { 'api.example.com': { state: 'open', isolated: false, openUntil: 5, trips: 1 } },
+      ['open'],
+    ];
+    for (const initialState of foreign)
+      expect(() => createBreaker({ clock, initialState: initialState as never })).toThrow(
+        expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT', argument: 'initialState' }),
+      );
+  });
+});
+
 describe('hooks that throw', () => {
   it('onReject, onSuccess and onFailure throwing change nothing', async () => {
     const clock = createFakeClock();
