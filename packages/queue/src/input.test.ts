@@ -140,6 +140,22 @@ describe.each(stores)('push options on the %s store', (_name, createStore) => {
   });
 });
 
+describe.each(stores)('reads on the %s store', (_name, createStore) => {
+  it('refuses a list() status that is not a job status instead of answering an empty page', async () => {
+    const store = createStore();
+    const queue = createQueue({ name: 'q', store, clock: createFakeClock({ now: 1e12 }) });
+    await queue.push(1);
+    for (const status of ['bogus', 'Pending', 5, null])
+      await expect(queue.list({ status: status as never })).rejects.toMatchObject({
+        code: 'ERR_INVALID_ARGUMENT',
+        argument: 'status',
+      });
+    expect(await queue.list({ status: 'pending' })).toHaveLength(1);
+    expect(await queue.list({ status: undefined })).toHaveLength(1);
+    await store.close();
+  });
+});
+
 describe('a settle the store rejects', () => {
   it('leaves the job to queue.close(), which returns it to pending', async () => {
     const base = memoryStore();

@@ -17,7 +17,14 @@ import { JobSettledError, LeaseLostError, QueueClosedError } from './errors.js';
 import { DEFAULT_MAX_PAYLOAD_BYTES, serializePayload } from './internal/payload.js';
 import { redact } from './internal/redact.js';
 import type { FailOptions, Handler, Job, LeasedJob } from './job.js';
-import type { ClaimedRecord, JobRecord, JobStatus, NewJobRecord, QueueStore } from './store.js';
+import {
+  type ClaimedRecord,
+  JOB_STATUSES,
+  type JobRecord,
+  type JobStatus,
+  type NewJobRecord,
+  type QueueStore,
+} from './store.js';
 import { createWorker, type ProcessOptions, type Worker } from './worker.js';
 
 /** Default lease length: 30 s. */
@@ -597,7 +604,10 @@ class QueueCore<T> implements Queue<T>, QueueInternals<T> {
   async list(options?: ListJobsOptions): Promise<Job<T>[]> {
     const limit = checkInteger('limit', options?.limit ?? 100, 1, 10_000);
     const offset = checkInteger('offset', options?.offset ?? 0, 0, Number.MAX_SAFE_INTEGER);
-    const records = await this.store.list(this.name, { status: options?.status, limit, offset });
+    const status = options?.status;
+    if (status !== undefined && !JOB_STATUSES.includes(status))
+      throw new InvalidArgumentError('status', JOB_STATUSES.join(', '), status);
+    const records = await this.store.list(this.name, { status, limit, offset });
     return records.map((record) => this.toJob(record));
   }
 
