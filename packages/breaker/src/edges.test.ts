@@ -559,6 +559,43 @@ describe('initialState through JSON (a serverless restart)', () => {
   });
 });
 
+describe('secrets in mistaken arguments', () => {
+  // A URL or header value passed where an option or fn belongs (`breaker.execute(url, fn)`, the registry's
+  // argument order) must not reach the error message whole: errors are logged.
+  const secret = 'https://user:hunter2@api.example.com/v1?access_token=tok_live_abc123';
+  const leaks = (error: unknown): boolean =>
+    /hunter2|tok_live|abc123/.test(`${(error as Error).message} ${JSON.stringify(error)}`);
+
+  it('InvalidArgumentError from createBreaker, execute, slidingWindow and the registry does not echo them', async () => {
+    const clock = createFakeClock();
+    const errors: unknown[] = [];
+    const grab = (f: () => unknown): void => {
+      try {
+        f();
+      } catch (error) {
+        errors.push(error);
+      }
+    };
+    grab(() => createBreaker({ clock, openFor: secret as never }));
+    grab(() => createBreaker({ clock, isFailure: `Bearer ${secret}` as never }));
+    grab(() => createBreaker({ clock, initialState: { state: 'open', openUntil: secret } as never }));
+    grab(() => slidingWindow({ type: secret as never }));
+    grab(() => createBreakerRegistry({ clock, options: secret as never }));
+    errors.push((await createBreaker({ clock }).tryExecute(secret as never)) as { error: unknown });
+    errors.push(
+      await createBreakerRegistry({ clock })
+        .execute(secret, secret as never)
+        .catch((e: unknown) => e),
+    );
+    expect(errors).toHaveLength(7);
+    for (const error of errors) {
+      const e = (error as { error?: unknown }).error ?? error;
+      expect(e).toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
+      expect(leaks(e), (e as Error).message).toBe(false);
+    }
+  });
+});
+
 describe('hooks that throw', () => {
   it('onReject, onSuccess and onFailure throwing change nothing', async () => {
     const clock = createFakeClock();
