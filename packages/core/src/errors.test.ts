@@ -95,6 +95,17 @@ describe('InvalidArgumentError', () => {
     const token = `ghp_${'A1b2C3d4E5'.repeat(3)}xyz123`;
     expect(token).toHaveLength(40);
     expect(received(token)).not.toContain(token);
+    // masking takes linear time: a long run of '#' or '/' does not make the regex backtrack (100 000 '#' took ~10 s)
+    const start = performance.now();
+    for (const hostile of [
+      '#'.repeat(100_000),
+      '/'.repeat(100_000),
+      `/${'a'.repeat(100_000)}`,
+      '?#'.repeat(50_000),
+    ])
+      new InvalidArgumentError('x', 'y', hostile);
+    new TimeoutError(1, '#'.repeat(100_000));
+    expect(performance.now() - start).toBeLessThan(1000);
     // what helps fix a typo stays readable
     expect(received('ful')).toContain('"ful"');
     expect(received('Job #12')).toContain('"Job #12"');

@@ -63,9 +63,10 @@ export function isIntegError(value: unknown, code?: string): value is IntegError
 }
 
 // URL userinfo (`//user:pass@`), query strings (`?token=`) and fragments holding a key (`#access_token=`)
-// carry credentials: masked as @integ/discovery masks URLs (`http://***@host/path?***`).
+// carry credentials: masked as @integ/discovery masks URLs (`http://***@host/path?***`). Each part stops at the
+// next `/`, `#` or space, so the regex never backtracks over a long run of them: linear time on any string.
 const redact = (text: unknown): string =>
-  String(text).replace(/(\/)[^\s/?#]*(@)|(\?)\S+|(#)\S*=\S*/g, '$1$3$4***$2');
+  String(text).replace(/(\/)[^\s/?#]*(@)|(\?)\S+|(#)[^\s#=]*=\S*/g, '$1$3$4***$2');
 
 /**
  * An operation did not finish within its time limit (`ERR_TIMEOUT`). Retryable by default.
