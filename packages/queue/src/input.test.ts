@@ -156,6 +156,35 @@ describe.each(stores)('reads on the %s store', (_name, createStore) => {
   });
 });
 
+describe('createQueue and process', () => {
+  it('refuse a clock, random, logger or hook of the wrong shape up front, not with a TypeError mid-job', () => {
+    const store = memoryStore();
+    for (const [option, value] of [
+      ['clock', {}],
+      ['clock', Date],
+      ['random', 0.5],
+      ['logger', {}],
+      ['logger', console.log],
+      ['onCompleted', 'log'],
+      ['onFailed', {}],
+      ['onDead', 1],
+      ['onStalled', true],
+    ] as const)
+      expect(() => createQueue({ name: 'q', store, [option]: value } as never), option).toThrow(
+        expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT', argument: option }),
+      );
+    const queue = createQueue({ name: 'q', store });
+    for (const [option, value] of [
+      ['onError', 'log'],
+      ['signal', {}],
+      ['signal', 'abort'],
+    ] as const)
+      expect(() => queue.process(() => {}, { [option]: value } as never), option).toThrow(
+        expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT', argument: option }),
+      );
+  });
+});
+
 describe('a settle the store rejects', () => {
   it('leaves the job to queue.close(), which returns it to pending', async () => {
     const base = memoryStore();

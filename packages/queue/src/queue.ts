@@ -14,6 +14,7 @@ import {
 import type { Backoff } from '@integ/retry';
 import { type BackoffSpec, DEFAULT_BACKOFF, delayAfter, toBackoff } from './backoff.js';
 import { JobSettledError, LeaseLostError, QueueClosedError } from './errors.js';
+import { checkFunction } from './internal/check.js';
 import { DEFAULT_MAX_PAYLOAD_BYTES, serializePayload } from './internal/payload.js';
 import { redact } from './internal/redact.js';
 import type { FailOptions, Handler, Job, LeasedJob } from './job.js';
@@ -358,6 +359,8 @@ export class LeasedJobImpl<T> implements LeasedJob<T> {
 
 type HookName = keyof QueueHooks<unknown>;
 
+const HOOKS: readonly HookName[] = ['onCompleted', 'onFailed', 'onDead', 'onStalled'];
+
 /** The queue implementation; `createQueue` returns it behind the {@link Queue} interface. */
 class QueueCore<T> implements Queue<T>, QueueInternals<T> {
   readonly name: string;
@@ -390,9 +393,21 @@ class QueueCore<T> implements Queue<T>, QueueInternals<T> {
       );
     this.name = options.name;
     this.store = options.store;
-    this.clock = options.clock ?? systemClock;
-    this.random = options.random ?? Math.random;
-    this.logger = options.logger ?? silentLogger;
+    // Checked here: a wrong shape would otherwise surface as a TypeError mid-job, after a store write.
+    const clock = options.clock ?? systemClock;
+    if (
+      typeof clock?.now !== 'function' ||
+      typeof clock.setTimeout !== 'function' ||
+      typeof clock.clearTimeout !== 'function'
+    )
+      throw new InvalidArgumentError('clock', 'a Clock ({ now, setTimeout, clearTimeout })', clock);
+    this.clock = clock;
+    this.random = checkFunction('random', options.random) ?? Math.random;
+    const logger = options.logger ?? silentLogger;
+    if (typeof logger?.warn !== 'function')
+      throw new InvalidArgumentError('logger', 'a pino-shaped logger ({ debug, info, warn, error })', logger);
+    this.logger = logger;
+    for (const hook of HOOKS) checkFunction(hook, options[hook]);
     this.leaseMs = checkMs('leaseMs', options.leaseMs ?? DEFAULT_LEASE_MS, 1);
     this.attempts = checkInteger('attempts', options.attempts ?? DEFAULT_ATTEMPTS, 1, MAX_ATTEMPTS);
     const backoff = options.backoff ?? DEFAULT_BACKOFF;

@@ -4,6 +4,7 @@
  */
 import { InvalidArgumentError, isIntegError, TimeoutError, type TimerHandle } from '@integ/core';
 import { QueueClosedError } from './errors.js';
+import { checkFunction } from './internal/check.js';
 import type { Handler, HandlerContext, LeasedJob } from './job.js';
 import type { CloseOptions, LeasedJobImpl, QueueInternals } from './queue.js';
 
@@ -78,6 +79,10 @@ export function createWorker<T>(
   if (timeout !== undefined) checkOption('timeout', timeout, 0, 1, 2_147_483_647);
   const pollInterval = checkOption('pollInterval', options?.pollInterval, 1000, 1, 2_147_483_647);
   const closeTimeout = checkOption('closeTimeout', options?.closeTimeout, 10_000, 0, 2_147_483_647);
+  checkFunction('onError', options?.onError);
+  const signal = options?.signal;
+  if (signal !== undefined && typeof (signal as Partial<AbortSignal>)?.addEventListener !== 'function')
+    throw new InvalidArgumentError('signal', 'an AbortSignal', signal);
   const { clock, logger } = queue;
   const running = new Set<Running<T>>();
   const settling = new Set<Promise<void>>();
@@ -307,7 +312,6 @@ export function createWorker<T>(
 
   const unsubscribe = queue.subscribe(wake);
   let detachSignal: (() => void) | undefined;
-  const signal = options?.signal;
   if (signal !== undefined) {
     const onAbort = (): void => {
       void worker.close();
