@@ -156,6 +156,61 @@ describe.each(stores)('reads on the %s store', (_name, createStore) => {
   });
 });
 
+describe.each(stores)('half-writes and handler shapes on the %s store', (_name, createStore) => {
+  it('pushMany with one bad payload among good ones stores none of them and names its index', async () => {
+    const store = createStore();
+    const queue = createQueue<unknown>({ name: 'q', store, maxPayloadBytes: 64 });
+    for (const [bad, code] of [
+      [10n, 'ERR_PAYLOAD_INVALID'],
+      [new Date(0), 'ERR_PAYLOAD_INVALID'],
+      [Number.NaN, 'ERR_PAYLOAD_INVALID'],
+      [undefined, 'ERR_PAYLOAD_INVALID'],
+      ['x'.repeat(100), 'ERR_PAYLOAD_TOO_LARGE'],
+    ] as const) {
+      const error = await queue.pushMany([1, { ok: true }, bad, 4]).catch((e: unknown) => e);
+      expect(error).toMatchObject({ code, index: 2 });
+    }
+    expect((await queue.stats()).total).toBe(0);
+    await store.close();
+  });
+
+  it('fails the attempt of a handler that throws synchronously and acks one that returns a non-promise', async () => {
+    const store = createStore();
+    const clock = createFakeClock({ now: 1e12 });
+    const handlers: Record<string, () => unknown> = {
+      'throws sync': () => {
+        throw new Error('sync');
+      },
+      'throws a string': () => {
+        throw 'no';
+      },
+      'returns 5': () => 5,
+      'returns null': () => null,
+      'returns a rejecting thenable': () => ({
+        then: (_: unknown, reject: (e: unknown) => void) => reject(new Error('thenable')),
+      }),
+    };
+    const outcome: Record<string, unknown> = {};
+    for (const [name, handler] of Object.entries(handlers)) {
+      const queue = createQueue({ name, store, clock, attempts: 1 });
+      const { id } = await queue.push(name);
+      const worker = queue.process(handler);
+      await settle();
+      await worker.close();
+      const job = await queue.get(id);
+      outcome[name] = [job?.status, job?.lastError];
+    }
+    expect(outcome).toEqual({
+      'throws sync': ['dead', 'Error: sync'],
+      'throws a string': ['dead', 'no'],
+      'returns 5': ['done', null],
+      'returns null': ['done', null],
+      'returns a rejecting thenable': ['dead', 'Error: thenable'],
+    });
+    await store.close();
+  });
+});
+
 describe('createQueue and process', () => {
   it('refuse a clock, random, logger or hook of the wrong shape up front, not with a TypeError mid-job', () => {
     const store = memoryStore();
