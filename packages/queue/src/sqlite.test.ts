@@ -216,6 +216,19 @@ describe('sqliteStore', () => {
     );
   });
 
+  it('names a file: URI path in its errors without the query, which may carry a key', async () => {
+    const path = `file:${join(dir, 'missing-dir', 'jobs.db')}?mode=rw&key=S3CRET-KEY`;
+    let error: unknown;
+    try {
+      await sqliteStore({ path }).close();
+    } catch (e) {
+      error = e;
+    }
+    expect(isIntegError(error, 'ERR_STORE_UNAVAILABLE')).toBe(true);
+    expect((error as Error).message).toContain('missing-dir');
+    expect((error as Error).message).not.toContain('S3CRET');
+  });
+
   it('validates its options', () => {
     expect(() => sqliteStore({ path: '' })).toThrow(InvalidArgumentError);
     expect(() => sqliteStore({ path: 'x.db', durability: 'extra' as 'full' })).toThrow(/durability/);

@@ -119,13 +119,16 @@ function sleepSync(ms: number): void {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 
+/** The path for messages: a `file:` URI without its query, whose parameters may carry a key. */
+const shown = (path: string): string => JSON.stringify(path.replace(/\?.*/s, '?…'));
+
 /** Maps a driver error onto the store's typed errors; others pass through. */
 function mapError(error: unknown, path: string, busyTimeout: number): unknown {
   const e = error as { code?: unknown; errcode?: unknown; message?: unknown } | null;
   let code = typeof e?.code === 'string' ? e.code : '';
   // node:sqlite reports the numeric (extended) result code; its low byte is the primary code.
   if (typeof e?.errcode === 'number') code = PRIMARY_CODES[e.errcode & 0xff] ?? code;
-  const what = `SQLite queue database ${JSON.stringify(path)}`;
+  const what = `SQLite queue database ${shown(path)}`;
   if (code.startsWith('SQLITE_CORRUPT') || code.startsWith('SQLITE_NOTADB'))
     return new StoreCorruptError(what, { cause: error });
   if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED'))
@@ -337,7 +340,7 @@ export function sqliteStore(options: SqliteStoreOptions): SqliteStore {
 
   function ready(): Promise<void> {
     return db === undefined && closed
-      ? Promise.reject(new StoreUnavailableError(`SQLite queue store ${JSON.stringify(path)} is closed`))
+      ? Promise.reject(new StoreUnavailableError(`SQLite queue store ${shown(path)} is closed`))
       : Promise.resolve();
   }
 
@@ -387,9 +390,7 @@ export function sqliteStore(options: SqliteStoreOptions): SqliteStore {
 
   function write<R>(run: () => R): Promise<R> {
     if (db === undefined)
-      return Promise.reject(
-        new StoreUnavailableError(`SQLite queue store ${JSON.stringify(path)} is closed`),
-      );
+      return Promise.reject(new StoreUnavailableError(`SQLite queue store ${shown(path)} is closed`));
     return new Promise<R>((resolve, reject) => {
       ops.push({ run, resolve: resolve as (value: unknown) => void, reject });
       if (!scheduled) {
@@ -401,8 +402,7 @@ export function sqliteStore(options: SqliteStoreOptions): SqliteStore {
   }
 
   async function read<R>(run: () => R): Promise<R> {
-    if (db === undefined)
-      throw new StoreUnavailableError(`SQLite queue store ${JSON.stringify(path)} is closed`);
+    if (db === undefined) throw new StoreUnavailableError(`SQLite queue store ${shown(path)} is closed`);
     try {
       return run();
     } catch (error) {
