@@ -494,10 +494,8 @@ export function createBreaker(options: BreakerOptions = {}): Breaker {
       snap.openUntil == null ? clock.now() + openFor(trips || 1) : read(snap.openUntil),
       clock.now() + maxOpen,
     );
-    if (
-      !(Math.min(state, consecutive, trips, openUntil) >= 0) ||
-      !(Number.isSafeInteger(consecutive) && Number.isSafeInteger(trips))
-    )
+    // The last term is negative for a fractional count and NaN for an infinite one: both fail `>= 0`.
+    if (!(Math.min(state, consecutive, trips, openUntil, -((consecutive % 1) + (trips % 1))) >= 0))
       throw new InvalidArgumentError('initialState', 'a snapshot() of a breaker', snap);
     if (snap.isolated === true) {
       isolations = 1;

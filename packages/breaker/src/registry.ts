@@ -38,7 +38,10 @@ export interface BreakerRegistryOptions {
 
 /** A keyed set of breakers. */
 export interface BreakerRegistry {
-  /** The breaker of `key`, created on first use. */
+  /**
+   * The breaker of `key`, created on first use.
+   * @throws {InvalidArgumentError} when `key` is not a string (`execute` rejects with it instead)
+   */
   get(key: string): Breaker;
   /**
    * `get(key).execute(fn, options)`, and the breaker is not idle until the call ends (a call made through
