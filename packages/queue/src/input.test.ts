@@ -187,6 +187,7 @@ describe.each(stores)('half-writes and handler shapes on the %s store', (_name, 
       'returns 5': () => 5,
       'returns null': () => null,
       'returns a rejecting thenable': () => ({
+        // biome-ignore lint/suspicious/noThenProperty: a handler may return any thenable, not only a Promise
         then: (_: unknown, reject: (e: unknown) => void) => reject(new Error('thenable')),
       }),
     };
