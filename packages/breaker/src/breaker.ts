@@ -154,7 +154,8 @@ export interface Breaker {
 
 /**
  * Internal (not exported from the package): the registry calls `breaker[DISARM]()` on a breaker it evicts,
- * to clear its open -> half-open timer, the one thing outside that would keep an evicted breaker alive.
+ * to clear its open -> half-open timer and arm none later (a call in flight at the eviction can still trip
+ * it): that timer is the one thing outside that would keep an evicted breaker alive.
  */
 export const DISARM: unique symbol = Symbol();
 
@@ -256,6 +257,8 @@ export function createBreaker(options: BreakerOptions = {}): Breaker {
   let isolations = 0;
   let isolationEpoch = 0;
   let timer: TimerHandle | undefined;
+  // Set by a registry that evicted this breaker: it arms no timer any more (see DISARM).
+  let disarmed = false;
   let admitted = 0;
   let good = 0;
   let bad = 0;
@@ -323,10 +326,11 @@ export function createBreaker(options: BreakerOptions = {}): Breaker {
 
   // The open -> half-open timer (cleared by every transition), only to fire onStateChange on time: without
   // the hook, poll() moves the state when it is next looked at, and an open breaker holds no timer (a
-  // registry's evicted breakers are garbage at once). Timers may fire a little before the clock agrees,
-  // so it re-arms; at least 1 ms, or an early timer would spin until the clock moves.
+  // registry's evicted breakers are garbage at once, and so are those that trip after their eviction).
+  // Timers may fire a little before the clock agrees, so it re-arms; at least 1 ms, or an early timer
+  // would spin until the clock moves.
   const arm = (): void => {
-    if (onStateChange && !isolations)
+    if (onStateChange && !isolations && !disarmed)
       timer = unref(
         clock.setTimeout(() => poll() < openUntil && arm(), Math.max(1, openUntil - clock.now())),
       );
@@ -504,7 +508,10 @@ export function createBreaker(options: BreakerOptions = {}): Breaker {
   }
 
   const breaker: Breaker & { [DISARM](): void } = {
-    [DISARM]: (): void => clock.clearTimeout(timer),
+    [DISARM](): void {
+      disarmed = true;
+      clock.clearTimeout(timer);
+    },
     get state(): BreakerState {
       poll();
       return STATES[state]!;

@@ -92,6 +92,23 @@ describe('createBreakerRegistry', () => {
     expect(changes.at(-1)).toBe('down-0 half-open');
   });
 
+  it('a breaker evicted mid-call arms no timer when that call then trips it', async () => {
+    const clock = createFakeClock();
+    const registry = createBreakerRegistry({
+      clock,
+      maxSize: 10,
+      options: { failureThreshold: 1, onStateChange: () => {} },
+    });
+    const ends: ((error: Error) => void)[] = [];
+    const calls = Array.from({ length: 1_000 }, (_, i) =>
+      registry.execute(`slow-${i}`, () => new Promise((_, reject) => ends.push(reject))).catch(() => {}),
+    );
+    for (const end of ends) end(new Error('gateway timeout'));
+    await Promise.all(calls);
+    expect(registry.size).toBe(10);
+    expect(clock.pendingTimers).toBeLessThanOrEqual(10);
+  });
+
   it('keeps open breakers over closed ones when it must evict', async () => {
     const registry = createBreakerRegistry({
       clock: createFakeClock(),
@@ -305,6 +322,8 @@ describe('createBreakerRegistry under a flood of distinct keys', () => {
             // A new key, or one of the last few (so some breakers trip and go half-open while held).
             reuse: fc.option(fc.nat({ max: 5 }), { nil: undefined }),
             advance: fc.constantFrom(0, 0, 1, 30, 61_000),
+            // Ends the oldest call in flight, which may trip a breaker evicted since it started.
+            end: fc.constantFrom(undefined, undefined, 'ok' as const, 'fail' as const),
           }),
           { minLength: 1, maxLength: 300 },
         ),
@@ -316,7 +335,7 @@ describe('createBreakerRegistry under a flood of distinct keys', () => {
             idleFor: 50,
             options: { failureThreshold: 1, onStateChange: () => {}, probeTimeout: 100_000 },
           });
-          const ends: (() => void)[] = [];
+          const ends: ((failed?: boolean) => void)[] = [];
           const calls: Promise<unknown>[] = [];
           let hanging = 0;
           const hang = (key: string): void => {
@@ -324,10 +343,11 @@ describe('createBreakerRegistry under a flood of distinct keys', () => {
               registry
                 .execute(key, () => {
                   hanging++;
-                  return new Promise<void>((resolve) =>
-                    ends.push(() => {
+                  return new Promise<void>((resolve, reject) =>
+                    ends.push((failed) => {
                       hanging--;
-                      resolve();
+                      if (failed) reject(new Error('late'));
+                      else resolve();
                     }),
                   );
                 })
@@ -344,13 +364,19 @@ describe('createBreakerRegistry under a flood of distinct keys', () => {
             else await registry.execute(`old-${i}`, fail).catch(() => {});
             check(`old-${i}`);
           }
-          for (const [i, { fn, reuse, advance }] of steps.entries()) {
+          for (const [i, { fn, reuse, advance, end }] of steps.entries()) {
             const key = `k-${reuse === undefined ? i : Math.max(0, i - reuse)}`;
             if (fn === 'hang') hang(key);
             else await registry.execute(key, fn === 'ok' ? () => 1 : fail).catch(() => {});
             check(`step ${i}`);
             if (advance) await clock.advance(advance);
             check(`step ${i} + ${advance} ms`);
+            if (end) {
+              ends.shift()?.(end === 'fail');
+              await Promise.resolve();
+              await Promise.resolve();
+              check(`step ${i}, a call ended`);
+            }
           }
           for (const end of ends) end();
           await Promise.all(calls);
