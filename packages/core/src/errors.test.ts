@@ -8,6 +8,7 @@ import {
   TimeoutError,
   throwIfAborted,
 } from '@integ/core';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 
 describe('IntegError', () => {
@@ -21,17 +22,12 @@ describe('IntegError', () => {
     expect(error).toBeInstanceOf(Error);
   });
 
-  it('keeps URL credentials and query strings out of a TimeoutError message', () => {
-    const error = new TimeoutError(100, 'health check of https://svc:hunter2@10.0.0.5/health?key=s3cr3t');
-    expect(error.message).toContain('health check of https://');
-    expect(error.message).toContain('10.0.0.5/health?');
-    expect(error.message).not.toContain('hunter2');
-    expect(error.message).not.toContain('s3cr3t');
-    // a JavaScript caller's label that is no string is printed as before, not a TypeError from the timer
-    expect(new TimeoutError(1, 42 as unknown as string).message).toMatch(/^42 timed out/);
+  it('starts a TimeoutError message with the label the caller gave', () => {
     expect(new TimeoutError(100, 'Attempt 2').message).toBe(
       'Attempt 2 timed out after 100 ms; allow more time or make it faster',
     );
+    // a JavaScript caller's label that is no string is printed as is, not a TypeError from the timer
+    expect(new TimeoutError(1, 42 as unknown as string).message).toMatch(/^42 timed out/);
   });
 
   it('names subclasses after the class', () => {
@@ -63,53 +59,37 @@ describe('InvalidArgumentError', () => {
     expect(error.retryable).toBe(false);
   });
 
-  it('shows primitives, cuts long strings and never prints the contents of objects or functions', () => {
+  it('shows primitives other than strings, and strings, objects and functions by kind only', () => {
     const received = (value: unknown) =>
       new InvalidArgumentError('x', 'y', value).message.replace('Invalid x: expected y, received ', '');
-    expect(received('abc')).toBe('"abc"');
-    expect(received('s'.repeat(100))).toBe(JSON.stringify(`${'s'.repeat(25)}…`));
-    expect(received('s'.repeat(28))).toBe(JSON.stringify('s'.repeat(28)));
     expect(received(Number.NaN)).toBe('NaN');
+    expect(received(-1)).toBe('-1');
     expect(received(null)).toBe('null');
     expect(received(undefined)).toBe('undefined');
+    expect(received(true)).toBe('true');
+    expect(received(10n)).toBe('10');
+    expect(received('abc')).toBe('a string');
+    expect(received('')).toBe('a string');
     expect(received({ password: 'hunter2' })).toBe('an object');
     expect(received(['hunter2'])).toBe('an object');
     expect(received(() => 'hunter2')).toBe('a function');
   });
 
-  it('never prints URL credentials, query strings or a whole token', () => {
-    const received = (value: unknown) => new InvalidArgumentError('x', 'y', value).message;
-    // a string where a function or a number was expected: a service URL, a signed URL, a token
-    const withUser = received('postgres://app:hunter2@db.internal');
-    expect(withUser).not.toContain('hunter2');
-    expect(withUser).not.toContain('app:');
-    expect(withUser).toContain('db.internal');
-    // the cut must not leave the start of a long password in: credentials go before the cut
-    const longPassword = received(`https://u:${'p'.repeat(60)}@h`);
-    expect(longPassword).not.toContain('pppp');
-    const signed = received('/v1/x?token=s3cr3t&sig=abc');
-    expect(signed).not.toContain('s3cr3t');
-    expect(signed).toContain('/v1/x?');
-    expect(received('https://h/cb#access_token=s3cr3t')).not.toContain('s3cr3t');
-    // a 40-character token (a GitHub classic token, an AWS secret key) is not printed whole
-    const token = `ghp_${'A1b2C3d4E5'.repeat(3)}xyz123`;
-    expect(token).toHaveLength(40);
-    expect(received(token)).not.toContain(token);
-    // masking takes linear time: a long run of '#' or '/' does not make the regex backtrack (100 000 '#' took ~10 s)
-    const start = performance.now();
-    for (const hostile of [
-      '#'.repeat(100_000),
-      '/'.repeat(100_000),
-      `/${'a'.repeat(100_000)}`,
-      '?#'.repeat(50_000),
-    ])
-      new InvalidArgumentError('x', 'y', hostile);
-    new TimeoutError(1, '#'.repeat(100_000));
-    expect(performance.now() - start).toBeLessThan(1000);
-    // what helps fix a typo stays readable
-    expect(received('ful')).toContain('"ful"');
-    expect(received('Job #12')).toContain('"Job #12"');
-    expect(received('ready?')).toContain('"ready?"');
+  it('never prints any part of a string: a URL, a query, a header value or a token given where something else belongs', () => {
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          fc.string(),
+          fc.webUrl({ withQueryParameters: true, withFragments: true }),
+          fc.constantFrom('postgres://app:s3cr3t@db.internal', 'Bearer s3cr3t', 'api_key=s3cr3t', 's3cr3t'),
+        ),
+        (value) => {
+          expect(new InvalidArgumentError('x', 'y', value).message).toBe(
+            'Invalid x: expected y, received a string',
+          );
+        },
+      ),
+    );
   });
 });
 

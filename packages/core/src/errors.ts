@@ -62,12 +62,6 @@ export function isIntegError(value: unknown, code?: string): value is IntegError
   );
 }
 
-// URL userinfo (`//user:pass@`), query strings (`?token=`) and fragments holding a key (`#access_token=`)
-// carry credentials: masked as @integ/discovery masks URLs (`http://***@host/path?***`). Each part stops at the
-// next `/`, `#` or space, so the regex never backtracks over a long run of them: linear time on any string.
-const redact = (text: unknown): string =>
-  String(text).replace(/(\/)[^\s/?#]*(@)|(\?)\S+|(#)[^\s#=]*=\S*/g, '$1$3$4***$2');
-
 /**
  * An operation did not finish within its time limit (`ERR_TIMEOUT`). Retryable by default.
  *
@@ -81,14 +75,10 @@ export class TimeoutError extends IntegError {
   declare readonly timeoutMs: number;
 
   constructor(timeoutMs: number, what = 'Operation', options: IntegErrorOptions = {}) {
-    super(
-      'ERR_TIMEOUT',
-      `${redact(what)} timed out after ${timeoutMs} ms; allow more time or make it faster`,
-      {
-        retryable: true,
-        ...options,
-      },
-    );
+    super('ERR_TIMEOUT', `${what} timed out after ${timeoutMs} ms; allow more time or make it faster`, {
+      retryable: true,
+      ...options,
+    });
     this.timeoutMs = timeoutMs;
   }
 }
@@ -117,16 +107,12 @@ export class InvalidArgumentError extends IntegError {
   }
 }
 
-// Primitives as themselves, objects and functions by kind only: their contents could be secrets, and the
-// option's name already says where to look. A string is redacted, then cut like Node's ERR_INVALID_ARG_TYPE
-// does (25 characters of a longer one), so a token is never printed whole.
+// Primitives other than strings as themselves; strings, objects and functions by kind only: their contents
+// could be secrets (a URL with credentials, a header value, a token), and the option's name already says where
+// to look.
 function describe(value: unknown): string {
   const type = typeof value;
-  return value && type === 'object'
-    ? 'an object'
-    : type === 'function'
-      ? 'a function'
-      : type === 'string'
-        ? JSON.stringify(redact(value).replace(/^(.{25}).{4,}/s, '$1…'))
-        : String(value);
+  return (value && type === 'object') || type === 'function' || type === 'string'
+    ? `a${type === 'object' ? 'n' : ''} ${type}`
+    : String(value);
 }

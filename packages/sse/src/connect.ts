@@ -52,8 +52,8 @@ export function connect(url: string | URL, options: ConnectOptions = {}): SseCon
       waiting = resolve;
     });
 
-  // The message leaves out the query, which may carry a token, and user:password (all up to the last @).
-  const target = parseUrl(url) ?? fail('url', 'an absolute URL', String(url).replace(/[?#].*|^.*@/gs, ''));
+  // The message shows no string (core's InvalidArgumentError): a URL may carry user:password or a token.
+  const target = parseUrl(url) ?? fail('url', 'an absolute URL', url);
   const session = startSession(target, options, {
     event(event) {
       queue.push(event);

@@ -68,7 +68,7 @@ describe('encodeEvent', () => {
 
   it('never prints the payload given as a string by mistake (it may hold a token)', () => {
     const payload = JSON.stringify({ session: 'tok-77' });
-    expect(() => encodeEvent(payload as never)).toThrow(/received "<string>"/);
+    expect(() => encodeEvent(payload as never)).toThrow(/received a string$/);
     expect(() => encodeEvent(payload as never)).not.toThrow(/tok-77/);
   });
 

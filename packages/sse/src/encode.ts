@@ -3,7 +3,6 @@
  * parser (ours included) reads back exactly what was sent. The server side of @integ/sse reuses it.
  */
 import { InvalidArgumentError } from '@integ/core';
-import { hidden } from './internal/check.js';
 
 /** One event to write. Every field is optional; an object with none writes only the blank line. */
 export interface EncodeEventInit {
@@ -40,7 +39,7 @@ export function encodeEvent(init: EncodeEventInit): string {
   // write an empty event: `encodeEvent('hi')` is a mistake for `encodeEvent({ data: 'hi' })`.
   if (typeof init !== 'object' || init === null)
     // A string there is the payload, which may carry a token: shown by kind only.
-    throw new InvalidArgumentError('encodeEvent(init)', "an object such as { data: 'text' }", hidden(init));
+    throw new InvalidArgumentError('encodeEvent(init)', "an object such as { data: 'text' }", init);
   let out = '';
   const { data, event, id, retry, comment } = init;
   if (comment !== undefined) {

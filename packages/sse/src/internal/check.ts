@@ -14,12 +14,6 @@ export function fail(name: string, expected: string, value: unknown): never {
   throw new InvalidArgumentError(name, expected, value);
 }
 
-/**
- * What an error may show of an option that can carry a credential (`headers`, `body`): a string is not
- * shown at all (even cut short, a short API key would be whole), other values are described by kind.
- */
-export const hidden = (value: unknown): unknown => (typeof value === 'string' ? '<string>' : value);
-
 /** `value` (`fallback` when undefined) when it is a number of ms from 0 to {@link MAX_MS}: NaN never is. */
 export function checkNumber(
   name: string,

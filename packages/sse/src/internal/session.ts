@@ -16,7 +16,7 @@ import { type Backoff, exponential } from '@integ/retry';
 import { SseConnectionError, SseHttpError } from '../errors.js';
 import type { SseEvent } from '../parser.js';
 import { createParser } from '../parser.js';
-import { checkNumber, fail, hidden } from './check.js';
+import { checkNumber, fail } from './check.js';
 
 /** What the hooks get when the client is about to reconnect. */
 export interface ReconnectInfo {
@@ -171,7 +171,7 @@ export function startSession(target: URL, options: ConnectOptions, sink: Session
     try {
       return new Headers(value as HeadersInit);
     } catch {
-      return fail('headers', 'a HeadersInit or a function returning one', hidden(value));
+      return fail('headers', 'a HeadersInit or a function returning one', value);
     }
   };
   if (typeof headers !== 'function') toHeaders(headers);
@@ -179,7 +179,7 @@ export function startSession(target: URL, options: ConnectOptions, sink: Session
     fail('method', "an HTTP method such as 'GET' or 'POST'", method);
   // fetch refuses these, and the client would take its TypeError for a network error.
   if (body !== null && /^(get|head)$/i.test(method))
-    fail('body', "none with GET or HEAD: set method: 'POST'", hidden(body));
+    fail('body', "none with GET or HEAD: set method: 'POST'", body);
   // A stream is used up by the first request: every reconnect would fail the same way.
   if (body instanceof ReadableStream) fail('body', 'no stream (sent again on reconnect)', body);
   if (credentials !== 'same-origin' && credentials !== 'include' && credentials !== 'omit')
