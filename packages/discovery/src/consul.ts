@@ -149,12 +149,12 @@ export function consul(
                 'consul',
                 `${service}: expected a JSON array from the health API`,
               );
-            const header = Number(response.headers.get('x-consul-index'));
-            if (Number.isFinite(header)) {
-              // Reset when the index goes backwards (e.g. a restored snapshot); never block on 0.
-              if (header < index) index = 0;
-              else index = Math.max(1, Math.floor(header));
-            } else index = 0;
+            // X-Consul-Index is a uint64 written in decimal. Anything else ('1e30', '-1', '0x10', a number
+            // past 2^53 that would be sent back rounded) is not an index we can return: restart from 0,
+            // as after a reset. Reset when it goes backwards (a restored snapshot); never block on 0.
+            const raw = response.headers.get('x-consul-index') ?? '';
+            const header = /^\d{1,16}$/.test(raw) ? Number(raw) : -1;
+            index = !Number.isSafeInteger(header) || header < index ? 0 : Math.max(1, header);
             const endpoints: EndpointInit[] = [];
             for (const entry of body) {
               const endpoint = toEndpoint(entry, protocol);
