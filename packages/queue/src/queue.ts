@@ -123,7 +123,7 @@ export interface ListJobsOptions {
 
 /** Options of {@link Queue.redrive}. */
 export interface RedriveJobsOptions {
-  /** Only these dead jobs. @default every dead job */
+  /** Only these dead jobs, at most 10,000 per call (like `pushMany`). @default every dead job */
   readonly ids?: readonly string[] | undefined;
   readonly limit?: number | undefined;
 }
@@ -631,6 +631,9 @@ class QueueCore<T> implements Queue<T>, QueueInternals<T> {
     const ids = options?.ids;
     if (ids !== undefined && !(Array.isArray(ids) && ids.every((id) => typeof id === 'string')))
       throw new InvalidArgumentError('ids', 'an array of job ids (strings)', ids);
+    // The same cap as pushMany: one call is one store transaction, and its size should be bounded.
+    if (ids !== undefined && ids.length > MAX_BATCH)
+      throw new InvalidArgumentError('ids', `at most ${MAX_BATCH} ids per call`, ids.length);
     const n = await this.store.redrive(this.name, { now: this.clock.now(), ids, limit });
     if (n > 0 && this.wakers.size > 0) this.wake();
     return n;
