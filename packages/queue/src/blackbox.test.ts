@@ -5,7 +5,7 @@
  * Time runs on a fake clock; only SQLite's own locking and a killed child process use real time.
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -1103,6 +1103,36 @@ describe('sqliteStore({ path }) from @integ/queue/sqlite', () => {
     await store.close();
   });
 
+  it('group commit: pushes and acks issued in one tick share one transaction (WAL frames, not one commit each)', async () => {
+    const path = join(tempDir(), 'frames.db');
+    const store = sqliteStore({ path });
+    const queue = createQueue({ name: 'q', store });
+    await queue.push('warm-up');
+    const reader = new Database(path, { readonly: true });
+    const frameBytes = 24 + Number(reader.pragma('page_size', { simple: true }));
+    reader.close();
+    const frames = (): number => Math.round((statSync(`${path}-wal`).size - 32) / frameBytes);
+
+    let before = frames();
+    await Promise.all(Array.from({ length: 200 }, (_, i) => queue.push(i)));
+    const concurrentPushes = frames() - before;
+    before = frames();
+    for (let i = 0; i < 20; i++) await queue.push(i);
+    const sequentialPushes = frames() - before;
+    before = frames();
+    const leased = await Promise.all(Array.from({ length: 200 }, () => queue.next()));
+    await Promise.all(leased.map((job) => job?.ack()));
+    const concurrentAcks = frames() - before;
+
+    // A commit writes at least one frame: 20 sequential pushes take 20 or more (60 when measured), 200 in one
+    // tick far fewer (9 when measured).
+    expect(sequentialPushes).toBeGreaterThanOrEqual(20);
+    expect(concurrentPushes).toBeLessThan(20);
+    expect(concurrentAcks).toBeLessThan(60); // 200 claims and 200 acks: 15 frames when measured
+    await queue.close();
+    await store.close();
+  });
+
   it("accepts durability 'normal' and 'full' and refuses anything else with InvalidArgumentError", async () => {
     for (const durability of ['normal', 'full'] as const) {
       const store = sqliteStore({ path: join(tempDir(), `${durability}.db`), durability });
@@ -1282,6 +1312,21 @@ function runKilledProducer(path: string): Promise<string[]> {
 describe('the job contract (DESIGN.md)', () => {
   it('statuses are pending | processing | done | dead, in life-cycle order', () => {
     expect([...JOB_STATUSES]).toEqual(['pending', 'processing', 'done', 'dead']);
+  });
+});
+
+describe('package.json', () => {
+  it('better-sqlite3 ^12 is an optional peer dependency, and ./sqlite and ./testing are entry points', () => {
+    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+      peerDependencies?: Record<string, string>;
+      peerDependenciesMeta?: Record<string, { optional?: boolean }>;
+      dependencies?: Record<string, string>;
+      exports?: Record<string, unknown>;
+    };
+    expect(pkg.peerDependencies?.['better-sqlite3']).toMatch(/^\^12\./);
+    expect(pkg.peerDependenciesMeta?.['better-sqlite3']?.optional).toBe(true);
+    expect(Object.keys(pkg.dependencies ?? {})).not.toContain('better-sqlite3');
+    expect(Object.keys(pkg.exports ?? {})).toEqual(expect.arrayContaining(['.', './sqlite', './testing']));
   });
 });
 
