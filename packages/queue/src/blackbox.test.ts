@@ -197,6 +197,14 @@ describe.each(backends)('@integ/queue on $name', (backend) => {
       expect((await queue.stats()).total).toBe(0);
     });
 
+    it('a payload over maxPayloadBytes refuses the whole batch with PayloadTooLargeError naming its index', async () => {
+      const queue = makeQueue({ maxPayloadBytes: 10 });
+      const error = await queue.pushMany(['ok', 'x'.repeat(20)]).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(PayloadTooLargeError);
+      expect((error as { index?: number }).index).toBe(1);
+      expect((await queue.stats()).total).toBe(0);
+    });
+
     it('accepts 10,000 payloads and refuses 10,001 with InvalidArgumentError', async () => {
       const queue = makeQueue();
       await expect(queue.pushMany(Array.from({ length: 10_001 }, (_, i) => i))).rejects.toBeInstanceOf(
@@ -273,6 +281,17 @@ describe.each(backends)('@integ/queue on $name', (backend) => {
       expect(job?.leaseUntil).toBe(T0 + 1900);
       await clock.advance(500); // past the first lease, within the extension
       expect(await queue.next()).toBeNull();
+      await job?.ack();
+      expect((await queue.get(job?.id ?? ''))?.status).toBe('done');
+    });
+
+    it('a call refused with InvalidArgumentError settles nothing: the lease stays with its holder', async () => {
+      const queue = makeQueue();
+      await queue.push('x');
+      const job = await queue.next({ leaseMs: 1000 });
+      await expect(job?.extend(-1)).rejects.toBeInstanceOf(InvalidArgumentError);
+      await expect(job?.fail(new Error('x'), { delay: -1 })).rejects.toBeInstanceOf(InvalidArgumentError);
+      expect((await queue.get(job?.id ?? ''))?.status).toBe('processing');
       await job?.ack();
       expect((await queue.get(job?.id ?? ''))?.status).toBe('done');
     });
@@ -615,6 +634,14 @@ describe.each(backends)('@integ/queue on $name', (backend) => {
       expect(order).toEqual(['b', 'e', 'a', 'c', 'd']);
     });
 
+    it('a higher-priority job that is not due yet does not hold back a due one', async () => {
+      const queue = makeQueue();
+      await queue.push('high, later', { priority: 10, delay: 1000 });
+      await queue.push('low, now', { priority: -10 });
+      expect((await queue.next())?.payload).toBe('low, now');
+      expect(await queue.next()).toBeNull();
+    });
+
     it('within one priority an earlier due time runs first', async () => {
       const queue = makeQueue();
       await queue.push('late', { delay: 200 });
@@ -752,6 +779,18 @@ describe.each(backends)('@integ/queue on $name', (backend) => {
       await worker.close();
     });
 
+    it('aborting the signal option closes the worker', async () => {
+      const queue = makeQueue();
+      const controller = new AbortController();
+      let runs = 0;
+      const worker = queue.process(() => void runs++, { signal: controller.signal });
+      controller.abort();
+      await until(() => worker.closed, 'the worker to close');
+      await queue.push('x');
+      for (let i = 0; i < 20; i++) await turn();
+      expect(runs).toBe(0);
+    });
+
     it('refuses bad options with InvalidArgumentError', () => {
       const queue = makeQueue();
       for (const options of [{ concurrency: 0 }, { concurrency: 1.5 }, { leaseMs: -1 }, { timeout: -1 }])
@@ -796,6 +835,36 @@ describe.each(backends)('@integ/queue on $name', (backend) => {
       expect(job?.attempts).toBe(1);
       expect(job?.lastError).toMatch(/TimeoutError/);
       await worker.close({ timeout: 0 });
+    });
+
+    it('a timed-out handler that settles later changes nothing, and close() does not wait for it', async () => {
+      const completed: string[] = [];
+      const queue = makeQueue({ attempts: 2, backoff: 60_000, onCompleted: (job) => completed.push(job.id) });
+      const gate = deferred();
+      let started = 0;
+      const worker = queue.process(
+        async () => {
+          started++;
+          await gate.promise; // ignores its signal
+        },
+        { timeout: 1000 },
+      );
+      const pushed = await queue.push('x');
+      await until(() => started === 1, 'start');
+      await clock.advance(1000);
+      await until(async () => (await queue.get(pushed.id))?.status === 'pending', 'the attempt to fail');
+      let closed = false;
+      const closing = worker.close({ timeout: 10_000 }).then(() => {
+        closed = true;
+      });
+      await until(() => closed, 'close() to resolve without waiting for the abandoned handler');
+      await closing;
+      gate.resolve();
+      for (let i = 0; i < 20; i++) await turn();
+      expect(completed).toEqual([]);
+      const job = await queue.get(pushed.id);
+      expect(job?.status).toBe('pending');
+      expect(job?.attempts).toBe(1);
     });
 
     it('a handler that finishes in time is not aborted', async () => {
@@ -866,6 +935,30 @@ describe.each(backends)('@integ/queue on $name', (backend) => {
       expect(job?.status).toBe('pending');
       expect(job?.attempts).toBe(0);
       expect((await queue.next())?.id).toBe(pushed.id);
+    });
+
+    it('a handler that rejects because close() aborted it does not fail the job: it goes back to pending unused', async () => {
+      const failed: unknown[] = [];
+      const queue = makeQueue({ onFailed: (_job, error) => failed.push(error) });
+      let started = false;
+      const worker = queue.process(
+        (_job, { signal }) =>
+          new Promise((_resolve, reject) => {
+            started = true;
+            signal.addEventListener('abort', () => reject(signal.reason));
+          }),
+      );
+      const pushed = await queue.push('x');
+      await until(() => started, 'start');
+      const closing = worker.close({ timeout: 1000 });
+      await clock.advance(1000);
+      await closing;
+      for (let i = 0; i < 20; i++) await turn();
+      const job = await queue.get(pushed.id);
+      expect(job?.status).toBe('pending');
+      expect(job?.attempts).toBe(0);
+      expect(job?.lastError).toBeNull();
+      expect(failed).toEqual([]);
     });
 
     it('queue.close() also returns jobs taken with next() to pending, and waits for those settled in time', async () => {
@@ -942,6 +1035,32 @@ describe.each(backends)('@integ/queue on $name', (backend) => {
       const error = (await queue.push({ a: { b: [1, () => 2] } }).catch((e: unknown) => e)) as PayloadError;
       expect(String((error as { path?: unknown }).path)).toMatch(/a.*b.*1/);
       expect(error.message).toMatch(/function/i);
+    });
+
+    it('refuses undefined or a hole inside an array (JSON would turn it into null)', async () => {
+      const queue = makeQueue();
+      const holey = [1];
+      holey[2] = 3; // index 1 is a hole
+      for (const payload of [[undefined, 1], holey]) {
+        const error = await queue.push(payload).catch((e: unknown) => e);
+        expect(error).toBeInstanceOf(PayloadError);
+      }
+      expect((await queue.stats()).total).toBe(0);
+    });
+
+    it('accepts 256 levels of nesting and refuses 257 with PayloadError (no stack overflow)', async () => {
+      const queue = makeQueue();
+      const nest = (levels: number): unknown => {
+        let value: unknown = 1;
+        for (let i = 0; i < levels; i++) value = i % 2 === 0 ? [value] : { v: value };
+        return value;
+      };
+      await expect(queue.push(nest(256))).resolves.toMatchObject({ status: 'pending' });
+      for (const levels of [257, 100_000]) {
+        const error = await queue.push(nest(levels)).catch((e: unknown) => e);
+        expect(error).toBeInstanceOf(PayloadError);
+        expect((error as Error).message).toMatch(/256 levels/);
+      }
     });
 
     it('drops undefined properties as JSON.stringify does', async () => {
@@ -1070,6 +1189,27 @@ describe('sqliteStore({ path }) from @integ/queue/sqlite', () => {
     await left?.ack();
     await q2.close();
     await second.close();
+  });
+
+  it('two stores on one file (two connections) never lease one job twice', async () => {
+    const path = join(tempDir(), 'shared.db');
+    const stores = [sqliteStore({ path }), sqliteStore({ path })];
+    const queues = stores.map((store) => createQueue<number>({ name: 'q', store }));
+    await queues[0]?.pushMany(Array.from({ length: 300 }, (_, i) => i));
+    const seen: number[] = [];
+    await Promise.all(
+      queues.flatMap((queue) =>
+        Array.from({ length: 4 }, async () => {
+          for (let job = await queue.next(); job; job = await queue.next()) {
+            seen.push(job.payload);
+            await job.ack();
+          }
+        }),
+      ),
+    );
+    expect(seen.sort((a, b) => a - b)).toEqual(Array.from({ length: 300 }, (_, i) => i));
+    for (const queue of queues) await queue.close();
+    for (const store of stores) await store.close();
   });
 
   it('uses WAL journaling', async () => {
