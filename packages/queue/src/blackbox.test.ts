@@ -336,7 +336,7 @@ describe.each(backends)('@integ/queue on $name', (backend) => {
       const events: string[] = [];
       const queue = makeQueue({
         attempts: 1,
-        onStalled: () => events.push('stalled'),
+        onStalled: (job) => events.push(`stalled:${job.status}:${job.attempts}`),
         onDead: (job, error) => events.push(`dead:${job.status}:${error instanceof Error}`),
       });
       const pushed = await queue.push('x');
@@ -346,7 +346,7 @@ describe.each(backends)('@integ/queue on $name', (backend) => {
       const job = await queue.get(pushed.id);
       expect(job?.status).toBe('dead');
       expect(job?.lastError).toEqual(expect.any(String));
-      expect(events).toEqual(['stalled', 'dead:dead:true']);
+      expect(events).toEqual(['stalled:dead:1', 'dead:dead:true']);
     });
 
     it('a stalled job takes its place in priority order again', async () => {
@@ -682,6 +682,14 @@ describe.each(backends)('@integ/queue on $name', (backend) => {
       expect((await queue.stats()).total).toBe(1);
     });
 
+    it('pushMany returns the existing job for a key that is already taken', async () => {
+      const queue = makeQueue();
+      const taken = await queue.push('old', { key: 'k' });
+      const jobs = await queue.pushMany(['new'], { key: 'k' });
+      expect(jobs[0]?.id).toBe(taken.id);
+      expect(jobs[0]?.payload).toBe('old');
+    });
+
     it('pushMany with one key twice stores one job', async () => {
       const queue = makeQueue();
       const jobs = await queue.pushMany(['a', 'b'], { key: 'k' });
@@ -789,6 +797,20 @@ describe.each(backends)('@integ/queue on $name', (backend) => {
       await queue.push('x');
       for (let i = 0; i < 20; i++) await turn();
       expect(runs).toBe(0);
+    });
+
+    it('an idle worker finds jobs pushed through another queue object (another process) at its next poll', async () => {
+      const queue = makeQueue();
+      const producer = makeQueue();
+      const ran: number[] = [];
+      const worker = queue.process(() => void ran.push(clock.now()), { pollInterval: 1000 });
+      await turn();
+      await producer.push('from elsewhere');
+      for (let i = 0; i < 20; i++) await turn();
+      expect(ran).toEqual([]);
+      await clock.advance(1000);
+      await until(() => ran.length === 1, 'the next poll to find the job');
+      await worker.close();
     });
 
     it('refuses bad options with InvalidArgumentError', () => {
@@ -1118,6 +1140,13 @@ describe.each(backends)('@integ/queue on $name', (backend) => {
       });
     });
 
+    it('oldestPendingAgeMs of a delayed job that became due counts from its push (timestamp)', async () => {
+      const queue = makeQueue();
+      await queue.push('x', { delay: 1000 });
+      await clock.advance(3000);
+      expect((await queue.stats()).oldestPendingAgeMs).toBe(3000);
+    });
+
     it('oldestPendingAgeMs is 0 when only delayed jobs are pending', async () => {
       const queue = makeQueue();
       await queue.push('x', { delay: 10_000 });
@@ -1153,6 +1182,32 @@ describe.each(backends)('@integ/queue on $name', (backend) => {
   });
 
   describe('hooks', () => {
+    it('each hook sees the job in the state it reports', async () => {
+      const seen: string[] = [];
+      const queue = makeQueue({
+        attempts: 2,
+        backoff: 0,
+        onCompleted: (job) => seen.push(`completed:${job.status}:${job.attempts}`),
+        onFailed: (job) => seen.push(`failed:${job.status}:${job.attempts}`),
+        onDead: (job) => seen.push(`dead:${job.status}:${job.attempts}`),
+        onStalled: (job) => seen.push(`stalled:${job.status}:${job.attempts}`),
+      });
+      await queue.push('a');
+      await (await queue.next({ leaseMs: 10 }))?.fail(new Error('x'));
+      await (await queue.next({ leaseMs: 10 }))?.ack();
+      await queue.push('b');
+      await queue.next({ leaseMs: 10 });
+      await clock.advance(10);
+      await (await queue.next({ leaseMs: 10 }))?.fail(new Error('y'));
+      expect(seen).toEqual([
+        'failed:pending:1',
+        'completed:done:2',
+        'stalled:processing:2', // the job as delivered again: its new run counts
+        'failed:dead:2',
+        'dead:dead:2',
+      ]);
+    });
+
     it('a hook that throws does not break the queue; the error goes to the logger', async () => {
       const logged: unknown[] = [];
       const log = (...args: unknown[]) => void logged.push(args);
