@@ -159,6 +159,19 @@ describe.each(backends)('@integ/queue on $name', (backend) => {
       expect(read?.payload).toEqual(payload);
     });
 
+    it('stores a copy: changing the object after push, or a delivered payload, changes no stored job', async () => {
+      const queue = makeQueue<{ list: number[] }>();
+      const payload = { list: [1] };
+      const job = await queue.push(payload);
+      payload.list.push(2);
+      const delivered = await queue.next();
+      expect(delivered?.payload).toEqual({ list: [1] });
+      delivered?.payload.list.push(3);
+      expect((await queue.get(job.id))?.payload).toEqual({ list: [1] });
+      await delivered?.fail(new Error('again'), { delay: 0 });
+      expect((await queue.next())?.payload).toEqual({ list: [1] });
+    });
+
     it('refuses options out of range with InvalidArgumentError and stores nothing', async () => {
       const queue = makeQueue();
       const bad = [
@@ -1265,6 +1278,21 @@ describe('sqliteStore({ path }) from @integ/queue/sqlite', () => {
     expect(seen.sort((a, b) => a - b)).toEqual(Array.from({ length: 300 }, (_, i) => i));
     for (const queue of queues) await queue.close();
     for (const store of stores) await store.close();
+  });
+
+  it('a push issued just before store.close() is either committed or rejected, never acknowledged and lost', async () => {
+    const path = join(tempDir(), 'closing.db');
+    const store = sqliteStore({ path });
+    const queue = createQueue({ name: 'q', store });
+    const pushes = Array.from({ length: 10 }, (_, i) => queue.push(i));
+    await store.close();
+    const settled = await Promise.allSettled(pushes);
+    const reopened = sqliteStore({ path });
+    const again = createQueue({ name: 'q', store: reopened });
+    for (const result of settled)
+      if (result.status === 'fulfilled') expect((await again.get(result.value.id))?.status).toBe('pending');
+      else expect(result.reason).toBeInstanceOf(StoreUnavailableError);
+    await reopened.close();
   });
 
   it('uses WAL journaling', async () => {
