@@ -15,6 +15,7 @@ import {
   consul,
   createRegistry,
   DiscoverySourceError,
+  type EndpointInit,
   envVariableFor,
   fromEnv,
   InvalidUrlError,
@@ -1485,5 +1486,81 @@ describe('consul() against a Consul-compatible stand-in', () => {
     await registry.ready('users');
     expect(urlsOf(registry.endpoints('users'))).toEqual(['http://10.0.0.1:80']);
     expect(logger.lines.filter((l) => l.level === 'warn')).toHaveLength(1);
+  });
+
+  it('caps the endpoints one answer can hold at maxEndpoints, with one warn', async () => {
+    const many = Array.from({ length: 50 }, (_, i) => entry(`u${i}`, `10.0.0.${i + 1}`, 80));
+    const clock = createFakeClock();
+    const server = await startConsul(clock);
+    server.replies.push({ index: '10', entries: many });
+    const logger = recordingLogger();
+    const registry = registryOf({
+      services: { users: consul({ service: 'users', address: server.address }) },
+      clock,
+      logger,
+      maxEndpoints: 20,
+    });
+    await registry.ready('users');
+    expect(registry.endpoints('users')).toHaveLength(20);
+    const warns = logger.lines.filter((l) => l.level === 'warn');
+    expect(warns).toHaveLength(1);
+    expect(warns[0]!.args).toEqual([
+      expect.objectContaining({ kept: 20, cut: 30 }),
+      expect.stringContaining('maxEndpoints'),
+    ]);
+  });
+});
+
+describe('maxEndpoints: a source is untrusted input', () => {
+  const answer = (n: number, priority = 0, from = 0): EndpointInit[] =>
+    Array.from({ length: n }, (_, i) => ({ url: `http://h${from + i}.test:80`, priority }));
+
+  it('keeps at most 5000 endpoints of one answer by default, with one warn', async () => {
+    const clock = createFakeClock();
+    const { source, answers } = scriptedSource(clock);
+    answers.push({ endpoints: answer(100_000) });
+    const logger = recordingLogger();
+    const registry = registryOf({ services: { a: source }, clock, logger });
+    await registry.ready('a');
+    expect(registry.endpoints('a')).toHaveLength(5000);
+    expect(logger.lines.filter((l) => l.level === 'warn')).toHaveLength(1);
+  });
+
+  it('keeps the lowest priority tiers when it cuts, and logs nothing under the cap', async () => {
+    const clock = createFakeClock();
+    const { source, answers } = scriptedSource(clock);
+    answers.push(
+      { endpoints: [...answer(10, 1, 100), ...answer(10, 0)], ttlMs: 1000 },
+      { endpoints: [...answer(5, 1, 100), ...answer(5, 0)] },
+    );
+    const logger = recordingLogger();
+    const registry = registryOf({ services: { a: { source, maxEndpoints: 10 } }, clock, logger, jitter: 0 });
+    await registry.ready('a');
+    expect(registry.endpoints('a').map((e) => e.priority)).toEqual(Array(10).fill(0));
+    expect(logger.lines.filter((l) => l.level === 'warn')).toHaveLength(1);
+    await clock.advance(1000);
+    expect(registry.endpoints('a')).toHaveLength(10);
+    expect(logger.lines.filter((l) => l.level === 'warn')).toHaveLength(1);
+  });
+
+  it('counts distinct valid URLs: duplicates do not trigger a cut', async () => {
+    const clock = createFakeClock();
+    const { source, answers } = scriptedSource(clock);
+    answers.push({ endpoints: [...answer(3), ...answer(3), ...answer(3)] });
+    const logger = recordingLogger();
+    const registry = registryOf({ services: { a: source }, clock, logger, maxEndpoints: 3 });
+    await registry.ready('a');
+    expect(registry.endpoints('a')).toHaveLength(3);
+    expect(logger.lines.filter((l) => l.level === 'warn')).toHaveLength(0);
+  });
+
+  it('refuses a maxEndpoints that is not a whole number >= 1', () => {
+    for (const maxEndpoints of [0, 1.5, Number.NaN, -1, Number.POSITIVE_INFINITY])
+      expect(
+        isIntegError(
+          caught(() => createRegistry({ services: { a: 'http://a:1' }, maxEndpoints })),
+          'ERR_INVALID_ARGUMENT',
+        ),
+      ).toBe(true);
   });
 });

@@ -51,6 +51,11 @@ export interface ServiceOptions {
    * tried; when none qualifies, health is ignored (Envoy's panic mode). 0 disables panic mode. @default 50
    */
   readonly panicThreshold?: number;
+  /**
+   * Most endpoints one service holds. A larger answer (a source is untrusted input) keeps this many, lowest
+   * priority first, and logs one `warn`. @default 5000
+   */
+  readonly maxEndpoints?: number;
 }
 
 /**
@@ -252,6 +257,7 @@ class Service {
   readonly source: Source;
   readonly balancer: Balancer;
   readonly panicThreshold: number;
+  readonly maxEndpoints: number;
   readonly detector: OutlierDetector | null;
   readonly health: ResolvedHealth | null;
   private readonly shared: Shared;
@@ -281,6 +287,9 @@ class Service {
     const b = options.balancer ?? 'round-robin';
     this.balancer = typeof b === 'function' ? b() : balancerFor(b);
     this.panicThreshold = positive(`services.${name}.panicThreshold`, options.panicThreshold, 50, 0, 100);
+    this.maxEndpoints = positive(`services.${name}.maxEndpoints`, options.maxEndpoints, 5000, 1);
+    if (this.maxEndpoints % 1)
+      throw new InvalidArgumentError(`services.${name}.maxEndpoints`, 'a whole number', this.maxEndpoints);
     const od = options.outlierDetection;
     this.detector = od === false ? null : new OutlierDetector(resolveOutlierOptions(od ?? {}), shared.random);
     this.health = resolveHealth(`services.${name}.healthCheck`, options.healthCheck);
@@ -426,7 +435,13 @@ class Service {
   private apply(snapshot: Snapshot): void {
     const seen = new Set<string>();
     let changed = false;
-    for (const init of snapshot.endpoints) {
+    let cut = 0;
+    // A source is untrusted input: past maxEndpoints, keep the lowest priority tiers (RFC 2782 order).
+    const inits =
+      snapshot.endpoints.length > this.maxEndpoints
+        ? [...snapshot.endpoints].sort((a, b) => tier(a) - tier(b))
+        : snapshot.endpoints;
+    for (const init of inits) {
       let url: string;
       try {
         url = checkUrl(init.url, `${this.source.kind} answer for ${this.name}`);
@@ -438,6 +453,10 @@ class Service {
         continue;
       }
       if (seen.has(url)) continue;
+      if (seen.size >= this.maxEndpoints) {
+        cut++;
+        continue;
+      }
       seen.add(url);
       const endpoint = makeEndpoint(this.name, url, init);
       const existing = this.states.get(url);
@@ -468,6 +487,11 @@ class Service {
         changed = true;
       }
     }
+    if (cut)
+      this.shared.logger.warn(
+        { service: this.name, source: this.source.kind, kept: seen.size, cut },
+        'discovery answer cut to maxEndpoints',
+      );
     for (const [url, state] of this.states) {
       if (seen.has(url)) continue;
       this.states.delete(url);
@@ -748,10 +772,14 @@ class Service {
   }
 }
 
+function tier(init: EndpointInit): number {
+  return Number.isFinite(init.priority) ? (init.priority as number) : 0;
+}
+
 function makeEndpoint(service: string, url: string, init: EndpointInit): Endpoint {
   const weight =
     typeof init.weight === 'number' && Number.isFinite(init.weight) && init.weight >= 0 ? init.weight : 1;
-  const priority = typeof init.priority === 'number' && Number.isFinite(init.priority) ? init.priority : 0;
+  const priority = tier(init);
   return Object.freeze({
     url,
     service,
@@ -864,6 +892,7 @@ export function createRegistry(options: RegistryOptions): Registry {
     ...(options.healthCheck === undefined ? {} : { healthCheck: options.healthCheck }),
     ...(options.outlierDetection === undefined ? {} : { outlierDetection: options.outlierDetection }),
     ...(options.panicThreshold === undefined ? {} : { panicThreshold: options.panicThreshold }),
+    ...(options.maxEndpoints === undefined ? {} : { maxEndpoints: options.maxEndpoints }),
   };
   const services = new Map<string, Service>();
   for (const name of Object.keys(options.services)) {
@@ -929,7 +958,13 @@ export function createRegistry(options: RegistryOptions): Registry {
 
 function stripUndefined(options: ServiceOptions): ServiceOptions {
   const out: Record<string, unknown> = {};
-  for (const key of ['balancer', 'healthCheck', 'outlierDetection', 'panicThreshold'] as const)
+  for (const key of [
+    'balancer',
+    'healthCheck',
+    'outlierDetection',
+    'panicThreshold',
+    'maxEndpoints',
+  ] as const)
     if ((options as Record<string, unknown>)[key] !== undefined)
       out[key] = (options as Record<string, unknown>)[key];
   return out as ServiceOptions;
