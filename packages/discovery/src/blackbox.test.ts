@@ -1564,3 +1564,19 @@ describe('maxEndpoints: a source is untrusted input', () => {
       ).toBe(true);
   });
 });
+
+describe('invalid URLs in an answer', () => {
+  it('are skipped with one warn per answer giving the count, not one line each', async () => {
+    const clock = createFakeClock();
+    const { source, answers } = scriptedSource(clock);
+    const bad: EndpointInit[] = Array.from({ length: 1000 }, (_, i) => ({ url: `not a url ${i}` }));
+    answers.push({ endpoints: [...bad, { url: 'http://ok.test:80' }] });
+    const logger = recordingLogger();
+    const registry = registryOf({ services: { a: source }, clock, logger });
+    await registry.ready('a');
+    expect(urlsOf(registry.endpoints('a'))).toEqual(['http://ok.test:80']);
+    const warns = logger.lines.filter((l) => l.level === 'warn');
+    expect(warns).toHaveLength(1);
+    expect(warns[0]!.args[0]).toMatchObject({ invalid: 1000 });
+  });
+});

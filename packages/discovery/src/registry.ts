@@ -436,6 +436,7 @@ class Service {
     const seen = new Set<string>();
     let changed = false;
     let cut = 0;
+    let invalid = 0;
     // A source is untrusted input: past maxEndpoints, keep the lowest priority tiers (RFC 2782 order).
     const inits =
       snapshot.endpoints.length > this.maxEndpoints
@@ -446,10 +447,7 @@ class Service {
       try {
         url = checkUrl(init.url, `${this.source.kind} answer for ${this.name}`);
       } catch {
-        this.shared.logger.warn(
-          { service: this.name, source: this.source.kind },
-          'ignoring an endpoint with an invalid URL',
-        );
+        invalid++;
         continue;
       }
       if (seen.has(url)) continue;
@@ -487,10 +485,11 @@ class Service {
         changed = true;
       }
     }
-    if (cut)
+    // One line per answer, not per entry: an answer can hold thousands (as consul() does).
+    if (invalid + cut)
       this.shared.logger.warn(
-        { service: this.name, source: this.source.kind, kept: seen.size, cut },
-        'discovery answer cut to maxEndpoints',
+        { service: this.name, source: this.source.kind, kept: seen.size, invalid, cut },
+        'discovery answer: invalid URLs skipped, or cut to maxEndpoints',
       );
     for (const [url, state] of this.states) {
       if (seen.has(url)) continue;
