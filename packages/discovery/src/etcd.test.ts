@@ -4,7 +4,7 @@ import { etcdAvailable, startEtcd, type TestEtcd } from './internal/test-etcd.js
 
 // Real sockets on a shared machine: give them time, poll often.
 const waitFor = <T>(check: () => T | Promise<T>): Promise<T> =>
-  vi.waitFor(check, { timeout: 5000, interval: 10 });
+  vi.waitFor(check, { timeout: 15_000, interval: 10 });
 
 const available = etcdAvailable();
 const { INTEG_REQUIRE_SERVICES } = process.env;
