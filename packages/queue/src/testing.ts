@@ -4,7 +4,7 @@
  * as they are) and a factory for a fresh, empty store. Time runs on a manual clock owned by the kit, so
  * leases, delays and backoffs are checked in microseconds; the store only ever sees the queue's `now`.
  */
-import { isIntegError } from '@integ/core';
+import { InvalidArgumentError, isIntegError } from '@integ/core';
 import { type ManualClock, manualClock, turns } from './internal/manual-clock.js';
 import type { Job, LeasedJob } from './job.js';
 import { createQueue, type Queue, type QueueOptions } from './queue.js';
@@ -34,17 +34,133 @@ export interface ConformanceOptions {
    * prefix or truncated table). The kit uses the queue names `conformance`, `a` and `b`.
    */
   createStore(): QueueStore | Promise<QueueStore>;
-  /** Disposes of a store after its test (after `store.close()`), e.g. deletes its file. */
+  /** Disposes of a store after its test (after `store.close()`, even when the test failed), e.g. deletes its file. */
   cleanup?(store: QueueStore): Promise<void> | void;
+  /**
+   * Longest a single store call (and `createStore`, `cleanup`) may take, in real ms. A call still pending
+   * then fails its test with a message naming it, so a hung store fails the suite instead of stalling it
+   * (node:test has no timeout of its own). Keep it under your runner's test timeout. @default 2000
+   */
+  readonly callTimeout?: number | undefined;
 }
 
 const START = Date.UTC(2030, 0, 1);
+
+const STORE_METHODS = [
+  'enqueue',
+  'claim',
+  'ack',
+  'fail',
+  'extend',
+  'release',
+  'reap',
+  'redrive',
+  'get',
+  'list',
+  'stats',
+  'clean',
+  'close',
+] as const;
+
+/** The store of one test, as the kit hands it to queues: every call bounded in real time and counted. */
+interface Guard {
+  readonly store: QueueStore;
+  /** Store calls in flight. */
+  busy(): boolean;
+  /** Resolves once no store call is in flight (each one settles within the call timeout). */
+  idle(): Promise<void>;
+  /** The last failed store call, for messages. */
+  lastError(): string | undefined;
+  /** Refuses every later call: the test is over (a body the runner timed out must not touch the next store). */
+  end(): void;
+}
+
+/** Settles like `work()` or rejects with `message` after `ms` real ms; a synchronous throw becomes a rejection. */
+function bounded<T>(work: () => T | PromiseLike<T>, ms: number, message: string): Promise<T> {
+  let result: T | PromiseLike<T>;
+  try {
+    result = work();
+  } catch (error) {
+    return Promise.reject(error);
+  }
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(message)), ms);
+  });
+  return Promise.race([result, expired]).finally(() => clearTimeout(timer));
+}
+
+function guard(inner: QueueStore, label: string, timeout: number): Guard {
+  let inFlight = 0;
+  let ended = false;
+  let last: string | undefined;
+  let wake: (() => void)[] = [];
+  const call = (method: (typeof STORE_METHODS)[number], args: unknown[]): Promise<unknown> => {
+    if (ended)
+      return Promise.reject(
+        new Error(`${label}: store.${method}() called after its test ended (timed out?)`),
+      );
+    const fn = (inner as unknown as Record<string, unknown>)[method];
+    if (typeof fn !== 'function')
+      return Promise.reject(new Error(`${label}: the store has no ${method}() method`));
+    inFlight += 1;
+    return bounded(
+      () => (fn as (...a: unknown[]) => unknown).apply(inner, args),
+      timeout,
+      `${label}: store.${method}() did not settle within ${timeout} ms (every store call must resolve or reject; raise callTimeout for a slow backend)`,
+    )
+      .catch((error: unknown) => {
+        const message = error instanceof Error ? error.message : String(error);
+        last = message.startsWith(label) ? message.slice(label.length + 2) : `store.${method}(): ${message}`;
+        throw error;
+      })
+      .finally(() => {
+        inFlight -= 1;
+        if (inFlight === 0) {
+          const waiting = wake;
+          wake = [];
+          for (const resolve of waiting) resolve();
+        }
+      });
+  };
+  const store = {} as Record<string, unknown>;
+  for (const method of STORE_METHODS) store[method] = (...args: unknown[]) => call(method, args);
+  return {
+    store: store as unknown as QueueStore,
+    busy: () => inFlight > 0,
+    idle: () => (inFlight === 0 ? Promise.resolve() : new Promise<void>((resolve) => wake.push(resolve))),
+    lastError: () => last,
+    end: () => {
+      ended = true;
+    },
+  };
+}
+
+function checkRunner(runner: ConformanceRunner, options: ConformanceOptions): number {
+  for (const name of ['describe', 'it', 'expect', 'beforeEach', 'afterEach'] as const)
+    if (typeof runner?.[name] !== 'function')
+      throw new InvalidArgumentError(`runner.${name}`, "a function (your test runner's)", runner?.[name]);
+  if (typeof options?.name !== 'string') throw new InvalidArgumentError('name', 'a string', options?.name);
+  if (typeof options.createStore !== 'function')
+    throw new InvalidArgumentError(
+      'createStore',
+      'a function returning a fresh QueueStore',
+      options.createStore,
+    );
+  if (options.cleanup !== undefined && typeof options.cleanup !== 'function')
+    throw new InvalidArgumentError('cleanup', 'a function', options.cleanup);
+  const timeout = options.callTimeout ?? 2000;
+  if (typeof timeout !== 'number' || !(timeout >= 1 && timeout <= 2_147_483_647))
+    throw new InvalidArgumentError('callTimeout', 'a number of ms from 1 to 2147483647', timeout);
+  return timeout;
+}
 
 /**
  * Registers the conformance suite: leases, expiry and re-delivery, fencing, retries with backoff,
  * dead letters and redrive, delays, priorities, deduplication keys, per-job deadlines, graceful close,
  * stats and payload validation.
  *
+ * @throws {InvalidArgumentError} when a runner function, `name`, `createStore`, `cleanup` or `callTimeout` has the wrong shape
  * @example
  * ```ts
  * import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -54,11 +170,37 @@ const START = Date.UTC(2030, 0, 1);
  * ```
  */
 export function queueConformance(runner: ConformanceRunner, options: ConformanceOptions): void {
-  const { describe, it, expect, beforeEach, afterEach } = runner;
+  const callTimeout = checkRunner(runner, options);
+  const { describe, expect, beforeEach, afterEach } = runner;
+  const label = `conformance (${options.name})`;
 
+  let raw: QueueStore | undefined;
+  let guarded: Guard | undefined;
   let store: QueueStore;
   let clock: ManualClock;
   const queues: Queue<unknown>[] = [];
+  /** The body of the test that ran last: one the runner timed out may still be running. */
+  let body: Promise<void> | undefined;
+
+  const it = (name: string, fn: () => Promise<void>): void =>
+    runner.it(name, () => {
+      const run = fn();
+      body = run;
+      return run;
+    });
+
+  /** Waits for store calls in flight (bounded: each settles within callTimeout), then a few more turns. */
+  const flush = async (): Promise<void> => {
+    for (let quiet = 0; quiet < 5; ) {
+      if (guarded?.busy()) {
+        await guarded.idle();
+        quiet = 0;
+      } else {
+        await turns(1);
+        quiet += 1;
+      }
+    }
+  };
 
   const make = <T = unknown>(extra?: Partial<QueueOptions<T>>): Queue<T> => {
     const queue = createQueue<T>({ name: 'conformance', store, clock, random: () => 0.5, ...extra });
@@ -66,13 +208,24 @@ export function queueConformance(runner: ConformanceRunner, options: Conformance
     return queue;
   };
 
-  /** Spins the event loop until `check()` holds (bounded: no real waiting, no hang). */
+  /**
+   * Runs the event loop until `check()` holds. Fails once nothing can change any more (no store call in
+   * flight for 100 turns: everything else runs on the manual clock) or after callTimeout of real time.
+   */
   const until = async (check: () => boolean | Promise<boolean>, what: string): Promise<void> => {
-    for (let i = 0; i < 500; i++) {
+    const deadline = Date.now() + callTimeout;
+    for (let quiet = 0; quiet < 100 && Date.now() < deadline; ) {
       if (await check()) return;
-      await turns(1);
+      if (guarded?.busy()) {
+        await guarded.idle();
+        quiet = 0;
+      } else {
+        await turns(1);
+        quiet += 1;
+      }
     }
-    throw new Error(`conformance: timed out waiting for ${what}`);
+    const last = guarded?.lastError();
+    throw new Error(`${label}: timed out waiting for ${what}${last ? ` (last store error: ${last})` : ''}`);
   };
 
   const rejection = async (promise: Promise<unknown>): Promise<unknown> => {
@@ -94,14 +247,40 @@ export function queueConformance(runner: ConformanceRunner, options: Conformance
 
   describe(`queue store conformance: ${options.name}`, () => {
     beforeEach(async () => {
-      clock = manualClock(START);
-      store = await options.createStore();
+      // A body the runner timed out is refused by its ended store and stops; let it, before reusing `store`.
+      if (body !== undefined) await bounded(() => body?.catch(() => {}), callTimeout, '').catch(() => {});
+      body = undefined;
+      raw = undefined;
+      guarded = undefined;
+      clock = manualClock(START, flush);
+      const created = await bounded(
+        () => options.createStore(),
+        callTimeout,
+        `${label}: createStore() did not settle within ${callTimeout} ms`,
+      );
+      if (typeof created?.claim !== 'function')
+        throw new Error(`${label}: createStore() returned ${String(created)}, not a QueueStore`);
+      raw = created;
+      guarded = guard(created, label, callTimeout);
+      store = guarded.store;
     });
 
+    // Every step runs whatever the test and the steps before it did; the first error is reported.
     afterEach(async () => {
-      for (const queue of queues.splice(0)) await queue.close({ timeout: 0 });
-      await store.close();
-      await options.cleanup?.(store);
+      const errors: unknown[] = [];
+      for (const queue of queues.splice(0)) await queue.close({ timeout: 0 }).catch((e) => errors.push(e));
+      const created = raw;
+      if (created !== undefined) {
+        await store.close().catch((e) => errors.push(e));
+        guarded?.end();
+        if (options.cleanup !== undefined)
+          await bounded(
+            () => options.cleanup?.(created),
+            callTimeout,
+            `${label}: cleanup() did not settle within ${callTimeout} ms`,
+          ).catch((e) => errors.push(e));
+      }
+      if (errors.length > 0) throw errors[0];
     });
 
     describe('push', () => {
@@ -161,6 +340,42 @@ export function queueConformance(runner: ConformanceRunner, options: Conformance
         expect((await queue.stats()).pending).toBe(2);
       });
 
+      it('returns payloads exactly as pushed: nested data, any character, up to maxPayloadBytes', async () => {
+        const queue = make();
+        // 1 MiB of UTF-8 JSON exactly (the default limit): two quotes and 524,287 two-byte characters.
+        const largest = 'é'.repeat(524_287);
+        const payloads: unknown[] = [
+          {
+            user: { id: 7, tags: ['a', { deep: [1, [2, [3, null]]] }], bio: null },
+            n: -0.5,
+            max: 2 ** 53 - 1,
+          },
+          'quotes " \\ / \n \t \u0000 \u001f é 漢字 😀 \ud800 \u2028',
+          [[[]], {}, '', 0, false, 1e-7, 1.7976931348623157e308],
+          null,
+          `${'x'.repeat(70_000)}!`,
+          largest,
+        ];
+        const ids: string[] = [];
+        for (const payload of payloads) ids.push((await queue.push(payload)).id);
+        for (const [i, id] of ids.entries()) expect((await queue.get(id))?.payload).toEqual(payloads[i]);
+        expect((await queue.list()).map((j) => j.payload)).toEqual(payloads);
+        for (const payload of payloads) expect((await mustNext(queue)).payload).toEqual(payload);
+      });
+
+      it('makes the jobs of one pushMany visible together, never part of them', async () => {
+        const queue = make();
+        const seen = new Set<number>();
+        let pushed = false;
+        const pushing = queue.pushMany(Array.from({ length: 50 }, (_, i) => i)).then(() => {
+          pushed = true;
+        });
+        for (let i = 0; i < 1000 && !pushed; i++) seen.add((await queue.stats()).pending);
+        await pushing;
+        seen.add((await queue.stats()).pending);
+        expect([...seen].filter((n) => n !== 0 && n !== 50)).toEqual([]);
+      });
+
       it('isolates queues that share a store', async () => {
         const a = make({ name: 'a' });
         const b = make({ name: 'b' });
@@ -168,7 +383,11 @@ export function queueConformance(runner: ConformanceRunner, options: Conformance
         await b.push('for b', { key: 'k' });
         expect((await mustNext(b)).payload).toBe('for b');
         expect(await b.next()).toBe(null);
-        expect((await a.stats()).pending).toBe(1);
+        const [sa, sb] = [await a.stats(), await b.stats()];
+        expect([sa.pending, sa.processing, sa.total, sb.pending, sb.processing, sb.total]).toEqual([
+          1, 0, 1, 0, 1, 1,
+        ]);
+        expect((await a.list()).map((j) => j.payload)).toEqual(['for a']);
       });
     });
 
@@ -198,6 +417,25 @@ export function queueConformance(runner: ConformanceRunner, options: Conformance
         const order: unknown[] = [];
         for (let job = await queue.next(); job !== null; job = await queue.next()) order.push(job.payload);
         expect(order).toEqual(['high', 'mid', 'normal-1', 'normal-2', 'low']);
+      });
+
+      it('orders and keeps priorities across the whole safe-integer range', async () => {
+        const queue = make();
+        const pushed = [
+          ['min', -Number.MAX_SAFE_INTEGER],
+          ['below int32', -(2 ** 31) - 1],
+          ['zero', 0],
+          ['int32 max', 2 ** 31 - 1],
+          ['above int32', 2 ** 31],
+          ['max', Number.MAX_SAFE_INTEGER],
+        ] as const;
+        for (const [name, priority] of pushed) {
+          const job = await queue.push(name, { priority });
+          expect((await queue.get(job.id))?.priority).toBe(priority);
+        }
+        const order: unknown[] = [];
+        for (let job = await queue.next(); job !== null; job = await queue.next()) order.push(job.payload);
+        expect(order).toEqual(['max', 'above int32', 'int32 max', 'zero', 'below int32', 'min']);
       });
 
       it('holds a delayed job until its delay has passed', async () => {
@@ -277,6 +515,19 @@ export function queueConformance(runner: ConformanceRunner, options: Conformance
         expect(codeOf(await rejection(stale.extend(5000)))).toBe('ERR_LEASE_LOST');
         expect(codeOf(await rejection(stale.fail(new Error('late'))))).toBe('ERR_LEASE_LOST');
         expect((await queue.get(current.id))?.status).toBe('processing');
+        await current.ack();
+      });
+
+      it('fences release too: closing a queue whose lease another took over leaves the new holder alone', async () => {
+        const mine = make();
+        const theirs = make();
+        await mine.push('x');
+        await mustNext(mine, 1000);
+        await clock.advance(1000);
+        const current = await mustNext(theirs, 60_000);
+        await mine.close({ timeout: 0 });
+        const job = await store.get(current.id);
+        expect([job?.status, job?.token, job?.attempts]).toEqual(['processing', current.token, 2]);
         await current.ack();
       });
 
@@ -649,13 +900,40 @@ export function queueConformance(runner: ConformanceRunner, options: Conformance
         ]);
       });
 
-      it('clean() removes finished jobs older than the given age', async () => {
+      it('measures the oldest pending age from the push, not from when the job fell due', async () => {
+        const queue = make();
+        await queue.push('delayed', { delay: 2000 });
+        await clock.advance(3000);
+        expect((await queue.stats()).oldestPendingAgeMs).toBe(3000);
+        await (await mustNext(queue)).fail(new Error('again'), { delay: 1000 });
+        await clock.advance(2000);
+        expect((await queue.stats()).oldestPendingAgeMs).toBe(5000);
+      });
+
+      it('lists jobs in push order, by status, with limit and offset', async () => {
+        const queue = make();
+        await queue.pushMany([0, 1, 2, 3, 4, 5]);
+        await (await mustNext(queue)).ack();
+        const payloads = async (options: Parameters<Queue['list']>[0]): Promise<unknown[]> =>
+          (await queue.list(options)).map((j) => j.payload);
+        expect(await payloads({})).toEqual([0, 1, 2, 3, 4, 5]);
+        expect(await payloads({ offset: 3, limit: 2 })).toEqual([3, 4]);
+        expect(await payloads({ status: 'pending', offset: 1, limit: 2 })).toEqual([2, 3]);
+        expect(await payloads({ status: 'done' })).toEqual([0]);
+        expect(await payloads({ offset: 6 })).toEqual([]);
+      });
+
+      it('clean() removes finished jobs of the given status older than the given age', async () => {
         const queue = make();
         await queue.push('a');
+        await queue.push('b', { attempts: 1 });
         await (await mustNext(queue)).ack();
+        await (await mustNext(queue)).fail(new Error('x'));
         await clock.advance(10_000);
         expect(await queue.clean({ status: 'done', olderThan: 20_000 })).toBe(0);
         expect(await queue.clean({ status: 'done', olderThan: 5000 })).toBe(1);
+        expect([(await queue.stats()).total, (await queue.list())[0]?.payload]).toEqual([1, 'b']);
+        expect(await queue.clean({ status: 'dead', olderThan: 5000 })).toBe(1);
         expect((await queue.stats()).total).toBe(0);
       });
     });
