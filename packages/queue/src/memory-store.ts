@@ -2,6 +2,7 @@
  * The in-memory store: ephemeral, for tests and for work that may be lost with the process. It follows
  * the same contract as the durable stores (and passes the same conformance kit).
  */
+import { StoreUnavailableError } from './errors.js';
 import { Heap } from './internal/heap.js';
 import type {
   ClaimedRecord,
@@ -70,6 +71,7 @@ export interface MemoryStore extends QueueStore {}
  * ```
  */
 export function memoryStore(): MemoryStore {
+  let closed = false;
   const queues = new Map<string, QueueState>();
   const byId = new Map<string, Row>();
   let seq = 0;
@@ -118,7 +120,7 @@ export function memoryStore(): MemoryStore {
     return { ...snapshot(row), stalled };
   };
 
-  return {
+  const store: MemoryStore = {
     async enqueue(queue: string, jobs: readonly NewJobRecord[], now: number): Promise<EnqueueResult[]> {
       const s = state(queue);
       const results: EnqueueResult[] = [];
@@ -313,6 +315,18 @@ export function memoryStore(): MemoryStore {
       return count;
     },
 
-    async close(): Promise<void> {},
+    async close(): Promise<void> {
+      closed = true;
+      queues.clear();
+      byId.clear();
+    },
   };
+  // Like every store, a closed one refuses work (its jobs are gone with it) instead of serving an empty queue.
+  for (const [name, method] of Object.entries(store) as [keyof MemoryStore, (...args: never[]) => unknown][])
+    if (name !== 'close')
+      (store as unknown as Record<string, unknown>)[name] = (...args: never[]) =>
+        closed
+          ? Promise.reject(new StoreUnavailableError('The memory queue store is closed: create a new one'))
+          : method(...args);
+  return store;
 }

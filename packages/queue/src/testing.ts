@@ -937,5 +937,23 @@ export function queueConformance(runner: ConformanceRunner, options: Conformance
         expect((await queue.stats()).total).toBe(0);
       });
     });
+
+    describe('store.close', () => {
+      it('is idempotent, and a closed store refuses to hand out or take jobs', async () => {
+        const queue = make();
+        await queue.push('x');
+        await store.close();
+        await store.close();
+        const outcome = (promise: Promise<unknown>): Promise<string> =>
+          promise.then(
+            () => 'served',
+            () => 'refused',
+          );
+        expect(await outcome(store.claim('conformance', { now: clock.now(), leaseMs: 1000, limit: 1 }))).toBe(
+          'refused',
+        );
+        expect(await outcome(queue.push('y'))).toBe('refused');
+      });
+    });
   });
 }
