@@ -259,9 +259,11 @@ const MUTANTS: Record<string, Mutation> = {
         if (inflight !== undefined) return inflight.then((records) => records.map((r) => ({ ...r })));
         const claim = inner.claim(queue, options);
         inflight = claim;
-        void claim.finally(() => {
+        // Cleared either way; the caller handles the rejection (a closed store), not this side chain.
+        const clear = (): void => {
           if (inflight === claim) inflight = undefined;
-        });
+        };
+        claim.then(clear, clear);
         return claim;
       },
     };
