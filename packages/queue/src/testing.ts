@@ -189,17 +189,19 @@ export function queueConformance(runner: ConformanceRunner, options: Conformance
       return run;
     });
 
+  /** One step of waiting: the store calls in flight settle (true), or else one event-loop turn passes (false). */
+  const step = async (): Promise<boolean> => {
+    if (guarded?.busy()) {
+      await guarded.idle();
+      return true;
+    }
+    await turns(1);
+    return false;
+  };
+
   /** Waits for store calls in flight (bounded: each settles within callTimeout), then a few more turns. */
   const flush = async (): Promise<void> => {
-    for (let quiet = 0; quiet < 5; ) {
-      if (guarded?.busy()) {
-        await guarded.idle();
-        quiet = 0;
-      } else {
-        await turns(1);
-        quiet += 1;
-      }
-    }
+    for (let quiet = 0; quiet < 5; ) quiet = (await step()) ? 0 : quiet + 1;
   };
 
   const make = <T = unknown>(extra?: Partial<QueueOptions<T>>): Queue<T> => {
@@ -216,13 +218,7 @@ export function queueConformance(runner: ConformanceRunner, options: Conformance
     const deadline = Date.now() + callTimeout;
     for (let quiet = 0; quiet < 100 && Date.now() < deadline; ) {
       if (await check()) return;
-      if (guarded?.busy()) {
-        await guarded.idle();
-        quiet = 0;
-      } else {
-        await turns(1);
-        quiet += 1;
-      }
+      quiet = (await step()) ? 0 : quiet + 1;
     }
     const last = guarded?.lastError();
     throw new Error(`${label}: timed out waiting for ${what}${last ? ` (last store error: ${last})` : ''}`);
