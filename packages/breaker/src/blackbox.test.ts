@@ -1514,3 +1514,27 @@ describe('more transitions an outside tester checks', () => {
     );
   });
 });
+
+// second reading, 2026-11-24: defects the second spec-first reading found, each with its fix.
+describe('second reading: defects', () => {
+  it('slidingWindow: a fractional or infinite buckets or minimumCalls is refused naming that option, not size', () => {
+    const cases: [Record<string, unknown>, string][] = [
+      [{ type: 'time', buckets: 2.5 }, 'buckets'],
+      [{ type: 'time', buckets: Number.POSITIVE_INFINITY }, 'buckets'],
+      [{ type: 'count', size: 1.5 }, 'size'],
+      [{ type: 'count', size: Number.POSITIVE_INFINITY }, 'size'],
+      [{ type: 'count', size: 10, minimumCalls: 1.5 }, 'minimumCalls'],
+      [{ type: 'time', minimumCalls: 2.5 }, 'minimumCalls'],
+    ];
+    for (const [options, argument] of cases) {
+      let error: unknown;
+      try {
+        slidingWindow(options as never);
+      } catch (e) {
+        error = e;
+      }
+      expect(error, JSON.stringify(options)).toBeInstanceOf(InvalidArgumentError);
+      expect((error as InvalidArgumentError).argument, JSON.stringify(options)).toBe(argument);
+    }
+  });
+});

@@ -60,10 +60,16 @@ function option(
   fallback: number,
   min: number,
   max: number,
+  int?: 1,
 ): number {
   const value = (o[name] ?? fallback) as number;
-  if (typeof value !== 'number' || (!(value >= min && value <= max) && value !== Infinity))
-    throw new InvalidArgumentError(name, `a number in [${min}, ${max}]`, value);
+  // `Infinity` turns a rate off; a count (`int`) must be whole and finite (`Infinity % 1` is NaN).
+  if (
+    typeof value !== 'number' ||
+    (!(value >= min && value <= max) && value !== Infinity) ||
+    (int && value % 1 !== 0)
+  )
+    throw new InvalidArgumentError(name, `a${int ? ' whole' : ''} number in [${min}, ${max}]`, value);
   return value;
 }
 
@@ -85,7 +91,7 @@ export function slidingWindow(options: SlidingWindowOptions = {}): WindowFactory
   const byTime = options.type === 'time';
   if (!byTime && (options.type ?? 'count') !== 'count')
     throw new InvalidArgumentError('type', "'count' or 'time'", options.type);
-  const size = byTime ? option(options, 'buckets', 10, 1, 1e4) : option(options, 'size', 100, 1, 1e6);
+  const size = byTime ? option(options, 'buckets', 10, 1, 1e4, 1) : option(options, 'size', 100, 1, 1e6, 1);
   const bucketMs = byTime ? option(options, 'duration', 60_000, 1, 2 ** 53) / size : 1;
   const failureRate = option(options, 'failureRateThreshold', 0.5, 1e-9, 1);
   const slowRate = option(options, 'slowCallRateThreshold', 1, 1e-9, 1);
@@ -95,10 +101,8 @@ export function slidingWindow(options: SlidingWindowOptions = {}): WindowFactory
     byTime ? 10 : Math.min(10, size),
     1,
     byTime ? 2 ** 53 : size,
+    1,
   );
-  // `Infinity % 1` is NaN: a window needs a finite number of slots.
-  if (size % 1 !== 0 || minCalls % 1)
-    throw new InvalidArgumentError('size', 'whole numbers of calls and buckets', size);
 
   return () => {
     const slots = new Float64Array(size * 3);
