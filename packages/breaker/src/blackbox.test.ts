@@ -1538,3 +1538,19 @@ describe('second reading: defects', () => {
     }
   });
 });
+
+// second reading, 2026-11-24
+describe('second reading: the smallest halfOpenSuccessRatio', () => {
+  it('ratio 1e-9 (the smallest accepted) with one probe: a failed probe reopens, a successful one closes', async () => {
+    const clock = createFakeClock();
+    const breaker = createBreaker({ clock, failureThreshold: 1, openFor: 1_000, halfOpenSuccessRatio: 1e-9 });
+    await failTimes(breaker, 1);
+    await clock.advance(1_000);
+    await breaker.execute(boom).catch(() => {});
+    expect(breaker.state).toBe('open');
+    expect(breaker.snapshot().trips).toBe(2);
+    await clock.advance(1_000);
+    await breaker.execute(fine);
+    expect(breaker.state).toBe('closed');
+  });
+});

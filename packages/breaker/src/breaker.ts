@@ -225,7 +225,8 @@ export function createBreaker(options: BreakerOptions = {}): Breaker {
   const slowMs = num('slowCallDuration', Infinity, 0, Infinity);
   const probes = num('halfOpenProbes', 1, 1, 1e6, 1);
   // Less a rounding error: 0.55 * 100 is 55.00000000000001 in floating point, and 55 successes are 55 %.
-  const needed = Math.ceil(num('halfOpenSuccessRatio', 1, 1e-9, 1) * probes - 1e-9);
+  // At least one: the smallest ratio (1e-9) of one probe would otherwise need none, and a failed probe close.
+  const needed = Math.ceil(num('halfOpenSuccessRatio', 1, 1e-9, 1) * probes - 1e-9) || 1;
   const probeTimeout = num('probeTimeout', 10_000, 1);
   // Checked here, not at the first call: a hook or predicate of the wrong type would otherwise be
   // swallowed by the guard that keeps a throwing one from corrupting the state machine.
