@@ -28,7 +28,8 @@ export type Backoff = (context: BackoffContext) => number;
 
 /**
  * How randomness spreads a computed delay `d` (see the AWS architecture blog, "Exponential Backoff And Jitter"):
- * `'none'` waits exactly `d`, `'full'` waits uniformly in `[0, d)`, `'equal'` waits uniformly in `[d/2, d)`.
+ * `'none'` waits exactly `d`, `'full'` waits uniformly in `[0, d)`, `'equal'` waits uniformly in `[d/2, d)`
+ * (`d` itself by floating-point rounding when `random()` is within about 2^-52 of 1).
  */
 export type Jitter = 'none' | 'full' | 'equal';
 
