@@ -3,6 +3,7 @@
  * suite would check the package (public entry, plain vitest idioms, the fake clock, fast-check, and a real
  * HTTP server on loopback for the server hints).
  */
+import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { IntegError, InvalidArgumentError, isIntegError, TimeoutError } from '@integ/core';
@@ -1367,5 +1368,454 @@ describe('per-attempt timeout over a real socket', () => {
     expect(hits).toBe(2);
     await closed; // the first request's socket was closed by the abort (a hang here fails the test)
     expect(clock.pendingTimers).toBe(0);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------------
+// Second, independent spec-first reading (2026-11-24): only what no other test of the package checks.
+
+const MAX_MS = 2 ** 31 - 1;
+const macrotask = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+async function macrotasks(n = 5): Promise<void> {
+  for (let i = 0; i < n; i++) await macrotask();
+}
+const neverSettles = <T>(): Promise<T> => new Promise<T>(() => {});
+
+/** Observes a promise's outcome without awaiting it (and without leaving its rejection unhandled). */
+function observe<T>(promise: Promise<T>) {
+  let state: 'pending' | 'fulfilled' | 'rejected' = 'pending';
+  let value: T | undefined;
+  let error: unknown;
+  promise.then(
+    (v) => {
+      state = 'fulfilled';
+      value = v;
+    },
+    (e: unknown) => {
+      state = 'rejected';
+      error = e;
+    },
+  );
+  return { state: () => state, value: () => value, error: () => error };
+}
+
+// second reading, 2026-11-24
+describe('second reading: backoff bounds at the edges, and option checks', () => {
+  const at = (attempt: number, random: () => number, previousDelay = 0) => ({
+    attempt,
+    previousDelay,
+    random,
+  });
+  const justBelowOne = () => 1 - 2 ** -53;
+
+  it('equal jitter is d/2 + random() x d/2: a random within 2^-52 of 1 rounds it to d (README), below that it stays under d', () => {
+    const equal = exponential({ jitter: 'equal', initial: 1000 });
+    expect(equal(at(1, () => 0))).toBe(500);
+    expect(equal(at(1, justBelowOne))).toBe(1000);
+    expect(equal(at(1, () => 0.999_999))).toBeLessThan(1000);
+    // full jitter cannot round up to d: its product stays below
+    expect(exponential({ jitter: 'full', initial: 1000 })(at(1, justBelowOne))).toBeLessThan(1000);
+    expect(linear({ jitter: 'full', initial: 1000 })(at(1, justBelowOne))).toBeLessThan(1000);
+  });
+
+  it('every backoff option is checked, values above 2^31 - 1 ms and a factor above 1e6 included', () => {
+    expect(constant(MAX_MS)(at(1, Math.random))).toBe(MAX_MS);
+    expect(exponential({ factor: 1e6, jitter: 'none', max: MAX_MS })(at(3, Math.random))).toBe(MAX_MS);
+    const bad: (() => unknown)[] = [
+      () => constant(2 ** 31),
+      () => constant(Number.POSITIVE_INFINITY),
+      () => linear({ initial: 2 ** 31 }),
+      () => linear({ max: 2 ** 31 }),
+      () => linear({ step: 2 ** 31 }),
+      () => linear({ step: Number.NaN }),
+      () => linear({ jitter: 'half' as never }),
+      () => exponential({ initial: 2 ** 31 }),
+      () => exponential({ max: 2 ** 31 }),
+      () => exponential({ factor: 1e6 + 1 }),
+      () => exponential({ factor: Number.POSITIVE_INFINITY }),
+      () => decorrelated({ initial: 2 ** 31 }),
+      () => decorrelated({ max: 2 ** 31 }),
+      () => decorrelated({ max: '1' as never }),
+    ];
+    for (const make of bad) expect(make).toThrow(InvalidArgumentError);
+  });
+});
+
+// second reading, 2026-11-24
+describe('second reading: retry option boundaries', () => {
+  it.each([
+    ['attempts MAX_SAFE_INTEGER', { attempts: Number.MAX_SAFE_INTEGER }],
+    ['timeout 1', { timeout: 1 }],
+    ['timeout 2^31 - 1', { timeout: MAX_MS }],
+    ['timeout Infinity', { timeout: Number.POSITIVE_INFINITY }],
+    ['deadline 1', { deadline: 1 }],
+    ['deadline 2^31 - 1', { deadline: MAX_MS }],
+    ['deadline Infinity', { deadline: Number.POSITIVE_INFINITY }],
+    ['maxRetryAfter 0', { maxRetryAfter: 0 }],
+    ['maxRetryAfter 2^31 - 1', { maxRetryAfter: MAX_MS }],
+    ['maxRetryAfter Infinity', { maxRetryAfter: Number.POSITIVE_INFINITY }],
+  ])('accepts %s', async (_name, options) => {
+    const clock = createFakeClock();
+    await expect(retry(() => 'ok', { clock, ...options })).resolves.toBe('ok');
+    expect(clock.pendingTimers).toBe(0);
+  });
+
+  it.each([
+    ['timeout', { timeout: 2 ** 31 }],
+    ['timeout', { timeout: 0 }],
+    ['maxRetryAfter', { maxRetryAfter: 2 ** 31 }],
+    ['deadline', { deadline: Number.NaN }],
+  ])('rejects %s just outside its range', async (name, options) => {
+    const fn = vi.fn(() => 'ok');
+    const error = await rejection(retry(fn, options));
+    expect(error).toBeInstanceOf(InvalidArgumentError);
+    expect((error as InvalidArgumentError).argument).toBe(name);
+    expect(fn).not.toHaveBeenCalled();
+  });
+
+  it('a timeout and a deadline of 2^31 - 1 ms fire then, not at once (as an oversized timer would)', async () => {
+    const clock = createFakeClock();
+    const p = observe(retry(() => neverSettles(), { clock, timeout: MAX_MS, deadline: MAX_MS, attempts: 1 }));
+    await clock.advance(MAX_MS - 1);
+    expect(p.state()).toBe('pending');
+    await clock.advance(1);
+    await macrotasks();
+    expect(p.state()).toBe('rejected');
+    expect(clock.pendingTimers).toBe(0);
+  });
+
+  it('options null is no options (or a typed error), never a TypeError', async () => {
+    const out = await retry(() => 1, null as never).catch((e: unknown) => e);
+    if (out !== 1) expect(out).toBeInstanceOf(InvalidArgumentError);
+  });
+});
+
+// second reading, 2026-11-24
+describe('second reading: parseRetryAfter at the edges of RFC 9110', () => {
+  const now = Date.UTC(1994, 10, 6, 8, 49, 0);
+
+  it.each([' ', '+5', '0x10', '12abc', 'Infinity', 'NaN', '1.', '.5', '1.1234567', '1234567890123'])(
+    'no delay-seconds: %j gives undefined',
+    (value) => {
+      expect(parseRetryAfter(value, now)).toBeUndefined();
+    },
+  );
+
+  it.each(['Sun, 06 Nov 1994', '1994-11-06', '2024-01-01', 'Nov 6 1994'])(
+    'a date without an hh:mm:ss time is no HTTP-date: %j gives undefined',
+    (value) => {
+      expect(parseRetryAfter(value, now)).toBeUndefined();
+    },
+  );
+
+  it('a value longer than 64 characters once trimmed is ignored, even one Date.parse reads', () => {
+    const commented = `Sun, 06 Nov 1994 08:49:37 GMT (${'x'.repeat(40)})`;
+    expect(Date.parse(commented)).toBe(Date.UTC(1994, 10, 6, 8, 49, 37));
+    expect(parseRetryAfter(commented, now)).toBeUndefined();
+    expect(parseRetryAfter(`  Sun, 06 Nov 1994 08:49:37 GMT${' '.repeat(40)}`, now)).toBe(37_000);
+  });
+
+  it('retry-after-ms may carry a fraction; a malformed one counts as missing, so Retry-After applies', () => {
+    expect(parseRetryAfter(new Headers({ 'retry-after-ms': '12.5' }))).toBe(12.5);
+    expect(parseRetryAfter(new Headers({ 'Retry-After': '2', 'retry-after-ms': 'soon' }))).toBe(2000);
+    expect(parseRetryAfter({ 'retry-after': '2', 'retry-after-ms': '-1' })).toBe(2000);
+  });
+});
+
+// second reading, 2026-11-24
+describe('second reading: hints of Infinity', () => {
+  async function firstWait(retryAfterMs: number, maxRetryAfter?: number): Promise<number | undefined> {
+    const clock = createFakeClock();
+    const delays: number[] = [];
+    const p = retry(
+      ({ attempt }) => (attempt === 1 ? Promise.reject(Object.assign(boom(), { retryAfterMs })) : 'ok'),
+      {
+        clock,
+        attempts: 2,
+        ...(maxRetryAfter === undefined ? {} : { maxRetryAfter }),
+        onRetry: (e) => delays.push(e.delay),
+      },
+    );
+    await clock.runAll();
+    await expect(p).resolves.toBe('ok');
+    return delays[0];
+  }
+
+  it('retryAfterMs: Infinity is capped by the default maxRetryAfter (60 s)', async () => {
+    expect(await firstWait(Number.POSITIVE_INFINITY)).toBe(60_000);
+  });
+
+  it('with maxRetryAfter: Infinity, an Infinity hint still waits a real timer (2^31 - 1 ms), not none', async () => {
+    expect(await firstWait(Number.POSITIVE_INFINITY, Number.POSITIVE_INFINITY)).toBe(MAX_MS);
+    expect(await firstWait(120_000, Number.POSITIVE_INFINITY)).toBe(120_000);
+  });
+});
+
+// second reading, 2026-11-24
+describe('second reading: where time and randomness come from', () => {
+  it('with a clock, nothing reads Date.now() or the global timers, and an HTTP-date hint is read against the clock', async () => {
+    const clock = createFakeClock({ now: Date.UTC(1994, 10, 6, 8, 49, 0) });
+    const dateNow = vi.spyOn(Date, 'now');
+    const setTimer = vi.spyOn(globalThis, 'setTimeout');
+    const clearTimer = vi.spyOn(globalThis, 'clearTimeout');
+    const delays: number[] = [];
+    try {
+      const p = observe(
+        retry(
+          ({ attempt }) =>
+            attempt === 1
+              ? new Response(null, {
+                  status: 503,
+                  headers: { 'retry-after': 'Sun, 06 Nov 1994 08:49:37 GMT' },
+                })
+              : attempt === 2
+                ? neverSettles<Response>()
+                : new Response('ok'),
+          {
+            clock,
+            timeout: 1000,
+            deadline: 100_000,
+            retryOnResult: (r) => r.status === 503,
+            backoff: constant(5),
+            onRetry: (e) => delays.push(e.delay),
+          },
+        ),
+      );
+      await clock.runAll();
+      expect(p.state()).toBe('fulfilled');
+      expect(delays).toEqual([37_000, 5]);
+      expect(dateNow).not.toHaveBeenCalled();
+      // the fake clock's own flush uses setImmediate; no timer with a delay came from retry
+      expect(setTimer.mock.calls.filter((call) => call[1] !== 0 && call[1] !== undefined)).toEqual([]);
+      expect(clearTimer).not.toHaveBeenCalled();
+    } finally {
+      dateNow.mockRestore();
+      setTimer.mockRestore();
+      clearTimer.mockRestore();
+    }
+  });
+
+  it('the default random is Math.random', async () => {
+    const random = vi.spyOn(Math, 'random').mockReturnValue(0.5);
+    try {
+      const clock = createFakeClock();
+      const delays: number[] = [];
+      const p = rejection(
+        retry(() => Promise.reject(boom()), { clock, attempts: 2, onRetry: (e) => delays.push(e.delay) }),
+      );
+      await clock.runAll();
+      await p;
+      expect(random).toHaveBeenCalled();
+      expect(delays).toEqual([50]); // exponential() full jitter below 100 ms
+    } finally {
+      random.mockRestore();
+    }
+  });
+});
+
+// second reading, 2026-11-24
+describe("second reading: fn's own abort errors, thenables, re-entrant hooks", () => {
+  /** Like libraries that reject with their own AbortError (not the signal's reason) when the signal aborts. */
+  const ownAbortError = ({ signal }: AttemptContext): Promise<string> =>
+    new Promise((_, reject) =>
+      signal.addEventListener('abort', () =>
+        reject(new DOMException('The operation was aborted', 'AbortError')),
+      ),
+    );
+
+  it('an attempt cut by its timeout is retried even if fn then rejects with its own AbortError', async () => {
+    const clock = createFakeClock();
+    const p = observe(
+      retry((ctx) => (ctx.attempt === 1 ? ownAbortError(ctx) : 'ok'), {
+        clock,
+        timeout: 100,
+        backoff: constant(0),
+      }),
+    );
+    await clock.runAll();
+    expect(p.value()).toBe('ok');
+  });
+
+  it("at the deadline, fn's own AbortError does not replace RetryError (reason 'deadline')", async () => {
+    const clock = createFakeClock();
+    const p = observe(retry(ownAbortError, { clock, deadline: 100 }));
+    await clock.runAll();
+    expect(p.error()).toBeInstanceOf(RetryError);
+    expect((p.error() as RetryError).reason).toBe('deadline');
+    expect((p.error() as RetryError).errors[0]).toBeInstanceOf(TimeoutError);
+  });
+
+  it('fn may return any thenable (PromiseLike), fulfilled or rejected', async () => {
+    let calls = 0;
+    const thenable = (ok: boolean): PromiseLike<string> => ({
+      // biome-ignore lint/suspicious/noThenProperty: fn may return any thenable, not only a Promise
+      then: ((resolve: (v: string) => void, reject: (e: unknown) => void) => {
+        if (ok) resolve('t');
+        else reject(boom());
+      }) as PromiseLike<string>['then'],
+    });
+    await expect(retry(() => thenable(++calls > 1), { backoff: constant(0) })).resolves.toBe('t');
+    expect(calls).toBe(2);
+  });
+
+  it('a hook may start another retry on the same clock; both settle and leave no timer', async () => {
+    const clock = createFakeClock();
+    const inner: Promise<string>[] = [];
+    const outer = observe(
+      retry(({ attempt }) => (attempt < 2 ? Promise.reject(boom()) : 'outer'), {
+        clock,
+        backoff: constant(10),
+        onRetry: () => {
+          inner.push(
+            retry(({ attempt }) => (attempt < 2 ? Promise.reject(boom()) : 'inner'), {
+              clock,
+              backoff: constant(5),
+            }),
+          );
+        },
+      }),
+    );
+    await clock.runAll();
+    expect(outer.value()).toBe('outer');
+    await expect(inner[0]).resolves.toBe('inner');
+    expect(clock.pendingTimers).toBe(0);
+  });
+});
+
+// second reading, 2026-11-24
+describe('second reading: abort at every microtask point', () => {
+  it('property: aborting after any number of microtask turns rejects with the reason, calls fn no more, leaves nothing', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 0, max: 60 }),
+        fc.boolean(),
+        fc.boolean(),
+        fc.integer({ min: 1, max: 4 }),
+        async (turns, asyncPredicates, guarded, attempts) => {
+          const clock = createFakeClock();
+          const caller = trackedAbortController();
+          let aborted = false;
+          let callsAfterAbort = 0;
+          const onGiveUp = vi.fn();
+          const p = observe(
+            retry(
+              async ({ attempt }) => {
+                if (aborted) callsAfterAbort++;
+                await Promise.resolve();
+                if (attempt % 2 === 1) throw boom(attempt);
+                return attempt;
+              },
+              {
+                clock,
+                attempts,
+                backoff: constant(0),
+                signal: caller.signal,
+                onGiveUp,
+                ...(guarded ? { timeout: 1000, deadline: 5000 } : {}),
+                ...(asyncPredicates
+                  ? { retryIf: async () => true, retryOnResult: async (v: number) => v < 4 }
+                  : { retryOnResult: (v: number) => v < 4 }),
+              },
+            ),
+          );
+          for (let i = 0; i < turns; i++) await Promise.resolve();
+          // onGiveUp runs just before retry rejects: a call before the abort means it had already decided
+          const decidedBefore = onGiveUp.mock.calls.length > 0;
+          aborted = true;
+          caller.abort('stop');
+          await macrotasks(3);
+          await clock.runAll();
+          expect(callsAfterAbort).toBe(0);
+          expect(p.state()).not.toBe('pending');
+          if (p.state() === 'rejected' && !decidedBefore) {
+            expect(p.error()).toBe('stop');
+            expect(onGiveUp.mock.calls.map((c) => c[0].reason)).toEqual(['aborted']);
+          }
+          if (decidedBefore) expect(p.error()).not.toBe('stop');
+          expect(clock.pendingTimers).toBe(0);
+          expect(caller.listeners).toBe(0);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+});
+
+// second reading, 2026-11-24
+describe('second reading: budgets', () => {
+  it('ratio is checked from 0 to 1000, minPerSecond and ttl as numbers, ttl up to 2^31 - 1', () => {
+    for (const options of [
+      { ratio: 1001 },
+      { minPerSecond: Number.NaN },
+      { ttl: Number.NaN },
+      { ttl: 2 ** 31 },
+    ])
+      expect(() => retryBudget(options)).toThrow(InvalidArgumentError);
+    expect(() => retryBudget({ ratio: 0 })).not.toThrow();
+    expect(() => retryBudget({ ratio: 1000 })).not.toThrow();
+  });
+
+  it('attempts: Infinity is bounded by a budget (RetryBudgetError once it is spent)', async () => {
+    const clock = createFakeClock();
+    const budget = retryBudget({ clock, ratio: 0, minPerSecond: 1, ttl: 5000 }); // 5 retries in reserve
+    const fn = vi.fn(() => Promise.reject(boom()));
+    const p = observe(retry(fn, { clock, budget, attempts: Number.POSITIVE_INFINITY, backoff: constant(0) }));
+    await clock.runAll();
+    expect(p.error()).toBeInstanceOf(RetryBudgetError);
+    expect(fn).toHaveBeenCalledTimes(6);
+  });
+});
+
+// second reading, 2026-11-24
+describe('second reading: isRetryError across copies', () => {
+  it('recognises either retry error by the string brand and code, as another copy of the package makes them', () => {
+    expect(isRetryError({ '@@integ/error': true, code: 'ERR_RETRY_EXHAUSTED' })).toBe(true);
+    expect(isRetryError({ '@@integ/error': true, code: 'ERR_RETRY_BUDGET_EXHAUSTED' })).toBe(true);
+    expect(isRetryError({ '@@integ/error': true, code: 'ERR_TIMEOUT' })).toBe(false);
+    expect(isRetryError({ code: 'ERR_RETRY_EXHAUSTED' })).toBe(false);
+    expect(isRetryError(null)).toBe(false);
+  });
+});
+
+// second reading, 2026-11-24
+describe('second reading: a streaming 503 over loopback', () => {
+  let server: Server;
+  let url = '';
+  let closed: Promise<unknown> | undefined;
+  let hits = 0;
+  beforeAll(async () => {
+    server = createServer((_req, res) => {
+      hits++;
+      if (hits === 1) {
+        closed = once(res, 'close');
+        res.writeHead(503, { 'retry-after': '0' });
+        res.write('partial'); // and never ends
+        return;
+      }
+      res.writeHead(200).end('ok');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+  });
+  afterAll(async () => {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  });
+
+  it('the unread body of a 503 that retryOnResult turns down is cancelled: the server sees that response closed', async () => {
+    const response = await retry(({ signal }) => fetch(url, { signal }), {
+      retryOnResult: (r) => r.status >= 500,
+      deadline: 5000,
+    });
+    expect(await response.text()).toBe('ok');
+    let guard: ReturnType<typeof setTimeout> | undefined;
+    const outcome = await Promise.race([
+      closed?.then(() => 'closed'),
+      new Promise((resolve) => {
+        guard = setTimeout(() => resolve('still open after 3 s'), 3000);
+      }),
+    ]);
+    clearTimeout(guard);
+    expect(outcome).toBe('closed');
   });
 });
