@@ -1554,3 +1554,37 @@ describe('second reading: the smallest halfOpenSuccessRatio', () => {
     expect(breaker.state).toBe('closed');
   });
 });
+
+// second reading, 2026-11-24
+describe('second reading: a signal option that is not an AbortSignal', () => {
+  it('execute rejects and tryExecute resolves with InvalidArgumentError (argument signal), fn not run', async () => {
+    const breaker = createBreaker({ clock: createFakeClock() });
+    const fn = vi.fn(fine);
+    for (const signal of [{}, 'abort', 1, { aborted: false }]) {
+      const error = await breaker.execute(fn, { signal: signal as never }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(error).toBeInstanceOf(InvalidArgumentError);
+      expect((error as InvalidArgumentError).argument).toBe('signal');
+      const result = await breaker.tryExecute(fn, { signal: signal as never });
+      expect(result.ok).toBe(false);
+      expect(!result.ok && result.error).toBeInstanceOf(InvalidArgumentError);
+    }
+    expect(fn).not.toHaveBeenCalled();
+    // null and undefined mean no signal
+    await expect(breaker.execute(fine, { signal: null as never })).resolves.toBe('fine');
+    await expect(breaker.execute(fine, { signal: undefined })).resolves.toBe('fine');
+  });
+
+  it('in half-open it takes no probe slot: the next call is admitted as the probe', async () => {
+    const clock = createFakeClock();
+    const breaker = createBreaker({ clock, failureThreshold: 1, openFor: 1_000 });
+    await failTimes(breaker, 1);
+    await clock.advance(1_000);
+    await breaker.execute(fine, { signal: {} as AbortSignal }).catch(() => {});
+    expect(breaker.state).toBe('half-open');
+    await expect(breaker.execute(fine)).resolves.toBe('fine');
+    expect(breaker.state).toBe('closed');
+  });
+});

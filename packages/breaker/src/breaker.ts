@@ -468,8 +468,16 @@ export function createBreaker(options: BreakerOptions = {}): Breaker {
   const rejection = (): CircuitOpenError => (episode ??= openError(retryAfter, !!isolations));
 
   /** Runs `fn` unless the breaker rejects it; `rejected` turns the rejection into the return value. */
-  const admit = <R>(fn: unknown, rejected: (error: unknown) => Promise<R>): Promise<R> | undefined => {
+  const admit = <R>(
+    fn: unknown,
+    signal: AbortSignal | undefined,
+    rejected: (error: unknown) => Promise<R>,
+  ): Promise<R> | undefined => {
     if (typeof fn !== 'function') return rejected(new InvalidArgumentError('fn', 'a function', fn));
+    // Before a probe slot is taken: a signal we cannot listen to would fail the call after admission and
+    // leave the slot (and the call's controller) held for ever.
+    if (signal != null && typeof signal.addEventListener !== 'function')
+      return rejected(new InvalidArgumentError('signal', 'an AbortSignal', signal));
     if (!state) return;
     const now = poll();
     if (state === HALF && admitted < probes) {
@@ -518,9 +526,9 @@ export function createBreaker(options: BreakerOptions = {}): Breaker {
       return STATES[state]!;
     },
     execute: <T>(fn: Fn<T>, opts?: ExecuteOptions): Promise<T> =>
-      admit<T>(fn, rejectLater) ?? run(fn, opts?.signal),
+      admit<T>(fn, opts?.signal, rejectLater) ?? run(fn, opts?.signal),
     tryExecute: <T>(fn: Fn<T>, opts?: ExecuteOptions): Promise<BreakerResult<T>> =>
-      admit(fn, resolveFailure) ?? run(fn, opts?.signal).then(ok, fail),
+      admit(fn, opts?.signal, resolveFailure) ?? run(fn, opts?.signal).then(ok, fail),
     snapshot: (): BreakerSnapshot => {
       const now = poll();
       return {
