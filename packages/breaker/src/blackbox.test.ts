@@ -1588,3 +1588,19 @@ describe('second reading: a signal option that is not an AbortSignal', () => {
     expect(breaker.state).toBe('closed');
   });
 });
+
+// second reading, 2026-11-24
+describe('second reading: registry clock', () => {
+  it('per-breaker options with clock: undefined run on the registry clock (object or function options)', async () => {
+    for (const options of [
+      { failureThreshold: 1, openFor: 1_000, clock: undefined },
+      () => ({ failureThreshold: 1, openFor: 1_000, clock: undefined }),
+    ]) {
+      const clock = createFakeClock();
+      const registry = createBreakerRegistry({ clock, options: options as never });
+      await registry.execute('k', boom).catch(() => {});
+      await clock.advance(1_000);
+      expect(registry.get('k').state).toBe('half-open');
+    }
+  });
+});

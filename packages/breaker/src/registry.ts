@@ -167,7 +167,12 @@ export function createBreakerRegistry(options: BreakerRegistryOptions = {}): Bre
       entries.delete(key);
     } else {
       const own = typeof make === 'function' ? make(key) : make;
-      entry = { breaker: createBreaker({ clock, ...own }) as Entry['breaker'], used: now, calls: 0 };
+      // `clock: undefined` (options spread from a config without one) means no clock of its own, too.
+      entry = {
+        breaker: createBreaker({ ...own, clock: own?.clock ?? clock }) as Entry['breaker'],
+        used: now,
+        calls: 0,
+      };
     }
     entry.used = now;
     // Evict before (re-)inserting `key`: the breaker handed out must be the one held, even when it is
