@@ -2087,3 +2087,63 @@ describe('EventSource: WPT format-field-retry and format-field-retry-bogus on th
     source.close();
   });
 });
+
+// second reading, 2026-11-24: maxEventSize and where the stream is cut. An event whose data fits the limit
+// passes whether its `data:` line arrives whole or cut into pieces (the buffered check counted the line's
+// "data: " too, so a cut line of a fitting event was dropped).
+describe('second reading: maxEventSize does not depend on how the stream is split', () => {
+  const run = (chunks: string[], limit: number): { got: string[]; errors: number } => {
+    const got: string[] = [];
+    let errors = 0;
+    const parser = createParser({ onEvent: (e) => got.push(e.data), maxEventSize: limit });
+    const feed = (chunk: string): void => {
+      try {
+        parser.feed(chunk);
+      } catch (error) {
+        if (!(error instanceof SseParseError)) throw error;
+        errors++;
+        feed(''); // the rest of the chunk is parsed by the next feed()
+      }
+    };
+    for (const chunk of chunks) feed(chunk);
+    return { got, errors };
+  };
+
+  it('events whose data is exactly the limit pass fed whole, character by character and in random splits', () => {
+    const input = 'data: abc\n\ndata: ab\ndata: c\n\nid: 1\ndata: abcd\n\ndata:abcd\r\n\r\ndata: x\n\n';
+    const whole = run([input], 4);
+    expect(whole).toEqual({ got: ['abc', 'ab\nc', 'abcd', 'abcd', 'x'], errors: 0 });
+    expect(run(input.split(''), 4)).toEqual(whole);
+    for (let seed = 1; seed <= 20; seed++) {
+      const random = seededRandom(seed);
+      const chunks: string[] = [];
+      for (let i = 0; i < input.length; ) {
+        const n = 1 + Math.floor(random() * 7);
+        chunks.push(input.slice(i, i + n));
+        i += n;
+      }
+      expect(run(chunks, 4)).toEqual(whole);
+    }
+  });
+
+  it('property: an event of data within the limit is never dropped, however its lines are cut', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.string({ unit: 'grapheme-ascii', maxLength: 20 }), { minLength: 1, maxLength: 3 }),
+        fc.array(fc.nat(), { maxLength: 8 }),
+        fc.constantFrom('\n', '\r\n', '\r'),
+        fc.boolean(),
+        (lines, cuts, nl, space) => {
+          const clean = lines.map((l) => l.replace(/[\r\n]/g, ''));
+          // without the optional space, a line's own leading space is the one the parser removes
+          const data = clean.map((l) => (space ? l : l.replace(/^ /, ''))).join('\n');
+          const text = `${clean.map((l) => `data:${space ? ' ' : ''}${l}${nl}`).join('')}${nl}`;
+          const points = [...new Set(cuts.map((c) => c % (text.length + 1)))].sort((a, b) => a - b);
+          const chunks = [...points, text.length].map((to, i, all) => text.slice(i ? all[i - 1] : 0, to));
+          expect(run(chunks, Math.max(1, data.length))).toEqual({ got: [data], errors: 0 });
+        },
+      ),
+      { seed: 20261124, numRuns: 500 },
+    );
+  });
+});

@@ -274,7 +274,9 @@ describe('createParser: WHATWG parsing rules', () => {
     const events: SseEvent[] = [];
     const parser = createParser({ onEvent: (e) => events.push(e), maxEventSize: 12 });
     parser.feed('data: 12345');
-    expect(() => parser.feed('678901')).toThrow(expect.objectContaining({ code: 'ERR_SSE_EVENT_TOO_LARGE' }));
+    expect(() => parser.feed('67890123')).toThrow(
+      expect.objectContaining({ code: 'ERR_SSE_EVENT_TOO_LARGE' }),
+    );
     parser.feed('data: ok\n\n');
     expect(events).toEqual([ev('ok')]);
   });
@@ -283,16 +285,16 @@ describe('createParser: WHATWG parsing rules', () => {
     const parser = createParser({ onEvent: () => {}, maxEventSize: 12, lastEventId: '1' });
     parser.feed('id: 2\ndata: 1234');
     expect(parser.lastEventId).toBe('1');
-    expect(() => parser.feed('5678901')).toThrow(
+    expect(() => parser.feed('567890123')).toThrow(
       expect.objectContaining({ code: 'ERR_SSE_EVENT_TOO_LARGE' }),
     );
     // A reconnecting client sends Last-Event-ID: 2, so the server resumes after the dropped event.
     expect(parser.lastEventId).toBe('2');
     // An id after the overflow is never seen; a NULL id before it is ignored as ever.
     const late = createParser({ onEvent: () => {}, maxEventSize: 12, lastEventId: '1' });
-    expect(() => late.feed('data: 12345678901')).toThrow(expect.objectContaining({ limit: 12 }));
+    expect(() => late.feed('data: 1234567890123')).toThrow(expect.objectContaining({ limit: 12 }));
     expect(late.lastEventId).toBe('1');
-    expect(() => late.feed('id: 3\0\ndata: 12345678901')).toThrow(expect.objectContaining({ limit: 12 }));
+    expect(() => late.feed('id: 3\0\ndata: 1234567890123')).toThrow(expect.objectContaining({ limit: 12 }));
     expect(late.lastEventId).toBe('1');
   });
 
@@ -354,11 +356,11 @@ describe('createParser: WHATWG parsing rules', () => {
     expect(events.map((e) => e.data.length)).toEqual([16, 16]);
   });
 
-  it('counts a data line cut by chunks in full against maxEventSize, its "data: " included', () => {
+  it('counts a data line cut by chunks by its value against maxEventSize, not its "data: " (6 characters of slack)', () => {
     const parser = createParser({ onEvent: () => {}, maxEventSize: 12 });
     parser.feed('data: 12345');
-    parser.feed('6');
-    expect(() => parser.feed('7')).toThrow(expect.objectContaining({ code: 'ERR_SSE_EVENT_TOO_LARGE' }));
+    parser.feed('6789012');
+    expect(() => parser.feed('3')).toThrow(expect.objectContaining({ code: 'ERR_SSE_EVENT_TOO_LARGE' }));
   });
 
   it('keeps the rest of a chunk when a callback throws', () => {

@@ -34,7 +34,8 @@ export interface ParserOptions {
    * Most characters of one event: its data when it is dispatched (an event larger than this is dropped
    * and `feed()` throws {@link SseParseError}; the rest of the chunk is parsed by the next `feed()`), and,
    * checked after each `feed()`, what is buffered for an unfinished event (its unfinished line plus its data
-   * so far; past it the event is discarded, the parser reset and SseParseError thrown; an `id` the event sent
+   * so far, less 6 characters for the line's `data: `, so where the stream is cut never drops an event whose
+   * data fits; past it the event is discarded, the parser reset and SseParseError thrown; an `id` the event sent
    * before that point becomes the last event id, so a client reconnects past the event). A number >= 1.
    * @default Infinity
    */
@@ -316,7 +317,9 @@ export function createParser(options: ParserOptions): Parser {
         tail = s.slice(pos + tailData);
       } else tail += s.slice(pos);
     }
-    if (tail.length + tailData + data.length > maxEventSize) {
+    // Less 6, the most a field name and its space add ('data: '): an event whose data fits must not be dropped
+    // because the stream was cut inside its last line (the check at dispatch counts the data alone).
+    if (tail.length + tailData + data.length - 6 > maxEventSize) {
       // The event is dropped, and counts as finished: an id it sent before the overflow becomes the last event
       // id, so a client reconnecting with it resumes after the event instead of being sent it again.
       lastEventId = idBuffer;
