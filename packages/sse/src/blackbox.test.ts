@@ -2147,3 +2147,177 @@ describe('second reading: maxEventSize does not depend on how the stream is spli
     );
   });
 });
+
+// second reading, 2026-11-24: parser corners no other test checks (a throwing onComment/onRetry, the byte
+// parser's reset() with a half-received character).
+describe('second reading: parser state across throws and reset()', () => {
+  it('a throwing onComment or onRetry loses nothing: the rest of the chunk is parsed by the next feed()', () => {
+    for (const hook of ['onComment', 'onRetry'] as const) {
+      const out = collector();
+      let calls = 0;
+      const parser = createParser({
+        ...out,
+        [hook]: () => {
+          if (calls++ === 0) throw new Error(hook);
+        },
+      });
+      expect(() => parser.feed(':c\nretry: 5\ndata: 1\n\n')).toThrow(hook);
+      parser.feed('');
+      parser.feed('data: 2\n\n');
+      expect(out.events).toEqual([msg('1'), msg('2')]);
+    }
+  });
+
+  it('the byte parser reset() drops a half-received character, so the new stream decodes cleanly', () => {
+    const out = collector();
+    const parser = createByteParser(out);
+    parser.feed(Uint8Array.from([...utf8('data: a\n\ndata: '), 0xe2, 0x82]));
+    parser.reset();
+    parser.feed(Uint8Array.from([0xef, 0xbb, 0xbf, ...utf8('data: €\n\n')]));
+    expect(out.events).toEqual([msg('a'), msg('€')]);
+  });
+});
+
+// second reading, 2026-11-24: the encoder's type and range rules, and isEventStream's MIME parsing.
+describe('second reading: encodeEvent types and ranges, isEventStream whitespace', () => {
+  it('every field is a string when given, and retry a safe integer (one above 2^53-1 would be written 1e+21)', () => {
+    for (const init of [{ data: 5 }, { comment: 1 }, { event: 2 }, { id: 3 }, { data: null }])
+      expect(() => encodeEvent(init as never), JSON.stringify(init)).toThrow(InvalidArgumentError);
+    for (const retry of [1e21, 2 ** 53, Number.MAX_VALUE])
+      expect(() => encodeEvent({ data: 'x', retry }), String(retry)).toThrow(InvalidArgumentError);
+    for (const retry of [0, 2 ** 31 - 1, Number.MAX_SAFE_INTEGER])
+      expect(parseText([encodeEvent({ data: 'x', retry })]).retries).toEqual([retry]);
+    // Fields left undefined are not written.
+    expect(encodeEvent({ data: undefined, event: undefined })).toBe('\n');
+  });
+
+  it('isEventStream ignores whitespace around the type and before ";", and a quoted ";" in a parameter', () => {
+    expect(isEventStream(' text/event-stream ')).toBe(true);
+    expect(isEventStream('text/event-stream ; charset=utf-8')).toBe(true);
+    expect(isEventStream('text/event-stream;x="a;b"')).toBe(true);
+    expect(isEventStream('')).toBe(false);
+    expect(isEventStream(undefined as never)).toBe(false);
+  });
+});
+
+// second reading, 2026-11-24: connect() corners no other test checks: a BOM on every reconnection, abort
+// while waiting for the response head or a headers() promise, close() from inside onOpen/onReconnect, the
+// body and HeadersInit forms fetch takes, and many connections at once.
+describe('second reading: connect() on a real server', () => {
+  it('each reconnection strips its own leading BOM', async () => {
+    const server = await serve((_req, res, n) => {
+      res.writeHead(200, sseHead);
+      res.end(`\uFEFFdata: ${n}\n\n`);
+    });
+    const clock = createFakeClock();
+    const reconnects = hookQueue<ReconnectInfo>();
+    const stream = connect(server.url, { clock, backoff: () => 0, onReconnect: reconnects.push });
+    const it = stream[Symbol.asyncIterator]();
+    expect((await it.next()).value?.data).toBe('1');
+    await reconnectAfter(clock, reconnects);
+    expect((await it.next()).value?.data).toBe('2');
+    await reconnectAfter(clock, reconnects);
+    expect((await it.next()).value?.data).toBe('3');
+    stream.close();
+  });
+
+  it('aborting while waiting for the response head throws the reason, closes the socket, leaves no timer', async () => {
+    const server = await serve(() => {}); // never answers
+    const clock = createFakeClock();
+    const controller = new AbortController();
+    const reason = new Error('bye');
+    const stream = connect(server.url, { clock, idleTimeout: 1000, signal: controller.signal });
+    const next = stream[Symbol.asyncIterator]().next();
+    await server.requests(1);
+    controller.abort(reason);
+    await expect(next).rejects.toBe(reason);
+    await server.seen[0]?.closed;
+    expect(clock.pendingTimers).toBe(0);
+  });
+
+  it('aborting while a headers() promise is pending throws the reason, sends nothing, leaves no timer', async () => {
+    const server = await serve((_req, res) => res.writeHead(200, sseHead));
+    const clock = createFakeClock();
+    const controller = new AbortController();
+    const reason = new Error('bye');
+    let called = false;
+    const stream = connect(server.url, {
+      clock,
+      idleTimeout: 1000,
+      signal: controller.signal,
+      headers: () => {
+        called = true;
+        return new Promise<never>(() => {});
+      },
+    });
+    const next = stream[Symbol.asyncIterator]().next();
+    await vi.waitFor(() => expect(called).toBe(true));
+    controller.abort(reason);
+    await expect(next).rejects.toBe(reason);
+    await settle();
+    expect(server.seen).toHaveLength(0);
+    expect(clock.pendingTimers).toBe(0);
+  });
+
+  it('close() from inside onOpen or onReconnect ends the iteration quietly, with no timer left', async () => {
+    const server = await serve((_req, res) => {
+      res.writeHead(200, sseHead);
+      res.end('data: a\n\n');
+    });
+    for (const hook of ['onOpen', 'onReconnect'] as const) {
+      const clock = createFakeClock();
+      const stream = connect(server.url, { clock, idleTimeout: 1000, [hook]: () => stream.close() });
+      const events: SseEvent[] = [];
+      for await (const event of stream) events.push(event);
+      expect(events.map((e) => e.data)).toEqual(hook === 'onOpen' ? [] : ['a']);
+      expect(clock.pendingTimers).toBe(0);
+    }
+    await settle();
+    expect(server.seen).toHaveLength(2);
+  });
+
+  it('takes every body fetch takes (URLSearchParams, Blob, ArrayBuffer, FormData) and HeadersInit as Headers or pairs', async () => {
+    const server = await serve((req, res) => {
+      res.writeHead(200, sseHead);
+      res.write(`data: ${req.headers['content-type'] ?? '-'} ${req.headers['x-a'] ?? '-'}\n\n`);
+    });
+    const form = new FormData();
+    form.set('f', 'v');
+    const bodies: [URLSearchParams | Blob | ArrayBuffer | FormData, RegExp][] = [
+      [new URLSearchParams('a=1'), /^application\/x-www-form-urlencoded/],
+      [new Blob(['b'], { type: 'text/plain' }), /^text\/plain/],
+      [new TextEncoder().encode('ab').buffer as ArrayBuffer, /^-/],
+      [form, /^multipart\/form-data; boundary=/],
+    ];
+    for (const [body, type] of bodies) {
+      const stream = connect(server.url, { method: 'POST', body });
+      for await (const event of stream) {
+        expect(event.data).toMatch(type);
+        break;
+      }
+    }
+    expect(server.seen.map((s) => s.body.length > 0)).toEqual([true, true, true, true]);
+    for (const headers of [new Headers({ 'x-a': '1' }), [['x-a', '1']] as [string, string][]]) {
+      const stream = connect(server.url, { headers });
+      for await (const event of stream) {
+        expect(event.data).toBe('- 1');
+        break;
+      }
+    }
+  });
+
+  it('twenty connections opened at once each get their own stream', async () => {
+    const server = await serve((req, res) => {
+      res.writeHead(200, sseHead);
+      res.write(`data: ${req.url}\n\n`);
+    });
+    const results = await Promise.all(
+      Array.from({ length: 20 }, async (_, i) => {
+        const stream = connect(`${server.url}?n=${i}`);
+        for await (const event of stream) return event.data;
+        return undefined;
+      }),
+    );
+    expect(results).toEqual(Array.from({ length: 20 }, (_, i) => `/events?n=${i}`));
+  });
+});
