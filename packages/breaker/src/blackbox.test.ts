@@ -1604,3 +1604,698 @@ describe('second reading: registry clock', () => {
     }
   });
 });
+
+// second reading, 2026-11-24: helpers of the tests below (fine, boom, failTimes and deferred are above).
+const ok = fine;
+const trip = failTimes;
+const flush = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+const swallow = (p: Promise<unknown>): void => {
+  p.catch(() => {});
+};
+const timeoutReason = (): DOMException => new DOMException('timed out', 'TimeoutError');
+async function rejection(p: Promise<unknown>): Promise<unknown> {
+  try {
+    await p;
+  } catch (error) {
+    return error;
+  }
+  throw new Error('expected a rejection');
+}
+
+// second reading, 2026-11-24: checks no earlier test made (limits and defaults).
+describe('second reading: limits and defaults', () => {
+  it('openFor, maxOpenFor and probeTimeout above 2^31-1 ms are refused (a timer cannot wait longer); 2^31-1 is accepted', () => {
+    for (const option of ['openFor', 'maxOpenFor', 'probeTimeout']) {
+      expect(() => createBreaker({ [option]: 2 ** 31 - 1 })).not.toThrow();
+      let error: unknown;
+      try {
+        createBreaker({ [option]: 2 ** 31 });
+      } catch (e) {
+        error = e;
+      }
+      expect(error).toBeInstanceOf(InvalidArgumentError);
+      expect((error as InvalidArgumentError).argument).toBe(option);
+    }
+  });
+
+  it('probeTimeout 2^31-1 is accepted and honoured on a fake clock', async () => {
+    const clock = createFakeClock();
+    const b = createBreaker({ clock, failureThreshold: 1, openFor: 0, probeTimeout: 2 ** 31 - 1 });
+    await trip(b, 1);
+    swallow(b.execute(() => new Promise(() => {})));
+    await clock.advance(2 ** 31 - 2);
+    expect(b.snapshot().trips).toBe(1);
+    await clock.advance(1);
+    expect(b.snapshot().trips).toBe(2);
+  });
+
+  it('maxOpenFor defaults to openFor when openFor is larger than 600 s', async () => {
+    const clock = createFakeClock();
+    const b = createBreaker({ clock, failureThreshold: 1, openFor: 900_000 });
+    await trip(b, 1);
+    await clock.advance(899_999);
+    expect(b.state).toBe('open');
+    await clock.advance(1);
+    expect(b.state).toBe('half-open');
+  });
+
+  it('maxOpenFor defaults to 600,000 when openFor is a function', async () => {
+    const clock = createFakeClock();
+    const b = createBreaker({ clock, failureThreshold: 1, openFor: () => 10_000_000 });
+    await trip(b, 1);
+    await clock.advance(600_000);
+    expect(b.state).toBe('half-open');
+  });
+
+  it('openFor 0: the next look already reads half-open', async () => {
+    const clock = createFakeClock();
+    const b = createBreaker({ clock, failureThreshold: 1, openFor: 0 });
+    await trip(b, 1);
+    expect(b.state).toBe('half-open');
+  });
+
+  it('default minimumCalls is min(10, size): size 100 needs 10 calls', async () => {
+    const b = createBreaker({
+      clock: createFakeClock(),
+      failureThreshold: Number.POSITIVE_INFINITY,
+      window: slidingWindow(),
+    });
+    await trip(b, 9);
+    expect(b.state).toBe('closed');
+    await trip(b, 1);
+    expect(b.state).toBe('open');
+  });
+
+  it('default minimumCalls of a time window is 10', async () => {
+    const b = createBreaker({
+      clock: createFakeClock(),
+      failureThreshold: Number.POSITIVE_INFINITY,
+      window: slidingWindow({ type: 'time' }),
+    });
+    await trip(b, 9);
+    expect(b.state).toBe('closed');
+    await trip(b, 1);
+    expect(b.state).toBe('open');
+  });
+
+  it('a probe exactly at slowCallDuration is not slow ("slower than")', async () => {
+    const clock = createFakeClock();
+    const b = createBreaker({ clock, failureThreshold: 1, openFor: 1_000, slowCallDuration: 500 });
+    await trip(b, 1);
+    await clock.advance(1_000);
+    const p = b.execute(() => new Promise((r) => clock.setTimeout(() => r('ok'), 500)));
+    await clock.advance(500);
+    await p;
+    expect(b.state).toBe('closed');
+  });
+
+  it('without a window a slow closed success is a success: it does not count and breaks the streak', async () => {
+    const clock = createFakeClock();
+    const b = createBreaker({ clock, failureThreshold: 2, slowCallDuration: 10 });
+    await trip(b, 1);
+    const p = b.execute(() => new Promise((r) => clock.setTimeout(() => r('v'), 50)));
+    await clock.advance(50);
+    await p;
+    await trip(b, 1);
+    expect(b.state).toBe('closed');
+    expect(b.snapshot()).toMatchObject({ calls: 3, failures: 2, slowCalls: 1 });
+  });
+
+  it('tryExecute with fn not a function does not throw or reject', async () => {
+    const b = createBreaker({ clock: createFakeClock() });
+    let p: Promise<unknown> | undefined;
+    expect(() => {
+      p = b.tryExecute(42 as never);
+    }).not.toThrow();
+    const r = (await p) as { ok: boolean; error: unknown };
+    expect(r.ok).toBe(false);
+    expect(r.error).toBeInstanceOf(InvalidArgumentError);
+  });
+
+  it('tryExecute with a pre-aborted caller signal resolves ok: false with the reason', async () => {
+    const b = createBreaker({ clock: createFakeClock() });
+    const ac = new AbortController();
+    const reason = new Error('gone');
+    ac.abort(reason);
+    await expect(b.tryExecute(ok, { signal: ac.signal })).resolves.toEqual({ ok: false, error: reason });
+  });
+});
+
+// second reading, 2026-11-24: checks no earlier test made (the open timer, hints and isolation).
+describe('second reading: the open timer, hints and isolation', () => {
+  it('the open -> half-open timer on the system clock is unref’d', async () => {
+    const spy = vi.spyOn(globalThis, 'setTimeout');
+    try {
+      const b = createBreaker({ failureThreshold: 1, openFor: 50_000, onStateChange: () => {} });
+      await trip(b, 1);
+      const handles = spy.mock.results
+        .map((r) => r.value as NodeJS.Timeout)
+        .filter((h) => h && typeof h.hasRef === 'function');
+      expect(handles.length).toBeGreaterThan(0);
+      for (const h of handles) expect(h.hasRef()).toBe(false);
+      b.reset();
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
+  it('a hint on a failed probe sets the reopened period', async () => {
+    const clock = createFakeClock();
+    const b = createBreaker({ clock, failureThreshold: 1, openFor: 1_000 });
+    await trip(b, 1);
+    await clock.advance(1_000);
+    await b
+      .execute(() => Promise.reject(Object.assign(new Error('503'), { retryAfterMs: 30_000 })))
+      .catch(() => {});
+    await clock.advance(29_999);
+    expect(b.state).toBe('open');
+    await clock.advance(1);
+    expect(b.state).toBe('half-open');
+  });
+
+  it('isolate of an open breaker with the hook timer: the timer does not move it to half-open', async () => {
+    const clock = createFakeClock();
+    const changes: string[] = [];
+    const b = createBreaker({
+      clock,
+      failureThreshold: 1,
+      onStateChange: (to, from) => changes.push(`${from}>${to}`),
+    });
+    await trip(b, 1);
+    const release = b.isolate();
+    await clock.advance(120_000);
+    expect(b.state).toBe('open');
+    expect(b.snapshot()).toMatchObject({ state: 'open', isolated: true, openUntil: null });
+    release();
+    expect(b.state).toBe('closed');
+    expect(changes).toEqual(['closed>open', 'open>closed']);
+  });
+
+  it('reset of a closed breaker fires no onStateChange', () => {
+    const onStateChange = vi.fn();
+    const b = createBreaker({ clock: createFakeClock(), onStateChange });
+    b.reset();
+    expect(onStateChange).not.toHaveBeenCalled();
+  });
+});
+
+// second reading, 2026-11-24: checks no earlier test made (aborts and caller timeouts).
+describe('second reading: aborts and caller timeouts', () => {
+  it('an AbortError does not break a failure streak either (it is nothing, not a success)', async () => {
+    const b = createBreaker({ clock: createFakeClock(), failureThreshold: 2 });
+    await trip(b, 1);
+    await b.execute(() => Promise.reject(new DOMException('stop', 'AbortError'))).catch(() => {});
+    await trip(b, 1);
+    expect(b.state).toBe('open');
+  });
+
+  it('a pre-aborted caller signal on an open breaker gets CircuitOpenError first', async () => {
+    const b = createBreaker({ clock: createFakeClock(), failureThreshold: 1 });
+    await trip(b, 1);
+    const ac = new AbortController();
+    ac.abort(new Error('mine'));
+    expect(isCircuitOpenError(await rejection(b.execute(ok, { signal: ac.signal })))).toBe(true);
+  });
+
+  it('a pre-aborted caller signal in half-open with every slot taken gets CircuitOpenError; with a free slot, its reason and the slot stays free', async () => {
+    const clock = createFakeClock();
+    const b = createBreaker({ clock, failureThreshold: 1, openFor: 1_000 });
+    await trip(b, 1);
+    await clock.advance(1_000);
+    const ac = new AbortController();
+    const reason = new Error('mine');
+    ac.abort(reason);
+    await expect(b.execute(ok, { signal: ac.signal })).rejects.toBe(reason);
+    const probe = deferred<string>();
+    const p = b.execute(() => probe.promise);
+    expect(isCircuitOpenError(await rejection(b.execute(ok, { signal: ac.signal })))).toBe(true);
+    probe.resolve('v');
+    await p;
+    expect(b.state).toBe('closed');
+  });
+
+  it('AbortSignal.timeout() on the caller side counts as a failure', async () => {
+    const b = createBreaker({ failureThreshold: 1 });
+    const p = b.execute(() => new Promise(() => {}), { signal: AbortSignal.timeout(5) });
+    swallow(p);
+    await new Promise((r) => setTimeout(r, 40));
+    expect(b.state).toBe('open');
+    b.reset();
+  });
+
+  it('a caller timeout that fn also rejects with counts once, whichever the breaker sees first', async () => {
+    const b = createBreaker({ clock: createFakeClock(), failureThreshold: 2 });
+    const ac = new AbortController();
+    const p = b.execute(
+      ({ signal }) => new Promise((_, rej) => signal.addEventListener('abort', () => rej(signal.reason))),
+      { signal: ac.signal },
+    );
+    ac.abort(timeoutReason());
+    await p.catch(() => {});
+    await flush();
+    expect(b.state).toBe('closed');
+    expect(b.snapshot().consecutiveFailures).toBe(1);
+
+    const ac2 = new AbortController();
+    const reason = timeoutReason();
+    const d = deferred<string>();
+    const p2 = b.execute(() => d.promise, { signal: ac2.signal });
+    swallow(p2);
+    d.reject(reason);
+    await flush();
+    ac2.abort(reason);
+    await flush();
+    expect(b.snapshot().consecutiveFailures).toBe(2);
+    expect(b.state).toBe('open');
+  });
+
+  it('a probe gets its own signal, not the shared closed one', async () => {
+    const clock = createFakeClock();
+    const b = createBreaker({ clock, failureThreshold: 1, openFor: 0, halfOpenProbes: 2 });
+    let shared!: AbortSignal;
+    await b.execute(({ signal }) => {
+      shared = signal;
+      return ok();
+    });
+    await trip(b, 1);
+    const probes: AbortSignal[] = [];
+    const d = deferred<string>();
+    const ps = [0, 1].map(() =>
+      b.execute(({ signal }) => {
+        probes.push(signal);
+        return d.promise;
+      }),
+    );
+    expect(probes[0]).not.toBe(shared);
+    expect(probes[0]).not.toBe(probes[1]);
+    d.resolve('x');
+    await Promise.all(ps);
+  });
+});
+
+// second reading, 2026-11-24: checks no earlier test made (stale results and reset).
+describe('second reading: stale results and reset', () => {
+  it('reset in half-open with a probe in flight: the probe result is ignored, its own timeout still aborts it, its timer goes when it settles', async () => {
+    const clock = createFakeClock();
+    const b = createBreaker({ clock, failureThreshold: 1, openFor: 0 });
+    await trip(b, 1);
+    const d = deferred<string>();
+    const onFailure = vi.fn();
+    let sig!: AbortSignal;
+    const b2 = createBreaker({ clock, failureThreshold: 1, openFor: 0, probeTimeout: 1_000, onFailure });
+    await trip(b2, 1);
+    onFailure.mockClear();
+    swallow(
+      b2.execute(({ signal }) => {
+        sig = signal;
+        return new Promise(() => {});
+      }),
+    );
+    b2.reset();
+    expect(sig.aborted).toBe(false); // reset aborts nothing
+    await clock.advance(1_000); // the forgotten probe's own timeout still aborts its signal, and counts nothing
+    expect(sig.aborted).toBe(true);
+    expect(b2.state).toBe('closed');
+    expect(b2.snapshot().consecutiveFailures).toBe(0);
+    swallow(b.execute(() => d.promise));
+    b.reset();
+    d.reject(new Error('stale'));
+    await flush();
+    expect(clock.pendingTimers).toBe(0); // the forgotten probe settled: its timer is cleared
+    expect(b.state).toBe('closed');
+    expect(b.snapshot().consecutiveFailures).toBe(0);
+  });
+
+  it('half-open -> open -> half-open: a probe of the earlier half-open period does not decide the new one', async () => {
+    const clock = createFakeClock();
+    const b = createBreaker({ clock, failureThreshold: 1, openFor: 1_000, halfOpenProbes: 2 });
+    await trip(b, 1);
+    await clock.advance(1_000);
+    const old = deferred<string>();
+    swallow(b.execute(() => old.promise));
+    await b.execute(boom).catch(() => {}); // reopens
+    expect(b.state).toBe('open');
+    await clock.advance(1_000);
+    expect(b.state).toBe('half-open');
+    old.resolve('stale');
+    await flush();
+    expect(b.state).toBe('half-open');
+    // the earlier probe does not hold a slot in the new period: 2 probes run
+    const d = deferred<string>();
+    const ps = [b.execute(() => d.promise), b.execute(() => d.promise)];
+    d.resolve('v');
+    await Promise.all(ps);
+    expect(b.state).toBe('closed');
+  });
+
+  it('window: results of calls started before the breaker closed do not enter the fresh window', async () => {
+    const clock = createFakeClock();
+    const b = createBreaker({
+      clock,
+      failureThreshold: Number.POSITIVE_INFINITY,
+      openFor: 1_000,
+      window: slidingWindow({ size: 10, minimumCalls: 2 }),
+    });
+    const olds = [deferred<string>(), deferred<string>(), deferred<string>()];
+    for (const d of olds) swallow(b.execute(() => d.promise));
+    await trip(b, 2);
+    await clock.advance(1_000);
+    await b.execute(ok);
+    for (const d of olds) d.reject(new Error('stale'));
+    await flush();
+    expect(b.snapshot().calls).toBe(0);
+    expect(b.state).toBe('closed');
+  });
+
+  it('1,000 concurrent failing closed calls trip once (one onStateChange, trips 1)', async () => {
+    const changes: string[] = [];
+    const b = createBreaker({
+      clock: createFakeClock(),
+      onStateChange: (to, from) => changes.push(`${from}>${to}`),
+    });
+    const d = deferred<string>();
+    const ps = Array.from({ length: 1_000 }, () => b.execute(() => d.promise));
+    d.reject(new Error('down'));
+    await Promise.allSettled(ps);
+    expect(changes).toEqual(['closed>open']);
+    expect(b.snapshot().trips).toBe(1);
+  });
+});
+
+// second reading, 2026-11-24: checks no earlier test made (re-entrant hooks).
+describe('second reading: re-entrant hooks', () => {
+  it('onStateChange(to, from) fires after every transition with the new state readable', async () => {
+    const clock = createFakeClock();
+    const seen: string[] = [];
+    const b = createBreaker({
+      clock,
+      failureThreshold: 1,
+      openFor: 100,
+      onStateChange: (to, from) => seen.push(`${from}>${to}:${b.state}`),
+    });
+    await trip(b, 1);
+    await clock.advance(100);
+    await b.execute(boom).catch(() => {});
+    await clock.advance(100);
+    await b.execute(ok);
+    const release = b.isolate();
+    release();
+    expect(seen).toEqual([
+      'closed>open:open',
+      'open>half-open:half-open',
+      'half-open>open:open',
+      'open>half-open:half-open',
+      'half-open>closed:closed',
+      'closed>open:open',
+      'open>closed:closed',
+    ]);
+  });
+
+  it('re-entrancy: reset() from onStateChange on opening leaves a closed, working breaker', async () => {
+    const clock = createFakeClock();
+    const seen: string[] = [];
+    const b = createBreaker({
+      clock,
+      failureThreshold: 1,
+      onStateChange: (to, from) => {
+        seen.push(`${from}>${to}`);
+        if (to === 'open') b.reset();
+      },
+    });
+    await trip(b, 1);
+    expect(b.state).toBe('closed');
+    expect(clock.pendingTimers).toBe(0);
+    await expect(b.execute(ok)).resolves.toBe('fine');
+    expect(seen).toEqual(['closed>open', 'open>closed']);
+  });
+
+  it('re-entrancy: execute() from onStateChange on half-open runs as the probe', async () => {
+    const clock = createFakeClock();
+    let probe: Promise<unknown> | undefined;
+    const b = createBreaker({
+      clock,
+      failureThreshold: 1,
+      openFor: 100,
+      onStateChange: (to) => {
+        if (to === 'half-open') probe = b.execute(ok);
+      },
+    });
+    await trip(b, 1);
+    await clock.advance(100);
+    await expect(probe).resolves.toBe('fine');
+    expect(b.state).toBe('closed');
+  });
+
+  it('re-entrancy: execute() from onReject is rejected with the same episode error, and fires onReject again', async () => {
+    let depth = 0;
+    const inner: Promise<unknown>[] = [];
+    const b2 = createBreaker({
+      clock: createFakeClock(),
+      failureThreshold: 1,
+      onReject: () => {
+        if (depth++ < 3) inner.push(b2.execute(ok).catch((e: unknown) => e));
+      },
+    });
+    await trip(b2, 1);
+    const outer = await rejection(b2.execute(ok));
+    const results = await Promise.all(inner);
+    expect(results).toHaveLength(3);
+    for (const r of results) expect(r).toBe(outer);
+    expect(depth).toBe(4);
+  });
+
+  it('re-entrancy: isolate() from onFailure aborts the other calls in flight', async () => {
+    let other!: AbortSignal;
+    const b = createBreaker({
+      clock: createFakeClock(),
+      failureThreshold: 5,
+      onFailure: () => {
+        b.isolate();
+      },
+    });
+    swallow(
+      b.execute(
+        ({ signal }) => {
+          other = signal;
+          return new Promise(() => {});
+        },
+        {
+          signal: new AbortController().signal,
+        },
+      ),
+    );
+    await b.execute(boom).catch(() => {});
+    expect(other.aborted).toBe(true);
+    expect(b.state).toBe('open');
+  });
+});
+
+// second reading, 2026-11-24: checks no earlier test made (snapshots).
+describe('second reading: snapshots', () => {
+  it('without a window: counts since the breaker last closed; failures errors only, slow calls apart', async () => {
+    const clock = createFakeClock();
+    const b = createBreaker({ clock, failureThreshold: 10, slowCallDuration: 10 });
+    await trip(b, 2);
+    await b.execute(ok);
+    const p = b.execute(() => new Promise((r) => clock.setTimeout(() => r(1), 20)));
+    await clock.advance(20);
+    await p;
+    expect(b.snapshot()).toMatchObject({ calls: 4, failures: 2, slowCalls: 1, consecutiveFailures: 0 });
+  });
+
+  it('openUntil is null unless open and not isolated; an ended period reads half-open', async () => {
+    const clock = createFakeClock();
+    const b = createBreaker({ clock, failureThreshold: 1, openFor: 100 });
+    expect(b.snapshot().openUntil).toBeNull();
+    await trip(b, 1);
+    expect(b.snapshot().openUntil).toBe(100);
+    await clock.advance(100);
+    expect(b.snapshot()).toMatchObject({ state: 'half-open', openUntil: null });
+    const release = b.isolate();
+    expect(b.snapshot()).toMatchObject({ state: 'open', isolated: true, openUntil: null });
+    release();
+  });
+
+  it('a closed snapshot carries consecutive failures; the window starts empty', async () => {
+    const clock = createFakeClock();
+    const c = createBreaker({
+      clock,
+      failureThreshold: 5,
+      window: slidingWindow({ size: 10 }),
+      initialState: { state: 'closed', consecutiveFailures: 4, calls: 10, failures: 9 } as never,
+    });
+    expect(c.snapshot()).toMatchObject({ consecutiveFailures: 4, calls: 0, failures: 0 });
+    await trip(c, 1);
+    expect(c.state).toBe('open');
+  });
+
+  it('missing fields read as 0; a missing or null openUntil of an open snapshot means a full openFor from now', async () => {
+    for (const openUntil of [undefined, null]) {
+      const clock = createFakeClock({ now: 5_000 });
+      const c = createBreaker({
+        clock,
+        openFor: 2_000,
+        initialState: { state: 'open', ...(openUntil === null && { openUntil }) } as never,
+      });
+      expect(c.snapshot()).toMatchObject({
+        state: 'open',
+        openUntil: 7_000,
+        trips: 0,
+        consecutiveFailures: 0,
+      });
+      await clock.advance(2_000);
+      expect(c.state).toBe('half-open');
+    }
+  });
+
+  it('an isolated snapshot restores an isolation that one reset() ends', async () => {
+    const c = createBreaker({
+      clock: createFakeClock(),
+      initialState: { state: 'open', isolated: true } as never,
+    });
+    const err = (await rejection(c.execute(ok))) as CircuitOpenError;
+    expect(err.isolated).toBe(true);
+    c.reset();
+    expect(c.state).toBe('closed');
+  });
+
+  it('a NaN openUntil never leaves the breaker stuck open', async () => {
+    const clock = createFakeClock();
+    let c: ReturnType<typeof createBreaker> | undefined;
+    try {
+      c = createBreaker({ clock, initialState: { state: 'open', openUntil: Number.NaN } as never });
+    } catch (e) {
+      expect(e).toBeInstanceOf(InvalidArgumentError);
+      return;
+    }
+    await clock.advance(600_000);
+    expect(c.state).toBe('half-open');
+  });
+
+  it('round trip property: JSON of any snapshot restores the same state, isolation, trips and streak', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.constantFrom('ok', 'fail', 'advance', 'isolate'), { maxLength: 30 }),
+        async (ops) => {
+          const clock = createFakeClock({ now: 1_700_000_000_000 });
+          const b = createBreaker({ clock, failureThreshold: 2, openFor: 1_000 });
+          for (const op of ops) {
+            if (op === 'ok') await b.execute(ok).catch(() => {});
+            else if (op === 'fail') await b.execute(boom).catch(() => {});
+            else if (op === 'advance') await clock.advance(700);
+            else b.isolate();
+          }
+          const snap = b.snapshot();
+          const c = createBreaker({
+            clock,
+            failureThreshold: 2,
+            openFor: 1_000,
+            initialState: JSON.parse(JSON.stringify(snap)),
+          });
+          const s2 = c.snapshot();
+          expect({ ...s2, calls: 0, failures: 0, slowCalls: 0 }).toEqual({
+            ...snap,
+            calls: 0,
+            failures: 0,
+            slowCalls: 0,
+          });
+        },
+      ),
+      { numRuns: 150, seed: 7 },
+    );
+  });
+});
+
+// second reading, 2026-11-24: checks no earlier test made (registry).
+describe('second reading: registry', () => {
+  it('default maxSize 1,000', () => {
+    const reg = createBreakerRegistry({ clock: createFakeClock() });
+    for (let i = 0; i < 1_500; i++) reg.get(`k${i}`);
+    expect(reg.size).toBe(1_000);
+    expect(reg.has('k1499')).toBe(true);
+    expect(reg.has('k0')).toBe(false);
+  });
+
+  it('default idleFor 300,000: a closed breaker unused that long is evicted by prune(); younger ones stay', async () => {
+    const clock = createFakeClock();
+    const evicted: string[] = [];
+    const reg = createBreakerRegistry({ clock, onEvict: (k) => evicted.push(k) });
+    reg.get('old');
+    await clock.advance(1);
+    reg.get('young');
+    await clock.advance(299_999);
+    expect(reg.prune()).toBe(1);
+    expect(evicted).toEqual(['old']);
+    expect(reg.has('young')).toBe(true);
+    await clock.advance(1);
+    expect(reg.prune()).toBe(1);
+    expect(reg.size).toBe(0);
+  });
+
+  it('has, size and snapshot neither create nor refresh; get and execute do', async () => {
+    const clock = createFakeClock();
+    const reg = createBreakerRegistry({ clock, idleFor: 1_000 });
+    reg.get('a');
+    await clock.advance(900);
+    reg.has('a');
+    void reg.size;
+    reg.snapshot();
+    expect(reg.has('nope')).toBe(false);
+    expect(reg.snapshot()).not.toHaveProperty('nope');
+    await clock.advance(100);
+    expect(reg.prune()).toBe(1);
+  });
+
+  it('onEvict once per evicted breaker, with (key, breaker); never for delete or clear; a throwing onEvict is ignored', async () => {
+    const clock = createFakeClock();
+    const calls: [string, unknown][] = [];
+    const reg = createBreakerRegistry({
+      clock,
+      maxSize: 2,
+      onEvict: (k, b) => {
+        calls.push([k, b]);
+        throw new Error('hook');
+      },
+    });
+    const a = reg.get('a');
+    reg.get('b');
+    expect(() => reg.get('c')).not.toThrow();
+    expect(calls).toEqual([['a', a]]);
+    expect(reg.delete('b')).toBe(true);
+    reg.clear();
+    expect(reg.size).toBe(0);
+    expect(calls.length).toBe(1);
+  });
+
+  it('past maxSize the least recently used closed breaker goes; open ones are kept in preference', async () => {
+    const clock = createFakeClock();
+    const reg = createBreakerRegistry({ clock, maxSize: 3, options: { failureThreshold: 1 } });
+    await reg.execute('open1', boom).catch(() => {});
+    reg.get('c1');
+    reg.get('c2');
+    reg.get('c1'); // c2 is now the least recently used closed one
+    reg.get('new');
+    expect(reg.has('open1')).toBe(true);
+    expect(reg.has('c2')).toBe(false);
+    expect(reg.has('c1')).toBe(true);
+    expect(reg.size).toBe(3);
+  });
+
+  it('an evicted breaker still held moves to half-open when next looked at, and fires its hook then', async () => {
+    const clock = createFakeClock();
+    const seen: string[] = [];
+    const reg = createBreakerRegistry({
+      clock,
+      maxSize: 1,
+      options: { failureThreshold: 1, openFor: 1_000, onStateChange: (to) => seen.push(to) },
+    });
+    await reg.execute('a', boom).catch(() => {});
+    const a = reg.get('a');
+    reg.get('b'); // evicts a (oldest, all open)
+    expect(reg.has('a')).toBe(false);
+    await clock.advance(5_000);
+    expect(seen).toEqual(['open']);
+    expect(a.state).toBe('half-open');
+    expect(seen).toEqual(['open', 'half-open']);
+  });
+});
