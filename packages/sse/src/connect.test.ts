@@ -6,18 +6,12 @@ import {
   type ReconnectInfo,
   type SseConnection,
   SseConnectionError,
-  type SseEvent,
   SseHttpError,
 } from '@integ/sse';
 import { createFakeClock, seededRandom } from '@integ/testing';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 
-/** Real socket I/O on a loaded machine can take a while: poll often, give up late. */
-const WAIT = { timeout: 10_000, interval: 5 };
-
-import { type Reply, type SseTestServer, startSseServer } from './test-server.js';
-
-const ev = (data: string, lastEventId = '', type = 'message'): SseEvent => ({ type, data, lastEventId });
+import { ev, type Reply, type SseTestServer, startSseServer, WAIT } from './test-server.js';
 
 let server: SseTestServer | undefined;
 afterEach(async () => {

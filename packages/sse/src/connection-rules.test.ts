@@ -17,12 +17,7 @@ import {
 } from '@integ/sse';
 import { createFakeClock } from '@integ/testing';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { type Reply, type SseTestServer, startSseServer } from './test-server.js';
-
-/** Real socket I/O on a loaded machine can take a while: poll often, give up late. */
-const WAIT = { timeout: 10_000, interval: 5 };
-
-const ev = (data: string, lastEventId = '', type = 'message'): SseEvent => ({ type, data, lastEventId });
+import { ev, type Reply, type SseTestServer, startSseServer, WAIT } from './test-server.js';
 
 let server: SseTestServer | undefined;
 afterEach(async () => {

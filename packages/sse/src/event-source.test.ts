@@ -2,10 +2,7 @@ import { EventSource } from '@integ/sse';
 import { createFakeClock } from '@integ/testing';
 import { afterEach, describe, expect, expectTypeOf, it, vi } from 'vitest';
 
-/** Real socket I/O on a loaded machine can take a while: poll often, give up late. */
-const WAIT = { timeout: 10_000, interval: 5 };
-
-import { type Reply, type SseTestServer, startSseServer } from './test-server.js';
+import { type Reply, type SseTestServer, startSseServer, WAIT } from './test-server.js';
 
 let server: SseTestServer | undefined;
 const sources: EventSource[] = [];

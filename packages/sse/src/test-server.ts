@@ -4,6 +4,17 @@
  */
 import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import type { SseEvent } from './parser.js';
+
+/** Real socket I/O on a loaded machine can take a while: poll often, give up late (for `vi.waitFor`). */
+export const WAIT = { timeout: 10_000, interval: 5 };
+
+/** The event the client should deliver. */
+export const ev = (data: string, lastEventId = '', type = 'message'): SseEvent => ({
+  type,
+  data,
+  lastEventId,
+});
 
 /** A request as the server saw it. */
 export interface RecordedRequest {

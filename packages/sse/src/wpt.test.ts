@@ -15,10 +15,7 @@
 import { connect, EventSource, type ReconnectInfo } from '@integ/sse';
 import { createFakeClock, type FakeClock, seededRandom } from '@integ/testing';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { type RecordedRequest, type Reply, type SseTestServer, startSseServer } from './test-server.js';
-
-/** Real socket I/O on a loaded machine can take a while: poll often, give up late. */
-const WAIT = { timeout: 10_000, interval: 5 };
+import { type RecordedRequest, type Reply, type SseTestServer, startSseServer, WAIT } from './test-server.js';
 
 const servers: SseTestServer[] = [];
 const sources: EventSource[] = [];
