@@ -30,8 +30,8 @@ import { sqliteStore } from '@integ/queue/sqlite';
 import { queueConformance } from '@integ/queue/testing';
 import { exponential } from '@integ/retry';
 import { createFakeClock, type FakeClock } from '@integ/testing';
-import Database from 'better-sqlite3';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { openTestDatabase, testDriver } from '../test/sqlite-db.js';
 
 const T0 = Date.parse('2030-01-01T00:00:00.000Z');
 const ISO_8601 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
@@ -1299,8 +1299,8 @@ describe('sqliteStore({ path }) from @integ/queue/sqlite', () => {
     const path = join(tempDir(), 'wal.db');
     const store = sqliteStore({ path });
     await createQueue({ name: 'q', store }).push(1);
-    const db = new Database(path, { readonly: true });
-    expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
+    const db = openTestDatabase(path, { readonly: true });
+    expect(db.prepare('PRAGMA journal_mode').get()).toEqual({ journal_mode: 'wal' });
     db.close();
     await store.close();
   });
@@ -1310,7 +1310,7 @@ describe('sqliteStore({ path }) from @integ/queue/sqlite', () => {
     const store = sqliteStore({ path });
     const queue = createQueue({ name: 'q', store });
     const jobs = await Promise.all(Array.from({ length: 200 }, (_, i) => queue.push(i)));
-    const db = new Database(path, { readonly: true });
+    const db = openTestDatabase(path, { readonly: true });
     const tables = db.prepare("select name from sqlite_master where type = 'table'").all() as {
       name: string;
     }[];
@@ -1331,8 +1331,8 @@ describe('sqliteStore({ path }) from @integ/queue/sqlite', () => {
     const store = sqliteStore({ path });
     const queue = createQueue({ name: 'q', store });
     await queue.push('warm-up');
-    const reader = new Database(path, { readonly: true });
-    const frameBytes = 24 + Number(reader.pragma('page_size', { simple: true }));
+    const reader = openTestDatabase(path, { readonly: true });
+    const frameBytes = 24 + (reader.prepare('PRAGMA page_size').get() as { page_size: number }).page_size;
     reader.close();
     const frames = (): number => Math.round((statSync(`${path}-wal`).size - 32) / frameBytes);
 
@@ -1390,7 +1390,7 @@ describe('sqliteStore({ path }) from @integ/queue/sqlite', () => {
 
   it('a damaged database file throws StoreCorruptError, at open or on first use', async () => {
     const path = join(tempDir(), 'damaged.db');
-    const seed = new Database(path);
+    const seed = openTestDatabase(path);
     seed.exec('create table filler (x text)');
     const insert = seed.prepare('insert into filler values (?)');
     for (let i = 0; i < 200; i++) insert.run('x'.repeat(500));
@@ -1417,7 +1417,7 @@ describe('sqliteStore({ path }) from @integ/queue/sqlite', () => {
     const path = join(tempDir(), 'locked.db');
     const setup = sqliteStore({ path });
     await setup.close();
-    const holder = new Database(path);
+    const holder = openTestDatabase(path);
     holder.exec('begin exclusive');
     let error: unknown;
     let store: QueueStore | undefined;
@@ -1557,8 +1557,15 @@ describe('sqliteStore drivers', () => {
   const [major = 0, minor = 0] = process.versions.node.split('.').map(Number);
   const hasNodeSqlite = major > 22 || (major === 22 && minor >= 13);
 
-  it("driver 'better-sqlite3' (the optional peer) opens the file, reports itself, and ready() rejects once closed", async () => {
-    const store = sqliteStore({ path: join(tempDir(), 'peer.db'), driver: 'better-sqlite3' });
+  // Like the node:sqlite test below, one test for both cases: the addon in node_modules is built for one Node ABI.
+  it("driver 'better-sqlite3' (the optional peer) opens the file, reports itself, and ready() rejects once closed; an addon built for another Node gives StoreUnavailableError saying to rebuild it", async () => {
+    const open = () => sqliteStore({ path: join(tempDir(), 'peer.db'), driver: 'better-sqlite3' });
+    if (testDriver !== 'better-sqlite3') {
+      expect(open).toThrow(StoreUnavailableError);
+      expect(open).toThrow(/npm rebuild better-sqlite3/);
+      return;
+    }
+    const store = open();
     expect(store.driver).toBe('better-sqlite3');
     await store.ready();
     await store.close();

@@ -6,8 +6,8 @@ import { createQueue, StoreCorruptError, StoreUnavailableError } from '@integ/qu
 import { sqliteStore } from '@integ/queue/sqlite';
 import { queueConformance } from '@integ/queue/testing';
 import { createFakeClock } from '@integ/testing';
-import Database from 'better-sqlite3';
 import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { openTestDatabase, testDriver } from '../test/sqlite-db.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'integ-queue-sqlite-'));
 let n = 0;
@@ -34,10 +34,10 @@ describe('sqliteStore', () => {
       const store = sqliteStore({ path, durability });
       const queue = createQueue({ name: 'q', store });
       await queue.push({ durability });
-      expect(store.driver).toBe('better-sqlite3');
+      expect(store.driver).toBe(testDriver);
       await store.close();
-      const db = new Database(path);
-      expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
+      const db = openTestDatabase(path);
+      expect(db.prepare('PRAGMA journal_mode').get()).toEqual({ journal_mode: 'wal' });
       expect((db.prepare('SELECT payload FROM integ_jobs').get() as { payload: string }).payload).toBe(
         JSON.stringify({ durability }),
       );
@@ -69,8 +69,8 @@ describe('sqliteStore', () => {
     const queue = createQueue({ name: 'q', store });
     await queue.pushMany(Array.from({ length: 2000 }, (_, i) => ({ i, pad: 'x'.repeat(200) })));
     await store.close();
-    const db = new Database(path);
-    db.pragma('wal_checkpoint(TRUNCATE)');
+    const db = openTestDatabase(path);
+    db.exec('PRAGMA wal_checkpoint(TRUNCATE)');
     db.close();
     // Overwrite the middle of the file (table and index pages) with garbage, keep the header intact.
     const bytes = readFileSync(path);
@@ -96,7 +96,7 @@ describe('sqliteStore', () => {
     const store = sqliteStore({ path, busyTimeout: 50 });
     const queue = createQueue({ name: 'q', store });
     await queue.push('before');
-    const other = new Database(path);
+    const other = openTestDatabase(path);
     other.exec('BEGIN IMMEDIATE');
     try {
       const error = await queue.push('during').then(
@@ -120,7 +120,7 @@ describe('sqliteStore', () => {
     const queue = createQueue({ name: 'q', store, attempts: 1 });
     await queue.pushMany(['ack me', 'fail me']);
     const [first, second] = [await queue.next(), await queue.next()];
-    const other = new Database(path);
+    const other = openTestDatabase(path);
     other.exec('BEGIN IMMEDIATE');
     const locked = await Promise.all(
       [first?.ack(), second?.fail(new Error('no'))].map((p) => p?.catch((e: unknown) => e)),
@@ -177,7 +177,7 @@ describe('sqliteStore', () => {
     const store = sqliteStore({ path });
     const queue = createQueue({ name: 'q', store });
     await store.ready();
-    const watcher = new Database(path, { readonly: true });
+    const watcher = openTestDatabase(path, { readonly: true });
     const count = (): number =>
       (watcher.prepare('SELECT COUNT(*) AS n FROM integ_jobs').get() as { n: number }).n;
     const pushes = Array.from({ length: 500 }, (_, i) => queue.push(i));

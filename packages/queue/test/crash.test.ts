@@ -12,8 +12,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { seededRandom } from '@integ/testing';
-import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openTestDatabase } from './sqlite-db.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const pkg = join(here, '..');
@@ -121,7 +121,7 @@ describe('crash safety (sqlite, durability normal)', () => {
     expect(await drain.exited).toBe(0);
 
     const acked = readFileSync(ackLog, 'utf8').split('\n').filter(Boolean);
-    const db = new Database(dbPath, { readonly: true });
+    const db = openTestDatabase(dbPath, { readonly: true });
     const rows = db
       .prepare("SELECT payload, status, attempts FROM integ_jobs WHERE queue = 'crash'")
       .all() as {
