@@ -70,6 +70,95 @@ describe('httpCheck', () => {
   });
 });
 
+describe('httpCheck, on an endpoint whose URL carries credentials', () => {
+  // fetch refuses a URL with user:password@; httpCheck sends them as Basic auth instead (RFC 7617).
+  type Seen = { auth: string | undefined; url: string | undefined; host: string | undefined };
+  async function recordingServer(status = 200): Promise<{ port: number; seen: Seen[] }> {
+    const seen: Seen[] = [];
+    const port = await listen(
+      createHttpServer((req, res) => {
+        seen.push({ auth: req.headers.authorization, url: req.url, host: req.headers.host });
+        res.writeHead(status).end();
+      }),
+    );
+    return { port, seen };
+  }
+  const endpointAt = (url: string) => ({ url, service: 'a', weight: 1, priority: 0 });
+  const basic = (userPass: string): string => `Basic ${Buffer.from(userPass, 'utf8').toString('base64')}`;
+  const signal = new AbortController().signal;
+
+  it('is healthy, sending the percent-decoded user and password as Basic auth to the URL without them', async () => {
+    const { port, seen } = await recordingServer();
+    const check = httpCheck();
+    await expect(check(endpointAt(`http://user:p%40ss@127.0.0.1:${port}`), { signal })).resolves.toBe(true);
+    // A non-ASCII password (typed raw or percent-encoded) goes out as UTF-8 bytes, as curl sends it.
+    await expect(
+      check(endpointAt(`http://us%C3%A9r:p\u00e4ss%3A1@127.0.0.1:${port}/base`), { signal }),
+    ).resolves.toBe(true);
+    await expect(check(endpointAt(`http://only-user@127.0.0.1:${port}`), { signal })).resolves.toBe(true);
+    expect(seen).toEqual([
+      { auth: basic('user:p@ss'), url: '/health', host: `127.0.0.1:${port}` },
+      { auth: basic('us\u00e9r:p\u00e4ss:1'), url: '/health', host: `127.0.0.1:${port}` },
+      { auth: basic('only-user:'), url: '/health', host: `127.0.0.1:${port}` },
+    ]);
+  });
+
+  it("lets the caller's own authorization header (any case) win over the URL's credentials", async () => {
+    const { port, seen } = await recordingServer();
+    const url = `http://user:secret@127.0.0.1:${port}`;
+    await expect(
+      httpCheck({ headers: { Authorization: 'Bearer t1' } })(endpointAt(url), { signal }),
+    ).resolves.toBe(true);
+    await expect(
+      httpCheck({ headers: { aUtHoRiZaTiOn: 'Bearer t2' } })(endpointAt(url), { signal }),
+    ).resolves.toBe(true);
+    // Other headers are kept next to the Basic auth.
+    await expect(httpCheck({ headers: { 'x-probe': '1' } })(endpointAt(url), { signal })).resolves.toBe(true);
+    expect(seen.map((s) => s.auth)).toEqual(['Bearer t1', 'Bearer t2', basic('user:secret')]);
+  });
+
+  it('reads a 401 from the server as unhealthy', async () => {
+    const { port, seen } = await recordingServer(401);
+    await expect(httpCheck()(endpointAt(`http://user:wrong@127.0.0.1:${port}`), { signal })).resolves.toBe(
+      false,
+    );
+    expect(seen.map((s) => s.auth)).toEqual([basic('user:wrong')]);
+  });
+
+  it('keeps the password out of the log and inspect() when the check fails (nothing listens, or a bad %-escape)', async () => {
+    const closed = createNetServer();
+    const closedPort = await new Promise<number>((r) =>
+      closed.listen(0, '127.0.0.1', () => {
+        const p = (closed.address() as { port: number }).port;
+        closed.close(() => r(p));
+      }),
+    );
+    const lines: unknown[] = [];
+    const log = (...args: unknown[]): void => {
+      lines.push(args);
+    };
+    const clock = createFakeClock();
+    const registry = createRegistry({
+      services: {
+        api: { url: `http://admin:hunter2@127.0.0.1:${closedPort}/?key=s3cr3t` },
+        // '%' must be written %25 in a URL; a stray one cannot be decoded and fails the check.
+        stray: { url: `http://admin:hunter2%@127.0.0.1:${closedPort}` },
+      },
+      clock,
+      logger: { debug: log, info: log, warn: log, error: log },
+      healthCheck: { check: httpCheck(), unhealthyThreshold: 1 },
+    });
+    await clock.advance(0);
+    for (const name of ['api', 'stray'])
+      await waitFor(() => expect(registry.inspect(name).endpoints[0]?.health.status).toBe('unhealthy'));
+    expect(registry.inspect('stray').endpoints[0]?.health.lastError).toMatch(/URI malformed/);
+    const text = JSON.stringify([lines, registry.inspect('api'), registry.inspect('stray')]);
+    expect(text).toContain('***@127.0.0.1');
+    expect(text).not.toMatch(/hunter2|s3cr3t|admin/);
+    registry.close();
+  });
+});
+
 describe('tcpCheck', () => {
   it('is healthy when a TCP connection opens, and fails when nothing listens', async () => {
     const port = await listen(createNetServer((socket) => socket.destroy()));

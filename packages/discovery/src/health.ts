@@ -45,6 +45,8 @@ export interface HttpCheckOptions {
 
 /**
  * An HTTP health check: `GET <endpoint url><path>`, healthy on a 2xx (by default). The body is discarded.
+ * Credentials in the endpoint's URL (`http://user:p%40ss@host`) are sent as `Authorization: Basic`
+ * (percent-decoded, UTF-8) unless `headers` has an `authorization` header of its own.
  *
  * @example
  * ```ts
@@ -58,11 +60,22 @@ export function httpCheck(options: HttpCheckOptions = {}): HealthCheck {
   const expected = options.expectedStatus ?? ((status: number) => status >= 200 && status < 300);
   return async (endpoint, { signal }) => {
     const doFetch = options.fetch ?? globalThis.fetch;
-    const response = await doFetch(new URL(path, endpoint.url), {
-      signal,
-      headers: options.headers ?? {},
-      redirect: 'manual',
-    });
+    const url = new URL(path, endpoint.url);
+    let headers = options.headers ?? {};
+    // Fetch refuses a URL with user:password@ (WHATWG Fetch, "includes credentials"): send them as Basic
+    // auth (RFC 7617, UTF-8) as browsers and curl do, unless the caller set an Authorization header.
+    if (url.username + url.password) {
+      if (!Object.keys(headers).some((name) => name.toLowerCase() === 'authorization')) {
+        // ':' is percent-encoded in a parsed username, so the pair decodes as its two halves would.
+        const pair = decodeURIComponent(`${url.username}:${url.password}`);
+        headers = {
+          ...headers,
+          authorization: `Basic ${btoa(String.fromCharCode(...new TextEncoder().encode(pair)))}`,
+        };
+      }
+      url.username = url.password = '';
+    }
+    const response = await doFetch(url, { signal, headers, redirect: 'manual' });
     await response.body?.cancel().catch(() => {});
     return expected(response.status);
   };
