@@ -141,6 +141,19 @@ describe('slidingWindow', () => {
       );
   });
 
+  it('refuses a time window that could never forget: an infinite duration, or one past 2^31 - 1 ms', () => {
+    // duration: Infinity made every bucket key 0 (now / Infinity), so nothing ever left the window.
+    for (const duration of [Number.POSITIVE_INFINITY, 2 ** 31, 2 ** 53, 1e300])
+      expect(() => slidingWindow({ type: 'time', duration })).toThrow(
+        expect.objectContaining({
+          code: 'ERR_INVALID_ARGUMENT',
+          argument: 'duration',
+          message: expect.stringContaining(', 2147483647]'),
+        }),
+      );
+    expect(() => slidingWindow({ type: 'time', duration: 2 ** 31 - 1 })).not.toThrow();
+  });
+
   it('counts match a naive model of the last N calls (property)', () => {
     fc.assert(
       fc.property(

@@ -36,7 +36,7 @@ export interface SlidingWindowOptions {
   readonly type?: 'count' | 'time';
   /** Calls in a count window. @default 100 */
   readonly size?: number;
-  /** Length of a time window in ms. @default 60_000 */
+  /** Length of a time window in ms, finite and at most 2^31 - 1. @default 60_000 */
   readonly duration?: number;
   /** Buckets a time window is kept in (its granularity is `duration / buckets`). @default 10 */
   readonly buckets?: number;
@@ -63,10 +63,11 @@ function option(
   int?: 1,
 ): number {
   const value = (o[name] ?? fallback) as number;
-  // `Infinity` turns a rate off; a count (`int`) must be whole and finite (`Infinity % 1` is NaN).
+  // `Infinity` turns a rate off (a rate's `max` is 1); a count (`int`) must be whole and finite
+  // (`Infinity % 1` is NaN), and so must a duration.
   if (
     typeof value !== 'number' ||
-    (!(value >= min && value <= max) && value !== Infinity) ||
+    (!(value >= min && value <= max) && (value !== Infinity || max > 1)) ||
     (int && value % 1 !== 0)
   )
     throw new InvalidArgumentError(name, `a${int ? ' whole' : ''} number in [${min}, ${max}]`, value);
@@ -92,7 +93,9 @@ export function slidingWindow(options: SlidingWindowOptions = {}): WindowFactory
   if (!byTime && (options.type ?? 'count') !== 'count')
     throw new InvalidArgumentError('type', "'count' or 'time'", options.type);
   const size = byTime ? option(options, 'buckets', 10, 1, 1e4, 1) : option(options, 'size', 100, 1, 1e6, 1);
-  const bucketMs = byTime ? option(options, 'duration', 60_000, 1, 2 ** 53) / size : 1;
+  // Up to 2^31 - 1 ms (~24.8 days) like every other duration of the package: an infinite window would key
+  // every call to bucket 0 (now / Infinity) and never forget one.
+  const bucketMs = byTime ? option(options, 'duration', 60_000, 1, 2 ** 31 - 1) / size : 1;
   const failureRate = option(options, 'failureRateThreshold', 0.5, 1e-9, 1);
   const slowRate = option(options, 'slowCallRateThreshold', 1, 1e-9, 1);
   const minCalls = option(
