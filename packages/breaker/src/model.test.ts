@@ -988,7 +988,13 @@ describe('slidingWindow (time) memory', () => {
         fc.constantFrom(10, 1_000, 60_000),
         pattern,
         (buckets, duration, steps) => {
-          const factory = slidingWindow({ type: 'time', buckets, duration, minimumCalls: 1e6 });
+          // A bucket is 1 ms at least.
+          const factory = slidingWindow({
+            type: 'time',
+            buckets,
+            duration: Math.max(duration, buckets),
+            minimumCalls: 1e6,
+          });
           const drive = (window: ReturnType<typeof factory>): void => {
             let now = 0;
             for (let calls = 0; calls < 200_000; ) {

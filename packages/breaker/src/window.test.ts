@@ -154,6 +154,29 @@ describe('slidingWindow', () => {
     expect(() => slidingWindow({ type: 'time', duration: 2 ** 31 - 1 })).not.toThrow();
   });
 
+  it('refuses buckets shorter than 1 ms (a duration below buckets), which made it loop for ever at epoch times', () => {
+    // 1.5 ms in 10,000 buckets: keys of now / 0.00015 are past 2^53 at epoch times, where `k++` stops
+    // moving k, and the second call a millisecond later never returned.
+    for (const [options, range] of [
+      [{ duration: 1.5, buckets: 10_000 }, '[10000, 2147483647]'],
+      [{ duration: 5 }, '[10, 2147483647]'],
+    ] as const)
+      expect(() => slidingWindow({ type: 'time', ...options })).toThrow(
+        expect.objectContaining({
+          code: 'ERR_INVALID_ARGUMENT',
+          argument: 'duration',
+          message: expect.stringContaining(`expected a number in ${range}`),
+        }),
+      );
+    // The finest window allowed, 1 ms buckets, counts and forgets at epoch times (year 2100).
+    const window = slidingWindow({ type: 'time', duration: 10_000, buckets: 10_000, minimumCalls: 1e6 })();
+    const now = Date.UTC(2100, 0);
+    for (let i = 0; i < 5; i++) window.record(i % 2 === 0, false, now + i * 0.5);
+    expect(window.counts(now + 2)).toEqual({ calls: 5, failures: 3, slowCalls: 0 });
+    expect(window.counts(now + 10_001).calls).toBe(1);
+    expect(window.counts(now + 20_000).calls).toBe(0);
+  });
+
   it('counts match a naive model of the last N calls (property)', () => {
     fc.assert(
       fc.property(

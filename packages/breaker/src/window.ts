@@ -36,7 +36,7 @@ export interface SlidingWindowOptions {
   readonly type?: 'count' | 'time';
   /** Calls in a count window. @default 100 */
   readonly size?: number;
-  /** Length of a time window in ms, finite and at most 2^31 - 1. @default 60_000 */
+  /** Length of a time window in ms, from `buckets` (1 ms per bucket) to 2^31 - 1. @default 60_000 */
   readonly duration?: number;
   /** Buckets a time window is kept in (its granularity is `duration / buckets`). @default 10 */
   readonly buckets?: number;
@@ -94,8 +94,9 @@ export function slidingWindow(options: SlidingWindowOptions = {}): WindowFactory
     throw new InvalidArgumentError('type', "'count' or 'time'", options.type);
   const size = byTime ? option(options, 'buckets', 10, 1, 1e4, 1) : option(options, 'size', 100, 1, 1e6, 1);
   // Up to 2^31 - 1 ms (~24.8 days) like every other duration of the package: an infinite window would key
-  // every call to bucket 0 (now / Infinity) and never forget one.
-  const bucketMs = byTime ? option(options, 'duration', 60_000, 1, 2 ** 31 - 1) / size : 1;
+  // every call to bucket 0 (now / Infinity) and never forget one. At least 1 ms per bucket (clocks count
+  // in ms): a key of now / bucketMs stays below 2^53, past which `k++` in roll() stops moving k.
+  const bucketMs = byTime ? option(options, 'duration', 60_000, size, 2 ** 31 - 1) / size : 1;
   const failureRate = option(options, 'failureRateThreshold', 0.5, 1e-9, 1);
   const slowRate = option(options, 'slowCallRateThreshold', 1, 1e-9, 1);
   const minCalls = option(
