@@ -4,7 +4,7 @@
  * `node:net` and dns-packet load on first use). Also published as `@integ/discovery/dns`.
  */
 import { InvalidArgumentError } from '@integ/core';
-import type { Answer, DecodedPacket } from 'dns-packet';
+import type { Answer, DecodedPacket, SrvAnswer } from 'dns-packet';
 import type { EndpointInit } from './endpoint.js';
 import { DiscoverySourceError } from './errors.js';
 import { type DnsServer, parseServer, type QueryOptions, query, rcodeOf } from './internal/dns-client.js';
@@ -137,16 +137,19 @@ async function resolveAddresses(
 // once would open a socket per target and family, enough to hit the process's file limit.
 const TARGET_CONCURRENCY = 16;
 
-/** `fn` over `items`, at most `limit` at a time, results in order; stops taking items after a failure. */
-async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = [];
+/** `fn` over `items` in order, at most `limit` at a time; takes no more after a failure or once `enough()`. */
+async function eachLimit<T>(
+  items: readonly T[],
+  limit: number,
+  enough: () => boolean,
+  fn: (item: T) => Promise<void>,
+): Promise<void> {
   let next = 0;
   let failed = false;
   const worker = async (): Promise<void> => {
-    while (!failed && next < items.length) {
-      const i = next++;
+    while (!failed && next < items.length && !enough()) {
       try {
-        out[i] = await fn(items[i] as T);
+        await fn(items[next++] as T);
       } catch (error) {
         failed = true;
         throw error;
@@ -154,7 +157,6 @@ async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) 
     }
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
 }
 
 function queryOptions(
@@ -207,35 +209,45 @@ export function dnsSrv(name: string, options: DnsSrvOptions = {}): Source {
               `SRV ${srvName}: ${rcodeOf(response) === 'NXDOMAIN' ? 'NXDOMAIN' : 'no SRV records'}`,
             );
           let ttl = Number.POSITIVE_INFINITY;
-          const endpoints: EndpointInit[] = [];
           const hints = response.additionals ?? [];
-          const lookups = await mapLimit(records, TARGET_CONCURRENCY, async (record) => {
-            const data = record.data as {
-              target: string;
-              port: number;
-              priority?: number;
-              weight?: number;
-            };
-            // RFC 2782: a target of "." means the service is decidedly not available at this domain.
-            if (data.target === '.' || data.target === '') return null;
-            ttl = Math.min(ttl, record.ttl ?? 0);
-            if (!resolveTargets)
-              return { data, addresses: [data.target.replace(/\.$/, '')], ttl: Number.POSITIVE_INFINITY };
-            const found = await resolveAddresses(data.target, base.family, q, hints);
-            return { data, ...found };
-          });
-          for (const lookup of lookups) {
-            if (lookup === null) continue;
-            ttl = Math.min(ttl, lookup.ttl);
-            for (const address of lookup.addresses) {
-              endpoints.push({
-                url: `${base.protocol}://${authority(address, lookup.data.port)}`,
-                priority: lookup.data.priority ?? 0,
-                weight: lookup.data.weight ?? 0,
-                hostname: lookup.data.target.replace(/\.$/, ''),
-              });
-            }
-          }
+          const max = ctx.maxEndpoints ?? Number.POSITIVE_INFINITY;
+          const urls = new Set<string>();
+          const found = new Map<SrvAnswer, EndpointInit[]>();
+          // Past maxEndpoints the registry keeps the lowest priority tiers, answer order within a tier
+          // (decision 0059). Targets are looked up in that order, and no more once more than maxEndpoints
+          // distinct URLs are known: later ones could not be kept (the one extra lets the registry log its
+          // cut). So an answer naming thousands of targets costs the lookups of those kept, not thousands.
+          const sorted = [...records].sort((a, b) => (a.data.priority ?? 0) - (b.data.priority ?? 0));
+          await eachLimit(
+            sorted,
+            TARGET_CONCURRENCY,
+            () => urls.size > max,
+            async (record) => {
+              const { data } = record;
+              const list: EndpointInit[] = [];
+              found.set(record, list);
+              // RFC 2782: a target of "." means the service is decidedly not available at this domain.
+              if (data.target === '.' || data.target === '') return;
+              ttl = Math.min(ttl, record.ttl ?? 0);
+              const hostname = data.target.replace(/\.$/, '');
+              let addresses = [hostname];
+              if (resolveTargets) {
+                const lookup = await resolveAddresses(data.target, base.family, q, hints);
+                ttl = Math.min(ttl, lookup.ttl);
+                addresses = lookup.addresses;
+              }
+              for (const address of addresses) {
+                const url = `${base.protocol}://${authority(address, data.port)}`;
+                // An address always makes a valid URL, so this counts what the registry will count; a target
+                // name may not, and costs no lookup anyway.
+                if (resolveTargets) urls.add(url);
+                list.push({ url, priority: data.priority ?? 0, weight: data.weight ?? 0, hostname });
+              }
+            },
+          );
+          // Answer order, as before: when targets were left out there are more than maxEndpoints, and the
+          // registry sorts them by priority itself.
+          const endpoints = records.flatMap((r) => found.get(r) ?? []);
           if (endpoints.length === 0)
             throw new DiscoverySourceError('dns-srv', `SRV ${srvName}: no usable targets`);
           return { endpoints, ttlMs: (Number.isFinite(ttl) ? ttl : 0) * 1000 };

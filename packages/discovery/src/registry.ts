@@ -307,6 +307,7 @@ class Service {
         random: this.shared.random,
         logger: this.shared.logger,
         signal: this.shared.signal,
+        maxEndpoints: this.maxEndpoints,
       });
       void this.loop();
     }

@@ -25,6 +25,12 @@ export interface SourceContext {
   readonly logger: Logger;
   /** Aborted when the registry closes. */
   readonly signal: AbortSignal;
+  /**
+   * The most endpoints the registry keeps from one answer (its `maxEndpoints`): lowest priority first,
+   * answer order within a priority. A source may stop looking up more once it has more than this many
+   * distinct URLs (`dnsSrv` does). Absent: no limit.
+   */
+  readonly maxEndpoints?: number;
 }
 
 /** A source opened for one service. */

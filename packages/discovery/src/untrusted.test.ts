@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Logger } from '@integ/core';
 import { consul, createRegistry, etcd } from '@integ/discovery';
+import { seededRandom } from '@integ/testing';
 import type { Answer } from 'dns-packet';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 
@@ -290,6 +291,226 @@ describe('dnsSrv, given an answer with many targets', () => {
     expect(registry.endpoints('api')).toHaveLength(targets);
     expect(most).toBeGreaterThan(1);
     expect(most).toBeLessThanOrEqual(32);
+    registry.close();
+  });
+
+  it('looks up only the targets maxEndpoints can keep: lowest priority tier first, answer order within it', async () => {
+    const dgram = await import('node:dgram');
+    const packet = (await import('dns-packet')).default;
+    // 400 targets: 200 backups (priority 20) listed first, then 200 primaries (priority 10). Targets 2k and
+    // 2k+1 share a port and an address, so each tier holds 100 distinct URLs.
+    const targets = 400;
+    const priorityOf = (i: number): number => (i < 200 ? 20 : 10);
+    const asked: string[] = [];
+    const socket = dgram.createSocket('udp4');
+    socket.on('message', (message, peer) => {
+      const query = packet.decode(message);
+      const question = query.questions?.[0];
+      if (question === undefined) return;
+      const reply = (answers: Answer[], flags = 0): void => {
+        socket.send(
+          packet.encode({ type: 'response', id: query.id, flags, questions: [question], answers }),
+          peer.port,
+          peer.address,
+        );
+      };
+      if (question.type === 'SRV') {
+        reply(
+          Array.from({ length: targets }, (_, i) => ({
+            type: 'SRV' as const,
+            name: question.name,
+            ttl: 60,
+            data: {
+              priority: priorityOf(i),
+              weight: 1,
+              port: 8000 + Math.floor(i / 2),
+              target: `t${i}.example`,
+            },
+          })),
+        );
+        return;
+      }
+      asked.push(question.name);
+      // The backups' zone is broken: a lookup of one fails (SERVFAIL, rcode 2) the whole answer.
+      const i = Number(question.name.slice(1, question.name.indexOf('.')));
+      if (priorityOf(i) === 20) reply([], 2);
+      else reply([{ type: 'A', name: question.name, ttl: 60, data: '10.0.0.1' }]);
+    });
+    await new Promise<void>((r) => socket.bind(0, '127.0.0.1', () => r()));
+    closers.push(async () => {
+      socket.close();
+    });
+    const warned: unknown[] = [];
+    const logger: Logger = { debug() {}, info() {}, warn: (obj) => void warned.push(obj), error() {} };
+    const { dnsSrv } = await import('@integ/discovery/dns');
+    const registry = createRegistry({
+      services: {
+        api: dnsSrv('_http._tcp.api.example', { servers: `127.0.0.1:${socket.address().port}`, family: 4 }),
+      },
+      maxEndpoints: 50,
+      logger,
+    });
+    await registry.ready();
+    // The registry's rule (decision 0059): the first 50 distinct URLs of the lowest tier, in answer order.
+    expect(registry.endpoints('api').map((e) => [e.url, e.priority, e.hostname])).toEqual(
+      Array.from({ length: 50 }, (_, k) => [`http://10.0.0.1:${8100 + k}`, 10, `t${200 + 2 * k}.example`]),
+    );
+    // 51 distinct URLs (the 51st shows the cut) take targets t200..t300; at most 15 more were in flight.
+    expect(asked.length).toBeGreaterThanOrEqual(101);
+    expect(asked.length).toBeLessThanOrEqual(101 + 15);
+    expect(asked.filter((name) => priorityOf(Number(name.slice(1, name.indexOf('.')))) === 20)).toEqual([]);
+    expect(warned).toEqual([expect.objectContaining({ service: 'api', kept: 50 })]);
+    registry.close();
+  });
+
+  it('keeps what the registry would keep from the whole answer, for random answers and limits', async () => {
+    const dgram = await import('node:dgram');
+    const packet = (await import('dns-packet')).default;
+    type Rec = { priority: number; port: number; target: string };
+    const zone: { srv: Rec[]; addresses: Map<string, string[]> } = { srv: [], addresses: new Map() };
+    const socket = dgram.createSocket('udp4');
+    socket.on('message', (message, peer) => {
+      const query = packet.decode(message);
+      const question = query.questions?.[0];
+      if (question === undefined) return;
+      const answers: Answer[] =
+        question.type === 'SRV'
+          ? zone.srv.map((r) => ({
+              type: 'SRV' as const,
+              name: question.name,
+              ttl: 60,
+              data: { priority: r.priority, weight: 1, port: r.port, target: r.target },
+            }))
+          : (zone.addresses.get(question.name) ?? []).map((data) => ({
+              type: 'A' as const,
+              name: question.name,
+              ttl: 60,
+              data,
+            }));
+      socket.send(
+        packet.encode({ type: 'response', id: query.id, flags: 0, questions: [question], answers }),
+        peer.port,
+        peer.address,
+      );
+    });
+    await new Promise<void>((r) => socket.bind(0, '127.0.0.1', () => r()));
+    closers.push(async () => {
+      socket.close();
+    });
+    const { dnsSrv } = await import('@integ/discovery/dns');
+    const random = seededRandom(59);
+    const int = (n: number): number => Math.floor(random() * n);
+    for (let run = 0; run < 40; run++) {
+      // Few ports, targets and addresses, so that URLs repeat across records; some targets have no address.
+      const targets = Array.from({ length: 1 + int(12) }, (_, i) => `h${i}.example`);
+      zone.addresses = new Map(
+        targets.map((t) => [t, Array.from({ length: int(3) }, () => `10.0.0.${1 + int(4)}`)]),
+      );
+      zone.srv = Array.from({ length: 1 + int(40) }, () => ({
+        priority: int(3) * 10,
+        port: 8000 + int(4),
+        target: targets[int(targets.length)] as string,
+      }));
+      let maxEndpoints = 1 + int(12);
+      if (run === 0) {
+        // The first 16 lookups (all at once) find one URL, maxEndpoints of them: the source must look further,
+        // or the registry would see no cut and log none.
+        zone.addresses = new Map([
+          ['h0.example', ['10.0.0.1']],
+          ['h1.example', ['10.0.0.2']],
+        ]);
+        zone.srv = Array.from({ length: 20 }, (_, i) =>
+          i < 16
+            ? { priority: 0, port: 8000, target: 'h0.example' }
+            : { priority: 0, port: 8000 + i, target: 'h1.example' },
+        );
+        maxEndpoints = 1;
+      }
+      // The registry's rule (decision 0059) applied to the whole answer: every target's addresses in answer
+      // order; past maxEndpoints, stably sorted by priority; the first maxEndpoints distinct URLs.
+      const all = zone.srv.flatMap((r) =>
+        [...new Set(zone.addresses.get(r.target))].map((a) => [
+          `http://${a}:${r.port}`,
+          r.priority,
+          r.target,
+        ]),
+      );
+      const ordered = all.length > maxEndpoints ? [...all].sort((a, b) => Number(a[1]) - Number(b[1])) : all;
+      const expected: (string | number)[][] = [];
+      for (const e of ordered)
+        if (expected.length < maxEndpoints && !expected.some((k) => k[0] === e[0])) expected.push(e as never);
+      const warned: unknown[] = [];
+      const registry = createRegistry({
+        services: {
+          api: dnsSrv('_http._tcp.api.example', { servers: `127.0.0.1:${socket.address().port}`, family: 4 }),
+        },
+        maxEndpoints,
+        logger: { debug() {}, info() {}, warn: (obj) => void warned.push(obj), error() {} },
+      });
+      if (expected.length === 0) await expect(registry.ready()).rejects.toThrow(/no usable targets/);
+      else {
+        await registry.ready();
+        expect(
+          registry.endpoints('api').map((e) => [e.url, e.priority, e.hostname]),
+          `run ${run}: ${JSON.stringify({ maxEndpoints, zone: zone.srv })}`,
+        ).toEqual(expected);
+        // One warn exactly when the whole answer holds more distinct URLs than maxEndpoints.
+        expect(warned, `run ${run}`).toEqual(
+          new Set(all.map((e) => e[0])).size > maxEndpoints
+            ? [expect.objectContaining({ kept: expected.length, invalid: 0 })]
+            : [],
+        );
+      }
+      registry.close();
+    }
+  });
+
+  it('with resolveTargets: false, counts only the target names that make valid URLs (it looks nothing up)', async () => {
+    const dgram = await import('node:dgram');
+    const packet = (await import('dns-packet')).default;
+    const socket = dgram.createSocket('udp4');
+    socket.on('message', (message, peer) => {
+      const query = packet.decode(message);
+      const question = query.questions?.[0];
+      if (question === undefined) return;
+      // 20 names that are no URL host ('bad name0.example'), then 3 good ones.
+      const answers = Array.from({ length: 23 }, (_, i) => ({
+        type: 'SRV' as const,
+        name: question.name,
+        ttl: 60,
+        data: {
+          priority: 0,
+          weight: 1,
+          port: 80,
+          target: i < 20 ? `bad name${i}.example` : `ok${i}.example`,
+        },
+      }));
+      socket.send(
+        packet.encode({ type: 'response', id: query.id, flags: 0, questions: [question], answers }),
+        peer.port,
+        peer.address,
+      );
+    });
+    await new Promise<void>((r) => socket.bind(0, '127.0.0.1', () => r()));
+    closers.push(async () => {
+      socket.close();
+    });
+    const { dnsSrv } = await import('@integ/discovery/dns');
+    const registry = createRegistry({
+      services: {
+        api: dnsSrv('_http._tcp.api.example', {
+          servers: `127.0.0.1:${socket.address().port}`,
+          resolveTargets: false,
+        }),
+      },
+      maxEndpoints: 3,
+    });
+    await registry.ready();
+    expect(registry.endpoints('api').map((e) => e.url)).toEqual([
+      'http://ok20.example:80',
+      'http://ok21.example:80',
+      'http://ok22.example:80',
+    ]);
     registry.close();
   });
 });
