@@ -81,7 +81,8 @@ export interface BreakerOptions {
   /**
    * How long the circuit stays open before admitting probes, in ms, or a function of the trip number
    * (1 for the first trip since the breaker last closed, 2 for the next, ...) for a growing backoff.
-   * A failure carrying a numeric `retryAfterMs` (a server's Retry-After) sets the period instead.
+   * A failure carrying a numeric `retryAfterMs` (a server's Retry-After) sets the period instead. If the
+   * function throws, the circuit still opens, for 60_000 ms (at most `maxOpenFor`); the error is ignored.
    * @default 60_000
    */
   readonly openFor?: number | ((trip: number) => number);
@@ -220,7 +221,19 @@ export function createBreaker(options: BreakerOptions = {}): Breaker {
   const threshold = num('failureThreshold', 5, 1, Infinity, 1);
   const given = options.openFor;
   const fixed = typeof given === 'function' ? 0 : num('openFor', 60_000, 0);
-  const openFor = typeof given === 'function' ? given : (): number => fixed;
+  // A backoff that throws still opens the circuit, for the default period (within maxOpenFor), and its
+  // error is ignored like a throwing hook's: thrown from the trip, it left the breaker closed with one trip
+  // counted too many, and failed the call with openFor's error instead of fn's (or a probe timer with it).
+  const openFor =
+    typeof given === 'function'
+      ? (trip: number): number => {
+          try {
+            return given(trip);
+          } catch {
+            return 60_000;
+          }
+        }
+      : (): number => fixed;
   const maxOpen = num('maxOpenFor', Math.max(fixed, 600_000), 0);
   const slowMs = num('slowCallDuration', Infinity, 0, Infinity);
   const probes = num('halfOpenProbes', 1, 1, 1e6, 1);

@@ -623,6 +623,63 @@ describe('hooks that throw', () => {
   });
 });
 
+describe('an openFor that throws', () => {
+  const openFor = (): never => {
+    throw new Error('backoff bug');
+  };
+
+  it("still opens, for the default 60 s, counts one trip per trip, and the caller gets fn's error", async () => {
+    const clock = createFakeClock();
+    const seen: string[] = [];
+    const breaker = createBreaker({
+      clock,
+      failureThreshold: 2,
+      openFor,
+      onStateChange: (to) => seen.push(to),
+    });
+    const error = new Error('boom');
+    // Before: both calls rejected with 'backoff bug', and the breaker stayed closed with trips 1 (then 2,
+    // 3, ... one per further failure).
+    for (let i = 0; i < 2; i++)
+      await expect(breaker.execute(() => Promise.reject(error))).rejects.toBe(error);
+    expect(breaker.snapshot()).toMatchObject({ state: 'open', trips: 1, openUntil: 60_000 });
+    await expect(breaker.execute(okay)).rejects.toMatchObject({ code: 'ERR_CIRCUIT_OPEN' });
+    await clock.advance(59_999);
+    expect(seen).toEqual(['open']);
+    await clock.advance(1);
+    expect(seen).toEqual(['open', 'half-open']);
+    // The failed probe is the second trip: open again, for 60 s again.
+    await expect(breaker.execute(() => Promise.reject(error))).rejects.toBe(error);
+    expect(breaker.snapshot()).toMatchObject({ state: 'open', trips: 2, openUntil: 120_000 });
+    await clock.advance(60_000);
+    await expect(breaker.execute(okay)).resolves.toBe('ok');
+    expect(breaker.snapshot()).toMatchObject({ state: 'closed', trips: 0 });
+  });
+
+  it('a probe timeout that trips opens the circuit (within maxOpenFor) instead of throwing from the timer', async () => {
+    const { clock, breaker } = await halfOpen({
+      openFor: (trip) => (trip > 1 ? openFor() : 1_000),
+      maxOpenFor: 5_000,
+      probeTimeout: 100,
+    });
+    void breaker.execute(hang);
+    // Before: the trip threw 'backoff bug' out of the probe timer (with the system clock, an uncaught
+    // exception), leaving the breaker half-open with trips 2.
+    await clock.advance(100);
+    expect(breaker.snapshot()).toMatchObject({ state: 'open', trips: 2, openUntil: 1_100 + 5_000 });
+    expect(clock.pendingTimers).toBe(0);
+  });
+
+  it('an open snapshot without openUntil starts open for the default 60 s', () => {
+    const breaker = createBreaker({
+      clock: createFakeClock(),
+      openFor,
+      initialState: { state: 'open', trips: 2 },
+    });
+    expect(breaker.snapshot()).toMatchObject({ state: 'open', trips: 2, openUntil: 60_000 });
+  });
+});
+
 describe('createBreakerRegistry: the breaker handed out is the one held', () => {
   it('keeps a new key when every other breaker is open, so its failures trip it', async () => {
     const registry = createBreakerRegistry({
