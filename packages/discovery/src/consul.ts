@@ -9,7 +9,7 @@ import { InvalidArgumentError, linkSignals } from '@integ/core';
 import type { EndpointInit } from './endpoint.js';
 import { DiscoverySourceError } from './errors.js';
 import { checkLimit, readJson } from './internal/body.js';
-import { authority, checkServerUrl, redactText } from './internal/url.js';
+import { authority, checkServerUrl, HOST, redactText } from './internal/url.js';
 import type { Snapshot, Source } from './source.js';
 
 /** Options of {@link consul}. */
@@ -44,9 +44,6 @@ type Json = Readonly<Record<string, unknown>>;
 const object = (value: unknown): Json | undefined =>
   typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Json) : undefined;
 const string = (value: unknown): string => (typeof value === 'string' ? value : '');
-
-// A host name or an IP literal, nothing that could add a path, userinfo or a port to the URL we build.
-const HOST = /^(?:[A-Za-z0-9_][A-Za-z0-9_.-]{0,252}|[0-9A-Fa-f]*:[0-9A-Fa-f:.]+)$/;
 
 /** One entry of the health API as an endpoint, or `undefined` when it is unusable (the answer is untrusted). */
 function toEndpoint(entry: unknown, protocol: string): EndpointInit | undefined {

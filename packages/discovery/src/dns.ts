@@ -9,7 +9,7 @@ import type { EndpointInit } from './endpoint.js';
 import { DiscoverySourceError } from './errors.js';
 import { type DnsServer, parseServer, type QueryOptions, query, rcodeOf } from './internal/dns-client.js';
 import { nodeImport } from './internal/node-import.js';
-import { authority } from './internal/url.js';
+import { authority, HOST } from './internal/url.js';
 import type { Snapshot, Source, SourceContext } from './source.js';
 
 /** Options shared by {@link dnsSrv} and {@link dnsA}. */
@@ -228,8 +228,11 @@ export function dnsSrv(name: string, options: DnsSrvOptions = {}): Source {
               found.set(record, list);
               // RFC 2782: a target of "." means the service is decidedly not available at this domain.
               if (data.target === '.' || data.target === '') return;
-              ttl = Math.min(ttl, record.ttl ?? 0);
               const hostname = data.target.replace(/\.$/, '');
+              // The answer is untrusted: a label may hold any byte, and a target such as `user@evil/x` would
+              // put another host, userinfo or a path into the URL. Such a record is skipped, like a bad entry.
+              if (!HOST.test(hostname)) return;
+              ttl = Math.min(ttl, record.ttl ?? 0);
               let addresses = [hostname];
               if (resolveTargets) {
                 const lookup = await resolveAddresses(data.target, base.family, q, hints);

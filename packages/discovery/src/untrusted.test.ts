@@ -513,4 +513,60 @@ describe('dnsSrv, given an answer with many targets', () => {
     ]);
     registry.close();
   });
+
+  it('skips an SRV target that is no host name (userinfo, a path, another port), with or without resolveTargets', async () => {
+    const dgram = await import('node:dgram');
+    const packet = (await import('dns-packet')).default;
+    const socket = dgram.createSocket('udp4');
+    const asked: string[] = [];
+    // dns-packet passes any byte through a label, as a hostile or broken server can.
+    const targets = ['user@evil.example/x', 'evil.example:1/x', 'ok.example', 'a b.example', 'evil.example#'];
+    socket.on('message', (message, peer) => {
+      const query = packet.decode(message);
+      const question = query.questions?.[0];
+      if (question === undefined) return;
+      asked.push(`${question.type} ${question.name}`);
+      const answers =
+        question.type === 'SRV'
+          ? targets.map((target) => ({
+              type: 'SRV' as const,
+              name: question.name,
+              ttl: 60,
+              data: { priority: 0, weight: 1, port: 80, target },
+            }))
+          : question.type === 'A'
+            ? [{ type: 'A' as const, name: question.name, ttl: 60, data: '127.0.0.9' }]
+            : [];
+      socket.send(
+        packet.encode({ type: 'response', id: query.id, flags: 0, questions: [question], answers }),
+        peer.port,
+        peer.address,
+      );
+    });
+    await new Promise<void>((r) => socket.bind(0, '127.0.0.1', () => r()));
+    closers.push(async () => {
+      socket.close();
+    });
+    const { dnsSrv } = await import('@integ/discovery/dns');
+    for (const resolveTargets of [false, true]) {
+      asked.length = 0;
+      const registry = createRegistry({
+        services: {
+          api: dnsSrv('_http._tcp.api.example', {
+            servers: `127.0.0.1:${socket.address().port}`,
+            resolveTargets,
+            family: 4,
+          }),
+        },
+      });
+      await registry.ready();
+      const endpoints = registry.endpoints('api');
+      expect(endpoints.map((e) => [e.url, e.hostname])).toEqual([
+        [resolveTargets ? 'http://127.0.0.9:80' : 'http://ok.example:80', 'ok.example'],
+      ]);
+      // Only the good target is looked up.
+      expect(asked.filter((q) => !q.startsWith('SRV'))).toEqual(resolveTargets ? ['A ok.example'] : []);
+      registry.close();
+    }
+  });
 });

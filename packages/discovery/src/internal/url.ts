@@ -73,6 +73,9 @@ export function hostPort(url: string): { host: string; port: number } {
   return { host, port };
 }
 
+/** A host name or an IP literal, nothing that could add a path, userinfo or a port to a URL built from it. */
+export const HOST: RegExp = /^(?:[A-Za-z0-9_][A-Za-z0-9_.-]{0,252}|[0-9A-Fa-f]*:[0-9A-Fa-f:.]+)$/;
+
 /** Formats host:port as a URL authority (brackets for IPv6). */
 export function authority(host: string, port: number): string {
   return `${host.includes(':') ? `[${host}]` : host}:${port}`;
