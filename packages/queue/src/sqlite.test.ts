@@ -2,12 +2,12 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InvalidArgumentError, isIntegError } from '@integ/core';
-import { createQueue, StoreCorruptError, StoreUnavailableError } from '@integ/queue';
+import { createQueue, JOB_STATUSES, StoreCorruptError, StoreUnavailableError } from '@integ/queue';
 import { sqliteStore } from '@integ/queue/sqlite';
 import { queueConformance } from '@integ/queue/testing';
 import { createFakeClock } from '@integ/testing';
 import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { openTestDatabase, testDriver } from '../test/sqlite-db.js';
+import { openTestDatabase, recordQueries, testDriver } from '../test/sqlite-db.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'integ-queue-sqlite-'));
 let n = 0;
@@ -335,5 +335,109 @@ describe('sqliteStore', () => {
     await expect(createQueue({ name: 'q', store }).push(1)).rejects.toMatchObject({
       code: 'ERR_STORE_UNAVAILABLE',
     });
+  });
+});
+
+describe('sqliteStore list()', () => {
+  const file = (name: string): string => join(dir, `${name}-${++n}.db`);
+
+  /** How SQLite runs each statement that `run` made the store execute (plan details joined by ' | '). */
+  async function plans(path: string, run: () => Promise<unknown>): Promise<{ sql: string; plan: string }[]> {
+    const recorder = recordQueries();
+    try {
+      await run();
+    } finally {
+      recorder.stop();
+    }
+    const db = openTestDatabase(path, { readonly: true });
+    try {
+      return recorder.queries
+        .filter(({ sql }) => /^(SELECT|DELETE)/.test(sql))
+        .map(({ sql, params }) => ({
+          sql,
+          plan: (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...params) as { detail: string }[])
+            .map((row) => row.detail)
+            .join(' | '),
+        }));
+    } finally {
+      db.close();
+    }
+  }
+
+  it("walks the queue's jobs in id order and stops at the page, instead of sorting them all first", async () => {
+    const path = file('list-plan');
+    const store = sqliteStore({ path });
+    const queue = createQueue({ name: 'q', store });
+    await createQueue({ name: 'other', store }).pushMany([1, 2, 3]);
+    await queue.pushMany(Array.from({ length: 50 }, (_, i) => i));
+    const [list, ...more] = await plans(path, () => queue.list({ limit: 10, offset: 20 }));
+    expect(more).toEqual([]);
+    expect(list?.plan).toContain('(queue=?)');
+    expect(list?.plan).not.toContain('USE TEMP B-TREE FOR ORDER BY');
+    await store.close();
+  });
+
+  it("reads of one status (list, redrive, clean) search that status's jobs, not the whole queue", async () => {
+    const path = file('status-plan');
+    const clock = createFakeClock({ now: Date.UTC(2030, 0, 1) });
+    const store = sqliteStore({ path });
+    const queue = createQueue({ name: 'q', store, clock, attempts: 1 });
+    await queue.pushMany(Array.from({ length: 20 }, (_, i) => i));
+    await (await queue.next())?.fail(new Error('dead'));
+    await (await queue.next())?.ack();
+    const statements = await plans(path, async () => {
+      await queue.list({ status: 'dead' });
+      await queue.redrive();
+      await queue.clean({ status: 'done', olderThan: 0 });
+    });
+    expect(statements.map(({ sql }) => sql.split(' ')[0])).toEqual(['SELECT', 'SELECT', 'SELECT', 'DELETE']);
+    for (const { plan } of statements) expect(plan).toMatch(/\(queue=\? AND status=\?/);
+    await store.close();
+  });
+
+  it('adds its index to a database file made by the previous version, and lists its jobs as before', async () => {
+    const path = file('old-schema');
+    const old = openTestDatabase(path);
+    // The schema as the previous version created it (no list index).
+    old.exec(`PRAGMA journal_mode = WAL;
+      CREATE TABLE integ_jobs (id INTEGER PRIMARY KEY AUTOINCREMENT, queue TEXT NOT NULL, status TEXT NOT NULL,
+        payload TEXT NOT NULL, priority INTEGER NOT NULL, key TEXT, attempts INTEGER NOT NULL,
+        max_attempts INTEGER NOT NULL, backoff TEXT, created_at INTEGER NOT NULL, run_at INTEGER NOT NULL,
+        token INTEGER NOT NULL, lease_until INTEGER, last_error TEXT, finished_at INTEGER);
+      CREATE INDEX integ_jobs_claim ON integ_jobs (queue, status, priority DESC, run_at, id);
+      CREATE INDEX integ_jobs_lease ON integ_jobs (queue, lease_until) WHERE status = 'processing';
+      CREATE UNIQUE INDEX integ_jobs_key ON integ_jobs (queue, key) WHERE key IS NOT NULL AND status IN ('pending', 'processing');`);
+    const insert = old.prepare(
+      'INSERT INTO integ_jobs (queue, status, payload, priority, attempts, max_attempts, created_at, run_at, token) VALUES (?, ?, ?, ?, 0, 3, 0, ?, 0)',
+    );
+    const rows: { id: number; queue: string; status: string }[] = [];
+    for (let i = 0; i < 60; i++) {
+      const row = { id: i + 1, queue: i % 4 === 0 ? 'other' : 'q', status: JOB_STATUSES[(i * 7) % 4] ?? '' };
+      // Priorities and due times out of id order, so an order other than push order would show.
+      insert.run(row.queue, row.status, JSON.stringify(i), (i * 5) % 7, 1000 - i);
+      rows.push(row);
+    }
+    old.close();
+
+    const store = sqliteStore({ path });
+    const queue = createQueue({ name: 'q', store });
+    const check = openTestDatabase(path, { readonly: true });
+    const indexes = check.prepare("SELECT name FROM sqlite_master WHERE type = 'index'").all() as {
+      name: string;
+    }[];
+    check.close();
+    expect(indexes.map(({ name }) => name)).toContain('integ_jobs_list');
+    for (const status of [undefined, ...JOB_STATUSES]) {
+      const expected = rows.filter((r) => r.queue === 'q' && (status === undefined || r.status === status));
+      for (let offset = 0; offset <= expected.length; offset += 4) {
+        const page = await queue.list({ limit: 4, offset, ...(status === undefined ? {} : { status }) });
+        expect(page.map((job) => Number(job.id))).toEqual(
+          expected.slice(offset, offset + 4).map((r) => r.id),
+        );
+      }
+    }
+    const [list] = await plans(path, () => queue.list());
+    expect(list?.plan).not.toContain('USE TEMP B-TREE FOR ORDER BY');
+    await store.close();
   });
 });

@@ -218,6 +218,10 @@ export function sqliteStore(options: SqliteStoreOptions): SqliteStore {
 
   function prepareStatements(d: SqliteDatabase) {
     const t = table;
+    // Reads of one status search that status's range of the claim index and sort it by id. Left to itself the
+    // planner walks the whole queue on the list index instead (decision 0038): 13 ms, not 0.2, for 50 dead
+    // jobs among 100,000 done ones.
+    const byStatus = `${t} INDEXED BY ${t}_claim`;
     return {
       begin: d.prepare('BEGIN IMMEDIATE'),
       commit: d.prepare('COMMIT'),
@@ -252,7 +256,7 @@ export function sqliteStore(options: SqliteStoreOptions): SqliteStore {
         `UPDATE ${t} SET status = 'dead', lease_until = NULL, finished_at = ?, last_error = ? WHERE queue = ? AND status = 'processing' AND lease_until <= ? AND attempts >= max_attempts RETURNING *`,
       ),
       deadList: d.prepare(
-        `SELECT id, key FROM ${t} WHERE queue = ? AND status = 'dead' AND id > ? ORDER BY id LIMIT 500`,
+        `SELECT id, key FROM ${byStatus} WHERE queue = ? AND status = 'dead' AND id > ? ORDER BY id LIMIT 500`,
       ),
       redriveOne: d.prepare(
         `UPDATE ${t} SET status = 'pending', attempts = 0, run_at = ?, finished_at = NULL WHERE id = ? AND status = 'dead'`,
@@ -262,7 +266,9 @@ export function sqliteStore(options: SqliteStoreOptions): SqliteStore {
       ),
       get: d.prepare(`SELECT * FROM ${t} WHERE id = ?`),
       listAll: d.prepare(`SELECT * FROM ${t} WHERE queue = ? ORDER BY id LIMIT ? OFFSET ?`),
-      listStatus: d.prepare(`SELECT * FROM ${t} WHERE queue = ? AND status = ? ORDER BY id LIMIT ? OFFSET ?`),
+      listStatus: d.prepare(
+        `SELECT * FROM ${byStatus} WHERE queue = ? AND status = ? ORDER BY id LIMIT ? OFFSET ?`,
+      ),
       counts: d.prepare(`SELECT status, COUNT(*) AS n FROM ${t} WHERE queue = ? GROUP BY status`),
       delayed: d.prepare(
         `SELECT COUNT(*) AS n FROM ${t} WHERE queue = ? AND status = 'pending' AND run_at > ?`,
@@ -271,7 +277,7 @@ export function sqliteStore(options: SqliteStoreOptions): SqliteStore {
         `SELECT MIN(created_at) AS t FROM ${t} WHERE queue = ? AND status = 'pending' AND run_at <= ?`,
       ),
       clean: d.prepare(
-        `DELETE FROM ${t} WHERE id IN (SELECT id FROM ${t} WHERE queue = ? AND status = ? AND finished_at < ? ORDER BY id LIMIT ?)`,
+        `DELETE FROM ${t} WHERE id IN (SELECT id FROM ${byStatus} WHERE queue = ? AND status = ? AND finished_at < ? ORDER BY id LIMIT ?)`,
       ),
     };
   }
@@ -315,6 +321,8 @@ export function sqliteStore(options: SqliteStoreOptions): SqliteStore {
     // WAL: readers never block the writer and a commit is one append; the mode is persistent in the file.
     if (path !== ':memory:') d.prepare('PRAGMA journal_mode = WAL').get();
     d.exec(`PRAGMA synchronous = ${durability === 'full' ? 'FULL' : 'NORMAL'}`);
+    // `_list` holds (queue, rowid): list() walks a queue in id order and stops at the page. `queue` never
+    // changes, so claims and acks leave it alone (decision 0038). All IF NOT EXISTS: an older file gains it.
     d.exec(`CREATE TABLE IF NOT EXISTS ${table} (
         id INTEGER PRIMARY KEY AUTOINCREMENT,
         queue TEXT NOT NULL,
@@ -334,6 +342,7 @@ export function sqliteStore(options: SqliteStoreOptions): SqliteStore {
       );
       CREATE INDEX IF NOT EXISTS ${table}_claim ON ${table} (queue, status, priority DESC, run_at, id);
       CREATE INDEX IF NOT EXISTS ${table}_lease ON ${table} (queue, lease_until) WHERE status = 'processing';
+      CREATE INDEX IF NOT EXISTS ${table}_list ON ${table} (queue);
       CREATE UNIQUE INDEX IF NOT EXISTS ${table}_key ON ${table} (queue, key) WHERE key IS NOT NULL AND status IN ('pending', 'processing');`);
     s = prepareStatements(d);
   }

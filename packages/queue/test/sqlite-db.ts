@@ -1,8 +1,8 @@
 /**
  * Test-only: a second connection to a store's file, for tests that look at it from outside (journal mode,
- * WAL frames, rows a crash left behind, a lock held by another connection). better-sqlite3 when its native
- * addon loads in this Node, else `node:sqlite`'s `DatabaseSync`: the addon in node_modules is built for one
- * Node ABI, and the store itself falls back the same way (src/internal/sqlite-driver.ts).
+ * WAL frames, rows a crash left behind, a lock held by another connection, query plans). better-sqlite3 when
+ * its native addon loads in this Node, else `node:sqlite`'s `DatabaseSync`: the addon in node_modules is built
+ * for one Node ABI, and the store itself falls back the same way (src/internal/sqlite-driver.ts).
  */
 import { createRequire } from 'node:module';
 
@@ -22,9 +22,15 @@ export interface TestDatabase {
 
 type Open = (path: string, readonly: boolean) => TestDatabase;
 
+/** A statement prototype as the recorder sees it: SQL in `source` (better-sqlite3) or `sourceSQL`. */
+interface StatementProto {
+  all(this: { source?: string; sourceSQL?: string }, ...params: unknown[]): unknown;
+  run(this: { source?: string; sourceSQL?: string }, ...params: unknown[]): unknown;
+}
+
 const require = createRequire(import.meta.url);
 
-function pick(): { driver: 'better-sqlite3' | 'node:sqlite'; open: Open } {
+function pick(): { driver: 'better-sqlite3' | 'node:sqlite'; open: Open; statement: StatementProto } {
   let betterError: unknown;
   try {
     const Better = require('better-sqlite3') as new (
@@ -32,21 +38,27 @@ function pick(): { driver: 'better-sqlite3' | 'node:sqlite'; open: Open } {
       options?: { readonly?: boolean },
     ) => TestDatabase;
     // The addon is loaded by the first constructor call, not by require().
-    new Better(':memory:').close();
-    return { driver: 'better-sqlite3', open: (path, readonly) => new Better(path, { readonly }) };
+    const probe = new Better(':memory:');
+    const statement = Object.getPrototypeOf(probe.prepare('SELECT 1')) as StatementProto;
+    probe.close();
+    return { driver: 'better-sqlite3', open: (path, readonly) => new Better(path, { readonly }), statement };
   } catch (error) {
     betterError = error;
   }
-  let DatabaseSync: new (path: string, options: { readOnly: boolean; timeout: number }) => TestDatabase;
+  let sqlite: {
+    DatabaseSync: new (path: string, options: { readOnly: boolean; timeout: number }) => TestDatabase;
+    StatementSync: { prototype: StatementProto };
+  };
   try {
-    ({ DatabaseSync } = require('node:sqlite') as { DatabaseSync: typeof DatabaseSync });
+    sqlite = require('node:sqlite') as typeof sqlite;
   } catch {
     throw betterError;
   }
-  // better-sqlite3's default busy timeout, so both drivers wait for a lock alike.
   return {
     driver: 'node:sqlite',
-    open: (path, readOnly) => new DatabaseSync(path, { readOnly, timeout: 5000 }),
+    // better-sqlite3's default busy timeout, so both drivers wait for a lock alike.
+    open: (path, readOnly) => new sqlite.DatabaseSync(path, { readOnly, timeout: 5000 }),
+    statement: sqlite.StatementSync.prototype,
   };
 }
 
@@ -61,4 +73,23 @@ export function openTestDatabase(
   { readonly = false }: { readonly?: boolean } = {},
 ): TestDatabase {
   return picked.open(path, readonly);
+}
+
+/**
+ * Records the SQL and parameters of every `all()` and `run()` on any connection of {@link testDriver}, the
+ * store's included, until `stop()`: a test can then ask SQLite how it runs the very statement a store method ran.
+ */
+export function recordQueries(): { readonly queries: { sql: string; params: unknown[] }[]; stop(): void } {
+  const proto = picked.statement;
+  const queries: { sql: string; params: unknown[] }[] = [];
+  const originals = { all: proto.all, run: proto.run };
+  for (const method of ['all', 'run'] as const)
+    proto[method] = function (...params) {
+      queries.push({ sql: String(this.source ?? this.sourceSQL), params });
+      return originals[method].apply(this, params);
+    };
+  return {
+    queries,
+    stop: () => Object.assign(proto, originals),
+  };
 }
