@@ -288,6 +288,30 @@ describe('createBreakerRegistry', () => {
     expect(registry.size).toBe(0);
   });
 
+  it('delete and clear do not disarm: a breaker still held keeps its onStateChange on time (its timer fires once)', async () => {
+    // Disarming would make the hook of a breaker the caller still holds fire only when next looked at.
+    for (const forget of ['delete', 'clear'] as const) {
+      const clock = createFakeClock();
+      const seen: string[] = [];
+      const registry = createBreakerRegistry({
+        clock,
+        options: { failureThreshold: 1, openFor: 1_000, onStateChange: (to) => seen.push(to) },
+      });
+      await registry.execute('k', fail).catch(() => {});
+      const held = registry.get('k');
+      if (forget === 'delete') registry.delete('k');
+      else registry.clear();
+      expect(clock.pendingTimers, forget).toBe(1);
+      await clock.advance(1_000);
+      expect(seen, forget).toEqual(['open', 'half-open']);
+      expect(clock.pendingTimers, forget).toBe(0);
+      // Still a working breaker: a failed probe opens it, and the hook fires on time again.
+      await held.execute(fail).catch(() => {});
+      await clock.advance(1_000);
+      expect(seen, forget).toEqual(['open', 'half-open', 'open', 'half-open']);
+    }
+  });
+
   it('rejects bad limits', () => {
     expect(() => createBreakerRegistry({ maxSize: 0 })).toThrow(
       expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }),

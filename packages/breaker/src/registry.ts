@@ -54,7 +54,10 @@ export interface BreakerRegistry {
   ): Promise<T>;
   /** Whether a breaker for `key` is held (does not create one or count as use). */
   has(key: string): boolean;
-  /** Forgets the breaker of `key`. */
+  /**
+   * Forgets the breaker of `key`. Unlike eviction it does not stop an open breaker's `onStateChange` timer
+   * (the caller may still hold the breaker): that timer fires once, at the end of the open period.
+   */
   delete(key: string): boolean;
   /** Evicts every closed breaker idle for `idleFor` with no call in flight; returns how many went. */
   prune(): number;
@@ -62,7 +65,7 @@ export interface BreakerRegistry {
   readonly size: number;
   /** Snapshots of every held breaker, by key. */
   snapshot(): Record<string, BreakerSnapshot>;
-  /** Forgets every breaker. */
+  /** Forgets every breaker; like `delete`, it leaves open breakers' `onStateChange` timers to fire once. */
   clear(): void;
 }
 
