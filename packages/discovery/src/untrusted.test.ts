@@ -35,6 +35,38 @@ async function serve(handler: Handler): Promise<string> {
   return `http://127.0.0.1:${(server.address() as { port: number }).port}`;
 }
 
+/**
+ * A DNS server on UDP 127.0.0.1 (closed after the test): `answer` gets each question and a `reply(answers, flags)`
+ * (the header's flags; its low 4 bits are the rcode) to call at once or later. Returns its `host:port`.
+ */
+async function dnsServer(
+  answer: (
+    question: { type: string; name: string },
+    reply: (answers: Answer[], flags?: number) => void,
+  ) => void,
+): Promise<string> {
+  const dgram = await import('node:dgram');
+  const packet = (await import('dns-packet')).default;
+  const socket = dgram.createSocket('udp4');
+  socket.on('message', (message, peer) => {
+    const query = packet.decode(message);
+    const question = query.questions?.[0];
+    if (question === undefined) return;
+    answer(question, (answers, flags = 0) => {
+      socket.send(
+        packet.encode({ type: 'response', id: query.id, flags, questions: [question], answers }),
+        peer.port,
+        peer.address,
+      );
+    });
+  });
+  await new Promise<void>((r) => socket.bind(0, '127.0.0.1', () => r()));
+  closers.push(async () => {
+    socket.close();
+  });
+  return `127.0.0.1:${socket.address().port}`;
+}
+
 /** Writes chunks of `x` until the client goes away; returns how many bytes it wrote. */
 function endless(res: ServerResponse, wrote: { bytes: number }, prefix = ''): void {
   res.writeHead(200, { 'content-type': 'application/json', 'x-consul-index': '2' });
@@ -242,23 +274,10 @@ describe('etcd, given a bad answer', () => {
 
 describe('dnsSrv, given an answer with many targets', () => {
   it('resolves at most 16 targets at a time (32 address queries in flight) and uses them all', async () => {
-    const dgram = await import('node:dgram');
-    const packet = (await import('dns-packet')).default;
     const targets = 300;
     let inFlight = 0;
     let most = 0;
-    const socket = dgram.createSocket('udp4');
-    socket.on('message', (message, peer) => {
-      const query = packet.decode(message);
-      const question = query.questions?.[0];
-      if (question === undefined) return;
-      const reply = (answers: Answer[]): void => {
-        socket.send(
-          packet.encode({ type: 'response', id: query.id, flags: 0, questions: [question], answers }),
-          peer.port,
-          peer.address,
-        );
-      };
+    const servers = await dnsServer((question, reply) => {
       if (question.type === 'SRV') {
         reply(
           Array.from({ length: targets }, (_, i) => ({
@@ -277,14 +296,10 @@ describe('dnsSrv, given an answer with many targets', () => {
         reply(question.type === 'A' ? [{ type: 'A', name: question.name, ttl: 60, data: '10.0.0.1' }] : []);
       }, 2);
     });
-    await new Promise<void>((r) => socket.bind(0, '127.0.0.1', () => r()));
-    closers.push(async () => {
-      socket.close();
-    });
     const { dnsSrv } = await import('@integ/discovery/dns');
     const registry = createRegistry({
       services: {
-        api: dnsSrv('_http._tcp.api.example', { servers: `127.0.0.1:${socket.address().port}` }),
+        api: dnsSrv('_http._tcp.api.example', { servers }),
       },
     });
     await registry.ready();
@@ -295,25 +310,12 @@ describe('dnsSrv, given an answer with many targets', () => {
   });
 
   it('looks up only the targets maxEndpoints can keep: lowest priority tier first, answer order within it', async () => {
-    const dgram = await import('node:dgram');
-    const packet = (await import('dns-packet')).default;
     // 400 targets: 200 backups (priority 20) listed first, then 200 primaries (priority 10). Targets 2k and
     // 2k+1 share a port and an address, so each tier holds 100 distinct URLs.
     const targets = 400;
     const priorityOf = (i: number): number => (i < 200 ? 20 : 10);
     const asked: string[] = [];
-    const socket = dgram.createSocket('udp4');
-    socket.on('message', (message, peer) => {
-      const query = packet.decode(message);
-      const question = query.questions?.[0];
-      if (question === undefined) return;
-      const reply = (answers: Answer[], flags = 0): void => {
-        socket.send(
-          packet.encode({ type: 'response', id: query.id, flags, questions: [question], answers }),
-          peer.port,
-          peer.address,
-        );
-      };
+    const servers = await dnsServer((question, reply) => {
       if (question.type === 'SRV') {
         reply(
           Array.from({ length: targets }, (_, i) => ({
@@ -336,16 +338,12 @@ describe('dnsSrv, given an answer with many targets', () => {
       if (priorityOf(i) === 20) reply([], 2);
       else reply([{ type: 'A', name: question.name, ttl: 60, data: '10.0.0.1' }]);
     });
-    await new Promise<void>((r) => socket.bind(0, '127.0.0.1', () => r()));
-    closers.push(async () => {
-      socket.close();
-    });
     const warned: unknown[] = [];
     const logger: Logger = { debug() {}, info() {}, warn: (obj) => void warned.push(obj), error() {} };
     const { dnsSrv } = await import('@integ/discovery/dns');
     const registry = createRegistry({
       services: {
-        api: dnsSrv('_http._tcp.api.example', { servers: `127.0.0.1:${socket.address().port}`, family: 4 }),
+        api: dnsSrv('_http._tcp.api.example', { servers, family: 4 }),
       },
       maxEndpoints: 50,
       logger,
@@ -364,15 +362,9 @@ describe('dnsSrv, given an answer with many targets', () => {
   });
 
   it('keeps what the registry would keep from the whole answer, for random answers and limits', async () => {
-    const dgram = await import('node:dgram');
-    const packet = (await import('dns-packet')).default;
     type Rec = { priority: number; port: number; target: string };
     const zone: { srv: Rec[]; addresses: Map<string, string[]> } = { srv: [], addresses: new Map() };
-    const socket = dgram.createSocket('udp4');
-    socket.on('message', (message, peer) => {
-      const query = packet.decode(message);
-      const question = query.questions?.[0];
-      if (question === undefined) return;
+    const servers = await dnsServer((question, reply) => {
       const answers: Answer[] =
         question.type === 'SRV'
           ? zone.srv.map((r) => ({
@@ -387,15 +379,7 @@ describe('dnsSrv, given an answer with many targets', () => {
               ttl: 60,
               data,
             }));
-      socket.send(
-        packet.encode({ type: 'response', id: query.id, flags: 0, questions: [question], answers }),
-        peer.port,
-        peer.address,
-      );
-    });
-    await new Promise<void>((r) => socket.bind(0, '127.0.0.1', () => r()));
-    closers.push(async () => {
-      socket.close();
+      reply(answers);
     });
     const { dnsSrv } = await import('@integ/discovery/dns');
     const random = seededRandom(59);
@@ -442,7 +426,7 @@ describe('dnsSrv, given an answer with many targets', () => {
       const warned: unknown[] = [];
       const registry = createRegistry({
         services: {
-          api: dnsSrv('_http._tcp.api.example', { servers: `127.0.0.1:${socket.address().port}`, family: 4 }),
+          api: dnsSrv('_http._tcp.api.example', { servers, family: 4 }),
         },
         maxEndpoints,
         logger: { debug() {}, info() {}, warn: (obj) => void warned.push(obj), error() {} },
@@ -466,13 +450,7 @@ describe('dnsSrv, given an answer with many targets', () => {
   });
 
   it('with resolveTargets: false, counts only the target names that make valid URLs (it looks nothing up)', async () => {
-    const dgram = await import('node:dgram');
-    const packet = (await import('dns-packet')).default;
-    const socket = dgram.createSocket('udp4');
-    socket.on('message', (message, peer) => {
-      const query = packet.decode(message);
-      const question = query.questions?.[0];
-      if (question === undefined) return;
+    const servers = await dnsServer((question, reply) => {
       // 20 names that are no URL host ('bad name0.example'), then 3 good ones.
       const answers = Array.from({ length: 23 }, (_, i) => ({
         type: 'SRV' as const,
@@ -485,21 +463,13 @@ describe('dnsSrv, given an answer with many targets', () => {
           target: i < 20 ? `bad name${i}.example` : `ok${i}.example`,
         },
       }));
-      socket.send(
-        packet.encode({ type: 'response', id: query.id, flags: 0, questions: [question], answers }),
-        peer.port,
-        peer.address,
-      );
-    });
-    await new Promise<void>((r) => socket.bind(0, '127.0.0.1', () => r()));
-    closers.push(async () => {
-      socket.close();
+      reply(answers);
     });
     const { dnsSrv } = await import('@integ/discovery/dns');
     const registry = createRegistry({
       services: {
         api: dnsSrv('_http._tcp.api.example', {
-          servers: `127.0.0.1:${socket.address().port}`,
+          servers,
           resolveTargets: false,
         }),
       },
@@ -515,16 +485,10 @@ describe('dnsSrv, given an answer with many targets', () => {
   });
 
   it('skips an SRV target that is no host name (userinfo, a path, another port), with or without resolveTargets', async () => {
-    const dgram = await import('node:dgram');
-    const packet = (await import('dns-packet')).default;
-    const socket = dgram.createSocket('udp4');
     const asked: string[] = [];
     // dns-packet passes any byte through a label, as a hostile or broken server can.
     const targets = ['user@evil.example/x', 'evil.example:1/x', 'ok.example', 'a b.example', 'evil.example#'];
-    socket.on('message', (message, peer) => {
-      const query = packet.decode(message);
-      const question = query.questions?.[0];
-      if (question === undefined) return;
+    const servers = await dnsServer((question, reply) => {
       asked.push(`${question.type} ${question.name}`);
       const answers =
         question.type === 'SRV'
@@ -537,15 +501,7 @@ describe('dnsSrv, given an answer with many targets', () => {
           : question.type === 'A'
             ? [{ type: 'A' as const, name: question.name, ttl: 60, data: '127.0.0.9' }]
             : [];
-      socket.send(
-        packet.encode({ type: 'response', id: query.id, flags: 0, questions: [question], answers }),
-        peer.port,
-        peer.address,
-      );
-    });
-    await new Promise<void>((r) => socket.bind(0, '127.0.0.1', () => r()));
-    closers.push(async () => {
-      socket.close();
+      reply(answers);
     });
     const { dnsSrv } = await import('@integ/discovery/dns');
     for (const resolveTargets of [false, true]) {
@@ -553,7 +509,7 @@ describe('dnsSrv, given an answer with many targets', () => {
       const registry = createRegistry({
         services: {
           api: dnsSrv('_http._tcp.api.example', {
-            servers: `127.0.0.1:${socket.address().port}`,
+            servers,
             resolveTargets,
             family: 4,
           }),
