@@ -1,9 +1,10 @@
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { ServerResponse } from 'node:http';
 import type { Logger } from '@integ/core';
 import { consul, createRegistry, etcd } from '@integ/discovery';
 import { seededRandom } from '@integ/testing';
 import type { Answer } from 'dns-packet';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { closeServers, dnsServer, recordingLogger, serve } from './internal/test-servers.js';
 
 // Consul and etcd answers are untrusted input: a broken or hostile agent must not take the registry down,
 // make it buffer without bound, or drop the good entries next to a bad one.
@@ -12,60 +13,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 const waitFor = <T>(check: () => T | Promise<T>): Promise<T> =>
   vi.waitFor(check, { timeout: 5000, interval: 10 });
 
-type Handler = (req: IncomingMessage, res: ServerResponse, n: number) => void;
-const closers: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  await Promise.all(closers.splice(0).map((close) => close()));
-});
-
-/** A loopback HTTP server; `n` counts the requests to the same path. */
-async function serve(handler: Handler): Promise<string> {
-  const counts = new Map<string, number>();
-  const server = createServer((req, res) => {
-    const path = new URL(req.url ?? '/', 'http://x').pathname;
-    const n = counts.get(path) ?? 0;
-    counts.set(path, n + 1);
-    handler(req, res, n);
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  closers.push(async () => {
-    server.closeAllConnections();
-    await new Promise<void>((r) => server.close(() => r()));
-  });
-  return `http://127.0.0.1:${(server.address() as { port: number }).port}`;
-}
-
-/**
- * A DNS server on UDP 127.0.0.1 (closed after the test): `answer` gets each question and a `reply(answers, flags)`
- * (the header's flags; its low 4 bits are the rcode) to call at once or later. Returns its `host:port`.
- */
-async function dnsServer(
-  answer: (
-    question: { type: string; name: string },
-    reply: (answers: Answer[], flags?: number) => void,
-  ) => void,
-): Promise<string> {
-  const dgram = await import('node:dgram');
-  const packet = (await import('dns-packet')).default;
-  const socket = dgram.createSocket('udp4');
-  socket.on('message', (message, peer) => {
-    const query = packet.decode(message);
-    const question = query.questions?.[0];
-    if (question === undefined) return;
-    answer(question, (answers, flags = 0) => {
-      socket.send(
-        packet.encode({ type: 'response', id: query.id, flags, questions: [question], answers }),
-        peer.port,
-        peer.address,
-      );
-    });
-  });
-  await new Promise<void>((r) => socket.bind(0, '127.0.0.1', () => r()));
-  closers.push(async () => {
-    socket.close();
-  });
-  return `127.0.0.1:${socket.address().port}`;
-}
+afterEach(closeServers);
 
 /** Writes chunks of `x` until the client goes away; returns how many bytes it wrote. */
 function endless(res: ServerResponse, wrote: { bytes: number }, prefix = ''): void {
@@ -82,14 +30,6 @@ function endless(res: ServerResponse, wrote: { bytes: number }, prefix = ''): vo
     }
   };
   pump();
-}
-
-function recordingLogger(): { logger: Logger; lines: unknown[][] } {
-  const lines: unknown[][] = [];
-  const log = (obj: unknown, msg?: unknown): void => {
-    lines.push([obj, msg]);
-  };
-  return { logger: { debug: log, info: log, warn: log, error: log }, lines };
 }
 
 const consulEntry = (address: unknown, port: unknown, extra: Record<string, unknown> = {}): unknown => ({
