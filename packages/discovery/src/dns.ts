@@ -230,8 +230,9 @@ export function dnsSrv(name: string, options: DnsSrvOptions = {}): Source {
               if (data.target === '.' || data.target === '') return;
               const hostname = data.target.replace(/\.$/, '');
               // The answer is untrusted: a label may hold any byte, and a target such as `user@evil/x` would
-              // put another host, userinfo or a path into the URL. Such a record is skipped, like a bad entry.
-              if (!HOST.test(hostname)) return;
+              // put another host, userinfo or a path into the URL. Such a record is skipped, like a bad entry,
+              // and so is port 0, which nothing can connect to (Consul entries need 1-65535 too).
+              if (!HOST.test(hostname) || !data.port) return;
               ttl = Math.min(ttl, record.ttl ?? 0);
               let addresses = [hostname];
               if (resolveTargets) {
