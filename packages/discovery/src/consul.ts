@@ -157,6 +157,9 @@ export function consul(
               const endpoint = toEndpoint(entry, protocol);
               if (endpoint !== undefined) endpoints.push(endpoint);
             }
+            // Entries and none usable: a malformed answer, not "no instances" ([]); the last endpoints stay.
+            if (body.length && !endpoints.length)
+              throw new DiscoverySourceError('consul', `${service}: no entry has a valid address and port`);
             const skipped = body.length - endpoints.length;
             // One line per answer, not per entry: an answer can hold thousands.
             if (skipped > 0)

@@ -190,8 +190,15 @@ export function etcd(prefixOrOptions: string | EtcdOptions, more: Omit<EtcdOptio
               header?: { revision?: string };
               kvs?: unknown;
             } | null;
+            // An empty prefix omits kvs (or sends null); anything else that is no list of keys is a malformed
+            // answer, and so are keys of which none is usable: the last endpoints stay (as for Consul).
+            const list = body && typeof body === 'object' && !Array.isArray(body) ? (body.kvs ?? []) : 0;
+            if (!Array.isArray(list))
+              throw new DiscoverySourceError('etcd', `range ${prefix}: not a range answer`);
             kvs.clear();
-            for (const kv of Array.isArray(body?.kvs) ? body.kvs : []) apply(kv, false);
+            for (const kv of list) apply(kv, false);
+            if (list.length && !kvs.size)
+              throw new DiscoverySourceError('etcd', `range ${prefix}: no key holds a valid URL`);
             revision = Number(body?.header?.revision ?? 0);
             server = (server + attempt) % servers.length;
             return;

@@ -1,12 +1,14 @@
+import type { ServerResponse } from 'node:http';
 import { isIP } from 'node:net';
+import { inspect } from 'node:util';
 import { isIntegError } from '@integ/core';
-import { createRegistry, type Endpoint, type Registry } from '@integ/discovery';
+import { consul, createRegistry, type Endpoint, etcd, type Registry } from '@integ/discovery';
 import { dnsSrv } from '@integ/discovery/dns';
 import { createFakeClock } from '@integ/testing';
-import packet, { type Answer, type DecodedPacket } from 'dns-packet';
+import packet, { type Answer } from 'dns-packet';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { closeServers, dnsServer, rawDnsServer, recordingLogger } from './internal/test-servers.js';
+import { closeServers, dnsServer, rawDnsServer, recordingLogger, serve } from './internal/test-servers.js';
 
 // Property-based fuzzing of the answers sources read from the network (decisions 0053, 0058, 0059): DNS
 // packets mutated byte by byte, Consul and etcd JSON of every shape. Whatever arrives, the registry must
@@ -341,5 +343,393 @@ describe('dnsSrv, given mutated answers (property)', () => {
       expect(urls(registry)).toEqual([resolveTargets ? 'http://10.0.0.1:1' : 'http://a.example:1']);
       registry.close();
     }
+  });
+});
+
+// --- Consul and etcd --------------------------------------------------------------------------------
+
+// A token no answer contains: if it shows up in a log line, an error or inspect(), we printed it.
+const TOKEN = 'tok-7f3a9c1e-never-print-me';
+
+/** Fails if the token appears anywhere in what the registry printed or threw. */
+function expectNoToken(...values: unknown[]): void {
+  for (const value of values) expect(inspect(value, { depth: 10, showHidden: true })).not.toContain(TOKEN);
+}
+
+// Any JSON, and the values that break naive code: wrong types, huge numbers, long strings.
+const wild = fc.oneof(
+  { depthSize: 'small' },
+  fc.jsonValue({ maxDepth: 2 }),
+  fc.constantFrom(null, true, -1, 0, 1.5, 1e308, -1e308, 2 ** 53 + 1, '', '__proto__', 'x'.repeat(70_000)),
+);
+const PROTO = '__proto_key__'; // becomes "__proto__" in the JSON text (an object literal cannot carry it)
+const hostArb = fc.oneof(
+  fc.constantFrom('10.0.0.7', '::1', 'fd00::7', 'db.example', 'user:pass@evil.example', 'evil.example/x?y#z'),
+  fc.constantFrom('10.0.0.7:99', '[::1]', ' 10.0.0.7', '', 'a b', '%41', '\u0000'),
+  fc.ipV4(),
+  fc.string({ maxLength: 20 }),
+  wild,
+);
+const portArb = fc.oneof(
+  fc.integer({ min: -70_000, max: 70_000 }),
+  fc.constantFrom(0, 1, 65_535, 65_536, -80, 80.5, 1e308, '80'),
+  wild,
+);
+/** `arb` mostly, sometimes a value of the wrong type. */
+const maybe = (arb: fc.Arbitrary<unknown>): fc.Arbitrary<unknown> =>
+  fc.oneof({ weight: 3, arbitrary: arb }, { weight: 1, arbitrary: wild });
+const consulEntryArb = fc.record(
+  {
+    Node: maybe(fc.record({ Node: maybe(fc.string()), Address: hostArb }, { requiredKeys: [] })),
+    Service: maybe(
+      fc.record(
+        {
+          ID: maybe(fc.string()),
+          Address: hostArb,
+          Port: portArb,
+          Tags: maybe(fc.array(maybe(fc.string()), { maxLength: 3 })),
+          Meta: maybe(fc.dictionary(fc.constantFrom('a', PROTO, 'constructor'), wild, { maxKeys: 3 })),
+          Weights: maybe(fc.record({ Passing: portArb }, { requiredKeys: [] })),
+          [PROTO]: wild,
+        },
+        { requiredKeys: [] },
+      ),
+    ),
+  },
+  { requiredKeys: [] },
+);
+/** The body of an answer: structured near-valid entries, any JSON, or text that is not JSON. */
+const bodyArb = (entry: fc.Arbitrary<unknown>): fc.Arbitrary<string> =>
+  fc
+    .oneof(
+      { weight: 4, arbitrary: fc.array(fc.oneof({ weight: 4, arbitrary: entry }, wild), { maxLength: 8 }) },
+      { weight: 1, arbitrary: wild },
+      { weight: 1, arbitrary: fc.string({ maxLength: 30 }).map((text) => ({ raw: text })) },
+    )
+    .map((body) => {
+      if (typeof body === 'object' && body !== null && 'raw' in body)
+        return String((body as { raw: unknown }).raw);
+      return JSON.stringify(body).replaceAll(PROTO, '__proto__');
+    });
+
+/** Every string that an answer's JSON holds (at any depth), decoded. */
+function stringsIn(text: string): Set<string> {
+  const out = new Set<string>();
+  const walk = (value: unknown): void => {
+    if (typeof value === 'string') out.add(value);
+    else if (typeof value === 'object' && value !== null) for (const v of Object.values(value)) walk(v);
+  };
+  try {
+    walk(JSON.parse(text));
+  } catch {
+    // not JSON: no strings
+  }
+  return out;
+}
+
+/** Whether `text` is JSON whose list (`pick(parsed)`) is an empty array or `undefined` (absent). */
+function isEmptyList(text: string, pick: (body: unknown) => unknown): boolean {
+  try {
+    const list = pick(JSON.parse(text));
+    return list === undefined || (Array.isArray(list) && list.length === 0);
+  } catch {
+    return false;
+  }
+}
+
+/** Runs `fuzz` against a registry that first served `good`, on a fake clock, and checks the invariants. */
+async function fuzzSource(options: {
+  make: (url: string) => Parameters<typeof createRegistry>[0]['services'][string];
+  phase: { fuzz: boolean };
+  good: string[];
+  maxEndpoints: number;
+  check: (endpoint: Endpoint) => void;
+  url: string;
+  /** Whether the answer may leave no endpoints: only one that lists none (an empty list is an answer). */
+  emptyOk: boolean;
+  /** Called once the fuzzed refresh settled (an etcd watch starts sending then). */
+  after?: () => void;
+}): Promise<void> {
+  options.phase.fuzz = false;
+  const clock = createFakeClock();
+  const { logger, lines } = recordingLogger();
+  const registry = createRegistry({
+    services: { api: options.make(options.url) },
+    maxEndpoints: options.maxEndpoints,
+    clock,
+    logger,
+  });
+  const advance = (): Promise<void> => clock.advance(2000);
+  try {
+    await registry.ready();
+    const good = urls(registry);
+    expect(good).toEqual(options.good);
+    options.phase.fuzz = true;
+    const result = await settle(registry.refresh('api'), advance);
+    if (result.ok) {
+      // Entries that are all unusable are a malformed answer, not "no instances": they must not drain the list.
+      if (!options.emptyOk) expect(urls(registry)).not.toEqual([]);
+      expect(registry.endpoints('api').length).toBeLessThanOrEqual(options.maxEndpoints);
+      for (const endpoint of registry.endpoints('api')) options.check(endpoint);
+    } else {
+      expectTyped(result.error);
+      expectNoToken(result.error);
+      expect(urls(registry)).toEqual(good);
+    }
+    // Let the background loop (and an etcd watch) take a few more answers; the invariants still hold.
+    options.after?.();
+    for (let i = 0; i < 3; i++) {
+      await new Promise((r) => setTimeout(r, 2));
+      await advance();
+    }
+    expect(registry.endpoints('api').length).toBeLessThanOrEqual(options.maxEndpoints);
+    for (const endpoint of registry.endpoints('api')) options.check(endpoint);
+    expectNoToken(lines, registry.inspect('api'));
+  } finally {
+    registry.close();
+  }
+}
+
+describe('consul, given random answers (property)', () => {
+  it('settles with a typed error or clean endpoints, keeps the last good list on a failure, never prints the token', async () => {
+    const phase = { fuzz: false };
+    let body = '';
+    let index = '1';
+    const url = await serve((_req, res) => {
+      if (!phase.fuzz) {
+        res.writeHead(200, { 'content-type': 'application/json', 'x-consul-index': '1' });
+        res.end(JSON.stringify([{ Node: { Node: 'n', Address: '10.0.0.1' }, Service: { Port: 8080 } }]));
+      } else {
+        res.writeHead(200, { 'content-type': 'application/json', 'x-consul-index': index });
+        res.end(body);
+      }
+    });
+    let runs = 0;
+    await fc.assert(
+      fc.asyncProperty(
+        bodyArb(consulEntryArb),
+        fc.constantFrom('2', '0', '-1', '1e30', 'abc', '99999999999999999999', ''),
+        fc.integer({ min: 1, max: 6 }),
+        async (text, consulIndex, maxEndpoints) => {
+          runs++;
+          body = text;
+          index = consulIndex;
+          const hosts = stringsIn(text);
+          await fuzzSource({
+            url,
+            phase,
+            maxEndpoints,
+            good: ['http://10.0.0.1:8080'],
+            emptyOk: isEmptyList(text, (body) => body),
+            make: (address) => consul({ service: 'api', address, token: TOKEN }),
+            check: (endpoint) => {
+              const match = /^http:\/\/(\[[^\]]*\]|[^/?#@[\]]*?):(\d+)$/.exec(endpoint.url);
+              expect(match, endpoint.url).not.toBeNull();
+              const host = (match?.[1] ?? '').replace(/^\[|\]$/g, '');
+              // The host is an Address string of the answer, as it was given (or the good answer's).
+              expect(hosts.has(host) || host === '10.0.0.1', endpoint.url).toBe(true);
+              expectCleanUrl(endpoint.url, 'http', host, Number(match?.[2]));
+            },
+          });
+        },
+      ),
+      { seed: 58, numRuns: 150 },
+    );
+    expect(runs).toBe(150);
+  });
+});
+
+const b64 = (s: string): string => Buffer.from(s).toString('base64');
+
+describe('etcd, given random answers (property)', () => {
+  it('settles with a typed error or valid endpoints, keeps the last good list on a failure, never prints the token', async () => {
+    const phase = { fuzz: false };
+    let range = '';
+    let watch: string[] = [];
+    const watching = new Set<ServerResponse>();
+    const url = await serve((req, res) => {
+      if (req.url === '/v3/kv/range') {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(
+          phase.fuzz
+            ? range
+            : JSON.stringify({
+                header: { revision: '5' },
+                kvs: [{ key: b64('/a/1'), value: b64('http://10.0.0.1:8080') }],
+              }),
+        );
+      } else {
+        // Watches stay quiet until the fuzzed range settled, then each gets the fuzzed messages.
+        res.writeHead(200, { 'content-type': 'application/json' }).write('');
+        watching.add(res);
+      }
+    });
+    const value = fc.oneof(
+      fc.constantFrom(
+        'http://10.0.0.2:80',
+        '10.0.0.3:81',
+        'db.example:82',
+        'http://u:p@h.example/x',
+        'not a url',
+        '',
+      ),
+      fc.constantFrom(
+        '{"url":"http://10.0.0.4:83","weight":-1,"priority":1e308}',
+        '{"url":5}',
+        '{',
+        '{"__proto__":{"url":"http://x:1"}}',
+      ),
+      fc.string({ maxLength: 20 }),
+    );
+    const kvArb = fc.record(
+      {
+        key: maybe(
+          fc.oneof(
+            fc.string({ maxLength: 8 }).map((k) => b64(`/a/${k}`)),
+            fc.constant('%%% not base64'),
+          ),
+        ),
+        value: maybe(fc.oneof(value.map(b64), fc.constant('%%%'))),
+        [PROTO]: wild,
+      },
+      { requiredKeys: [] },
+    );
+    const rangeArb = fc.oneof(
+      {
+        weight: 3,
+        arbitrary: fc
+          .record(
+            {
+              header: maybe(fc.record({ revision: maybe(fc.constantFrom('6', '-1', '1e400', 'x')) })),
+              kvs: maybe(fc.array(fc.oneof(kvArb, wild), { maxLength: 6 })),
+            },
+            { requiredKeys: [] },
+          )
+          .map((b) => JSON.stringify(b).replaceAll(PROTO, '__proto__')),
+      },
+      { weight: 1, arbitrary: bodyArb(kvArb) },
+    );
+    const eventArb = fc.record(
+      { type: maybe(fc.constantFrom('PUT', 'DELETE')), kv: maybe(kvArb) },
+      { requiredKeys: [] },
+    );
+    const watchArb = fc.array(
+      fc.oneof(
+        fc
+          .record(
+            {
+              result: maybe(
+                fc.record(
+                  {
+                    header: maybe(fc.record({ revision: maybe(fc.constantFrom('7', 'x')) })),
+                    events: maybe(fc.array(maybe(eventArb), { maxLength: 3 })),
+                    canceled: maybe(fc.boolean()),
+                    compact_revision: maybe(fc.constantFrom('0', '3')),
+                  },
+                  { requiredKeys: [] },
+                ),
+              ),
+              error: maybe(fc.constant({ message: 'boom' })),
+            },
+            { requiredKeys: [] },
+          )
+          .map((m) => JSON.stringify(m).replaceAll(PROTO, '__proto__')),
+        fc.string({ maxLength: 20 }),
+      ),
+      { maxLength: 3 },
+    );
+    let runs = 0;
+    await fc.assert(
+      fc.asyncProperty(
+        rangeArb,
+        watchArb,
+        fc.integer({ min: 1, max: 6 }),
+        async (rangeText, lines, maxEndpoints) => {
+          runs++;
+          range = rangeText;
+          watch = lines;
+          await fuzzSource({
+            url,
+            phase,
+            maxEndpoints,
+            good: ['http://10.0.0.1:8080'],
+            emptyOk: isEmptyList(rangeText, (body) =>
+              typeof body === 'object' && body !== null && !Array.isArray(body)
+                ? ((body as { kvs?: unknown }).kvs ?? undefined) // absent or null: an empty prefix
+                : null,
+            ),
+            after: () => {
+              for (const res of watching) for (const line of watch) res.write(`${line}\n`);
+            },
+            make: (endpoint) =>
+              etcd({ prefix: '/a/', endpoints: [endpoint], token: TOKEN, resyncInterval: 1000 }),
+            check: (endpoint) => {
+              // A value is a whole URL (credentials and a path are the operator's to give): it must parse,
+              // with a host, and be one of the answer's values as written (or host:port with the scheme).
+              const parsed = new URL(endpoint.url);
+              expect(parsed.hostname).not.toBe('');
+              const key = endpoint.meta?.['etcd.key'];
+              expect(typeof key).toBe('string');
+            },
+          });
+        },
+      ),
+      { seed: 59, numRuns: 150 },
+    );
+    expect(runs).toBe(150);
+  });
+});
+
+// The properties' counterexamples, shrunk: an answer whose entries were all unusable (or that was no list at
+// all) was served as "no endpoints", draining a service that had good ones.
+describe('an answer with nothing usable in it', () => {
+  it('from consul fails (ERR_DISCOVERY_SOURCE) and keeps the last endpoints; an empty list still empties', async () => {
+    let body = JSON.stringify([{ Node: { Node: 'n', Address: '10.0.0.1' }, Service: { Port: 8080 } }]);
+    const url = await serve((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json', 'x-consul-index': '1' });
+      res.end(body);
+    });
+    const registry = createRegistry({ services: { api: consul({ service: 'api', address: url }) } });
+    await registry.ready();
+    for (const bad of ['[{}]', '[null, 5, {"Service": {"Port": 0}}]']) {
+      body = bad;
+      await expect(registry.refresh('api')).rejects.toMatchObject({ code: 'ERR_DISCOVERY_SOURCE' });
+      expect(urls(registry)).toEqual(['http://10.0.0.1:8080']);
+    }
+    body = '[]'; // Consul's answer when no instance passes: that is an answer
+    await registry.refresh('api');
+    expect(urls(registry)).toEqual([]);
+    registry.close();
+  });
+
+  it('from an etcd range fails (ERR_DISCOVERY_SOURCE) and keeps the last endpoints; an empty prefix still empties', async () => {
+    let body = JSON.stringify({
+      header: { revision: '5' },
+      kvs: [{ key: b64('/a/1'), value: b64('10.0.0.1:80') }],
+    });
+    const url = await serve((req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      if (req.url === '/v3/kv/range') res.end(body);
+      else res.end('{"result":{"canceled":true}}\n'); // each watch ends at once: the next resolve() re-reads
+    });
+    const registry = createRegistry({
+      services: { api: etcd({ prefix: '/a/', endpoints: [url] }) },
+      minInterval: 60_000, // no background lookup while this test drives them
+    });
+    await registry.ready();
+    for (const bad of [
+      'null',
+      '[]',
+      '{"kvs":"x"}',
+      `{"kvs":[{"key":"${b64('/a/2')}","value":"${b64('not a url')}"}]}`,
+    ]) {
+      body = bad;
+      await expect(registry.refresh('api'), bad).rejects.toMatchObject({ code: 'ERR_DISCOVERY_SOURCE' });
+      expect(urls(registry)).toEqual(['http://10.0.0.1:80']);
+    }
+    body = '{"header":{"revision":"9"}}'; // the gateway omits kvs when the prefix holds no key
+    await registry.refresh('api');
+    expect(urls(registry)).toEqual([]);
+    registry.close();
   });
 });
