@@ -8,7 +8,7 @@
 import { InvalidArgumentError, linkSignals } from '@integ/core';
 import type { EndpointInit } from './endpoint.js';
 import { DiscoverySourceError } from './errors.js';
-import { checkLimit, readJson } from './internal/body.js';
+import { checkLimit, checkToken, readJson } from './internal/body.js';
 import { authority, checkServerUrl, HOST, redactText } from './internal/url.js';
 import type { Snapshot, Source } from './source.js';
 
@@ -103,6 +103,7 @@ export function consul(
   const protocol = options.protocol ?? 'http';
   const passing = options.passing ?? true;
   const maxBytes = checkLimit(options.maxResponseBytes, 'consul maxResponseBytes');
+  checkToken(options.token, 'consul token');
   const service = options.service;
   return {
     kind: 'consul',

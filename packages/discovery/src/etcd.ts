@@ -8,7 +8,7 @@
 import { InvalidArgumentError, linkSignals } from '@integ/core';
 import type { EndpointInit } from './endpoint.js';
 import { DiscoverySourceError } from './errors.js';
-import { checkLimit, readJson, tooLarge } from './internal/body.js';
+import { checkLimit, checkToken, readJson, tooLarge } from './internal/body.js';
 import { checkServerUrl, checkUrl, redactText } from './internal/url.js';
 import type { Snapshot, Source, SourceContext } from './source.js';
 
@@ -121,6 +121,7 @@ export function etcd(prefixOrOptions: string | EtcdOptions, more: Omit<EtcdOptio
   if (!(resyncInterval > 0)) throw new InvalidArgumentError('etcd resyncInterval', 'ms > 0', resyncInterval);
   if (!(timeout > 0)) throw new InvalidArgumentError('etcd timeout', 'ms > 0', timeout);
   const maxBytes = checkLimit(options.maxResponseBytes, 'etcd maxResponseBytes');
+  checkToken(options.token, 'etcd token');
   const prefix = options.prefix;
   const key = b64(encoder.encode(prefix));
   const rangeEnd = b64(prefixRangeEnd(prefix));

@@ -733,3 +733,67 @@ describe('an answer with nothing usable in it', () => {
     registry.close();
   });
 });
+
+describe('consul and etcd, given a token of any characters (property)', () => {
+  // The shrunk counterexample: fetch refuses a header value holding a line break with an error that quotes
+  // it ('Headers.append: "abc\nSECRET" is an invalid header value.'), and that message became the source's
+  // error, ready()'s rejection and inspect().lastError.
+  it('refuse it at construction without echoing it, or never print it', async () => {
+    const url = await serve((_req, res) => {
+      res.writeHead(500).end();
+    });
+    const tokenArb = fc
+      .tuple(
+        fc.string({
+          unit: fc.constantFrom('a', ' ', '\t', '\n', '\r', '\u0000', '\u007f', 'é', '€'),
+          maxLength: 4,
+        }),
+        fc.string({ unit: fc.constantFrom('a', '\n', '\u0000', '€'), maxLength: 4 }),
+      )
+      .map(([a, b]) => `${a}tok-SECRET-${b}`);
+    let runs = 0;
+    await fc.assert(
+      fc.asyncProperty(tokenArb, fc.boolean(), async (token, useEtcd) => {
+        runs++;
+        let source: ReturnType<typeof consul>;
+        try {
+          source = useEtcd
+            ? etcd({ prefix: '/a/', endpoints: [url], token })
+            : consul({ service: 'api', address: url, token });
+        } catch (error) {
+          expect(error).toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
+          expect(inspect(error, { showHidden: true })).not.toContain(token);
+          return;
+        }
+        const { logger, lines } = recordingLogger();
+        const registry = createRegistry({ services: { api: source }, logger });
+        const error = await registry.ready().then(
+          () => undefined,
+          (err: unknown) => err,
+        );
+        expectTyped(error);
+        for (const value of [error, lines, registry.inspect('api')])
+          expect(inspect(value, { depth: 10, showHidden: true })).not.toContain(token);
+        registry.close();
+      }),
+      { seed: 27, numRuns: 100 },
+    );
+    expect(runs).toBe(100);
+  });
+  it('refuses a token with a line break inside at construction (InvalidArgumentError, token not echoed); a trailing one is fine', () => {
+    for (const [make, name] of [
+      [(token: string) => consul({ service: 'api', token }), 'consul token'],
+      [(token: string) => etcd({ prefix: '/a/', token }), 'etcd token'],
+    ] as const) {
+      let error: unknown;
+      try {
+        make('abc\nSECRET-token');
+      } catch (err) {
+        error = err;
+      }
+      expect(error).toMatchObject({ code: 'ERR_INVALID_ARGUMENT', argument: name });
+      expect(String((error as Error).message)).not.toContain('SECRET');
+      expect(() => make('abc-token\n')).not.toThrow(); // read from a file: fetch trims it
+    }
+  });
+});

@@ -68,3 +68,15 @@ export function checkLimit(value: unknown, setting: string): number {
     throw new InvalidArgumentError(setting, 'an integer number of bytes >= 1024', value);
   return value as number;
 }
+
+/**
+ * Checks a `token` option: an HTTP header value (printable ASCII; spaces and tabs; surrounding whitespace is
+ * trimmed by fetch). fetch refuses anything else with an error quoting the value, which would put the token in
+ * the source's error and `inspect()`.
+ *
+ * @throws InvalidArgumentError (naming the option, not echoing the token)
+ */
+export function checkToken(value: unknown, setting: string): void {
+  if (value !== undefined && (typeof value !== 'string' || /[^\t\x20-\x7e]/.test(value.trim())))
+    throw new InvalidArgumentError(setting, 'a string of printable ASCII (it is sent as a header)', value);
+}
