@@ -466,3 +466,97 @@ describe('dnsSrv, given an answer with many targets', () => {
     }
   });
 });
+
+describe('the DNS client, given answers it did not ask for (RFC 5452 §9.1)', () => {
+  it('takes only an answer from the server asked, to the question asked, and over TCP only a response', async () => {
+    const dgram = await import('node:dgram');
+    const net = await import('node:net');
+    const packet = (await import('dns-packet')).default;
+    const a = (name: string, data: string): Answer => ({ type: 'A', name, ttl: 60, data });
+    // Echoes the type asked; only A questions get an address.
+    const encode = (id: number | undefined, type: string, name: string, answers: Answer[], more = {}) =>
+      packet.encode({
+        type: 'response',
+        id,
+        flags: 0,
+        questions: [{ type: type === 'AAAA' ? 'AAAA' : 'A', name }],
+        answers: type === 'AAAA' ? [] : answers,
+        ...more,
+      });
+    const spoofer = dgram.createSocket('udp4');
+    await new Promise<void>((r) => spoofer.bind(0, '127.0.0.1', () => r()));
+    const server = dgram.createSocket('udp4');
+    let closed = false;
+    server.on('message', (message, peer) => {
+      const query = packet.decode(message);
+      const name = query.questions?.[0]?.name ?? '';
+      const type = query.questions?.[0]?.type ?? 'A';
+      const send = (out: Uint8Array): void => {
+        if (!closed) server.send(out, peer.port, peer.address);
+      };
+      // tcp.example: truncated (TC), so the client asks again over TCP.
+      if (name === 'tcp.example') return send(encode(query.id, type, name, [], { flags: 1 << 9 }));
+      // A forged answer from another port, then the server's own answer to another question, both with the
+      // right id and sent first; then the real answer, its name in another case (0x20 encoding).
+      spoofer.send(encode(query.id, type, name, [a(name, '6.6.6.6')]), peer.port, peer.address);
+      // An answer to this name but another type (AAAA asked back for an A question), with an address.
+      if (type === 'A')
+        setTimeout(() => {
+          const other = { type: 'AAAA' as const, name };
+          if (!closed)
+            server.send(
+              packet.encode({
+                type: 'response',
+                id: query.id,
+                questions: [other],
+                answers: [a(name, '6.6.6.9')],
+              }),
+              peer.port,
+              peer.address,
+            );
+        }, 10);
+      setTimeout(() => send(encode(query.id, type, 'other.example', [a('other.example', '6.6.6.7')])), 20);
+      setTimeout(() => send(encode(query.id, type, name.toUpperCase(), [a(name, '10.0.0.1')])), 40);
+    });
+    await new Promise<void>((r) => server.bind(0, '127.0.0.1', () => r()));
+    const port = (server.address() as { port: number }).port;
+    // The same port over TCP: an answer with its QR bit clear (a query, not a response).
+    const tcp = net.createServer((conn) => {
+      conn.on('error', () => {});
+      conn.once('data', (chunk: Buffer) => {
+        const query = packet.decode(chunk.subarray(2));
+        const out = encode(
+          query.id,
+          query.questions?.[0]?.type ?? 'A',
+          'tcp.example',
+          [a('tcp.example', '6.6.6.8')],
+          { type: 'query' },
+        );
+        const length = Buffer.alloc(2);
+        length.writeUInt16BE(out.length);
+        conn.end(Buffer.concat([length, out]));
+      });
+    });
+    await new Promise<void>((r) => tcp.listen(port, '127.0.0.1', () => r()));
+    const { dnsA } = await import('@integ/discovery/dns');
+    const registry = createRegistry({
+      services: {
+        web: dnsA('web.example', { servers: `127.0.0.1:${port}`, port: 80 }),
+        viaTcp: dnsA('tcp.example', { servers: `127.0.0.1:${port}`, port: 80, timeout: 500, attempts: 1 }),
+      },
+    });
+    try {
+      await expect(registry.ready()).rejects.toThrow(/tcp\.example/);
+      await waitFor(() =>
+        expect(registry.endpoints('web').map((e) => e.url)).toEqual(['http://10.0.0.1:80']),
+      );
+      expect(registry.endpoints('viaTcp')).toEqual([]);
+    } finally {
+      closed = true;
+      registry.close();
+      spoofer.close();
+      server.close();
+      await new Promise<void>((r) => tcp.close(() => r()));
+    }
+  });
+});

@@ -168,6 +168,21 @@ function withTimeout<T>(
   });
 }
 
+/**
+ * Whether `decoded` answers `request` (RFC 5452 §9.1): a response with its id and its question, the name
+ * compared without case (a server may echo it in another case).
+ */
+function answers(decoded: DecodedPacket, request: Packet): boolean {
+  const asked = request.questions?.[0];
+  const echoed = decoded.questions?.[0];
+  return (
+    decoded.id === request.id &&
+    decoded.type === 'response' &&
+    echoed?.type === asked?.type &&
+    echoed?.name.toLowerCase() === asked?.name.toLowerCase()
+  );
+}
+
 function udpQuery(
   mods: Modules,
   server: DnsServer,
@@ -176,14 +191,16 @@ function udpQuery(
 ): Promise<DecodedPacket> {
   return withTimeout(options, `UDP query to ${server.host}:${server.port}`, (resolve, reject) => {
     const socket = mods.dgram.createSocket(server.host.includes(':') ? 'udp6' : 'udp4');
-    socket.on('message', (message) => {
+    socket.on('message', (message, from) => {
+      // RFC 5452 §9.1: only from the server asked (its port; its address when it is given as IPv4 digits).
+      if (from.port !== server.port || (/^[\d.]+$/.test(server.host) && from.address !== server.host)) return;
       let decoded: DecodedPacket;
       try {
         decoded = mods.packet.decode(message);
       } catch {
         return; // not a DNS answer: keep waiting
       }
-      if (decoded.id === request.id && decoded.type === 'response') resolve(decoded);
+      if (answers(decoded, request)) resolve(decoded);
     });
     socket.on('error', reject);
     socket.send(mods.packet.encode(request), server.port, server.host, (error) => {
@@ -216,8 +233,8 @@ function tcpQuery(
       if (length > 65_535 || buffer.length < length + 2) return;
       try {
         const decoded = mods.packet.decode(buffer.subarray(2, 2 + length));
-        if (decoded.id === request.id) resolve(decoded);
-        else reject(new Error('TCP answer with a different id'));
+        if (answers(decoded, request)) resolve(decoded);
+        else reject(new Error('TCP answer to another question'));
       } catch (error) {
         reject(error);
       }
