@@ -473,50 +473,24 @@ describe('the DNS client, given answers it did not ask for (RFC 5452 §9.1)', ()
     const net = await import('node:net');
     const packet = (await import('dns-packet')).default;
     const a = (name: string, data: string): Answer => ({ type: 'A', name, ttl: 60, data });
-    // Echoes the type asked; only A questions get an address.
-    const encode = (id: number | undefined, type: string, name: string, answers: Answer[], more = {}) =>
-      packet.encode({
-        type: 'response',
-        id,
-        flags: 0,
-        questions: [{ type: type === 'AAAA' ? 'AAAA' : 'A', name }],
-        answers: type === 'AAAA' ? [] : answers,
-        ...more,
-      });
+    const encode = (id: number | undefined, type: 'A' | 'AAAA', name: string, answers: Answer[], more = {}) =>
+      packet.encode({ type: 'response', id, flags: 0, questions: [{ type, name }], answers, ...more });
     const spoofer = dgram.createSocket('udp4');
     await new Promise<void>((r) => spoofer.bind(0, '127.0.0.1', () => r()));
     const server = dgram.createSocket('udp4');
-    let closed = false;
     server.on('message', (message, peer) => {
       const query = packet.decode(message);
       const name = query.questions?.[0]?.name ?? '';
-      const type = query.questions?.[0]?.type ?? 'A';
-      const send = (out: Uint8Array): void => {
-        if (!closed) server.send(out, peer.port, peer.address);
-      };
+      const send = (out: Uint8Array, from = server): void => void from.send(out, peer.port, peer.address);
+      if (query.questions?.[0]?.type === 'AAAA') return send(encode(query.id, 'AAAA', name, []));
       // tcp.example: truncated (TC), so the client asks again over TCP.
-      if (name === 'tcp.example') return send(encode(query.id, type, name, [], { flags: 1 << 9 }));
-      // A forged answer from another port, then the server's own answer to another question, both with the
-      // right id and sent first; then the real answer, its name in another case (0x20 encoding).
-      spoofer.send(encode(query.id, type, name, [a(name, '6.6.6.6')]), peer.port, peer.address);
-      // An answer to this name but another type (AAAA asked back for an A question), with an address.
-      if (type === 'A')
-        setTimeout(() => {
-          const other = { type: 'AAAA' as const, name };
-          if (!closed)
-            server.send(
-              packet.encode({
-                type: 'response',
-                id: query.id,
-                questions: [other],
-                answers: [a(name, '6.6.6.9')],
-              }),
-              peer.port,
-              peer.address,
-            );
-        }, 10);
-      setTimeout(() => send(encode(query.id, type, 'other.example', [a('other.example', '6.6.6.7')])), 20);
-      setTimeout(() => send(encode(query.id, type, name.toUpperCase(), [a(name, '10.0.0.1')])), 40);
+      if (name === 'tcp.example') return send(encode(query.id, 'A', name, [], { flags: 1 << 9 }));
+      // Each with the right id, in this order: a forged answer from another port, the server's answers to
+      // another type and to another name, then the real answer, its name in another case (0x20 encoding).
+      send(encode(query.id, 'A', name, [a(name, '6.6.6.6')]), spoofer);
+      send(encode(query.id, 'AAAA', name, [a(name, '6.6.6.9')]));
+      send(encode(query.id, 'A', 'other.example', [a('other.example', '6.6.6.7')]));
+      send(encode(query.id, 'A', name.toUpperCase(), [a(name, '10.0.0.1')]));
     });
     await new Promise<void>((r) => server.bind(0, '127.0.0.1', () => r()));
     const port = (server.address() as { port: number }).port;
@@ -525,13 +499,7 @@ describe('the DNS client, given answers it did not ask for (RFC 5452 §9.1)', ()
       conn.on('error', () => {});
       conn.once('data', (chunk: Buffer) => {
         const query = packet.decode(chunk.subarray(2));
-        const out = encode(
-          query.id,
-          query.questions?.[0]?.type ?? 'A',
-          'tcp.example',
-          [a('tcp.example', '6.6.6.8')],
-          { type: 'query' },
-        );
+        const out = encode(query.id, 'A', 'tcp.example', [a('tcp.example', '6.6.6.8')], { type: 'query' });
         const length = Buffer.alloc(2);
         length.writeUInt16BE(out.length);
         conn.end(Buffer.concat([length, out]));
@@ -552,7 +520,6 @@ describe('the DNS client, given answers it did not ask for (RFC 5452 §9.1)', ()
       );
       expect(registry.endpoints('viaTcp')).toEqual([]);
     } finally {
-      closed = true;
       registry.close();
       spoofer.close();
       server.close();

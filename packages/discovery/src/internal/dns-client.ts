@@ -192,8 +192,9 @@ function udpQuery(
   return withTimeout(options, `UDP query to ${server.host}:${server.port}`, (resolve, reject) => {
     const socket = mods.dgram.createSocket(server.host.includes(':') ? 'udp6' : 'udp4');
     socket.on('message', (message, from) => {
-      // RFC 5452 §9.1: only from the server asked (its port; its address when it is given as IPv4 digits).
-      if (from.port !== server.port || (/^[\d.]+$/.test(server.host) && from.address !== server.host)) return;
+      // RFC 5452 §9.1: only from the server asked (its port; its address when it is given as a dotted quad).
+      if (from.port !== server.port || (/^\d+(\.\d+){3}$/.test(server.host) && from.address !== server.host))
+        return;
       let decoded: DecodedPacket;
       try {
         decoded = mods.packet.decode(message);
