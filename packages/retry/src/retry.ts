@@ -189,7 +189,11 @@ async function attemptAll<T>(
   failed?: boolean,
   error?: unknown,
 ): Promise<T> {
-  const { attempts = 3, signal, timeout = Infinity, deadline = Infinity, clock = systemClock } = o;
+  // `??`, not defaults: null passes the option checks as "not given", so it must mean that here too.
+  const { attempts = 3, signal } = o;
+  const timeout = o.timeout ?? Infinity;
+  const deadline = o.deadline ?? Infinity;
+  const clock = o.clock ?? systemClock;
   const guarded = signal || timeout < Infinity || deadline < Infinity;
   const expiresAt = clock.now() + deadline;
   const errors: unknown[] = [];
