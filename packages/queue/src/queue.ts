@@ -14,7 +14,7 @@ import {
 import type { Backoff } from '@integ/retry';
 import { type BackoffSpec, DEFAULT_BACKOFF, delayAfter, toBackoff } from './backoff.js';
 import { JobSettledError, LeaseLostError, QueueClosedError } from './errors.js';
-import { checkFunction } from './internal/check.js';
+import { checkFunction, guard } from './internal/check.js';
 import { DEFAULT_MAX_PAYLOAD_BYTES, serializePayload } from './internal/payload.js';
 import { redact } from './internal/redact.js';
 import type { FailOptions, Handler, Job, LeasedJob } from './job.js';
@@ -40,7 +40,7 @@ const MAX_KEY_LENGTH = 512;
 const MAX_ERROR_LENGTH = 4096;
 const MAX_BATCH = 10_000;
 
-/** Hooks: typed callbacks, cheap when unused. A throwing hook is logged and ignored. */
+/** Hooks: typed callbacks, cheap when unused. A hook that throws (or whose promise rejects) is logged and ignored. */
 export interface QueueHooks<T> {
   /** A job was acknowledged. */
   readonly onCompleted?: ((job: Job<T>) => void) | undefined;
@@ -428,12 +428,12 @@ class QueueCore<T> implements Queue<T>, QueueInternals<T> {
 
   emit(hook: HookName, job: Job<T>, error?: unknown): void {
     const fn = this.hooks[hook] as ((job: Job<T>, error?: unknown) => void) | undefined;
-    if (fn === undefined) return;
-    try {
-      fn(job, error);
-    } catch (err) {
-      this.logger.warn({ err, queue: this.name, hook, jobId: job.id }, 'queue hook threw; ignored');
-    }
+    if (fn !== undefined)
+      guard(
+        () => fn(job, error),
+        (err) =>
+          this.logger.warn({ err, queue: this.name, hook, jobId: job.id }, 'queue hook threw; ignored'),
+      );
   }
 
   backoffOf(json: string | null): Backoff {

@@ -4,7 +4,7 @@
  */
 import { InvalidArgumentError, isIntegError, TimeoutError, type TimerHandle } from '@integ/core';
 import { QueueClosedError } from './errors.js';
-import { checkFunction } from './internal/check.js';
+import { checkFunction, guard } from './internal/check.js';
 import type { Handler, HandlerContext, LeasedJob } from './job.js';
 import type { CloseOptions, LeasedJobImpl, QueueInternals } from './queue.js';
 
@@ -93,13 +93,13 @@ export function createWorker<T>(
   let closing: Promise<void> | undefined;
 
   const report = (error: unknown, message: string): void => {
-    if (options?.onError) {
-      try {
-        options.onError(error);
-      } catch {
-        // The error hook's own failure has nowhere better to go than the logger below.
-      }
-    }
+    const onError = options?.onError;
+    // The error hook's own failure (a throw, a rejected promise) has nowhere better to go than the logger below.
+    if (onError)
+      guard(
+        () => onError(error),
+        () => {},
+      );
     logger.warn({ err: error, queue: queue.name }, message);
   };
 

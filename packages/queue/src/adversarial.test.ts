@@ -1,0 +1,83 @@
+// An adversarial reading of issue 5, DESIGN.md and the README, by someone who has run BullMQ and pg-boss in
+// production: callbacks that misbehave, payloads that are too big to even serialise, shutdown races, secrets
+// in odd shapes. Time runs on a fake clock.
+import type { Logger } from '@integ/core';
+import { createQueue, memoryStore, type QueueStore } from '@integ/queue';
+import { sqliteStore } from '@integ/queue/sqlite';
+import { createFakeClock } from '@integ/testing';
+import { describe, expect, it } from 'vitest';
+
+const stores: [string, () => QueueStore][] = [
+  ['memory', () => memoryStore()],
+  ['sqlite', () => sqliteStore({ path: ':memory:' })],
+];
+
+const settle = async (turns = 20): Promise<void> => {
+  for (let i = 0; i < turns; i++) await new Promise<void>((resolve) => setImmediate(resolve));
+};
+
+function recordingLogger(): Logger & { readonly warned: unknown[][] } {
+  const warned: unknown[][] = [];
+  const none = (): void => {};
+  return {
+    debug: none,
+    info: none,
+    error: none,
+    warn: (...args: unknown[]) => void warned.push(args),
+    warned,
+  };
+}
+
+describe.each(stores)('async callbacks on the %s store', (_name, createStore) => {
+  it('logs an async hook that rejects instead of leaving an unhandled rejection (which ends a Node process)', async () => {
+    const store = createStore();
+    const logger = recordingLogger();
+    const down = async (): Promise<void> => {
+      throw new Error('alerting is down');
+    };
+    const queue = createQueue({
+      name: 'q',
+      store,
+      clock: createFakeClock({ now: 1e12 }),
+      attempts: 1,
+      logger,
+      onCompleted: down,
+      onFailed: down,
+      onDead: down,
+    });
+    await queue.push('a');
+    await queue.push('b');
+    await (await queue.next())?.ack();
+    await (await queue.next())?.fail(new Error('x'));
+    await settle();
+    const hooks = logger.warned.map(([context]) => (context as { hook?: string }).hook);
+    expect(hooks).toEqual(['onCompleted', 'onFailed', 'onDead']);
+    expect(await queue.stats()).toMatchObject({ done: 1, dead: 1 });
+    await store.close();
+  });
+
+  it("ignores a worker's async onError that rejects, like one that throws", async () => {
+    const store = createStore();
+    const clock = createFakeClock({ now: 1e12 });
+    const queue = createQueue({ name: 'q', store, clock });
+    const failing: QueueStore = { ...store, claim: () => Promise.reject(new Error('store down')) };
+    const broken = createQueue({ name: 'q', store: failing, clock });
+    let calls = 0;
+    const unhandled: unknown[] = [];
+    const listen = (reason: unknown): void => void unhandled.push(reason);
+    process.on('unhandledRejection', listen);
+    const worker = broken.process(async () => {}, {
+      onError: async () => {
+        calls += 1;
+        throw new Error('onError is broken too');
+      },
+    });
+    await settle();
+    process.off('unhandledRejection', listen);
+    expect(calls).toBe(1);
+    expect(unhandled).toEqual([]);
+    await worker.close();
+    await queue.close();
+    await store.close();
+  });
+});
