@@ -73,31 +73,40 @@ export function connect(url: string | URL, options: ConnectOptions = {}): SseCon
     wake();
   };
 
+  // No try/finally here: the iteration ends on its own only once the session is over (closed, aborted, failed),
+  // and every other way out (`break`, `return`, a throw out of `for await`) goes through return() or throw() below.
   async function* events(): AsyncGenerator<SseEvent, void, undefined> {
-    try {
-      for (;;) {
-        // Checked before the queue: a chunk read just before close() or the abort may still have been parsed
-        // into it. Aborting stops at once: buffered events are dropped and the iteration throws the reason.
-        if (closed) return;
-        if (options.signal?.aborted) throw options.signal.reason;
-        const event = queue.shift();
-        if (event !== undefined) {
-          // The session waits in drain() while the queue is full: wake it only once there is room again,
-          // or it would read (and buffer) another chunk per event taken, and its idle time would count.
-          if (queue.length < HIGH_WATER_MARK) wake();
-          yield event;
-        } else if (ended) {
-          if (ended.error !== undefined) throw ended.error;
-          return;
-        } else await wait();
-      }
-    } finally {
-      // `break`, `return` or a throw out of `for await` closes the connection.
-      close();
+    for (;;) {
+      // Checked before the queue: a chunk read just before close() or the abort may still have been parsed
+      // into it. Aborting stops at once: buffered events are dropped and the iteration throws the reason.
+      if (closed) return;
+      if (options.signal?.aborted) throw options.signal.reason;
+      const event = queue.shift();
+      if (event !== undefined) {
+        // The session waits in drain() while the queue is full: wake it only once there is room again,
+        // or it would read (and buffer) another chunk per event taken, and its idle time would count.
+        if (queue.length < HIGH_WATER_MARK) wake();
+        yield event;
+      } else if (ended) {
+        if (ended.error !== undefined) throw ended.error;
+        return;
+      } else await wait();
     }
   }
 
   const iterator = events();
+  // return() and throw() close first: before the first next() they end a generator without running its body (so
+  // a finally there would not close; Readable.from() returns an iterator it never read), and a next() waiting for
+  // an event would hold the generator's own return() back until the next event.
+  const { return: end, throw: raise } = iterator;
+  iterator.return = (value) => {
+    close();
+    return end.call(iterator, value);
+  };
+  iterator.throw = (error) => {
+    close();
+    return raise.call(iterator, error);
+  };
   return {
     close,
     get lastEventId() {
