@@ -82,9 +82,12 @@ export interface RetryOptions<T = unknown> {
   readonly budget?: RetryBudget | undefined;
   /** Cap on a server's hint (`retryAfterMs`, `Retry-After`, `retry-after-ms`), in ms. @default 60000 */
   readonly maxRetryAfter?: number | undefined;
-  /** Called after each failure that will be retried, before the wait. @default none */
+  /**
+   * Called after each failure that will be retried, before the wait. Not awaited: a returned promise that
+   * rejects is ignored; a synchronous throw stops retry with that error. @default none
+   */
   readonly onRetry?: ((event: RetryEvent) => void) | undefined;
-  /** Called once when retry gives up, just before it rejects. @default none */
+  /** Called once when retry gives up, just before it rejects; not awaited, like `onRetry`. @default none */
   readonly onGiveUp?: ((event: GiveUpEvent) => void) | undefined;
   /** Where time comes from (pass a fake clock in tests). @default systemClock */
   readonly clock?: Clock | undefined;
@@ -95,9 +98,9 @@ export interface RetryOptions<T = unknown> {
 // Without `signal`, `timeout` or `deadline` nothing can abort an attempt, so those attempts share one signal
 // that never aborts (created on first use). It drops listeners: they could never fire, so sharing it leaks none.
 let shared: AbortSignal | undefined;
+const ignore = (): void => {};
 const neverAbortedSignal = (): AbortSignal => {
   if (!shared) {
-    const ignore = () => {};
     shared = new AbortController().signal;
     shared.addEventListener = shared.removeEventListener = ignore;
     // Node keeps `onabort` as a listener of its own; a setter that ignores it too.
@@ -278,7 +281,9 @@ async function attemptAll<T>(
       if (delay >= expiresAt - clock.now()) reason = 'deadline';
       else if (o.budget?.tryRetry() === false) reason = 'budget';
       else {
-        o.onRetry?.({ attempt, delay, error });
+        // An async hook is not awaited (retry does not wait for a log line); its rejection is dropped here,
+        // never left unhandled (that ends a Node process). A hook that throws at once stops retry (README).
+        Promise.resolve(o.onRetry?.({ attempt, delay, error })).catch(ignore);
         // A value turned down is dropped here: cancel its body.
         if (error instanceof RejectedResultError) drop(error.value);
         // An abort ends the wait early (race() resolves), which the next line reports.
@@ -296,7 +301,7 @@ async function attemptAll<T>(
       : reason === 'not-retryable'
         ? error
         : new (reason === 'budget' ? RetryBudgetError : RetryError)(attempt, errors, reason);
-  o.onGiveUp?.({ attempts: attempt, error, reason });
+  Promise.resolve(o.onGiveUp?.({ attempts: attempt, error, reason })).catch(ignore);
   throw thrown;
 }
 
@@ -306,7 +311,7 @@ async function attemptAll<T>(
  */
 const drop = (value: unknown): void => {
   const body = (value as { body?: unknown } | null)?.body;
-  if (body instanceof ReadableStream) body.cancel().catch(() => {});
+  if (body instanceof ReadableStream) body.cancel().catch(ignore);
 };
 
 /**

@@ -2,9 +2,9 @@
  * Third spec-first reading (adversarial): edges the other suites did not reach, each written as a failing
  * test before its fix. Public entry only, fake clock, no real sleeps.
  */
-import { constant, type RetryOptions, retry } from '@integ/retry';
+import { constant, isRetryError, type RetryOptions, retry } from '@integ/retry';
 import { createFakeClock } from '@integ/testing';
-import { describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { run } from './settle.test-support.js';
 
 describe('options given as null', () => {
@@ -41,5 +41,100 @@ describe('options given as null', () => {
     );
     expect(result).toBe('ok');
     expect(calls).toBe(3);
+  });
+});
+
+describe('hooks that return a rejected promise', () => {
+  // `onRetry: async (event) => { await log(event); }` type-checks against `=> void`; if log() fails, its
+  // rejection must not become an unhandled rejection (which ends a Node process by default).
+  const unhandled: unknown[] = [];
+  const record = (reason: unknown): void => {
+    unhandled.push(reason);
+  };
+  beforeEach(() => {
+    unhandled.length = 0;
+    process.on('unhandledRejection', record);
+  });
+  afterEach(() => {
+    process.off('unhandledRejection', record);
+  });
+  const macrotask = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+  it('an async onRetry that rejects is ignored: retry goes on and resolves, nothing unhandled', async () => {
+    const clock = createFakeClock();
+    let calls = 0;
+    const delays: number[] = [];
+    const result = await run(
+      retry(
+        () => {
+          if (++calls < 3) throw new Error('flaky');
+          return 'ok';
+        },
+        {
+          clock,
+          backoff: constant(10),
+          onRetry: async ({ delay }) => {
+            delays.push(delay);
+            throw new Error('log sink down');
+          },
+        },
+      ),
+      clock,
+    );
+    await macrotask();
+    await macrotask();
+    expect(result).toEqual({ ok: true, value: 'ok' });
+    expect(delays).toEqual([10, 10]);
+    expect(unhandled).toEqual([]);
+    expect(clock.pendingTimers).toBe(0);
+  });
+
+  it('an async onGiveUp that rejects is ignored: retry rejects with its RetryError, nothing unhandled', async () => {
+    const clock = createFakeClock();
+    const failure = new Error('down');
+    const result = await run(
+      retry(
+        () => {
+          throw failure;
+        },
+        {
+          clock,
+          attempts: 2,
+          backoff: constant(10),
+          onGiveUp: () => Promise.reject(new Error('alerting down')),
+        },
+      ),
+      clock,
+    );
+    await macrotask();
+    await macrotask();
+    expect(result.ok).toBe(false);
+    expect(isRetryError((result as { error: unknown }).error)).toBe(true);
+    expect(((result as { error: Error }).error as Error).cause).toBe(failure);
+    expect(unhandled).toEqual([]);
+  });
+
+  it('a hook that throws synchronously still stops retry with its error (documented)', async () => {
+    const clock = createFakeClock();
+    const thrown = new Error('hook bug');
+    let calls = 0;
+    const result = await run(
+      retry(
+        () => {
+          calls++;
+          throw new Error('down');
+        },
+        {
+          clock,
+          backoff: constant(10),
+          onRetry: () => {
+            throw thrown;
+          },
+        },
+      ),
+      clock,
+    );
+    expect(result).toEqual({ ok: false, error: thrown });
+    expect(calls).toBe(1);
   });
 });
