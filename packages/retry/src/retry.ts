@@ -346,8 +346,10 @@ function race<T>(
     const onAbort = (): void => cut(abortReason(signal as AbortSignal));
     // A signal aborted in a hook fires no event any more: check it first.
     if (signal?.aborted) return onAbort();
-    signal?.addEventListener('abort', onAbort);
+    // The timer first: a clock whose setTimeout throws (window.setTimeout called on another object) then
+    // rejects this promise before any listener is on the caller's signal.
     if (ms < Infinity) timer = clock.setTimeout(() => cut(timedOut?.()), ms);
+    signal?.addEventListener('abort', onAbort);
     if (start)
       try {
         // A value that comes after the cut (from an fn that ignored its signal, or turned down by a retryOnResult

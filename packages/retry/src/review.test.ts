@@ -3,7 +3,7 @@
  * test before its fix. Public entry only, fake clock, no real sleeps.
  */
 import { constant, isRetryError, type RetryOptions, retry } from '@integ/retry';
-import { createFakeClock } from '@integ/testing';
+import { createFakeClock, trackedAbortController } from '@integ/testing';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { run } from './settle.test-support.js';
 
@@ -137,4 +137,44 @@ describe('hooks that return a rejected promise', () => {
     expect(result).toEqual({ ok: false, error: thrown });
     expect(calls).toBe(1);
   });
+});
+
+describe('a clock whose setTimeout throws', () => {
+  // In a browser, `clock: { now: Date.now, setTimeout, clearTimeout }` calls window.setTimeout with the clock
+  // as `this`, which throws "Illegal invocation". Retry must fail with that error and leave nothing behind.
+  const throwingClock = () => {
+    const fake = createFakeClock();
+    const illegal = new TypeError('Illegal invocation');
+    return {
+      illegal,
+      clock: {
+        now: () => fake.now(),
+        clearTimeout: (handle: unknown) => fake.clearTimeout(handle),
+        setTimeout: (): never => {
+          throw illegal;
+        },
+      },
+    };
+  };
+
+  it.each([
+    ['a timeout', { timeout: 100, backoff: constant(10) }],
+    ['a deadline', { deadline: 1000, backoff: constant(10) }],
+    ['a wait between attempts', { backoff: constant(10) }],
+    ['no wait (constant(0))', { timeout: 100, backoff: constant(0) }],
+  ])(
+    'with %s, rejects with the clock error and leaves no listener on the caller signal',
+    async (_what, extra) => {
+      const { clock, illegal } = throwingClock();
+      const tracked = trackedAbortController();
+      const error = await retry(
+        () => {
+          throw new Error('down');
+        },
+        { clock, signal: tracked.signal, ...extra },
+      ).catch((e: unknown) => e);
+      expect(error === illegal || (error as Error).cause === illegal).toBe(true);
+      expect(tracked.listeners).toBe(0);
+    },
+  );
 });
