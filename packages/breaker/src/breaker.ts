@@ -205,6 +205,20 @@ const isTimeout = (reason: unknown): boolean =>
  */
 export function createBreaker(options: BreakerOptions = {}): Breaker {
   const clock = options.clock ?? systemClock;
+  // The breaker's own time, which never steps back. A clock is `Date.now()` by default, a wall clock that
+  // NTP, a resumed VM or an operator can set back: read as is, a step back of a day held a 1 s open period
+  // (and its retryAfterMs) for a day, past maxOpenFor, kept a time window's calls for a day, and made
+  // durations negative. A step back is added to `behind` (snapshot() reports openUntil on the clock). What
+  // is lost is the time between the last reading before the step and the first after it: from that first
+  // reading, an open period lasts at most what was left of it at the last one.
+  let last = -Infinity;
+  let behind = 0;
+  const time = (): number => {
+    const now = clock.now();
+    if (now < last) behind += last - now;
+    last = now;
+    return now + behind;
+  };
   const num = (
     name: keyof BreakerOptions,
     fallback: number,
@@ -333,7 +347,7 @@ export function createBreaker(options: BreakerOptions = {}): Breaker {
   };
 
   const poll = (): number => {
-    const now = clock.now();
+    const now = time();
     if (state === OPEN && !isolations && now >= openUntil) setState(HALF);
     return now;
   };
@@ -345,9 +359,7 @@ export function createBreaker(options: BreakerOptions = {}): Breaker {
   // would spin until the clock moves.
   const arm = (): void => {
     if (onStateChange && !isolations && !disarmed)
-      timer = unref(
-        clock.setTimeout(() => poll() < openUntil && arm(), Math.max(1, openUntil - clock.now())),
-      );
+      timer = unref(clock.setTimeout(() => poll() < openUntil && arm(), Math.max(1, openUntil - time())));
   };
 
   /** Counts one settled call that started in generation `g` in state `from`: how it ended, and with what. */
@@ -365,7 +377,7 @@ export function createBreaker(options: BreakerOptions = {}): Breaker {
       emit(() => (failed = outcome ? (isFailure?.(subject) ?? failed) : isResultFailure?.(subject) === true));
     let slow = false;
     if (timed) {
-      const durationMs = clock.now() - start;
+      const durationMs = time() - start;
       slow = durationMs > slowMs;
       const event = { durationMs, slow, state: STATES[from]! };
       emit(() => (failed ? onFailure?.({ ...event, error: subject }) : onSuccess?.(event)));
@@ -376,7 +388,7 @@ export function createBreaker(options: BreakerOptions = {}): Breaker {
       calls++;
       if (failed) failures++;
       if (slow) slowCalls++;
-      if (!(win?.record(failed, slow, clock.now()) || consecutive >= threshold)) return;
+      if (!(win?.record(failed, slow, time()) || consecutive >= threshold)) return;
     } else {
       if (failed || slow) bad++;
       else good++;
@@ -390,7 +402,7 @@ export function createBreaker(options: BreakerOptions = {}): Breaker {
     const hint = failed && (subject as { retryAfterMs?: unknown } | null)?.retryAfterMs;
     trips++;
     openUntil =
-      clock.now() +
+      time() +
       Math.min(Math.max(typeof hint === 'number' && hint >= 0 ? hint : openFor(trips), 0) || 0, maxOpen);
     setState(OPEN);
   };
@@ -413,7 +425,7 @@ export function createBreaker(options: BreakerOptions = {}): Breaker {
   async function guarded<T>(fn: Fn<T>, signal?: AbortSignal): Promise<T> {
     const g = gen;
     const from = state;
-    const start = timed ? clock.now() : 0;
+    const start = timed ? time() : 0;
     // A probe or a call with a caller signal gets its own controller; other closed calls share one.
     const own = from === HALF || signal ? new AbortController() : (controller ?? fresh());
     inFlight.add(own);
@@ -474,8 +486,7 @@ export function createBreaker(options: BreakerOptions = {}): Breaker {
       : Math.max(
           0,
           Math.ceil(
-            (state === OPEN ? openUntil : state && admitted >= probes ? probeDeadline : -Infinity) -
-              clock.now(),
+            (state === OPEN ? openUntil : state && admitted >= probes ? probeDeadline : -Infinity) - time(),
           ),
         );
   const rejection = (): CircuitOpenError => (episode ??= openError(retryAfter, !!isolations));
@@ -517,8 +528,8 @@ export function createBreaker(options: BreakerOptions = {}): Breaker {
     consecutive = read(snap.consecutiveFailures);
     trips = read(snap.trips);
     openUntil = Math.min(
-      snap.openUntil == null ? clock.now() + openFor(trips || 1) : read(snap.openUntil),
-      clock.now() + maxOpen,
+      snap.openUntil == null ? time() + openFor(trips || 1) : read(snap.openUntil),
+      time() + maxOpen,
     );
     // The last term is negative for a fractional count and NaN for an infinite one: both fail `>= 0`.
     if (!(Math.min(state, consecutive, trips, openUntil, -((consecutive % 1) + (trips % 1))) >= 0))
@@ -547,7 +558,7 @@ export function createBreaker(options: BreakerOptions = {}): Breaker {
       return {
         state: STATES[state]!,
         isolated: !!isolations,
-        openUntil: state === OPEN && !isolations ? openUntil : null,
+        openUntil: state === OPEN && !isolations ? openUntil - behind : null,
         trips,
         consecutiveFailures: consecutive,
         ...(win?.counts(now) ?? { calls, failures, slowCalls }),

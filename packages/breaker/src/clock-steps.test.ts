@@ -1,0 +1,135 @@
+/**
+ * The default clock is `Date.now()`, a wall clock: NTP, a VM resumed from a snapshot or an operator can step
+ * it back. A breaker must not read such a step as time still to wait: an open period stays bounded by its own
+ * length (and so by `maxOpenFor`), `retryAfterMs` by what is left of it, a time window forgets its calls after
+ * `duration` of elapsed time, and a duration is never negative.
+ *
+ * The clock of these tests is such a wall clock: `now()` is the fake clock's time plus a step the test sets,
+ * while timers run on the fake clock's elapsed time, as `setTimeout` does on a real machine.
+ */
+
+import { type CircuitOpenError, createBreaker, type SuccessEvent, slidingWindow } from '@integ/breaker';
+import type { Clock } from '@integ/core';
+import { createFakeClock } from '@integ/testing';
+import { describe, expect, it } from 'vitest';
+
+const T0 = 1_700_000_000_000;
+const DAY = 86_400_000;
+const boom = (): Promise<never> => Promise.reject(new Error('boom'));
+
+function wallClock() {
+  const fake = createFakeClock({ now: T0 });
+  let shift = 0;
+  const clock: Clock & { setNow(now: number): void } = {
+    now: () => fake.now() + shift,
+    setTimeout: (callback, ms) => fake.setTimeout(callback, ms),
+    clearTimeout: (handle) => fake.clearTimeout(handle),
+    setNow: (now) => {
+      shift = now - fake.now();
+    },
+  };
+  return Object.assign(clock, {
+    advance: (ms: number) => fake.advance(ms),
+    get pendingTimers() {
+      return fake.pendingTimers;
+    },
+  });
+}
+
+async function tripped(options: Parameters<typeof createBreaker>[0] = {}) {
+  const clock = wallClock();
+  const breaker = createBreaker({ clock, failureThreshold: 1, openFor: 1_000, ...options });
+  await breaker.execute(boom).catch(() => {});
+  expect(breaker.state).toBe('open');
+  return { clock, breaker };
+}
+
+describe('createBreaker when the clock steps back', () => {
+  it('ends an open period after openFor of elapsed time, not openFor plus the step', async () => {
+    const { clock, breaker } = await tripped();
+    await clock.advance(400);
+    expect(breaker.state).toBe('open');
+    clock.setNow(T0 - DAY);
+    expect(breaker.state).toBe('open');
+    const rejected = await breaker.tryExecute(() => 'ok');
+    expect(rejected.ok).toBe(false);
+    // What is left of the period, not a day.
+    expect((rejected as { error: CircuitOpenError }).error.retryAfterMs).toBe(600);
+    await clock.advance(600);
+    expect(breaker.state).toBe('half-open');
+    await expect(breaker.execute(() => 'ok')).resolves.toBe('ok');
+    expect(breaker.state).toBe('closed');
+  });
+
+  it('waits at most what was left of the period at its last look, however far back the clock went unseen', async () => {
+    const { clock, breaker } = await tripped({ openFor: 1_000, maxOpenFor: 5_000 });
+    clock.setNow(T0 - 365 * DAY);
+    await clock.advance(3_000);
+    // The 3 s since the step are invisible on a clock that went back a year: the period restarts from here,
+    // at most what was left (1 s), within maxOpenFor.
+    expect(breaker.state).toBe('open');
+    await clock.advance(1_000);
+    expect(breaker.state).toBe('half-open');
+  });
+
+  it('fires onStateChange once what was left has passed after its timer saw the step, and keeps no timer', async () => {
+    const changes: string[] = [];
+    const { clock } = await tripped({ onStateChange: (to) => changes.push(to) });
+    clock.setNow(T0 - DAY);
+    await clock.advance(2_000);
+    expect(changes).toEqual(['open', 'half-open']);
+    // The timer was not re-armed for the day the clock went back.
+    expect(clock.pendingTimers).toBe(0);
+  });
+
+  it("snapshot()'s openUntil is on the clock as it reads now, so a breaker started from it waits what is left", async () => {
+    const { clock, breaker } = await tripped();
+    clock.setNow(T0 - DAY);
+    const saved = breaker.snapshot();
+    expect(saved.openUntil).toBe(T0 - DAY + 1_000);
+    const restored = createBreaker({ clock, initialState: saved });
+    await clock.advance(999);
+    expect(restored.state).toBe('open');
+    await clock.advance(1);
+    expect(restored.state).toBe('half-open');
+  });
+
+  it("counts down a full half-open's retryAfterMs from the probe timeout, not from before the step", async () => {
+    const { clock, breaker } = await tripped({ probeTimeout: 2_000 });
+    await clock.advance(1_000);
+    void breaker.execute(() => new Promise<never>(() => {})).catch(() => {});
+    clock.setNow(T0 - DAY);
+    const rejected = await breaker.tryExecute(() => 'ok');
+    expect((rejected as { error: CircuitOpenError }).error.retryAfterMs).toBe(2_000);
+  });
+
+  it('a time window forgets a failure once duration has elapsed, even when the clock stepped back meanwhile', async () => {
+    const clock = wallClock();
+    const breaker = createBreaker({
+      clock,
+      failureThreshold: Number.POSITIVE_INFINITY,
+      window: slidingWindow({ type: 'time', duration: 1_000, buckets: 10, minimumCalls: 3 }),
+    });
+    await breaker.execute(boom).catch(() => {});
+    await breaker.execute(boom).catch(() => {});
+    clock.setNow(T0 - DAY);
+    expect(breaker.snapshot()).toMatchObject({ calls: 2, failures: 2 });
+    await clock.advance(1_000);
+    expect(breaker.snapshot()).toMatchObject({ calls: 0, failures: 0 });
+    // Two fresh failures and a success: 2 of 3 is a rate of its own, not 4 of 5 with the old ones.
+    await breaker.execute(boom).catch(() => {});
+    await breaker.execute(() => 'ok');
+    expect(breaker.snapshot()).toMatchObject({ state: 'closed', calls: 2, failures: 1 });
+  });
+
+  it('reports a duration of 0, not a negative one, for a call during which the clock stepped back', async () => {
+    const clock = wallClock();
+    const events: SuccessEvent[] = [];
+    const breaker = createBreaker({ clock, onSuccess: (event) => events.push(event) });
+    await breaker.execute(async () => {
+      clock.setNow(T0 - DAY);
+      return 'ok';
+    });
+    expect(events).toEqual([{ durationMs: 0, slow: false, state: 'closed' }]);
+  });
+});
