@@ -270,6 +270,10 @@ export function createBreaker(options: BreakerOptions = {}): Breaker {
   const onSuccess = fnOf('onSuccess');
   const onFailure = fnOf('onFailure');
   const win = fnOf('window')?.();
+  // `window: slidingWindow` (not called) is a function too, and what it returns is no window: every call
+  // would run and then fail with a TypeError instead of returning fn's value.
+  if (options.window && typeof win?.record !== 'function')
+    throw new InvalidArgumentError('window', 'slidingWindow()', options.window);
   // Durations are measured only when something reads them.
   const timed = slowMs < Infinity || onSuccess || onFailure;
 
