@@ -2,7 +2,7 @@
 // production: callbacks that misbehave, payloads that are too big to even serialise, shutdown races, secrets
 // in odd shapes. Time runs on a fake clock.
 import type { Logger } from '@integ/core';
-import { createQueue, memoryStore, type QueueStore } from '@integ/queue';
+import { createQueue, memoryStore, PayloadTooLargeError, type QueueStore } from '@integ/queue';
 import { sqliteStore } from '@integ/queue/sqlite';
 import { createFakeClock } from '@integ/testing';
 import { describe, expect, it } from 'vitest';
@@ -79,5 +79,33 @@ describe.each(stores)('async callbacks on the %s store', (_name, createStore) =>
     await worker.close();
     await queue.close();
     await store.close();
+  });
+});
+
+describe('payloads far over maxPayloadBytes', () => {
+  it('are refused with PayloadTooLargeError before JSON.stringify runs out of string length', async () => {
+    const queue = createQueue({ name: 'q', store: memoryStore() });
+    // One 1 MB string shared by 1,000 entries: 1 GB of JSON, more than a V8 string can hold (RangeError).
+    const shared = 'x'.repeat(1_000_000);
+    const error = await queue.push(new Array(1000).fill(shared)).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(PayloadTooLargeError);
+    expect((error as PayloadTooLargeError).limit).toBe(1024 * 1024);
+    expect((error as PayloadTooLargeError).bytes).toBeGreaterThan(1024 * 1024);
+    await expect(queue.pushMany(['ok', [shared, shared]])).rejects.toMatchObject({
+      code: 'ERR_PAYLOAD_TOO_LARGE',
+      index: 1,
+    });
+    expect((await queue.stats()).total).toBe(0);
+  });
+
+  it('are refused without walking every path of a shared structure (2^64 leaves, 64 levels deep)', async () => {
+    const queue = createQueue({ name: 'q', store: memoryStore(), maxPayloadBytes: 4096 });
+    let dag: unknown = 0;
+    for (let i = 0; i < 64; i++) dag = [dag, dag];
+    await expect(queue.push(dag)).rejects.toBeInstanceOf(PayloadTooLargeError);
+    // Sharing within the limit is fine: JSON writes each use out.
+    const leaf = { n: 1 };
+    const job = await queue.push({ a: leaf, b: leaf });
+    expect(job.payload).toEqual({ a: { n: 1 }, b: { n: 1 } });
   });
 });

@@ -60,13 +60,14 @@ export class PayloadError extends IntegError {
  * ```
  */
 export class PayloadTooLargeError extends IntegError {
+  /** The JSON's size in bytes, or a lower bound past the limit when the payload was refused before serialising. */
   readonly bytes: number;
   readonly limit: number;
 
   constructor(bytes: number, limit: number) {
     super(
       'ERR_PAYLOAD_TOO_LARGE',
-      `Job payload is ${bytes} bytes of JSON, over the limit of ${limit}; store large data elsewhere and enqueue a reference, or raise maxPayloadBytes`,
+      `Job payload is ${bytes} bytes of JSON or more, over the limit of ${limit}; store large data elsewhere and enqueue a reference, or raise maxPayloadBytes`,
       { retryable: false },
     );
     this.bytes = bytes;

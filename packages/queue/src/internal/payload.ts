@@ -18,7 +18,9 @@ const encoder = new TextEncoder();
  */
 export function serializePayload(value: unknown, maxBytes: number): string {
   if (value === undefined) throw new PayloadError('payload', 'is undefined');
-  check(value, 'payload', new Set<object>(), 0);
+  const walk: Walk = { size: 0, stop: 2 * maxBytes, visited: undefined };
+  check(value, 'payload', new Set<object>(), 0, walk);
+  if (walk.size > walk.stop) throw new PayloadTooLargeError(walk.size, maxBytes);
   const text = JSON.stringify(value);
   // A UTF-8 byte count only when it could matter: a string of n UTF-16 units is at most 3n bytes.
   if (text.length * 3 > maxBytes) {
@@ -42,7 +44,21 @@ function utf8Length(text: string): number {
   return bytes;
 }
 
-function check(value: unknown, path: string, seen: Set<object>, depth: number): void {
+/**
+ * `size` is a lower bound of the JSON's UTF-8 size (a value takes at least one byte, a string or key at least
+ * its length). Past `stop` the payload is too large and its JSON is never built, so each object is checked
+ * once: a shared one (one large string in many entries, 2^n paths through n levels of [x, x]) is not walked
+ * again, and JSON.stringify never builds a string V8 cannot hold (RangeError). Below `stop`, the error
+ * gets the exact size.
+ */
+interface Walk {
+  size: number;
+  readonly stop: number;
+  visited: Set<object> | undefined;
+}
+
+function check(value: unknown, path: string, seen: Set<object>, depth: number, walk: Walk): void {
+  walk.size += typeof value === 'string' ? value.length + 2 : 1;
   switch (typeof value) {
     case 'string':
     case 'boolean':
@@ -65,9 +81,14 @@ function check(value: unknown, path: string, seen: Set<object>, depth: number): 
   const object = value as object;
   if (depth >= MAX_DEPTH) throw new PayloadError(path, `is nested more than ${MAX_DEPTH} levels deep`);
   if (seen.has(object)) throw new PayloadError(path, 'is a circular reference');
+  if (walk.size > walk.stop) {
+    walk.visited ??= new Set();
+    if (walk.visited.has(object)) return;
+    walk.visited.add(object);
+  }
   seen.add(object);
   if (Array.isArray(object)) {
-    for (let i = 0; i < object.length; i++) check(object[i], `${path}[${i}]`, seen, depth + 1);
+    for (let i = 0; i < object.length; i++) check(object[i], `${path}[${i}]`, seen, depth + 1, walk);
   } else {
     const proto = Object.getPrototypeOf(object) as unknown;
     if (proto !== Object.prototype && proto !== null) {
@@ -81,7 +102,8 @@ function check(value: unknown, path: string, seen: Set<object>, depth: number): 
       const child = (object as Record<string, unknown>)[key];
       // JSON.stringify drops undefined properties; optional fields left undefined are common and harmless.
       if (child === undefined) continue;
-      check(child, `${path}.${key}`, seen, depth + 1);
+      walk.size += key.length + 3;
+      check(child, `${path}.${key}`, seen, depth + 1, walk);
     }
   }
   seen.delete(object);
