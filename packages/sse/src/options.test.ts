@@ -57,9 +57,11 @@ const refused: readonly (readonly [option: string, value: unknown, expected: str
   ['headers', null, 'a HeadersInit or a function returning one'],
   ['clock', {}, 'a Clock'],
   ['clock', null, 'a Clock'],
-  ['lastEventId', 42, 'a string without NULL, CR or LF'],
-  ['lastEventId', 'a\nb', 'a string without NULL, CR or LF'],
-  ['lastEventId', 'a\0b', 'a string without NULL, CR or LF'],
+  ['lastEventId', 42, 'a string without control characters'],
+  ['lastEventId', 'a\nb', 'a string without control characters'],
+  ['lastEventId', 'a\0b', 'a string without control characters'],
+  ['lastEventId', 'a\x01b', 'a string without control characters'],
+  ['headers', { 'x-trace': 'a\x1fb' }, 'a HeadersInit or a function returning one'],
 ];
 
 /** Runs `open` and returns what it threw, checking that nothing was fetched. */

@@ -1,9 +1,22 @@
 /**
  * Third, spec-first reading of the client (2026-11-25): each test here failed before the fix it names.
  */
-import { connect } from '@integ/sse';
+import { InvalidArgumentError } from '@integ/core';
+import { connect, EventSource, type ReconnectInfo, type SseEvent } from '@integ/sse';
 import { createFakeClock } from '@integ/testing';
-import { describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { ev, type Reply, type SseTestServer, startSseServer, WAIT } from './test-server.js';
+
+let server: SseTestServer | undefined;
+afterEach(async () => {
+  await server?.close();
+  server = undefined;
+});
+
+async function serve(script: (index: number) => Reply): Promise<SseTestServer> {
+  server = await startSseServer((request) => script(request.index));
+  return server;
+}
 
 /** A fetch whose every response is an open event stream that never ends (until aborted). */
 const hangingFetch = () =>
@@ -62,5 +75,110 @@ describe('connect: return() and throw() on the iterator', () => {
     expect(signal?.aborted).toBe(true);
     expect(clock.pendingTimers).toBe(0);
     expect(fetch).toHaveBeenCalledTimes(1);
+  });
+});
+
+// Node's fetch (undici) refuses a header value with a control character other than tab, as RFC 9110 5.5 makes
+// it invalid, on every request: "fetch failed", which the client took for a network error and retried forever.
+describe('connect: control characters never reach a request header', () => {
+  it('refuses a lastEventId or static headers with a control character up front, as InvalidArgumentError', () => {
+    for (const lastEventId of ['a\x01b', '\x1f', 'a\x7f'])
+      expect(() => connect('http://sse.test/', { lastEventId })).toThrow(
+        expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT', argument: 'lastEventId' }),
+      );
+    for (const headers of [{ 'x-a': 'a\x01b' }, [['x-a', 'a\x0bb']] as [string, string][]])
+      expect(() => connect('http://sse.test/', { headers })).toThrow(
+        expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT', argument: 'headers' }),
+      );
+    // A tab is a valid header character, and so is every character of an id sent as UTF-8.
+    const stream = connect('http://sse.test/', { lastEventId: 'a\tb€', headers: { 'x-a': 'a\tb\x80' } });
+    stream.close();
+  });
+
+  it('a headers() function returning one ends the iteration with InvalidArgumentError (headers)', async () => {
+    const srv = await serve(() => ({ chunks: ['data: in\n\n'], end: 'hang' }));
+    const clock = createFakeClock();
+    const reconnects: ReconnectInfo[] = [];
+    const stream = connect(srv.url, {
+      clock,
+      headers: async () => ({ authorization: 'Bearer a\x01b' }),
+      onReconnect: (info) => {
+        reconnects.push(info);
+        stream.close();
+      },
+    });
+    const error = await stream[Symbol.asyncIterator]()
+      .next()
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(InvalidArgumentError);
+    expect(error).toMatchObject({ argument: 'headers' });
+    expect(reconnects).toEqual([]);
+    expect(srv.requests).toHaveLength(0);
+    expect(clock.pendingTimers).toBe(0);
+  });
+
+  it('an id with a control character is delivered as is, and a reconnection sends the last id it can send', async () => {
+    const srv = await serve((i) =>
+      i === 0
+        ? { chunks: ['id: 1\ndata: a\n\nid: x\x01y\ndata: b\n\n'] }
+        : i === 1
+          ? { chunks: ['data: c\n\nid: t\tu\ndata: d\n\n'] }
+          : { chunks: ['data: e\n\n'], end: 'hang' },
+    );
+    const clock = createFakeClock();
+    const errors: unknown[] = [];
+    const reconnects: ReconnectInfo[] = [];
+    const stream = connect(srv.url, {
+      clock,
+      backoff: () => 10,
+      onError: (error) => errors.push(error),
+      onReconnect: (info) => reconnects.push(info),
+    });
+    const it = stream[Symbol.asyncIterator]();
+    // The next event, advancing the fake clock over reconnection waits until it comes.
+    const next = async (): Promise<SseEvent | undefined> => {
+      let settled = false;
+      const result = it.next().finally(() => {
+        settled = true;
+      });
+      await vi.waitFor(async () => {
+        if (!settled && clock.pendingTimers > 0) await clock.advance(10);
+        expect(settled).toBe(true);
+      }, WAIT);
+      return (await result).value;
+    };
+    // MessageEvent.lastEventId is the stream's, exactly as the standard says (only NULL is ignored).
+    expect(await next()).toEqual(ev('a', '1'));
+    expect(await next()).toEqual(ev('b', 'x\x01y'));
+    expect(await next()).toEqual(ev('c', 'x\x01y'));
+    expect(await next()).toEqual(ev('d', 't\tu'));
+    expect(await next()).toEqual(ev('e', 't\tu'));
+    expect(srv.requests.map((r) => r.lastEventId)).toEqual([undefined, '1', 't\tu']);
+    expect(reconnects.map((r) => r.lastEventId)).toEqual(['1', 't\tu']);
+    expect(errors).toEqual([]);
+    stream.close();
+    expect(clock.pendingTimers).toBe(0);
+  });
+
+  it('EventSource too: the reconnection after such an id opens again', async () => {
+    const srv = await serve((i) =>
+      i === 0
+        ? { chunks: ['id: 7\ndata: a\n\nid: \x7f\ndata: b\n\n'] }
+        : { chunks: ['data: c\n\n'], end: 'hang' },
+    );
+    const clock = createFakeClock();
+    const source = new EventSource(srv.url, { clock, backoff: () => 10 });
+    const seen: string[] = [];
+    source.onopen = () => seen.push('open');
+    source.onerror = () => seen.push(`error ${source.readyState}`);
+    source.onmessage = (event) => seen.push(`${event.data} ${encodeURIComponent(event.lastEventId)}`);
+    await vi.waitFor(async () => {
+      if (clock.pendingTimers > 0) await clock.advance(10);
+      expect(seen).toContain('c %7F');
+    }, WAIT);
+    expect(seen).toEqual(['open', 'a 7', 'b %7F', 'error 0', 'open', 'c %7F']);
+    expect(srv.requests.map((r) => r.lastEventId)).toEqual([undefined, '7']);
+    source.close();
+    expect(clock.pendingTimers).toBe(0);
   });
 });

@@ -38,7 +38,7 @@ export interface ConnectOptions {
    * Request headers, or a function (may be async) called before every connection attempt, so a refreshed
    * token is used on reconnect. `Accept` and `Last-Event-ID` are set by the client. A function that throws
    * fails that attempt (an `SseConnectionError`, its error the cause) and the client reconnects; headers
-   * that fetch refuses (a bad name, a value with CR or LF) end the stream with an `InvalidArgumentError`.
+   * that fetch refuses (a bad name, a value with a control character) end the stream with an `InvalidArgumentError`.
    */
   readonly headers?: HeadersInit | (() => HeadersInit | Promise<HeadersInit>) | undefined;
   /** HTTP method. @default 'GET' */
@@ -127,6 +127,11 @@ export function parseUrl(url: unknown): URL | undefined {
   }
 }
 
+// A control character other than tab: invalid in a header value (RFC 9110 5.5), and Node's fetch (undici)
+// refuses a request carrying one, on every attempt, as "fetch failed" (browsers send it).
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching them is its purpose
+const CTL = /[\0-\x08\n-\x1f\x7f]/;
+
 // An HTTP token (RFC 9110 5.6.2); fetch refuses CONNECT, TRACE and TRACK.
 const METHOD = /^(?!(connect|trac[ek])$)[\w!#$%&'*+.^`|~-]+$/i;
 
@@ -164,15 +169,16 @@ export function startSession(target: URL, options: ConnectOptions, sink: Session
   }))
     if (typeof value !== 'function' && (value !== undefined || name === 'fetch'))
       fail(name, 'a function', value);
-  // Headers fetch refuses (a bad name, a value with CR/LF or above U+00FF, a primitive) would make every
-  // attempt throw a TypeError that looks like a network error, retried forever, and that TypeError's message
-  // quotes the value (a token): refused as InvalidArgumentError without it. Static headers are tried here.
+  // Headers fetch refuses (a bad name, a value with a control character or above U+00FF, a primitive) would
+  // make every attempt throw a TypeError that looks like a network error, retried forever, and that TypeError's
+  // message quotes the value (a token): refused as InvalidArgumentError without it. Static headers are tried here.
   const toHeaders = (value: unknown): Headers => {
     try {
-      return new Headers(value as HeadersInit);
-    } catch {
-      return fail('headers', 'a HeadersInit or a function returning one', value);
-    }
+      const init = new Headers(value as HeadersInit);
+      // One test of all names and values: names are tokens, and Headers refuses CR, LF and NULL in values.
+      if (!CTL.test(`${[...init]}`)) return init;
+    } catch {}
+    return fail('headers', 'a HeadersInit or a function returning one', value);
   };
   if (typeof headers !== 'function') toHeaders(headers);
   if (typeof method !== 'string' || !METHOD.test(method))
@@ -189,9 +195,9 @@ export function startSession(target: URL, options: ConnectOptions, sink: Session
   if (signal !== undefined && typeof signal?.aborted !== 'boolean') fail('signal', 'an AbortSignal', signal);
   if (
     options.lastEventId !== undefined &&
-    (typeof options.lastEventId !== 'string' || /[\0\r\n]/.test(options.lastEventId))
+    (typeof options.lastEventId !== 'string' || CTL.test(options.lastEventId))
   )
-    fail('lastEventId', 'a string without NULL, CR or LF', options.lastEventId);
+    fail('lastEventId', 'a string without control characters', options.lastEventId);
   // fetch refuses a URL with user:password (a TypeError the loop would retry forever).
   if (target.username || target.password)
     fail('url', 'a URL without user:password (send credentials in headers)', target.origin);
@@ -208,6 +214,12 @@ export function startSession(target: URL, options: ConnectOptions, sink: Session
   let delivered = false;
   let watchdog: TimerHandle | undefined;
   let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
+  // The Last-Event-ID a request sends: the stream's last event id, or, while that holds a control character no
+  // header can carry, the last id of an event (or reconnection) that could be sent, as the standard keeps the
+  // previous id when an `id:` holds NULL: the server replays from there, instead of every reconnection failing.
+  // Set from the lastEventId option by the first request, before any event.
+  let sendable = '';
+  const nextId = (): string => (sendable = CTL.test(parser.lastEventId) ? sendable : parser.lastEventId);
 
   const parser = createParser({
     lastEventId: options.lastEventId,
@@ -217,6 +229,7 @@ export function startSession(target: URL, options: ConnectOptions, sink: Session
     },
     onEvent: (event) => {
       delivered = true;
+      nextId();
       sink.event(event);
     },
   });
@@ -275,7 +288,7 @@ export function startSession(target: URL, options: ConnectOptions, sink: Session
       // Sent as UTF-8, as a browser does: a header value is bytes, and an id with a character above
       // U+00FF would make Headers throw on every reconnect.
       let id = '';
-      for (const byte of new TextEncoder().encode(parser.lastEventId)) id += String.fromCharCode(byte);
+      for (const byte of new TextEncoder().encode(nextId())) id += String.fromCharCode(byte);
       if (id !== '') init.set('last-event-id', id);
       const response = await fetchFn(url, {
         method,
@@ -361,7 +374,7 @@ export function startSession(target: URL, options: ConnectOptions, sink: Session
         serverRetry < maxDelay
           ? serverRetry + (previousDelay * (maxDelay - serverRetry)) / maxDelay
           : maxDelay;
-      const info: ReconnectInfo = { attempt, delay, error, lastEventId: parser.lastEventId };
+      const info: ReconnectInfo = { attempt, delay, error, lastEventId: nextId() };
       sink.reconnecting?.(info);
       // Not for a reconnection that will not come: an error listener (or onError) may have closed it.
       if (!outer.signal.aborted) onReconnect?.(info);
