@@ -193,6 +193,25 @@ const isTimeout = (reason: unknown): boolean =>
   (reason as { code?: unknown } | null)?.code === 'ERR_TIMEOUT';
 
 /**
+ * Internal (not exported from the package): readings of `clock` that never step back. A clock is
+ * `Date.now()` by default, a wall clock that NTP, a resumed VM or an operator can set back: read as is, a
+ * step back of a day held a 1 s open period (and its retryAfterMs) for a day, past maxOpenFor, kept a time
+ * window's calls and a registry's idle breakers a day, and made durations negative. A step back is added
+ * to every later reading. What is lost is the time between the last reading before the step and the
+ * first after it: from that first reading, an open period lasts at most what was left of it at the last.
+ */
+export const steady = (clock: Clock): (() => number) => {
+  let last = -Infinity;
+  let behind = 0;
+  return () => {
+    const now = clock.now();
+    if (now < last) behind += last - now;
+    last = now;
+    return now + behind;
+  };
+};
+
+/**
  * Creates a circuit breaker. With no options it opens after 5 consecutive failures and stays open for
  * 60 s, then admits one probe: a success closes it, a failure opens it again.
  *
@@ -205,20 +224,7 @@ const isTimeout = (reason: unknown): boolean =>
  */
 export function createBreaker(options: BreakerOptions = {}): Breaker {
   const clock = options.clock ?? systemClock;
-  // The breaker's own time, which never steps back. A clock is `Date.now()` by default, a wall clock that
-  // NTP, a resumed VM or an operator can set back: read as is, a step back of a day held a 1 s open period
-  // (and its retryAfterMs) for a day, past maxOpenFor, kept a time window's calls for a day, and made
-  // durations negative. A step back is added to `behind` (snapshot() reports openUntil on the clock). What
-  // is lost is the time between the last reading before the step and the first after it: from that first
-  // reading, an open period lasts at most what was left of it at the last one.
-  let last = -Infinity;
-  let behind = 0;
-  const time = (): number => {
-    const now = clock.now();
-    if (now < last) behind += last - now;
-    last = now;
-    return now + behind;
-  };
+  const time = steady(clock);
   const num = (
     name: keyof BreakerOptions,
     fallback: number,
@@ -562,7 +568,8 @@ export function createBreaker(options: BreakerOptions = {}): Breaker {
       return {
         state: STATES[state]!,
         isolated: !!isolations,
-        openUntil: state === OPEN && !isolations ? openUntil - behind : null,
+        // On the clock as it reads now (the breaker's own time is ahead of it by any step back).
+        openUntil: state === OPEN && !isolations ? openUntil - now + clock.now() : null,
         trips,
         consecutiveFailures: consecutive,
         ...(win?.counts(now) ?? { calls, failures, slowCalls }),

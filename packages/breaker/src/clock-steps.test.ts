@@ -8,7 +8,13 @@
  * while timers run on the fake clock's elapsed time, as `setTimeout` does on a real machine.
  */
 
-import { type CircuitOpenError, createBreaker, type SuccessEvent, slidingWindow } from '@integ/breaker';
+import {
+  type CircuitOpenError,
+  createBreaker,
+  createBreakerRegistry,
+  type SuccessEvent,
+  slidingWindow,
+} from '@integ/breaker';
 import type { Clock } from '@integ/core';
 import { createFakeClock } from '@integ/testing';
 import { describe, expect, it } from 'vitest';
@@ -131,5 +137,23 @@ describe('createBreaker when the clock steps back', () => {
       return 'ok';
     });
     expect(events).toEqual([{ durationMs: 0, slow: false, state: 'closed' }]);
+  });
+});
+
+describe('createBreakerRegistry when the clock steps back', () => {
+  it('evicts a breaker idle for idleFor of elapsed time, not idleFor plus the step', async () => {
+    const clock = wallClock();
+    const registry = createBreakerRegistry({ clock, idleFor: 60_000 });
+    registry.get('idle');
+    await clock.advance(10_000);
+    registry.get('busy');
+    clock.setNow(T0 - DAY);
+    registry.get('busy');
+    await clock.advance(50_000);
+    registry.get('busy');
+    expect(registry.has('idle')).toBe(false);
+    await clock.advance(60_000);
+    expect(registry.prune()).toBe(1);
+    expect(registry.size).toBe(0);
   });
 });

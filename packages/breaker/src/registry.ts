@@ -17,6 +17,7 @@ import {
   createBreaker,
   DISARM,
   type ExecuteOptions,
+  steady,
 } from './breaker.js';
 
 /** Options of {@link createBreakerRegistry}. */
@@ -92,6 +93,8 @@ const SCAN = 8;
  */
 export function createBreakerRegistry(options: BreakerRegistryOptions = {}): BreakerRegistry {
   const clock = options.clock ?? systemClock;
+  // Idle time on readings that never step back: a clock set back a day kept every breaker from idling for a day.
+  const time = steady(clock);
   const maxSize = options.maxSize ?? 1_000;
   if (!(Number.isInteger(maxSize) && maxSize >= 1))
     throw new InvalidArgumentError('maxSize', 'an integer >= 1', maxSize);
@@ -164,7 +167,7 @@ export function createBreakerRegistry(options: BreakerRegistryOptions = {}): Bre
     // Keys come from requests (hosts, tenants): a number or an object would be a Map key apart from its
     // string (1 and '1' two breakers) yet collide with it in snapshot().
     if (typeof key !== 'string') throw new InvalidArgumentError('key', 'a string', key);
-    const now = clock.now();
+    const now = time();
     let entry = entries.get(key);
     if (entry !== undefined) {
       entries.delete(key);
@@ -203,7 +206,7 @@ export function createBreakerRegistry(options: BreakerRegistryOptions = {}): Bre
     },
     has: (key) => entries.has(key),
     delete: (key) => entries.delete(key),
-    prune: () => sweep(clock.now(), Infinity),
+    prune: () => sweep(time(), Infinity),
     get size(): number {
       return entries.size;
     },
