@@ -1,8 +1,16 @@
 /**
  * Third, spec-first reading of the client (2026-11-25): each test here failed before the fix it names.
  */
-import { InvalidArgumentError } from '@integ/core';
-import { connect, EventSource, type ReconnectInfo, type SseEvent } from '@integ/sse';
+import { InvalidArgumentError, TimeoutError } from '@integ/core';
+import { RetryError } from '@integ/retry';
+import {
+  connect,
+  EventSource,
+  type ReconnectInfo,
+  SseConnectionError,
+  type SseEvent,
+  SseHttpError,
+} from '@integ/sse';
 import { createFakeClock } from '@integ/testing';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ev, type Reply, type SseTestServer, startSseServer, WAIT } from './test-server.js';
@@ -180,5 +188,74 @@ describe('connect: control characters never reach a request header', () => {
     expect(srv.requests.map((r) => r.lastEventId)).toEqual([undefined, '7']);
     source.close();
     expect(clock.pendingTimers).toBe(0);
+  });
+});
+
+// README: "A function that throws (or rejects) is a failed attempt: onError gets an SseConnectionError with its
+// error as cause, and the client reconnects". An @integ error (a token fetch through @integ/retry or
+// @integ/client rejects with one) was passed on as is: a TimeoutError read as the watchdog's, an SseHttpError
+// ended the stream for good, and on a data: URL any error was blamed on the url.
+describe('connect: whatever a headers() function throws is a failed attempt', () => {
+  const cases: [string, () => unknown][] = [
+    ['a TimeoutError', () => new TimeoutError(5000, 'Fetching a token')],
+    ['a RetryError', () => new RetryError(3, [new Error('token service down')])],
+    ['an SseHttpError', () => new SseHttpError('ERR_SSE_STATUS', 401, null, 'https://auth.test/token')],
+  ];
+  for (const [name, make] of cases)
+    for (const how of ['rejects', 'throws'] as const)
+      it(`one that ${how} ${name}: onError gets an SseConnectionError with it as cause, and the client reconnects`, async () => {
+        const clock = createFakeClock();
+        const fetch = hangingFetch();
+        const errors: unknown[] = [];
+        const thrown = make();
+        let calls = 0;
+        const stream = connect('http://sse.test/live', {
+          fetch,
+          clock,
+          backoff: () => 10,
+          headers:
+            how === 'rejects'
+              ? async () => {
+                  if (++calls === 1) throw thrown;
+                  return {};
+                }
+              : () => {
+                  if (++calls === 1) throw thrown;
+                  return {};
+                },
+          onError: (error) => errors.push(error),
+        });
+        const it = stream[Symbol.asyncIterator]();
+        const next = it.next();
+        await vi.waitFor(() => expect(clock.pendingTimers).toBe(1), WAIT);
+        expect(errors).toHaveLength(1);
+        expect(errors[0]).toBeInstanceOf(SseConnectionError);
+        expect((errors[0] as Error).cause).toBe(thrown);
+        await clock.advance(10);
+        expect((await next).value).toEqual(ev('a'));
+        stream.close();
+        expect(clock.pendingTimers).toBe(0);
+      });
+
+  it('on a data: URL too it is retried, not taken for a URL fetch cannot get', async () => {
+    const clock = createFakeClock();
+    const errors: unknown[] = [];
+    let calls = 0;
+    const stream = connect('data:text/event-stream,data:%20a%0A%0A', {
+      clock,
+      backoff: () => 10,
+      headers: () => {
+        if (++calls === 1) throw new Error('token service down');
+        return {};
+      },
+      onError: (error) => errors.push(error),
+    });
+    const it = stream[Symbol.asyncIterator]();
+    const next = it.next();
+    await vi.waitFor(() => expect(clock.pendingTimers).toBe(1), WAIT);
+    expect(errors[0]).toBeInstanceOf(SseConnectionError);
+    await clock.advance(10);
+    expect((await next).value).toEqual(ev('a'));
+    stream.close();
   });
 });

@@ -274,12 +274,16 @@ export function startSession(target: URL, options: ConnectOptions, sink: Session
       // fetch refuses ends the stream.
       // Raced with the connection's signal: a headers() that never settles (a hung token service) is ended
       // by the watchdog and close() like a request that never answers.
+      // Whatever it throws, also an @integ error (a token fetched through retry or client), is a failed
+      // attempt: wrapped, so it is not taken for the watchdog's TimeoutError, a final SseHttpError or a bad url.
       const given =
         typeof headers === 'function'
           ? await Promise.race([
-              headers(),
+              Promise.resolve().then(headers),
               new Promise<never>((_, reject) => linked.signal.addEventListener('abort', reject)),
-            ])
+            ]).catch((cause: unknown) => {
+              throw new SseConnectionError(where, cause);
+            })
           : headers;
       fatal = true;
       const init = toHeaders(given);
