@@ -109,3 +109,47 @@ describe('payloads far over maxPayloadBytes', () => {
     expect(job.payload).toEqual({ a: { n: 1 }, b: { n: 1 } });
   });
 });
+
+describe.each(stores)('lastError redaction on the %s store', (_name, createStore) => {
+  const lastErrorOf = async (error: unknown): Promise<string> => {
+    const store = createStore();
+    const queue = createQueue({ name: 'q', store, clock: createFakeClock({ now: 1e12 }), attempts: 1 });
+    const { id } = await queue.push('x');
+    await (await queue.next())?.fail(error);
+    const stored = (await queue.get(id))?.lastError ?? '';
+    await store.close();
+    return stored;
+  };
+
+  it('redacts an Authorization value whatever its scheme (GitHub "token", DRF "Token", "Bot", "SSWS")', async () => {
+    const stored = await lastErrorOf(
+      new Error(
+        [
+          'GitHub said 401 to Authorization: token ghp_16C7e42F292c6912E7710c838347Ae178B4a',
+          'request headers {"Authorization":"Token 9944b09199c62bcf9418ad846dd0e4bbdfc6ee4b"}',
+          'proxy-authorization: Bot MTk4NjIyNDgzNDcxOTI1MjQ4.Cl2FMQ.ZnCjm1XVW7vRze4b7Cq4se7kKWs',
+          'authorization=SSWS 00QCjAl4MlV-WPXM-ABCDEFGHIJKLMNOPQRSTUVWXYZ',
+        ].join('\n'),
+      ),
+    );
+    for (const secret of ['ghp_16C7e42F', '9944b09199c6', 'MTk4NjIyNDgz', '00QCjAl4MlV'])
+      expect(stored, secret).not.toContain(secret);
+    expect(stored).toContain('GitHub said 401 to Authorization: [redacted]');
+  });
+
+  it('redacts the whole quoted value of a credential, spaces and punctuation included', async () => {
+    const stored = await lastErrorOf(
+      new Error(
+        [
+          'body {"user":"bob","password":"correct horse, battery; staple"} refused',
+          "config password: 'my s3cret & more'",
+          'escaped {"api_key":"ab\\"cd ef"}',
+        ].join('\n'),
+      ),
+    );
+    for (const secret of ['horse', 'battery', 'staple', 's3cret', 'more', 'cd ef'])
+      expect(stored, secret).not.toContain(secret);
+    // What a reader needs stays: the other fields and the shape.
+    expect(stored).toContain('{"user":"bob","password":"[redacted]"} refused');
+  });
+});

@@ -3,15 +3,23 @@
  * long after the process that failed, so the secrets failure messages commonly carry are replaced by
  * `[redacted]` before it is written (decision 0035).
  */
+
+// A name that says credential (`password`, `x-api-key`, `Authorization`, ...), then `:` or `=` (a JSON key's
+// closing quote allowed). $1 is the name, $2 the separator.
+const CREDENTIAL = String.raw`\b([\w-]*(?:token|secret|passw(?:or)?d|api[-_]?key|signature)[\w-]*|(?:proxy-)?authorization)(["']?\s*[:=]\s*)`;
+
 const REDACTIONS: readonly (readonly [RegExp, string])[] = [
   // URL userinfo (https://user:pass@host, https://token@host) and query strings, which often carry tokens.
   [/(\/\/)[^\s/?#@]+@/g, '$1[redacted]@'],
   [/(\/\/[^\s?#]*)\?[^\s#"'<>]*/g, '$1?[redacted]'],
   // A cookie header's value to the end of the line (several pairs).
   [/\b((?:set-)?cookie["']?\s*:\s*)[^\r\n"']+/gi, '$1[redacted]'],
-  // Authorization-style headers and name=value / "name": "value" pairs whose name says credential.
+  // A quoted credential to its closing quote: a passphrase has spaces, a password commas (escapes skipped).
+  [new RegExp(String.raw`${CREDENTIAL}(["'])(?:(?!\3)[^\\\r\n]|\\.)*\3?`, 'gi'), '$1$2$3[redacted]$3'],
+  // An Authorization value with its scheme, whatever it is: `token ghp_...` (GitHub), `Token ...`, `Bot ...`.
+  [/\b((?:proxy-)?authorization["']?\s*[:=]\s*)(?:[\w-]+[ \t]+)?[^\s"',;&]+/gi, '$1[redacted]'],
   [
-    /\b((?:proxy-)?authorization|[\w-]*(?:token|secret|passw(?:or)?d|api[-_]?key|signature)[\w-]*)(["']?\s*[:=]\s*["']?)(?:(?:bearer|basic|digest)\s+)?[^\s"',;&]+/gi,
+    new RegExp(String.raw`${CREDENTIAL}(?:(?:bearer|basic|digest)[ \t]+)?[^\s"',;&]+`, 'gi'),
     '$1$2[redacted]',
   ],
   [/\b(bearer\s+)[\w.~+/=-]+/gi, '$1[redacted]'],
