@@ -422,13 +422,17 @@ export function createBreaker(options: BreakerOptions = {}): Breaker {
   function run<T>(fn: Fn<T>, signal?: AbortSignal): Promise<T> {
     if (state || signal || timed) return guarded(fn, signal);
     if (!context) fresh();
+    // The handlers of the generation the call starts in: fn itself can make a transition (reset(), an
+    // isolation released) and start a call that makes the next generation's, which would count this one.
+    const settled = onValue;
+    const failed = onError;
     let result: T | PromiseLike<T>;
     try {
       result = fn(context!);
     } catch (error) {
       result = Promise.reject(error);
     }
-    return Promise.resolve(result).then(onValue, onError) as Promise<T>;
+    return Promise.resolve(result).then(settled, failed) as Promise<T>;
   }
 
   /** A half-open probe (own signal and timeout), a call with the caller's signal, or a timed call. */

@@ -39,3 +39,28 @@ describe('createBreaker window option', () => {
     expect(breaker.state).toBe('open');
   });
 });
+
+describe('createBreaker: a transition made by fn itself', () => {
+  // fn's synchronous part can change the breaker's state (reset(), isolate() and its release) and start
+  // calls of the new state; fn's own outcome still belongs to the state it started in, and is ignored.
+  it.each([
+    ['reset()', (breaker: ReturnType<typeof createBreaker>) => breaker.reset()],
+    ['isolate() and its release', (breaker: ReturnType<typeof createBreaker>) => breaker.isolate()()],
+  ])('ignores the outcome of a closed call that ran %s and started another call', async (_, transition) => {
+    const breaker = createBreaker({ clock: createFakeClock(), failureThreshold: 1 });
+    let inner: Promise<string> | undefined;
+    const outer = breaker.execute(() => {
+      transition(breaker);
+      inner = breaker.execute(() => 'fresh');
+      return Promise.reject(new Error('started before the transition'));
+    });
+    await expect(outer).rejects.toThrow('started before the transition');
+    await expect(inner).resolves.toBe('fresh');
+    expect(breaker.snapshot()).toMatchObject({
+      state: 'closed',
+      consecutiveFailures: 0,
+      calls: 1,
+      failures: 0,
+    });
+  });
+});
