@@ -187,7 +187,7 @@ export class EventSource extends EventTarget {
     return this.#readyState;
   }
 
-  /** The last event id seen (sent as Last-Event-ID on reconnect). Not in the DOM interface. */
+  /** The last event id seen, sent as Last-Event-ID on reconnect (unless it holds a control character). Not in the DOM. */
   get lastEventId(): string {
     return this.#session.lastEventId;
   }
