@@ -153,3 +153,22 @@ describe.each(stores)('lastError redaction on the %s store', (_name, createStore
     expect(stored).toContain('{"user":"bob","password":"[redacted]"} refused');
   });
 });
+
+describe.each(stores)('queue.close() on the %s store', (_name, createStore) => {
+  it('called twice, both calls end once the jobs taken with next() are settled (the second returns the first)', async () => {
+    const store = createStore();
+    const clock = createFakeClock({ now: 1e12 });
+    const queue = createQueue({ name: 'q', store, clock });
+    const { id } = await queue.push('x');
+    const job = await queue.next();
+    const ended: string[] = [];
+    const first = queue.close({ timeout: 10_000 }).then(() => ended.push('first'));
+    const second = queue.close({ timeout: 5_000 }).then(() => ended.push('second'));
+    await job?.ack();
+    await settle();
+    expect(ended.sort()).toEqual(['first', 'second']);
+    await Promise.all([first, second]);
+    expect((await queue.get(id))?.status).toBe('done');
+    await store.close();
+  });
+});

@@ -161,7 +161,10 @@ export interface Queue<T = unknown> {
   redrive(options?: RedriveJobsOptions): Promise<number>;
   /** Deletes `done` (or `dead`) jobs finished more than `olderThan` ms ago; resolves how many. */
   clean(options: { readonly status: 'done' | 'dead'; readonly olderThan: number }): Promise<number>;
-  /** Stops every worker (graceful, see {@link CloseOptions}) and refuses further pushes. Idempotent. */
+  /**
+   * Stops every worker (graceful, see {@link CloseOptions}) and refuses further pushes. Idempotent: later calls
+   * return the first call's promise.
+   */
   close(options?: CloseOptions): Promise<void>;
 }
 
@@ -377,6 +380,7 @@ class QueueCore<T> implements Queue<T>, QueueInternals<T> {
   private readonly wakers = new Set<(at?: number) => void>();
   private readonly workers = new Set<Worker>();
   private closed = false;
+  private closing: Promise<void> | undefined;
   /** Jobs handed out by `next()` and not settled yet. */
   private readonly pulled = new Set<LeasedJobImpl<T>>();
   private onPulledSettled: (() => void) | undefined;
@@ -650,11 +654,18 @@ class QueueCore<T> implements Queue<T>, QueueInternals<T> {
   }
 
   async close(options?: CloseOptions): Promise<void> {
-    this.closed = true;
-    await Promise.all([
-      ...[...this.workers].map((worker) => worker.close(options)),
-      this.releasePulled(options?.timeout ?? DEFAULT_CLOSE_TIMEOUT),
-    ]);
+    // Later calls share the first one's promise (and timeout), like worker.close(): a second close() must
+    // not take over the wake-up of the first, which then waited for its whole timeout.
+    if (this.closing === undefined) {
+      const timeout = options?.timeout;
+      const pulledTimeout = timeout === undefined ? DEFAULT_CLOSE_TIMEOUT : checkMs('close timeout', timeout);
+      this.closed = true;
+      this.closing = Promise.all([
+        ...[...this.workers].map((worker) => worker.close(options)),
+        this.releasePulled(pulledTimeout),
+      ]).then(() => {});
+    }
+    return this.closing;
   }
 
   /** Waits up to `timeoutMs` for jobs taken with `next()` to be settled, then returns the rest to pending. */
