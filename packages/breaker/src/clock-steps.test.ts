@@ -12,11 +12,13 @@ import {
   type CircuitOpenError,
   createBreaker,
   createBreakerRegistry,
+  isCircuitOpenError,
   type SuccessEvent,
   slidingWindow,
 } from '@integ/breaker';
 import type { Clock } from '@integ/core';
 import { createFakeClock } from '@integ/testing';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 
 const T0 = 1_700_000_000_000;
@@ -155,5 +157,175 @@ describe('createBreakerRegistry when the clock steps back', () => {
     await clock.advance(60_000);
     expect(registry.prune()).toBe(1);
     expect(registry.size).toBe(0);
+  });
+});
+
+describe('createBreaker on a clock that steps back and forth (property)', () => {
+  type Cmd =
+    | { t: 'call'; how: 'ok' | 'fail' | 'hang' | 'slow'; signal: boolean; api: 'execute' | 'tryExecute' }
+    | { t: 'settle'; i: number; ok: boolean }
+    | { t: 'abort'; i: number; timeout: boolean }
+    | { t: 'advance'; ms: number }
+    | { t: 'step'; ms: number }
+    | { t: 'isolate' }
+    | { t: 'release'; i: number }
+    | { t: 'reset' }
+    | { t: 'restore' };
+  const cmdArb: fc.Arbitrary<Cmd> = fc.oneof(
+    {
+      weight: 8,
+      arbitrary: fc.record({
+        t: fc.constant('call' as const),
+        how: fc.constantFrom(
+          'ok' as const,
+          'fail' as const,
+          'fail' as const,
+          'hang' as const,
+          'slow' as const,
+        ),
+        signal: fc.boolean(),
+        api: fc.constantFrom('execute' as const, 'tryExecute' as const),
+      }),
+    },
+    { weight: 5, arbitrary: fc.record({ t: fc.constant('settle' as const), i: fc.nat(), ok: fc.boolean() }) },
+    {
+      weight: 2,
+      arbitrary: fc.record({ t: fc.constant('abort' as const), i: fc.nat(), timeout: fc.boolean() }),
+    },
+    {
+      weight: 5,
+      arbitrary: fc.record({
+        t: fc.constant('advance' as const),
+        ms: fc.constantFrom(1, 50, 99, 100, 101, 499, 500, 1_000, 5_000),
+      }),
+    },
+    {
+      weight: 2,
+      arbitrary: fc.record({
+        t: fc.constant('step' as const),
+        ms: fc.constantFrom(-DAY, -1_000, -50, -1, 1, 1_000, DAY),
+      }),
+    },
+    { weight: 1, arbitrary: fc.constant({ t: 'isolate' as const }) },
+    { weight: 1, arbitrary: fc.record({ t: fc.constant('release' as const), i: fc.nat() }) },
+    { weight: 1, arbitrary: fc.constant({ t: 'reset' as const }) },
+    { weight: 1, arbitrary: fc.constant({ t: 'restore' as const }) },
+  );
+  const configArb = fc.record({
+    probes: fc.constantFrom(1, 2, 3),
+    ratio: fc.constantFrom(1, 0.5),
+    hooks: fc.boolean(),
+    window: fc.constantFrom('none' as const, 'count' as const, 'time' as const),
+    backoff: fc.boolean(),
+  });
+  const MAX_OPEN = 5_000;
+
+  it('keeps open periods and retryAfterMs within maxOpenFor, durations >= 0, and every snapshot restorable', async () => {
+    await fc.assert(
+      fc.asyncProperty(configArb, fc.array(cmdArb, { maxLength: 60 }), async (config, cmds) => {
+        const clock = wallClock();
+        const durations: number[] = [];
+        const options = {
+          clock,
+          failureThreshold: 2,
+          openFor: config.backoff ? (trip: number) => 100 * 2 ** trip : 1_000,
+          maxOpenFor: MAX_OPEN,
+          halfOpenProbes: config.probes,
+          halfOpenSuccessRatio: config.ratio,
+          probeTimeout: 500,
+          slowCallDuration: 200,
+          ...(config.window !== 'none' && {
+            window: slidingWindow({
+              type: config.window,
+              size: 10,
+              duration: 1_000,
+              buckets: 10,
+              minimumCalls: 4,
+            }),
+          }),
+          ...(config.hooks && {
+            onStateChange: () => {},
+            onSuccess: (event: SuccessEvent) => durations.push(event.durationMs),
+            onFailure: (event: SuccessEvent) => durations.push(event.durationMs),
+          }),
+        };
+        let breaker = createBreaker(options);
+        interface Call {
+          settle?: (ok: boolean) => void;
+          readonly caller: AbortController | undefined;
+        }
+        const calls: Call[] = [];
+        const releases: Array<() => void> = [];
+        // Episode errors of the current breaker, checked after every step (their retryAfterMs is read live).
+        const rejections = new Set<CircuitOpenError>();
+        const checkRejection = (error: unknown): void => {
+          if (isCircuitOpenError(error)) rejections.add(error);
+        };
+        for (const cmd of cmds) {
+          switch (cmd.t) {
+            case 'call': {
+              const call: Call = { caller: cmd.signal ? new AbortController() : undefined };
+              const fn = (): string | Promise<string> => {
+                if (cmd.how === 'ok') return 'ok';
+                if (cmd.how === 'fail') throw new Error('down');
+                return new Promise<string>((resolve, reject) => {
+                  call.settle = (ok) => (ok ? resolve('late') : reject(new Error('late')));
+                  if (cmd.how === 'slow') clock.setTimeout(() => resolve('slow'), 300);
+                });
+              };
+              const opts = { signal: call.caller?.signal };
+              if (cmd.api === 'execute') void breaker.execute(fn, opts).catch(checkRejection);
+              else
+                void breaker
+                  .tryExecute(fn, opts)
+                  .then((result) => result.ok || checkRejection(result.error), expect.unreachable);
+              calls.push(call);
+              break;
+            }
+            case 'settle':
+              calls[cmd.i % (calls.length || 1)]?.settle?.(cmd.ok);
+              break;
+            case 'abort':
+              calls[cmd.i % (calls.length || 1)]?.caller?.abort(
+                cmd.timeout ? new DOMException('caller timed out', 'TimeoutError') : undefined,
+              );
+              break;
+            case 'advance':
+              await clock.advance(cmd.ms);
+              break;
+            case 'step':
+              clock.setNow(clock.now() + cmd.ms);
+              break;
+            case 'isolate':
+              releases.push(breaker.isolate());
+              break;
+            case 'release':
+              releases[cmd.i % (releases.length || 1)]?.();
+              break;
+            case 'reset':
+              breaker.reset();
+              break;
+            case 'restore':
+              breaker = createBreaker({
+                ...options,
+                initialState: JSON.parse(JSON.stringify(breaker.snapshot())),
+              });
+              releases.length = 0;
+              rejections.clear();
+              break;
+          }
+          await Promise.resolve();
+          const saved = breaker.snapshot();
+          if (saved.openUntil !== null) expect(saved.openUntil - clock.now()).toBeLessThanOrEqual(MAX_OPEN);
+          expect(durations.every((ms) => ms >= 0)).toBe(true);
+          for (const error of rejections) {
+            const wait = error.retryAfterMs;
+            if (saved.isolated) expect(wait).toBe(Number.POSITIVE_INFINITY);
+            else expect(wait >= 0 && wait <= MAX_OPEN, `retryAfterMs ${wait}`).toBe(true);
+          }
+        }
+      }),
+      { seed: 2026_1124, numRuns: 400 },
+    );
   });
 });
