@@ -19,7 +19,10 @@ export interface WindowCounts {
 
 /** The counting state one breaker keeps (made by a {@link WindowFactory}). */
 export interface BreakerWindow {
-  /** Counts one outcome at time `now` and says whether the window's thresholds call for opening. */
+  /**
+   * Counts one outcome at time `now` and says whether the window's thresholds call for opening. A breaker
+   * passes its own time, which never decreases (its clock's reading, moved forward by any step back).
+   */
   record(failed: boolean, slow: boolean, now: number): boolean;
   /** The counts at time `now` (a time window forgets expired buckets first). */
   counts(now: number): WindowCounts;
