@@ -171,4 +171,17 @@ describe.each(stores)('queue.close() on the %s store', (_name, createStore) => {
     expect((await queue.get(id))?.status).toBe('done');
     await store.close();
   });
+
+  it('returns to pending a job whose next() was in flight when close() began (no attempt used up)', async () => {
+    const store = createStore();
+    const queue = createQueue({ name: 'q', store, clock: createFakeClock({ now: 1e12 }) });
+    const { id } = await queue.push('x');
+    const taking = queue.next();
+    await queue.close({ timeout: 0 });
+    expect(await queue.get(id)).toMatchObject({ status: 'pending', attempts: 0 });
+    // The caller still gets the job, like any job taken with next() that close() gave back.
+    const job = await taking;
+    await expect(job?.ack()).rejects.toMatchObject({ code: 'ERR_JOB_SETTLED' });
+    await store.close();
+  });
 });

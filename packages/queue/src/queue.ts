@@ -383,6 +383,8 @@ class QueueCore<T> implements Queue<T>, QueueInternals<T> {
   private closing: Promise<void> | undefined;
   /** Jobs handed out by `next()` and not settled yet. */
   private readonly pulled = new Set<LeasedJobImpl<T>>();
+  /** `next()` claims in flight. */
+  private readonly taking = new Set<Promise<LeasedJobImpl<T> | null>>();
   private onPulledSettled: (() => void) | undefined;
 
   constructor(options: QueueOptions<T>) {
@@ -574,10 +576,17 @@ class QueueCore<T> implements Queue<T>, QueueInternals<T> {
   async next(options?: NextOptions): Promise<LeasedJob<T> | null> {
     if (this.closed) throw new QueueClosedError(this.name);
     const leaseMs = options?.leaseMs === undefined ? this.leaseMs : checkMs('leaseMs', options.leaseMs, 1);
-    const [job] = await this.claim(1, leaseMs);
-    if (job === undefined) return null;
-    this.pulled.add(job);
-    return job;
+    const taking = this.claim(1, leaseMs).then(([job]) => {
+      if (job !== undefined) this.pulled.add(job);
+      return job ?? null;
+    });
+    // close() waits for claims in flight, so the job one of them takes is given back too.
+    this.taking.add(taking);
+    try {
+      return await taking;
+    } finally {
+      this.taking.delete(taking);
+    }
   }
 
   /** A job from `next()` was settled: `close()` no longer waits for it. Returns whether it was one. */
@@ -670,6 +679,7 @@ class QueueCore<T> implements Queue<T>, QueueInternals<T> {
 
   /** Waits up to `timeoutMs` for jobs taken with `next()` to be settled, then returns the rest to pending. */
   private async releasePulled(timeoutMs: number): Promise<void> {
+    await Promise.allSettled(this.taking);
     if (this.pulled.size === 0) return;
     if (timeoutMs > 0) {
       let timer: TimerHandle | undefined;
