@@ -185,3 +185,28 @@ describe.each(stores)('queue.close() on the %s store', (_name, createStore) => {
     await store.close();
   });
 });
+
+describe.each(stores)('hook snapshots on the %s store', (_name, createStore) => {
+  it('onFailed of a job that will retry shows when it runs again (runAt), as get() does', async () => {
+    const store = createStore();
+    const clock = createFakeClock({ now: 1e12 });
+    const seen: string[] = [];
+    const queue = createQueue({
+      name: 'q',
+      store,
+      clock,
+      attempts: 2,
+      backoff: 5000,
+      onFailed: (job) => seen.push(job.runAt),
+    });
+    const { id } = await queue.push('x');
+    const job = await queue.next();
+    await clock.advance(100);
+    await job?.fail(new Error('x'));
+    const stored = await queue.get(id);
+    expect(stored?.runAt).toBe(new Date(1e12 + 100 + 5000).toISOString());
+    expect(seen).toEqual([stored?.runAt]);
+    expect(job?.runAt).toBe(stored?.runAt);
+    await store.close();
+  });
+});

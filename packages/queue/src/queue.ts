@@ -242,7 +242,7 @@ export class LeasedJobImpl<T> implements LeasedJob<T> {
   readonly maxAttempts: number;
   readonly priority: number;
   readonly key: string | null;
-  readonly runAt: string;
+  runAt: string;
   lastError: string | null;
   readonly token: number;
   leaseUntil: number;
@@ -318,7 +318,11 @@ export class LeasedJobImpl<T> implements LeasedJob<T> {
     if (!ok) throw new LeaseLostError(this.id, this.token, 'fail');
     this.status = retry ? 'pending' : 'dead';
     this.lastError = message;
-    if (retry) owner.wake(runAt);
+    if (retry) {
+      // The snapshot onFailed gets says when the retry is due, as the store now does.
+      this.runAt = iso(runAt);
+      owner.wake(runAt);
+    }
     const snapshot = this.snapshot();
     owner.emit('onFailed', snapshot, error);
     if (!retry) owner.emit('onDead', snapshot, error);
