@@ -210,3 +210,25 @@ describe.each(stores)('hook snapshots on the %s store', (_name, createStore) => 
     await store.close();
   });
 });
+
+describe.each(stores)('names and keys on the %s store', (_name, createStore) => {
+  it('refuses a queue name or key with a lone surrogate (SQLite stores it as U+FFFD: get() found no job, keys came back changed)', async () => {
+    const store = createStore();
+    expect(() => createQueue({ name: 'emails\uD800', store })).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }),
+    );
+    const queue = createQueue({ name: 'q', store, clock: createFakeClock({ now: 1e12 }) });
+    await expect(queue.push('x', { key: 'user:\uDC00' })).rejects.toMatchObject({
+      code: 'ERR_INVALID_ARGUMENT',
+    });
+    await expect(queue.pushMany(['x'], { key: '\uD83D' })).rejects.toMatchObject({
+      code: 'ERR_INVALID_ARGUMENT',
+    });
+    // Well-formed text of any script, emoji included, is fine and comes back as pushed.
+    const named = createQueue({ name: 'émails-😀', store, clock: createFakeClock({ now: 1e12 }) });
+    const job = await named.push('x', { key: 'user:😀' });
+    expect(await named.get(job.id)).toMatchObject({ key: 'user:😀' });
+    expect((await queue.stats()).total).toBe(0);
+    await store.close();
+  });
+});

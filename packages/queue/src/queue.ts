@@ -39,6 +39,9 @@ const MAX_ATTEMPTS = 1000;
 const MAX_KEY_LENGTH = 512;
 const MAX_ERROR_LENGTH = 4096;
 const MAX_BATCH = 10_000;
+// Text that is not well-formed UTF-16 has no UTF-8 form: SQLite keeps U+FFFD for a lone surrogate, so a name or
+// key would not come back as given (get() of such a queue found no job). Payloads are safe: JSON escapes it.
+const LONE_SURROGATE = /\p{Cs}/u;
 
 /** Hooks: typed callbacks, cheap when unused. A hook that throws (or whose promise rejects) is logged and ignored. */
 export interface QueueHooks<T> {
@@ -392,8 +395,17 @@ class QueueCore<T> implements Queue<T>, QueueInternals<T> {
   private onPulledSettled: (() => void) | undefined;
 
   constructor(options: QueueOptions<T>) {
-    if (typeof options?.name !== 'string' || options.name.length === 0 || options.name.length > 200)
-      throw new InvalidArgumentError('name', 'a non-empty string of at most 200 characters', options?.name);
+    if (
+      typeof options?.name !== 'string' ||
+      options.name.length === 0 ||
+      options.name.length > 200 ||
+      LONE_SURROGATE.test(options.name)
+    )
+      throw new InvalidArgumentError(
+        'name',
+        'a non-empty string of at most 200 characters, well-formed UTF-16',
+        options?.name,
+      );
     const store = options.store as Partial<QueueStore> | undefined;
     if (typeof store?.claim !== 'function' || typeof store.enqueue !== 'function')
       throw new InvalidArgumentError(
@@ -474,10 +486,13 @@ class QueueCore<T> implements Queue<T>, QueueInternals<T> {
         ? 0
         : checkInteger('priority', options.priority, -Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
     const key = options.key ?? null;
-    if (key !== null && (typeof key !== 'string' || key.length === 0 || key.length > MAX_KEY_LENGTH))
+    if (
+      key !== null &&
+      (typeof key !== 'string' || key.length === 0 || key.length > MAX_KEY_LENGTH || LONE_SURROGATE.test(key))
+    )
       throw new InvalidArgumentError(
         'key',
-        `a non-empty string of at most ${MAX_KEY_LENGTH} characters`,
+        `a non-empty string of at most ${MAX_KEY_LENGTH} characters, well-formed UTF-16`,
         key,
       );
     const maxAttempts =
