@@ -232,3 +232,21 @@ describe.each(stores)('names and keys on the %s store', (_name, createStore) => 
     await store.close();
   });
 });
+
+describe('sqliteStore table option', () => {
+  it('accepts a table name that is an SQL keyword (order, select, index), as its documented rule allows', async () => {
+    for (const table of ['order', 'select', 'index', 'values']) {
+      const store = sqliteStore({ path: ':memory:', table });
+      const queue = createQueue({ name: 'q', store, clock: createFakeClock({ now: 1e12 }) });
+      await queue.push(table, { key: 'k' });
+      await queue.push('second');
+      const job = await queue.next();
+      await job?.fail(new Error('x'), { retry: false });
+      expect(await queue.redrive()).toBe(1);
+      expect(await queue.list({ status: 'pending' })).toHaveLength(2);
+      expect(await queue.stats()).toMatchObject({ pending: 2, total: 2 });
+      expect(await queue.clean({ status: 'done', olderThan: 0 })).toBe(0);
+      await store.close();
+    }
+  });
+});

@@ -184,6 +184,8 @@ export function sqliteStore(options: SqliteStoreOptions): SqliteStore {
   const table = options.table ?? 'integ_jobs';
   if (typeof table !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(table))
     throw new InvalidArgumentError('table', 'letters, digits and underscores (at most 63)', table);
+  // Quoted, so a name that is an SQL keyword (`order`, `index`) is a name, not a syntax error.
+  const quoted = `"${table}"`;
 
   let db: SqliteDatabase | undefined;
   let driver: SqliteDriver | undefined;
@@ -201,7 +203,7 @@ export function sqliteStore(options: SqliteStoreOptions): SqliteStore {
     let statement = claimStatements.get(cacheKey);
     if (statement === undefined) {
       const d = db as SqliteDatabase;
-      const t = table;
+      const t = quoted;
       statement =
         kind === 'any'
           ? d.prepare(
@@ -217,11 +219,11 @@ export function sqliteStore(options: SqliteStoreOptions): SqliteStore {
   }
 
   function prepareStatements(d: SqliteDatabase) {
-    const t = table;
+    const t = quoted;
     // Reads of one status search that status's range of the claim index and sort it by id. Left to itself the
     // planner walks the whole queue on the list index instead (decision 0038): 13 ms, not 0.2, for 50 dead
     // jobs among 100,000 done ones.
-    const byStatus = `${t} INDEXED BY ${t}_claim`;
+    const byStatus = `${t} INDEXED BY "${table}_claim"`;
     return {
       begin: d.prepare('BEGIN IMMEDIATE'),
       commit: d.prepare('COMMIT'),
@@ -323,7 +325,7 @@ export function sqliteStore(options: SqliteStoreOptions): SqliteStore {
     d.exec(`PRAGMA synchronous = ${durability === 'full' ? 'FULL' : 'NORMAL'}`);
     // `_list` holds (queue, rowid): list() walks a queue in id order and stops at the page. `queue` never
     // changes, so claims and acks leave it alone (decision 0038). All IF NOT EXISTS: an older file gains it.
-    d.exec(`CREATE TABLE IF NOT EXISTS ${table} (
+    d.exec(`CREATE TABLE IF NOT EXISTS ${quoted} (
         id INTEGER PRIMARY KEY AUTOINCREMENT,
         queue TEXT NOT NULL,
         status TEXT NOT NULL,
@@ -340,10 +342,10 @@ export function sqliteStore(options: SqliteStoreOptions): SqliteStore {
         last_error TEXT,
         finished_at INTEGER
       );
-      CREATE INDEX IF NOT EXISTS ${table}_claim ON ${table} (queue, status, priority DESC, run_at, id);
-      CREATE INDEX IF NOT EXISTS ${table}_lease ON ${table} (queue, lease_until) WHERE status = 'processing';
-      CREATE INDEX IF NOT EXISTS ${table}_list ON ${table} (queue);
-      CREATE UNIQUE INDEX IF NOT EXISTS ${table}_key ON ${table} (queue, key) WHERE key IS NOT NULL AND status IN ('pending', 'processing');`);
+      CREATE INDEX IF NOT EXISTS "${table}_claim" ON ${quoted} (queue, status, priority DESC, run_at, id);
+      CREATE INDEX IF NOT EXISTS "${table}_lease" ON ${quoted} (queue, lease_until) WHERE status = 'processing';
+      CREATE INDEX IF NOT EXISTS "${table}_list" ON ${quoted} (queue);
+      CREATE UNIQUE INDEX IF NOT EXISTS "${table}_key" ON ${quoted} (queue, key) WHERE key IS NOT NULL AND status IN ('pending', 'processing');`);
     s = prepareStatements(d);
   }
 
