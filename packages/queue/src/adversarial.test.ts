@@ -1,11 +1,21 @@
 // An adversarial reading of issue 5, DESIGN.md and the README, by someone who has run BullMQ and pg-boss in
 // production: callbacks that misbehave, payloads that are too big to even serialise, shutdown races, secrets
 // in odd shapes. Time runs on a fake clock.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Logger } from '@integ/core';
-import { createQueue, memoryStore, PayloadTooLargeError, type QueueStore } from '@integ/queue';
+import {
+  createQueue,
+  memoryStore,
+  PayloadTooLargeError,
+  type QueueStore,
+  StoreCorruptError,
+} from '@integ/queue';
 import { sqliteStore } from '@integ/queue/sqlite';
 import { createFakeClock } from '@integ/testing';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
+import { openTestDatabase } from '../test/sqlite-db.js';
 
 const stores: [string, () => QueueStore][] = [
   ['memory', () => memoryStore()],
@@ -248,5 +258,30 @@ describe('sqliteStore table option', () => {
       expect(await queue.clean({ status: 'done', olderThan: 0 })).toBe(0);
       await store.close();
     }
+  });
+});
+
+describe('sqliteStore on a file whose table is not a queue table', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'integ-queue-adversarial-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('throws StoreCorruptError at open, naming the table option, instead of a bare "no such column" SqliteError', () => {
+    const path = join(dir, 'app.db');
+    const db = openTestDatabase(path);
+    db.exec('CREATE TABLE integ_jobs (id INTEGER PRIMARY KEY, name TEXT)');
+    db.close();
+    const error = (() => {
+      try {
+        sqliteStore({ path });
+      } catch (e) {
+        return e;
+      }
+      return undefined;
+    })();
+    expect(error).toBeInstanceOf(StoreCorruptError);
+    expect((error as Error).message).toMatch(/integ_jobs/);
+    // Another table name on the same file works.
+    const store = sqliteStore({ path, table: 'queue_jobs' });
+    return store.close();
   });
 });

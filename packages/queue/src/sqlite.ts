@@ -301,11 +301,18 @@ export function sqliteStore(options: SqliteStoreOptions): SqliteStore {
         setup(d);
         break;
       } catch (error) {
-        const mapped = mapError(error, path, busyTimeout);
+        let mapped = mapError(error, path, busyTimeout);
         if (mapped instanceof StoreLockedError && Date.now() - started + wait <= busyTimeout) {
           sleepSync(wait);
           continue;
         }
+        // SQLITE_ERROR from setup ("no such column: queue"): a table of that name made by something else.
+        const e = error as { code?: unknown; errcode?: unknown } | null;
+        if (mapped === error && (e?.code === 'SQLITE_ERROR' || e?.errcode === 1))
+          mapped = new StoreCorruptError(
+            `SQLite queue database ${shown(path)} (table "${table}" is not a queue's; see the table option)`,
+            { cause: error },
+          );
         try {
           d.close();
         } catch {
