@@ -1,5 +1,5 @@
 /**
- * Third, spec-first reading of the client (2026-11-25): each test here failed before the fix it names.
+ * Third, spec-first reading of the client (2026-11-24): each test here failed before the fix it names.
  */
 import { InvalidArgumentError, TimeoutError } from '@integ/core';
 import { RetryError } from '@integ/retry';
