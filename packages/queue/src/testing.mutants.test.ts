@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { InvalidArgumentError } from '@integ/core';
 import {
   type ClaimedRecord,
+  type EnqueueResult,
   type JobRecord,
   memoryStore,
   type NewJobRecord,
@@ -229,6 +230,33 @@ const flatten = (text: string): string =>
       : value;
   });
 
+/** Active (pending or processing) holder of `key` in `queue`, read through `list()`. */
+async function holderOf(inner: QueueStore, queue: string, key: string): Promise<JobRecord | undefined> {
+  const all = await inner.list(queue, { limit: 1_000_000 });
+  return all.find((r) => r.key === key && (r.status === 'pending' || r.status === 'processing'));
+}
+
+/**
+ * Enqueues each job on its own (`decide` may look the store up first) and, where `decide` says so, inserts it
+ * as if its key were free. Jobs without a key go straight through, so a pushMany stays atomic.
+ */
+function keyRule(decide: (job: NewJobRecord, queue: string) => Promise<'free' | 'as is'>): Mutation {
+  return (inner) => ({
+    enqueue: (queue, jobs, now) =>
+      Promise.all(
+        jobs.map(async (job): Promise<EnqueueResult> => {
+          if (job.key !== null && (await decide(job, queue)) === 'free') {
+            const [r] = await inner.enqueue(queue, [{ ...job, key: null }], now);
+            return { created: true, job: { ...(r as EnqueueResult).job, key: job.key } };
+          }
+          return (await inner.enqueue(queue, [job], now))[0] as EnqueueResult;
+        }),
+      ),
+  });
+}
+
+let pushes = 0;
+
 // ---------------------------------------------------------------------------------------------------
 
 const MUTANTS: Record<string, Mutation> = {
@@ -443,6 +471,107 @@ const MUTANTS: Record<string, Mutation> = {
   'leases timed by the backend clock': (inner) => ({
     claim: (queue, options) => inner.claim(queue, { ...options, now: Date.now() }),
   }),
+  // Added by the second review: each survived the kit until the kit test named in decision 0132 was added.
+  'fencing token derived from attempts (repeats after a release or a redrive)': (inner) => {
+    const real = new Map<string, number>();
+    const toReal = (id: string, token: number): number => real.get(`${id}:${token}`) ?? -1;
+    return {
+      ...patchReads(inner, (r) => ({ ...r, token: r.attempts })),
+      claim: async (queue, options) =>
+        (await inner.claim(queue, options)).map((r) => {
+          real.set(`${r.id}:${r.attempts}`, r.token);
+          return { ...r, token: r.attempts };
+        }),
+      ack: (id, token, now) => inner.ack(id, toReal(id, token), now),
+      fail: (id, token, now, error, outcome) => inner.fail(id, toReal(id, token), now, error, outcome),
+      extend: (id, token, leaseUntil) => inner.extend(id, toReal(id, token), leaseUntil),
+      release: (id, token, now) => inner.release(id, toReal(id, token), now),
+    };
+  },
+  'reap ignores the lease (dead-letters a running last attempt)': (inner) => ({
+    reap: (queue, _now, error) => inner.reap(queue, Number.MAX_SAFE_INTEGER, error),
+  }),
+  'ack checks the token but not the status (settles a job dead-lettered under its holder)': (inner) => {
+    const latest = new Map<string, number>();
+    return {
+      claim: async (queue, options) => {
+        const records = await inner.claim(queue, options);
+        for (const r of records) latest.set(r.id, r.token);
+        return records;
+      },
+      ack: async (id, token, now) => {
+        const r = await inner.get(id);
+        if (r?.status !== 'dead' || latest.get(id) !== token) return inner.ack(id, token, now);
+        await inner.redrive(r.queue, { now, ids: [id] });
+        const [again] = await inner.claim(r.queue, { now, leaseMs: 1, limit: 1 });
+        return inner.ack(id, again?.token ?? -1, now);
+      },
+    };
+  },
+  'key freed while its job waits for a retry': (inner) => {
+    const failed = new Set<string>();
+    return {
+      ...keyRule(async (job, queue) => {
+        const holder = await holderOf(inner, queue, job.key as string);
+        return holder !== undefined && failed.has(holder.id) ? 'free' : 'as is';
+      })(inner),
+      fail: async (id, token, now, error, outcome) => {
+        const ok = await inner.fail(id, token, now, error, outcome);
+        if (ok) failed.add(id);
+        return ok;
+      },
+    };
+  },
+  'key stays taken by a dead job': (inner) => ({
+    enqueue: (queue, jobs, now) =>
+      Promise.all(
+        jobs.map(async (job): Promise<EnqueueResult> => {
+          const all = job.key === null ? [] : await inner.list(queue, { status: 'dead', limit: 1_000_000 });
+          const dead = all.find((r) => r.key === job.key);
+          if (dead !== undefined) return { created: false, job: dead };
+          return (await inner.enqueue(queue, [job], now))[0] as EnqueueResult;
+        }),
+      ),
+  }),
+  'redrive does not take the key back': (inner) => {
+    const redriven = new Set<string>();
+    return {
+      ...keyRule(async (job, queue) =>
+        redriven.has((await holderOf(inner, queue, job.key as string))?.id ?? '') ? 'free' : 'as is',
+      )(inner),
+      redrive: async (queue, options) => {
+        const dead = await inner.list(queue, { status: 'dead', limit: 1_000_000 });
+        const n = await inner.redrive(queue, options);
+        for (const r of dead) if ((await inner.get(r.id))?.status === 'pending') redriven.add(r.id);
+        return n;
+      },
+    };
+  },
+  'pushMany does not dedupe keys within itself': (inner) => ({
+    enqueue: async (queue, jobs, now) => {
+      const seen = new Set<string | null>([null]);
+      const batch = jobs.map((job) => {
+        const repeated = seen.has(job.key);
+        seen.add(job.key);
+        return repeated ? { ...job, key: null } : job;
+      });
+      const results = await inner.enqueue(queue, batch, now);
+      return results.map((r, i) => ({ ...r, job: { ...r.job, key: jobs[i]?.key ?? null } }));
+    },
+  }),
+  'claims ignore the due time (push order within a priority)': disguise('priority', (job) =>
+    Math.abs(job.priority) < 1000 ? job.priority * 1e9 - ++pushes : job.priority,
+  ),
+  'stats count a job due exactly now as delayed': (inner) => ({
+    stats: async (queue, now) => {
+      const s = await inner.stats(queue, now);
+      const pending = await inner.list(queue, { status: 'pending', limit: 1_000_000 });
+      return { ...s, delayed: pending.filter((r) => r.runAt >= now).length };
+    },
+  }),
+  'oldest pending leaves out a job due exactly now': oldestBy((pending, now) =>
+    min(pending.filter((r) => r.runAt < now).map((r) => r.createdAt)),
+  ),
 };
 
 describe('queueConformance (mutation test of the kit)', () => {

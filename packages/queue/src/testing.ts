@@ -336,6 +336,20 @@ export function queueConformance(runner: ConformanceRunner, options: Conformance
         expect((await queue.stats()).pending).toBe(2);
       });
 
+      it('keeps a key taken while its job waits for a retry, again once it is redriven, and within one pushMany', async () => {
+        const queue = make();
+        const [first, ...same] = await queue.pushMany(['a', 'b', 'c'], { key: 'k' });
+        expect(same.map((j) => j.id)).toEqual([first?.id, first?.id]);
+        expect((await queue.stats()).total).toBe(1);
+        await (await mustNext(queue)).fail(new Error('x'), { delay: 1000 });
+        expect((await queue.push('d', { key: 'k' })).id).toBe(first?.id);
+        await clock.advance(1000);
+        await (await mustNext(queue)).fail(new Error('y'), { retry: false });
+        expect(await queue.redrive()).toBe(1);
+        expect((await queue.push('e', { key: 'k' })).id).toBe(first?.id);
+        expect((await queue.stats()).total).toBe(1);
+      });
+
       it('returns payloads exactly as pushed: nested data, any character, up to maxPayloadBytes', async () => {
         const queue = make();
         // 1 MiB of UTF-8 JSON exactly (the default limit): two quotes and 524,287 two-byte characters.
@@ -415,6 +429,18 @@ export function queueConformance(runner: ConformanceRunner, options: Conformance
         expect(order).toEqual(['high', 'mid', 'normal-1', 'normal-2', 'low']);
       });
 
+      it('orders due jobs of one priority by due time, then push order', async () => {
+        const queue = make();
+        await queue.push('due at 1000', { delay: 1000 });
+        await clock.advance(500);
+        await queue.push('due at 500');
+        await queue.push('due at 500 too');
+        await clock.advance(500);
+        const order: unknown[] = [];
+        for (let job = await queue.next(); job !== null; job = await queue.next()) order.push(job.payload);
+        expect(order).toEqual(['due at 500', 'due at 500 too', 'due at 1000']);
+      });
+
       it('orders and keeps priorities across the whole safe-integer range', async () => {
         const queue = make();
         const pushed = [
@@ -444,6 +470,9 @@ export function queueConformance(runner: ConformanceRunner, options: Conformance
         await clock.advance(4999);
         expect(await queue.next()).toBe(null);
         await clock.advance(1);
+        // Due exactly now: pending and ready, no longer delayed, and its wait counts as pending age.
+        const due = await queue.stats();
+        expect([due.pending, due.delayed, due.oldestPendingAgeMs]).toEqual([1, 0, 5000]);
         expect((await mustNext(queue)).payload).toBe('later');
       });
 
@@ -534,6 +563,44 @@ export function queueConformance(runner: ConformanceRunner, options: Conformance
         await clock.advance(5000);
         await job.ack();
         expect((await queue.stats()).done).toBe(1);
+      });
+
+      it('never dead-letters a last attempt whose lease is still running', async () => {
+        const queue = make();
+        const pushed = await queue.push('last attempt', { attempts: 1 });
+        const holder = await mustNext(queue, 1000);
+        await queue.push('other');
+        await clock.advance(999);
+        expect((await mustNext(queue)).payload).toBe('other');
+        expect((await queue.get(pushed.id))?.status).toBe('processing');
+        await holder.ack();
+        expect((await queue.get(pushed.id))?.status).toBe('done');
+      });
+
+      it('does not let a holder settle a job dead-lettered under it, nor a stale token match after redrive or release', async () => {
+        const queue = make();
+        const pushed = await queue.push('x', { attempts: 1 });
+        const stale = await mustNext(queue, 1000);
+        await clock.advance(1000);
+        expect(await queue.next()).toBe(null);
+        expect(codeOf(await rejection(stale.ack()))).toBe('ERR_LEASE_LOST');
+        expect((await queue.get(pushed.id))?.status).toBe('dead');
+        expect(await queue.redrive()).toBe(1);
+        // Every claim gets a higher token than any before it, whatever happened to the attempts count.
+        const current = await mustNext(queue, 60_000);
+        expect(current.token > stale.token).toBe(true);
+        expect(await store.ack(pushed.id, stale.token, clock.now())).toBe(false);
+        await current.ack();
+        expect((await queue.get(pushed.id))?.status).toBe('done');
+        const other = await queue.push('y');
+        const closing = make();
+        const released = await mustNext(closing, 60_000);
+        await closing.close({ timeout: 0 });
+        const again = await mustNext(queue, 60_000);
+        expect([again.id, again.attempts, again.token > released.token]).toEqual([other.id, 1, true]);
+        expect(await store.ack(other.id, released.token, clock.now())).toBe(false);
+        await again.ack();
+        expect((await queue.get(other.id))?.status).toBe('done');
       });
 
       it('extend() keeps a job leased past its original lease', async () => {
