@@ -738,4 +738,80 @@ describe.skipIf(!available)('EventSource in chromium, against the native one', (
     // break and close() closed their connections.
     await Promise.all(requests.map((request) => server.closed(request.index)));
   });
+
+  // second review, 2026-11-24: the readyState sequence and error events of reconnections that fail, close()
+  // from open, error and named-event listeners, and what a listener's microtasks see between two events.
+  it('fires error at CONNECTING for each failed reconnection, then error at CLOSED when a reconnection gets a fatal status', async () => {
+    const [native] = await differential('reconnect-then-fatal', {
+      serve: (_path, nth) =>
+        [
+          stream(['retry: 20\nid: 1\ndata: one\n\n'], 'close'),
+          { drop: true },
+          stream([], 'close'),
+          { status: 500, chunks: ['data: not shown\n\n'] },
+        ][nth] ?? { status: 404 },
+      page: async (h) => {
+        const source = h.open(h.url('stream'));
+        h.watch(source, 'listener');
+        await h.until(() => source.readyState === 2, 'closed');
+        await h.sleep(100);
+        return source.readyState;
+      },
+    });
+    expect(native.requests.map((request) => request.headers['last-event-id'])).toEqual([
+      undefined,
+      '1',
+      '1',
+      '1',
+    ]);
+  });
+
+  it('stops when an open, error or named-event listener calls close(), with nothing dispatched after it', async () => {
+    await differential('close-in-listeners', {
+      serve: (path) =>
+        path === 'in-error'
+          ? stream(['retry: 20\ndata: 1\n\n'], 'close')
+          : stream(['retry: 20\nevent: stop\ndata: 1\n\ndata: 2\n\n']),
+      page: async (h) => {
+        const states: unknown[] = [];
+        for (const [path, type] of [
+          ['in-open', 'open'],
+          ['in-error', 'error'],
+          ['in-named', 'stop'],
+        ] as const) {
+          const source = h.open(h.url(path));
+          h.watch(source, `${path} before`, ['stop']);
+          source.addEventListener(type, () => {
+            source.close();
+            h.trace.push({ at: `${path} closed`, readyState: source.readyState });
+          });
+          h.watch(source, `${path} after`, ['stop']);
+          await h.until(() => source.readyState === 2, path);
+          await h.sleep(100);
+          states.push([path, source.readyState]);
+        }
+        return states;
+      },
+    });
+  });
+
+  it('runs the microtasks a listener queues before the next event of the same chunk is dispatched', async () => {
+    await differential('microtasks', {
+      serve: () => stream(['retry: 20\ndata: 1\n\ndata: 2\n\nevent: x\ndata: 3\n\n']),
+      page: async (h) => {
+        const source = h.open(h.url('stream'));
+        const log = (event: Event) => {
+          const { data } = event as MessageEvent;
+          h.trace.push(`event ${data}`);
+          queueMicrotask(() => h.trace.push(`microtask ${data}`));
+          if (data === '2') Promise.resolve().then(() => source.close());
+        };
+        source.addEventListener('message', log);
+        source.addEventListener('x', log);
+        await h.until(() => source.readyState === 2, 'closed');
+        await h.sleep(100);
+        return source.readyState;
+      },
+    });
+  });
 });

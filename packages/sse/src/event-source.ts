@@ -143,6 +143,16 @@ export class EventSource extends EventTarget {
       this.#readyState = state;
       this.dispatchEvent(event);
     };
+    // The events of a chunk, dispatched one at a time by drain(): the DOM dispatches each in a task of its
+    // own, so what a listener queues as a microtask (a close() after an await) runs before the next event.
+    const queue: MessageEvent[] = [];
+    // `wait`: a microtask turn after each (drain); without it all at once, synchronously.
+    const flush = async (wait?: boolean): Promise<void> => {
+      for (let event = queue.shift(); event; event = queue.shift()) {
+        fire(event.type, 1, event);
+        if (wait) await 0;
+      }
+    };
     this.#session = startSession(
       parsed,
       { ...init, credentials: this.#withCredentials ? 'include' : 'same-origin' },
@@ -156,18 +166,25 @@ export class EventSource extends EventTarget {
           return parsed.href;
         },
         event: (event) =>
-          fire(
-            event.type,
-            1,
+          queue.push(
             new MessageEvent(event.type, {
               data: event.data,
               lastEventId: event.lastEventId,
               origin: (parsed as URL).origin,
             }),
           ),
-        reconnecting: () => fire('error', 0),
+        // The session reads no more until this settles: one event per microtask turn.
+        drain: () => flush(true),
+        // Events a failed chunk queued (an event past maxEventSize after them) go before its error.
+        reconnecting: () => {
+          flush();
+          fire('error', 0);
+        },
         // A fatal error fires `error` with readyState CLOSED; an abort fires nothing.
-        end: (error) => (error === undefined ? this.close() : fire('error', 2)),
+        end: (error) => {
+          flush();
+          error === undefined ? this.close() : fire('error', 2);
+        },
       },
     );
   }

@@ -38,6 +38,8 @@ export interface Reply {
   readonly chunks?: readonly (string | Uint8Array)[];
   /** After the chunks: end the response, keep it open silently, or destroy the socket. @default 'close' */
   readonly end?: 'close' | 'hang' | 'destroy';
+  /** Destroy the socket before any response is written: the client sees a network error. */
+  readonly drop?: boolean;
 }
 
 /** A running test server. */
@@ -87,6 +89,7 @@ export async function startSseServer(
       };
       requests.push(request);
       const reply = await script(request);
+      if (reply.drop) return void res.socket?.destroy();
       res.writeHead(reply.status ?? 200, { 'content-type': 'text/event-stream', ...reply.headers });
       res.flushHeaders();
       for (const chunk of reply.chunks ?? []) res.write(chunk);

@@ -1,0 +1,60 @@
+/**
+ * Second review of the encoder, the stream forms and EventSource's dispatch (2026-11-24): each test here
+ * failed before the fix it names, or pins a rule no other test checked.
+ */
+import { EventSource } from '@integ/sse';
+import { createFakeClock } from '@integ/testing';
+import { describe, expect, it, vi } from 'vitest';
+
+/** A fetch whose response body is these chunks, then stays open until the request is aborted. */
+const chunkedFetch = (chunks: readonly string[]) =>
+  vi.fn(
+    async (_url: string | URL | Request, init?: RequestInit) =>
+      new Response(
+        new ReadableStream<Uint8Array>({
+          start(controller) {
+            for (const chunk of chunks) controller.enqueue(new TextEncoder().encode(chunk));
+            init?.signal?.addEventListener('abort', () => controller.error(init.signal?.reason));
+          },
+        }),
+        { headers: { 'content-type': 'text/event-stream' } },
+      ),
+  );
+
+/** Lets the client's promises and a few macrotasks run. */
+const settle = () => new Promise((resolve) => setTimeout(resolve, 20));
+
+describe('EventSource: one event at a time, as the DOM dispatches each in a task of its own', () => {
+  it('runs the microtasks a listener queues before the next event of the same chunk (a close() after an await stops it)', async () => {
+    const clock = createFakeClock();
+    const fetch = chunkedFetch(['data: 1\n\ndata: 2\n\nevent: x\ndata: 3\n\n']);
+    const source = new EventSource('http://sse.test/live', { fetch, clock });
+    const trace: string[] = [];
+    const log = (event: MessageEvent) => {
+      trace.push(`event ${event.data}`);
+      queueMicrotask(() => trace.push(`microtask ${event.data}`));
+      if (event.data === '2') Promise.resolve().then(() => source.close());
+    };
+    source.addEventListener('message', log);
+    source.addEventListener('x', log);
+    await vi.waitFor(() => expect(source.readyState).toBe(2));
+    await settle();
+    // Before: 'event 1', 'event 2', 'event 3', then the three microtasks (all events of a chunk at once).
+    expect(trace).toEqual(['event 1', 'microtask 1', 'event 2', 'microtask 2']);
+  });
+
+  it('dispatches the events before an event past maxEventSize in the same chunk, then the error of the reconnection', async () => {
+    const clock = createFakeClock();
+    const fetch = chunkedFetch([`data: 1\n\ndata: 2\n\ndata: ${'x'.repeat(100)}\n\n`]);
+    const source = new EventSource('http://sse.test/live', { fetch, clock, maxEventSize: 50 });
+    const trace: string[] = [];
+    source.onmessage = (event) => trace.push(`message ${event.data}`);
+    source.onerror = () => {
+      trace.push(`error ${source.readyState}`);
+      source.close();
+    };
+    await vi.waitFor(() => expect(source.readyState).toBe(2));
+    await settle();
+    expect(trace).toEqual(['message 1', 'message 2', 'error 0']);
+  });
+});
