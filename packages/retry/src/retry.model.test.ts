@@ -10,9 +10,9 @@
  *
  * Model rules (README): an attempt ends at the first of: fn (and retryOnResult, part of the attempt)
  * settling, its cut `min(timeout, time left to the deadline)` (TimeoutError; the deadline's when the time left
- * is the shorter), or the caller's abort (its reason); a value fn returns after that is not judged. Same-time
- * order follows the timers' creation: the caller's abort (scheduled first) beats everything, a cut beats fn's
- * timer. A failure is retried unless it is an abort or `retryable: false`, or retryIf says no; the last
+ * is not longer), or the caller's abort (its reason); a value fn returns after that is not judged. Same-time
+ * order follows the timers' creation: the caller's abort (scheduled first) beats everything, the deadline's
+ * timer (armed when the call starts) beats the attempt's timeout, a cut beats fn's timer. A failure is retried unless it is an abort or `retryable: false`, or retryIf says no; the last
  * attempt gives up with 'attempts'; the wait is the server's hint (retryAfterMs >= 0, else retry-after-ms,
  * else Retry-After seconds or HTTP-date relative to now) capped by maxRetryAfter, or else the backoff (results
  * above 2^31 - 1 capped, non-delays rejected with InvalidArgumentError); a wait >= the time left gives up with
@@ -953,7 +953,8 @@ function model(spec: CallSpec, i: number, answers: readonly boolean[], cutValues
       } else done = fnAt;
     }
     const cutAt = guarded ? t + Math.min(timeout, expiresAt - t) : Number.POSITIVE_INFINITY;
-    const byDeadline = expiresAt - t < timeout;
+    // At a tie the deadline's timer, armed when the call started, fires before the attempt's.
+    const byDeadline = expiresAt - t <= timeout;
     // The caller's abort beats everything at the same time (its timer is the oldest), a cut beats fn.
     if (Math.min(A, cutAt, done) === Number.POSITIVE_INFINITY)
       throw new Error('model: this attempt never ends');

@@ -73,7 +73,9 @@ export interface RetryOptions<T = unknown> {
   readonly timeout?: number | undefined;
   /**
    * Time limit of the whole call in ms, waits included. No attempt starts unless it can start before the
-   * deadline, waits never run past it, and the running attempt is aborted when it passes. @default none
+   * deadline, waits never run past it, and the running attempt is aborted when it passes. Counted on a timer
+   * (elapsed time), so a wall clock set back does not stretch it; one set forward may end the call early.
+   * @default none
    */
   readonly deadline?: number | undefined;
   /** Aborting stops everything at once: the running attempt's signal aborts and retry rejects with the reason. */
@@ -198,11 +200,64 @@ async function attemptAll<T>(
   const deadline = o.deadline ?? Infinity;
   const clock = o.clock ?? systemClock;
   const guarded = signal || timeout < Infinity || deadline < Infinity;
-  const expiresAt = clock.now() + deadline;
+  let expiresAt = clock.now() + deadline;
   const errors: unknown[] = [];
   let previousDelay = 0;
   let attempt = 0;
   let reason: GiveUpEvent['reason'] | undefined;
+  // Cuts the attempt or wait in progress (a no-op between them).
+  let stop: (reason: unknown) => void = ignore;
+
+  /**
+   * Settles at the first of: `start()` settling (when given), `ms` passing, or the caller's `signal` aborting,
+   * or (for an attempt or a wait) the deadline's timer. With a `controller` (an attempt), the timer and the
+   * abort reject with `timedOut()` or the signal's reason, abort the attempt with that error and stop awaiting
+   * it; without one (the wait between attempts, a pending `retryIf`) they resolve. Every timer and listener is
+   * released as soon as it settles.
+   */
+  const race = <R>(
+    ms: number,
+    start?: () => R | PromiseLike<R>,
+    controller?: AbortController,
+    timedOut?: () => unknown,
+  ): Promise<R> =>
+    new Promise((resolve, reject) => {
+      let timer: TimerHandle;
+      let done: unknown;
+      const settle = (value: unknown, ok?: boolean): void => {
+        done = 1;
+        stop = ignore;
+        clock.clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+        (ok ? resolve : reject)(value as R);
+      };
+      // Cut short by the timer or the caller: abort the attempt, reject with the reason and stop waiting for
+      // it. With no attempt (a wait, a retryIf) it resolves instead: the caller checks `signal.aborted`.
+      const cut = (reason: unknown): void => {
+        controller?.abort(reason);
+        settle(reason, !controller);
+      };
+      const onAbort = (): void => cut(abortReason(signal as AbortSignal));
+      // A signal aborted in a hook fires no event any more: check it first.
+      if (signal?.aborted) return onAbort();
+      // The timer first: a clock whose setTimeout throws (window.setTimeout called on another object) then
+      // rejects this promise before any listener is on the caller's signal.
+      if (ms < Infinity) timer = clock.setTimeout(() => cut(timedOut?.()), ms);
+      signal?.addEventListener('abort', onAbort);
+      // The deadline cuts attempts and waits, not a retryIf (user code, outside its guarantee).
+      if (controller || !start) stop = cut;
+      if (start)
+        try {
+          // A value that comes after the cut (from an fn that ignored its signal, or turned down by a
+          // retryOnResult still running at the cut) is dropped: cancel its body.
+          Promise.resolve(start()).then(
+            (value) => (done ? drop(value) : settle(value, true)),
+            (error) => (done ? drop(error instanceof RejectedResultError && error.value) : settle(error)),
+          );
+        } catch (error) {
+          settle(error);
+        }
+    });
 
   // retryOnResult is part of the attempt: the timeout, the deadline and the caller's signal cut it too
   // (it may be reading the response's body with the attempt's signal), and a value that comes after the cut,
@@ -219,81 +274,87 @@ async function attemptAll<T>(
       }
     : fn;
 
-  while (!reason) {
-    const controller = guarded ? new AbortController() : undefined;
-    const context: AttemptContext = {
-      attempt: ++attempt,
-      signal: controller ? controller.signal : neverAbortedSignal(),
-    };
-    if (failed) failed = false;
-    else
-      try {
-        const left = controller && expiresAt - clock.now();
-        return await (controller
-          ? race(
-              clock,
-              signal,
-              Math.min(timeout, left as number),
-              () => run(context),
-              controller,
-              () =>
-                (left as number) < timeout
-                  ? new TimeoutError(deadline, 'Retry deadline')
-                  : new TimeoutError(timeout, `Attempt ${attempt}`),
-            )
-          : run(context));
-      } catch (failure) {
-        error = failure;
-      }
+  // The deadline is a timer, as the attempt's timeout is: timers run on elapsed time, while `clock.now()` is a
+  // wall clock that NTP or a resumed VM can set back (a 10 s deadline then ran for as long as the step). The
+  // clock still decides early give-ups (a step forward may end the call early); once the timer has fired,
+  // `expiresAt` is -Infinity and every check below gives up.
+  const deadlineTimer =
+    deadline < Infinity &&
+    clock.setTimeout(() => {
+      expiresAt = -Infinity;
+      stop(new TimeoutError(deadline, 'Retry deadline'));
+    }, deadline);
+  try {
+    while (!reason) {
+      const controller = guarded ? new AbortController() : undefined;
+      const context: AttemptContext = {
+        attempt: ++attempt,
+        signal: controller ? controller.signal : neverAbortedSignal(),
+      };
+      if (failed) failed = false;
+      else
+        try {
+          return await (controller
+            ? race(
+                timeout,
+                () => run(context),
+                controller,
+                () => new TimeoutError(timeout, `Attempt ${attempt}`),
+              )
+            : run(context));
+        } catch (failure) {
+          error = failure;
+        }
 
-    // Failure path: from here on, allocation does not matter.
-    if (errors.push(error) > MAX_KEPT_ERRORS) errors.shift();
-    // The caller's abort also cuts a pending retryIf (race() then resolves; the next line reports the abort).
-    const retryable =
-      isRetryable(error) &&
-      (!o.retryIf ||
-        (await race(clock, signal, Infinity, () =>
-          (o.retryIf as NonNullable<typeof o.retryIf>)(error, context),
-        )));
-    if (signal?.aborted) reason = 'aborted';
-    else if (!retryable) reason = 'not-retryable';
-    else if (attempt >= attempts) reason = 'attempts';
-    else {
-      defaultBackoff ??= exponential();
-      const hint = retryAfterOf(error instanceof RejectedResultError ? error.value : error, clock.now());
-      // A result above 2^31 - 1 ms is capped (timers would fire at once), a negative or NaN one is a bug.
-      const delay = Math.min(
-        hint === undefined
-          ? check(
-              'backoff result',
-              (o.backoff ?? defaultBackoff)({
-                attempt,
-                previousDelay,
-                random: o.random ?? Math.random,
-              }),
-              0,
-              Infinity,
-            )
-          : Math.min(hint, o.maxRetryAfter ?? 60_000),
-        MAX_DELAY,
-      );
-      // An attempt that would start at or after the deadline could not finish before it: stop now, not later.
-      if (delay >= expiresAt - clock.now()) reason = 'deadline';
-      else if (o.budget?.tryRetry() === false) reason = 'budget';
+      // Failure path: from here on, allocation does not matter.
+      if (errors.push(error) > MAX_KEPT_ERRORS) errors.shift();
+      // The caller's abort also cuts a pending retryIf (race() then resolves; the next line reports the abort).
+      const retryable =
+        isRetryable(error) &&
+        (!o.retryIf ||
+          (await race(Infinity, () => (o.retryIf as NonNullable<typeof o.retryIf>)(error, context))));
+      if (signal?.aborted) reason = 'aborted';
+      else if (!retryable) reason = 'not-retryable';
+      else if (attempt >= attempts) reason = 'attempts';
       else {
-        // An async hook is not awaited (retry does not wait for a log line); its rejection is dropped here,
-        // never left unhandled (that ends a Node process). A hook that throws at once stops retry (README).
-        Promise.resolve(o.onRetry?.({ attempt, delay, error })).catch(ignore);
-        // A value turned down is dropped here: cancel its body.
-        if (error instanceof RejectedResultError) drop(error.value);
-        // An abort ends the wait early (race() resolves), which the next line reports.
-        if (delay > 0) await race(clock, signal, delay);
-        previousDelay = delay;
-        if (signal?.aborted) reason = 'aborted';
-        // Timers can fire late (a busy event loop): re-check, so no attempt starts at or after the deadline.
-        else if (expiresAt < Infinity && clock.now() >= expiresAt) reason = 'deadline';
+        defaultBackoff ??= exponential();
+        const hint = retryAfterOf(error instanceof RejectedResultError ? error.value : error, clock.now());
+        // A result above 2^31 - 1 ms is capped (timers would fire at once), a negative or NaN one is a bug.
+        const delay = Math.min(
+          hint === undefined
+            ? check(
+                'backoff result',
+                (o.backoff ?? defaultBackoff)({
+                  attempt,
+                  previousDelay,
+                  random: o.random ?? Math.random,
+                }),
+                0,
+                Infinity,
+              )
+            : Math.min(hint, o.maxRetryAfter ?? 60_000),
+          MAX_DELAY,
+        );
+        // An attempt that would start at or after the deadline could not finish before it: stop now, not later.
+        if (delay >= expiresAt - clock.now()) reason = 'deadline';
+        else if (o.budget?.tryRetry() === false) reason = 'budget';
+        else {
+          // An async hook is not awaited (retry does not wait for a log line); its rejection is dropped here,
+          // never left unhandled (that ends a Node process). A hook that throws at once stops retry (README).
+          Promise.resolve(o.onRetry?.({ attempt, delay, error })).catch(ignore);
+          // A value turned down is dropped here: cancel its body.
+          if (error instanceof RejectedResultError) drop(error.value);
+          // An abort or the deadline ends the wait early (race() resolves), which the next lines report.
+          if (delay > 0) await race(delay);
+          previousDelay = delay;
+          if (signal?.aborted) reason = 'aborted';
+          // Timers can fire late (a busy event loop): re-check, so no attempt starts at or after the deadline.
+          else if (expiresAt < Infinity && clock.now() >= expiresAt) reason = 'deadline';
+        }
       }
     }
+  } finally {
+    clock.clearTimeout(deadlineTimer);
   }
   const thrown =
     reason === 'aborted'
@@ -313,56 +374,6 @@ const drop = (value: unknown): void => {
   const body = (value as { body?: unknown } | null)?.body;
   if (body instanceof ReadableStream) body.cancel().catch(ignore);
 };
-
-/**
- * Settles at the first of: `start()` settling (when given), `ms` passing, or the caller's `signal` aborting.
- * With a `controller` (an attempt), the timer and the abort reject with `timedOut()` or the signal's reason,
- * abort the attempt with that error and stop awaiting it; without one (the wait between attempts, a pending
- * `retryIf`) they resolve. Every timer and listener is released as soon as it settles.
- */
-function race<T>(
-  clock: Clock,
-  signal: AbortSignal | undefined,
-  ms: number,
-  start?: () => T | PromiseLike<T>,
-  controller?: AbortController,
-  timedOut?: () => unknown,
-): Promise<T> {
-  return new Promise((resolve, reject) => {
-    let timer: TimerHandle;
-    let done: unknown;
-    const settle = (value: unknown, ok?: boolean): void => {
-      done = 1;
-      clock.clearTimeout(timer);
-      signal?.removeEventListener('abort', onAbort);
-      (ok ? resolve : reject)(value as T);
-    };
-    // Cut short by the timer or the caller: abort the attempt, reject with the reason and stop waiting for
-    // it. With no attempt (a wait, a retryIf) it resolves instead: the caller checks `signal.aborted`.
-    const cut = (reason: unknown): void => {
-      controller?.abort(reason);
-      settle(reason, !controller);
-    };
-    const onAbort = (): void => cut(abortReason(signal as AbortSignal));
-    // A signal aborted in a hook fires no event any more: check it first.
-    if (signal?.aborted) return onAbort();
-    // The timer first: a clock whose setTimeout throws (window.setTimeout called on another object) then
-    // rejects this promise before any listener is on the caller's signal.
-    if (ms < Infinity) timer = clock.setTimeout(() => cut(timedOut?.()), ms);
-    signal?.addEventListener('abort', onAbort);
-    if (start)
-      try {
-        // A value that comes after the cut (from an fn that ignored its signal, or turned down by a retryOnResult
-        // still running at the cut) is dropped: cancel its body.
-        Promise.resolve(start()).then(
-          (value) => (done ? drop(value) : settle(value, true)),
-          (error) => (done ? drop(error instanceof RejectedResultError && error.value) : settle(error)),
-        );
-      } catch (error) {
-        settle(error);
-      }
-  });
-}
 
 /**
  * Wraps `fn` so that every call is retried with `options`; the wrapper has `fn`'s parameters and passes
