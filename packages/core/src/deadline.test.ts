@@ -165,6 +165,21 @@ describe('createDeadline', () => {
     expect(clock.pendingTimers).toBe(0);
   });
 
+  it("throws the clock's error and leaves no listener on the caller's signal when the clock cannot set a timer", () => {
+    // window.setTimeout passed as a clock method throws 'Illegal invocation' in a browser.
+    const illegal = new TypeError('Illegal invocation');
+    const clock = {
+      now: () => 0,
+      setTimeout: (): never => {
+        throw illegal;
+      },
+      clearTimeout: () => {},
+    };
+    const caller = trackedAbortController();
+    expect(() => createDeadline(500, { clock, signal: caller.signal })).toThrow(illegal);
+    expect(caller.listeners).toBe(0);
+  });
+
   it('schedules no timer for an infinite deadline', () => {
     const clock = createFakeClock();
     const deadline = createDeadline(Number.POSITIVE_INFINITY, { clock });

@@ -90,8 +90,10 @@ export function createDeadline(ms: number, options?: DeadlineOptions): Deadline 
   };
   if (caller?.aborted) onAbort();
   else if (remaining() > 0) {
-    caller?.addEventListener('abort', onAbort);
+    // Timer first: a clock whose setTimeout throws (window.setTimeout passed unbound, in a browser) must not
+    // leave a listener on the caller's signal behind the error.
     if (ms !== Infinity) timer = clock.setTimeout(expire, ms);
+    caller?.addEventListener('abort', onAbort);
   }
   return {
     expiresAt,
