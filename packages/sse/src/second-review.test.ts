@@ -2,7 +2,7 @@
  * Second review of the encoder, the stream forms and EventSource's dispatch (2026-11-24): each test here
  * failed before the fix it names, or pins a rule no other test checked.
  */
-import { EventSource } from '@integ/sse';
+import { createByteParser, EventSource } from '@integ/sse';
 import { createFakeClock } from '@integ/testing';
 import { describe, expect, it, vi } from 'vitest';
 
@@ -56,5 +56,24 @@ describe('EventSource: one event at a time, as the DOM dispatches each in a task
     await vi.waitFor(() => expect(source.readyState).toBe(2));
     await settle();
     expect(trace).toEqual(['message 1', 'message 2', 'error 0']);
+  });
+});
+
+describe('createByteParser: the rest of a chunk whose callback threw', () => {
+  it('is parsed by the next feed(), also one of no bytes or of half a character, as createParser does', () => {
+    const encoder = new TextEncoder();
+    for (const next of [new Uint8Array(0), Uint8Array.of(0xe2, 0x82)]) {
+      const events: string[] = [];
+      const parser = createByteParser({
+        onEvent: (event) => {
+          events.push(event.data);
+          if (event.data === '1') throw new Error('listener failed');
+        },
+      });
+      expect(() => parser.feed(encoder.encode('data: 1\n\ndata: 2\n\n'))).toThrow('listener failed');
+      // Before: nothing was parsed until a feed() that decoded to some text.
+      parser.feed(next);
+      expect(events).toEqual(['1', '2']);
+    }
   });
 });

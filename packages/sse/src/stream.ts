@@ -57,8 +57,8 @@ export function createByteParser(options: ByteParserOptions): ByteParser {
       // A string would fail inside the decoder with a TypeError, and undefined would read as no bytes.
       if (!ArrayBuffer.isView(bytes) && !((bytes as unknown) instanceof ArrayBuffer))
         fail('feed(bytes)', 'a Uint8Array (text: createParser)', bytes);
-      const text = decoder.decode(bytes, { stream: true });
-      if (text !== '') parser.feed(text);
+      // Also '' (no bytes, half a character): the parser then parses the rest a throwing callback left.
+      parser.feed(decoder.decode(bytes, { stream: true }));
     },
     reset(): void {
       decoder = new TextDecoder('utf-8', { ignoreBOM: true });
