@@ -5,7 +5,6 @@
  * server (UDP + TCP on one port) and a Consul-compatible HTTP stand-in with blocking-query semantics.
  * Time runs on @integ/testing's fake clock wherever the API takes one; randomness is seeded.
  */
-import { createSocket } from 'node:dgram';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createTcpServer, type Server as TcpServer } from 'node:net';
 import { isIntegError, type Logger } from '@integ/core';
@@ -31,6 +30,7 @@ import { httpCheck, tcpCheck } from '@integ/discovery/health';
 import { createFakeClock, type FakeClock, seededRandom } from '@integ/testing';
 import dns2 from 'dns2';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { listenOnOnePort } from './internal/test-servers.js';
 
 const { Packet } = dns2;
 
@@ -1024,63 +1024,64 @@ interface DnsZone {
 
 async function startDns(zone: DnsZone) {
   const queries: { name: string; type: number; tcp: boolean }[] = [];
-  const server = dns2.createServer({
-    udp: true,
-    tcp: true,
-    handle(request, send, client) {
-      const question = request.questions[0]!;
-      const tcp = typeof (client as unknown as { write?: unknown }).write === 'function';
-      queries.push({ name: question.name, type: question.type, tcp });
-      const response = Packet.createResponseFromRequest(request);
-      if (zone.nxdomain.has(question.name)) {
-        response.header.rcode = 3;
-        send(response);
-        return;
-      }
-      if (zone.truncateUdp && !tcp) {
-        response.header.tc = 1;
-        send(response);
-        return;
-      }
-      const push = (list: unknown[], record: object) => list.push(record);
-      if (question.type === Packet.TYPE.SRV) {
-        for (const r of zone.srv[question.name] ?? []) {
-          push(response.answers, {
-            name: question.name,
-            type: Packet.TYPE.SRV,
-            class: Packet.CLASS.IN,
-            ...r,
-          });
-          if (zone.additional)
-            for (const a of zone.a[r.target] ?? [])
-              push(response.additionals, {
-                name: r.target,
-                type: Packet.TYPE.A,
-                class: Packet.CLASS.IN,
-                ...a,
-              });
+  const { server, port } = await listenOnOnePort(() =>
+    dns2.createServer({
+      udp: true,
+      tcp: true,
+      handle(request, send, client) {
+        const question = request.questions[0]!;
+        const tcp = typeof (client as unknown as { write?: unknown }).write === 'function';
+        queries.push({ name: question.name, type: question.type, tcp });
+        const response = Packet.createResponseFromRequest(request);
+        if (zone.nxdomain.has(question.name)) {
+          response.header.rcode = 3;
+          send(response);
+          return;
         }
-      } else if (question.type === Packet.TYPE.A) {
-        for (const a of zone.a[question.name] ?? [])
-          push(response.answers, { name: question.name, type: Packet.TYPE.A, class: Packet.CLASS.IN, ...a });
-      } else if (question.type === Packet.TYPE.AAAA) {
-        for (const a of zone.aaaa?.[question.name] ?? [])
-          push(response.answers, {
-            name: question.name,
-            type: Packet.TYPE.AAAA,
-            class: Packet.CLASS.IN,
-            ...a,
-          });
-      }
-      send(response);
-    },
-  });
-  // One port for both transports: take a free UDP port, then bind both to it.
-  const probe = createSocket('udp4');
-  await new Promise<void>((resolve) => probe.bind(0, '127.0.0.1', resolve));
-  const port = probe.address().port;
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  await server.listen({ udp: { port, address: '127.0.0.1' }, tcp: { port, address: '127.0.0.1' } });
+        if (zone.truncateUdp && !tcp) {
+          response.header.tc = 1;
+          send(response);
+          return;
+        }
+        const push = (list: unknown[], record: object) => list.push(record);
+        if (question.type === Packet.TYPE.SRV) {
+          for (const r of zone.srv[question.name] ?? []) {
+            push(response.answers, {
+              name: question.name,
+              type: Packet.TYPE.SRV,
+              class: Packet.CLASS.IN,
+              ...r,
+            });
+            if (zone.additional)
+              for (const a of zone.a[r.target] ?? [])
+                push(response.additionals, {
+                  name: r.target,
+                  type: Packet.TYPE.A,
+                  class: Packet.CLASS.IN,
+                  ...a,
+                });
+          }
+        } else if (question.type === Packet.TYPE.A) {
+          for (const a of zone.a[question.name] ?? [])
+            push(response.answers, {
+              name: question.name,
+              type: Packet.TYPE.A,
+              class: Packet.CLASS.IN,
+              ...a,
+            });
+        } else if (question.type === Packet.TYPE.AAAA) {
+          for (const a of zone.aaaa?.[question.name] ?? [])
+            push(response.answers, {
+              name: question.name,
+              type: Packet.TYPE.AAAA,
+              class: Packet.CLASS.IN,
+              ...a,
+            });
+        }
+        send(response);
+      },
+    }),
+  );
   cleanups.push(() => server.close());
   return { address: `127.0.0.1:${port}`, queries };
 }

@@ -2,8 +2,8 @@
  * Test helper: a real DNS server (dns2) on 127.0.0.1, UDP and TCP on the same random port, serving
  * records from a mutable table. Not exported.
  */
-import { createServer as createNetServer } from 'node:net';
 import dns2 from 'dns2';
+import { listenOnOnePort } from './test-servers.js';
 
 export interface SrvRecord {
   readonly type: 'SRV';
@@ -35,17 +35,6 @@ export interface TestDnsServer {
 
 const { Packet } = dns2;
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createNetServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const port = (server.address() as { port: number }).port;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
 function toAnswer(name: string, record: TestRecord): Record<string, unknown> {
   if (record.type === 'SRV')
     return {
@@ -73,37 +62,37 @@ export async function startDnsServer(): Promise<TestDnsServer> {
   const state = { rcode: 0, additionals: false };
   const typeName = (code: number): string =>
     Object.entries(Packet.TYPE).find(([, v]) => v === code)?.[0] ?? String(code);
-  const server = dns2.createServer({
-    udp: true,
-    tcp: true,
-    handle(request, send, client) {
-      const response = Packet.createResponseFromRequest(request);
-      const [question] = request.questions;
-      if (question === undefined) return send(response);
-      const type = typeName(question.type);
-      queries.push({
-        question: `${type} ${question.name}`,
-        transport: typeof (client as { write?: unknown }).write === 'function' ? 'tcp' : 'udp',
-      });
-      if (state.rcode !== 0) {
-        response.header.rcode = state.rcode;
-        return send(response);
-      }
-      const list = records.get(question.name.toLowerCase()) ?? [];
-      for (const record of list)
-        if (record.type === type) response.answers.push(toAnswer(question.name, record) as never);
-      if (state.additionals && type === 'SRV') {
-        for (const record of list) {
-          if (record.type !== 'SRV') continue;
-          for (const extra of records.get(record.target) ?? [])
-            if (extra.type !== 'SRV') response.additionals.push(toAnswer(record.target, extra) as never);
+  const { server, port } = await listenOnOnePort(() =>
+    dns2.createServer({
+      udp: true,
+      tcp: true,
+      handle(request, send, client) {
+        const response = Packet.createResponseFromRequest(request);
+        const [question] = request.questions;
+        if (question === undefined) return send(response);
+        const type = typeName(question.type);
+        queries.push({
+          question: `${type} ${question.name}`,
+          transport: typeof (client as { write?: unknown }).write === 'function' ? 'tcp' : 'udp',
+        });
+        if (state.rcode !== 0) {
+          response.header.rcode = state.rcode;
+          return send(response);
         }
-      }
-      return send(response);
-    },
-  });
-  const port = await freePort();
-  await server.listen({ udp: { port, address: '127.0.0.1' }, tcp: { port, address: '127.0.0.1' } });
+        const list = records.get(question.name.toLowerCase()) ?? [];
+        for (const record of list)
+          if (record.type === type) response.answers.push(toAnswer(question.name, record) as never);
+        if (state.additionals && type === 'SRV') {
+          for (const record of list) {
+            if (record.type !== 'SRV') continue;
+            for (const extra of records.get(record.target) ?? [])
+              if (extra.type !== 'SRV') response.additionals.push(toAnswer(record.target, extra) as never);
+          }
+        }
+        return send(response);
+      },
+    }),
+  );
   return {
     address: `127.0.0.1:${port}`,
     records,

@@ -110,6 +110,49 @@ export async function dnsServer(
   return `127.0.0.1:${socket.address().port}`;
 }
 
+/** What {@link listenOnOnePort} needs of a dns2 server. */
+interface TwoTransportServer {
+  listen(options: {
+    udp: { port: number; address: string };
+    tcp: { port: number; address: string };
+  }): Promise<unknown>;
+  close(): Promise<unknown>;
+  on(event: 'error', listener: (error: Error) => void): unknown;
+}
+
+/**
+ * Starts a dns2 server (from `make()`) on 127.0.0.1 with UDP and TCP on one port. The port is probed free
+ * first, but another process (other packages' tests run at the same time) can take it before the server
+ * binds: dns2 then emitted an 'error' nobody listened to, an uncaught EADDRINUSE that failed a random test
+ * of the file. Now a fresh server tries another port, up to 20 times.
+ */
+export async function listenOnOnePort<S extends TwoTransportServer>(
+  make: () => S,
+): Promise<{ server: S; port: number }> {
+  const net = await import('node:net');
+  for (let attempt = 1; ; attempt++) {
+    const probe = net.createServer();
+    await new Promise<void>((r) => probe.listen(0, '127.0.0.1', () => r()));
+    const port = (probe.address() as { port: number }).port;
+    await new Promise<void>((r) => probe.close(() => r()));
+    const server = make();
+    const failed = new Promise<Error>((resolve) => server.on('error', resolve));
+    const address = '127.0.0.1';
+    const error = await Promise.race([
+      server.listen({ udp: { port, address }, tcp: { port, address } }).then(() => undefined),
+      failed,
+    ]);
+    if (error === undefined) return { server, port };
+    try {
+      // The transport that did bind is released; the other was never open (close may throw for it).
+      server.close().catch(() => {});
+    } catch {
+      // nothing was open
+    }
+    if ((error as { code?: unknown }).code !== 'EADDRINUSE' || attempt >= 20) throw error;
+  }
+}
+
 /** A pino-shaped logger that records `[obj, msg]` of every call. */
 export function recordingLogger(): { logger: Logger; lines: unknown[][] } {
   const lines: unknown[][] = [];
