@@ -15,7 +15,7 @@ export interface EndpointLoad {
   inflight: number;
   /** Peak-EWMA latency estimate in ms (0 until measured). */
   ewma: number;
-  /** When `ewma` was last updated (clock ms). */
+  /** When `ewma` was last updated (the registry's time in ms, see {@link Balancer.pick}). */
   ewmaStamp: number;
 }
 
@@ -33,7 +33,11 @@ export interface CallOutcome {
 export interface Balancer {
   /** `round-robin`, `random`, `weighted`, `least-loaded`, `peak-ewma` or your own. */
   readonly name: string;
-  /** Chooses one of `candidates` (never empty). `random` returns [0, 1); `now` is the clock's time. */
+  /**
+   * Chooses one of `candidates` (never empty). `random` returns [0, 1); `now` is the registry's time in ms:
+   * the clock's readings, except that a step back of the clock (NTP, a resumed VM) is added to every later
+   * one, so it never decreases and durations on it are elapsed time.
+   */
   pick(candidates: readonly EndpointLoad[], random: () => number, now: number): EndpointLoad;
   /** Learns from a finished call (optional). */
   observe?(load: EndpointLoad, outcome: CallOutcome, now: number): void;

@@ -27,6 +27,7 @@ import {
 import type { Endpoint, EndpointInit } from './endpoint.js';
 import { DiscoverySourceError, InvalidUrlError, NoEndpointsError, UnknownServiceError } from './errors.js';
 import type { HealthCheck, HealthCheckOptions } from './health.js';
+import { type Steady, steady } from './internal/steady.js';
 import { checkUrl, redactText, redactUrl } from './internal/url.js';
 import {
   newOutlierRecord,
@@ -199,6 +200,8 @@ interface ResolvedHealth {
 
 interface Shared {
   readonly clock: Clock;
+  /** The registry's time: the clock's readings, never stepping back. Durations and deadlines use it. */
+  readonly time: Steady;
   readonly random: () => number;
   readonly logger: Logger;
   readonly signal: AbortSignal;
@@ -338,21 +341,21 @@ class Service {
   }
 
   private ttlDelay(ttl: number | undefined): number {
-    const { refreshInterval, maxInterval, minInterval, jitter, random, clock } = this.shared;
+    const { refreshInterval, maxInterval, minInterval, jitter, random, time } = this.shared;
     const base = Math.min(ttl ?? refreshInterval, maxInterval);
     // Refresh up to `jitter` early, never late: an answer is not used past its TTL.
     const jittered = base * (1 - jitter * random());
-    return Math.max(jittered, this.lastStart + minInterval - clock.now(), 0);
+    return Math.max(jittered, this.lastStart + minInterval - time(), 0);
   }
 
   private errorDelay(): number {
-    const { minInterval, refreshInterval, jitter, random, clock } = this.shared;
+    const { minInterval, refreshInterval, jitter, random, time } = this.shared;
     const backoff = Math.min(
       Math.max(refreshInterval, minInterval),
       // From at least 1 ms: with minInterval 0 a failing source would be asked again at once, forever.
       Math.max(minInterval, 1) * 2 ** Math.min(this.consecutiveErrors - 1, 20),
     );
-    return Math.max(backoff * (1 - jitter * random()), this.lastStart + minInterval - clock.now(), 0);
+    return Math.max(backoff * (1 - jitter * random()), this.lastStart + minInterval - time(), 0);
   }
 
   /** One lookup, shared by concurrent callers; resolves the answer's TTL. */
@@ -361,7 +364,7 @@ class Service {
     if (this.inflightRefresh !== null) return this.inflightRefresh as Promise<number | undefined>;
     const resolver = this.resolver;
     const run = (async (): Promise<number | undefined> => {
-      this.lastStart = this.shared.clock.now();
+      this.lastStart = this.shared.time();
       try {
         const snapshot = await resolver.resolve(this.shared.signal);
         if (this.closed) return undefined;
@@ -464,7 +467,7 @@ class Service {
           endpoint,
           inflight: 0,
           ewma: 0,
-          ewmaStamp: this.shared.clock.now(),
+          ewmaStamp: this.shared.time(),
           outlier: newOutlierRecord(),
           health: {
             healthy: true,
@@ -557,7 +560,7 @@ class Service {
     const state =
       candidates.length === 1
         ? (candidates[0] as EndpointState)
-        : (this.balancer.pick(candidates, this.shared.random, this.shared.clock.now()) as EndpointState);
+        : (this.balancer.pick(candidates, this.shared.random, this.shared.time()) as EndpointState);
     if (track) state.inflight++;
     return state.endpoint;
   }
@@ -566,7 +569,8 @@ class Service {
     const state = this.states.get(endpoint.url);
     if (state === undefined) return;
     if (state.inflight > 0) state.inflight--;
-    const now = this.shared.clock.now();
+    const { time } = this.shared;
+    const now = time();
     this.balancer.observe?.(state, outcome, now);
     if (this.detector?.record(state.outlier, outcome, this.records, now)) {
       this.cache = null;
@@ -575,7 +579,7 @@ class Service {
           service: this.name,
           url: redactUrl(endpoint.url),
           reason: state.outlier.reason,
-          until: state.outlier.ejectedUntil,
+          until: (state.outlier.ejectedUntil as number) - time.behind,
         },
         'endpoint ejected',
       );
@@ -590,7 +594,7 @@ class Service {
     this.sweepTimer = this.shared.clock.setTimeout(() => {
       this.sweepTimer = undefined;
       if (this.closed) return;
-      if (detector.sweep(this.records, this.shared.clock.now())) this.cache = null;
+      if (detector.sweep(this.records, this.shared.time())) this.cache = null;
       this.scheduleSweep();
     }, detector.options.interval);
     unrefTimer(this.sweepTimer);
@@ -671,13 +675,16 @@ class Service {
 
   inspect(): ServiceInspection {
     const candidates = new Set(this.candidates());
-    const now = this.shared.clock.now();
+    const { time } = this.shared;
+    time(); // brings time.behind up to date
+    // Ejections end on the registry's time; shown on the clock as it reads now.
+    const onClock = (t: number | null): number | null => (t === null ? null : t - time.behind);
     const endpoints = this.list.map((s): EndpointInspection => {
       const reasons: string[] = [];
       const ejected = s.outlier.ejectedAt !== null;
       if (ejected)
         reasons.push(
-          `ejected by outlier detection (${s.outlier.reason}) until ${new Date(s.outlier.ejectedUntil ?? now).toISOString()}`,
+          `ejected by outlier detection (${s.outlier.reason}) until ${new Date(onClock(s.outlier.ejectedUntil) as number).toISOString()}`,
         );
       if (!s.health.healthy)
         reasons.push(
@@ -714,7 +721,7 @@ class Service {
         outlier: {
           ejected,
           reason: s.outlier.reason,
-          ejectedUntil: s.outlier.ejectedUntil,
+          ejectedUntil: onClock(s.outlier.ejectedUntil),
           ejections: s.outlier.ejections,
           multiplier: s.outlier.multiplier,
           consecutiveFailures: s.outlier.consecutiveFailures,
@@ -879,6 +886,7 @@ export function createRegistry(options: RegistryOptions): Registry {
   const controller = new AbortController();
   const shared: Shared = {
     clock,
+    time: steady(clock),
     random,
     logger,
     signal: controller.signal,
