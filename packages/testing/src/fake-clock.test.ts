@@ -72,6 +72,19 @@ describe('createFakeClock', () => {
     await expect(clock.runAll(50)).rejects.toThrow(/rescheduling forever/);
   });
 
+  it('runAll(limit) settles when exactly `limit` timers were left, and runAll(0) when none are', async () => {
+    const clock = createFakeClock();
+    let fired = 0;
+    clock.setTimeout(() => fired++, 1);
+    clock.setTimeout(() => fired++, 2);
+    await expect(clock.runAll(2)).resolves.toBeUndefined();
+    expect(fired).toBe(2);
+    await expect(clock.runAll(0)).resolves.toBeUndefined();
+    clock.setTimeout(() => fired++, 1);
+    await expect(clock.runAll(0)).rejects.toThrow(/rescheduling forever/);
+    expect(fired).toBe(2);
+  });
+
   it('drives deadlines with zero real waiting', async () => {
     const clock = createFakeClock();
     const deadline = createDeadline(60_000, { clock });
