@@ -110,6 +110,7 @@ const PRIMARY_CODES: Record<number, string> = {
   6: 'SQLITE_LOCKED',
   8: 'SQLITE_READONLY',
   11: 'SQLITE_CORRUPT',
+  13: 'SQLITE_FULL',
   14: 'SQLITE_CANTOPEN',
   26: 'SQLITE_NOTADB',
 };
@@ -133,6 +134,9 @@ function mapError(error: unknown, path: string, busyTimeout: number): unknown {
     return new StoreCorruptError(what, { cause: error });
   if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED'))
     return new StoreLockedError(what, busyTimeout, { cause: error });
+  // A full disk (or max_page_count) may leave the transaction open: typed, it fails the whole batch (0032).
+  if (code.startsWith('SQLITE_FULL'))
+    return new StoreUnavailableError(`${what} is full: free disk space`, { cause: error, retryable: true });
   if (
     code.startsWith('SQLITE_CANTOPEN') ||
     code.startsWith('SQLITE_PERM') ||

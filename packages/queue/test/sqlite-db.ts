@@ -30,7 +30,17 @@ interface StatementProto {
 
 const require = createRequire(import.meta.url);
 
-function pick(): { driver: 'better-sqlite3' | 'node:sqlite'; open: Open; statement: StatementProto } {
+/** A connection prototype as {@link connectionOf} sees it. */
+interface DatabaseProto {
+  exec(this: TestDatabase, sql: string): unknown;
+}
+
+function pick(): {
+  driver: 'better-sqlite3' | 'node:sqlite';
+  open: Open;
+  statement: StatementProto;
+  database: DatabaseProto;
+} {
   let betterError: unknown;
   try {
     const Better = require('better-sqlite3') as new (
@@ -40,13 +50,22 @@ function pick(): { driver: 'better-sqlite3' | 'node:sqlite'; open: Open; stateme
     // The addon is loaded by the first constructor call, not by require().
     const probe = new Better(':memory:');
     const statement = Object.getPrototypeOf(probe.prepare('SELECT 1')) as StatementProto;
+    const database = Object.getPrototypeOf(probe) as DatabaseProto;
     probe.close();
-    return { driver: 'better-sqlite3', open: (path, readonly) => new Better(path, { readonly }), statement };
+    return {
+      driver: 'better-sqlite3',
+      open: (path, readonly) => new Better(path, { readonly }),
+      statement,
+      database,
+    };
   } catch (error) {
     betterError = error;
   }
   let sqlite: {
-    DatabaseSync: new (path: string, options: { readOnly: boolean; timeout: number }) => TestDatabase;
+    DatabaseSync: {
+      new (path: string, options: { readOnly: boolean; timeout: number }): TestDatabase;
+      prototype: DatabaseProto;
+    };
     StatementSync: { prototype: StatementProto };
   };
   try {
@@ -59,6 +78,7 @@ function pick(): { driver: 'better-sqlite3' | 'node:sqlite'; open: Open; stateme
     // better-sqlite3's default busy timeout, so both drivers wait for a lock alike.
     open: (path, readOnly) => new sqlite.DatabaseSync(path, { readOnly, timeout: 5000 }),
     statement: sqlite.StatementSync.prototype,
+    database: sqlite.DatabaseSync.prototype,
   };
 }
 
@@ -92,4 +112,26 @@ export function recordQueries(): { readonly queries: { sql: string; params: unkn
     queries,
     stop: () => Object.assign(proto, originals),
   };
+}
+
+/**
+ * Runs `open` (e.g. `() => sqliteStore({ path })`) and returns its result with the connection it opened (the first
+ * of {@link testDriver} that ran `exec()` meanwhile), so a test can set a per-connection limit on a store's own
+ * connection: `PRAGMA max_page_count` makes its writes fail with SQLITE_FULL, as a full disk does.
+ */
+export function connectionOf<T>(open: () => T): { result: T; db: TestDatabase } {
+  const proto = picked.database;
+  const original = proto.exec;
+  let db: TestDatabase | undefined;
+  proto.exec = function (sql) {
+    db ??= this;
+    return original.call(this, sql);
+  };
+  try {
+    const result = open();
+    if (db === undefined) throw new Error('connectionOf: open() ran no exec() on a connection');
+    return { result, db };
+  } finally {
+    proto.exec = original;
+  }
 }

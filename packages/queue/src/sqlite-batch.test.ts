@@ -1,0 +1,61 @@
+/**
+ * Group commit under failure: what each caller of one batch gets when a write of the batch fails (a full disk, a
+ * statement error), that nothing is half-written, and that the store keeps working afterwards.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { isIntegError } from '@integ/core';
+import { createQueue } from '@integ/queue';
+import { sqliteStore } from '@integ/queue/sqlite';
+import { createFakeClock } from '@integ/testing';
+import { afterAll, describe, expect, it } from 'vitest';
+import { connectionOf, type TestDatabase } from '../test/sqlite-db.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'integ-queue-batch-'));
+let n = 0;
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const outcome = (promise: Promise<unknown>): Promise<string> =>
+  promise.then(
+    () => 'ok',
+    (error: unknown) => (isIntegError(error) ? error.code : `untyped ${String(error)}`),
+  );
+
+/** Caps the file at its current size: every write that needs a new page fails with SQLITE_FULL. */
+function fill(db: TestDatabase): void {
+  const pages = (db.prepare('PRAGMA page_count').get() as { page_count: number }).page_count;
+  db.exec(`PRAGMA max_page_count = ${pages}`);
+}
+
+describe('sqliteStore group commit when the disk is full', () => {
+  it('rejects every write of the batch with a typed, retryable error, writes none of it, and works once there is room', async () => {
+    const clock = createFakeClock({ now: Date.UTC(2030, 0, 1) });
+    const { result: store, db } = connectionOf(() => sqliteStore({ path: join(dir, `full-${++n}.db`) }));
+    const queue = createQueue({ name: 'q', store, clock });
+    await queue.pushMany(['a', 'b']);
+    const held = await queue.next();
+    if (held === null) throw new Error('expected a job');
+    const before = JSON.stringify(await queue.list());
+    fill(db);
+    const batch = [held.ack(), queue.push('x'.repeat(100_000)), queue.push('small'), queue.next()];
+    const errors = await Promise.allSettled(batch);
+    expect(await Promise.all(batch.map(outcome))).toEqual([
+      'ERR_STORE_UNAVAILABLE',
+      'ERR_STORE_UNAVAILABLE',
+      'ERR_STORE_UNAVAILABLE',
+      'ERR_STORE_UNAVAILABLE',
+    ]);
+    const first = (errors[0] as PromiseRejectedResult).reason as Error & { retryable?: boolean };
+    expect(first.retryable).toBe(true);
+    expect(first.message).toMatch(/full/);
+    expect(JSON.stringify(await queue.list())).toBe(before);
+    db.exec('PRAGMA max_page_count = 1073741823');
+    // The ack was refused, not lost: the lease is still the holder's to settle.
+    await held.ack();
+    await queue.push('x'.repeat(100_000));
+    expect((await queue.stats()).total).toBe(3);
+    await queue.close();
+    await store.close();
+  });
+});
