@@ -4,11 +4,11 @@
  */
 import { InvalidArgumentError } from '@integ/core';
 
-/** One event to write. Every field is optional; an object with none writes only the blank line. */
+/** One event to write. Every field is optional (but `event` needs `data`); an object with none writes only the blank line. */
 export interface EncodeEventInit {
   /** The payload. Split on CR, LF and CRLF into `data:` lines; a parser joins them back with `\n`. */
   readonly data?: string | undefined;
-  /** The event type (`event:`); must not contain CR or LF. */
+  /** The event type (`event:`); must not contain CR or LF, and needs `data` (`''` for none). */
   readonly event?: string | undefined;
   /** The event id (`id:`); must not contain CR, LF or NULL (a parser ignores an id with NULL). */
   readonly id?: string | undefined;
@@ -26,8 +26,8 @@ const BAD_ID = /[\r\n\0]/;
  * Encodes one event in the `text/event-stream` format, ending with the blank line that dispatches it.
  * Fields are written comment, event, id, retry, data, each as `name: value`.
  *
- * @throws {InvalidArgumentError} when `init` is not an object, `event` contains CR/LF, `id` contains
- *   CR/LF/NULL, or `retry` is not a non-negative safe integer
+ * @throws {InvalidArgumentError} when `init` is not an object, `event` contains CR/LF or comes without
+ *   `data`, `id` contains CR/LF/NULL, or `retry` is not a non-negative safe integer
  * @example
  * ```ts
  * encodeEvent({ event: 'update', id: '7', data: 'line 1\nline 2' });
@@ -49,6 +49,9 @@ export function encodeEvent(init: EncodeEventInit): string {
   if (event !== undefined) {
     if (typeof event !== 'string' || BAD_NAME.test(event))
       throw new InvalidArgumentError('event', 'a string without CR or LF', event);
+    // A parser dispatches nothing without a `data` field, so `event: ping` alone would never reach a listener.
+    if (data === undefined)
+      throw new InvalidArgumentError('data', "a string with event ('' for an event without payload)", data);
     out += `event: ${event}\n`;
   }
   if (id !== undefined) {

@@ -2,8 +2,17 @@
  * Second review of the encoder, the stream forms and EventSource's dispatch (2026-11-24): each test here
  * failed before the fix it names, or pins a rule no other test checked.
  */
-import { createByteParser, EventSource } from '@integ/sse';
+import { InvalidArgumentError } from '@integ/core';
+import {
+  createByteParser,
+  createParser,
+  type EncodeEventInit,
+  EventSource,
+  encodeEvent,
+  type SseEvent,
+} from '@integ/sse';
 import { createFakeClock } from '@integ/testing';
+import fc from 'fast-check';
 import { describe, expect, it, vi } from 'vitest';
 
 /** A fetch whose response body is these chunks, then stays open until the request is aborted. */
@@ -75,5 +84,70 @@ describe('createByteParser: the rest of a chunk whose callback threw', () => {
       parser.feed(next);
       expect(events).toEqual(['1', '2']);
     }
+  });
+});
+
+describe('encodeEvent: an event type needs data', () => {
+  it('refuses an event without data (no parser dispatches it) with InvalidArgumentError for data', () => {
+    // Before: 'event: ping\n\n' was written, and a browser dispatched nothing.
+    for (const init of [{ event: 'ping' }, { event: 'ping', id: '1' }, { event: '', retry: 5 }])
+      expect(() => encodeEvent(init), JSON.stringify(init)).toThrow(
+        expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT', argument: 'data' }),
+      );
+    expect(() => encodeEvent({ event: 'ping' })).toThrow(InvalidArgumentError);
+    expect(encodeEvent({ event: 'ping', data: '' })).toBe('event: ping\ndata: \n\n');
+    // Fields that mean something without an event are still written alone.
+    expect(encodeEvent({ id: '7' })).toBe('id: 7\n\n');
+    expect(encodeEvent({ retry: 0, comment: 'keep-alive' })).toBe(': keep-alive\nretry: 0\n\n');
+  });
+
+  it('property: whatever it accepts, with or without data, a parser gives back event for event, ids persisting', () => {
+    const text = fc.string({
+      unit: fc.oneof(
+        fc.constantFrom('\r', '\n', '\r\n', ':', ' ', '\0', '\uFEFF', 'é', '😀'),
+        fc.string({ maxLength: 2 }),
+      ),
+      maxLength: 12,
+    });
+    const init = fc.record(
+      { data: text, event: text, id: text, retry: fc.nat(), comment: text },
+      { requiredKeys: [] },
+    );
+    fc.assert(
+      fc.property(fc.array(init, { maxLength: 10 }), (inits) => {
+        const written: string[] = [];
+        const accepted: EncodeEventInit[] = [];
+        for (const each of inits)
+          try {
+            written.push(encodeEvent(each));
+            accepted.push(each);
+          } catch (error) {
+            // Refused only for what the README lists, and then nothing is written.
+            expect(error).toBeInstanceOf(InvalidArgumentError);
+            expect(
+              /[\r\n]/.test(each.event ?? '') ||
+                /[\r\n\0]/.test(each.id ?? '') ||
+                (each.event !== undefined && each.data === undefined),
+            ).toBe(true);
+          }
+        const events: SseEvent[] = [];
+        const parser = createParser({ onEvent: (event) => events.push(event) });
+        parser.feed(written.join(''));
+        let lastEventId = '';
+        const expected: SseEvent[] = [];
+        for (const each of accepted) {
+          if (each.id !== undefined) lastEventId = each.id;
+          if (each.data !== undefined)
+            expected.push({
+              type: each.event || 'message',
+              data: each.data.replace(/\r\n?/g, '\n'),
+              lastEventId,
+            });
+        }
+        expect(events).toEqual(expected);
+        expect(parser.lastEventId).toBe(lastEventId);
+      }),
+      { seed: 42, numRuns: 400 },
+    );
   });
 });
