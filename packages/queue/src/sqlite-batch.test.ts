@@ -58,4 +58,18 @@ describe('sqliteStore group commit when the disk is full', () => {
     await queue.close();
     await store.close();
   });
+
+  it('reports the full disk, not its own savepoint, when SQLite rolled back under a pushMany', async () => {
+    const { result: store, db } = connectionOf(() => sqliteStore({ path: join(dir, `full-${++n}.db`) }));
+    const queue = createQueue({ name: 'q', store });
+    await queue.push('a');
+    fill(db);
+    const batch = [queue.push('small'), queue.pushMany(['y'.repeat(50_000), 'z'.repeat(50_000)])];
+    expect(await Promise.all(batch.map(outcome))).toEqual(['ERR_STORE_UNAVAILABLE', 'ERR_STORE_UNAVAILABLE']);
+    expect((await queue.list()).map((j) => j.payload)).toEqual(['a']);
+    db.exec('PRAGMA max_page_count = 1073741823');
+    await queue.pushMany(['y'.repeat(50_000), 'z'.repeat(50_000)]);
+    expect((await queue.stats()).total).toBe(3);
+    await store.close();
+  });
 });

@@ -477,7 +477,12 @@ export function sqliteStore(options: SqliteStoreOptions): SqliteStore {
         }
         if (many) (db as SqliteDatabase).exec('RELEASE enqueue');
       } catch (error) {
-        if (many) (db as SqliteDatabase).exec('ROLLBACK TO enqueue; RELEASE enqueue');
+        if (many)
+          try {
+            (db as SqliteDatabase).exec('ROLLBACK TO enqueue; RELEASE enqueue');
+          } catch {
+            // SQLite rolled the whole transaction back (a full disk), savepoint included: report the cause.
+          }
         throw error;
       }
       return out;
