@@ -2,10 +2,13 @@
  * Second review of the encoder, the stream forms and EventSource's dispatch (2026-11-24): each test here
  * failed before the fix it names, or pins a rule no other test checked.
  */
+import { readFileSync } from 'node:fs';
 import { InvalidArgumentError } from '@integ/core';
 import {
   createByteParser,
+  createByteParserStream,
   createParser,
+  createParserStream,
   type EncodeEventInit,
   EventSource,
   encodeEvent,
@@ -149,5 +152,33 @@ describe('encodeEvent: an event type needs data', () => {
       }),
       { seed: 42, numRuns: 400 },
     );
+  });
+});
+
+describe('createParserStream: the decoder its example puts in front', () => {
+  it('strips no BOM of its own, so a stream keeps exactly one stripped, as createByteParserStream does', async () => {
+    // The example in createParserStream's JSDoc, as written there.
+    const example = readFileSync(new URL('./stream.ts', import.meta.url), 'utf8');
+    const found = /new TextDecoderStream\(([^)]*)\)/.exec(example);
+    expect(found).not.toBeNull();
+    const args = found?.[1] ?? '';
+    const decoder = new Function(`return new TextDecoderStream(${args})`)() as TextDecoderStream;
+    const bytes = () =>
+      new ReadableStream<Uint8Array>({
+        start(controller) {
+          // Two BOMs: the second is part of the first field name, so no event (WPT format-bom-2).
+          controller.enqueue(Uint8Array.of(0xef, 0xbb, 0xbf, 0xef, 0xbb, 0xbf));
+          controller.enqueue(new TextEncoder().encode('data: 1\n\ndata: 2\n\n'));
+          controller.close();
+        },
+      });
+    const read = async (events: ReadableStream<SseEvent>) => {
+      const out: string[] = [];
+      for await (const event of events as unknown as AsyncIterable<SseEvent>) out.push(event.data);
+      return out;
+    };
+    expect(await read(bytes().pipeThrough(createByteParserStream()))).toEqual(['2']);
+    // Before: `new TextDecoderStream()` stripped the first BOM and the parser the second: ['1', '2'].
+    expect(await read(bytes().pipeThrough(decoder).pipeThrough(createParserStream()))).toEqual(['2']);
   });
 });

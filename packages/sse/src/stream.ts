@@ -72,11 +72,14 @@ export function createByteParser(options: ByteParserOptions): ByteParser {
 
 /**
  * A TransformStream from text chunks to events. An unfinished event at the end is discarded, as the
- * standard says.
+ * standard says. It strips one leading BOM itself: a decoder in front must keep it (`ignoreBOM: true`; the
+ * default TextDecoderStream strips one too, and a second BOM would be lost), or use
+ * {@link createByteParserStream}.
  *
  * @example
  * ```ts
- * const events = response.body.pipeThrough(new TextDecoderStream()).pipeThrough(createParserStream());
+ * const text = new TextDecoderStream('utf-8', { ignoreBOM: true });
+ * const events = response.body.pipeThrough(text).pipeThrough(createParserStream());
  * for await (const event of events) console.log(event.type, event.data);
  * ```
  */
