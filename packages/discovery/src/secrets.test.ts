@@ -90,6 +90,44 @@ describe('credentials in URLs', () => {
     registry.close();
   });
 
+  it("are masked in a foreign error that quotes a URL whose password or query holds a quote, a space or '<'", async () => {
+    // fetch() refuses credentials and quotes the URL as given; the password may hold any character
+    // (the URL parser percent-encodes it), so the masking cannot stop at the first quote or space.
+    const tails = ['tail1quote', 'tail2space', 'tail3dquote', 'tail4lt', 'tail5query', 'tail6backtick'];
+    const leaky = [
+      "http://admin:x'tail1quote@127.0.0.1:9/",
+      'http://admin:x tail2space@127.0.0.1:9/',
+      'http://admin:x"tail3dquote@127.0.0.1:9/',
+      'http://admin:x<tail4lt@127.0.0.1:9/',
+      "http://admin:pw@127.0.0.1:9/?token=x'tail5query",
+      'http://admin:x`tail6backtick@127.0.0.1:9/',
+    ];
+    const clock = createFakeClock();
+    const { logger, lines } = recordingLogger();
+    const registry = createRegistry({
+      clock,
+      logger,
+      services: {
+        api: {
+          urls: leaky,
+          healthCheck: {
+            check: async (endpoint) => (await fetch(endpoint.url)).ok,
+            unhealthyThreshold: 1,
+          },
+        },
+      },
+    });
+    await clock.advance(0);
+    const inspected = registry.inspect('api');
+    expect(inspected.endpoints.map((e) => e.health.status)).toEqual(leaky.map(() => 'unhealthy'));
+    expect(inspected.endpoints[0]?.health.lastError).toMatch(
+      /includes credentials: http:\/\/\*\*\*@127\.0\.0\.1:9/,
+    );
+    const text = JSON.stringify([inspected, lines]);
+    for (const tail of tails) expect(text).not.toContain(tail);
+    registry.close();
+  });
+
   it('in a Consul or etcd address are refused at construction, without echoing them', () => {
     for (const make of [
       () => consul({ service: 'api', address: 'http://admin:hunter2@127.0.0.1:8500' }),

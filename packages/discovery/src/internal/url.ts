@@ -53,9 +53,20 @@ export function redactUrl(url: string): string {
   return `${parsed.protocol}//${auth}${parsed.host}${parsed.pathname}${parsed.search === '' ? '' : '?***'}`;
 }
 
-/** Masks every URL quoted in a message (a foreign error's text may quote the URL it was given). */
+/**
+ * Masks every URL quoted in a message (a foreign error's text may quote the URL it was given, as undici
+ * does for user:password@). A password may hold any character (the URL parser percent-encodes it), so
+ * userinfo is masked first the WHATWG way, up to the last `@` before `/`, `?`, `#` or `\`: a quote or a
+ * space in it no longer ends the URL early and leaves the rest of the password in the text. A `'` may
+ * be part of a query too.
+ */
 export function redactText(text: string): string {
-  return text.replace(/[a-z][a-z0-9+.-]*:\/\/[^\s"'<>`]+/gi, redactUrl);
+  return (
+    text
+      // The scheme starts after a character no scheme holds: each start then scans once (linear time).
+      .replace(/(^|[^a-z0-9+.-])([a-z][a-z0-9+.-]*:\/\/)[^/?#\\]*@/gi, '$1$2***@')
+      .replace(/[a-z][a-z0-9+.-]*:\/\/[^\s"<>`]+/gi, redactUrl)
+  );
 }
 
 /** The host and port of a URL (default ports filled in for http/https). */
