@@ -162,7 +162,10 @@ describe('createParserStream: the decoder its example puts in front', () => {
     const found = /new TextDecoderStream\(([^)]*)\)/.exec(example);
     expect(found).not.toBeNull();
     const args = found?.[1] ?? '';
-    const decoder = new Function(`return new TextDecoderStream(${args})`)() as TextDecoderStream;
+    const decoder = new Function(`return new TextDecoderStream(${args})`)() as TransformStream<
+      Uint8Array,
+      string
+    >;
     const bytes = () =>
       new ReadableStream<Uint8Array>({
         start(controller) {
