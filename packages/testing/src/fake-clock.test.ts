@@ -47,6 +47,22 @@ describe('createFakeClock', () => {
     expect(log).toEqual([100, 200, 300]);
   });
 
+  it('fires a timer of more than 2^31-1 ms after 1 ms, as Node and browsers do, so code that forgets to cap fails here too', async () => {
+    const clock = createFakeClock();
+    const fired: string[] = [];
+    clock.setTimeout(() => fired.push('30 days'), 30 * 86_400_000);
+    clock.setTimeout(() => fired.push('2^31'), 2 ** 31);
+    clock.setTimeout(() => fired.push('2^31-1'), 2 ** 31 - 1);
+    await clock.advance(0);
+    expect(fired).toEqual([]);
+    await clock.advance(1);
+    expect(fired).toEqual(['30 days', '2^31']);
+    await clock.advance(2 ** 31 - 3);
+    expect(fired).toEqual(['30 days', '2^31']);
+    await clock.advance(1);
+    expect(fired).toEqual(['30 days', '2^31', '2^31-1']);
+  });
+
   it('counts pending timers and forgets cleared ones', () => {
     const clock = createFakeClock();
     const a = clock.setTimeout(() => {}, 10);

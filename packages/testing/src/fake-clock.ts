@@ -111,7 +111,10 @@ export function createFakeClock(options?: FakeClockOptions): FakeClock {
     now: () => now,
     setTimeout(callback: () => void, ms: number): TimerHandle {
       const id = nextId++;
-      timers.set(id, { id, at: now + Math.max(0, Number.isFinite(ms) ? ms : 0), callback });
+      // As a runtime does: a delay above 2^31-1 ms overflows to 1 ms (Node, browsers, @sinonjs/fake-timers), so
+      // code that forgets to cap a computed delay fires at once here too instead of passing its test.
+      const delay = ms > 2_147_483_647 && ms !== Number.POSITIVE_INFINITY ? 1 : ms;
+      timers.set(id, { id, at: now + Math.max(0, Number.isFinite(delay) ? delay : 0), callback });
       return id;
     },
     clearTimeout(handle: TimerHandle): void {
