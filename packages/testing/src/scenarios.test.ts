@@ -114,6 +114,17 @@ describe('rateLimited', () => {
   });
 });
 
+describe('rateLimited with a network-error reply', () => {
+  it("passes a 'network' reply through as a network error, and still counts it against the limit", async () => {
+    const clock = createFakeClock();
+    const resolver = rateLimited({ limit: 1, reply: 'network', clock });
+    server.use(http.get(`${api}/rl-network`, resolver));
+    await expect(fetch(`${api}/rl-network`)).rejects.toThrow(TypeError);
+    expect((await fetch(`${api}/rl-network`)).status).toBe(429);
+    expect(resolver.calls).toBe(2);
+  });
+});
+
 describe('sequence', () => {
   it('answers each request with the next reply, then repeats the last', async () => {
     server.use(

@@ -162,6 +162,8 @@ export function rateLimited(options: RateLimitedOptions = {}): ScenarioResolver 
       );
     }
     const response = await answer(reply);
+    // A network error ('network', Response.error()) has no status or headers to add to: it stays one.
+    if (response.type === 'error') return response;
     const merged = new Headers(response.headers);
     for (const [name, value] of Object.entries(headers)) merged.set(name, value);
     return new Response(response.body, {
