@@ -10,7 +10,7 @@ import { createQueue } from '@integ/queue';
 import { sqliteStore } from '@integ/queue/sqlite';
 import { createFakeClock } from '@integ/testing';
 import { afterAll, describe, expect, it } from 'vitest';
-import { connectionOf, type TestDatabase } from '../test/sqlite-db.js';
+import { betweenStatements, connectionOf, openTestDatabase, type TestDatabase } from '../test/sqlite-db.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'integ-queue-batch-'));
 let n = 0;
@@ -70,6 +70,41 @@ describe('sqliteStore group commit when the disk is full', () => {
     db.exec('PRAGMA max_page_count = 1073741823');
     await queue.pushMany(['y'.repeat(50_000), 'z'.repeat(50_000)]);
     expect((await queue.stats()).total).toBe(3);
+    await store.close();
+  });
+});
+
+describe('sqliteStore stats() with another process writing', () => {
+  it('reads all its counts from one snapshot: delayed never exceeds pending, no oldest age without a due job', async () => {
+    const clock = createFakeClock({ now: Date.UTC(2030, 0, 1) });
+    const path = join(dir, `stats-${++n}.db`);
+    const store = sqliteStore({ path });
+    const queue = createQueue({ name: 'q', store, clock });
+    const other = openTestDatabase(path);
+    const t = clock.now();
+    // Another process commits a delayed job and a due one just after stats() counted by status.
+    const hook = betweenStatements(/GROUP BY status/, () =>
+      other
+        .prepare(
+          `INSERT INTO integ_jobs (queue, status, payload, priority, attempts, max_attempts, created_at, run_at, token)
+           VALUES ('q', 'pending', '1', 0, 0, 3, ?, ?, 0), ('q', 'pending', '2', 0, 0, 3, ?, ?, 0)`,
+        )
+        .run(t - 5000, t + 60_000, t - 5000, t - 5000),
+    );
+    let stats: Awaited<ReturnType<typeof queue.stats>>;
+    try {
+      stats = await queue.stats();
+    } finally {
+      hook.stop();
+    }
+    const { pending, delayed, total, oldestPendingAgeMs } = stats;
+    // Either before the other commit or after it, never a mix of both.
+    expect([
+      [0, 0, 0, 0],
+      [2, 1, 2, 5000],
+    ]).toContainEqual([pending, delayed, total, oldestPendingAgeMs]);
+    expect((await queue.stats()).pending).toBe(2);
+    other.close();
     await store.close();
   });
 });

@@ -586,13 +586,20 @@ export function sqliteStore(options: SqliteStoreOptions): SqliteStore {
 
     stats(queue: string, now: number): Promise<StoreStats> {
       return read(() => {
-        const counts: Record<JobStatus, number> = { pending: 0, processing: 0, done: 0, dead: 0 };
-        for (const row of s.counts.all(queue) as { status: JobStatus; n: number }[])
-          if (row.status in counts) counts[row.status] = Number(row.n);
-        const t = nowIsInteger(now);
-        const delayed = Number((s.delayed.get(queue, t) as { n: number }).n);
-        const oldest = (s.oldest.get(queue, t) as { t: number | null }).t;
-        return { ...counts, delayed, oldestPendingCreatedAt: oldest === null ? null : Number(oldest) };
+        // One read transaction, one snapshot: another process committing between the three statements made
+        // `delayed` exceed `pending`, or gave an oldest pending age with no pending job counted.
+        (db as SqliteDatabase).exec('BEGIN');
+        try {
+          const counts: Record<JobStatus, number> = { pending: 0, processing: 0, done: 0, dead: 0 };
+          for (const row of s.counts.all(queue) as { status: JobStatus; n: number }[])
+            if (row.status in counts) counts[row.status] = Number(row.n);
+          const t = nowIsInteger(now);
+          const delayed = Number((s.delayed.get(queue, t) as { n: number }).n);
+          const oldest = (s.oldest.get(queue, t) as { t: number | null }).t;
+          return { ...counts, delayed, oldestPendingCreatedAt: oldest === null ? null : Number(oldest) };
+        } finally {
+          if ((db as SqliteDatabase).inTransaction) s.commit.run();
+        }
       });
     },
 

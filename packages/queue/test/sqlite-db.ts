@@ -135,3 +135,19 @@ export function connectionOf<T>(open: () => T): { result: T; db: TestDatabase } 
     proto.exec = original;
   }
 }
+
+/**
+ * Runs `after()` right after each statement whose SQL matches `pattern` returns rows (`all()` on any connection of
+ * {@link testDriver}), until `stop()`: another connection can commit between two statements of one store call, as
+ * another process may.
+ */
+export function betweenStatements(pattern: RegExp, after: () => void): { stop(): void } {
+  const proto = picked.statement;
+  const original = proto.all;
+  proto.all = function (...params) {
+    const rows = original.apply(this, params);
+    if (pattern.test(String(this.source ?? this.sourceSQL))) after();
+    return rows;
+  };
+  return { stop: () => Object.assign(proto, { all: original }) };
+}
