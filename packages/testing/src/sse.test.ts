@@ -1,4 +1,7 @@
-import { createTestServer, encodeSseEvent, sseStream } from '@integ/testing';
+import { InvalidArgumentError } from '@integ/core';
+import { createParser, type SseEvent } from '@integ/sse';
+import { createTestServer, encodeSseEvent, type SseEventInit, sseStream } from '@integ/testing';
+import fc from 'fast-check';
 import { http } from 'msw';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
@@ -19,6 +22,61 @@ describe('encodeSseEvent', () => {
     );
     expect(encodeSseEvent('hello')).toBe('data: hello\n\n');
     expect(encodeSseEvent({ comment: 'keep-alive' })).toBe(': keep-alive\n\n');
+  });
+});
+
+describe('encodeSseEvent and the @integ/sse parser', () => {
+  it('refuses an event name with CR or LF, an id with CR, LF or NULL and a retry that is not an integer >= 0', () => {
+    // Each would reach the client as something else: a second field line, an id the parser ignores, a retry
+    // it ignores.
+    for (const bad of [
+      { event: 'a\nb', data: 'x' },
+      { event: 'a\rb', data: 'x' },
+      { id: '1\n2', data: 'x' },
+      { id: '1\r\n', data: 'x' },
+      { id: '1\u00002', data: 'x' },
+      { retry: 1.5 },
+      { retry: -1 },
+      { retry: Number.NaN },
+    ]) {
+      expect(() => encodeSseEvent(bad)).toThrow(InvalidArgumentError);
+      expect(() => sseStream([bad])).toThrow(InvalidArgumentError);
+    }
+  });
+
+  it('property: the parser reads back every event as encoded (CR and CRLF in data come back as LF)', () => {
+    const text = fc.string({ unit: 'binary', maxLength: 12 });
+    const line = text.map((s) => s.replace(/[\r\n]/g, ''));
+    const eventArb = fc.record(
+      {
+        data: text,
+        event: line,
+        id: line.map((s) => s.replace(/\0/g, '')),
+        retry: fc.nat(100_000),
+        comment: text,
+      },
+      { requiredKeys: ['data'] },
+    );
+    fc.assert(
+      fc.property(fc.array(fc.oneof(text, eventArb), { maxLength: 6 }), (events: SseEventInit[]) => {
+        const got: SseEvent[] = [];
+        const retries: number[] = [];
+        const parser = createParser({ onEvent: (e) => got.push(e), onRetry: (ms) => retries.push(ms) });
+        parser.feed(events.map(encodeSseEvent).join(''));
+        let lastEventId = '';
+        const want = events.map((e) => {
+          const init = typeof e === 'string' ? { data: e } : e;
+          if (init.id !== undefined) lastEventId = init.id;
+          const data = (init.data ?? '').replace(/\r\n|\r/g, '\n');
+          return { type: init.event || 'message', data, lastEventId };
+        });
+        expect(got.map(({ type, data, lastEventId }) => ({ type, data, lastEventId }))).toEqual(want);
+        expect(retries).toEqual(
+          events.flatMap((e) => (typeof e !== 'string' && e.retry !== undefined ? [e.retry] : [])),
+        );
+      }),
+      { seed: 160, numRuns: 300 },
+    );
   });
 });
 

@@ -3,6 +3,7 @@
  * It needs no global EventSource, so it works on Node 20 without experimental flags, with fetch-based
  * clients (msw's own `sse()` does not).
  */
+import { InvalidArgumentError } from '@integ/core';
 import { HttpResponse } from 'msw';
 import type { ScenarioResolver } from './scenarios.js';
 
@@ -37,14 +38,33 @@ export interface SseStreamOptions {
   readonly headers?: Record<string, string>;
 }
 
-/** Encodes one event in the text/event-stream format. */
+/**
+ * Encodes one event in the text/event-stream format. `data` and `comment` are split on CR, LF and CRLF into
+ * lines (a parser joins data lines back with LF, so a CR comes back as LF).
+ *
+ * @throws {InvalidArgumentError} when `event` contains CR or LF, `id` contains CR, LF or NULL, or `retry` is
+ *   not an integer >= 0: a client would read another field, ignore the id, or ignore the retry
+ */
 export function encodeSseEvent(event: SseEventInit): string {
   if (typeof event === 'string') event = { data: event };
   let out = '';
   if (event.comment !== undefined) for (const line of event.comment.split(/\r\n|\r|\n/)) out += `: ${line}\n`;
-  if (event.event !== undefined) out += `event: ${event.event}\n`;
-  if (event.id !== undefined) out += `id: ${event.id}\n`;
-  if (event.retry !== undefined) out += `retry: ${event.retry}\n`;
+  if (event.event !== undefined) {
+    if (/[\r\n]/.test(event.event))
+      throw new InvalidArgumentError('event', 'a string without CR or LF', event.event);
+    out += `event: ${event.event}\n`;
+  }
+  if (event.id !== undefined) {
+    // WHATWG: a parser ignores an id field whose value contains NULL.
+    if (/[\r\n\0]/.test(event.id))
+      throw new InvalidArgumentError('id', 'a string without CR, LF or NULL', event.id);
+    out += `id: ${event.id}\n`;
+  }
+  if (event.retry !== undefined) {
+    if (!Number.isSafeInteger(event.retry) || event.retry < 0)
+      throw new InvalidArgumentError('retry', 'an integer number of ms >= 0', event.retry);
+    out += `retry: ${event.retry}\n`;
+  }
   if (event.data !== undefined) for (const line of event.data.split(/\r\n|\r|\n/)) out += `data: ${line}\n`;
   return `${out}\n`;
 }
@@ -59,6 +79,8 @@ export function encodeSseEvent(event: SseEventInit): string {
  */
 export function sseStream(events: readonly SseEventInit[], options: SseStreamOptions = {}): ScenarioResolver {
   const { disconnectAfter, disconnectWith = 'close', resume = true, status = 200 } = options;
+  // Encoded once, up front: an event that cannot be sent throws here, not inside a stream the client reads.
+  const encoded = events.map((event) => encodeSseEvent(event));
   let calls = 0;
   const resolver = async ({ request }: { request: Request }): Promise<Response> => {
     calls++;
@@ -68,12 +90,12 @@ export function sseStream(events: readonly SseEventInit[], options: SseStreamOpt
       const index = events.findIndex((e) => typeof e !== 'string' && e.id === lastId);
       if (index >= 0) start = index + 1;
     }
-    const slice = events.slice(start, disconnectAfter === undefined ? undefined : start + disconnectAfter);
+    const slice = encoded.slice(start, disconnectAfter === undefined ? undefined : start + disconnectAfter);
     const cut = disconnectAfter !== undefined;
     const encoder = new TextEncoder();
     const body = new ReadableStream<Uint8Array>({
       start(controller) {
-        for (const event of slice) controller.enqueue(encoder.encode(encodeSseEvent(event)));
+        for (const event of slice) controller.enqueue(encoder.encode(event));
         // With no disconnect configured the stream stays open after the last event, like a live server,
         // until the client goes away.
         if (!cut) {
