@@ -79,8 +79,9 @@ export function encodeSseEvent(event: SseEventInit): string {
  */
 export function sseStream(events: readonly SseEventInit[], options: SseStreamOptions = {}): ScenarioResolver {
   const { disconnectAfter, disconnectWith = 'close', resume = true, status = 200 } = options;
-  // Encoded once, up front: an event that cannot be sent throws here, not inside a stream the client reads.
-  const encoded = events.map((event) => encodeSseEvent(event));
+  // Checked up front: an event that cannot be sent throws here, not inside a stream the client reads. Each
+  // connection still encodes from `events` as it is then, as before.
+  for (const event of events) encodeSseEvent(event);
   let calls = 0;
   const resolver = async ({ request }: { request: Request }): Promise<Response> => {
     calls++;
@@ -90,12 +91,12 @@ export function sseStream(events: readonly SseEventInit[], options: SseStreamOpt
       const index = events.findIndex((e) => typeof e !== 'string' && e.id === lastId);
       if (index >= 0) start = index + 1;
     }
-    const slice = encoded.slice(start, disconnectAfter === undefined ? undefined : start + disconnectAfter);
+    const slice = events.slice(start, disconnectAfter === undefined ? undefined : start + disconnectAfter);
     const cut = disconnectAfter !== undefined;
     const encoder = new TextEncoder();
     const body = new ReadableStream<Uint8Array>({
       start(controller) {
-        for (const event of slice) controller.enqueue(encoder.encode(event));
+        for (const event of slice) controller.enqueue(encoder.encode(encodeSseEvent(event)));
         // With no disconnect configured the stream stays open after the last event, like a live server,
         // until the client goes away.
         if (!cut) {
