@@ -562,6 +562,16 @@ const MUTANTS: Record<string, Mutation> = {
   'claims ignore the due time (push order within a priority)': disguise('priority', (job) =>
     Math.abs(job.priority) < 1000 ? job.priority * 1e9 - ++pushes : job.priority,
   ),
+  'a claim of several jobs takes them in push order, not priority order': (inner) => ({
+    claim: async (queue, options) => {
+      if (options.limit === 1) return inner.claim(queue, options);
+      const all = await inner.claim(queue, { ...options, limit: 100_000 });
+      const byPush = [...all].sort((a, b) => Number(a.id) - Number(b.id));
+      const keep = byPush.slice(0, options.limit);
+      for (const r of byPush.slice(options.limit)) await inner.release(r.id, r.token, options.now);
+      return keep;
+    },
+  }),
   'stats count a job due exactly now as delayed': (inner) => ({
     stats: async (queue, now) => {
       const s = await inner.stats(queue, now);

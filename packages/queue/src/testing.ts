@@ -767,6 +767,34 @@ export function queueConformance(runner: ConformanceRunner, options: Conformance
         await worker.close();
       });
 
+      it('takes the highest priorities first when it claims several jobs at once', async () => {
+        const queue = make<string>();
+        for (const [payload, priority] of [
+          ['low 1', 0],
+          ['low 2', 0],
+          ['high', 2],
+          ['low 3', 0],
+          ['mid', 1],
+        ] as const)
+          await queue.push(payload, { priority });
+        const started: string[] = [];
+        const release: (() => void)[] = [];
+        const worker = queue.process(
+          async (job) => {
+            started.push(job.payload);
+            await new Promise<void>((resolve) => release.push(resolve));
+          },
+          { concurrency: 3 },
+        );
+        await until(() => started.length === 3, 'three handlers started');
+        expect([...started].sort()).toEqual(['high', 'low 1', 'mid']);
+        await until(async () => {
+          for (const resolve of release.splice(0)) resolve();
+          return (await queue.stats()).done === 5;
+        }, 'all five done');
+        await worker.close();
+      });
+
       it('never runs more than `concurrency` handlers at once', async () => {
         const queue = make<number>();
         let active = 0;
