@@ -24,20 +24,27 @@ export interface TrackedAbortController {
 export function trackedAbortController(): TrackedAbortController {
   const controller = new AbortController();
   const { signal } = controller;
-  const attached = new Map<unknown, boolean>();
+  // Keyed as the signal keys them: the same listener with and without `capture` is two registrations, and a
+  // remove with the other capture flag removes nothing. Values say whether the listener is `once`.
+  const attached = [new Map<unknown, boolean>(), new Map<unknown, boolean>()] as const;
+  const registrations = (options: boolean | EventListenerOptions | undefined): Map<unknown, boolean> =>
+    attached[(typeof options === 'boolean' ? options : options?.capture === true) ? 1 : 0];
   const add = signal.addEventListener.bind(signal);
   const remove = signal.removeEventListener.bind(signal);
   // Registered first, so it runs first: `once` listeners are about to fire and detach themselves.
   add('abort', () => {
-    for (const [listener, once] of attached) if (once) attached.delete(listener);
+    for (const map of attached) for (const [listener, once] of map) if (once) map.delete(listener);
   });
   signal.addEventListener = ((
     type: string,
     listener: unknown,
     options?: boolean | AddEventListenerOptions,
   ) => {
-    if (type === 'abort' && listener != null && !attached.has(listener))
-      attached.set(listener, typeof options === 'object' && options.once === true);
+    const map = registrations(options);
+    // A listener whose `signal` option is already aborted is never added (DOM addEventListener step 2).
+    const dropped = typeof options === 'object' && options.signal?.aborted === true;
+    if (type === 'abort' && listener != null && !dropped && !map.has(listener))
+      map.set(listener, typeof options === 'object' && options.once === true);
     add(type, listener as EventListener, options);
   }) as typeof signal.addEventListener;
   signal.removeEventListener = ((
@@ -45,14 +52,14 @@ export function trackedAbortController(): TrackedAbortController {
     listener: unknown,
     options?: boolean | EventListenerOptions,
   ) => {
-    if (type === 'abort') attached.delete(listener);
+    if (type === 'abort') registrations(options).delete(listener);
     remove(type, listener as EventListener, options);
   }) as typeof signal.removeEventListener;
   return {
     controller,
     signal,
     get listeners() {
-      return attached.size;
+      return attached[0].size + attached[1].size;
     },
     abort: (reason?: unknown) => controller.abort(reason),
   };

@@ -43,6 +43,26 @@ describe('trackedAbortController', () => {
     expect(tracked.listeners).toBe(1);
   });
 
+  it('counts a listener added with capture and without as two, as the signal does, so a remove with the wrong capture flag shows as a leak', () => {
+    const tracked = trackedAbortController();
+    const listener = (): void => {};
+    tracked.signal.addEventListener('abort', listener);
+    tracked.signal.removeEventListener('abort', listener, { capture: true });
+    expect(tracked.listeners).toBe(1);
+    tracked.signal.addEventListener('abort', listener, true);
+    expect(tracked.listeners).toBe(2);
+    tracked.signal.removeEventListener('abort', listener, false);
+    expect(tracked.listeners).toBe(1);
+    tracked.signal.removeEventListener('abort', listener, { capture: true });
+    expect(tracked.listeners).toBe(0);
+  });
+
+  it('does not count a listener whose { signal } option is already aborted: the signal never adds it', () => {
+    const tracked = trackedAbortController();
+    tracked.signal.addEventListener('abort', () => {}, { signal: AbortSignal.abort() });
+    expect(tracked.listeners).toBe(0);
+  });
+
   it('forgets once-listeners when they fire, keeps the others', () => {
     const tracked = trackedAbortController();
     let fired = 0;
