@@ -128,6 +128,30 @@ describe('credentials in URLs', () => {
     registry.close();
   });
 
+  it('are masked in linear time in a long failure message (a check or source may quote a response body)', async () => {
+    // 100,000 letters without '://' took the masking 10-20 s (each letter started a scheme scanned to the end);
+    // 200,000 are well past the 20 s test timeout there, and a few ms now.
+    const word = 'a'.repeat(200_000);
+    const source: Source = {
+      kind: 'mine',
+      description: 'mine',
+      open: () => ({
+        resolve: async () => {
+          throw new Error(`backend said: ${word} ${word}://${'b'.repeat(100_000)} ${secretUrl}`);
+        },
+      }),
+    };
+    const registry = createRegistry({ services: { api: source } });
+    const error = await registry.ready('api').then(
+      () => undefined,
+      (err: unknown) => err as Error,
+    );
+    expect(error?.message).toContain(word);
+    expect(error?.message).toContain('http://***@127.0.0.1:9/?***');
+    expectNoSecret(error?.message);
+    registry.close();
+  });
+
   it('in a Consul or etcd address are refused at construction, without echoing them', () => {
     for (const make of [
       () => consul({ service: 'api', address: 'http://admin:hunter2@127.0.0.1:8500' }),
