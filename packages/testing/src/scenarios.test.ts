@@ -1,3 +1,4 @@
+import { InvalidArgumentError } from '@integ/core';
 import {
   createFakeClock,
   createTestServer,
@@ -91,6 +92,15 @@ describe('retryAfter', () => {
       expect(response.headers.get('retry-after')).toBe('Wed, 02 Jan 2030 03:04:05 GMT');
     }
     expect((await fetch(`${api}/r`)).status).toBe(200);
+  });
+});
+
+describe('retryAfter with a value no server can send', () => {
+  it('refuses a number that is not whole seconds >= 0 and an invalid Date (RFC 9110: delay-seconds = 1*DIGIT)', () => {
+    for (const bad of [1.5, -1, Number.NaN, Number.POSITIVE_INFINITY, new Date(Number.NaN)])
+      expect(() => retryAfter(bad)).toThrow(InvalidArgumentError);
+    expect(() => retryAfter(0)).not.toThrow();
+    expect(() => retryAfter('1.5')).not.toThrow(); // a string is sent as is, to test a client against it
   });
 });
 

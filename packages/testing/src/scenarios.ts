@@ -2,7 +2,7 @@
  * Scenario builders for external HTTP services, as msw resolvers: put them behind any `http.get/post/...`
  * handler. Each keeps its own call count (`.calls`) so a test can assert how often the service was hit.
  */
-import { type Clock, sleep, systemClock } from '@integ/core';
+import { type Clock, InvalidArgumentError, sleep, systemClock } from '@integ/core';
 import { HttpResponse } from 'msw';
 
 /** What a scenario answers with: a Response (cloned per call), a factory, or `'network'` for a network error. */
@@ -98,6 +98,8 @@ export interface RetryAfterOptions {
  * A service that refuses with a `Retry-After` header, in delta-seconds (a number) or as an HTTP-date
  * (a Date or a preformatted string), then recovers.
  *
+ * @throws {InvalidArgumentError} when `after` is a number that is not whole seconds >= 0, or an invalid Date
+ *
  * @example
  * ```ts
  * server.use(http.get(url, retryAfter(2, { status: 429 })));
@@ -105,6 +107,18 @@ export interface RetryAfterOptions {
  */
 export function retryAfter(after: number | Date | string, options: RetryAfterOptions = {}): ScenarioResolver {
   const { status = 503, times = 1, reply = ok } = options;
+  // RFC 9110 10.2.3: delay-seconds is whole seconds (1*DIGIT) and an HTTP-date a real date; a string is sent
+  // as is, for tests of a client against a malformed header.
+  if (
+    typeof after === 'number'
+      ? !Number.isSafeInteger(after) || after < 0
+      : after instanceof Date && Number.isNaN(after.getTime())
+  )
+    throw new InvalidArgumentError(
+      'retryAfter(after)',
+      'whole seconds >= 0, a valid Date or a string',
+      after,
+    );
   const value =
     typeof after === 'number' ? String(after) : after instanceof Date ? after.toUTCString() : after;
   return scenario(async (_request, call) => {
