@@ -572,6 +572,44 @@ const MUTANTS: Record<string, Mutation> = {
       return keep;
     },
   }),
+  'stalled set on every re-delivery (a retry, a released job)': (inner) => ({
+    claim: async (queue, options) =>
+      (await inner.claim(queue, options)).map((r) => ({
+        ...r,
+        stalled: r.stalled || r.attempts > 1 || r.token > 1,
+      })),
+  }),
+  'redrive clears lastError': (inner) => {
+    const cleared = new Set<string>();
+    return {
+      ...patchReads(inner, (r) => (cleared.has(r.id) && r.status !== 'dead' ? { ...r, lastError: null } : r)),
+      redrive: async (queue, options) => {
+        const dead = await inner.list(queue, { status: 'dead', limit: 1_000_000 });
+        const n = await inner.redrive(queue, options);
+        for (const r of dead) if ((await inner.get(r.id))?.status === 'pending') cleared.add(r.id);
+        return n;
+      },
+      fail: async (id, token, now, error, outcome) => {
+        cleared.delete(id);
+        return inner.fail(id, token, now, error, outcome);
+      },
+    };
+  },
+  'ack clears lastError': (inner) =>
+    patchReads(inner, (r) => (r.status === 'done' ? { ...r, lastError: null } : r)),
+  'redrive restamps createdAt (the job timestamp)': (inner) => {
+    const stamped = new Map<string, number>();
+    return {
+      ...patchReads(inner, (r) => (stamped.has(r.id) ? { ...r, createdAt: stamped.get(r.id) as number } : r)),
+      redrive: async (queue, options) => {
+        const dead = await inner.list(queue, { status: 'dead', limit: 1_000_000 });
+        const n = await inner.redrive(queue, options);
+        for (const r of dead)
+          if ((await inner.get(r.id))?.status === 'pending') stamped.set(r.id, options.now);
+        return n;
+      },
+    };
+  },
   'stats count a job due exactly now as delayed': (inner) => ({
     stats: async (queue, now) => {
       const s = await inner.stats(queue, now);

@@ -643,6 +643,8 @@ export function queueConformance(runner: ConformanceRunner, options: Conformance
         const second = await mustNext(queue);
         expect(second.attempts).toBe(2);
         expect(second.lastError).toBe('Error: boom 1');
+        // A retry is a new attempt, not a take-over: `stalled` (and onStalled) is for expired leases only.
+        expect(second.stalled).toBe(false);
         await second.fail(new Error('boom 2'));
         await clock.advance(1000);
         await (await mustNext(queue)).fail(new Error('boom 3'));
@@ -699,10 +701,20 @@ export function queueConformance(runner: ConformanceRunner, options: Conformance
         await (await mustNext(queue)).fail(new Error('x'));
         await (await mustNext(queue)).fail(new Error('y'));
         expect((await queue.list({ status: 'dead' })).map((j) => j.id)).toEqual([a.id, b.id]);
+        await clock.advance(1000);
         expect(await queue.redrive({ ids: [a.id] })).toBe(1);
         const again = await mustNext(queue);
-        expect([again.id, again.attempts]).toEqual([a.id, 1]);
+        // Redrive keeps what it does not reset: the push time, and the last error for inspection (also after success).
+        expect([again.id, again.attempts, again.timestamp, again.lastError, again.stalled]).toEqual([
+          a.id,
+          1,
+          a.timestamp,
+          'Error: x',
+          false,
+        ]);
         await again.ack();
+        const done = await queue.get(a.id);
+        expect([done?.status, done?.timestamp, done?.lastError]).toEqual(['done', a.timestamp, 'Error: x']);
         expect(await queue.redrive()).toBe(1);
         expect((await mustNext(queue)).id).toBe(b.id);
         expect(await queue.redrive()).toBe(0);
@@ -934,7 +946,7 @@ export function queueConformance(runner: ConformanceRunner, options: Conformance
         expect([job?.status, job?.attempts]).toEqual(['pending', 0]);
         expect(worker.running).toBe(0);
         const again = await mustNext(queue);
-        expect(again.id).toBe(pushed.id);
+        expect([again.id, again.stalled]).toEqual([pushed.id, false]);
       });
 
       it('queue.close() returns jobs taken with next() and not settled to pending after its timeout', async () => {
