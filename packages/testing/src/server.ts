@@ -34,7 +34,10 @@ export function createTestServer(...handlers: RequestHandler[]): TestServer {
   const msw = setupServer(...handlers);
   return {
     msw,
-    listen: (options) => msw.listen({ onUnhandledRequest: 'error', ...options }),
+    // `?? 'error'`, not a spread default: `{ onUnhandledRequest: undefined }` would restore msw's 'warn' and let
+    // unhandled requests reach the real network.
+    listen: (options) =>
+      msw.listen({ ...options, onUnhandledRequest: options?.onUnhandledRequest ?? 'error' }),
     use: (...more) => msw.use(...more),
     resetHandlers: (...next) => msw.resetHandlers(...next),
     close: () => msw.close(),
