@@ -63,6 +63,22 @@ describe('createFakeClock', () => {
     expect(fired).toEqual(['30 days', '2^31', '2^31-1']);
   });
 
+  it('setNow() fires nothing; timers keep their due times, so a jump forward leaves them overdue and a jump back delays them', async () => {
+    const clock = createFakeClock({ now: 1_000 });
+    const fired: number[] = [];
+    clock.setTimeout(() => fired.push(clock.now()), 100);
+    clock.setNow(5_000);
+    expect(fired).toEqual([]);
+    await clock.advance(0);
+    expect(fired).toEqual([5_000]);
+    clock.setTimeout(() => fired.push(clock.now()), 100);
+    clock.setNow(4_000);
+    await clock.advance(100);
+    expect(fired).toEqual([5_000]);
+    await clock.advance(1_000);
+    expect(fired).toEqual([5_000, 5_100]);
+  });
+
   it('counts pending timers and forgets cleared ones', () => {
     const clock = createFakeClock();
     const a = clock.setTimeout(() => {}, 10);

@@ -48,7 +48,10 @@ export interface FakeClock extends Clock {
    * @throws the first error a timer callback threw, after firing every timer; else an Error past `limit`
    */
   runAll(limit?: number): Promise<void>;
-  /** Sets the time without firing anything (like a wall-clock jump). */
+  /**
+   * Sets the time without firing anything. Timers keep their due times on the same time line: a jump forward
+   * leaves the timers it passed overdue (they fire on the next advance), a jump back delays them.
+   */
   setNow(now: number): void;
 }
 
