@@ -360,6 +360,8 @@ class Service {
 
   /** One lookup, shared by concurrent callers; resolves the answer's TTL. */
   refresh(): Promise<number | undefined> {
+    // A closed resolver is not asked again (an etcd one would wait out its resync on an aborted signal).
+    if (this.closed) return Promise.reject(closedError(this.name));
     if (this.resolver === undefined) return Promise.resolve(undefined);
     if (this.inflightRefresh !== null) return this.inflightRefresh as Promise<number | undefined>;
     const resolver = this.resolver;
@@ -407,6 +409,8 @@ class Service {
   ready(signal?: AbortSignal): Promise<void> {
     if (this.status === 'ready') return Promise.resolve();
     if (this.status === 'failed') return Promise.reject(this.lastError);
+    // Nothing will answer after close(): no waiting forever.
+    if (this.closed) return Promise.reject(closedError(this.name));
     if (signal?.aborted) return Promise.reject(abortReason(signal));
     return new Promise((resolve, reject) => {
       const onAbort = (): void => {
@@ -774,10 +778,13 @@ class Service {
     } catch {
       // closing is best effort
     }
-    const error = new NoEndpointsError(this.name, 'pending', ' (the registry was closed)');
+    const error = closedError(this.name);
     for (const waiter of this.readyWaiters.splice(0)) waiter.reject(error);
   }
 }
+
+const closedError = (service: string): NoEndpointsError =>
+  new NoEndpointsError(service, 'pending', ' (the registry was closed)');
 
 function tier(init: EndpointInit): number {
   return Number.isFinite(init.priority) ? (init.priority as number) : 0;
@@ -958,7 +965,7 @@ export function createRegistry(options: RegistryOptions): Registry {
     subscribe: (name, listener) => get(name).subscribe(listener),
     close() {
       if (controller.signal.aborted) return;
-      controller.abort(new NoEndpointsError('*', 'pending', ' (the registry was closed)'));
+      controller.abort(closedError('*'));
       for (const service of services.values()) service.close();
     },
   };

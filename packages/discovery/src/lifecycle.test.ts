@@ -1,0 +1,68 @@
+/**
+ * The registry's lifecycle at its edges: what `ready()` and `refresh()` do after `close()`.
+ */
+import { createRegistry, type Snapshot, type Source } from '@integ/discovery';
+import { createFakeClock } from '@integ/testing';
+import { describe, expect, it } from 'vitest';
+
+/** A source that never answers; counts lookups and closes. */
+function silentSource() {
+  const state = { asked: 0, closed: 0 };
+  const source: Source = {
+    kind: 'silent',
+    description: 'never answers',
+    open: () => ({
+      resolve: () => {
+        state.asked++;
+        return new Promise<Snapshot>(() => {});
+      },
+      close: () => {
+        state.closed++;
+      },
+    }),
+  };
+  return { source, state };
+}
+
+const settled = async (promise: Promise<unknown>, flush: () => Promise<void>): Promise<unknown> => {
+  let outcome: unknown = 'still pending';
+  promise.then(
+    () => {
+      outcome = 'resolved';
+    },
+    (error: unknown) => {
+      outcome = error;
+    },
+  );
+  await flush();
+  return outcome;
+};
+
+describe('registry.close()', () => {
+  it('makes a later ready() of a service that never answered reject, instead of waiting forever', async () => {
+    const clock = createFakeClock();
+    const { source } = silentSource();
+    const registry = createRegistry({ clock, services: { s: source } });
+    registry.close();
+    expect(await settled(registry.ready('s'), () => clock.advance(0))).toMatchObject({
+      code: 'ERR_NO_ENDPOINTS',
+      reason: 'pending',
+    });
+    expect(await settled(registry.ready(), () => clock.advance(0))).toMatchObject({
+      code: 'ERR_NO_ENDPOINTS',
+    });
+  });
+
+  it('makes a later refresh() reject without asking the closed source again', async () => {
+    const clock = createFakeClock();
+    const { source, state } = silentSource();
+    const registry = createRegistry({ clock, services: { s: source } });
+    await clock.advance(0);
+    expect(state.asked).toBe(1);
+    registry.close();
+    expect(await settled(registry.refresh('s'), () => clock.advance(0))).toMatchObject({
+      code: 'ERR_NO_ENDPOINTS',
+    });
+    expect(state.asked).toBe(1);
+  });
+});
