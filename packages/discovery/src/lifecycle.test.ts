@@ -1,5 +1,6 @@
 /**
- * The registry's lifecycle at its edges: what `ready()` and `refresh()` do after `close()`.
+ * The registry's lifecycle at its edges: what `ready()` and `refresh()` do after `close()`, and what is left
+ * running when `createRegistry()` throws half-way through starting its services.
  */
 import { createRegistry, type Snapshot, type Source } from '@integ/discovery';
 import { createFakeClock } from '@integ/testing';
@@ -64,5 +65,32 @@ describe('registry.close()', () => {
       code: 'ERR_NO_ENDPOINTS',
     });
     expect(state.asked).toBe(1);
+  });
+});
+
+describe('createRegistry() that throws while starting', () => {
+  it('stops the services it had already started (no loop, sweep or health-check timer left behind)', async () => {
+    const clock = createFakeClock();
+    const { source, state } = silentSource();
+    const broken: Source = {
+      kind: 'broken',
+      description: 'throws in open()',
+      open: () => {
+        throw new Error('cannot open');
+      },
+    };
+    expect(() =>
+      createRegistry({
+        clock,
+        services: {
+          a: { urls: ['http://10.0.0.1:80'], healthCheck: { check: async () => true } },
+          b: source,
+          c: broken,
+        },
+      }),
+    ).toThrow('cannot open');
+    await clock.advance(0);
+    expect(clock.pendingTimers).toBe(0);
+    expect(state.closed).toBe(1);
   });
 });

@@ -916,7 +916,18 @@ export function createRegistry(options: RegistryOptions): Registry {
     services.set(name, new Service(name, source, merged, shared));
   }
   const names = [...services.keys()].sort();
-  for (const service of services.values()) service.start();
+  const close = (): void => {
+    if (controller.signal.aborted) return;
+    controller.abort(closedError('*'));
+    for (const service of services.values()) service.close();
+  };
+  try {
+    for (const service of services.values()) service.start();
+  } catch (error) {
+    // A source whose open() throws: the services started before it must not run on with no registry to close.
+    close();
+    throw error;
+  }
 
   const get = (name: string): Service => {
     const service = services.get(name);
@@ -963,11 +974,7 @@ export function createRegistry(options: RegistryOptions): Registry {
       await get(name).refresh();
     },
     subscribe: (name, listener) => get(name).subscribe(listener),
-    close() {
-      if (controller.signal.aborted) return;
-      controller.abort(closedError('*'));
-      for (const service of services.values()) service.close();
-    },
+    close,
   };
 }
 
