@@ -121,6 +121,29 @@ describe('sseStream', () => {
     await expect(response.text()).rejects.toThrow();
   });
 
+  it("delivers the events before the network error of disconnectWith: 'error', so a reconnect can resume", async () => {
+    const events = [
+      { id: '1', data: 'a' },
+      { id: '2', data: 'b' },
+      { id: '3', data: 'c' },
+    ];
+    server.use(http.get(url, sseStream(events, { disconnectAfter: 2, disconnectWith: 'error' })));
+    const reader = (await fetch(url)).body!.getReader();
+    const decoder = new TextDecoder();
+    let text = '';
+    let failure: unknown;
+    try {
+      for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read())
+        text += decoder.decode(chunk.value, { stream: true });
+    } catch (error) {
+      failure = error;
+    }
+    expect(text).toBe('id: 1\ndata: a\n\nid: 2\ndata: b\n\n');
+    expect(failure).toBeInstanceOf(TypeError);
+    const resumed = await fetch(url, { headers: { 'last-event-id': '2' } });
+    await expect(resumed.text()).rejects.toThrow();
+  });
+
   it('keeps the stream open after the last event when no disconnect is configured', async () => {
     server.use(http.get(url, sseStream(['only'])));
     const controller = new AbortController();

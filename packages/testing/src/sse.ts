@@ -94,6 +94,7 @@ export function sseStream(events: readonly SseEventInit[], options: SseStreamOpt
     const slice = events.slice(start, disconnectAfter === undefined ? undefined : start + disconnectAfter);
     const cut = disconnectAfter !== undefined;
     const encoder = new TextEncoder();
+    let resetting = false;
     const body = new ReadableStream<Uint8Array>({
       start(controller) {
         for (const event of slice) controller.enqueue(encoder.encode(encodeSseEvent(event)));
@@ -111,8 +112,23 @@ export function sseStream(events: readonly SseEventInit[], options: SseStreamOpt
           else request.signal.addEventListener('abort', onAbort, { once: true });
           return;
         }
-        if (disconnectWith === 'error') controller.error(new TypeError('connection reset'));
-        else controller.close();
+        if (disconnectWith === 'close') controller.close();
+      },
+      // error() drops every chunk still queued on the way (msw tees the body), so the events sent before a
+      // dropped connection would never arrive. Fail once this queue is empty (pull runs then) and one macrotask
+      // later, by which time a client that keeps reading has taken what was sent.
+      pull(controller) {
+        if (!cut || disconnectWith !== 'error' || resetting) return;
+        resetting = true;
+        const reset = (): void => {
+          try {
+            controller.error(new TypeError('connection reset'));
+          } catch {
+            // the client cancelled the body first
+          }
+        };
+        if (typeof setImmediate === 'function') setImmediate(reset);
+        else globalThis.setTimeout(reset, 0);
       },
     });
     return new HttpResponse(body, {
