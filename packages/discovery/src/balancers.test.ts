@@ -116,6 +116,23 @@ describe('p2cPeakEwma', () => {
     expect((counts.get('http://10.0.0.1:80') ?? 0) / 20_000).toBeLessThan(0.05);
   });
 
+  it('keeps sending concurrent requests to a host measured at 0 ms, as to any fast host', () => {
+    // A sub-millisecond call timed with Date.now() reports latencyMs 0: that is a measurement, not "never
+    // measured" (which peak-EWMA keeps from a second request until the first answers).
+    const registry = createRegistry({
+      services: { api: { urls: ['http://fast:80', 'http://slow:80'] } },
+      balancer: 'peak-ewma',
+      outlierDetection: false,
+      clock: createFakeClock(),
+      random: seededRandom(5),
+    });
+    const [fast, slow] = registry.endpoints('api') as [Endpoint, Endpoint];
+    registry.report(fast, { ok: true, latencyMs: 0 });
+    registry.report(slow, { ok: true, latencyMs: 50 });
+    const picked = Array.from({ length: 4 }, () => registry.pick('api').url); // 4 in flight at once
+    expect(picked).toEqual(Array(4).fill('http://fast:80'));
+  });
+
   it('jumps to a higher latency at once and decays toward lower ones', () => {
     const b = p2cPeakEwma({ decayMs: 1000 });
     const l = load('http://a:1');

@@ -203,7 +203,12 @@ export function p2cPeakEwma(options: PeakEwmaOptions = {}): Balancer {
     },
     observe(load, outcome, time) {
       // Only a server failure is the host's fault (as for outlier detection): a fast 404 is a fast host.
-      const rtt = isServerFailure(outcome) ? Math.max(outcome.latencyMs, errorPenaltyMs) : outcome.latencyMs;
+      // At least 1 µs: a measured 0 ms (a sub-ms call timed with Date.now()) must not read as "never
+      // measured" (ewma 0), which keeps a host from a second request until the first answers.
+      const rtt = Math.max(
+        isServerFailure(outcome) ? Math.max(outcome.latencyMs, errorPenaltyMs) : outcome.latencyMs,
+        0.001,
+      );
       // Finagle: a higher latency replaces the estimate at once (peak); a lower one is blended in
       // with a weight that grows with the time since the last observation.
       if (rtt >= load.ewma) load.ewma = rtt;

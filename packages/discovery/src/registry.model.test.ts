@@ -16,7 +16,8 @@
  *   weighted never picks a weight-0 endpoint while one has weight; P2C (least-loaded, peak-EWMA) compares
  *   two distinct candidates, so its pick is never the single worst one. Peak-EWMA cost is
  *   `ewma x (inflight + 1)`; the EWMA jumps up at once, blends lower values in with weight
- *   `1 - exp(-dt / decayMs)` and decays while idle; a server failure counts as at least `errorPenaltyMs`.
+ *   `1 - exp(-dt / decayMs)` and decays while idle; a server failure counts as at least `errorPenaltyMs`,
+ *   any call as at least 1 µs.
  *   Proportions (weighted, random, round-robin) are checked statistically in their own properties.
  * - `pick()` counts in flight until `report()`; `url()` does not [Registry]. A report of an endpoint that
  *   left is ignored; per-endpoint state (load, health, ejection) is dropped when it leaves.
@@ -527,9 +528,10 @@ class Model {
     if (e === undefined) return;
     if (e.inflight > 0) e.inflight--;
     if (this.cfg.balancer === 'peak-ewma') {
-      const rtt = isServerFailure(outcome)
-        ? Math.max(outcome.latencyMs, ERROR_PENALTY_MS)
-        : outcome.latencyMs;
+      const rtt = Math.max(
+        isServerFailure(outcome) ? Math.max(outcome.latencyMs, ERROR_PENALTY_MS) : outcome.latencyMs,
+        0.001, // a measured 0 ms counts as 1 µs, so it does not read as "never measured"
+      );
       if (rtt >= e.ewma) e.ewma = rtt;
       else {
         const w = Math.exp(-Math.max(0, this.now - e.stamp) / DECAY_MS);
