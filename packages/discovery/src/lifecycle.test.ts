@@ -94,3 +94,25 @@ describe('createRegistry() that throws while starting', () => {
     expect(state.closed).toBe(1);
   });
 });
+
+describe('refresh spacing', () => {
+  it('keeps minInterval between lookups of a source whose ttlMs is NaN', async () => {
+    const clock = createFakeClock();
+    let asked = 0;
+    const source: Source = {
+      kind: 'nan-ttl',
+      description: 'answers at once with ttlMs NaN (a TTL parsed from a missing header)',
+      open: () => ({
+        // Stops answering after 50 lookups, so a hot loop ends and can be counted.
+        resolve: () =>
+          ++asked > 50
+            ? new Promise<Snapshot>(() => {})
+            : Promise.resolve({ endpoints: [{ url: 'http://10.0.0.1:80' }], ttlMs: Number.NaN }),
+      }),
+    };
+    const registry = createRegistry({ clock, services: { s: source }, minInterval: 1_000 });
+    await clock.advance(10_000);
+    expect(asked).toBeLessThanOrEqual(11);
+    registry.close();
+  });
+});

@@ -341,21 +341,27 @@ class Service {
   }
 
   private ttlDelay(ttl: number | undefined): number {
-    const { refreshInterval, maxInterval, minInterval, jitter, random, time } = this.shared;
+    const { refreshInterval, maxInterval, jitter, random } = this.shared;
     const base = Math.min(ttl ?? refreshInterval, maxInterval);
     // Refresh up to `jitter` early, never late: an answer is not used past its TTL.
-    const jittered = base * (1 - jitter * random());
-    return Math.max(jittered, this.lastStart + minInterval - time(), 0);
+    return this.spaced(base * (1 - jitter * random()));
+  }
+
+  /** `delay`, but never less than what keeps `minInterval` between the starts of two lookups. */
+  private spaced(delay: number): number {
+    const wait = this.lastStart + this.shared.minInterval - this.shared.time();
+    // Not Math.max: a NaN delay (a custom source's ttlMs: NaN) would win it and become a 0 ms hot loop.
+    return delay > wait ? delay : Math.max(wait, 0);
   }
 
   private errorDelay(): number {
-    const { minInterval, refreshInterval, jitter, random, time } = this.shared;
+    const { minInterval, refreshInterval, jitter, random } = this.shared;
     const backoff = Math.min(
       Math.max(refreshInterval, minInterval),
       // From at least 1 ms: with minInterval 0 a failing source would be asked again at once, forever.
       Math.max(minInterval, 1) * 2 ** Math.min(this.consecutiveErrors - 1, 20),
     );
-    return Math.max(backoff * (1 - jitter * random()), this.lastStart + minInterval - time(), 0);
+    return this.spaced(backoff * (1 - jitter * random()));
   }
 
   /** One lookup, shared by concurrent callers; resolves the answer's TTL. */
