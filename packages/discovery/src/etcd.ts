@@ -147,7 +147,9 @@ export function etcd(prefixOrOptions: string | EtcdOptions, more: Omit<EtcdOptio
         wake?.();
       };
       // One key-value of an answer (untrusted): a key or value that is not base64, or a value that is not
-      // a URL, is skipped and logged; the other keys still count.
+      // a URL, is skipped and counted; the other keys still count. One warn per answer or watch message
+      // gives the count (an answer can hold thousands of keys: one line each flooded the log).
+      let skipped = 0;
       const apply = (kv: unknown, deleted: boolean): void => {
         let k: string;
         let value: string;
@@ -155,17 +157,25 @@ export function etcd(prefixOrOptions: string | EtcdOptions, more: Omit<EtcdOptio
           k = unb64((kv as KeyValue | null)?.key);
           value = unb64((kv as KeyValue | null)?.value);
         } catch {
-          ctx.logger.warn({ service: ctx.service }, 'etcd: ignoring a key or value that is not base64');
+          skipped++;
           return;
         }
         if (deleted) kvs.delete(k);
         else {
           const endpoint = parseValue(k, value, protocol);
           if (endpoint === undefined) {
-            ctx.logger.warn({ service: ctx.service, key: k }, 'etcd: ignoring a value that is not a URL');
+            skipped++;
             kvs.delete(k);
           } else kvs.set(k, endpoint);
         }
+      };
+      const warnSkipped = (): void => {
+        if (skipped)
+          ctx.logger.warn(
+            { service: ctx.service, source: 'etcd', skipped },
+            'etcd: skipped keys or values that are not base64 or not a URL',
+          );
+        skipped = 0;
       };
       const snapshot = (): Snapshot => ({ endpoints: [...kvs.values()], ttlMs: 0 });
 
@@ -198,6 +208,7 @@ export function etcd(prefixOrOptions: string | EtcdOptions, more: Omit<EtcdOptio
               throw new DiscoverySourceError('etcd', `range ${prefix}: not a range answer`);
             kvs.clear();
             for (const kv of list) apply(kv, false);
+            warnSkipped();
             if (list.length && !kvs.size)
               throw new DiscoverySourceError('etcd', `range ${prefix}: no key holds a valid URL`);
             revision = Number(body?.header?.revision ?? 0);
@@ -300,9 +311,8 @@ export function etcd(prefixOrOptions: string | EtcdOptions, more: Omit<EtcdOptio
           return;
         }
         if (!result?.events || result.events.length === 0) return;
-        for (const event of result.events) {
-          apply(event.kv, event.type === 'DELETE');
-        }
+        for (const event of result.events) apply(event?.kv, event?.type === 'DELETE');
+        warnSkipped();
         revision = Number(result.header?.revision ?? revision);
         notify();
       };
