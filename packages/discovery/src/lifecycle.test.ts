@@ -116,3 +116,20 @@ describe('refresh spacing', () => {
     registry.close();
   });
 });
+
+describe('createRegistry() given a source whose open() returns no resolver', () => {
+  it('throws InvalidArgumentError naming the service, instead of a service pending forever', () => {
+    const clock = createFakeClock();
+    for (const opened of [undefined, Promise.resolve({ resolve: async () => ({ endpoints: [] }) }), {}]) {
+      const source = { kind: 'mine', description: 'mine', open: () => opened } as unknown as Source;
+      let error: unknown;
+      try {
+        createRegistry({ clock, services: { api: source } }).close();
+      } catch (err) {
+        error = err;
+      }
+      expect(error).toMatchObject({ code: 'ERR_INVALID_ARGUMENT', argument: 'services.api.source' });
+    }
+    expect(clock.pendingTimers).toBe(0);
+  });
+});

@@ -312,6 +312,13 @@ class Service {
         signal: this.shared.signal,
         maxEndpoints: this.maxEndpoints,
       });
+      // An open() that returns nothing (or a promise: an async open) would leave the service pending forever.
+      if (typeof this.resolver?.resolve !== 'function')
+        throw new InvalidArgumentError(
+          `services.${this.name}.source`,
+          'open() => { resolve }',
+          this.resolver,
+        );
       void this.loop();
     }
     if (this.detector !== null) this.scheduleSweep();
