@@ -8,19 +8,17 @@
  * Like the crash test, the children run a bundle of the sources built in beforeAll (decision 0031).
  */
 import { type ChildProcess, fork } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createQueue } from '@integ/queue';
 import { sqliteStore } from '@integ/queue/sqlite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bundleQueueSources } from './bundle.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
-const pkg = join(here, '..');
-const packages = join(pkg, '..');
-const outDir = join(pkg, 'node_modules', '.cache', 'contention-test');
-const bundle = join(outDir, 'entry.js');
+let bundle = '';
 const JOBS = 300;
 const WORKERS = 3;
 
@@ -29,30 +27,7 @@ const dbPath = join(dir, 'contention.db');
 const children = new Set<ChildProcess>();
 
 beforeAll(async () => {
-  mkdirSync(outDir, { recursive: true });
-  const { build } = await import('tsup');
-  await build({
-    config: false,
-    entry: { entry: join(here, 'crash', 'entry.ts') },
-    outDir,
-    format: ['esm'],
-    platform: 'node',
-    target: 'node20',
-    dts: false,
-    sourcemap: false,
-    clean: false,
-    silent: true,
-    splitting: false,
-    noExternal: [/^@integ\//],
-    external: ['better-sqlite3'],
-    esbuildOptions(options) {
-      options.alias = {
-        '@integ/core': join(packages, 'core', 'src', 'index.ts'),
-        '@integ/retry': join(packages, 'retry', 'src', 'index.ts'),
-      };
-    },
-  });
-  if (!existsSync(bundle)) throw new Error(`contention-test bundle missing: ${bundle}`);
+  bundle = await bundleQueueSources('contention-test');
 }, 60_000);
 
 afterAll(() => {

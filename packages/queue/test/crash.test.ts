@@ -7,20 +7,17 @@
  * and @integ/retry) into one ESM file with tsup's API; see docs/decisions/0031.
  */
 import { type ChildProcess, fork } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { seededRandom } from '@integ/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bundleQueueSources } from './bundle.js';
 import { openTestDatabase } from './sqlite-db.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
-const pkg = join(here, '..');
-const packages = join(pkg, '..');
-// Inside the package so the bundle resolves better-sqlite3 from the package's node_modules.
-const outDir = join(pkg, 'node_modules', '.cache', 'crash-test');
-const bundle = join(outDir, 'entry.js');
+let bundle = '';
 const { CRASH_ROUNDS, CRASH_SEED } = process.env;
 const ROUNDS = Number(CRASH_ROUNDS ?? 12);
 const SEED = Number(CRASH_SEED ?? 20261123);
@@ -66,30 +63,7 @@ function start(
 const wait = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 beforeAll(async () => {
-  mkdirSync(outDir, { recursive: true });
-  const { build } = await import('tsup');
-  await build({
-    config: false,
-    entry: { entry: join(here, 'crash', 'entry.ts') },
-    outDir,
-    format: ['esm'],
-    platform: 'node',
-    target: 'node20',
-    dts: false,
-    sourcemap: false,
-    clean: false,
-    silent: true,
-    splitting: false,
-    noExternal: [/^@integ\//],
-    external: ['better-sqlite3'],
-    esbuildOptions(options) {
-      options.alias = {
-        '@integ/core': join(packages, 'core', 'src', 'index.ts'),
-        '@integ/retry': join(packages, 'retry', 'src', 'index.ts'),
-      };
-    },
-  });
-  if (!existsSync(bundle)) throw new Error(`crash-test bundle missing: ${bundle}`);
+  bundle = await bundleQueueSources('crash-test');
 }, 60_000);
 
 afterAll(() => {
