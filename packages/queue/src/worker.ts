@@ -202,20 +202,23 @@ export function createWorker<T>(
     let renewTimer: TimerHandle | undefined;
     let deadlineTimer: TimerHandle | undefined;
     let lost = false;
+    // Set once the handler settled: a renewal answered after that must not schedule another (an ack the store
+    // refused leaves the job unsettled, and renewing it for ever kept it from being delivered again).
+    let over = false;
     const renew = (): void => {
       renewTimer = clock.setTimeout(() => {
         renewTimer = undefined;
         if (job.settled) return;
         job.extend(leaseMs).then(
           () => {
-            if (!signal.aborted && !job.settled) renew();
+            if (!over && !signal.aborted && !job.settled) renew();
           },
           (error: unknown) => {
             if (isIntegError(error, 'ERR_LEASE_LOST')) {
               lost = true;
               report(error, 'queue worker lost a lease; the job was claimed again');
               controller.abort(error);
-            } else if (!job.settled) {
+            } else if (!over && !job.settled) {
               report(error, 'queue worker could not extend a lease; trying again');
               renew();
             }
@@ -253,6 +256,7 @@ export function createWorker<T>(
       failed = true;
       failure = error;
     } finally {
+      over = true;
       if (renewTimer !== undefined) clock.clearTimeout(renewTimer);
       if (deadlineTimer !== undefined) clock.clearTimeout(deadlineTimer);
     }
