@@ -165,7 +165,10 @@ export interface Registry {
   ready(name?: string, options?: { readonly signal?: AbortSignal }): Promise<void>;
   /** Looks `name` up again now; concurrent calls (and the background loop) share one lookup. */
   refresh(name: string): Promise<void>;
-  /** Calls `listener` with the endpoint list whenever the source changes it. Returns an unsubscribe function. */
+  /**
+   * Calls `listener` with the endpoint list whenever the source changes it. Returns an unsubscribe function.
+   * A change goes to the listeners subscribed when it happened (one subscribed meanwhile hears the next).
+   */
   subscribe(name: string, listener: (endpoints: readonly Endpoint[]) => void): () => void;
   /** Stops refresh loops, health checks and sweeps, and closes sources. */
   close(): void;
@@ -524,15 +527,18 @@ class Service {
     this.records = this.list.map((s) => s.outlier);
     this.cache = null;
     const endpoints = this.list.map((s) => s.endpoint);
-    for (const listener of this.listeners) {
-      try {
-        listener(endpoints);
-      } catch (error) {
-        this.shared.logger.error(
-          { service: this.name, err: describeError(error).message },
-          'subscriber threw',
-        );
-      }
+    // To the listeners of when the change happened: one added by a listener hears the next change (else a
+    // listener subscribing anew each time is called without end), one removed meanwhile is skipped.
+    for (const listener of new Set(this.listeners)) {
+      if (this.listeners.has(listener))
+        try {
+          listener(endpoints);
+        } catch (error) {
+          this.shared.logger.error(
+            { service: this.name, err: describeError(error).message },
+            'subscriber threw',
+          );
+        }
     }
   }
 
