@@ -205,13 +205,13 @@ export function createWorker<T>(
     // Set once the handler settled: a renewal answered after that must not schedule another (an ack the store
     // refused leaves the job unsettled, and renewing it for ever kept it from being delivered again).
     let over = false;
-    const renew = (): void => {
+    const renew = (ms: number): void => {
       renewTimer = clock.setTimeout(() => {
         renewTimer = undefined;
         if (job.settled) return;
         job.extend(leaseMs).then(
           () => {
-            if (!over && !signal.aborted && !job.settled) renew();
+            if (!over && !signal.aborted && !job.settled) renew(leaseMs / 2);
           },
           (error: unknown) => {
             if (isIntegError(error, 'ERR_LEASE_LOST')) {
@@ -220,13 +220,14 @@ export function createWorker<T>(
               controller.abort(error);
             } else if (!over && !job.settled) {
               report(error, 'queue worker could not extend a lease; trying again');
-              renew();
+              // Soon, not after another leaseMs / 2: that is when the lease ends and another claim may take it.
+              renew(leaseMs / 8);
             }
           },
         );
-      }, leaseMs / 2);
+      }, ms);
     };
-    renew();
+    renew(leaseMs / 2);
     if (timeout !== undefined) {
       deadlineTimer = clock.setTimeout(() => {
         deadlineTimer = undefined;
