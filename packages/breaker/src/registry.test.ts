@@ -409,3 +409,27 @@ describe('createBreakerRegistry under a flood of distinct keys', () => {
     );
   });
 });
+
+describe('createBreakerRegistry: per-key options that throw', () => {
+  it('get throws the error and execute rejects with it; nothing is held, and the next use asks again', async () => {
+    const clock = createFakeClock();
+    const error = new Error('no config for this tenant');
+    let broken = true;
+    const options = vi.fn(() => {
+      if (broken) throw error;
+      return { failureThreshold: 1 };
+    });
+    const registry = createBreakerRegistry({ clock, options });
+    expect(() => registry.get('t1')).toThrow(error);
+    let call: Promise<unknown> | undefined;
+    expect(() => {
+      call = registry.execute('t1', () => 1);
+    }).not.toThrow();
+    await expect(call).rejects.toBe(error);
+    expect(registry.size).toBe(0);
+    broken = false;
+    await expect(registry.execute('t1', () => 1)).resolves.toBe(1);
+    expect(registry.get('t1').state).toBe('closed');
+    expect(options).toHaveBeenCalledTimes(3);
+  });
+});

@@ -40,8 +40,9 @@ export interface BreakerRegistryOptions {
 /** A keyed set of breakers. */
 export interface BreakerRegistry {
   /**
-   * The breaker of `key`, created on first use.
+   * The breaker of `key`, created on first use (and anew, closed, after the registry evicted it).
    * @throws {InvalidArgumentError} when `key` is not a string (`execute` rejects with it instead)
+   * @throws whatever the per-key `options` function throws, or InvalidArgumentError for the options it returns
    */
   get(key: string): Breaker;
   /**
