@@ -4,7 +4,7 @@ import { consul, createRegistry, etcd } from '@integ/discovery';
 import { seededRandom } from '@integ/testing';
 import type { Answer } from 'dns-packet';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { closeServers, dnsServer, recordingLogger, serve } from './internal/test-servers.js';
+import { closeServers, dnsServer, rawDnsServer, recordingLogger, serve } from './internal/test-servers.js';
 
 // Consul and etcd answers are untrusted input: a broken or hostile agent must not take the registry down,
 // make it buffer without bound, or drop the good entries next to a bad one.
@@ -524,6 +524,66 @@ describe('the DNS client, given answers it did not ask for (RFC 5452 §9.1)', ()
       spoofer.close();
       server.close();
       await new Promise<void>((r) => tcp.close(() => r()));
+    }
+  });
+});
+
+describe('the DNS client, given a UDP answer cut anywhere with TC set (RFC 2181 §9)', () => {
+  // 40 SRV records are ~1.8 kB; over UDP the server sends the first 512 bytes with TC set, cut mid-record
+  // (RFC 1035 §4.2.1 "truncated"): the client is to ignore that reply and ask again over TCP, so only its
+  // header and question need to parse. Before, the cut reply failed to decode and was dropped: the lookup
+  // timed out on every attempt and never tried TCP.
+  it('asks again over TCP, and still takes the TC reply only for the question asked', async () => {
+    const packet = (await import('dns-packet')).default;
+    const { dnsSrv } = await import('@integ/discovery/dns');
+    const transports: string[] = [];
+    const server = await rawDnsServer((query, transport) => {
+      transports.push(transport);
+      const question = query.questions?.[0];
+      if (question === undefined) return undefined;
+      const answers: Answer[] = Array.from({ length: 40 }, (_, i) => ({
+        type: 'SRV',
+        name: question.name,
+        ttl: 30,
+        data: { priority: 1, weight: 1, port: 1000 + i, target: `host-${i}.big.example` },
+      }));
+      const echoed = question.name.startsWith('_other') ? { ...question, name: 'x.example' } : question;
+      const full = packet.encode({ type: 'response', id: query.id, flags: 0, questions: [echoed], answers });
+      if (transport === 'tcp') return full;
+      const cut = Buffer.from(full.subarray(0, 512));
+      cut[2] = (cut[2] as number) | 0x02; // TC
+      return cut;
+    });
+    const registry = createRegistry({
+      services: {
+        big: dnsSrv('_big._tcp.example', { servers: [server], resolveTargets: false, attempts: 1 }),
+      },
+    });
+    try {
+      await registry.ready();
+      expect(registry.endpoints('big')).toHaveLength(40);
+      expect(registry.endpoints('big')[39]?.url).toBe('http://host-39.big.example:1039');
+      expect(transports).toEqual(['udp', 'tcp']);
+    } finally {
+      registry.close();
+    }
+    // A cut TC reply that echoes another question is not taken (RFC 5452 §9.1): no TCP, a timeout.
+    transports.length = 0;
+    const other = createRegistry({
+      services: {
+        other: dnsSrv('_other._tcp.example', {
+          servers: [server],
+          resolveTargets: false,
+          attempts: 1,
+          timeout: 300,
+        }),
+      },
+    });
+    try {
+      await expect(other.ready()).rejects.toThrow(/timed out/);
+      expect(transports).toEqual(['udp']);
+    } finally {
+      other.close();
     }
   });
 });

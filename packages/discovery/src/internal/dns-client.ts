@@ -197,7 +197,12 @@ function udpQuery(
         return;
       let decoded: DecodedPacket;
       try {
-        decoded = mods.packet.decode(message);
+        // RFC 2181 §9: a reply with TC set is ignored and asked again over TCP, so a server may cut it
+        // anywhere (RFC 1035 §4.2.1, at 512 bytes mid-record): of such a reply only the header and the
+        // question are read (the other sections' counts zeroed in a copy).
+        decoded = mods.packet.decode(
+          (message[2] as number) & 2 ? Buffer.from(message).fill(0, 6, 12) : message,
+        );
       } catch {
         return; // not a DNS answer: keep waiting
       }
