@@ -118,7 +118,7 @@ export interface BreakerOptions {
    * as 0; a missing `openUntil` of an open snapshot means a full open period from now.
    */
   readonly initialState?: Pick<BreakerSnapshot, 'state'> & Partial<BreakerSnapshot>;
-  /** Called after every state change. */
+  /** Called after every state change. Hooks are not awaited; a hook that throws or rejects is ignored. */
   readonly onStateChange?: (to: BreakerState, from: BreakerState) => void;
   /** Called for every call rejected without running (the rejections of one open episode share one error). */
   readonly onReject?: (error: CircuitOpenError) => void;
@@ -176,6 +176,8 @@ const ok = <T>(value: T): BreakerResult<T> => ({ ok: true, value });
 const fail = (error: unknown): BreakerResult<never> => ({ ok: false, error });
 const resolveFailure = async (error: unknown): Promise<BreakerResult<never>> => fail(error);
 const RESOLVED = Promise.resolve();
+/** Drops an async hook's rejection (see `emit`); the registry drops `onEvict`'s with it. */
+export const ignore = (): void => {};
 // Rejecting one microtask later, once the caller's `await` or `.then` is attached, spares Node's
 // unhandled-rejection bookkeeping, which otherwise costs more than the whole rejection. A `.then` on a
 // settled promise is that microtask at less cost than `queueMicrotask` (which makes an AsyncResource in Node).
@@ -336,9 +338,10 @@ export function createBreaker(options: BreakerOptions = {}): Breaker {
   };
 
   // Hooks run through this only when set; a throwing hook must not leave the state machine half-updated.
-  const emit = (call: () => void): void => {
+  // An async hook is not awaited, and its rejection is dropped here: left unhandled, it ends a Node process.
+  const emit = (call: () => unknown): void => {
     try {
-      call();
+      (call() as PromiseLike<unknown> | undefined)?.then?.(ignore, ignore);
     } catch {}
   };
 

@@ -17,6 +17,7 @@ import {
   createBreaker,
   DISARM,
   type ExecuteOptions,
+  ignore,
   steady,
 } from './breaker.js';
 
@@ -117,9 +118,10 @@ export function createBreakerRegistry(options: BreakerRegistryOptions = {}): Bre
     // left the map: a flood of failing keys would hold one per key, however small maxSize. Held by the
     // caller, it still moves to half-open when next looked at.
     entry.breaker[DISARM]();
-    // A throwing hook must not fail the get() (or execute()) that made room, nor leave its key out.
+    // A throwing hook must not fail the get() (or execute()) that made room, nor leave its key out; an async
+    // one's rejection is dropped, not left unhandled (that ends a Node process).
     try {
-      onEvict?.(key, entry.breaker);
+      (onEvict?.(key, entry.breaker) as PromiseLike<unknown> | undefined)?.then?.(ignore, ignore);
     } catch {}
   };
 
