@@ -38,6 +38,10 @@ describe('httpCheck', () => {
     await expect(check(endpoint, { signal })).resolves.toBe(false);
     expect(paths).toEqual(['/healthz', '/healthz']);
     expect(() => httpCheck({ path: 'healthz' })).toThrow(/path/);
+    // '//healthz' or '/\\healthz' would resolve against the endpoint's URL as another host (http://healthz/),
+    // so the check would GET a different server than the endpoint: refused like a path without '/'.
+    for (const path of ['//healthz', '/\\healthz', '//127.0.0.1:1/health'])
+      expect(() => httpCheck({ path }), path).toThrow(/path/);
   });
 
   it('takes an endpoint out after unhealthyThreshold failed checks and brings it back', async () => {

@@ -55,8 +55,9 @@ export interface HttpCheckOptions {
  */
 export function httpCheck(options: HttpCheckOptions = {}): HealthCheck {
   const path = options.path ?? '/health';
-  if (typeof path !== 'string' || !path.startsWith('/'))
-    throw new InvalidArgumentError('httpCheck path', "a path starting with '/'", path);
+  // '//host' or '/\\host' would resolve against the endpoint's URL as another host.
+  if (typeof path !== 'string' || !/^\/(?![/\\])/.test(path))
+    throw new InvalidArgumentError('httpCheck path', "a path starting with one '/'", path);
   const expected = options.expectedStatus ?? ((status: number) => status >= 200 && status < 300);
   return async (endpoint, { signal }) => {
     const doFetch = options.fetch ?? globalThis.fetch;
