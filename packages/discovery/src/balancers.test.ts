@@ -36,6 +36,32 @@ describe('roundRobin', () => {
   });
 });
 
+describe('roundRobin() given as the registry-wide balancer (one instance for every service)', () => {
+  it('keeps one rotation per service: picks of two services taking turns still cycle through each', () => {
+    const registry = createRegistry({
+      balancer: roundRobin(),
+      services: {
+        a: { urls: ['http://a1:1', 'http://a2:1'] },
+        b: { urls: ['http://b1:1', 'http://b2:1'] },
+      },
+    });
+    const seen: string[] = [];
+    for (let i = 0; i < 4; i++) seen.push(registry.url('a'), registry.url('b'));
+    // Before, the services shared one cursor: a always got a1 and b always b2.
+    expect(seen).toEqual([
+      'http://a1:1',
+      'http://b1:1',
+      'http://a2:1',
+      'http://b2:1',
+      'http://a1:1',
+      'http://b1:1',
+      'http://a2:1',
+      'http://b2:1',
+    ]);
+    registry.close();
+  });
+});
+
 describe('weighted', () => {
   it('picks in proportion to the weights (RFC 2782), never a weight-0 endpoint while others have weight', () => {
     fc.assert(

@@ -47,7 +47,8 @@ export interface Balancer {
 export type BalancerName = 'round-robin' | 'random' | 'weighted' | 'least-loaded' | 'peak-ewma';
 
 /**
- * Cycles through the candidates in order. Ignores weights.
+ * Cycles through the candidates in order, one rotation per service (so one instance can serve a whole
+ * registry). Ignores weights.
  *
  * @example
  * ```ts
@@ -55,12 +56,17 @@ export type BalancerName = 'round-robin' | 'random' | 'weighted' | 'least-loaded
  * ```
  */
 export function roundRobin(): Balancer {
-  let next = 0;
+  // One cursor per service: one instance given as the registry's balancer serves every service, and a
+  // shared cursor gave each of two services taking turns the same endpoint every time.
+  const next = new Map<string, number>();
   return {
     name: 'round-robin',
     pick(candidates) {
-      if (next >= candidates.length) next = 0;
-      return candidates[next++] as EndpointLoad;
+      const service = (candidates[0] as EndpointLoad).endpoint.service;
+      let i = next.get(service) ?? 0;
+      if (i >= candidates.length) i = 0;
+      next.set(service, i + 1);
+      return candidates[i] as EndpointLoad;
     },
   };
 }
