@@ -160,6 +160,9 @@ export function createWorker<T>(
     }
     pumping = fill().finally(() => {
       pumping = undefined;
+      // A slot freed while fill() was returning (a handler that settled at once) asked for another round;
+      // a wake-up while every slot is busy did not (the slot's own pump() comes when it frees).
+      if (again && running.size < concurrency) pump();
     });
   }
 
