@@ -16,7 +16,6 @@ import {
   type SuccessEvent,
   slidingWindow,
 } from '@integ/breaker';
-import type { Clock } from '@integ/core';
 import { createFakeClock } from '@integ/testing';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -25,24 +24,7 @@ const T0 = 1_700_000_000_000;
 const DAY = 86_400_000;
 const boom = (): Promise<never> => Promise.reject(new Error('boom'));
 
-function wallClock() {
-  const fake = createFakeClock({ now: T0 });
-  let shift = 0;
-  const clock: Clock & { setNow(now: number): void } = {
-    now: () => fake.now() + shift,
-    setTimeout: (callback, ms) => fake.setTimeout(callback, ms),
-    clearTimeout: (handle) => fake.clearTimeout(handle),
-    setNow: (now) => {
-      shift = now - fake.now();
-    },
-  };
-  return Object.assign(clock, {
-    advance: (ms: number) => fake.advance(ms),
-    get pendingTimers() {
-      return fake.pendingTimers;
-    },
-  });
-}
+const wallClock = () => createFakeClock({ now: T0 });
 
 async function tripped(options: Parameters<typeof createBreaker>[0] = {}) {
   const clock = wallClock();
@@ -57,7 +39,7 @@ describe('createBreaker when the clock steps back', () => {
     const { clock, breaker } = await tripped();
     await clock.advance(400);
     expect(breaker.state).toBe('open');
-    clock.setNow(T0 - DAY);
+    clock.setWallClock(T0 - DAY);
     expect(breaker.state).toBe('open');
     const rejected = await breaker.tryExecute(() => 'ok');
     expect(rejected.ok).toBe(false);
@@ -71,7 +53,7 @@ describe('createBreaker when the clock steps back', () => {
 
   it('waits at most what was left of the period at its last look, however far back the clock went unseen', async () => {
     const { clock, breaker } = await tripped({ openFor: 1_000, maxOpenFor: 5_000 });
-    clock.setNow(T0 - 365 * DAY);
+    clock.setWallClock(T0 - 365 * DAY);
     await clock.advance(3_000);
     // The 3 s since the step are invisible on a clock that went back a year: the period restarts from here,
     // at most what was left (1 s), within maxOpenFor.
@@ -83,7 +65,7 @@ describe('createBreaker when the clock steps back', () => {
   it('fires onStateChange once what was left has passed after its timer saw the step, and keeps no timer', async () => {
     const changes: string[] = [];
     const { clock } = await tripped({ onStateChange: (to) => changes.push(to) });
-    clock.setNow(T0 - DAY);
+    clock.setWallClock(T0 - DAY);
     await clock.advance(2_000);
     expect(changes).toEqual(['open', 'half-open']);
     // The timer was not re-armed for the day the clock went back.
@@ -92,7 +74,7 @@ describe('createBreaker when the clock steps back', () => {
 
   it("snapshot()'s openUntil is on the clock as it reads now, so a breaker started from it waits what is left", async () => {
     const { clock, breaker } = await tripped();
-    clock.setNow(T0 - DAY);
+    clock.setWallClock(T0 - DAY);
     const saved = breaker.snapshot();
     expect(saved.openUntil).toBe(T0 - DAY + 1_000);
     const restored = createBreaker({ clock, initialState: saved });
@@ -106,7 +88,7 @@ describe('createBreaker when the clock steps back', () => {
     const { clock, breaker } = await tripped({ probeTimeout: 2_000 });
     await clock.advance(1_000);
     void breaker.execute(() => new Promise<never>(() => {})).catch(() => {});
-    clock.setNow(T0 - DAY);
+    clock.setWallClock(T0 - DAY);
     const rejected = await breaker.tryExecute(() => 'ok');
     expect((rejected as { error: CircuitOpenError }).error.retryAfterMs).toBe(2_000);
   });
@@ -120,7 +102,7 @@ describe('createBreaker when the clock steps back', () => {
     });
     await breaker.execute(boom).catch(() => {});
     await breaker.execute(boom).catch(() => {});
-    clock.setNow(T0 - DAY);
+    clock.setWallClock(T0 - DAY);
     expect(breaker.snapshot()).toMatchObject({ calls: 2, failures: 2 });
     await clock.advance(1_000);
     expect(breaker.snapshot()).toMatchObject({ calls: 0, failures: 0 });
@@ -135,7 +117,7 @@ describe('createBreaker when the clock steps back', () => {
     const events: SuccessEvent[] = [];
     const breaker = createBreaker({ clock, onSuccess: (event) => events.push(event) });
     await breaker.execute(async () => {
-      clock.setNow(T0 - DAY);
+      clock.setWallClock(T0 - DAY);
       return 'ok';
     });
     expect(events).toEqual([{ durationMs: 0, slow: false, state: 'closed' }]);
@@ -149,7 +131,7 @@ describe('createBreakerRegistry when the clock steps back', () => {
     registry.get('idle');
     await clock.advance(10_000);
     registry.get('busy');
-    clock.setNow(T0 - DAY);
+    clock.setWallClock(T0 - DAY);
     registry.get('busy');
     await clock.advance(50_000);
     registry.get('busy');
@@ -294,7 +276,7 @@ describe('createBreaker on a clock that steps back and forth (property)', () => 
               await clock.advance(cmd.ms);
               break;
             case 'step':
-              clock.setNow(clock.now() + cmd.ms);
+              clock.setWallClock(clock.now() + cmd.ms);
               break;
             case 'isolate':
               releases.push(breaker.isolate());

@@ -9,7 +9,6 @@
  * while timers run on the fake clock's elapsed time, as `setTimeout` does on a real machine (as in the
  * breaker's clock-steps.test.ts, decision 0120).
  */
-import type { Clock } from '@integ/core';
 import { createRegistry, type Endpoint, type Registry, type Snapshot, type Source } from '@integ/discovery';
 import { createFakeClock, seededRandom } from '@integ/testing';
 import fc from 'fast-check';
@@ -18,25 +17,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 const T0 = 1_700_000_000_000;
 const DAY = 86_400_000;
 
-function wallClock() {
-  const fake = createFakeClock({ now: T0 });
-  let shift = 0;
-  const clock: Clock = {
-    now: () => fake.now() + shift,
-    setTimeout: (callback, ms) => fake.setTimeout(callback, ms),
-    clearTimeout: (handle) => fake.clearTimeout(handle),
-  };
-  return Object.assign(clock, {
-    /** Steps the wall clock to `now` without moving the timers. */
-    step: (now: number) => {
-      shift = now - fake.now();
-    },
-    advance: (ms: number) => fake.advance(ms),
-    get pendingTimers() {
-      return fake.pendingTimers;
-    },
-  });
-}
+const wallClock = () => createFakeClock({ now: T0 });
 
 const opened: Registry[] = [];
 afterEach(() => {
@@ -84,7 +65,7 @@ describe('createRegistry when the wall clock steps', () => {
     await clock.advance(0);
     expect(held.state.asked).toBe(1);
     await clock.advance(30_000); // a blocking query waits on the server
-    clock.step(T0 - DAY);
+    clock.setWallClock(T0 - DAY);
     held.release();
     await registry.ready('s');
     await clock.advance(1_000);
@@ -110,7 +91,7 @@ describe('createRegistry when the wall clock steps', () => {
     registryOf({ services: { s: source }, clock, minInterval: 1_000, jitter: 0 });
     await clock.advance(0);
     await clock.advance(5_000);
-    clock.step(T0 - DAY);
+    clock.setWallClock(T0 - DAY);
     fail?.(new Error('down'));
     await clock.advance(0);
     await clock.advance(1_000);
@@ -128,7 +109,7 @@ describe('createRegistry when the wall clock steps', () => {
     for (let i = 0; i < 5; i++) registry.report(bad, { ok: false, latencyMs: 1, status: 503 });
     expect(registry.inspect('s').endpoints[0]?.ejected).toBe(true);
     await clock.advance(4_000);
-    clock.step(T0 - DAY);
+    clock.setWallClock(T0 - DAY);
     await clock.advance(7_000);
     expect(registry.inspect('s').endpoints[0]?.ejected).toBe(false);
   });
@@ -143,7 +124,7 @@ describe('createRegistry when the wall clock steps', () => {
     const bad = registry.endpoints('s')[0]!;
     for (let i = 0; i < 5; i++) registry.report(bad, { ok: false, latencyMs: 1, status: 503 });
     expect(registry.inspect('s').endpoints[0]?.outlier.ejectedUntil).toBe(T0 + 10_000);
-    clock.step(T0 - DAY);
+    clock.setWallClock(T0 - DAY);
     const until = registry.inspect('s').endpoints[0]?.outlier.ejectedUntil ?? 0;
     expect(until).toBe(T0 - DAY + 10_000);
     expect(registry.inspect('s').endpoints[0]?.reasons.join()).toContain(new Date(until).toISOString());
@@ -162,7 +143,7 @@ describe('createRegistry when the wall clock steps', () => {
     // a fails fast (charged the 1000 ms penalty), b answers in 5 ms
     registry.report(a, { ok: false, latencyMs: 1, status: 503 });
     registry.report(b, { ok: true, latencyMs: 5 });
-    clock.step(T0 - DAY);
+    clock.setWallClock(T0 - DAY);
     const picked = new Set<string>();
     for (let i = 0; i < 200; i++) {
       await clock.advance(100);
@@ -213,7 +194,7 @@ describe('createRegistry when the wall clock steps', () => {
           try {
             for (const command of commands) {
               if (command.kind === 'step') {
-                clock.step(clock.now() + command.by);
+                clock.setWallClock(clock.now() + command.by);
               } else if (command.kind === 'advance') {
                 for (let left = command.ms; left > 0; left -= 500) {
                   await clock.advance(Math.min(500, left));

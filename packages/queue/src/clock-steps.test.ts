@@ -3,7 +3,6 @@
  * the store, the one time several processes share; the queue's own timers (renewal, polling, deadlines) count
  * elapsed time, as `setTimeout` does. These tests pin what a step does to each (README, "Clock steps").
  */
-import type { Clock } from '@integ/core';
 import { createQueue, memoryStore, type QueueStore } from '@integ/queue';
 import { sqliteStore } from '@integ/queue/sqlite';
 import { createFakeClock } from '@integ/testing';
@@ -11,22 +10,7 @@ import { describe, expect, it } from 'vitest';
 
 const HOUR = 3_600_000;
 
-/** A system-like clock: `now()` is wall time that `step()` moves; timers run on elapsed (monotonic) time. */
-function wallClock(): Clock & { step(ms: number): void; advance(ms: number): Promise<void> } {
-  const fake = createFakeClock({ now: Date.UTC(2030, 0, 1) });
-  let offset = 0;
-  return {
-    now: () => fake.now() + offset,
-    setTimeout: (fn, ms) => fake.setTimeout(fn, ms),
-    clearTimeout: (handle) => fake.clearTimeout(handle),
-    step: (ms) => {
-      offset += ms;
-    },
-    advance: async (ms) => {
-      await fake.advance(ms);
-    },
-  };
-}
+const wallClock = () => createFakeClock({ now: Date.UTC(2030, 0, 1) });
 
 const turns = async (n = 20): Promise<void> => {
   for (let i = 0; i < n; i++) await new Promise<void>((resolve) => setImmediate(resolve));
@@ -45,7 +29,7 @@ for (const [name, create] of stores)
       const queue = createQueue({ name: 'q', store, clock });
       await queue.push('x');
       await queue.next({ leaseMs: 1000 }); // the holder crashes: never acked, never renewed
-      clock.step(-HOUR);
+      clock.setWallClock(clock.now() - HOUR);
       await clock.advance(1000);
       expect(await queue.next()).toBe(null);
       await clock.advance(HOUR);
@@ -71,7 +55,7 @@ for (const [name, create] of stores)
       await queue.push('long');
       await turns();
       // Back by more than the lease: unless renewals go on, the job is claimable 2.5 s of wall time later.
-      clock.step(-1500);
+      clock.setWallClock(clock.now() - 1500);
       for (let i = 0; i < 10; i++) {
         await clock.advance(400);
         await turns();
@@ -95,7 +79,7 @@ for (const [name, create] of stores)
       const queue = createQueue({ name: 'q', store, clock });
       await queue.push('x');
       const first = await queue.next({ leaseMs: 30_000 });
-      clock.step(HOUR);
+      clock.setWallClock(clock.now() + HOUR);
       const second = await queue.next({ leaseMs: 30_000 });
       expect(second?.stalled).toBe(true);
       await expect(first?.ack()).rejects.toMatchObject({ code: 'ERR_LEASE_LOST' });
@@ -109,7 +93,7 @@ for (const [name, create] of stores)
       const store = create();
       const queue = createQueue({ name: 'q', store, clock });
       await queue.push('x');
-      clock.step(-HOUR);
+      clock.setWallClock(clock.now() - HOUR);
       const stats = await queue.stats();
       // The job is not due in the new wall time either: it was stamped an hour "ahead".
       expect([stats.pending, stats.delayed, stats.oldestPendingAgeMs]).toEqual([1, 1, 0]);

@@ -230,3 +230,36 @@ describe('createFakeClock', () => {
     );
   });
 });
+
+describe('setWallClock', () => {
+  const DAY = 86_400_000;
+
+  it('moves what now() reads, back or forward, while timers keep running on elapsed time', async () => {
+    const clock = createFakeClock({ now: 1_000_000 });
+    const fired: number[] = [];
+    clock.setTimeout(() => fired.push(clock.now()), 1_000);
+    await clock.advance(400);
+    clock.setWallClock(clock.now() - DAY);
+    expect(clock.now()).toBe(1_000_400 - DAY);
+    await clock.advance(599);
+    expect(fired).toEqual([]);
+    await clock.advance(1);
+    expect(fired).toEqual([1_001_000 - DAY]);
+    expect(clock.elapsed).toBe(1_000);
+
+    clock.setWallClock(clock.now() + 2 * DAY);
+    clock.setTimeout(() => fired.push(clock.now()), 10);
+    await clock.advance(9);
+    expect(fired).toHaveLength(1);
+    await clock.advance(1);
+    expect(fired).toEqual([1_001_000 - DAY, 1_001_010 + DAY]);
+    expect(clock.elapsed).toBe(1_010);
+  });
+
+  it('leaves setNow reading the time it was given', () => {
+    const clock = createFakeClock({ now: 5_000 });
+    clock.setWallClock(1_000);
+    clock.setNow(9_000);
+    expect(clock.now()).toBe(9_000);
+  });
+});

@@ -53,6 +53,19 @@ export interface FakeClock extends Clock {
    * leaves the timers it passed overdue (they fire on the next advance), a jump back delays them.
    */
   setNow(now: number): void;
+  /**
+   * Sets the wall clock, as NTP, a resumed VM or an operator does on a real machine: `now()` reads `now` from
+   * here on (back or forward), while timers keep running on elapsed time, so none fires early or late because
+   * of it (unlike {@link FakeClock.setNow}). For testing code that must survive a clock step.
+   *
+   * @example
+   * ```ts
+   * clock.setWallClock(clock.now() - 86_400_000); // a day back; a 1 s timer still fires after 1 s
+   * ```
+   */
+  setWallClock(now: number): void;
+  /** How far the timers' time line has moved since the clock was created (by advance, runAll and setNow; not by setWallClock). */
+  readonly elapsed: number;
 }
 
 // Lets queued promise callbacks run: a macrotask turn drains every microtask before it.
@@ -73,7 +86,10 @@ const flush = (): Promise<void> =>
  * ```
  */
 export function createFakeClock(options?: FakeClockOptions): FakeClock {
-  let now = options?.now ?? 0;
+  const start = options?.now ?? 0;
+  // `now` is the timers' time line; `now()` reads it plus `offset`, the sum of the wall-clock steps.
+  let now = start;
+  let offset = 0;
   let nextId = 1;
   const timers = new Map<number, Timer>();
 
@@ -111,7 +127,7 @@ export function createFakeClock(options?: FakeClockOptions): FakeClock {
   };
 
   return {
-    now: () => now,
+    now: () => now + offset,
     setTimeout(callback: () => void, ms: number): TimerHandle {
       const id = nextId++;
       // As a runtime does: a delay above 2^31-1 ms overflows to 1 ms (Node, browsers, @sinonjs/fake-timers), so
@@ -164,7 +180,13 @@ export function createFakeClock(options?: FakeClockOptions): FakeClock {
       throw new Error(`runAll() fired ${limit} timers and more remain: is something rescheduling forever?`);
     },
     setNow(value: number): void {
-      now = value;
+      now = value - offset;
+    },
+    setWallClock(value: number): void {
+      offset = value - now;
+    },
+    get elapsed() {
+      return now - start;
     },
   };
 }
