@@ -16,6 +16,11 @@ export interface SseConnection extends AsyncIterable<SseEvent> {
 
 /** Events buffered for a slow consumer before the client stops reading the socket. */
 const HIGH_WATER_MARK = 1024;
+/**
+ * Characters of event data buffered for a slow consumer before the client stops reading: with large events,
+ * 1024 of them could hold gigabytes (maxEventSize is 16 MiB).
+ */
+const HIGH_WATER_CHARS = 1_048_576;
 
 /**
  * Connects to an event stream. The connection starts at once (its request a microtask later) and
@@ -38,6 +43,9 @@ const HIGH_WATER_MARK = 1024;
  */
 export function connect(url: string | URL, options: ConnectOptions = {}): SseConnection {
   const queue: SseEvent[] = [];
+  // Characters of data in the queue.
+  let chars = 0;
+  const full = (): boolean => queue.length >= HIGH_WATER_MARK || chars >= HIGH_WATER_CHARS;
   // Set when the session is over: `error` is thrown once the queue is empty.
   let ended: { error: unknown } | undefined;
   let closed = false;
@@ -57,18 +65,19 @@ export function connect(url: string | URL, options: ConnectOptions = {}): SseCon
   const session = startSession(target, options, {
     event(event) {
       queue.push(event);
+      chars += event.data.length;
       wake();
     },
     end(error) {
       ended = { error };
       wake();
     },
-    drain: () => (queue.length < HIGH_WATER_MARK || ended ? undefined : wait()),
+    drain: () => (full() && !ended ? wait() : undefined),
   });
 
   const close = (): void => {
     closed = true;
-    queue.length = 0;
+    queue.length = chars = 0;
     session.close();
     wake();
   };
@@ -83,9 +92,10 @@ export function connect(url: string | URL, options: ConnectOptions = {}): SseCon
       if (options.signal?.aborted) throw options.signal.reason;
       const event = queue.shift();
       if (event !== undefined) {
+        chars -= event.data.length;
         // The session waits in drain() while the queue is full: wake it only once there is room again,
         // or it would read (and buffer) another chunk per event taken, and its idle time would count.
-        if (queue.length < HIGH_WATER_MARK) wake();
+        if (!full()) wake();
         yield event;
       } else if (ended) {
         if (ended.error !== undefined) throw ended.error;
