@@ -417,4 +417,26 @@ describe('retry over HTTP (node:http on loopback)', () => {
     await api.allClosed();
     expectNothingLeft(clock);
   });
+
+  it('frees the socket of a streaming 502 whose retryOnResult threw, then retries', async () => {
+    const clock = createFakeClock();
+    const done = retry(({ signal }) => fetch(api.url, { signal }), {
+      clock,
+      timeout: 5000,
+      backoff: constant(0),
+      // A predicate that throws (a proxy's error page it cannot read): counted as the attempt's failure.
+      retryOnResult: (r) => {
+        if (r.status === 502) throw new Error('proxy error page');
+        return false;
+      },
+    });
+    const first = (await api.next()).res;
+    first.writeHead(502, { 'content-type': 'text/html' }).write('<html>bad gateway'); // never ends
+    reply((await api.next()).res, 200, {}, 'ok');
+    expect(await (await done).text()).toBe('ok');
+    expect(api.requests).toBe(2);
+    // Left unread, the 502's body would hold its socket open: retry cancelled it.
+    await api.allClosed();
+    expectNothingLeft(clock);
+  });
 });

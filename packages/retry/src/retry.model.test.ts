@@ -16,7 +16,8 @@
  * attempt gives up with 'attempts'; the wait is the server's hint (retryAfterMs >= 0, else retry-after-ms,
  * else Retry-After seconds or HTTP-date relative to now) capped by maxRetryAfter, or else the backoff (results
  * above 2^31 - 1 capped, non-delays rejected with InvalidArgumentError); a wait >= the time left gives up with
- * 'deadline'; then the budget; then onRetry, the rejected Response's body is cancelled, and the wait runs.
+ * 'deadline'; then the budget; then onRetry, the body of the Response retryOnResult rejected (or threw on) is
+ * cancelled, and the wait runs.
  * Throwing hooks, predicates and backoffs reject with their error, without onGiveUp; a throwing retryOnResult
  * is the attempt's failure. Decision 0016 says why the budget's answers are an input here.
  */
@@ -815,7 +816,7 @@ function headerHint(h: HeaderHint, now: number): number | undefined {
 type Failure =
   | { readonly from: 'fn'; readonly step: Step }
   | { readonly from: 'value'; readonly step: Step }
-  | { readonly from: 'other' };
+  | { readonly from: 'other'; readonly judged?: Step };
 
 function hintOf(failure: Failure, now: number): number | undefined {
   if (failure.from === 'other') return undefined;
@@ -943,7 +944,7 @@ function model(spec: CallSpec, i: number, answers: readonly boolean[], cutValues
               ? fnAt + judge.after
               : fnAt;
         if (judge.mode === 'throw')
-          result = { ok: false, error: `judge${i}.${attempt}`, failure: { from: 'other' } };
+          result = { ok: false, error: `judge${i}.${attempt}`, failure: { from: 'other', judged: step } };
         else if (judge.mode !== 'never' && judge.answer)
           result = {
             ok: false,
@@ -1069,7 +1070,11 @@ function model(spec: CallSpec, i: number, answers: readonly boolean[], cutValues
         A = t;
       }
     }
-    if (failure.from === 'value' && step.value.kind === 'response') {
+    // A value turned down, or whose retryOnResult threw, is nobody's once retried: its body is cancelled.
+    if (
+      (failure.from === 'value' || (failure.from === 'other' && failure.judged)) &&
+      step.value.kind === 'response'
+    ) {
       reach('cancel:body');
       push('cancel', { value: `v${i}.${attempt}` });
     }

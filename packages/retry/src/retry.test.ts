@@ -346,6 +346,42 @@ describe('retry', () => {
       expect(await Promise.all(reads)).toEqual(['status 503', 'status 503']);
     });
 
+    it('cancels the body of a Response whose retryOnResult threw, when it retries or the attempt was cut', async () => {
+      const clock = createFakeClock();
+      const responses: Response[] = [];
+      const respond = () => {
+        const response = new Response(`body ${responses.length}`, { status: 502 });
+        responses.push(response);
+        return response;
+      };
+      // A predicate that throws on a 502 (say, a proxy's HTML page it cannot parse): a retried failure.
+      const judge = (r: Response) => {
+        if (r.status === 502) throw new Error('not JSON');
+        return false;
+      };
+      const error = await failure(retry(respond, { clock, attempts: 3, retryOnResult: judge }), clock);
+      expect((error as RetryError).errors.map((e) => (e as Error).message)).toEqual(
+        Array(3).fill('not JSON'),
+      );
+      expect(responses).toHaveLength(3);
+      // Retried: nobody reads those two; the last is the caller's (as a turned-down value on giving up).
+      await expect(responses[0]!.text()).rejects.toThrow(TypeError);
+      await expect(responses[1]!.text()).rejects.toThrow(TypeError);
+      expect(await responses[2]!.text()).toBe('body 2');
+      // Async too, and a predicate still deciding when the timeout cut the attempt.
+      responses.length = 0;
+      const cut = retry(respond, {
+        clock,
+        timeout: 50,
+        attempts: 1,
+        retryOnResult: () =>
+          new Promise<boolean>((_, reject) => clock.setTimeout(() => reject(new Error('late')), 100)),
+      });
+      expect(((await failure(cut, clock)) as RetryError).cause).toBeInstanceOf(TimeoutError);
+      await clock.runAll();
+      await expect(responses[0]!.text()).rejects.toThrow(TypeError);
+    });
+
     it('gives up on rejected results with RetryError whose cause is a RejectedResultError carrying the value', async () => {
       const clock = createFakeClock();
       const error = await failure(

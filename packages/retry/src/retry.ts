@@ -248,11 +248,11 @@ async function attemptAll<T>(
       if (controller || !start) stop = cut;
       if (start)
         try {
-          // A value that comes after the cut (from an fn that ignored its signal, or turned down by a
-          // retryOnResult still running at the cut) is dropped: cancel its body.
+          // A value that comes after the cut (from an fn that ignored its signal, or judged by a retryOnResult
+          // still running at the cut) is dropped: cancel its body (run() does it for one turned down or thrown on).
           Promise.resolve(start()).then(
             (value) => (done ? drop(value) : settle(value, true)),
-            (error) => (done ? drop(error instanceof RejectedResultError && error.value) : settle(error)),
+            (error) => done || settle(error),
           );
         } catch (error) {
           settle(error);
@@ -262,14 +262,24 @@ async function attemptAll<T>(
   // retryOnResult is part of the attempt: the timeout, the deadline and the caller's signal cut it too
   // (it may be reading the response's body with the attempt's signal), and a value that comes after the cut,
   // from an fn that ignored its signal, is not judged: retry has moved on. Without it, attempts call fn as is.
+  // A value turned down, or whose retryOnResult threw, is nobody's once retry moves on: its body is cancelled
+  // at once if the attempt was cut (only a cut aborts the attempt's signal), else when retry retries (a give-up
+  // leaves it to the caller, in the RetryError).
+  let unread: unknown;
   const run = o.retryOnResult
     ? async (context: AttemptContext): Promise<T> => {
         const value = await fn(context);
-        if (
-          !context.signal.aborted &&
-          (await (o.retryOnResult as NonNullable<typeof o.retryOnResult>)(value, context))
-        )
-          throw new RejectedResultError(value);
+        try {
+          if (
+            !context.signal.aborted &&
+            (await (o.retryOnResult as NonNullable<typeof o.retryOnResult>)(value, context))
+          )
+            throw new RejectedResultError(value);
+        } catch (error) {
+          if (context.signal.aborted) drop(value);
+          else unread = value;
+          throw error;
+        }
         return value;
       }
     : fn;
@@ -342,8 +352,8 @@ async function attemptAll<T>(
           // An async hook is not awaited (retry does not wait for a log line); its rejection is dropped here,
           // never left unhandled (that ends a Node process). A hook that throws at once stops retry (README).
           Promise.resolve(o.onRetry?.({ attempt, delay, error })).catch(ignore);
-          // A value turned down is dropped here: cancel its body.
-          if (error instanceof RejectedResultError) drop(error.value);
+          // A value turned down (or whose retryOnResult threw) is dropped here: cancel its body.
+          unread = drop(unread);
           // An abort or the deadline ends the wait early (race() resolves), which the next lines report.
           if (delay > 0) await race(delay);
           previousDelay = delay;
