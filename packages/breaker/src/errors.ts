@@ -28,6 +28,7 @@ import { IntegError, isIntegError } from '@integ/core';
  * ```
  */
 export class CircuitOpenError extends IntegError {
+  static override readonly name: string = 'CircuitOpenError';
   /** Milliseconds until the breaker admits a call again; `Infinity` while isolated. */
   declare readonly retryAfterMs: number;
   /** Whether the breaker is held open by `isolate()` (it stays open until released or reset). */

@@ -24,6 +24,7 @@ const BRAND = '@@integ/error';
  * ```
  */
 export class IntegError extends Error {
+  static override readonly name: string = 'IntegError';
   // Fields are `declare`d and assigned in the constructor: no class-field definitions are emitted, which
   // keeps every bundle that includes an @integ error smaller.
   /** Stable, documented machine-readable code, always `ERR_*`. */
@@ -40,6 +41,9 @@ export class IntegError extends Error {
     this.retryable = options.retryable;
   }
 
+  // Every @integ error class names itself with `static override readonly name: string = '...'`: a minifying
+  // bundler renames classes, and `name` would follow (`q: Retry gave up...`). A subclass that does not still
+  // gets its class name here.
   override get name(): string {
     return this.constructor.name;
   }
@@ -71,6 +75,7 @@ export function isIntegError(value: unknown, code?: string): value is IntegError
  * ```
  */
 export class TimeoutError extends IntegError {
+  static override readonly name: string = 'TimeoutError';
   /** The limit that was exceeded, in milliseconds. */
   declare readonly timeoutMs: number;
 
@@ -92,6 +97,7 @@ export class TimeoutError extends IntegError {
  * ```
  */
 export class InvalidArgumentError extends IntegError {
+  static override readonly name: string = 'InvalidArgumentError';
   /** The option or argument that was rejected. */
   declare readonly argument: string;
 

@@ -14,6 +14,7 @@ import { IntegError } from '@integ/core';
  * ```
  */
 export class UnknownServiceError extends IntegError {
+  static override readonly name: string = 'UnknownServiceError';
   /** The name that was asked for. */
   readonly service: string;
   /** Every service name the registry knows, sorted. */
@@ -42,6 +43,7 @@ export class UnknownServiceError extends IntegError {
  * ```
  */
 export class InvalidUrlError extends IntegError {
+  static override readonly name: string = 'InvalidUrlError';
   /** The environment variable the URL came from, when it came from one. */
   readonly variable: string | undefined;
   /** Where the URL was configured, e.g. `env AUTH_SERVICE` or `services.auth.urls[1]`. */
@@ -72,6 +74,7 @@ export type NoEndpointsReason = 'pending' | 'empty' | 'unhealthy';
  * ```
  */
 export class NoEndpointsError extends IntegError {
+  static override readonly name: string = 'NoEndpointsError';
   /** The service asked for. */
   readonly service: string;
   /** Why nothing could be picked. */
@@ -103,6 +106,7 @@ export class NoEndpointsError extends IntegError {
  * ```
  */
 export class DiscoverySourceError extends IntegError {
+  static override readonly name: string = 'DiscoverySourceError';
   /** The kind of source that failed: `dns-srv`, `consul`, ... */
   readonly source: string;
 

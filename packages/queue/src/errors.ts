@@ -12,6 +12,7 @@ import { IntegError, type IntegErrorOptions } from '@integ/core';
  * ```
  */
 export class LeaseLostError extends IntegError {
+  static override readonly name: string = 'LeaseLostError';
   /** The job's id. */
   readonly jobId: string;
   /** The fencing token the stale holder presented. */
@@ -38,6 +39,7 @@ export class LeaseLostError extends IntegError {
  * ```
  */
 export class PayloadError extends IntegError {
+  static override readonly name: string = 'PayloadError';
   /** Where in the payload the problem is, e.g. `payload.user.tags[2]`. */
   readonly path: string;
 
@@ -60,6 +62,7 @@ export class PayloadError extends IntegError {
  * ```
  */
 export class PayloadTooLargeError extends IntegError {
+  static override readonly name: string = 'PayloadTooLargeError';
   /** The JSON's size in bytes, or a lower bound past the limit when the payload was refused before serialising. */
   readonly bytes: number;
   readonly limit: number;
@@ -85,6 +88,7 @@ export class PayloadTooLargeError extends IntegError {
  * ```
  */
 export class QueueClosedError extends IntegError {
+  static override readonly name: string = 'QueueClosedError';
   constructor(name: string) {
     super('ERR_QUEUE_CLOSED', `Queue "${name}" is closed; create a new queue to push or process`, {
       retryable: false,
@@ -102,6 +106,7 @@ export class QueueClosedError extends IntegError {
  * ```
  */
 export class JobSettledError extends IntegError {
+  static override readonly name: string = 'JobSettledError';
   readonly jobId: string;
 
   constructor(jobId: string, action: string) {
@@ -122,6 +127,7 @@ export class JobSettledError extends IntegError {
  * ```
  */
 export class StoreCorruptError extends IntegError {
+  static override readonly name: string = 'StoreCorruptError';
   constructor(what: string, options: IntegErrorOptions = {}) {
     super(
       'ERR_STORE_CORRUPT',
@@ -141,6 +147,7 @@ export class StoreCorruptError extends IntegError {
  * ```
  */
 export class StoreLockedError extends IntegError {
+  static override readonly name: string = 'StoreLockedError';
   constructor(what: string, busyTimeoutMs: number, options: IntegErrorOptions = {}) {
     super(
       'ERR_STORE_LOCKED',
@@ -159,6 +166,7 @@ export class StoreLockedError extends IntegError {
  * ```
  */
 export class StoreUnavailableError extends IntegError {
+  static override readonly name: string = 'StoreUnavailableError';
   constructor(message: string, options: IntegErrorOptions = {}) {
     super('ERR_STORE_UNAVAILABLE', message, { retryable: false, ...options });
   }

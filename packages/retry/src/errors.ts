@@ -23,6 +23,7 @@ export const MAX_KEPT_ERRORS = 100;
  * ```
  */
 export class RetryError extends IntegError {
+  static override readonly name: string = 'RetryError';
   // `declare`: assigned in the constructor, so no class-field definitions are emitted (smaller bundle).
   /** How many times the function was called. */
   declare readonly attempts: number;
@@ -57,6 +58,7 @@ export class RetryError extends IntegError {
  * ```
  */
 export class RetryBudgetError extends RetryError {
+  static override readonly name: string = 'RetryBudgetError';
   constructor(attempts: number, errors: readonly unknown[]) {
     super(attempts, errors, 'budget', 'ERR_RETRY_BUDGET_EXHAUSTED');
   }
@@ -72,6 +74,7 @@ export class RetryBudgetError extends RetryError {
  * ```
  */
 export class RejectedResultError extends IntegError {
+  static override readonly name: string = 'RejectedResultError';
   /** The value the function returned. */
   declare readonly value: unknown;
 

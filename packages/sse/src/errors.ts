@@ -20,6 +20,7 @@ export type SseHttpErrorCode = 'ERR_SSE_STATUS' | 'ERR_SSE_CONTENT_TYPE';
  * ```
  */
 export class SseHttpError extends IntegError {
+  static override readonly name: string = 'SseHttpError';
   // `declare`d and assigned in the constructor, as in @integ/core: no class-field definitions emitted.
   declare readonly code: SseHttpErrorCode;
   /** The response status. */
@@ -52,6 +53,7 @@ export class SseHttpError extends IntegError {
  * ```
  */
 export class SseConnectionError extends IntegError {
+  static override readonly name: string = 'SseConnectionError';
   constructor(url: string, cause: unknown) {
     super('ERR_SSE_CONNECTION', `The event stream at ${url} failed; reconnecting`, {
       cause,

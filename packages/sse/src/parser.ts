@@ -69,6 +69,7 @@ export interface Parser {
  * ```
  */
 export class SseParseError extends IntegError {
+  static override readonly name: string = 'SseParseError';
   /** The limit that was exceeded, in characters. */
   declare readonly limit: number;
 
@@ -245,7 +246,7 @@ export function createParser(options: ParserOptions): Parser {
 
   const feed = (text: string): void => {
     // Anything else would throw a TypeError from inside the loop, or be glued to a kept rest and misparsed.
-    if (typeof text !== 'string') fail('feed(text)', 'a string (bytes: createByteParser)', text);
+    if (typeof text !== 'string') fail('feed(text)', 'a string', text);
     let s = text;
     let pos = 0;
     if (rest !== '') {
