@@ -137,6 +137,34 @@ describe('createRegistry', () => {
       expect((error as UnknownServiceError).code).toBe('ERR_UNKNOWN_SERVICE');
     }
   });
+
+  it('hands out service lists a caller cannot change for everyone else (services(), error.known)', () => {
+    const registry = createRegistry({ services: { zeta: 'http://z:1', alpha: 'http://a:1' } });
+    const vandalize = (list: readonly string[]): void => {
+      for (const change of [
+        () => (list as string[]).push('ghost'),
+        () => (list as string[]).reverse(),
+        () => {
+          (list as string[]).length = 0;
+        },
+      ])
+        try {
+          change();
+        } catch {
+          // a frozen list refuses the change: that is the point
+        }
+    };
+    vandalize(registry.services());
+    expect(registry.services()).toEqual(['alpha', 'zeta']);
+    try {
+      registry.url('nope');
+    } catch (error) {
+      vandalize((error as UnknownServiceError).known);
+    }
+    expect(registry.services()).toEqual(['alpha', 'zeta']);
+    expect(() => registry.url('ghost')).toThrow(/known services: alpha, zeta\./);
+    registry.close();
+  });
 });
 
 describe('registry.report and outlier detection', () => {

@@ -950,7 +950,8 @@ export function createRegistry(options: RegistryOptions): Registry {
 
   const get = (name: string): Service => {
     const service = services.get(name);
-    if (service === undefined) throw new UnknownServiceError(String(name), names);
+    // Copies, here and in services(): a caller's push or sort must not change the list for everyone.
+    if (service === undefined) throw new UnknownServiceError(String(name), names.slice());
     return service;
   };
 
@@ -984,7 +985,7 @@ export function createRegistry(options: RegistryOptions): Registry {
     },
     inspect: (name) => get(name).inspect(),
     endpoints: (name) => get(name).list.map((s) => s.endpoint),
-    services: () => names,
+    services: () => names.slice(),
     async ready(name, options) {
       if (name !== undefined) return get(name).ready(options?.signal);
       await Promise.all([...services.values()].map((s) => s.ready(options?.signal)));
