@@ -1,22 +1,14 @@
 import { createBreaker, createBreakerRegistry } from '@integ/breaker';
-import { createFakeClock } from '@integ/testing';
+import { createFakeClock, trackUnhandledRejections, type UnhandledRejections } from '@integ/testing';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 // An async hook (`onStateChange: async (to) => { await alerts.send(to) }`) is a `=> void` to TypeScript.
 // When its promise rejects, nobody else can handle it: left unhandled, it ends a Node process by default.
-const unhandled: unknown[] = [];
-const record = (reason: unknown): void => {
-  unhandled.push(reason);
-};
+let unhandled: UnhandledRejections;
 beforeEach(() => {
-  unhandled.length = 0;
-  process.on('unhandledRejection', record);
+  unhandled = trackUnhandledRejections();
 });
-afterEach(() => {
-  process.off('unhandledRejection', record);
-});
-// Node reports unhandled rejections after the microtask queue drains: one macrotask turn is enough.
-const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+afterEach(() => unhandled.stop());
 const failing = (name: string) => async (): Promise<void> => {
   throw new Error(`${name} hook failed`);
 };
@@ -41,8 +33,7 @@ describe('async hooks whose promise rejects are ignored, like hooks that throw',
     expect(breaker.state).toBe('half-open');
     await expect(breaker.execute(() => 'probe')).resolves.toBe('probe');
     expect(breaker.state).toBe('closed');
-    await turn();
-    expect(unhandled).toEqual([]);
+    expect(await unhandled.settled()).toEqual([]);
   });
 
   it("a registry's async onEvict leaves no unhandled rejection", async () => {
@@ -51,7 +42,6 @@ describe('async hooks whose promise rejects are ignored, like hooks that throw',
     registry.get('a');
     registry.get('b');
     expect(registry.has('a')).toBe(false);
-    await turn();
-    expect(unhandled).toEqual([]);
+    expect(await unhandled.settled()).toEqual([]);
   });
 });

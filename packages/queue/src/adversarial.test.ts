@@ -13,7 +13,7 @@ import {
   StoreCorruptError,
 } from '@integ/queue';
 import { sqliteStore } from '@integ/queue/sqlite';
-import { createFakeClock } from '@integ/testing';
+import { createFakeClock, trackUnhandledRejections } from '@integ/testing';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openTestDatabase } from '../test/sqlite-db.js';
 
@@ -73,9 +73,7 @@ describe.each(stores)('async callbacks on the %s store', (_name, createStore) =>
     const failing: QueueStore = { ...store, claim: () => Promise.reject(new Error('store down')) };
     const broken = createQueue({ name: 'q', store: failing, clock });
     let calls = 0;
-    const unhandled: unknown[] = [];
-    const listen = (reason: unknown): void => void unhandled.push(reason);
-    process.on('unhandledRejection', listen);
+    const unhandled = trackUnhandledRejections();
     const worker = broken.process(async () => {}, {
       onError: async () => {
         calls += 1;
@@ -83,9 +81,9 @@ describe.each(stores)('async callbacks on the %s store', (_name, createStore) =>
       },
     });
     await settle();
-    process.off('unhandledRejection', listen);
+    unhandled.stop();
     expect(calls).toBe(1);
-    expect(unhandled).toEqual([]);
+    expect(unhandled.reasons).toEqual([]);
     await worker.close();
     await queue.close();
     await store.close();

@@ -3,7 +3,12 @@
  * test before its fix. Public entry only, fake clock, no real sleeps.
  */
 import { constant, isRetryError, type RetryOptions, retry } from '@integ/retry';
-import { createFakeClock, trackedAbortController } from '@integ/testing';
+import {
+  createFakeClock,
+  trackedAbortController,
+  trackUnhandledRejections,
+  type UnhandledRejections,
+} from '@integ/testing';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { run } from './settle.test-support.js';
 
@@ -47,18 +52,11 @@ describe('options given as null', () => {
 describe('hooks that return a rejected promise', () => {
   // `onRetry: async (event) => { await log(event); }` type-checks against `=> void`; if log() fails, its
   // rejection must not become an unhandled rejection (which ends a Node process by default).
-  const unhandled: unknown[] = [];
-  const record = (reason: unknown): void => {
-    unhandled.push(reason);
-  };
+  let unhandled: UnhandledRejections;
   beforeEach(() => {
-    unhandled.length = 0;
-    process.on('unhandledRejection', record);
+    unhandled = trackUnhandledRejections();
   });
-  afterEach(() => {
-    process.off('unhandledRejection', record);
-  });
-  const macrotask = () => new Promise<void>((resolve) => setImmediate(resolve));
+  afterEach(() => unhandled.stop());
 
   it('an async onRetry that rejects is ignored: retry goes on and resolves, nothing unhandled', async () => {
     const clock = createFakeClock();
@@ -81,11 +79,9 @@ describe('hooks that return a rejected promise', () => {
       ),
       clock,
     );
-    await macrotask();
-    await macrotask();
+    expect(await unhandled.settled()).toEqual([]);
     expect(result).toEqual({ ok: true, value: 'ok' });
     expect(delays).toEqual([10, 10]);
-    expect(unhandled).toEqual([]);
     expect(clock.pendingTimers).toBe(0);
   });
 
@@ -106,12 +102,10 @@ describe('hooks that return a rejected promise', () => {
       ),
       clock,
     );
-    await macrotask();
-    await macrotask();
+    expect(await unhandled.settled()).toEqual([]);
     expect(result.ok).toBe(false);
     expect(isRetryError((result as { error: unknown }).error)).toBe(true);
     expect(((result as { error: Error }).error as Error).cause).toBe(failure);
-    expect(unhandled).toEqual([]);
   });
 
   it('a hook that throws synchronously still stops retry with its error (documented)', async () => {

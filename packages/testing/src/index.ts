@@ -20,3 +20,4 @@ export {
 } from './scenarios.js';
 export { createTestServer, type TestServer } from './server.js';
 export { encodeSseEvent, type SseEventInit, type SseStreamOptions, sseStream } from './sse.js';
+export { trackUnhandledRejections, type UnhandledRejections } from './unhandled.js';
