@@ -175,8 +175,8 @@ export interface Queue<T = unknown> {
 export interface QueueInternals<T> {
   readonly name: string;
   readonly clock: Clock;
-  readonly logger: Logger;
   readonly leaseMs: number;
+  warn(details: object, message: string): void;
   claim(limit: number, leaseMs: number): Promise<LeasedJobImpl<T>[]>;
   /** `wake(at)` is called when a job may be due at `at` (ms), or now when `at` is absent. */
   subscribe(wake: (at?: number) => void): () => void;
@@ -377,7 +377,7 @@ class QueueCore<T> implements Queue<T>, QueueInternals<T> {
   readonly store: QueueStore;
   readonly clock: Clock;
   readonly random: () => number;
-  readonly logger: Logger;
+  private readonly logger: Logger;
   readonly leaseMs: number;
   private readonly attempts: number;
   private readonly defaultBackoff: Backoff;
@@ -448,13 +448,17 @@ class QueueCore<T> implements Queue<T>, QueueInternals<T> {
     };
   }
 
+  /** Logs a warning. The logger is a user callback too: its throw or rejection must not stop a worker. */
+  warn(details: object, message: string): void {
+    guard(() => this.logger.warn(details, message));
+  }
+
   emit(hook: HookName, job: Job<T>, error?: unknown): void {
     const fn = this.hooks[hook] as ((job: Job<T>, error?: unknown) => void) | undefined;
     if (fn !== undefined)
       guard(
         () => fn(job, error),
-        (err) =>
-          this.logger.warn({ err, queue: this.name, hook, jobId: job.id }, 'queue hook threw; ignored'),
+        (err) => this.warn({ err, queue: this.name, hook, jobId: job.id }, 'queue hook threw; ignored'),
       );
   }
 
@@ -465,7 +469,7 @@ class QueueCore<T> implements Queue<T>, QueueInternals<T> {
       try {
         backoff = toBackoff(JSON.parse(json) as BackoffSpec);
       } catch (err) {
-        this.logger.warn({ err, queue: this.name }, 'stored backoff is invalid; using the queue default');
+        this.warn({ err, queue: this.name }, 'stored backoff is invalid; using the queue default');
         backoff = this.defaultBackoff;
       }
       if (this.backoffs.size > 100) this.backoffs.clear();
@@ -712,10 +716,7 @@ class QueueCore<T> implements Queue<T>, QueueInternals<T> {
     await Promise.all(
       [...this.pulled].map((job) =>
         job.release().catch((err: unknown) => {
-          this.logger.warn(
-            { err, queue: this.name, jobId: job.id },
-            'could not return a pulled job on close',
-          );
+          this.warn({ err, queue: this.name, jobId: job.id }, 'could not return a pulled job on close');
           return false;
         }),
       ),

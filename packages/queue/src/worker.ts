@@ -83,7 +83,7 @@ export function createWorker<T>(
   const signal = options?.signal;
   if (signal !== undefined && typeof (signal as Partial<AbortSignal>)?.addEventListener !== 'function')
     throw new InvalidArgumentError('signal', 'an AbortSignal', signal);
-  const { clock, logger } = queue;
+  const { clock } = queue;
   const running = new Set<Running<T>>();
   const settling = new Set<Promise<void>>();
   let pumping: Promise<void> | undefined;
@@ -94,13 +94,9 @@ export function createWorker<T>(
 
   const report = (error: unknown, message: string): void => {
     const onError = options?.onError;
-    // The error hook's own failure (a throw, a rejected promise) has nowhere better to go than the logger below.
-    if (onError)
-      guard(
-        () => onError(error),
-        () => {},
-      );
-    logger.warn({ err: error, queue: queue.name }, message);
+    // The error hook's own failure (a throw, a rejected promise) is ignored; the error still goes to the logger.
+    if (onError) guard(() => onError(error));
+    queue.warn({ err: error, queue: queue.name }, message);
   };
 
   const schedule = (ms: number): void => {

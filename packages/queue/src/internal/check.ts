@@ -10,9 +10,10 @@ export function checkFunction<F>(name: string, value: F | undefined): F | undefi
 
 /**
  * Calls a user callback (hook, onError): a throw or the rejection of the promise an async callback returns
- * goes to `onError`. Left alone, that rejection would be unhandled, which ends a Node process by default.
+ * goes to `onError` (by default ignored). Left alone, that rejection would be unhandled, which ends a Node process
+ * by default.
  */
-export function guard(call: () => unknown, onError: (error: unknown) => void): void {
+export function guard(call: () => unknown, onError: (error: unknown) => void = () => {}): void {
   try {
     const result = call() as PromiseLike<unknown> | null | undefined;
     if (typeof result?.then === 'function') result.then(undefined, onError);
