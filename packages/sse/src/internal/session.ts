@@ -302,6 +302,9 @@ export function startSession(target: URL, options: ConnectOptions, sink: Session
         cache: 'no-store',
         signal: linked.signal,
       });
+      // A network error response (Response.error(), from a custom fetch) is a failed attempt, as a rejected fetch
+      // is: the standard reestablishes the connection after a network error that is not an aborted one.
+      if (response.type === 'error') throw response;
       const type = response.headers.get('content-type');
       const code =
         response.status !== 200 ? 'ERR_SSE_STATUS' : isEventStream(type) ? 0 : 'ERR_SSE_CONTENT_TYPE';

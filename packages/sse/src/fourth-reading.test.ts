@@ -1,0 +1,74 @@
+/**
+ * Fourth, spec-first reading of the client (2026-11-24): each test here failed before the fix it names.
+ */
+import { connect, EventSource, type ReconnectInfo, SseConnectionError } from '@integ/sse';
+import { createFakeClock } from '@integ/testing';
+import { describe, expect, it, vi } from 'vitest';
+import { ev, WAIT } from './test-server.js';
+
+/** An event stream that sends `text` and stays open (close() cancels it). */
+const stream = (text: string): Response =>
+  new Response(new ReadableStream<Uint8Array>({ start: (c) => c.enqueue(new TextEncoder().encode(text)) }), {
+    headers: { 'content-type': 'text/event-stream' },
+  });
+
+/** A fetch that gives a network error response (`Response.error()`) first, then an open stream of `data: a`. */
+const errorThenStream = () => {
+  let calls = 0;
+  return vi.fn(async () => (++calls === 1 ? Response.error() : stream('data: a\n\n')));
+};
+
+// HTML, EventSource, "processing the response": "if res is an aborted network error, then fail the connection.
+// Otherwise, if res is a network error, then reestablish the connection". Response.error() is a network error
+// (type 'error', status 0) and not an aborted one: it was taken for a status other than 200 and failed for good.
+describe('a custom fetch returning a network error response (Response.error())', () => {
+  it('connect() reconnects, as after a rejected fetch', async () => {
+    const clock = createFakeClock();
+    const fetch = errorThenStream();
+    const errors: unknown[] = [];
+    const reconnects: ReconnectInfo[] = [];
+    const source = connect('http://sse.test/live', {
+      fetch,
+      clock,
+      backoff: () => 10,
+      onError: (error) => errors.push(error),
+      onReconnect: (info) => reconnects.push(info),
+    });
+    const it = source[Symbol.asyncIterator]();
+    const next = it.next();
+    await vi.waitFor(() => expect(clock.pendingTimers).toBe(1), WAIT);
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toBeInstanceOf(SseConnectionError);
+    expect((errors[0] as Error).cause).toMatchObject({ type: 'error', status: 0 });
+    expect(reconnects.map((info) => [info.attempt, info.delay])).toEqual([[1, 10]]);
+    await clock.advance(10);
+    expect((await next).value).toEqual(ev('a'));
+    expect(fetch).toHaveBeenCalledTimes(2);
+    source.close();
+    expect(clock.pendingTimers).toBe(0);
+  });
+
+  it('EventSource fires error with readyState CONNECTING, then opens again and delivers', async () => {
+    const clock = createFakeClock();
+    const source = new EventSource('http://sse.test/live', {
+      fetch: errorThenStream(),
+      clock,
+      backoff: () => 10,
+    });
+    const seen: [string, number, string?][] = [];
+    source.onerror = () => seen.push(['error', source.readyState]);
+    source.onopen = () => seen.push(['open', source.readyState]);
+    source.onmessage = (event) => seen.push(['message', source.readyState, event.data]);
+    await vi.waitFor(() => expect(clock.pendingTimers).toBe(1), WAIT);
+    expect(seen).toEqual([['error', EventSource.CONNECTING]]);
+    await clock.advance(10);
+    await vi.waitFor(() => expect(seen).toHaveLength(3), WAIT);
+    expect(seen).toEqual([
+      ['error', EventSource.CONNECTING],
+      ['open', EventSource.OPEN],
+      ['message', EventSource.OPEN, 'a'],
+    ]);
+    source.close();
+    expect(clock.pendingTimers).toBe(0);
+  });
+});
