@@ -82,7 +82,8 @@ export interface BreakerOptions {
    * How long the circuit stays open before admitting probes, in ms, or a function of the trip number
    * (1 for the first trip since the breaker last closed, 2 for the next, ...) for a growing backoff.
    * A failure carrying a numeric `retryAfterMs` (a server's Retry-After) sets the period instead. If the
-   * function throws, the circuit still opens, for 60_000 ms (at most `maxOpenFor`); the error is ignored.
+   * function throws or returns no usable period (NaN, a negative or infinite number, anything but a
+   * number), the circuit still opens, for 60_000 ms (at most `maxOpenFor`); the error is ignored.
    * @default 60_000
    */
   readonly openFor?: number | ((trip: number) => number);
@@ -243,17 +244,19 @@ export function createBreaker(options: BreakerOptions = {}): Breaker {
   const threshold = num('failureThreshold', 5, 1, Infinity, 1);
   const given = options.openFor;
   const fixed = typeof given === 'function' ? 0 : num('openFor', 60_000, 0);
-  // A backoff that throws still opens the circuit, for the default period (within maxOpenFor), and its
-  // error is ignored like a throwing hook's: thrown from the trip, it left the breaker closed with one trip
-  // counted too many, and failed the call with openFor's error instead of fn's (or a probe timer with it).
+  // A backoff that throws, or returns no usable period (NaN, negative, infinite, a BigInt, not a number),
+  // still opens the circuit for the default period (within maxOpenFor), and its error is ignored like a
+  // throwing hook's: thrown from the trip, it left the breaker closed with one trip counted too many, and
+  // failed the call with openFor's error instead of fn's (or a probe timer with it); NaN opened for 0 ms,
+  // a probe after every failure of a sick dependency (decisions 0024, 0123).
   const openFor =
     typeof given === 'function'
       ? (trip: number): number => {
+          let ms: unknown;
           try {
-            return given(trip);
-          } catch {
-            return 60_000;
-          }
+            ms = given(trip);
+          } catch {}
+          return typeof ms === 'number' && ms >= 0 && ms < Infinity ? ms : 60_000;
         }
       : (): number => fixed;
   const maxOpen = num('maxOpenFor', Math.max(fixed, 600_000), 0);
@@ -414,9 +417,7 @@ export function createBreaker(options: BreakerOptions = {}): Breaker {
     // Trip. A failure carrying a server hint (Retry-After) sets the open period.
     const hint = failed && (subject as { retryAfterMs?: unknown } | null)?.retryAfterMs;
     trips++;
-    openUntil =
-      time() +
-      Math.min(Math.max(typeof hint === 'number' && hint >= 0 ? hint : openFor(trips), 0) || 0, maxOpen);
+    openUntil = time() + Math.min(typeof hint === 'number' && hint >= 0 ? hint : openFor(trips), maxOpen);
     setState(OPEN);
   };
 

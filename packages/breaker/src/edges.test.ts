@@ -272,16 +272,15 @@ describe('open period', () => {
     expect(breaker.snapshot()).toMatchObject({ state: 'half-open', trips: 1 });
   });
 
-  it('treats a NaN or negative openFor result as 0 and caps an infinite one', async () => {
+  it('caps a huge openFor result at maxOpenFor and takes 0 as no wait', async () => {
     const clock = createFakeClock();
-    const periods = [Number.NaN, -1, Number.POSITIVE_INFINITY];
+    const periods = [1e12, 0];
     const breaker = createBreaker({ clock, failureThreshold: 1, openFor: (trip) => periods[trip - 1]! });
     await breaker.execute(boom).catch(() => {});
-    expect(breaker.snapshot()).toMatchObject({ state: 'half-open', trips: 1 });
+    expect(breaker.snapshot().openUntil).toBe(600_000);
+    await clock.advance(600_000);
     await breaker.execute(boom).catch(() => {});
     expect(breaker.snapshot()).toMatchObject({ state: 'half-open', trips: 2 });
-    await breaker.execute(boom).catch(() => {});
-    expect(breaker.snapshot().openUntil).toBe(600_000);
   });
 
   it('retryAfterMs is never negative, never more than the open period, and Infinity only when isolated', async () => {
@@ -674,6 +673,60 @@ describe('an openFor that throws', () => {
     const breaker = createBreaker({
       clock: createFakeClock(),
       openFor,
+      initialState: { state: 'open', trips: 2 },
+    });
+    expect(breaker.snapshot()).toMatchObject({ state: 'open', trips: 2, openUntil: 60_000 });
+  });
+});
+
+describe('an openFor that returns no usable period', () => {
+  // NaN opened for 0 ms (a probe after every failure of a sick dependency), -1 too, Infinity for
+  // maxOpenFor, and a BigInt threw a TypeError out of the trip.
+  const unusable = [
+    Number.NaN,
+    -1,
+    Number.POSITIVE_INFINITY,
+    Number.NEGATIVE_INFINITY,
+    5_000n,
+    '5000',
+    null,
+    undefined,
+    {},
+  ];
+
+  it.each(unusable)('%s opens the circuit for the default 60 s, like a throw', async (period) => {
+    const clock = createFakeClock();
+    const error = new Error('boom');
+    const breaker = createBreaker({ clock, failureThreshold: 1, openFor: () => period as number });
+    await expect(breaker.execute(() => Promise.reject(error))).rejects.toBe(error);
+    expect(breaker.snapshot()).toMatchObject({ state: 'open', trips: 1, openUntil: 60_000 });
+    const capped = createBreaker({
+      clock,
+      failureThreshold: 1,
+      maxOpenFor: 5_000,
+      openFor: () => period as number,
+    });
+    await capped.execute(boom).catch(() => {});
+    expect(capped.snapshot()).toMatchObject({ state: 'open', openUntil: 5_000 });
+  });
+
+  it.each(unusable)(
+    '%s from a probe timeout reopens for 60 s without throwing from the timer',
+    async (period) => {
+      const { clock, breaker } = await halfOpen({
+        openFor: (trip) => (trip > 1 ? (period as number) : 1_000),
+        probeTimeout: 100,
+      });
+      void breaker.execute(hang);
+      await clock.advance(100);
+      expect(breaker.snapshot()).toMatchObject({ state: 'open', trips: 2, openUntil: 1_100 + 60_000 });
+    },
+  );
+
+  it.each(unusable)('%s for an open snapshot without openUntil starts it open for 60 s', (period) => {
+    const breaker = createBreaker({
+      clock: createFakeClock(),
+      openFor: () => period as number,
       initialState: { state: 'open', trips: 2 },
     });
     expect(breaker.snapshot()).toMatchObject({ state: 'open', trips: 2, openUntil: 60_000 });
