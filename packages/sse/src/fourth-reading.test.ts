@@ -1,7 +1,14 @@
 /**
  * Fourth, spec-first reading of the client (2026-11-24): each test here failed before the fix it names.
  */
-import { connect, EventSource, type ReconnectInfo, SseConnectionError } from '@integ/sse';
+import {
+  connect,
+  EventSource,
+  isEventStream,
+  type ReconnectInfo,
+  SseConnectionError,
+  SseHttpError,
+} from '@integ/sse';
 import { createFakeClock } from '@integ/testing';
 import { describe, expect, it, vi } from 'vitest';
 import { ev, WAIT } from './test-server.js';
@@ -69,6 +76,43 @@ describe('a custom fetch returning a network error response (Response.error())',
       ['message', EventSource.OPEN, 'a'],
     ]);
     source.close();
+    expect(clock.pendingTimers).toBe(0);
+  });
+});
+
+// WHATWG mimesniff, "parse a MIME type": only HTTP whitespace (tab, LF, CR, space) is stripped around the type and
+// before ';'; any other character there leaves a subtype that is not a token, so the parse fails. The check used
+// JavaScript's \s, which also takes \v, \f, NBSP and the Unicode spaces.
+describe('isEventStream strips HTTP whitespace only', () => {
+  it('still accepts tab, LF, CR and space around the type and before ";", any case, parameters allowed', () => {
+    for (const ws of ['\t', '\n', '\r', ' ', ' \t\r\n ']) {
+      expect(isEventStream(`${ws}text/event-stream${ws}`)).toBe(true);
+      expect(isEventStream(`${ws}TEXT/Event-Stream${ws};charset=utf-8`)).toBe(true);
+    }
+    expect(isEventStream('text/event-stream;charset=utf-8')).toBe(true);
+    expect(isEventStream(' TEXT/Event-Stream ')).toBe(true);
+  });
+
+  it('refuses a type with any other white space around it (\\v, \\f, NBSP, U+FEFF, U+2028, U+3000)', () => {
+    for (const ws of ['\v', '\f', '\u00a0', '\ufeff', '\u2028', '\u3000']) {
+      expect(isEventStream(`text/event-stream${ws}`)).toBe(false);
+      expect(isEventStream(`${ws}text/event-stream`)).toBe(false);
+      expect(isEventStream(`text/event-stream${ws};charset=utf-8`)).toBe(false);
+    }
+  });
+
+  it('connect() fails for good on a response whose Content-Type is text/event-stream\\v', async () => {
+    const clock = createFakeClock();
+    const fetch = vi.fn(
+      async () => new Response('data: a\n\n', { headers: { 'content-type': 'text/event-stream\v' } }),
+    );
+    const source = connect('http://sse.test/live', { fetch, clock });
+    const error = await source[Symbol.asyncIterator]()
+      .next()
+      .catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(SseHttpError);
+    expect(error).toMatchObject({ code: 'ERR_SSE_CONTENT_TYPE', contentType: 'text/event-stream\v' });
+    expect(fetch).toHaveBeenCalledTimes(1);
     expect(clock.pendingTimers).toBe(0);
   });
 });

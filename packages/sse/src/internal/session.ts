@@ -110,7 +110,8 @@ export interface Session {
 
 /** Whether a Content-Type is text/event-stream (parameters such as charset are ignored: it is always UTF-8). */
 export function isEventStream(contentType: string | null): boolean {
-  return contentType !== null && /^\s*text\/event-stream\s*(;|$)/i.test(contentType);
+  // Around the type only HTTP whitespace, not \s (\v, \f, NBSP): WHATWG mimesniff, "parse a MIME type".
+  return contentType !== null && /^[\t\n\r ]*text\/event-stream[\t\n\r ]*(;|$)/i.test(contentType);
 }
 
 /**
