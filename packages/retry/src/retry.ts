@@ -220,9 +220,13 @@ async function attemptAll<T>(
     start?: () => R | PromiseLike<R>,
     controller?: AbortController,
     timedOut?: () => unknown,
-  ): Promise<R> =>
-    new Promise((resolve, reject) => {
-      let timer: TimerHandle;
+  ): Promise<R> => {
+    let cut: (reason: unknown) => void;
+    // The timer first, outside the promise: a clock whose setTimeout throws (window.setTimeout called on another
+    // object) makes race() itself throw, before any listener is on the caller's signal, and the loop does not
+    // take the clock's error for the attempt's failure.
+    const timer: TimerHandle = ms < Infinity && clock.setTimeout(() => cut(timedOut?.()), ms);
+    return new Promise((resolve, reject) => {
       let done: unknown;
       const settle = (value: unknown, ok?: boolean): void => {
         done = 1;
@@ -233,16 +237,13 @@ async function attemptAll<T>(
       };
       // Cut short by the timer or the caller: abort the attempt, reject with the reason and stop waiting for
       // it. With no attempt (a wait, a retryIf) it resolves instead: the caller checks `signal.aborted`.
-      const cut = (reason: unknown): void => {
+      cut = (reason) => {
         controller?.abort(reason);
         settle(reason, !controller);
       };
       const onAbort = (): void => cut(abortReason(signal as AbortSignal));
       // A signal aborted in a hook fires no event any more: check it first.
       if (signal?.aborted) return onAbort();
-      // The timer first: a clock whose setTimeout throws (window.setTimeout called on another object) then
-      // rejects this promise before any listener is on the caller's signal.
-      if (ms < Infinity) timer = clock.setTimeout(() => cut(timedOut?.()), ms);
       signal?.addEventListener('abort', onAbort);
       // The deadline cuts attempts and waits, not a retryIf (user code, outside its guarantee).
       if (controller || !start) stop = cut;
@@ -258,6 +259,7 @@ async function attemptAll<T>(
           settle(error);
         }
     });
+  };
 
   // retryOnResult is part of the attempt: the timeout, the deadline and the caller's signal cut it too
   // (it may be reading the response's body with the attempt's signal), and a value that comes after the cut,
@@ -302,19 +304,23 @@ async function attemptAll<T>(
         signal: controller ? controller.signal : neverAbortedSignal(),
       };
       if (failed) failed = false;
-      else
+      else {
+        // Started outside the try: a clock that throws is the caller's bug, not a failure of the attempt, so its
+        // error rejects retry at once (the finally clears the deadline's timer).
+        const started =
+          controller &&
+          race(
+            timeout,
+            () => run(context),
+            controller,
+            () => new TimeoutError(timeout, `Attempt ${attempt}`),
+          );
         try {
-          return await (controller
-            ? race(
-                timeout,
-                () => run(context),
-                controller,
-                () => new TimeoutError(timeout, `Attempt ${attempt}`),
-              )
-            : run(context));
+          return await (started || run(context));
         } catch (failure) {
           error = failure;
         }
+      }
 
       // Failure path: from here on, allocation does not matter.
       if (errors.push(error) > MAX_KEPT_ERRORS) errors.shift();
