@@ -91,6 +91,39 @@ describe('weighted', () => {
       { numRuns: 60 },
     );
   });
+
+  it('depends only on the weights’ ratios, even when their sum is past Number.MAX_VALUE (property)', () => {
+    // Multiplying every weight by a power of two keeps the ratios exact: the same random numbers must
+    // pick the same endpoints, whether or not the scaled sum overflows to Infinity.
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: 0, max: 1000 }), { minLength: 1, maxLength: 6 }),
+        // Up to 2^1014: 1000 x 2^1014 is still below Number.MAX_VALUE; from 2^1000 up sums overflow often.
+        fc.oneof(fc.integer({ min: 0, max: 1014 }), fc.integer({ min: 1000, max: 1014 })),
+        fc.integer({ min: 1, max: 2 ** 31 }),
+        (weights, exponent, seed) => {
+          const plain = weights.map((w, i) => load(`http://h${i}:1`, w));
+          const huge = weights.map((w, i) => load(`http://h${i}:1`, w * 2 ** exponent));
+          const a = seededRandom(seed);
+          const b = seededRandom(seed);
+          const balancer = weighted();
+          for (let i = 0; i < 200; i++)
+            expect(huge.indexOf(balancer.pick(huge, b, 0))).toBe(plain.indexOf(balancer.pick(plain, a, 0)));
+        },
+      ),
+      { seed: 2782, numRuns: 300 },
+    );
+  });
+
+  it('splits two weights of 1e308 (sum: Infinity) evenly', () => {
+    const candidates = [load('http://a:1', 1e308), load('http://b:1', 1e308)];
+    const rnd = seededRandom(7);
+    const balancer = weighted();
+    let a = 0;
+    for (let i = 0; i < 4000; i++) if (balancer.pick(candidates, rnd, 0) === candidates[0]) a++;
+    expect(a / 4000).toBeGreaterThan(0.45);
+    expect(a / 4000).toBeLessThan(0.55);
+  });
 });
 
 describe('p2cLeastLoaded', () => {

@@ -101,14 +101,20 @@ export function weighted(): Balancer {
   return {
     name: 'weighted',
     pick(candidates, rnd) {
-      let total = 0;
-      for (let i = 0; i < candidates.length; i++) total += (candidates[i] as EndpointLoad).endpoint.weight;
-      if (!(total > 0))
+      // In shares of the largest weight: raw weights can sum past Number.MAX_VALUE (two of 1e308), and
+      // an infinite total sent every pick to the last endpoint.
+      let max = 0;
+      for (let i = 0; i < candidates.length; i++)
+        max = Math.max(max, (candidates[i] as EndpointLoad).endpoint.weight);
+      if (!(max > 0))
         return candidates[Math.floor(rnd() * candidates.length)] ?? (candidates[0] as EndpointLoad);
+      let total = 0;
+      for (let i = 0; i < candidates.length; i++)
+        total += (candidates[i] as EndpointLoad).endpoint.weight / max;
       let target = rnd() * total;
       for (let i = 0; i < candidates.length; i++) {
         const c = candidates[i] as EndpointLoad;
-        target -= c.endpoint.weight;
+        target -= c.endpoint.weight / max;
         if (target < 0 && c.endpoint.weight > 0) return c;
       }
       // Rounding can leave target at ~0: return the last endpoint with weight.
