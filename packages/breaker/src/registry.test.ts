@@ -1,4 +1,4 @@
-import { createBreakerRegistry } from '@integ/breaker';
+import { createBreakerRegistry, slidingWindow } from '@integ/breaker';
 import { InvalidArgumentError } from '@integ/core';
 import { createFakeClock } from '@integ/testing';
 import fc from 'fast-check';
@@ -319,6 +319,32 @@ describe('createBreakerRegistry', () => {
     expect(() => createBreakerRegistry({ idleFor: -1 })).toThrow(
       expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }),
     );
+  });
+
+  it('throws InvalidArgumentError from createBreakerRegistry itself for wrong breaker options', () => {
+    // Before: the registry was created, and the first get() or execute() of the first request failed.
+    for (const [argument, options] of [
+      ['failureThreshold', { failureThreshold: -1 }],
+      ['openFor', { openFor: '5000' }],
+      ['onStateChange', { onStateChange: 'log' }],
+      ['window', { window: slidingWindow }],
+      ['initialState', { initialState: { state: 'ajar' } }],
+    ] as const)
+      expect(() => createBreakerRegistry({ clock: createFakeClock(), options: options as never })).toThrow(
+        expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT', argument }),
+      );
+  });
+
+  it('checking the options up front leaves no timer and calls no hook', () => {
+    const clock = createFakeClock();
+    const onStateChange = vi.fn();
+    const registry = createBreakerRegistry({
+      clock,
+      options: { onStateChange, initialState: { state: 'open', trips: 1 } },
+    });
+    expect(clock.pendingTimers).toBe(0);
+    expect(onStateChange).not.toHaveBeenCalled();
+    expect(registry.size).toBe(0);
   });
 
   it('refuses options that are neither breaker options nor a function of the key', () => {

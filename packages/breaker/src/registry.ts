@@ -85,8 +85,8 @@ const SCAN = 8;
 /**
  * Creates a registry of breakers keyed by string.
  *
- * @throws {InvalidArgumentError} for `maxSize` < 1, a negative `idleFor`, or `options` neither an object nor a
- *   function
+ * @throws {InvalidArgumentError} for `maxSize` < 1, a negative `idleFor`, `options` neither an object nor a
+ *   function, or an options object that `createBreaker` refuses
  * @example
  * ```ts
  * const breakers = createBreakerRegistry({ options: { failureThreshold: 3 }, maxSize: 10_000 });
@@ -109,6 +109,12 @@ export function createBreakerRegistry(options: BreakerRegistryOptions = {}): Bre
   const make = options.options;
   if (make != null && typeof make !== 'object' && typeof make !== 'function')
     throw new InvalidArgumentError('options', 'BreakerOptions or (key) => BreakerOptions', make);
+  // `clock: undefined` (options spread from a config without one) means no clock of its own, too.
+  const build = (own: BreakerOptions | undefined): Entry['breaker'] =>
+    createBreaker({ ...own, clock: own?.clock ?? clock }) as Entry['breaker'];
+  // Static options are checked now, by a breaker made and dropped (disarmed: an open initialState with
+  // onStateChange arms a timer): a wrong one throws at startup, not at the first request's get().
+  if (typeof make !== 'function') build(make)[DISARM]();
   // Map iteration order is insertion order: re-inserting on use keeps it least-recently-used first.
   const entries = new Map<string, Entry>();
 
@@ -175,13 +181,7 @@ export function createBreakerRegistry(options: BreakerRegistryOptions = {}): Bre
     if (entry !== undefined) {
       entries.delete(key);
     } else {
-      const own = typeof make === 'function' ? make(key) : make;
-      // `clock: undefined` (options spread from a config without one) means no clock of its own, too.
-      entry = {
-        breaker: createBreaker({ ...own, clock: own?.clock ?? clock }) as Entry['breaker'],
-        used: now,
-        calls: 0,
-      };
+      entry = { breaker: build(typeof make === 'function' ? make(key) : make), used: now, calls: 0 };
     }
     entry.used = now;
     // Evict before (re-)inserting `key`: the breaker handed out must be the one held, even when it is
