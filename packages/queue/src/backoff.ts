@@ -126,5 +126,6 @@ export function delayAfter(backoff: Backoff, attempt: number, random: () => numb
     delay = backoff({ attempt: a, previousDelay, random });
     previousDelay = delay;
   }
-  return Number.isFinite(delay) && delay > 0 ? Math.round(delay) : 0;
+  // Whole ms rounded up, like every other delay: a retry never runs before the backoff it asked for.
+  return Math.ceil(Number.isFinite(delay) && delay > 0 ? delay : 0);
 }

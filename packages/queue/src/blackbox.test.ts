@@ -319,6 +319,22 @@ describe.each(backends)('@integ/queue on $name', (backend) => {
       expect(job?.leaseUntil).toBe(T0 + 2 + 11);
     });
 
+    it('rounds a fractional backoff up: a retry never runs before the backoff it asked for', async () => {
+      const queue = makeQueue({ backoff: { type: 'linear', delay: 100.4, step: 0.1 } });
+      await queue.push('x');
+      await (await queue.next())?.fail(new Error('first'));
+      await clock.advance(100);
+      expect(await queue.next()).toBeNull(); // 100 < 100.4
+      await clock.advance(1);
+      const second = await queue.next();
+      expect(second?.runAt).toBe(new Date(T0 + 101).toISOString());
+      await second?.fail(new Error('second')); // backoff 100.5 from T0 + 101
+      await clock.advance(100);
+      expect(await queue.next()).toBeNull();
+      await clock.advance(1);
+      expect((await queue.next())?.attempts).toBe(3);
+    });
+
     it('refuses a leaseMs that is not a positive number of ms with InvalidArgumentError', async () => {
       const queue = makeQueue();
       await queue.push('x');

@@ -33,7 +33,7 @@
  *   next reject with QueueClosedError. The test then opens a new queue object on the same store.
  * - stats(): counts by status, `delayed` = pending with runAt > now, total, `oldestPendingAgeMs` = now minus
  *   the timestamp of the oldest due pending job, 0 when none.
- * - Fractions of a ms in delay, leaseMs, extend(ms) and fail's delay are rounded up (README, whole milliseconds).
+ * - Fractions of a ms in delay, leaseMs, extend(ms), fail's delay and a backoff are rounded up (README, whole ms).
  *   The clock itself only moves by whole ms here: SQLite keeps integer times (decision 0034).
  * Below the model: bad input (the typed error, nothing changed, the lease kept) and the model's findings as examples.
  */
@@ -386,7 +386,7 @@ class Model {
       job.runAt =
         this.now +
         (delay === undefined
-          ? backoffDelay(job.backoff ?? this.config.backoff ?? DEFAULT_BACKOFF_MODEL, job.attempts)
+          ? Math.ceil(backoffDelay(job.backoff ?? this.config.backoff ?? DEFAULT_BACKOFF_MODEL, job.attempts))
           : Math.ceil(delay));
       return true;
     }
