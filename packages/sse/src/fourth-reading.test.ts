@@ -1,6 +1,8 @@
 /**
  * Fourth, spec-first reading of the client (2026-11-24): each test here failed before the fix it names.
  */
+
+import { TimeoutError } from '@integ/core';
 import {
   connect,
   EventSource,
@@ -114,5 +116,69 @@ describe('isEventStream strips HTTP whitespace only', () => {
     expect(error).toMatchObject({ code: 'ERR_SSE_CONTENT_TYPE', contentType: 'text/event-stream\v' });
     expect(fetch).toHaveBeenCalledTimes(1);
     expect(clock.pendingTimers).toBe(0);
+  });
+});
+
+// HTML, EventSource: close() "must abort any instances of the fetch algorithm started for this EventSource object",
+// and aborting a fetch whose response has arrived terminates its body. A custom fetch that ignores the signal may
+// still resolve after close() or after the idle watchdog aborted the attempt: that late response was dropped
+// unread and never cancelled, so its connection stayed open for good (one more per watchdog reconnection).
+describe('a response that arrives after its request was aborted', () => {
+  /** A fetch ignoring the signal: the first call resolves when the test says; later ones give `data: b`. */
+  const lateFetch = () => {
+    const late: { resolve?: (response: Response) => void; cancelled: boolean } = { cancelled: false };
+    let calls = 0;
+    const fetch = vi.fn(() => {
+      if (++calls > 1) return Promise.resolve(stream('data: b\n\n'));
+      return new Promise<Response>((resolve) => {
+        late.resolve = resolve;
+      });
+    });
+    const body = () =>
+      new Response(
+        new ReadableStream<Uint8Array>({
+          start: (c) => c.enqueue(new TextEncoder().encode('data: a\n\n')),
+          cancel: () => {
+            late.cancelled = true;
+          },
+        }),
+        { headers: { 'content-type': 'text/event-stream' } },
+      );
+    return { fetch, late, body };
+  };
+
+  it('after close(), its body is cancelled', async () => {
+    const clock = createFakeClock();
+    const { fetch, late, body } = lateFetch();
+    const source = connect('http://sse.test/live', { fetch, clock });
+    await vi.waitFor(() => expect(fetch).toHaveBeenCalledTimes(1), WAIT);
+    source.close();
+    late.resolve?.(body());
+    await vi.waitFor(() => expect(late.cancelled).toBe(true), WAIT);
+    expect(fetch).toHaveBeenCalledTimes(1);
+    expect(clock.pendingTimers).toBe(0);
+  });
+
+  it('after the idle watchdog ended the attempt, its body is cancelled and the reconnection reports the timeout', async () => {
+    const clock = createFakeClock();
+    const { fetch, late, body } = lateFetch();
+    const reconnects: ReconnectInfo[] = [];
+    const source = connect('http://sse.test/live', {
+      fetch,
+      clock,
+      idleTimeout: 1000,
+      backoff: () => 10,
+      onReconnect: (info) => reconnects.push(info),
+    });
+    const it = source[Symbol.asyncIterator]();
+    await vi.waitFor(() => expect(fetch).toHaveBeenCalledTimes(1), WAIT);
+    await clock.advance(1000);
+    late.resolve?.(body());
+    await vi.waitFor(() => expect(reconnects).toHaveLength(1), WAIT);
+    expect(late.cancelled).toBe(true);
+    expect(reconnects[0]?.error).toBeInstanceOf(TimeoutError);
+    await clock.advance(10);
+    expect((await it.next()).value).toEqual(ev('b'));
+    source.close();
   });
 });

@@ -313,12 +313,15 @@ export function startSession(target: URL, options: ConnectOptions, sink: Session
         response.body?.cancel().catch(() => {});
         throw new SseHttpError(code, response.status, type, where);
       }
-      if (response.body === null || linked.signal.aborted) return undefined;
+      if (response.body === null) return undefined;
       parser.reset();
       // Always UTF-8 (whatever charset the Content-Type names); BOMs are kept for the parser to strip one.
       const decoder = new TextDecoder('utf-8', { ignoreBOM: true });
       const current = response.body.getReader();
       reader = current;
+      // A fetch that ignores the signal may answer after close() or the watchdog: the finally cancels this body
+      // (aborting a fetch ends its body), and a watchdog reconnection reports its TimeoutError.
+      if (linked.signal.aborted) return connection.signal.reason;
       url = sink.open?.(response) ?? url;
       // A throwing onOpen ends the stream with its error, as onReconnect and onError do (not a reconnect).
       fatal = true;
