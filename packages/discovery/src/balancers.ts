@@ -90,7 +90,8 @@ export function random(): Balancer {
 
 /**
  * Picks at random in proportion to `endpoint.weight` (RFC 2782 selection within a priority tier).
- * Weight-0 endpoints are chosen only when every candidate has weight 0 (then uniformly).
+ * A weight-0 endpoint has a very small chance beside weighted ones (1e-5 of the largest weight, as RFC
+ * 2782 asks); when every candidate has weight 0, they are chosen uniformly.
  *
  * @example
  * ```ts
@@ -101,30 +102,26 @@ export function weighted(): Balancer {
   return {
     name: 'weighted',
     pick(candidates, rnd) {
-      // In shares of the largest weight: raw weights can sum past Number.MAX_VALUE (two of 1e308), and
-      // an infinite total sent every pick to the last endpoint.
       let max = 0;
-      for (let i = 0; i < candidates.length; i++)
-        max = Math.max(max, (candidates[i] as EndpointLoad).endpoint.weight);
-      if (!(max > 0))
-        return candidates[Math.floor(rnd() * candidates.length)] ?? (candidates[0] as EndpointLoad);
+      for (const c of candidates) max = Math.max(max, c.endpoint.weight);
       let total = 0;
-      for (let i = 0; i < candidates.length; i++)
-        total += (candidates[i] as EndpointLoad).endpoint.weight / max;
+      for (const c of candidates) total += share(c, max);
       let target = rnd() * total;
-      for (let i = 0; i < candidates.length; i++) {
-        const c = candidates[i] as EndpointLoad;
-        target -= c.endpoint.weight / max;
-        if (target < 0 && c.endpoint.weight > 0) return c;
-      }
-      // Rounding can leave target at ~0: return the last endpoint with weight.
-      for (let i = candidates.length - 1; i >= 0; i--) {
-        const c = candidates[i] as EndpointLoad;
-        if (c.endpoint.weight > 0) return c;
-      }
-      return candidates[0] as EndpointLoad;
+      for (const c of candidates) if ((target -= share(c, max)) < 0) return c;
+      // Rounding can leave target at ~0.
+      return candidates[candidates.length - 1] as EndpointLoad;
     },
   };
+}
+
+/**
+ * A candidate's weight as a share of the largest, `max`: raw weights can sum past Number.MAX_VALUE (two
+ * of 1e308), and an infinite total sent every pick to the last endpoint. Weight 0 is 1e-5 of the largest,
+ * as RFC 2782 asks ("records with weight 0 should have a very small chance of being selected"); when all
+ * are 0 (or none is a number > 0), every candidate counts the same.
+ */
+function share(load: EndpointLoad, max: number): number {
+  return max > 0 ? load.endpoint.weight / max || 1e-5 : 1;
 }
 
 /** Two distinct random indices' candidates (or the only one). */

@@ -541,7 +541,7 @@ describe('balancing', () => {
     for (const url of four) expect(counts.get(url)! / 4000).toBeGreaterThan(0.2);
   });
 
-  it('weighted picks in proportion to weight; weight 0 only when all are 0', () => {
+  it('weighted picks in proportion to weight; weight 0 very rarely beside weights (RFC 2782), evenly when all are 0', () => {
     const registry = registryOf({
       services: {
         s: staticSource([
@@ -560,7 +560,7 @@ describe('balancing', () => {
     const counts = picks(registry, 's', 4000);
     expect(counts.get('http://a:1')! / 4000).toBeGreaterThan(0.7);
     expect(counts.get('http://a:1')! / 4000).toBeLessThan(0.8);
-    expect(counts.get('http://z:1')).toBeUndefined();
+    expect(counts.get('http://z:1') ?? 0).toBeLessThanOrEqual(2);
     expect(picks(registry, 'zeros', 100).size).toBe(2);
   });
 

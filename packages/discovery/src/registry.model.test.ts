@@ -13,7 +13,8 @@
  *   Nothing to pick: `NoEndpointsError` with reason `pending` (no answer yet), `empty`
  *   (answered with nothing) or `unhealthy` (nothing healthy, `panicThreshold: 0`).
  * - Balancers [Balancers]: round-robin in order (two picks over the same candidate list are neighbours);
- *   weighted never picks a weight-0 endpoint while one has weight; P2C (least-loaded, peak-EWMA) compares
+ *   weighted gives a weight-0 endpoint 1e-5 of the largest weight (RFC 2782's "very small chance"; checked
+ *   statistically below, not per pick); P2C (least-loaded, peak-EWMA) compares
  *   two distinct candidates, so its pick is never the single worst one. Peak-EWMA cost is
  *   `ewma x (inflight + 1)`; the EWMA jumps up at once, blends lower values in with weight
  *   `1 - exp(-dt / decayMs)` and decays while idle; a server failure counts as at least `errorPenaltyMs`,
@@ -779,9 +780,6 @@ function checkPick(w: World, got: unknown, track: boolean, where: string): void 
       w.rr = order.length > 1 ? { key, url: endpoint.url } : null;
       break;
     }
-    case 'weighted':
-      if (candidates.some((c) => c.weight > 0)) expect(picked.weight, where).toBeGreaterThan(0);
-      break;
     case 'least-loaded':
       if (others.length > 0)
         expect(
@@ -1029,7 +1027,7 @@ const registryOf = (weights: readonly number[], balancer: BalancerName, seed: nu
 describe('balancers in a registry (seeded statistics)', () => {
   const N = 6000;
 
-  it('weighted picks in proportion to weight, and weight 0 never while another has weight', () => {
+  it('weighted picks in proportion to weight, and weight 0 almost never while another has weight', () => {
     fc.assert(
       fc.property(weightsArb, fc.integer(), (weights, seed) => {
         const counts = shares(registryOf(weights, 'weighted', seed), N);
@@ -1037,7 +1035,8 @@ describe('balancers in a registry (seeded statistics)', () => {
         const expected = new Map<string, number>();
         weights.forEach((w, i) => {
           if (w > 0) expected.set(POOL[i] as string, (N * w) / total);
-          else expect(counts.get(POOL[i] as string) ?? 0).toBe(0);
+          // RFC 2782's "very small chance": 1e-5 of the largest weight, at most 0.06 expected in 6000.
+          else expect(counts.get(POOL[i] as string) ?? 0).toBeLessThanOrEqual(2);
         });
         if (expected.size === 1) expect([...counts.values()]).toEqual([N]);
         else expect(chiSquare(counts, expected)).toBeLessThan(chiSquareBound(expected.size - 1));
