@@ -485,10 +485,11 @@ class QueueCore<T> implements Queue<T>, QueueInternals<T> {
     if (typeof options !== 'object' || options === null)
       throw new InvalidArgumentError('push options', 'an object', options);
     const delay = options.delay === undefined ? 0 : checkMs('delay', options.delay);
+    // `|| 0` makes -0 a 0: SQLite has no negative zero, and every store must read back what another one does.
     const priority =
       options.priority === undefined
         ? 0
-        : checkInteger('priority', options.priority, -Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
+        : checkInteger('priority', options.priority, -Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER) || 0;
     const key = options.key ?? null;
     if (
       key !== null &&

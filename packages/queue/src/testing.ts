@@ -460,6 +460,17 @@ export function queueConformance(runner: ConformanceRunner, options: Conformance
         expect(order).toEqual(['max', 'above int32', 'int32 max', 'zero', 'below int32', 'min']);
       });
 
+      it('keeps a priority of -0 as 0, as SQLite does, so every store reads back the same job', async () => {
+        const queue = make();
+        const pushed = await queue.push('minus zero', { priority: -0 });
+        const [many] = await queue.pushMany(['minus zero too'], { priority: -0 });
+        expect(pushed.priority).toBe(0);
+        expect(many?.priority).toBe(0);
+        expect((await queue.get(pushed.id))?.priority).toBe(0);
+        expect((await queue.list()).map((job) => job.priority)).toEqual([0, 0]);
+        expect((await mustNext(queue)).priority).toBe(0);
+      });
+
       it('holds a delayed job until its delay has passed', async () => {
         const queue = make();
         await queue.push('later', { delay: 5000 });
