@@ -68,6 +68,30 @@ describe('registry.close()', () => {
   });
 });
 
+describe('registry.close() during a health check', () => {
+  it('clears the check’s timeout timer even when the check ignores its signal and never settles', async () => {
+    const clock = createFakeClock();
+    let started = 0;
+    const registry = createRegistry({
+      clock,
+      services: { api: { urls: ['http://10.0.0.1:80', 'http://10.0.0.2:80'] } },
+      healthCheck: {
+        check: () => {
+          started++;
+          return new Promise<boolean>(() => {});
+        },
+        timeout: 60_000,
+      },
+    });
+    await clock.advance(0);
+    expect(started).toBe(2);
+    expect(clock.pendingTimers).toBe(3); // two checks' timeouts and the outlier sweep
+    registry.close();
+    await clock.advance(0);
+    expect(clock.pendingTimers).toBe(0);
+  });
+});
+
 describe('createRegistry() that throws while starting', () => {
   it('stops the services it had already started (no loop, sweep or health-check timer left behind)', async () => {
     const clock = createFakeClock();
