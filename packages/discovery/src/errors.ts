@@ -6,7 +6,7 @@ import { IntegError } from '@integ/core';
 
 /**
  * `registry.url()`/`pick()` was asked for a service the registry does not know (`ERR_UNKNOWN_SERVICE`).
- * The message and `known` list every configured name, so a typo is obvious.
+ * The message names the first 10 configured names (and how many more), `known` every one, so a typo is obvious.
  *
  * @example
  * ```ts
@@ -23,7 +23,8 @@ export class UnknownServiceError extends IntegError {
   constructor(service: string, known: readonly string[]) {
     super(
       'ERR_UNKNOWN_SERVICE',
-      `Unknown service ${JSON.stringify(service)}; known services: ${known.length > 0 ? known.join(', ') : '(none)'}. Add it to createRegistry({ services })`,
+      // The first 10 names only: a registry of 2,000 services made a 19 KB message (and log line).
+      `Unknown service ${JSON.stringify(service)}; known services: ${known.length > 10 ? `${known.slice(0, 10).join(', ')}, and ${known.length - 10} more` : known.join(', ') || '(none)'}. Add it to createRegistry({ services })`,
       { retryable: false },
     );
     this.service = service;

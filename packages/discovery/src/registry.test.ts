@@ -138,6 +138,27 @@ describe('createRegistry', () => {
     }
   });
 
+  it('names at most 10 known services in UnknownServiceError’s message, and all of them in known', () => {
+    const names = Array.from({ length: 2000 }, (_, i) => `service-${String(i).padStart(4, '0')}`);
+    const registry = createRegistry({
+      services: Object.fromEntries(names.map((name) => [name, 'http://10.0.0.1:80'])),
+    });
+    let error: UnknownServiceError | undefined;
+    try {
+      registry.url('nope');
+    } catch (err) {
+      error = err as UnknownServiceError;
+    }
+    expect(error?.message).toBe(
+      `Unknown service "nope"; known services: ${names.slice(0, 10).join(', ')}, and 1990 more. Add it to createRegistry({ services })`,
+    );
+    expect(error?.known).toEqual(names);
+    const few = createRegistry({ services: { a: 'http://a:1', b: 'http://b:1' } });
+    expect(() => few.url('c')).toThrow('known services: a, b. Add it');
+    registry.close();
+    few.close();
+  });
+
   it('hands out service lists a caller cannot change for everyone else (services(), error.known)', () => {
     const registry = createRegistry({ services: { zeta: 'http://z:1', alpha: 'http://a:1' } });
     const vandalize = (list: readonly string[]): void => {
