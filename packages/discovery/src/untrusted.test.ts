@@ -528,6 +528,53 @@ describe('the DNS client, given answers it did not ask for (RFC 5452 §9.1)', ()
   });
 });
 
+describe('the DNS client asking an IPv6 server (RFC 5452 §9.1)', () => {
+  it('takes no answer from another address on the server’s port ([::1] asked, 127.0.0.1 forges)', async () => {
+    const dgram = await import('node:dgram');
+    const packet = (await import('dns-packet')).default;
+    const encode = (id: number | undefined, name: string, data: string) =>
+      packet.encode({
+        type: 'response',
+        id,
+        flags: 0,
+        questions: [{ type: 'A', name }],
+        answers: [{ type: 'A', name, ttl: 60, data }],
+      });
+    const server = dgram.createSocket('udp6');
+    await new Promise<void>((r) => server.bind(0, '::1', () => r()));
+    const port = (server.address() as { port: number }).port;
+    // Same port, another address: the client's udp6 socket is dual-stack, so this reaches it as
+    // ::ffff:127.0.0.1, with the server's port and the query's id.
+    const spoofer = dgram.createSocket('udp4');
+    await new Promise<void>((r) => spoofer.bind(port, '127.0.0.1', () => r()));
+    server.on('message', (message, peer) => {
+      const query = packet.decode(message);
+      const name = query.questions?.[0]?.name ?? '';
+      if (query.questions?.[0]?.type !== 'A')
+        return void server.send(
+          packet.encode({ type: 'response', id: query.id, questions: query.questions }),
+          peer.port,
+          peer.address,
+        );
+      spoofer.send(encode(query.id, name, '6.6.6.6'), peer.port, '127.0.0.1', () =>
+        server.send(encode(query.id, name, '10.0.0.1'), peer.port, peer.address),
+      );
+    });
+    const { dnsA } = await import('@integ/discovery/dns');
+    const registry = createRegistry({
+      services: { web: dnsA('web.example', { servers: `[::1]:${port}`, port: 80, family: 4 }) },
+    });
+    try {
+      await registry.ready();
+      expect(registry.endpoints('web').map((e) => e.url)).toEqual(['http://10.0.0.1:80']);
+    } finally {
+      registry.close();
+      spoofer.close();
+      server.close();
+    }
+  });
+});
+
 describe('the DNS client, given a UDP answer cut anywhere with TC set (RFC 2181 §9)', () => {
   // 40 SRV records are ~1.8 kB; over UDP the server sends the first 512 bytes with TC set, cut mid-record
   // (RFC 1035 §4.2.1 "truncated"): the client is to ignore that reply and ask again over TCP, so only its

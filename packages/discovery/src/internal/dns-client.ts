@@ -191,10 +191,7 @@ function udpQuery(
 ): Promise<DecodedPacket> {
   return withTimeout(options, `UDP query to ${server.host}:${server.port}`, (resolve, reject) => {
     const socket = mods.dgram.createSocket(server.host.includes(':') ? 'udp6' : 'udp4');
-    socket.on('message', (message, from) => {
-      // RFC 5452 §9.1: only from the server asked (its port; its address when it is given as a dotted quad).
-      if (from.port !== server.port || (/^\d+(\.\d+){3}$/.test(server.host) && from.address !== server.host))
-        return;
+    socket.on('message', (message) => {
       let decoded: DecodedPacket;
       try {
         // RFC 2181 §9: a reply with TC set is ignored and asked again over TCP, so a server may cut it
@@ -209,8 +206,15 @@ function udpQuery(
       if (answers(decoded, request)) resolve(decoded);
     });
     socket.on('error', reject);
-    socket.send(mods.packet.encode(request), server.port, server.host, (error) => {
+    // RFC 5452 §9.1: an answer only from the server asked. A connected socket gets datagrams from that
+    // address and port alone, whether the server is an IPv4 or IPv6 literal or a host name (the address
+    // check by hand covered dotted quads only: a dual-stack udp6 socket took one from ::ffff:127.0.0.1).
+    socket.connect(server.port, server.host, (error?: Error) => {
       if (error) reject(error);
+      else
+        socket.send(mods.packet.encode(request), (error) => {
+          if (error) reject(error);
+        });
     });
     return () => {
       try {
