@@ -207,6 +207,8 @@ async function attemptAll<T>(
   let reason: GiveUpEvent['reason'] | undefined;
   // Cuts the attempt or wait in progress (a no-op between them).
   let stop: (reason: unknown) => void = ignore;
+  // Set when the clock's clearTimeout threw in race(): a broken clock, not a failed attempt.
+  let broken: true | undefined;
 
   /**
    * Settles at the first of: `start()` settling (when given), `ms` passing, or the caller's `signal` aborting,
@@ -231,9 +233,17 @@ async function attemptAll<T>(
       const settle = (value: unknown, ok?: boolean): void => {
         done = 1;
         stop = ignore;
-        clock.clearTimeout(timer);
         signal?.removeEventListener('abort', onAbort);
-        (ok ? resolve : reject)(value as R);
+        // A clearTimeout that throws (window.clearTimeout passed unbound) must still settle: thrown here, in a
+        // `then` or a timer callback, it left retry pending forever. It rejects with the clock's error, which the
+        // loop rethrows instead of counting it as the attempt's failure.
+        try {
+          clock.clearTimeout(timer);
+          (ok ? resolve : reject)(value as R);
+        } catch (error) {
+          broken = true;
+          reject(error);
+        }
       };
       // Cut short by the timer or the caller: abort the attempt, reject with the reason and stop waiting for
       // it. With no attempt (a wait, a retryIf) it resolves instead: the caller checks `signal.aborted`.
@@ -318,6 +328,7 @@ async function attemptAll<T>(
         try {
           return await (started || run(context));
         } catch (failure) {
+          if (broken) throw failure;
           error = failure;
         }
       }
