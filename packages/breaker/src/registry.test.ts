@@ -459,3 +459,106 @@ describe('createBreakerRegistry: per-key options that throw', () => {
     expect(options).toHaveBeenCalledTimes(3);
   });
 });
+
+describe('createBreakerRegistry: an onEvict that uses the registry', () => {
+  // Decision 0122. Before: with the registry full, each key the hook made evicted another, whose onEvict
+  // made another, and get() did not return (the guard below stops the hook after 10,000 calls).
+  const GUARD = 10_000;
+
+  it('a hook that makes a new key per eviction is called once, and the registry stays within maxSize', async () => {
+    let calls = 0;
+    const registry = createBreakerRegistry({
+      clock: createFakeClock(),
+      maxSize: 3,
+      onEvict: (key) => {
+        if (++calls < GUARD) registry.get(`${key}+`);
+      },
+    });
+    for (const key of ['a', 'b', 'c']) registry.get(key);
+    const d = registry.get('d');
+    expect(calls).toBe(1);
+    expect(registry.size).toBe(3);
+    expect(registry.has('a+')).toBe(true);
+    expect(registry.get('d')).toBe(d);
+    await expect(d.execute(() => 'ok')).resolves.toBe('ok');
+  });
+
+  it('a hook that re-creates the evicted key is called once per eviction the caller made', async () => {
+    let calls = 0;
+    const evicted: string[] = [];
+    const registry = createBreakerRegistry({
+      clock: createFakeClock(),
+      maxSize: 3,
+      onEvict: (key, breaker) => {
+        evicted.push(key);
+        if (++calls < GUARD) registry.get(key);
+        // The breaker handed to the hook still works for whoever holds it.
+        void breaker.execute(() => 'still usable');
+      },
+    });
+    for (const key of ['a', 'b', 'c', 'd', 'e']) registry.get(key);
+    expect(evicted).toEqual(['a', 'c']);
+    expect(registry.size).toBe(3);
+    for (const key of Object.keys(registry.snapshot()))
+      await expect(registry.execute(key, () => key)).resolves.toBe(key);
+  });
+
+  it('prune() with idleFor 0 and a hook that makes a new key ends, once per breaker it evicted', () => {
+    let calls = 0;
+    const registry = createBreakerRegistry({
+      clock: createFakeClock(),
+      idleFor: 0,
+      onEvict: (key) => {
+        if (++calls < GUARD) registry.get(`${key}+`);
+      },
+    });
+    registry.get('a');
+    // Before: the key the hook made joined the map prune() was walking, idle for 0 ms, and was evicted too.
+    expect(registry.prune()).toBe(1);
+    expect(calls).toBe(1);
+    expect(Object.keys(registry.snapshot())).toEqual(['a+']);
+  });
+
+  it('any hook that uses the registry: every call ends, a get returns the breaker held, size <= maxSize', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 6 }),
+        fc.array(fc.nat({ max: 3 }), { minLength: 1, maxLength: 4 }),
+        fc.array(fc.nat({ max: 20 }), { minLength: 1, maxLength: 30 }),
+        async (maxSize, perEviction, keys) => {
+          let calls = 0;
+          let fresh = 0;
+          const used: string[] = []; // keys the hook got, in order
+          const registry = createBreakerRegistry({
+            clock: createFakeClock(),
+            maxSize,
+            onEvict: (key) => {
+              if (++calls >= GUARD) return;
+              // Some new keys, some old ones, the evicted key itself, and a prune.
+              for (let i = perEviction[calls % perEviction.length]!; i > 0; i--) {
+                const next = i === 1 ? key : i === 2 ? `k${calls % 21}` : `new${fresh++}`;
+                used.push(next);
+                registry.get(next);
+              }
+              if (calls % 5 === 0) registry.prune();
+            },
+          });
+          for (const k of keys) {
+            calls = 0;
+            used.length = 0;
+            const key = `k${k}`;
+            const breaker = registry.get(key);
+            // One use evicts at most 8 idle breakers (the sweep) and one more to make room.
+            expect(calls).toBeLessThanOrEqual(9);
+            expect(registry.size).toBeLessThanOrEqual(maxSize);
+            // The hook's gets come after this one: like any later uses, maxSize other keys push it out.
+            const later = new Set(used.slice(used.lastIndexOf(key) + 1));
+            if (later.size < maxSize) expect(registry.get(key)).toBe(breaker);
+            await expect(breaker.execute(() => k)).resolves.toBe(k);
+          }
+        },
+      ),
+      { seed: 122, numRuns: 300 },
+    );
+  });
+});

@@ -34,7 +34,10 @@ export interface BreakerRegistryOptions {
   readonly idleFor?: number;
   /** Where time comes from (idle tracking, and breakers without their own clock). @default systemClock */
   readonly clock?: Clock;
-  /** Called with each evicted breaker. */
+  /**
+   * Called with each evicted breaker, once the `get`, `execute` or `prune` that evicted it has done its work.
+   * Not re-entered: what a registry call made from inside it evicts is evicted without a call.
+   */
   readonly onEvict?: (key: string, breaker: Breaker) => void;
 }
 
@@ -118,17 +121,36 @@ export function createBreakerRegistry(options: BreakerRegistryOptions = {}): Bre
   // Map iteration order is insertion order: re-inserting on use keeps it least-recently-used first.
   const entries = new Map<string, Entry>();
 
+  // Evictions waiting for onEvict, which runs once the map is settled (decision 0122); `undefined` while
+  // it runs (and without it): a get() made inside onEvict that evicts is not reported, or a hook that
+  // makes a key per eviction would feed itself for ever (each new key evicts another), and a report
+  // deferred instead would pile up without bound.
+  let pending: [string, Breaker][] | undefined = onEvict && [];
+
   const evict = (key: string, entry: Entry): void => {
     entries.delete(key);
     // An open breaker's timer (armed for onStateChange) would keep it alive for its open period after it
     // left the map: a flood of failing keys would hold one per key, however small maxSize. Held by the
     // caller, it still moves to half-open when next looked at.
     entry.breaker[DISARM]();
-    // A throwing hook must not fail the get() (or execute()) that made room, nor leave its key out; an async
-    // one's rejection is dropped, not left unhandled (that ends a Node process).
-    try {
-      (onEvict?.(key, entry.breaker) as PromiseLike<unknown> | undefined)?.then?.(ignore, ignore);
-    } catch {}
+    pending?.push([key, entry.breaker]);
+  };
+
+  // Calls onEvict for the evictions of the call that is ending, once its map work is done (its key held,
+  // within maxSize), so that a hook using the registry cannot make that work loop. Returns `value`.
+  const report = <T>(value: T): T => {
+    const list = pending;
+    if (list) {
+      pending = undefined;
+      // A throwing hook must not fail the get() (or execute()) that made room, nor leave its key out; an
+      // async one's rejection is dropped, not left unhandled (that ends a Node process).
+      for (const [key, breaker] of list)
+        try {
+          (onEvict!(key, breaker) as PromiseLike<unknown> | undefined)?.then?.(ignore, ignore);
+        } catch {}
+      pending = [];
+    }
+    return value;
   };
 
   /**
@@ -189,7 +211,7 @@ export function createBreakerRegistry(options: BreakerRegistryOptions = {}): Bre
     sweep(now, SCAN);
     shrink();
     entries.set(key, entry);
-    return entry;
+    return report(entry);
   };
 
   return {
@@ -209,7 +231,7 @@ export function createBreakerRegistry(options: BreakerRegistryOptions = {}): Bre
     },
     has: (key) => entries.has(key),
     delete: (key) => entries.delete(key),
-    prune: () => sweep(time(), Infinity),
+    prune: () => report(sweep(time(), Infinity)),
     get size(): number {
       return entries.size;
     },
