@@ -3,6 +3,7 @@
  * statement error), that nothing is half-written, and that the store keeps working afterwards.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isIntegError } from '@integ/core';
@@ -10,7 +11,22 @@ import { createQueue } from '@integ/queue';
 import { sqliteStore } from '@integ/queue/sqlite';
 import { createFakeClock } from '@integ/testing';
 import { afterAll, describe, expect, it } from 'vitest';
-import { betweenStatements, connectionOf, openTestDatabase, type TestDatabase } from '../test/sqlite-db.js';
+import {
+  betweenStatements,
+  connectionOf,
+  failStatements,
+  openTestDatabase,
+  type TestDatabase,
+} from '../test/sqlite-db.js';
+
+// better-sqlite3's own error class (its addon is only loaded by a connection, so this works on either driver).
+const SqliteError = createRequire(import.meta.url)('better-sqlite3').SqliteError as new (
+  message: string,
+  code: string,
+) => Error & { code: string };
+/** node:sqlite's shape of the same error: the extended result code as a number. */
+const nodeSqliteError = (message: string, errcode: number): Error =>
+  Object.assign(new Error(message), { code: 'ERR_SQLITE_ERROR', errcode });
 
 const dir = mkdtempSync(join(tmpdir(), 'integ-queue-batch-'));
 let n = 0;
@@ -72,6 +88,94 @@ describe('sqliteStore group commit when the disk is full', () => {
     expect((await queue.stats()).total).toBe(3);
     await store.close();
   });
+});
+
+describe('sqliteStore group commit when the disk fails', () => {
+  const ioErrors: [string, () => Error, string, boolean][] = [
+    ['SQLITE_IOERR', () => new SqliteError('disk I/O error', 'SQLITE_IOERR'), 'ERR_STORE_UNAVAILABLE', true],
+    [
+      'SQLITE_IOERR_WRITE',
+      () => new SqliteError('disk I/O error', 'SQLITE_IOERR_WRITE'),
+      'ERR_STORE_UNAVAILABLE',
+      true,
+    ],
+    [
+      'SQLITE_IOERR_FSYNC',
+      () => new SqliteError('disk I/O error', 'SQLITE_IOERR_FSYNC'),
+      'ERR_STORE_UNAVAILABLE',
+      true,
+    ],
+    [
+      'node:sqlite SQLITE_IOERR_WRITE (778)',
+      () => nodeSqliteError('disk I/O error', 778),
+      'ERR_STORE_UNAVAILABLE',
+      true,
+    ],
+    // The VFS found the file system corrupt (a checksum VFS): retrying will not help.
+    [
+      'SQLITE_IOERR_CORRUPTFS',
+      () => new SqliteError('disk I/O error', 'SQLITE_IOERR_CORRUPTFS'),
+      'ERR_STORE_CORRUPT',
+      false,
+    ],
+    [
+      'node:sqlite SQLITE_IOERR_CORRUPTFS (8458)',
+      () => nodeSqliteError('disk I/O error', 8458),
+      'ERR_STORE_CORRUPT',
+      false,
+    ],
+    // Already typed before SQLITE_IOERR was: a file (or its -wal, -shm, directory) this connection cannot write, or
+    // one moved away under it, stays so until someone fixes it and reopens the store (decision 0136).
+    [
+      'SQLITE_CANTOPEN',
+      () => new SqliteError('unable to open database file', 'SQLITE_CANTOPEN'),
+      'ERR_STORE_UNAVAILABLE',
+      false,
+    ],
+    [
+      'SQLITE_READONLY_DBMOVED',
+      () => new SqliteError('attempt to write a readonly database', 'SQLITE_READONLY_DBMOVED'),
+      'ERR_STORE_UNAVAILABLE',
+      false,
+    ],
+    [
+      'node:sqlite SQLITE_READONLY_CANTLOCK (520)',
+      () => nodeSqliteError('attempt to write a readonly database', 520),
+      'ERR_STORE_UNAVAILABLE',
+      false,
+    ],
+  ];
+  for (const [name, makeError, code, retryable] of ioErrors)
+    it(`fails the whole batch with ${code} on ${name}, writes none of it, and works afterwards`, async () => {
+      const clock = createFakeClock({ now: Date.UTC(2030, 0, 1) });
+      const store = sqliteStore({ path: join(dir, `ioerr-${++n}.db`) });
+      const queue = createQueue({ name: 'q', store, clock });
+      await queue.push('a');
+      const held = await queue.next();
+      if (held === null) throw new Error('expected a job');
+      const before = JSON.stringify(await queue.list());
+      // The ack runs first in the batch, then the push's INSERT meets the I/O error.
+      let injected: Error | undefined;
+      const failing = failStatements(/^INSERT/, (call) =>
+        call === 1 ? (injected = makeError()) : undefined,
+      );
+      const batch = [held.ack(), queue.push('b')];
+      const errors = await Promise.allSettled(batch);
+      failing.stop();
+      expect(await Promise.all(batch.map(outcome))).toEqual([code, code]);
+      const first = (errors[0] as PromiseRejectedResult).reason as Error & {
+        retryable?: boolean;
+        cause?: unknown;
+      };
+      expect(first.retryable).toBe(retryable);
+      expect(first.cause).toBe(injected);
+      expect(JSON.stringify(await queue.list())).toBe(before);
+      await held.ack();
+      await queue.push('b');
+      expect((await queue.stats()).done).toBe(1);
+      await queue.close();
+      await store.close();
+    });
 });
 
 describe('sqliteStore stats() with another process writing', () => {

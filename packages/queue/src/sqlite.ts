@@ -109,10 +109,12 @@ const PRIMARY_CODES: Record<number, string> = {
   5: 'SQLITE_BUSY',
   6: 'SQLITE_LOCKED',
   8: 'SQLITE_READONLY',
+  10: 'SQLITE_IOERR',
   11: 'SQLITE_CORRUPT',
   13: 'SQLITE_FULL',
   14: 'SQLITE_CANTOPEN',
   26: 'SQLITE_NOTADB',
+  8458: 'SQLITE_IOERR_CORRUPTFS',
 };
 
 /** Blocks the thread for `ms` (only while opening the store, which is synchronous by design). */
@@ -127,16 +129,25 @@ const shown = (path: string): string => JSON.stringify(path.replace(/\?.*/s, '?â
 function mapError(error: unknown, path: string, busyTimeout: number): unknown {
   const e = error as { code?: unknown; errcode?: unknown; message?: unknown } | null;
   let code = typeof e?.code === 'string' ? e.code : '';
-  // node:sqlite reports the numeric (extended) result code; its low byte is the primary code.
-  if (typeof e?.errcode === 'number') code = PRIMARY_CODES[e.errcode & 0xff] ?? code;
+  // node:sqlite reports the numeric (extended) result code: a few extended codes by name, else its low byte (primary).
+  if (typeof e?.errcode === 'number')
+    code = PRIMARY_CODES[e.errcode] ?? PRIMARY_CODES[e.errcode & 0xff] ?? code;
   const what = `SQLite queue database ${shown(path)}`;
-  if (code.startsWith('SQLITE_CORRUPT') || code.startsWith('SQLITE_NOTADB'))
+  // SQLITE_IOERR_CORRUPTFS: the VFS found the file system damaged (decision 0136).
+  if (code.startsWith('SQLITE_CORRUPT') || code.startsWith('SQLITE_NOTADB') || code.endsWith('CORRUPTFS'))
     return new StoreCorruptError(what, { cause: error });
   if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED'))
     return new StoreLockedError(what, busyTimeout, { cause: error });
   // A full disk (or max_page_count) may leave the transaction open: typed, it fails the whole batch (0032).
   if (code.startsWith('SQLITE_FULL'))
     return new StoreUnavailableError(`${what} is full: free disk space`, { cause: error, retryable: true });
+  // The OS failed a read, write or sync (EIO, a network file system gone): typed, it fails the whole batch, which is
+  // rolled back, and the file stays intact; a later write may succeed (decision 0136).
+  if (code.startsWith('SQLITE_IOERR'))
+    return new StoreUnavailableError(`${what}: disk I/O error; check the disk`, {
+      cause: error,
+      retryable: true,
+    });
   if (
     code.startsWith('SQLITE_CANTOPEN') ||
     code.startsWith('SQLITE_PERM') ||

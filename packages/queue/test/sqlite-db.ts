@@ -151,3 +151,23 @@ export function betweenStatements(pattern: RegExp, after: () => void): { stop():
   };
   return { stop: () => Object.assign(proto, { all: original }) };
 }
+
+/**
+ * Makes the statements whose SQL matches `pattern` (`run`, `get` and `all`, on any connection of {@link testDriver})
+ * throw what `fail(n)` returns on their n-th call (1-based), unless it returns `undefined`, until `stop()`: a driver
+ * error (a better-sqlite3 `SqliteError` with an I/O code, say) injected in the middle of a store call.
+ */
+export function failStatements(pattern: RegExp, fail: (n: number) => unknown): { stop(): void } {
+  const proto = picked.statement as StatementProto & { get: StatementProto['all'] };
+  const originals = { all: proto.all, run: proto.run, get: proto.get };
+  let n = 0;
+  for (const method of ['all', 'run', 'get'] as const)
+    proto[method] = function (...params) {
+      if (pattern.test(String(this.source ?? this.sourceSQL))) {
+        const error = fail(++n);
+        if (error !== undefined) throw error;
+      }
+      return originals[method].apply(this, params);
+    };
+  return { stop: () => Object.assign(proto, originals) };
+}
