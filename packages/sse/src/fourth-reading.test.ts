@@ -182,3 +182,105 @@ describe('a response that arrives after its request was aborted', () => {
     source.close();
   });
 });
+
+// README, idleTimeout: "also covers waiting for a `headers` function and for the response head". A custom fetch that
+// ignores the request's signal and never settles held the attempt for good: the watchdog aborted a signal nobody
+// listened to, so the client never reconnected, and aborting connect()'s `signal` left a waiting next() pending.
+describe('a custom fetch that ignores the signal and never settles', () => {
+  /** The first call never settles, whatever the signal; later calls give an open stream of `data: b`. */
+  const hungFetch = () => {
+    let calls = 0;
+    return vi.fn(() =>
+      ++calls === 1 ? new Promise<Response>(() => {}) : Promise.resolve(stream('data: b\n\n')),
+    );
+  };
+
+  it('connect() reconnects after idleTimeout and reports the TimeoutError', async () => {
+    const clock = createFakeClock();
+    const fetch = hungFetch();
+    const reconnects: ReconnectInfo[] = [];
+    const source = connect('http://sse.test/live', {
+      fetch,
+      clock,
+      idleTimeout: 50,
+      backoff: () => 10,
+      onReconnect: (info) => reconnects.push(info),
+    });
+    const it = source[Symbol.asyncIterator]();
+    const next = it.next();
+    await vi.waitFor(() => expect(fetch).toHaveBeenCalledTimes(1), WAIT);
+    await clock.advance(50);
+    await vi.waitFor(() => expect(reconnects).toHaveLength(1), WAIT);
+    expect(reconnects[0]?.error).toBeInstanceOf(TimeoutError);
+    await clock.advance(10);
+    expect((await next).value).toEqual(ev('b'));
+    expect(fetch).toHaveBeenCalledTimes(2);
+    source.close();
+    expect(clock.pendingTimers).toBe(0);
+  });
+
+  it('EventSource fires error with readyState CONNECTING after idleTimeout, then opens again and delivers', async () => {
+    const clock = createFakeClock();
+    const source = new EventSource('http://sse.test/live', {
+      fetch: hungFetch(),
+      clock,
+      idleTimeout: 50,
+      backoff: () => 10,
+    });
+    const seen: [string, number, string?][] = [];
+    source.onerror = () => seen.push(['error', source.readyState]);
+    source.onopen = () => seen.push(['open', source.readyState]);
+    source.onmessage = (event) => seen.push(['message', source.readyState, event.data]);
+    await clock.advance(50);
+    await vi.waitFor(() => expect(seen).toEqual([['error', EventSource.CONNECTING]]), WAIT);
+    await clock.advance(10);
+    await vi.waitFor(() => expect(seen).toHaveLength(3), WAIT);
+    expect(seen).toEqual([
+      ['error', EventSource.CONNECTING],
+      ['open', EventSource.OPEN],
+      ['message', EventSource.OPEN, 'b'],
+    ]);
+    source.close();
+    expect(clock.pendingTimers).toBe(0);
+  });
+
+  it("aborting connect()'s signal rejects a waiting next() with the reason", async () => {
+    const clock = createFakeClock();
+    const fetch = hungFetch();
+    const controller = new AbortController();
+    const source = connect('http://sse.test/live', {
+      fetch,
+      clock,
+      idleTimeout: 50,
+      signal: controller.signal,
+    });
+    const next = source[Symbol.asyncIterator]()
+      .next()
+      .catch((caught: unknown) => caught);
+    await vi.waitFor(() => expect(fetch).toHaveBeenCalledTimes(1), WAIT);
+    const reason = new Error('gone');
+    controller.abort(reason);
+    expect(await next).toBe(reason);
+    expect(fetch).toHaveBeenCalledTimes(1);
+    expect(clock.pendingTimers).toBe(0);
+  });
+
+  it('close() ends a waiting next() and EventSource, with no timer left', async () => {
+    const clock = createFakeClock();
+    const fetch = hungFetch();
+    const source = connect('http://sse.test/live', { fetch, clock, idleTimeout: 50 });
+    const next = source[Symbol.asyncIterator]().next();
+    await vi.waitFor(() => expect(fetch).toHaveBeenCalledTimes(1), WAIT);
+    source.close();
+    expect(await next).toEqual({ done: true, value: undefined });
+    const other = new EventSource('http://sse.test/live', { fetch: hungFetch(), clock, idleTimeout: 50 });
+    const fired: string[] = [];
+    other.onerror = () => fired.push('error');
+    await vi.waitFor(() => expect(clock.pendingTimers).toBe(1), WAIT);
+    other.close();
+    expect(other.readyState).toBe(EventSource.CLOSED);
+    expect(clock.pendingTimers).toBe(0);
+    await clock.advance(1000);
+    expect(fired).toEqual([]);
+  });
+});

@@ -295,14 +295,23 @@ export function startSession(target: URL, options: ConnectOptions, sink: Session
       let id = '';
       for (const byte of new TextEncoder().encode(nextId())) id += String.fromCharCode(byte);
       if (id !== '') init.set('last-event-id', id);
-      const response = await fetchFn(url, {
-        method,
-        headers: init,
-        body,
-        credentials,
-        cache: 'no-store',
-        signal: linked.signal,
-      });
+      const pending = Promise.resolve(
+        fetchFn(url, {
+          method,
+          headers: init,
+          body,
+          credentials,
+          cache: 'no-store',
+          signal: linked.signal,
+        }),
+      );
+      // Raced the same way: a custom fetch that ignores the signal may never settle. A response it gives after
+      // the abort anyway is cancelled unread (aborting a fetch ends its body).
+      pending.then((late): unknown => linked.signal.aborted && late.body?.cancel()).catch(() => {});
+      const response = await Promise.race([
+        pending,
+        new Promise<never>((_, reject) => linked.signal.addEventListener('abort', reject)),
+      ]);
       // A network error response (Response.error(), from a custom fetch) is a failed attempt, as a rejected fetch
       // is: the standard reestablishes the connection after a network error that is not an aborted one.
       if (response.type === 'error') throw response;
