@@ -115,3 +115,30 @@ describe.runIf(available)('etcd', () => {
     dead.close();
   });
 });
+
+describe('etcd revisions past 2^53', () => {
+  it('watches from the range’s revision + 1 exactly, kept as a decimal string (9007199254740993)', async () => {
+    // etcd's JSON gateway sends int64 fields as strings ("revision":"2"); a Number rounds 2^53 + 1 down.
+    const b64 = (s: string): string => Buffer.from(s).toString('base64');
+    const watchedFrom: unknown[] = [];
+    const fetch = (async (input: string | URL | Request, init?: RequestInit) => {
+      const body = JSON.parse(String(init?.body)) as { create_request?: { start_revision?: unknown } };
+      if (String(input).endsWith('/v3/kv/range'))
+        return Response.json({
+          header: { revision: '9007199254740993' },
+          kvs: [{ key: b64('/svc/a'), value: b64('http://10.0.0.1:80'), mod_revision: '9007199254740993' }],
+        });
+      watchedFrom.push(body.create_request?.start_revision);
+      return new Response(new ReadableStream({ start: () => {} })); // a watch that stays open, silent
+    }) as typeof globalThis.fetch;
+    const registry = createRegistry({
+      services: { api: etcd({ prefix: '/svc/', endpoints: ['http://etcd.test:2379'], fetch }) },
+    });
+    try {
+      await registry.ready();
+      await vi.waitFor(() => expect(watchedFrom).toEqual(['9007199254740994']));
+    } finally {
+      registry.close();
+    }
+  });
+});

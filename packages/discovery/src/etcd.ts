@@ -132,7 +132,10 @@ export function etcd(prefixOrOptions: string | EtcdOptions, more: Omit<EtcdOptio
       const doFetch = options.fetch ?? globalThis.fetch;
       const kvs = new Map<string, EndpointInit>();
       let synced = false;
-      let revision = 0;
+      // The range's revision, an int64 that etcd's JSON gateway sends as a decimal string: a BigInt keeps it
+      // exact (a Number rounds past 2^53, and the watch started at a neighbour of revision + 1, replaying or
+      // skipping events). One that is no integer fails the range, as malformed JSON does.
+      let revision = 0n;
       let server = 0;
       let watch: AbortController | undefined;
       let watchError: unknown;
@@ -211,7 +214,7 @@ export function etcd(prefixOrOptions: string | EtcdOptions, more: Omit<EtcdOptio
             warnSkipped();
             if (list.length && !kvs.size)
               throw new DiscoverySourceError('etcd', `range ${prefix}: no key holds a valid URL`);
-            revision = Number(body?.header?.revision ?? 0);
+            revision = BigInt(body?.header?.revision ?? 0);
             server = (server + attempt) % servers.length;
             return;
           } catch (error) {
@@ -243,7 +246,11 @@ export function etcd(prefixOrOptions: string | EtcdOptions, more: Omit<EtcdOptio
               method: 'POST',
               headers: headers(),
               body: JSON.stringify({
-                create_request: { key, range_end: rangeEnd, start_revision: String(revision + 1) },
+                create_request: {
+                  key,
+                  range_end: rangeEnd,
+                  start_revision: String(revision + 1n),
+                },
               }),
               signal: linked.signal,
             });
@@ -291,7 +298,6 @@ export function etcd(prefixOrOptions: string | EtcdOptions, more: Omit<EtcdOptio
       const handleMessage = (line: string): void => {
         const message = JSON.parse(line) as {
           result?: {
-            header?: { revision?: string };
             events?: { type?: string; kv?: KeyValue }[];
             canceled?: boolean;
             compact_revision?: string;
@@ -313,7 +319,6 @@ export function etcd(prefixOrOptions: string | EtcdOptions, more: Omit<EtcdOptio
         if (!result?.events || result.events.length === 0) return;
         for (const event of result.events) apply(event?.kv, event?.type === 'DELETE');
         warnSkipped();
-        revision = Number(result.header?.revision ?? revision);
         notify();
       };
 
