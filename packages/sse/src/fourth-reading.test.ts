@@ -284,3 +284,63 @@ describe('a custom fetch that ignores the signal and never settles', () => {
     expect(fired).toEqual([]);
   });
 });
+
+// HTML, EventSource, processResponse: a 200 text/event-stream response is announced ("announce the connection and
+// interpret res's body line by line") before its body is read, and processEventSourceEndOfBody then reestablishes
+// the connection. A response without a body (new Response(null), a HEAD request) reconnected without announcing.
+describe('a 200 text/event-stream response without a body', () => {
+  /** A fetch whose first response has a null body, then an open stream of `data: a`. */
+  const emptyThenStream = () => {
+    let calls = 0;
+    return vi.fn(async () =>
+      ++calls === 1
+        ? new Response(null, { headers: { 'content-type': 'text/event-stream' } })
+        : stream('data: a\n\n'),
+    );
+  };
+
+  it('connect() calls onOpen, then reconnects as after a normal end', async () => {
+    const clock = createFakeClock();
+    const opened: Response[] = [];
+    const reconnects: ReconnectInfo[] = [];
+    const source = connect('http://sse.test/live', {
+      fetch: emptyThenStream(),
+      clock,
+      backoff: () => 10,
+      onOpen: ({ response }) => opened.push(response),
+      onReconnect: (info) => reconnects.push(info),
+    });
+    const next = source[Symbol.asyncIterator]().next();
+    await vi.waitFor(() => expect(reconnects).toHaveLength(1), WAIT);
+    expect(opened).toHaveLength(1);
+    expect(reconnects[0]?.error).toBeUndefined();
+    await clock.advance(10);
+    expect((await next).value).toEqual(ev('a'));
+    expect(opened).toHaveLength(2);
+    source.close();
+  });
+
+  it('EventSource fires open, then error with readyState CONNECTING, then opens again and delivers', async () => {
+    const clock = createFakeClock();
+    const source = new EventSource('http://sse.test/live', {
+      fetch: emptyThenStream(),
+      clock,
+      backoff: () => 10,
+    });
+    const seen: [string, number, string?][] = [];
+    source.onerror = () => seen.push(['error', source.readyState]);
+    source.onopen = () => seen.push(['open', source.readyState]);
+    source.onmessage = (event) => seen.push(['message', source.readyState, event.data]);
+    await vi.waitFor(() => expect(seen).toHaveLength(2), WAIT);
+    await clock.advance(10);
+    await vi.waitFor(() => expect(seen).toHaveLength(4), WAIT);
+    expect(seen).toEqual([
+      ['open', EventSource.OPEN],
+      ['error', EventSource.CONNECTING],
+      ['open', EventSource.OPEN],
+      ['message', EventSource.OPEN, 'a'],
+    ]);
+    source.close();
+    expect(clock.pendingTimers).toBe(0);
+  });
+});

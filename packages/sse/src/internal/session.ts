@@ -322,11 +322,10 @@ export function startSession(target: URL, options: ConnectOptions, sink: Session
         response.body?.cancel().catch(() => {});
         throw new SseHttpError(code, response.status, type, where);
       }
-      if (response.body === null) return undefined;
       parser.reset();
       // Always UTF-8 (whatever charset the Content-Type names); BOMs are kept for the parser to strip one.
       const decoder = new TextDecoder('utf-8', { ignoreBOM: true });
-      const current = response.body.getReader();
+      const current = response.body?.getReader();
       reader = current;
       // A fetch that ignores the signal may answer after close() or the watchdog: the finally cancels this body
       // (aborting a fetch ends its body), and a watchdog reconnection reports its TimeoutError.
@@ -336,6 +335,9 @@ export function startSession(target: URL, options: ConnectOptions, sink: Session
       fatal = true;
       onOpen?.({ response });
       fatal = false;
+      // No body (a HEAD request, a hand-made Response): announced, as the standard does before it reads the body,
+      // then a normal end.
+      if (!current) return undefined;
       for (;;) {
         const { done, value } = await current.read();
         // The watchdog's reason when it cancelled the body, else undefined: a normal end.
