@@ -178,6 +178,42 @@ describe('sqliteStore group commit when the disk fails', () => {
     });
 });
 
+describe('sqliteStore redrive of many dead jobs', () => {
+  // The dead jobs span two of the pages redrive reads (500 rows each); the error comes after rows of both were moved.
+  const failures: [string, () => Error, string][] = [
+    [
+      'SQLITE_FULL',
+      () => new SqliteError('database or disk is full', 'SQLITE_FULL'),
+      'ERR_STORE_UNAVAILABLE',
+    ],
+    // An error no mapping types (a statement's own failure) must not leave half a redrive committed either.
+    [
+      'SQLITE_NOMEM',
+      () => new SqliteError('out of memory', 'SQLITE_NOMEM'),
+      'untyped SqliteError: out of memory',
+    ],
+  ];
+  for (const [name, makeError, expected] of failures)
+    it(`moves all or none when ${name} hits it midway, and all on the next call`, async () => {
+      const clock = createFakeClock({ now: Date.UTC(2030, 0, 1) });
+      const store = sqliteStore({ path: join(dir, `redrive-${++n}.db`) });
+      const queue = createQueue<number>({ name: 'q', store, clock });
+      await queue.pushMany(Array.from({ length: 600 }, (_, i) => i));
+      const jobs = await Promise.all(Array.from({ length: 600 }, () => queue.next()));
+      await Promise.all(jobs.map((job) => job?.fail(new Error('x'), { retry: false })));
+      expect((await queue.stats()).dead).toBe(600);
+      const failing = failStatements(/attempts = 0/, (call) => (call === 550 ? makeError() : undefined));
+      const result = await outcome(queue.redrive());
+      failing.stop();
+      expect(result).toBe(expected);
+      const { dead, pending } = await queue.stats();
+      expect({ dead, pending }).toEqual({ dead: 600, pending: 0 });
+      expect(await queue.redrive()).toBe(600);
+      expect((await queue.stats()).pending).toBe(600);
+      await store.close();
+    });
+});
+
 describe('sqliteStore stats() with another process writing', () => {
   it('reads all its counts from one snapshot: delayed never exceeds pending, no oldest age without a due job', async () => {
     const clock = createFakeClock({ now: Date.UTC(2030, 0, 1) });

@@ -443,14 +443,32 @@ export function sqliteStore(options: SqliteStoreOptions): SqliteStore {
     }
   }
 
+  /**
+   * Runs a store call of several statements all or nothing inside the batch's transaction: a statement error after
+   * some rows (which fails only this call, 0032) undoes the rows it already wrote instead of committing them.
+   */
+  function atomic<R>(run: () => R): R {
+    const d = db as SqliteDatabase;
+    d.exec('SAVEPOINT op');
+    try {
+      const result = run();
+      d.exec('RELEASE op');
+      return result;
+    } catch (error) {
+      try {
+        d.exec('ROLLBACK TO op; RELEASE op');
+      } catch {
+        // SQLite rolled the whole transaction back (a full disk), savepoint included: report the cause.
+      }
+      throw error;
+    }
+  }
+
   const enqueue = (queue: string, jobs: readonly NewJobRecord[], now: number): Promise<EnqueueResult[]> =>
     write(() => {
       const out: EnqueueResult[] = [];
       const createdAt = nowIsInteger(now);
-      // A multi-job enqueue must be all or none even though it shares the batch's transaction.
-      const many = jobs.length > 1;
-      if (many) (db as SqliteDatabase).exec('SAVEPOINT enqueue');
-      try {
+      const insert = (): EnqueueResult[] => {
         for (const job of jobs) {
           if (job.key !== null) {
             const existing = s.byKey.get(queue, job.key) as Row | undefined;
@@ -486,17 +504,10 @@ export function sqliteStore(options: SqliteStoreOptions): SqliteStore {
             created: true,
           });
         }
-        if (many) (db as SqliteDatabase).exec('RELEASE enqueue');
-      } catch (error) {
-        if (many)
-          try {
-            (db as SqliteDatabase).exec('ROLLBACK TO enqueue; RELEASE enqueue');
-          } catch {
-            // SQLite rolled the whole transaction back (a full disk), savepoint included: report the cause.
-          }
-        throw error;
-      }
-      return out;
+        return out;
+      };
+      // A multi-job enqueue must be all or none even though it shares the batch's transaction.
+      return jobs.length > 1 ? atomic(insert) : insert();
     });
 
   // Open now: a missing driver, a corrupt file or a lock held too long is reported by sqliteStore() itself.
@@ -555,27 +566,30 @@ export function sqliteStore(options: SqliteStoreOptions): SqliteStore {
     },
 
     redrive(queue: string, { now, ids, limit }: RedriveOptions): Promise<number> {
-      return write(() => {
-        // In push order, like the memory store. `limit` is not a SQL LIMIT, since a dead job whose key is
-        // taken is skipped without counting towards it; without `ids` the dead jobs are read 500 at a time
-        // (better-sqlite3 runs no write while a read iterates), so memory stays flat however many there are.
-        const byId = ids
-          ?.map((id) => s.get.get(Number(id)) as Row | undefined)
-          .filter((r): r is Row => r !== undefined && r.queue === queue && r.status === 'dead')
-          .sort((a, b) => a.id - b.id);
-        let count = 0;
-        let after = 0;
-        for (;;) {
-          const batch = byId ?? (s.deadList.all(queue, after) as Row[]);
-          for (const row of batch) {
-            if (limit !== undefined && count >= limit) return count;
-            after = row.id;
-            if (row.key !== null && s.keyTaken.get(queue, row.key) !== undefined) continue;
-            count += Number(s.redriveOne.run(nowIsInteger(now), row.id).changes);
+      // One row at a time, so all or none: a statement error midway must not leave half the dead jobs moved.
+      return write(() =>
+        atomic(() => {
+          // In push order, like the memory store. `limit` is not a SQL LIMIT, since a dead job whose key is
+          // taken is skipped without counting towards it; without `ids` the dead jobs are read 500 at a time
+          // (better-sqlite3 runs no write while a read iterates), so memory stays flat however many there are.
+          const byId = ids
+            ?.map((id) => s.get.get(Number(id)) as Row | undefined)
+            .filter((r): r is Row => r !== undefined && r.queue === queue && r.status === 'dead')
+            .sort((a, b) => a.id - b.id);
+          let count = 0;
+          let after = 0;
+          for (;;) {
+            const batch = byId ?? (s.deadList.all(queue, after) as Row[]);
+            for (const row of batch) {
+              if (limit !== undefined && count >= limit) return count;
+              after = row.id;
+              if (row.key !== null && s.keyTaken.get(queue, row.key) !== undefined) continue;
+              count += Number(s.redriveOne.run(nowIsInteger(now), row.id).changes);
+            }
+            if (byId || batch.length === 0) return count;
           }
-          if (byId || batch.length === 0) return count;
-        }
-      });
+        }),
+      );
     },
 
     get(id: string): Promise<JobRecord | null> {
