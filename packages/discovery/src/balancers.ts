@@ -107,7 +107,11 @@ export function weighted(): Balancer {
       let total = 0;
       for (const c of candidates) total += share(c, max);
       let target = rnd() * total;
-      for (const c of candidates) if ((target -= share(c, max)) < 0) return c;
+      for (const c of candidates) {
+        const w = share(c, max);
+        if (target < w) return c;
+        target -= w;
+      }
       // Rounding can leave target at ~0.
       return candidates[candidates.length - 1] as EndpointLoad;
     },
