@@ -214,6 +214,31 @@ describe('sqliteStore redrive of many dead jobs', () => {
     });
 });
 
+describe('sqliteStore claim of expired leases', () => {
+  it('claims all or none: a statement error on the second job leaves the first unclaimed, its attempt unspent', async () => {
+    const clock = createFakeClock({ now: Date.UTC(2030, 0, 1) });
+    const store = sqliteStore({ path: join(dir, `claim-${++n}.db`) });
+    const queue = createQueue<string>({ name: 'q', store, clock });
+    const [a, b] = await queue.pushMany(['a', 'b']);
+    await queue.next({ leaseMs: 100 });
+    await queue.next({ leaseMs: 100 });
+    await clock.advance(100); // both holders stalled: the next claim takes expired leases one row at a time
+    const failing = failStatements(/WHERE id = \? RETURNING/, (call) =>
+      call === 2 ? new SqliteError('out of memory', 'SQLITE_NOMEM') : undefined,
+    );
+    const result = await outcome(store.claim('q', { now: clock.now(), leaseMs: 1000, limit: 2 }));
+    failing.stop();
+    expect(result).toBe('untyped SqliteError: out of memory');
+    // Before: job a was claimed (token 2, attempt 2, leased for 1000 ms) by a call that then rejected, so nobody held it.
+    for (const id of [a?.id, b?.id]) {
+      const record = await store.get(id ?? '');
+      expect([record?.token, record?.attempts, record?.leaseUntil]).toEqual([1, 1, clock.now()]);
+    }
+    expect((await store.claim('q', { now: clock.now(), leaseMs: 1000, limit: 2 })).length).toBe(2);
+    await store.close();
+  });
+});
+
 describe('sqliteStore stats() with another process writing', () => {
   it('reads all its counts from one snapshot: delayed never exceeds pending, no oldest age without a due job', async () => {
     const clock = createFakeClock({ now: Date.UTC(2030, 0, 1) });

@@ -531,10 +531,13 @@ export function sqliteStore(options: SqliteStoreOptions): SqliteStore {
             ...toRecord(row),
             stalled: false,
           }));
-        return (claimStatement('any', limit).all(queue, t, queue, t) as Row[]).map(({ id, status }) => ({
-          ...toRecord(s.claimOne.get(leaseUntil, id) as Row),
-          stalled: status === 'processing',
-        }));
+        // All or none: a claim that fails after some rows must not leave them leased to nobody.
+        return atomic(() =>
+          (claimStatement('any', limit).all(queue, t, queue, t) as Row[]).map(({ id, status }) => ({
+            ...toRecord(s.claimOne.get(leaseUntil, id) as Row),
+            stalled: status === 'processing',
+          })),
+        );
       });
     },
 
