@@ -611,6 +611,17 @@ describe.each(backends)('@integ/queue on $name', (backend) => {
       expect((await queue.get(old))?.status).toBe('dead');
     });
 
+    it('finds a job by its exact id only: get and redrive ignore another spelling of the number', async () => {
+      const queue = makeQueue();
+      const id = await deadJob(queue, 'a');
+      for (const other of [`0${id}`, `${id}.0`, ` ${id}`, `+${id}`, `${id}e0`, `0x${id}`]) {
+        expect(await queue.get(other)).toBeNull();
+        expect(await queue.redrive({ ids: [other] })).toBe(0);
+      }
+      expect((await queue.get(id))?.status).toBe('dead');
+      expect(await queue.redrive({ ids: [id] })).toBe(1);
+    });
+
     it('accepts 10,000 ids and refuses more with InvalidArgumentError, like pushMany', async () => {
       const queue = makeQueue();
       const id = await deadJob(queue, 'a');

@@ -510,6 +510,10 @@ export function sqliteStore(options: SqliteStoreOptions): SqliteStore {
       return jobs.length > 1 ? atomic(insert) : insert();
     });
 
+  // A job by its id as the store wrote it: Number() also reads '01', ' 1', '1.0' and '0x1' as job 1 (memoryStore not).
+  const rowOf = (id: string): Row | undefined =>
+    /^[1-9]\d*$/.test(id) ? (s.get.get(Number(id)) as Row | undefined) : undefined;
+
   // Open now: a missing driver, a corrupt file or a lock held too long is reported by sqliteStore() itself.
   open();
 
@@ -576,7 +580,7 @@ export function sqliteStore(options: SqliteStoreOptions): SqliteStore {
           // taken is skipped without counting towards it; without `ids` the dead jobs are read 500 at a time
           // (better-sqlite3 runs no write while a read iterates), so memory stays flat however many there are.
           const byId = ids
-            ?.map((id) => s.get.get(Number(id)) as Row | undefined)
+            ?.map(rowOf)
             .filter((r): r is Row => r !== undefined && r.queue === queue && r.status === 'dead')
             .sort((a, b) => a.id - b.id);
           let count = 0;
@@ -597,8 +601,7 @@ export function sqliteStore(options: SqliteStoreOptions): SqliteStore {
 
     get(id: string): Promise<JobRecord | null> {
       return read(() => {
-        if (!/^\d+$/.test(id)) return null;
-        const row = s.get.get(Number(id)) as Row | undefined;
+        const row = rowOf(id);
         return row === undefined ? null : toRecord(row);
       });
     },
