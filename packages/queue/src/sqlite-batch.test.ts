@@ -155,10 +155,8 @@ describe('sqliteStore group commit when the disk fails', () => {
       if (held === null) throw new Error('expected a job');
       const before = JSON.stringify(await queue.list());
       // The ack runs first in the batch, then the push's INSERT meets the I/O error.
-      let injected: Error | undefined;
-      const failing = failStatements(/^INSERT/, (call) =>
-        call === 1 ? (injected = makeError()) : undefined,
-      );
+      const injected = makeError();
+      const failing = failStatements(/^INSERT/, (call) => (call === 1 ? injected : undefined));
       const batch = [held.ack(), queue.push('b')];
       const errors = await Promise.allSettled(batch);
       failing.stop();
