@@ -3,6 +3,7 @@ import { dnsA, dnsSrv } from '@integ/discovery/dns';
 import { createFakeClock, seededRandom } from '@integ/testing';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startDnsServer, type TestDnsServer } from './internal/test-dns-server.js';
+import { closeServers, dnsServer } from './internal/test-servers.js';
 
 // Real sockets on a shared machine: give them time, poll often.
 const waitFor = <T>(check: () => T | Promise<T>): Promise<T> =>
@@ -201,6 +202,34 @@ describe('dnsA', () => {
     ]);
     expect(registry.inspect('web').nextRefreshAt).toBe(10_000);
     registry.close();
+  });
+
+  it('refreshes a name behind a CNAME on the CNAME TTL when it is shorter than the addresses', async () => {
+    // api -> lb (a failover CNAME, 30 s) -> 10.0.0.5 (1 h): the answer holds only as long as the CNAME.
+    const server = await dnsServer((question, reply) =>
+      reply(
+        question.type === 'A'
+          ? [
+              { name: 'api.example.test', type: 'CNAME', ttl: 30, data: 'lb.example.test' },
+              { name: 'lb.example.test', type: 'A', ttl: 3600, data: '10.0.0.5' },
+            ]
+          : [{ name: 'api.example.test', type: 'CNAME', ttl: 30, data: 'lb.example.test' }],
+      ),
+    );
+    const clock = createFakeClock();
+    const registry = createRegistry({
+      services: { api: dnsA('api.example.test', { servers: [server], port: 8080 }) },
+      clock,
+      jitter: 0,
+    });
+    try {
+      await registry.ready();
+      expect(registry.endpoints('api').map((e) => e.url)).toEqual(['http://10.0.0.5:8080']);
+      expect(registry.inspect('api').nextRefreshAt).toBe(30_000);
+    } finally {
+      registry.close();
+      await closeServers();
+    }
   });
 
   it('gives up with ERR_DISCOVERY_SOURCE when no server answers', async () => {

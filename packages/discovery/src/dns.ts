@@ -115,6 +115,7 @@ async function resolveAddresses(
   hints: readonly Answer[] = [],
 ): Promise<{ addresses: string[]; ttl: number }> {
   let found = addressesFrom(hints, name, family);
+  let chain: readonly Answer[] = [];
   if (found.length === 0) {
     const types: ('A' | 'AAAA')[] = family === 4 ? ['A'] : family === 6 ? ['AAAA'] : ['A', 'AAAA'];
     const answers = await Promise.all(types.map((t) => query(name, t, q)));
@@ -123,14 +124,21 @@ async function resolveAddresses(
     );
     if (found.length === 0) {
       // A CNAME chain the server resolved for us: take the addresses it returned for the final name.
-      found = answers.flatMap((r) =>
-        (r.answers ?? [])
-          .filter((a) => (a.type === 'A' && family !== 6) || (a.type === 'AAAA' && family !== 4))
-          .map((a) => ({ address: (a as { data: string }).data, ttl: (a as { ttl?: number }).ttl ?? 0 })),
-      );
+      chain = answers.flatMap((r) => r.answers ?? []);
+      found = chain
+        .filter((a) => (a.type === 'A' && family !== 6) || (a.type === 'AAAA' && family !== 4))
+        .map((a) => ({ address: (a as { data: string }).data, ttl: (a as { ttl?: number }).ttl ?? 0 }));
     }
   }
-  return { addresses: [...new Set(found.map((f) => f.address))], ttl: Math.min(...found.map((f) => f.ttl)) };
+  return {
+    addresses: [...new Set(found.map((f) => f.address))],
+    // The answer holds only as long as every link of a chain: a CNAME's TTL counts too (a short-lived
+    // failover CNAME in front of hour-long A records must be asked again after its own TTL).
+    ttl: Math.min(
+      ...found.map((f) => f.ttl),
+      ...chain.map((a) => (a.type === 'CNAME' ? (a.ttl ?? 0) : 1 / 0)),
+    ),
+  };
 }
 
 // An SRV answer can name thousands of targets (a 64 KiB TCP answer holds ~2,800): resolving them all at
