@@ -169,4 +169,21 @@ describe('sseStream', () => {
     );
     expect((await fetch(url)).headers.get('content-type')).toBe('text/plain');
   });
+
+  it('replaces content-type and cache-control whatever the case of the header name given', async () => {
+    server.use(
+      http.get(
+        url,
+        sseStream(['x'], {
+          headers: { 'Content-Type': 'text/html', 'Cache-Control': 'no-store', 'X-Extra': '1' },
+          disconnectAfter: 1,
+        }),
+      ),
+    );
+    const response = await fetch(url);
+    expect(response.headers.get('content-type')).toBe('text/html');
+    expect(response.headers.get('cache-control')).toBe('no-store');
+    expect(response.headers.get('x-extra')).toBe('1');
+    await response.arrayBuffer();
+  });
 });

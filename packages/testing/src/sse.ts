@@ -131,10 +131,11 @@ export function sseStream(events: readonly SseEventInit[], options: SseStreamOpt
         else globalThis.setTimeout(reset, 0);
       },
     });
-    return new HttpResponse(body, {
-      status,
-      headers: { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', ...options.headers },
-    });
+    // Set one by one: header names are case-insensitive, so a spread would add 'Content-Type' next to
+    // 'content-type' and the response would carry both values joined ('text/event-stream, text/html').
+    const headers = new Headers({ 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+    for (const [name, value] of Object.entries(options.headers ?? {})) headers.set(name, value);
+    return new HttpResponse(body, { status, headers });
   };
   Object.defineProperty(resolver, 'calls', { get: () => calls });
   return resolver as ScenarioResolver;
