@@ -229,7 +229,10 @@ export function startSession(target: URL, options: ConnectOptions, sink: Session
       serverRetry = ms;
     },
     onEvent: (event) => {
+      // The backoff starts over once a connection has delivered an event: here, not after feed(), which an
+      // oversized event later in the same chunk makes throw.
       delivered = true;
+      attempt = previousDelay = 0;
       nextId();
       sink.event(event);
     },
@@ -345,9 +348,7 @@ export function startSession(target: URL, options: ConnectOptions, sink: Session
         lastActivity = clock.now();
         parser.feed(decoder.decode(value, { stream: true }));
         if (delivered) {
-          // The backoff starts over once a connection has delivered an event.
           delivered = false;
-          attempt = previousDelay = 0;
           paused = true;
           await sink.drain?.();
           paused = false;
