@@ -176,8 +176,10 @@ export function memoryStore(): MemoryStore {
       }
       for (let e = 0; claimed.length < limit; ) {
         const row = s.ready.peek();
-        if (row !== undefined && row.status !== 'pending') {
+        // Not due (any more): the wall clock stepped back since it fell due. It waits, as in every store.
+        if (row !== undefined && (row.status !== 'pending' || row.runAt > now)) {
           s.ready.pop();
+          if (row.runAt > now) s.delayed.push(row);
           continue;
         }
         const stale = expired[e];
