@@ -232,6 +232,32 @@ describe('dnsA', () => {
     }
   });
 
+  it('uses the A records when the AAAA query fails (family 0), and fails only when both do', async () => {
+    // A resolver that answers A but SERVFAILs AAAA (some middleboxes and forwarders do): IPv4 still works.
+    let aaaa = 2; // SERVFAIL
+    let a = 0;
+    const server = await dnsServer((question, reply) =>
+      question.type === 'A'
+        ? reply(a ? [] : [{ name: question.name, type: 'A', ttl: 60, data: '10.0.0.7' }], a)
+        : reply([], aaaa),
+    );
+    const registry = createRegistry({
+      services: { web: dnsA('v4only.example.test', { servers: [server], port: 8080, attempts: 1 }) },
+      minInterval: 0,
+    });
+    try {
+      await registry.ready();
+      expect(registry.endpoints('web').map((e) => e.url)).toEqual(['http://10.0.0.7:8080']);
+      a = 2;
+      aaaa = 2;
+      await expect(registry.refresh('web')).rejects.toThrow(/SERVFAIL/);
+      expect(registry.endpoints('web').map((e) => e.url)).toEqual(['http://10.0.0.7:8080']);
+    } finally {
+      registry.close();
+      await closeServers();
+    }
+  });
+
   it('gives up with ERR_DISCOVERY_SOURCE when no server answers', async () => {
     const registry = createRegistry({
       services: { web: dnsA('web.example.test', { servers: ['127.0.0.1:9'], timeout: 200, attempts: 1 }) },

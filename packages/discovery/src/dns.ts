@@ -118,7 +118,10 @@ async function resolveAddresses(
   let chain: readonly Answer[] = [];
   if (found.length === 0) {
     const types: ('A' | 'AAAA')[] = family === 4 ? ['A'] : family === 6 ? ['AAAA'] : ['A', 'AAAA'];
-    const answers = await Promise.all(types.map((t) => query(name, t, q)));
+    // One family failing (a resolver that SERVFAILs or drops AAAA) must not hide the other's addresses, as
+    // with getaddrinfo; with no address found the failure stands (a target that failed is not empty).
+    const settled = await Promise.allSettled(types.map((t) => query(name, t, q)));
+    const answers = settled.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
     found = answers.flatMap((r: DecodedPacket) =>
       addressesFrom([...(r.answers ?? []), ...(r.additionals ?? [])], name, family),
     );
@@ -129,6 +132,8 @@ async function resolveAddresses(
         .filter((a) => (a.type === 'A' && family !== 6) || (a.type === 'AAAA' && family !== 4))
         .map((a) => ({ address: (a as { data: string }).data, ttl: (a as { ttl?: number }).ttl ?? 0 }));
     }
+    const failed = settled.find((r) => r.status === 'rejected');
+    if (!found.length && failed) throw failed.reason;
   }
   return {
     addresses: [...new Set(found.map((f) => f.address))],
