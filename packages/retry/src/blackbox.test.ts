@@ -1494,7 +1494,7 @@ describe('second reading: retry option boundaries', () => {
 describe('second reading: parseRetryAfter at the edges of RFC 9110', () => {
   const now = Date.UTC(1994, 10, 6, 8, 49, 0);
 
-  it.each([' ', '+5', '0x10', '12abc', 'Infinity', 'NaN', '1.', '.5', '1.1234567', '1234567890123'])(
+  it.each([' ', '+5', '0x10', '12abc', 'Infinity', 'NaN', '1.', '.5', '1.1234567'])(
     'no delay-seconds: %j gives undefined',
     (value) => {
       expect(parseRetryAfter(value, now)).toBeUndefined();

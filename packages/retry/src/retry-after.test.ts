@@ -95,6 +95,20 @@ describe('parseRetryAfter', () => {
     );
   });
 
+  it('reads delay-seconds of any length (RFC 9110: 1*DIGIT), so a longer wait asked never reads as none', () => {
+    expect(parseRetryAfter('1234567890123', now)).toBe(1_234_567_890_123_000);
+    expect(parseRetryAfter(new Headers({ 'Retry-After': '9'.repeat(64) }), now)).toBe(1e67);
+    expect(parseRetryAfter({ 'retry-after-ms': '12345678901234' }, now)).toBe(12_345_678_901_234);
+    // Monotonic: a server asking for more time never gets less than one asking for less.
+    fc.assert(
+      fc.property(fc.stringMatching(/^\d{1,64}$/), fc.stringMatching(/^\d{1,64}$/), (a, b) => {
+        const [x, y] = [parseRetryAfter(a, now), parseRetryAfter(b, now)];
+        expect(x).toBe(Number(a) * 1000);
+        if (Number(a) <= Number(b)) expect(x).toBeLessThanOrEqual(y as number);
+      }),
+    );
+  });
+
   it('property: an HTTP-date written by toUTCString() round-trips to the second', () => {
     fc.assert(
       fc.property(fc.integer({ min: 0, max: 10 ** 9 }), (offsetSeconds) => {

@@ -9,7 +9,9 @@ export interface HeadersLike {
 }
 
 // Whitespace around it is allowed (header values are trimmed); test() and Number() read any value as a string.
-const NUMBER = /^\s*\d{1,12}(\.\d{1,6})?\s*$/;
+// Any number of digits (RFC 9110: delay-seconds = 1*DIGIT): a huge wait is capped by maxRetryAfter, never
+// read as no hint (that retried at once a server that asked for the longest wait).
+const NUMBER = /^\s*\d+(\.\d{1,6})?\s*$/;
 
 /**
  * Milliseconds to wait before retrying, from response headers (`retry-after-ms` wins over `Retry-After`)

@@ -791,6 +791,23 @@ describe('retry', () => {
       expect(delays).toEqual([5000]);
     });
 
+    it('waits maxRetryAfter, not the backoff, for a Retry-After of 13 or more digits', async () => {
+      const clock = createFakeClock();
+      const delays: number[] = [];
+      await run(
+        retry(
+          ({ attempt }) => {
+            if (attempt === 1)
+              throw new Response(null, { status: 503, headers: { 'Retry-After': '1234567890123' } });
+            return 1;
+          },
+          { clock, backoff: constant(100), onRetry: ({ delay }) => delays.push(delay) },
+        ),
+        clock,
+      );
+      expect(delays).toEqual([60_000]);
+    });
+
     it('reads Retry-After seconds from a thrown Response', async () => {
       const clock = createFakeClock();
       const delays: number[] = [];
