@@ -541,8 +541,13 @@ export function createBreaker(options: BreakerOptions = {}): Breaker {
     // boolean, an object with valueOf) becomes NaN and is refused, and so are counts that are not whole
     // (JSON's 1e999 is Infinity). No longer open than maxOpenFor from now: a timer cannot wait longer than
     // ~24.8 days (Node fires it after 1 ms instead, and re-arming would spin). Isolated only by `true`.
+    // A blank string is no number either, though `+''` is 0 (an open period over, or no trips).
     const read = (value: unknown): number =>
-      typeof value === 'number' || typeof value === 'string' ? +value : value == null ? 0 : Number.NaN;
+      typeof value === 'number' || (typeof value === 'string' && value.trim())
+        ? +(value as string)
+        : value == null
+          ? 0
+          : Number.NaN;
     consecutive = read(snap.consecutiveFailures);
     trips = read(snap.trips);
     openUntil = Math.min(

@@ -543,6 +543,28 @@ describe('initialState through JSON (a serverless restart)', () => {
       ).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT', argument: 'initialState' }));
   });
 
+  it('throws InvalidArgumentError for an empty or blank string field, which is no numeric string (Number("") is 0)', () => {
+    const clock = createFakeClock({ now: 5_000 });
+    const bad = [
+      { state: 'open', openUntil: '' },
+      { state: 'open', trips: '' },
+      { state: 'closed', consecutiveFailures: ' ' },
+      { state: 'half-open', trips: '\n' },
+    ];
+    for (const initialState of bad)
+      expect(
+        () => createBreaker({ clock, initialState: initialState as never }),
+        JSON.stringify(initialState),
+      ).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT', argument: 'initialState' }));
+    // Numeric strings, padded or not, still read as numbers.
+    expect(
+      createBreaker({
+        clock,
+        initialState: { state: 'open', openUntil: ' 9000 ', trips: '2' } as never,
+      }).snapshot(),
+    ).toMatchObject({ state: 'open', openUntil: 9_000, trips: 2 });
+  });
+
   it('throws InvalidArgumentError for a foreign snapshot (opossum, cockatiel, a whole registry snapshot)', () => {
     const clock = createFakeClock();
     const foreign = [
