@@ -256,3 +256,39 @@ describe('a settle the store rejects', () => {
     expect(await queue.stats()).toMatchObject({ pending: 1, processing: 0 });
   });
 });
+
+describe.each(stores)('durations longer than a timer holds on the %s store', (_name, createStore) => {
+  const DAY = 86_400_000;
+
+  it('cleans jobs finished more than 30 days ago (a delay or age is stored, not a setTimeout)', async () => {
+    const store = createStore();
+    const clock = createFakeClock({ now: Date.UTC(2030, 0, 1) });
+    const queue = createQueue<string>({ name: 'q', store, clock });
+    const old = await queue.push('old');
+    await (await queue.next())?.ack();
+    clock.setWallClock(clock.now() + 20 * DAY);
+    await queue.push('recent');
+    await (await queue.next())?.ack();
+    clock.setWallClock(clock.now() + 11 * DAY);
+    expect(await queue.clean({ status: 'done', olderThan: 30 * DAY })).toBe(1);
+    expect(await queue.get(old.id)).toBe(null);
+    expect((await queue.list()).map((j) => j.payload)).toEqual(['recent']);
+    await store.close();
+  });
+
+  it('delays a job by 30 days, and refuses a delay past what a Date can hold', async () => {
+    const store = createStore();
+    const clock = createFakeClock({ now: Date.UTC(2030, 0, 1) });
+    const queue = createQueue<string>({ name: 'q', store, clock });
+    const job = await queue.push('reminder', { delay: 30 * DAY });
+    expect(job.runAt).toBe('2030-01-31T00:00:00.000Z');
+    expect(await queue.next()).toBe(null);
+    clock.setWallClock(clock.now() + 30 * DAY);
+    expect((await queue.next())?.payload).toBe('reminder');
+    await expect(queue.push('never', { delay: 8.64e15 })).rejects.toMatchObject({
+      code: 'ERR_INVALID_ARGUMENT',
+    });
+    expect((await queue.stats()).total).toBe(1);
+    await store.close();
+  });
+});

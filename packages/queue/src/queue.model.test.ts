@@ -903,7 +903,7 @@ const BAD_PUSH_OPTIONS: readonly (readonly [string, unknown])[] = [
   ['delay', { delay: Number.NaN }],
   ['delay', { delay: Number.POSITIVE_INFINITY }],
   ['delay', { delay: '5' }],
-  ['delay', { delay: 2 ** 31 }],
+  ['delay', { delay: 8.64e15 }],
   ['priority', { priority: 1.5 }],
   ['priority', { priority: Number.NaN }],
   ['priority', { priority: '1' }],

@@ -188,9 +188,10 @@ function checkInteger(name: string, value: unknown, min: number, max: number): n
   return value;
 }
 
-function checkMs(name: string, value: unknown, min = 0): number {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > 2_147_483_647)
-    throw new InvalidArgumentError(name, `a number of ms from ${min} to 2147483647`, value);
+// A timer's bound (setTimeout fires at once past 2^31 - 1 ms); a delay or an age is stored, not timed, and has its own.
+function checkMs(name: string, value: unknown, min = 0, max = 2_147_483_647): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max)
+    throw new InvalidArgumentError(name, `a number of ms from ${min} to ${max}`, value);
   // Whole ms, rounded up (a job never runs early, a lease is never shorter than asked): stores keep integers.
   return Math.ceil(value);
 }
@@ -484,7 +485,8 @@ class QueueCore<T> implements Queue<T>, QueueInternals<T> {
     }
     if (typeof options !== 'object' || options === null)
       throw new InvalidArgumentError('push options', 'an object', options);
-    const delay = options.delay === undefined ? 0 : checkMs('delay', options.delay);
+    // Up to the last instant a Date holds: the job's runAt is shown as an ISO 8601 string.
+    const delay = options.delay === undefined ? 0 : checkMs('delay', options.delay, 0, 8.64e15 - now);
     // `|| 0` makes -0 a 0: SQLite has no negative zero, and every store must read back what another one does.
     const priority =
       options.priority === undefined
@@ -679,7 +681,7 @@ class QueueCore<T> implements Queue<T>, QueueInternals<T> {
   async clean(options: { readonly status: 'done' | 'dead'; readonly olderThan: number }): Promise<number> {
     if (options?.status !== 'done' && options?.status !== 'dead')
       throw new InvalidArgumentError('status', "'done' or 'dead'", options?.status);
-    const olderThan = checkMs('olderThan', options.olderThan);
+    const olderThan = checkMs('olderThan', options.olderThan, 0, 8.64e15);
     return this.store.clean(this.name, {
       status: options.status,
       finishedBefore: this.clock.now() - olderThan,
