@@ -1011,6 +1011,35 @@ describe('retry', () => {
       // One signal for all of them: nothing can abort it, so nothing is allocated per call.
       expect(new Set(contexts.map((c) => c.signal)).size).toBe(1);
     });
+
+    // Node 20 keeps every signal AbortSignal.any() derives from a plain long-lived signal for as long as that
+    // signal lives (nodejs/node#55351; Node 24 still does while one is observed): the shared signal lives as long
+    // as the module, so `AbortSignal.any([signal, AbortSignal.timeout(ms)])` in fn leaked one entry per call.
+    // Read through Node's own bookkeeping (kDependantSignals), checked first on a plain long-lived signal.
+    it('does not keep the signals fn derives from the shared signal with AbortSignal.any()', async () => {
+      const dependants = (signal: AbortSignal): number => {
+        const key = Object.getOwnPropertySymbols(signal).find((k) => k.description === 'kDependantSignals');
+        return key ? ((signal as unknown as Record<symbol, Set<unknown>>)[key]?.size ?? 0) : 0;
+      };
+      const derive = (signal: AbortSignal): void => {
+        const derived = AbortSignal.any([signal, new AbortController().signal]);
+        const onAbort = (): void => {};
+        derived.addEventListener('abort', onAbort); // observed, as fetch() observes its signal
+        derived.removeEventListener('abort', onAbort);
+      };
+      const longLived = new AbortController().signal;
+      for (let i = 0; i < 50; i++) derive(longLived);
+      expect(dependants(longLived)).toBe(50); // the probe sees Node's bookkeeping on this runtime
+
+      let shared: AbortSignal | undefined;
+      for (let i = 0; i < 50; i++)
+        await retry(({ signal }) => {
+          shared = signal;
+          derive(signal);
+          return i;
+        });
+      expect(dependants(shared as AbortSignal)).toBe(0);
+    });
   });
 });
 

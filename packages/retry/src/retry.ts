@@ -103,7 +103,10 @@ let shared: AbortSignal | undefined;
 const ignore = (): void => {};
 const neverAbortedSignal = (): AbortSignal => {
   if (!shared) {
-    shared = new AbortController().signal;
+    // A composite with no sources (`AbortSignal.any([])`), which Node's AbortSignal.any() skips: derived from a plain
+    // signal that lives as long as the module, every `AbortSignal.any([signal, ...])` in fn was kept for good on
+    // Node 20 (nodejs/node#55351). Runtimes without AbortSignal.any() get a plain one.
+    shared = AbortSignal.any?.([]) ?? new AbortController().signal;
     shared.addEventListener = shared.removeEventListener = ignore;
     // Node keeps `onabort` as a listener of its own; a setter that ignores it too.
     Object.defineProperty(shared, 'onabort', { set: ignore });
