@@ -26,6 +26,9 @@
  *   is taken returns the existing job with `created: false`.
  * - Claim order: higher `priority` first, then earlier `runAt`, then insertion order; a job whose lease
  *   expired is ordered among the due pending jobs by the same rule (it does not go first).
+ * - `enqueue`, `claim` and `redrive` are all or nothing, however many jobs they touch: no other call sees
+ *   part of one, and one that rejects changes nothing (the kit checks the first half; a store's own tests
+ *   must check the second by failing a statement midway, as sqlite-batch.test.ts does).
  */
 
 /** The life cycle of a job. */

@@ -620,6 +620,33 @@ const MUTANTS: Record<string, Mutation> = {
   'oldest pending leaves out a job due exactly now': oldestBy((pending, now) =>
     min(pending.filter((r) => r.runAt < now).map((r) => r.createdAt)),
   ),
+  // A store that moves rows one round trip at a time (a Redis store without one Lua script, SQL without a transaction):
+  // another call sees part of a claim or a redrive.
+  'a claim of several jobs takes them one by one (others see part of it)': (inner) => ({
+    claim: async (queue, options) => {
+      const claimed: ClaimedRecord[] = [];
+      while (claimed.length < options.limit) {
+        const [record] = await inner.claim(queue, { ...options, limit: 1 });
+        if (record === undefined) break;
+        claimed.push(record);
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      }
+      return claimed;
+    },
+  }),
+  'redrive moves dead jobs one by one (others see part of it)': (inner) => ({
+    redrive: async (queue, options) => {
+      const dead = await inner.list(queue, { status: 'dead', limit: 10_000 });
+      let count = 0;
+      for (const { id } of dead) {
+        if (options.limit !== undefined && count >= options.limit) break;
+        if (options.ids !== undefined && !options.ids.includes(id)) continue;
+        count += await inner.redrive(queue, { now: options.now, ids: [id] });
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      }
+      return count;
+    },
+  }),
 };
 
 describe('queueConformance (mutation test of the kit)', () => {

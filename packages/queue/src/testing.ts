@@ -750,6 +750,30 @@ export function queueConformance(runner: ConformanceRunner, options: Conformance
       });
     });
 
+    describe('redrive (together)', () => {
+      it('moves the dead jobs of one redrive together: no other call sees part of them', async () => {
+        const queue = make<number>();
+        await queue.pushMany(
+          Array.from({ length: 50 }, (_, i) => i),
+          { attempts: 1 },
+        );
+        for (let i = 0; i < 50; i++) await (await mustNext(queue)).fail(new Error('x'));
+        const seen = new Set<number>();
+        let redrove = false;
+        const redriving = queue.redrive().then((n) => {
+          redrove = true;
+          return n;
+        });
+        for (let i = 0; i < 1000 && !redrove; i++) {
+          seen.add((await queue.stats()).dead);
+          await turns(1);
+        }
+        expect(await redriving).toBe(50);
+        seen.add((await queue.stats()).dead);
+        expect([...seen].filter((n) => n !== 0 && n !== 50)).toEqual([]);
+      });
+    });
+
     describe('redrive (many)', () => {
       it('keeps push order, taken keys and limit across more dead jobs than a store reads at once', async () => {
         const queue = make<number>();
@@ -843,6 +867,27 @@ export function queueConformance(runner: ConformanceRunner, options: Conformance
         await until(async () => (await queue.stats()).done === 10, 'all done');
         expect(peak).toBe(3);
         await worker.close();
+      });
+
+      it('leases the jobs of one claim together: no other call sees part of them', async () => {
+        const queue = make<number>();
+        await queue.pushMany(Array.from({ length: 20 }, (_, i) => i));
+        let release!: () => void;
+        const held = new Promise<void>((resolve) => {
+          release = resolve;
+        });
+        // One claim of 20 (the worker's first, with every slot free), watched from outside.
+        const worker = queue.process(() => held, { concurrency: 20 });
+        const seen = new Set<number>();
+        // A turn of the event loop between looks: a store may commit on a later turn (SQLite's group commit).
+        for (let i = 0; i < 1000 && !seen.has(20); i++) {
+          seen.add((await queue.stats()).processing);
+          await turns(1);
+        }
+        release();
+        await worker.close();
+        expect([...seen].filter((n) => n !== 0 && n !== 20)).toEqual([]);
+        expect(seen.has(20)).toBe(true);
       });
 
       it('fails the attempt when the handler throws, and retries it', async () => {
