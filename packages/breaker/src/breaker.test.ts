@@ -761,6 +761,32 @@ describe('hooks', () => {
     await expect(breaker.execute(boom)).rejects.toThrow('boom');
     expect(breaker.state).toBe('open');
   });
+
+  it('runs the call that moved the breaker to half-open when onStateChange closes it from there', async () => {
+    // reset(), or an isolation made and released, inside the hook: the breaker is closed when the call is admitted.
+    for (const close of ['reset', 'isolate and release'] as const) {
+      const clock = createFakeClock();
+      const onReject = vi.fn();
+      const breaker = createBreaker({
+        clock,
+        failureThreshold: 1,
+        openFor: 1_000,
+        onReject,
+        onStateChange: (to) => {
+          if (to !== 'half-open') return;
+          if (close === 'reset') breaker.reset();
+          else breaker.isolate()();
+        },
+      });
+      await breaker.execute(boom).catch(() => {});
+      // Time passes without the open timer firing: the call itself finds the open period over.
+      clock.setNow(1_000);
+      await expect(breaker.execute(okay), close).resolves.toBe('ok');
+      await expect(breaker.tryExecute(okay), close).resolves.toEqual({ ok: true, value: 'ok' });
+      expect(onReject, close).not.toHaveBeenCalled();
+      expect(breaker.snapshot(), close).toMatchObject({ state: 'closed', calls: 2 });
+    }
+  });
 });
 
 describe('tryExecute', () => {

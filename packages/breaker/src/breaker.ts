@@ -521,11 +521,14 @@ export function createBreaker(options: BreakerOptions = {}): Breaker {
     if (signal != null && typeof signal.addEventListener !== 'function')
       return rejected(new InvalidArgumentError('signal', 'an AbortSignal', signal));
     if (!state) return;
-    const now = poll();
+    poll();
+    // Closed again: the move to half-open ran onStateChange, whose hook may have closed the breaker (reset(),
+    // an isolation made and released); the call then runs, not turned away by a closed breaker.
+    if (!state) return;
     if (state === HALF && admitted < probes) {
       // The last admitted probe's timeout: by then every probe in flight has been counted.
       admitted++;
-      probeDeadline = now + probeTimeout;
+      probeDeadline = time() + probeTimeout;
       return;
     }
     const error = rejection();
