@@ -17,7 +17,7 @@
  * else Retry-After seconds or HTTP-date relative to now) capped by maxRetryAfter, or else the backoff (results
  * above 2^31 - 1 capped, non-delays rejected with InvalidArgumentError); a wait >= the time left gives up with
  * 'deadline'; then the budget; then onRetry, the body of the Response retryOnResult rejected (or threw on) is
- * cancelled, and the wait runs.
+ * cancelled, and the wait runs. That body is cancelled too when the caller's abort cuts the retryIf judging it.
  * Throwing hooks, predicates and backoffs reject with their error, without onGiveUp; a throwing retryOnResult
  * is the attempt's failure. Decision 0016 says why the budget's answers are an input here.
  */
@@ -997,6 +997,10 @@ function model(spec: CallSpec, i: number, answers: readonly boolean[], cutValues
     }
     errors.push(error);
 
+    // A Response turned down, or whose retryOnResult threw: retry holds its unread body until it retries.
+    const unread =
+      (failure.from === 'value' || (failure.from === 'other' && failure.judged !== undefined)) &&
+      step.value.kind === 'response';
     let retryable = cut || failure.from !== 'fn' || isRetryableSpec(step.error);
     if (retryable && spec.retryIf) {
       push('retryIf', { attempt, error, aborted: cut, same: true });
@@ -1008,9 +1012,14 @@ function model(spec: CallSpec, i: number, answers: readonly boolean[], cutValues
         return settle(false, `pred${i}.${attempt}`);
       }
       if (decide.mode === 'never' || A <= at) {
-        // the caller's abort cuts a pending retryIf short
+        // the caller's abort cuts a pending retryIf short; the caller gets its reason, so nobody can read the
+        // body of a value turned down just before: it is cancelled
         t = A;
         reach('aborted:retryIf');
+        if (unread) {
+          reach('cancel:body-on-abort');
+          push('cancel', { value: `v${i}.${attempt}` });
+        }
         return giveUp('aborted', error, reasonName);
       }
       t = at;
@@ -1071,10 +1080,7 @@ function model(spec: CallSpec, i: number, answers: readonly boolean[], cutValues
       }
     }
     // A value turned down, or whose retryOnResult threw, is nobody's once retried: its body is cancelled.
-    if (
-      (failure.from === 'value' || (failure.from === 'other' && failure.judged)) &&
-      step.value.kind === 'response'
-    ) {
+    if (unread) {
       reach('cancel:body');
       push('cancel', { value: `v${i}.${attempt}` });
     }
@@ -1148,6 +1154,7 @@ const EVERY_PATH = [
   'retryOnResult:rejects',
   'retryOnResult:throws',
   'cancel:body',
+  'cancel:body-on-abort',
   'fn:value',
   'fn:sync-value',
   'fn:reject',

@@ -382,6 +382,30 @@ describe('retry', () => {
       await expect(responses[0]!.text()).rejects.toThrow(TypeError);
     });
 
+    it('cancels the body of a Response it turned down when the caller aborts while retryIf decides', async () => {
+      const clock = createFakeClock();
+      const controller = new AbortController();
+      const responses: Response[] = [];
+      const result = retry(
+        () => {
+          const response = new Response('busy', { status: 503 });
+          responses.push(response);
+          return response;
+        },
+        {
+          clock,
+          signal: controller.signal,
+          retryOnResult: (r) => r.status === 503,
+          retryIf: () => new Promise<boolean>((resolve) => clock.setTimeout(() => resolve(true), 100)),
+        },
+      );
+      clock.setTimeout(() => controller.abort('caller left'), 50);
+      expect(await failure(result, clock)).toBe('caller left');
+      // The caller got its abort reason, not the Response: nobody can read its body any more.
+      expect(responses).toHaveLength(1);
+      await expect(responses[0]!.text()).rejects.toThrow(TypeError);
+    });
+
     it('gives up on rejected results with RetryError whose cause is a RejectedResultError carrying the value', async () => {
       const clock = createFakeClock();
       const error = await failure(

@@ -278,8 +278,8 @@ async function attemptAll<T>(
   // (it may be reading the response's body with the attempt's signal), and a value that comes after the cut,
   // from an fn that ignored its signal, is not judged: retry has moved on. Without it, attempts call fn as is.
   // A value turned down, or whose retryOnResult threw, is nobody's once retry moves on: its body is cancelled
-  // at once if the attempt was cut (only a cut aborts the attempt's signal), else when retry retries (a give-up
-  // leaves it to the caller, in the RetryError).
+  // at once if the attempt was cut (only a cut aborts the attempt's signal), else when retry retries or the caller
+  // aborts (any other give-up leaves it to the caller, in the RetryError or the error thrown).
   let unread: unknown;
   const run = o.retryOnResult
     ? async (context: AttemptContext): Promise<T> => {
@@ -386,6 +386,9 @@ async function attemptAll<T>(
   } finally {
     clock.clearTimeout(deadlineTimer);
   }
+  // An abort hands the caller its reason, not the value turned down just before it (while a retryIf decided):
+  // nobody can read that body any more, so it is cancelled as on a retry.
+  if (reason === 'aborted') drop(unread);
   const thrown =
     reason === 'aborted'
       ? abortReason(signal as AbortSignal)
