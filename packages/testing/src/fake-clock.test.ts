@@ -47,6 +47,48 @@ describe('createFakeClock', () => {
     expect(log).toEqual([100, 200, 300]);
   });
 
+  it('stops a timer that reschedules itself with 0 ms with a clear error instead of hanging advance() or advanceSync()', async () => {
+    const clock = createFakeClock();
+    // `fired < 50_000` only stops a clock that never gives up, as this one did.
+    let fired = 0;
+    let last: unknown;
+    const poll = (): void => {
+      fired++;
+      if (fired < 50_000) last = clock.setTimeout(poll, 0);
+    };
+    clock.setTimeout(poll, 10);
+    expect(() => clock.advanceSync(100)).toThrow(/rescheduling forever/);
+    expect(fired).toBe(1 + 10_000); // the first, then 10,000 set with 0 during the step
+    expect(clock.now()).toBe(10);
+    expect(clock.pendingTimers).toBe(1);
+
+    // The same from promise callbacks between timers: `while (...) await sleep(0)`.
+    let turns = 0;
+    const loop = (async () => {
+      while (turns < 50_000) {
+        turns++;
+        await sleep(0, { clock });
+      }
+    })();
+    clock.clearTimeout(last);
+    await expect(clock.advance(100)).rejects.toThrow(/rescheduling forever/);
+    expect(turns).toBeLessThan(10_010);
+    turns = 50_000;
+    await clock.runAll().catch(() => {});
+    await loop;
+
+    // A chain that ends, or many timers due at one time, is not a runaway.
+    let chain = 0;
+    const next = (): void => {
+      if (++chain < 9_000) clock.setTimeout(next, 0);
+    };
+    clock.setTimeout(next, 5);
+    for (let i = 0; i < 12_000; i++) clock.setTimeout(() => {}, 5);
+    clock.advanceSync(5);
+    expect(chain).toBe(9_000);
+    expect(clock.pendingTimers).toBe(0);
+  });
+
   it('fires a timer of more than 2^31-1 ms after 1 ms, as Node and browsers do, so code that forgets to cap fails here too', async () => {
     const clock = createFakeClock();
     const fired: string[] = [];

@@ -8,7 +8,13 @@ interface Timer {
   readonly id: number;
   readonly at: number;
   readonly callback: () => void;
+  /** Set with no delay (0, or what counts as 0): due the instant it was set. */
+  readonly immediate: boolean;
 }
+
+// One advance fires at most this many timers that it saw set with no delay at one instant: more is a timer
+// rescheduling itself with 0 (Node waits 1 ms for each), which would keep advance() at that instant for ever.
+const SPIN_LIMIT = 10_000;
 
 // What the timers fired by one advance or runAll threw: only the first error counts, and `threw` tells
 // a thrown `undefined` from none.
@@ -33,13 +39,15 @@ export interface FakeClock extends Clock {
    * A timer that throws stops nothing: the other due timers still fire and time still reaches the target;
    * then the first error thrown is rethrown (like `tick` of @sinonjs/fake-timers).
    *
-   * @throws the first error a timer callback threw
+   * @throws the first error a timer callback threw; else an Error when 10,000 timers set during it with no
+   *   delay fire at one instant (something rescheduling itself with 0), leaving time at that instant
    */
   advance(ms: number): Promise<void>;
   /**
    * Like {@link FakeClock.advance} but synchronous: promise callbacks run only after it returns.
    *
-   * @throws the first error a timer callback threw, after firing every due timer
+   * @throws the first error a timer callback threw, after firing every due timer; else the runaway Error of
+   *   {@link FakeClock.advance}
    */
   advanceSync(ms: number): void;
   /**
@@ -121,6 +129,20 @@ export function createFakeClock(options?: FakeClockOptions): FakeClock {
     if (failure.threw) throw failure.error;
   };
 
+  // Counts the timers an advance fires that were set during it with no delay, per instant; true past the limit.
+  const spinning = (timer: Timer, first: number, spin: { at: number; count: number }): boolean => {
+    if (timer.id < first || !timer.immediate) return false;
+    if (timer.at !== spin.at) {
+      spin.at = timer.at;
+      spin.count = 0;
+    }
+    return ++spin.count > SPIN_LIMIT;
+  };
+  const spun = (method: string): Error =>
+    new Error(
+      `${method}() fired ${SPIN_LIMIT} timers set with a 0 ms delay at ${now + offset} and more remain: is something rescheduling forever?`,
+    );
+
   const assertMs = (ms: number): void => {
     if (!(ms >= 0) || !Number.isFinite(ms))
       throw new RangeError(`advance() needs a finite ms >= 0, got ${ms}`);
@@ -133,7 +155,8 @@ export function createFakeClock(options?: FakeClockOptions): FakeClock {
       // As a runtime does: a delay above 2^31-1 ms overflows to 1 ms (Node, browsers, @sinonjs/fake-timers), so
       // code that forgets to cap a computed delay fires at once here too instead of passing its test.
       const delay = ms > 2_147_483_647 && ms !== Number.POSITIVE_INFINITY ? 1 : ms;
-      timers.set(id, { id, at: now + Math.max(0, Number.isFinite(delay) ? delay : 0), callback });
+      const wait = Math.max(0, Number.isFinite(delay) ? delay : 0);
+      timers.set(id, { id, at: now + wait, callback, immediate: wait === 0 });
       return id;
     },
     clearTimeout(handle: TimerHandle): void {
@@ -146,8 +169,15 @@ export function createFakeClock(options?: FakeClockOptions): FakeClock {
       assertMs(ms);
       const until = now + ms;
       const failure: Failure = { threw: false, error: undefined };
+      const first = nextId;
+      const spin = { at: Number.NaN, count: 0 };
       await flush();
       for (let timer = nextDue(until); timer !== undefined; timer = nextDue(until)) {
+        // Time stays at the spinning instant: the timers due before `until` have not fired.
+        if (spinning(timer, first, spin)) {
+          rethrow(failure);
+          throw spun('advance');
+        }
         fire(timer, failure);
         await flush();
       }
@@ -159,7 +189,15 @@ export function createFakeClock(options?: FakeClockOptions): FakeClock {
       assertMs(ms);
       const until = now + ms;
       const failure: Failure = { threw: false, error: undefined };
-      for (let timer = nextDue(until); timer !== undefined; timer = nextDue(until)) fire(timer, failure);
+      const first = nextId;
+      const spin = { at: Number.NaN, count: 0 };
+      for (let timer = nextDue(until); timer !== undefined; timer = nextDue(until)) {
+        if (spinning(timer, first, spin)) {
+          rethrow(failure);
+          throw spun('advanceSync');
+        }
+        fire(timer, failure);
+      }
       now = until;
       rethrow(failure);
     },
