@@ -762,6 +762,33 @@ describe('hooks', () => {
     expect(breaker.state).toBe('open');
   });
 
+  it('keeps one open timer when onStateChange runs a probe that fails at once on the move to half-open, and none after reset()', async () => {
+    const clock = createFakeClock();
+    const moves: string[] = [];
+    const breaker = createBreaker({
+      clock,
+      failureThreshold: 1,
+      openFor: 100,
+      onStateChange: (to, from) => {
+        moves.push(`${from} -> ${to}`);
+        // A probe whose fn throws before returning a promise is counted before execute() returns.
+        if (to === 'half-open')
+          breaker
+            .execute(() => {
+              throw new Error('not connected');
+            })
+            .catch(() => {});
+      },
+    });
+    await breaker.execute(boom).catch(() => {});
+    await clock.advance(100);
+    expect(moves).toEqual(['closed -> open', 'open -> half-open', 'half-open -> open']);
+    expect(breaker.state).toBe('open');
+    expect(clock.pendingTimers).toBe(1);
+    breaker.reset();
+    expect(clock.pendingTimers).toBe(0);
+  });
+
   it('runs the call that moved the breaker to half-open when onStateChange closes it from there', async () => {
     // reset(), or an isolation made and released, inside the hook: the breaker is closed when the call is admitted.
     for (const close of ['reset', 'isolate and release'] as const) {

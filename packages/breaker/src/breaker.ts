@@ -372,10 +372,13 @@ export function createBreaker(options: BreakerOptions = {}): Breaker {
   // the hook, poll() moves the state when it is next looked at, and an open breaker holds no timer (a
   // registry's evicted breakers are garbage at once, and so are those that trip after their eviction).
   // Timers may fire a little before the clock agrees, so it re-arms; at least 1 ms, or an early timer
-  // would spin until the clock moves.
+  // would spin until the clock moves. It clears the one armed before: the hook run by that re-arming poll()
+  // can trip the breaker again (a probe whose fn throws at once), which arms one already.
   const arm = (): void => {
-    if (onStateChange && !isolations && !disarmed)
+    if (onStateChange && !isolations && !disarmed) {
+      clock.clearTimeout(timer);
       timer = unref(clock.setTimeout(() => poll() < openUntil && arm(), Math.max(1, openUntil - time())));
+    }
   };
 
   /** Counts one settled call that started in generation `g` in state `from`: how it ended, and with what. */
