@@ -647,6 +647,18 @@ const MUTANTS: Record<string, Mutation> = {
       return count;
     },
   }),
+  // The same for a pushMany whose first row lands a turn after the call (its commit waits for a round trip):
+  // the kit's pushMany test looked only between promise callbacks, so it never saw the rows arrive.
+  'pushMany commits one job per event-loop turn (others see part of it)': (inner) => ({
+    enqueue: async (queue, jobs, now) => {
+      const results: EnqueueResult[] = [];
+      for (const job of jobs) {
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        results.push(...(await inner.enqueue(queue, [job], now)));
+      }
+      return results;
+    },
+  }),
 };
 
 describe('queueConformance (mutation test of the kit)', () => {
