@@ -47,8 +47,9 @@ describe('dnsSrv', () => {
     expect(endpoints.map((e) => [e.url, e.priority, e.weight, e.hostname])).toEqual([
       ['http://127.0.0.11:8001', 10, 60, 'a.example.test'],
       ['http://127.0.0.12:8002', 10, 20, 'b.example.test'],
-      ['http://127.0.0.13:8003', 10, 20, 'c.example.test'],
-      ['http://[::1]:8003', 10, 20, 'c.example.test'],
+      // c's weight 20 split across its two addresses (RFC 2782 weights choose among targets).
+      ['http://127.0.0.13:8003', 10, 10, 'c.example.test'],
+      ['http://[::1]:8003', 10, 10, 'c.example.test'],
       ['http://127.0.0.20:9000', 20, 1, 'backup.example.test'],
     ]);
     // Smallest TTL among the SRV (20 s) and address (15 s) records used.
@@ -96,6 +97,36 @@ describe('dnsSrv', () => {
     // ...and so it does with panic off.
     expect(strict.url('api')).toBe('http://127.0.0.20:9000');
     strict.close();
+  });
+
+  it('gives an SRV target its weight once, split across its addresses, however many it resolves to', async () => {
+    // RFC 2782 weights choose among targets: 50/50 must stay 50/50 when one target has 4 A records.
+    dns.records.set('_split._tcp.example.test', [
+      { type: 'SRV', priority: 0, weight: 50, port: 8001, target: 'many.example.test', ttl: 60 },
+      { type: 'SRV', priority: 0, weight: 50, port: 8002, target: 'one.example.test', ttl: 60 },
+    ]);
+    dns.records.set(
+      'many.example.test',
+      [1, 2, 3, 4].map((i) => ({ type: 'A' as const, address: `127.0.1.${i}`, ttl: 60 })),
+    );
+    dns.records.set('one.example.test', [{ type: 'A', address: '127.0.2.1', ttl: 60 }]);
+    const registry = createRegistry({
+      services: { api: dnsSrv('_split._tcp.example.test', { servers: [dns.address], family: 4 }) },
+      balancer: 'weighted',
+      random: seededRandom(42),
+    });
+    await registry.ready();
+    const weights = new Map<string, number>();
+    for (const e of registry.endpoints('api'))
+      weights.set(e.hostname as string, (weights.get(e.hostname as string) ?? 0) + e.weight);
+    expect(Object.fromEntries(weights)).toEqual({ 'many.example.test': 50, 'one.example.test': 50 });
+    let many = 0;
+    const picks = 10_000;
+    for (let i = 0; i < picks; i++) if (registry.pick('api').hostname === 'many.example.test') many++;
+    // Per address, the 4-address target took 4/5 (80/20); per target it is 1/2.
+    expect(many / picks).toBeGreaterThan(0.47);
+    expect(many / picks).toBeLessThan(0.53);
+    registry.close();
   });
 
   it('uses A records from the additional section without extra queries', async () => {

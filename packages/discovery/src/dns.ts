@@ -191,9 +191,9 @@ function queryOptions(
 /**
  * Endpoints from DNS SRV records (RFC 2782): each record's priority becomes the endpoint's priority
  * tier (lower first; the registry uses the best tier with healthy endpoints) and its weight the
- * endpoint's weight (use the `weighted` balancer for RFC 2782 selection within a tier). Refreshed on the
- * smallest TTL of the records used. An empty answer or NXDOMAIN is an error, so the last good
- * endpoints keep being served.
+ * endpoint's weight, split evenly across the target's addresses (use the `weighted` balancer for RFC 2782
+ * selection within a tier). Refreshed on the smallest TTL of the records used. An empty answer or
+ * NXDOMAIN is an error, so the last good endpoints keep being served.
  *
  * @throws InvalidArgumentError for a malformed name or option
  * @example
@@ -253,12 +253,15 @@ export function dnsSrv(name: string, options: DnsSrvOptions = {}): Source {
                 ttl = Math.min(ttl, lookup.ttl);
                 addresses = lookup.addresses;
               }
+              // RFC 2782 weights choose among targets: a target's share must not grow with its number of
+              // addresses, so its weight is split across them (50/50 stays 50/50 with 4 addresses against 1).
+              const weight = (data.weight ?? 0) / addresses.length;
               for (const address of addresses) {
                 const url = `${base.protocol}://${authority(address, data.port)}`;
                 // An address always makes a valid URL, so this counts what the registry will count; a target
                 // name may not, and costs no lookup anyway.
                 if (resolveTargets) urls.add(url);
-                list.push({ url, priority: data.priority ?? 0, weight: data.weight ?? 0, hostname });
+                list.push({ url, priority: data.priority ?? 0, weight, hostname });
               }
             },
           );
