@@ -573,20 +573,24 @@ class QueueCore<T> implements Queue<T>, QueueInternals<T> {
 
   async claim(limit: number, leaseMs: number): Promise<LeasedJobImpl<T>[]> {
     const now = this.clock.now();
-    // Issued together so a batching store commits both (and any ack in flight) in one transaction.
-    const [reaped, records] = await Promise.all([
-      this.store.reap(
-        this.name,
-        now,
-        'LeaseExpiredError: the lease of the last attempt expired (worker crashed or stalled)',
-      ),
+    // Issued together so a batching store commits both (and any ack in flight) in one transaction. The reaped
+    // jobs' hooks fire as soon as the reap answers: a claim that then fails must not hide jobs now dead.
+    const [, records] = await Promise.all([
+      this.store
+        .reap(
+          this.name,
+          now,
+          'LeaseExpiredError: the lease of the last attempt expired (worker crashed or stalled)',
+        )
+        .then((reaped) => {
+          for (const record of reaped) {
+            const job = this.toJob(record);
+            this.emit('onStalled', job);
+            this.emit('onDead', job, new Error(record.lastError ?? 'lease expired'));
+          }
+        }),
       this.store.claim(this.name, { now, leaseMs: Math.ceil(leaseMs), limit }),
     ]);
-    for (const record of reaped) {
-      const job = this.toJob(record);
-      this.emit('onStalled', job);
-      this.emit('onDead', job, new Error(record.lastError ?? 'lease expired'));
-    }
     if (records.length > 1) records.sort(claimOrder);
     const jobs = records.map((record) => new LeasedJobImpl<T>(this, record));
     if (this.hooks.onStalled !== undefined)

@@ -237,6 +237,41 @@ describe('sqliteStore claim of expired leases', () => {
   });
 });
 
+describe('sqliteStore claim after a reap in the same call', () => {
+  it('fires onStalled and onDead for the jobs the reap dead-lettered when the claim part then fails', async () => {
+    const clock = createFakeClock({ now: Date.UTC(2030, 0, 1) });
+    const store = sqliteStore({ path: join(dir, `reap-${++n}.db`) });
+    const events: string[] = [];
+    const queue = createQueue<string>({
+      name: 'q',
+      store,
+      clock,
+      onStalled: (job) => events.push(`stalled ${job.payload} ${job.status}`),
+      onDead: (job) => events.push(`dead ${job.payload}`),
+    });
+    const a = await queue.push('a', { attempts: 1 });
+    await queue.next({ leaseMs: 100 });
+    await clock.advance(100); // the holder stalled on the last attempt: the next claim's reap dead-letters it
+    await queue.push('b');
+    // The reap commits in the batch; the claim's UPDATE fails on its own (an error no mapping types).
+    const failing = failStatements(
+      /attempts = attempts \+ 1/,
+      () => new SqliteError('out of memory', 'SQLITE_NOMEM'),
+    );
+    const result = await outcome(queue.next());
+    failing.stop();
+    expect(result).toBe('untyped SqliteError: out of memory');
+    expect((await queue.get(a.id))?.status).toBe('dead');
+    // Before: none; the job was dead and no later reap returns it again.
+    expect(events).toEqual(['stalled a dead', 'dead a']);
+    const b = await queue.next();
+    expect(b?.payload).toBe('b');
+    await b?.ack();
+    expect(events.length).toBe(2);
+    await store.close();
+  });
+});
+
 describe('sqliteStore stats() with another process writing', () => {
   it('reads all its counts from one snapshot: delayed never exceeds pending, no oldest age without a due job', async () => {
     const clock = createFakeClock({ now: Date.UTC(2030, 0, 1) });
