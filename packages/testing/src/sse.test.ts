@@ -1,6 +1,12 @@
 import { InvalidArgumentError } from '@integ/core';
 import { createParser, type SseEvent } from '@integ/sse';
-import { createTestServer, encodeSseEvent, type SseEventInit, sseStream } from '@integ/testing';
+import {
+  createTestServer,
+  encodeSseEvent,
+  type SseEventInit,
+  sseStream,
+  trackedAbortController,
+} from '@integ/testing';
 import fc from 'fast-check';
 import { http } from 'msw';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -159,6 +165,20 @@ describe('sseStream', () => {
     expect(raced).toBe('open');
     controller.abort();
     await expect(next).rejects.toBeDefined();
+  });
+
+  it('detaches from the request signal when the client cancels the body of an open stream without aborting', async () => {
+    // Called directly: through msw on Node the client's cancel does not reach the body (msw tees it for its
+    // 'response' event and that copy stays unread), so only a direct call shows what the stream does on cancel.
+    const resolver = sseStream(['only']);
+    const tracked = trackedAbortController();
+    const request = new Request(url);
+    Object.defineProperty(request, 'signal', { value: tracked.signal });
+    const reader = (await resolver({ request })).body!.getReader();
+    expect(new TextDecoder().decode((await reader.read()).value)).toBe('data: only\n\n');
+    expect(tracked.listeners).toBe(1);
+    await reader.cancel();
+    expect(tracked.listeners).toBe(0);
   });
 
   it('serves other statuses and content types so clients can be tested against them', async () => {

@@ -94,25 +94,31 @@ export function sseStream(events: readonly SseEventInit[], options: SseStreamOpt
     const slice = events.slice(start, disconnectAfter === undefined ? undefined : start + disconnectAfter);
     const cut = disconnectAfter !== undefined;
     const encoder = new TextEncoder();
+    const { signal } = request;
     let resetting = false;
+    let onAbort = (): void => {};
     const body = new ReadableStream<Uint8Array>({
       start(controller) {
         for (const event of slice) controller.enqueue(encoder.encode(encodeSseEvent(event)));
         // With no disconnect configured the stream stays open after the last event, like a live server,
         // until the client goes away.
         if (!cut) {
-          const onAbort = (): void => {
+          onAbort = (): void => {
             try {
-              controller.error(request.signal.reason);
+              controller.error(signal.reason);
             } catch {
               // already closed by the reader
             }
           };
-          if (request.signal.aborted) onAbort();
-          else request.signal.addEventListener('abort', onAbort, { once: true });
+          if (signal.aborted) onAbort();
+          else signal.addEventListener('abort', onAbort, { once: true });
           return;
         }
         if (disconnectWith === 'close') controller.close();
+      },
+      // The client went away without aborting: the listener would hold this stream until the signal aborts.
+      cancel() {
+        signal.removeEventListener('abort', onAbort);
       },
       // error() drops every chunk still queued on the way (msw tees the body), so the events sent before a
       // dropped connection would never arrive. Fail once this queue is empty (pull runs then) and one macrotask
