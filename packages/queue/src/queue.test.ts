@@ -6,6 +6,7 @@ import {
   memoryStore,
   PayloadError,
   type QueueStore,
+  StoreLockedError,
   toBackoff,
 } from '@integ/queue';
 import { constant } from '@integ/retry';
@@ -126,9 +127,56 @@ describe('leased jobs', () => {
     expect((await queue.stats()).done).toBe(1);
     expect(warn).toHaveBeenCalledWith(expect.objectContaining({ hook: 'onCompleted' }), expect.any(String));
   });
+
+  it("stay their holder's to settle when close() could not return them: the store refused the release", async () => {
+    const clock = createFakeClock();
+    const inner = memoryStore();
+    const warn = vi.fn();
+    const store: QueueStore = {
+      ...inner,
+      release: () => Promise.reject(new StoreLockedError('the queue table', 5000)),
+    };
+    const queue = createQueue({
+      name: 'q',
+      store,
+      clock,
+      logger: { debug: vi.fn(), info: vi.fn(), warn, error: vi.fn() },
+    });
+    await queue.push(1);
+    const job = await queue.next();
+    await queue.close({ timeout: 0 });
+    expect(warn).toHaveBeenCalledWith(expect.objectContaining({ jobId: job?.id }), expect.any(String));
+    expect((await queue.stats()).processing).toBe(1);
+    // Before: JobSettledError, though nothing settled the job; the ack was lost and the job ran again.
+    await job?.extend(1000);
+    await job?.ack();
+    expect((await queue.stats()).done).toBe(1);
+  });
 });
 
 describe('process', () => {
+  it('leaves a job whose release the store refused on close to its lease, neither failed nor acked', async () => {
+    const clock = createFakeClock();
+    const inner = memoryStore();
+    const store: QueueStore = {
+      ...inner,
+      release: () => Promise.reject(new StoreLockedError('the queue table', 5000)),
+    };
+    const failed: unknown[] = [];
+    const errors: unknown[] = [];
+    const queue = createQueue({ name: 'q', store, clock, onFailed: (_job, error) => failed.push(error) });
+    await queue.push(1);
+    // A handler that ignores its signal: close() times out and releases the job.
+    const worker = queue.process(() => new Promise<void>(() => {}), { onError: (e) => errors.push(e) });
+    await settle();
+    await worker.close({ timeout: 0 });
+    await settle();
+    expect(errors.map((e) => (isIntegError(e) ? e.code : e))).toEqual(['ERR_STORE_LOCKED']);
+    expect(failed).toEqual([]);
+    const [job] = await queue.list();
+    expect([job?.status, job?.attempts, job?.lastError]).toEqual(['processing', 1, null]);
+  });
+
   it('aborts the handler and does not ack when its lease is lost', async () => {
     const clock = createFakeClock({ now: 1_000_000 });
     const base = memoryStore();

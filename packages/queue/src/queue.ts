@@ -357,12 +357,15 @@ export class LeasedJobImpl<T> implements LeasedJob<T> {
     this.leaseUntil = leaseUntil;
   }
 
-  /** Returns the job to pending without using up the attempt (graceful close). */
+  /**
+   * Returns the job to pending without using up the attempt (graceful close). A release the store refused leaves
+   * the lease to its holder, as a refused ack does.
+   */
   async release(): Promise<boolean> {
     if (this.settled) return false;
-    this.settled = true;
-    this.#owner.forget(this);
-    const ok = await this.#owner.store.release(this.id, this.token, this.#owner.clock.now());
+    const ok = await this.#settle(() =>
+      this.#owner.store.release(this.id, this.token, this.#owner.clock.now()),
+    );
     if (ok) this.status = 'pending';
     return ok;
   }

@@ -260,8 +260,9 @@ export function createWorker<T>(
       if (renewTimer !== undefined) clock.clearTimeout(renewTimer);
       if (deadlineTimer !== undefined) clock.clearTimeout(deadlineTimer);
     }
-    // Lost lease or released by close(): someone else owns the job's fate now.
-    if (lost || job.settled) return;
+    // Lost lease or given up by close() (released, or left to its lease when the store refused the release):
+    // someone else owns the job's fate now.
+    if (lost || job.settled || signal.reason instanceof QueueClosedError) return;
     // The slot frees as soon as the handler settled; the ack is not awaited here, so it shares one
     // group commit with the claim of the next job (one transaction per job instead of two).
     const settle = (failed ? job.fail(failure) : job.ack()).catch((error: unknown) => {
