@@ -33,7 +33,8 @@
  * - Sources [Source, FAQ]: the next lookup starts `max(min(ttlMs ?? refreshInterval, maxInterval),
  *   minInterval)` after the last (jitter 0); a failure keeps the last endpoints (`stale`) and retries with
  *   exponential backoff from `minInterval` (at least 1 ms) to `refreshInterval`; invalid URLs in an answer
- *   are skipped; `refresh()` looks up at once; subscribers hear of each change. Endpoints never expire
+ *   are skipped; `refresh()` looks up at once and the next background lookup counts from it (the one
+ *   scheduled is moved); subscribers hear of each change. Endpoints never expire
  *   while the source fails (no TTL expiry: the README serves stale data).
  * - Bad input: `UnknownServiceError` listing the known names, `InvalidArgumentError` naming the argument,
  *   no secret in any message, no state change.
@@ -336,7 +337,7 @@ class Model {
       return;
     }
     if (this.cfg.outlier) this.schedule(this.cfg.outlier.interval, 'sweep');
-    this.lookup(true);
+    this.lookup();
   }
 
   private schedule(delay: number, kind: MEvent['kind'], url?: string): void {
@@ -360,15 +361,21 @@ class Model {
       this.now = Math.max(this.now, next.at);
       this.seen.add(next.kind);
       if (next.kind === 'sweep') this.sweep();
-      else if (next.kind === 'lookup') this.lookup(true);
+      else if (next.kind === 'lookup') this.lookup();
       else if (next.kind === 'check') this.check(next.url as string);
       else this.checkResult(next.url as string, false);
     }
     this.now = until;
   }
 
-  /** One lookup of the hand-driven source; the background loop schedules the next one. */
-  lookup(loop: boolean): boolean {
+  /** `refresh()`: a lookup now, from which the background loop's next one counts (the one due is moved). */
+  refresh(): boolean {
+    this.events = this.events.filter((e) => e.kind !== 'lookup');
+    return this.lookup();
+  }
+
+  /** One lookup of the hand-driven source; it schedules the background loop's next one. */
+  lookup(): boolean {
     const { refreshInterval, minInterval, maxInterval } = this.cfg;
     if (this.script.fail) {
       this.errors++;
@@ -377,7 +384,7 @@ class Model {
         Math.max(refreshInterval, minInterval),
         Math.max(minInterval, 1) * 2 ** Math.min(this.errors - 1, 20),
       );
-      if (loop) this.schedule(Math.max(backoff, minInterval), 'lookup');
+      this.schedule(Math.max(backoff, minInterval), 'lookup');
       return false;
     }
     const answer = this.script.junk
@@ -386,11 +393,7 @@ class Model {
     this.apply(answer, true);
     this.errors = 0;
     this.status = 'ready';
-    if (loop)
-      this.schedule(
-        Math.max(Math.min(this.script.ttl ?? refreshInterval, maxInterval), minInterval),
-        'lookup',
-      );
+    this.schedule(Math.max(Math.min(this.script.ttl ?? refreshInterval, maxInterval), minInterval), 'lookup');
     return true;
   }
 
@@ -919,7 +922,7 @@ async function step(w: World, cmd: Cmd, i: number): Promise<void> {
         expect(error, where).toBeUndefined();
         break;
       }
-      if (model.lookup(false)) expect(error, where).toBeUndefined();
+      if (model.refresh()) expect(error, where).toBeUndefined();
       else {
         expect(isIntegError(error, 'ERR_DISCOVERY_SOURCE'), `${where}: ${String(error)}`).toBe(true);
         expect((error as Error).message, where).toMatch(/hand: lookup failed/);

@@ -11,6 +11,7 @@ import {
   UnknownServiceError,
 } from '@integ/discovery';
 import { createFakeClock, seededRandom } from '@integ/testing';
+import fc from 'fast-check';
 import { describe, expect, it, vi } from 'vitest';
 
 const urls = (n: number): string[] => Array.from({ length: n }, (_, i) => `http://10.0.0.${i + 1}:80`);
@@ -528,6 +529,88 @@ describe('dynamic sources', () => {
     await all;
     expect(source.calls).toHaveLength(1);
     registry.close();
+  });
+
+  it('counts the next background lookup from a refresh(), never within minInterval of it', async () => {
+    const clock = createFakeClock();
+    const source = scripted([{ endpoints: [{ url: 'http://a:1' }], ttlMs: 10_000 }]);
+    const registry = createRegistry({ services: { api: source }, clock, jitter: 0, minInterval: 1000 });
+    await registry.ready('api');
+    await clock.advance(9_500);
+    await registry.refresh('api');
+    // The loop had a lookup due at 10 000, 500 ms after this one: it is moved to this answer's TTL.
+    expect(registry.inspect('api').nextRefreshAt).toBe(19_500);
+    await clock.advance(9_999);
+    expect(source.calls).toEqual([0, 9_500]);
+    await clock.advance(1);
+    expect(source.calls).toEqual([0, 9_500, 19_500]);
+    registry.close();
+  });
+
+  it('waits at most the longest timer delay (~24.8 days), not 1 ms, for a refreshInterval past 2^31 - 1 ms', async () => {
+    const clock = createFakeClock();
+    const source = scripted([{ endpoints: [{ url: 'http://a:1' }] }]);
+    const days30 = 30 * 86_400_000;
+    const registry = createRegistry({
+      services: { api: source },
+      clock,
+      jitter: 0,
+      refreshInterval: days30,
+      maxInterval: days30,
+    });
+    await registry.ready('api');
+    await clock.advance(1000);
+    expect(source.calls).toEqual([0]);
+    await clock.advance(2 ** 31 - 1 - 1000);
+    expect(source.calls).toEqual([0, 2 ** 31 - 1]);
+    registry.close();
+  });
+
+  it('starts every background lookup at least minInterval after the lookup before it, refresh() or not', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.record({
+          minInterval: fc.integer({ min: 1, max: 2000 }),
+          ttlMs: fc.option(fc.integer({ min: 0, max: 5000 }), { nil: undefined }),
+          fail: fc.boolean(),
+          steps: fc.array(fc.record({ wait: fc.integer({ min: 0, max: 3000 }), refresh: fc.boolean() }), {
+            maxLength: 20,
+          }),
+        }),
+        async ({ minInterval, ttlMs, fail, steps }) => {
+          const clock = createFakeClock();
+          const ok: Snapshot = {
+            endpoints: [{ url: 'http://a:1' }],
+            ...(ttlMs === undefined ? {} : { ttlMs }),
+          };
+          const source = scripted([ok, fail ? new Error('down') : ok]);
+          const registry = createRegistry({
+            services: { api: source },
+            clock,
+            minInterval,
+            refreshInterval: 3000,
+            random: seededRandom(1),
+          });
+          const manual = new Set<number>();
+          await registry.ready('api');
+          for (const step of steps) {
+            await clock.advance(step.wait);
+            if (!step.refresh) continue;
+            const before = source.calls.length;
+            await registry.refresh('api').catch(() => {});
+            if (source.calls.length > before) manual.add(source.calls.length - 1);
+          }
+          await clock.advance(10_000);
+          registry.close();
+          source.calls.forEach((at, i) => {
+            // Jittered delays are fractional: allow the rounding of `start + minInterval - now` (~1e-13 ms).
+            if (i > 0 && !manual.has(i))
+              expect(at - (source.calls[i - 1] as number)).toBeGreaterThanOrEqual(minInterval - 1e-9);
+          });
+        },
+      ),
+      { seed: 155, numRuns: 200 },
+    );
   });
 
   it('keeps an endpoint’s stats across snapshots and tells subscribers about changes', async () => {

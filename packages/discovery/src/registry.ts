@@ -11,7 +11,6 @@ import {
   InvalidArgumentError,
   type Logger,
   silentLogger,
-  sleep,
   systemClock,
   TimeoutError,
   type TimerHandle,
@@ -163,7 +162,10 @@ export interface Registry {
    * or with `signal.reason` when `signal` aborts first.
    */
   ready(name?: string, options?: { readonly signal?: AbortSignal }): Promise<void>;
-  /** Looks `name` up again now; concurrent calls (and the background loop) share one lookup. */
+  /**
+   * Looks `name` up again now; concurrent calls (and the background loop) share one lookup. The loop's next
+   * lookup then counts from this one (its TTL, at least `minInterval` later).
+   */
   refresh(name: string): Promise<void>;
   /**
    * Calls `listener` with the endpoint list whenever the source changes it. Returns an unsubscribe function.
@@ -284,6 +286,7 @@ class Service {
   private readyWaiters: { resolve: () => void; reject: (error: unknown) => void }[] = [];
   private listeners = new Set<(endpoints: readonly Endpoint[]) => void>();
   private sweepTimer: TimerHandle | undefined;
+  private refreshTimer: TimerHandle | undefined;
   private closed = false;
 
   constructor(name: string, source: Source, options: ServiceOptions, shared: Shared) {
@@ -322,32 +325,36 @@ class Service {
           'open() => { resolve }',
           this.resolver,
         );
-      void this.loop();
+      this.loop(this.refresh());
     }
     if (this.detector !== null) this.scheduleSweep();
   }
 
   // --- refresh loop -------------------------------------------------------------------------------
 
-  private async loop(): Promise<void> {
-    const { clock, signal } = this.shared;
-    while (!this.closed) {
-      let ttl: number | undefined;
-      let failed = false;
-      try {
-        ttl = await this.refresh();
-      } catch {
-        failed = true;
-      }
-      if (this.closed) return;
-      const delay = failed ? this.errorDelay() : this.ttlDelay(ttl);
-      this.nextRefreshAt = clock.now() + delay;
-      try {
-        await sleep(delay, { clock, signal });
-      } catch {
-        return;
-      }
-    }
+  /**
+   * Schedules the next background lookup from the outcome of `run`. Every lookup that starts while one is
+   * scheduled (a `refresh()`) moves it, so the loop never asks within `minInterval` of that lookup.
+   */
+  private loop(run: Promise<number | undefined>): void {
+    run.then(
+      (ttl) => this.next(this.ttlDelay(ttl)),
+      () => this.next(this.errorDelay()),
+    );
+  }
+
+  private next(delay: number): void {
+    if (this.closed) return;
+    const { clock } = this.shared;
+    this.nextRefreshAt = clock.now() + delay;
+    // A timer fires at once past 2^31 - 1 ms: cap the wait there, as sleep() did.
+    this.refreshTimer = clock.setTimeout(
+      () => {
+        this.refreshTimer = undefined;
+        this.loop(this.refresh());
+      },
+      Math.min(delay, 2_147_483_647),
+    );
   }
 
   private ttlDelay(ttl: number | undefined): number {
@@ -419,6 +426,11 @@ class Service {
       }
     })();
     this.inflightRefresh = run as Promise<void>;
+    if (this.refreshTimer !== undefined) {
+      this.shared.clock.clearTimeout(this.refreshTimer);
+      this.refreshTimer = undefined;
+      this.loop(run);
+    }
     return run;
   }
 
@@ -791,6 +803,7 @@ class Service {
   close(): void {
     this.closed = true;
     if (this.sweepTimer !== undefined) this.shared.clock.clearTimeout(this.sweepTimer);
+    if (this.refreshTimer !== undefined) this.shared.clock.clearTimeout(this.refreshTimer);
     for (const state of this.list) this.stopCheck(state);
     try {
       this.resolver?.close?.();
