@@ -319,6 +319,33 @@ describe('registry.report and outlier detection', () => {
     registry.close();
   });
 
+  it('counts every endpoint, not only those with requestVolume calls, for failure-percentage minimumHosts (gRPC A50)', async () => {
+    // A50: "If the number of addresses is less than failure_percentage_ejection.minimum_hosts, stop." (the
+    // xDS field's text says the same; Envoy's code counts only hosts with the volume). Decision 0051: A50.
+    const clock = createFakeClock();
+    const registry = createRegistry({
+      services: { api: { urls: urls(5) } },
+      clock,
+      outlierDetection: {
+        successRateEjection: false,
+        failurePercentageEjection: { threshold: 85, minimumHosts: 5, requestVolume: 50 },
+        consecutive5xx: false,
+        maxEjectionPercent: 100,
+      },
+    });
+    const failing = registry.endpoints('api')[0] as Endpoint;
+    for (let i = 0; i < 50; i++) registry.report(failing, { ok: false, latencyMs: 1, status: 503 });
+    await clock.advance(10_000);
+    expect(registry.inspect('api').endpoints.map((e) => e.outlier.reason)).toEqual([
+      'failure-percentage',
+      null,
+      null,
+      null,
+      null,
+    ]);
+    registry.close();
+  });
+
   it('validates report() input', () => {
     const registry = createRegistry({ services: { a: 'http://a:1' } });
     const e = registry.pick('a');
