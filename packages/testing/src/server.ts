@@ -24,10 +24,12 @@ export interface TestServer {
  *
  * @example
  * ```ts
- * const server = createTestServer(http.get('https://api.example.com/users', flaky({ failures: 2 })));
+ * const server = createTestServer();
  * beforeAll(() => server.listen());
  * afterEach(() => server.resetHandlers());
  * afterAll(() => server.close());
+ * // In a test: resetHandlers() does not reset a scenario's count, so each test creates its own.
+ * server.use(http.get('https://api.example.com/users', flaky({ failures: 2 })));
  * ```
  */
 export function createTestServer(...handlers: RequestHandler[]): TestServer {
