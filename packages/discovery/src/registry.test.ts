@@ -674,3 +674,95 @@ describe('dynamic sources', () => {
     expect(registry.inspect('api').endpoints[0]?.eligible).toBe(true);
   });
 });
+
+// A runtime fires a timer of more than 2^31 - 1 ms after 1 ms, and so does the fake clock (decision 0160).
+describe('waits past 2^31 - 1 ms (~24.8 days)', () => {
+  const max = 2 ** 31 - 1;
+  const days30 = 30 * 86_400_000;
+
+  it('sweeps for outliers every ~24.8 days, not every 1 ms, for an interval past 2^31 - 1 ms', async () => {
+    const clock = createFakeClock();
+    const registry = createRegistry({
+      services: { api: { urls: urls(2) } },
+      clock,
+      outlierDetection: { interval: days30 },
+    });
+    const setTimeout = vi.spyOn(clock, 'setTimeout');
+    await clock.advance(1000);
+    expect(setTimeout).not.toHaveBeenCalled();
+    await clock.advance(max - 1000);
+    expect(setTimeout).toHaveBeenCalledTimes(1);
+    registry.close();
+  });
+
+  it('health-checks every ~24.8 days, not every 1 ms, for an interval (with jitter) past 2^31 - 1 ms', async () => {
+    const clock = createFakeClock();
+    const checked: number[] = [];
+    const registry = createRegistry({
+      services: { api: { urls: urls(1) } },
+      clock,
+      random: () => 0.5,
+      healthCheck: {
+        check: async () => {
+          checked.push(clock.now());
+          return true;
+        },
+        // 2^31 - 1 itself, but the jitter takes the wait past it.
+        interval: max,
+        jitter: 0.5,
+      },
+    });
+    await clock.advance(1000);
+    expect(checked).toEqual([0]);
+    await clock.advance(max - 1000);
+    expect(checked).toEqual([0, max]);
+    registry.close();
+  });
+
+  it('lets a health check run for ~24.8 days, not 1 ms, with a timeout past 2^31 - 1 ms', async () => {
+    const clock = createFakeClock();
+    const registry = createRegistry({
+      services: { api: { urls: urls(1), panicThreshold: 0 } },
+      clock,
+      healthCheck: {
+        check: () => new Promise((resolve) => clock.setTimeout(() => resolve(true), 1000)),
+        timeout: days30,
+        unhealthyThreshold: 1,
+      },
+    });
+    await clock.advance(1000);
+    expect(registry.inspect('api').endpoints[0]?.health).toMatchObject({
+      status: 'healthy',
+      lastError: null,
+    });
+    registry.close();
+  });
+
+  it("caps the timers of a source's clock (dnsSrv and etcd timeouts, etcd's resyncInterval) at 2^31 - 1 ms", async () => {
+    const clock = createFakeClock();
+    const fired: number[] = [];
+    const registry = createRegistry({
+      services: {
+        api: {
+          kind: 'timers',
+          description: 'sets a 30-day timer',
+          open: (ctx) => ({
+            resolve: async () => {
+              ctx.clock.setTimeout(() => fired.push(ctx.clock.now()), days30);
+              return { endpoints: [{ url: 'http://a:1' }], ttlMs: days30 };
+            },
+          }),
+        },
+      },
+      clock,
+      maxInterval: days30,
+      jitter: 0,
+    });
+    await registry.ready('api');
+    await clock.advance(1000);
+    expect(fired).toEqual([]);
+    await clock.advance(max - 1000);
+    expect(fired).toEqual([max]);
+    registry.close();
+  });
+});

@@ -347,14 +347,10 @@ class Service {
     if (this.closed) return;
     const { clock } = this.shared;
     this.nextRefreshAt = clock.now() + delay;
-    // A timer fires at once past 2^31 - 1 ms: cap the wait there, as sleep() did.
-    this.refreshTimer = clock.setTimeout(
-      () => {
-        this.refreshTimer = undefined;
-        this.loop(this.refresh());
-      },
-      Math.min(delay, 2_147_483_647),
-    );
+    this.refreshTimer = clock.setTimeout(() => {
+      this.refreshTimer = undefined;
+      this.loop(this.refresh());
+    }, delay);
   }
 
   private ttlDelay(ttl: number | undefined): number {
@@ -924,7 +920,13 @@ export function createRegistry(options: RegistryOptions): Registry {
     throw new InvalidArgumentError('logger', 'a pino-style logger ({ debug, info, warn, error })', logger);
   const controller = new AbortController();
   const shared: Shared = {
-    clock,
+    // A timer fires at once past 2^31 - 1 ms (~24.8 days): every wait of the registry and its sources (TTLs,
+    // intervals, timeouts) is capped there, as core's sleep() does (decision 0005), instead of a hot loop.
+    clock: {
+      now: () => clock.now(),
+      setTimeout: (fn, ms) => clock.setTimeout(fn, Math.min(ms, 2_147_483_647)),
+      clearTimeout: (handle) => clock.clearTimeout(handle),
+    },
     time: steady(clock),
     random,
     logger,
