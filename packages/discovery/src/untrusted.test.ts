@@ -477,8 +477,11 @@ describe('the DNS client, given answers it did not ask for (RFC 5452 §9.1)', ()
       packet.encode({ type: 'response', id, flags: 0, questions: [{ type, name }], answers, ...more });
     const spoofer = dgram.createSocket('udp4');
     await new Promise<void>((r) => spoofer.bind(0, '127.0.0.1', () => r()));
-    const server = dgram.createSocket('udp4');
-    server.on('message', (message, peer) => {
+    const onQuery = (
+      server: import('node:dgram').Socket,
+      message: Buffer,
+      peer: { port: number; address: string },
+    ) => {
       const query = packet.decode(message);
       const name = query.questions?.[0]?.name ?? '';
       const send = (out: Uint8Array, from = server): void => void from.send(out, peer.port, peer.address);
@@ -491,11 +494,9 @@ describe('the DNS client, given answers it did not ask for (RFC 5452 §9.1)', ()
       send(encode(query.id, 'AAAA', name, [a(name, '6.6.6.9')]));
       send(encode(query.id, 'A', 'other.example', [a('other.example', '6.6.6.7')]));
       send(encode(query.id, 'A', name.toUpperCase(), [a(name, '10.0.0.1')]));
-    });
-    await new Promise<void>((r) => server.bind(0, '127.0.0.1', () => r()));
-    const port = (server.address() as { port: number }).port;
+    };
     // The same port over TCP: an answer with its QR bit clear (a query, not a response).
-    const tcp = net.createServer((conn) => {
+    const onConnection = (conn: import('node:net').Socket) => {
       conn.on('error', () => {});
       conn.once('data', (chunk: Buffer) => {
         const query = packet.decode(chunk.subarray(2));
@@ -504,8 +505,29 @@ describe('the DNS client, given answers it did not ask for (RFC 5452 §9.1)', ()
         length.writeUInt16BE(out.length);
         conn.end(Buffer.concat([length, out]));
       });
-    });
-    await new Promise<void>((r) => tcp.listen(port, '127.0.0.1', () => r()));
+    };
+    // UDP on a free port, then TCP on the same one: another process can hold that TCP port (the other packages'
+    // tests run at the same time), so on EADDRINUSE both are opened again on another port (as listenOnOnePort does).
+    let server: import('node:dgram').Socket;
+    let tcp: import('node:net').Server;
+    let port: number;
+    for (let attempt = 1; ; attempt++) {
+      const udp = dgram.createSocket('udp4');
+      udp.on('message', (message, peer) => onQuery(udp, message, peer));
+      await new Promise<void>((r) => udp.bind(0, '127.0.0.1', () => r()));
+      const udpPort = (udp.address() as { port: number }).port;
+      const stream = net.createServer(onConnection);
+      const error = await new Promise<Error | undefined>((resolve) => {
+        stream.once('error', resolve);
+        stream.listen(udpPort, '127.0.0.1', () => resolve(undefined));
+      });
+      if (error === undefined) {
+        [server, tcp, port] = [udp, stream, udpPort];
+        break;
+      }
+      udp.close();
+      if ((error as { code?: unknown }).code !== 'EADDRINUSE' || attempt >= 20) throw error;
+    }
     const { dnsA } = await import('@integ/discovery/dns');
     const registry = createRegistry({
       services: {
