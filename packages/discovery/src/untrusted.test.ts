@@ -562,13 +562,31 @@ describe('the DNS client asking an IPv6 server (RFC 5452 §9.1)', () => {
         questions: [{ type: 'A', name }],
         answers: [{ type: 'A', name, ttl: 60, data }],
       });
-    const server = dgram.createSocket('udp6');
-    await new Promise<void>((r) => server.bind(0, '::1', () => r()));
-    const port = (server.address() as { port: number }).port;
-    // Same port, another address: the client's udp6 socket is dual-stack, so this reaches it as
-    // ::ffff:127.0.0.1, with the server's port and the query's id.
-    const spoofer = dgram.createSocket('udp4');
-    await new Promise<void>((r) => spoofer.bind(port, '127.0.0.1', () => r()));
+    // Same port, another address: the client's udp6 socket is dual-stack, so the spoofer reaches it as
+    // ::ffff:127.0.0.1, with the server's port and the query's id. Another process can hold that port on
+    // 127.0.0.1: then both are opened again on another port, up to 20 times.
+    const bind = (socket: import('node:dgram').Socket, port: number, address: string) =>
+      new Promise<Error | undefined>((resolve) => {
+        socket.once('error', resolve);
+        socket.bind(port, address, () => resolve(undefined));
+      });
+    let server: import('node:dgram').Socket;
+    let spoofer: import('node:dgram').Socket;
+    let port: number;
+    for (let attempt = 1; ; attempt++) {
+      const udp6 = dgram.createSocket('udp6');
+      const bound = await bind(udp6, 0, '::1');
+      if (bound !== undefined) throw bound;
+      const udp6Port = (udp6.address() as { port: number }).port;
+      const udp4 = dgram.createSocket('udp4');
+      const error = await bind(udp4, udp6Port, '127.0.0.1');
+      if (error === undefined) {
+        [server, spoofer, port] = [udp6, udp4, udp6Port];
+        break;
+      }
+      udp6.close();
+      if ((error as { code?: unknown }).code !== 'EADDRINUSE' || attempt >= 20) throw error;
+    }
     server.on('message', (message, peer) => {
       const query = packet.decode(message);
       const name = query.questions?.[0]?.name ?? '';
