@@ -106,6 +106,32 @@ for (const [name, create] of stores)
       await store.close();
     });
 
+    it('keeps polling at its interval, not every 1 ms, after a step back of 30 days past a delayed job', async () => {
+      const clock = wallClock();
+      const store = create();
+      let claims = 0;
+      const claim = store.claim.bind(store);
+      store.claim = (...args) => {
+        claims++;
+        return claim(...args);
+      };
+      const queue = createQueue({ name: 'q', store, clock });
+      const worker = queue.process(() => {}, { pollInterval: 1000 });
+      await turns();
+      // Due within the poll interval: the worker arms a timer for it, then the clock steps back 30 days, so the
+      // timer would next wait past 2^31 - 1 ms (~24.8 days), which a runtime fires after 1 ms.
+      await queue.push('x', { delay: 500 });
+      clock.setWallClock(clock.now() - 30 * 24 * HOUR);
+      claims = 0;
+      for (let i = 0; i < 10; i++) {
+        await clock.advance(100);
+        await turns();
+      }
+      expect(claims).toBeLessThanOrEqual(3);
+      await worker.close();
+      await store.close();
+    });
+
     it('reports an oldest pending age of 0, not a negative one, for a job pushed before a step back', async () => {
       const clock = wallClock();
       const store = create();

@@ -126,7 +126,9 @@ export function createWorker<T>(
         armDue();
         pump();
       },
-      Math.max(0, next - clock.now()),
+      // A step back of the wall clock can put `next` past 2^31 - 1 ms, which runtimes fire after 1 ms: re-armed
+      // at once, that was a claim every 1 ms until the clock caught up.
+      Math.max(0, Math.min(2_147_483_647, next - clock.now())),
     );
   };
 
