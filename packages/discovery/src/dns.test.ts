@@ -210,6 +210,17 @@ describe('dnsSrv', () => {
     expect(() => dnsSrv('bad name!')).toThrow(/dnsSrv name/);
     expect(() => dnsSrv('_a._tcp.x', { servers: ['1.2.3.4:port'] })).toThrow(/servers/);
   });
+
+  it('refuses a timeout past 2^31 - 1 ms (~24.8 days), which a timer on the clock it is opened with fires after 1 ms', () => {
+    for (const make of [
+      (timeout: number) => dnsSrv('_a._tcp.x', { timeout }),
+      (timeout: number) => dnsA('a.x', { timeout }),
+    ]) {
+      for (const timeout of [2 ** 31, 30 * 86_400_000, Number.POSITIVE_INFINITY, 0, Number.NaN])
+        expect(() => make(timeout)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }));
+      expect(() => make(2 ** 31 - 1)).not.toThrow();
+    }
+  });
 });
 
 describe('dnsA', () => {

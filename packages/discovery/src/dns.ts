@@ -9,6 +9,7 @@ import type { EndpointInit } from './endpoint.js';
 import { DiscoverySourceError } from './errors.js';
 import { type DnsServer, parseServer, type QueryOptions, query, rcodeOf } from './internal/dns-client.js';
 import { nodeImport } from './internal/node-import.js';
+import { MAX_TIMER } from './internal/timer.js';
 import { authority, HOST } from './internal/url.js';
 import type { Snapshot, Source, SourceContext } from './source.js';
 
@@ -16,7 +17,7 @@ import type { Snapshot, Source, SourceContext } from './source.js';
 export interface DnsOptions {
   /** DNS servers as `host` or `host:port` (`[v6]:port`); one string or a list. @default the system's (`dns.getServers()`) */
   readonly servers?: string | readonly string[];
-  /** Per-query timeout in ms. @default 2000 */
+  /** Per-query timeout in ms, at most 2^31 - 1 (~24.8 days). @default 2000 */
   readonly timeout?: number;
   /** Rounds over the server list before giving up. @default 2 */
   readonly attempts?: number;
@@ -58,8 +59,10 @@ function baseOptions(options: DnsOptions): {
   const attempts = options.attempts ?? 2;
   const protocol = options.protocol ?? 'http';
   const family = options.family ?? 0;
-  if (!(timeout > 0) || !Number.isFinite(timeout))
-    throw new InvalidArgumentError('timeout', 'a number > 0', timeout);
+  // A runtime fires a timer past 2^31 - 1 ms after 1 ms: on a clock the registry did not cap, every query
+  // would time out at once.
+  if (!(timeout > 0 && timeout <= MAX_TIMER))
+    throw new InvalidArgumentError('timeout', `ms in (0, ${MAX_TIMER}]`, timeout);
   if (!Number.isInteger(attempts) || attempts < 1)
     throw new InvalidArgumentError('attempts', 'an integer >= 1', attempts);
   if (!/^[a-z][a-z0-9+.-]*$/.test(protocol))

@@ -17,6 +17,18 @@ if (!available)
     '\n!!! @integ/discovery: etcd is not installed, SKIPPING the etcd source tests. Install it with `apt-get install -y etcd-server` (CI runs .ci/setup.d/discovery.sh). !!!\n',
   );
 
+describe('etcd options', () => {
+  it('refuses a timeout or resyncInterval past 2^31 - 1 ms (~24.8 days), which a timer fires after 1 ms', () => {
+    for (const option of ['timeout', 'resyncInterval'] as const) {
+      for (const ms of [2 ** 31, 30 * 86_400_000, Number.POSITIVE_INFINITY, 0, Number.NaN])
+        expect(() => etcd({ prefix: '/a/', [option]: ms })).toThrow(
+          expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT', message: expect.stringContaining(option) }),
+        );
+      expect(() => etcd({ prefix: '/a/', [option]: 2 ** 31 - 1 })).not.toThrow();
+    }
+  });
+});
+
 describe.runIf(available)('etcd', () => {
   let server: TestEtcd;
   beforeAll(async () => {

@@ -9,6 +9,7 @@ import { InvalidArgumentError, linkSignals } from '@integ/core';
 import type { EndpointInit } from './endpoint.js';
 import { DiscoverySourceError } from './errors.js';
 import { checkLimit, checkToken, readJson, tooLarge } from './internal/body.js';
+import { MAX_TIMER } from './internal/timer.js';
 import { checkServerUrl, checkUrl, redactText } from './internal/url.js';
 import type { Snapshot, Source, SourceContext } from './source.js';
 
@@ -20,9 +21,9 @@ export interface EtcdOptions {
   readonly endpoints?: readonly string[];
   /** URL scheme for values given as `host:port`. @default 'http' */
   readonly protocol?: string;
-  /** Re-read everything at least this often even if the watch is quiet, in ms. @default 300000 */
+  /** Re-read everything at least this often even if the watch is quiet, in ms, at most 2^31 - 1. @default 300000 */
   readonly resyncInterval?: number;
-  /** Per-request timeout for reads, in ms. @default 5000 */
+  /** Per-request timeout for reads, in ms, at most 2^31 - 1 (~24.8 days). @default 5000 */
   readonly timeout?: number;
   /** An auth token sent as `Authorization` (never logged). @default none */
   readonly token?: string;
@@ -118,8 +119,12 @@ export function etcd(prefixOrOptions: string | EtcdOptions, more: Omit<EtcdOptio
   const protocol = options.protocol ?? 'http';
   const resyncInterval = options.resyncInterval ?? 300_000;
   const timeout = options.timeout ?? 5_000;
-  if (!(resyncInterval > 0)) throw new InvalidArgumentError('etcd resyncInterval', 'ms > 0', resyncInterval);
-  if (!(timeout > 0)) throw new InvalidArgumentError('etcd timeout', 'ms > 0', timeout);
+  // A runtime fires a timer past 2^31 - 1 ms after 1 ms: on a clock the registry did not cap, every range
+  // would time out, or the resync re-read, at once.
+  if (!(resyncInterval > 0 && resyncInterval <= MAX_TIMER))
+    throw new InvalidArgumentError('etcd resyncInterval', `ms in (0, ${MAX_TIMER}]`, resyncInterval);
+  if (!(timeout > 0 && timeout <= MAX_TIMER))
+    throw new InvalidArgumentError('etcd timeout', `ms in (0, ${MAX_TIMER}]`, timeout);
   const maxBytes = checkLimit(options.maxResponseBytes, 'etcd maxResponseBytes');
   checkToken(options.token, 'etcd token');
   const prefix = options.prefix;
