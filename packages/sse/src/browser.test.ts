@@ -689,6 +689,43 @@ describe.skipIf(!available)('EventSource in chromium, against the native one', (
     });
   });
 
+  it("resolves a relative URL against the document's base URL (<base href>), not location.href", async () => {
+    await differential('base-href', {
+      serve: (path) => (path === 'dir/stream' ? stream(['data: based\n\n']) : { status: 404 }),
+      page: async (h) => {
+        // The page is at `/`: without the <base>, 'stream' would be /stream, a 404 outside the run's prefix.
+        const base = document.createElement('base');
+        base.href = h.url('dir/page.html');
+        document.head.append(base);
+        try {
+          // Closed in the task that created it: no request, only its url.
+          const empty = h.open('');
+          empty.close();
+          const source = h.open('stream');
+          h.watch(source, 'relative');
+          await h.until(() => h.seen('based'), 'event');
+          // connect() is ours alone; the native run reads the same URL with the native class.
+          const events: string[] = [];
+          if (h.impl === 'ours') {
+            for await (const event of h.sse.connect('stream')) {
+              events.push(event.data);
+              break;
+            }
+          } else {
+            const again = h.open('stream');
+            await new Promise((resolve) => {
+              again.onmessage = (event) => resolve(events.push(event.data));
+            });
+            again.close();
+          }
+          return { url: source.url, empty: empty.url, events };
+        } finally {
+          base.remove();
+        }
+      },
+    });
+  });
+
   it('runs connect() in the page: async iteration with Last-Event-ID, break, close(), and a typed error on 404', async () => {
     // Only its server side: the page script below is ours alone, nothing to compare.
     scenarios.set('connect', {

@@ -87,7 +87,7 @@ type MessageHandler = ((this: EventSource, event: MessageEvent) => unknown) | nu
  * (readyState `CLOSED`: status other than 200, a wrong Content-Type, or a URL fetch cannot get such as `ftp:`).
  *
  * @throws {DOMException} `SyntaxError` when `url`, stringified as the DOM class does, cannot be parsed (a
- *   relative URL resolves against `location.href`, so without a location, as in Node, it cannot)
+ *   relative URL resolves against `document.baseURI`, or `location.href` in a worker, so in Node it cannot)
  * @throws {InvalidArgumentError} when an option has the wrong type or range
  * @example
  * ```ts

@@ -112,9 +112,9 @@ describe('eventsource-close', () => {
 });
 
 describe('eventsource-constructor-empty-url, eventsource-url, eventsource-constructor-stringify', () => {
-  // In a document a relative URL resolves against the document's URL. Node has no document: the base is
-  // `location.href` where the runtime has one (browsers, Deno --location), and a relative URL is a
-  // SyntaxError where it has none. These tests give the runtime a location.
+  // In a document a relative URL resolves against the document's base URL (document.baseURI). Where there
+  // is no document the base is `location.href` if the runtime has one (workers, Deno --location), and a
+  // relative URL is a SyntaxError where it has none (Node). These tests give the runtime a location.
   async function page(): Promise<{ server: SseTestServer; base: string }> {
     const server = await serve(() => ({ ...message, end: 'hang' }));
     const base = new URL('/eventsource/wpt.html', server.url).href;
@@ -150,6 +150,29 @@ describe('eventsource-constructor-empty-url, eventsource-url, eventsource-constr
     expect(open(1 as unknown as string).url).toMatch(/\/1$/);
     expect(open(null as unknown as string).url).toMatch(/\/null$/);
     expect(open(undefined as unknown as string).url).toMatch(/\/undefined$/);
+  });
+
+  it("resolves against the document's base URL (<base href>), not location.href, where there is a document", async () => {
+    // HTML: the URL is parsed "relative to" the settings object, whose API base URL in a window is the
+    // document's base URL (document.baseURI, which honours <base href>); a worker has no document.
+    const { server } = await page();
+    const base = new URL('/elsewhere/page.html', server.url).href;
+    vi.stubGlobal('document', { baseURI: base });
+    const source = open('resources/message.py');
+    expect(source.url).toBe(new URL('/elsewhere/resources/message.py', server.url).href);
+    const empty = open('');
+    empty.close();
+    expect(empty.url).toBe(base);
+    await new Promise((resolve) => {
+      source.onmessage = resolve;
+    });
+    expect(server.requests[0]?.path).toBe('/elsewhere/resources/message.py');
+    const stream = connect('resources/message.py');
+    for await (const _ of stream) break;
+    expect(server.requests.map((request) => request.path)).toEqual([
+      '/elsewhere/resources/message.py',
+      '/elsewhere/resources/message.py',
+    ]);
   });
 
   it('without a location (Node), a relative or empty URL is a SyntaxError', () => {

@@ -114,6 +114,9 @@ export function isEventStream(contentType: string | null): boolean {
   return contentType !== null && /^[\t\n\r ]*text\/event-stream[\t\n\r ]*(;|$)/i.test(contentType);
 }
 
+/** What a browser window (document and location) or a worker (location only) has. */
+type Scope = { document?: { baseURI: string }; location?: { href: string } };
+
 /**
  * `url` resolved against the page (in a browser), or undefined when it cannot be parsed.
  *
@@ -121,8 +124,10 @@ export function isEventStream(contentType: string | null): boolean {
  */
 export function parseUrl(url: unknown): URL | undefined {
   if (typeof url !== 'string' && !(url instanceof URL)) fail('url', 'a URL string or a URL', url);
+  // HTML parses it relative to the settings object's API base URL: in a window the document's base URL
+  // (document.baseURI, which honours <base href>), in a worker (no document) the worker's URL.
   try {
-    return new URL(url, (globalThis as { location?: { href?: string } }).location?.href);
+    return new URL(url, (globalThis as Scope).document?.baseURI ?? (globalThis as Scope).location?.href);
   } catch {
     return undefined;
   }
