@@ -593,6 +593,29 @@ describe('dynamic sources', () => {
     registry.close();
   });
 
+  it('shows nextRefreshAt as when the refresh really runs (~24.8 days) for a refreshInterval past 2^31 - 1 ms', async () => {
+    const clock = createFakeClock();
+    const source = scripted([{ endpoints: [{ url: 'http://a:1' }] }, new Error('down')]);
+    const days30 = 30 * 86_400_000;
+    const registry = createRegistry({
+      services: { api: source },
+      clock,
+      jitter: 0,
+      refreshInterval: days30,
+      maxInterval: days30,
+      minInterval: days30,
+    });
+    await registry.ready('api');
+    expect(registry.inspect('api').nextRefreshAt).toBe(2 ** 31 - 1);
+    await clock.advance(2 ** 31 - 1);
+    expect(source.calls).toEqual([0, 2 ** 31 - 1]);
+    // The failure's backoff (minInterval, 30 days) is capped too.
+    expect(registry.inspect('api').nextRefreshAt).toBe(2 * (2 ** 31 - 1));
+    await clock.advance(2 ** 31 - 1);
+    expect(source.calls).toEqual([0, 2 ** 31 - 1, 2 * (2 ** 31 - 1)]);
+    registry.close();
+  });
+
   it('starts every background lookup at least minInterval after the lookup before it, refresh() or not', async () => {
     await fc.assert(
       fc.asyncProperty(

@@ -27,6 +27,7 @@ import type { Endpoint, EndpointInit } from './endpoint.js';
 import { DiscoverySourceError, InvalidUrlError, NoEndpointsError, UnknownServiceError } from './errors.js';
 import type { HealthCheck, HealthCheckOptions } from './health.js';
 import { type Steady, steady } from './internal/steady.js';
+import { MAX_TIMER } from './internal/timer.js';
 import { checkUrl, redactText, redactUrl } from './internal/url.js';
 import {
   newOutlierRecord,
@@ -346,6 +347,8 @@ class Service {
   private next(delay: number): void {
     if (this.closed) return;
     const { clock } = this.shared;
+    // The clock waits at most MAX_TIMER: inspect() shows when the lookup really runs.
+    delay = Math.min(delay, MAX_TIMER);
     this.nextRefreshAt = clock.now() + delay;
     this.refreshTimer = clock.setTimeout(() => {
       this.refreshTimer = undefined;
@@ -924,7 +927,7 @@ export function createRegistry(options: RegistryOptions): Registry {
     // intervals, timeouts) is capped there, as core's sleep() does (decision 0005), instead of a hot loop.
     clock: {
       now: () => clock.now(),
-      setTimeout: (fn, ms) => clock.setTimeout(fn, Math.min(ms, 2_147_483_647)),
+      setTimeout: (fn, ms) => clock.setTimeout(fn, Math.min(ms, MAX_TIMER)),
       clearTimeout: (handle) => clock.clearTimeout(handle),
     },
     time: steady(clock),
