@@ -110,6 +110,92 @@ describe('parseRetryAfter', () => {
     );
   });
 
+  // RFC 9110 §5.6.7: HTTP-date = IMF-fixdate / rfc850-date / asctime-date, names case-sensitive (%s), GMT only
+  // in the first two; anything else is no date, so the backoff applies.
+  it.each([
+    ['Sun, 01 Mar 2026 12:00:30 GMT', 30_000],
+    ['Mon, 02 Mar 2026 12:00:00 GMT', 86_400_000],
+    ['Sun, 01 Mar 2026 11:00:00 GMT', 0],
+    ['Thu, 01 Jan 1970 00:00:00 GMT', 0],
+    ['Sun, 01 Mar 2026 23:59:60 GMT', 43_200_000], // a leap second (time-of-day runs to 23:59:60)
+    ['Sunday, 01-Mar-26 12:00:30 GMT', 30_000],
+    ['Tuesday, 03-Mar-26 12:00:00 GMT', 172_800_000],
+    ['Wednesday, 04-Mar-26 12:00:00 GMT', 259_200_000],
+    ['Sunday, 01-Mar-76 11:59:59 GMT', Date.UTC(2076, 2, 1, 11, 59, 59) - now], // not more than 50 years ahead
+    ['Sunday, 01-Mar-76 12:00:01 GMT', 0], // 2076 would be more than 50 years ahead: 1976
+    ['Monday, 01-Mar-77 12:00:00 GMT', 0], // 1977
+    ['Saturday, 01-Jan-00 00:00:00 GMT', 0], // 2000
+    ['Sun Mar  1 12:00:30 2026', 30_000],
+    ['Sun Mar 01 12:00:30 2026', 30_000], // date3 = month SP ( 2DIGIT / ( SP DIGIT ) )
+    ['Tue Mar 10 12:00:00 2026', 777_600_000],
+    ['  Sun, 01 Mar 2026 12:00:30 GMT  ', 30_000], // whitespace around a field value is not part of it
+    ['Mon, 01 Mar 2026 12:00:30 GMT', 30_000], // the day name is not checked against the date
+  ])('reads the HTTP-date %j', (value, expected) => {
+    expect(parseRetryAfter(value, now)).toBe(expected);
+  });
+
+  it.each([
+    'Nov 24 11:00:30', // Date.parse: 2001, so no wait at all
+    'Mar 1 2026 12:00:30 GMT',
+    '2026-03-01T12:00:30', // Date.parse: local time
+    '2026-03-01T12:00:30Z',
+    '2026-03-01 12:00:30',
+    'sun, 01 mar 2026 12:00:30 gmt',
+    'SUN, 01 MAR 2026 12:00:30 GMT',
+    'Sun, 01 Mar 2026 12:00:30 gmt',
+    'Sun, 01 Mar 2026 12:00:30 UTC',
+    'Sun, 01 Mar 2026 12:00:30 +0000',
+    'Sun, 01 Mar 2026 12:00:30 PST',
+    'Sun, 01 Mar 2026 12:00:30 GMT+0900',
+    'Sun, 01 Mar 2026 12:00:30',
+    'Sun, 1 Mar 2026 12:00:30 GMT',
+    'Sun, 01 Mar 26 12:00:30 GMT',
+    'Sun, 01 Mar 02026 12:00:30 GMT',
+    'Sun 01 Mar 2026 12:00:30 GMT',
+    'Sun,  01 Mar 2026 12:00:30 GMT',
+    'Sun,\t01 Mar 2026 12:00:30 GMT',
+    'Sun, 01 March 2026 12:00:30 GMT',
+    'Sun, 01 Mar 2026 12:00 GMT',
+    'Sun, 01 Mar 2026 1:00:30 GMT',
+    'Sun, 01 Mar 2026 12:00:30.5 GMT',
+    'Sun, 01-Mar-2026 12:00:30 GMT',
+    'Sunday, 01 Mar 2026 12:00:30 GMT',
+    'Sunday, 01-Mar-2026 12:00:30 GMT',
+    'Sun, 01-Mar-26 12:00:30 GMT',
+    'Sunday, 01-Mar-26 12:00:30',
+    'Tues, 03 Mar 2026 12:00:00 GMT',
+    'Tueday, 03-Mar-26 12:00:00 GMT',
+    'Sun Mar  1 12:00:30 2026 GMT',
+    'Sun Mar 1 12:00:30 2026',
+    'Sun Mar  1 12:00:30 26',
+    'Sun, Mar  1 12:00:30 2026',
+    'Sunday Mar  1 12:00:30 2026',
+    'Sun, 01 Mar 2026 12:00:30 GMT, Mon, 02 Mar 2026 12:00:30 GMT',
+    'soon 1',
+    '1 12:00:30',
+  ])('ignores %j, which is no HTTP-date', (value) => {
+    expect(parseRetryAfter(value, now)).toBeUndefined();
+    expect(parseRetryAfter(new Headers({ 'Retry-After': value }), now)).toBeUndefined();
+  });
+
+  it('property: an IMF-fixdate built from any date of years 0000 to 9999 reads as that instant', () => {
+    const min = -8.64e15; // the earliest time a Date holds: every such date is after it
+    fc.assert(
+      fc.property(
+        fc.date({
+          min: new Date('0000-01-01T00:00:00Z'),
+          max: new Date('9999-12-31T23:59:59Z'),
+          noInvalidDate: true,
+        }),
+        (date) => {
+          const t = Math.floor(date.getTime() / 1000) * 1000;
+          expect(parseRetryAfter(new Date(t).toUTCString(), min)).toBe(t - min);
+        },
+      ),
+      { seed: 9110, numRuns: 2000 },
+    );
+  });
+
   it('property: an HTTP-date written by toUTCString() round-trips to the second', () => {
     fc.assert(
       fc.property(fc.integer({ min: 0, max: 10 ** 9 }), (offsetSeconds) => {
