@@ -577,7 +577,9 @@ class QueueCore<T> implements Queue<T>, QueueInternals<T> {
   async claim(limit: number, leaseMs: number): Promise<LeasedJobImpl<T>[]> {
     const now = this.clock.now();
     // Issued together so a batching store commits both (and any ack in flight) in one transaction. The reaped
-    // jobs' hooks fire as soon as the reap answers: a claim that then fails must not hide jobs now dead.
+    // jobs' hooks fire as soon as the reap answers: a claim that then fails must not hide jobs now dead. A reap
+    // that fails alone is only logged: the claim committed, so its jobs are ours to hand out (rejecting left them
+    // leased to nobody, an attempt spent), and the next claim reaps again.
     const [, records] = await Promise.all([
       this.store
         .reap(
@@ -585,13 +587,16 @@ class QueueCore<T> implements Queue<T>, QueueInternals<T> {
           now,
           'LeaseExpiredError: the lease of the last attempt expired (worker crashed or stalled)',
         )
-        .then((reaped) => {
-          for (const record of reaped) {
-            const job = this.toJob(record);
-            this.emit('onStalled', job);
-            this.emit('onDead', job, new Error(record.lastError ?? 'lease expired'));
-          }
-        }),
+        .then(
+          (reaped) => {
+            for (const record of reaped) {
+              const job = this.toJob(record);
+              this.emit('onStalled', job);
+              this.emit('onDead', job, new Error(record.lastError ?? 'lease expired'));
+            }
+          },
+          (err: unknown) => this.warn({ err, queue: this.name }, 'could not reap expired jobs'),
+        ),
       this.store.claim(this.name, { now, leaseMs: Math.ceil(leaseMs), limit }),
     ]);
     if (records.length > 1) records.sort(claimOrder);

@@ -272,6 +272,48 @@ describe('sqliteStore claim after a reap in the same call', () => {
   });
 });
 
+describe('sqliteStore reap that fails on its own in a claim', () => {
+  it('hands out the jobs the claim of the same batch took, logs the reap error, and reaps on the next claim', async () => {
+    const clock = createFakeClock({ now: Date.UTC(2030, 0, 1) });
+    const store = sqliteStore({ path: join(dir, `reap-fails-${++n}.db`) });
+    const events: string[] = [];
+    const warnings: string[] = [];
+    const log = (details: object, message: string): void => {
+      warnings.push(`${message}: ${String((details as { err?: unknown }).err)}`);
+    };
+    const queue = createQueue<string>({
+      name: 'q',
+      store,
+      clock,
+      logger: { debug: () => {}, info: () => {}, warn: log, error: log },
+      onStalled: (job) => events.push(`stalled ${job.payload} ${job.status}`),
+      onDead: (job) => events.push(`dead ${job.payload}`),
+    });
+    const a = await queue.push('a', { attempts: 1 });
+    await queue.next({ leaseMs: 100 });
+    await clock.advance(100); // a's last lease expired: the next claim's reap dead-letters it
+    await queue.push('b', { attempts: 1 });
+    // The claim commits in the batch; the reap's UPDATE fails on its own (an error no mapping types).
+    const failing = failStatements(
+      /attempts >= max_attempts RETURNING/,
+      () => new SqliteError('out of memory', 'SQLITE_NOMEM'),
+    );
+    const b = await queue.next().catch((error: unknown) => `rejected: ${String(error)}`);
+    failing.stop();
+    // Before: rejected, with b claimed in the store (its one attempt used) and held by nobody until its lease
+    // ended, and then dead.
+    expect(typeof b === 'string' ? b : b?.payload).toBe('b');
+    expect(warnings).toEqual([expect.stringContaining('SqliteError: out of memory')]);
+    expect((await queue.get(a.id))?.status).toBe('processing');
+    await (b as Exclude<typeof b, string | null>).ack();
+    expect(await queue.next()).toBe(null); // this claim's reap dead-letters a
+    expect((await queue.get(a.id))?.status).toBe('dead');
+    expect(events).toEqual(['stalled a dead', 'dead a']);
+    expect((await queue.stats()).done).toBe(1);
+    await store.close();
+  });
+});
+
 describe('sqliteStore stats() with another process writing', () => {
   it('reads all its counts from one snapshot: delayed never exceeds pending, no oldest age without a due job', async () => {
     const clock = createFakeClock({ now: Date.UTC(2030, 0, 1) });
