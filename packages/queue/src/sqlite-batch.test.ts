@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { isIntegError } from '@integ/core';
+import { isIntegError, type Logger } from '@integ/core';
 import { createQueue } from '@integ/queue';
 import { sqliteStore } from '@integ/queue/sqlite';
 import { createFakeClock } from '@integ/testing';
@@ -278,9 +278,9 @@ describe('sqliteStore reap that fails on its own in a claim', () => {
     const store = sqliteStore({ path: join(dir, `reap-fails-${++n}.db`) });
     const events: string[] = [];
     const warnings: string[] = [];
-    const log = (details: object, message: string): void => {
-      warnings.push(`${message}: ${String((details as { err?: unknown }).err)}`);
-    };
+    const log = ((details: { err?: unknown }, message: string) => {
+      warnings.push(`${message}: ${String(details.err)}`);
+    }) as Logger['warn'];
     const queue = createQueue<string>({
       name: 'q',
       store,
