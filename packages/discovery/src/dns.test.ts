@@ -129,6 +129,38 @@ describe('dnsSrv', () => {
     registry.close();
   });
 
+  it('merges two targets that resolve to one address and port, adding their weights (seeded)', async () => {
+    // Both targets' shares stay theirs: `a` splits 50 over two addresses, `b` gives its 50 to the shared one.
+    dns.records.set('_dup._tcp.example.test', [
+      // The same address at a backup tier, first in the answer, adds nothing: the better tier serves it.
+      { type: 'SRV', priority: 5, weight: 70, port: 8001, target: 'dup-b.example.test', ttl: 60 },
+      { type: 'SRV', priority: 0, weight: 50, port: 8001, target: 'dup-a.example.test', ttl: 60 },
+      { type: 'SRV', priority: 0, weight: 50, port: 8001, target: 'dup-b.example.test', ttl: 60 },
+    ]);
+    dns.records.set('dup-a.example.test', [
+      { type: 'A', address: '127.0.3.1', ttl: 60 },
+      { type: 'A', address: '127.0.3.2', ttl: 60 },
+    ]);
+    dns.records.set('dup-b.example.test', [{ type: 'A', address: '127.0.3.1', ttl: 60 }]);
+    const registry = createRegistry({
+      services: { api: dnsSrv('_dup._tcp.example.test', { servers: [dns.address], family: 4 }) },
+      balancer: 'weighted',
+      random: seededRandom(157),
+    });
+    await registry.ready();
+    expect(registry.endpoints('api').map((e) => [e.url, e.priority, e.weight])).toEqual([
+      ['http://127.0.3.1:8001', 0, 75],
+      ['http://127.0.3.2:8001', 0, 25],
+    ]);
+    let shared = 0;
+    const picks = 10_000;
+    for (let i = 0; i < picks; i++) if (registry.url('api') === 'http://127.0.3.1:8001') shared++;
+    // Keeping only the first target's entry gave 25/25: 1/2 of the picks, `b`'s 50 lost.
+    expect(shared / picks).toBeGreaterThan(0.73);
+    expect(shared / picks).toBeLessThan(0.77);
+    registry.close();
+  });
+
   it('uses A records from the additional section without extra queries', async () => {
     srvFixture('_add._tcp.example.test');
     dns.additionals = true;

@@ -5,7 +5,6 @@
  */
 import { InvalidArgumentError } from '@integ/core';
 import type { Answer, DecodedPacket, SrvAnswer } from 'dns-packet';
-import type { EndpointInit } from './endpoint.js';
 import { DiscoverySourceError } from './errors.js';
 import { type DnsServer, parseServer, type QueryOptions, query, rcodeOf } from './internal/dns-client.js';
 import { nodeImport } from './internal/node-import.js';
@@ -149,6 +148,14 @@ async function resolveAddresses(
   };
 }
 
+/** An endpoint of one SRV target (`weight` is its share of the target's weight). */
+interface Resolved {
+  url: string;
+  priority: number;
+  weight: number;
+  hostname: string;
+}
+
 // An SRV answer can name thousands of targets (a 64 KiB TCP answer holds ~2,800): resolving them all at
 // once would open a socket per target and family, enough to hit the process's file limit.
 const TARGET_CONCURRENCY = 16;
@@ -228,7 +235,7 @@ export function dnsSrv(name: string, options: DnsSrvOptions = {}): Source {
           const hints = response.additionals ?? [];
           const max = ctx.maxEndpoints ?? Number.POSITIVE_INFINITY;
           const urls = new Set<string>();
-          const found = new Map<SrvAnswer, EndpointInit[]>();
+          const found = new Map<SrvAnswer, Resolved[]>();
           // Past maxEndpoints the registry keeps the lowest priority tiers, answer order within a tier
           // (decision 0059). Targets are looked up in that order, and no more once more than maxEndpoints
           // distinct URLs are known: later ones could not be kept (the one extra lets the registry log its
@@ -240,7 +247,7 @@ export function dnsSrv(name: string, options: DnsSrvOptions = {}): Source {
             () => urls.size > max,
             async (record) => {
               const { data } = record;
-              const list: EndpointInit[] = [];
+              const list: Resolved[] = [];
               found.set(record, list);
               // RFC 2782: a target of "." means the service is decidedly not available at this domain.
               if (data.target === '.' || data.target === '') return;
@@ -269,8 +276,21 @@ export function dnsSrv(name: string, options: DnsSrvOptions = {}): Source {
             },
           );
           // Answer order, as before: when targets were left out there are more than maxEndpoints, and the
-          // registry sorts them by priority itself.
-          const endpoints = records.flatMap((r) => found.get(r) ?? []);
+          // registry sorts them by priority itself. Targets sharing an address and port make one endpoint
+          // (the registry keeps one per URL): in the best tier that has it, with those targets' shares added,
+          // so no target loses its share of that address (decision 0157).
+          const merged = new Map<string, Resolved>();
+          for (const r of records)
+            for (const e of found.get(r) ?? []) {
+              const seen = merged.get(e.url);
+              if (seen?.priority === e.priority) seen.weight += e.weight;
+              else if (seen === undefined || e.priority < seen.priority) {
+                // In the better tier's place in the answer, where the registry's maxEndpoints cut looks for it.
+                merged.delete(e.url);
+                merged.set(e.url, e);
+              }
+            }
+          const endpoints = [...merged.values()];
           if (endpoints.length === 0)
             throw new DiscoverySourceError('dns-srv', `SRV ${srvName}: no usable targets`);
           return { endpoints, ttlMs: (Number.isFinite(ttl) ? ttl : 0) * 1000 };

@@ -350,8 +350,9 @@ describe('dnsSrv, given an answer with many targets', () => {
         );
         maxEndpoints = 1;
       }
-      // The registry's rule (decision 0059) applied to the whole answer: every target's addresses in answer
-      // order; past maxEndpoints, stably sorted by priority; the first maxEndpoints distinct URLs.
+      // The rules applied to the whole answer: every target's addresses in answer order, each URL once, at the
+      // first record of its best tier and in that record's place (decision 0157); past maxEndpoints, stably
+      // sorted by priority; the first maxEndpoints (the registry's, decision 0059).
       const all = zone.srv.flatMap((r) =>
         [...new Set(zone.addresses.get(r.target))].map((a) => [
           `http://${a}:${r.port}`,
@@ -359,10 +360,18 @@ describe('dnsSrv, given an answer with many targets', () => {
           r.target,
         ]),
       );
-      const ordered = all.length > maxEndpoints ? [...all].sort((a, b) => Number(a[1]) - Number(b[1])) : all;
-      const expected: (string | number)[][] = [];
-      for (const e of ordered)
-        if (expected.length < maxEndpoints && !expected.some((k) => k[0] === e[0])) expected.push(e as never);
+      const best = new Map<unknown, (string | number)[]>();
+      for (const e of all) {
+        const seen = best.get(e[0]);
+        if (seen === undefined || Number(e[1]) < Number(seen[1])) {
+          best.delete(e[0]);
+          best.set(e[0], e);
+        }
+      }
+      const merged = [...best.values()];
+      const ordered =
+        merged.length > maxEndpoints ? [...merged].sort((a, b) => Number(a[1]) - Number(b[1])) : merged;
+      const expected = ordered.slice(0, maxEndpoints);
       const warned: unknown[] = [];
       const registry = createRegistry({
         services: {
