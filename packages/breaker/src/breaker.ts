@@ -500,15 +500,15 @@ export function createBreaker(options: BreakerOptions = {}): Breaker {
   }
 
   // What a rejection now would carry: ms until the breaker admits a call again (the episode's error
-  // reads it live, so it is right whenever it is read, and 0 once calls are admitted again).
+  // reads it live, so it is right whenever it is read, and 0 once calls are admitted again). While every
+  // probe slot is taken (only ever in half-open), at least 1: past the last probe's deadline, a throttled
+  // timer has not counted it yet, and 0 would send the caller straight back into this rejection.
   const retryAfter = (): number =>
     isolations
       ? Infinity
       : Math.max(
-          0,
-          Math.ceil(
-            (state === OPEN ? openUntil : state && admitted >= probes ? probeDeadline : -Infinity) - time(),
-          ),
+          +(admitted >= probes),
+          Math.ceil((state === OPEN ? openUntil : admitted >= probes ? probeDeadline : -Infinity) - time()),
         );
   const rejection = (): CircuitOpenError => (episode ??= openError(retryAfter, !!isolations));
 

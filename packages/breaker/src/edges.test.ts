@@ -45,6 +45,23 @@ describe('half-open: aborts and timers', () => {
     expect(onFailure).not.toHaveBeenCalled();
   });
 
+  it("a full half-open whose last probe's deadline has passed before its timer fired says retry in 1 ms, not 0", async () => {
+    const { breaker, clock } = await halfOpen({ probeTimeout: 2_000, openFor: 1_000 });
+    void breaker.execute(hang).catch(() => {});
+    // A throttled timer (a background tab, a busy event loop): the time is past the probe's deadline, its
+    // timer has not fired, so the slot is still taken and the next caller is rejected.
+    clock.setNow(clock.now() + 5_000);
+    const rejected = await breaker.tryExecute(okay);
+    const error = (rejected as { ok: false; error: CircuitOpenError }).error;
+    expect(isCircuitOpenError(error)).toBe(true);
+    // 0 would tell the caller to retry at once, into the same rejection: at least 1 ms, until the timer fires.
+    expect(error.retryAfterMs).toBe(1);
+    await clock.advance(0);
+    // The timer fired: the probe failed and the breaker opened again, for openFor.
+    expect(breaker.state).toBe('open');
+    expect(error.retryAfterMs).toBe(1_000);
+  });
+
   it("with several probes in flight, retryAfterMs counts to the last probe's timeout, never 0 while full", async () => {
     const { breaker, clock } = await halfOpen({ probeTimeout: 10_000, halfOpenProbes: 3 });
     let finishFirst!: () => void;

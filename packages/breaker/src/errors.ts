@@ -11,7 +11,8 @@ import { IntegError, isIntegError } from '@integ/core';
  * taken, or isolated (`ERR_CIRCUIT_OPEN`).
  *
  * `retryAfterMs` says when the breaker will admit a call again: the rest of the open period, the
- * time until the last admitted probe times out (every probe in flight is decided by then), or
+ * time until the last admitted probe times out (every probe in flight is decided by then; at least 1
+ * until its timer has fired), or
  * `Infinity` while the breaker is isolated. On an error
  * from a breaker it is read live from the breaker's clock (one error serves a whole open episode, so
  * it is right whenever it is read, and 0 once the breaker admits calls again); on one you construct,
