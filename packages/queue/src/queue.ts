@@ -579,8 +579,9 @@ class QueueCore<T> implements Queue<T>, QueueInternals<T> {
     // Issued together so a batching store commits both (and any ack in flight) in one transaction. The reaped
     // jobs' hooks fire as soon as the reap answers: a claim that then fails must not hide jobs now dead. A reap
     // that fails alone is only logged: the claim committed, so its jobs are ours to hand out (rejecting left them
-    // leased to nobody, an attempt spent), and the next claim reaps again.
-    const [, records] = await Promise.all([
+    // leased to nobody, an attempt spent), and the next claim reaps again. When the claim fails too, its error is
+    // the one reported (the same store failure, twice, was two warnings per worker round).
+    const [reapFailed, records] = await Promise.all([
       this.store
         .reap(
           this.name,
@@ -595,10 +596,11 @@ class QueueCore<T> implements Queue<T>, QueueInternals<T> {
               this.emit('onDead', job, new Error(record.lastError ?? 'lease expired'));
             }
           },
-          (err: unknown) => this.warn({ err, queue: this.name }, 'could not reap expired jobs'),
+          (err: unknown) => ({ err }),
         ),
       this.store.claim(this.name, { now, leaseMs: Math.ceil(leaseMs), limit }),
     ]);
+    if (reapFailed) this.warn({ ...reapFailed, queue: this.name }, 'could not reap expired jobs');
     if (records.length > 1) records.sort(claimOrder);
     const jobs = records.map((record) => new LeasedJobImpl<T>(this, record));
     if (this.hooks.onStalled !== undefined)
