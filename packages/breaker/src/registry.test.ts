@@ -562,3 +562,57 @@ describe('createBreakerRegistry: an onEvict that uses the registry', () => {
     );
   });
 });
+
+describe('createBreakerRegistry: an onStateChange that uses the registry', () => {
+  // Reading `.state` moves an open breaker whose period has ended to half-open and runs its onStateChange.
+  // With its timer late (a throttled timer; here setNow, which fires nothing), the registry's own search
+  // for a victim did that read, and a hook that got a key changed the map under the search.
+  async function full(hookKey: string, options: (key: string) => object = () => ({})) {
+    const clock = createFakeClock();
+    const evicted: string[] = [];
+    let got: unknown;
+    const registry = createBreakerRegistry({
+      clock,
+      maxSize: 2,
+      onEvict: (key) => evicted.push(key),
+      options: (key) => ({
+        failureThreshold: 1,
+        openFor: 1_000,
+        ...(key === 'a' && {
+          onStateChange: (to: string) => {
+            if (to === 'half-open') got = registry.get(hookKey);
+          },
+        }),
+        ...options(key),
+      }),
+    });
+    const a = registry.get('a');
+    await registry.execute('a', fail).catch(() => {});
+    await registry.execute('b', fail).catch(() => {});
+    clock.setNow(clock.now() + 5_000);
+    return { registry, evicted, a, got: () => got };
+  }
+
+  it('the victim search runs no hook: the key a hook gets when the breaker is next looked at is held', async () => {
+    const { registry, evicted, a, got } = await full('x');
+    registry.get('c');
+    // Room for one key: the oldest of two open breakers goes. Before, the search moved `a` to half-open,
+    // its hook's get('x') evicted `a`, and the search went on to evict 'x', just handed to the hook.
+    expect(evicted).toEqual(['a']);
+    expect(Object.keys(registry.snapshot())).toEqual(['b', 'c']);
+    // Whoever holds `a` sees it half-open; its hook runs then, outside any search, and gets a held breaker.
+    expect(a.state).toBe('half-open');
+    expect(registry.has('x')).toBe(true);
+    expect(registry.get('x')).toBe(got());
+  });
+
+  it('evicts only what it needs and reports each breaker once when the hook gets an open breaker', async () => {
+    const { registry, evicted } = await full('x', (key) =>
+      key === 'x' ? { initialState: { state: 'open' } } : {},
+    );
+    registry.get('c');
+    // Before: ['a', 'a', 'b']: the search evicted 'a' again after the hook's get had, then 'b' as well.
+    expect(evicted).toEqual(['a']);
+    expect(Object.keys(registry.snapshot())).toEqual(['b', 'c']);
+  });
+});

@@ -76,7 +76,7 @@ export interface BreakerRegistry {
 }
 
 interface Entry {
-  readonly breaker: Breaker & { [DISARM](): void };
+  readonly breaker: Breaker & { [DISARM](peek?: 1): number };
   used: number;
   /** Calls in flight through `execute`. */
   calls: number;
@@ -162,7 +162,7 @@ export function createBreakerRegistry(options: BreakerRegistryOptions = {}): Bre
     let n = 0;
     for (const [key, entry] of entries) {
       if (budget-- <= 0 || now - entry.used < idleFor) break;
-      if (!entry.calls && entry.breaker.state === 'closed') {
+      if (!(entry.calls || entry.breaker[DISARM](1))) {
         evict(key, entry);
         n++;
       }
@@ -173,6 +173,9 @@ export function createBreakerRegistry(options: BreakerRegistryOptions = {}): Bre
   // Makes room for one more: called before `use` (re-)inserts its key, so `maxSize` >= 1 entries are
   // held and there is always a victim. The victim is the first closed breaker with no call in flight among
   // the oldest, else the first closed one (its call's outcome is lost, but the bound holds), else the oldest.
+  // States are read with [DISARM](1), as in sweep(): reading `.state` could move a breaker to half-open and
+  // run its onStateChange, whose registry.get() would change the map under the search (which then evicted
+  // the key just got, or a breaker already evicted, reported twice).
   const shrink = (): void => {
     while (entries.size >= maxSize) {
       let victim: [string, Entry] | undefined;
@@ -180,7 +183,7 @@ export function createBreakerRegistry(options: BreakerRegistryOptions = {}): Bre
       let seen = 0;
       for (const pair of entries) {
         victim ??= pair;
-        if (pair[1].breaker.state === 'closed') {
+        if (!pair[1].breaker[DISARM](1)) {
           closed ??= pair;
           if (!pair[1].calls) {
             closed = pair;
