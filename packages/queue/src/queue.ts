@@ -39,6 +39,9 @@ const MAX_ATTEMPTS = 1000;
 const MAX_KEY_LENGTH = 512;
 const MAX_ERROR_LENGTH = 4096;
 const MAX_BATCH = 10_000;
+// A job whose record cannot be read (a payload that is not JSON: a damaged row, a faulty custom store): it is
+// dead-lettered at claim with this as lastError, and logged; hooks cannot be given a payload, so none fire.
+const CORRUPT = 'StoreCorruptError: the stored payload is not JSON';
 // Text that is not well-formed UTF-16 has no UTF-8 form: SQLite keeps U+FFFD for a lone surrogate, so a name or
 // key would not come back as given (get() of such a queue found no job). Payloads are safe: JSON escapes it.
 const LONE_SURROGATE = /\p{Cs}/u;
@@ -590,11 +593,15 @@ class QueueCore<T> implements Queue<T>, QueueInternals<T> {
         )
         .then(
           (reaped) => {
-            for (const record of reaped) {
-              const job = this.toJob(record);
-              this.emit('onStalled', job);
-              this.emit('onDead', job, new Error(record.lastError ?? 'lease expired'));
-            }
+            for (const record of reaped)
+              guard(
+                () => {
+                  const job = this.toJob(record);
+                  this.emit('onStalled', job);
+                  this.emit('onDead', job, new Error(record.lastError ?? 'lease expired'));
+                },
+                (err) => this.warn({ err, queue: this.name, jobId: record.id }, CORRUPT),
+              );
           },
           (err: unknown) => ({ err }),
         ),
@@ -602,7 +609,20 @@ class QueueCore<T> implements Queue<T>, QueueInternals<T> {
     ]);
     if (reapFailed) this.warn({ ...reapFailed, queue: this.name }, 'could not reap expired jobs');
     if (records.length > 1) records.sort(claimOrder);
-    const jobs = records.map((record) => new LeasedJobImpl<T>(this, record));
+    const jobs: LeasedJobImpl<T>[] = [];
+    for (const record of records)
+      try {
+        jobs.push(new LeasedJobImpl<T>(this, record));
+      } catch (err) {
+        // The claim committed: throwing leased the whole batch to nobody, and every later claim took the row
+        // again. Reading it again cannot help, so it is dead-lettered (redrive brings it back once repaired); if
+        // the store refuses that, the job keeps its lease and the claim after it tries again.
+        this.warn({ err, queue: this.name, jobId: record.id }, CORRUPT);
+        await this.store.fail(record.id, record.token, now, CORRUPT, { status: 'dead' }).catch(() => {});
+      }
+    // Only unreadable jobs: look again, so next() does not answer null while jobs are due (bounded: each is now
+    // dead or leased).
+    if (records.length && !jobs.length) return this.claim(limit, leaseMs);
     if (this.hooks.onStalled !== undefined)
       for (const job of jobs) if (job.stalled) this.emit('onStalled', job.snapshot());
     return jobs;
