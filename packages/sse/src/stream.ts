@@ -78,9 +78,10 @@ export function createByteParser(options: ByteParserOptions): ByteParser {
  *
  * @example
  * ```ts
+ * if (!response.body) throw new Error('no body'); // null for a HEAD request or a 204
  * const text = new TextDecoderStream('utf-8', { ignoreBOM: true });
- * const events = response.body.pipeThrough(text).pipeThrough(createParserStream());
- * for await (const event of events) console.log(event.type, event.data);
+ * const reader = response.body.pipeThrough(text).pipeThrough(createParserStream()).getReader();
+ * for (let read = await reader.read(); !read.done; read = await reader.read()) console.log(read.value.data);
  * ```
  */
 export function createParserStream(options?: ParserStreamOptions): TransformStream<string, SseEvent> {
@@ -101,7 +102,9 @@ export function createParserStream(options?: ParserStreamOptions): TransformStre
  *
  * @example
  * ```ts
- * for await (const event of response.body.pipeThrough(createByteParserStream())) console.log(event.data);
+ * if (!response.body) throw new Error('no body'); // null for a HEAD request or a 204
+ * const reader = response.body.pipeThrough(createByteParserStream()).getReader();
+ * for (let read = await reader.read(); !read.done; read = await reader.read()) console.log(read.value.data);
  * ```
  */
 export function createByteParserStream(options?: ParserStreamOptions): TransformStream<Uint8Array, SseEvent> {
