@@ -4,7 +4,7 @@
 export interface TrackedAbortController {
   readonly controller: AbortController;
   readonly signal: AbortSignal;
-  /** Abort listeners attached now (`once` listeners count until they fire). */
+  /** Abort listeners attached now (`once` listeners count until they fire), plus one while `onabort` is set. */
   readonly listeners: number;
   abort(reason?: unknown): void;
 }
@@ -29,6 +29,26 @@ export function trackedAbortController(): TrackedAbortController {
   const attached = [new Map<unknown, boolean>(), new Map<unknown, boolean>()] as const;
   const registrations = (options: boolean | EventListenerOptions | undefined): Map<unknown, boolean> =>
     attached[(typeof options === 'boolean' ? options : options?.capture === true) ? 1 : 0];
+  // `onabort` is counted by its value, not by what the runtime does with it: Node adds a wrapper through
+  // `addEventListener` on the first set and never removes it (setting `null` only empties the wrapper).
+  let settingHandler = false;
+  const handler = findHandlerProperty(signal);
+  if (handler?.get !== undefined && handler.set !== undefined) {
+    const { get, set } = handler;
+    Object.defineProperty(signal, 'onabort', {
+      configurable: true,
+      enumerable: true,
+      get: () => get.call(signal),
+      set: (value: unknown) => {
+        settingHandler = true;
+        try {
+          set.call(signal, value);
+        } finally {
+          settingHandler = false;
+        }
+      },
+    });
+  }
   const add = signal.addEventListener.bind(signal);
   const remove = signal.removeEventListener.bind(signal);
   // Registered first, so it runs first: `once` listeners are about to fire and detach themselves.
@@ -43,7 +63,7 @@ export function trackedAbortController(): TrackedAbortController {
     const map = registrations(options);
     // A listener whose `signal` option is already aborted is never added (DOM addEventListener step 2).
     const dropped = typeof options === 'object' && options.signal?.aborted === true;
-    if (type === 'abort' && listener != null && !dropped && !map.has(listener))
+    if (type === 'abort' && listener != null && !dropped && !settingHandler && !map.has(listener))
       map.set(listener, typeof options === 'object' && options.once === true);
     add(type, listener as EventListener, options);
   }) as typeof signal.addEventListener;
@@ -59,8 +79,16 @@ export function trackedAbortController(): TrackedAbortController {
     controller,
     signal,
     get listeners() {
-      return attached[0].size + attached[1].size;
+      return attached[0].size + attached[1].size + (signal.onabort != null ? 1 : 0);
     },
     abort: (reason?: unknown) => controller.abort(reason),
   };
+}
+
+function findHandlerProperty(signal: AbortSignal): PropertyDescriptor | undefined {
+  for (let o: object | null = Object.getPrototypeOf(signal); o !== null; o = Object.getPrototypeOf(o)) {
+    const descriptor = Object.getOwnPropertyDescriptor(o, 'onabort');
+    if (descriptor !== undefined) return descriptor;
+  }
+  return undefined;
 }
