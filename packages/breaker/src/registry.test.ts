@@ -615,4 +615,20 @@ describe('createBreakerRegistry: an onStateChange that uses the registry', () =>
     expect(evicted).toEqual(['a']);
     expect(Object.keys(registry.snapshot())).toEqual(['b', 'c']);
   });
+
+  it('snapshot() reports the breakers held when it was called, though a hook it runs evicts one and gets another', async () => {
+    // 'b' closed: the hook's get('x') evicts it to make room, while snapshot() is still on 'a'.
+    const { registry, evicted, got } = await full('x', (key) => (key === 'b' ? { failureThreshold: 9 } : {}));
+    const snapshot = registry.snapshot();
+    expect(got()).toBeDefined();
+    expect(evicted).toEqual(['b']);
+    // Before: ['a', 'x']: the iteration ran over the live map, skipped 'b' (evicted before its turn) and
+    // reported 'x' (inserted during it).
+    expect(Object.keys(snapshot)).toEqual(['a', 'b']);
+    expect(snapshot).toMatchObject({
+      a: { state: 'half-open' },
+      b: { state: 'closed', consecutiveFailures: 1 },
+    });
+    expect(Object.keys(registry.snapshot())).toEqual(['a', 'x']);
+  });
 });

@@ -69,7 +69,7 @@ export interface BreakerRegistry {
   prune(): number;
   /** How many breakers are held. */
   readonly size: number;
-  /** Snapshots of every held breaker, by key. */
+  /** Snapshots of every breaker held when it is called, by key (one a hook it runs evicts included, one it adds not). */
   snapshot(): Record<string, BreakerSnapshot>;
   /** Forgets every breaker; like `delete`, it leaves open breakers' `onStateChange` timers to fire once. */
   clear(): void;
@@ -239,9 +239,11 @@ export function createBreakerRegistry(options: BreakerRegistryOptions = {}): Bre
       return entries.size;
     },
     // fromEntries defines own properties: `out[key] =` with the key '__proto__' would set the prototype
-    // instead, and that breaker would be missing from the snapshot (and its JSON).
+    // instead, and that breaker would be missing from the snapshot (and its JSON). Over a copy: a breaker's
+    // snapshot() can move it to half-open and run its onStateChange, whose registry.get() would change the
+    // map mid-iteration (a breaker evicted before its turn left out, one inserted reported).
     snapshot: (): Record<string, BreakerSnapshot> =>
-      Object.fromEntries(Array.from(entries, ([key, entry]) => [key, entry.breaker.snapshot()])),
+      Object.fromEntries([...entries].map(([key, entry]) => [key, entry.breaker.snapshot()])),
     clear: () => entries.clear(),
   };
 }
