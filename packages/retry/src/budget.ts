@@ -55,11 +55,15 @@ export function retryBudget(options?: RetryBudgetOptions): RetryBudget {
   const retries: number[] = new Array(BUCKETS).fill(0);
   let totalCalls = 0;
   let totalRetries = 0;
-  let current = Math.floor(clock.now() / width);
+  // Buckets are numbered from the budget's first one (they stay aligned on multiples of `width`): `current` never
+  // goes below 0, so no slot is a negative index (bucket -3's was `calls[-3]`, which no later bucket shares: what a
+  // clock before 1970 counted stayed counted for good).
+  const first = Math.floor(clock.now() / width);
+  let current = 0;
 
   // Moves the window to now, forgetting buckets that fell out of it. A clock going backwards changes nothing.
   const roll = (): number => {
-    const bucket = Math.floor(clock.now() / width);
+    const bucket = Math.floor(clock.now() / width) - first;
     for (let step = Math.min(BUCKETS, bucket - current); step > 0; step--) {
       const i = (bucket - step + 1) % BUCKETS;
       totalCalls -= calls[i] ?? 0;

@@ -1,0 +1,50 @@
+/**
+ * Fourth review against the issue: feature interactions, the budget on any clock, withRetry's types, the CJS build.
+ */
+import { retryBudget } from '@integ/retry';
+import { createFakeClock } from '@integ/testing';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+
+describe('retryBudget on a clock that reads negative or a large epoch', () => {
+  it('forgets retries spent at negative clock times once the window has passed (they were kept for good)', () => {
+    const clock = createFakeClock({ now: -5_000 });
+    const budget = retryBudget({ ratio: 0, minPerSecond: 1, ttl: 10_000, clock });
+    let granted = 0;
+    while (budget.tryRetry()) granted++;
+    expect(granted).toBe(10);
+    clock.advanceSync(10_000); // now 5 000: the spent retries are 10 s old
+    expect(budget.available()).toBe(10);
+    clock.advanceSync(100_000);
+    expect(budget.available()).toBe(10);
+  });
+
+  it('property: the same calls, retries and steps give the same answers whatever the clock reads at the start', () => {
+    const op = fc.oneof(
+      fc.constant({ kind: 'call' as const }),
+      fc.constant({ kind: 'retry' as const }),
+      fc.record({ kind: fc.constant('advance' as const), ms: fc.integer({ min: 0, max: 3_000 }) }),
+    );
+    fc.assert(
+      fc.property(
+        // Whole windows away from 0, so the buckets line up the same: negative, around 0, a large epoch.
+        fc.oneof(fc.integer({ min: -5, max: 5 }), fc.constant(1_800_000_000)),
+        fc.array(op, { maxLength: 40 }),
+        (windows, ops) => {
+          const answers = (start: number): unknown[] => {
+            const clock = createFakeClock({ now: start });
+            const budget = retryBudget({ ratio: 0.5, minPerSecond: 1, ttl: 2_000, clock });
+            return ops.map((o) => {
+              if (o.kind === 'call') return budget.recordRequest();
+              if (o.kind === 'retry') return budget.tryRetry();
+              clock.advanceSync(o.ms);
+              return budget.available();
+            });
+          };
+          expect(answers(windows * 2_000)).toEqual(answers(0));
+        },
+      ),
+      { seed: 171, numRuns: 300 },
+    );
+  });
+});
