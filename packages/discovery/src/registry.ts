@@ -365,7 +365,11 @@ class Service {
 
   /** `delay`, but never less than what keeps `minInterval` between the starts of two lookups. */
   private spaced(delay: number): number {
-    const wait = this.lastStart + this.shared.minInterval - this.shared.time();
+    const { minInterval, time } = this.shared;
+    let at = this.lastStart + minInterval;
+    // The sum rounds to the nearest double, maybe down (896.99 + 128 = 1024.99 - 1e-13): then the next one up.
+    if (at - this.lastStart < minInterval) at += at * 2 ** -52;
+    const wait = at - time();
     // Not Math.max: a NaN delay (a custom source's ttlMs: NaN) would win it and become a 0 ms hot loop.
     return delay > wait ? delay : Math.max(wait, 0);
   }
