@@ -26,7 +26,7 @@ export interface ReconnectInfo {
   readonly delay: number;
   /** Why the connection ended: `undefined` after a normal end of stream. */
   readonly error: unknown;
-  /** The Last-Event-ID the next request sends (`''`: none). */
+  /** The Last-Event-ID the next request sends (`''`: none, or your own `Last-Event-ID` header while the stream set no id). */
   readonly lastEventId: string;
 }
 
@@ -36,7 +36,8 @@ export interface ConnectOptions {
   readonly fetch?: typeof fetch | undefined;
   /**
    * Request headers, or a function (may be async) called before every connection attempt, so a refreshed
-   * token is used on reconnect. `Accept` and `Last-Event-ID` are set by the client. A function that throws
+   * token is used on reconnect. `Accept` and `Last-Event-ID` are set by the client: a `Last-Event-ID` of your own
+   * goes as given until the stream sends an `id:`, which replaces it (an empty `id:` removes it). A function that throws
    * fails that attempt (an `SseConnectionError`, its error the cause) and the client reconnects; headers
    * that fetch refuses (a bad name, a value with a control character) end the stream with an `InvalidArgumentError`.
    */
@@ -223,12 +224,18 @@ export function startSession(target: URL, options: ConnectOptions, sink: Session
   // The Last-Event-ID a request sends: the stream's last event id, or, while that holds a control character no
   // header can carry, the last id of an event (or reconnection) that could be sent, as the standard keeps the
   // previous id when an `id:` holds NULL: the server replays from there, instead of every reconnection failing.
-  // Set from the lastEventId option by the first request, before any event.
-  let sendable = '';
-  const nextId = (): string => (sendable = CTL.test(parser.lastEventId) ? sendable : parser.lastEventId);
+  // Set from the lastEventId option by the first request, before any event. Undefined while the stream has no
+  // id of ours (no lastEventId option, no `id:` yet): the user's own Last-Event-ID header, if any, goes as given.
+  let sendable: string | undefined;
+  const nextId = (): string | undefined =>
+    (sendable = CTL.test(parser.lastEventId) ? sendable : parser.lastEventId);
 
+  const shown = (): string => parser.lastEventId.replace('\0', '');
   const parser = createParser({
-    lastEventId: options.lastEventId,
+    // NULL, which no `id:` can set (the parser ignores such an id), marks "no id yet", so that an empty `id:`
+    // is told apart from none: it also replaces the user's header, with no header at all. Never shown: read
+    // back as '' below.
+    lastEventId: options.lastEventId || '\0',
     maxEventSize: options.maxEventSize ?? 16_777_216,
     onRetry: (ms) => {
       serverRetry = ms;
@@ -239,6 +246,7 @@ export function startSession(target: URL, options: ConnectOptions, sink: Session
       delivered = true;
       attempt = previousDelay = 0;
       nextId();
+      (event as { lastEventId: string }).lastEventId = shown();
       sink.event(event);
     },
   });
@@ -300,9 +308,13 @@ export function startSession(target: URL, options: ConnectOptions, sink: Session
       init.set('accept', 'text/event-stream');
       // Sent as UTF-8, as a browser does: a header value is bytes, and an id with a character above
       // U+00FF would make Headers throw on every reconnect.
+      // Ours replaces the user's header once the stream has an id, and an empty one removes it (WHATWG: set only
+      // "if the last event ID string is not the empty string").
       let id = '';
-      for (const byte of new TextEncoder().encode(nextId())) id += String.fromCharCode(byte);
-      if (id !== '') init.set('last-event-id', id);
+      const last = nextId();
+      for (const byte of new TextEncoder().encode(last)) id += String.fromCharCode(byte);
+      if (id) init.set('last-event-id', id);
+      else if (last !== undefined) init.delete('last-event-id');
       const pending = Promise.resolve(
         fetchFn(url, {
           method,
@@ -402,7 +414,7 @@ export function startSession(target: URL, options: ConnectOptions, sink: Session
         serverRetry < maxDelay
           ? serverRetry + (previousDelay * (maxDelay - serverRetry)) / maxDelay
           : maxDelay;
-      const info: ReconnectInfo = { attempt, delay, error, lastEventId: nextId() };
+      const info: ReconnectInfo = { attempt, delay, error, lastEventId: nextId() ?? '' };
       sink.reconnecting?.(info);
       // Not for a reconnection that will not come: an error listener (or onError) may have closed it.
       if (!outer.signal.aborted) onReconnect?.(info);
@@ -424,7 +436,7 @@ export function startSession(target: URL, options: ConnectOptions, sink: Session
 
   return {
     get lastEventId() {
-      return parser.lastEventId;
+      return shown();
     },
     close: () => stop.abort(),
   };
