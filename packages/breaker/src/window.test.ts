@@ -177,6 +177,41 @@ describe('slidingWindow', () => {
     expect(window.counts(now + 20_000).calls).toBe(0);
   });
 
+  it('time window: a call at an exact bucket edge lands in the bucket that starts there (buckets of a fractional length)', () => {
+    // 100 ms in 3 buckets: bucket 15 starts at 500 (15 * 100 / 3). 500 / (100 / 3) is 14.999999999999998 in
+    // floating point: the call went into bucket 14 and was forgotten at 566.67, a third of the window early.
+    const window = slidingWindow({ type: 'time', duration: 100, buckets: 3, minimumCalls: 1e6 })();
+    window.record(true, false, 499);
+    window.record(false, false, 500);
+    expect(window.counts(566).calls).toBe(2);
+    expect(window.counts(567)).toEqual({ calls: 1, failures: 0, slowCalls: 0 });
+    expect(window.counts(599).calls).toBe(1);
+    expect(window.counts(600).calls).toBe(0);
+  });
+
+  it('time window: a call at any whole-ms bucket edge, at epoch times, stays for exactly one duration (property)', () => {
+    const gcd = (a: number, b: number): number => (b ? gcd(b, a % b) : a);
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 10_000 }),
+        fc.integer({ min: 0, max: 2 ** 31 - 1 }),
+        fc.integer({ min: 1, max: Date.UTC(2200, 0) }),
+        (buckets, extra, base) => {
+          const duration = Math.min(buckets + extra, 2 ** 31 - 1);
+          // The first whole ms at or after `base` where a bucket starts: a multiple of duration / gcd.
+          const step = duration / gcd(buckets, duration);
+          const edge = Math.ceil(base / step) * step;
+          const window = slidingWindow({ type: 'time', duration, buckets, minimumCalls: 1e6 })();
+          // One ms earlier is the bucket before (buckets are at least 1 ms long).
+          window.record(true, false, edge - 1);
+          window.record(false, false, edge);
+          expect(window.counts(edge + duration - 1)).toEqual({ calls: 1, failures: 0, slowCalls: 0 });
+          expect(window.counts(edge + duration).calls).toBe(0);
+        },
+      ),
+    );
+  });
+
   it('counts match a naive model of the last N calls (property)', () => {
     fc.assert(
       fc.property(

@@ -4,7 +4,7 @@
  *
  * One ring serves both kinds: `size` slots, each counting calls, failures and slow calls for one key.
  * A count window keys each call by its sequence number (one call per slot: the ring holds the last
- * `size` outcomes); a time window keys by `floor(now / bucketMs)` (one bucket per slot). Moving to a
+ * `size` outcomes); a time window keys by `floor(now * buckets / duration)` (one bucket per slot). Moving to a
  * newer key clears the slots that fell out, so memory is constant and old buckets are forgotten even
  * when no call lands in them.
  */
@@ -98,8 +98,15 @@ export function slidingWindow(options: SlidingWindowOptions = {}): WindowFactory
   const size = byTime ? option(options, 'buckets', 10, 1, 1e4, 1) : option(options, 'size', 100, 1, 1e6, 1);
   // Up to 2^31 - 1 ms (~24.8 days) like every other duration of the package: an infinite window would key
   // every call to bucket 0 (now / Infinity) and never forget one. At least 1 ms per bucket (clocks count
-  // in ms): a key of now / bucketMs stays below 2^53, past which `k++` in roll() stops moving k.
-  const bucketMs = byTime ? option(options, 'duration', 60_000, size, 2 ** 31 - 1) / size : 1;
+  // in ms): a key (at most now) stays below 2^53, past which `k++` in roll() stops moving k.
+  const duration = byTime ? option(options, 'duration', 60_000, size, 2 ** 31 - 1) : 0;
+  // The bucket of `now`, floor(now * size / duration), exact for whole ms (whole windows, then the rest):
+  // now / (duration / size) put a call at a bucket's first ms into the one before when the bucket length is
+  // not whole (500 / (100 / 3) is 14.999999999999998), and now * size is past 2^53 at epoch times.
+  const key = (now: number): number => {
+    const r = now % duration;
+    return ((now - r) / duration) * size + Math.floor((r * size) / duration);
+  };
   const failureRate = option(options, 'failureRateThreshold', 0.5, 1e-9, 1);
   const slowRate = option(options, 'slowCallRateThreshold', 1, 1e-9, 1);
   const minCalls = option(
@@ -141,7 +148,7 @@ export function slidingWindow(options: SlidingWindowOptions = {}): WindowFactory
     return {
       record(failed, isSlow, now) {
         // A key older than the newest (the clock stepped back) counts in the newest slot.
-        roll(byTime ? Math.floor(now / bucketMs) : seq++);
+        roll(byTime ? key(now) : seq++);
         const i = (head % size) * 3;
         calls++;
         slots[i]! += 1;
@@ -158,7 +165,7 @@ export function slidingWindow(options: SlidingWindowOptions = {}): WindowFactory
         return calls >= minCalls && (failures / calls >= failureRate || slow / calls >= slowRate);
       },
       counts(now) {
-        if (byTime) roll(Math.floor(now / bucketMs));
+        if (byTime) roll(key(now));
         return { calls, failures, slowCalls: slow };
       },
       clear,
