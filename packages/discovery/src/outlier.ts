@@ -222,17 +222,19 @@ export class OutlierDetector {
     }
     const sr = this.options.successRate;
     if (sr !== null) {
-      const eligible = all.filter((r) => r.lastSuccesses + r.lastFailures >= Math.max(1, sr.requestVolume));
+      // As Envoy: ejected endpoints are left out (of the mean, the stdev and minimumHosts); the calls they
+      // still report (picked before the ejection, or in panic mode) would drag the mean down.
+      const eligible = all.filter(
+        (r) => r.ejectedAt === null && r.lastSuccesses + r.lastFailures >= Math.max(1, sr.requestVolume),
+      );
       if (eligible.length >= sr.minimumHosts && eligible.length > 0) {
         const rates = eligible.map((r) => r.lastSuccesses / (r.lastSuccesses + r.lastFailures));
         const mean = rates.reduce((a, b) => a + b, 0) / rates.length;
         const variance = rates.reduce((a, b) => a + (b - mean) ** 2, 0) / rates.length;
         const threshold = mean - Math.sqrt(variance) * (sr.stdevFactor / 1000);
         for (let i = 0; i < eligible.length; i++) {
-          const rec = eligible[i] as OutlierRecord;
-          if (rec.ejectedAt !== null) continue;
           if ((rates[i] as number) < threshold && this.enforce(sr.enforcementPercentage))
-            changed = this.tryEject(rec, all, now, 'success-rate') || changed;
+            changed = this.tryEject(eligible[i] as OutlierRecord, all, now, 'success-rate') || changed;
         }
       }
     }

@@ -24,7 +24,7 @@
  *   left is ignored; per-endpoint state (load, health, ejection) is dropped when it leaves.
  * - Outlier detection [OutlierDetectionOptions, 0051]: a server failure is `status >= 500` or `ok: false`
  *   without a status; `consecutive5xx` in a row eject at once; success-rate and failure-percentage run on
- *   each `interval` sweep (A50 steps 1-5); the n-th ejection lasts `min(base x n, max(base, max))`, ends
+ *   each `interval` sweep (A50 steps 1-5; success rate over the endpoints not ejected, as Envoy); the n-th ejection lasts `min(base x n, max(base, max))`, ends
  *   on the first sweep at or after that, and n drops by one per sweep in service; never more than
  *   `maxEjectionPercent` ejected, but one always may be.
  * - Health [HealthCheckOptions]: new endpoints start healthy and are checked at once, then every
@@ -496,13 +496,15 @@ class Model {
     const volume = (e: MEndpoint): number => e.lastSuccesses + e.lastFailures;
     const sr = o.successRate;
     if (sr) {
-      const eligible = this.list.filter((e) => volume(e) >= Math.max(1, sr.requestVolume));
+      const eligible = this.list.filter(
+        (e) => e.ejectedAt === null && volume(e) >= Math.max(1, sr.requestVolume),
+      );
       if (eligible.length > 0 && eligible.length >= sr.minimumHosts) {
         const rates = eligible.map((e) => e.lastSuccesses / volume(e));
         const mean = rates.reduce((a, b) => a + b, 0) / rates.length;
         const stdev = Math.sqrt(rates.reduce((a, b) => a + (b - mean) ** 2, 0) / rates.length);
         eligible.forEach((e, i) => {
-          if (e.ejectedAt !== null || sr.enforcementPercentage < 100) return;
+          if (sr.enforcementPercentage < 100) return;
           if ((rates[i] as number) < mean - stdev * (sr.stdevFactor / 1000)) this.tryEject(e, 'success-rate');
         });
       }

@@ -292,6 +292,74 @@ describe('registry.report and outlier detection', () => {
     registry.close();
   });
 
+  it('leaves ejected endpoints out of the success-rate mean and stdev (as Envoy does), so one ejected host failing every call it still gets does not hide another outlier', async () => {
+    const clock = createFakeClock();
+    const registry = createRegistry({
+      services: { api: { urls: urls(7) } },
+      clock,
+      random: seededRandom(3),
+      outlierDetection: { maxEjectionPercent: 50 },
+    });
+    const eps = registry.endpoints('api');
+    const dead = eps[5] as (typeof eps)[number];
+    for (let i = 0; i < 5; i++) registry.report(dead, { ok: false, latencyMs: 1, status: 500 });
+    expect(registry.inspect('api').endpoints[5]?.outlier.reason).toBe('consecutive-5xx');
+    // Calls picked before the ejection (or in panic mode) still report: the ejected host fails them all.
+    eps.forEach((e, idx) => {
+      for (let i = 0; i < 200; i++) {
+        const ok = idx === 5 ? false : idx === 6 ? i % 5 !== 0 : true;
+        registry.report(e, { ok, latencyMs: 1, status: ok ? 200 : 500 });
+      }
+    });
+    await clock.advance(10_000);
+    // Without the ejected host: rates 1 x 5 and 0.8, mean 0.967, stdev 0.075, threshold 0.825. With it (rate
+    // 0), the threshold fell to 0.17 and the 80 % host stayed in.
+    const view = registry.inspect('api');
+    expect(view.endpoints.map((e) => e.outlier.reason)).toEqual([
+      null,
+      null,
+      null,
+      null,
+      null,
+      'consecutive-5xx',
+      'success-rate',
+    ]);
+    registry.close();
+  });
+
+  it('does not count ejected endpoints toward successRateEjection.minimumHosts', async () => {
+    const clock = createFakeClock();
+    const registry = createRegistry({
+      services: { api: { urls: urls(5) } },
+      clock,
+      random: seededRandom(3),
+      outlierDetection: {
+        maxEjectionPercent: 50,
+        successRateEjection: { minimumHosts: 5, requestVolume: 10 },
+      },
+    });
+    const eps = registry.endpoints('api');
+    for (let i = 0; i < 5; i++)
+      registry.report(eps[0] as (typeof eps)[number], { ok: false, latencyMs: 1, status: 500 });
+    eps.forEach((e, idx) => {
+      for (let i = 0; i < 100; i++) {
+        const ok = idx !== 4 || i % 5 !== 0;
+        registry.report(e, { ok, latencyMs: 1, status: ok ? 200 : 500 });
+      }
+    });
+    await clock.advance(10_000);
+    // The ejected endpoint's later calls all succeed: counted as the fifth host, it made 80 % an outlier (mean
+    // 0.95, threshold 0.803). Four in service have the volume: fewer than minimumHosts, no ejection.
+    expect(registry.inspect('api').endpoints.map((e) => e.outlier.reason)).toEqual([
+      'consecutive-5xx',
+      null,
+      null,
+      null,
+      null,
+    ]);
+    registry.close();
+  });
+
   it('ejects failure-percentage outliers when enabled', async () => {
     const clock = createFakeClock();
     const registry = createRegistry({
