@@ -1,7 +1,7 @@
 /**
  * Fourth review against the issue: feature interactions, the budget on any clock, withRetry's types, the CJS build.
  */
-import { retryBudget } from '@integ/retry';
+import { constant, retry, retryBudget } from '@integ/retry';
 import { createFakeClock } from '@integ/testing';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -47,4 +47,40 @@ describe('retryBudget on a clock that reads negative or a large epoch', () => {
       { seed: 171, numRuns: 300 },
     );
   });
+});
+
+describe('a caller that aborts a call retrying with no wait', () => {
+  // A macrotask: what an abort from a timer, a socket or a UI event needs to run at all.
+  const macrotask = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+  it.each([
+    ['throws', () => new Error('busy')],
+    ['rejects', () => Promise.reject(new Error('busy'))],
+  ] as const)(
+    'stops it when fn %s at once (attempts: Infinity, constant(0)): the loop gives the event loop a turn',
+    async (_, fail) => {
+      const clock = createFakeClock();
+      const controller = new AbortController();
+      let calls = 0;
+      const outcome = retry(
+        () => {
+          // Bounds the test: before the fix the loop never let the abort below run, and this value ended it.
+          if (++calls === 1_000) return 'spun 1000 times without letting the caller abort';
+          const failure = fail();
+          if (failure instanceof Error) throw failure;
+          return failure;
+        },
+        { attempts: Infinity, backoff: constant(0), signal: controller.signal, clock },
+      ).then(
+        (value) => ({ value }),
+        (error: unknown) => ({ error }),
+      );
+      await macrotask();
+      const reason = new Error('caller left');
+      controller.abort(reason);
+      expect(await outcome).toEqual({ error: reason });
+      expect(calls).toBeLessThan(5);
+      expect(clock.pendingTimers).toBe(0);
+    },
+  );
 });
