@@ -84,3 +84,24 @@ describe('a caller that aborts a call retrying with no wait', () => {
     },
   );
 });
+
+describe('attempts: Infinity and a budget (README: a budget limits how often, not for how long)', () => {
+  it('a lone call retrying slower than the reserve refills is not stopped by the budget; its signal stops it', async () => {
+    const clock = createFakeClock();
+    const budget = retryBudget({ clock, ratio: 0, minPerSecond: 1, ttl: 10_000 }); // 10 retries per 10 s
+    const controller = new AbortController();
+    let calls = 0;
+    const outcome = retry(
+      () => {
+        calls++;
+        throw new Error('down');
+      },
+      { attempts: Infinity, backoff: constant(2_000), budget, clock, signal: controller.signal },
+    ).catch((error: unknown) => error);
+    await clock.advance(3_600_000);
+    expect(calls).toBe(1_801);
+    controller.abort('enough');
+    expect(await outcome).toBe('enough');
+    expect(clock.pendingTimers).toBe(0);
+  });
+});
