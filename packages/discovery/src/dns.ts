@@ -263,15 +263,12 @@ export function dnsSrv(name: string, options: DnsSrvOptions = {}): Source {
                 ttl = Math.min(ttl, lookup.ttl);
                 addresses = lookup.addresses;
               }
-              // RFC 2782 weights choose among targets: a target's share must not grow with its number of
-              // addresses, so its weight is split across them (50/50 stays 50/50 with 4 addresses against 1).
-              const weight = (data.weight ?? 0) / addresses.length;
               for (const address of addresses) {
                 const url = `${base.protocol}://${authority(address, data.port)}`;
                 // An address always makes a valid URL, so this counts what the registry will count; a target
                 // name may not, and costs no lookup anyway.
                 if (resolveTargets) urls.add(url);
-                list.push({ url, priority: data.priority ?? 0, weight, hostname });
+                list.push({ url, priority: data.priority ?? 0, weight: 0, hostname });
               }
             },
           );
@@ -283,14 +280,30 @@ export function dnsSrv(name: string, options: DnsSrvOptions = {}): Source {
           for (const r of records)
             for (const e of found.get(r) ?? []) {
               const seen = merged.get(e.url);
-              if (seen?.priority === e.priority) seen.weight += e.weight;
-              else if (seen === undefined || e.priority < seen.priority) {
+              if (seen === undefined || e.priority < seen.priority) {
                 // In the better tier's place in the answer, where the registry's maxEndpoints cut looks for it.
                 merged.delete(e.url);
                 merged.set(e.url, e);
               }
             }
           const endpoints = [...merged.values()];
+          // The URLs the registry keeps: past maxEndpoints, the first ones by priority (decision 0059; every
+          // address makes a valid URL). Target names may not, so without lookups every name counts.
+          const kept = new Set(
+            resolveTargets && endpoints.length > max
+              ? [...endpoints].sort((a, b) => a.priority - b.priority).slice(0, max)
+              : endpoints,
+          );
+          // RFC 2782 weights choose among targets: a target's share must not grow with its number of addresses,
+          // so its weight is split across them (50/50 stays 50/50 with 4 addresses against 1, decision 0155),
+          // across those kept (a cut must not shrink it), and added where targets share one (decision 0157).
+          for (const r of records) {
+            const mine = (found.get(r) ?? []).filter((e) => kept.has(merged.get(e.url) as Resolved));
+            for (const e of mine) {
+              const m = merged.get(e.url) as Resolved;
+              if (m.priority === e.priority) m.weight += (r.data.weight ?? 0) / mine.length;
+            }
+          }
           if (endpoints.length === 0)
             throw new DiscoverySourceError('dns-srv', `SRV ${srvName}: no usable targets`);
           return { endpoints, ttlMs: (Number.isFinite(ttl) ? ttl : 0) * 1000 };

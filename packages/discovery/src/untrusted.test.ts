@@ -301,6 +301,42 @@ describe('dnsSrv, given an answer with many targets', () => {
     registry.close();
   });
 
+  it('gives a target cut by maxEndpoints its whole SRV weight over the addresses kept (RFC 2782 weights are per target)', async () => {
+    // b (weight 50, one address) is listed first, then a (weight 50, four addresses); maxEndpoints 3 keeps b
+    // and two of a's addresses, which must carry a's 50 between them (25 each), not 2 x 12.5.
+    const servers = await dnsServer((question, reply) => {
+      if (question.type === 'SRV') {
+        reply(
+          [
+            { weight: 50, target: 'b.example' },
+            { weight: 50, target: 'a.example' },
+          ].map((data) => ({
+            type: 'SRV' as const,
+            name: question.name,
+            ttl: 60,
+            data: { priority: 0, port: 80, ...data },
+          })),
+        );
+        return;
+      }
+      const addresses =
+        question.name === 'b.example' ? ['10.0.0.9'] : ['10.0.0.1', '10.0.0.2', '10.0.0.3', '10.0.0.4'];
+      reply(addresses.map((data) => ({ type: 'A' as const, name: question.name, ttl: 60, data })));
+    });
+    const { dnsSrv } = await import('@integ/discovery/dns');
+    const registry = createRegistry({
+      services: { api: dnsSrv('_http._tcp.api.example', { servers, family: 4 }) },
+      maxEndpoints: 3,
+    });
+    await registry.ready();
+    expect(registry.endpoints('api').map((e) => [e.url, e.weight])).toEqual([
+      ['http://10.0.0.9:80', 50],
+      ['http://10.0.0.1:80', 25],
+      ['http://10.0.0.2:80', 25],
+    ]);
+    registry.close();
+  });
+
   it('keeps what the registry would keep from the whole answer, for random answers and limits', async () => {
     type Rec = { priority: number; port: number; target: string };
     const zone: { srv: Rec[]; addresses: Map<string, string[]> } = { srv: [], addresses: new Map() };
