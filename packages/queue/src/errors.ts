@@ -119,7 +119,8 @@ export class JobSettledError extends IntegError {
 
 /**
  * The store's file or database is damaged (`ERR_STORE_CORRUPT`), e.g. SQLITE_CORRUPT or
- * SQLITE_NOTADB: restore it from a backup or move it away; the queue cannot use it.
+ * SQLITE_NOTADB: restore it from a backup or move it away; the queue cannot use it. Also what `get()`,
+ * `list()` and `push()` (of a taken key) reject with when a job's stored payload is not JSON (a damaged row).
  *
  * @example
  * ```ts
@@ -128,12 +129,16 @@ export class JobSettledError extends IntegError {
  */
 export class StoreCorruptError extends IntegError {
   static override readonly name: string = 'StoreCorruptError';
-  constructor(what: string, options: IntegErrorOptions = {}) {
-    super(
-      'ERR_STORE_CORRUPT',
-      `${what} is corrupted or is not a queue database; restore it from a backup or move it away`,
-      { retryable: false, ...options },
-    );
+  /**
+   * @param what what is damaged, e.g. `SQLite queue database "jobs.db"`
+   * @param problem what is wrong with it and what to do, after `what`
+   */
+  constructor(
+    what: string,
+    options: IntegErrorOptions = {},
+    problem = 'is corrupted or is not a queue database; restore it from a backup or move it away',
+  ) {
+    super('ERR_STORE_CORRUPT', `${what} ${problem}`, { retryable: false, ...options });
   }
 }
 

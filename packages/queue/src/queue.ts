@@ -13,7 +13,7 @@ import {
 } from '@integ/core';
 import type { Backoff } from '@integ/retry';
 import { type BackoffSpec, DEFAULT_BACKOFF, delayAfter, toBackoff } from './backoff.js';
-import { JobSettledError, LeaseLostError, QueueClosedError } from './errors.js';
+import { JobSettledError, LeaseLostError, QueueClosedError, StoreCorruptError } from './errors.js';
 import { checkFunction, guard } from './internal/check.js';
 import { DEFAULT_MAX_PAYLOAD_BYTES, serializePayload } from './internal/payload.js';
 import { redact } from './internal/redact.js';
@@ -45,6 +45,22 @@ const CORRUPT = 'StoreCorruptError: the stored payload is not JSON';
 // Text that is not well-formed UTF-16 has no UTF-8 form: SQLite keeps U+FFFD for a lone surrogate, so a name or
 // key would not come back as given (get() of such a queue found no job). Payloads are safe: JSON escapes it.
 const LONE_SURROGATE = /\p{Cs}/u;
+
+/**
+ * The payload of a stored job. One that is not JSON (a damaged row, a faulty custom store) is a StoreCorruptError
+ * naming the job: V8's SyntaxError quotes the text, where tokens often are, so it is not kept, not even as `cause`.
+ */
+function parse<T>(record: JobRecord): T {
+  try {
+    return JSON.parse(record.payload) as T;
+  } catch {
+    throw new StoreCorruptError(
+      `The stored payload of job ${record.id}`,
+      {},
+      'is not valid JSON (a damaged row?); repair or delete it',
+    );
+  }
+}
 
 /** Hooks: typed callbacks, cheap when unused. A hook that throws (or whose promise rejects) is logged and ignored. */
 export interface QueueHooks<T> {
@@ -265,7 +281,7 @@ export class LeasedJobImpl<T> implements LeasedJob<T> {
     this.#record = record;
     this.id = record.id;
     this.timestamp = iso(record.createdAt);
-    this.payload = JSON.parse(record.payload) as T;
+    this.payload = parse(record);
     this.status = 'processing';
     this.attempts = record.attempts;
     this.maxAttempts = record.maxAttempts;
@@ -530,7 +546,7 @@ class QueueCore<T> implements Queue<T>, QueueInternals<T> {
     return {
       id: record.id,
       timestamp: iso(record.createdAt),
-      payload: payload === undefined ? (JSON.parse(record.payload) as T) : payload,
+      payload: payload === undefined ? parse(record) : payload,
       status: record.status,
       attempts: record.attempts,
       maxAttempts: record.maxAttempts,
