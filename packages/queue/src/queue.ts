@@ -491,8 +491,10 @@ class QueueCore<T> implements Queue<T>, QueueInternals<T> {
     if (backoff === undefined) {
       try {
         backoff = toBackoff(JSON.parse(json) as BackoffSpec);
-      } catch (err) {
-        this.warn({ err, queue: this.name }, 'stored backoff is invalid; using the queue default');
+      } catch {
+        // Not the error: a SyntaxError quotes the text, an InvalidArgumentError names a field, and a damaged
+        // row's text can be anything (a payload's token).
+        this.warn({ queue: this.name }, 'stored backoff is invalid; using the queue default');
         backoff = this.defaultBackoff;
       }
       if (this.backoffs.size > 100) this.backoffs.clear();

@@ -185,4 +185,30 @@ describe.each(stores)('a stored payload that is not JSON (%s)', (_, setup) => {
     expect(exposed(calls)).not.toContain('sk_live');
     await store.close();
   });
+
+  it("a stored backoff that is not JSON is logged without its text, and the queue's default applies", async () => {
+    const { store, queue, calls, damage } = setup(createFakeClock({ now: T0 }));
+    const a = await queue.push('a', { backoff: 5 });
+    damage(a.id, `{"type": "constant", "delay": ${TOKEN}}`, 'backoff');
+    const job = await queue.next();
+    expect(job?.id).toBe(a.id);
+    await job?.fail(new Error('boom'));
+    expect(calls.map((call) => call.message)).toEqual(['stored backoff is invalid; using the queue default']);
+    // Before: details.err quoted `{"type": "constant", "delay": sk_live_4eC39`.
+    expect(exposed(calls)).not.toContain('sk_live');
+    // The queue's default backoff: 1 s after the first failure.
+    expect((await queue.get(a.id))?.runAt).toBe(new Date(T0 + 1000).toISOString());
+    await store.close();
+  });
+
+  it('a stored backoff with a field named like a secret is logged without it', async () => {
+    const { store, queue, calls, damage } = setup(createFakeClock({ now: T0 }));
+    const a = await queue.push('a', { backoff: 5 });
+    damage(a.id, JSON.stringify({ type: 'constant', delay: 5, [TOKEN]: 1 }), 'backoff');
+    await (await queue.next())?.fail(new Error('boom'));
+    expect(calls.map((call) => call.message)).toEqual(['stored backoff is invalid; using the queue default']);
+    // Before: details.err was InvalidArgumentError 'Invalid backoff.sk_live_...: no such field ...'.
+    expect(exposed(calls)).not.toContain('sk_live');
+    await store.close();
+  });
 });
