@@ -1,7 +1,7 @@
 /**
  * Fourth review against the issue: feature interactions, the budget on any clock, withRetry's types, the CJS build.
  */
-import { constant, retry, retryBudget } from '@integ/retry';
+import { constant, decorrelated, RetryError, retry, retryBudget } from '@integ/retry';
 import { createFakeClock } from '@integ/testing';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -102,6 +102,48 @@ describe('attempts: Infinity and a budget (README: a budget limits how often, no
     expect(calls).toBe(1_801);
     controller.abort('enough');
     expect(await outcome).toBe('enough');
+    expect(clock.pendingTimers).toBe(0);
+  });
+});
+
+describe('checked and found as documented (regression guards)', () => {
+  it('one decorrelated() backoff shared by two concurrent calls: each call draws from its own previous delay', async () => {
+    const clock = createFakeClock();
+    const backoff = decorrelated({ initial: 100, max: 100_000 });
+    const waits: number[][] = [[], []];
+    const calls = waits.map((seen) =>
+      retry(
+        () => {
+          throw new Error('down');
+        },
+        { clock, backoff, attempts: 4, random: () => 0.5, onRetry: ({ delay }) => seen.push(delay) },
+      ).catch(() => {}),
+    );
+    await clock.runAll();
+    await Promise.all(calls);
+    // AWS: sleep = min(cap, random_between(base, sleep * 3)), seeded with base: 100 + 0.5 x (3 x previous - 100).
+    expect(waits).toEqual([
+      [200, 350, 575],
+      [200, 350, 575],
+    ]);
+  });
+
+  it('a Retry-After past the time left gives up at once with reason deadline, spending no budget and no wait', async () => {
+    const clock = createFakeClock();
+    const budget = retryBudget({ clock, ratio: 0, minPerSecond: 1, ttl: 1_000 });
+    let calls = 0;
+    const error = await retry(
+      () => {
+        calls++;
+        throw Object.assign(new Error('busy'), { retryAfterMs: 5_000 });
+      },
+      { clock, budget, deadline: 3_000, timeout: 100, attempts: Infinity },
+    ).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RetryError);
+    expect((error as RetryError).reason).toBe('deadline');
+    expect(calls).toBe(1);
+    expect(clock.now()).toBe(0);
+    expect(budget.available()).toBe(1);
     expect(clock.pendingTimers).toBe(0);
   });
 });
