@@ -117,10 +117,12 @@ export class EventSource extends EventTarget {
   // a handler is first set (so it runs after listeners added before), stays in place when the handler is
   // replaced, and is removed when it is set to null. One listener serves the three types.
   #handlers: { open?: Handler; message?: MessageHandler; error?: Handler } = {};
-  // A handler that returns false cancels the event (HTML, "the event handler processing algorithm").
+  // A handler that returns false cancels the event (HTML, "the event handler processing algorithm"). One that is
+  // not a function (any object is kept) is skipped: WebIDL invokes a callback that is not callable as returning
+  // undefined, with no error, where a TypeError here would be an uncaught exception in Node.
   #handle = (event: Event): void => {
-    if ((this.#handlers[event.type as 'open'] as Handler)?.call(this, event) === false)
-      event.preventDefault();
+    const handler = this.#handlers[event.type as 'open'];
+    if (typeof handler === 'function' && handler.call(this, event) === false) event.preventDefault();
   };
 
   constructor(url: string | URL, init: EventSourceInit = {}) {
@@ -232,7 +234,7 @@ export class EventSource extends EventTarget {
 
   #on(type: 'open' | 'message' | 'error', handler: Handler | MessageHandler): void {
     // Any object is kept, as WebIDL's [LegacyTreatNonObjectAsNull] EventHandler keeps it (one that cannot be
-    // called throws when the event fires, as in the DOM); anything else is null.
+    // called is skipped when the event fires, as in the DOM); anything else is null.
     const set = Object(handler) === handler;
     // Adding the same listener again is a no-op, so a replaced handler keeps its place.
     if (set) this.addEventListener(type, this.#handle);
