@@ -332,6 +332,91 @@ describe('dnsA', () => {
     }
   });
 
+  it('keeps the last AAAA addresses until their TTL ends while only the AAAA query fails (stale on error)', async () => {
+    let aaaa = 0;
+    const server = await dnsServer((question, reply) =>
+      question.type === 'A'
+        ? reply([{ name: question.name, type: 'A', ttl: 60, data: '10.0.0.7' }])
+        : reply(aaaa ? [] : [{ name: question.name, type: 'AAAA', ttl: 30, data: '::7' }], aaaa),
+    );
+    const clock = createFakeClock();
+    const registry = createRegistry({
+      services: { web: dnsA('dual.example.test', { servers: [server], port: 8080, attempts: 1 }) },
+      clock,
+      jitter: 0,
+      minInterval: 0,
+    });
+    const urls = (): string[] => registry.endpoints('web').map((e) => e.url);
+    try {
+      await registry.ready();
+      expect(urls()).toEqual(['http://10.0.0.7:8080', 'http://[::7]:8080']);
+      aaaa = 2; // SERVFAIL from now on
+      await clock.advance(10_000);
+      await registry.refresh('web');
+      // The AAAA answer of 0 s holds until 30 s: kept, and the next lookup comes no later than that.
+      expect(urls()).toEqual(['http://10.0.0.7:8080', 'http://[::7]:8080']);
+      expect(registry.inspect('web').nextRefreshAt).toBe(30_000);
+      expect(registry.inspect('web').state).toBe('ready');
+      // At 30 s it has expired and the AAAA query still fails: the IPv6 endpoint goes.
+      await clock.advance(20_000);
+      await waitFor(() => expect(urls()).toEqual(['http://10.0.0.7:8080']));
+      aaaa = 0;
+      await registry.refresh('web');
+      expect(urls()).toEqual(['http://10.0.0.7:8080', 'http://[::7]:8080']);
+    } finally {
+      registry.close();
+      await closeServers();
+    }
+  });
+
+  it('keeps a stale SRV target address only for the family that failed, and not once both fail', async () => {
+    let aaaa = 0;
+    let a = 0;
+    const server = await dnsServer((question, reply) => {
+      if (question.type === 'SRV')
+        reply([
+          {
+            type: 'SRV',
+            name: question.name,
+            ttl: 300,
+            data: { priority: 0, weight: 10, port: 80, target: 't.example.test' },
+          },
+        ]);
+      else if (question.type === 'A')
+        reply(a ? [] : [{ name: question.name, type: 'A', ttl: 300, data: '10.0.0.8' }], a);
+      else reply(aaaa ? [] : [{ name: question.name, type: 'AAAA', ttl: 300, data: '::8' }], aaaa);
+    });
+    const clock = createFakeClock();
+    const registry = createRegistry({
+      services: { api: dnsSrv('_x._tcp.example.test', { servers: [server], attempts: 1 }) },
+      clock,
+      jitter: 0,
+      minInterval: 0,
+    });
+    const view = (): [string, number][] => registry.endpoints('api').map((e) => [e.url, e.weight]);
+    try {
+      await registry.ready();
+      expect(view()).toEqual([
+        ['http://10.0.0.8:80', 5],
+        ['http://[::8]:80', 5],
+      ]);
+      aaaa = 2;
+      await clock.advance(1000);
+      await registry.refresh('api');
+      expect(view()).toEqual([
+        ['http://10.0.0.8:80', 5],
+        ['http://[::8]:80', 5],
+      ]);
+      // Both fail: the lookup fails (the registry serves the last answer), nothing stale hides the error.
+      a = 2;
+      await expect(registry.refresh('api')).rejects.toThrow(/SERVFAIL/);
+      expect(registry.inspect('api').state).toBe('stale');
+    } finally {
+      registry.close();
+      await closeServers();
+    }
+  });
+
   it('gives up with ERR_DISCOVERY_SOURCE when no server answers', async () => {
     const registry = createRegistry({
       services: { web: dnsA('web.example.test', { servers: ['127.0.0.1:9'], timeout: 200, attempts: 1 }) },

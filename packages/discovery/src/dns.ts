@@ -110,13 +110,30 @@ function addressesFrom(
   return out;
 }
 
+/** An address found, with its TTL in s. */
+interface Found {
+  address: string;
+  ttl: number;
+}
+
+/**
+ * The addresses of a resolver's last answer by name with their TTLs as of then (`prev`), the s elapsed since
+ * (`d`, a clock stepping back counts as none: decision 0150), and those of the answer being built (`next`).
+ */
+interface Memo {
+  readonly d: number;
+  readonly prev: Map<string, Found[]>;
+  readonly next: Map<string, Found[]>;
+}
+
 async function resolveAddresses(
   name: string,
   family: 0 | 4 | 6,
   q: QueryOptions,
   hints: readonly Answer[] = [],
+  memo?: Memo,
 ): Promise<{ addresses: string[]; ttl: number }> {
-  let found = addressesFrom(hints, name, family);
+  let found: Found[] = addressesFrom(hints, name, family);
   let chain: readonly Answer[] = [];
   if (found.length === 0) {
     const types: ('A' | 'AAAA')[] = family === 4 ? ['A'] : family === 6 ? ['AAAA'] : ['A', 'AAAA'];
@@ -135,8 +152,16 @@ async function resolveAddresses(
         .map((a) => ({ address: (a as { data: string }).data, ttl: (a as { ttl?: number }).ttl ?? 0 }));
     }
     const failed = settled.find((r) => r.status === 'rejected');
+    // When the other family answered, a family whose query failed keeps its last addresses until their TTL
+    // ends (stale on error, bounded; decision 0159): a failure is no answer, and must not drain that family.
+    // Only with family 0 can one query fail and the other answer: the failed one is AAAA when A answered.
+    if (failed && answers.length && memo)
+      for (const f of memo.prev.get(lower(name)) ?? [])
+        if (f.ttl > memo.d && f.address.includes(':') === (settled[0]?.status === 'fulfilled'))
+          found.push({ address: f.address, ttl: f.ttl - memo.d });
     if (!found.length && failed) throw failed.reason;
   }
+  memo?.next.set(lower(name), found);
   return {
     addresses: [...new Set(found.map((f) => f.address))],
     // The answer holds only as long as every link of a chain: a CNAME's TTL counts too (a short-lived
@@ -221,9 +246,13 @@ export function dnsSrv(name: string, options: DnsSrvOptions = {}): Source {
     kind: 'dns-srv',
     description: `SRV ${srvName}${servers ? ` via ${servers.map((s) => authority(s.host, s.port)).join(', ')}` : ''}`,
     open(ctx) {
+      let prev = new Map<string, Found[]>();
+      let last = 0;
       return {
         async resolve(signal): Promise<Snapshot> {
           const q = queryOptions(ctx, servers ?? (await systemServers()), base, signal);
+          const now = ctx.clock.now();
+          const memo: Memo = { d: Math.max(0, now - last) / 1000, prev, next: new Map() };
           const response = await query(srvName, 'SRV', q);
           const records = (response.answers ?? []).filter((a) => a.type === 'SRV');
           if (rcodeOf(response) === 'NXDOMAIN' || records.length === 0)
@@ -259,7 +288,7 @@ export function dnsSrv(name: string, options: DnsSrvOptions = {}): Source {
               ttl = Math.min(ttl, record.ttl ?? 0);
               let addresses = [hostname];
               if (resolveTargets) {
-                const lookup = await resolveAddresses(data.target, base.family, q, hints);
+                const lookup = await resolveAddresses(data.target, base.family, q, hints, memo);
                 ttl = Math.min(ttl, lookup.ttl);
                 addresses = lookup.addresses;
               }
@@ -306,6 +335,8 @@ export function dnsSrv(name: string, options: DnsSrvOptions = {}): Source {
           }
           if (endpoints.length === 0)
             throw new DiscoverySourceError('dns-srv', `SRV ${srvName}: no usable targets`);
+          prev = memo.next;
+          last = now;
           return { endpoints, ttlMs: (Number.isFinite(ttl) ? ttl : 0) * 1000 };
         },
       };
@@ -334,11 +365,17 @@ export function dnsA(hostname: string, options: DnsAOptions = {}): Source {
     kind: 'dns',
     description: `${base.family === 4 ? 'A' : base.family === 6 ? 'AAAA' : 'A/AAAA'} ${host}:${port}`,
     open(ctx) {
+      let prev = new Map<string, Found[]>();
+      let last = 0;
       return {
         async resolve(signal): Promise<Snapshot> {
           const q = queryOptions(ctx, servers ?? (await systemServers()), base, signal);
-          const { addresses, ttl } = await resolveAddresses(host, base.family, q);
+          const now = ctx.clock.now();
+          const memo: Memo = { d: Math.max(0, now - last) / 1000, prev, next: new Map() };
+          const { addresses, ttl } = await resolveAddresses(host, base.family, q, [], memo);
           if (addresses.length === 0) throw new DiscoverySourceError('dns', `${host}: no address records`);
+          prev = memo.next;
+          last = now;
           return {
             endpoints: addresses.map((address) => ({
               url: `${base.protocol}://${authority(address, port)}`,
