@@ -54,6 +54,9 @@ export const DEFAULT_BACKOFF: BackoffSpec = {
   jitter: 'none',
 };
 
+/** The largest ms a Date holds (a job's runAt is shown as ISO 8601). */
+export const MAX_MS = 8.64e15;
+
 const FIELDS: Record<string, readonly string[]> = {
   constant: ['type', 'delay'],
   linear: ['type', 'delay', 'step', 'max', 'jitter'],

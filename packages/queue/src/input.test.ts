@@ -291,4 +291,43 @@ describe.each(stores)('durations longer than a timer holds on the %s store', (_n
     expect((await queue.stats()).total).toBe(1);
     await store.close();
   });
+
+  it("fails a job with fail()'s delay of 30 days, as push takes, and refuses one past what a Date can hold", async () => {
+    const store = createStore();
+    const clock = createFakeClock({ now: Date.UTC(2030, 0, 1) });
+    const queue = createQueue<string>({ name: 'q', store, clock });
+    await queue.pushMany(['a', 'b']);
+    const a = await queue.next();
+    // Before: InvalidArgumentError 'Invalid fail delay: expected a number of ms from 0 to 2147483647'.
+    await a?.fail(new Error('later'), { delay: 30 * DAY });
+    expect((await queue.get(a?.id ?? ''))?.runAt).toBe('2030-01-31T00:00:00.000Z');
+    const b = await queue.next();
+    await expect(b?.fail(new Error('never'), { delay: 8.64e15 })).rejects.toMatchObject({
+      code: 'ERR_INVALID_ARGUMENT',
+      argument: 'fail delay',
+    });
+    await b?.ack(); // the refused fail() left the lease to its holder
+    expect(await queue.next()).toBe(null);
+    clock.setWallClock(clock.now() + 30 * DAY - 1);
+    expect(await queue.next()).toBe(null);
+    clock.setWallClock(clock.now() + 1);
+    expect((await queue.next())?.payload).toBe('a');
+    await store.close();
+  });
+
+  it.each([['a default backoff function', 'function']])(
+    'caps a retry past what a Date can hold at the last instant it holds (%s)',
+    async (_what, kind) => {
+      const store = createStore();
+      const clock = createFakeClock({ now: Date.UTC(2030, 0, 1) });
+      const queue = createQueue<string>({ name: 'q', store, clock, backoff: () => 1e300 });
+      await queue.push('x', kind === 'spec' ? { backoff: 8.64e15 } : undefined);
+      const job = await queue.next();
+      // Before: the spec was refused at push; the function's retry rejected with 'RangeError: Invalid time value'
+      // after the store had committed it.
+      await job?.fail(new Error('again'));
+      expect((await queue.get(job?.id ?? ''))?.runAt).toBe('+275760-09-13T00:00:00.000Z');
+      await store.close();
+    },
+  );
 });

@@ -12,7 +12,7 @@ import {
   type TimerHandle,
 } from '@integ/core';
 import type { Backoff } from '@integ/retry';
-import { type BackoffSpec, DEFAULT_BACKOFF, delayAfter, toBackoff } from './backoff.js';
+import { type BackoffSpec, DEFAULT_BACKOFF, delayAfter, MAX_MS, toBackoff } from './backoff.js';
 import { JobSettledError, LeaseLostError, QueueClosedError, StoreCorruptError } from './errors.js';
 import { checkFunction, guard } from './internal/check.js';
 import { DEFAULT_MAX_PAYLOAD_BYTES, serializePayload } from './internal/payload.js';
@@ -320,15 +320,20 @@ export class LeasedJobImpl<T> implements LeasedJob<T> {
 
   async fail(error: unknown, options?: FailOptions): Promise<void> {
     if (this.settled) throw new JobSettledError(this.id, 'fail');
-    // Checked before settling: a refused call leaves the lease to its holder.
-    const delay = options?.delay === undefined ? undefined : checkMs('fail delay', options.delay);
     const owner = this.#owner;
     const now = owner.clock.now();
+    // Checked before settling: a refused call leaves the lease to its holder. Stored, not timed: as push's delay.
+    const delay =
+      options?.delay === undefined ? undefined : checkMs('fail delay', options.delay, 0, MAX_MS - now);
     const message = describeError(error);
     const retry = options?.retry !== false && this.attempts < this.maxAttempts;
     let runAt = now;
+    // A backoff can go past the last instant a Date holds (a spec's up to MAX_MS, a default backoff function).
     if (retry)
-      runAt = now + (delay ?? delayAfter(owner.backoffOf(this.#record.backoff), this.attempts, owner.random));
+      runAt = Math.min(
+        MAX_MS,
+        now + (delay ?? delayAfter(owner.backoffOf(this.#record.backoff), this.attempts, owner.random)),
+      );
     const ok = await this.#settle(() =>
       owner.store.fail(
         this.id,
@@ -510,7 +515,7 @@ class QueueCore<T> implements Queue<T>, QueueInternals<T> {
     if (typeof options !== 'object' || options === null)
       throw new InvalidArgumentError('push options', 'an object', options);
     // Up to the last instant a Date holds: the job's runAt is shown as an ISO 8601 string.
-    const delay = options.delay === undefined ? 0 : checkMs('delay', options.delay, 0, 8.64e15 - now);
+    const delay = options.delay === undefined ? 0 : checkMs('delay', options.delay, 0, MAX_MS - now);
     // `|| 0` makes -0 a 0: SQLite has no negative zero, and every store must read back what another one does.
     const priority =
       options.priority === undefined
@@ -733,7 +738,7 @@ class QueueCore<T> implements Queue<T>, QueueInternals<T> {
   async clean(options: { readonly status: 'done' | 'dead'; readonly olderThan: number }): Promise<number> {
     if (options?.status !== 'done' && options?.status !== 'dead')
       throw new InvalidArgumentError('status', "'done' or 'dead'", options?.status);
-    const olderThan = checkMs('olderThan', options.olderThan, 0, 8.64e15);
+    const olderThan = checkMs('olderThan', options.olderThan, 0, MAX_MS);
     return this.store.clean(this.name, {
       status: options.status,
       finishedBefore: this.clock.now() - olderThan,
