@@ -3,7 +3,7 @@
  * (a function would not survive a restart); each spec maps onto one of @integ/retry's backoffs.
  */
 import { InvalidArgumentError } from '@integ/core';
-import { type Backoff, constant, decorrelated, exponential, type Jitter, linear } from '@integ/retry';
+import { type Backoff, decorrelated, exponential, type Jitter, linear } from '@integ/retry';
 
 /**
  * A serialisable backoff: a number is a constant delay in ms; an object names one of @integ/retry's
@@ -56,6 +56,13 @@ export const DEFAULT_BACKOFF: BackoffSpec = {
 
 /** The largest ms a Date holds (a job's runAt is shown as ISO 8601). */
 export const MAX_MS = 8.64e15;
+const SCALE = 2 ** 22;
+
+function checkMs(name: string, value: unknown): number {
+  if (typeof value !== 'number' || !(value >= 0 && value <= MAX_MS))
+    throw new InvalidArgumentError(name, `a number of ms from 0 to ${MAX_MS}`, value);
+  return value;
+}
 
 const FIELDS: Record<string, readonly string[]> = {
   constant: ['type', 'delay'],
@@ -78,14 +85,8 @@ export function toBackoff(spec: BackoffSpec): Backoff {
   if (!ms && (typeof spec !== 'object' || spec === null))
     throw new InvalidArgumentError('backoff', 'a number of ms or { type, delay, ... }', spec);
   // Checked here, not by @integ/retry, whose message would name its `initial`, not the spec's `delay`.
-  const delay = ms ? spec : (spec as { delay?: unknown }).delay;
-  if (typeof delay !== 'number' || !(delay >= 0 && delay <= 2_147_483_647))
-    throw new InvalidArgumentError(
-      ms ? 'backoff' : 'backoff.delay',
-      'a number of ms from 0 to 2147483647',
-      delay,
-    );
-  if (ms) return constant(delay);
+  const delay = checkMs(ms ? 'backoff' : 'backoff.delay', ms ? spec : (spec as { delay?: unknown }).delay);
+  if (ms) return () => delay;
   const type = (spec as { type?: unknown }).type;
   const fields = typeof type === 'string' && Object.hasOwn(FIELDS, type) ? FIELDS[type] : undefined;
   // A spec is stored with every job as JSON: a field its type does not read (a typo such as `maxDelay`, a
@@ -98,15 +99,30 @@ export function toBackoff(spec: BackoffSpec): Backoff {
           `no such field: a '${type}' backoff has ${fields.join(', ')}`,
           (spec as Record<string, unknown>)[key],
         );
+  const { step, max = 30_000 } = spec as { step?: unknown; max?: unknown };
+  // @integ/retry bounds its delays by a timer's 2^31 - 1 ms; a job's are stored as due times, so a spec may go
+  // up to MAX_MS, as push's `delay` does: it runs scaled down by 2^22 and its delays are scaled back up (exact:
+  // a power of two only moves the exponent).
+  const initial = delay / SCALE;
+  const options = {
+    initial,
+    step: step === undefined ? step : checkMs('backoff.step', step) / SCALE,
+    max: checkMs('backoff.max', max) / SCALE,
+    jitter: (spec as { jitter?: Jitter }).jitter,
+  };
+  let scaled: Backoff;
   switch (spec.type) {
     case 'constant':
-      return constant(delay);
+      return () => delay;
     case 'linear':
-      return linear({ initial: delay, step: spec.step, max: spec.max, jitter: spec.jitter });
+      scaled = linear(options);
+      break;
     case 'exponential':
-      return exponential({ initial: delay, factor: spec.factor, max: spec.max, jitter: spec.jitter });
+      scaled = exponential({ ...options, factor: spec.factor });
+      break;
     case 'decorrelated':
-      return decorrelated({ initial: delay, max: spec.max });
+      scaled = decorrelated(options);
+      break;
     default:
       throw new InvalidArgumentError(
         'backoff.type',
@@ -114,6 +130,7 @@ export function toBackoff(spec: BackoffSpec): Backoff {
         (spec as { type?: unknown }).type,
       );
   }
+  return (context) => SCALE * scaled({ ...context, previousDelay: context.previousDelay / SCALE });
 }
 
 const HISTORY = 64;

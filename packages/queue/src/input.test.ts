@@ -1,6 +1,6 @@
 // Bad input, secrets and half-writes, on both stores: what a caller can hand the queue that JSON, the
 // store or a dashboard reading `lastError` must not choke on or leak.
-import { createQueue, memoryStore, type QueueStore } from '@integ/queue';
+import { type BackoffSpec, createQueue, memoryStore, type QueueStore } from '@integ/queue';
 import { sqliteStore } from '@integ/queue/sqlite';
 import { createFakeClock } from '@integ/testing';
 import { describe, expect, it } from 'vitest';
@@ -315,19 +315,56 @@ describe.each(stores)('durations longer than a timer holds on the %s store', (_n
     await store.close();
   });
 
-  it.each([['a default backoff function', 'function']])(
-    'caps a retry past what a Date can hold at the last instant it holds (%s)',
-    async (_what, kind) => {
-      const store = createStore();
-      const clock = createFakeClock({ now: Date.UTC(2030, 0, 1) });
-      const queue = createQueue<string>({ name: 'q', store, clock, backoff: () => 1e300 });
-      await queue.push('x', kind === 'spec' ? { backoff: 8.64e15 } : undefined);
-      const job = await queue.next();
-      // Before: the spec was refused at push; the function's retry rejected with 'RangeError: Invalid time value'
-      // after the store had committed it.
-      await job?.fail(new Error('again'));
-      expect((await queue.get(job?.id ?? ''))?.runAt).toBe('+275760-09-13T00:00:00.000Z');
-      await store.close();
-    },
-  );
+  it("retries after a stored backoff spec whose delay, step and max pass 24.8 days, as push's delay does", async () => {
+    const store = createStore();
+    const T0 = Date.UTC(2030, 0, 1);
+    const clock = createFakeClock({ now: T0 });
+    const queue = createQueue<string>({ name: 'q', store, clock, attempts: 4, random: () => 0.5 });
+    const days = async (backoff: BackoffSpec): Promise<number[]> => {
+      // Before: push threw InvalidArgumentError for each spec ('backoff.delay', 'linear step', 'exponential max').
+      const { id } = await queue.push('x', { backoff });
+      const delays: number[] = [];
+      for (let at = clock.now(); ; ) {
+        const job = await queue.next();
+        if (job === null) break;
+        await job.fail(new Error('again'));
+        const runAt = Date.parse((await queue.get(id))?.runAt ?? '');
+        if ((await queue.get(id))?.status === 'dead') break;
+        delays.push((runAt - at) / DAY);
+        clock.setWallClock(runAt);
+        at = runAt;
+      }
+      return delays;
+    };
+    expect(await days(30 * DAY)).toEqual([30, 30, 30]);
+    expect(await days({ type: 'constant', delay: 25 * DAY })).toEqual([25, 25, 25]);
+    expect(await days({ type: 'linear', delay: 10 * DAY, step: 30 * DAY, max: 60 * DAY })).toEqual([
+      10, 40, 60,
+    ]);
+    expect(
+      await days({ type: 'exponential', delay: 20 * DAY, factor: 2, max: 60 * DAY, jitter: 'none' }),
+    ).toEqual([20, 40, 60]);
+    // random 0.5: min(max, delay + (3 x delay - delay) / 2) = min(45, 60) days.
+    expect(await days({ type: 'decorrelated', delay: 30 * DAY, max: 45 * DAY })).toEqual([45, 45, 45]);
+    await expect(
+      queue.push('x', { backoff: { type: 'exponential', delay: 1, max: 8.64e15 + 1 } }),
+    ).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT', argument: 'backoff.max' });
+    await store.close();
+  });
+
+  it.each([
+    ['a stored spec', 'spec'],
+    ['a default backoff function', 'function'],
+  ])('caps a retry past what a Date can hold at the last instant it holds (%s)', async (_what, kind) => {
+    const store = createStore();
+    const clock = createFakeClock({ now: Date.UTC(2030, 0, 1) });
+    const queue = createQueue<string>({ name: 'q', store, clock, backoff: () => 1e300 });
+    await queue.push('x', kind === 'spec' ? { backoff: 8.64e15 } : undefined);
+    const job = await queue.next();
+    // Before: the spec was refused at push; the function's retry rejected with 'RangeError: Invalid time value'
+    // after the store had committed it.
+    await job?.fail(new Error('again'));
+    expect((await queue.get(job?.id ?? ''))?.runAt).toBe('+275760-09-13T00:00:00.000Z');
+    await store.close();
+  });
 });
