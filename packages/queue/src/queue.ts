@@ -312,7 +312,7 @@ export class LeasedJobImpl<T> implements LeasedJob<T> {
 
   async ack(): Promise<void> {
     if (this.settled) throw new JobSettledError(this.id, 'ack');
-    const ok = await this.#settle(() => this.#owner.store.ack(this.id, this.token, this.#owner.clock.now()));
+    const ok = await this.#settle(() => this.#owner.store.ack(this.id, this.token, this.#owner.now()));
     if (!ok) throw new LeaseLostError(this.id, this.token, 'ack');
     this.status = 'done';
     this.#owner.emit('onCompleted', this.snapshot());
@@ -321,7 +321,7 @@ export class LeasedJobImpl<T> implements LeasedJob<T> {
   async fail(error: unknown, options?: FailOptions): Promise<void> {
     if (this.settled) throw new JobSettledError(this.id, 'fail');
     const owner = this.#owner;
-    const now = owner.clock.now();
+    const now = owner.now();
     // Checked before settling: a refused call leaves the lease to its holder. Stored, not timed: as push's delay.
     const delay =
       options?.delay === undefined ? undefined : checkMs('fail delay', options.delay, 0, MAX_MS - now);
@@ -375,7 +375,7 @@ export class LeasedJobImpl<T> implements LeasedJob<T> {
   async extend(ms: number): Promise<void> {
     const lease = checkMs('extend(ms)', ms, 1);
     if (this.settled) throw new JobSettledError(this.id, 'extend');
-    const leaseUntil = this.#owner.clock.now() + lease;
+    const leaseUntil = this.#owner.now() + lease;
     const ok = await this.#owner.store.extend(this.id, this.token, leaseUntil);
     if (!ok) throw new LeaseLostError(this.id, this.token, 'extend');
     this.leaseUntil = leaseUntil;
@@ -387,9 +387,7 @@ export class LeasedJobImpl<T> implements LeasedJob<T> {
    */
   async release(): Promise<boolean> {
     if (this.settled) return false;
-    const ok = await this.#settle(() =>
-      this.#owner.store.release(this.id, this.token, this.#owner.clock.now()),
-    );
+    const ok = await this.#settle(() => this.#owner.store.release(this.id, this.token, this.#owner.now()));
     if (ok) this.status = 'pending';
     return ok;
   }
@@ -474,6 +472,14 @@ class QueueCore<T> implements Queue<T>, QueueInternals<T> {
       onDead: options.onDead,
       onStalled: options.onStalled,
     };
+  }
+
+  /**
+   * The clock in whole ms, a fraction dropped: every store then sees the same times (SQLite keeps integers, memory
+   * kept fractions, so the two handed out, ordered and leased jobs differently on a clock such as 1000.5).
+   */
+  now(): number {
+    return Math.floor(this.clock.now());
   }
 
   /** Logs a warning. The logger is a user callback too: its throw or rejection must not stop a worker. */
@@ -570,7 +576,7 @@ class QueueCore<T> implements Queue<T>, QueueInternals<T> {
 
   async push(payload: T, options?: PushOptions): Promise<Job<T>> {
     if (this.closed) throw new QueueClosedError(this.name);
-    const now = this.clock.now();
+    const now = this.now();
     const text = serializePayload(payload, this.maxPayloadBytes);
     const job = this.prepare(options, now);
     const [result] = await this.store.enqueue(this.name, [{ ...job, payload: text }], now);
@@ -585,7 +591,7 @@ class QueueCore<T> implements Queue<T>, QueueInternals<T> {
     if (payloads.length > MAX_BATCH)
       throw new InvalidArgumentError('payloads', `at most ${MAX_BATCH} items per call`, payloads.length);
     if (payloads.length === 0) return [];
-    const now = this.clock.now();
+    const now = this.now();
     const job = this.prepare(options, now);
     const records: NewJobRecord[] = payloads.map((payload, i) => {
       try {
@@ -601,7 +607,7 @@ class QueueCore<T> implements Queue<T>, QueueInternals<T> {
   }
 
   async claim(limit: number, leaseMs: number): Promise<LeasedJobImpl<T>[]> {
-    const now = this.clock.now();
+    const now = this.now();
     // Issued together so a batching store commits both (and any ack in flight) in one transaction. The reaped
     // jobs' hooks fire as soon as the reap answers: a claim that then fails must not hide jobs now dead. A reap
     // that fails alone is only logged: the claim committed, so its jobs are ours to hand out (rejecting left them
@@ -693,7 +699,7 @@ class QueueCore<T> implements Queue<T>, QueueInternals<T> {
   }
 
   async stats(): Promise<QueueStats> {
-    const now = this.clock.now();
+    const now = this.now();
     const s = await this.store.stats(this.name, now);
     return {
       pending: s.pending,
@@ -730,7 +736,7 @@ class QueueCore<T> implements Queue<T>, QueueInternals<T> {
     // The same cap as pushMany: one call is one store transaction, and its size should be bounded.
     if (ids !== undefined && ids.length > MAX_BATCH)
       throw new InvalidArgumentError('ids', `at most ${MAX_BATCH} ids per call`, ids.length);
-    const n = await this.store.redrive(this.name, { now: this.clock.now(), ids, limit });
+    const n = await this.store.redrive(this.name, { now: this.now(), ids, limit });
     if (n > 0 && this.wakers.size > 0) this.wake();
     return n;
   }
@@ -741,7 +747,7 @@ class QueueCore<T> implements Queue<T>, QueueInternals<T> {
     const olderThan = checkMs('olderThan', options.olderThan, 0, MAX_MS);
     return this.store.clean(this.name, {
       status: options.status,
-      finishedBefore: this.clock.now() - olderThan,
+      finishedBefore: this.now() - olderThan,
     });
   }
 

@@ -15,7 +15,7 @@
  * Rules every store follows (the conformance kit in `@integ/queue/testing` checks them):
  *
  * - Time comes from the caller (`now`, ms since the epoch, from the queue's clock), never from the
- *   backend, so every store behaves the same on a fake clock.
+ *   backend, so every store behaves the same on a fake clock. The queue passes whole ms only.
  * - `claim` is atomic: a job is handed to at most one caller per claim, and every claim increments the
  *   job's fencing `token`. A job whose lease expired (`status = 'processing'` and `leaseUntil <= now`)
  *   is claimable again, as if pending, while `attempts < maxAttempts`.

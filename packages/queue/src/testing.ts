@@ -491,6 +491,19 @@ export function queueConformance(runner: ConformanceRunner, options: Conformance
         expect((await mustNext(queue)).payload).toBe('later');
       });
 
+      it('reads a clock with fractions of a ms in whole ms: the same jobs, order and leases on every store', async () => {
+        // The queue hands a store whole ms only (SQLite keeps integers), so a store never sees the fraction.
+        const queue = make();
+        await clock.advance(0.9);
+        await queue.push('a', { delay: 1 }); // pushed in ms 0, due in ms 1
+        await clock.advance(0.2);
+        await queue.push('b'); // pushed and due in ms 1
+        expect((await queue.stats()).oldestPendingAgeMs).toBe(1);
+        const a = await mustNext(queue, 10);
+        expect([a.payload, a.leaseUntil]).toEqual(['a', START + 11]);
+        expect((await mustNext(queue)).payload).toBe('b');
+      });
+
       it('puts a job whose lease expired in priority order, not ahead of due jobs', async () => {
         const queue = make();
         await queue.push('low');
