@@ -659,7 +659,14 @@ function build(cfg: Cfg): World {
   const o = cfg.outlier;
   const options: RegistryOptions = {
     services: {
-      api: cfg.dynamic ? handSource(script, clock) : staticSource(cfg.initial.map((e) => ({ ...e }))),
+      // A static list refuses a URL listed twice (registry.test.ts); the model keeps the first, as for answers.
+      api: cfg.dynamic
+        ? handSource(script, clock)
+        : staticSource(
+            cfg.initial
+              .filter((e, i) => cfg.initial.findIndex((f) => f.url === e.url) === i)
+              .map((e) => ({ ...e })),
+          ),
     },
     clock,
     random: seededRandom(cfg.seed),

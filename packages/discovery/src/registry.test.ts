@@ -769,6 +769,68 @@ describe('dynamic sources', () => {
   });
 });
 
+describe('one URL listed twice', () => {
+  it('is refused in a static list (your own config) with an InvalidArgumentError naming both entries, never the URL', () => {
+    const cases: [() => unknown, RegExp][] = [
+      [
+        () => createRegistry({ services: { api: { urls: ['http://a:1', 'http://b:1', 'http://a:1'] } } }),
+        /^Invalid services\.api\.urls\[2\]: expected a URL not given in \[0\] already \(one endpoint per URL\)/,
+      ],
+      [
+        () =>
+          staticSource([
+            { url: 'http://user:secret@a:1', weight: 1 },
+            { url: 'http://user:secret@a:1', weight: 5, priority: 1 },
+          ]),
+        /^Invalid staticSource\[1\]: expected a URL not given in \[0\] already \(one endpoint per URL\)/,
+      ],
+    ];
+    for (const [build, message] of cases) {
+      const error = (() => {
+        try {
+          build();
+        } catch (e) {
+          return e;
+        }
+        return undefined;
+      })();
+      expect(isIntegError(error, 'ERR_INVALID_ARGUMENT')).toBe(true);
+      expect((error as Error).message).toMatch(message);
+      expect((error as Error).message).not.toMatch(/secret|a:1/);
+    }
+  });
+
+  it('keeps the first entry of a dynamic answer (as Envoy EDS), without adding weights or taking later metadata', async () => {
+    const clock = createFakeClock();
+    const source = scripted([
+      {
+        endpoints: [
+          { url: 'http://a:1', weight: 1, meta: { 'consul.id': 'a-1' } },
+          { url: 'http://b:1' },
+          { url: 'http://a:1', weight: 5, priority: 1, meta: { 'consul.id': 'a-2' } },
+        ],
+      },
+    ]);
+    const registry = createRegistry({ services: { api: source }, clock });
+    await registry.ready();
+    expect(registry.endpoints('api').map((e) => [e.url, e.weight, e.priority, e.meta])).toEqual([
+      ['http://a:1', 1, 0, { 'consul.id': 'a-1' }],
+      ['http://b:1', 1, 0, undefined],
+    ]);
+    registry.close();
+  });
+
+  it('in an env list makes one endpoint (entries carry nothing but the URL)', () => {
+    const registry = createRegistry({
+      services: {
+        auth: fromEnv('AUTH_SERVICE', { env: { AUTH_SERVICE: 'http://a:1,http://b:1,http://a:1' } }),
+      },
+    });
+    expect(registry.endpoints('auth').map((e) => e.url)).toEqual(['http://a:1', 'http://b:1']);
+    registry.close();
+  });
+});
+
 // A runtime fires a timer of more than 2^31 - 1 ms after 1 ms, and so does the fake clock (decision 0160).
 describe('waits past 2^31 - 1 ms (~24.8 days)', () => {
   const max = 2 ** 31 - 1;

@@ -35,6 +35,19 @@ export function staticSource(
     }
     return { ...entry, url: checkUrl(entry.url, `${where}.url`) };
   });
+  // The registry keeps one endpoint per URL: in your own list, a second entry (another weight, priority or
+  // meta, or a repeat meant as weight) would be dropped unseen. Dynamic answers keep the first (README).
+  const first = new Map<string, number>();
+  list.forEach(({ url }, i) => {
+    const j = first.get(url) ?? i;
+    if (j < i)
+      throw new InvalidArgumentError(
+        `${setting}[${i}]`,
+        `a URL not given in [${j}] already (one endpoint per URL)`,
+        url,
+      );
+    first.set(url, i);
+  });
   return { kind: 'static', description: `${list.length} static endpoint(s)`, endpoints: list };
 }
 
