@@ -67,7 +67,7 @@ export interface BreakerSnapshot {
   readonly consecutiveFailures: number;
   /**
    * Calls, failures and slow calls in the current window; without a `window`, counted since the breaker
-   * last closed (or was created).
+   * last closed (or was created, from the counts of its `initialState`).
    */
   readonly calls: number;
   readonly failures: number;
@@ -115,8 +115,14 @@ export interface BreakerOptions {
   readonly clock?: Clock;
   /**
    * Start from a snapshot (e.g. one saved before a serverless instance was recycled): state, open period,
-   * isolation, trips and consecutive failures carry over; window counts start empty. Missing fields read
-   * as 0; a missing `openUntil` of an open snapshot means a full open period from now.
+   * isolation, trips, consecutive failures and the counts carry over. Without a `window`, `calls`,
+   * `failures` and `slowCalls` as they were; a `window` gets them through its optional `restore` (a
+   * `slidingWindow` count window holds the newest `size` of them with the failures and slow calls spread
+   * evenly, a time window puts them in its current bucket; a window without `restore` starts empty).
+   * Restoring trips nothing and runs no hook. Missing fields read as 0; a missing `openUntil` of an open
+   * snapshot means a full open period from now. `createBreaker` throws `InvalidArgumentError`
+   * (`initialState`) for an unknown state, a count that is not a whole number >= 0, or counts that
+   * contradict each other (`failures` or `slowCalls` above `calls`; with a window, `slowCalls` above `failures`).
    */
   readonly initialState?: Pick<BreakerSnapshot, 'state'> & Partial<BreakerSnapshot>;
   /** Called after every state change. Hooks are not awaited; a hook that throws or rejects is ignored. */
@@ -558,15 +564,35 @@ export function createBreaker(options: BreakerOptions = {}): Breaker {
         : value == null
           ? 0
           : Number.NaN;
-    consecutive = read(snap.consecutiveFailures);
-    trips = read(snap.trips);
+    // A count: NaN unless whole (Infinity % 1 is NaN too), which fails `>= 0` below.
+    const count = (value: unknown): number => (read(value) % 1 === 0 ? read(value) : Number.NaN);
+    consecutive = count(snap.consecutiveFailures);
+    trips = count(snap.trips);
+    calls = count(snap.calls);
+    failures = count(snap.failures);
+    slowCalls = count(snap.slowCalls);
     openUntil = Math.min(
       snap.openUntil == null ? time() + openFor(trips || 1) : read(snap.openUntil),
       time() + maxOpen,
     );
-    // The last term is negative for a fractional count and NaN for an infinite one: both fail `>= 0`.
-    if (!(Math.min(state, consecutive, trips, openUntil, -((consecutive % 1) + (trips % 1))) >= 0))
+    // The counts agree with each other: a window's failures include its slow calls, without one they need not.
+    if (
+      !(
+        Math.min(
+          state,
+          consecutive,
+          trips,
+          openUntil,
+          slowCalls,
+          failures - (win ? slowCalls : 0),
+          calls - failures,
+          calls - slowCalls,
+        ) >= 0
+      )
+    )
       throw new InvalidArgumentError('initialState', 'a snapshot() of a breaker', snap);
+    // Counts only: a window that holds them (restore is optional) decides nothing until the next call.
+    win?.restore?.({ calls, failures, slowCalls }, time());
     if (snap.isolated === true) {
       isolations = 1;
       state = OPEN;

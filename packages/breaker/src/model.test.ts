@@ -467,7 +467,7 @@ class Model {
     };
   }
 
-  /** A model of a breaker started from `snap` (`initialState`): counts start empty, no probe in flight. */
+  /** A model of a breaker started from `snap` (`initialState`): counts carry over, no probe in flight. */
   static restore(cfg: Config, now: number, snap: BreakerSnapshot): Model {
     const m = new Model(cfg, now);
     seen.add(`restore ${snap.isolated ? 'isolated' : snap.state}`);
@@ -475,6 +475,23 @@ class Model {
     m.trips = snap.trips;
     m.consecutive = snap.consecutiveFailures;
     m.openUntil = snap.openUntil ?? 0;
+    // The counts (decision 0124), as outcomes at `now`: without a window in any order (only totals are
+    // read), in a time window all in the current bucket. A count window's are the newest `size` of `calls`
+    // outcomes spread evenly: the j-th failure at ceil((j + 1) * calls / failures) - 1, the k-th slow call at
+    // the ceil((k + 1) * failures / slowCalls) - 1-th failure.
+    const { calls: c, failures: f, slowCalls: s } = snap;
+    if (cfg.window?.type === 'count') {
+      const failAt = new Set(Array.from({ length: f }, (_, j) => Math.ceil(((j + 1) * c) / f) - 1));
+      const slowAt = new Set(Array.from({ length: s }, (_, k) => Math.ceil(((k + 1) * f) / s) - 1));
+      let j = 0;
+      for (let i = 0; i < c; i++) {
+        const failed = failAt.has(i);
+        m.counted.push([now, failed, failed && slowAt.has(j)]);
+        if (failed) j++;
+      }
+      m.counted = m.counted.slice(-cfg.window.size);
+    } else m.counted = Array.from({ length: c }, (_, i) => [now, i < f, i < s]);
+    if (c) seen.add('restore counts');
     if (snap.isolated) {
       m.isolations = 1;
       m.state = 'open';
@@ -802,6 +819,7 @@ const common = [
   'restore open',
   'restore half-open',
   'restore isolated',
+  'restore counts',
   'stale result',
   'abort caller closed',
   'abort isolate stale closed',

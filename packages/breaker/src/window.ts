@@ -28,6 +28,13 @@ export interface BreakerWindow {
   counts(now: number): WindowCounts;
   /** Forgets everything (the breaker calls it whenever it closes). */
   clear(): void;
+  /**
+   * Optional: takes the counts of the breaker's `initialState`, once, when the breaker is created with one,
+   * before any call (`now` as in `record`). They are checked first: whole numbers >= 0, with
+   * `slowCalls <= failures <= calls`. It must not decide anything: the breaker does not trip on it. A window
+   * without it starts empty.
+   */
+  restore?(counts: WindowCounts, now: number): void;
 }
 
 /** Makes a fresh window for each breaker, so one options object can serve a whole registry. */
@@ -145,30 +152,50 @@ export function slidingWindow(options: SlidingWindowOptions = {}): WindowFactory
       head = -Infinity;
     };
 
+    // Adds to the newest slot.
+    const add = (n: number, f: number, s: number): void => {
+      const i = (head % size) * 3;
+      calls += n;
+      slots[i]! += n;
+      failures += f;
+      slots[i + 1]! += f;
+      slow += s;
+      slots[i + 2]! += s;
+    };
+    const record = (failed: boolean, isSlow: boolean, now: number): boolean => {
+      // A key older than the newest (the clock stepped back) counts in the newest slot.
+      roll(byTime ? key(now) : seq++);
+      // A slow call counts as a failure (the failure rate, `failures`) and towards the slow-call rate.
+      add(1, +(failed || isSlow), +isSlow);
+      // Divided, not multiplied: 7 / 100 is exactly the 0.07 a user writes, 0.07 * 100 is not 7.
+      return calls >= minCalls && (failures / calls >= failureRate || slow / calls >= slowRate);
+    };
+    // Whether the i-th of n outcomes is one of the k spread evenly among them (the last one is, for k > 0).
+    const hit = (i: number, k: number, n: number): boolean => ((i * k) % n) + k >= n;
+
     return {
-      record(failed, isSlow, now) {
-        // A key older than the newest (the clock stepped back) counts in the newest slot.
-        roll(byTime ? key(now) : seq++);
-        const i = (head % size) * 3;
-        calls++;
-        slots[i]! += 1;
-        // A slow call counts as a failure (the failure rate, `failures`) and towards the slow-call rate.
-        if (failed || isSlow) {
-          failures++;
-          slots[i + 1]! += 1;
-        }
-        if (isSlow) {
-          slow++;
-          slots[i + 2]! += 1;
-        }
-        // Divided, not multiplied: 7 / 100 is exactly the 0.07 a user writes, 0.07 * 100 is not 7.
-        return calls >= minCalls && (failures / calls >= failureRate || slow / calls >= slowRate);
-      },
+      record,
       counts(now) {
         if (byTime) roll(key(now));
         return { calls, failures, slowCalls: slow };
       },
       clear,
+      // A time window puts the counts in the current bucket: they leave with it, within one duration. A count
+      // window holds the newest `size` of `c` outcomes in which the failures, and the slow calls among them,
+      // are spread evenly (decision 0124): the order is lost in a snapshot, and any order puts some first.
+      restore({ calls: c, failures: f, slowCalls: s }, now) {
+        if (byTime) {
+          roll(key(now));
+          add(c, f, s);
+        }
+        // Counted down by n, not up by i: past 2^53 `i++` no longer moves i.
+        else
+          for (let n = Math.min(c, size); n; n--) {
+            const i = c - n;
+            const failed = hit(i, f, c);
+            record(failed, failed && hit(Math.floor((i * f) / c), s, f), 0);
+          }
+      },
     };
   };
 }
