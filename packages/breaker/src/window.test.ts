@@ -266,3 +266,32 @@ describe('slidingWindow', () => {
     );
   });
 });
+
+describe('slidingWindow on a clock that reads below 0 (a custom clock, a fake one started in the past)', () => {
+  it('counts and forgets there as anywhere else', () => {
+    const window = slidingWindow({ type: 'time', duration: 1_000, buckets: 10, minimumCalls: 1 })();
+    expect(window.record(true, false, -5_000)).toBe(true);
+    window.record(false, true, -4_900);
+    // 100 ms buckets: at -4 000 the bucket of -5 000 has left the window, the one of -4 900 has not.
+    expect(window.counts(-4_050)).toEqual({ calls: 2, failures: 2, slowCalls: 1 });
+    expect(window.counts(-4_000)).toEqual({ calls: 1, failures: 1, slowCalls: 1 });
+    expect(window.counts(-3_000)).toEqual({ calls: 0, failures: 0, slowCalls: 0 });
+    window.record(true, false, -1);
+    expect(window.counts(50)).toEqual({ calls: 1, failures: 1, slowCalls: 0 });
+  });
+
+  it('a breaker on such a clock trips on the failure rate', async () => {
+    const clock = createFakeClock({ now: -60_000 });
+    const breaker = createBreaker({
+      clock,
+      failureThreshold: Infinity,
+      window: slidingWindow({ type: 'time', duration: 10_000, minimumCalls: 4 }),
+    });
+    for (let i = 0; i < 4; i++) {
+      // 1.5 s apart: each call lands in a new 1 s bucket, so the window rolls between them.
+      clock.advanceSync(1_500);
+      await breaker.execute(() => Promise.reject(new Error('down'))).catch(() => {});
+    }
+    expect(breaker.state).toBe('open');
+  });
+});

@@ -133,12 +133,14 @@ export function slidingWindow(options: SlidingWindowOptions = {}): WindowFactory
     let head = -Infinity;
     let seq = 0;
 
+    // Where key k's three counts are; keys below 0 too (a clock that reads below 0), where k % size is negative.
+    const slot = (k: number): number => (((k % size) + size) % size) * 3;
     const roll = (key: number): void => {
       if (key <= head) return;
       if (key - head >= size) clear();
       else
         for (let k = head + 1; k <= key; k++) {
-          const i = (k % size) * 3;
+          const i = slot(k);
           calls -= slots[i]!;
           failures -= slots[i + 1]!;
           slow -= slots[i + 2]!;
@@ -154,7 +156,7 @@ export function slidingWindow(options: SlidingWindowOptions = {}): WindowFactory
 
     // Adds to the newest slot.
     const add = (n: number, f: number, s: number): void => {
-      const i = (head % size) * 3;
+      const i = slot(head);
       calls += n;
       slots[i]! += n;
       failures += f;
