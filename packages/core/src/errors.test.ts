@@ -34,6 +34,28 @@ describe('IntegError', () => {
     expect(new TimeoutError(10).name).toBe('TimeoutError');
     expect(new TimeoutError(10).retryable).toBe(true);
   });
+
+  it('lets a subclass or a caller set name, as on any Error (classes are strict code: a bare getter threw)', () => {
+    class QuotaError extends IntegError {
+      constructor() {
+        super('ERR_QUOTA', 'Quota used up');
+        this.name = 'QuotaExceeded';
+      }
+    }
+    const quota = new QuotaError();
+    expect(quota.name).toBe('QuotaExceeded');
+    expect(String(quota)).toBe('QuotaExceeded: Quota used up');
+    quota.name = 'Again';
+    expect(quota.name).toBe('Again');
+    // Only the renamed instance: the class name stays every other instance's, and the keys are unchanged.
+    const timeout = new TimeoutError(5);
+    timeout.name = 'Renamed';
+    expect(timeout.name).toBe('Renamed');
+    expect(isIntegError(timeout, 'ERR_TIMEOUT')).toBe(true);
+    expect(Object.keys(timeout)).toEqual(Object.keys(new TimeoutError(5)));
+    expect(new TimeoutError(5).name).toBe('TimeoutError');
+    expect(new QuotaError().code).toBe('ERR_QUOTA');
+  });
 });
 
 describe('isIntegError', () => {

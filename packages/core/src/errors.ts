@@ -47,6 +47,13 @@ export class IntegError extends Error {
   override get name(): string {
     return this.constructor.name;
   }
+
+  // `this.name = 'QuotaError'` in a subclass (or `err.name = ...` anywhere) must work as on any Error: class code is
+  // strict, and a getter alone made it throw. The name becomes an own writable property, not enumerable (as the
+  // class name is not), so JSON and inspect output keep their keys; enumerable and configurable would cost 14 B.
+  override set name(value: string) {
+    Object.defineProperty(this, 'name', { value, writable: true });
+  }
 }
 
 /**
