@@ -1,4 +1,4 @@
-import { createDeadline, sleep } from '@integ/core';
+import { createDeadline, InvalidArgumentError, sleep } from '@integ/core';
 import { createFakeClock } from '@integ/testing';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -168,10 +168,46 @@ describe('createFakeClock', () => {
     expect(Date.now() - started).toBeLessThan(5_000);
   });
 
-  it('refuses to move time backwards or by a non-finite amount', async () => {
+  it('refuses to move time backwards or by a non-finite amount with an InvalidArgumentError naming the argument', async () => {
     const clock = createFakeClock();
-    await expect(clock.advance(-1)).rejects.toThrow(RangeError);
-    expect(() => clock.advanceSync(Number.POSITIVE_INFINITY)).toThrow(RangeError);
+    for (const ms of [-1, Number.NaN, Number.POSITIVE_INFINITY, '5' as unknown as number]) {
+      await expect(clock.advance(ms)).rejects.toThrow(InvalidArgumentError);
+      await expect(clock.advance(ms)).rejects.toThrow(/advance\(ms\)/);
+      expect(() => clock.advanceSync(ms)).toThrow(InvalidArgumentError);
+    }
+    expect(clock.now()).toBe(0);
+  });
+
+  it('refuses a runAll() limit that is not a whole number >= 0, and a start, setNow() or setWallClock() time that is not finite', async () => {
+    const clock = createFakeClock();
+    clock.setTimeout(() => {}, 1);
+    for (const limit of [-1, Number.NaN, 1.5]) {
+      await expect(clock.runAll(limit)).rejects.toThrow(InvalidArgumentError);
+    }
+    expect(clock.pendingTimers).toBe(1);
+    for (const bad of [Number.NaN, Number.POSITIVE_INFINITY, undefined as unknown as number]) {
+      expect(() => createFakeClock({ now: bad === undefined ? Number.NEGATIVE_INFINITY : bad })).toThrow(
+        InvalidArgumentError,
+      );
+      expect(() => clock.setNow(bad)).toThrow(InvalidArgumentError);
+      expect(() => clock.setWallClock(bad)).toThrow(InvalidArgumentError);
+    }
+    expect(clock.now()).toBe(0);
+    expect(createFakeClock({ now: -5 }).now()).toBe(-5);
+  });
+
+  it('clearTimeout() ignores a handle from another clock, whose timers keep theirs', async () => {
+    const a = createFakeClock();
+    const b = createFakeClock();
+    const fired: string[] = [];
+    const fromA = a.setTimeout(() => fired.push('a'), 10);
+    const fromB = b.setTimeout(() => fired.push('b'), 10);
+    a.clearTimeout(fromB);
+    b.clearTimeout(fromA);
+    expect([a.pendingTimers, b.pendingTimers]).toEqual([1, 1]);
+    await a.advance(10);
+    await b.advance(10);
+    expect(fired).toEqual(['a', 'b']);
   });
 
   it('advanceSync() keeps firing due timers after one throws, ends at the target, then rethrows the first error', () => {

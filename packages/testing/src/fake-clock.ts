@@ -2,9 +2,11 @@
  * A fake implementation of @integ/core's `Clock`: time moves only when the test says so, so timing
  * logic runs in microseconds and gives the same result every run.
  */
-import type { Clock, TimerHandle } from '@integ/core';
+import { type Clock, InvalidArgumentError, type TimerHandle } from '@integ/core';
 
 interface Timer {
+  /** What setTimeout returned: an object of this clock's own, so a handle of another clock never matches. */
+  readonly handle: object;
   readonly id: number;
   readonly at: number;
   readonly callback: () => void;
@@ -39,6 +41,7 @@ export interface FakeClock extends Clock {
    * A timer that throws stops nothing: the other due timers still fire and time still reaches the target;
    * then the first error thrown is rethrown (like `tick` of @sinonjs/fake-timers).
    *
+   * @throws {InvalidArgumentError} when `ms` is not a finite number >= 0 (nothing fires, time stays)
    * @throws the first error a timer callback threw; else an Error when 10,000 timers set during it with no
    *   delay fire at one instant (something rescheduling itself with 0), leaving time at that instant
    */
@@ -53,6 +56,7 @@ export interface FakeClock extends Clock {
   /**
    * Fires timers until none are left (up to `limit`, to stop runaway loops), moving time to each.
    *
+   * @throws {InvalidArgumentError} when `limit` is not a whole number >= 0
    * @throws the first error a timer callback threw, after firing every timer; else an Error past `limit`
    */
   runAll(limit?: number): Promise<void>;
@@ -76,6 +80,11 @@ export interface FakeClock extends Clock {
   readonly elapsed: number;
 }
 
+// A time in ms since the epoch: any finite number (negative too); NaN or Infinity would make every reading NaN.
+function assertTime(argument: string, value: number): void {
+  if (!Number.isFinite(value)) throw new InvalidArgumentError(argument, 'a finite number of ms', value);
+}
+
 // Lets queued promise callbacks run: a macrotask turn drains every microtask before it.
 const flush = (): Promise<void> =>
   new Promise((resolve) =>
@@ -95,11 +104,12 @@ const flush = (): Promise<void> =>
  */
 export function createFakeClock(options?: FakeClockOptions): FakeClock {
   const start = options?.now ?? 0;
+  assertTime('createFakeClock({ now })', start);
   // `now` is the timers' time line; `now()` reads it plus `offset`, the sum of the wall-clock steps.
   let now = start;
   let offset = 0;
   let nextId = 1;
-  const timers = new Map<number, Timer>();
+  const timers = new Map<unknown, Timer>();
 
   const nextDue = (until: number): Timer | undefined => {
     let due: Timer | undefined;
@@ -114,7 +124,7 @@ export function createFakeClock(options?: FakeClockOptions): FakeClock {
   };
 
   const fire = (timer: Timer, failure: Failure): void => {
-    timers.delete(timer.id);
+    timers.delete(timer.handle);
     if (timer.at > now) now = timer.at;
     try {
       timer.callback();
@@ -143,30 +153,33 @@ export function createFakeClock(options?: FakeClockOptions): FakeClock {
       `${method}() fired ${SPIN_LIMIT} timers set with a 0 ms delay at ${now + offset} and more remain: is something rescheduling forever?`,
     );
 
-  const assertMs = (ms: number): void => {
-    if (!(ms >= 0) || !Number.isFinite(ms))
-      throw new RangeError(`advance() needs a finite ms >= 0, got ${ms}`);
+  const assertMs = (method: string, ms: number): void => {
+    if (!(typeof ms === 'number' && ms >= 0 && ms < Number.POSITIVE_INFINITY))
+      throw new InvalidArgumentError(`${method}(ms)`, 'a finite number of ms >= 0', ms);
   };
 
   return {
     now: () => now + offset,
     setTimeout(callback: () => void, ms: number): TimerHandle {
       const id = nextId++;
+      // Ids order the timers of this clock; the handle is a fresh object, as a handle from another fake clock (or
+      // a number) would otherwise clear this clock's timer of the same id.
+      const handle = {};
       // As a runtime does: a delay above 2^31-1 ms overflows to 1 ms (Node, browsers, @sinonjs/fake-timers), so
       // code that forgets to cap a computed delay fires at once here too instead of passing its test.
       const delay = ms > 2_147_483_647 && ms !== Number.POSITIVE_INFINITY ? 1 : ms;
       const wait = Math.max(0, Number.isFinite(delay) ? delay : 0);
-      timers.set(id, { id, at: now + wait, callback, immediate: wait === 0 });
-      return id;
+      timers.set(handle, { handle, id, at: now + wait, callback, immediate: wait === 0 });
+      return handle;
     },
     clearTimeout(handle: TimerHandle): void {
-      if (typeof handle === 'number') timers.delete(handle);
+      timers.delete(handle);
     },
     get pendingTimers() {
       return timers.size;
     },
     async advance(ms: number): Promise<void> {
-      assertMs(ms);
+      assertMs('advance', ms);
       const until = now + ms;
       const failure: Failure = { threw: false, error: undefined };
       const first = nextId;
@@ -186,7 +199,7 @@ export function createFakeClock(options?: FakeClockOptions): FakeClock {
       rethrow(failure);
     },
     advanceSync(ms: number): void {
-      assertMs(ms);
+      assertMs('advanceSync', ms);
       const until = now + ms;
       const failure: Failure = { threw: false, error: undefined };
       const first = nextId;
@@ -202,6 +215,8 @@ export function createFakeClock(options?: FakeClockOptions): FakeClock {
       rethrow(failure);
     },
     async runAll(limit = 10_000): Promise<void> {
+      if (!(Number.isSafeInteger(limit) && limit >= 0))
+        throw new InvalidArgumentError('runAll(limit)', 'a whole number of timers >= 0', limit);
       const failure: Failure = { threw: false, error: undefined };
       await flush();
       // Looks for a timer before it counts one against `limit`: firing exactly `limit` timers and leaving
@@ -218,9 +233,11 @@ export function createFakeClock(options?: FakeClockOptions): FakeClock {
       throw new Error(`runAll() fired ${limit} timers and more remain: is something rescheduling forever?`);
     },
     setNow(value: number): void {
+      assertTime('setNow(now)', value);
       now = value - offset;
     },
     setWallClock(value: number): void {
+      assertTime('setWallClock(now)', value);
       offset = value - now;
     },
     get elapsed() {
