@@ -159,3 +159,42 @@ describe('sequence', () => {
     expect(() => sequence([])).toThrow(/at least one reply/);
   });
 });
+
+describe('scenario options no server could act on', () => {
+  it('are refused with an InvalidArgumentError when the scenario is created, not as a 500 or a NaN header later', () => {
+    const bad: [string, () => unknown][] = [
+      ['flaky failures NaN', () => flaky({ failures: Number.NaN })],
+      ['flaky failures -1', () => flaky({ failures: -1 })],
+      ['flaky failures 1.5', () => flaky({ failures: 1.5 })],
+      ['flaky status 99', () => flaky({ status: 99 })],
+      ['flaky status 600', () => flaky({ status: 600 })],
+      ['flaky status "503"', () => flaky({ status: '503' as unknown as number })],
+      ['retryAfter status 0', () => retryAfter(1, { status: 0 })],
+      ['retryAfter times -1', () => retryAfter(1, { times: -1 })],
+      ['rateLimited windowSeconds 0', () => rateLimited({ windowSeconds: 0 })],
+      ['rateLimited windowSeconds NaN', () => rateLimited({ windowSeconds: Number.NaN })],
+      ['rateLimited windowSeconds 0.5', () => rateLimited({ windowSeconds: 0.5 })],
+      ['rateLimited limit -1', () => rateLimited({ limit: -1 })],
+      ['rateLimited limit 1.5', () => rateLimited({ limit: 1.5 })],
+      ['sequence after "loop"', () => sequence(['network'], { after: 'loop' as 'last' })],
+      ['sequence []', () => sequence([])],
+    ];
+    for (const [label, make] of bad) expect(make, label).toThrow(InvalidArgumentError);
+    expect(() => flaky({ failures: 0, status: 200 })).not.toThrow();
+    expect(() => rateLimited({ limit: 0, windowSeconds: 3600 })).not.toThrow();
+  });
+});
+
+describe('retryAfter with a Date an HTTP-date cannot hold', () => {
+  it('refuses a Date outside the years 0000 to 9999 (IMF-fixdate has a 4-digit year) and sends the edges in IMF-fixdate', async () => {
+    const far = new Date(Date.UTC(2000, 0, 1));
+    far.setUTCFullYear(10_000);
+    const before = new Date(Date.UTC(2000, 0, 1));
+    before.setUTCFullYear(-1);
+    for (const bad of [far, before]) expect(() => retryAfter(bad)).toThrow(InvalidArgumentError);
+    const last = new Date(Date.UTC(2000, 11, 31, 23, 59, 59));
+    last.setUTCFullYear(9999);
+    server.use(http.get(`${api}/ra-edge`, retryAfter(last)));
+    expect((await fetch(`${api}/ra-edge`)).headers.get('retry-after')).toBe('Fri, 31 Dec 9999 23:59:59 GMT');
+  });
+});

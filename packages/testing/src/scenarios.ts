@@ -22,6 +22,17 @@ async function answer(reply: Reply): Promise<Response> {
   return typeof reply === 'function' ? reply() : reply.clone();
 }
 
+// Checked when a scenario is created: a bad option would otherwise surface as msw's 500 for a Response that
+// cannot be built (status 99), or as headers reading NaN, in the middle of the test that made the mistake.
+function whole(argument: string, value: number, min: number): void {
+  if (!(Number.isSafeInteger(value) && value >= min))
+    throw new InvalidArgumentError(argument, `a whole number >= ${min}`, value);
+}
+function httpStatus(argument: string, status: number): void {
+  if (!(Number.isInteger(status) && status >= 200 && status <= 599))
+    throw new InvalidArgumentError(argument, 'an HTTP status from 200 to 599', status);
+}
+
 function scenario(handle: (request: Request, call: number) => Promise<Response>): ScenarioResolver {
   let calls = 0;
   const resolver = ({ request }: { request: Request }) => handle(request, ++calls);
@@ -42,6 +53,8 @@ export interface FlakyOptions {
 /**
  * A service that fails `failures` times, then succeeds.
  *
+ * @throws {InvalidArgumentError} when `failures` is not a whole number >= 0 or `status` not from 200 to 599
+ *
  * @example
  * ```ts
  * server.use(http.get('https://api.example.com/users', flaky({ failures: 2, status: 'network' })));
@@ -49,6 +62,8 @@ export interface FlakyOptions {
  */
 export function flaky(options: FlakyOptions = {}): ScenarioResolver {
   const { failures = 1, status = 503, reply = ok } = options;
+  whole('flaky({ failures })', failures, 0);
+  if (status !== 'network') httpStatus('flaky({ status })', status);
   return scenario(async (_request, call) => {
     if (call > failures) return answer(reply);
     return status === 'network' ? HttpResponse.error() : HttpResponse.json({ error: 'flaky' }, { status });
@@ -98,7 +113,8 @@ export interface RetryAfterOptions {
  * A service that refuses with a `Retry-After` header, in delta-seconds (a number) or as an HTTP-date
  * (a Date or a preformatted string), then recovers.
  *
- * @throws {InvalidArgumentError} when `after` is a number that is not whole seconds >= 0, or an invalid Date
+ * @throws {InvalidArgumentError} when `after` is a number that is not whole seconds >= 0 or a Date outside the
+ *   years 0000 to 9999 (or invalid), `status` is not from 200 to 599 or `times` not a whole number >= 0
  *
  * @example
  * ```ts
@@ -107,16 +123,19 @@ export interface RetryAfterOptions {
  */
 export function retryAfter(after: number | Date | string, options: RetryAfterOptions = {}): ScenarioResolver {
   const { status = 503, times = 1, reply = ok } = options;
-  // RFC 9110 10.2.3: delay-seconds is whole seconds (1*DIGIT) and an HTTP-date a real date; a string is sent
-  // as is, for tests of a client against a malformed header.
+  httpStatus('retryAfter({ status })', status);
+  whole('retryAfter({ times })', times, 0);
+  // RFC 9110 10.2.3: delay-seconds is whole seconds (1*DIGIT) and an HTTP-date an IMF-fixdate, whose year has 4
+  // digits (toUTCString() writes 5 for 10000, '-000001' for 2 BC); a string is sent as is, for tests of a client
+  // against a malformed header.
   if (
     typeof after === 'number'
       ? !Number.isSafeInteger(after) || after < 0
-      : after instanceof Date && Number.isNaN(after.getTime())
+      : after instanceof Date && !(after.getUTCFullYear() >= 0 && after.getUTCFullYear() <= 9999)
   )
     throw new InvalidArgumentError(
       'retryAfter(after)',
-      'whole seconds >= 0, a valid Date or a string',
+      'whole seconds >= 0, a Date in the years 0000 to 9999 or a string',
       after,
     );
   const value =
@@ -144,6 +163,8 @@ export interface RateLimitedOptions {
  * `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset` and `RateLimit-Policy` headers (also set on
  * allowed responses).
  *
+ * @throws {InvalidArgumentError} when `limit` is not a whole number >= 0 or `windowSeconds` not one >= 1
+ *
  * @example
  * ```ts
  * server.use(http.get(url, rateLimited({ limit: 10, windowSeconds: 60 })));
@@ -151,6 +172,9 @@ export interface RateLimitedOptions {
  */
 export function rateLimited(options: RateLimitedOptions = {}): ScenarioResolver {
   const { limit = 1, windowSeconds = 1, reply = ok, clock = systemClock } = options;
+  whole('rateLimited({ limit })', limit, 0);
+  // Whole seconds: the policy's w= and the reset are integers in the draft (and a window of 0 s never reset).
+  whole('rateLimited({ windowSeconds })', windowSeconds, 1);
   const windowMs = windowSeconds * 1000;
   let windowStart = Number.NEGATIVE_INFINITY;
   let used = 0;
@@ -197,14 +221,19 @@ export interface SequenceOptions {
 /**
  * A service that answers each request with the next reply of the list.
  *
+ * @throws {InvalidArgumentError} when `replies` is empty or `after` is neither `'last'` nor `'error'`
+ *
  * @example
  * ```ts
  * server.use(http.get(url, sequence([new Response(null, { status: 500 }), 'network', HttpResponse.json({ id: 1 })])));
  * ```
  */
 export function sequence(replies: readonly Reply[], options: SequenceOptions = {}): ScenarioResolver {
-  if (replies.length === 0) throw new TypeError('sequence() needs at least one reply');
+  if (replies.length === 0)
+    throw new InvalidArgumentError('sequence(replies)', 'at least one reply', replies);
   const after = options.after ?? 'last';
+  if (after !== 'last' && after !== 'error')
+    throw new InvalidArgumentError('sequence({ after })', "'last' or 'error'", after);
   return scenario(async (_request, call) => {
     const reply = replies[call - 1];
     if (reply !== undefined) return answer(reply);
