@@ -206,4 +206,19 @@ describe('sseStream', () => {
     expect(response.headers.get('x-extra')).toBe('1');
     await response.arrayBuffer();
   });
+
+  it('refuses a disconnectAfter that is not a whole number >= 0, an unknown disconnectWith and a status outside 200 to 599', async () => {
+    // disconnectAfter NaN sent no event on any connection: a client would reconnect for ever
+    for (const options of [
+      { disconnectAfter: Number.NaN },
+      { disconnectAfter: -1 },
+      { disconnectAfter: 1.5 },
+      { disconnectWith: 'reset' as 'error' },
+      { status: 99 },
+      { status: 600 },
+    ])
+      expect(() => sseStream(['a'], options), JSON.stringify(options)).toThrow(InvalidArgumentError);
+    server.use(http.get(url, sseStream(['a', 'b'], { disconnectAfter: 0 })));
+    expect(await readAll(await fetch(url))).toBe('');
+  });
 });

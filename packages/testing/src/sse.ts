@@ -72,6 +72,9 @@ export function encodeSseEvent(event: SseEventInit): string {
 /**
  * Serves `events` as an SSE stream.
  *
+ * @throws {InvalidArgumentError} when an event cannot be encoded (see {@link encodeSseEvent}), `disconnectAfter` is
+ *   not a whole number >= 0, `disconnectWith` neither `'close'` nor `'error'`, or `status` not from 200 to 599
+ *
  * @example
  * ```ts
  * server.use(http.get('https://api.example.com/live', sseStream([{ id: '1', data: 'a' }, { id: '2', data: 'b' }], { disconnectAfter: 1 })));
@@ -79,6 +82,17 @@ export function encodeSseEvent(event: SseEventInit): string {
  */
 export function sseStream(events: readonly SseEventInit[], options: SseStreamOptions = {}): ScenarioResolver {
   const { disconnectAfter, disconnectWith = 'close', resume = true, status = 200 } = options;
+  // A disconnectAfter of NaN sent no event on any connection (slice(0, NaN)), so a client reconnected for ever.
+  if (disconnectAfter !== undefined && !(Number.isSafeInteger(disconnectAfter) && disconnectAfter >= 0))
+    throw new InvalidArgumentError(
+      'sseStream({ disconnectAfter })',
+      'a whole number of events >= 0',
+      disconnectAfter,
+    );
+  if (disconnectWith !== 'close' && disconnectWith !== 'error')
+    throw new InvalidArgumentError('sseStream({ disconnectWith })', "'close' or 'error'", disconnectWith);
+  if (!(Number.isInteger(status) && status >= 200 && status <= 599))
+    throw new InvalidArgumentError('sseStream({ status })', 'an HTTP status from 200 to 599', status);
   // Checked up front: an event that cannot be sent throws here, not inside a stream the client reads. Each
   // connection still encodes from `events` as it is then, as before.
   for (const event of events) encodeSseEvent(event);
