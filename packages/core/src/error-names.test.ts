@@ -67,7 +67,11 @@ describe('error names survive minification', () => {
     );
     if (entry === 'core' || entry === 'retry' || entry === 'queue') expect(errors.length).toBeGreaterThan(1);
     for (const [exported, ErrorClass] of errors) {
-      const instance = Object.create(ErrorClass.prototype) as Error;
+      // Built as that class by its root @integ error's constructor (the one right below Error), whatever the
+      // class's own constructor takes: `name` is set there, from new.target.
+      let root = ErrorClass as unknown as new (...args: unknown[]) => Error;
+      while (Object.getPrototypeOf(root) !== Error) root = Object.getPrototypeOf(root);
+      const instance = Reflect.construct(root, ['ERR_TEST', 'test'], ErrorClass);
       expect({ exported, name: instance.name, className: ErrorClass.name }).toEqual({
         exported,
         name: exported,

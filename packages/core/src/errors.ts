@@ -39,20 +39,9 @@ export class IntegError extends Error {
     this['@@integ/error'] = true;
     this.code = code;
     this.retryable = options.retryable;
-  }
-
-  // Every @integ error class names itself with `static override readonly name: string = '...'`: a minifying
-  // bundler renames classes, and `name` would follow (`q: Retry gave up...`). A subclass that does not still
-  // gets its class name here.
-  override get name(): string {
-    return this.constructor.name;
-  }
-
-  // `this.name = 'QuotaError'` in a subclass (or `err.name = ...` anywhere) must work as on any Error: class code is
-  // strict, and a getter alone made it throw. The name becomes an own writable property, not enumerable (as the
-  // class name is not), so JSON and inspect output keep their keys; enumerable and configurable would cost 14 B.
-  override set name(value: string) {
-    Object.defineProperty(this, 'name', { value, writable: true });
+    // Every @integ error class names itself with `static override readonly name: string = '...'`: a minifying
+    // bundler renames classes (`q: Retry gave up...`). An own property, so a subclass can assign it (0008).
+    this.name = new.target.name;
   }
 }
 
