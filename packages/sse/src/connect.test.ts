@@ -1,4 +1,5 @@
 import { getEventListeners } from 'node:events';
+import { Readable } from 'node:stream';
 import { InvalidArgumentError } from '@integ/core';
 import { exponential } from '@integ/retry';
 import {
@@ -347,6 +348,24 @@ describe('connect', () => {
       InvalidArgumentError,
     );
     expect(() => connect('http://127.0.0.1:9/live', { method: 'POST', body: 'q=1' }).close()).not.toThrow();
+  });
+
+  it('refuses an async iterable body (a Node stream, a generator), which fetch refuses on every attempt', async () => {
+    server = await startSseServer(() => ({ chunks: ['data: x\n\n'] }));
+    const srv = server;
+    async function* generated(): AsyncGenerator<Uint8Array> {
+      yield new TextEncoder().encode('q=1');
+    }
+    // Node's fetch takes these only with duplex: 'half', and then once: each attempt failed with a TypeError
+    // ("duplex option is required"), taken for a network error and retried for ever, and no request was sent.
+    for (const body of [Readable.from(['q=1']), generated()])
+      expect(() => connect(srv.url, { method: 'POST', body: body as never })).toThrow(
+        expect.objectContaining({ name: 'InvalidArgumentError', message: expect.stringMatching(/body/) }),
+      );
+    const it = connect(srv.url, { method: 'POST', body: new URLSearchParams('q=1') })[Symbol.asyncIterator]();
+    expect((await it.next()).value).toEqual(ev('x'));
+    await it.return?.();
+    expect(srv.requests.map((r) => r.body)).toEqual(['q=1']);
   });
 
   it('refuses a URL with user:password up front, without echoing the password', () => {

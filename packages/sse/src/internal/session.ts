@@ -193,8 +193,11 @@ export function startSession(target: URL, options: ConnectOptions, sink: Session
   // fetch refuses these, and the client would take its TypeError for a network error.
   if (body !== null && /^(get|head)$/i.test(method))
     fail('body', "none with GET or HEAD: set method: 'POST'", body);
-  // A stream is used up by the first request: every reconnect would fail the same way.
-  if (body instanceof ReadableStream) fail('body', 'no stream (sent again on reconnect)', body);
+  // A stream is used up by the first request: every reconnect would fail the same way. Node's fetch also takes an
+  // async iterable (a Node stream, a generator), only with duplex: 'half' and then once: without it every attempt
+  // fails with a TypeError the loop would retry for ever. (Safari's ReadableStream is not async iterable.)
+  if (body instanceof ReadableStream || (body as AsyncIterable<unknown> | null)?.[Symbol.asyncIterator])
+    fail('body', 'no stream (sent again on reconnect)', body);
   if (credentials !== 'same-origin' && credentials !== 'include' && credentials !== 'omit')
     fail('credentials', "'omit', 'same-origin' or 'include'", credentials);
   if (typeof clock?.setTimeout !== 'function')
