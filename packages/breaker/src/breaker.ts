@@ -427,8 +427,11 @@ export function createBreaker(options: BreakerOptions = {}): Breaker {
       }
       if (bad <= probes - needed) return;
     }
-    // Trip. A failure carrying a server hint (Retry-After) sets the open period.
-    const hint = failed && (subject as { retryAfterMs?: unknown } | null)?.retryAfterMs;
+    // Trip. A failure carrying a server hint (Retry-After) sets the open period. Read like a predicate: a
+    // getter that throws (a lazy `this.response.headers...` of a network error) is no hint; thrown from
+    // here, it replaced fn's error and left the breaker closed for ever, or half-open with its slot taken.
+    let hint: unknown;
+    if (failed) emit(() => (hint = (subject as { retryAfterMs?: unknown }).retryAfterMs));
     trips++;
     openUntil = time() + Math.min(typeof hint === 'number' && hint >= 0 ? hint : openFor(trips), maxOpen);
     setState(OPEN);

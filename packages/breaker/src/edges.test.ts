@@ -852,4 +852,39 @@ describe('predicates that throw', () => {
     await expect(breaker.execute(() => null)).resolves.toBeNull();
     expect(breaker.snapshot()).toMatchObject({ state: 'closed', calls: 1, failures: 0 });
   });
+
+  // A lazy hint read from the response, which a network error does not have.
+  class HttpError extends Error {
+    response?: { headers: Map<string, string> };
+    get retryAfterMs(): number {
+      return Number(this.response!.headers.get('retry-after')) * 1_000;
+    }
+  }
+
+  it.each([
+    ['closed', {}],
+    ['closed, timed', { onFailure: () => {} }],
+  ])(
+    'a retryAfterMs getter that throws trips a %s breaker with the original error and openFor',
+    async (_, hooks) => {
+      const breaker = createBreaker({
+        clock: createFakeClock(),
+        failureThreshold: 2,
+        openFor: 5_000,
+        ...hooks,
+      });
+      for (let i = 0; i < 2; i++) {
+        const error = new HttpError('ECONNRESET');
+        await expect(breaker.execute(() => Promise.reject(error))).rejects.toBe(error);
+      }
+      expect(breaker.snapshot()).toMatchObject({ state: 'open', openUntil: 5_000, trips: 1 });
+    },
+  );
+
+  it('a retryAfterMs getter that throws on a failed probe reopens the breaker', async () => {
+    const { breaker } = await halfOpen();
+    const error = new HttpError('ECONNRESET');
+    await expect(breaker.execute(() => Promise.reject(error))).rejects.toBe(error);
+    expect(breaker.snapshot()).toMatchObject({ state: 'open', openUntil: 2_000, trips: 2 });
+  });
 });
