@@ -350,6 +350,33 @@ describe('connect', () => {
     expect(() => connect('http://127.0.0.1:9/live', { method: 'POST', body: 'q=1' }).close()).not.toThrow();
   });
 
+  it('sends a Blob, URLSearchParams, FormData or ArrayBuffer body again, unchanged, on the reconnection', async () => {
+    server = await startSseServer(() => ({ chunks: ['data: x\n\n'] }));
+    const srv = server;
+    const form = new FormData();
+    form.set('f', 'v');
+    const bodies = [
+      new Blob(['b=1']),
+      new URLSearchParams('u=1'),
+      form,
+      new TextEncoder().encode('a=1').buffer as ArrayBuffer,
+    ];
+    for (const body of bodies) {
+      const clock = createFakeClock();
+      const from = srv.requests.length;
+      const it = connect(srv.url, { clock, method: 'POST', body, maxDelay: 10 })[Symbol.asyncIterator]();
+      expect((await it.next()).value).toEqual(ev('x'));
+      await vi.waitFor(() => expect(clock.pendingTimers).toBe(1), WAIT);
+      await clock.advance(10);
+      expect((await it.next()).value).toEqual(ev('x'));
+      await it.return?.();
+      const [first, second] = srv.requests.slice(from).map((r) => r.body.replace(/--[\w-]+/g, '--'));
+      // A form gets a new multipart boundary per request: the same parts.
+      expect(first).toMatch(/[abu]=1|name="f"/);
+      expect(second).toBe(first);
+    }
+  });
+
   it('refuses an async iterable body (a Node stream, a generator), which fetch refuses on every attempt', async () => {
     server = await startSseServer(() => ({ chunks: ['data: x\n\n'] }));
     const srv = server;
