@@ -37,7 +37,8 @@ export interface Worker {
   readonly closed: boolean;
   /**
    * Stops claiming, waits up to `timeout` ms for running jobs, then aborts the rest and returns them to
-   * pending (their attempt is given back). Idempotent: later calls return the same promise.
+   * pending (their attempt is given back). Idempotent: later calls return the same promise. A `timeout` out of
+   * range rejects with `InvalidArgumentError` and closes nothing.
    */
   close(options?: CloseOptions): Promise<void>;
 }
@@ -336,8 +337,15 @@ export function createWorker<T>(
     },
     close(closeOptions?: CloseOptions): Promise<void> {
       if (closing === undefined) {
-        const t = checkOption('close timeout', closeOptions?.timeout, closeTimeout, 0, 2_147_483_647);
-        closing = shutdown(t);
+        // A bad timeout rejects, as queue.close()'s does (a throw escaped `close(options).catch(...)`), and
+        // closes nothing.
+        try {
+          closing = shutdown(
+            checkOption('close timeout', closeOptions?.timeout, closeTimeout, 0, 2_147_483_647),
+          );
+        } catch (error) {
+          return Promise.reject(error);
+        }
       }
       return closing;
     },
