@@ -4,6 +4,7 @@ import { isIntegError } from '@integ/core';
 import { createQueue, type LeasedJob, memoryStore, type QueueStore } from '@integ/queue';
 import { sqliteStore } from '@integ/queue/sqlite';
 import { createFakeClock, trackUnhandledRejections } from '@integ/testing';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 
 const stores: [string, () => QueueStore][] = [
@@ -119,6 +120,38 @@ describe.each(stores)('workers and close() on the %s store', (_name, createStore
     expect(await queue.redrive()).toBe(0);
     await queue.close();
     await store.close();
+  });
+
+  it('hands out ties of one priority in push order, past ten jobs (ids 9 and 10), through next() and a worker batch', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.integer({ min: -2, max: 2 }), { minLength: 1, maxLength: 30 }),
+        async (priorities) => {
+          const store = createStore();
+          const queue = createQueue({ name: 'q', store, clock: createFakeClock({ now: 1e12 }) });
+          const expected = priorities
+            .map((priority, n) => ({ priority, n }))
+            .sort((a, b) => b.priority - a.priority || a.n - b.n)
+            .map(({ n }) => n);
+          for (const [n, priority] of priorities.entries()) await queue.push(n, { priority });
+          const pulled: unknown[] = [];
+          for (let job = await queue.next(); job; job = await queue.next()) {
+            pulled.push(job.payload);
+            await job.ack();
+          }
+          expect(pulled).toEqual(expected);
+          for (const [n, priority] of priorities.entries()) await queue.push(n, { priority });
+          const started: unknown[] = [];
+          const worker = queue.process((job) => void started.push(job.payload), { concurrency: 30 });
+          await settle();
+          expect(started).toEqual(expected);
+          await worker.close();
+          await queue.close();
+          await store.close();
+        },
+      ),
+      { seed: 20261124, numRuns: 25 },
+    );
   });
 
   it('stats() of an empty queue is all zeros, oldestPendingAgeMs included', async () => {
