@@ -29,7 +29,9 @@ export interface BreakerRegistryOptions {
   readonly maxSize?: number;
   /**
    * A closed breaker not used for this many ms is evicted. A call through `execute` is a use when it
-   * starts and when it ends, and the breaker is not idle while it runs. @default 300_000 (5 min)
+   * starts and when it ends, and the breaker is not idle while it runs. A use sweeps only the 8 least
+   * recently used entries: 8 open or busy ones there hold idle ones behind them until they move, or `prune()`.
+   * @default 300_000 (5 min)
    */
   readonly idleFor?: number;
   /** Where time comes from (idle tracking, and breakers without their own clock). @default systemClock */
