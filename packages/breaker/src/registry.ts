@@ -30,7 +30,7 @@ export interface BreakerRegistryOptions {
   /**
    * A closed breaker not used for this many ms is evicted. A call through `execute` is a use when it
    * starts and when it ends, and the breaker is not idle while it runs. A use sweeps only the 8 least
-   * recently used entries: 8 open or busy ones there hold idle ones behind them until they move, or `prune()`.
+   * recently used entries: when all 8 are open or busy, idle ones behind them wait for those to move, or `prune()`.
    * @default 300_000 (5 min)
    */
   readonly idleFor?: number;
