@@ -67,7 +67,8 @@ export interface BreakerSnapshot {
   readonly consecutiveFailures: number;
   /**
    * Calls, failures and slow calls in the current window; without a `window`, counted since the breaker
-   * last closed (or was created, from the counts of its `initialState`).
+   * last closed (or was created, from the counts of its `initialState`). Only closed calls count: half-open
+   * probes do not, so open and half-open keep the counts of the closed period, and closing resets them.
    */
   readonly calls: number;
   readonly failures: number;

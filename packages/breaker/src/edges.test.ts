@@ -888,3 +888,46 @@ describe('predicates that throw', () => {
     expect(breaker.snapshot()).toMatchObject({ state: 'open', openUntil: 2_000, trips: 2 });
   });
 });
+
+describe('snapshot counts and half-open probes', () => {
+  it('probe outcomes are not counted: open and half-open keep the closed period counts, closing resets them', async () => {
+    for (const window of [undefined, slidingWindow({ size: 10, minimumCalls: 10 })]) {
+      const clock = createFakeClock();
+      const breaker = createBreaker({
+        clock,
+        failureThreshold: 2,
+        openFor: 1_000,
+        slowCallDuration: 10,
+        window,
+      });
+      const slowOkay = async (): Promise<string> => {
+        await clock.advance(20);
+        return 'ok';
+      };
+      await breaker.execute(okay);
+      await breaker.execute(boom).catch(() => {});
+      await breaker.execute(boom).catch(() => {});
+      const counts = { calls: 3, failures: 2, slowCalls: 0 };
+      expect(breaker.snapshot()).toMatchObject({ state: 'open', trips: 1, ...counts });
+      // A failed probe, then a slow probe (a failure too): the counts stay those of the closed period.
+      await clock.advance(1_000);
+      await breaker.execute(boom).catch(() => {});
+      expect(breaker.snapshot()).toMatchObject({ state: 'open', trips: 2, ...counts });
+      await clock.advance(1_000);
+      await breaker.execute(slowOkay);
+      expect(breaker.snapshot()).toMatchObject({ state: 'open', trips: 3, ...counts });
+      // A successful probe closes the circuit, which resets them; only closed calls count from there.
+      await clock.advance(1_000);
+      await breaker.execute(okay);
+      expect(breaker.snapshot()).toMatchObject({
+        state: 'closed',
+        trips: 0,
+        calls: 0,
+        failures: 0,
+        slowCalls: 0,
+      });
+      await breaker.execute(okay);
+      expect(breaker.snapshot()).toMatchObject({ calls: 1, failures: 0 });
+    }
+  });
+});
