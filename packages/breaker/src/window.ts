@@ -44,7 +44,7 @@ export type WindowFactory = () => BreakerWindow;
 export interface SlidingWindowOptions {
   /** `'count'`: the last `size` calls; `'time'`: the calls of the last `duration` ms. @default 'count' */
   readonly type?: 'count' | 'time';
-  /** Calls in a count window. @default 100 */
+  /** Calls in a count window, 1 to 1e6; each breaker allocates 24 bytes per call (24 MB at 1e6). @default 100 */
   readonly size?: number;
   /** Length of a time window in ms, from `buckets` (1 ms per bucket) to 2^31 - 1. @default 60_000 */
   readonly duration?: number;
