@@ -97,7 +97,8 @@ export class QueueClosedError extends IntegError {
 }
 
 /**
- * `ack()`/`fail()` was called twice on the same leased job (`ERR_JOB_SETTLED`).
+ * `ack()`/`fail()` was called twice on the same leased job (`ERR_JOB_SETTLED`), or `ack()`/`fail()`/`extend()` on
+ * one that `close()` (of the queue or the worker) returned to pending: it runs again, for another holder.
  *
  * @example
  * ```ts
@@ -109,10 +110,13 @@ export class JobSettledError extends IntegError {
   static override readonly name: string = 'JobSettledError';
   readonly jobId: string;
 
-  constructor(jobId: string, action: string) {
-    super('ERR_JOB_SETTLED', `Cannot ${action} job ${jobId}: this lease was already settled`, {
-      retryable: false,
-    });
+  /** @param returned whether `close()` returned the job to pending (its holder settled nothing) */
+  constructor(jobId: string, action: string, returned?: boolean) {
+    super(
+      'ERR_JOB_SETTLED',
+      `Cannot ${action} job ${jobId}: ${returned ? 'close() returned it to pending; it runs again' : 'this lease was already settled'}`,
+      { retryable: false },
+    );
     this.jobId = jobId;
   }
 }

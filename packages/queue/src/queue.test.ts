@@ -2,6 +2,7 @@ import { isIntegError, type Logger } from '@integ/core';
 import {
   createQueue,
   DEFAULT_BACKOFF,
+  JobSettledError,
   LeaseLostError,
   memoryStore,
   PayloadError,
@@ -109,6 +110,33 @@ describe('leased jobs', () => {
     const job = await queue.next();
     await job?.ack();
     await expect(job?.fail(new Error('x'))).rejects.toMatchObject({ code: 'ERR_JOB_SETTLED' });
+  });
+
+  it('a job close() returned to pending says so on ack/fail/extend, with the ERR_JOB_SETTLED code', async () => {
+    const queue = createQueue({ name: 'q', store: memoryStore(), clock: createFakeClock() });
+    await queue.push(1);
+    const job = await queue.next();
+    await queue.close({ timeout: 0 });
+    expect((await queue.stats()).pending).toBe(1);
+    for (const [action, call] of [
+      ['ack', () => job?.ack()],
+      ['fail', () => job?.fail(new Error('x'))],
+      ['extend', () => job?.extend(1000)],
+    ] as const) {
+      const error = await call()?.catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(JobSettledError);
+      expect(isIntegError(error, 'ERR_JOB_SETTLED')).toBe(true);
+      // Before: "this lease was already settled", though this holder never settled it.
+      expect((error as Error).message).toBe(
+        `Cannot ${action} job ${job?.id}: close() returned it to pending; it runs again`,
+      );
+    }
+    // A job its holder settled keeps the old message.
+    const other = createQueue({ name: 'q', store: memoryStore() });
+    await other.push(1);
+    const acked = await other.next();
+    await acked?.ack();
+    await expect(acked?.ack()).rejects.toThrow(/this lease was already settled$/);
   });
 
   it('keep hooks from breaking the queue: a throwing hook is logged', async () => {

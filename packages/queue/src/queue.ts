@@ -272,7 +272,8 @@ export class LeasedJobImpl<T> implements LeasedJob<T> {
   readonly stalled: boolean;
   /** The handler's signal when run by a worker (set by the worker). */
   signal!: AbortSignal;
-  settled = false;
+  /** Set once settled: `1` when `release()` (close) returned the job to pending, else `true`. */
+  settled: boolean | 1 = false;
   readonly #record: JobRecord;
   readonly #owner: QueueCore<T>;
 
@@ -311,7 +312,7 @@ export class LeasedJobImpl<T> implements LeasedJob<T> {
   }
 
   async ack(): Promise<void> {
-    if (this.settled) throw new JobSettledError(this.id, 'ack');
+    if (this.settled) throw new JobSettledError(this.id, 'ack', this.settled === 1);
     const ok = await this.#settle(() => this.#owner.store.ack(this.id, this.token, this.#owner.now()));
     if (!ok) throw new LeaseLostError(this.id, this.token, 'ack');
     this.status = 'done';
@@ -319,7 +320,7 @@ export class LeasedJobImpl<T> implements LeasedJob<T> {
   }
 
   async fail(error: unknown, options?: FailOptions): Promise<void> {
-    if (this.settled) throw new JobSettledError(this.id, 'fail');
+    if (this.settled) throw new JobSettledError(this.id, 'fail', this.settled === 1);
     const owner = this.#owner;
     const now = owner.now();
     // Checked before settling: a refused call leaves the lease to its holder. Stored, not timed: as push's delay.
@@ -374,7 +375,7 @@ export class LeasedJobImpl<T> implements LeasedJob<T> {
 
   async extend(ms: number): Promise<void> {
     const lease = checkMs('extend(ms)', ms, 1);
-    if (this.settled) throw new JobSettledError(this.id, 'extend');
+    if (this.settled) throw new JobSettledError(this.id, 'extend', this.settled === 1);
     const leaseUntil = this.#owner.now() + lease;
     const ok = await this.#owner.store.extend(this.id, this.token, leaseUntil);
     if (!ok) throw new LeaseLostError(this.id, this.token, 'extend');
@@ -388,7 +389,10 @@ export class LeasedJobImpl<T> implements LeasedJob<T> {
   async release(): Promise<boolean> {
     if (this.settled) return false;
     const ok = await this.#settle(() => this.#owner.store.release(this.id, this.token, this.#owner.now()));
-    if (ok) this.status = 'pending';
+    if (ok) {
+      this.status = 'pending';
+      this.settled = 1;
+    }
     return ok;
   }
 }
