@@ -170,3 +170,50 @@ describe.each(stores)('workers and close() on the %s store', (_name, createStore
     await store.close();
   });
 });
+
+describe.each(stores)('close() from inside a handler on the %s store', (_name, createStore) => {
+  it('awaited, it waits out its whole timeout and returns the finished job to pending; not awaited, the job is acked at once', async () => {
+    for (const via of ['worker', 'queue'] as const) {
+      for (const awaited of [true, false]) {
+        const store = createStore();
+        const clock = createFakeClock({ now: 1e12 });
+        const queue = createQueue({ name: 'q', store, clock });
+        let work = 0;
+        let closed = false;
+        const worker = queue.process(
+          async () => {
+            await settle(2); // some async work first
+            work++;
+            const closing = (via === 'worker' ? worker : queue).close({ timeout: 5000 });
+            void closing.then(() => {
+              closed = true;
+            });
+            if (awaited) await closing; // the deadlock: close() waits for this handler, which waits for close()
+          },
+          { timeout: 60_000 },
+        );
+        const { id } = await queue.push('x');
+        await settle();
+        expect(work).toBe(1);
+        if (awaited) {
+          // Nothing moves until the close timeout passes on the clock.
+          expect(closed).toBe(false);
+          await clock.advance(4999);
+          await settle();
+          expect(closed).toBe(false);
+          await clock.advance(1);
+          await settle();
+          expect(closed).toBe(true);
+          // The work was done, but the job was returned to pending and runs again.
+          expect(await queue.get(id)).toMatchObject({ status: 'pending', attempts: 0 });
+        } else {
+          expect(closed).toBe(true);
+          expect(clock.pendingTimers).toBe(0);
+          expect(await queue.get(id)).toMatchObject({ status: 'done', attempts: 1 });
+        }
+        await queue.close();
+        await store.close();
+      }
+    }
+  });
+});
