@@ -25,7 +25,10 @@ export interface CallOutcome {
   readonly ok: boolean;
   /** How long it took, in ms. */
   readonly latencyMs: number;
-  /** HTTP status, when there was one; `>= 500` counts toward outlier detection's consecutive 5xx. */
+  /**
+   * HTTP status (100-999), when there was a response; `>= 500` counts toward outlier detection's consecutive
+   * 5xx. Leave it out on a network error (not XHR's `0`): `ok: false` then counts as a server failure.
+   */
   readonly status?: number;
 }
 

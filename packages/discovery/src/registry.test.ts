@@ -264,6 +264,48 @@ describe('registry.report and outlier detection', () => {
     registry.close();
   });
 
+  it('refuses a status that is no HTTP status (XHR’s 0 for a network error, -1, 1000): it read as a success, so a dead host was never ejected', () => {
+    const caught = (fn: () => void): unknown => {
+      try {
+        fn();
+      } catch (error) {
+        return error;
+      }
+      return undefined;
+    };
+    fc.assert(
+      fc.property(
+        fc.oneof(fc.integer({ max: 99 }), fc.integer({ min: 1000 }), fc.constantFrom(0, -1, 1000)),
+        (status) => {
+          const registry = createRegistry({
+            services: { api: { urls: urls(2) } },
+            outlierDetection: { maxEjectionPercent: 50 },
+          });
+          const e = registry.endpoints('api')[0] as Endpoint;
+          for (let i = 0; i < 4; i++) registry.report(e, { ok: false, latencyMs: 1, status: 503 });
+          const error = caught(() => registry.report(e, { ok: false, latencyMs: 1, status }));
+          expect(isIntegError(error, 'ERR_INVALID_ARGUMENT')).toBe(true);
+          expect((error as Error).message).toMatch(/outcome\.status/);
+          // It counted as nothing (no success resetting the streak): the fifth real 5xx ejects.
+          registry.report(e, { ok: false, latencyMs: 1, status: 503 });
+          expect(registry.inspect('api').endpoints[0]?.outlier.ejected).toBe(true);
+          registry.close();
+        },
+      ),
+      { seed: 20261124, numRuns: 200 },
+    );
+    // Every three-digit status is taken; from 500 up (a non-standard 9xx too) a server failure.
+    const registry = createRegistry({
+      services: { api: { urls: urls(2) } },
+      outlierDetection: { maxEjectionPercent: 50 },
+    });
+    const e = registry.endpoints('api')[0] as Endpoint;
+    for (const status of [100, 429, 499, 500, 503, 599, 999])
+      registry.report(e, { ok: false, latencyMs: 1, status });
+    expect(registry.inspect('api').endpoints[0]?.outlier.consecutiveFailures).toBe(4);
+    registry.close();
+  });
+
   it('ejects at most maxEjectionPercent of endpoints, but always at least one', () => {
     const registry = createRegistry({ services: { api: { urls: urls(10) } } });
     for (const e of registry.endpoints('api'))

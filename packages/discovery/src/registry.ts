@@ -996,11 +996,15 @@ export function createRegistry(options: RegistryOptions): Registry {
         !Number.isFinite(outcome.latencyMs)
       )
         throw new InvalidArgumentError('report outcome.latencyMs', 'a finite number >= 0', outcome.latencyMs);
-      // A NaN or null status would silently turn a failure into a success for outlier detection.
-      if (outcome.status !== undefined && !Number.isInteger(outcome.status))
+      // A NaN, null or 0 (XHR's network error) status would silently turn a failure into a success for
+      // outlier detection and peak-EWMA: only a three-digit code is a status (RFC 9110 §15).
+      if (
+        outcome.status !== undefined &&
+        !(outcome.status > 99 && outcome.status < 1e3 && Number.isInteger(outcome.status))
+      )
         throw new InvalidArgumentError(
           'report outcome.status',
-          'an HTTP status code or undefined',
+          'an HTTP status code (100-999) or undefined',
           outcome.status,
         );
       get(endpoint.service).report(endpoint, outcome);
