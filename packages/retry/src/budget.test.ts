@@ -1,8 +1,8 @@
 import { InvalidArgumentError } from '@integ/core';
-import { retryBudget } from '@integ/retry';
+import { retry, retryBudget } from '@integ/retry';
 import { createFakeClock } from '@integ/testing';
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 
 describe('retryBudget', () => {
   it('allows the reserve (minPerSecond x ttl seconds) with no traffic at all', () => {
@@ -120,5 +120,30 @@ describe('retryBudget', () => {
       ),
       { numRuns: 300 },
     );
+  });
+});
+
+describe('retryBudget and retry() clocks (README: pass the same clock to both)', () => {
+  it("a budget made without a clock reads the system clock, not retry()'s fake one; given the same clock, it refills", async () => {
+    // The system clock frozen, so the test does not depend on how long it runs.
+    const now = vi.spyOn(Date, 'now').mockReturnValue(1e12);
+    try {
+      for (const shared of [false, true]) {
+        const clock = createFakeClock({ now: 1e12 });
+        // One retry per 1 s window, no traffic allowance.
+        const budget = retryBudget({ ratio: 0, minPerSecond: 1, ttl: 1000, ...(shared && { clock }) });
+        const fail = () => Promise.reject(new Error('ECONNRESET'));
+        const options = { clock, budget, attempts: 2, backoff: () => 0 };
+        const first = retry(fail, options).catch((e: unknown) => e);
+        await clock.runAll();
+        expect(await first).toMatchObject({ reason: 'attempts' }); // the one retry was granted
+        await clock.advance(2000); // past the window, on the fake clock only
+        const second = retry(fail, options).catch((e: unknown) => e);
+        await clock.runAll();
+        expect(await second).toMatchObject({ reason: shared ? 'attempts' : 'budget' });
+      }
+    } finally {
+      now.mockRestore();
+    }
   });
 });

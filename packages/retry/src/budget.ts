@@ -15,7 +15,10 @@ export interface RetryBudgetOptions {
   readonly minPerSecond?: number | undefined;
   /** Length of the sliding window in ms: calls and retries older than this are forgotten. @default 10000 */
   readonly ttl?: number | undefined;
-  /** Where time comes from. @default systemClock */
+  /**
+   * Where time comes from; not taken from `retry()`'s `clock`: in tests, pass the same fake clock to both.
+   * @default systemClock
+   */
   readonly clock?: Clock | undefined;
 }
 
