@@ -898,7 +898,7 @@ describe('snapshot counts and half-open probes', () => {
         failureThreshold: 2,
         openFor: 1_000,
         slowCallDuration: 10,
-        window,
+        ...(window && { window }),
       });
       const slowOkay = async (): Promise<string> => {
         await clock.advance(20);
