@@ -1580,4 +1580,33 @@ describe('invalid URLs in an answer', () => {
     expect(warns).toHaveLength(1);
     expect(warns[0]!.args[0]).toMatchObject({ invalid: 1000 });
   });
+
+  it('when every entry is invalid, fail the lookup (the last endpoints kept, as consul and etcd do) instead of emptying the service', async () => {
+    const clock = createFakeClock();
+    const { source, answers } = scriptedSource(clock);
+    answers.push(
+      { endpoints: [{ url: 'host-without-scheme:8080' }, { url: 'http://user:s3cr3t@' }] },
+      { endpoints: [{ url: 'http://ok.test:80' }], ttlMs: 5000 },
+      { endpoints: [{ url: 'ok.test:80' }], ttlMs: 5000 },
+      { endpoints: [], ttlMs: 5000 },
+    );
+    const registry = registryOf({ services: { a: source }, clock, jitter: 0, minInterval: 1000 });
+    // The first answer: ready() rejects as for any failed first lookup.
+    const error = await registry.ready('a').catch((e: unknown) => e);
+    expect(isIntegError(error, 'ERR_DISCOVERY_SOURCE')).toBe(true);
+    expect((error as Error).message).toMatch(/2 invalid/);
+    expect((error as Error).message).not.toContain('s3cr3t');
+    expect(registry.inspect('a').state).toBe('failed');
+    await clock.advance(1000); // the retry after minInterval answers well
+    expect(urlsOf(registry.endpoints('a'))).toEqual(['http://ok.test:80']);
+    await clock.advance(5000); // all invalid again: stale, still served
+    expect(registry.url('a')).toBe('http://ok.test:80');
+    expect(registry.inspect('a')).toMatchObject({
+      state: 'stale',
+      lastError: { code: 'ERR_DISCOVERY_SOURCE' },
+    });
+    await clock.advance(1000); // an empty list still empties the service
+    expect(registry.endpoints('a')).toEqual([]);
+    expect(registry.inspect('a').state).toBe('ready');
+  });
 });

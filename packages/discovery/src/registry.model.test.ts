@@ -33,7 +33,7 @@
  * - Sources [Source, FAQ]: the next lookup starts `max(min(ttlMs ?? refreshInterval, maxInterval),
  *   minInterval)` after the last (jitter 0); a failure keeps the last endpoints (`stale`) and retries with
  *   exponential backoff from `minInterval` (at least 1 ms) to `refreshInterval`; invalid URLs in an answer
- *   are skipped; `refresh()` looks up at once and the next background lookup counts from it (the one
+ *   are skipped, and an answer with nothing else fails; `refresh()` looks up at once and the next background lookup counts from it (the one
  *   scheduled is moved); subscribers hear of each change. Endpoints never expire
  *   while the source fails (no TTL expiry: the README serves stale data).
  * - Bad input: `UnknownServiceError` listing the known names, `InvalidArgumentError` naming the argument,
@@ -377,7 +377,10 @@ class Model {
   /** One lookup of the hand-driven source; it schedules the background loop's next one. */
   lookup(): boolean {
     const { refreshInterval, minInterval, maxInterval } = this.cfg;
-    if (this.script.fail) {
+    // An answer of nothing but invalid URLs fails as a lookup does (the last endpoints kept).
+    const junkOnly = this.script.junk && this.script.endpoints.length === 0;
+    if (junkOnly && !this.script.fail) this.seen.add('invalid-only answer fails');
+    if (this.script.fail || junkOnly) {
       this.errors++;
       if (this.status !== 'ready') this.status = 'failed';
       const backoff = Math.min(
@@ -934,7 +937,9 @@ async function step(w: World, cmd: Cmd, i: number): Promise<void> {
       if (model.refresh()) expect(error, where).toBeUndefined();
       else {
         expect(isIntegError(error, 'ERR_DISCOVERY_SOURCE'), `${where}: ${String(error)}`).toBe(true);
-        expect((error as Error).message, where).toMatch(/hand: lookup failed/);
+        expect((error as Error).message, where).toMatch(
+          /hand: (lookup failed|no valid URL in the answer \(1 invalid\))/,
+        );
       }
       break;
     }
@@ -990,6 +995,7 @@ describe('createRegistry (randomized model)', () => {
         'panic',
         'peak-ewma costs differ',
         'readmitted',
+        'invalid-only answer fails',
         'report of a departed endpoint',
         'round-robin order',
         'state:failed',

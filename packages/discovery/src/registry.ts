@@ -524,6 +524,10 @@ class Service {
         changed = true;
       }
     }
+    // Nothing usable is a failed lookup (the last endpoints kept), as consul() and etcd() say: a broken
+    // source must not empty the service. An empty list still empties it.
+    if (invalid && !seen.size)
+      throw new DiscoverySourceError(this.source.kind, `no valid URL in the answer (${invalid} invalid)`);
     // One line per answer, not per entry: an answer can hold thousands (as consul() does).
     if (invalid + cut)
       this.shared.logger.warn(
