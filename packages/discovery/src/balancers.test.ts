@@ -36,6 +36,47 @@ describe('roundRobin', () => {
   });
 });
 
+describe('roundRobin() while the source changes the endpoints mid-rotation', () => {
+  it('gives the n picks after any change each of the n endpoints once: nothing skipped or doubled past that rotation (property)', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(
+          fc.record({
+            urls: fc.uniqueArray(fc.integer({ min: 1, max: 12 }), { minLength: 1, maxLength: 8 }),
+            before: fc.nat({ max: 20 }),
+          }),
+          { minLength: 1, maxLength: 6 },
+        ),
+        async (steps) => {
+          const clock = createFakeClock();
+          let current: string[] = ['http://10.0.0.1:80'];
+          const registry = createRegistry({
+            clock,
+            services: {
+              api: {
+                kind: 'steps',
+                description: 'changes on refresh()',
+                open: () => ({ resolve: async () => ({ endpoints: current.map((url) => ({ url })) }) }),
+              },
+            },
+          });
+          await registry.ready('api');
+          for (const step of steps) {
+            for (let i = 0; i < step.before; i++) registry.url('api'); // anywhere in a rotation
+            current = step.urls.map((n) => `http://10.0.0.${n}:80`);
+            await clock.advance(1000); // minInterval
+            await registry.refresh('api');
+            const next = Array.from({ length: current.length }, () => registry.url('api'));
+            expect(next.slice().sort()).toEqual(current.slice().sort());
+          }
+          registry.close();
+        },
+      ),
+      { seed: 20261124, numRuns: 150 },
+    );
+  });
+});
+
 describe('roundRobin() given as the registry-wide balancer (one instance for every service)', () => {
   it('keeps one rotation per service: picks of two services taking turns still cycle through each', () => {
     const registry = createRegistry({
