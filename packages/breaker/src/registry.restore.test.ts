@@ -8,12 +8,16 @@ import {
 import { createFakeClock, type FakeClock } from '@integ/testing';
 import { describe, expect, it } from 'vitest';
 
-// The README's recipe for carrying a registry across a restart, run as written (its one type annotation
-// stripped), on the fake clock and with a short idleFor so that eviction can be shown.
+// The README's recipe for carrying a registry across a restart, run as written (its import, stand-in and type
+// annotation stripped), on the fake clock and with a short idleFor so that eviction can be shown.
 const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
 const recipe = readme
   .match(/```ts\n([^`]*Object\.hasOwn\(saved[^`]*)```/)![1]!
-  .replace(': Record<string, BreakerSnapshot>', '');
+  .replace(': Record<string, BreakerSnapshot>', '')
+  // The example is a complete module (readme-examples.test.ts compiles it): its import and its stand-in for
+  // the stored JSON give way to the arguments below.
+  .replace(/^import .*\n/m, '')
+  .replace(/^let stored\b.*\n/m, '');
 
 function restart(stored: string, clock: FakeClock): BreakerRegistry {
   const make = (options: BreakerRegistryOptions): BreakerRegistry =>
