@@ -52,6 +52,28 @@ describe('createRegistry', () => {
     });
   });
 
+  it('reads a value of another type in fromEnv’s env (a parsed config, Workers bindings) as text, so a bad one is an InvalidUrlError naming the variable, not a TypeError', () => {
+    const build = (value: unknown) =>
+      createRegistry({
+        services: {
+          auth: fromEnv('AUTH_SERVICE', 'http://localhost:8001', { env: { AUTH_SERVICE: value as string } }),
+        },
+      });
+    for (const value of [8001, true, { token: 's3cr3t' }]) {
+      let error: unknown;
+      try {
+        build(value).close();
+      } catch (caught) {
+        error = caught;
+      }
+      expect(error).toBeInstanceOf(InvalidUrlError);
+      expect((error as InvalidUrlError).variable).toBe('AUTH_SERVICE');
+      expect((error as Error).message).not.toContain('s3cr3t');
+    }
+    // null (a JSON config's "unset") is unset: the default serves.
+    expect(build(null).url('auth')).toBe('http://localhost:8001');
+  });
+
   it('accepts fromEnv(variable, { default, env }) and reads process.env by default', () => {
     const registry = createRegistry({
       services: { auth: fromEnv('AUTH_SERVICE', { default: 'http://localhost:8001', env: {} }) },

@@ -118,8 +118,10 @@ export function fromEnv(
   const forService = (service: string): Source => {
     const varName = name ?? envVariableFor(service);
     const env = opts.env ?? readProcessEnv();
-    const raw = env[varName];
-    if (raw !== undefined && raw.trim() !== '') {
+    // As text: an env of another kind (a parsed config, Workers bindings) may hold a number or an object,
+    // which must fail as a bad URL naming the variable, not as a TypeError; null is unset.
+    const raw = `${env[varName] ?? ''}`;
+    if (raw.trim() !== '') {
       const parts = raw.split(',').map((part) => part.trim());
       const list = parts.map((part, i) =>
         checkUrl(
