@@ -44,6 +44,29 @@ describe('httpCheck', () => {
       expect(() => httpCheck({ path }), path).toThrow(/path/);
   });
 
+  it('does not follow a redirect: a 3xx is unhealthy (as Envoy’s checker) unless expectedStatus takes it; the path replaces the URL’s own path', async () => {
+    const elsewhere: string[] = [];
+    const other = await listen(
+      createHttpServer((req, res) => {
+        elsewhere.push(req.url ?? '');
+        res.writeHead(200).end();
+      }),
+    );
+    const paths: string[] = [];
+    const port = await listen(
+      createHttpServer((req, res) => {
+        paths.push(req.url ?? '');
+        res.writeHead(302, { location: `http://127.0.0.1:${other}/health` }).end();
+      }),
+    );
+    const endpoint = { url: `http://127.0.0.1:${port}/svc?x=1`, service: 'a', weight: 1, priority: 0 };
+    const signal = new AbortController().signal;
+    await expect(httpCheck()(endpoint, { signal })).resolves.toBe(false);
+    await expect(httpCheck({ expectedStatus: (s) => s < 400 })(endpoint, { signal })).resolves.toBe(true);
+    expect(paths).toEqual(['/health', '/health']);
+    expect(elsewhere).toEqual([]);
+  });
+
   it('takes an endpoint out after unhealthyThreshold failed checks and brings it back', async () => {
     let healthy = true;
     const bad = await listen(createHttpServer((_req, res) => res.writeHead(healthy ? 204 : 500).end()));
