@@ -1609,4 +1609,20 @@ describe('invalid URLs in an answer', () => {
     expect(registry.endpoints('a')).toEqual([]);
     expect(registry.inspect('a').state).toBe('ready');
   });
+
+  it('when every entry of a source’s startup endpoints is invalid, createRegistry throws (nothing left running)', () => {
+    const clock = createFakeClock();
+    const error = caught(() =>
+      createRegistry({
+        clock,
+        services: {
+          ok: 'http://ok.test:80',
+          mine: { kind: 'mine', description: 'own list', endpoints: [{ url: 'http://user:s3cr3t@' }] },
+        },
+      }),
+    );
+    expect(isIntegError(error, 'ERR_DISCOVERY_SOURCE')).toBe(true);
+    expect((error as Error).message).not.toContain('s3cr3t');
+    expect(clock.pendingTimers).toBe(0);
+  });
 });
