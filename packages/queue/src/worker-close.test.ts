@@ -217,3 +217,30 @@ describe.each(stores)('close() from inside a handler on the %s store', (_name, c
     }
   });
 });
+
+describe.each(stores)(
+  'close() called before a handler first awaits, on the %s store',
+  (_name, createStore) => {
+    it('waits for that handler: its ack is written before close() resolves, so closing the store then loses nothing', async () => {
+      for (const via of ['worker', 'queue'] as const) {
+        const store = createStore();
+        const clock = createFakeClock({ now: 1e12 });
+        const queue = createQueue({ name: 'q', store, clock });
+        let closing: Promise<unknown> | undefined;
+        let finished = false;
+        const worker = queue.process(async () => {
+          // The README's pattern for a handler that stops its worker: close() without awaiting it, then return.
+          closing = (via === 'worker' ? worker : queue)
+            .close({ timeout: 5000 })
+            .then(async () => ({ finished, status: (await store.get(id))?.status }));
+          await settle(2);
+          finished = true;
+        });
+        const { id } = await queue.push('x');
+        await settle(5);
+        expect(await closing).toEqual({ finished: true, status: 'done' });
+        await store.close();
+      }
+    });
+  },
+);

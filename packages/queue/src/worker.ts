@@ -290,6 +290,8 @@ export function createWorker<T>(
       clock.clearTimeout(dueTimer);
       dueTimer = undefined;
     }
+    // A handler may call close() before its first await: start() adds it to `running` only once it returns.
+    await null;
     if (running.size > 0) {
       if (timeoutMs > 0) {
         let timer: TimerHandle | undefined;
