@@ -387,7 +387,14 @@ describe('sources: refresh, TTLs, stale data, coalescing', () => {
     const { source, answers } = scriptedSource(clock);
     answers.push({ endpoints: [] });
     const registry = registryOf({ services: { a: source }, clock });
+    // ready() means "the source answered", not "has endpoints": a service with no instance passing at
+    // startup must not hold `await registry.ready()` forever.
+    let ready = false;
+    void registry.ready('a').then(() => {
+      ready = true;
+    });
     await clock.advance(0);
+    expect(ready).toBe(true);
     const error = caught(() => registry.pick('a'));
     expect((error as NoEndpointsError).reason).toBe('empty');
   });

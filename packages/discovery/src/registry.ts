@@ -159,8 +159,8 @@ export interface Registry {
   /** The configured service names, sorted. */
   services(): readonly string[];
   /**
-   * Resolves once `name` (or every service) has endpoints; rejects if its source's first lookup failed,
-   * or with `signal.reason` when `signal` aborts first.
+   * Resolves once the source of `name` (or of every service) has answered, an empty answer too; rejects if
+   * its first lookup failed, or with `signal.reason` when `signal` aborts first.
    */
   ready(name?: string, options?: { readonly signal?: AbortSignal }): Promise<void>;
   /**
