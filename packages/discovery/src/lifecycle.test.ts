@@ -4,7 +4,7 @@
  */
 import { createRegistry, type Snapshot, type Source } from '@integ/discovery';
 import { createFakeClock } from '@integ/testing';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 
 /** A source that never answers; counts lookups and closes. */
 function silentSource() {
@@ -155,5 +155,32 @@ describe('createRegistry() given a source whose open() returns no resolver', () 
       expect(error).toMatchObject({ code: 'ERR_INVALID_ARGUMENT', argument: 'services.api.source' });
     }
     expect(clock.pendingTimers).toBe(0);
+  });
+});
+
+describe('a registry never closed', () => {
+  it('does not keep the process alive: the refresh timer on the system clock is unref’d, as the sweep and health-check timers are', async () => {
+    const spy = vi.spyOn(globalThis, 'setTimeout');
+    try {
+      const registry = createRegistry({
+        jitter: 0,
+        services: {
+          s: {
+            kind: 'answers',
+            description: 'answers at once with a 60 s TTL',
+            open: () => ({ resolve: async () => ({ endpoints: [{ url: 'http://a:1' }], ttlMs: 60_000 }) }),
+          },
+        },
+      });
+      await registry.ready('s');
+      await new Promise((resolve) => setImmediate(resolve));
+      const at = spy.mock.calls.findIndex(([, ms]) => ms === 60_000);
+      expect(at).toBeGreaterThanOrEqual(0);
+      const handle = spy.mock.results[at]?.value as NodeJS.Timeout | undefined;
+      expect(handle?.hasRef()).toBe(false);
+      registry.close();
+    } finally {
+      spy.mockRestore();
+    }
   });
 });

@@ -354,6 +354,8 @@ class Service {
       this.refreshTimer = undefined;
       this.loop(this.refresh());
     }, delay);
+    // As the sweep and health-check timers: a registry never closed does not keep the process alive.
+    unrefTimer(this.refreshTimer);
   }
 
   private ttlDelay(ttl: number | undefined): number {
