@@ -277,6 +277,35 @@ describe('p2cPeakEwma', () => {
     expect(l.ewma).toBe(1000);
   });
 
+  it('still reads a host idle for minutes to days as cheap, not as never measured, while it has a request in flight (property)', () => {
+    // exp(-idle / decayMs) underflows after ~12 min (decay 1 s): the estimate became 0, and a host with a
+    // request in flight was then shunned like a host never measured until that request ended.
+    fc.assert(
+      fc.property(
+        fc.double({ min: 60_000, max: 30 * 86_400_000, noNaN: true }),
+        fc.double({ min: 0.001, max: 10_000, noNaN: true }),
+        fc.double({ min: 0.001, max: 10_000, noNaN: true }),
+        fc.integer({ min: 1, max: 3 }),
+        fc.integer({ min: 0, max: 2 }),
+        (idle, oldLatency, freshLatency, inflight, otherInflight) => {
+          const b = p2cPeakEwma({ decayMs: 1000 });
+          const idleHost = load('http://idle:1');
+          const busyHost = load('http://busy:1');
+          b.observe?.(idleHost, { ok: true, latencyMs: oldLatency }, 0);
+          b.observe?.(busyHost, { ok: true, latencyMs: freshLatency }, idle);
+          idleHost.inflight = inflight;
+          busyHost.inflight = otherInflight;
+          const picked = b.pick([busyHost, idleHost], () => 0.5, idle);
+          // And among hosts idle that long, the one with fewer requests in flight.
+          const idleToo = load('http://idle-too:1');
+          b.observe?.(idleToo, { ok: true, latencyMs: oldLatency }, 0);
+          idleToo.inflight = inflight + 1;
+          return picked === idleHost && b.pick([idleHost, idleToo], () => 0.5, idle) === idleHost;
+        },
+      ),
+    );
+  });
+
   it('rejects bad options and unknown balancer names', () => {
     expect(() => p2cPeakEwma({ decayMs: 0 })).toThrow(/decayMs/);
     expect(() => balancerFor('fastest' as never)).toThrow(/balancer/);

@@ -206,7 +206,10 @@ export function p2cPeakEwma(options: PeakEwmaOptions = {}): Balancer {
   let now = 0;
   const cost = (load: EndpointLoad): number => {
     const elapsed = now - load.ewmaStamp;
-    const ewma = elapsed > 0 ? load.ewma * Math.exp(-elapsed / decayMs) : load.ewma;
+    // A measured estimate decays to 5e-324 (the least double), not 0: exp() underflows after ~12 min idle
+    // (decay 1 s), and a host with a request in flight then read as never measured, shunned till it answered.
+    const ewma =
+      elapsed > 0 ? Math.max(load.ewma * Math.exp(-elapsed / decayMs), load.ewma && 5e-324) : load.ewma;
     if (ewma === 0 && load.inflight > 0) return UNMEASURED_PENALTY + load.inflight;
     return ewma * (load.inflight + 1);
   };
