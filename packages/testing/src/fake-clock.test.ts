@@ -105,6 +105,33 @@ describe('createFakeClock', () => {
     expect(fired).toEqual(['30 days', '2^31', '2^31-1']);
   });
 
+  it('converts a numeric string delay as Node and browsers do (setTimeout(fn, "100") waits 100 ms); NaN and negatives still count as 0', async () => {
+    const clock = createFakeClock();
+    const fired: string[] = [];
+    const cases: [string, number][] = [
+      ['100', 100],
+      [' 50 ', 50],
+      ['1e3', 1000],
+      ['0x10', 16],
+      ['3000000000', 1],
+      ['', 0],
+      ['abc', 0],
+      ['-5', 0],
+    ];
+    for (const [delay] of cases) clock.setTimeout(() => fired.push(delay), delay as unknown as number);
+    const due = (ms: number) =>
+      cases
+        .filter(([, at]) => at <= ms)
+        .sort((a, b) => a[1] - b[1])
+        .map(([delay]) => delay);
+    let at = 0;
+    for (const step of [0, 1, 15, 16, 49, 50, 99, 100, 999, 1000]) {
+      await clock.advance(step - at);
+      at = step;
+      expect(fired).toEqual(due(step));
+    }
+  });
+
   it('setNow() fires nothing; timers keep their due times, so a jump forward leaves them overdue and a jump back delays them', async () => {
     const clock = createFakeClock({ now: 1_000 });
     const fired: number[] = [];

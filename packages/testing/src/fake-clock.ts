@@ -167,7 +167,9 @@ export function createFakeClock(options?: FakeClockOptions): FakeClock {
       const handle = {};
       // As a runtime does: a delay above 2^31-1 ms overflows to 1 ms (Node, browsers, @sinonjs/fake-timers), so
       // code that forgets to cap a computed delay fires at once here too instead of passing its test.
-      const delay = ms > 2_147_483_647 && ms !== Number.POSITIVE_INFINITY ? 1 : ms;
+      // A numeric string converts as there too (setTimeout(fn, '100') waits 100 ms): Node's `after * 1`.
+      const n = +ms;
+      const delay = n > 2_147_483_647 && n !== Number.POSITIVE_INFINITY ? 1 : n;
       const wait = Math.max(0, Number.isFinite(delay) ? delay : 0);
       timers.set(handle, { handle, id, at: now + wait, callback, immediate: wait === 0 });
       return handle;
