@@ -95,6 +95,32 @@ describe('retryAfter', () => {
   });
 });
 
+describe('scenarios given a null-body status (204, 205, 304)', () => {
+  it('answer with that status and no body, in flaky and retryAfter, without the headers of a JSON body they do not send', async () => {
+    // A client that reads JSON when Content-Type says so (or Content-Length > 0) failed on `''`.
+    for (const status of [204, 205, 304]) {
+      server.use(
+        http.get(`${api}/flaky`, flaky({ status })),
+        http.get(`${api}/retry`, retryAfter(1, { status })),
+      );
+      for (const path of ['flaky', 'retry']) {
+        const response = await fetch(`${api}/${path}`);
+        expect(response.status).toBe(status);
+        expect(await response.text()).toBe('');
+        expect(response.headers.get('content-type')).toBeNull();
+        expect(response.headers.get('content-length')).toBeNull();
+        expect((await fetch(`${api}/${path}`)).status).toBe(200);
+      }
+      server.resetHandlers();
+    }
+  });
+
+  it('keep Retry-After on a bodiless refusal', async () => {
+    server.use(http.get(`${api}/retry`, retryAfter(7, { status: 204 })));
+    expect((await fetch(`${api}/retry`)).headers.get('retry-after')).toBe('7');
+  });
+});
+
 describe('retryAfter with a value no server can send', () => {
   it('refuses a number that is not whole seconds >= 0 and an invalid Date (RFC 9110: delay-seconds = 1*DIGIT)', () => {
     for (const bad of [1.5, -1, Number.NaN, Number.POSITIVE_INFINITY, new Date(Number.NaN)])

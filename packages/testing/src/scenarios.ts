@@ -33,6 +33,14 @@ function httpStatus(argument: string, status: number): void {
     throw new InvalidArgumentError(argument, 'an HTTP status from 200 to 599', status);
 }
 
+// A 204, 205 or 304 has no content (RFC 9110): sent bodiless, without the Content-Type and Content-Length of
+// a JSON body it does not carry (a client reading JSON when Content-Type says so failed on '').
+function refusal(error: string, status: number, headers: Record<string, string> = {}): Response {
+  return [204, 205, 304].includes(status)
+    ? new Response(null, { status, headers })
+    : HttpResponse.json({ error }, { status, headers });
+}
+
 function scenario(handle: (request: Request, call: number) => Promise<Response>): ScenarioResolver {
   let calls = 0;
   const resolver = ({ request }: { request: Request }) => handle(request, ++calls);
@@ -66,7 +74,7 @@ export function flaky(options: FlakyOptions = {}): ScenarioResolver {
   if (status !== 'network') httpStatus('flaky({ status })', status);
   return scenario(async (_request, call) => {
     if (call > failures) return answer(reply);
-    return status === 'network' ? HttpResponse.error() : HttpResponse.json({ error: 'flaky' }, { status });
+    return status === 'network' ? HttpResponse.error() : refusal('flaky', status);
   });
 }
 
@@ -142,7 +150,7 @@ export function retryAfter(after: number | Date | string, options: RetryAfterOpt
     typeof after === 'number' ? String(after) : after instanceof Date ? after.toUTCString() : after;
   return scenario(async (_request, call) => {
     if (call > times) return answer(reply);
-    return HttpResponse.json({ error: 'retry later' }, { status, headers: { 'retry-after': value } });
+    return refusal('retry later', status, { 'retry-after': value });
   });
 }
 
