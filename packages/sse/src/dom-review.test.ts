@@ -5,18 +5,10 @@
  */
 import { connect, EventSource } from '@integ/sse';
 import { createFakeClock } from '@integ/testing';
-import { afterEach, describe, expect, it, vi } from 'vitest';
-import { type Reply, type SseTestServer, startSseServer, WAIT } from './test-server.js';
+import { describe, expect, it, vi } from 'vitest';
+import { serveEach, WAIT } from './test-server.js';
 
-let server: SseTestServer | undefined;
-afterEach(async () => {
-  await server?.close();
-  server = undefined;
-});
-async function serve(script: (index: number) => Reply): Promise<SseTestServer> {
-  server = await startSseServer((request) => script(request.index));
-  return server;
-}
+const serve = serveEach();
 const settle = () => new Promise((resolve) => setTimeout(resolve, 30));
 
 describe('EventSource and connect() against the DOM: the rest of the review', () => {

@@ -2,20 +2,13 @@ import { EventSource } from '@integ/sse';
 import { createFakeClock } from '@integ/testing';
 import { afterEach, describe, expect, expectTypeOf, it, vi } from 'vitest';
 
-import { type Reply, type SseTestServer, startSseServer, WAIT } from './test-server.js';
+import { serveEach, startSseServer, WAIT } from './test-server.js';
 
-let server: SseTestServer | undefined;
+const serve = serveEach();
 const sources: EventSource[] = [];
-afterEach(async () => {
+afterEach(() => {
   for (const source of sources.splice(0)) source.close();
-  await server?.close();
-  server = undefined;
 });
-
-async function serve(script: (index: number) => Reply): Promise<SseTestServer> {
-  server = await startSseServer((request) => script(request.index));
-  return server;
-}
 
 function open(url: string, init?: ConstructorParameters<typeof EventSource>[1]): EventSource {
   const source = new EventSource(url, init);

@@ -4,6 +4,7 @@
  */
 import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { afterEach } from 'vitest';
 import type { SseEvent } from './parser.js';
 
 /** Real socket I/O on a loaded machine can take a while: poll often, give up late (for `vi.waitFor`). */
@@ -116,5 +117,21 @@ export async function startSseServer(
         for (const socket of sockets) socket.destroy();
         server.close(() => resolve());
       }),
+  };
+}
+
+/**
+ * For a test file: `serve(script)` starts a server whose `script` answers each connection by its number, and
+ * the server a test started is closed after that test.
+ */
+export function serveEach(): (script: (index: number) => Reply | Promise<Reply>) => Promise<SseTestServer> {
+  let server: SseTestServer | undefined;
+  afterEach(async () => {
+    await server?.close();
+    server = undefined;
+  });
+  return async (script) => {
+    server = await startSseServer((request) => script(request.index));
+    return server;
   };
 }

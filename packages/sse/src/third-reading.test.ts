@@ -12,19 +12,10 @@ import {
   SseHttpError,
 } from '@integ/sse';
 import { createFakeClock } from '@integ/testing';
-import { afterEach, describe, expect, it, vi } from 'vitest';
-import { ev, type Reply, type SseTestServer, startSseServer, WAIT } from './test-server.js';
+import { describe, expect, it, vi } from 'vitest';
+import { ev, serveEach, WAIT } from './test-server.js';
 
-let server: SseTestServer | undefined;
-afterEach(async () => {
-  await server?.close();
-  server = undefined;
-});
-
-async function serve(script: (index: number) => Reply): Promise<SseTestServer> {
-  server = await startSseServer((request) => script(request.index));
-  return server;
-}
+const serve = serveEach();
 
 /** A fetch whose every response is an open event stream that never ends (until aborted). */
 const hangingFetch = () =>
