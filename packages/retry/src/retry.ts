@@ -375,10 +375,11 @@ async function attemptAll<T>(
           // A value turned down (or whose retryOnResult threw) is dropped here: cancel its body.
           unread = drop(unread);
           // An abort or the deadline ends the wait early (race() resolves), which the next lines report. With a
-          // signal, a wait of 0 after the 63rd attempt is a 0 ms timer: an fn that fails without I/O, retried with no
-          // wait, left the event loop no turn, so an abort (from a timer, a socket) never ran and attempts: Infinity
-          // spun for good. Not before: a fake clock nobody advances would hold a short zero-wait retry forever.
-          if (delay || (signal && attempt > 63)) await race(delay);
+          // signal or a deadline, a wait of 0 after the 63rd attempt is a 0 ms timer: an fn that fails without I/O,
+          // retried with no wait, left the event loop no turn, so an abort (from a timer, a socket) or the deadline's
+          // timer never ran and attempts: Infinity spun for good. Not before: a fake clock nobody advances would
+          // hold a short zero-wait retry forever.
+          if (delay || (guarded && attempt > 63)) await race(delay);
           previousDelay = delay;
           if (signal?.aborted) reason = 'aborted';
           // Timers can fire late (a busy event loop): re-check, so no attempt starts at or after the deadline.

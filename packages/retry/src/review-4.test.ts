@@ -84,6 +84,34 @@ describe('a caller that aborts a call retrying with no wait', () => {
       expect(clock.pendingTimers).toBe(0);
     },
   );
+  it('with a deadline and no signal, the loop also gives the event loop a turn while it retries', async () => {
+    // The system clock: a fake one runs 0 ms timers at the same instant, so its time would never reach the
+    // deadline. Other macrotasks (here a setImmediate chain) must run while retry waits for its deadline.
+    let calls = 0;
+    let turns = 0;
+    let settled = false;
+    const tick = (): void => {
+      if (settled) return;
+      turns++;
+      setImmediate(tick);
+    };
+    setImmediate(tick);
+    const outcome = await retry(
+      () => {
+        // Bounds the test: before the fix nothing yielded, and this value ended the call long before 100 ms.
+        if (++calls === 5_000) return 'spun 5000 times without a turn for anyone else';
+        throw new Error('busy');
+      },
+      { attempts: Infinity, backoff: constant(0), deadline: 100 },
+    ).then(
+      (value) => ({ value }),
+      (error: unknown) => ({ reason: (error as RetryError).reason }),
+    );
+    settled = true;
+    expect(outcome).toEqual({ reason: 'deadline' });
+    expect(turns).toBeGreaterThan(1);
+  });
+
   it('a short zero-wait retry with a signal needs no clock advance (a fake clock nobody moves)', async () => {
     const clock = createFakeClock();
     let calls = 0;
