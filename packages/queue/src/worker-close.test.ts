@@ -153,22 +153,6 @@ describe.each(stores)('workers and close() on the %s store', (_name, createStore
       { seed: 20261124, numRuns: 25 },
     );
   });
-
-  it('stats() of an empty queue is all zeros, oldestPendingAgeMs included', async () => {
-    const store = createStore();
-    const queue = createQueue({ name: 'q', store, clock: createFakeClock({ now: 1e12 }) });
-    expect(await queue.stats()).toEqual({
-      pending: 0,
-      processing: 0,
-      done: 0,
-      dead: 0,
-      delayed: 0,
-      total: 0,
-      oldestPendingAgeMs: 0,
-    });
-    await queue.close();
-    await store.close();
-  });
 });
 
 describe.each(stores)('close() from inside a handler on the %s store', (_name, createStore) => {
