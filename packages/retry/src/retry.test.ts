@@ -175,10 +175,12 @@ describe('retry', () => {
       ),
       clock,
     );
+    // `random` draws from the injected source, each value checked to be in [0, 1] (review-7.test.ts).
     expect(contexts).toEqual([
-      { attempt: 1, previousDelay: 0, random },
-      { attempt: 2, previousDelay: 10, random },
+      { attempt: 1, previousDelay: 0, random: expect.any(Function) },
+      { attempt: 2, previousDelay: 10, random: expect.any(Function) },
     ]);
+    expect(contexts.map((context) => context.random())).toEqual([0.25, 0.25]);
   });
 
   it.each([[Number.NaN], [-1], ['5']])(

@@ -93,7 +93,10 @@ export interface RetryOptions<T = unknown> {
   readonly onGiveUp?: ((event: GiveUpEvent) => void) | undefined;
   /** Where time comes from (pass a fake clock in tests). @default systemClock */
   readonly clock?: Clock | undefined;
-  /** Uniform random in [0, 1) used by jittered backoffs (pass a seeded one in tests). @default Math.random */
+  /**
+   * Uniform random in [0, 1) used by jittered backoffs (pass a seeded one in tests); a value drawn outside
+   * [0, 1] rejects with an InvalidArgumentError. @default Math.random
+   */
   readonly random?: (() => number) | undefined;
 }
 
@@ -198,7 +201,7 @@ async function attemptAll<T>(
   error?: unknown,
 ): Promise<T> {
   // `??`, not defaults: null passes the option checks as "not given", so it must mean that here too.
-  const { attempts = 3, signal } = o;
+  const { attempts = 3, signal, random } = o;
   const timeout = o.timeout ?? Infinity;
   const deadline = o.deadline ?? Infinity;
   const clock = o.clock ?? systemClock;
@@ -357,7 +360,8 @@ async function attemptAll<T>(
                 (o.backoff ?? defaultBackoff)({
                   attempt,
                   previousDelay,
-                  random: o.random ?? Math.random,
+                  // Checked as drawn: an integer PRNG waited up to 2^31 - 1 ms whatever the backoff's `max`.
+                  random: random ? () => check('random()', random(), 0, 1) : Math.random,
                 }),
                 0,
                 Infinity,
