@@ -8,7 +8,7 @@
 import { InvalidArgumentError, linkSignals } from '@integ/core';
 import type { EndpointInit } from './endpoint.js';
 import { DiscoverySourceError } from './errors.js';
-import { checkLimit, checkToken, readJson } from './internal/body.js';
+import { checkLimit, checkToken, readJson, refuse } from './internal/body.js';
 import { authority, checkServerUrl, HOST, redactText } from './internal/url.js';
 import type { Snapshot, Source } from './source.js';
 
@@ -134,13 +134,8 @@ export function consul(
             const headers: Record<string, string> = { accept: 'application/json' };
             if (options.token) headers['x-consul-token'] = options.token;
             const response = await doFetch(url, { signal: linked.signal, headers });
-            if (!response.ok) {
-              await response.body?.cancel().catch(() => {});
-              throw new DiscoverySourceError(
-                'consul',
-                `${service}: HTTP ${response.status} from the health API`,
-              );
-            }
+            if (!response.ok)
+              await refuse(response, 'consul', `${service}: HTTP ${response.status} from the health API`);
             const body = await readJson(response, maxBytes, 'consul', `${service}: health API`);
             if (!Array.isArray(body))
               throw new DiscoverySourceError(

@@ -8,7 +8,7 @@
 import { InvalidArgumentError, linkSignals } from '@integ/core';
 import type { EndpointInit } from './endpoint.js';
 import { DiscoverySourceError } from './errors.js';
-import { checkLimit, checkToken, readJson, tooLarge } from './internal/body.js';
+import { checkLimit, checkToken, readJson, refuse, tooLarge } from './internal/body.js';
 import { MAX_TIMER } from './internal/timer.js';
 import { checkServerUrl, checkUrl, redactText } from './internal/url.js';
 import type { Snapshot, Source, SourceContext } from './source.js';
@@ -204,7 +204,7 @@ export function etcd(prefixOrOptions: string | EtcdOptions, more: Omit<EtcdOptio
               body: JSON.stringify({ key, range_end: rangeEnd }),
               signal: linked.signal,
             });
-            if (!response.ok) throw new DiscoverySourceError('etcd', `range: HTTP ${response.status}`);
+            if (!response.ok) await refuse(response, 'etcd', `range: HTTP ${response.status}`);
             const body = (await readJson(response, maxBytes, 'etcd', `range ${prefix}`)) as {
               header?: { revision?: string };
               kvs?: unknown;

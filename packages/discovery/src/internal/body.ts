@@ -17,6 +17,17 @@ export function tooLarge(source: string, what: string, limit: number): Discovery
 }
 
 /**
+ * Drops the body of an answer refused for its status and throws `message`: unread, the body holds the
+ * connection (an error page that stalls: one socket per retry, still open after close()).
+ *
+ * @throws DiscoverySourceError always
+ */
+export async function refuse(response: Response, source: string, message: string): Promise<never> {
+  await response.body?.cancel().catch(() => {});
+  throw new DiscoverySourceError(source, message);
+}
+
+/**
  * Reads a JSON body of at most `limit` bytes; past it, cancels the stream (the connection is dropped, not
  * drained) and throws. Malformed JSON throws too, without quoting the body.
  *
