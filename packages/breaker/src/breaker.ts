@@ -396,7 +396,11 @@ export function createBreaker(options: BreakerOptions = {}): Breaker {
   const record = (g: number, from: number, start: number, outcome: Outcome, subject: unknown): void => {
     // An abort, or a rejection with a DOMException or Error named AbortError, is not an outcome: it frees
     // the probe slot for someone else.
-    if (outcome === 2 || (outcome === 1 && (subject as { name?: unknown } | null)?.name === 'AbortError')) {
+    // Read like a predicate: a `name` that throws (a revoked Proxy, a lazy getter of an RPC error) is no
+    // abort. Thrown from here, it replaced fn's error, left the failure uncounted and a probe's slot taken.
+    let aborted = outcome === 2;
+    if (outcome === 1) emit(() => (aborted = (subject as { name?: unknown } | null)?.name === 'AbortError'));
+    if (aborted) {
       if (from === HALF && g === gen) admitted--;
       return;
     }
@@ -480,7 +484,10 @@ export function createBreaker(options: BreakerOptions = {}): Breaker {
         // failure, anything else nothing. (A probe's own timeout has counted it before aborting.)
         if (own.signal.aborted) {
           subject = own.signal.reason;
-          outcome = isTimeout(subject) ? 1 : 2;
+          outcome = 2;
+          // A reason whose properties cannot be read (as above) is no timeout: thrown from the abort
+          // listener, it was an uncaught exception, and left the probe's slot taken.
+          emit(() => isTimeout(subject) && (outcome = 1));
         }
         record(g, from, start, outcome, subject);
       }
