@@ -2,8 +2,18 @@
  * Seventh review against the issue: options in combination, withRetry, backoffs at their edges, the CJS entry,
  * the README.
  */
-import { InvalidArgumentError } from '@integ/core';
-import { constant, decorrelated, exponential, linear, retry } from '@integ/retry';
+import { InvalidArgumentError, TimeoutError } from '@integ/core';
+import {
+  constant,
+  decorrelated,
+  exponential,
+  type GiveUpEvent,
+  linear,
+  RetryBudgetError,
+  RetryError,
+  retry,
+  retryBudget,
+} from '@integ/retry';
 import { createFakeClock } from '@integ/testing';
 import { describe, expect, it } from 'vitest';
 import { run } from './settle.test-support.js';
@@ -84,5 +94,77 @@ describe('retry with a `random` that is not uniform in [0, 1)', () => {
     );
     expect(outcome).toMatchObject({ ok: false, error: { reason: 'attempts', attempts: 3 } });
     expect(clock.elapsed).toBe(20);
+  });
+});
+
+describe('retry when several limits hold after the same failure (README: the first of abort, not retryable, attempts, deadline, budget)', () => {
+  const never = (): Promise<never> => new Promise(() => {});
+
+  it("gives up with 'attempts' when the deadline cuts the last allowed attempt, the deadline's TimeoutError as cause", async () => {
+    const clock = createFakeClock();
+    const giveUps: GiveUpEvent[] = [];
+    const outcome = await run(
+      retry(never, {
+        clock,
+        attempts: 2,
+        timeout: 100,
+        deadline: 150,
+        backoff: constant(10),
+        onGiveUp: (event) => giveUps.push(event),
+      }),
+      clock,
+    );
+    const error = (outcome as { error: RetryError }).error;
+    expect(error).toBeInstanceOf(RetryError);
+    expect(error).toMatchObject({ reason: 'attempts', attempts: 2 });
+    expect(error.errors.map((e) => (e as TimeoutError).timeoutMs)).toEqual([100, 150]);
+    expect(error.cause).toBe(error.errors[1]);
+    expect((error.cause as Error).message).toMatch(/^Retry deadline timed out after 150 ms/);
+    expect(giveUps).toEqual([{ attempts: 2, error: error.cause, reason: 'attempts' }]);
+    expect(clock.now()).toBe(150);
+  });
+
+  it("gives up with 'deadline' when the same cut leaves attempts over, and with the deadline's error as cause", async () => {
+    const clock = createFakeClock();
+    const outcome = await run(
+      retry(never, { clock, attempts: 3, timeout: 100, deadline: 150, backoff: constant(10) }),
+      clock,
+    );
+    expect(outcome).toMatchObject({ ok: false, error: { reason: 'deadline', attempts: 2 } });
+    expect((outcome as { error: RetryError }).error.cause).toBeInstanceOf(TimeoutError);
+  });
+
+  it("gives up with 'deadline', not 'budget', when a spent budget meets a wait past the deadline, spending nothing", async () => {
+    const clock = createFakeClock();
+    const budget = retryBudget({ clock, ratio: 0, minPerSecond: 0 });
+    const hinted = (ms: number) => () =>
+      Promise.reject(Object.assign(new Error('busy'), { retryAfterMs: ms }));
+    const late = await run(retry(hinted(500), { clock, budget, deadline: 400 }), clock);
+    expect(late).toMatchObject({ ok: false, error: { reason: 'deadline', attempts: 1 } });
+    expect((late as { error: unknown }).error).not.toBeInstanceOf(RetryBudgetError);
+    const spent = await run(retry(hinted(50), { clock, budget, deadline: 400 }), clock);
+    expect((spent as { error: unknown }).error).toBeInstanceOf(RetryBudgetError);
+    expect(spent).toMatchObject({ error: { reason: 'budget', attempts: 1 } });
+  });
+
+  it("rejects with the caller's reason, not the failure, when the caller aborts while a retryIf says no", async () => {
+    const clock = createFakeClock();
+    const controller = new AbortController();
+    const permanent = new Error('404');
+    const giveUps: GiveUpEvent[] = [];
+    const outcome = await run(
+      retry(() => Promise.reject(permanent), {
+        clock,
+        signal: controller.signal,
+        retryIf: () => {
+          controller.abort('caller left');
+          return false;
+        },
+        onGiveUp: (event) => giveUps.push(event),
+      }),
+      clock,
+    );
+    expect(outcome).toEqual({ ok: false, error: 'caller left' });
+    expect(giveUps).toEqual([{ attempts: 1, error: permanent, reason: 'aborted' }]);
   });
 });
