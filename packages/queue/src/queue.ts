@@ -241,8 +241,9 @@ export function describeError(error: unknown): string {
         const detail = typeof message === 'string' ? message : '';
         const kind = typeof name === 'string' ? name : '';
         text = kind && detail ? `${kind}: ${detail}` : kind || detail || 'Error';
-      } else
-        text = `a non-Error ${type} (its fields are not kept, they may hold secrets: fail with an Error)`;
+      }
+      // Worded so redact() leaves it whole: 'secrets: fail' read as a credential pair and became 'secrets: [redacted]'.
+      else text = `a non-Error ${type} (its fields are not kept, they may hold secrets; fail with an Error)`;
     } else text = String(error);
   } catch {
     // A throwing getter (or a proxy) must not make fail() throw after the lease was settled.
