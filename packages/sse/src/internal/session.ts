@@ -61,7 +61,7 @@ export interface ConnectOptions {
    * maxDelay` (the backoff taken at most `maxDelay`), jittered even when the server sets `retry:`, and
    * `maxDelay` when `retry:` reaches it. Without `retry:` it is the backoff itself. Its `previousDelay` is
    * its own previous result (capped at `maxDelay`), 0 once a connection delivered an event.
-   * @default exponential({ initial: 1000, factor: 2, max: 30000, jitter: 'equal' })
+   * @default exponential({ initial: 1000, factor: 2, max: Math.min(maxDelay, 30000), jitter: 'equal' })
    */
   readonly backoff?: Backoff | undefined;
   /**
@@ -150,11 +150,14 @@ const METHOD = /^(?!(connect|trac[ek])$)[\w!#$%&'*+.^`|~-]+$/i;
  */
 export function startSession(target: URL, options: ConnectOptions, sink: SessionSink): Session {
   if (typeof options !== 'object' || options === null) fail('options', 'an object', options);
+  const maxDelay = checkNumber('maxDelay', options.maxDelay, 30_000);
   const {
     fetch: fetchFn = globalThis.fetch,
     clock = systemClock,
     random = Math.random,
-    backoff = exponential({ initial: 1000, factor: 2, max: 30_000, jitter: 'equal' }),
+    // Capped at maxDelay too: grown past it, every late wait would be cut to exactly maxDelay, and a fleet
+    // would come back in lockstep after a server restart.
+    backoff = exponential({ initial: 1000, factor: 2, max: Math.min(maxDelay, 30_000), jitter: 'equal' }),
     method = 'GET',
     body = null,
     credentials = 'same-origin',
@@ -164,7 +167,6 @@ export function startSession(target: URL, options: ConnectOptions, sink: Session
     onReconnect,
     onOpen,
   } = options;
-  const maxDelay = checkNumber('maxDelay', options.maxDelay, 30_000);
   const idleTimeout = checkNumber('idleTimeout', options.idleTimeout, 0, 'ms from 0 (off) to 2^31-1');
   for (const [name, value] of Object.entries({
     fetch: fetchFn,
