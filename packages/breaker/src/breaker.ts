@@ -487,7 +487,7 @@ export function createBreaker(options: BreakerOptions = {}): Breaker {
           outcome = 2;
           // A reason whose properties cannot be read (as above) is no timeout: thrown from the abort
           // listener, it was an uncaught exception, and left the probe's slot taken.
-          emit(() => isTimeout(subject) && (outcome = 1));
+          emit(() => (outcome = isTimeout(subject) ? 1 : 2));
         }
         record(g, from, start, outcome, subject);
       }
