@@ -254,13 +254,16 @@ export function dnsSrv(name: string, options: DnsSrvOptions = {}): Source {
           const now = ctx.clock.now();
           const memo: Memo = { d: Math.max(0, now - last) / 1000, prev, next: new Map() };
           const response = await query(srvName, 'SRV', q);
-          const records = (response.answers ?? []).filter((a) => a.type === 'SRV');
+          const answers = response.answers ?? [];
+          const records = answers.filter((a) => a.type === 'SRV');
           if (rcodeOf(response) === 'NXDOMAIN' || records.length === 0)
             throw new DiscoverySourceError(
               'dns-srv',
               `SRV ${srvName}: ${rcodeOf(response) === 'NXDOMAIN' ? 'NXDOMAIN' : 'no SRV records'}`,
             );
+          // An SRV name behind a CNAME (a blue/green switch) holds only as long as the CNAME, as in dnsA.
           let ttl = Number.POSITIVE_INFINITY;
+          for (const a of answers) if (a.type === 'CNAME') ttl = Math.min(ttl, a.ttl ?? 0);
           const hints = response.additionals ?? [];
           const max = ctx.maxEndpoints ?? Number.POSITIVE_INFINITY;
           const urls = new Set<string>();

@@ -3,8 +3,10 @@
  */
 import { createServer, type Server } from 'node:http';
 import { createRegistry, etcd } from '@integ/discovery';
+import { dnsSrv } from '@integ/discovery/dns';
 import { createFakeClock } from '@integ/testing';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { closeServers, dnsServer } from './internal/test-servers.js';
 
 // Real sockets on a shared machine: give them time, poll often.
 const waitFor = <T>(check: () => T | Promise<T>): Promise<T> =>
@@ -12,6 +14,7 @@ const waitFor = <T>(check: () => T | Promise<T>): Promise<T> =>
 
 const servers: Server[] = [];
 afterEach(async () => {
+  await closeServers();
   for (const server of servers.splice(0)) {
     server.closeAllConnections();
     await new Promise<void>((r) => server.close(() => r()));
@@ -54,5 +57,43 @@ describe('etcd, given an error answer whose body does not end', () => {
     });
     await waitFor(() => expect(server.open()).toBe(0));
     registry.close();
+  });
+});
+
+describe('dnsSrv, given an SRV name behind a CNAME', () => {
+  it('refreshes on the CNAME TTL when it is shorter than the SRV and address records', async () => {
+    // _api._tcp.api -> _api._tcp.api-blue (a blue/green switch, 30 s) -> SRV (1 h) -> A (1 h): the answer
+    // holds only as long as the CNAME, as dnsA already counts it. Before, the next lookup came after the SRV
+    // TTL (capped by maxInterval, 5 min), so a switch to green went unseen for minutes.
+    const server = await dnsServer((question, reply) =>
+      reply(
+        question.type === 'SRV'
+          ? [
+              { name: '_api._tcp.api.test', type: 'CNAME', ttl: 30, data: '_api._tcp.api-blue.test' },
+              {
+                name: '_api._tcp.api-blue.test',
+                type: 'SRV',
+                ttl: 3600,
+                data: { priority: 0, weight: 1, port: 8080, target: 'blue.test' },
+              },
+            ]
+          : question.type === 'A'
+            ? [{ name: 'blue.test', type: 'A', ttl: 3600, data: '10.0.0.5' }]
+            : [],
+      ),
+    );
+    const clock = createFakeClock();
+    const registry = createRegistry({
+      services: { api: dnsSrv('_api._tcp.api.test', { servers: [server] }) },
+      clock,
+      jitter: 0,
+    });
+    try {
+      await registry.ready();
+      expect(registry.endpoints('api').map((e) => e.url)).toEqual(['http://10.0.0.5:8080']);
+      expect(registry.inspect('api').nextRefreshAt).toBe(30_000);
+    } finally {
+      registry.close();
+    }
   });
 });
