@@ -18,8 +18,8 @@
  * above 2^31 - 1 capped, non-delays rejected with InvalidArgumentError); a wait >= the time left gives up with
  * 'deadline'; then the budget; then onRetry, the body of the Response retryOnResult rejected (or threw on) is
  * cancelled, and the wait runs. That body is cancelled too when the caller's abort cuts the retryIf judging it.
- * Throwing hooks, predicates and backoffs reject with their error, without onGiveUp; a throwing retryOnResult
- * is the attempt's failure. Decision 0016 says why the budget's answers are an input here.
+ * Throwing hooks, predicates and backoffs reject with their error, without onGiveUp, and cancel the body of the
+ * Response turned down just before (0171); a throwing retryOnResult is the attempt's failure. Decision 0016 says why the budget's answers are an input here.
  */
 import { getEventListeners } from 'node:events';
 import { type Clock, InvalidArgumentError, TimeoutError } from '@integ/core';
@@ -1001,6 +1001,14 @@ function model(spec: CallSpec, i: number, answers: readonly boolean[], cutValues
     const unread =
       (failure.from === 'value' || (failure.from === 'other' && failure.judged !== undefined)) &&
       step.value.kind === 'response';
+    // A throwing hook, predicate or backoff rejects with its own error, which carries no value: that body too.
+    const thrown = (outcome: string): Ev[] => {
+      if (unread) {
+        reach('cancel:body-on-throw');
+        push('cancel', { value: `v${i}.${attempt}` });
+      }
+      return settle(false, outcome);
+    };
     let retryable = cut || failure.from !== 'fn' || isRetryableSpec(step.error);
     if (retryable && spec.retryIf) {
       push('retryIf', { attempt, error, aborted: cut, same: true });
@@ -1009,7 +1017,7 @@ function model(spec: CallSpec, i: number, answers: readonly boolean[], cutValues
         (decide.mode === 'async' || decide.mode === 'reject') && decide.after > 0 ? t + decide.after : t;
       if (decide.mode === 'throw') {
         reach('throws:retryIf');
-        return settle(false, `pred${i}.${attempt}`);
+        return thrown(`pred${i}.${attempt}`);
       }
       if (decide.mode === 'never' || A <= at) {
         // the caller's abort cuts a pending retryIf short; the caller gets its reason, so nobody can read the
@@ -1025,7 +1033,7 @@ function model(spec: CallSpec, i: number, answers: readonly boolean[], cutValues
       t = at;
       if (decide.mode === 'reject') {
         reach('rejects:retryIf');
-        return settle(false, `pred${i}.${attempt}`);
+        return thrown(`pred${i}.${attempt}`);
       }
       if (t >= expiresAt) reach('deadline:passed-in-retryIf');
       retryable = decide.answer;
@@ -1042,12 +1050,12 @@ function model(spec: CallSpec, i: number, answers: readonly boolean[], cutValues
         raw = modelBackoff(spec, i, { attempt, previousDelay, random });
       } catch {
         reach('throws:backoff');
-        return settle(false, `backoff${i}`);
+        return thrown(`backoff${i}`);
       }
       // a backoff's result must be a number >= 0; above 2^31 - 1 it is capped
       if (typeof raw !== 'number' || !(raw >= 0)) {
         reach('invalid:backoff');
-        return settle(false, 'invalid:backoff result');
+        return thrown('invalid:backoff result');
       }
       delay = Math.min(raw, MAX_DELAY);
       if (raw > MAX_DELAY) reach('backoff:capped');
@@ -1072,7 +1080,7 @@ function model(spec: CallSpec, i: number, answers: readonly boolean[], cutValues
       push('onRetry', { attempt, delay, error });
       if (spec.onRetry.throwAt === retries) {
         reach('throws:onRetry');
-        return settle(false, `onRetry${i}`);
+        return thrown(`onRetry${i}`);
       }
       if (spec.onRetry.abortAt === retries) {
         hookAborted = true;
@@ -1146,6 +1154,7 @@ const EVERY_PATH = [
   'throws:retryIf',
   'rejects:retryIf',
   'throws:backoff',
+  'cancel:body-on-throw',
   'invalid:backoff',
   'cut:timeout',
   'cut:deadline',

@@ -393,10 +393,11 @@ async function attemptAll<T>(
     }
   } finally {
     clock.clearTimeout(deadlineTimer);
+    // Leaving with no reason is a throw (a hook, a predicate, a backoff, the clock), and an abort hands the caller
+    // its reason: neither carries the value turned down just before, so nobody can read its body any more and it
+    // is cancelled as on a retry. (A success leaves none: a retry cancels it before its wait.)
+    if ((reason ?? 'aborted') === 'aborted') drop(unread);
   }
-  // An abort hands the caller its reason, not the value turned down just before it (while a retryIf decided):
-  // nobody can read that body any more, so it is cancelled as on a retry.
-  if (reason === 'aborted') drop(unread);
   const thrown =
     reason === 'aborted'
       ? abortReason(signal as AbortSignal)

@@ -9,8 +9,10 @@ import {
   exponential,
   type GiveUpEvent,
   linear,
+  type RejectedResultError,
   RetryBudgetError,
   RetryError,
+  type RetryOptions,
   retry,
   retryBudget,
 } from '@integ/retry';
@@ -166,5 +168,77 @@ describe('retry when several limits hold after the same failure (README: the fir
     );
     expect(outcome).toEqual({ ok: false, error: 'caller left' });
     expect(giveUps).toEqual([{ attempts: 1, error: permanent, reason: 'aborted' }]);
+  });
+});
+
+describe('retry when a hook, predicate or backoff throws after retryOnResult turned a Response down', () => {
+  // retry rejects with that error, which carries no Response: nobody can read the body any more. A retryIf
+  // written for thrown errors (`(e) => e.response.status >= 500`) throws a TypeError on a RejectedResultError.
+  const cases: [string, (boom: Error) => Partial<RetryOptions<Response>>][] = [
+    [
+      'retryIf throws',
+      (boom) => ({
+        retryIf: () => {
+          throw boom;
+        },
+      }),
+    ],
+    ['retryIf rejects', (boom) => ({ retryIf: () => Promise.reject(boom) })],
+    [
+      'the backoff throws',
+      (boom) => ({
+        backoff: () => {
+          throw boom;
+        },
+      }),
+    ],
+    [
+      'onRetry throws',
+      (boom) => ({
+        onRetry: () => {
+          throw boom;
+        },
+      }),
+    ],
+  ];
+  it.each(cases)('cancels its unread body when %s (retry rejects with that error)', async (_, options) => {
+    for (const guarded of [false, true]) {
+      const clock = createFakeClock();
+      const boom = new Error('hook bug');
+      const responses: Response[] = [];
+      const outcome = await run(
+        retry(
+          () => {
+            const response = new Response('busy', { status: 503 });
+            responses.push(response);
+            return response;
+          },
+          {
+            clock,
+            retryOnResult: (r) => r.status === 503,
+            ...(guarded ? { timeout: 1_000 } : {}),
+            ...options(boom),
+          },
+        ),
+        clock,
+      );
+      expect(outcome).toEqual({ ok: false, error: boom });
+      expect(responses).toHaveLength(1);
+      await expect(responses[0]!.text()).rejects.toThrow(TypeError);
+    }
+  });
+
+  it('leaves the body of the value it gives up on readable, as before (it is in the RetryError)', async () => {
+    const clock = createFakeClock();
+    const outcome = await run(
+      retry(() => new Response('busy', { status: 503 }), {
+        clock,
+        attempts: 1,
+        retryOnResult: (r) => r.status === 503,
+      }),
+      clock,
+    );
+    const cause = (outcome as { error: RetryError }).error.cause as RejectedResultError;
+    expect(await (cause.value as Response).text()).toBe('busy');
   });
 });
