@@ -68,10 +68,16 @@ export function isCircuitOpenError(value: unknown): value is CircuitOpenError {
  */
 export function openError(retryAfterMs: () => number, isolated: boolean): CircuitOpenError {
   const E = Error as { stackTraceLimit?: number };
-  const limit = E.stackTraceLimit;
-  // Only where the property exists and is not 0 already (V8, and others that copied it).
+  let limit = E.stackTraceLimit;
+  // Only where the property exists and is not 0 already (V8, and others that copied it), and only where it
+  // can be set: frozen intrinsics (Node's --frozen-intrinsics, SES compartments) make it read-only, and
+  // assigning it in a module throws, which made every rejection a TypeError; there the error keeps a stack.
   try {
     if (limit) E.stackTraceLimit = 0;
+  } catch {
+    limit = 0;
+  }
+  try {
     // Turning the constructor's data property into an accessor keeps it enumerable (JSON, loggers).
     return Object.defineProperty(new CircuitOpenError(0, isolated), 'retryAfterMs', { get: retryAfterMs });
   } finally {

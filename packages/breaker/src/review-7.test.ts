@@ -3,9 +3,9 @@
  * (a revoked Proxy, a lazy `name` getter of an RPC error) must neither replace fn's error nor leave the
  * state machine half-updated (a probe slot taken for ever).
  */
-import { createBreaker } from '@integ/breaker';
+import { createBreaker, isCircuitOpenError } from '@integ/breaker';
 import { createFakeClock } from '@integ/testing';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 
 // An error object on which every property read throws, as a revoked Proxy does.
 const revoked = (): object => {
@@ -75,5 +75,30 @@ describe('createBreaker given a rejection whose properties cannot be read', () =
     await expect(breaker.execute(() => 'next probe')).resolves.toBe('next probe');
     expect(breaker.state).toBe('closed');
     void probe;
+  });
+});
+
+// Hardened JavaScript freezes the intrinsics: Node's --frozen-intrinsics, SES/LavaMoat compartments. There
+// `Error.stackTraceLimit` is read-only, and assigning it in a module (strict code) throws a TypeError.
+describe('createBreaker where Error.stackTraceLimit is read-only (frozen intrinsics)', () => {
+  const own = Object.getOwnPropertyDescriptor(Error, 'stackTraceLimit');
+  afterEach(() => {
+    if (own) Object.defineProperty(Error, 'stackTraceLimit', own);
+  });
+
+  it('still rejects an open circuit with CircuitOpenError, and tryExecute still resolves', async () => {
+    Object.defineProperty(Error, 'stackTraceLimit', { value: 10, writable: false, configurable: true });
+    const breaker = createBreaker({ failureThreshold: 1 });
+    await breaker.tryExecute(() => Promise.reject(new Error('down')));
+    let result: unknown;
+    expect(() => {
+      result = breaker.tryExecute(() => 'never');
+    }).not.toThrow();
+    const settled = await (result as Promise<{ ok: boolean; error?: unknown }>);
+    expect(settled.ok).toBe(false);
+    expect(isCircuitOpenError(settled.error)).toBe(true);
+    expect(() => breaker.execute(() => 'never').catch(() => {})).not.toThrow();
+    await expect(breaker.execute(() => 'never')).rejects.toMatchObject({ code: 'ERR_CIRCUIT_OPEN' });
+    expect(Error.stackTraceLimit).toBe(10);
   });
 });
