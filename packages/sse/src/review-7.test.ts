@@ -53,3 +53,30 @@ describe('the default backoff under a maxDelay below 30 s', () => {
     }
   });
 });
+
+// The watchdog measured silence as `clock.now() - lastActivity` on the wall clock (Date.now() by default) and re-armed
+// for what was left: a clock set back a day (NTP, a resumed VM, an operator) re-armed it for a day, so a dead
+// connection went unnoticed for a day (breaker decision 0120 fixed the same for the breaker).
+describe('the idleTimeout watchdog when the wall clock is set back', () => {
+  it('still reconnects a silent connection within two idleTimeouts', async () => {
+    const clock = createFakeClock({ now: 1_000_000_000_000 });
+    const reconnects: ReconnectInfo[] = [];
+    const fetch = vi.fn(
+      async () => new Response(new ReadableStream(), { headers: { 'content-type': 'text/event-stream' } }),
+    );
+    const stream = connect('http://sse.test/live', {
+      fetch,
+      clock,
+      idleTimeout: 1000,
+      onReconnect: (info) => reconnects.push(info),
+    });
+    void stream[Symbol.asyncIterator]().next();
+    await vi.waitFor(() => expect(fetch).toHaveBeenCalledTimes(1), WAIT);
+    await clock.advance(400);
+    clock.setWallClock(clock.now() - 86_400_000);
+    await clock.advance(1600);
+    expect(reconnects.map((info) => (info.error as Error).name)).toEqual(['TimeoutError']);
+    stream.close();
+    expect(clock.pendingTimers).toBe(0);
+  });
+});

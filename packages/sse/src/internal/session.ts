@@ -278,6 +278,9 @@ export function startSession(target: URL, options: ConnectOptions, sink: Session
     // The watchdog also covers a server that accepts the connection and never answers.
     if (idleTimeout > 0) {
       const check = (): void => {
+        // A wall clock set back (NTP, a resumed VM) would hold the watchdog off until it caught up, a day for a
+        // day: the silence is counted from now instead.
+        lastActivity = Math.min(lastActivity, clock.now());
         const idle = paused ? 0 : clock.now() - lastActivity;
         // Whole ms: on a clock with fractions of a ms (a fake one) the 1e-13 ms left could vanish in
         // now + delay, and the timer would fire at the same instant forever.
@@ -289,7 +292,7 @@ export function startSession(target: URL, options: ConnectOptions, sink: Session
           release();
         }
       };
-      watchdog = clock.setTimeout(check, idleTimeout);
+      check();
     }
     try {
       // A headers() that throws is retried (a token service may be down for a while); one that returns headers
