@@ -133,7 +133,8 @@ export function consul(
           try {
             const headers: Record<string, string> = { accept: 'application/json' };
             if (options.token) headers['x-consul-token'] = options.token;
-            const response = await doFetch(url, { signal: linked.signal, headers });
+            // Not followed: fetch would send our X-Consul-Token to wherever a proxy redirects (a login host).
+            const response = await doFetch(url, { signal: linked.signal, redirect: 'manual', headers });
             if (!response.ok)
               await refuse(response, 'consul', `${service}: HTTP ${response.status} from the health API`);
             const body = await readJson(response, maxBytes, 'consul', `${service}: health API`);

@@ -2,7 +2,7 @@
  * Review round 7: what the earlier rounds missed (brief: docs in /tmp/briefs are not part of the repo).
  */
 import { createServer, type Server } from 'node:http';
-import { createRegistry, etcd } from '@integ/discovery';
+import { consul, createRegistry, etcd } from '@integ/discovery';
 import { dnsSrv } from '@integ/discovery/dns';
 import { createFakeClock } from '@integ/testing';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -92,6 +92,38 @@ describe('dnsSrv, given an SRV name behind a CNAME', () => {
       await registry.ready();
       expect(registry.endpoints('api').map((e) => e.url)).toEqual(['http://10.0.0.5:8080']);
       expect(registry.inspect('api').nextRefreshAt).toBe(30_000);
+    } finally {
+      registry.close();
+    }
+  });
+});
+
+describe('consul, behind a server that redirects', () => {
+  it('does not follow a redirect, so the ACL token never goes to another host', async () => {
+    // An auth proxy in front of the agent sends what it does not know to a login page on another host.
+    // fetch drops Authorization on a cross-origin redirect, but X-Consul-Token is a header of our own: it
+    // went along to that host, and its answer was taken as the service's instances.
+    const tokens: (string | undefined)[] = [];
+    const other = await counted((req, res) => {
+      tokens.push(req.headers['x-consul-token'] as string | undefined);
+      res.writeHead(200, { 'content-type': 'application/json', 'x-consul-index': '5' });
+      res.end('[]');
+    });
+    const proxy = await counted((req, res) => {
+      res.writeHead(307, { location: `${other.url.replace('127.0.0.1', 'localhost')}${req.url}` });
+      res.end();
+    });
+    const clock = createFakeClock();
+    const registry = createRegistry({
+      services: { api: consul({ service: 'api', address: proxy.url, token: 'acl-token-s3cr3t' }) },
+      clock,
+    });
+    try {
+      await expect(registry.ready()).rejects.toMatchObject({
+        code: 'ERR_DISCOVERY_SOURCE',
+        message: expect.stringContaining('HTTP 307'),
+      });
+      expect(tokens).toEqual([]);
     } finally {
       registry.close();
     }
