@@ -27,7 +27,7 @@ export class SseHttpError extends IntegError {
   declare readonly status: number;
   /** The response Content-Type, or `null` when there was none. */
   declare readonly contentType: string | null;
-  /** The URL that answered. */
+  /** The URL that answered (after a redirect, the one it led to), without its query string. */
   declare readonly url: string;
 
   constructor(code: SseHttpErrorCode, status: number, contentType: string | null, url: string) {

@@ -3,10 +3,10 @@
  * here failed before the fix it names.
  */
 
-import { connect, type ReconnectInfo } from '@integ/sse';
+import { connect, type ReconnectInfo, SseHttpError } from '@integ/sse';
 import { createFakeClock, seededRandom } from '@integ/testing';
 import { describe, expect, it, vi } from 'vitest';
-import { WAIT } from './test-server.js';
+import { startSseServer, WAIT } from './test-server.js';
 
 const eventStream = (body: string): Response =>
   new Response(body, { headers: { 'content-type': 'text/event-stream' } });
@@ -78,5 +78,30 @@ describe('the idleTimeout watchdog when the wall clock is set back', () => {
     expect(reconnects.map((info) => (info.error as Error).name)).toEqual(['TimeoutError']);
     stream.close();
     expect(clock.pendingTimers).toBe(0);
+  });
+});
+
+// SseHttpError named the URL given even when a redirect led elsewhere: an auth proxy that redirects to its login page
+// read "https://api/live answered text/html", hiding where the HTML came from (its url: "The URL that answered").
+describe('SseHttpError after a redirect', () => {
+  it('names the URL that answered, without its query', async () => {
+    const server = await startSseServer((request) =>
+      request.path.startsWith('/events')
+        ? { status: 302, headers: { location: '/login?next=%2Fevents&token=abc' } }
+        : { headers: { 'content-type': 'text/html' }, chunks: ['<html>login</html>'] },
+    );
+    try {
+      const error = await (async () => {
+        for await (const _ of connect(`${server.url}?token=secret`)) return undefined;
+      })().catch((caught: unknown) => caught);
+      expect(error).toBeInstanceOf(SseHttpError);
+      const { url, message, contentType } = error as SseHttpError;
+      const login = new URL('/login', server.url).href;
+      expect([url, contentType]).toEqual([login, 'text/html']);
+      expect(message).toContain(`${login} answered text/html`);
+      expect(message).not.toMatch(/token|secret/);
+    } finally {
+      await server.close();
+    }
   });
 });

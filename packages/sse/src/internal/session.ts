@@ -348,7 +348,13 @@ export function startSession(target: URL, options: ConnectOptions, sink: Session
         response.status !== 200 ? 'ERR_SSE_STATUS' : isEventStream(type) ? 0 : 'ERR_SSE_CONTENT_TYPE';
       if (code !== 0) {
         response.body?.cancel().catch(() => {});
-        throw new SseHttpError(code, response.status, type, where);
+        // After a redirect, the URL that answered (an auth proxy's login page), without its query either.
+        throw new SseHttpError(
+          code,
+          response.status,
+          type,
+          response.redirected ? response.url.replace(/\?.*/, '') : where,
+        );
       }
       parser.reset();
       // Always UTF-8 (whatever charset the Content-Type names); BOMs are kept for the parser to strip one.
