@@ -4,6 +4,7 @@
 import { createServer, type Server } from 'node:http';
 import { consul, createRegistry, etcd } from '@integ/discovery';
 import { dnsSrv } from '@integ/discovery/dns';
+import { tcpCheck } from '@integ/discovery/health';
 import { createFakeClock } from '@integ/testing';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { closeServers, dnsServer } from './internal/test-servers.js';
@@ -126,6 +127,24 @@ describe('consul, behind a server that redirects', () => {
       expect(tokens).toEqual([]);
     } finally {
       registry.close();
+    }
+  });
+});
+
+describe('tcpCheck, given a ws:// or wss:// endpoint', () => {
+  it('connects to the scheme default port (80 / 443), which the URL parser leaves out of ws://host:80', async () => {
+    // new URL('ws://h:80').port is '' (80 is ws's default, as 443 is wss's): the check threw "a URL with a
+    // port" for every WebSocket endpoint on its default port, so it stayed unhealthy forever.
+    const check = tcpCheck();
+    const signal = AbortSignal.timeout(2000);
+    for (const url of ['ws://127.0.0.1:80', 'wss://127.0.0.1', 'ws://127.0.0.1']) {
+      const outcome = await check({ url, service: 'ws', weight: 1, priority: 0 }, { signal }).then(
+        () => 'connected',
+        (error: { code?: string }) => error.code,
+      );
+      // Nothing (or something) listens on 127.0.0.1:80 / :443: refused or connected, never a bad argument.
+      expect(outcome, url).not.toBe('ERR_INVALID_ARGUMENT');
+      expect(['connected', 'ECONNREFUSED'], url).toContain(outcome);
     }
   });
 });

@@ -73,17 +73,14 @@ export function redactText(text: string): string {
   );
 }
 
-/** The host and port of a URL (default ports filled in for http/https). */
+/** The host and port of a URL (default ports filled in for http, https, ws and wss). */
 export function hostPort(url: string): { host: string; port: number } {
   const parsed = new URL(url);
+  // The URL parser drops a scheme's default port (ws://h:80 has port ''): WHATWG's special schemes' defaults.
   const port =
     parsed.port !== ''
       ? Number(parsed.port)
-      : parsed.protocol === 'https:'
-        ? 443
-        : parsed.protocol === 'http:'
-          ? 80
-          : 0;
+      : ({ 'http:': 80, 'https:': 443, 'ws:': 80, 'wss:': 443 }[parsed.protocol] ?? 0);
   const host = parsed.hostname.startsWith('[') ? parsed.hostname.slice(1, -1) : parsed.hostname;
   return { host, port };
 }
