@@ -1,5 +1,6 @@
 /**
- * Review round 7: what the earlier rounds missed (brief: docs in /tmp/briefs are not part of the repo).
+ * Review round 7: defects the earlier rounds missed, one test each (etcd error bodies, an SRV name behind a
+ * CNAME, Consul redirects and its token, tcpCheck on ws/wss default ports).
  */
 import { createServer, type Server } from 'node:http';
 import { consul, createRegistry, etcd } from '@integ/discovery';
