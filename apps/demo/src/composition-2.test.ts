@@ -1,0 +1,451 @@
+/**
+ * Cross-package seams, round 8: the compositions DESIGN.md promises (retry <- queue, sse; breaker and
+ * discovery <- client) put together by hand, as users do until @integ/client exists. Every timer runs on one
+ * fake clock; HTTP goes over real loopback sockets (node:http on 127.0.0.1:0), msw only where a third-party
+ * API is what is being faked.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { CircuitOpenError, createBreaker, createBreakerRegistry, isCircuitOpenError } from '@integ/breaker';
+import { isIntegError } from '@integ/core';
+import { createRegistry, type Endpoint } from '@integ/discovery';
+import { createQueue, memoryStore } from '@integ/queue';
+import { constant, isRetryable, RetryError, retry } from '@integ/retry';
+import { createFakeClock, seededRandom, trackedAbortController } from '@integ/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+type Handler = (req: IncomingMessage, res: ServerResponse) => void;
+
+/** A loopback server whose behaviour each test sets through `handle`. */
+function loopback(): {
+  url: (path?: string) => string;
+  requests: IncomingMessage[];
+  handle: (h: Handler) => void;
+} {
+  let handler: Handler = (_req, res) => res.end('ok');
+  const requests: IncomingMessage[] = [];
+  const server: Server = createServer((req, res) => {
+    requests.push(req);
+    handler(req, res);
+  });
+  let base = '';
+  beforeAll(async () => {
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(async () => {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  });
+  return {
+    url: (path = '/') => `${base}${path}`,
+    requests,
+    handle: (h) => {
+      handler = h;
+    },
+  };
+}
+
+/** Waits in real time (sockets are real) until `check` holds. */
+async function until(check: () => boolean): Promise<void> {
+  for (let i = 0; !check(); i++) {
+    if (i > 2_000) throw new Error('condition never held');
+    await new Promise((resolve) => setTimeout(resolve, 2));
+  }
+}
+
+describe('retry around a breaker around fetch: the hint, the guards and aborts', () => {
+  const srv = loopback();
+  const failing: Handler = (_req, res) => {
+    res.statusCode = 503;
+    res.end('down');
+  };
+  const fetchOk = async (url: string, signal: AbortSignal): Promise<string> => {
+    const res = await fetch(url, { signal });
+    if (!res.ok) {
+      await res.body?.cancel();
+      throw Object.assign(new Error(`HTTP ${res.status}`), { status: res.status });
+    }
+    return res.text();
+  };
+
+  it("waits the open breaker's retryAfterMs, capped by maxRetryAfter", async () => {
+    srv.handle(failing);
+    const clock = createFakeClock();
+    const breaker = createBreaker({ clock, failureThreshold: 1, openFor: 10_000 });
+    const delays: number[] = [];
+    const before = srv.requests.length;
+    const done = retry(
+      ({ signal }) => breaker.execute(({ signal: s }) => fetchOk(srv.url('/a'), s), { signal }),
+      {
+        clock,
+        attempts: 3,
+        backoff: constant(0),
+        maxRetryAfter: 3_000,
+        onRetry: ({ delay }) => delays.push(delay),
+      },
+    ).catch((e: unknown) => e);
+    // The 503 opened the breaker; the 2nd attempt was refused by it and its hint (10 s) was capped to 3 s.
+    await until(() => delays.length === 2);
+    expect(delays).toEqual([0, 3_000]);
+    expect(srv.requests.length - before).toBe(1);
+    await clock.advance(3_000);
+    const error = (await done) as RetryError;
+    expect(error).toBeInstanceOf(RetryError);
+    expect(isCircuitOpenError(error.cause)).toBe(true);
+    expect((error.cause as CircuitOpenError).retryAfterMs).toBe(7_000);
+    expect(srv.requests.length - before).toBe(1);
+    expect(clock.pendingTimers).toBe(0);
+  });
+
+  it("gives up at once when the breaker's hint reaches the deadline", async () => {
+    srv.handle(failing);
+    const clock = createFakeClock();
+    const breaker = createBreaker({ clock, failureThreshold: 1, openFor: 10_000 });
+    const reasons: string[] = [];
+    const done = retry(
+      ({ signal }) => breaker.execute(({ signal: s }) => fetchOk(srv.url('/b'), s), { signal }),
+      {
+        clock,
+        attempts: 5,
+        deadline: 5_000,
+        backoff: constant(0),
+        onGiveUp: ({ reason }) => reasons.push(reason),
+      },
+    ).catch((e: unknown) => e);
+    const error = (await done) as RetryError;
+    expect(error).toBeInstanceOf(RetryError);
+    expect(error.reason).toBe('deadline');
+    expect(isCircuitOpenError(error.cause)).toBe(true);
+    expect(reasons).toEqual(['deadline']);
+    expect(clock.now()).toBe(0);
+    expect(clock.pendingTimers).toBe(0);
+  });
+
+  it('treats an open circuit as retryable and an isolated one as final (isRetryable, isIntegError)', () => {
+    const open = new CircuitOpenError(1_000);
+    const isolated = new CircuitOpenError(Number.POSITIVE_INFINITY, true);
+    expect(isRetryable(open)).toBe(true);
+    expect(isRetryable(isolated)).toBe(false);
+    expect(isIntegError(open, 'ERR_CIRCUIT_OPEN')).toBe(true);
+    expect(isIntegError(isolated, 'ERR_CIRCUIT_OPEN')).toBe(true);
+  });
+
+  it('stops retrying with the isolated CircuitOpenError itself when isolate() comes during a backoff wait', async () => {
+    srv.handle(failing);
+    const clock = createFakeClock();
+    const breaker = createBreaker({ clock, failureThreshold: 10 });
+    let calls = 0;
+    const done = retry(
+      ({ signal }) =>
+        breaker.execute(
+          ({ signal: s }) => {
+            calls++;
+            return fetchOk(srv.url('/c'), s);
+          },
+          { signal },
+        ),
+      { clock, attempts: 5, backoff: constant(1_000) },
+    ).catch((e: unknown) => e);
+    await until(() => clock.pendingTimers === 1); // the first 503 came back, retry waits 1 s
+    const release = breaker.isolate();
+    await clock.advance(1_000);
+    const error = await done;
+    expect(error).toBeInstanceOf(CircuitOpenError);
+    expect((error as CircuitOpenError).isolated).toBe(true);
+    expect((error as CircuitOpenError).retryable).toBe(false);
+    expect(calls).toBe(1);
+    expect(clock.pendingTimers).toBe(0);
+    release();
+  });
+
+  it('aborts the request in flight and stops retrying when isolate() comes during an attempt', async () => {
+    const held: ServerResponse[] = [];
+    srv.handle((_req, res) => held.push(res));
+    const clock = createFakeClock();
+    const breaker = createBreaker({ clock });
+    const before = srv.requests.length;
+    const done = retry(
+      ({ signal }) => breaker.execute(({ signal: s }) => fetchOk(srv.url('/d'), s), { signal }),
+      {
+        clock,
+        attempts: 5,
+        timeout: 10_000,
+        backoff: constant(0),
+      },
+    ).catch((e: unknown) => e);
+    await until(() => held.length === 1);
+    breaker.isolate();
+    const error = await done;
+    expect(isCircuitOpenError(error)).toBe(true);
+    expect((error as CircuitOpenError).isolated).toBe(true);
+    expect(srv.requests.length - before).toBe(1);
+    const req = srv.requests[srv.requests.length - 1] as IncomingMessage;
+    await until(() => req.destroyed);
+    expect(clock.pendingTimers).toBe(0);
+    for (const res of held) res.destroy();
+  });
+
+  for (const where of ['request in flight', 'backoff wait', 'open-circuit wait'] as const) {
+    it(`rejects with the caller's reason and leaves no timer or listener when aborted during the ${where}`, async () => {
+      const held: ServerResponse[] = [];
+      srv.handle(where === 'request in flight' ? (_req, res) => held.push(res) : failing);
+      const clock = createFakeClock();
+      const breaker = createBreaker({
+        clock,
+        failureThreshold: where === 'open-circuit wait' ? 1 : 10,
+        openFor: 30_000,
+      });
+      const caller = trackedAbortController();
+      const before = srv.requests.length;
+      const done = retry(
+        ({ signal }) => breaker.execute(({ signal: s }) => fetchOk(srv.url('/e'), s), { signal }),
+        { clock, attempts: 5, timeout: 60_000, backoff: constant(1_000), signal: caller.signal },
+      ).catch((e: unknown) => e);
+      if (where === 'request in flight') await until(() => held.length === 1);
+      // in a wait: the attempt's timeout timer is gone, only the wait's timer remains
+      else await until(() => srv.requests.length - before === 1 && clock.pendingTimers === 1);
+      if (where === 'open-circuit wait') {
+        expect(breaker.state).toBe('open');
+        await clock.advance(1_000); // the 503's backoff; the 2nd attempt is refused, retry waits its hint
+        expect(clock.pendingTimers).toBe(1);
+        expect(clock.now()).toBe(1_000);
+      }
+      const reason = new Error('caller gave up');
+      caller.abort(reason);
+      expect(await done).toBe(reason);
+      if (where === 'request in flight') {
+        const req = srv.requests[srv.requests.length - 1] as IncomingMessage;
+        await until(() => req.destroyed);
+      }
+      expect(clock.pendingTimers).toBe(0);
+      expect(caller.listeners).toBe(0);
+      expect(srv.requests.length - before).toBe(1);
+      for (const res of held) res.destroy();
+    });
+  }
+});
+
+/** Every string an error shows (message, stack, String(), its cause chain and `.errors`), to look for secrets in. */
+function everythingShown(error: unknown, seen = new Set<unknown>()): string {
+  if (error === null || typeof error !== 'object' || seen.has(error)) return String(error);
+  seen.add(error);
+  const e = error as { message?: unknown; stack?: unknown; cause?: unknown; errors?: unknown };
+  const parts = [String(error), String(e.message), String(e.stack), JSON.stringify(error)];
+  if (e.cause !== undefined) parts.push(everythingShown(e.cause, seen));
+  if (Array.isArray(e.errors)) for (const inner of e.errors) parts.push(everythingShown(inner, seen));
+  return parts.join('\n');
+}
+
+describe('discovery + a breaker per endpoint + retry, one endpoint dead', () => {
+  const healthy = loopback();
+  healthy.handle((_req, res) => res.end('from healthy'));
+  const secret = 's3cr3t-t0ken';
+  let deadUrl = '';
+  beforeAll(async () => {
+    // A port that was just closed: connections to it are refused.
+    const gone = createServer();
+    await new Promise<void>((resolve) => gone.listen(0, '127.0.0.1', resolve));
+    const { port } = gone.address() as AddressInfo;
+    await new Promise((resolve) => gone.close(resolve));
+    deadUrl = `http://127.0.0.1:${port}/v1?token=${secret}`;
+  });
+
+  /** One call: pick() per attempt, a breaker per endpoint url, report() of each attempt's outcome. */
+  function setup() {
+    const clock = createFakeClock();
+    const registry = createRegistry({
+      services: { api: { urls: [healthy.url(`/v1?token=${secret}`), deadUrl] } },
+      clock,
+      random: seededRandom(7),
+    });
+    const breakers = createBreakerRegistry({ clock, options: { failureThreshold: 2, openFor: 30_000 } });
+    const picked: string[] = [];
+    const attempt = async ({ signal }: { signal: AbortSignal }): Promise<string> => {
+      const endpoint: Endpoint = registry.pick('api');
+      picked.push(endpoint.url);
+      const started = clock.now();
+      try {
+        const res = await breakers.execute(
+          endpoint.url,
+          ({ signal: s }) => fetch(endpoint.url, { signal: s }),
+          {
+            signal,
+          },
+        );
+        registry.report(endpoint, { ok: res.ok, latencyMs: clock.now() - started, status: res.status });
+        return await res.text();
+      } catch (error) {
+        // A breaker's refusal says this endpoint is down: report it as a failure with no response, and drop
+        // its retryAfterMs (it is about this endpoint, not the service: another may answer now).
+        registry.report(endpoint, { ok: false, latencyMs: clock.now() - started });
+        if (isCircuitOpenError(error)) throw new Error('endpoint refused by its breaker', { cause: error });
+        throw error;
+      }
+    };
+    const call = (): Promise<string> => retry(attempt, { clock, attempts: 3, backoff: constant(0) });
+    return { clock, registry, breakers, picked, call };
+  }
+
+  it("lands retries on the healthy endpoint, opens the dead one's breaker and ejects it", async () => {
+    const { registry, breakers, picked, call } = setup();
+    for (let i = 0; i < 10; i++) expect(await call()).toBe('from healthy');
+    const dead = picked.filter((url) => url === deadUrl).length;
+    // Round-robin: the dead endpoint gets every other attempt until outlier detection ejects it (5 failures
+    // in a row: 2 refused connections, then 3 refusals of its open breaker); then no attempt goes there.
+    expect(dead).toBe(5);
+    expect(picked.slice(-5).every((url) => url !== deadUrl)).toBe(true);
+    expect(breakers.get(deadUrl).state).toBe('open');
+    expect(breakers.get(healthy.url(`/v1?token=${secret}`)).state).toBe('closed');
+    const inspection = registry.inspect('api');
+    const deadEntry = inspection.endpoints.find((e) => !e.eligible);
+    expect(deadEntry?.ejected).toBe(true);
+    expect(deadEntry?.outlier.ejectedUntil).toBe(30_000); // baseEjectionTime, the first ejection
+    expect(inspection.endpoints.map((e) => e.load.inflight)).toEqual([0, 0]); // every pick was reported
+    expect(JSON.stringify(inspection)).not.toContain(secret);
+    registry.close();
+  });
+
+  it("keeps the endpoint URLs' secrets out of what the caller is thrown", async () => {
+    const clock = createFakeClock();
+    // Only the dead endpoint: every attempt fails, so the caller sees the whole chain.
+    const registry = createRegistry({ services: { api: { urls: [deadUrl] } }, clock });
+    const breakers = createBreakerRegistry({ clock, options: { failureThreshold: 2, openFor: 30_000 } });
+    const error = await retry(
+      async ({ signal }) => {
+        const endpoint = registry.pick('api');
+        try {
+          return await breakers.execute(endpoint.url, ({ signal: s }) => fetch(endpoint.url, { signal: s }), {
+            signal,
+          });
+        } finally {
+          registry.report(endpoint, { ok: false, latencyMs: 1 });
+        }
+      },
+      { clock, attempts: 3, backoff: constant(0), maxRetryAfter: 0 },
+    ).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RetryError);
+    expect((error as RetryError).errors).toHaveLength(3);
+    expect(isCircuitOpenError((error as RetryError).cause)).toBe(true);
+    expect(everythingShown(error)).not.toContain(secret);
+    registry.close();
+  });
+});
+
+describe('a queue worker whose handler retries with @integ/retry', () => {
+  const srv = loopback();
+  const flaky = (failures: number): Handler => {
+    let n = 0;
+    return (_req, res) => {
+      res.statusCode = ++n <= failures ? 503 : 200;
+      res.end(res.statusCode === 200 ? 'sent' : 'busy');
+    };
+  };
+  const send = async (signal: AbortSignal): Promise<string> => {
+    const res = await fetch(srv.url('/send'), { signal });
+    const text = await res.text();
+    if (!res.ok) throw new Error(`HTTP ${res.status}`);
+    return text;
+  };
+
+  it("retries inside the job's lease with the job's signal, and the job is done once", async () => {
+    srv.handle(flaky(2));
+    const clock = createFakeClock();
+    const queue = createQueue<{ to: string }>({ name: 'mail', store: memoryStore(), clock, leaseMs: 10_000 });
+    const results: string[] = [];
+    const before = srv.requests.length;
+    const job = await queue.push({ to: 'a' });
+    let waits = 0;
+    const worker = queue.process(
+      async (_job, { signal }) => {
+        const sent = await retry(({ signal: s }) => send(s), {
+          clock,
+          signal,
+          attempts: 3,
+          backoff: constant(4_000),
+          onRetry: () => void waits++,
+        });
+        results.push(sent);
+      },
+      { pollInterval: 60_000 },
+    );
+    // Two 4 s waits, 8 s in all: longer than half the lease, so the worker renews it meanwhile.
+    for (let i = 1; i <= 2; i++) {
+      await until(() => waits === i);
+      await clock.advance(4_000);
+    }
+    await until(() => results.length === 1);
+    expect(results).toEqual(['sent']);
+    await until(() => worker.running === 0);
+    const stored = await queue.get(job.id);
+    expect(stored?.status).toBe('done');
+    expect(stored?.attempts).toBe(1);
+    expect(srv.requests.length - before).toBe(3);
+    await worker.close();
+    await queue.close();
+    expect(clock.pendingTimers).toBe(0);
+  });
+
+  it('close() during a retry wait aborts it through the job signal and returns the job unspent', async () => {
+    srv.handle(flaky(Number.POSITIVE_INFINITY));
+    const clock = createFakeClock();
+    const queue = createQueue<{ to: string }>({ name: 'mail', store: memoryStore(), clock });
+    const job = await queue.push({ to: 'b' });
+    const outcomes: unknown[] = [];
+    let waits = 0;
+    const worker = queue.process(
+      async (_job, { signal }) => {
+        try {
+          await retry(({ signal: s }) => send(s), {
+            clock,
+            signal,
+            attempts: 5,
+            backoff: constant(60_000),
+            onRetry: () => void waits++,
+          });
+        } catch (error) {
+          outcomes.push(error);
+          throw error;
+        }
+      },
+      { pollInterval: 60_000 },
+    );
+    await until(() => waits === 1); // the 503 is read, retry waits its 60 s
+    const before = srv.requests.length;
+    const closed = worker.close({ timeout: 1_000 });
+    await clock.advance(1_000);
+    await closed;
+    expect(outcomes).toHaveLength(1);
+    expect(outcomes[0]).not.toBeInstanceOf(RetryError); // the abort's reason, not a give-up
+    expect(isIntegError(outcomes[0], 'ERR_QUEUE_CLOSED')).toBe(true);
+    const stored = await queue.get(job.id);
+    expect(stored?.status).toBe('pending');
+    expect(stored?.attempts).toBe(0);
+    expect(srv.requests.length).toBe(before);
+    await queue.close();
+    expect(clock.pendingTimers).toBe(0);
+  });
+
+  it("with next(), a RetryError's retryAfterMs hint can be handed to fail({ delay })", async () => {
+    const clock = createFakeClock();
+    const queue = createQueue<{ to: string }>({ name: 'mail', store: memoryStore(), clock });
+    await queue.push({ to: 'c' });
+    const breaker = createBreaker({ clock, failureThreshold: 1, openFor: 120_000 });
+    await breaker.execute(() => Promise.reject(new Error('down'))).catch(() => undefined);
+    const job = await queue.next();
+    if (job === null) throw new Error('no job');
+    const error = await retry(() => breaker.execute(() => 'sent'), { clock, deadline: 5_000 }).catch(
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(RetryError);
+    const hint = ((error as RetryError).cause as CircuitOpenError).retryAfterMs;
+    expect(hint).toBe(120_000);
+    await job.fail(error, { delay: hint });
+    expect(await queue.next()).toBeNull();
+    clock.setNow(clock.now() + 119_999);
+    expect(await queue.next()).toBeNull();
+    clock.setNow(clock.now() + 1);
+    expect((await queue.next())?.attempts).toBe(2);
+    await queue.close({ timeout: 0 });
+  });
+});
