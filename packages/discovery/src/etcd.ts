@@ -262,30 +262,35 @@ export function etcd(prefixOrOptions: string | EtcdOptions, more: Omit<EtcdOptio
             if (!response.ok || response.body === null)
               throw new DiscoverySourceError('etcd', `watch: HTTP ${response.status}`);
             const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+            // A message ends at a newline, or where its top-level object closes (the gateway may not end one
+            // with a newline). Each character is looked at once, in its chunk (the buffer is flattened only
+            // when the message ends): searching and parsing the whole buffer after every chunk took time
+            // quadratic in a message's size (16 MiB sent in chunks ending in '}': minutes of a blocked event loop).
             let buffer = '';
+            let depth = 0;
+            // 0 outside a string, 1 inside, 2 just after a backslash inside (an escape may end a chunk)
+            let quoted = 0;
             for (;;) {
               const { value, done } = await reader.read();
               if (done) break;
-              buffer += value;
-              // One message may not grow without bound (a stream with no newline would be held forever).
-              if (buffer.length > maxBytes) throw tooLarge('etcd', `watch ${prefix}`, maxBytes);
-              let newline = buffer.indexOf('\n');
-              while (newline >= 0) {
-                const line = buffer.slice(0, newline).trim();
-                buffer = buffer.slice(newline + 1);
-                newline = buffer.indexOf('\n');
-                if (line !== '') handleMessage(line);
-              }
-              if (buffer.trim().startsWith('{') && buffer.trimEnd().endsWith('}')) {
-                // The gateway may not end messages with a newline: try the buffer as one message.
-                try {
-                  JSON.parse(buffer);
-                  handleMessage(buffer);
+              let from = 0;
+              for (let i = 0; i < value.length; i++) {
+                const c = value[i];
+                if (quoted) quoted = quoted > 1 || c !== '"' ? (c === '\\' && quoted < 2 ? 2 : 1) : 0;
+                else if (c === '"') quoted = 1;
+                else if (c === '{') depth++;
+                else if (c === '}') depth--;
+                if (c === '\n' || (c === '}' && depth < 1)) {
+                  const line = (buffer + value.slice(from, i + 1)).trim();
                   buffer = '';
-                } catch {
-                  // incomplete: wait for more
+                  from = i + 1;
+                  depth = quoted = 0;
+                  if (line) handleMessage(line);
                 }
               }
+              buffer += value.slice(from);
+              // One message may not grow without bound (a stream with no newline would be held forever).
+              if (buffer.length > maxBytes) throw tooLarge('etcd', `watch ${prefix}`, maxBytes);
             }
             throw new DiscoverySourceError('etcd', 'watch stream ended');
           } catch (error) {

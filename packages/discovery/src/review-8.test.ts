@@ -1,0 +1,70 @@
+/**
+ * Review round 8 (security sweep): untrusted input that cost more than its size, and keys an answer may use.
+ */
+import { createRegistry, etcd } from '@integ/discovery';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+
+const b64 = (s: string): string => Buffer.from(s).toString('base64');
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+/** A fetch for etcd's JSON gateway: a range holding one key, then a watch streaming `chunks` and staying open. */
+function etcdFetch(chunks: readonly string[]): typeof fetch {
+  const encoder = new TextEncoder();
+  return (async (input: string | URL | Request) => {
+    if (String(input).endsWith('/v3/kv/range'))
+      return new Response(
+        JSON.stringify({
+          header: { revision: '1' },
+          kvs: [{ key: b64('/s/a'), value: b64('http://10.0.0.1:80') }],
+        }),
+      );
+    let i = 0;
+    return new Response(
+      new ReadableStream<Uint8Array>({
+        pull(controller) {
+          if (i === chunks.length) return new Promise<void>(() => {}); // the watch stays open
+          controller.enqueue(encoder.encode(chunks[i++] as string));
+          return undefined;
+        },
+      }),
+    );
+  }) as typeof fetch;
+}
+
+describe('etcd watch, given a message with no newline in many chunks', () => {
+  it('parses the message once, not the whole buffer again after every chunk ending in }', async () => {
+    // 400 events, one chunk each, every chunk ending in '}': the gateway's newline never comes.
+    const chunks = Array.from(
+      { length: 400 },
+      (_, i) =>
+        `${i === 0 ? '{"result":{"header":{"revision":"2"},"events":[' : ','}{"type":"PUT","kv":{"key":"${b64(`/s/k${i}`)}","value":"${b64(`http://10.1.${i >> 8}.${i & 255}:80`)}"}}${i === 399 ? ']}}' : ''}`,
+    );
+    const message = chunks.join('');
+    // First a message whose string holds '}' and an escaped quote, cut right after the backslash.
+    chunks.unshift('{"result":{"header":{"revision":"2"}},"note":"a \\', '"} in a string"}');
+    const parse = JSON.parse;
+    let parsedChars = 0;
+    vi.spyOn(JSON, 'parse').mockImplementation((text: string, reviver?: Parameters<typeof parse>[1]) => {
+      if (typeof text === 'string' && text.startsWith('{"result"')) parsedChars += text.length;
+      return parse(text, reviver);
+    });
+    const registry = createRegistry({
+      services: { api: etcd({ prefix: '/s/', endpoints: ['http://etcd:2379'], fetch: etcdFetch(chunks) }) },
+      minInterval: 0,
+    });
+    try {
+      await registry.ready();
+      await vi.waitFor(() => expect(registry.endpoints('api')).toHaveLength(401), {
+        timeout: 5000,
+        interval: 5,
+      });
+      // Before: every chunk ending in '}' re-parsed the buffer so far: 400 parses, ~200 times the message.
+      expect(parsedChars).toBeLessThanOrEqual(2 * message.length);
+    } finally {
+      registry.close();
+    }
+  });
+});
