@@ -10,9 +10,17 @@ import { CircuitOpenError, createBreaker, createBreakerRegistry, isCircuitOpenEr
 import { isIntegError } from '@integ/core';
 import { createRegistry, type Endpoint } from '@integ/discovery';
 import { createQueue, memoryStore } from '@integ/queue';
-import { constant, isRetryable, RetryError, retry } from '@integ/retry';
-import { createFakeClock, seededRandom, trackedAbortController } from '@integ/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { constant, exponential, isRetryable, RetryError, retry } from '@integ/retry';
+import { connect, encodeEvent, type SseEvent } from '@integ/sse';
+import {
+  createFakeClock,
+  createTestServer,
+  seededRandom,
+  sseStream,
+  trackedAbortController,
+} from '@integ/testing';
+import { http } from 'msw';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 
@@ -454,5 +462,124 @@ describe('a queue worker whose handler retries with @integ/retry', () => {
     clock.setNow(clock.now() + 1);
     expect((await queue.next())?.attempts).toBe(2);
     await queue.close({ timeout: 0 });
+  });
+});
+
+describe('sse connect() with an @integ/retry backoff, on a fake clock', () => {
+  const events = [
+    { id: '1', data: 'one', retry: 1_000 },
+    { id: '2', data: 'two' },
+    { id: '3', data: 'three' },
+    { id: '4', data: 'four' },
+  ];
+
+  /** Reads `count` events, advancing the fake clock through each reconnection wait as it is announced. */
+  async function read(
+    stream: AsyncIterable<SseEvent>,
+    count: number,
+    clock: ReturnType<typeof createFakeClock>,
+    waits: number[],
+  ): Promise<SseEvent[]> {
+    const got: SseEvent[] = [];
+    const iterator = stream[Symbol.asyncIterator]();
+    let waited = 0;
+    while (got.length < count) {
+      const next = iterator.next();
+      let settled = false;
+      void next.then(() => {
+        settled = true;
+      });
+      for (;;) {
+        await until(() => settled || waits.length > waited);
+        // The client reads ahead and may announce the next wait before a buffered event is handed over:
+        // a macrotask lets that event through before the clock moves.
+        await new Promise((resolve) => setTimeout(resolve, 1));
+        if (settled) break;
+        await clock.advance(waits[waited++] as number);
+      }
+      const result = await next;
+      if (result.done) break;
+      got.push(result.value);
+    }
+    return got;
+  }
+
+  describe('under msw, from sseStream()', () => {
+    const server = createTestServer();
+    beforeAll(() => server.listen());
+    afterEach(() => server.resetHandlers());
+    afterAll(() => server.close());
+
+    it('reconnects after retry: plus a constant() backoff scaled below maxDelay, resuming by Last-Event-ID', async () => {
+      server.use(http.get('https://feed.example.com/events', sseStream(events, { disconnectAfter: 2 })));
+      const clock = createFakeClock();
+      const waits: number[] = [];
+      const lastIds: string[] = [];
+      const stream = connect('https://feed.example.com/events', {
+        clock,
+        random: seededRandom(3),
+        backoff: constant(500),
+        maxDelay: 10_000,
+        onReconnect: ({ delay, lastEventId }) => {
+          waits.push(delay);
+          lastIds.push(lastEventId);
+        },
+      });
+      const got = await read(stream, 4, clock, waits);
+      expect(got.map((e) => [e.lastEventId, e.data])).toEqual([
+        ['1', 'one'],
+        ['2', 'two'],
+        ['3', 'three'],
+        ['4', 'four'],
+      ]);
+      // retry: 1000 is the floor, the backoff's 500 is scaled into the 9000 ms left below maxDelay.
+      // (The client reads ahead: the wait after the second connection may already be announced, unused.)
+      expect(waits.slice(0, 1)).toEqual([1_000 + (500 * 9_000) / 10_000]);
+      expect(lastIds.slice(0, 1)).toEqual(['2']);
+      stream.close();
+      expect(clock.pendingTimers).toBe(0);
+    });
+  });
+
+  describe('against a loopback server', () => {
+    const srv = loopback();
+    const lastEventIds: (string | undefined)[] = [];
+    srv.handle((req, res) => {
+      const header = req.headers['last-event-id'];
+      lastEventIds.push(typeof header === 'string' ? header : undefined);
+      const from = events.findIndex((e) => e.id === header) + 1;
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      // One event per connection, then a normal end: the client must reconnect for each of the others.
+      const event = events[from];
+      res.end(event === undefined ? '' : encodeEvent(event));
+    });
+
+    it('paces reconnections with an exponential() backoff (seeded), resumes and leaves nothing behind', async () => {
+      const clock = createFakeClock();
+      const waits: number[] = [];
+      const caller = trackedAbortController();
+      const stream = connect(srv.url('/events'), {
+        clock,
+        random: seededRandom(11),
+        backoff: exponential({ initial: 2_000, factor: 2, max: 8_000, jitter: 'full' }),
+        maxDelay: 20_000,
+        signal: caller.signal,
+        onReconnect: ({ delay }) => waits.push(delay),
+      });
+      const got = await read(stream, 4, clock, waits);
+      expect(got.map((e) => e.data)).toEqual(['one', 'two', 'three', 'four']);
+      expect(lastEventIds.slice(0, 4)).toEqual([undefined, '1', '2', '3']);
+      // Each connection delivered an event, so every wait is a first attempt: retry: 1000 plus a full-jitter
+      // draw of the backoff's 2000, scaled into the 19000 ms left below maxDelay.
+      expect(waits.length).toBeGreaterThanOrEqual(3); // the client reads ahead: a 4th may be announced
+      for (const wait of waits) {
+        expect(wait).toBeGreaterThanOrEqual(1_000);
+        expect(wait).toBeLessThanOrEqual(1_000 + (2_000 * 19_000) / 20_000);
+      }
+      caller.abort(new Error('done'));
+      await expect(stream[Symbol.asyncIterator]().next()).rejects.toThrow('done');
+      expect(clock.pendingTimers).toBe(0);
+      expect(caller.listeners).toBe(0);
+    });
   });
 });
