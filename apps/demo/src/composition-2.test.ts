@@ -4,14 +4,17 @@
  * fake clock; HTTP goes over real loopback sockets (node:http on 127.0.0.1:0), msw only where a third-party
  * API is what is being faked.
  */
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { CircuitOpenError, createBreaker, createBreakerRegistry, isCircuitOpenError } from '@integ/breaker';
-import { isIntegError } from '@integ/core';
+import { IntegError, isIntegError, sleep } from '@integ/core';
 import { createRegistry, type Endpoint } from '@integ/discovery';
 import { createQueue, memoryStore } from '@integ/queue';
-import { constant, exponential, isRetryable, RetryError, retry } from '@integ/retry';
-import { connect, encodeEvent, type SseEvent } from '@integ/sse';
+import { constant, exponential, isRetryable, RetryError, retry, retryBudget } from '@integ/retry';
+import { connect, createParser, encodeEvent, type SseEvent } from '@integ/sse';
 import {
   createFakeClock,
   createTestServer,
@@ -581,5 +584,250 @@ describe('sse connect() with an @integ/retry backoff, on a fake clock', () => {
       expect(clock.pendingTimers).toBe(0);
       expect(caller.listeners).toBe(0);
     });
+  });
+});
+
+describe('error guards across packages', () => {
+  const srv = loopback();
+
+  /** Runs `make` and returns what it threw or rejected with. */
+  const caught = async (make: () => unknown): Promise<unknown> => {
+    try {
+      await make();
+    } catch (error) {
+      return error;
+    }
+    throw new Error('nothing was thrown');
+  };
+  const drain = async (stream: AsyncIterable<unknown>): Promise<void> => {
+    for await (const _ of stream);
+  };
+
+  /** [package, the code documented, how a user meets it] for every error a package throws at its caller. */
+  const cases: [string, string, () => Promise<unknown>][] = [
+    ['core', 'ERR_INVALID_ARGUMENT', () => caught(() => retry(() => 1, { attempts: 0 }))],
+    [
+      'core',
+      'ERR_TIMEOUT',
+      async () => {
+        const clock = createFakeClock();
+        const done = retry(({ signal }) => sleep(5_000, { clock, signal }), {
+          clock,
+          attempts: 1,
+          timeout: 10,
+        });
+        const error = caught(() => done);
+        await clock.advance(10);
+        return ((await error) as RetryError).cause;
+      },
+    ],
+    [
+      'retry',
+      'ERR_RETRY_EXHAUSTED',
+      () => caught(() => retry(() => Promise.reject(new Error('x')), { attempts: 1 })),
+    ],
+    [
+      'retry',
+      'ERR_RETRY_BUDGET_EXHAUSTED',
+      () =>
+        caught(() =>
+          retry(() => Promise.reject(new Error('x')), {
+            budget: retryBudget({ minPerSecond: 0, ratio: 0 }),
+            backoff: constant(0),
+          }),
+        ),
+    ],
+    [
+      'retry',
+      'ERR_RETRY_RESULT_REJECTED',
+      async () =>
+        ((await caught(() => retry(() => 1, { attempts: 1, retryOnResult: () => true }))) as RetryError)
+          .cause,
+    ],
+    [
+      'breaker',
+      'ERR_CIRCUIT_OPEN',
+      () => {
+        const breaker = createBreaker();
+        breaker.isolate();
+        return caught(() => breaker.execute(() => 1));
+      },
+    ],
+    [
+      'queue',
+      'ERR_QUEUE_CLOSED',
+      async () => {
+        const queue = createQueue({ name: 'q', store: memoryStore() });
+        await queue.close();
+        return caught(() => queue.push(1));
+      },
+    ],
+    [
+      'queue',
+      'ERR_PAYLOAD_INVALID',
+      () => caught(() => createQueue({ name: 'q', store: memoryStore() }).push(() => 1)),
+    ],
+    [
+      'queue',
+      'ERR_PAYLOAD_TOO_LARGE',
+      () =>
+        caught(() =>
+          createQueue({ name: 'q', store: memoryStore(), maxPayloadBytes: 8 }).push('x'.repeat(64)),
+        ),
+    ],
+    [
+      'queue',
+      'ERR_JOB_SETTLED',
+      async () => {
+        const queue = createQueue({ name: 'q', store: memoryStore() });
+        await queue.push(1);
+        const job = await queue.next();
+        await job?.ack();
+        return caught(() => job?.ack());
+      },
+    ],
+    [
+      'queue',
+      'ERR_LEASE_LOST',
+      async () => {
+        const clock = createFakeClock();
+        const queue = createQueue({ name: 'q', store: memoryStore(), clock });
+        await queue.push(1);
+        const first = await queue.next({ leaseMs: 1_000 });
+        clock.setNow(2_000);
+        await queue.next({ leaseMs: 1_000 }); // the same job, delivered again
+        return caught(() => first?.ack());
+      },
+    ],
+    [
+      'queue',
+      'ERR_STORE_UNAVAILABLE',
+      async () => {
+        const store = memoryStore();
+        const queue = createQueue({ name: 'q', store });
+        await store.close();
+        return caught(() => queue.push(1));
+      },
+    ],
+    [
+      'sse',
+      'ERR_SSE_STATUS',
+      () => {
+        srv.handle((_req, res) => {
+          res.statusCode = 500;
+          res.end();
+        });
+        return caught(() => drain(connect(srv.url('/sse?token=s3cr3t'))));
+      },
+    ],
+    [
+      'sse',
+      'ERR_SSE_CONTENT_TYPE',
+      () => {
+        srv.handle((_req, res) => res.end('<html>'));
+        return caught(() => drain(connect(srv.url('/sse?token=s3cr3t'))));
+      },
+    ],
+    [
+      'sse',
+      'ERR_SSE_CONNECTION',
+      async () => {
+        const errors: unknown[] = [];
+        srv.handle((req) => req.socket.destroy());
+        const stream = connect(srv.url('/sse?token=s3cr3t'), { onError: (error) => errors.push(error) });
+        const reading = drain(stream).catch(() => undefined);
+        await until(() => errors.length > 0);
+        stream.close();
+        await reading;
+        return errors[0];
+      },
+    ],
+    [
+      'sse',
+      'ERR_SSE_EVENT_TOO_LARGE',
+      () =>
+        caught(() =>
+          createParser({ onEvent: () => undefined, maxEventSize: 4 }).feed('data: 0123456789\n\n'),
+        ),
+    ],
+    [
+      'discovery',
+      'ERR_UNKNOWN_SERVICE',
+      () => {
+        const registry = createRegistry({ services: { api: 'http://10.0.0.1' } });
+        return caught(() => registry.pick('nope')).finally(() => registry.close());
+      },
+    ],
+    [
+      'discovery',
+      'ERR_INVALID_URL',
+      () => caught(() => createRegistry({ services: { api: { urls: ['not a url?token=s3cr3t'] } } })),
+    ],
+    [
+      'discovery',
+      'ERR_NO_ENDPOINTS',
+      async () => {
+        const empty = {
+          kind: 'custom',
+          description: 'no instance',
+          open: () => ({ resolve: async () => ({ endpoints: [] }) }),
+        };
+        const registry = createRegistry({ services: { api: empty } });
+        await registry.ready('api');
+        return caught(() => registry.pick('api')).finally(() => registry.close());
+      },
+    ],
+    [
+      'discovery',
+      'ERR_DISCOVERY_SOURCE',
+      () => {
+        const failing = {
+          kind: 'custom',
+          description: 'always fails',
+          open: () => ({ resolve: () => Promise.reject(new Error('lookup failed')) }),
+        };
+        const registry = createRegistry({ services: { api: failing } });
+        return caught(() => registry.ready('api')).finally(() => registry.close());
+      },
+    ],
+  ];
+
+  for (const [pkg, code, make] of cases) {
+    it(`${pkg}: isIntegError(err, '${code}') recognises it, and no other code does`, async () => {
+      const error = await make();
+      expect(isIntegError(error, code)).toBe(true);
+      expect(isIntegError(error)).toBe(true);
+      expect(error).toBeInstanceOf(IntegError);
+      expect((error as Error).name).toMatch(/Error$/);
+      for (const [, other] of cases) if (other !== code) expect(isIntegError(error, other)).toBe(false);
+      expect(everythingShown(error)).not.toContain('s3cr3t');
+    });
+  }
+
+  it("gives every code one meaning: no two packages use one ERR_ code, but core's ERR_TIMEOUT that breaker reads", () => {
+    const root = fileURLToPath(new URL('../../../packages/', import.meta.url));
+    const owners = new Map<string, Set<string>>();
+    for (const pkg of readdirSync(root)) {
+      const src = join(root, pkg, 'src');
+      if (!existsSync(src)) continue;
+      for (const file of readdirSync(src, { recursive: true, encoding: 'utf8' })) {
+        if (!file.endsWith('.ts') || /\.test(-support)?\.ts$|test-server|(^|\/)testing\.ts$/.test(file))
+          continue;
+        const code = readFileSync(join(src, file), 'utf8')
+          .replace(/\/\*[\s\S]*?\*\//g, '')
+          .replace(/(^|\s)\/\/.*$/gm, '');
+        for (const [, found] of code.matchAll(/'(ERR_[A-Z0-9_]+)'/g))
+          owners.set(found as string, (owners.get(found as string) ?? new Set()).add(pkg));
+      }
+    }
+    // Every code the cases above meet is found in its package's sources, so the scan sees what is thrown.
+    for (const [pkg, code] of cases) expect([code, owners.get(code)?.has(pkg)]).toEqual([code, true]);
+    // Node's own codes, read by queue's driver loader, are not ours.
+    const shared = [...owners].filter(
+      ([code, pkgs]) => pkgs.size > 1 && !/^ERR_(MODULE_NOT_FOUND|DLOPEN_FAILED)$/.test(code),
+    );
+    expect(shared.map(([code, pkgs]) => [code, [...pkgs].sort()])).toEqual([
+      ['ERR_TIMEOUT', ['breaker', 'core']],
+    ]);
   });
 });
