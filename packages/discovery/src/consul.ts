@@ -56,9 +56,10 @@ function toEndpoint(entry: unknown, protocol: string): EndpointInit | undefined 
   const port = service?.['Port'];
   if (!HOST.test(host) || !Number.isInteger(port) || (port as number) < 1 || (port as number) > 65_535)
     return undefined;
-  const meta: Record<string, string> = {};
-  for (const [key, value] of Object.entries(object(service?.['Meta']) ?? {}))
-    if (typeof value === 'string') meta[key] = value;
+  // fromEntries defines own properties: `meta[key] =` with Consul's valid key '__proto__' set nothing.
+  const meta: Record<string, string> = Object.fromEntries(
+    Object.entries(object(service?.['Meta']) ?? {}).filter((pair) => typeof pair[1] === 'string'),
+  ) as Record<string, string>;
   if (string(service?.['ID'])) meta['consul.id'] = string(service?.['ID']);
   if (string(node?.['Node'])) meta['consul.node'] = string(node?.['Node']);
   const tags = service?.['Tags'];

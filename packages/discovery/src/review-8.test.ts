@@ -1,7 +1,7 @@
 /**
  * Review round 8 (security sweep): untrusted input that cost more than its size, and keys an answer may use.
  */
-import { createRegistry, etcd } from '@integ/discovery';
+import { consul, createRegistry, etcd } from '@integ/discovery';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 
 const b64 = (s: string): string => Buffer.from(s).toString('base64');
@@ -63,6 +63,36 @@ describe('etcd watch, given a message with no newline in many chunks', () => {
       });
       // Before: every chunk ending in '}' re-parsed the buffer so far: 400 parses, ~200 times the message.
       expect(parsedChars).toBeLessThanOrEqual(2 * message.length);
+    } finally {
+      registry.close();
+    }
+  });
+});
+
+describe('consul, given service meta keyed __proto__, constructor or toString', () => {
+  it('keeps every string meta as an own property, __proto__ included', async () => {
+    // Consul accepts any meta key of letters, digits, '-' and '_': '__proto__' is one.
+    const body = `[{"Node":{"Node":"n1","Address":"10.0.0.1"},"Service":{"ID":"a","Port":80,"Meta":{"__proto__":"x","constructor":"y","toString":"z","zone":"eu"}}}]`;
+    const fetchConsul = (async () =>
+      new Response(body, { headers: { 'x-consul-index': '1' } })) as unknown as typeof fetch;
+    const registry = createRegistry({
+      services: { api: consul({ service: 'api', fetch: fetchConsul, wait: 600_000 }) },
+    });
+    try {
+      await registry.ready();
+      const meta = registry.pick('api').meta ?? {};
+      // Before: meta['__proto__'] = 'x' set no property (a string is no prototype), so the key was lost.
+      expect(Object.keys(meta).sort()).toEqual([
+        '__proto__',
+        'constructor',
+        'consul.id',
+        'consul.node',
+        'toString',
+        'zone',
+      ]);
+      expect(Object.getOwnPropertyDescriptor(meta, '__proto__')?.value).toBe('x');
+      expect(Object.getPrototypeOf(meta)).toBe(Object.prototype);
+      expect(meta['constructor']).toBe('y');
     } finally {
       registry.close();
     }
