@@ -39,7 +39,8 @@ export interface FakeClock extends Clock {
    * Moves time forward by `ms`, firing due timers in order (timers they schedule fire too if due), and
    * lets promise callbacks run after each one, so `await sleep()` chains progress as they would in real time.
    * A timer that throws stops nothing: the other due timers still fire and time still reaches the target;
-   * then the first error thrown is rethrown (like `tick` of @sinonjs/fake-timers).
+   * then the first error thrown is rethrown (like `tick` of @sinonjs/fake-timers). Time moved meanwhile (a
+   * callback calling advanceSync or setNow, an advance not awaited) moves the target by as much.
    *
    * @throws {InvalidArgumentError} when `ms` is not a finite number >= 0 (nothing fires, time stays)
    * @throws the first error a timer callback threw; else an Error when 10,000 timers set during it with no
@@ -123,9 +124,22 @@ export function createFakeClock(options?: FakeClockOptions): FakeClock {
     return due;
   };
 
-  const fire = (timer: Timer, failure: Failure): void => {
+  // Where an advance is heading, and the time it last set itself: a timer callback (or a promise callback, or
+  // an advance not awaited) may move the time too, by advance, advanceSync or setNow. As in tick of
+  // @sinonjs/fake-timers, the target then moves by as much, so the time never steps back at the end.
+  interface Step {
+    until: number;
+    mark: number;
+  }
+  const follow = (step: Step): void => {
+    step.until += now - step.mark;
+    step.mark = now;
+  };
+
+  const fire = (timer: Timer, failure: Failure, step?: Step): void => {
     timers.delete(timer.handle);
     if (timer.at > now) now = timer.at;
+    if (step) step.mark = now;
     try {
       timer.callback();
     } catch (error) {
@@ -182,38 +196,41 @@ export function createFakeClock(options?: FakeClockOptions): FakeClock {
     },
     async advance(ms: number): Promise<void> {
       assertMs('advance', ms);
-      const until = now + ms;
+      const step: Step = { until: now + ms, mark: now };
       const failure: Failure = { threw: false, error: undefined };
       const first = nextId;
       const spin = { at: Number.NaN, count: 0 };
       await flush();
-      for (let timer = nextDue(until); timer !== undefined; timer = nextDue(until)) {
+      follow(step);
+      for (let timer = nextDue(step.until); timer !== undefined; timer = nextDue(step.until)) {
         // Time stays at the spinning instant: the timers due before `until` have not fired.
         if (spinning(timer, first, spin)) {
           rethrow(failure);
           throw spun('advance');
         }
-        fire(timer, failure);
+        fire(timer, failure, step);
         await flush();
+        follow(step);
       }
-      now = until;
+      now = step.until;
       await flush();
       rethrow(failure);
     },
     advanceSync(ms: number): void {
       assertMs('advanceSync', ms);
-      const until = now + ms;
+      const step: Step = { until: now + ms, mark: now };
       const failure: Failure = { threw: false, error: undefined };
       const first = nextId;
       const spin = { at: Number.NaN, count: 0 };
-      for (let timer = nextDue(until); timer !== undefined; timer = nextDue(until)) {
+      for (let timer = nextDue(step.until); timer !== undefined; timer = nextDue(step.until)) {
         if (spinning(timer, first, spin)) {
           rethrow(failure);
           throw spun('advanceSync');
         }
-        fire(timer, failure);
+        fire(timer, failure, step);
+        follow(step);
       }
-      now = until;
+      now = step.until;
       rethrow(failure);
     },
     async runAll(limit = 10_000): Promise<void> {

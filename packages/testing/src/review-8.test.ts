@@ -1,0 +1,49 @@
+/**
+ * Review round 8 of @integ/testing: what users hit that earlier rounds missed. The fake clock when time is
+ * moved from inside a timer callback or by an advance that was not awaited; `slow` and `retryAfter` options
+ * no server could act on; HEAD requests, which a real server answers without content.
+ */
+import { createFakeClock } from '@integ/testing';
+import { describe, expect, it } from 'vitest';
+
+describe('createFakeClock when time moves during an advance', () => {
+  it('never sends time back when a timer callback advances the clock itself, and fires what falls in the shifted target', () => {
+    const clock = createFakeClock();
+    const seen: string[] = [];
+    clock.setTimeout(() => {
+      seen.push(`a@${clock.now()}`);
+      clock.advanceSync(50); // fires b at 30, ends at 60
+      seen.push(`a-after@${clock.now()}`);
+    }, 10);
+    clock.setTimeout(() => seen.push(`b@${clock.now()}`), 30);
+    clock.setTimeout(() => seen.push(`c@${clock.now()}`), 80);
+    clock.advanceSync(40);
+    // As in tick of @sinonjs/fake-timers: the outer step keeps its own 40 ms on top of the inner 50.
+    expect(seen).toEqual(['a@10', 'b@30', 'a-after@60', 'c@80']);
+    expect(clock.now()).toBe(90);
+    expect(clock.pendingTimers).toBe(0);
+  });
+
+  it('keeps a setNow() made by a timer callback instead of undoing it at the end of the advance', async () => {
+    for (const method of ['advance', 'advanceSync'] as const) {
+      const clock = createFakeClock();
+      clock.setTimeout(() => clock.setNow(10_000), 10);
+      await clock[method](100);
+      expect(clock.now(), method).toBe(10_090);
+    }
+  });
+
+  it('adds up an advance that was not awaited and a later advanceSync(), so now() never steps back', async () => {
+    const clock = createFakeClock();
+    const fired: number[] = [];
+    clock.setTimeout(() => fired.push(clock.now()), 550);
+    const pending = clock.advance(100); // not awaited: a common slip
+    clock.advanceSync(500);
+    const after = clock.now();
+    await pending;
+    expect(after).toBe(500);
+    expect(clock.now()).toBeGreaterThanOrEqual(after);
+    expect(clock.now()).toBe(600);
+    expect(fired).toEqual([550]);
+  });
+});
