@@ -3,8 +3,16 @@
  * moved from inside a timer callback or by an advance that was not awaited; `slow` and `retryAfter` options
  * no server could act on; HEAD requests, which a real server answers without content.
  */
-import { createFakeClock } from '@integ/testing';
-import { describe, expect, it } from 'vitest';
+import { InvalidArgumentError } from '@integ/core';
+import { createFakeClock, createTestServer, slow } from '@integ/testing';
+import { http } from 'msw';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+
+const api = 'https://api.example.test';
+const server = createTestServer();
+beforeAll(() => server.listen());
+afterEach(() => server.resetHandlers());
+afterAll(() => server.close());
 
 describe('createFakeClock when time moves during an advance', () => {
   it('never sends time back when a timer callback advances the clock itself, and fires what falls in the shifted target', () => {
@@ -45,5 +53,27 @@ describe('createFakeClock when time moves during an advance', () => {
     expect(clock.now()).toBeGreaterThanOrEqual(after);
     expect(clock.now()).toBe(600);
     expect(fired).toEqual([550]);
+  });
+});
+
+describe('slow(ms) given a delay no server could wait', () => {
+  it('refuses a negative or NaN ms with an InvalidArgumentError naming slow(ms), and still takes 0 and Infinity', () => {
+    for (const ms of [-1, Number.NaN, '100' as unknown as number]) {
+      expect(() => slow(ms), String(ms)).toThrow(InvalidArgumentError);
+      expect(() => slow(ms), String(ms)).toThrow(/slow\(ms\)/);
+    }
+    expect(() => slow(0)).not.toThrow();
+    expect(() => slow(Number.POSITIVE_INFINITY)).not.toThrow();
+  });
+
+  it('with Infinity never answers until the client aborts, and leaves no timer behind', async () => {
+    const clock = createFakeClock();
+    server.use(http.get(`${api}/hang`, slow(Number.POSITIVE_INFINITY, { clock })));
+    const controller = new AbortController();
+    const pending = fetch(`${api}/hang`, { signal: controller.signal });
+    await clock.advance(3_600_000);
+    controller.abort();
+    await expect(pending).rejects.toMatchObject({ name: 'AbortError' });
+    expect(clock.pendingTimers).toBe(0);
   });
 });

@@ -87,7 +87,10 @@ export interface SlowOptions {
 }
 
 /**
- * A service that answers after `ms` milliseconds (the wait ends early when the client aborts).
+ * A service that answers after `ms` milliseconds (the wait ends early when the client aborts); `Infinity`
+ * never answers, for timeout tests.
+ *
+ * @throws {InvalidArgumentError} when `ms` is not a number >= 0
  *
  * @example
  * ```ts
@@ -96,6 +99,10 @@ export interface SlowOptions {
  */
 export function slow(ms: number, options: SlowOptions = {}): ScenarioResolver {
   const { reply = ok, clock = systemClock } = options;
+  // A negative or NaN wait (a misspelt option, undefined * 1000) answered at once, so a timeout test passed
+  // without ever timing out; Infinity is kept: a service that never answers.
+  if (!(typeof ms === 'number' && ms >= 0))
+    throw new InvalidArgumentError('slow(ms)', 'a number of ms >= 0 (Infinity never answers)', ms);
   return scenario(async (request) => {
     try {
       await sleep(ms, { signal: request.signal, clock });
