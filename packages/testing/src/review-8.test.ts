@@ -4,7 +4,7 @@
  * no server could act on; HEAD requests, which a real server answers without content.
  */
 import { InvalidArgumentError } from '@integ/core';
-import { createFakeClock, createTestServer, slow } from '@integ/testing';
+import { createFakeClock, createTestServer, retryAfter, slow } from '@integ/testing';
 import { http } from 'msw';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
@@ -75,5 +75,15 @@ describe('slow(ms) given a delay no server could wait', () => {
     controller.abort();
     await expect(pending).rejects.toMatchObject({ name: 'AbortError' });
     expect(clock.pendingTimers).toBe(0);
+  });
+});
+
+describe('retryAfter given a string no header can carry', () => {
+  it('refuses CR, LF, NUL or a character above U+00FF when created, with an InvalidArgumentError, instead of an msw 500 at the request', () => {
+    for (const bad of ['1\r\nX-Injected: yes', '1\n', '\0', 'in 5 \u0142']) {
+      expect(() => retryAfter(bad), JSON.stringify(bad)).toThrow(InvalidArgumentError);
+    }
+    // Malformed but sendable (Latin-1 too): kept for client tests.
+    for (const odd of ['soon', ' 5 ', 'in 5 \u00e9']) expect(() => retryAfter(odd), odd).not.toThrow();
   });
 });

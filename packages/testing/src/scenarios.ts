@@ -129,7 +129,8 @@ export interface RetryAfterOptions {
  * (a Date or a preformatted string), then recovers.
  *
  * @throws {InvalidArgumentError} when `after` is a number that is not whole seconds >= 0 or a Date outside the
- *   years 0000 to 9999 (or invalid), `status` is not from 200 to 599 or `times` not a whole number >= 0
+ *   years 0000 to 9999 (or invalid), a string with CR, LF, NUL or a character above U+00FF, `status` is not from
+ *   200 to 599 or `times` not a whole number >= 0
  *
  * @example
  * ```ts
@@ -151,6 +152,14 @@ export function retryAfter(after: number | Date | string, options: RetryAfterOpt
     throw new InvalidArgumentError(
       'retryAfter(after)',
       'whole seconds >= 0, a Date in the years 0000 to 9999 or a string',
+      after,
+    );
+  // A header value cannot hold CR, LF, NUL or a character above U+00FF: fetch's Headers throws for it, which
+  // msw reported as a 500 at the request, far from the retryAfter() call that was wrong.
+  if (typeof after === 'string' && /[\r\n\0\u0100-\uffff]/.test(after))
+    throw new InvalidArgumentError(
+      'retryAfter(after)',
+      'a string a header can carry (no CR, LF, NUL or character above U+00FF)',
       after,
     );
   const value =
