@@ -4,8 +4,17 @@
  * no server could act on; HEAD requests, which a real server answers without content.
  */
 import { InvalidArgumentError } from '@integ/core';
-import { createFakeClock, createTestServer, retryAfter, slow } from '@integ/testing';
-import { http } from 'msw';
+import {
+  createFakeClock,
+  createTestServer,
+  flaky,
+  rateLimited,
+  retryAfter,
+  sequence,
+  slow,
+  sseStream,
+} from '@integ/testing';
+import { HttpResponse, http } from 'msw';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 const api = 'https://api.example.test';
@@ -85,5 +94,47 @@ describe('retryAfter given a string no header can carry', () => {
     }
     // Malformed but sendable (Latin-1 too): kept for client tests.
     for (const odd of ['soon', ' 5 ', 'in 5 \u00e9']) expect(() => retryAfter(odd), odd).not.toThrow();
+  });
+});
+
+describe('scenarios answering a HEAD request', () => {
+  it('send the status and headers of the GET answer with no content, as a real server does', async () => {
+    const clock = createFakeClock();
+    server.use(
+      http.head(`${api}/flaky`, flaky({ failures: 1 })),
+      http.head(`${api}/ra`, retryAfter(2)),
+      http.head(`${api}/rl`, rateLimited({ limit: 1, clock })),
+      http.head(`${api}/seq`, sequence([HttpResponse.text('hello')])),
+      http.head(`${api}/slow`, slow(0, { clock })),
+    );
+    const expected: [string, number, string | null][] = [
+      ['flaky', 503, 'application/json'],
+      ['flaky', 200, 'application/json'],
+      ['ra', 503, 'application/json'],
+      ['rl', 200, 'application/json'],
+      ['rl', 429, 'application/json'],
+      ['seq', 200, 'text/plain'],
+    ];
+    for (const [path, status, type] of expected) {
+      const response = await fetch(`${api}/${path}`, { method: 'HEAD' });
+      expect(response.status, path).toBe(status);
+      expect(response.headers.get('content-type'), path).toContain(type);
+      expect(await response.text(), path).toBe('');
+    }
+    const slowHead = fetch(`${api}/slow`, { method: 'HEAD' });
+    await clock.advance(0);
+    expect(await (await slowHead).text()).toBe('');
+  });
+
+  it('sseStream answers HEAD with its headers and no stream left open', async () => {
+    server.use(http.head(`${api}/live`, sseStream([{ id: '1', data: 'a' }])));
+    const response = await fetch(`${api}/live`, { method: 'HEAD' });
+    expect(response.headers.get('content-type')).toBe('text/event-stream');
+    expect(await response.text()).toBe('');
+  });
+
+  it('still answers GET with the body', async () => {
+    server.use(http.get(`${api}/flaky`, flaky({ failures: 0 })));
+    expect(await (await fetch(`${api}/flaky`)).json()).toEqual({ ok: true });
   });
 });

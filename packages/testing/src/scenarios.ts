@@ -41,9 +41,18 @@ function refusal(error: string, status: number, headers: Record<string, string> 
     : HttpResponse.json({ error }, { status, headers });
 }
 
+// RFC 9110 9.3.2: a HEAD answer has the status and headers a GET would get and no content. A real server sends
+// none (fetch reads ''), but msw hands a mocked body to the client as it is.
+function headless(request: Request, response: Response): Response {
+  if (request.method !== 'HEAD' || response.body === null) return response;
+  response.body.cancel().catch(() => {});
+  return new Response(null, response);
+}
+
 function scenario(handle: (request: Request, call: number) => Promise<Response>): ScenarioResolver {
   let calls = 0;
-  const resolver = ({ request }: { request: Request }) => handle(request, ++calls);
+  const resolver = async ({ request }: { request: Request }) =>
+    headless(request, await handle(request, ++calls));
   Object.defineProperty(resolver, 'calls', { get: () => calls });
   return resolver as ScenarioResolver;
 }

@@ -105,6 +105,12 @@ export function sseStream(events: readonly SseEventInit[], options: SseStreamOpt
       const index = events.findIndex((e) => typeof e !== 'string' && e.id === lastId);
       if (index >= 0) start = index + 1;
     }
+    // Set one by one: header names are case-insensitive, so a spread would add 'Content-Type' next to
+    // 'content-type' and the response would carry both values joined ('text/event-stream, text/html').
+    const headers = new Headers({ 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+    for (const [name, value] of Object.entries(options.headers ?? {})) headers.set(name, value);
+    // RFC 9110 9.3.2: HEAD gets the headers alone; a stream here would stay open (msw passes mocked bodies on).
+    if (request.method === 'HEAD') return new HttpResponse(null, { status, headers });
     const slice = events.slice(start, disconnectAfter === undefined ? undefined : start + disconnectAfter);
     const cut = disconnectAfter !== undefined;
     const encoder = new TextEncoder();
@@ -151,10 +157,6 @@ export function sseStream(events: readonly SseEventInit[], options: SseStreamOpt
         else globalThis.setTimeout(reset, 0);
       },
     });
-    // Set one by one: header names are case-insensitive, so a spread would add 'Content-Type' next to
-    // 'content-type' and the response would carry both values joined ('text/event-stream, text/html').
-    const headers = new Headers({ 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
-    for (const [name, value] of Object.entries(options.headers ?? {})) headers.set(name, value);
     return new HttpResponse(body, { status, headers });
   };
   Object.defineProperty(resolver, 'calls', { get: () => calls });
