@@ -14,6 +14,7 @@ import {
   slow,
   sseStream,
 } from '@integ/testing';
+import fc from 'fast-check';
 import { HttpResponse, http } from 'msw';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
@@ -136,5 +137,59 @@ describe('scenarios answering a HEAD request', () => {
   it('still answers GET with the body', async () => {
     server.use(http.get(`${api}/flaky`, flaky({ failures: 0 })));
     expect(await (await fetch(`${api}/flaky`)).json()).toEqual({ ok: true });
+  });
+});
+
+describe('rateLimited on a wall clock that steps', () => {
+  it('starts a new window when the clock steps back, instead of refusing with Retry-After: 86460 for a day', async () => {
+    const clock = createFakeClock({ now: 1_700_000_000_000 });
+    server.use(http.get(`${api}/rl`, rateLimited({ limit: 1, windowSeconds: 60, clock })));
+    expect((await fetch(`${api}/rl`)).status).toBe(200);
+    clock.setWallClock(clock.now() - 86_400_000);
+    const after = await fetch(`${api}/rl`);
+    expect(after.status).toBe(200);
+    expect(after.headers.get('ratelimit-reset')).toBe('60');
+    const refused = await fetch(`${api}/rl`);
+    expect(refused.status).toBe(429);
+    expect(refused.headers.get('retry-after')).toBe('60');
+  });
+
+  it('property: Reset and Retry-After stay within 1..windowSeconds and Remaining within 0..limit, whatever the steps', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 0, max: 3 }),
+        fc.integer({ min: 1, max: 120 }),
+        fc.array(
+          fc.oneof(
+            fc.record({ op: fc.constant('request' as const) }),
+            fc.record({ op: fc.constant('advance' as const), ms: fc.integer({ min: 0, max: 200_000 }) }),
+            fc.record({
+              op: fc.constant('step' as const),
+              ms: fc.integer({ min: -172_800_000, max: 172_800_000 }),
+            }),
+          ),
+          { minLength: 1, maxLength: 12 },
+        ),
+        async (limit, windowSeconds, ops) => {
+          const clock = createFakeClock({ now: 1_700_000_000_000 });
+          server.use(http.get(`${api}/rl-prop`, rateLimited({ limit, windowSeconds, clock })));
+          for (const o of ops) {
+            if (o.op === 'advance') await clock.advance(o.ms);
+            else if (o.op === 'step') clock.setWallClock(clock.now() + o.ms);
+            else {
+              const response = await fetch(`${api}/rl-prop`);
+              const reset = Number(response.headers.get('ratelimit-reset'));
+              const remaining = Number(response.headers.get('ratelimit-remaining'));
+              expect(reset).toBeGreaterThanOrEqual(1);
+              expect(reset).toBeLessThanOrEqual(windowSeconds);
+              expect(remaining).toBeGreaterThanOrEqual(0);
+              expect(remaining).toBeLessThanOrEqual(limit);
+              if (response.status === 429) expect(response.headers.get('retry-after')).toBe(String(reset));
+            }
+          }
+        },
+      ),
+      { numRuns: 60, seed: 8 },
+    );
   });
 });

@@ -213,8 +213,12 @@ export function rateLimited(options: RateLimitedOptions = {}): ScenarioResolver 
   let used = 0;
   return scenario(async () => {
     const now = clock.now();
-    if (now - windowStart >= windowMs) {
-      windowStart = now - ((now - (Number.isFinite(windowStart) ? windowStart : now)) % windowMs);
+    const since = now - windowStart;
+    // A wall clock stepped back (NTP, a resumed VM) starts a new window: the old one would otherwise end the
+    // step later, and the 429s would say Retry-After: 86460 for a day back, which no limiter keyed on time
+    // windows or expiring counters sends.
+    if (since >= windowMs || since < 0) {
+      windowStart = since < 0 || !Number.isFinite(since) ? now : now - (since % windowMs);
       used = 0;
     }
     const reset = Math.max(1, Math.ceil((windowStart + windowMs - now) / 1000));
