@@ -193,3 +193,14 @@ describe('rateLimited on a wall clock that steps', () => {
     );
   });
 });
+
+describe('sseStream given a Last-Event-ID it does not know', () => {
+  it('starts again from the first event, and resumes after a known id', async () => {
+    const events = [{ id: '1', data: 'a' }, { id: '2', data: 'b' }, 'c'];
+    server.use(http.get(`${api}/ids`, sseStream(events, { disconnectAfter: 2 })));
+    const read = async (lastEventId: string) =>
+      (await fetch(`${api}/ids`, { headers: { 'last-event-id': lastEventId } })).text();
+    expect(await read('gone')).toBe('id: 1\ndata: a\n\nid: 2\ndata: b\n\n');
+    expect(await read('1')).toBe('id: 2\ndata: b\n\ndata: c\n\n');
+  });
+});
