@@ -253,12 +253,18 @@ function resolveHealth(
 
 // Every message shown by inspect() or logged goes through redactText: a foreign error may quote a URL
 // with its credentials (undici does for user:password@).
+// Never throws: String() of an object with no prototype, a revoked Proxy or a throwing toString() did, inside the
+// failure handling, so the failure went uncounted and ready() never settled.
 function describeError(error: unknown): { code: string; message: string } {
-  if (error instanceof IntegError) return { code: error.code, message: redactText(error.message) };
-  return {
-    code: 'ERR_UNKNOWN',
-    message: redactText(error instanceof Error ? error.message : String(error)),
-  };
+  let code = 'ERR_UNKNOWN';
+  let message: string;
+  try {
+    if (error instanceof IntegError) code = error.code;
+    message = redactText(error instanceof Error ? error.message : String(error));
+  } catch {
+    message = 'an unreadable failure';
+  }
+  return { code, message };
 }
 
 class Service {
@@ -408,10 +414,11 @@ class Service {
         return snapshot.ttlMs;
       } catch (error) {
         if (this.closed) throw error;
+        const { code, message } = describeError(error);
         const wrapped =
-          error instanceof IntegError
-            ? error
-            : new DiscoverySourceError(this.source.kind, describeError(error).message, { cause: error });
+          code === 'ERR_UNKNOWN'
+            ? new DiscoverySourceError(this.source.kind, message, { cause: error })
+            : (error as IntegError);
         this.consecutiveErrors++;
         this.lastError = wrapped;
         if (this.status !== 'ready') this.status = 'failed';
@@ -419,7 +426,7 @@ class Service {
           {
             service: this.name,
             source: this.source.kind,
-            code: describeError(wrapped).code,
+            code: wrapped.code,
             stale: this.list.length > 0,
           },
           'discovery source failed; serving the last known endpoints',

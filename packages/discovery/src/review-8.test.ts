@@ -98,3 +98,46 @@ describe('consul, given service meta keyed __proto__, constructor or toString', 
     }
   });
 });
+
+describe('createRegistry, given a source that fails with a value that cannot be turned into text', () => {
+  const { proxy, revoke } = Proxy.revocable({}, {});
+  revoke();
+  it.each([
+    ['an object with no prototype', Object.create(null) as unknown],
+    ['a revoked Proxy', proxy as unknown],
+    [
+      'an object whose toString throws',
+      {
+        toString: () => {
+          throw new Error('no');
+        },
+      } as unknown,
+    ],
+  ])('rejects ready() with ERR_DISCOVERY_SOURCE for %s, and counts the failure', async (_name, thrown) => {
+    const warned: unknown[] = [];
+    const registry = createRegistry({
+      services: {
+        api: {
+          kind: 'custom',
+          description: 'custom',
+          open: () => ({ resolve: () => Promise.reject(thrown) }),
+        },
+      },
+      logger: { debug() {}, info() {}, warn: (details: unknown) => warned.push(details), error() {} },
+    });
+    try {
+      // Before: String(value) threw inside the failure handling, so ready() never settled and inspect() said
+      // 'pending' with no error, every retry alike.
+      await expect(registry.ready('api', { signal: AbortSignal.timeout(2000) })).rejects.toMatchObject({
+        code: 'ERR_DISCOVERY_SOURCE',
+      });
+      const inspection = registry.inspect('api');
+      expect(inspection.state).toBe('failed');
+      expect(inspection.consecutiveErrors).toBe(1);
+      expect(inspection.lastError?.code).toBe('ERR_DISCOVERY_SOURCE');
+      expect(warned).toHaveLength(1);
+    } finally {
+      registry.close();
+    }
+  });
+});
