@@ -218,3 +218,25 @@ describe('sseStream given a Last-Event-ID it does not know', () => {
     expect(await read('1')).toBe('id: 2\ndata: b\n\ndata: c\n\n');
   });
 });
+
+describe('scenarios given a reply that is not one', () => {
+  it('refuse a status, a plain object or a Response already read when created, naming the option', async () => {
+    const read = new Response('x');
+    await read.text();
+    const bad: [RegExp, () => unknown][] = [
+      [/sequence\(replies\[0\]\)/, () => sequence([503 as unknown as Response, 'network'])],
+      [/sequence\(replies\[1\]\)/, () => sequence(['network', { status: 200 } as unknown as Response])],
+      [/flaky\(\{ reply \}\)/, () => flaky({ reply: 'error' as 'network' })],
+      [/slow\(\{ reply \}\)/, () => slow(1, { reply: null as unknown as Response })],
+      [/retryAfter\(\{ reply \}\)/, () => retryAfter(1, { reply: read })],
+      [/rateLimited\(\{ reply \}\)/, () => rateLimited({ reply: 200 as unknown as Response })],
+    ];
+    for (const [name, make] of bad) {
+      expect(make, String(name)).toThrow(InvalidArgumentError);
+      expect(make, String(name)).toThrow(name);
+    }
+    expect(() =>
+      sequence([HttpResponse.text('a'), () => new Response('b'), 'network', Response.error()]),
+    ).not.toThrow();
+  });
+});

@@ -28,6 +28,22 @@ function whole(argument: string, value: number, min: number): void {
   if (!(Number.isSafeInteger(value) && value >= min))
     throw new InvalidArgumentError(argument, `a whole number >= ${min}`, value);
 }
+// A status where a Reply belongs (sequence([503, 'network'])), a plain object or a Response already read failed
+// every request with msw's 500 about 'reply.clone is not a function' or a used body.
+function checkReply(argument: string, reply: unknown): void {
+  if (
+    !(
+      reply === 'network' ||
+      typeof reply === 'function' ||
+      (typeof (reply as Response | null)?.clone === 'function' && !(reply as Response).bodyUsed)
+    )
+  )
+    throw new InvalidArgumentError(
+      argument,
+      "a Response not yet read, a function returning one, or 'network'",
+      reply,
+    );
+}
 function httpStatus(argument: string, status: number): void {
   if (!(Number.isInteger(status) && status >= 200 && status <= 599))
     throw new InvalidArgumentError(argument, 'an HTTP status from 200 to 599', status);
@@ -79,6 +95,7 @@ export interface FlakyOptions {
  */
 export function flaky(options: FlakyOptions = {}): ScenarioResolver {
   const { failures = 1, status = 503, reply = ok } = options;
+  checkReply('flaky({ reply })', reply);
   whole('flaky({ failures })', failures, 0);
   if (status !== 'network') httpStatus('flaky({ status })', status);
   return scenario(async (_request, call) => {
@@ -108,6 +125,7 @@ export interface SlowOptions {
  */
 export function slow(ms: number, options: SlowOptions = {}): ScenarioResolver {
   const { reply = ok, clock = systemClock } = options;
+  checkReply('slow({ reply })', reply);
   // A negative or NaN wait (a misspelt option, undefined * 1000) answered at once, so a timeout test passed
   // without ever timing out; Infinity is kept: a service that never answers.
   if (!(typeof ms === 'number' && ms >= 0))
@@ -148,6 +166,7 @@ export interface RetryAfterOptions {
  */
 export function retryAfter(after: number | Date | string, options: RetryAfterOptions = {}): ScenarioResolver {
   const { status = 503, times = 1, reply = ok } = options;
+  checkReply('retryAfter({ reply })', reply);
   httpStatus('retryAfter({ status })', status);
   whole('retryAfter({ times })', times, 0);
   // RFC 9110 10.2.3: delay-seconds is whole seconds (1*DIGIT) and an HTTP-date an IMF-fixdate, whose year has 4
@@ -205,6 +224,7 @@ export interface RateLimitedOptions {
  */
 export function rateLimited(options: RateLimitedOptions = {}): ScenarioResolver {
   const { limit = 1, windowSeconds = 1, reply = ok, clock = systemClock } = options;
+  checkReply('rateLimited({ reply })', reply);
   whole('rateLimited({ limit })', limit, 0);
   // Whole seconds: the policy's w= and the reset are integers in the draft (and a window of 0 s never reset).
   whole('rateLimited({ windowSeconds })', windowSeconds, 1);
@@ -268,6 +288,7 @@ export interface SequenceOptions {
 export function sequence(replies: readonly Reply[], options: SequenceOptions = {}): ScenarioResolver {
   if (replies.length === 0)
     throw new InvalidArgumentError('sequence(replies)', 'at least one reply', replies);
+  for (const [index, reply] of replies.entries()) checkReply(`sequence(replies[${index}])`, reply);
   const after = options.after ?? 'last';
   if (after !== 'last' && after !== 'error')
     throw new InvalidArgumentError('sequence({ after })', "'last' or 'error'", after);
