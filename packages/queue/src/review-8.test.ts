@@ -1,5 +1,5 @@
 /**
- * Review round 8 (security sweep): lastError redaction must cost time linear in the text it is given.
+ * Review round 8 (security sweep): lastError redaction, its cost and what it leaves of a password.
  */
 import { createQueue, memoryStore } from '@integ/queue';
 import { createFakeClock } from '@integ/testing';
@@ -43,5 +43,23 @@ describe('lastError redaction, given a message an upstream service wrote', () =>
       expect(stored, secret).not.toContain(secret);
     expect(stored).toContain('X-Authorization: "[redacted]"');
     expect(stored).toContain('x-my-api-key: [redacted]');
+  });
+});
+
+describe('lastError redaction, given a connection string whose password holds an @', () => {
+  it('redacts the userinfo up to the last @ of the authority, as a URL parser reads it', async () => {
+    // WHATWG URL (and so pg, ioredis, amqplib) read 'admin:P@ssw0rd' as the userinfo: it ends at the last '@'
+    // before the path. Cut at the first '@', 'ssw0rd' stayed in lastError.
+    const { stored } = await lastErrorOf(
+      new Error('connect postgres://admin:P@ssw0rd@db:5432/app failed; redis://:s3cr@t@cache:6379 refused'),
+    );
+    for (const secret of ['ssw0rd', 't@cache']) expect(stored, secret).not.toContain(secret);
+    expect(stored).toBe(
+      'Error: connect postgres://[redacted]@db:5432/app failed; redis://[redacted]@cache:6379 refused',
+    );
+    // An @ after the path is not userinfo, and a mail address is left alone.
+    expect((await lastErrorOf(new Error('see https://host/x@y and mail me@x.com'))).stored).toBe(
+      'Error: see https://host/x@y and mail me@x.com',
+    );
   });
 });

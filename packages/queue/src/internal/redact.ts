@@ -12,7 +12,8 @@ const CREDENTIAL = String.raw`((?<![\w-])[\w-]*(?:token|secret|passw(?:or)?d|api
 
 const REDACTIONS: readonly (readonly [RegExp, string])[] = [
   // URL userinfo (https://user:pass@host, https://token@host) and query strings, which often carry tokens.
-  [/(\/\/)[^\s/?#@]+@/g, '$1[redacted]@'],
+  // Userinfo ends at the authority's last '@', as a URL parser reads `admin:P@ss@host` (the first left `ss`).
+  [/(\/\/)[^\s/?#\\]+@/g, '$1[redacted]@'],
   [/(\/\/[^\s?#]*)\?[^\s#"'<>]*/g, '$1?[redacted]'],
   // A cookie header's value to the end of the line (several pairs).
   [/\b((?:set-)?cookie["']?\s*:\s*)[^\r\n"']+/gi, '$1[redacted]'],
