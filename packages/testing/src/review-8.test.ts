@@ -240,3 +240,11 @@ describe('scenarios given a reply that is not one', () => {
     ).not.toThrow();
   });
 });
+
+describe('sseStream given headers fetch cannot send', () => {
+  it('refuses them when created with an InvalidArgumentError, instead of an msw 500 at each connection', () => {
+    for (const headers of [{ 'x-trace': 'a\r\nb' }, { 'bad name': 'x' }, { 'x-name': 'Zo\u0142' }])
+      expect(() => sseStream([], { headers }), JSON.stringify(headers)).toThrow(InvalidArgumentError);
+    expect(() => sseStream([], { headers: { 'Content-Type': 'text/html' } })).not.toThrow();
+  });
+});

@@ -73,7 +73,8 @@ export function encodeSseEvent(event: SseEventInit): string {
  * Serves `events` as an SSE stream.
  *
  * @throws {InvalidArgumentError} when an event cannot be encoded (see {@link encodeSseEvent}), `disconnectAfter` is
- *   not a whole number >= 0, `disconnectWith` neither `'close'` nor `'error'`, or `status` not from 200 to 599
+ *   not a whole number >= 0, `disconnectWith` neither `'close'` nor `'error'`, `status` not from 200 to 599, or
+ *   `headers` holds a header fetch cannot send
  *
  * @example
  * ```ts
@@ -96,6 +97,16 @@ export function sseStream(events: readonly SseEventInit[], options: SseStreamOpt
   // Checked up front: an event that cannot be sent throws here, not inside a stream the client reads. Each
   // connection still encodes from `events` as it is then, as before.
   for (const event of events) encodeSseEvent(event);
+  // A header fetch cannot carry (a name with a space, a value with CR or LF) failed each request with msw's 500.
+  try {
+    new Headers(options.headers);
+  } catch {
+    throw new InvalidArgumentError(
+      'sseStream({ headers })',
+      'header names and values fetch can send',
+      options.headers,
+    );
+  }
   let calls = 0;
   const resolver = async ({ request }: { request: Request }): Promise<Response> => {
     calls++;
