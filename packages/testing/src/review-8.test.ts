@@ -1,7 +1,9 @@
 /**
  * Review round 8 of @integ/testing: what users hit that earlier rounds missed. The fake clock when time is
- * moved from inside a timer callback or by an advance that was not awaited; `slow` and `retryAfter` options
- * no server could act on; HEAD requests, which a real server answers without content.
+ * moved from inside a timer callback or by an advance that was not awaited; options no server could act on
+ * (`slow` delays, `retryAfter` strings and `sseStream` headers a header cannot carry, replies that are not
+ * replies), refused when created instead of as msw 500s; HEAD requests, which a real server answers without
+ * content; `rateLimited` on a clock stepped back; `sseStream` given a Last-Event-ID it does not know.
  */
 import { InvalidArgumentError } from '@integ/core';
 import {
