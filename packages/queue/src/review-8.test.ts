@@ -63,3 +63,23 @@ describe('lastError redaction, given a connection string whose password holds an
     );
   });
 });
+
+describe('lastError redaction, given the other common names of a secret', () => {
+  it('redacts private keys, passphrases, credentials and ODBC Pwd values', async () => {
+    const { stored } = await lastErrorOf(
+      new Error(
+        [
+          // A Google service account's JSON, echoed by a config check.
+          'bad config {"type":"service_account","private_key":"-----BEGIN PRIVATE KEY-----\\nMIIEvQIB"}',
+          'Server=db;Uid=sa;Pwd=Hunter2!;Database=app',
+          'ssh passphrase=correct-horse',
+          'client_credentials: dGhlLWNyZWRz',
+        ].join('\n'),
+      ),
+    );
+    for (const secret of ['MIIEvQIB', 'BEGIN PRIVATE', 'Hunter2', 'correct-horse', 'dGhlLWNyZWRz'])
+      expect(stored, secret).not.toContain(secret);
+    expect(stored).toContain('"private_key":"[redacted]"');
+    expect(stored).toContain('Uid=sa;Pwd=[redacted];Database=app');
+  });
+});

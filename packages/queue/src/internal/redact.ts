@@ -8,7 +8,7 @@
 // closing quote allowed). $1 is the name, $2 the separator. A name starts only where a run of word characters
 // and dashes starts: `\b` also started one after each dash inside a run, and each start backtracked over the
 // rest of it ('token-token-...': 4 KB took ~0.8 s per pattern, cubic).
-const CREDENTIAL = String.raw`((?<![\w-])[\w-]*(?:token|secret|passw(?:or)?d|api[-_]?key|signature)[\w-]*|\b(?:proxy-)?authorization)(["']?\s*[:=]\s*)`;
+const CREDENTIAL = String.raw`((?<![\w-])[\w-]*(?:token|secret|passw(?:or)?d|pwd|passphrase|private[-_]?key|credential|api[-_]?key|signature)[\w-]*|\b(?:proxy-)?authorization)(["']?\s*[:=]\s*)`;
 
 const REDACTIONS: readonly (readonly [RegExp, string])[] = [
   // URL userinfo (https://user:pass@host, https://token@host) and query strings, which often carry tokens.
