@@ -23,9 +23,12 @@ describe('lastError redaction, given a message an upstream service wrote', () =>
     // 'token-token-...': every word boundary inside the run started a credential-name match that backtracked
     // over the whole run: ~0.8 s per pattern (two patterns) for 4 KB, on every failed attempt of every job.
     for (const word of ['token-', 'password-', 'tokentoken-']) {
-      const { stored, ms } = await lastErrorOf(new Error(word.repeat(Math.floor(4000 / word.length))));
-      expect(stored.startsWith(`Error: ${word}`)).toBe(true);
-      expect(ms, word).toBeLessThan(150);
+      const error = new Error(word.repeat(Math.floor(4000 / word.length)));
+      // The best of three runs, under a bound far from both sides (~2 ms now, ~1.6 s before), so a busy
+      // machine's pause in one run cannot fail it.
+      const runs = [await lastErrorOf(error), await lastErrorOf(error), await lastErrorOf(error)];
+      expect(runs[0]?.stored.startsWith(`Error: ${word}`)).toBe(true);
+      expect(Math.min(...runs.map((run) => run.ms)), word).toBeLessThan(400);
     }
   });
 
