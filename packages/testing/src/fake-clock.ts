@@ -50,6 +50,7 @@ export interface FakeClock extends Clock {
   /**
    * Like {@link FakeClock.advance} but synchronous: promise callbacks run only after it returns.
    *
+   * @throws {InvalidArgumentError} when `ms` is not a finite number >= 0 (nothing fires, time stays)
    * @throws the first error a timer callback threw, after firing every due timer; else the runaway Error of
    *   {@link FakeClock.advance}
    */
@@ -64,6 +65,8 @@ export interface FakeClock extends Clock {
   /**
    * Sets the time without firing anything. Timers keep their due times on the same time line: a jump forward
    * leaves the timers it passed overdue (they fire on the next advance), a jump back delays them.
+   *
+   * @throws {InvalidArgumentError} when `now` is not a finite number (negative is fine)
    */
   setNow(now: number): void;
   /**
@@ -71,6 +74,7 @@ export interface FakeClock extends Clock {
    * here on (back or forward), while timers keep running on elapsed time, so none fires early or late because
    * of it (unlike {@link FakeClock.setNow}). For testing code that must survive a clock step.
    *
+   * @throws {InvalidArgumentError} when `now` is not a finite number (negative is fine)
    * @example
    * ```ts
    * clock.setWallClock(clock.now() - 86_400_000); // a day back; a 1 s timer still fires after 1 s
@@ -93,8 +97,9 @@ const flush = (): Promise<void> =>
   );
 
 /**
- * Creates a fake clock.
+ * Creates a fake clock, at `now` (default 0) until a test moves it.
  *
+ * @throws {InvalidArgumentError} when `now` is not a finite number (negative is fine)
  * @example
  * ```ts
  * const clock = createFakeClock();

@@ -86,7 +86,8 @@ export interface FlakyOptions {
 /**
  * A service that fails `failures` times, then succeeds.
  *
- * @throws {InvalidArgumentError} when `failures` is not a whole number >= 0 or `status` not from 200 to 599
+ * @throws {InvalidArgumentError} when `failures` is not a whole number >= 0, `status` not from 200 to 599 (or
+ *   `'network'`), or `reply` is not a {@link Reply} (a status number, a plain object, a Response already read)
  *
  * @example
  * ```ts
@@ -116,7 +117,7 @@ export interface SlowOptions {
  * A service that answers after `ms` milliseconds (the wait ends early when the client aborts); `Infinity`
  * never answers, for timeout tests.
  *
- * @throws {InvalidArgumentError} when `ms` is not a number >= 0
+ * @throws {InvalidArgumentError} when `ms` is not a number >= 0 (negative, `NaN`) or `reply` is not a {@link Reply}
  *
  * @example
  * ```ts
@@ -157,7 +158,7 @@ export interface RetryAfterOptions {
  *
  * @throws {InvalidArgumentError} when `after` is a number that is not whole seconds >= 0 or a Date outside the
  *   years 0000 to 9999 (or invalid), a string with CR, LF, NUL or a character above U+00FF, `status` is not from
- *   200 to 599 or `times` not a whole number >= 0
+ *   200 to 599, `times` not a whole number >= 0, or `reply` is not a {@link Reply}
  *
  * @example
  * ```ts
@@ -215,7 +216,8 @@ export interface RateLimitedOptions {
  * `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset` and `RateLimit-Policy` headers (also set on
  * allowed responses).
  *
- * @throws {InvalidArgumentError} when `limit` is not a whole number >= 0 or `windowSeconds` not one >= 1
+ * @throws {InvalidArgumentError} when `limit` is not a whole number >= 0, `windowSeconds` not one >= 1, or `reply`
+ *   is not a {@link Reply}
  *
  * @example
  * ```ts
@@ -278,7 +280,8 @@ export interface SequenceOptions {
 /**
  * A service that answers each request with the next reply of the list.
  *
- * @throws {InvalidArgumentError} when `replies` is empty or `after` is neither `'last'` nor `'error'`
+ * @throws {InvalidArgumentError} when `replies` is empty or holds something that is not a {@link Reply}, or `after`
+ *   is neither `'last'` nor `'error'`
  *
  * @example
  * ```ts

@@ -13,7 +13,7 @@ export interface TestServer {
   listen(options?: Parameters<SetupServer['listen']>[0]): void;
   /** Adds handlers in front of the initial ones (for one test). */
   use(...handlers: RequestHandler[]): void;
-  /** Drops handlers added with `use()`. */
+  /** Drops handlers added with `use()`; given handlers, they also replace the initial ones (as in msw). */
   resetHandlers(...handlers: RequestHandler[]): void;
   /** Stops intercepting. */
   close(): void;

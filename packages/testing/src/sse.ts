@@ -24,6 +24,7 @@ export interface SseStreamOptions {
   /**
    * End each connection after this many events. The client sees a normal end of stream (or a network
    * error with `disconnectWith: 'error'`) and is expected to reconnect.
+   * @default undefined (every connection stays open after the last event, until the client goes away)
    */
   readonly disconnectAfter?: number;
   /** How a disconnect looks to the client. @default 'close' */
@@ -34,7 +35,10 @@ export interface SseStreamOptions {
   readonly resume?: boolean;
   /** Status of the response (non-200 lets tests check that clients stop). @default 200 */
   readonly status?: number;
-  /** Extra or replacing headers (`content-type` too, to test a wrong type). */
+  /**
+   * Extra or replacing headers (`content-type` too, to test a wrong type).
+   * @default none (`content-type: text/event-stream` and `cache-control: no-cache` only)
+   */
   readonly headers?: Record<string, string>;
 }
 
@@ -44,6 +48,11 @@ export interface SseStreamOptions {
  *
  * @throws {InvalidArgumentError} when `event` contains CR or LF, `id` contains CR, LF or NULL, or `retry` is
  *   not an integer >= 0: a client would read another field, ignore the id, or ignore the retry
+ * @example
+ * ```ts
+ * encodeSseEvent({ id: '7', event: 'price', data: '{"usd":1}' }); // 'event: price\nid: 7\ndata: {"usd":1}\n\n'
+ * encodeSseEvent('line 1\nline 2'); // 'data: line 1\ndata: line 2\n\n'
+ * ```
  */
 export function encodeSseEvent(event: SseEventInit): string {
   if (typeof event === 'string') event = { data: event };
