@@ -29,6 +29,7 @@ export interface ExecuteOptions {
   /**
    * Aborts the call; the breaker forwards it to `fn`. The call then counts as nothing, unless the reason is
    * a timeout (named `TimeoutError`, or code `ERR_TIMEOUT`): that is a failure, with the reason as the error.
+   * @default none (`null` too)
    */
   readonly signal?: AbortSignal | undefined;
 }
@@ -77,7 +78,10 @@ export interface BreakerSnapshot {
 
 /** Options of {@link createBreaker}. Every one is optional. */
 export interface BreakerOptions {
-  /** Consecutive failures that open the circuit; `Infinity` turns this trigger off. @default 5 */
+  /**
+   * Consecutive failures that open the circuit, a whole number >= 1; `Infinity` turns this trigger off.
+   * @default 5
+   */
   readonly failureThreshold?: number;
   /**
    * How long the circuit stays open before admitting probes, in ms, or a function of the trip number
@@ -97,11 +101,20 @@ export interface BreakerOptions {
   readonly window?: WindowFactory;
   /** Calls slower than this many ms are slow: counted by the window, and a slow probe fails. @default Infinity (off) */
   readonly slowCallDuration?: number;
-  /** Calls admitted as probes in the half-open state; others are rejected at once. @default 1 */
+  /**
+   * Calls admitted as probes in the half-open state (a whole number, 1 to 1e6); others are rejected at once.
+   * @default 1
+   */
   readonly halfOpenProbes?: number;
-  /** Share of probes (0 < ratio <= 1) that must succeed to close; decided as soon as it is certain. @default 1 */
+  /**
+   * Share of probes (1e-9 <= ratio <= 1) that must succeed to close; decided as soon as it is certain.
+   * @default 1
+   */
   readonly halfOpenSuccessRatio?: number;
-  /** A probe that has not settled after this many ms counts as failed and its signal aborts. @default 10_000 */
+  /**
+   * A probe that has not settled after this many ms (1 to 2^31 - 1) counts as failed and its signal aborts.
+   * @default 10_000
+   */
   readonly probeTimeout?: number;
   /**
    * Whether an error counts as a failure; `false` counts the call as a success (the dependency answered).
@@ -124,15 +137,25 @@ export interface BreakerOptions {
    * snapshot means a full open period from now. `createBreaker` throws `InvalidArgumentError`
    * (`initialState`) for an unknown state, a count that is not a whole number >= 0, or counts that
    * contradict each other (`failures` or `slowCalls` above `calls`; with a window, `slowCalls` above `failures`).
+   * @default undefined (a new breaker: closed, no counts)
    */
   readonly initialState?: Pick<BreakerSnapshot, 'state'> & Partial<BreakerSnapshot>;
-  /** Called after every state change. Hooks are not awaited; a hook that throws or rejects is ignored. */
+  /**
+   * Called after every state change. Hooks are not awaited; a hook that throws or rejects is ignored.
+   * @default none
+   */
   readonly onStateChange?: (to: BreakerState, from: BreakerState) => void;
-  /** Called for every call rejected without running (the rejections of one open episode share one error). */
+  /**
+   * Called for every call rejected without running (the rejections of one open episode share one error).
+   * @default none
+   */
   readonly onReject?: (error: CircuitOpenError) => void;
-  /** Called when a call succeeds. */
+  /** Called when a call succeeds. @default none */
   readonly onSuccess?: (event: SuccessEvent) => void;
-  /** Called when a call fails, a caller's timeout included (other aborts are neither successes nor failures). */
+  /**
+   * Called when a call fails, a caller's timeout included (other aborts are neither successes nor failures).
+   * @default none
+   */
   readonly onFailure?: (event: FailureEvent) => void;
 }
 
@@ -143,9 +166,13 @@ export interface Breaker {
   /**
    * Runs `fn` if the breaker admits the call, and counts its outcome.
    * @throws {CircuitOpenError} when the call is rejected; otherwise whatever `fn` throws
+   * @throws {InvalidArgumentError} when `fn` is not a function or `signal` not an `AbortSignal` (`fn` does not run)
    */
   execute<T>(fn: (context: BreakerContext) => T | PromiseLike<T>, options?: ExecuteOptions): Promise<T>;
-  /** Like `execute`, but resolves to `{ ok: true, value }` or `{ ok: false, error }` and never rejects. */
+  /**
+   * Like `execute`, but resolves to `{ ok: true, value }` or `{ ok: false, error }` and never rejects (a bad
+   * `fn` or `signal` gives `{ ok: false, error }` with the InvalidArgumentError).
+   */
   tryExecute<T>(
     fn: (context: BreakerContext) => T | PromiseLike<T>,
     options?: ExecuteOptions,

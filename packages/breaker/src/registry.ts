@@ -25,12 +25,13 @@ import {
 export interface BreakerRegistryOptions {
   /** Options of every breaker, or a function of the key returning them. Its `clock` defaults to the registry's. @default {} */
   readonly options?: BreakerOptions | ((key: string) => BreakerOptions);
-  /** Most breakers kept at once. @default 1_000 */
+  /** Most breakers kept at once, a whole number >= 1. @default 1_000 */
   readonly maxSize?: number;
   /**
-   * A closed breaker not used for this many ms is evicted. A call through `execute` is a use when it
-   * starts and when it ends, and the breaker is not idle while it runs. A use sweeps only the 8 least
-   * recently used entries: when all 8 are open or busy, idle ones behind them wait for those to move, or `prune()`.
+   * A closed breaker not used for this many ms (>= 0; `Infinity`: never idle) is evicted. A call through
+   * `execute` is a use when it starts and when it ends, and the breaker is not idle while it runs. A use sweeps
+   * only the 8 least recently used entries: when all 8 are open or busy, idle ones behind them wait for those to
+   * move, or `prune()`.
    * @default 300_000 (5 min)
    */
   readonly idleFor?: number;
@@ -38,7 +39,9 @@ export interface BreakerRegistryOptions {
   readonly clock?: Clock;
   /**
    * Called with each evicted breaker, once the `get`, `execute` or `prune` that evicted it has done its work.
-   * Not re-entered: what a registry call made from inside it evicts is evicted without a call.
+   * Not re-entered: what a registry call made from inside it evicts is evicted without a call. If it throws, or
+   * is async and rejects, the error is ignored.
+   * @default none
    */
   readonly onEvict?: (key: string, breaker: Breaker) => void;
 }
@@ -90,8 +93,9 @@ const SCAN = 8;
 /**
  * Creates a registry of breakers keyed by string.
  *
- * @throws {InvalidArgumentError} for `maxSize` < 1, a negative `idleFor`, `options` neither an object nor a
- *   function, or an options object that `createBreaker` refuses
+ * @throws {InvalidArgumentError} for a `maxSize` that is not a whole number >= 1, an `idleFor` that is not a
+ *   number >= 0, an `onEvict` that is not a function, `options` neither an object nor a function, or an options
+ *   object that `createBreaker` refuses
  * @example
  * ```ts
  * const breakers = createBreakerRegistry({ options: { failureThreshold: 3 }, maxSize: 10_000 });

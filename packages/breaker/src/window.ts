@@ -48,19 +48,22 @@ export interface SlidingWindowOptions {
   readonly size?: number;
   /** Length of a time window in ms, from `buckets` (1 ms per bucket) to 2^31 - 1. @default 60_000 */
   readonly duration?: number;
-  /** Buckets a time window is kept in (its granularity is `duration / buckets`). @default 10 */
+  /** Buckets a time window is kept in, 1 to 1e4 (its granularity is `duration / buckets`). @default 10 */
   readonly buckets?: number;
   /**
-   * Failure rate (0 < rate <= 1) that opens the circuit; slow calls count as failures. `Infinity` turns it
+   * Failure rate (1e-9 <= rate <= 1) that opens the circuit; slow calls count as failures. `Infinity` turns it
    * off. @default 0.5
    */
   readonly failureRateThreshold?: number;
   /**
-   * Slow-call rate (0 < rate <= 1) that opens the circuit; slow means slower than the breaker's
+   * Slow-call rate (1e-9 <= rate <= 1) that opens the circuit; slow means slower than the breaker's
    * `slowCallDuration`. `Infinity` turns it off. @default 1
    */
   readonly slowCallRateThreshold?: number;
-  /** Calls the window must hold before either rate is judged. @default min(10, size) */
+  /**
+   * Calls the window must hold before either rate is judged, a whole number >= 1 (at most `size` in a count
+   * window). @default min(10, size) in a count window, 10 in a time window
+   */
   readonly minimumCalls?: number;
 }
 
