@@ -33,7 +33,7 @@ export type Backoff = (context: BackoffContext) => number;
  */
 export type Jitter = 'none' | 'full' | 'equal';
 
-/** Options of {@link linear}. */
+/** Options of {@link linear}. Every delay is a number of ms from 0 to 2^31 - 1. */
 export interface LinearOptions {
   /** Delay after the first failure, in ms. @default 100 */
   readonly initial?: number | undefined;
@@ -45,11 +45,11 @@ export interface LinearOptions {
   readonly jitter?: Jitter | undefined;
 }
 
-/** Options of {@link exponential}. */
+/** Options of {@link exponential}. Every delay is a number of ms from 0 to 2^31 - 1. */
 export interface ExponentialOptions {
   /** Delay after the first failure, in ms. @default 100 */
   readonly initial?: number | undefined;
-  /** Multiplier applied after each further failure. @default 2 */
+  /** Multiplier applied after each further failure, 1 to 1e6. @default 2 */
   readonly factor?: number | undefined;
   /** Cap on the delay (before jitter), in ms. @default 30000 */
   readonly max?: number | undefined;
@@ -57,7 +57,7 @@ export interface ExponentialOptions {
   readonly jitter?: Jitter | undefined;
 }
 
-/** Options of {@link decorrelated}. */
+/** Options of {@link decorrelated}. Every delay is a number of ms from 0 to 2^31 - 1. */
 export interface DecorrelatedOptions {
   /** The smallest delay, and the seed of the first one, in ms. @default 100 */
   readonly initial?: number | undefined;

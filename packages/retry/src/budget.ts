@@ -9,11 +9,14 @@ import { check } from './internal/check.js';
 
 /** Options of {@link retryBudget}. */
 export interface RetryBudgetOptions {
-  /** Retries allowed per call, over the window (0.2 = retries add at most 20 % load). @default 0.2 */
+  /** Retries allowed per call over the window, 0 to 1000 (0.2: retries add at most 20 % load). @default 0.2 */
   readonly ratio?: number | undefined;
-  /** Retries always allowed per second of window, whatever the traffic. @default 10 */
+  /** Retries always allowed per second of window, whatever the traffic (0 to 1e9). @default 10 */
   readonly minPerSecond?: number | undefined;
-  /** Length of the sliding window in ms: calls and retries older than this are forgotten. @default 10000 */
+  /**
+   * Length of the sliding window in ms (more than 0, up to 2^31 - 1): calls and retries older than this are
+   * forgotten. @default 10000
+   */
   readonly ttl?: number | undefined;
   /**
    * Where time comes from; not taken from `retry()`'s `clock`: in tests, pass the same fake clock to both.

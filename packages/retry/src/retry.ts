@@ -69,20 +69,30 @@ export interface RetryOptions<T = unknown> {
   readonly retryOnResult?:
     | ((value: T, context: AttemptContext) => boolean | PromiseLike<boolean>)
     | undefined;
-  /** Time limit of each attempt in ms: its signal aborts and it fails with a retryable TimeoutError. @default none */
+  /**
+   * Time limit of each attempt in ms (1 to 2^31 - 1, or `Infinity`): its signal aborts and it fails with a
+   * retryable TimeoutError. @default none
+   */
   readonly timeout?: number | undefined;
   /**
-   * Time limit of the whole call in ms, waits included. No attempt starts unless it can start before the
-   * deadline, waits never run past it, and the running attempt is aborted when it passes. Counted on a timer
-   * (elapsed time), so a wall clock set back does not stretch it; one set forward may end the call early.
+   * Time limit of the whole call in ms (1 to 2^31 - 1, or `Infinity`), waits included. No attempt starts
+   * unless it can start before the deadline, waits never run past it, and the running attempt is aborted when
+   * it passes. Counted on a timer (elapsed time), so a wall clock set back does not stretch it; one set forward
+   * may end the call early.
    * @default none
    */
   readonly deadline?: number | undefined;
-  /** Aborting stops everything at once: the running attempt's signal aborts and retry rejects with the reason. */
+  /**
+   * Aborting stops everything at once: the running attempt's signal aborts and retry rejects with the reason.
+   * @default none
+   */
   readonly signal?: AbortSignal | undefined;
   /** A {@link RetryBudget} shared with other calls; retries it refuses fail fast with RetryBudgetError. @default none */
   readonly budget?: RetryBudget | undefined;
-  /** Cap on a server's hint (`retryAfterMs`, `Retry-After`, `retry-after-ms`), in ms. @default 60000 */
+  /**
+   * Cap on a server's hint (`retryAfterMs`, `Retry-After`, `retry-after-ms`), in ms (0 to 2^31 - 1, or
+   * `Infinity`). @default 60000
+   */
   readonly maxRetryAfter?: number | undefined;
   /**
    * Called after each failure that will be retried, before the wait. Not awaited: a returned promise that
