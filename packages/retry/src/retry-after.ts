@@ -15,9 +15,9 @@ const NUMBER = /^\s*\d+(\.\d{1,6})?\s*$/;
 
 /**
  * Milliseconds to wait before retrying, from response headers (`retry-after-ms` wins over `Retry-After`)
- * or from a `Retry-After` value. Returns `undefined` when there is no usable hint (missing, malformed,
- * or longer than 64 characters once trimmed); a date in the past gives 0. Delay-seconds may carry a fraction
- * (`'1.5'`).
+ * or from a `Retry-After` value. Returns `undefined` when there is no usable hint (missing, malformed, or
+ * a `Retry-After` longer than 64 characters once trimmed; a `retry-after-ms` is read at any length); a date in
+ * the past gives 0. Delay-seconds may carry a fraction (`'1.5'`).
  *
  * @param source a `Headers` (or any `{ get(name) }`), a plain object of lower-case header names as node:http
  *   and got give them (`res.headers`), or a `Retry-After` value
