@@ -56,7 +56,8 @@ export interface FakeClock extends Clock {
    */
   advanceSync(ms: number): void;
   /**
-   * Fires timers until none are left (up to `limit`, to stop runaway loops), moving time to each.
+   * Fires timers until none are left (up to `limit`, 10,000 by default, to stop runaway loops), moving time to
+   * each.
    *
    * @throws {InvalidArgumentError} when `limit` is not a whole number >= 0
    * @throws the first error a timer callback threw, after firing every timer; else an Error past `limit`
