@@ -10,7 +10,10 @@ import type { SseEvent } from './parser.js';
 export interface SseConnection extends AsyncIterable<SseEvent> {
   /** Closes the connection for good: no reconnection, no timer left, the body reader cancelled. */
   close(): void;
-  /** The last event id seen so far, sent as Last-Event-ID on reconnect (unless it holds a control character). */
+  /**
+   * The last event id seen so far, sent as Last-Event-ID on reconnect (unless it holds a control character or is over
+   * 4096 bytes of UTF-8: then the latest id that can be).
+   */
   readonly lastEventId: string;
 }
 

@@ -206,7 +206,10 @@ export class EventSource extends EventTarget {
     return this.#readyState;
   }
 
-  /** The last event id seen, sent as Last-Event-ID on reconnect (unless it holds a control character). Not in the DOM. */
+  /**
+   * The last event id seen, sent as Last-Event-ID on reconnect (unless it holds a control character or is over 4096
+   * bytes of UTF-8: then the latest id that can be). Not in the DOM.
+   */
   get lastEventId(): string {
     return this.#session.lastEventId;
   }

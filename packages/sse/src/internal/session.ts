@@ -53,7 +53,10 @@ export interface ConnectOptions {
   readonly credentials?: RequestCredentials | undefined;
   /** Aborting closes the connection for good and frees every timer. */
   readonly signal?: AbortSignal | undefined;
-  /** The Last-Event-ID to send on the first request (resuming a stream). @default '' */
+  /**
+   * The Last-Event-ID to send on the first request (resuming a stream): no control character but tab, at most 4096
+   * bytes of UTF-8 (what the client sends at most, decision 0146). @default ''
+   */
   readonly lastEventId?: string | undefined;
   /**
    * Delay before each reconnection, from @integ/retry, added to the server's `retry:` (its floor) after
@@ -139,6 +142,15 @@ export function parseUrl(url: unknown): URL | undefined {
 // biome-ignore lint/suspicious/noControlCharactersInRegex: matching them is its purpose
 const CTL = /[\0-\x08\n-\x1f\x7f]/;
 
+/**
+ * Whether `id` cannot go out as Last-Event-ID: it holds a control character, or its UTF-8 is over 4096 bytes.
+ * Servers cap request headers (Node 16 KiB in all, nginx and Apache 8 KiB a line, Tomcat and Jetty 8 KiB in
+ * all) and answer 431 or 400, which the standard makes fatal: a long id from user content would end every
+ * client for good (decision 0146). 1365 characters or fewer are at most 4095 bytes: no encoding per event.
+ */
+const unsendable = (id: string): boolean =>
+  CTL.test(id) || (id.length > 1365 && new TextEncoder().encode(id).length > 4096);
+
 // An HTTP token (RFC 9110 5.6.2); fetch refuses CONNECT, TRACE and TRACK.
 const METHOD = /^(?!(connect|trac[ek])$)[\w!#$%&'*+.^`|~-]+$/i;
 
@@ -207,9 +219,9 @@ export function startSession(target: URL, options: ConnectOptions, sink: Session
   if (signal !== undefined && typeof signal?.aborted !== 'boolean') fail('signal', 'an AbortSignal', signal);
   if (
     options.lastEventId !== undefined &&
-    (typeof options.lastEventId !== 'string' || CTL.test(options.lastEventId))
+    (typeof options.lastEventId !== 'string' || unsendable(options.lastEventId))
   )
-    fail('lastEventId', 'a string without control characters', options.lastEventId);
+    fail('lastEventId', 'a string without control characters, up to 4096 bytes', options.lastEventId);
   // fetch refuses a URL with user:password (a TypeError the loop would retry forever).
   if (target.username || target.password)
     fail('url', 'a URL without user:password (send credentials in headers)', target.origin);
@@ -227,13 +239,14 @@ export function startSession(target: URL, options: ConnectOptions, sink: Session
   let watchdog: TimerHandle | undefined;
   let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
   // The Last-Event-ID a request sends: the stream's last event id, or, while that holds a control character no
-  // header can carry, the last id of an event (or reconnection) that could be sent, as the standard keeps the
-  // previous id when an `id:` holds NULL: the server replays from there, instead of every reconnection failing.
+  // header can carry or is too long for a server to take (`unsendable`), the last id of an event (or reconnection)
+  // that could be sent, as the standard keeps the previous id when an `id:` holds NULL: the server replays from
+  // there, instead of every reconnection failing.
   // Set from the lastEventId option by the first request, before any event. Undefined while the stream has no
   // id of ours (no lastEventId option, no `id:` yet): the user's own Last-Event-ID header, if any, goes as given.
   let sendable: string | undefined;
   const nextId = (): string | undefined =>
-    (sendable = CTL.test(parser.lastEventId) ? sendable : parser.lastEventId);
+    (sendable = unsendable(parser.lastEventId) ? sendable : parser.lastEventId);
 
   const shown = (): string => parser.lastEventId.replace('\0', '');
   const parser = createParser({
