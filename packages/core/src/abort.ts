@@ -5,6 +5,11 @@
 /**
  * The reason to reject with for an aborted signal: `signal.reason` (also `null`, as `abort(null)` sets it),
  * or a DOMException named `AbortError` on an old runtime that keeps no reason (`undefined`).
+ *
+ * @example
+ * ```ts
+ * signal.addEventListener('abort', () => reject(abortReason(signal)), { once: true });
+ * ```
  */
 export function abortReason(signal: AbortSignal): unknown {
   const { reason } = signal;
@@ -27,6 +32,16 @@ export function throwIfAborted(signal: AbortSignal | undefined): void {
 /**
  * Whether `error` means "cancelled by the caller": a DOMException or Error named `AbortError`, or the
  * current reason of `signal` when one is given.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await fetch(url, { signal });
+ * } catch (error) {
+ *   if (isAbortError(error, signal)) return; // the caller gave up: not a failure to count
+ *   throw error;
+ * }
+ * ```
  */
 export function isAbortError(error: unknown, signal?: AbortSignal): boolean {
   if (signal?.aborted && error === signal.reason) return true;

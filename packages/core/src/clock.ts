@@ -34,6 +34,12 @@ export const systemClock: Clock = {
 /**
  * Lets a timer not keep a Node process alive (no-op elsewhere and on fake clocks). For background
  * timers such as refresh loops and watchdogs.
+ *
+ * @example
+ * ```ts
+ * const handle = clock.setTimeout(refresh, 30_000);
+ * unrefTimer(handle); // the process may exit while this waits
+ * ```
  */
 export function unrefTimer(handle: TimerHandle): void {
   (handle as { unref?: () => void } | null)?.unref?.();

@@ -7,7 +7,7 @@ import { InvalidArgumentError, TimeoutError } from './errors.js';
 
 /** Options of {@link createDeadline}. */
 export interface DeadlineOptions {
-  /** Also abort when this signal aborts (with its reason). */
+  /** Also abort when this signal aborts (with its reason). @default none */
   readonly signal?: AbortSignal | undefined;
   /** Where time comes from. @default systemClock */
   readonly clock?: Clock | undefined;
@@ -106,6 +106,12 @@ export function createDeadline(ms: number, options?: DeadlineOptions): Deadline 
 
 /**
  * Milliseconds left until `expiresAt` on `clock`, never negative; `Infinity` when there is no deadline.
+ *
+ * @example
+ * ```ts
+ * const expiresAt = clock.now() + 5_000;
+ * await sleep(Math.min(delay, timeLeft(expiresAt, clock)), { clock });
+ * ```
  */
 export function timeLeft(expiresAt: number | undefined, clock: Clock = systemClock): number {
   return expiresAt === undefined ? Number.POSITIVE_INFINITY : Math.max(0, expiresAt - clock.now());

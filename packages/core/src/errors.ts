@@ -5,9 +5,9 @@
 
 /** Options accepted by {@link IntegError} and its subclasses. */
 export interface IntegErrorOptions {
-  /** The failure that caused this one. */
+  /** The failure that caused this one. @default none (no `cause` property) */
   readonly cause?: unknown;
-  /** Whether repeating the operation may succeed. `undefined` means "no opinion". */
+  /** Whether repeating the operation may succeed. `undefined` means "no opinion". @default undefined */
   readonly retryable?: boolean;
 }
 

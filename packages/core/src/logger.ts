@@ -16,5 +16,12 @@ export interface Logger {
 
 const noop = (): void => {};
 
-/** A logger that drops everything: the default wherever a `logger` option exists. */
+/**
+ * A logger that drops everything: the default wherever a `logger` option exists.
+ *
+ * @example
+ * ```ts
+ * const log: Logger = options.logger ?? silentLogger;
+ * ```
+ */
 export const silentLogger: Logger = { debug: noop, info: noop, warn: noop, error: noop };

@@ -4,7 +4,7 @@ import { type Clock, systemClock, type TimerHandle } from './clock.js';
 
 /** Options of {@link sleep}. */
 export interface SleepOptions {
-  /** Aborting rejects the sleep at once with `signal.reason`. */
+  /** Aborting rejects the sleep at once with `signal.reason`. @default none */
   readonly signal?: AbortSignal | undefined;
   /** Where time comes from. @default systemClock */
   readonly clock?: Clock | undefined;
