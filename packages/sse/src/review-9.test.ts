@@ -3,9 +3,10 @@
  * nginx and Apache 8 KiB per line, Tomcat and Jetty 8 KiB in all) and answer 431 or 400, which the standard's
  * response rules make fatal: one id built from user content ended every client for good. Ids over 4096 bytes of
  * UTF-8 are now not sent; the reconnection sends the latest id that fits (decision 0146). Each test here failed
- * before that fix but the one at the bound.
+ * before that fix but the one at the bound. Also: the watchdog's TimeoutError after a redirect names the URL that
+ * answered, as SseHttpError does.
  */
-import { InvalidArgumentError } from '@integ/core';
+import { InvalidArgumentError, TimeoutError } from '@integ/core';
 import { connect, EventSource, type ReconnectInfo, type SseEvent } from '@integ/sse';
 import { createFakeClock } from '@integ/testing';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -130,6 +131,75 @@ describe('EventSource given an id too long for a request header', () => {
       ['three', 1, long],
       ['error', 0, long],
     ]);
+    source.close();
+  });
+});
+
+describe('the watchdog after a redirect', () => {
+  it('names the URL that answered, without its query, as SseHttpError does', async () => {
+    server = await startSseServer((request) =>
+      request.path.startsWith('/events')
+        ? { status: 302, headers: { location: '/moved?token=abc' } }
+        : { end: 'hang' },
+    );
+    const clock = createFakeClock();
+    const errors: unknown[] = [];
+    let opened = 0;
+    const stream = connect(`${server.url}?token=secret`, {
+      clock,
+      idleTimeout: 1000,
+      onOpen: () => opened++,
+      onError: (error) => errors.push(error),
+    });
+    void stream[Symbol.asyncIterator]().next();
+    // Silent from the response head on, the one the redirect led to.
+    await vi.waitFor(() => expect(opened).toBe(1), WAIT);
+    await clock.advance(1000);
+    await vi.waitFor(() => expect(errors).toHaveLength(1), WAIT);
+    const [error] = errors as TimeoutError[];
+    expect(error).toBeInstanceOf(TimeoutError);
+    const moved = new URL('/moved', server.url).href;
+    expect(error?.message).toContain(`Reading ${moved} timed out`);
+    expect(error?.message).not.toMatch(/token|secret/);
+    stream.close();
+  });
+
+  it('names the final URL in EventSource, which asks it on reconnect', async () => {
+    server = await startSseServer((request) =>
+      request.path.startsWith('/events')
+        ? { status: 302, headers: { location: '/moved?token=abc' } }
+        : { end: 'hang' },
+    );
+    const clock = createFakeClock();
+    const errors: unknown[] = [];
+    let opened = 0;
+    const source = new EventSource(`${server.url}?token=secret`, {
+      clock,
+      idleTimeout: 1000,
+      backoff: () => 10,
+      onOpen: () => opened++,
+      onError: (error) => errors.push(error),
+    });
+    const moved = new URL('/moved', server.url).href;
+    for (const count of [1, 2]) {
+      await vi.waitFor(() => expect(opened).toBe(count), WAIT);
+      await clock.advance(1000);
+      await vi.waitFor(() => expect(errors).toHaveLength(count), WAIT);
+      if (count === 1) {
+        await vi.waitFor(() => expect(clock.pendingTimers).toBe(1), WAIT);
+        await clock.advance(10);
+      }
+    }
+    // The second connection asked the final URL itself (no redirect) and its error names it too.
+    expect(server.requests.map((request) => request.path)).toEqual([
+      '/events?token=secret',
+      '/moved?token=abc',
+      '/moved?token=abc',
+    ]);
+    for (const error of errors as TimeoutError[]) {
+      expect(error).toBeInstanceOf(TimeoutError);
+      expect(error.message).toContain(`Reading ${moved} timed out`);
+    }
     source.close();
   });
 });

@@ -227,9 +227,9 @@ export function startSession(target: URL, options: ConnectOptions, sink: Session
     fail('url', 'a URL without user:password (send credentials in headers)', target.origin);
   let url = target.href;
   const http = /^https?:/.test(url);
-  // Messages name the URL without query and credentials: a query may carry a token. Other schemes by their
-  // scheme alone: a data: URL's path is its content, and their origin reads "null".
-  const where = http ? target.origin + target.pathname : target.protocol;
+  // Messages name the URL without query, fragment and credentials (refused above): a query may carry a token. Other
+  // schemes by their scheme alone: a data: URL's path is its content, and their origin reads "null".
+  const shorten = (href: string): string => (http ? href.replace(/[?#].*/, '') : target.protocol);
   const stop = new AbortController();
   const outer = linkSignals(signal, stop.signal);
   let serverRetry = 0;
@@ -283,6 +283,9 @@ export function startSession(target: URL, options: ConnectOptions, sink: Session
   const connectOnce = async (): Promise<unknown> => {
     const connection = new AbortController();
     const linked = linkSignals(outer.signal, connection.signal);
+    // The URL its errors name: the one asked for, and after a redirect the one that answered (an auth proxy's
+    // login page), so a watchdog's TimeoutError and an SseHttpError name the same place.
+    let where = shorten(url);
     let lastActivity = clock.now();
     // Set while the client stops reading for a slow consumer: that silence is ours, not the server's.
     let paused = false;
@@ -356,18 +359,13 @@ export function startSession(target: URL, options: ConnectOptions, sink: Session
       // A network error response (Response.error(), from a custom fetch) is a failed attempt, as a rejected fetch
       // is: the standard reestablishes the connection after a network error that is not an aborted one.
       if (response.type === 'error') throw response;
+      if (response.redirected) where = shorten(response.url);
       const type = response.headers.get('content-type');
       const code =
         response.status !== 200 ? 'ERR_SSE_STATUS' : isEventStream(type) ? 0 : 'ERR_SSE_CONTENT_TYPE';
       if (code !== 0) {
         response.body?.cancel().catch(() => {});
-        // After a redirect, the URL that answered (an auth proxy's login page), without its query either.
-        throw new SseHttpError(
-          code,
-          response.status,
-          type,
-          response.redirected ? response.url.replace(/\?.*/, '') : where,
-        );
+        throw new SseHttpError(code, response.status, type, where);
       }
       parser.reset();
       // Always UTF-8 (whatever charset the Content-Type names); BOMs are kept for the parser to strip one.
