@@ -32,9 +32,12 @@ export interface Job<T = unknown> {
 
 /** Options of {@link LeasedJob.fail}. */
 export interface FailOptions {
-  /** `false` dead-letters the job at once, whatever attempts are left. @default true */
+  /**
+   * `false` dead-letters the job at once, whatever attempts are left; `true` retries it (attempts left) even when
+   * the error is marked `retryable: false`. @default true, unless the error is marked `retryable: false`
+   */
   readonly retry?: boolean | undefined;
-  /** Overrides the backoff for this retry, in ms. */
+  /** Overrides the backoff (and the error's `retryAfterMs`) for this retry, in ms. */
   readonly delay?: number | undefined;
 }
 
@@ -62,7 +65,8 @@ export interface LeasedJob<T = unknown> extends Job<T> {
    */
   ack(): Promise<void>;
   /**
-   * Records a failed attempt: the job is retried after its backoff, or becomes `dead` after the last attempt.
+   * Records a failed attempt: the job is retried after its backoff (or the error's `retryAfterMs`, capped by
+   * `maxRetryAfter`), or becomes `dead` after the last attempt or at once for an error marked `retryable: false`.
    * @throws {LeaseLostError} when the lease was lost; {@link JobSettledError} when already settled
    */
   fail(error: unknown, options?: FailOptions): Promise<void>;

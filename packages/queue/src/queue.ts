@@ -6,12 +6,13 @@
 import {
   type Clock,
   InvalidArgumentError,
+  isIntegError,
   type Logger,
   silentLogger,
   systemClock,
   type TimerHandle,
 } from '@integ/core';
-import type { Backoff } from '@integ/retry';
+import { type Backoff, isRetryError } from '@integ/retry';
 import { type BackoffSpec, DEFAULT_BACKOFF, delayAfter, MAX_MS, toBackoff } from './backoff.js';
 import { JobSettledError, LeaseLostError, QueueClosedError, StoreCorruptError } from './errors.js';
 import { checkFunction, guard } from './internal/check.js';
@@ -31,6 +32,8 @@ import { createWorker, type ProcessOptions, type Worker } from './worker.js';
 /** Default lease length: 30 s. */
 export const DEFAULT_LEASE_MS: number = 30_000;
 const DEFAULT_CLOSE_TIMEOUT = 10_000;
+// As @integ/retry's `maxRetryAfter`: a server's hint longer than this is cut to it.
+const DEFAULT_MAX_RETRY_AFTER = 60_000;
 
 /** Default attempts per job (first run included), as in @integ/retry. */
 export const DEFAULT_ATTEMPTS: number = 3;
@@ -68,7 +71,10 @@ export interface QueueHooks<T> {
   readonly onCompleted?: ((job: Job<T>) => void) | undefined;
   /** An attempt failed; `job.status` is `'pending'` when it will be retried, `'dead'` otherwise. */
   readonly onFailed?: ((job: Job<T>, error: unknown) => void) | undefined;
-  /** A job ran out of attempts (after a failure or an expired last lease) and is now dead. */
+  /**
+   * A job is now dead: it ran out of attempts (after a failure or an expired last lease), or failed with an
+   * error marked `retryable: false`.
+   */
   readonly onDead?: ((job: Job<T>, error: unknown) => void) | undefined;
   /** A job whose lease expired was delivered again (its previous holder stalled or crashed). */
   readonly onStalled?: ((job: Job<T>) => void) | undefined;
@@ -94,6 +100,11 @@ export interface QueueOptions<T = unknown> extends QueueHooks<T> {
   readonly backoff?: BackoffSpec | Backoff | undefined;
   /** Default lease for `next()` and `process()`, in ms. @default 30000 */
   readonly leaseMs?: number | undefined;
+  /**
+   * Cap on a failure's `retryAfterMs` (a server's Retry-After, a CircuitOpenError), which replaces the backoff
+   * for that retry, in ms; `Infinity` for none. As @integ/retry's option of that name. @default 60000
+   */
+  readonly maxRetryAfter?: number | undefined;
   /** Largest payload accepted, in bytes of UTF-8 JSON. @default 1048576 (1 MiB) */
   readonly maxPayloadBytes?: number | undefined;
   /** Where warnings go (hook errors, store errors in workers). @default silentLogger */
@@ -256,6 +267,28 @@ export function describeError(error: unknown): string {
   return cut ? `${text}…` : text;
 }
 
+/**
+ * What a failure says of itself (decision 0181): whether it is final (`retryable: false`), and the delay a
+ * server asked for (`retryAfterMs`), capped. Not final: a RetryError, whose `retryable: false` keeps an outer
+ * retry() from multiplying an inner one's attempts within one call (its failures were retryable; the queue's
+ * attempts are durable and spaced), so its last failure's hint counts; and a QueueClosedError, which says this
+ * process is shutting down, not that the job cannot succeed. A failure whose fields cannot be read says nothing.
+ */
+function judge(error: unknown, cap: number): [final: boolean, hint: number | undefined] {
+  try {
+    const gaveUp = isRetryError(error);
+    const e = error as { retryable?: unknown; retryAfterMs?: unknown; cause?: { retryAfterMs?: unknown } };
+    const ms = (gaveUp ? e.cause : e)?.retryAfterMs;
+    return [
+      e?.retryable === false && !gaveUp && !isIntegError(error, 'ERR_QUEUE_CLOSED'),
+      // Not jittered: the server said when. Whole ms, rounded up, as every delay (a job never runs early).
+      typeof ms === 'number' && ms >= 0 ? Math.ceil(Math.min(ms, cap)) : undefined,
+    ];
+  } catch {
+    return [false, undefined];
+  }
+}
+
 /** The leased job handed out by `next()` and to handlers. */
 export class LeasedJobImpl<T> implements LeasedJob<T> {
   readonly id: string;
@@ -328,13 +361,16 @@ export class LeasedJobImpl<T> implements LeasedJob<T> {
     const delay =
       options?.delay === undefined ? undefined : checkMs('fail delay', options.delay, 0, MAX_MS - now);
     const message = describeError(error);
-    const retry = options?.retry !== false && this.attempts < this.maxAttempts;
+    // An explicit `retry` or `delay` wins over what the error says of itself.
+    const [final, hint] = judge(error, owner.maxRetryAfter);
+    const retry = (options?.retry ?? !final) && this.attempts < this.maxAttempts;
     let runAt = now;
     // A backoff can go past the last instant a Date holds (a spec's up to MAX_MS, a default backoff function).
     if (retry)
       runAt = Math.min(
         MAX_MS,
-        now + (delay ?? delayAfter(owner.backoffOf(this.#record.backoff), this.attempts, owner.random)),
+        now +
+          (delay ?? hint ?? delayAfter(owner.backoffOf(this.#record.backoff), this.attempts, owner.random)),
       );
     const ok = await this.#settle(() =>
       owner.store.fail(
@@ -410,6 +446,7 @@ class QueueCore<T> implements Queue<T>, QueueInternals<T> {
   readonly random: () => number;
   private readonly logger: Logger;
   readonly leaseMs: number;
+  readonly maxRetryAfter: number;
   private readonly attempts: number;
   private readonly defaultBackoff: Backoff;
   private readonly maxPayloadBytes: number;
@@ -462,6 +499,8 @@ class QueueCore<T> implements Queue<T>, QueueInternals<T> {
     this.logger = logger;
     for (const hook of HOOKS) checkFunction(hook, options[hook]);
     this.leaseMs = checkMs('leaseMs', options.leaseMs ?? DEFAULT_LEASE_MS, 1);
+    const cap = options.maxRetryAfter ?? DEFAULT_MAX_RETRY_AFTER;
+    this.maxRetryAfter = cap === Infinity ? cap : checkMs('maxRetryAfter', cap, 0, MAX_MS);
     this.attempts = checkInteger('attempts', options.attempts ?? DEFAULT_ATTEMPTS, 1, MAX_ATTEMPTS);
     const backoff = options.backoff ?? DEFAULT_BACKOFF;
     this.defaultBackoff = typeof backoff === 'function' ? backoff : toBackoff(backoff);
