@@ -622,8 +622,10 @@ export function sqliteStore(options: SqliteStoreOptions): SqliteStore {
         (db as SqliteDatabase).exec('BEGIN');
         try {
           const counts: Record<JobStatus, number> = { pending: 0, processing: 0, done: 0, dead: 0 };
+          // Only the four counts are numbers: a row edited by hand to status 'constructor' passed `in` (an
+          // inherited field) and added a field; what Object.prototype holds compares to 0 as false.
           for (const row of s.counts.all(queue) as { status: JobStatus; n: number }[])
-            if (row.status in counts) counts[row.status] = Number(row.n);
+            if (counts[row.status] >= 0) counts[row.status] = Number(row.n);
           const t = nowIsInteger(now);
           const delayed = Number((s.delayed.get(queue, t) as { n: number }).n);
           const oldest = (s.oldest.get(queue, t) as { t: number | null }).t;
