@@ -255,16 +255,31 @@ function resolveHealth(
 // with its credentials (undici does for user:password@).
 // Never throws: String() of an object with no prototype, a revoked Proxy or a throwing toString() did, inside the
 // failure handling, so the failure went uncounted and ready() never settled.
-function describeError(error: unknown): { code: string; message: string } {
-  let code = 'ERR_UNKNOWN';
-  let message: string;
+function describeError(error: unknown): string {
   try {
-    if (error instanceof IntegError) code = error.code;
-    message = redactText(error instanceof Error ? error.message : String(error));
+    return redactText(error instanceof Error ? error.message : String(error));
   } catch {
-    message = 'an unreadable failure';
+    return 'an unreadable failure';
   }
-  return { code, message };
+}
+
+// What ready(), refresh(), pick()'s cause and inspect() show of a failed lookup, masked as the README's Errors
+// section promises: an IntegError as thrown when its message has nothing to mask, else a copy with its code and
+// `retryable`, the original as `cause` (docs/decisions/0195); any other failure wrapped in a DiscoverySourceError.
+function sourceError(error: unknown, kind: string): IntegError {
+  const message = describeError(error);
+  try {
+    if (error instanceof IntegError)
+      return message === error.message
+        ? error
+        : new IntegError(error.code as `ERR_${string}`, message, {
+            cause: error,
+            retryable: error.retryable as boolean,
+          });
+  } catch {
+    // A getter that throws (or a revoked Proxy): wrapped below like any other unreadable failure.
+  }
+  return new DiscoverySourceError(kind, message, { cause: error });
 }
 
 class Service {
@@ -286,7 +301,7 @@ class Service {
   nextRefreshAt: number | null = null;
   refreshes = 0;
   consecutiveErrors = 0;
-  lastError: unknown = undefined;
+  lastError: IntegError | undefined = undefined;
   private resolver: Resolver | undefined;
   private inflightRefresh: Promise<void> | null = null;
   private lastStart = Number.NEGATIVE_INFINITY;
@@ -413,12 +428,8 @@ class Service {
         for (const waiter of this.readyWaiters.splice(0)) waiter.resolve();
         return snapshot.ttlMs;
       } catch (error) {
-        if (this.closed) throw error;
-        const { code, message } = describeError(error);
-        const wrapped =
-          code === 'ERR_UNKNOWN'
-            ? new DiscoverySourceError(this.source.kind, message, { cause: error })
-            : (error as IntegError);
+        const wrapped = sourceError(error, this.source.kind);
+        if (this.closed) throw wrapped;
         this.consecutiveErrors++;
         this.lastError = wrapped;
         if (this.status !== 'ready') this.status = 'failed';
@@ -562,10 +573,7 @@ class Service {
         try {
           listener(endpoints);
         } catch (error) {
-          this.shared.logger.error(
-            { service: this.name, err: describeError(error).message },
-            'subscriber threw',
-          );
+          this.shared.logger.error({ service: this.name, err: describeError(error) }, 'subscriber threw');
         }
     }
   }
@@ -605,7 +613,7 @@ class Service {
     if (candidates.length === 0) {
       const reason = this.list.length > 0 ? 'unhealthy' : this.status === 'ready' ? 'empty' : 'pending';
       const detail =
-        this.status === 'failed' ? ` (last lookup failed: ${describeError(this.lastError).message})` : '';
+        this.status === 'failed' ? ` (last lookup failed: ${(this.lastError as IntegError).message})` : '';
       throw new NoEndpointsError(this.name, reason, detail, { cause: this.lastError });
     }
     const state =
@@ -690,7 +698,7 @@ class Service {
         false;
       if (!ok) problem = 'check returned false';
     } catch (error) {
-      problem = describeError(error).message;
+      problem = describeError(error);
     } finally {
       clock.clearTimeout(timeout);
       state.health.controller = undefined;
@@ -793,7 +801,7 @@ class Service {
       `${this.name}: ${state}, ${endpoints.length} endpoint(s), ${eligibleCount} eligible via ${this.balancer.name}`,
       this.panic ? `panic mode (no priority tier ${this.panicThreshold}% healthy)` : '',
       state === 'stale' || state === 'failed'
-        ? `source failing: ${describeError(this.lastError).message}`
+        ? `source failing: ${(this.lastError as IntegError).message}`
         : '',
     ]
       .filter(Boolean)
@@ -806,7 +814,7 @@ class Service {
       nextRefreshAt: this.nextRefreshAt,
       refreshes: this.refreshes,
       consecutiveErrors: this.consecutiveErrors,
-      lastError: this.lastError === undefined ? null : describeError(this.lastError),
+      lastError: this.lastError ? { code: this.lastError.code, message: this.lastError.message } : null,
       balancer: this.balancer.name,
       panic: this.panic,
       panicThreshold: this.panicThreshold,
