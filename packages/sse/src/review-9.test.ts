@@ -91,6 +91,20 @@ describe('connect() given an id too long for a request header', () => {
     expect(await done).toBeUndefined();
   });
 
+  it('sends what went before while no id fitted: the lastEventId option, or your own header as given', async () => {
+    for (const [options, first] of [
+      [{ lastEventId: '7' }, '7'],
+      [{ headers: { 'Last-Event-ID': '41' } }, '41'],
+    ] as const) {
+      const srv = await serve([`id: ${long}\ndata: a\n\n`, 'data: b\n\n']);
+      const clock = createFakeClock();
+      const stream = connect(srv.url, { clock, backoff: () => 10, ...options });
+      expect(await requests(srv, clock, 3)).toEqual([first, first, first]);
+      stream.close();
+      await srv.close();
+    }
+  });
+
   it('sends an id of exactly 4096 bytes of UTF-8', async () => {
     const euros = `${'€'.repeat(1365)}x`;
     const ascii = 'y'.repeat(4096);
