@@ -266,10 +266,13 @@ function describeError(error: unknown): string {
 // What ready(), refresh(), pick()'s cause and inspect() show of a failed lookup, masked as the README's Errors
 // section promises: an IntegError as thrown when its message has nothing to mask, else a copy with its code and
 // `retryable`, the original as `cause` (docs/decisions/0195); any other failure wrapped in a DiscoverySourceError.
-function sourceError(error: unknown, kind: string): IntegError {
+// `error` is whatever was thrown, typed as what the brand test looks for.
+function sourceError(error: IntegError | null, kind: string): IntegError {
   const message = describeError(error);
   try {
-    if (error instanceof IntegError)
+    // The string brand, as isIntegError() reads it (one property read, no import): an IntegError of a second
+    // copy of @integ/core is no instanceof ours, and was wrapped as an unknown failure, its code lost.
+    if (error?.['@@integ/error'])
       return message === error.message
         ? error
         : new IntegError(error.code as `ERR_${string}`, message, {
@@ -428,7 +431,7 @@ class Service {
         for (const waiter of this.readyWaiters.splice(0)) waiter.resolve();
         return snapshot.ttlMs;
       } catch (error) {
-        const wrapped = sourceError(error, this.source.kind);
+        const wrapped = sourceError(error as IntegError, this.source.kind);
         if (this.closed) throw wrapped;
         this.consecutiveErrors++;
         this.lastError = wrapped;

@@ -1,5 +1,6 @@
 /**
- * Review round 9: a source's IntegError reaching the caller unmasked.
+ * Review round 9: a source's IntegError reaching the caller unmasked (and its code lost across two copies of
+ * @integ/core).
  */
 import { isIntegError, type Logger, TimeoutError } from '@integ/core';
 import { createRegistry, type Source } from '@integ/discovery';
@@ -96,6 +97,38 @@ describe('createRegistry, given a source failing with an IntegError that quotes 
     const registry = createRegistry({ services: { b: failing(thrown) } });
     try {
       expect(await settle(registry.ready('b'))).toBe(thrown);
+    } finally {
+      registry.close();
+    }
+  });
+
+  it('keeps the code of an IntegError from another copy of @integ/core (the string brand, not instanceof)', async () => {
+    // What an error of a second @integ/core copy looks like to this one: the brand, not our prototype.
+    const foreign = Object.assign(new Error('quota exceeded'), {
+      '@@integ/error': true,
+      code: 'ERR_QUOTA',
+      retryable: false,
+    });
+    const masked = Object.assign(new Error(`quota exceeded at ${leakyUrl}`), {
+      '@@integ/error': true,
+      code: 'ERR_QUOTA',
+      retryable: false,
+    });
+    const { logger, lines } = recorder();
+    const registry = createRegistry({ services: { a: failing(foreign), b: failing(masked) }, logger });
+    try {
+      // Before: wrapped as an unknown failure, ERR_DISCOVERY_SOURCE 'custom: quota exceeded'.
+      expect(await settle(registry.ready('a'))).toBe(foreign);
+      expect(registry.inspect('a').lastError).toEqual({ code: 'ERR_QUOTA', message: 'quota exceeded' });
+      const error = await settle(registry.ready('b'));
+      expect(error).toMatchObject({
+        code: 'ERR_QUOTA',
+        retryable: false,
+        message: 'quota exceeded at https://***@registry.internal/v1?***',
+        cause: masked,
+      });
+      expect(shown(error)).not.toMatch(SECRETS);
+      expect(lines.map((line) => (line as [{ code: string }])[0].code)).toEqual(['ERR_QUOTA', 'ERR_QUOTA']);
     } finally {
       registry.close();
     }
