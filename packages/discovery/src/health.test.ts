@@ -152,7 +152,7 @@ describe('httpCheck, on an endpoint whose URL carries credentials', () => {
     expect(seen.map((s) => s.auth)).toEqual([basic('user:wrong')]);
   });
 
-  it('keeps the password out of the log and inspect() when the check fails (nothing listens, or a bad %-escape)', async () => {
+  it('keeps the password out of the log and inspect() when the check fails (nothing listens; a % that starts no escape too)', async () => {
     const closed = createNetServer();
     const closedPort = await new Promise<number>((r) =>
       closed.listen(0, '127.0.0.1', () => {
@@ -168,7 +168,7 @@ describe('httpCheck, on an endpoint whose URL carries credentials', () => {
     const registry = createRegistry({
       services: {
         api: { url: `http://admin:hunter2@127.0.0.1:${closedPort}/?key=s3cr3t` },
-        // '%' must be written %25 in a URL; a stray one cannot be decoded and fails the check.
+        // A '%' that starts no escape is sent as written (review-9): this check fails only as nothing listens.
         stray: { url: `http://admin:hunter2%@127.0.0.1:${closedPort}` },
       },
       clock,
@@ -178,7 +178,9 @@ describe('httpCheck, on an endpoint whose URL carries credentials', () => {
     await clock.advance(0);
     for (const name of ['api', 'stray'])
       await waitFor(() => expect(registry.inspect(name).endpoints[0]?.health.status).toBe('unhealthy'));
-    expect(registry.inspect('stray').endpoints[0]?.health.lastError).toMatch(/URI malformed/);
+    expect(registry.inspect('stray').endpoints[0]?.health.lastError).toBe(
+      registry.inspect('api').endpoints[0]?.health.lastError,
+    );
     const text = JSON.stringify([lines, registry.inspect('api'), registry.inspect('stray')]);
     expect(text).toContain('***@127.0.0.1');
     expect(text).not.toMatch(/hunter2|s3cr3t|admin/);

@@ -46,7 +46,8 @@ export interface HttpCheckOptions {
 /**
  * An HTTP health check: `GET <endpoint url><path>`, healthy on a 2xx (by default). The body is discarded.
  * Credentials in the endpoint's URL (`http://user:p%40ss@host`) are sent as `Authorization: Basic`
- * (percent-decoded, UTF-8) unless `headers` has an `authorization` header of its own.
+ * (percent-decoded, UTF-8; a `%` that starts no escape is sent as is) unless `headers` has an `authorization`
+ * header of its own.
  *
  * @example
  * ```ts
@@ -67,12 +68,14 @@ export function httpCheck(options: HttpCheckOptions = {}): HealthCheck {
     // auth (RFC 7617, UTF-8) as browsers and curl do, unless the caller set an Authorization header.
     if (url.username + url.password) {
       if (!Object.keys(headers).some((name) => name.toLowerCase() === 'authorization')) {
-        // ':' is percent-encoded in a parsed username, so the pair decodes as its two halves would.
-        const pair = decodeURIComponent(`${url.username}:${url.password}`);
-        headers = {
-          ...headers,
-          authorization: `Basic ${btoa(String.fromCharCode(...new TextEncoder().encode(pair)))}`,
-        };
+        // The URL parser percent-encodes every non-ASCII character of userinfo (and ':' in a username), so the
+        // pair is ASCII; each %XX becomes its byte (UTF-8 when the escapes are), which btoa takes as is. A '%'
+        // that starts no escape is sent as written, as curl does: decodeURIComponent threw 'URI malformed' on
+        // it, at every check, so the endpoint stayed unhealthy for ever.
+        const pair = `${url.username}:${url.password}`.replace(/%([\da-f]{2})/gi, (_, hex: string) =>
+          String.fromCharCode(parseInt(hex, 16)),
+        );
+        headers = { ...headers, authorization: `Basic ${btoa(pair)}` };
       }
       url.username = url.password = '';
     }

@@ -1,9 +1,10 @@
 /**
  * Review round 9: a source's IntegError reaching the caller unmasked (and its code lost across two copies of
- * @integ/core).
+ * @integ/core), and httpCheck given a `%` that starts no escape.
  */
 import { isIntegError, type Logger, TimeoutError } from '@integ/core';
-import { createRegistry, type Source } from '@integ/discovery';
+import { createRegistry, type Endpoint, httpCheck, type Source } from '@integ/discovery';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 
 const SECRETS = /hunter2|s3cr3t|user:/;
@@ -132,5 +133,55 @@ describe('createRegistry, given a source failing with an IntegError that quotes 
     } finally {
       registry.close();
     }
+  });
+});
+
+describe('httpCheck, given credentials with a % that starts no escape', () => {
+  const endpoint = (url: string): Endpoint => ({ url, service: 'a', weight: 1, priority: 0 });
+  const basic = (pair: string): string => `Basic ${Buffer.from(pair).toString('base64')}`;
+  const signal = new AbortController().signal;
+  async function sent(url: string): Promise<string | null> {
+    let auth: string | null = null;
+    const check = httpCheck({
+      fetch: (async (_input: URL, init: RequestInit) => {
+        auth = new Headers(init.headers).get('authorization');
+        return new Response(null, { status: 204 });
+      }) as typeof fetch,
+    });
+    await expect(check(endpoint(url), { signal })).resolves.toBe(true);
+    return auth;
+  }
+
+  it('sends the % as written (as curl does) instead of failing every check with a URIError', async () => {
+    // Before: decodeURIComponent threw 'URI malformed' and the endpoint stayed unhealthy for ever.
+    expect(await sent('http://u:50%off@10.0.0.1/')).toBe(basic('u:50%off'));
+    expect(await sent('http://u%:p%2@10.0.0.1/')).toBe(basic('u%:p%2'));
+    // Valid escapes still decode, to UTF-8 bytes: %25 is a %, %C3%A9 an é.
+    expect(await sent('http://u:50%25%C3%A9%40@10.0.0.1/')).toBe(basic('u:50%é@'));
+  });
+
+  it('never fails on a % in the password, and sends one that starts no escape as written (property)', async () => {
+    const chars = fc.constantFrom('%', 'a', 'F', '0', '9', 'z', '!', '~');
+    await fc.assert(
+      fc.asyncProperty(fc.string({ unit: chars }), async (raw) => {
+        const auth = await sent(`http://u:${raw}@10.0.0.1/`);
+        if (!/%[\da-f]{2}/i.test(raw)) expect(auth).toBe(basic(`u:${raw}`));
+      }),
+      { seed: 9, numRuns: 300 },
+    );
+  });
+
+  it('sends any password given percent-encoded as its UTF-8 bytes (property)', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.string({ unit: 'grapheme' }),
+        fc.string({ unit: 'grapheme' }),
+        async (user, pass) => {
+          const url = `http://${encodeURIComponent(user)}:${encodeURIComponent(pass)}@10.0.0.1/`;
+          expect(await sent(url)).toBe(basic(`${user}:${pass}`));
+        },
+      ),
+      { seed: 9, numRuns: 200 },
+    );
   });
 });
