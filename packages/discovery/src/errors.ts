@@ -6,7 +6,8 @@ import { IntegError } from '@integ/core';
 
 /**
  * `registry.url()`/`pick()` was asked for a service the registry does not know (`ERR_UNKNOWN_SERVICE`).
- * The message names the first 10 configured names (and how many more), `known` every one, so a typo is obvious.
+ * The message names the first 10 configured names (and how many more), `known` every one, so a typo is obvious;
+ * it quotes the name asked for up to 64 characters (then `…`), `service` holds it whole.
  *
  * @example
  * ```ts
@@ -23,8 +24,9 @@ export class UnknownServiceError extends IntegError {
   constructor(service: string, known: readonly string[]) {
     super(
       'ERR_UNKNOWN_SERVICE',
-      // The first 10 names only: a registry of 2,000 services made a 19 KB message (and log line).
-      `Unknown service ${JSON.stringify(service)}; known services: ${known.length > 10 ? `${known.slice(0, 10).join(', ')}, and ${known.length - 10} more` : known.join(', ') || '(none)'}. Add it to createRegistry({ services })`,
+      // The first 10 names only: a registry of 2,000 services made a 19 KB message (and log line). The name asked
+      // for is cut too: it may come from a request path, and a 1 MB one made a 1 MB message.
+      `Unknown service ${JSON.stringify(service.length > 64 ? `${service.slice(0, 64)}…` : service)}; known services: ${known.length > 10 ? `${known.slice(0, 10).join(', ')}, and ${known.length - 10} more` : known.join(', ') || '(none)'}. Add it to createRegistry({ services })`,
       { retryable: false },
     );
     this.service = service;

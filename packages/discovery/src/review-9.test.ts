@@ -1,6 +1,6 @@
 /**
  * Review round 9: a source's IntegError reaching the caller unmasked (and its code lost across two copies of
- * @integ/core), and httpCheck given a `%` that starts no escape.
+ * @integ/core), httpCheck given a `%` that starts no escape, and an unknown service name of any length.
  */
 import { isIntegError, type Logger, TimeoutError } from '@integ/core';
 import { createRegistry, type Endpoint, httpCheck, type Source } from '@integ/discovery';
@@ -183,5 +183,34 @@ describe('httpCheck, given credentials with a % that starts no escape', () => {
       ),
       { seed: 9, numRuns: 200 },
     );
+  });
+});
+
+describe('UnknownServiceError, given a very long name', () => {
+  it('quotes the start of the name with an ellipsis and still lists the known names', () => {
+    const registry = createRegistry({ services: { auth: 'http://localhost:8001', billing: 'http://b:1' } });
+    const name = `${'x'.repeat(1_000_000)}"\n`;
+    let error: unknown;
+    try {
+      registry.url(name);
+    } catch (err) {
+      error = err;
+    }
+    registry.close();
+    expect(isIntegError(error, 'ERR_UNKNOWN_SERVICE')).toBe(true);
+    const message = (error as Error).message;
+    // Before: the whole name, 1 MB in a message (and in every log line showing it).
+    expect(message.length).toBeLessThan(300);
+    expect(message).toBe(
+      `Unknown service "${'x'.repeat(64)}…"; known services: auth, billing. Add it to createRegistry({ services })`,
+    );
+    expect((error as { service: string }).service).toBe(name);
+  });
+
+  it('quotes a name of up to 64 characters (a DNS label, a Kubernetes service name) whole', () => {
+    const registry = createRegistry({ services: { auth: 'http://localhost:8001' } });
+    expect(() => registry.pick('y'.repeat(64))).toThrow(`Unknown service "${'y'.repeat(64)}"; known`);
+    expect(() => registry.pick('y'.repeat(65))).toThrow(`Unknown service "${'y'.repeat(64)}…"; known`);
+    registry.close();
   });
 });
