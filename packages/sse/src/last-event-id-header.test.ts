@@ -6,15 +6,9 @@
  */
 import { connect, EventSource } from '@integ/sse';
 import { createFakeClock } from '@integ/testing';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
-import { type Reply, type SseTestServer, startSseServer, WAIT } from './test-server.js';
-
-let server: SseTestServer | undefined;
-afterEach(async () => {
-  await server?.close();
-  server = undefined;
-});
+import { chunksThenHang, lastEventIdsSent, type SseTestServer, serveEach } from './test-server.js';
 
 type HeadersOption = NonNullable<Parameters<typeof connect>[1]>['headers'];
 
@@ -27,25 +21,9 @@ const forms: [string, () => HeadersOption][] = [
   ['an async function', () => async () => ({ 'Last-Event-ID': '41' })],
 ];
 
-// Each connection's reply, by index; the last one hangs.
-async function serve(chunks: string[]): Promise<SseTestServer> {
-  server = await startSseServer(
-    ({ index }): Reply => (index < chunks.length ? { chunks: [chunks[index] as string] } : { end: 'hang' }),
-  );
-  return server;
-}
-
-// Runs the reconnections on the fake clock until `count` requests were made.
-async function requests(srv: SseTestServer, clock: ReturnType<typeof createFakeClock>, count: number) {
-  await vi.waitFor(() => expect(srv.requests.length).toBeGreaterThan(0), WAIT);
-  while (srv.requests.length < count) {
-    await vi.waitFor(() => expect(clock.pendingTimers).toBe(1), WAIT);
-    const before = srv.requests.length;
-    await clock.advance(10);
-    await vi.waitFor(() => expect(srv.requests.length).toBe(before + 1), WAIT);
-  }
-  return srv.requests.map((request) => request.lastEventId);
-}
+const serveEachConnection = serveEach();
+const serve = (chunks: string[]): Promise<SseTestServer> => serveEachConnection(chunksThenHang(chunks));
+const requests = lastEventIdsSent;
 
 describe("the user's Last-Event-ID header and the stream's id", () => {
   for (const [name, headers] of forms) {

@@ -10,7 +10,14 @@ import { InvalidArgumentError, TimeoutError } from '@integ/core';
 import { connect, EventSource, type ReconnectInfo, type SseEvent } from '@integ/sse';
 import { createFakeClock } from '@integ/testing';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { type Reply, type SseTestServer, startSseServer, WAIT } from './test-server.js';
+import {
+  chunksThenHang,
+  lastEventIdsSent,
+  type Reply,
+  type SseTestServer,
+  startSseServer,
+  WAIT,
+} from './test-server.js';
 
 let server: SseTestServer | undefined;
 afterEach(async () => {
@@ -18,26 +25,17 @@ afterEach(async () => {
   server = undefined;
 });
 
-// Each connection's reply, by index; the ones after the last hang.
 async function serve(chunks: string[]): Promise<SseTestServer> {
-  server = await startSseServer(
-    ({ index }): Reply => (index < chunks.length ? { chunks: [chunks[index] as string] } : { end: 'hang' }),
-  );
+  server = await startSseServer(({ index }) => chunksThenHang(chunks)(index));
   return server;
 }
+const requests = lastEventIdsSent;
 
-// Runs the reconnections on the fake clock until `count` requests reached the server's script; a 431 never
-// does (Node answers it before), so a client that gave up fails here with what it got.
-async function requests(srv: SseTestServer, clock: ReturnType<typeof createFakeClock>, count: number) {
-  await vi.waitFor(() => expect(srv.requests.length).toBeGreaterThan(0), WAIT);
-  while (srv.requests.length < count) {
-    await vi.waitFor(() => expect(clock.pendingTimers).toBe(1), WAIT);
-    const before = srv.requests.length;
-    await clock.advance(10);
-    await vi.waitFor(() => expect(srv.requests.length).toBe(before + 1), WAIT);
-  }
-  return srv.requests.map((request) => request.lastEventId);
-}
+// /events answers a redirect to /moved?token=abc, which hangs once its head is sent.
+const redirectThenHang = (request: { path: string }): Reply =>
+  request.path.startsWith('/events')
+    ? { status: 302, headers: { location: '/moved?token=abc' } }
+    : { end: 'hang' };
 
 const long = 'x'.repeat(20_000);
 
@@ -151,11 +149,7 @@ describe('EventSource given an id too long for a request header', () => {
 
 describe('the watchdog after a redirect', () => {
   it('names the URL that answered, without its query, as SseHttpError does', async () => {
-    server = await startSseServer((request) =>
-      request.path.startsWith('/events')
-        ? { status: 302, headers: { location: '/moved?token=abc' } }
-        : { end: 'hang' },
-    );
+    server = await startSseServer(redirectThenHang);
     const clock = createFakeClock();
     const errors: unknown[] = [];
     let opened = 0;
@@ -179,11 +173,7 @@ describe('the watchdog after a redirect', () => {
   });
 
   it('names the final URL in EventSource, which asks it on reconnect', async () => {
-    server = await startSseServer((request) =>
-      request.path.startsWith('/events')
-        ? { status: 302, headers: { location: '/moved?token=abc' } }
-        : { end: 'hang' },
-    );
+    server = await startSseServer(redirectThenHang);
     const clock = createFakeClock();
     const errors: unknown[] = [];
     let opened = 0;

@@ -4,7 +4,7 @@
  */
 import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { afterEach } from 'vitest';
+import { afterEach, expect, vi } from 'vitest';
 import type { SseEvent } from './parser.js';
 
 /** Real socket I/O on a loaded machine can take a while: poll often, give up late (for `vi.waitFor`). */
@@ -134,4 +134,30 @@ export function serveEach(): (script: (index: number) => Reply | Promise<Reply>)
     server = await startSseServer((request) => script(request.index));
     return server;
   };
+}
+
+/** A script that answers connection `index` with `chunks[index]` and lets every later connection hang. */
+export const chunksThenHang =
+  (chunks: string[]) =>
+  (index: number): Reply =>
+    index < chunks.length ? { chunks: [chunks[index] as string] } : { end: 'hang' };
+
+/**
+ * Runs a client's reconnections (a 10 ms wait each) on the fake clock until `count` requests reached `server`'s
+ * script, and returns the Last-Event-ID each one sent. A request Node refuses before the script (431) is never
+ * counted, so a client that gave up fails here with what it got.
+ */
+export async function lastEventIdsSent(
+  server: SseTestServer,
+  clock: { readonly pendingTimers: number; advance(ms: number): Promise<void> },
+  count: number,
+): Promise<(string | undefined)[]> {
+  await vi.waitFor(() => expect(server.requests.length).toBeGreaterThan(0), WAIT);
+  while (server.requests.length < count) {
+    await vi.waitFor(() => expect(clock.pendingTimers).toBe(1), WAIT);
+    const before = server.requests.length;
+    await clock.advance(10);
+    await vi.waitFor(() => expect(server.requests.length).toBe(before + 1), WAIT);
+  }
+  return server.requests.map((request) => request.lastEventId);
 }
