@@ -6,17 +6,16 @@
  * The children cannot use vitest's aliases, so beforeAll bundles the package sources (with @integ/core
  * and @integ/retry) into one ESM file with tsup's API; see docs/decisions/0031.
  */
-import { type ChildProcess, fork } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { seededRandom } from '@integ/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bundleQueueSources } from './bundle.js';
+import { type Child, forkChild, wait } from './children.js';
 import { openTestDatabase } from './sqlite-db.js';
 
-const here = fileURLToPath(new URL('.', import.meta.url));
 let bundle = '';
 const { CRASH_ROUNDS, CRASH_SEED } = process.env;
 const ROUNDS = Number(CRASH_ROUNDS ?? 12);
@@ -29,38 +28,16 @@ const ackLog = join(dir, 'acks.log');
 const execLog = join(dir, 'executions.log');
 const children = new Set<ChildProcess>();
 
-function start(
-  script: string,
-  env: Record<string, string>,
-): { child: ChildProcess; ready: Promise<void>; exited: Promise<number | null> } {
-  const child = fork(join(here, 'crash', script), [], {
-    env: {
-      ...process.env,
-      QUEUE_BUNDLE: bundle,
-      DB_PATH: dbPath,
-      ACK_LOG: ackLog,
-      EXEC_LOG: execLog,
-      LEASE_MS: String(LEASE_MS),
-      ...env,
-    },
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+function start(script: string, env: Record<string, string>): Child {
+  return forkChild(children, script, {
+    QUEUE_BUNDLE: bundle,
+    DB_PATH: dbPath,
+    ACK_LOG: ackLog,
+    EXEC_LOG: execLog,
+    LEASE_MS: String(LEASE_MS),
+    ...env,
   });
-  children.add(child);
-  const ready = new Promise<void>((resolve, reject) => {
-    child.once('message', () => resolve());
-    child.once('exit', (code) => reject(new Error(`${script} exited with ${code} before it was ready`)));
-  });
-  const exited = new Promise<number | null>((resolve) =>
-    child.once('exit', (code) => {
-      children.delete(child);
-      resolve(code);
-    }),
-  );
-  ready.catch(() => {});
-  return { child, ready, exited };
 }
-
-const wait = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 beforeAll(async () => {
   bundle = await bundleQueueSources('crash-test');
