@@ -986,13 +986,15 @@ export function createRegistry(options: RegistryOptions): Registry {
     controller.abort(closedError('*'));
     for (const service of services.values()) service.close();
   };
-  try {
-    for (const service of services.values()) service.start();
-  } catch (error) {
-    // A source whose open() throws: the services started before it must not run on with no registry to close.
-    close();
-    throw error;
-  }
+  for (const service of services.values())
+    try {
+      service.start();
+    } catch (error) {
+      // A source whose open() throws: the services started before it must not run on with no registry to close.
+      // Its error is masked as a failed lookup's is (a TimeoutError may quote a URL with credentials).
+      close();
+      throw sourceError(error as IntegError, service.source.kind);
+    }
 
   const get = (name: string): Service => {
     const service = services.get(name);

@@ -1,0 +1,64 @@
+/**
+ * Review round 10: a source whose open() throws (its error reached the caller unmasked), pick() after a failed
+ * first lookup (it said to await ready(), which rejects), and dnsA on NXDOMAIN (it said "no address records").
+ */
+import { isIntegError, TimeoutError } from '@integ/core';
+import { createRegistry, type Source } from '@integ/discovery';
+import { describe, expect, it } from 'vitest';
+
+const SECRETS = /hunter2|s3cr3t|user:/;
+const leakyUrl = 'https://user:hunter2@registry.internal/v1?token=s3cr3t';
+
+function throwingOpen(thrown: unknown): Source {
+  return {
+    kind: 'custom',
+    description: 'x',
+    open: () => {
+      throw thrown;
+    },
+  };
+}
+
+function startError(source: Source): unknown {
+  try {
+    createRegistry({ services: { b: source } }).close();
+  } catch (error) {
+    return error;
+  }
+  return undefined;
+}
+
+/** What `error` shows: its text, its stack and its own fields (a cause may keep the original, as thrown). */
+function shown(error: unknown): string {
+  const e = error as Error;
+  return JSON.stringify([String(e), e.stack, { ...e, cause: undefined }]);
+}
+
+describe('createRegistry, given a source whose open() throws an error quoting a URL with credentials', () => {
+  it('throws it masked, keeping the code and retryable of an IntegError, and the original as cause', () => {
+    const thrown = new TimeoutError(2000, `GET ${leakyUrl}`);
+    const error = startError(throwingOpen(thrown));
+    // Before: the TimeoutError itself, 'GET https://user:hunter2@registry.internal/v1?token=s3cr3t timed out ...'.
+    expect(isIntegError(error, 'ERR_TIMEOUT')).toBe(true);
+    expect((error as Error).message).toBe(
+      'GET https://***@registry.internal/v1?*** timed out after 2000 ms; allow more time or make it faster',
+    );
+    expect((error as TimeoutError).retryable).toBe(true);
+    expect((error as Error).cause).toBe(thrown);
+    expect(shown(error)).not.toMatch(SECRETS);
+  });
+
+  it('wraps a plain Error in a masked DiscoverySourceError, the original as cause', () => {
+    const thrown = new Error(`cannot reach ${leakyUrl}`);
+    const error = startError(throwingOpen(thrown));
+    expect(isIntegError(error, 'ERR_DISCOVERY_SOURCE')).toBe(true);
+    expect((error as Error).message).toBe('custom: cannot reach https://***@registry.internal/v1?***');
+    expect((error as Error).cause).toBe(thrown);
+    expect(shown(error)).not.toMatch(SECRETS);
+  });
+
+  it('passes an IntegError with nothing to mask through as thrown', () => {
+    const thrown = new TimeoutError(2000, 'GET https://registry.internal/v1');
+    expect(startError(throwingOpen(thrown))).toBe(thrown);
+  });
+});
