@@ -146,8 +146,21 @@ const checkFn = (name: string, value: unknown): void => {
 export function isRetryable(error: unknown): boolean {
   // Read off any value: a thrown primitive has neither property. (core's isAbortError also takes a signal.)
   const e = error as { retryable?: unknown; name?: unknown } | null | undefined;
-  return e?.retryable !== false && e?.name !== 'AbortError';
+  return safely(() => e?.retryable) !== false && safely(() => e?.name) !== 'AbortError';
 }
+
+/**
+ * What `read` returns, or `undefined` when it throws. What a failure or a value hands retry is read through it:
+ * a read that throws (a revoked Proxy, a lazy getter of an RPC error) is no opinion, as in @integ/breaker.
+ * Thrown from retry, it replaced the failure with a TypeError after one attempt.
+ */
+const safely = <R>(read: () => R): R | undefined => {
+  try {
+    return read();
+  } catch {
+    return undefined;
+  }
+};
 
 /**
  * Calls `fn` until it succeeds, waiting between attempts, and resolves with its value.
@@ -361,7 +374,12 @@ async function attemptAll<T>(
       else if (attempt >= attempts) reason = 'attempts';
       else {
         defaultBackoff ??= exponential();
-        const hint = retryAfterOf(error instanceof RejectedResultError ? error.value : error, clock.now());
+        // Read before safely(): a clock that throws is the caller's bug, not a missing hint. (`instanceof`
+        // throws on a revoked Proxy too.)
+        const now = clock.now();
+        const hint = safely(() =>
+          retryAfterOf(error instanceof RejectedResultError ? error.value : error, now),
+        );
         // A result above 2^31 - 1 ms is capped (timers would fire at once), a negative or NaN one is a bug.
         const delay = Math.min(
           hint === undefined
@@ -420,12 +438,14 @@ async function attemptAll<T>(
 
 /**
  * Cancels the body of a value nobody will read: an unread fetch body holds its connection. A locked body, being
- * read by the caller, refuses and is left alone.
+ * read by the caller, refuses and is left alone. A `body` that cannot be read is left alone too: thrown from
+ * race()'s `then`, it was an unhandled rejection.
  */
-const drop = (value: unknown): void => {
-  const body = (value as { body?: unknown } | null)?.body;
-  if (body instanceof ReadableStream) body.cancel().catch(ignore);
-};
+const drop = (value: unknown): void =>
+  safely(() => {
+    const body = (value as { body?: unknown } | null)?.body;
+    if (body instanceof ReadableStream) body.cancel().catch(ignore);
+  });
 
 /**
  * Wraps `fn` so that every call is retried with `options`; the wrapper has `fn`'s parameters and passes
