@@ -68,7 +68,8 @@ export type NoEndpointsReason = 'pending' | 'empty' | 'unhealthy';
 
 /**
  * A known service has no endpoint to pick (`ERR_NO_ENDPOINTS`): its source has not answered yet
- * (`reason: 'pending'`, await `registry.ready()`), answered with nothing (`'empty'`), or every endpoint
+ * (`reason: 'pending'`, await `registry.ready()`; the message says when its first lookup failed instead, or the
+ * registry was closed: then `ready()` rejects), answered with nothing (`'empty'`), or every endpoint
  * is unhealthy with the panic threshold at 0 (`'unhealthy'`). Retryable.
  *
  * @example
@@ -84,13 +85,16 @@ export class NoEndpointsError extends IntegError {
   readonly reason: NoEndpointsReason;
 
   constructor(service: string, reason: NoEndpointsReason, detail = '', options: { cause?: unknown } = {}) {
+    // `detail` says what happened instead, where awaiting ready() would not help (it rejects): the first lookup
+    // failed, or the registry was closed.
     const what =
-      reason === 'pending'
+      detail ||
+      (reason === 'pending'
         ? 'its source has not answered yet; await registry.ready() first'
         : reason === 'empty'
           ? 'its source returned no endpoints'
-          : 'every endpoint is unhealthy or ejected and the panic threshold is 0';
-    super('ERR_NO_ENDPOINTS', `No endpoint for service ${JSON.stringify(service)}: ${what}${detail}`, {
+          : 'every endpoint is unhealthy or ejected and the panic threshold is 0');
+    super('ERR_NO_ENDPOINTS', `No endpoint for service ${JSON.stringify(service)}: ${what}`, {
       retryable: true,
       cause: options.cause,
     });

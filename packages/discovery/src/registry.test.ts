@@ -660,7 +660,7 @@ describe('dynamic sources', () => {
     const source = scripted([new Error('down'), { endpoints: [{ url: 'http://a:1' }] }]);
     const registry = createRegistry({ services: { api: source }, clock, jitter: 0, minInterval: 1000 });
     await expect(registry.ready('api')).rejects.toThrow(/down/);
-    expect(() => registry.pick('api')).toThrow(/last lookup failed: scripted: down/);
+    expect(() => registry.pick('api')).toThrow(/its first lookup failed: scripted: down; it retries/);
     await clock.advance(1000);
     await expect(registry.ready('api')).resolves.toBeUndefined();
     expect(registry.url('api')).toBe('http://a:1');

@@ -615,8 +615,11 @@ class Service {
     const candidates = this.candidates();
     if (candidates.length === 0) {
       const reason = this.list.length > 0 ? 'unhealthy' : this.status === 'ready' ? 'empty' : 'pending';
+      // Not "await ready()": after a failed first lookup it rejects, until a retry answers.
       const detail =
-        this.status === 'failed' ? ` (last lookup failed: ${(this.lastError as IntegError).message})` : '';
+        this.status === 'failed'
+          ? `its first lookup failed: ${(this.lastError as IntegError).message}; it retries later`
+          : '';
       throw new NoEndpointsError(this.name, reason, detail, { cause: this.lastError });
     }
     const state =
@@ -843,7 +846,7 @@ class Service {
 }
 
 const closedError = (service: string): NoEndpointsError =>
-  new NoEndpointsError(service, 'pending', ' (the registry was closed)');
+  new NoEndpointsError(service, 'pending', 'the registry was closed');
 
 function tier(init: EndpointInit): number {
   return Number.isFinite(init.priority) ? (init.priority as number) : 0;

@@ -4,6 +4,7 @@
  */
 import { isIntegError, TimeoutError } from '@integ/core';
 import { createRegistry, type Source } from '@integ/discovery';
+import { createFakeClock } from '@integ/testing';
 import { describe, expect, it } from 'vitest';
 
 const SECRETS = /hunter2|s3cr3t|user:/;
@@ -60,5 +61,54 @@ describe('createRegistry, given a source whose open() throws an error quoting a 
   it('passes an IntegError with nothing to mask through as thrown', () => {
     const thrown = new TimeoutError(2000, 'GET https://registry.internal/v1');
     expect(startError(throwingOpen(thrown))).toBe(thrown);
+  });
+});
+
+describe('pick(), after the first lookup of a service failed', () => {
+  it('says the lookup failed and is retried, not to await ready() (which rejects)', async () => {
+    const clock = createFakeClock();
+    let calls = 0;
+    const source: Source = {
+      kind: 'custom',
+      description: 'x',
+      open: () => ({
+        resolve: () =>
+          ++calls === 1
+            ? Promise.reject(new Error('down'))
+            : Promise.resolve({ endpoints: [{ url: 'http://a:1' }] }),
+      }),
+    };
+    const registry = createRegistry({ services: { api: source }, clock, jitter: 0, minInterval: 1000 });
+    try {
+      await expect(registry.ready('api')).rejects.toThrow(/down/);
+      let error: unknown;
+      try {
+        registry.pick('api');
+      } catch (err) {
+        error = err;
+      }
+      expect(error).toMatchObject({ code: 'ERR_NO_ENDPOINTS', reason: 'pending' });
+      // Before: 'its source has not answered yet; await registry.ready() first (last lookup failed: custom: down)'.
+      expect((error as Error).message).toBe(
+        'No endpoint for service "api": its first lookup failed: custom: down; it retries later',
+      );
+      await clock.advance(1000);
+      expect(registry.url('api')).toBe('http://a:1');
+    } finally {
+      registry.close();
+    }
+  });
+
+  it('says the registry was closed after close(), not to await ready()', async () => {
+    const source: Source = {
+      kind: 'custom',
+      description: 'x',
+      open: () => ({ resolve: () => new Promise(() => {}) }),
+    };
+    const registry = createRegistry({ services: { api: source } });
+    registry.close();
+    await expect(registry.ready('api')).rejects.toThrow(
+      /^No endpoint for service "api": the registry was closed$/,
+    );
   });
 });
