@@ -1508,7 +1508,7 @@ describe('second reading: parseRetryAfter at the edges of RFC 9110', () => {
     },
   );
 
-  it('a value longer than 64 characters once trimmed is ignored, even one Date.parse reads', () => {
+  it('a date followed by a comment is no HTTP-date, even one Date.parse reads; whitespace around one is trimmed', () => {
     const commented = `Sun, 06 Nov 1994 08:49:37 GMT (${'x'.repeat(40)})`;
     expect(Date.parse(commented)).toBe(Date.UTC(1994, 10, 6, 8, 49, 37));
     expect(parseRetryAfter(commented, now)).toBeUndefined();

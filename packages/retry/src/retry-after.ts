@@ -15,9 +15,9 @@ const NUMBER = /^\s*\d+(\.\d{1,6})?\s*$/;
 
 /**
  * Milliseconds to wait before retrying, from response headers (`retry-after-ms` wins over `Retry-After`)
- * or from a `Retry-After` value. Returns `undefined` when there is no usable hint (missing, malformed, or
- * a `Retry-After` longer than 64 characters once trimmed; a `retry-after-ms` is read at any length); a date in
- * the past gives 0. Delay-seconds may carry a fraction (`'1.5'`).
+ * or from a `Retry-After` value. Returns `undefined` when there is no usable hint (missing or malformed);
+ * seconds or ms are read at any number of digits (retry caps the wait at `maxRetryAfter`); a date in the past
+ * gives 0. Delay-seconds may carry a fraction (`'1.5'`).
  *
  * @param source a `Headers` (or any `{ get(name) }`), a plain object of lower-case header names as node:http
  *   and got give them (`res.headers`), or a `Retry-After` value
@@ -42,23 +42,24 @@ export function parseRetryAfter(
     return NUMBER.test(ms as string) ? Number(ms) : parseRetryAfter(get('retry-after') as string, now);
   }
   const value = String(source ?? '').trim();
-  if (value && value.length <= 64) {
-    if (NUMBER.test(value)) return Number(value) * 1000;
+  // Read at any length, as retry-after-ms is (a huge wait is capped by maxRetryAfter, never no hint): both patterns
+  // are anchored at the start and nothing in them nests, so each test is linear in the length, and only a value
+  // of a date's shape (at most 33 characters) reaches Date.parse.
+  if (NUMBER.test(value)) return Number(value) * 1000;
+  // Only the shapes of RFC 9110 §5.6.7's three forms count: IMF-fixdate `Sun, 06 Nov 1994 08:49:37 GMT`,
+  // asctime-date `Sun Nov  6 08:49:37 1994`, rfc850-date `Sunday, 06-Nov-94 08:49:37 GMT`. Date.parse takes far
+  // more ('Nov 24 11:00:30' or 'soon 1' are dates in 2001 to V8: no wait at all; zoneless ISO is local time).
+  // A shape, not the grammar: Date.parse checks the names (NaN for a month it does not know); the whole
+  // grammar, read without Date.parse, cost ~240 B gzip where this costs ~50.
+  if (
+    /^[A-Z][a-z]{2}(, \d\d [A-Z][a-z]{2} \d{4} \d\d:\d\d:\d\d GMT| [A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d \d{4}|[a-z]{3,6}, \d\d-[A-Z][a-z]{2}-\d\d \d\d:\d\d:\d\d GMT)$/.test(
+      value,
+    )
+  ) {
     // asctime-date (`Sun Nov  6 08:49:37 1994`) writes no zone, and Date.parse would read it as local time:
     // every HTTP-date is GMT (RFC 9110 §5.6.7). NaN when it is no date.
     const delay = Math.max(0, Date.parse(value.replace(/ \d{4}$/, '$& GMT')) - now);
-    // Only the shapes of RFC 9110 §5.6.7's three forms count: IMF-fixdate `Sun, 06 Nov 1994 08:49:37 GMT`,
-    // asctime-date `Sun Nov  6 08:49:37 1994`, rfc850-date `Sunday, 06-Nov-94 08:49:37 GMT`. Date.parse takes far
-    // more ('Nov 24 11:00:30' or 'soon 1' are dates in 2001 to V8: no wait at all; zoneless ISO is local time).
-    // A shape, not the grammar: Date.parse checks the names (NaN for a month it does not know); the whole
-    // grammar, read without Date.parse, cost ~240 B gzip where this costs ~50.
-    if (
-      delay >= 0 &&
-      /^[A-Z][a-z]{2}(, \d\d [A-Z][a-z]{2} \d{4} \d\d:\d\d:\d\d GMT| [A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d \d{4}|[a-z]{3,6}, \d\d-[A-Z][a-z]{2}-\d\d \d\d:\d\d:\d\d GMT)$/.test(
-        value,
-      )
-    )
-      return delay;
+    if (delay >= 0) return delay;
   }
   return undefined;
 }

@@ -213,3 +213,51 @@ describe('parseRetryAfter is unchanged for a source whose get() throws', () => {
     ).toThrow(TypeError);
   });
 });
+
+describe('a Retry-After longer than 64 characters', () => {
+  const now = Date.UTC(2026, 2, 1, 12, 0, 0);
+
+  it('reads delay-seconds at any length, as retry-after-ms is read: a huge wait is capped, never no hint', () => {
+    expect(parseRetryAfter('9'.repeat(65), now)).toBe(1e68);
+    expect(parseRetryAfter(` ${'1'.repeat(300)}.5 `, now)).toBe(Number('1'.repeat(300)) * 1000);
+    expect(parseRetryAfter(new Headers({ 'Retry-After': '1'.repeat(1000) }), now)).toBe(
+      Number.POSITIVE_INFINITY,
+    );
+    expect(parseRetryAfter({ 'retry-after': '2'.repeat(80) }, now)).toBe(Number('2'.repeat(80)) * 1000);
+  });
+
+  it('still gives no hint for anything else that long (no date is), in time linear in its length', () => {
+    expect(parseRetryAfter(`Sun, 06 Nov 1994 08:49:37 GMT (${'x'.repeat(40)})`, now)).toBeUndefined();
+    expect(parseRetryAfter(`${'1'.repeat(100)}x`, now)).toBeUndefined();
+    expect(parseRetryAfter(`${' '.repeat(100)}x`, now)).toBeUndefined();
+    // 100 000 characters of each shape that could make a regular expression backtrack: a quadratic read takes seconds, this takes a millisecond.
+    const started = performance.now();
+    for (const value of [
+      `${'1'.repeat(1e5)}x`,
+      `1.${'1'.repeat(1e5)}`,
+      `${'1'.repeat(1e5)}${' '.repeat(1e5)}x`,
+      `Sun${' '.repeat(1e5)}1994`,
+      `${' 1994'.repeat(2e4)}x`,
+    ])
+      expect(parseRetryAfter(value, now)).toBeUndefined();
+    expect(performance.now() - started).toBeLessThan(1_000);
+  });
+
+  it('waits maxRetryAfter, not the backoff, when a server sends one', async () => {
+    for (const value of ['1'.repeat(65), '9'.repeat(400)]) {
+      const clock = createFakeClock();
+      const delays: number[] = [];
+      await run(
+        retry(() => Promise.reject({ headers: new Headers({ 'Retry-After': value }) }), {
+          clock,
+          attempts: 2,
+          backoff: constant(100),
+          maxRetryAfter: 30_000,
+          onRetry: ({ delay }) => delays.push(delay),
+        }),
+        clock,
+      );
+      expect(delays).toEqual([30_000]);
+    }
+  });
+});
