@@ -132,15 +132,18 @@ async function resolveAddresses(
   q: QueryOptions,
   hints: readonly Answer[] = [],
   memo?: Memo,
-): Promise<{ addresses: string[]; ttl: number }> {
+): Promise<{ addresses: string[]; ttl: number; nx: boolean }> {
   let found: Found[] = addressesFrom(hints, name, family);
   let chain: readonly Answer[] = [];
+  let nx = false;
   if (found.length === 0) {
     const types: ('A' | 'AAAA')[] = family === 4 ? ['A'] : family === 6 ? ['AAAA'] : ['A', 'AAAA'];
     // One family failing (a resolver that SERVFAILs or drops AAAA) must not hide the other's addresses, as
     // with getaddrinfo; with no address found the failure stands (a target that failed is not empty).
     const settled = await Promise.allSettled(types.map((t) => query(name, t, q)));
     const answers = settled.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+    // The name does not exist (rather than has no address): dnsA says so, as dnsSrv does.
+    nx = answers.some((r) => rcodeOf(r) === 'NXDOMAIN');
     found = answers.flatMap((r: DecodedPacket) =>
       addressesFrom([...(r.answers ?? []), ...(r.additionals ?? [])], name, family),
     );
@@ -170,6 +173,7 @@ async function resolveAddresses(
       ...found.map((f) => f.ttl),
       ...chain.map((a) => (a.type === 'CNAME' ? (a.ttl ?? 0) : 1 / 0)),
     ),
+    nx,
   };
 }
 
@@ -375,8 +379,9 @@ export function dnsA(hostname: string, options: DnsAOptions = {}): Source {
           const q = queryOptions(ctx, servers ?? (await systemServers()), base, signal);
           const now = ctx.clock.now();
           const memo: Memo = { d: Math.max(0, now - last) / 1000, prev, next: new Map() };
-          const { addresses, ttl } = await resolveAddresses(host, base.family, q, [], memo);
-          if (addresses.length === 0) throw new DiscoverySourceError('dns', `${host}: no address records`);
+          const { addresses, ttl, nx } = await resolveAddresses(host, base.family, q, [], memo);
+          if (addresses.length === 0)
+            throw new DiscoverySourceError('dns', `${host}: ${nx ? 'NXDOMAIN' : 'no address records'}`);
           prev = memo.next;
           last = now;
           return {

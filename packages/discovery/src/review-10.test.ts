@@ -4,8 +4,10 @@
  */
 import { isIntegError, TimeoutError } from '@integ/core';
 import { createRegistry, type Source } from '@integ/discovery';
+import { dnsA } from '@integ/discovery/dns';
 import { createFakeClock } from '@integ/testing';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startDnsServer, type TestDnsServer } from './internal/test-dns-server.js';
 
 const SECRETS = /hunter2|s3cr3t|user:/;
 const leakyUrl = 'https://user:hunter2@registry.internal/v1?token=s3cr3t';
@@ -110,5 +112,40 @@ describe('pick(), after the first lookup of a service failed', () => {
     await expect(registry.ready('api')).rejects.toThrow(
       /^No endpoint for service "api": the registry was closed$/,
     );
+  });
+});
+
+describe('dnsA, given NXDOMAIN', () => {
+  let dns: TestDnsServer;
+  beforeAll(async () => {
+    dns = await startDnsServer();
+  });
+  afterAll(async () => {
+    await dns.close();
+  });
+
+  it('names NXDOMAIN, as dnsSrv does, and "no address records" only for a name that exists', async () => {
+    dns.records.set('empty.example.test', [
+      { type: 'SRV', priority: 0, weight: 1, port: 80, target: 'x', ttl: 5 },
+    ]);
+    dns.rcode = 3; // NXDOMAIN for every question
+    const registry = createRegistry({
+      services: {
+        gone: dnsA('gone.example.test', { servers: dns.address }),
+      },
+    });
+    try {
+      // Before: 'dns: gone.example.test: no address records'.
+      await expect(registry.ready('gone')).rejects.toThrow('dns: gone.example.test: NXDOMAIN');
+      dns.rcode = 0;
+      const other = createRegistry({
+        services: { empty: dnsA('empty.example.test', { servers: dns.address }) },
+      });
+      await expect(other.ready('empty')).rejects.toThrow('dns: empty.example.test: no address records');
+      other.close();
+    } finally {
+      dns.rcode = 0;
+      registry.close();
+    }
   });
 });
