@@ -361,7 +361,7 @@ export class LeasedJobImpl<T> implements LeasedJob<T> {
     const delay =
       options?.delay === undefined ? undefined : checkMs('fail delay', options.delay, 0, MAX_MS - now);
     const message = describeError(error);
-    // An explicit `retry` or `delay` wins over what the error says of itself.
+    // What the caller gives wins over what the error says of itself: `retry` over `retryable`, `delay` over the hint.
     const [final, hint] = judge(error, owner.maxRetryAfter);
     const retry = (options?.retry ?? !final) && this.attempts < this.maxAttempts;
     let runAt = now;
