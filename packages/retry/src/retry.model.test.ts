@@ -19,7 +19,7 @@
  * 'deadline'; then the budget; then onRetry, the body of the Response retryOnResult rejected (or threw on) is
  * cancelled, and the wait runs. That body is cancelled too when the caller's abort cuts the retryIf judging it.
  * Throwing hooks, predicates and backoffs reject with their error, without onGiveUp, and cancel the body of the
- * Response turned down just before (0171); a throwing retryOnResult is the attempt's failure. Decision 0016 says why the budget's answers are an input here.
+ * Response turned down just before (0171), as a throwing onGiveUp does on any give-up but an abort (0172); a throwing retryOnResult is the attempt's failure. Decision 0016 says why the budget's answers are an input here.
  */
 import { getEventListeners } from 'node:events';
 import { type Clock, InvalidArgumentError, TimeoutError } from '@integ/core';
@@ -885,6 +885,9 @@ function model(spec: CallSpec, i: number, answers: readonly boolean[], cutValues
   let attempt = 0;
   let budgetAnswer = 0;
   let retries = 0;
+  // The value of the last attempt whose unread body retry still holds (a Response turned down, or whose
+  // retryOnResult threw), until it is cancelled or handed over.
+  let held: string | undefined;
   if (spec.attempts === Number.POSITIVE_INFINITY) reach('attempts:Infinity');
 
   const giveUp = (reason: string, error: unknown, thrown: unknown): Ev[] => {
@@ -893,6 +896,11 @@ function model(spec: CallSpec, i: number, answers: readonly boolean[], cutValues
       push('onGiveUp', { attempts: attempt, error, reason });
       if (spec.onGiveUp.throws) {
         reach('throws:onGiveUp');
+        // The hook's error carries no value: the body retry held is cancelled (an abort cancelled it already).
+        if (held !== undefined && reason !== 'aborted') {
+          reach('cancel:body-on-giveup-throw');
+          push('cancel', { value: held });
+        }
         return settle(false, `onGiveUp${i}`);
       }
     }
@@ -1001,6 +1009,7 @@ function model(spec: CallSpec, i: number, answers: readonly boolean[], cutValues
     const unread =
       (failure.from === 'value' || (failure.from === 'other' && failure.judged !== undefined)) &&
       step.value.kind === 'response';
+    held = unread ? `v${i}.${attempt}` : undefined;
     // A throwing hook, predicate or backoff rejects with its own error, which carries no value: that body too.
     const thrown = (outcome: string): Ev[] => {
       if (unread) {
@@ -1091,6 +1100,7 @@ function model(spec: CallSpec, i: number, answers: readonly boolean[], cutValues
     if (unread) {
       reach('cancel:body');
       push('cancel', { value: `v${i}.${attempt}` });
+      held = undefined;
     }
     if (hookAborted) {
       reach('aborted:hook');
@@ -1155,6 +1165,7 @@ const EVERY_PATH = [
   'rejects:retryIf',
   'throws:backoff',
   'cancel:body-on-throw',
+  'cancel:body-on-giveup-throw',
   'invalid:backoff',
   'cut:timeout',
   'cut:deadline',

@@ -419,21 +419,26 @@ async function attemptAll<T>(
         }
       }
     }
+    const thrown =
+      reason === 'aborted'
+        ? abortReason(signal as AbortSignal)
+        : reason === 'not-retryable'
+          ? error
+          : new (reason === 'budget' ? RetryBudgetError : RetryError)(attempt, errors, reason);
+    // An abort hands the caller its reason, which carries no value: the body of the one turned down just before
+    // is nobody's, cancelled before onGiveUp as on a retry (0170). Any other give-up hands it over (in the
+    // RetryError, or the caller's own error), unless onGiveUp throws: retry then rejects with the hook's error.
+    if (reason === 'aborted') unread = drop(unread);
+    Promise.resolve(o.onGiveUp?.({ attempts: attempt, error, reason })).catch(ignore);
+    unread = 0;
+    throw thrown;
   } finally {
     clock.clearTimeout(deadlineTimer);
-    // Leaving with no reason is a throw (a hook, a predicate, a backoff, the clock), and an abort hands the caller
-    // its reason: neither carries the value turned down just before, so nobody can read its body any more and it
-    // is cancelled as on a retry. (A success leaves none: a retry cancels it before its wait.)
-    if ((reason ?? 'aborted') === 'aborted') drop(unread);
+    // Left by a throw (a hook, a predicate, a backoff, the clock, onGiveUp): nobody can read the body of the value
+    // turned down just before any more, so it is cancelled as on a retry (0171). A success leaves none: a retry
+    // cancels it before its wait.
+    drop(unread);
   }
-  const thrown =
-    reason === 'aborted'
-      ? abortReason(signal as AbortSignal)
-      : reason === 'not-retryable'
-        ? error
-        : new (reason === 'budget' ? RetryBudgetError : RetryError)(attempt, errors, reason);
-  Promise.resolve(o.onGiveUp?.({ attempts: attempt, error, reason })).catch(ignore);
-  throw thrown;
 }
 
 /**

@@ -9,8 +9,11 @@ import {
   isRetryable,
   isRetryError,
   parseRetryAfter,
+  type RejectedResultError,
   RetryError,
+  type RetryOptions,
   retry,
+  retryBudget,
 } from '@integ/retry';
 import { createFakeClock } from '@integ/testing';
 import { describe, expect, it } from 'vitest';
@@ -259,5 +262,66 @@ describe('a Retry-After longer than 64 characters', () => {
       );
       expect(delays).toEqual([30_000]);
     }
+  });
+});
+
+describe('retry with an onGiveUp that throws', () => {
+  // 0171 left this one out: retry rejects with the hook's error, which carries no value, so a Response that
+  // retryOnResult turned down last was nobody's and held its connection until garbage collection.
+  const cases: [string, Partial<RetryOptions<Response>>][] = [
+    ['out of attempts', { attempts: 1 }],
+    ['not retryable', { retryIf: () => false }],
+    ['the deadline', { deadline: 1_000, backoff: constant(5_000) }],
+    ['the budget', { budget: retryBudget({ ratio: 0.000_000_001, minPerSecond: 0 }) }],
+  ];
+  it.each(cases)(
+    'cancels the body of the Response turned down last when it gives up (%s)',
+    async (_, options) => {
+      for (const guarded of [false, true]) {
+        const clock = createFakeClock();
+        const hookError = new Error('hook bug');
+        const responses: Response[] = [];
+        const events: GiveUpEvent[] = [];
+        const outcome = await run(
+          retry(
+            () => {
+              const response = new Response('busy', { status: 503 });
+              responses.push(response);
+              return response;
+            },
+            {
+              clock,
+              retryOnResult: (r) => r.status === 503,
+              onGiveUp: (event) => {
+                events.push(event);
+                throw hookError;
+              },
+              ...(guarded ? { timeout: 1_000 } : {}),
+              ...options,
+            },
+          ),
+          clock,
+        );
+        expect(outcome).toEqual({ ok: false, error: hookError });
+        expect(events).toHaveLength(1);
+        expect(responses).toHaveLength(1);
+        await expect(responses[0]!.text()).rejects.toThrow(TypeError);
+      }
+    },
+  );
+
+  it('leaves that body readable when onGiveUp returns (it is in the error retry rejects with)', async () => {
+    const clock = createFakeClock();
+    const outcome = await run(
+      retry(() => new Response('busy', { status: 503 }), {
+        clock,
+        attempts: 1,
+        retryOnResult: (r) => r.status === 503,
+        onGiveUp: () => {},
+      }),
+      clock,
+    );
+    const error = (outcome as { error: RetryError }).error;
+    await expect(((error.cause as RejectedResultError).value as Response).text()).resolves.toBe('busy');
   });
 });
