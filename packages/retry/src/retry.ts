@@ -136,7 +136,8 @@ const checkFn = (name: string, value: unknown): void => {
 
 /**
  * The default `retryIf`: everything is worth retrying except aborts (an `AbortError`) and errors marked
- * `retryable: false` (as @integ errors such as InvalidArgumentError are).
+ * `retryable: false` (as @integ errors such as InvalidArgumentError are). A property that cannot be read (a
+ * revoked Proxy, a getter that throws) is no opinion: `isRetryable(revokedProxy)` is `true`.
  *
  * @example
  * ```ts
