@@ -257,7 +257,9 @@ function resolveHealth(
 // failure handling, so the failure went uncounted and ready() never settled.
 function describeError(error: unknown): string {
   try {
-    return redactText(error instanceof Error ? error.message : String(error));
+    // Not instanceof Error: an error of another realm (a vm context, a test environment) is none, and read as
+    // String() it became 'TimeoutError: ...', so sourceError() copied an IntegError it should pass on as thrown.
+    return redactText(String((error as Error | null)?.message ?? error));
   } catch {
     return 'an unreadable failure';
   }

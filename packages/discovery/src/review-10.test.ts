@@ -2,6 +2,7 @@
  * Review round 10: a source whose open() throws (its error reached the caller unmasked), pick() after a failed
  * first lookup (it said to await ready(), which rejects), and dnsA on NXDOMAIN (it said "no address records").
  */
+import { runInNewContext } from 'node:vm';
 import { isIntegError, TimeoutError } from '@integ/core';
 import { createRegistry, type Source } from '@integ/discovery';
 import { dnsA } from '@integ/discovery/dns';
@@ -145,6 +146,32 @@ describe('dnsA, given NXDOMAIN', () => {
       other.close();
     } finally {
       dns.rcode = 0;
+      registry.close();
+    }
+  });
+});
+
+describe('createRegistry, given a source failing with an IntegError of another realm (a vm context)', () => {
+  it('passes it on as thrown when its message has nothing to mask, its message not prefixed with its name', async () => {
+    // What an IntegError made in another realm looks like here: branded, but no instanceof Error.
+    const thrown = runInNewContext(
+      `Object.assign(new Error('quota exceeded'), { name: 'QuotaError', '@@integ/error': true, code: 'ERR_QUOTA', retryable: false })`,
+    ) as Error;
+    expect(thrown instanceof Error).toBe(false);
+    const registry = createRegistry({
+      services: {
+        b: { kind: 'custom', description: 'x', open: () => ({ resolve: () => Promise.reject(thrown) }) },
+      },
+    });
+    try {
+      const error = await registry.ready('b').then(
+        () => undefined,
+        (err: unknown) => err,
+      );
+      // Before: a copy with the message 'QuotaError: quota exceeded' (String() of it, not its message).
+      expect(error).toBe(thrown);
+      expect(registry.inspect('b').lastError).toEqual({ code: 'ERR_QUOTA', message: 'quota exceeded' });
+    } finally {
       registry.close();
     }
   });
