@@ -1,7 +1,8 @@
 /**
  * retry(): call a function until it succeeds, with backoff, per-attempt timeouts, a total deadline, a shared
- * budget and server hints. The success path costs about one bare `await`: when no `signal`, `timeout` or
- * `deadline` is given, no AbortController, timer, closure or array is created.
+ * budget and server hints. The success path costs about one bare `await` and one `.then()`: when no `signal`,
+ * `timeout`, `deadline` or `retryOnResult` is given, no AbortController, timer, array or async frame is created, only
+ * the rejection handler's closure (decision 0010).
  */
 import {
   abortReason,
