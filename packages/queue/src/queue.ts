@@ -41,6 +41,9 @@ export const DEFAULT_ATTEMPTS: number = 3;
 const MAX_ATTEMPTS = 1000;
 const MAX_KEY_LENGTH = 512;
 const MAX_ERROR_LENGTH = 4096;
+// Causes kept in lastError after the error itself: a RetryError, the fetch failure it gave up on, that one's
+// system error (undici's `fetch failed` has the ECONNRESET as cause), and one more.
+const MAX_CAUSES = 3;
 const MAX_BATCH = 10_000;
 // A job whose record cannot be read (a payload that is not JSON: a damaged row, a faulty custom store): it is
 // dead-lettered at claim with this as lastError, and logged; hooks cannot be given a payload, so none fire.
@@ -239,26 +242,45 @@ function iso(ms: number): string {
 
 /**
  * Describes a failure for storage: name and message, bounded, no stack (it may hold paths), credentials
- * redacted (decision 0035). A non-Error object is stored by kind: its fields (a response's headers, a
- * request's config) are where tokens live. Never throws, whatever getters the error has.
+ * redacted (decision 0035), then its `cause` chain up to {@link MAX_CAUSES} links, each error once (a cycle ends
+ * there): a wrapper such as RetryError ('see .cause') rarely says what failed (decision 0183). A non-Error object
+ * is stored by kind: its fields (a response's headers, a request's config) are where tokens live. Never throws,
+ * whatever getters the error has.
  */
 export function describeError(error: unknown): string {
-  let text: string;
-  const type = typeof error;
-  try {
-    if (error !== null && (type === 'object' || type === 'function')) {
-      const { name, message } = error as { name?: unknown; message?: unknown };
-      if (typeof message === 'string' || error instanceof Error) {
-        const detail = typeof message === 'string' ? message : '';
-        const kind = typeof name === 'string' ? name : '';
-        text = kind && detail ? `${kind}: ${detail}` : kind || detail || 'Error';
-      }
-      // Worded so redact() leaves it whole: 'secrets: fail' read as a credential pair and became 'secrets: [redacted]'.
-      else text = `a non-Error ${type} (its fields are not kept, they may hold secrets; fail with an Error)`;
-    } else text = String(error);
-  } catch {
-    // A throwing getter (or a proxy) must not make fail() throw after the lease was settled.
-    text = 'an error whose name or message could not be read';
+  let text = '';
+  for (const seen: unknown[] = []; ; ) {
+    let part = '';
+    let cause: unknown;
+    const type = typeof error;
+    try {
+      if (error !== null && (type === 'object' || type === 'function')) {
+        const { name, message } = error as { name?: unknown; message?: unknown };
+        if (typeof message === 'string' || error instanceof Error) {
+          const detail = typeof message === 'string' ? message : '';
+          const kind = typeof name === 'string' ? name : '';
+          part = kind && detail ? `${kind}: ${detail}` : kind || detail || 'Error';
+          cause = (error as { cause?: unknown }).cause;
+        }
+        // Worded so redact() leaves it whole: 'secrets: fail' read as a credential pair and became 'secrets: [redacted]'.
+        else
+          part = `a non-Error ${type} (its fields are not kept, they may hold secrets; fail with an Error)`;
+      } else part = String(error);
+    } catch {
+      // A throwing getter (or a proxy) must not make fail() throw after the lease was settled. A `cause` that
+      // cannot be read ends the chain; the part already read is kept.
+      part ||= 'an error whose name or message could not be read';
+    }
+    text += part;
+    // Bounded before the cut: at most MAX_CAUSES + 1 parts, however long or cyclic the chain.
+    seen.push(error);
+    if (cause == null || seen.includes(cause)) break;
+    text += '; cause: ';
+    if (seen.length > MAX_CAUSES) {
+      text += '…';
+      break;
+    }
+    error = cause;
   }
   // Cut before redacting (bounded work), dropping the word the cut split so no half secret escapes.
   const cut = text.length > MAX_ERROR_LENGTH;
