@@ -6,7 +6,6 @@
 import {
   type Clock,
   InvalidArgumentError,
-  isIntegError,
   type Logger,
   silentLogger,
   systemClock,
@@ -289,20 +288,38 @@ export function describeError(error: unknown): string {
   return cut ? `${text}…` : text;
 }
 
+// The queue's own errors about its machinery (decision 0184): a handler that rethrows one from another queue or
+// job (a closed queue or store at shutdown, another job's lease or settlement) says nothing about this job. Payload
+// errors stay final: they are about data the handler made from the job. Exact codes, read on any error (an array's
+// includes(): smaller than a pattern, the strings shared with the classes).
+const QUEUES_OWN: readonly unknown[] = [
+  'ERR_QUEUE_CLOSED',
+  'ERR_LEASE_LOST',
+  'ERR_JOB_SETTLED',
+  'ERR_STORE_UNAVAILABLE',
+  'ERR_STORE_CORRUPT',
+];
+
 /**
  * What a failure says of itself (decision 0181): whether it is final (`retryable: false`), and the delay a
  * server asked for (`retryAfterMs`), capped. Not final: a RetryError, whose `retryable: false` keeps an outer
  * retry() from multiplying an inner one's attempts within one call (its failures were retryable; the queue's
- * attempts are durable and spaced), so its last failure's hint counts; and a QueueClosedError, which says this
- * process is shutting down, not that the job cannot succeed. A failure whose fields cannot be read says nothing.
+ * attempts are durable and spaced), so its last failure's hint counts; and the queue's own errors of another queue,
+ * store or job ({@link QUEUES_OWN}: shutdown or another operation, not this job's fault). A failure whose fields
+ * cannot be read says nothing.
  */
 function judge(error: unknown, cap: number): [final: boolean, hint: number | undefined] {
   try {
     const gaveUp = isRetryError(error);
-    const e = error as { retryable?: unknown; retryAfterMs?: unknown; cause?: { retryAfterMs?: unknown } };
+    const e = error as {
+      code?: unknown;
+      retryable?: unknown;
+      retryAfterMs?: unknown;
+      cause?: { retryAfterMs?: unknown };
+    };
     const ms = (gaveUp ? e.cause : e)?.retryAfterMs;
     return [
-      e?.retryable === false && !gaveUp && !isIntegError(error, 'ERR_QUEUE_CLOSED'),
+      e?.retryable === false && !gaveUp && !QUEUES_OWN.includes(e.code),
       // Not jittered: the server said when. Whole ms, rounded up, as every delay (a job never runs early).
       typeof ms === 'number' && ms >= 0 ? Math.ceil(Math.min(ms, cap)) : undefined,
     ];

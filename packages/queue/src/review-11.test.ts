@@ -4,8 +4,10 @@
  * lease) are not final although marked `retryable: false` (decision 0184).
  */
 import { IntegError } from '@integ/core';
-import { createQueue, memoryStore } from '@integ/queue';
+import { createQueue, memoryStore, type QueueStore, StoreCorruptError } from '@integ/queue';
+import { sqliteStore } from '@integ/queue/sqlite';
 import { retry } from '@integ/retry';
+import { createFakeClock } from '@integ/testing';
 import { describe, expect, it } from 'vitest';
 
 /** The lastError a job is left with after `job.fail(error)` on its last attempt. */
@@ -86,5 +88,108 @@ describe('lastError of a failure with a cause', () => {
     const stored = await lastErrorOf(new Error(long, { cause: new Error(long, { cause: new Error(long) }) }));
     expect(stored?.length).toBeLessThanOrEqual(4097);
     expect(stored).toMatch(/; cause: Error: (word )+…$/);
+  });
+});
+
+const stores: [string, () => QueueStore][] = [
+  ['memory', () => memoryStore()],
+  ['sqlite', () => sqliteStore({ path: ':memory:' })],
+];
+
+const settle = async (turns = 30): Promise<void> => {
+  for (let i = 0; i < turns; i++) await new Promise<void>((resolve) => setImmediate(resolve));
+};
+
+describe.each(stores)("the queue's own errors a handler rethrows (%s)", (_name, createStore) => {
+  /** Runs one job whose handler throws what `thrower` gives; returns the job after that one attempt. */
+  const runOnce = async (thrower: () => Promise<unknown>) => {
+    const clock = createFakeClock({ now: Date.UTC(2030, 0, 1) });
+    const store = createStore();
+    const dead: unknown[] = [];
+    const queue = createQueue({
+      name: 'q',
+      store,
+      clock,
+      backoff: 1000,
+      onDead: (_job, error) => dead.push(error),
+    });
+    const { id } = await queue.push('x', { attempts: 3 });
+    const worker = queue.process(async () => {
+      throw await thrower();
+    });
+    await settle();
+    const job = await queue.get(id);
+    await worker.close();
+    await queue.close();
+    await store.close();
+    return { job, dead };
+  };
+
+  it('retries a job whose handler pushed to another queue whose store was closed (StoreUnavailableError)', async () => {
+    const { job, dead } = await runOnce(async () => {
+      const other = createStore();
+      await other.close();
+      return createQueue({ name: 'audit', store: other })
+        .push({ n: 1 })
+        .catch((e: unknown) => e);
+    });
+    expect(job).toMatchObject({
+      status: 'pending',
+      attempts: 1,
+      lastError: expect.stringMatching(/^StoreUnavailableError: /),
+    });
+    expect(dead).toEqual([]);
+  });
+
+  it("retries a job whose handler rethrew another job's LeaseLostError or JobSettledError", async () => {
+    const lost = await runOnce(async () => {
+      const clock = createFakeClock({ now: Date.UTC(2030, 0, 1) });
+      const other = createQueue({ name: 'other', store: memoryStore(), clock });
+      await other.push('y');
+      const stale = await other.next({ leaseMs: 1000 });
+      await clock.advance(2000);
+      await other.next({ leaseMs: 1000 });
+      return stale?.ack().catch((e: unknown) => e);
+    });
+    expect(lost.job).toMatchObject({
+      status: 'pending',
+      attempts: 1,
+      lastError: expect.stringMatching(/^LeaseLostError: /),
+    });
+    expect(lost.dead).toEqual([]);
+    const settled = await runOnce(async () => {
+      const other = createQueue({ name: 'other', store: memoryStore() });
+      await other.push('y');
+      const held = await other.next();
+      await held?.ack();
+      return held?.ack().catch((e: unknown) => e);
+    });
+    expect(settled.job).toMatchObject({
+      status: 'pending',
+      attempts: 1,
+      lastError: expect.stringMatching(/^JobSettledError: /),
+    });
+    expect(settled.dead).toEqual([]);
+  });
+
+  it('retries a job whose handler rethrew a StoreCorruptError of another store (it needs a restore, not the job)', async () => {
+    const { job, dead } = await runOnce(
+      async () => new StoreCorruptError('SQLite queue database "audit.db"'),
+    );
+    expect(job).toMatchObject({ status: 'pending', attempts: 1 });
+    expect(dead).toEqual([]);
+  });
+
+  it('still dead-letters a payload error (the data the handler made from the job) and a user error with a queue-like code', async () => {
+    const payload = await runOnce(async () =>
+      createQueue({ name: 'audit', store: memoryStore() })
+        .push({ n: 1n })
+        .catch((e: unknown) => e),
+    );
+    expect(payload.job).toMatchObject({ status: 'dead', attempts: 1 });
+    const own = await runOnce(
+      async () => new IntegError('ERR_JOB_INVALID', 'job 7 has no owner', { retryable: false }),
+    );
+    expect(own.job).toMatchObject({ status: 'dead', attempts: 1 });
   });
 });
