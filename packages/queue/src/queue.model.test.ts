@@ -25,7 +25,8 @@
  *   `now + (delay ?? hint ?? backoff(attempts))` (retry's formulas: constant d, linear min(max, d + step(n-1)),
  *   exponential min(max, d factor^(n-1)), jitter 'full' d * r and 'equal' d/2 + d r / 2 with r = random()),
  *   at most 8.64e15; else dead; lastError holds the error's message either way. `final`: the error is marked
- *   `retryable: false` and is neither a RetryError nor a QueueClosedError; `hint`: its `retryAfterMs` (a
+ *   `retryable: false` and is neither a RetryError nor one of the queue's own errors of another queue, store or job
+ *   (QueueClosedError, StoreUnavailableError, LeaseLostError drawn; decision 0184); `hint`: its `retryAfterMs` (a
  *   RetryError's: its cause's) when a number >= 0, capped by the queue's `maxRetryAfter` (60 000), not jittered
  *   (decision 0181). extend(ms): leaseUntil = now + ms.
  * - redrive({ ids, limit }): dead jobs of the queue in push order (only `ids` when given), each back to
@@ -53,6 +54,7 @@ import {
   QueueClosedError,
   type QueueStats,
   type QueueStore,
+  StoreUnavailableError,
 } from '@integ/queue';
 import { sqliteStore } from '@integ/queue/sqlite';
 import { RetryError } from '@integ/retry';
@@ -79,8 +81,9 @@ interface Config {
 
 /**
  * What a failure says of itself (decision 0181): nothing, `retryable: true`, `retryable: false` (final), a
- * RetryError of an inner retry() (marked `retryable: false`, not final; its cause carries the hint) or a
- * QueueClosedError (marked `retryable: false`, not final).
+ * RetryError of an inner retry() (marked `retryable: false`, not final; its cause carries the hint) or one of the
+ * queue's own errors about another queue, store or job (`queueClosed`: a QueueClosedError, StoreUnavailableError
+ * or LeaseLostError by message; marked `retryable: false`, not final, decision 0184).
  */
 type Mark = 'none' | 'retryable' | 'final' | 'retryError' | 'queueClosed';
 
@@ -422,7 +425,7 @@ class Model {
 
   /**
    * Returns whether the job will run again. Only `retryable: false` of a failure that is neither a RetryError
-   * nor a QueueClosedError is final, unless `retry` is given; a `retryAfterMs` number >= 0 (a RetryError's:
+   * nor one of the queue's own errors (0184) is final, unless `retry` is given; a `retryAfterMs` number >= 0 (a RetryError's:
    * that of its cause) replaces the backoff, capped by `maxRetryAfter` (60 000), unless `delay` is given.
    */
   fail(
@@ -627,6 +630,11 @@ function failure(message: string, mark: Mark, hint: unknown): [error: unknown, l
         'Retry gave up',
       ];
     case 'queueClosed':
+      // The queue's own errors about another queue, store or job: marked retryable: false, none final (0184).
+      // Chosen by the message already drawn, so the draws (and the paths seed 3 reaches) stay as they were.
+      if (message === 'boom') return [Object.assign(new StoreUnavailableError(message), fields), message];
+      if (message === 'é!')
+        return [Object.assign(new LeaseLostError(message, 1, 'ack'), fields), `Cannot ack job ${message}`];
       return [Object.assign(new QueueClosedError(message), fields), `Queue "${message}" is closed`];
   }
 }
