@@ -245,8 +245,16 @@ export function startSession(target: URL, options: ConnectOptions, sink: Session
   // Set from the lastEventId option by the first request, before any event. Undefined while the stream has no
   // id of ours (no lastEventId option, no `id:` yet): the user's own Last-Event-ID header, if any, goes as given.
   let sendable: string | undefined;
-  const nextId = (): string | undefined =>
-    (sendable = unsendable(parser.lastEventId) ? sendable : parser.lastEventId);
+  // Checked once each time it changes: the id persists across events, and a long one (encoded to count its bytes)
+  // checked at every event would cost its length per event.
+  let checked: string | undefined;
+  const nextId = (): string | undefined => {
+    if (parser.lastEventId !== checked) {
+      checked = parser.lastEventId;
+      if (!unsendable(checked)) sendable = checked;
+    }
+    return sendable;
+  };
 
   const shown = (): string => parser.lastEventId.replace('\0', '');
   const parser = createParser({
