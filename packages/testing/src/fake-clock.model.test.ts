@@ -2,7 +2,10 @@
  * createFakeClock against a tiny reference timer model: random programs of setTimeout / clearTimeout /
  * advance / advanceSync / runAll, with callbacks that schedule and clear timers (directly or from a
  * promise callback) and some that throw, must fire the same timers in the same order at the same times,
- * end each step at the same time and rethrow the same (first) error.
+ * end each step at the same time and rethrow the same (first) error. A second property lets callbacks move
+ * the time themselves (advanceSync inside a timer, setNow back or forward) and runs two advances at once: the
+ * model moves a step's target by every move it did not make itself (decision 0163) and lets started advances
+ * take turns, one timer each.
  */
 import { createFakeClock, type FakeClock } from '@integ/testing';
 import fc from 'fast-check';
@@ -11,13 +14,18 @@ import { describe, expect, it } from 'vitest';
 type Action =
   | { readonly kind: 'none' }
   | { readonly kind: 'schedule'; readonly delay: number; readonly deferred: boolean }
-  | { readonly kind: 'clear'; readonly target: number; readonly deferred: boolean };
+  | { readonly kind: 'clear'; readonly target: number; readonly deferred: boolean }
+  // Time moved from a callback (decision 0163): the step running moves its target by as much.
+  | { readonly kind: 'advanceSync'; readonly ms: number; readonly deferred: boolean }
+  | { readonly kind: 'setNow'; readonly delta: number; readonly deferred: boolean };
 
 type Op =
   | { readonly op: 'set'; readonly delay: number }
   | { readonly op: 'clear'; readonly target: number }
   | { readonly op: 'advance' | 'advanceSync'; readonly ms: number }
-  | { readonly op: 'runAll' };
+  | { readonly op: 'runAll' }
+  // Two advances started together and awaited together: they add up, each firing its share in turns.
+  | { readonly op: 'advances'; readonly a: number; readonly b: number };
 
 // What the fake clock does with a delay it cannot use (not documented before this test; now in the README).
 // Above 2^31-1 ms a runtime fires the timer after 1 ms (Node, browsers, @sinonjs/fake-timers).
@@ -34,14 +42,14 @@ class Model {
   clear(index: number): void {
     this.timers = this.timers.filter((t) => t.index !== index);
   }
-  /** Removes and returns the next timer due by `until`, moving time to it. */
-  take(until: number): number | undefined {
+  /** Removes and returns the next timer due by `until`, moving time to it (an overdue one fires at `now`). */
+  take(until: number): { index: number; at: number } | undefined {
     let best: { index: number; at: number } | undefined;
     for (const t of this.timers) if (t.at <= until && (best === undefined || t.at < best.at)) best = t;
     if (best === undefined) return undefined;
     this.clear(best.index);
     this.now = Math.max(this.now, best.at);
-    return best.index;
+    return best;
   }
 }
 
@@ -55,6 +63,16 @@ const actionArb: fc.Arbitrary<Action> = fc.oneof(
   fc.record({ kind: fc.constant('schedule' as const), delay: delayArb, deferred: fc.boolean() }),
   fc.record({ kind: fc.constant('clear' as const), target: fc.nat(40), deferred: fc.boolean() }),
 );
+// Callbacks that also move the time: advanceSync from inside a timer (a nested tick) or setNow (back too).
+const movingActionArb: fc.Arbitrary<Action> = fc.oneof(
+  actionArb,
+  fc.record({ kind: fc.constant('advanceSync' as const), ms: msArb, deferred: fc.boolean() }),
+  fc.record({
+    kind: fc.constant('setNow' as const),
+    delta: fc.oneof(fc.integer({ min: -20, max: 20 }), fc.constantFrom(-0.5, 0.5)),
+    deferred: fc.boolean(),
+  }),
+);
 const opArb: fc.Arbitrary<Op> = fc.oneof(
   fc.record({ op: fc.constant('set' as const), delay: delayArb }),
   fc.record({ op: fc.constant('clear' as const), target: fc.nat(40) }),
@@ -65,6 +83,14 @@ const programArb = fc.record({
   actions: fc.array(actionArb, { minLength: 1, maxLength: 8 }),
   ops: fc.array(opArb, { minLength: 1, maxLength: 25 }),
   // Timer #i throws (after doing its action) when throws[i % length].
+  throws: fc.array(fc.boolean(), { minLength: 1, maxLength: 5 }),
+});
+const movingProgramArb = fc.record({
+  actions: fc.array(movingActionArb, { minLength: 1, maxLength: 8 }),
+  ops: fc.array(fc.oneof(opArb, fc.record({ op: fc.constant('advances' as const), a: msArb, b: msArb })), {
+    minLength: 1,
+    maxLength: 25,
+  }),
   throws: fc.array(fc.boolean(), { minLength: 1, maxLength: 5 }),
 });
 const throwsAt = (throws: readonly boolean[], index: number): boolean =>
@@ -96,7 +122,16 @@ async function runReal(actions: readonly Action[], ops: readonly Op[], throws: r
           const run = (): void => {
             log.push(`act #${index} @${clock.now()}`);
             if (action.kind === 'schedule') schedule(action.delay, depth + 1);
-            else clock.clearTimeout(handle(action.target));
+            else if (action.kind === 'clear') clock.clearTimeout(handle(action.target));
+            else if (action.kind === 'setNow') clock.setNow(clock.now() + action.delta);
+            else {
+              try {
+                clock.advanceSync(action.ms);
+              } catch (error) {
+                log.push(`inner threw ${named(error)}`);
+              }
+              log.push(`inner done @${clock.now()}`);
+            }
           };
           if (action.deferred) void Promise.resolve().then(() => Promise.resolve().then(run));
           else run();
@@ -109,8 +144,18 @@ async function runReal(actions: readonly Action[], ops: readonly Op[], throws: r
       }, ms),
     );
   };
+  const named = (error: unknown): string => (thrown.has(error) ? `#${thrown.get(error)}` : String(error));
   for (const op of ops) {
     let outcome = '';
+    if (op.op === 'advances') {
+      const [a, b] = await Promise.allSettled([clock.advance(op.a), clock.advance(op.b)]);
+      const out = (r: PromiseSettledResult<void> | undefined): string =>
+        r?.status === 'rejected' ? named(r.reason) : '-';
+      if (a?.status === 'rejected' || b?.status === 'rejected') outcome = ` threw ${out(a)},${out(b)}`;
+      await settle();
+      states.push(`now ${clock.now()} pending ${clock.pendingTimers}${outcome}`);
+      continue;
+    }
     try {
       if (op.op === 'set') schedule(op.delay, 0);
       else if (op.op === 'clear') clock.clearTimeout(handle(op.target));
@@ -118,7 +163,7 @@ async function runReal(actions: readonly Action[], ops: readonly Op[], throws: r
       else if (op.op === 'advanceSync') clock.advanceSync(op.ms);
       else await clock.runAll();
     } catch (error) {
-      outcome = ` threw ${thrown.has(error) ? `#${thrown.get(error)}` : String(error)}`;
+      outcome = ` threw ${named(error)}`;
     }
     await settle();
     states.push(`now ${clock.now()} pending ${clock.pendingTimers}${outcome}`);
@@ -132,44 +177,104 @@ function runModel(actions: readonly Action[], ops: readonly Op[], throws: readon
   const states: string[] = [];
   let created = 0;
   const depths: number[] = [];
-  let queued: (() => void)[] = [];
+  // Deferred actions wait for the next flush, first queued first run: advance and runAll flush after each
+  // timer, advanceSync never (its deferred actions run at the next flush of whatever runs it, or after the op).
+  const queued: (() => void)[] = [];
+  const drain = (): void => {
+    for (let run = queued.shift(); run !== undefined; run = queued.shift()) run();
+  };
   const schedule = (ms: number, depth: number): void => {
     depths.push(depth);
     model.setTimeout(created++, ms);
   };
-  // `flushes`: the clock lets promise callbacks run after each timer (advance, runAll), or not (advanceSync).
-  // A throwing timer stops nothing (like @sinonjs/fake-timers' tick); the first one's error is rethrown.
-  let firstThrow: number | undefined;
-  const fireUntil = (until: number, flushes: boolean): void => {
-    for (let index = model.take(until); index !== undefined; index = model.take(until)) {
-      log.push(`fire #${index} @${model.now}`);
-      if (firstThrow === undefined && throwsAt(throws, index)) firstThrow = index;
-      const action = actions[index % actions.length] as Action;
-      if (action.kind === 'none' || (depths[index] as number) >= 3) continue;
-      const i = index;
+  // One advance on its way: it moves `until` by every move of the time it did not make itself (decision 0163),
+  // and keeps the first error a timer it fired threw (a throwing timer stops nothing).
+  interface Step {
+    until: number;
+    mark: number;
+    threw: number | undefined;
+  }
+  const step = (ms: number): Step => ({ until: model.now + ms, mark: model.now, threw: undefined });
+  const follow = (s: Step): void => {
+    s.until += model.now - s.mark;
+    s.mark = model.now;
+  };
+  const fire = (timer: { index: number; at: number }, s: Step): void => {
+    const index = timer.index;
+    if (model.now !== timer.at) log.push(`#${index} at ${model.now}, due ${timer.at}`);
+    log.push(`fire #${index} @${model.now}`);
+    s.mark = model.now;
+    const action = actions[index % actions.length] as Action;
+    if (action.kind !== 'none' && (depths[index] as number) < 3) {
       const run = (): void => {
-        log.push(`act #${i} @${model.now}`);
-        if (action.kind === 'schedule') schedule(action.delay, (depths[i] as number) + 1);
-        else if (action.target < created) model.clear(action.target);
+        log.push(`act #${index} @${model.now}`);
+        if (action.kind === 'schedule') schedule(action.delay, (depths[index] as number) + 1);
+        else if (action.kind === 'clear') {
+          if (action.target < created) model.clear(action.target);
+        } else if (action.kind === 'setNow') model.now += action.delta;
+        else {
+          const threw = advanceSync(action.ms);
+          if (threw !== undefined) log.push(`inner threw #${threw}`);
+          log.push(`inner done @${model.now}`);
+        }
       };
-      if (action.deferred && !flushes) queued.push(run);
+      if (action.deferred) queued.push(run);
       else run();
     }
+    if (s.threw === undefined && throwsAt(throws, index)) s.threw = index;
+  };
+  const advanceSync = (ms: number): number | undefined => {
+    const s = step(ms);
+    for (let t = model.take(s.until); t !== undefined; t = model.take(s.until)) {
+      fire(t, s);
+      follow(s);
+    }
+    model.now = s.until;
+    return s.threw;
+  };
+  // Advances started together take turns, one timer (and a flush) each; one that finds no timer due by its
+  // target ends there, and the other carries on.
+  const advance = (...ms: number[]): (number | undefined)[] => {
+    const steps = ms.map(step);
+    const running = new Set(steps);
+    drain();
+    while (running.size > 0) {
+      for (const s of steps) {
+        if (!running.has(s)) continue;
+        follow(s);
+        const t = model.take(s.until);
+        if (t === undefined) {
+          model.now = s.until;
+          running.delete(s);
+        } else fire(t, s);
+        drain();
+      }
+    }
+    return steps.map((s) => s.threw);
   };
   for (const op of ops) {
-    firstThrow = undefined;
+    let threw: (number | undefined)[] = [];
     if (op.op === 'set') schedule(op.delay, 0);
     else if (op.op === 'clear') {
       if (op.target < created) model.clear(op.target);
-    } else if (op.op === 'runAll') fireUntil(Number.POSITIVE_INFINITY, true);
-    else {
-      const until = model.now + op.ms;
-      fireUntil(until, op.op === 'advance');
-      model.now = until;
-    }
-    for (const run of queued) run();
-    queued = [];
-    const outcome = firstThrow === undefined ? '' : ` threw #${firstThrow}`;
+    } else if (op.op === 'runAll') {
+      const s = step(0);
+      drain();
+      for (
+        let t = model.take(Number.POSITIVE_INFINITY);
+        t !== undefined;
+        t = model.take(Number.POSITIVE_INFINITY)
+      ) {
+        fire(t, s);
+        drain();
+      }
+      threw = [s.threw];
+    } else if (op.op === 'advanceSync') threw = [advanceSync(op.ms)];
+    else if (op.op === 'advances') threw = advance(op.a, op.b);
+    else threw = advance(op.ms);
+    drain();
+    const name = (i: number | undefined): string => (i === undefined ? '-' : `#${i}`);
+    const outcome = threw.every((i) => i === undefined) ? '' : ` threw ${threw.map(name).join(',')}`;
     states.push(`now ${model.now} pending ${model.timers.length}${outcome}`);
   }
   return { log, states };
@@ -195,6 +300,17 @@ describe('createFakeClock (model)', () => {
         expect(real).toEqual(model);
       }),
       { seed: 20_240_612, numRuns: 150 },
+    );
+  });
+
+  it('follows time moved during an advance (nested advanceSync, setNow back or forward, two advances at once) as the model', async () => {
+    await fc.assert(
+      fc.asyncProperty(movingProgramArb, async ({ actions, ops, throws }) => {
+        const real = await runReal(actions, ops, throws);
+        const model = runModel(actions, ops, throws);
+        expect(real).toEqual(model);
+      }),
+      { seed: 20_261_124, numRuns: 200 },
     );
   });
 
