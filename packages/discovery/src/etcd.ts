@@ -285,11 +285,13 @@ export function etcd(prefixOrOptions: string | EtcdOptions, more: Omit<EtcdOptio
                   buffer = '';
                   from = i + 1;
                   depth = quoted = 0;
+                  // A message ending in this chunk counts too (one chunk can hold all of it)
+                  if (line.length > maxBytes) throw tooLarge('etcd', `watch ${prefix}`, maxBytes);
                   if (line) handleMessage(line);
                 }
               }
               buffer += value.slice(from);
-              // One message may not grow without bound (a stream with no newline would be held forever).
+              // Nor may one still being read (a stream with no newline would be held forever).
               if (buffer.length > maxBytes) throw tooLarge('etcd', `watch ${prefix}`, maxBytes);
             }
             throw new DiscoverySourceError('etcd', 'watch stream ended');
@@ -334,6 +336,8 @@ export function etcd(prefixOrOptions: string | EtcdOptions, more: Omit<EtcdOptio
 
       return {
         async resolve(signal): Promise<Snapshot> {
+          // A watch that failed while no lookup waited on it is reported first (cleared, it left a silent
+          // re-read loop with no backoff: a gateway sending a malformed message at once, again and again).
           if (!synced) {
             watch?.abort();
             watchError = undefined;

@@ -1,0 +1,165 @@
+/**
+ * Review round 12: the etcd watch's message scanner (decision 0192) against JSON.parse, and its size limit.
+ */
+import { createRegistry, etcd } from '@integ/discovery';
+import fc from 'fast-check';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+
+const b64 = (s: string): string => Buffer.from(s).toString('base64');
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+/** A fetch for etcd's JSON gateway: a range holding one key, then a watch streaming `chunks` and staying open. */
+function etcdFetch(chunks: readonly string[]): typeof fetch {
+  const encoder = new TextEncoder();
+  return (async (input: string | URL | Request) => {
+    if (String(input).endsWith('/v3/kv/range'))
+      return new Response(
+        JSON.stringify({
+          header: { revision: '1' },
+          kvs: [{ key: b64('/s/a'), value: b64('http://10.0.0.1:80') }],
+        }),
+      );
+    let i = 0;
+    return new Response(
+      new ReadableStream<Uint8Array>({
+        pull(controller) {
+          if (i === chunks.length) return new Promise<void>(() => {}); // the watch stays open
+          controller.enqueue(encoder.encode(chunks[i++] as string));
+          return undefined;
+        },
+      }),
+    );
+  }) as typeof fetch;
+}
+
+/** Parses of watch messages (those starting {"result") seen by JSON.parse, as the objects they gave. */
+function recordParses(): unknown[] {
+  const parse = JSON.parse;
+  const seen: unknown[] = [];
+  vi.spyOn(JSON, 'parse').mockImplementation((text: string, reviver?: Parameters<typeof parse>[1]) => {
+    const value = parse(text, reviver);
+    if (typeof text === 'string' && text.startsWith('{"result"')) seen.push(value);
+    return value;
+  });
+  return seen;
+}
+
+describe('etcd watch scanner, given messages split at random points', () => {
+  it('hands each message to JSON.parse whole, as it was sent', async () => {
+    const pad = fc.jsonValue({ maxDepth: 3 });
+    const message = fc.record({ n: fc.nat(), pad, s: fc.string({ unit: 'binary' }) });
+    const gap = fc.constantFrom('', '\n', ' ', '\r\n', '\n\n', ' \t ');
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.tuple(message, gap), { minLength: 1, maxLength: 6 }),
+        fc.array(fc.nat(), { maxLength: 12 }),
+        async (messages, cutsRaw) => {
+          const objects = messages.map(([m]) => ({ result: { header: { revision: '2' } }, ...m }));
+          const text = messages.map(([, g], i) => JSON.stringify(objects[i]) + g).join('');
+          const cuts = [...new Set(cutsRaw.map((c) => c % (text.length + 1)))].sort((a, b) => a - b);
+          const chunks: string[] = [];
+          let from = 0;
+          for (const cut of [...cuts, text.length]) {
+            // a cut inside a surrogate pair would be a different string once encoded
+            if (cut > from && !/[\ud800-\udbff]/.test(text[cut - 1] ?? '')) {
+              chunks.push(text.slice(from, cut));
+              from = cut;
+            }
+          }
+          if (from < text.length) chunks.push(text.slice(from));
+          // One more message with a key, so the test can see that everything before it was read.
+          chunks.push(
+            `{"result":{"events":[{"type":"PUT","kv":{"key":"${b64('/s/z')}","value":"${b64('http://10.0.0.2:80')}"}}]}}`,
+          );
+          vi.restoreAllMocks();
+          const seen = recordParses();
+          const registry = createRegistry({
+            services: {
+              api: etcd({ prefix: '/s/', endpoints: ['http://etcd:2379'], fetch: etcdFetch(chunks) }),
+            },
+            minInterval: 0,
+          });
+          try {
+            await registry.ready();
+            await vi.waitFor(() => expect(registry.endpoints('api')).toHaveLength(2), {
+              timeout: 2000,
+              interval: 1,
+            });
+            expect(seen.slice(0, -1)).toEqual(JSON.parse(JSON.stringify(objects)));
+          } finally {
+            registry.close();
+          }
+        },
+      ),
+      { seed: 12, numRuns: 150 },
+    );
+  });
+});
+
+describe('etcd watch, given a message larger than maxResponseBytes that ends in the chunk', () => {
+  it.each([
+    ['in one chunk', 1],
+    ['in two chunks', 2],
+  ])('refuses it %s, as it refuses one still growing (ERR_DISCOVERY_SOURCE, re-read)', async (_, parts) => {
+    const event = `{"type":"PUT","kv":{"key":"${b64('/s/big')}","value":"${b64('http://10.0.0.9:80')}"}}`;
+    const message = `{"result":{"events":[${event}]},"pad":"${'x'.repeat(1500)}"}\n`;
+    const half = Math.ceil(message.length / parts);
+    const chunks = Array.from({ length: parts }, (_, i) => message.slice(i * half, (i + 1) * half));
+    let ranges = 0;
+    const inner = etcdFetch(chunks);
+    const fetchCounting = (async (input: string | URL | Request, init?: RequestInit) => {
+      if (String(input).endsWith('/v3/kv/range')) ranges++;
+      return inner(input, init);
+    }) as typeof fetch;
+    const registry = createRegistry({
+      services: {
+        api: etcd({
+          prefix: '/s/',
+          endpoints: ['http://etcd:2379'],
+          maxResponseBytes: 1024,
+          fetch: fetchCounting,
+        }),
+      },
+      minInterval: 0,
+    });
+    try {
+      await registry.ready();
+      await vi.waitFor(() => expect(ranges).toBeGreaterThanOrEqual(2), { timeout: 2000, interval: 1 });
+      expect(registry.endpoints('api').map((e) => e.url)).not.toContain('http://10.0.0.9:80');
+    } finally {
+      registry.close();
+    }
+  });
+
+  it('takes a message of exactly maxResponseBytes characters, in one chunk or many', async () => {
+    const event = `{"type":"PUT","kv":{"key":"${b64('/s/big')}","value":"${b64('http://10.0.0.9:80')}"}}`;
+    const head = `{"result":{"events":[${event}]},"pad":"`;
+    const message = `${head}${'x'.repeat(1024 - head.length - 2)}"}`;
+    expect(message.length).toBe(1024);
+    for (const chunks of [[message], [...message], [`${message}\n`]]) {
+      const registry = createRegistry({
+        services: {
+          api: etcd({
+            prefix: '/s/',
+            endpoints: ['http://etcd:2379'],
+            maxResponseBytes: 1024,
+            fetch: etcdFetch(chunks),
+          }),
+        },
+        minInterval: 0,
+      });
+      try {
+        await registry.ready();
+        await vi.waitFor(() => expect(registry.endpoints('api')).toHaveLength(2), {
+          timeout: 2000,
+          interval: 1,
+        });
+      } finally {
+        registry.close();
+      }
+    }
+  });
+});
