@@ -270,7 +270,8 @@ export function describeError(error: unknown): string {
       // cannot be read ends the chain; the part already read is kept.
       part ||= 'an error whose name or message could not be read';
     }
-    text += part;
+    // Only what the cut can keep: four messages of 2^27 characters joined passed V8's longest string (a RangeError).
+    text += part.slice(0, MAX_ERROR_LENGTH + 1);
     // Bounded before the cut: at most MAX_CAUSES + 1 parts, however long or cyclic the chain.
     seen.push(error);
     if (cause == null || seen.includes(cause)) break;
