@@ -338,9 +338,8 @@ export function etcd(prefixOrOptions: string | EtcdOptions, more: Omit<EtcdOptio
         async resolve(signal): Promise<Snapshot> {
           // A watch that failed while no lookup waited on it is reported first (cleared, it left a silent
           // re-read loop with no backoff: a gateway sending a malformed message at once, again and again).
-          if (!synced) {
+          if (!synced && watchError === undefined) {
             watch?.abort();
-            watchError = undefined;
             await range(signal);
             synced = true;
             changed = false;

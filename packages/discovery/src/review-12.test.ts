@@ -163,3 +163,36 @@ describe('etcd watch, given a message larger than maxResponseBytes that ends in 
     }
   });
 });
+
+describe('etcd watch, given a malformed message at once', () => {
+  it('reports ERR_DISCOVERY_SOURCE and backs off, not a silent re-read loop', async () => {
+    let ranges = 0;
+    const inner = etcdFetch(['{"result": not json}\n']);
+    const fetchCounting = (async (input: string | URL | Request, init?: RequestInit) => {
+      if (String(input).endsWith('/v3/kv/range')) ranges++;
+      return inner(input, init);
+    }) as typeof fetch;
+    const warns: unknown[] = [];
+    const logger = {
+      debug() {},
+      info() {},
+      warn(fields: unknown) {
+        warns.push(fields);
+      },
+      error() {},
+    };
+    const registry = createRegistry({
+      services: { api: etcd({ prefix: '/s/', endpoints: ['http://etcd:2379'], fetch: fetchCounting }) },
+      minInterval: 0,
+      logger,
+    });
+    try {
+      await registry.ready();
+      await vi.waitFor(() => expect(ranges).toBeGreaterThanOrEqual(3), { timeout: 2000, interval: 1 });
+      // Before: the failure was cleared by the next lookup, which re-read at once: no warn, no backoff.
+      expect(warns).toContainEqual(expect.objectContaining({ service: 'api', code: 'ERR_DISCOVERY_SOURCE' }));
+    } finally {
+      registry.close();
+    }
+  });
+});
