@@ -158,11 +158,13 @@ async function resolveAddresses(
     // When the other family answered, a family whose query failed keeps its last addresses until their TTL
     // ends (stale on error, bounded; decision 0159): a failure is no answer, and must not drain that family.
     // Only with family 0 can one query fail and the other answer: the failed one is AAAA when A answered.
-    if (failed && answers.length && memo)
+    // NXDOMAIN is for every type (RFC 8020): the name is gone, so nothing stale is kept and the other family's
+    // failure is not the reason (it hid NXDOMAIN behind a SERVFAIL or timeout, and failed a dnsSrv lookup).
+    if (failed && answers.length && memo && !nx)
       for (const f of memo.prev.get(lower(name)) ?? [])
         if (f.ttl > memo.d && f.address.includes(':') === (settled[0]?.status === 'fulfilled'))
           found.push({ address: f.address, ttl: f.ttl - memo.d });
-    if (!found.length && failed) throw failed.reason;
+    if (!found.length && failed && !nx) throw failed.reason;
   }
   memo?.next.set(lower(name), found);
   return {
