@@ -1,8 +1,10 @@
 /**
- * Review round 13: dnsA/dnsSrv when one family says NXDOMAIN and the other's query fails.
+ * Review round 13: dnsA/dnsSrv when one family says NXDOMAIN and the other's query fails, and tcpCheck on
+ * ftp://host:21 (the last WHATWG special scheme whose default port the URL parser drops).
  */
 import { createRegistry } from '@integ/discovery';
 import { dnsA, dnsSrv } from '@integ/discovery/dns';
+import { tcpCheck } from '@integ/discovery/health';
 import { afterEach, describe, expect, it } from 'vitest';
 import { closeServers, dnsServer } from './internal/test-servers.js';
 
@@ -62,6 +64,23 @@ describe('dnsSrv, given a target that is NXDOMAIN for A while its AAAA query fai
       expect(registry.endpoints('api').map((e) => e.url)).toEqual(['http://10.0.0.9:80']);
     } finally {
       registry.close();
+    }
+  });
+});
+
+describe('tcpCheck, given an ftp:// endpoint on port 21', () => {
+  it('connects to port 21, which the URL parser leaves out of ftp://host:21', async () => {
+    // new URL('ftp://h:21').port is '' (21 is ftp's default): the check threw "a URL with a port" though
+    // the URL names one, so the endpoint stayed unhealthy forever.
+    const check = tcpCheck();
+    const signal = AbortSignal.timeout(2000);
+    for (const url of ['ftp://127.0.0.1:21', 'ftp://127.0.0.1']) {
+      const outcome = await check({ url, service: 'ftp', weight: 1, priority: 0 }, { signal }).then(
+        () => 'connected',
+        (error: { code?: string }) => error.code,
+      );
+      expect(outcome, url).not.toBe('ERR_INVALID_ARGUMENT');
+      expect(['connected', 'ECONNREFUSED'], url).toContain(outcome);
     }
   });
 });

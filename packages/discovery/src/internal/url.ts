@@ -73,14 +73,14 @@ export function redactText(text: string): string {
   );
 }
 
-/** The host and port of a URL (default ports filled in for http, https, ws and wss). */
+/** The host and port of a URL (default ports filled in for WHATWG's special schemes: ftp, http, https, ws, wss). */
 export function hostPort(url: string): { host: string; port: number } {
   const parsed = new URL(url);
-  // The URL parser drops a scheme's default port (ws://h:80 has port ''): WHATWG's special schemes' defaults.
+  // The URL parser drops a special scheme's default port (ws://h:80, ftp://h:21 have port ''): put it back.
   const port =
     parsed.port !== ''
       ? Number(parsed.port)
-      : ({ 'http:': 80, 'https:': 443, 'ws:': 80, 'wss:': 443 }[parsed.protocol] ?? 0);
+      : ({ 'ftp:': 21, 'http:': 80, 'https:': 443, 'ws:': 80, 'wss:': 443 }[parsed.protocol] ?? 0);
   const host = parsed.hostname.startsWith('[') ? parsed.hostname.slice(1, -1) : parsed.hostname;
   return { host, port };
 }
