@@ -1,12 +1,14 @@
 /**
  * Review round 13: dnsA/dnsSrv when one family says NXDOMAIN and the other's query fails, and tcpCheck on
- * ftp://host:21 (the last WHATWG special scheme whose default port the URL parser drops).
+ * ftp://host:21 (the last WHATWG special scheme whose default port the URL parser drops), and what masking
+ * covers of a source's error with a secret in a field of its own (decision 0199: messages, not fields).
  */
+import { IntegError } from '@integ/core';
 import { createRegistry } from '@integ/discovery';
 import { dnsA, dnsSrv } from '@integ/discovery/dns';
 import { tcpCheck } from '@integ/discovery/health';
 import { afterEach, describe, expect, it } from 'vitest';
-import { closeServers, dnsServer } from './internal/test-servers.js';
+import { closeServers, dnsServer, recordingLogger } from './internal/test-servers.js';
 
 afterEach(async () => {
   await closeServers();
@@ -81,6 +83,36 @@ describe('tcpCheck, given an ftp:// endpoint on port 21', () => {
       );
       expect(outcome, url).not.toBe('ERR_INVALID_ARGUMENT');
       expect(['connected', 'ECONNREFUSED'], url).toContain(outcome);
+    }
+  });
+});
+
+describe('a source failing with an IntegError whose message has nothing to mask but a field of its own does', () => {
+  it('passes it on as thrown, fields kept (only messages are masked); inspect() and the log show none of them', async () => {
+    class FetchFailed extends IntegError {
+      readonly url = 'https://user:hunter2@registry.internal/v1?token=s3cr3t';
+      constructor() {
+        super('ERR_FETCH_FAILED', 'the registry did not answer', { retryable: true });
+      }
+    }
+    const thrown = new FetchFailed();
+    const { logger, lines } = recordingLogger();
+    const registry = createRegistry({
+      services: {
+        b: { kind: 'custom', description: 'x', open: () => ({ resolve: () => Promise.reject(thrown) }) },
+      },
+      logger,
+    });
+    try {
+      // The README (Errors) and decision 0199: the error itself, as thrown, as a masked copy would keep it as cause.
+      await expect(registry.ready('b')).rejects.toBe(thrown);
+      expect(registry.inspect('b').lastError).toEqual({
+        code: 'ERR_FETCH_FAILED',
+        message: 'the registry did not answer',
+      });
+      expect(JSON.stringify([registry.inspect('b'), lines])).not.toMatch(/hunter2|s3cr3t/);
+    } finally {
+      registry.close();
     }
   });
 });
