@@ -4,36 +4,11 @@
 import { createRegistry, etcd } from '@integ/discovery';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-
-const b64 = (s: string): string => Buffer.from(s).toString('base64');
+import { b64, etcdFetch } from './internal/test-etcd-fetch.js';
 
 afterEach(() => {
   vi.restoreAllMocks();
 });
-
-/** A fetch for etcd's JSON gateway: a range holding one key, then a watch streaming `chunks` and staying open. */
-function etcdFetch(chunks: readonly string[]): typeof fetch {
-  const encoder = new TextEncoder();
-  return (async (input: string | URL | Request) => {
-    if (String(input).endsWith('/v3/kv/range'))
-      return new Response(
-        JSON.stringify({
-          header: { revision: '1' },
-          kvs: [{ key: b64('/s/a'), value: b64('http://10.0.0.1:80') }],
-        }),
-      );
-    let i = 0;
-    return new Response(
-      new ReadableStream<Uint8Array>({
-        pull(controller) {
-          if (i === chunks.length) return new Promise<void>(() => {}); // the watch stays open
-          controller.enqueue(encoder.encode(chunks[i++] as string));
-          return undefined;
-        },
-      }),
-    );
-  }) as typeof fetch;
-}
 
 /** Parses of watch messages (those starting {"result") seen by JSON.parse, as the objects they gave. */
 function recordParses(): unknown[] {
