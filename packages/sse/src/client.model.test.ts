@@ -117,11 +117,39 @@ const JUNK = [
   'retry: 1e3',
 ];
 
+type IdKind = 'short' | 'ctl' | 'over' | 'overEuro' | 'edge';
+
+/** The id of block `i`: unique in the log, `n` two digits so the byte counts below are exact. */
+const idOf = (kind: IdKind, prefix: string, i: number): string => {
+  const n = `${i}`.padStart(2, '0');
+  switch (kind) {
+    case 'short':
+      return `${prefix}${i}`;
+    case 'ctl':
+      return `${prefix}\x01${n}`;
+    case 'over':
+      return `${'x'.repeat(4095)}${n}`; // 4097 bytes
+    case 'overEuro':
+      return `${'€'.repeat(1365)}${n}`; // 4097 bytes, 1367 characters
+    case 'edge':
+      return `${'€'.repeat(1364)}ab${n}`; // 4096 bytes exactly: sent
+  }
+};
+
+/** Whether an id cannot go out as Last-Event-ID (README: a control character but tab, or over 4096 bytes of UTF-8). */
+const unsendable = (id: string): boolean =>
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: matching them is its purpose
+  /[\0-\x08\n-\x1f\x7f]/.test(id) || encoder.encode(id).length > 4096;
+
 const logArb: fc.Arbitrary<Block[]> = fc
   .tuple(
     fc.array(
       fc.record({
         hasId: fc.boolean(),
+        // Mostly a short id; now and then one no Last-Event-ID may carry (decisions 0141, 0146): a control
+        // character, or over 4096 bytes of UTF-8 (ASCII, or `€` past 1365 characters), and one of exactly 4096
+        // bytes, which goes.
+        idKind: fc.constantFrom(...Array<IdKind>(12).fill('short'), 'ctl', 'over', 'overEuro', 'edge'),
         type: maybe(fc.constantFrom('', 'update', 'x y', 'message'), 4),
         data: maybe(fc.array(value, { minLength: 1, maxLength: 3 }), 8),
         retry: maybe(fc.constantFrom(0, 1, 250, 1000, 5000, 99_999), 2),
@@ -134,7 +162,7 @@ const logArb: fc.Arbitrary<Block[]> = fc
     fc.constantFrom('', 'é', '€-', '😀', 'x y', 'a:b'),
   )
   .map(([blocks, prefix]) =>
-    blocks.map(({ hasId, ...b }, i) => ({ ...b, id: hasId ? `${prefix}${i}` : undefined })),
+    blocks.map(({ hasId, idKind, ...b }, i) => ({ ...b, id: hasId ? idOf(idKind, prefix, i) : undefined })),
   );
 
 const attemptArb: fc.Arbitrary<Attempt> = fc.record({
@@ -203,7 +231,7 @@ const scenarioArb: fc.Arbitrary<Scenario> = fc
   })
   .map(({ initialPick, ...s }) => {
     // Resuming: the first request sends the id of one of the log's blocks.
-    const ids = s.log.flatMap((b) => (b.id === undefined ? [] : [b.id]));
+    const ids = s.log.flatMap((b) => (b.id === undefined || unsendable(b.id) ? [] : [b.id]));
     const initial = initialPick === undefined || ids.length === 0 ? '' : ids[initialPick % ids.length]!;
     return { ...s, initial };
   });
@@ -755,12 +783,16 @@ function armKill(s: Scenario, obs: Observed, kill: (how: 'close' | 'abort', from
  */
 function expectations(s: Scenario, obs: Observed) {
   let lastId = s.initial;
+  // The id a request sends: the last id that can go as a header (the `lastEventId` option always can).
+  let sent = s.initial;
   let retry = 0;
   const events: { event: SseEvent; block: number; conn: number }[] = [];
-  const after: { lastId: string; retry: number; dispatched: boolean }[] = [];
+  const after: { lastId: string; sent: string; retry: number; dispatched: boolean }[] = [];
   for (const conn of obs.server.conns) {
-    // Each request carries the last id of a finished block so far, as UTF-8 (none while it is '').
-    expect(conn.header, `Last-Event-ID of request ${conn.index}`).toBe(lastId === '' ? undefined : lastId);
+    // Each request carries the last sendable id of a finished block so far, as UTF-8 (none while it is '').
+    expect(conn.header, `Last-Event-ID of request ${conn.index}`).toBe(sent === '' ? undefined : sent);
+    if (sent !== lastId)
+      count(encoder.encode(lastId).length > 4096 ? 'long id kept back' : 'ctl id kept back');
     let dispatched = false;
     if (conn.opened)
       for (const mark of conn.marks) {
@@ -773,6 +805,10 @@ function expectations(s: Scenario, obs: Observed) {
         const b = s.log[mark.block]!;
         if (b.id !== undefined) lastId = b.id;
         if (b.data === undefined) continue;
+        // The id sent is taken at each event and each reconnection (README): an id-only block's id counts once
+        // an event or the reconnection finds it still the last one.
+        if (!unsendable(lastId)) sent = lastId;
+        if (lastId.length > 1365 && !unsendable(lastId)) count('id of 4096 bytes');
         dispatched = true;
         events.push({
           event: { type: b.type || 'message', data: b.data.join('\n'), lastEventId: lastId },
@@ -780,7 +816,8 @@ function expectations(s: Scenario, obs: Observed) {
           conn: conn.index,
         });
       }
-    after.push({ lastId, retry, dispatched });
+    if (!unsendable(lastId)) sent = lastId;
+    after.push({ lastId, sent, retry, dispatched });
   }
   return { events, after };
 }
@@ -804,7 +841,9 @@ function checkRun(s: Scenario, obs: Observed, lastEventId: string): void {
       firstSeen.set(e.block, e.conn);
       continue;
     }
-    expect(s.log[e.block]!.id, 'only an event without id comes twice').toBeUndefined();
+    // Or one whose id could not be sent: the server replays from the last id that could.
+    const id = s.log[e.block]!.id;
+    expect(id === undefined || unsendable(id), 'only an event without a sendable id comes twice').toBe(true);
     expect(earlier, 'and only after a reconnection').toBeLessThan(e.conn);
     count('replayed without id');
   }
@@ -826,7 +865,7 @@ function checkRun(s: Scenario, obs: Observed, lastEventId: string): void {
     attempt++;
     if (attempt > 1) count('attempt > 1');
     expect(info.attempt, `attempt of reconnection ${c}`).toBe(attempt);
-    expect(info.lastEventId).toBe(after[c]!.lastId);
+    expect(info.lastEventId, 'onReconnect: the id sent').toBe(after[c]!.sent);
     const retry = after[c]!.retry;
     const { maxDelay } = s;
     const scale = (b: number): number =>
@@ -835,7 +874,12 @@ function checkRun(s: Scenario, obs: Observed, lastEventId: string): void {
       // Equal jitter on exponential({ initial: 1000, factor: 2, max: min(maxDelay, 30000) }): [base / 2, base).
       const base = Math.min(maxDelay, 30_000, 1000 * 2 ** (attempt - 1));
       expect(info.delay).toBeGreaterThanOrEqual(scale(base / 2));
-      expect(info.delay).toBeLessThanOrEqual(scale(base));
+      // Below the top, also once the backoff reached maxDelay: capped there, not at 30 s, so its jitter is kept
+      // (a backoff grown past maxDelay would be cut to exactly maxDelay, a fleet back in lockstep).
+      if (retry < maxDelay) {
+        expect(info.delay, 'jittered below the cap').toBeLessThan(scale(base));
+        if (base === maxDelay && maxDelay < 1000 * 2 ** (attempt - 1)) count('default backoff at maxDelay');
+      } else expect(info.delay).toBe(maxDelay);
     } else {
       const call = obs.calls[c]!;
       expect(call.attempt).toBe(attempt);
@@ -951,6 +995,10 @@ const REQUIRED = [
   'fatal: 500',
   'fatal: content type',
   'utf8 Last-Event-ID',
+  'default backoff at maxDelay',
+  'long id kept back',
+  'ctl id kept back',
+  'id of 4096 bytes',
   'bom2',
   'body cancelled',
   'stall (server silent, no watchdog)',
