@@ -55,6 +55,8 @@ interface Attempt {
   readonly ending: 'end' | 'error' | 'silence';
   /** Line endings, field order, chunk splits and gaps. */
   readonly seed: number;
+  /** The answer comes from {@link REDIRECTED} after a redirect (a balancer sending the client to a node). */
+  readonly redirect: boolean;
 }
 
 /** What the consumer does after taking an event. */
@@ -192,6 +194,10 @@ const attemptArb: fc.Arbitrary<Attempt> = fc.record({
   bom: fc.constantFrom(0 as const, 0 as const, 1 as const, 2 as const),
   ending: fc.constantFrom('end' as const, 'end' as const, 'error' as const, 'silence' as const),
   seed: fc.integer(),
+  redirect: fc.oneof(
+    { arbitrary: fc.constant(false), weight: 3 },
+    { arbitrary: fc.constant(true), weight: 1 },
+  ),
 });
 
 const actionArb: fc.Arbitrary<Action> = fc.oneof(
@@ -248,9 +254,14 @@ const FINAL: Attempt = {
   bom: 0,
   ending: 'end',
   seed: 0,
+  redirect: false,
 };
 
 const URL_ = 'https://example.test/live?token=s3cret';
+/** Where a redirected request was answered. */
+const REDIRECTED = 'https://node2.example.test/live?token=s3cret';
+/** A URL as errors name it: without its query. */
+const bare = (url: string): string => url.replace(/\?.*/, '');
 
 // --- Paths the runs must reach (asserted non-zero across each property) -----------------------------------
 
@@ -372,6 +383,9 @@ interface Connection {
   readonly requestAt: number;
   /** Last-Event-ID as the server decodes it (UTF-8), undefined when not sent. */
   readonly header: string | undefined;
+  /** The URL asked for, and the one that answered (another after a redirect), as errors name them. */
+  readonly asked: string;
+  answered: string;
   readonly script: Attempt;
   marks: readonly Mark[];
   /** A 200 text/event-stream response was sent. */
@@ -489,6 +503,8 @@ function split(bytes: Uint8Array, random: () => number): Uint8Array[] {
 interface Server {
   readonly fetch: typeof fetch;
   readonly conns: Connection[];
+  /** The URL requests go to: the one given, or for an EventSource the final URL of its last stream opened. */
+  target: string;
   readonly problems: string[];
   onFetch?: (conn: Connection) => void;
   /** Called right after a chunk is handed to the client's read. */
@@ -499,7 +515,7 @@ interface Server {
  * The scripted server behind a stub fetch. It treats the request's signal as fetch does: an abort rejects
  * a pending response with the signal's reason, and errors the body of a response already given.
  */
-function createServer(s: Scenario, world: World): Server {
+function createServer(s: Scenario, world: World, follow: boolean): Server {
   const conns: Connection[] = [];
   const problems: string[] = [];
   const now = (): number => world.clock.now();
@@ -507,9 +523,11 @@ function createServer(s: Scenario, world: World): Server {
   const server: Server = {
     conns,
     problems,
+    target: URL_,
     fetch: (input, init) => {
       const index = conns.length;
-      if (String(input) !== URL_) problems.push(`request ${index} went to ${String(input)}`);
+      // connect() asks the URL given again, an EventSource the final URL, as browsers do (README).
+      if (String(input) !== server.target) problems.push(`request ${index} went to ${String(input)}`);
       const headers = new Headers(init?.headers);
       if (headers.get('accept') !== 'text/event-stream') problems.push(`request ${index} without Accept`);
       if (init?.method !== 'GET' || init.body != null || init.cache !== 'no-store')
@@ -532,6 +550,8 @@ function createServer(s: Scenario, world: World): Server {
         index,
         requestAt: now(),
         header,
+        asked: bare(String(input)),
+        answered: bare(String(input)),
         script,
         marks: [],
         opened: false,
@@ -576,13 +596,24 @@ function createServer(s: Scenario, world: World): Server {
           }
           conn.response = 'sent';
           const fatal = script.kind !== 'ok';
+          // What fetch gives after a redirect: redirected set, url the final one (a stub Response has neither).
+          const answer = (response: Response): Response => {
+            if (!script.redirect) return response;
+            count(fatal ? 'redirect: refused' : 'redirect: opened');
+            conn.answered = bare(REDIRECTED);
+            if (follow && !fatal) server.target = REDIRECTED;
+            return Object.defineProperties(response, {
+              redirected: { value: true },
+              url: { value: REDIRECTED },
+            });
+          };
           const type = script.kind === 'type' ? script.badType : script.okType;
           const status = script.kind === 'status' ? script.status : 200;
           if (fatal) conn.end = { at: now(), how: 'fatal' };
           else conn.opened = true;
           if (status === 204) {
             signal?.removeEventListener('abort', onAbort);
-            return resolve(new Response(null, { status }));
+            return resolve(answer(new Response(null, { status })));
           }
           const { bytes, marks } = buildBody(s.log, start, script, random);
           if (!fatal) conn.marks = marks;
@@ -648,7 +679,9 @@ function createServer(s: Scenario, world: World): Server {
             },
             { highWaterMark: 0 },
           );
-          resolve(new Response(body, { status, headers: type === null ? {} : { 'content-type': type } }));
+          resolve(
+            answer(new Response(body, { status, headers: type === null ? {} : { 'content-type': type } })),
+          );
         });
       });
     },
@@ -692,9 +725,9 @@ function backoffOf(kind: BackoffKind): Backoff {
 }
 
 /** Sets up the world, the server and the client's options (with hooks and a recording backoff). */
-function prepare(s: Scenario) {
+function prepare(s: Scenario, follow = false) {
   const world = createWorld();
-  const server = createServer(s, world);
+  const server = createServer(s, world, follow);
   const obs: Observed = {
     world,
     server,
@@ -895,8 +928,17 @@ function checkRun(s: Scenario, obs: Observed, lastEventId: string): void {
     if (retry > 0) count(retry < maxDelay ? 'retry: floor' : 'retry: at the cap');
     const next = conns[c + 1];
     if (next !== undefined) expect(next.requestAt - at).toBeCloseTo(info.delay, 6);
-    // Why it ended.
+    // Why it ended, naming the URL that answered, or before the response the one asked for (README, Errors).
     expect(end, `end of connection ${c}`).toBeDefined();
+    const names = (error: unknown, answered: boolean): void => {
+      const url = answered ? conn.answered : conn.asked;
+      const other = answered ? conn.asked : conn.answered;
+      expect((error as Error).message, `the URL error ${c} names`).toContain(`${url} `);
+      if (other !== url) {
+        count('error after a redirect');
+        expect((error as Error).message).not.toContain(`${other} `);
+      }
+    };
     if (end?.how === 'closed') {
       count('end: normal');
       expect(info.error).toBeUndefined();
@@ -905,6 +947,7 @@ function checkRun(s: Scenario, obs: Observed, lastEventId: string): void {
       expect(info.error).toBeInstanceOf(SseConnectionError);
       expect((info.error as Error).cause).toBe(end.reason);
       expect((info.error as Error).message).not.toContain('s3cret');
+      names(info.error, end.how === 'errored');
     } else if (end?.how === 'aborted' && end.reason instanceof TimeoutError) {
       count(
         conn.response === 'rejected'
@@ -915,6 +958,7 @@ function checkRun(s: Scenario, obs: Observed, lastEventId: string): void {
       );
       expect(info.error).toBe(end.reason);
       expect(end.reason.timeoutMs).toBe(s.idleTimeout);
+      names(end.reason, conn.response === 'sent');
     } else expect.fail(`connection ${c} ended by ${end?.how} and was reconnected`);
   }
   // onError: each reconnection's error (before it), then the final SseHttpError.
@@ -936,7 +980,8 @@ function checkRun(s: Scenario, obs: Observed, lastEventId: string): void {
     count(kind === 'type' ? 'fatal: content type' : `fatal: ${status}`);
     expect(error.code).toBe(kind === 'type' ? 'ERR_SSE_CONTENT_TYPE' : 'ERR_SSE_STATUS');
     expect(error.status).toBe(kind === 'type' ? 200 : status);
-    expect(error.url).toBe('https://example.test/live');
+    // The URL that answered: after a redirect, the node's.
+    expect(error.url).toBe(last.answered);
     expect(error.message).not.toContain('s3cret');
   }
 
@@ -995,6 +1040,9 @@ const REQUIRED = [
   'fatal: 500',
   'fatal: content type',
   'utf8 Last-Event-ID',
+  'redirect: opened',
+  'redirect: refused',
+  'error after a redirect',
   'default backoff at maxDelay',
   'long id kept back',
   'ctl id kept back',
@@ -1107,7 +1155,7 @@ describe('EventSource (model)', () => {
     seen.clear();
     await fc.assert(
       fc.asyncProperty(scenarioArb, async (s) => {
-        const { world, obs, options } = prepare(s);
+        const { world, obs, options } = prepare(s, true);
         const source = new EventSource(URL_, options);
         const fired: { type: string; readyState: number }[] = [];
         const kill = (how: string, from: string): void => {
@@ -1137,7 +1185,8 @@ describe('EventSource (model)', () => {
         let closedInOnerror = false;
         const onMessage = (event: MessageEvent): void => {
           record(event);
-          expect(event.origin).toBe('https://example.test');
+          // The origin of the stream's final URL.
+          expect(event.origin).toBe(new URL(obs.server.target).origin);
           obs.received.push({ type: event.type, data: event.data, lastEventId: event.lastEventId });
           const action = s.plan[messages++];
           if (action !== undefined && action.kind !== 'next' && action.kind !== 'slow')
