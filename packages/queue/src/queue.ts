@@ -400,10 +400,14 @@ export class LeasedJobImpl<T> implements LeasedJob<T> {
     // Checked before settling: a refused call leaves the lease to its holder. Stored, not timed: as push's delay.
     const delay =
       options?.delay === undefined ? undefined : checkMs('fail delay', options.delay, 0, MAX_MS - now);
+    // A string 'false' (an env variable, a form field) read as truthy retried a job its holder meant to end.
+    const given = options?.retry;
+    if (given !== undefined && typeof given !== 'boolean')
+      throw new InvalidArgumentError('retry', 'a boolean', given);
     const message = describeError(error);
     // What the caller gives wins over what the error says of itself: `retry` over `retryable`, `delay` over the hint.
     const [final, hint] = judge(error, owner.maxRetryAfter);
-    const retry = (options?.retry ?? !final) && this.attempts < this.maxAttempts;
+    const retry = (given ?? !final) && this.attempts < this.maxAttempts;
     let runAt = now;
     // A backoff can go past the last instant a Date holds (a spec's up to MAX_MS, a default backoff function).
     if (retry)
