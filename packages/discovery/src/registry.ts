@@ -636,21 +636,24 @@ class Service {
     const state = this.states.get(endpoint.url);
     if (state === undefined) return;
     if (state.inflight > 0) state.inflight--;
-    const { time } = this.shared;
-    const now = time();
+    const now = this.shared.time();
     this.balancer.observe?.(state, outcome, now);
     if (this.detector?.record(state.outlier, outcome, this.records, now)) {
       this.cache = null;
-      this.shared.logger.warn(
-        {
-          service: this.name,
-          url: redactUrl(endpoint.url),
-          reason: state.outlier.reason,
-          until: (state.outlier.ejectedUntil as number) - time.behind,
-        },
-        'endpoint ejected',
-      );
+      this.logEjection(state);
     }
+  }
+
+  private logEjection(state: EndpointState): void {
+    this.shared.logger.warn(
+      {
+        service: this.name,
+        url: redactUrl(state.endpoint.url),
+        reason: state.outlier.reason,
+        until: (state.outlier.ejectedUntil as number) - this.shared.time.behind,
+      },
+      'endpoint ejected',
+    );
   }
 
   // --- outlier sweep ------------------------------------------------------------------------------
@@ -661,7 +664,13 @@ class Service {
     this.sweepTimer = this.shared.clock.setTimeout(() => {
       this.sweepTimer = undefined;
       if (this.closed) return;
-      if (detector.sweep(this.records, this.shared.time())) this.cache = null;
+      const now = this.shared.time();
+      if (detector.sweep(this.records, now)) {
+        this.cache = null;
+        // Success-rate and failure-percentage ejections are logged as consecutive-5xx ones are in report().
+        for (const s of this.list)
+          if (s.outlier.ejectedAt === now && s.outlier.reason !== 'consecutive-5xx') this.logEjection(s);
+      }
       this.scheduleSweep();
     }, detector.options.interval);
     unrefTimer(this.sweepTimer);
