@@ -678,9 +678,10 @@ class QueueCore<T> implements Queue<T>, QueueInternals<T> {
     if (!Array.isArray(payloads)) throw new InvalidArgumentError('payloads', 'an array', payloads);
     if (payloads.length > MAX_BATCH)
       throw new InvalidArgumentError('payloads', `at most ${MAX_BATCH} items per call`, payloads.length);
-    if (payloads.length === 0) return [];
     const now = this.now();
+    // Checked for an empty batch too: a bad option must not pass while a caller's batches happen to be empty.
     const job = this.prepare(options, now);
+    if (payloads.length === 0) return [];
     const records: NewJobRecord[] = payloads.map((payload, i) => {
       try {
         return { ...job, payload: serializePayload(payload, this.maxPayloadBytes) };

@@ -31,3 +31,13 @@ describe.each(stores)('job.fail(err, { retry }) on %s', (_name, createStore) => 
     },
   );
 });
+
+describe('queue.pushMany(payloads, options)', () => {
+  it('refuses invalid options for an empty batch too, as for any other', async () => {
+    const queue = createQueue({ name: 'q', store: memoryStore() });
+    for (const options of [{ delay: -1 }, { priority: 1.5 }, { key: '' }, { attempts: 0 }, { backoff: -5 }])
+      await expect(queue.pushMany([], options)).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
+    await expect(queue.pushMany([], { priority: 2 })).resolves.toEqual([]);
+    await queue.close();
+  });
+});
