@@ -97,6 +97,8 @@ export function httpCheck(options: HttpCheckOptions = {}): HealthCheck {
 export function tcpCheck(): HealthCheck {
   return async (endpoint, { signal }) => {
     const net = await nodeImport<typeof import('node:net')>('node:net');
+    // An abort while node:net loaded fires no listener added now: the socket would connect anyway.
+    signal.throwIfAborted();
     const { host, port } = hostPort(endpoint.url);
     if (!(port > 0))
       throw new InvalidArgumentError('tcpCheck endpoint', 'a URL with a port', redactUrl(endpoint.url));

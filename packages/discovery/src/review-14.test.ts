@@ -1,8 +1,11 @@
 // Round 14 review: balancing and health, played as the hidden suite would (fake clock, seeded random).
+
+import { createServer, type Server } from 'node:net';
 import type { Logger } from '@integ/core';
 import { createRegistry } from '@integ/discovery';
+import { tcpCheck } from '@integ/discovery/health';
 import { createFakeClock, seededRandom } from '@integ/testing';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 
 const urls = (n: number): string[] => Array.from({ length: n }, (_, i) => `http://u:secret@10.0.0.${i}:8080`);
 
@@ -79,5 +82,27 @@ describe('outlier detection, ejecting on the interval sweep', () => {
       { service: 'api', url: 'http://***@10.0.0.5:8080/', reason: 'success-rate', until: 40_000 },
     ]);
     registry.close();
+  });
+});
+
+describe('tcpCheck, aborted while it loads node:net (a timeout, or close() of the registry)', () => {
+  let server: Server | undefined;
+  afterEach(() => new Promise<void>((r) => (server ? server.close(() => r()) : r())));
+
+  it('rejects with the abort reason and opens no connection', async () => {
+    server = createServer((socket) => socket.destroy());
+    const port = await new Promise<number>((r) =>
+      server?.listen(0, '127.0.0.1', () => r((server?.address() as { port: number }).port)),
+    );
+    const controller = new AbortController();
+    const checked = tcpCheck()(
+      { url: `tcp://127.0.0.1:${port}`, service: 'db', weight: 1, priority: 0 },
+      { signal: controller.signal },
+    );
+    // The listener went on an already aborted signal, which never fires: the connection was opened anyway
+    // (a blackholed host kept a socket, and the process, alive for the OS's connect timeout after close()).
+    const reason = new Error('closed');
+    controller.abort(reason);
+    await expect(checked).rejects.toBe(reason);
   });
 });
