@@ -90,9 +90,10 @@ describe('tcpCheck, aborted while it loads node:net (a timeout, or close() of th
   afterEach(() => new Promise<void>((r) => (server ? server.close(() => r()) : r())));
 
   it('rejects with the abort reason and opens no connection', async () => {
-    server = createServer((socket) => socket.destroy());
+    const listening = createServer((socket) => socket.destroy());
+    server = listening;
     const port = await new Promise<number>((r) =>
-      server?.listen(0, '127.0.0.1', () => r((server?.address() as { port: number }).port)),
+      listening.listen(0, '127.0.0.1', () => r((listening.address() as { port: number }).port)),
     );
     const controller = new AbortController();
     const checked = tcpCheck()(
