@@ -110,11 +110,14 @@ export class JobSettledError extends IntegError {
   static override readonly name: string = 'JobSettledError';
   readonly jobId: string;
 
-  /** @param returned whether `close()` returned the job to pending (its holder settled nothing) */
-  constructor(jobId: string, action: string, returned?: boolean) {
+  /**
+   * @param returned whether `close()` returned the job to pending (its holder settled nothing), or `'lost'` when an
+   * earlier call found the lease lost (`LeaseLostError`)
+   */
+  constructor(jobId: string, action: string, returned?: boolean | 'lost') {
     super(
       'ERR_JOB_SETTLED',
-      `Cannot ${action} job ${jobId}: ${returned ? 'close() returned it to pending; it runs again' : 'this lease was already settled'}`,
+      `Cannot ${action} job ${jobId}: ${returned === 'lost' ? 'this lease was lost' : returned ? 'close() returned it to pending; it runs again' : 'this lease was already settled'}`,
       { retryable: false },
     );
     this.jobId = jobId;

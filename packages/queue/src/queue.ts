@@ -346,8 +346,11 @@ export class LeasedJobImpl<T> implements LeasedJob<T> {
   readonly stalled: boolean;
   /** The handler's signal when run by a worker (set by the worker). */
   signal!: AbortSignal;
-  /** Set once settled: `1` when `release()` (close) returned the job to pending, else `true`. */
-  settled: boolean | 1 = false;
+  /**
+   * Set once settled: `1` when `release()` (close) returned the job to pending, `'lost'` when the store fenced the
+   * call off (its lease was lost), else `true`.
+   */
+  settled: boolean | 1 | 'lost' = false;
   readonly #record: JobRecord;
   readonly #owner: QueueCore<T>;
 
@@ -385,8 +388,14 @@ export class LeasedJobImpl<T> implements LeasedJob<T> {
     };
   }
 
+  /** Throws JobSettledError saying why when this lease was settled, returned by `close()` or lost. */
+  #open(action: string): void {
+    const s = this.settled;
+    if (s) throw new JobSettledError(this.id, action, s === 1 || (s === 'lost' && s));
+  }
+
   async ack(): Promise<void> {
-    if (this.settled) throw new JobSettledError(this.id, 'ack', this.settled === 1);
+    this.#open('ack');
     const ok = await this.#settle(() => this.#owner.store.ack(this.id, this.token, this.#owner.now()));
     if (!ok) throw new LeaseLostError(this.id, this.token, 'ack');
     this.status = 'done';
@@ -394,7 +403,7 @@ export class LeasedJobImpl<T> implements LeasedJob<T> {
   }
 
   async fail(error: unknown, options?: FailOptions): Promise<void> {
-    if (this.settled) throw new JobSettledError(this.id, 'fail', this.settled === 1);
+    this.#open('fail');
     const owner = this.#owner;
     const now = owner.now();
     // Checked before settling: a refused call leaves the lease to its holder. Stored, not timed: as push's delay.
@@ -446,7 +455,10 @@ export class LeasedJobImpl<T> implements LeasedJob<T> {
     this.settled = true;
     const pulled = this.#owner.forget(this);
     try {
-      return await write();
+      // Fenced off: a later call says the lease was lost, not that its holder settled it (decision 0187).
+      const ok = await write();
+      if (!ok) this.settled = 'lost';
+      return ok;
     } catch (error) {
       this.settled = false;
       if (pulled) this.#owner.remember(this);
@@ -456,7 +468,7 @@ export class LeasedJobImpl<T> implements LeasedJob<T> {
 
   async extend(ms: number): Promise<void> {
     const lease = checkMs('extend(ms)', ms, 1);
-    if (this.settled) throw new JobSettledError(this.id, 'extend', this.settled === 1);
+    this.#open('extend');
     const leaseUntil = this.#owner.now() + lease;
     const ok = await this.#owner.store.extend(this.id, this.token, leaseUntil);
     if (!ok) throw new LeaseLostError(this.id, this.token, 'extend');

@@ -41,3 +41,35 @@ describe('queue.pushMany(payloads, options)', () => {
     await queue.close();
   });
 });
+
+describe('a leased job called again after LeaseLostError', () => {
+  it.each(stores)(
+    'says this lease was lost, not that it was settled: the README example fail()s after an ack() that lost it (%s)',
+    async (_name, createStore) => {
+      let now = 0;
+      const clock = { now: () => now, setTimeout: () => 0, clearTimeout: () => {} };
+      const store = createStore();
+      const queue = createQueue({ name: 'q', store, clock: clock as never });
+      await queue.push('p');
+      const job = await queue.next({ leaseMs: 1000 });
+      now = 2000;
+      const taker = await queue.next({ leaseMs: 1000 });
+      expect(taker?.stalled).toBe(true);
+      let error: unknown;
+      try {
+        await job?.ack();
+      } catch (err) {
+        expect(isIntegError(err, 'ERR_LEASE_LOST')).toBe(true);
+        error = await job?.fail(err).catch((e: unknown) => e);
+      }
+      expect(isIntegError(error, 'ERR_JOB_SETTLED')).toBe(true);
+      expect((error as Error).message).toBe(`Cannot fail job ${job?.id}: this lease was lost`);
+      await expect(job?.extend(1000)).rejects.toThrow(/this lease was lost/);
+      // A job its holder settled keeps the old message.
+      await taker?.ack();
+      await expect(taker?.ack()).rejects.toThrow(/this lease was already settled$/);
+      await queue.close();
+      await store.close();
+    },
+  );
+});
