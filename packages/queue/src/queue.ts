@@ -449,19 +449,20 @@ export class LeasedJobImpl<T> implements LeasedJob<T> {
 
   /**
    * Settles the lease with `write`. A store that throws (locked, closed) applied nothing, so the lease stays
-   * unsettled and the call may be retried; a store that answers `false` settled it for good (fencing).
+   * unsettled (and `close()` still waits for it) and the call may be retried; a store that answers `false` settled
+   * it for good (fencing).
    */
   async #settle(write: () => Promise<boolean>): Promise<boolean> {
     this.settled = true;
-    const pulled = this.#owner.forget(this);
     try {
       // Fenced off: a later call says the lease was lost, not that its holder settled it (decision 0187).
       const ok = await write();
       if (!ok) this.settled = 'lost';
+      // Only once committed: close() resolving first let a process exit before the store had the ack (0187).
+      this.#owner.forget(this);
       return ok;
     } catch (error) {
       this.settled = false;
-      if (pulled) this.#owner.remember(this);
       throw error;
     }
   }
@@ -779,16 +780,9 @@ class QueueCore<T> implements Queue<T>, QueueInternals<T> {
     }
   }
 
-  /** A job from `next()` was settled: `close()` no longer waits for it. Returns whether it was one. */
-  forget(job: LeasedJobImpl<T>): boolean {
-    const pulled = this.pulled.delete(job);
-    if (pulled && this.pulled.size === 0) this.onPulledSettled?.();
-    return pulled;
-  }
-
-  /** Settling a job from `next()` failed in the store: `close()` waits for (and releases) it again. */
-  remember(job: LeasedJobImpl<T>): void {
-    this.pulled.add(job);
+  /** A job from `next()` was settled (committed): `close()` no longer waits for it. */
+  forget(job: LeasedJobImpl<T>): void {
+    if (this.pulled.delete(job) && this.pulled.size === 0) this.onPulledSettled?.();
   }
 
   process(handler: Handler<T>, options?: ProcessOptions): Worker {

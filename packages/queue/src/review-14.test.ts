@@ -73,3 +73,23 @@ describe('a leased job called again after LeaseLostError', () => {
     },
   );
 });
+
+describe('queue.close() and a job taken with next()', () => {
+  it.each(stores)(
+    'resolves once the holder’s ack() is committed, not when it starts: exiting after close() keeps it (%s)',
+    async (_name, createStore) => {
+      const store = createStore();
+      const queue = createQueue({ name: 'q', store });
+      const { id } = await queue.push('p');
+      const job = await queue.next();
+      const closing = queue.close();
+      const acked = job?.ack();
+      await closing;
+      // Before: close() resolved while the ack was still in the store's group commit; a process that exited
+      // then lost it, and the job ran again (a worker's close() waits for its acks).
+      expect((await store.get(id))?.status).toBe('done');
+      await acked;
+      await store.close();
+    },
+  );
+});
