@@ -88,6 +88,10 @@ function check(value: unknown, path: string, seen: Set<object>, depth: number, w
   }
   seen.add(object);
   if (Array.isArray(object)) {
+    // JSON.stringify writes what an array's toJSON returns (own or inherited), not the array; on an object the
+    // key walk below refuses it as a function.
+    if (typeof (object as { toJSON?: unknown }).toJSON === 'function')
+      throw new PayloadError(`${path}.toJSON`, 'is a function');
     for (let i = 0; i < object.length; i++) check(object[i], `${path}[${i}]`, seen, depth + 1, walk);
   } else {
     const proto = Object.getPrototypeOf(object) as unknown;

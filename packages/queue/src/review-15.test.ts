@@ -1,0 +1,69 @@
+/**
+ * Review round 15: payloads JSON.stringify would not write as they are.
+ */
+import { createQueue, memoryStore, PayloadError, type QueueStore } from '@integ/queue';
+import { sqliteStore } from '@integ/queue/sqlite';
+import { describe, expect, it } from 'vitest';
+
+const stores: [string, () => QueueStore][] = [
+  ['memory', () => memoryStore()],
+  ['sqlite', () => sqliteStore({ path: ':memory:' })],
+];
+
+/** An array carrying a `toJSON` method, as a data-access layer may hand out its result rows. */
+function withToJSON(result: unknown): unknown[] {
+  const rows: unknown[] = [1, 2];
+  Object.defineProperty(rows, 'toJSON', { value: () => result, enumerable: false });
+  return rows;
+}
+
+class Rows extends Array<number> {
+  toJSON(): unknown {
+    return undefined;
+  }
+}
+
+describe.each(stores)('queue.push of an array with a toJSON method (%s)', (_name, createStore) => {
+  it.each([
+    ['a string', 'x'],
+    ['undefined', undefined],
+    ['a function', () => 1],
+    ['a BigInt', 10n],
+  ])(
+    'refuses it with PayloadError naming its path and writes nothing, whatever toJSON returns (%s)',
+    async (_what, result) => {
+      const store = createStore();
+      const queue = createQueue({ name: 'q', store });
+      // Before: JSON.stringify called toJSON, so [1, 2] was stored as its result ({ list: [1, 2] } became
+      // { list: 'x' } or {}), or push threw a bare TypeError instead of PayloadError.
+      for (const [payload, path] of [
+        [{ list: withToJSON(result) }, 'payload.list.toJSON'],
+        [withToJSON(result), 'payload.toJSON'],
+      ] as const) {
+        const error = await queue.push(payload).catch((e: unknown) => e);
+        expect(error).toBeInstanceOf(PayloadError);
+        expect(error).toMatchObject({ code: 'ERR_PAYLOAD_INVALID', path });
+        const many = await queue.pushMany(['ok', payload]).catch((e: unknown) => e);
+        expect(many).toMatchObject({ code: 'ERR_PAYLOAD_INVALID', index: 1 });
+      }
+      expect((await queue.stats()).total).toBe(0);
+      await queue.close();
+      await store.close();
+    },
+  );
+
+  it('refuses an Array subclass whose toJSON is inherited, and still takes plain arrays', async () => {
+    const store = createStore();
+    const queue = createQueue({ name: 'q', store });
+    const rows = Rows.from([1, 2]);
+    await expect(queue.push({ rows })).rejects.toMatchObject({
+      code: 'ERR_PAYLOAD_INVALID',
+      path: 'payload.rows.toJSON',
+    });
+    const job = await queue.push({ rows: [1, [2, 3]] });
+    expect((await queue.get(job.id))?.payload).toEqual({ rows: [1, [2, 3]] });
+    expect((await queue.stats()).total).toBe(1);
+    await queue.close();
+    await store.close();
+  });
+});
