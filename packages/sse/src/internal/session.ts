@@ -230,8 +230,6 @@ export function startSession(target: URL, options: ConnectOptions, sink: Session
   // Messages name the URL without query, fragment and credentials (refused above): a query may carry a token. Other
   // schemes by their scheme alone: a data: URL's path is its content, and their origin reads "null".
   const shorten = (href: string): string => (http ? href.replace(/[?#].*/, '') : target.protocol);
-  const stop = new AbortController();
-  const outer = linkSignals(signal, stop.signal);
   let serverRetry = 0;
   let attempt = 0;
   let previousDelay = 0;
@@ -285,6 +283,10 @@ export function startSession(target: URL, options: ConnectOptions, sink: Session
     reader?.cancel().catch(() => {});
     reader = undefined;
   };
+  // Linked only now, past the last check that throws (createParser's of maxEventSize): a connect() that refuses an
+  // option leaves no listener on the caller's signal.
+  const stop = new AbortController();
+  const outer = linkSignals(signal, stop.signal);
   outer.signal.addEventListener('abort', release);
 
   // One connection, until it ends. Resolves with why it ended (undefined: a normal end or close()).
