@@ -1,5 +1,5 @@
 /**
- * Review round 15: payloads JSON.stringify would not write as they are.
+ * Review round 15: payloads JSON.stringify would not write as they are
  */
 import { createQueue, memoryStore, PayloadError, type QueueStore } from '@integ/queue';
 import { sqliteStore } from '@integ/queue/sqlite';
@@ -51,6 +51,21 @@ describe.each(stores)('queue.push of an array with a toJSON method (%s)', (_name
       await store.close();
     },
   );
+
+  it('refuses a plain object whose toJSON is not enumerable (Object.keys misses it, JSON.stringify calls it)', async () => {
+    const store = createStore();
+    const queue = createQueue({ name: 'q', store });
+    const user = { id: 7, token: 'secret' };
+    Object.defineProperty(user, 'toJSON', { value: () => ({ id: 7 }), enumerable: false });
+    // Before: stored as { user: { id: 7 } }, though the handler was pushed { id: 7, token: 'secret' }.
+    await expect(queue.push({ user })).rejects.toMatchObject({
+      code: 'ERR_PAYLOAD_INVALID',
+      path: 'payload.user.toJSON',
+    });
+    expect((await queue.stats()).total).toBe(0);
+    await queue.close();
+    await store.close();
+  });
 
   it('refuses an Array subclass whose toJSON is inherited, and still takes plain arrays', async () => {
     const store = createStore();

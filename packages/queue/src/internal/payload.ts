@@ -87,13 +87,8 @@ function check(value: unknown, path: string, seen: Set<object>, depth: number, w
     walk.visited.add(object);
   }
   seen.add(object);
-  if (Array.isArray(object)) {
-    // JSON.stringify writes what an array's toJSON returns (own or inherited), not the array; on an object the
-    // key walk below refuses it as a function.
-    if (typeof (object as { toJSON?: unknown }).toJSON === 'function')
-      throw new PayloadError(`${path}.toJSON`, 'is a function');
-    for (let i = 0; i < object.length; i++) check(object[i], `${path}[${i}]`, seen, depth + 1, walk);
-  } else {
+  const array = Array.isArray(object);
+  if (!array) {
     const proto = Object.getPrototypeOf(object) as unknown;
     if (proto !== Object.prototype && proto !== null) {
       const name = (object as { constructor?: { name?: unknown } }).constructor?.name;
@@ -102,6 +97,13 @@ function check(value: unknown, path: string, seen: Set<object>, depth: number, w
         `is a ${typeof name === 'string' && name !== '' ? name : 'class instance'} (only plain objects and arrays; convert it, e.g. a Date to toISOString())`,
       );
     }
+  }
+  // JSON.stringify writes what a toJSON returns (own, even non-enumerable, or an Array subclass's), not the value.
+  if (typeof (object as { toJSON?: unknown }).toJSON === 'function')
+    throw new PayloadError(`${path}.toJSON`, 'is a function');
+  if (array) {
+    for (let i = 0; i < object.length; i++) check(object[i], `${path}[${i}]`, seen, depth + 1, walk);
+  } else {
     for (const key of Object.keys(object)) {
       const child = (object as Record<string, unknown>)[key];
       // JSON.stringify drops undefined properties; optional fields left undefined are common and harmless.
