@@ -1,6 +1,7 @@
 /**
- * Review round 15: payloads JSON.stringify would not write as they are
+ * Review round 15: payloads JSON.stringify would not write as they are; plain objects of another realm.
  */
+import { runInNewContext } from 'node:vm';
 import { createQueue, memoryStore, PayloadError, type QueueStore } from '@integ/queue';
 import { sqliteStore } from '@integ/queue/sqlite';
 import { describe, expect, it } from 'vitest';
@@ -78,6 +79,45 @@ describe.each(stores)('queue.push of an array with a toJSON method (%s)', (_name
     const job = await queue.push({ rows: [1, [2, 3]] });
     expect((await queue.get(job.id))?.payload).toEqual({ rows: [1, [2, 3]] });
     expect((await queue.stats()).total).toBe(1);
+    await queue.close();
+    await store.close();
+  });
+});
+
+describe.each(stores)('queue.push of plain data made in another realm (%s)', (_name, createStore) => {
+  // Another realm's objects: a vm context, or under Jest's node environment what Node's own fetch() parses
+  // (`await res.json()`), whose Object.prototype is not this one's.
+  it('takes a plain object of another realm and stores it as JSON', async () => {
+    const store = createStore();
+    const queue = createQueue({ name: 'q', store });
+    const payload = runInNewContext('({ to: "a@example.com", tags: ["x"], meta: { n: 1, none: null } })');
+    // Before: PayloadError 'payload is a Object (only plain objects and arrays ...)'.
+    const job = await queue.push(payload);
+    expect((await queue.get(job.id))?.payload).toEqual({
+      to: 'a@example.com',
+      tags: ['x'],
+      meta: { n: 1, none: null },
+    });
+    await queue.close();
+    await store.close();
+  });
+
+  it("still refuses another realm's class instances (Date, Map) and writes nothing", async () => {
+    const store = createStore();
+    const queue = createQueue({ name: 'q', store });
+    for (const [source, path] of [
+      ['({ at: new Date(0) })', 'payload.at'],
+      ['({ m: new Map() })', 'payload.m'],
+      [
+        '(() => { class Email { constructor() { this.to = "a" } }; return { e: new Email() } })()',
+        'payload.e',
+      ],
+    ] as const)
+      await expect(queue.push(runInNewContext(source))).rejects.toMatchObject({
+        code: 'ERR_PAYLOAD_INVALID',
+        path,
+      });
+    expect((await queue.stats()).total).toBe(0);
     await queue.close();
     await store.close();
   });

@@ -89,8 +89,10 @@ function check(value: unknown, path: string, seen: Set<object>, depth: number, w
   seen.add(object);
   const array = Array.isArray(object);
   if (!array) {
-    const proto = Object.getPrototypeOf(object) as unknown;
-    if (proto !== Object.prototype && proto !== null) {
+    const proto = Object.getPrototypeOf(object) as object | null;
+    // A plain object of another realm (a vm context; Node's fetch().json() under Jest) has that realm's
+    // Object.prototype, whose own prototype is null as this one's; a class instance's chain is longer.
+    if (proto !== null && Object.getPrototypeOf(proto) !== null) {
       const name = (object as { constructor?: { name?: unknown } }).constructor?.name;
       throw new PayloadError(
         path,
