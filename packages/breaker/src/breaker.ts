@@ -265,6 +265,10 @@ export const steady = (clock: Clock): (() => number) => {
  */
 export function createBreaker(options: BreakerOptions = {}): Breaker {
   const clock = options.clock ?? systemClock;
+  // Checked here like every option: a clock without its methods failed a call mid-transition (a TypeError
+  // instead of fn's error, the state half-updated), and every later call, at the next transition.
+  if (![clock.now, clock.setTimeout, clock.clearTimeout].every((f) => typeof f === 'function'))
+    throw new InvalidArgumentError('clock', 'a Clock', clock);
   const time = steady(clock);
   const num = (
     name: keyof BreakerOptions,

@@ -122,8 +122,9 @@ export function createBreakerRegistry(options: BreakerRegistryOptions = {}): Bre
   const build = (own: BreakerOptions | undefined): Entry['breaker'] =>
     createBreaker({ ...own, clock: own?.clock ?? clock }) as Entry['breaker'];
   // Static options are checked now, by a breaker made and dropped (disarmed: an open initialState with
-  // onStateChange arms a timer): a wrong one throws at startup, not at the first request's get().
-  if (typeof make !== 'function') build(make)[DISARM]();
+  // onStateChange arms a timer): a wrong one throws at startup, not at the first request's get(). With an
+  // options function, the breaker checks the registry's own clock.
+  build(typeof make === 'function' ? {} : make)[DISARM]();
   // Map iteration order is insertion order: re-inserting on use keeps it least-recently-used first.
   const entries = new Map<string, Entry>();
 
