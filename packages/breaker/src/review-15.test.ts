@@ -164,13 +164,13 @@ class Model {
 
 const cfgArb = fc.record({
   threshold: fc.integer({ min: 1, max: 3 }),
-  openFor: fc.constantFrom(0, 100, 1_000),
+  openFor: fc.constantFrom(0, 10, 100, 1_000),
   probes: fc.integer({ min: 1, max: 4 }),
   ratio: fc.constantFrom(1, 0.5, 0.75, 1e-9),
   probeTimeout: fc.constantFrom(1, 50, 500),
 });
 const cmdArb: fc.Arbitrary<Cmd> = fc.oneof(
-  { weight: 5, arbitrary: fc.constant({ t: 'call' as const }) },
+  { weight: 8, arbitrary: fc.constant({ t: 'call' as const }) },
   {
     weight: 5,
     arbitrary: fc.record({ t: fc.constant('settle' as const), i: fc.nat(30), fail: fc.boolean() }),
@@ -197,79 +197,84 @@ interface RealCall {
 describe('createBreaker against a reference model of half-open probes, stale results and isolation', () => {
   it('agrees on state, trips, consecutive failures, admissions and retryAfterMs at every step', async () => {
     await fc.assert(
-      fc.asyncProperty(cfgArb, fc.array(cmdArb, { maxLength: 60 }), fc.boolean(), async (cfg, cmds, hook) => {
-        const clock = createFakeClock({ now: 10_000 });
-        const breaker: Breaker = createBreaker({
-          clock,
-          failureThreshold: cfg.threshold,
-          openFor: cfg.openFor,
-          halfOpenProbes: cfg.probes,
-          halfOpenSuccessRatio: cfg.ratio,
-          probeTimeout: cfg.probeTimeout,
-          ...(hook && { onStateChange: () => {} }),
-        });
-        const model = new Model(cfg, 10_000);
-        const real: RealCall[] = [];
-        const modelled: (ModelCall | undefined)[] = [];
-        const releases: [() => void, number][] = [];
-        for (const cmd of cmds) {
-          if (cmd.t === 'call') {
-            let settle!: (fail: boolean) => void;
-            const result = breaker.tryExecute(
-              () =>
-                new Promise((resolve, reject) => {
-                  settle = (fail) => (fail ? reject(new Error('down')) : resolve('up'));
-                }),
-            );
-            const expected = model.call();
-            if (typeof expected === 'number') {
-              const r = await result;
-              expect(r.ok).toBe(false);
-              const error = !r.ok && r.error;
-              expect(isCircuitOpenError(error)).toBe(true);
-              expect((error as { retryAfterMs: number }).retryAfterMs).toBe(expected);
-            } else {
-              expect(settle).toBeTypeOf('function');
-              real.push({ settle, result, settled: false });
-              modelled.push(expected);
+      fc.asyncProperty(
+        cfgArb,
+        fc.array(cmdArb, { minLength: 20, maxLength: 80, size: 'max' }),
+        fc.boolean(),
+        async (cfg, cmds, hook) => {
+          const clock = createFakeClock({ now: 10_000 });
+          const breaker: Breaker = createBreaker({
+            clock,
+            failureThreshold: cfg.threshold,
+            openFor: cfg.openFor,
+            halfOpenProbes: cfg.probes,
+            halfOpenSuccessRatio: cfg.ratio,
+            probeTimeout: cfg.probeTimeout,
+            ...(hook && { onStateChange: () => {} }),
+          });
+          const model = new Model(cfg, 10_000);
+          const real: RealCall[] = [];
+          const modelled: (ModelCall | undefined)[] = [];
+          const releases: [() => void, number][] = [];
+          for (const cmd of cmds) {
+            if (cmd.t === 'call') {
+              let settle!: (fail: boolean) => void;
+              const result = breaker.tryExecute(
+                () =>
+                  new Promise((resolve, reject) => {
+                    settle = (fail) => (fail ? reject(new Error('down')) : resolve('up'));
+                  }),
+              );
+              const expected = model.call();
+              if (typeof expected === 'number') {
+                const r = await result;
+                expect(r.ok).toBe(false);
+                const error = !r.ok && r.error;
+                expect(isCircuitOpenError(error)).toBe(true);
+                expect((error as { retryAfterMs: number }).retryAfterMs).toBe(expected);
+              } else {
+                expect(settle).toBeTypeOf('function');
+                real.push({ settle, result, settled: false });
+                modelled.push(expected);
+              }
+            } else if (cmd.t === 'settle') {
+              const open = real.map((c, i) => [c, i] as const).filter(([c]) => !c.settled);
+              if (!open.length) continue;
+              const [call, i] = open[cmd.i % open.length]!;
+              call.settled = true;
+              call.settle(cmd.fail);
+              await call.result;
+              model.outcome(modelled[i]!, cmd.fail);
+            } else if (cmd.t === 'advance') {
+              await clock.advance(cmd.ms);
+              model.advance(cmd.ms, modelled as ModelCall[]);
+            } else if (cmd.t === 'reset') {
+              breaker.reset();
+              model.isolations = 0;
+              model.epoch++;
+              model.to('closed');
+            } else if (cmd.t === 'isolate') {
+              releases.push([breaker.isolate(), model.epoch]);
+              if (!model.isolations++) model.to('open');
+            } else if (cmd.t === 'release') {
+              const entry = releases[cmd.i % Math.max(1, releases.length)];
+              if (!entry) continue;
+              entry[0]();
+              if (entry[1] === model.epoch) {
+                entry[1] = -1;
+                if (!--model.isolations) model.to('closed');
+              }
             }
-          } else if (cmd.t === 'settle') {
-            const open = real.map((c, i) => [c, i] as const).filter(([c]) => !c.settled);
-            if (!open.length) continue;
-            const [call, i] = open[cmd.i % open.length]!;
-            call.settled = true;
-            call.settle(cmd.fail);
-            await call.result;
-            model.outcome(modelled[i]!, cmd.fail);
-          } else if (cmd.t === 'advance') {
-            await clock.advance(cmd.ms);
-            model.advance(cmd.ms, modelled as ModelCall[]);
-          } else if (cmd.t === 'reset') {
-            breaker.reset();
-            model.isolations = 0;
-            model.epoch++;
-            model.to('closed');
-          } else if (cmd.t === 'isolate') {
-            releases.push([breaker.isolate(), model.epoch]);
-            if (!model.isolations++) model.to('open');
-          } else if (cmd.t === 'release') {
-            const entry = releases[cmd.i % Math.max(1, releases.length)];
-            if (!entry) continue;
-            entry[0]();
-            if (entry[1] === model.epoch) {
-              entry[1] = -1;
-              if (!--model.isolations) model.to('closed');
-            }
+            model.look();
+            expect(breaker.state).toBe(model.state);
+            const snap = breaker.snapshot();
+            expect(snap.trips).toBe(model.trips);
+            expect(snap.consecutiveFailures).toBe(model.consecutive);
+            expect(snap.isolated).toBe(model.isolations > 0);
+            if (model.state === 'open' && !model.isolations) expect(snap.openUntil).toBe(model.openUntil);
           }
-          model.look();
-          expect(breaker.state).toBe(model.state);
-          const snap = breaker.snapshot();
-          expect(snap.trips).toBe(model.trips);
-          expect(snap.consecutiveFailures).toBe(model.consecutive);
-          expect(snap.isolated).toBe(model.isolations > 0);
-          if (model.state === 'open' && !model.isolations) expect(snap.openUntil).toBe(model.openUntil);
-        }
-      }),
+        },
+      ),
       { seed: 20261124, numRuns: 300 },
     );
   });
