@@ -61,15 +61,22 @@ export function retryBudget(options?: RetryBudgetOptions): RetryBudget {
   const retries: number[] = new Array(BUCKETS).fill(0);
   let totalCalls = 0;
   let totalRetries = 0;
-  // Buckets are numbered from the budget's first one (they stay aligned on multiples of `width`): `current` never
-  // goes below 0, so no slot is a negative index (bucket -3's was `calls[-3]`, which no later bucket shares: what a
-  // clock before 1970 counted stayed counted for good).
-  const first = Math.floor(clock.now() / width);
+  // `seen` is the clock's time, moving only forward: `now()` is a wall clock that NTP or an operator can set back,
+  // and a step back read as is froze the window until the clock caught up with it (an hour back: no reserve for an
+  // hour). A step back counts as no time; from the next read on, time goes on. Buckets are numbered from the
+  // budget's first one (aligned on multiples of `width`): `current` never goes below 0, so no slot is a negative
+  // index (bucket -3's was `calls[-3]`: what a clock before 1970 counted stayed counted for good).
+  let last = clock.now();
+  let seen = last;
+  const first = Math.floor(last / width);
   let current = 0;
 
-  // Moves the window to now, forgetting buckets that fell out of it. A clock going backwards changes nothing.
+  // Moves the window to now, forgetting buckets that fell out of it.
   const roll = (): number => {
-    const bucket = Math.floor(clock.now() / width) - first;
+    const now = clock.now();
+    seen += Math.max(0, now - last);
+    last = now;
+    const bucket = Math.floor(seen / width) - first;
     for (let step = Math.min(BUCKETS, bucket - current); step > 0; step--) {
       const i = (bucket - step + 1) % BUCKETS;
       totalCalls -= calls[i] ?? 0;
@@ -77,7 +84,7 @@ export function retryBudget(options?: RetryBudgetOptions): RetryBudget {
       calls[i] = 0;
       retries[i] = 0;
     }
-    if (bucket > current) current = bucket;
+    current = bucket;
     return current % BUCKETS;
   };
   // The 1e-9 absorbs float error in ratio x calls (0.1 x 30 is 3.0000000000000004).

@@ -1,0 +1,47 @@
+/**
+ * Review round 15: black-box checks of what the issue, the README and DESIGN.md promise that rounds 1-14 did
+ * not pin down.
+ */
+import { retryBudget } from '@integ/retry';
+import { createFakeClock } from '@integ/testing';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+
+describe('retryBudget on a wall clock that steps back (NTP, an operator)', () => {
+  it('refills its minPerSecond reserve after ttl ms of elapsed time, not after the clock caught up with the step', () => {
+    const clock = createFakeClock({ now: 1_800_000_000_000 });
+    const budget = retryBudget({ ratio: 0, minPerSecond: 1, ttl: 1000, clock });
+    expect(budget.tryRetry()).toBe(true);
+    expect(budget.tryRetry()).toBe(false);
+    clock.setWallClock(clock.now() - 3_600_000); // an hour back
+    // A wall clock cannot tell the step from the time that passed until the budget reads it again: from that read
+    // on, time goes on. Before, the window stood still until the clock caught up: no retry for an hour.
+    expect(budget.tryRetry()).toBe(false);
+    clock.advanceSync(5_000); // 5 s later, five windows have passed
+    expect(budget.available()).toBe(1);
+    expect(budget.tryRetry()).toBe(true);
+    expect(budget.tryRetry()).toBe(false);
+  });
+
+  it('property: after any steps back, the reserve refills once ttl ms have passed since the last read', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.integer({ min: 0, max: 3_000 }), fc.integer({ min: -86_400_000, max: 0 })), {
+          maxLength: 20,
+        }),
+        (moves) => {
+          const clock = createFakeClock({ now: 1_800_000_000_000 });
+          const budget = retryBudget({ ratio: 0, minPerSecond: 2, ttl: 1000, clock });
+          for (const [elapsed, step] of moves) {
+            clock.advanceSync(elapsed);
+            clock.setWallClock(clock.now() + step);
+            budget.tryRetry();
+          }
+          clock.advanceSync(1000);
+          expect(budget.available()).toBe(2);
+        },
+      ),
+      { seed: 15, numRuns: 200 },
+    );
+  });
+});
