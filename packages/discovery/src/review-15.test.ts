@@ -1,0 +1,67 @@
+// Round 15 review: health checks against mocked HTTP (msw through @integ/testing), as a user tests their
+// integration.
+
+import { createRegistry, httpCheck } from '@integ/discovery';
+import { createFakeClock, createTestServer, sseStream } from '@integ/testing';
+import { HttpResponse, http } from 'msw';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+
+const server = createTestServer();
+beforeAll(() => server.listen());
+afterEach(() => server.resetHandlers());
+afterAll(() => server.close());
+
+// A fetch that says when the response has arrived, so a test can tell "still waiting for the server" from
+// "got the answer and never settled" without a timed wait.
+function watchedFetch(): { fetch: typeof fetch; arrived: Promise<void> } {
+  let arrive = (): void => {};
+  const arrived = new Promise<void>((resolve) => {
+    arrive = resolve;
+  });
+  return {
+    fetch: async (input, init) => {
+      const response = await globalThis.fetch(input, init);
+      arrive();
+      return response;
+    },
+    arrived,
+  };
+}
+const turn = (): Promise<'pending'> => new Promise((resolve) => setImmediate(() => resolve('pending')));
+
+describe('httpCheck under msw', () => {
+  for (const [body, resolver] of [
+    ['a JSON body', () => HttpResponse.json({ status: 'up' })],
+    ['an SSE stream (sseStream)', sseStream(['up'])],
+  ] as const) {
+    it(`settles once the answer arrives, ${body}: it does not wait on the body's cancel()`, async () => {
+      server.use(http.get('http://svc.test:8080/health', resolver));
+      const { fetch, arrived } = watchedFetch();
+      const endpoint = { url: 'http://svc.test:8080', service: 'svc', weight: 1, priority: 0 };
+      const result = httpCheck({ fetch })(endpoint, { signal: new AbortController().signal }).then((ok) => ({
+        ok,
+      }));
+      await arrived;
+      // msw tees a mocked body, so awaiting its cancel() never settles (see @integ/testing's FAQ).
+      expect(await Promise.race([result, turn()])).toEqual({ ok: true });
+    });
+  }
+
+  it('keeps an endpoint whose /health answers 200 healthy instead of timing every check out', async () => {
+    server.use(http.get('http://svc.test:8080/health', () => HttpResponse.json({ status: 'up' })));
+    const clock = createFakeClock();
+    const { fetch, arrived } = watchedFetch();
+    const registry = createRegistry({
+      services: { svc: 'http://svc.test:8080' },
+      clock,
+      healthCheck: { check: httpCheck({ fetch }), unhealthyThreshold: 1, timeout: 2000 },
+    });
+    await clock.advance(0); // the first check starts at once
+    await arrived;
+    await turn();
+    await clock.advance(2000); // its timeout, had it not settled
+    const { health } = registry.inspect('svc').endpoints[0] as { health: { status: string } };
+    expect(health).toMatchObject({ status: 'healthy', consecutiveSuccesses: 1, lastError: null });
+    registry.close();
+  });
+});
