@@ -2,10 +2,11 @@
  * Review round 15: black-box checks of what the issue, the README and DESIGN.md promise that rounds 1-14 did
  * not pin down.
  */
-import { retryBudget } from '@integ/retry';
+import { RejectedResultError, retry, retryBudget } from '@integ/retry';
 import { createFakeClock } from '@integ/testing';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { run } from './settle.test-support.js';
 
 describe('retryBudget on a wall clock that steps back (NTP, an operator)', () => {
   it('refills its minPerSecond reserve after ttl ms of elapsed time, not after the clock caught up with the step', () => {
@@ -43,5 +44,30 @@ describe('retryBudget on a wall clock that steps back (NTP, an operator)', () =>
       ),
       { seed: 15, numRuns: 200 },
     );
+  });
+});
+
+describe('retryIf given with retryOnResult (README: retryIf judges a turned-down value too)', () => {
+  it('gets the RejectedResultError, and saying no rejects with it, the value readable in .value', async () => {
+    const clock = createFakeClock();
+    const seen: unknown[] = [];
+    const response = new Response('busy', { status: 503 });
+    const outcome = await run(
+      retry(async () => response, {
+        clock,
+        retryOnResult: (res) => res.status === 503,
+        // Meant for failures only: network errors are TypeErrors.
+        retryIf: (error) => {
+          seen.push(error);
+          return error instanceof TypeError;
+        },
+      }),
+      clock,
+    );
+    expect(seen).toHaveLength(1);
+    expect(seen[0]).toBeInstanceOf(RejectedResultError);
+    expect(outcome).toEqual({ ok: false, error: seen[0] });
+    expect((seen[0] as RejectedResultError).value).toBe(response);
+    expect(await response.text()).toBe('busy');
   });
 });
