@@ -8,7 +8,13 @@ import { InvalidArgumentError } from '@integ/core';
 import { createFakeClock } from '@integ/testing';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { type Breaker, createBreaker, createBreakerRegistry, isCircuitOpenError } from '../src/index';
+import {
+  type Breaker,
+  createBreaker,
+  createBreakerRegistry,
+  isCircuitOpenError,
+  slidingWindow,
+} from '../src/index';
 
 describe('createBreaker given a clock that is not a Clock', () => {
   const clocks: [string, unknown][] = [
@@ -303,5 +309,90 @@ describe('a registry given unusual key strings', () => {
     expect(Object.keys(snap).sort()).toEqual([...keys].sort());
     for (const [i, key] of keys.entries()) expect(snap[key]!.state).toBe(i % 2 ? 'open' : 'closed');
     expect(Object.getPrototypeOf(snap)).toBe(Object.prototype);
+  });
+});
+
+describe('the documented defaults are the real ones', () => {
+  const fail = (): Promise<never> => Promise.reject(new Error('down'));
+  const up = (): number => 1;
+  const hinted = (): Promise<never> =>
+    Promise.reject(Object.assign(new Error('busy'), { retryAfterMs: 1e9 }));
+
+  it('createBreaker: 5 failures, 60 s open, 1 probe, 10 s probeTimeout, maxOpenFor max(openFor, 600 s)', async () => {
+    const clock = createFakeClock({ now: 0 });
+    const breaker = createBreaker({ clock });
+    for (let i = 0; i < 4; i++) await breaker.tryExecute(fail);
+    expect(breaker.state).toBe('closed');
+    await breaker.tryExecute(fail);
+    expect(breaker.snapshot()).toMatchObject({ state: 'open', openUntil: 60_000, trips: 1 });
+    await clock.advance(59_999);
+    expect(breaker.state).toBe('open');
+    await clock.advance(1);
+    expect(breaker.state).toBe('half-open');
+    let signal!: AbortSignal;
+    void breaker.tryExecute((context) => {
+      signal = context.signal;
+      return new Promise(() => {});
+    });
+    expect((await breaker.tryExecute(up)).ok).toBe(false);
+    await clock.advance(9_999);
+    expect(signal.aborted).toBe(false);
+    await clock.advance(1);
+    expect(signal.aborted).toBe(true);
+    expect(breaker.snapshot()).toMatchObject({ state: 'open', trips: 2, openUntil: 130_000 });
+
+    const capped = createBreaker({ clock, failureThreshold: 1 });
+    await capped.tryExecute(hinted);
+    expect(capped.snapshot().openUntil! - clock.now()).toBe(600_000);
+    const longer = createBreaker({ clock, failureThreshold: 1, openFor: 700_000 });
+    await longer.tryExecute(hinted);
+    expect(longer.snapshot().openUntil! - clock.now()).toBe(700_000);
+    const backoff = createBreaker({ clock, failureThreshold: 1, openFor: () => 1e9 });
+    await backoff.tryExecute(fail);
+    expect(backoff.snapshot().openUntil! - clock.now()).toBe(600_000);
+  });
+
+  it('slidingWindow: a count window of 100 with minimumCalls 10 and a 50 % failure rate', async () => {
+    const early = createBreaker({ failureThreshold: Number.POSITIVE_INFINITY, window: slidingWindow() });
+    for (let i = 0; i < 9; i++) await early.tryExecute(fail);
+    expect(early.state).toBe('closed');
+    await early.tryExecute(fail);
+    expect(early.state).toBe('open');
+    const half = createBreaker({ failureThreshold: Number.POSITIVE_INFINITY, window: slidingWindow() });
+    for (let i = 0; i < 99; i++) await half.tryExecute(i < 50 ? up : fail);
+    expect(half.state).toBe('closed');
+    await half.tryExecute(fail);
+    expect(half.snapshot()).toMatchObject({ state: 'open', calls: 100, failures: 50 });
+    const full = createBreaker({ failureThreshold: Number.POSITIVE_INFINITY, window: slidingWindow() });
+    for (let i = 0; i < 150; i++) await full.tryExecute(up);
+    expect(full.snapshot().calls).toBe(100);
+  });
+
+  it('slidingWindow: a time window of 60 s in 10 buckets with minimumCalls 10', async () => {
+    const clock = createFakeClock({ now: 0 });
+    const breaker = createBreaker({
+      clock,
+      failureThreshold: Number.POSITIVE_INFINITY,
+      window: slidingWindow({ type: 'time' }),
+    });
+    for (let i = 0; i < 9; i++) await breaker.tryExecute(fail);
+    await clock.advance(60_000);
+    expect(breaker.snapshot().calls).toBe(0);
+    for (let i = 0; i < 9; i++) await breaker.tryExecute(fail);
+    await clock.advance(54_000); // the bucket of 60 s..66 s is still in the window at 114 s
+    await breaker.tryExecute(fail);
+    expect(breaker.snapshot()).toMatchObject({ state: 'open', calls: 10, failures: 10 });
+  });
+
+  it('createBreakerRegistry: maxSize 1,000 and idleFor 5 min', async () => {
+    const clock = createFakeClock({ now: 0 });
+    const registry = createBreakerRegistry({ clock });
+    for (let i = 0; i <= 1_000; i++) registry.get(String(i));
+    expect(registry.size).toBe(1_000);
+    expect(registry.has('0')).toBe(false);
+    await clock.advance(299_999);
+    expect(registry.prune()).toBe(0);
+    await clock.advance(1);
+    expect(registry.prune()).toBe(1_000);
   });
 });
