@@ -1,7 +1,7 @@
 // Round 15 review: health checks against mocked HTTP (msw through @integ/testing), as a user tests their
 // integration.
 
-import { createRegistry, httpCheck } from '@integ/discovery';
+import { consul, createRegistry, etcd, httpCheck, type Source } from '@integ/discovery';
 import { createFakeClock, createTestServer, sseStream } from '@integ/testing';
 import { HttpResponse, http } from 'msw';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -64,4 +64,60 @@ describe('httpCheck under msw', () => {
     expect(health).toMatchObject({ status: 'healthy', consecutiveSuccesses: 1, lastError: null });
     registry.close();
   });
+});
+
+describe('consul() and etcd() under msw, answered with an error or too much', () => {
+  const big = (): ReadableStream<Uint8Array> =>
+    new ReadableStream({
+      start(controller) {
+        controller.enqueue(new TextEncoder().encode(`[${' '.repeat(1500)}`));
+        controller.enqueue(new TextEncoder().encode(`${' '.repeat(1500)}]`));
+      },
+    });
+  const cases: [string, string, () => Response, (f: typeof fetch) => Source, RegExp][] = [
+    [
+      'consul, HTTP 500',
+      'http://consul.test:8500/v1/health/service/users',
+      () => HttpResponse.json({ error: 'no leader' }, { status: 500 }),
+      (fetch) => consul('users', { address: 'http://consul.test:8500', fetch }),
+      /HTTP 500/,
+    ],
+    [
+      'consul, a declared Content-Length past maxResponseBytes',
+      'http://consul.test:8500/v1/health/service/users',
+      () => HttpResponse.json([], { headers: { 'content-length': '999999' } }),
+      (fetch) => consul('users', { address: 'http://consul.test:8500', fetch, maxResponseBytes: 1024 }),
+      /larger than 1024 bytes/,
+    ],
+    [
+      'consul, a body growing past maxResponseBytes',
+      'http://consul.test:8500/v1/health/service/users',
+      () => new HttpResponse(big(), { headers: { 'content-type': 'application/json' } }),
+      (fetch) => consul('users', { address: 'http://consul.test:8500', fetch, maxResponseBytes: 1024 }),
+      /larger than 1024 bytes/,
+    ],
+    [
+      'etcd, HTTP 500',
+      'http://etcd.test:2379/v3/kv/range',
+      () => HttpResponse.json({ error: 'etcdserver: no leader' }, { status: 500 }),
+      (fetch) => etcd('/services/api/', { endpoints: ['http://etcd.test:2379'], fetch }),
+      /HTTP 500/,
+    ],
+  ];
+  for (const [name, url, reply, source, message] of cases) {
+    it(`fails the lookup with what the server did as soon as it answers (${name}), not at the request's time limit`, async () => {
+      server.use(http.all(url, reply));
+      const clock = createFakeClock();
+      const { fetch, arrived } = watchedFetch();
+      const registry = createRegistry({ services: { api: source(fetch) }, clock });
+      const ready = registry.ready('api').then(
+        () => 'resolved',
+        (error: Error) => error.message,
+      );
+      await arrived;
+      for (let i = 0; i < 5; i++) await turn(); // what a read of the mocked body takes; no clock time
+      expect(await Promise.race([ready, turn()])).toMatch(message);
+      registry.close();
+    });
+  }
 });

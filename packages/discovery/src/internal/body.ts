@@ -23,7 +23,9 @@ export function tooLarge(source: string, what: string, limit: number): Discovery
  * @throws DiscoverySourceError always
  */
 export async function refuse(response: Response, source: string, message: string): Promise<never> {
-  await response.body?.cancel().catch(() => {});
+  // Cancelled, not awaited (here and below): it drops the connection, but need not settle (msw tees a mocked
+  // body, and one branch's cancel waits for the other's), which held the lookup until its time limit.
+  response.body?.cancel().catch(() => {});
   throw new DiscoverySourceError(source, message);
 }
 
@@ -41,7 +43,7 @@ export async function readJson(
 ): Promise<unknown> {
   const declared = Number(response.headers.get('content-length'));
   if (declared > limit) {
-    await response.body?.cancel().catch(() => {});
+    response.body?.cancel().catch(() => {});
     throw tooLarge(source, what, limit);
   }
   let text = '';
@@ -54,7 +56,7 @@ export async function readJson(
       if (done) break;
       size += value.byteLength;
       if (size > limit) {
-        await reader.cancel().catch(() => {});
+        reader.cancel().catch(() => {});
         throw tooLarge(source, what, limit);
       }
       text += decoder.decode(value, { stream: true });
