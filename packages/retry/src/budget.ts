@@ -74,7 +74,7 @@ export function retryBudget(options?: RetryBudgetOptions): RetryBudget {
   // Moves the window to now, forgetting buckets that fell out of it.
   const roll = (): number => {
     const now = clock.now();
-    seen += Math.max(0, now - last);
+    if (now > last) seen += now - last;
     last = now;
     const bucket = Math.floor(seen / width) - first;
     for (let step = Math.min(BUCKETS, bucket - current); step > 0; step--) {

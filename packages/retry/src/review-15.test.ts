@@ -47,6 +47,22 @@ describe('retryBudget on a wall clock that steps back (NTP, an operator)', () =>
   });
 });
 
+describe('retryBudget on a clock that once reads NaN', () => {
+  it('goes on sliding its window afterwards, as before time was counted forward only', () => {
+    const fake = createFakeClock({ now: 1_000_000 });
+    let broken = false;
+    const clock = { ...fake, now: () => (broken ? Number.NaN : fake.now()) };
+    const budget = retryBudget({ ratio: 0, minPerSecond: 1, ttl: 1000, clock });
+    expect(budget.tryRetry()).toBe(true);
+    broken = true;
+    expect(budget.tryRetry()).toBe(false);
+    broken = false;
+    budget.available();
+    fake.advanceSync(1_000);
+    expect(budget.tryRetry()).toBe(true);
+  });
+});
+
 describe('retryIf given with retryOnResult (README: retryIf judges a turned-down value too)', () => {
   it('gets the RejectedResultError, and saying no rejects with it, the value readable in .value', async () => {
     const clock = createFakeClock();
