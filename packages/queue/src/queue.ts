@@ -49,7 +49,8 @@ const MAX_BATCH = 10_000;
 const CORRUPT = 'StoreCorruptError: the stored payload is not JSON';
 // Text that is not well-formed UTF-16 has no UTF-8 form: SQLite keeps U+FFFD for a lone surrogate, so a name or
 // key would not come back as given (get() of such a queue found no job). Payloads are safe: JSON escapes it.
-const LONE_SURROGATE = /\p{Cs}/u;
+// A NUL ends text for node:sqlite (a queue 'a\0b' found none of its jobs, a key came back cut) and Postgres refuses it.
+const LONE_SURROGATE = /[\p{Cs}\0]/u;
 
 /**
  * The payload of a stored job. One that is not JSON (a damaged row, a faulty custom store) is a StoreCorruptError
@@ -528,7 +529,7 @@ class QueueCore<T> implements Queue<T>, QueueInternals<T> {
     )
       throw new InvalidArgumentError(
         'name',
-        'a non-empty string of at most 200 characters, well-formed UTF-16',
+        'a non-empty string of at most 200 characters, well-formed UTF-16 without NUL',
         options?.name,
       );
     const store = options.store as Partial<QueueStore> | undefined;
@@ -635,7 +636,7 @@ class QueueCore<T> implements Queue<T>, QueueInternals<T> {
     )
       throw new InvalidArgumentError(
         'key',
-        `a non-empty string of at most ${MAX_KEY_LENGTH} characters, well-formed UTF-16`,
+        `a non-empty string of at most ${MAX_KEY_LENGTH} characters, well-formed UTF-16 without NUL`,
         key,
       );
     const maxAttempts =
