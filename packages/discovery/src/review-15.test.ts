@@ -1,7 +1,8 @@
 // Round 15 review: health checks against mocked HTTP (msw through @integ/testing), as a user tests their
 // integration.
 
-import { consul, createRegistry, etcd, httpCheck, type Source } from '@integ/discovery';
+import { InvalidArgumentError } from '@integ/core';
+import { consul, createRegistry, dnsA, dnsSrv, etcd, httpCheck, type Source } from '@integ/discovery';
 import { createFakeClock, createTestServer, sseStream } from '@integ/testing';
 import { HttpResponse, http } from 'msw';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -120,4 +121,22 @@ describe('consul() and etcd() under msw, answered with an error or too much', ()
       registry.close();
     });
   }
+});
+
+describe('dnsSrv() and dnsA() servers', () => {
+  // Such a port made every query throw inside the UDP socket's connect(), after the socket was opened and
+  // before anything could close it: each lookup (A and AAAA, each attempt) left an open socket behind,
+  // close() too, and the retry loop opened more, so the process never exited.
+  for (const server of ['127.0.0.1:99999', '127.0.0.1:0', '[::1]:65536', '10.0.0.2:00']) {
+    it(`refuses a server with a port outside 1-65535 (${server}) when the source is created`, () => {
+      expect(() => dnsSrv('_http._tcp.api.test', { servers: [server] })).toThrow(InvalidArgumentError);
+      expect(() => dnsA('api.test', { servers: ['10.0.0.1', server] })).toThrow(InvalidArgumentError);
+    });
+  }
+
+  it('takes ports 1 and 65535, and the default 53', () => {
+    expect(() =>
+      dnsSrv('_http._tcp.api.test', { servers: ['127.0.0.1:1', '[::1]:65535', '10.0.0.2'] }),
+    ).not.toThrow();
+  });
 });

@@ -40,18 +40,23 @@ export interface DnsServer {
   readonly port: number;
 }
 
+// A port outside 1-65535 made the socket's connect() throw after the socket was opened, where nothing closed
+// it: every query left an open UDP socket behind (after close() too), and the process never exited.
+const withPort = (host: string, port: number): DnsServer | undefined =>
+  port >= 1 && port <= 65_535 ? { host, port } : undefined;
+
 /**
  * Parses `1.2.3.4`, `1.2.3.4:5353`, `::1`, `[::1]:5353`.
  */
 export function parseServer(value: string): DnsServer | undefined {
   const v = value.trim();
   const bracket = /^\[([^\]]+)\](?::(\d+))?$/.exec(v);
-  if (bracket) return { host: bracket[1] as string, port: bracket[2] ? Number(bracket[2]) : 53 };
+  if (bracket) return withPort(bracket[1] as string, bracket[2] ? Number(bracket[2]) : 53);
   const colons = v.split(':').length - 1;
   if (colons === 1) {
     const [host, port] = v.split(':') as [string, string];
     if (!/^\d+$/.test(port) || host === '') return undefined;
-    return { host, port: Number(port) };
+    return withPort(host, Number(port));
   }
   if (v === '') return undefined;
   return { host: v, port: 53 };
