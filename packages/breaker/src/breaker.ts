@@ -618,13 +618,15 @@ export function createBreaker(options: BreakerOptions = {}): Breaker {
       time() + maxOpen,
     );
     // The counts agree with each other: a window's failures include its slow calls, without one they need not.
+    // openUntil only has to be a number (`* 0`: NaN stays NaN): one below 0 is a period that has ended, or
+    // the snapshot of a breaker on a clock that reads below 0, which restored as garbage.
     if (
       !(
         Math.min(
           state,
           consecutive,
           trips,
-          openUntil,
+          openUntil * 0,
           slowCalls,
           failures - (win ? slowCalls : 0),
           calls - failures,

@@ -438,7 +438,6 @@ describe('initialState from an untrusted snapshot', () => {
     const bad = [
       { state: 'open', openUntil: 'soon' },
       { state: 'open', openUntil: Number.NaN },
-      { state: 'open', openUntil: -1 },
       { state: 'closed', consecutiveFailures: {} },
       { state: 'closed', trips: 'x' },
       { state: 'closed', consecutiveFailures: -2 },

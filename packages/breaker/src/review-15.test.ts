@@ -396,3 +396,26 @@ describe('the documented defaults are the real ones', () => {
     expect(registry.prune()).toBe(1_000);
   });
 });
+
+describe('snapshot() and initialState on a clock that reads below 0', () => {
+  it('an open breaker’s snapshot, read back from JSON, restores the same breaker', async () => {
+    // The package supports such clocks (a custom clock, a fake one started in the past: window.test.ts).
+    const clock = createFakeClock({ now: -100_000 });
+    const breaker = createBreaker({ clock, failureThreshold: 1, openFor: 10_000 });
+    await breaker.tryExecute(() => Promise.reject(new Error('down')));
+    const saved = JSON.parse(JSON.stringify(breaker.snapshot()));
+    expect(saved).toMatchObject({ state: 'open', openUntil: -90_000 });
+    const restored = createBreaker({ clock, failureThreshold: 1, openFor: 10_000, initialState: saved });
+    expect(restored.snapshot()).toEqual(breaker.snapshot());
+    await clock.advance(10_000);
+    expect(restored.state).toBe('half-open');
+  });
+
+  it('an openUntil that has passed, negative included, reads as half-open at once', () => {
+    const clock = createFakeClock({ now: 0 });
+    for (const openUntil of [-1, -5_000, '-1'])
+      expect(createBreaker({ clock, initialState: { state: 'open', openUntil } as never }).state).toBe(
+        'half-open',
+      );
+  });
+});
