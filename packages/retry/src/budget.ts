@@ -19,7 +19,8 @@ export interface RetryBudgetOptions {
    */
   readonly ttl?: number | undefined;
   /**
-   * Where time comes from; not taken from `retry()`'s `clock`: in tests, pass the same fake clock to both.
+   * Where time comes from; not taken from `retry()`'s `clock`: in tests, pass the same fake clock to both. The
+   * budget's time only moves forward: a clock set back counts as no time passing.
    * @default systemClock
    */
   readonly clock?: Clock | undefined;
