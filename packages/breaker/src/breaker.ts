@@ -125,7 +125,7 @@ export interface BreakerOptions {
   readonly isFailure?: (error: unknown) => boolean;
   /** Whether a returned value counts as a failure (it is still returned; if it throws, a success). @default undefined */
   readonly isResultFailure?: (value: unknown) => boolean;
-  /** Where time and timers come from. @default systemClock */
+  /** Where time and timers come from: `now`, `setTimeout` and `clearTimeout` methods. @default systemClock */
   readonly clock?: Clock;
   /**
    * Start from a snapshot (e.g. one saved before a serverless instance was recycled): state, open period,

@@ -94,8 +94,8 @@ const SCAN = 8;
  * Creates a registry of breakers keyed by string.
  *
  * @throws {InvalidArgumentError} for a `maxSize` that is not a whole number >= 1, an `idleFor` that is not a
- *   number >= 0, an `onEvict` that is not a function, `options` neither an object nor a function, or an options
- *   object that `createBreaker` refuses
+ *   number >= 0, an `onEvict` that is not a function, `options` neither an object nor a function, a `clock`
+ *   without `now`, `setTimeout` and `clearTimeout` methods, or an options object that `createBreaker` refuses
  * @example
  * ```ts
  * const breakers = createBreakerRegistry({ options: { failureThreshold: 3 }, maxSize: 10_000 });
