@@ -2,7 +2,7 @@
  * Review round 15: black-box checks of what the issue, the README and DESIGN.md promise that rounds 1-14 did
  * not pin down.
  */
-import { RejectedResultError, retry, retryBudget } from '@integ/retry';
+import { constant, RejectedResultError, retry, retryBudget } from '@integ/retry';
 import { createFakeClock } from '@integ/testing';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -85,5 +85,60 @@ describe('retryIf given with retryOnResult (README: retryIf judges a turned-down
     expect(outcome).toEqual({ ok: false, error: seen[0] });
     expect((seen[0] as RejectedResultError).value).toBe(response);
     expect(await response.text()).toBe('busy');
+  });
+});
+
+describe('one retryBudget shared by many concurrent retry() calls over time (issue: Must show)', () => {
+  it('property: at every retry, retries in the window never exceed ratio x calls in it + minimum', async () => {
+    const ttl = 1000;
+    const width = ttl / 10; // the budget counts whole buckets: it remembers at least the last ttl - width ms
+    let retriedInAll = 0;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(
+          fc.record({
+            at: fc.integer({ min: 0, max: 3000 }),
+            attempts: fc.integer({ min: 1, max: 6 }),
+            wait: fc.integer({ min: 0, max: 700 }),
+          }),
+          { minLength: 1, maxLength: 30 },
+        ),
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        fc.integer({ min: 0, max: 4 }),
+        fc.integer({ min: -5000, max: 5000 }),
+        async (calls, ratio, minPerSecond, start) => {
+          const clock = createFakeClock({ now: start });
+          const budget = retryBudget({ ratio, minPerSecond, ttl, clock });
+          const callTimes: number[] = [];
+          const retryTimes: number[] = [];
+          const over: string[] = [];
+          const settled: Promise<unknown>[] = [];
+          for (const { at, attempts, wait } of calls)
+            clock.setTimeout(() => {
+              callTimes.push(clock.now());
+              const onRetry = (): void => {
+                const now = clock.now();
+                retryTimes.push(now);
+                const retries = retryTimes.filter((t) => t > now - ttl + width).length;
+                const inWindow = callTimes.filter((t) => t > now - ttl).length;
+                if (retries > ratio * inWindow + (minPerSecond * ttl) / 1000 + 1e-6)
+                  over.push(`at ${now}: ${retries} retries for ${inWindow} calls`);
+              };
+              const failing = async (): Promise<never> => {
+                throw new Error('down');
+              };
+              settled.push(
+                retry(failing, { budget, clock, attempts, backoff: constant(wait), onRetry }).catch(() => {}),
+              );
+            }, at);
+          await clock.runAll();
+          await Promise.all(settled);
+          retriedInAll += retryTimes.length;
+          expect(over).toEqual([]);
+        },
+      ),
+      { seed: 15, numRuns: 200 },
+    );
+    expect(retriedInAll).toBeGreaterThan(100); // the property was exercised, not vacuous
   });
 });
