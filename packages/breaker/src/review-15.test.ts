@@ -419,3 +419,55 @@ describe('snapshot() and initialState on a clock that reads below 0', () => {
       );
   });
 });
+
+describe('half-open among 1,000 concurrent callers, some with signals already aborted', () => {
+  it('runs exactly halfOpenProbes of them; the others get CircuitOpenError or their own abort reason', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 20 }),
+        fc.uniqueArray(fc.oneof(fc.nat(30), fc.nat(999)), { maxLength: 50 }),
+        fc.boolean(),
+        async (probes, abortedAt, hooks) => {
+          const clock = createFakeClock({ now: 0 });
+          let rejects = 0;
+          const breaker = createBreaker({
+            clock,
+            failureThreshold: 1,
+            openFor: 1_000,
+            halfOpenProbes: probes,
+            ...(hooks && { onReject: () => rejects++, onStateChange: () => {}, onSuccess: () => {} }),
+          });
+          await breaker.tryExecute(() => Promise.reject(new Error('down')));
+          await clock.advance(1_000);
+          const aborted = new Set(abortedAt);
+          const reason = new Error('changed my mind');
+          let ran = 0;
+          const outcomes: string[] = [];
+          for (let i = 0; i < 1_000; i++)
+            void breaker
+              .tryExecute(
+                () => {
+                  ran++;
+                  return new Promise<never>(() => {});
+                },
+                { signal: aborted.has(i) ? AbortSignal.abort(reason) : undefined },
+              )
+              .then((r) => {
+                if (r.ok) outcomes.push('value');
+                else if (r.error === reason) outcomes.push('aborted');
+                else if (isCircuitOpenError(r.error)) outcomes.push('open');
+                else outcomes.push('other');
+              });
+          await clock.advance(0);
+          for (let i = 0; i < 10; i++) await Promise.resolve();
+          expect(ran).toBe(probes);
+          expect(outcomes.length).toBe(1_000 - probes);
+          expect(outcomes.filter((o) => o !== 'open' && o !== 'aborted')).toEqual([]);
+          if (hooks) expect(rejects).toBe(outcomes.filter((o) => o === 'open').length);
+          expect(breaker.state).toBe('half-open');
+        },
+      ),
+      { seed: 424242, numRuns: 40 },
+    );
+  });
+});
