@@ -60,7 +60,8 @@ export interface RetryOptions<T = unknown> {
   readonly backoff?: Backoff | undefined;
   /**
    * Whether a failure is worth retrying; it can only narrow the default, which retries everything except
-   * aborts and errors with `retryable: false`. May return a promise.
+   * aborts and errors with `retryable: false`. May return a promise. It also judges a value `retryOnResult` turned
+   * down, as a {@link RejectedResultError}: saying no to it rejects with that error instead of retrying.
    * @default every failure {@link isRetryable} accepts
    */
   readonly retryIf?:
