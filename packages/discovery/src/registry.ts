@@ -434,7 +434,8 @@ class Service {
         return snapshot.ttlMs;
       } catch (error) {
         const wrapped = sourceError(error as IntegError, this.source.kind);
-        if (this.closed) throw wrapped;
+        // The registry's own close reason names no service ('*'): name this one, as ready() does.
+        if (this.closed) throw error === this.shared.signal.reason ? closedError(this.name) : wrapped;
         this.consecutiveErrors++;
         this.lastError = wrapped;
         if (this.status !== 'ready') this.status = 'failed';

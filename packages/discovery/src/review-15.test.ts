@@ -140,3 +140,32 @@ describe('dnsSrv() and dnsA() servers', () => {
     ).not.toThrow();
   });
 });
+
+describe('refresh() in flight when the registry is closed', () => {
+  it('rejects naming its own service, as ready() and a refresh() after close() do, not "*"', async () => {
+    // A source that honours the signal it is given: close() aborts it with the registry's reason.
+    const source: Source = {
+      kind: 'mine',
+      description: 'waits for its signal',
+      open: () => ({
+        resolve: (signal) =>
+          new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason))),
+      }),
+    };
+    const registry = createRegistry({ services: { api: source }, clock: createFakeClock() });
+    const refreshed = registry.refresh('api').catch((error: unknown) => error);
+    const ready = registry.ready('api').catch((error: unknown) => error);
+    registry.close();
+    for (const error of [
+      await refreshed,
+      await ready,
+      await registry.refresh('api').catch((e: unknown) => e),
+    ])
+      expect(error).toMatchObject({
+        code: 'ERR_NO_ENDPOINTS',
+        service: 'api',
+        reason: 'pending',
+        message: 'No endpoint for service "api": the registry was closed',
+      });
+  });
+});
