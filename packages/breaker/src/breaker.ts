@@ -264,6 +264,8 @@ export const steady = (clock: Clock): (() => number) => {
  * ```
  */
 export function createBreaker(options: BreakerOptions = {}): Breaker {
+  // `null` is no options, as in @integ/retry (a config read from JSON), not a TypeError on its first field.
+  options ??= {};
   const clock = options.clock ?? systemClock;
   // Checked here like every option: a clock without its methods failed a call mid-transition (a TypeError
   // instead of fn's error, the state half-updated), and every later call, at the next transition.

@@ -103,6 +103,8 @@ const SCAN = 8;
  * ```
  */
 export function createBreakerRegistry(options: BreakerRegistryOptions = {}): BreakerRegistry {
+  // `null` is no options, as in @integ/retry (a config read from JSON), not a TypeError on its first field.
+  options ??= {};
   const clock = options.clock ?? systemClock;
   // Idle time on readings that never step back: a clock set back a day kept every breaker from idling for a day.
   const time = steady(clock);

@@ -471,3 +471,21 @@ describe('half-open among 1,000 concurrent callers, some with signals already ab
     );
   });
 });
+
+describe('null for the whole options object', () => {
+  it('means no options, as for @integ/retry, not a TypeError (createBreaker, slidingWindow, createBreakerRegistry)', async () => {
+    const breaker = createBreaker(null as never);
+    expect(await breaker.execute(() => 5)).toBe(5);
+    for (let i = 0; i < 5; i++) await breaker.tryExecute(() => Promise.reject(new Error('down')));
+    expect(breaker.state).toBe('open');
+    const windowed = createBreaker({
+      failureThreshold: Number.POSITIVE_INFINITY,
+      window: slidingWindow(null as never),
+    });
+    for (let i = 0; i < 10; i++) await windowed.tryExecute(() => Promise.reject(new Error('down')));
+    expect(windowed.state).toBe('open');
+    const registry = createBreakerRegistry(null as never);
+    expect(await registry.execute('a', () => 1)).toBe(1);
+    expect(registry.size).toBe(1);
+  });
+});

@@ -102,6 +102,8 @@ function option(
  * ```
  */
 export function slidingWindow(options: SlidingWindowOptions = {}): WindowFactory {
+  // `null` is no options, as in @integ/retry (a config read from JSON), not a TypeError on its first field.
+  options ??= {};
   const byTime = options.type === 'time';
   if (!byTime && (options.type ?? 'count') !== 'count')
     throw new InvalidArgumentError('type', "'count' or 'time'", options.type);
