@@ -61,7 +61,8 @@ export interface Parser {
 }
 
 /**
- * The pending event grew larger than `maxEventSize` (`ERR_SSE_EVENT_TOO_LARGE`).
+ * The pending event grew larger than `maxEventSize` (`ERR_SSE_EVENT_TOO_LARGE`). Retryable: `connect()` and
+ * `EventSource` reconnect after it, past the event when its `id:` came before the overflow (decision 0148).
  *
  * @example
  * ```ts
@@ -75,7 +76,7 @@ export class SseParseError extends IntegError {
 
   constructor(limit: number) {
     super('ERR_SSE_EVENT_TOO_LARGE', `SSE event over maxEventSize (${limit} characters)`, {
-      retryable: false,
+      retryable: true,
     });
     this.limit = limit;
   }
