@@ -9,6 +9,7 @@ export const DEFAULT_MAX_PAYLOAD_BYTES: number = 1024 * 1024;
 
 const MAX_DEPTH = 256;
 const encoder = new TextEncoder();
+const OBJECT = String(Object);
 
 /**
  * Validates `value` and returns its JSON text.
@@ -89,11 +90,15 @@ function check(value: unknown, path: string, seen: Set<object>, depth: number, w
   seen.add(object);
   const array = Array.isArray(object);
   if (!array) {
-    const proto = Object.getPrototypeOf(object) as object | null;
+    const proto = Object.getPrototypeOf(object) as {
+      constructor?: { name?: unknown; prototype?: unknown };
+    } | null;
     // A plain object of another realm (a vm context; Node's fetch().json() under Jest) has that realm's
-    // Object.prototype, whose own prototype is null as this one's; a class instance's chain is longer.
-    if (proto !== null && Object.getPrototypeOf(proto) !== null) {
-      const name = (object as { constructor?: { name?: unknown } }).constructor?.name;
+    // Object.prototype, whose constructor is that realm's native Object. Any other prototype (a class's, or a
+    // null-prototype object's) may carry keys or getters the holder reads but JSON.stringify drops.
+    const ctor = proto?.constructor;
+    if (proto !== null && !(ctor?.prototype === proto && String(ctor) === OBJECT)) {
+      const name = ctor?.name;
       throw new PayloadError(
         path,
         `is a ${typeof name === 'string' && name !== '' ? name : 'class instance'} (only plain objects and arrays; convert it, e.g. a Date to toISOString())`,
