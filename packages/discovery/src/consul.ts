@@ -138,7 +138,13 @@ export function consul(
             const response = await doFetch(url, { signal: linked.signal, redirect: 'manual', headers });
             if (!response.ok)
               await refuse(response, 'consul', `${service}: HTTP ${response.status} from the health API`);
-            const body = await readJson(response, maxBytes, 'consul', `${service}: health API`);
+            const body = await readJson(
+              response,
+              maxBytes,
+              'consul',
+              `${service}: health API`,
+              linked.signal,
+            );
             if (!Array.isArray(body))
               throw new DiscoverySourceError(
                 'consul',

@@ -205,7 +205,7 @@ export function etcd(prefixOrOptions: string | EtcdOptions, more: Omit<EtcdOptio
               signal: linked.signal,
             });
             if (!response.ok) await refuse(response, 'etcd', `range: HTTP ${response.status}`);
-            const body = (await readJson(response, maxBytes, 'etcd', `range ${prefix}`)) as {
+            const body = (await readJson(response, maxBytes, 'etcd', `range ${prefix}`, linked.signal)) as {
               header?: { revision?: string };
               kvs?: unknown;
             } | null;

@@ -1,0 +1,96 @@
+// Round 16 review: consul() and etcd() against mocked HTTP (msw through @integ/testing), as a user tests their
+// integration.
+
+import { consul, createRegistry, etcd, type Source } from '@integ/discovery';
+import { createFakeClock, createTestServer } from '@integ/testing';
+import { http } from 'msw';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+
+const server = createTestServer();
+beforeAll(() => server.listen());
+afterEach(() => server.resetHandlers());
+afterAll(() => server.close());
+
+// A fetch that says when the response has arrived, so a test can tell "still waiting for the server" from
+// "got the headers and never settled" without a timed wait.
+function watchedFetch(): { fetch: typeof fetch; arrived: Promise<void> } {
+  let arrive = (): void => {};
+  const arrived = new Promise<void>((resolve) => {
+    arrive = resolve;
+  });
+  return {
+    fetch: async (input, init) => {
+      const response = await globalThis.fetch(input, init);
+      arrive();
+      return response;
+    },
+    arrived,
+  };
+}
+const turn = (): Promise<'pending'> => new Promise((resolve) => setImmediate(() => resolve('pending')));
+
+// Headers and the first byte of the JSON, then nothing: a stalled server, or a mock of one.
+const stalled = (): Response =>
+  new Response(
+    new ReadableStream({
+      start(controller) {
+        controller.enqueue(new TextEncoder().encode('['));
+      },
+    }),
+    { headers: { 'content-type': 'application/json' } },
+  );
+
+describe('consul() and etcd() under msw, a body that stalls after the headers', () => {
+  // Node's fetch errors a body when its request's signal aborts; msw's mocked body is not tied to it, so the
+  // source's time limit and close() must end the read themselves.
+  const cases: [string, string, (f: typeof fetch) => Source, number, RegExp][] = [
+    [
+      'consul',
+      'http://consul.test:8500/v1/health/service/users',
+      (fetch) => consul('users', { address: 'http://consul.test:8500', fetch }),
+      10_000,
+      /no answer within 10000 ms/,
+    ],
+    [
+      'etcd',
+      'http://etcd.test:2379/v3/kv/range',
+      (fetch) => etcd('/services/api/', { endpoints: ['http://etcd.test:2379'], fetch }),
+      5_000,
+      /range timed out after 5000 ms/,
+    ],
+  ];
+  for (const [name, url, source, limit, message] of cases) {
+    it(`fails the lookup at its time limit (${name}), instead of waiting on the body for good`, async () => {
+      server.use(http.all(url, stalled));
+      const clock = createFakeClock();
+      const { fetch, arrived } = watchedFetch();
+      const registry = createRegistry({ services: { api: source(fetch) }, clock });
+      const ready = registry.ready('api').then(
+        () => 'resolved',
+        (error: Error) => error.message,
+      );
+      await arrived;
+      await turn();
+      await clock.advance(limit);
+      for (let i = 0; i < 5; i++) await turn();
+      expect(await Promise.race([ready, turn()])).toMatch(message);
+      registry.close();
+    });
+
+    it(`ends a refresh() reading the body when the registry is closed (${name})`, async () => {
+      server.use(http.all(url, stalled));
+      const { fetch, arrived } = watchedFetch();
+      const registry = createRegistry({ services: { api: source(fetch) }, clock: createFakeClock() });
+      const refreshed = registry.refresh('api').catch((error: unknown) => error);
+      await arrived;
+      await turn();
+      registry.close();
+      for (let i = 0; i < 5; i++) await turn();
+      expect(await Promise.race([refreshed, turn()])).toMatchObject({
+        code: 'ERR_NO_ENDPOINTS',
+        service: 'api',
+        message: 'No endpoint for service "api": the registry was closed',
+      });
+    });
+  }
+});
