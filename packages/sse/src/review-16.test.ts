@@ -2,9 +2,10 @@
  * Round 16: maxEventSize's error against what the client does with it, the DOM EventSource against the
  * WHATWG IDL, and what connect() starts before a check that can throw.
  */
-import { connect, SseParseError } from '@integ/sse';
-import { createFakeClock } from '@integ/testing';
-import { describe, expect, it, vi } from 'vitest';
+import { connect, EventSource, type ReconnectInfo, SseParseError } from '@integ/sse';
+import { createFakeClock, createTestServer } from '@integ/testing';
+import { HttpResponse, http } from 'msw';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { serveEach, WAIT } from './test-server.js';
 
 const serve = serveEach();
@@ -32,5 +33,79 @@ describe('an event past maxEventSize', () => {
     // The flag said false while the client retried: a retry policy (or a user reading it) took it for fatal.
     expect(errors[0]).toMatchObject({ code: 'ERR_SSE_EVENT_TOO_LARGE', retryable: true, limit: 50 });
     stream.close();
+  });
+});
+
+// How users test their integrations (@integ/testing): msw tees a mocked body, and cancel() of a branch never settles
+// (discovery's 1b57671), so a client that awaited it would hang where it should fail or reconnect.
+describe('against a third-party API mocked with msw', () => {
+  const api = createTestServer();
+  beforeAll(() => api.listen());
+  afterEach(() => api.resetHandlers());
+  afterAll(() => api.close());
+  const LIVE = 'https://api.example.test/live';
+  // A body that sends `first` and then nothing, open for good.
+  const open = (first: string) =>
+    new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(new TextEncoder().encode(first));
+      },
+    });
+  const reply = (body: BodyInit | null, init: ResponseInit = {}) =>
+    new HttpResponse(body, { headers: { 'content-type': 'text/event-stream' }, ...init });
+  const drain = async (stream: AsyncIterable<unknown>) => {
+    for await (const _ of stream);
+  };
+
+  it('ends with SseHttpError as soon as a 500 or a text/plain answer arrives', async () => {
+    api.use(http.get(LIVE, () => reply(open('oops'), { status: 500 })));
+    await expect(drain(connect(LIVE))).rejects.toMatchObject({ code: 'ERR_SSE_STATUS', status: 500 });
+    api.use(http.get(LIVE, () => reply(open('oops'), { headers: { 'content-type': 'text/plain' } })));
+    await expect(drain(connect(LIVE))).rejects.toMatchObject({ code: 'ERR_SSE_CONTENT_TYPE' });
+  });
+
+  it('reconnects after an event past maxEventSize and after a silent connection (idleTimeout)', async () => {
+    let requests = 0;
+    api.use(
+      http.get(LIVE, () => {
+        requests++;
+        return reply(
+          open(
+            requests === 1 ? `id: 1\ndata: ${'x'.repeat(100)}` : requests === 2 ? ': hi\n' : 'data: ok\n\n',
+          ),
+        );
+      }),
+    );
+    const clock = createFakeClock();
+    const reconnects: ReconnectInfo[] = [];
+    const stream = connect(LIVE, {
+      clock,
+      maxEventSize: 10,
+      idleTimeout: 1000,
+      onReconnect: (info) => reconnects.push(info),
+    });
+    const next = stream[Symbol.asyncIterator]().next();
+    await vi.waitFor(() => expect(reconnects).toHaveLength(1), WAIT);
+    expect(reconnects[0]?.error).toBeInstanceOf(SseParseError);
+    await clock.advance(reconnects[0]?.delay ?? Number.NaN);
+    await vi.waitFor(() => expect(requests).toBe(2), WAIT);
+    await clock.advance(1000);
+    await vi.waitFor(() => expect(reconnects).toHaveLength(2), WAIT);
+    expect(reconnects[1]?.error).toMatchObject({ code: 'ERR_TIMEOUT' });
+    await clock.advance(reconnects[1]?.delay ?? Number.NaN);
+    expect((await next).value).toMatchObject({ data: 'ok', lastEventId: '1' });
+    expect(requests).toBe(3);
+    stream.close();
+  });
+
+  it('EventSource: close() while the mocked stream is open ends it, readyState CLOSED', async () => {
+    api.use(http.get(LIVE, () => reply(open('data: a\n\n'))));
+    const source = new EventSource(LIVE);
+    const data = await new Promise((resolve) => {
+      source.onmessage = (event) => resolve(event.data);
+    });
+    expect(data).toBe('a');
+    source.close();
+    expect(source.readyState).toBe(EventSource.CLOSED);
   });
 });
