@@ -283,6 +283,9 @@ export function describeError(error: unknown): string {
     }
     error = cause;
   }
+  // Text every store keeps as is: node:sqlite read a NUL as the end ('a\0b' came back 'a'), SQLite writes a lone
+  // surrogate as U+FFFD (the memory store kept it). Before the cut, so the bound holds.
+  text = text.replace(/[\p{Cs}\0]/gu, (c) => (c > '\0' ? '\uFFFD' : '\\0'));
   // Cut before redacting (bounded work), dropping the word the cut split so no half secret escapes.
   const cut = text.length > MAX_ERROR_LENGTH;
   if (cut) text = text.slice(0, MAX_ERROR_LENGTH).replace(/\S*$/, '');

@@ -75,3 +75,56 @@ describe.each(stores)(
     });
   },
 );
+describe.each(stores)(
+  'lastError of a failure whose text SQLite cannot keep as given (%s)',
+  (_name, createStore) => {
+    // node:sqlite reads text only up to a NUL ('a\0b' came back 'a'); better-sqlite3 and SQLite itself write a lone
+    // surrogate as U+FFFD, which the memory store kept as is. Every store now holds the same text.
+    const expected = 'Error: before \\0 after \uFFFD end; cause: Error: x\\0y';
+
+    it('is stored the same by every store: a NUL as \\0, a lone surrogate as U+FFFD (job.fail and a worker)', async () => {
+      const store = createStore();
+      const queue = createQueue({ name: 'q', store });
+      const error = (): Error => new Error('before \0 after \uD800 end', { cause: new Error('x\0y') });
+      const pushed = await queue.push('a', { attempts: 1 });
+      const job = await queue.next();
+      if (job === null) throw new Error('no job');
+      await job.fail(error());
+      expect(job.lastError).toBe(expected);
+      // Before: node:sqlite answered 'Error: before ' and memory 'Error: before \0 after \uD800 end; ...'.
+      expect((await queue.get(pushed.id))?.lastError).toBe(expected);
+
+      const second = await queue.push('b', { attempts: 1 });
+      let resolveDone!: () => void;
+      const done = new Promise<void>((resolve) => {
+        resolveDone = resolve;
+      });
+      const queue2 = createQueue({ name: 'q', store, onDead: () => resolveDone() });
+      const worker = queue2.process(() => {
+        throw error();
+      });
+      await done;
+      await worker.close();
+      expect((await queue.get(second.id))?.lastError).toBe(expected);
+      await queue2.close();
+      await queue.close();
+      await store.close();
+    });
+
+    it('stays within 4,096 characters and the cut mark when the escapes lengthen it', async () => {
+      const store = createStore();
+      const queue = createQueue({ name: 'q', store });
+      const pushed = await queue.push('a', { attempts: 1 });
+      const job = await queue.next();
+      if (job === null) throw new Error('no job');
+      await job.fail(new Error('\0 '.repeat(3000)));
+      const stored = (await queue.get(pushed.id))?.lastError ?? '';
+      expect(stored).toBe(job.lastError);
+      expect(stored.length).toBeLessThanOrEqual(4097);
+      expect(stored.startsWith('Error: \\0 \\0 ')).toBe(true);
+      expect(stored.endsWith('\\0 …')).toBe(true);
+      await queue.close();
+      await store.close();
+    });
+  },
+);
