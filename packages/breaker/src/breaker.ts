@@ -125,7 +125,11 @@ export interface BreakerOptions {
   readonly isFailure?: (error: unknown) => boolean;
   /** Whether a returned value counts as a failure (it is still returned; if it throws, a success). @default undefined */
   readonly isResultFailure?: (value: unknown) => boolean;
-  /** Where time and timers come from: `now`, `setTimeout` and `clearTimeout` methods. @default systemClock */
+  /**
+   * Where time and timers come from: `now`, `setTimeout` and `clearTimeout` methods. One that throws fails a
+   * call with its error only before `fn` runs (taking no probe slot); after, `fn`'s outcome wins (decision 0126).
+   * @default systemClock
+   */
   readonly clock?: Clock;
   /**
    * Start from a snapshot (e.g. one saved before a serverless instance was recycled): state, open period,
@@ -241,11 +245,19 @@ const isTimeout = (reason: unknown): boolean =>
  * to every later reading. What is lost is the time between the last reading before the step and the
  * first after it: from that first reading, an open period lasts at most what was left of it at the last.
  */
-export const steady = (clock: Clock): (() => number) => {
+export const steady = (clock: Clock): ((lenient?: 1) => number) => {
   let last = -Infinity;
   let behind = 0;
-  return () => {
-    const now = clock.now();
+  return (lenient) => {
+    let now: number;
+    // `lenient`: a read made after fn ran, whose outcome a clock that throws must not replace (decision
+    // 0126): no time has passed since the last reading (0 if there was none).
+    try {
+      now = clock.now();
+    } catch (error) {
+      if (lenient) return last > -Infinity ? last + behind : 0;
+      throw error;
+    }
     if (now < last) behind += last - now;
     last = now;
     return now + behind;
@@ -391,12 +403,16 @@ export function createBreaker(options: BreakerOptions = {}): Breaker {
       (call() as PromiseLike<unknown> | undefined)?.then?.(ignore, ignore);
     } catch {}
   };
+  // A clearTimeout that throws (a browser's unbound window.clearTimeout: 'Illegal invocation') is ignored:
+  // thrown from a transition, it replaced fn's error and left the state half-updated. A timer it failed to
+  // clear is harmless: the open -> half-open one re-checks the state, a probe's finds the probe settled.
+  const clear = (handle: TimerHandle | undefined): void => emit(() => clock.clearTimeout(handle));
 
   const setState = (to: number): void => {
     const from = state;
     gen++;
     state = to;
-    clock.clearTimeout(timer);
+    clear(timer);
     context = episode = undefined;
     admitted = good = bad = 0;
     if (to === CLOSED) {
@@ -418,11 +434,16 @@ export function createBreaker(options: BreakerOptions = {}): Breaker {
   // Timers may fire a little before the clock agrees, so it re-arms; at least 1 ms, or an early timer
   // would spin until the clock moves. It clears the one armed before: the hook run by that re-arming poll()
   // can trip the breaker again (a probe whose fn throws at once), which arms one already.
+  // A clock that throws here (setTimeout, or now) arms nothing: the move is made on the next look, as without
+  // the hook; in the timer, it must not be thrown out of a timer callback (an uncaught exception).
   const arm = (): void => {
-    if (onStateChange && !isolations && !disarmed) {
-      clock.clearTimeout(timer);
-      timer = unref(clock.setTimeout(() => poll() < openUntil && arm(), Math.max(1, openUntil - time())));
-    }
+    if (onStateChange && !isolations && !disarmed)
+      emit(() => {
+        clear(timer);
+        timer = unref(
+          clock.setTimeout(() => emit(() => poll() < openUntil && arm()), Math.max(1, openUntil - time())),
+        );
+      });
   };
 
   /** Counts one settled call that started in generation `g` in state `from`: how it ended, and with what. */
@@ -444,7 +465,7 @@ export function createBreaker(options: BreakerOptions = {}): Breaker {
       emit(() => (failed = outcome ? (isFailure?.(subject) ?? failed) : isResultFailure?.(subject) === true));
     let slow = false;
     if (timed) {
-      const durationMs = time() - start;
+      const durationMs = time(1) - start;
       slow = durationMs > slowMs;
       const event = { durationMs, slow, state: STATES[from]! };
       emit(() => (failed ? onFailure?.({ ...event, error: subject }) : onSuccess?.(event)));
@@ -455,7 +476,7 @@ export function createBreaker(options: BreakerOptions = {}): Breaker {
       calls++;
       if (failed) failures++;
       if (slow) slowCalls++;
-      if (!(win?.record(failed, slow, time()) || consecutive >= threshold)) return;
+      if (!(win?.record(failed, slow, time(1)) || consecutive >= threshold)) return;
     } else {
       if (failed || slow) bad++;
       else good++;
@@ -471,7 +492,7 @@ export function createBreaker(options: BreakerOptions = {}): Breaker {
     let hint: unknown;
     if (failed) emit(() => (hint = (subject as { retryAfterMs?: unknown }).retryAfterMs));
     trips++;
-    openUntil = time() + Math.min(typeof hint === 'number' && hint >= 0 ? hint : openFor(trips), maxOpen);
+    openUntil = time(1) + Math.min(typeof hint === 'number' && hint >= 0 ? hint : openFor(trips), maxOpen);
     setState(OPEN);
   };
 
@@ -497,7 +518,10 @@ export function createBreaker(options: BreakerOptions = {}): Breaker {
   async function guarded<T>(fn: Fn<T>, signal?: AbortSignal): Promise<T> {
     const g = gen;
     const from = state;
-    const start = timed ? time() : 0;
+    let start = 0;
+    // Whether fn was called: a clock that throws before (a probe's timer, a timed call's start) fails the
+    // call with its error, uncounted, and frees the probe slot (decision 0126).
+    let ran = 0;
     // A probe or a call with a caller signal gets its own controller; other closed calls share one.
     const own = from === HALF || signal ? new AbortController() : (controller ?? fresh());
     inFlight.add(own);
@@ -506,7 +530,7 @@ export function createBreaker(options: BreakerOptions = {}): Breaker {
     let settled = false;
     // Counts the call once: whichever comes first of its outcome and (a probe) its timeout.
     const settle = (outcome: Outcome, subject: unknown): void => {
-      clock.clearTimeout(probeTimer);
+      clear(probeTimer);
       inFlight.delete(own);
       signal?.removeEventListener('abort', forward);
       if (!settled) {
@@ -531,24 +555,29 @@ export function createBreaker(options: BreakerOptions = {}): Breaker {
     // over for the breaker even if fn never settles: the probe timer and the caller's signal are freed at
     // once, and the probe slot too unless the reason was a caller's timeout (then a failed probe).
     if (own !== controller) own.signal.addEventListener('abort', () => settle(2, 0));
-    if (from === HALF)
-      probeTimer = unref(
-        clock.setTimeout(() => {
-          // The reason AbortSignal.timeout() uses: a DOMException named TimeoutError.
-          const error = new DOMException(`Probe timed out after ${probeTimeout} ms`, 'TimeoutError');
-          settle(3, error);
-          own.abort(error);
-        }, probeTimeout),
-      );
     try {
       // A caller signal that is already aborted: reject with its reason without running fn, and count
       // nothing, even for a timeout (the dependency was never asked; the catch sees the signal aborted).
       if (signal?.aborted) throw signal.reason;
+      if (timed) start = time();
+      if (from === HALF)
+        probeTimer = unref(
+          clock.setTimeout(() => {
+            // Left armed by a clearTimeout that threw: a settled probe's signal stays as it is (a fetch
+            // body still being read would fail).
+            if (settled) return;
+            // The reason AbortSignal.timeout() uses: a DOMException named TimeoutError.
+            const error = new DOMException(`Probe timed out after ${probeTimeout} ms`, 'TimeoutError');
+            settle(3, error);
+            own.abort(error);
+          }, probeTimeout),
+        );
+      ran = 1;
       const value = await fn({ signal: own.signal });
       settle(0, value);
       return value;
     } catch (error) {
-      settle(signal?.aborted ? 2 : 1, error);
+      settle(signal?.aborted || !ran ? 2 : 1, error);
       throw error;
     }
   }
@@ -578,15 +607,20 @@ export function createBreaker(options: BreakerOptions = {}): Breaker {
     if (signal != null && typeof signal.addEventListener !== 'function')
       return rejected(new InvalidArgumentError('signal', 'an AbortSignal', signal));
     if (!state) return;
-    poll();
-    // Closed again: the move to half-open ran onStateChange, whose hook may have closed the breaker (reset(),
-    // an isolation made and released); the call then runs, not turned away by a closed breaker.
-    if (!state) return;
-    if (state === HALF && admitted < probes) {
-      // The last admitted probe's timeout: by then every probe in flight has been counted.
-      admitted++;
-      probeDeadline = time() + probeTimeout;
-      return;
+    // A clock whose now() throws rejects the call with its error (execute never throws), taking no slot.
+    try {
+      poll();
+      // Closed again: the move to half-open ran onStateChange, whose hook may have closed the breaker (reset(),
+      // an isolation made and released); the call then runs, not turned away by a closed breaker.
+      if (!state) return;
+      if (state === HALF && admitted < probes) {
+        // The last admitted probe's timeout: by then every probe in flight has been counted.
+        probeDeadline = time() + probeTimeout;
+        admitted++;
+        return;
+      }
+    } catch (error) {
+      return rejected(error);
     }
     const error = rejection();
     if (onReject) emit(() => onReject(error));
@@ -649,7 +683,7 @@ export function createBreaker(options: BreakerOptions = {}): Breaker {
     [DISARM](peek?: 1): number {
       if (!peek) {
         disarmed = true;
-        clock.clearTimeout(timer);
+        clear(timer);
       }
       return state;
     },

@@ -206,11 +206,11 @@ export function createBreakerRegistry(options: BreakerRegistryOptions = {}): Bre
     }
   };
 
-  const use = (key: string): Entry => {
+  const use = (key: string, lenient?: 1): Entry => {
     // Keys come from requests (hosts, tenants): a number or an object would be a Map key apart from its
     // string (1 and '1' two breakers) yet collide with it in snapshot().
     if (typeof key !== 'string') throw new InvalidArgumentError('key', 'a string', key);
-    const now = time();
+    const now = time(lenient);
     let entry = entries.get(key);
     if (entry !== undefined) {
       entries.delete(key);
@@ -238,7 +238,8 @@ export function createBreakerRegistry(options: BreakerRegistryOptions = {}): Bre
       } finally {
         entry.calls--;
         // The end is a use (idleFor runs from it), unless the entry was evicted or deleted meanwhile.
-        if (entries.get(key) === entry) use(key);
+        // Lenient: a clock that throws now must not replace fn's outcome (decision 0126).
+        if (entries.get(key) === entry) use(key, 1);
       }
     },
     has: (key) => entries.has(key),

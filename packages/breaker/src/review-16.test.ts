@@ -1,0 +1,233 @@
+/**
+ * Review round 16: a clock whose methods throw (a browser clock built from unbound `window.setTimeout`,
+ * which throws 'Illegal invocation', or one that throws once), and predicates that return a Promise.
+ */
+import type { Clock } from '@integ/core';
+import { createFakeClock, type FakeClock } from '@integ/testing';
+import { describe, expect, it } from 'vitest';
+import { createBreaker, createBreakerRegistry, isCircuitOpenError, slidingWindow } from '../src/index';
+
+type Method = 'now' | 'setTimeout' | 'clearTimeout';
+
+/** A fake clock whose methods throw for their next `fails[method]` calls (Infinity: for good). */
+function throwing(fake: FakeClock = createFakeClock({ now: 0 })) {
+  const fails: Record<Method, number> = { now: 0, setTimeout: 0, clearTimeout: 0 };
+  const error = new TypeError('Illegal invocation');
+  const check = <T>(method: Method, call: () => T): T => {
+    if (fails[method] > 0) {
+      fails[method]--;
+      throw error;
+    }
+    return call();
+  };
+  const clock: Clock = {
+    now: () => check('now', () => fake.now()),
+    setTimeout: (callback, ms) => check('setTimeout', () => fake.setTimeout(callback, ms)),
+    clearTimeout: (handle) => check('clearTimeout', () => fake.clearTimeout(handle)),
+  };
+  return { clock, fake, fails, error };
+}
+
+const down = new Error('down');
+const fail = (): Promise<never> => Promise.reject(down);
+
+describe('createBreaker on a clock whose setTimeout and clearTimeout always throw (unbound window.setTimeout)', () => {
+  for (const hooks of [false, true])
+    it(`trips with fn's error, and a probe is refused with the clock's error without holding its slot${hooks ? ' (hooks set)' : ''}`, async () => {
+      const { clock, fake, fails, error } = throwing();
+      fails.setTimeout = fails.clearTimeout = Number.POSITIVE_INFINITY;
+      const changes: string[] = [];
+      const breaker = createBreaker({
+        clock,
+        failureThreshold: 1,
+        openFor: 1_000,
+        ...(hooks && { onStateChange: (to: string) => changes.push(to), onSuccess: () => {} }),
+      });
+      expect(await breaker.tryExecute(fail)).toEqual({ ok: false, error: down });
+      expect(breaker.state).toBe('open');
+      const rejected = await breaker.tryExecute(() => 1);
+      expect(isCircuitOpenError(!rejected.ok && rejected.error)).toBe(true);
+      await fake.advance(1_000);
+      expect(breaker.state).toBe('half-open');
+      let ran = 0;
+      const probe = () => {
+        ran++;
+        return 1;
+      };
+      // Each caller is told the clock failed (fn not run: a probe needs its timeout), and no slot is held.
+      for (let i = 0; i < 3; i++) {
+        let result: unknown;
+        expect(() => {
+          result = breaker.execute(probe);
+        }).not.toThrow();
+        await expect(result).rejects.toBe(error);
+        expect(await breaker.tryExecute(probe)).toEqual({ ok: false, error });
+      }
+      expect(ran).toBe(0);
+      expect(breaker.state).toBe('half-open');
+      // The clock mended: the next probe runs and closes the breaker.
+      fails.setTimeout = fails.clearTimeout = 0;
+      expect(await breaker.execute(probe)).toBe(1);
+      expect(breaker.state).toBe('closed');
+      if (hooks) expect(changes).toEqual(['open', 'half-open', 'closed']);
+      breaker.reset();
+      expect(await breaker.execute(() => 2)).toBe(2);
+    });
+
+  it('isolate(), its release and reset() work, and a registry evicts such breakers without throwing', async () => {
+    const { clock, fails } = throwing();
+    fails.setTimeout = fails.clearTimeout = Number.POSITIVE_INFINITY;
+    const breaker = createBreaker({ clock, onStateChange: () => {} });
+    const release = breaker.isolate();
+    expect(breaker.state).toBe('open');
+    release();
+    expect(breaker.state).toBe('closed');
+    breaker.isolate();
+    breaker.reset();
+    expect(await breaker.execute(() => 3)).toBe(3);
+    const registry = createBreakerRegistry({
+      clock,
+      maxSize: 1,
+      options: { failureThreshold: 1, onStateChange: () => {} },
+    });
+    await registry.execute('a', fail).catch(() => {});
+    expect(registry.get('a').state).toBe('open');
+    expect(() => registry.get('b')).not.toThrow();
+    expect(await registry.execute('c', () => 4)).toBe(4);
+  });
+});
+
+describe('createBreaker on a clock whose setTimeout throws once while a probe is admitted', () => {
+  it('refuses that probe with the clock error, frees its slot, and the next probe decides', async () => {
+    const { clock, fake, fails, error } = throwing();
+    const breaker = createBreaker({ clock, failureThreshold: 1, openFor: 1_000, halfOpenProbes: 1 });
+    await breaker.tryExecute(fail);
+    await fake.advance(1_000);
+    fails.setTimeout = 1;
+    await expect(breaker.execute(() => 1)).rejects.toBe(error);
+    expect(breaker.state).toBe('half-open');
+    expect(await breaker.execute(() => 1)).toBe(1);
+    expect(breaker.state).toBe('closed');
+    expect(fake.pendingTimers).toBe(0);
+  });
+});
+
+describe('createBreaker on a clock whose clearTimeout throws once', () => {
+  it("returns a probe's value, counts it and leaves nothing that fires later", async () => {
+    const { clock, fake, fails } = throwing();
+    const breaker = createBreaker({ clock, failureThreshold: 1, openFor: 1_000, probeTimeout: 500 });
+    await breaker.tryExecute(fail);
+    await fake.advance(1_000);
+    let signal: AbortSignal | undefined;
+    const probe = breaker.execute((context) => {
+      signal = context.signal;
+      fails.clearTimeout = 1;
+      return 'ok';
+    });
+    await expect(probe).resolves.toBe('ok');
+    expect(breaker.state).toBe('closed');
+    await expect(fake.advance(1_000)).resolves.toBeUndefined();
+    expect(breaker.state).toBe('closed');
+    expect(signal?.aborted).toBe(false);
+  });
+
+  it("rejects the tripping call with fn's error and opens", async () => {
+    const { clock, fails } = throwing();
+    const breaker = createBreaker({ clock, failureThreshold: 1 });
+    fails.clearTimeout = 1;
+    await expect(breaker.execute(fail)).rejects.toBe(down);
+    expect(breaker.state).toBe('open');
+  });
+});
+
+describe('createBreaker on a clock whose now() throws', () => {
+  it('before fn runs: the call rejects with the clock error (never a synchronous throw) and takes no slot', async () => {
+    const { clock, fake, fails, error } = throwing();
+    const breaker = createBreaker({ clock, failureThreshold: 1, openFor: 1_000, onSuccess: () => {} });
+    await breaker.tryExecute(fail);
+    await fake.advance(1_000);
+    for (const n of [1, 2, 3]) {
+      // 1: the admission's look at the clock; 2: the probe deadline; 3: the start of a timed call.
+      fails.now = 0;
+      let skip = n - 1;
+      const real = clock.now;
+      clock.now = () => {
+        if (skip-- === 0) throw error;
+        return real();
+      };
+      let result: Promise<unknown> | undefined;
+      expect(() => {
+        result = breaker.execute(() => 1);
+      }).not.toThrow();
+      await expect(result).rejects.toBe(error);
+      expect(await breaker.tryExecute(() => 1)).toEqual({ ok: true, value: 1 });
+      clock.now = real;
+      breaker.reset();
+      await breaker.tryExecute(fail);
+      await fake.advance(1_000);
+    }
+  });
+
+  it("after fn ran: fn's outcome is returned and counted, and a probe still decides", async () => {
+    const { clock, fake, fails } = throwing();
+    const breaker = createBreaker({
+      clock,
+      failureThreshold: 2,
+      openFor: 1_000,
+      onSuccess: () => {},
+      window: slidingWindow({ type: 'time', minimumCalls: 2, failureRateThreshold: 1 }),
+    });
+    const now = (value: unknown) => () => {
+      fails.now = Number.POSITIVE_INFINITY;
+      return value;
+    };
+    await expect(
+      breaker.execute(() => {
+        fails.now = Number.POSITIVE_INFINITY;
+        return fail();
+      }),
+    ).rejects.toBe(down);
+    fails.now = 0;
+    expect(breaker.snapshot()).toMatchObject({ state: 'closed', consecutiveFailures: 1, calls: 1 });
+    await expect(
+      breaker.execute(() => {
+        fails.now = Number.POSITIVE_INFINITY;
+        return fail();
+      }),
+    ).rejects.toBe(down);
+    fails.now = 0;
+    expect(breaker.state).toBe('open');
+    await fake.advance(1_000);
+    expect(breaker.state).toBe('half-open');
+    await expect(breaker.execute(now('probe'))).resolves.toBe('probe');
+    fails.now = 0;
+    expect(breaker.state).toBe('closed');
+  });
+
+  it('in the open -> half-open timer does not throw out of the timer; the move is made on the next look', async () => {
+    const { clock, fake, fails } = throwing();
+    const changes: string[] = [];
+    const breaker = createBreaker({
+      clock,
+      failureThreshold: 1,
+      openFor: 1_000,
+      onStateChange: (to) => changes.push(to),
+    });
+    await breaker.tryExecute(fail);
+    fails.now = 1;
+    await expect(fake.advance(1_000)).resolves.toBeUndefined();
+    expect(breaker.state).toBe('half-open');
+    expect(changes).toEqual(['open', 'half-open']);
+  });
+
+  it("a registry's execute returns fn's outcome when the clock throws as the call ends", async () => {
+    const { clock, fails } = throwing();
+    const registry = createBreakerRegistry({ clock });
+    await expect(
+      registry.execute('a', () => {
+        fails.now = 1;
+        return 5;
+      }),
+    ).resolves.toBe(5);
+  });
+});
