@@ -66,10 +66,11 @@ export function retryBudget(options?: RetryBudgetOptions): RetryBudget {
   // and a step back read as is froze the window until the clock caught up with it (an hour back: no reserve for an
   // hour). A step back counts as no time; from the next read on, time goes on. Buckets are numbered from the
   // budget's first one (aligned on multiples of `width`): `current` never goes below 0, so no slot is a negative
-  // index (bucket -3's was `calls[-3]`: what a clock before 1970 counted stayed counted for good).
+  // index (bucket -3's was `calls[-3]`: what a clock before 1970 counted stayed counted for good). A first reading
+  // of NaN starts `seen` at 0, as a later NaN adds no time: read as is, every bucket was NaN and nothing expired.
   let last = clock.now();
-  let seen = last;
-  const first = Math.floor(last / width);
+  let seen = last || 0;
+  const first = Math.floor(seen / width);
   let current = 0;
 
   // Moves the window to now, forgetting buckets that fell out of it.
