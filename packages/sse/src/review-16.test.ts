@@ -109,3 +109,30 @@ describe('against a third-party API mocked with msw', () => {
     expect(source.readyState).toBe(EventSource.CLOSED);
   });
 });
+
+describe('EventSource, the DOM details the other suites leave out', () => {
+  it("a server's own `event: error` and `event: open` reach onerror and onopen as MessageEvents at OPEN, without reconnecting", async () => {
+    const server = await serve(() => ({
+      chunks: ['event: error\ndata: e\n\nevent: open\ndata: o\n\ndata: m\n\n'],
+      end: 'hang',
+    }));
+    const source = new EventSource(server.url);
+    const seen: unknown[] = [];
+    const record = (event: Event) =>
+      seen.push([event.type, event instanceof MessageEvent ? event.data : 'Event', source.readyState]);
+    source.onopen = record;
+    source.onerror = record;
+    source.onmessage = record;
+    await vi.waitFor(() => expect(seen).toHaveLength(4), WAIT);
+    expect(seen).toEqual([
+      ['open', 'Event', EventSource.OPEN],
+      ['error', 'e', EventSource.OPEN],
+      ['open', 'o', EventSource.OPEN],
+      ['message', 'm', EventSource.OPEN],
+    ]);
+    expect(server.requests).toHaveLength(1);
+    source.close();
+    source.close();
+    expect(source.readyState).toBe(EventSource.CLOSED);
+  });
+});
