@@ -2,7 +2,11 @@
  * Review round 16: objects whose prototype only looks like an Object.prototype; a lastError holding a NUL or a
  * lone surrogate, which SQLite cannot keep as given.
  */
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { runInNewContext } from 'node:vm';
+import { InvalidArgumentError } from '@integ/core';
 import { createQueue, memoryStore, type QueueStore } from '@integ/queue';
 import { sqliteStore } from '@integ/queue/sqlite';
 import { describe, expect, it } from 'vitest';
@@ -128,3 +132,21 @@ describe.each(stores)(
     });
   },
 );
+
+describe('sqliteStore({ path }) with a NUL in the path', () => {
+  it('refuses it with InvalidArgumentError and creates no file (better-sqlite3 opened the path cut at the NUL)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'integ-queue-r16-'));
+    try {
+      // Before: with better-sqlite3 the store opened (and created) `${dir}/jobs`, another file than the one given;
+      // node:sqlite threw a bare TypeError.
+      expect(() => sqliteStore({ path: join(dir, 'jobs\0.db') })).toThrow(InvalidArgumentError);
+      expect(() => sqliteStore({ path: join(dir, 'jobs\0.db'), driver: 'better-sqlite3' })).toThrow(
+        expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT', name: 'InvalidArgumentError' }),
+      );
+      expect(existsSync(join(dir, 'jobs'))).toBe(false);
+      expect(readdirSync(dir)).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

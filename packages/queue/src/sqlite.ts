@@ -180,7 +180,8 @@ const nowIsInteger = (n: number): number => Math.floor(n);
  */
 export function sqliteStore(options: SqliteStoreOptions): SqliteStore {
   const path = options?.path;
-  if (typeof path !== 'string' || path.length === 0)
+  // A NUL ends a C string: better-sqlite3 opened (and created) the path cut there, another file than the one given.
+  if (typeof path !== 'string' || path.length === 0 || path.includes('\0'))
     throw new InvalidArgumentError('path', "a file path or ':memory:'", path);
   const durability = options.durability ?? 'normal';
   if (durability !== 'normal' && durability !== 'full')
