@@ -8,7 +8,7 @@
 import { InvalidArgumentError, linkSignals } from '@integ/core';
 import type { EndpointInit } from './endpoint.js';
 import { DiscoverySourceError } from './errors.js';
-import { checkLimit, checkToken, readJson, refuse, tooLarge } from './internal/body.js';
+import { cancelOnAbort, checkLimit, checkToken, readJson, refuse, tooLarge } from './internal/body.js';
 import { MAX_TIMER } from './internal/timer.js';
 import { checkServerUrl, checkUrl, redactText } from './internal/url.js';
 import type { Snapshot, Source, SourceContext } from './source.js';
@@ -262,6 +262,7 @@ export function etcd(prefixOrOptions: string | EtcdOptions, more: Omit<EtcdOptio
             if (!response.ok || response.body === null)
               throw new DiscoverySourceError('etcd', `watch: HTTP ${response.status}`);
             const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+            cancelOnAbort(reader, linked.signal);
             // A message ends at a newline, or where its top-level object closes (the gateway may not end one
             // with a newline). Each character is looked at once, in its chunk (the buffer is flattened only
             // when the message ends): searching and parsing the whole buffer after every chunk took time

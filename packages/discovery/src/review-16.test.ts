@@ -94,3 +94,68 @@ describe('consul() and etcd() under msw, a body that stalls after the headers', 
     });
   }
 });
+
+describe('etcd() under msw, a watch the source has given up', () => {
+  const b64 = (s: string): string => Buffer.from(s).toString('base64');
+  const line = (message: unknown): Uint8Array => new TextEncoder().encode(`${JSON.stringify(message)}\n`);
+
+  it('applies no event its stream still sends once it is aborted (a resync replaced it)', async () => {
+    const streams: ReadableStreamDefaultController<Uint8Array>[] = [];
+    server.use(
+      http.post('http://etcd.test:2379/v3/kv/range', () =>
+        Response.json({
+          header: { revision: '1' },
+          kvs: [{ key: b64('/services/api/a'), value: b64('http://10.0.0.1:80') }],
+        }),
+      ),
+      http.post(
+        'http://etcd.test:2379/v3/watch',
+        () =>
+          new Response(
+            new ReadableStream<Uint8Array>({
+              start(controller) {
+                streams.push(controller);
+                controller.enqueue(line({ result: { created: true } }));
+              },
+            }),
+          ),
+      ),
+    );
+    const clock = createFakeClock();
+    const registry = createRegistry({
+      services: {
+        api: etcd('/services/api/', { endpoints: ['http://etcd.test:2379'], resyncInterval: 1000 }),
+      },
+      clock,
+    });
+    const urls = (): string[] => registry.inspect('api').endpoints.map((e) => e.url);
+    await registry.ready('api');
+    for (let i = 0; i < 5 && streams.length < 1; i++) await turn();
+    expect(streams).toHaveLength(1);
+    // The resync: the first watch is aborted, the range read again, a new watch opened.
+    for (let i = 0; i < 50 && streams.length < 2; i++) {
+      await clock.advance(100);
+      await turn();
+    }
+    expect(streams).toHaveLength(2);
+    // Node's fetch would have ended the first stream; a mocked one goes on.
+    streams[0]?.enqueue(
+      line({
+        result: { events: [{ kv: { key: b64('/services/api/b'), value: b64('http://10.0.0.2:80') } }] },
+      }),
+    );
+    for (let i = 0; i < 10; i++) await turn();
+    await clock.advance(50);
+    expect(urls()).toEqual(['http://10.0.0.1:80']);
+    // The watch that replaced it is read.
+    streams[1]?.enqueue(
+      line({
+        result: { events: [{ kv: { key: b64('/services/api/c'), value: b64('http://10.0.0.3:80') } }] },
+      }),
+    );
+    for (let i = 0; i < 10; i++) await turn();
+    await clock.advance(50);
+    expect(urls()).toEqual(['http://10.0.0.1:80', 'http://10.0.0.3:80']);
+    registry.close();
+  });
+});

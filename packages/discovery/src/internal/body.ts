@@ -30,6 +30,17 @@ export async function refuse(response: Response, source: string, message: string
 }
 
 /**
+ * Cancels `reader` when `signal` aborts, which ends a pending read at once (as done). Node's fetch ends a body
+ * when its request's signal aborts; a mocked one (msw) or a custom fetch's is not tied to it, and a read of one
+ * that stalls waited for good (the request's time limit and close() did not end it), as a watch that was given
+ * up went on applying what its stream sent. The listener stays: the signal is the request's own.
+ */
+export function cancelOnAbort(reader: ReadableStreamDefaultReader<unknown>, signal: AbortSignal): void {
+  const stop = (): void => void reader.cancel().catch(() => {});
+  signal.aborted ? stop() : signal.addEventListener('abort', stop);
+}
+
+/**
  * Reads a JSON body of at most `limit` bytes; past it, cancels the stream (the connection is dropped, not
  * drained) and throws. Malformed JSON throws too, without quoting the body. `signal` aborting cancels the read.
  *
@@ -51,12 +62,7 @@ export async function readJson(
   let text = '';
   if (response.body !== null) {
     const reader = response.body.getReader();
-    // Node's fetch ends the body when the request's signal aborts; a mocked one (msw) is not tied to it, and a
-    // read of one that stalls waited for good: the lookup's time limit and close() did not end it. A cancel ends
-    // a pending read at once (as done), and the abort's reason is thrown below. The listener stays: the signal is
-    // the request's own, which nothing aborts once the lookup is over.
-    const stop = (): void => void reader.cancel().catch(() => {});
-    signal.aborted ? stop() : signal.addEventListener('abort', stop);
+    cancelOnAbort(reader, signal);
     const decoder = new TextDecoder();
     let size = 0;
     for (;;) {
@@ -69,6 +75,7 @@ export async function readJson(
       }
       text += decoder.decode(value, { stream: true });
     }
+    // Cancelled by the abort: its reason, not the end of a short answer.
     signal.throwIfAborted();
     text += decoder.decode();
   }
