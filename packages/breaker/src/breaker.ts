@@ -119,11 +119,16 @@ export interface BreakerOptions {
   /**
    * Whether an error counts as a failure; `false` counts the call as a success (the dependency answered).
    * A caller's timeout reaches it with the abort reason; other aborts never do: they are not counted at
-   * all. If it throws, the error counts as a failure.
+   * all. It must answer `true` or `false` at once: if it throws or answers anything else (an async predicate's
+   * Promise), the error counts as a failure.
    * @default () => true
    */
   readonly isFailure?: (error: unknown) => boolean;
-  /** Whether a returned value counts as a failure (it is still returned; if it throws, a success). @default undefined */
+  /**
+   * Whether a returned value counts as a failure (it is still returned). It must answer `true` or `false` at
+   * once: if it throws or answers anything else (an async predicate's Promise), the value counts as a success.
+   * @default undefined
+   */
   readonly isResultFailure?: (value: unknown) => boolean;
   /**
    * Where time and timers come from: `now`, `setTimeout` and `clearTimeout` methods. One that throws fails a
@@ -460,9 +465,16 @@ export function createBreaker(options: BreakerOptions = {}): Breaker {
     }
     // A predicate that throws (`e.response.status` of a network error) leaves the plain reading: an
     // error is a failure, a value a success. Otherwise a half-open probe would never be counted.
+    // Only `true` or `false` is an answer, from either predicate: anything else (an async predicate's Promise,
+    // undefined, 0) leaves that reading too, and emit drops the Promise's rejection, which left unhandled ends a
+    // Node process (decision 0127).
     let failed = outcome > 0;
     if (outcome < 3)
-      emit(() => (failed = outcome ? (isFailure?.(subject) ?? failed) : isResultFailure?.(subject) === true));
+      emit(() => {
+        const answer = (outcome ? isFailure : isResultFailure)?.(subject);
+        if (answer === !!answer) failed = answer;
+        return answer;
+      });
     let slow = false;
     if (timed) {
       const durationMs = time(1) - start;

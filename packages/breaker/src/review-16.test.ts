@@ -3,7 +3,7 @@
  * which throws 'Illegal invocation', or one that throws once), and predicates that return a Promise.
  */
 import type { Clock } from '@integ/core';
-import { createFakeClock, type FakeClock } from '@integ/testing';
+import { createFakeClock, type FakeClock, trackUnhandledRejections } from '@integ/testing';
 import { describe, expect, it } from 'vitest';
 import { createBreaker, createBreakerRegistry, isCircuitOpenError, slidingWindow } from '../src/index';
 
@@ -229,5 +229,42 @@ describe('createBreaker on a clock whose now() throws', () => {
         return 5;
       }),
     ).resolves.toBe(5);
+  });
+});
+
+describe('isFailure and isResultFailure that do not answer true or false at once', () => {
+  it('count a Promise, or any answer but a boolean, as no answer: an error fails, a value succeeds, as when they throw', async () => {
+    const unhandled = trackUnhandledRejections();
+    try {
+      for (const answer of [
+        async () => false,
+        async () => {
+          throw new Error('predicate failed');
+        },
+        () => Promise.resolve(false),
+        () => Promise.resolve(true),
+        () => Promise.reject(new Error('predicate failed')),
+        () => 0,
+        () => 'yes',
+        () => undefined,
+      ]) {
+        const errors = createBreaker({ failureThreshold: 1, isFailure: answer as never });
+        await expect(errors.execute(fail)).rejects.toBe(down);
+        expect(errors.state).toBe('open');
+        const values = createBreaker({ failureThreshold: 1, isResultFailure: answer as never });
+        await expect(values.execute(() => 7)).resolves.toBe(7);
+        expect(values.snapshot()).toMatchObject({ state: 'closed', consecutiveFailures: 0 });
+      }
+      // The boolean answers still decide.
+      const turnedDown = createBreaker({ failureThreshold: 1, isFailure: () => false });
+      await expect(turnedDown.execute(fail)).rejects.toBe(down);
+      expect(turnedDown.state).toBe('closed');
+      const flagged = createBreaker({ failureThreshold: 1, isResultFailure: () => true });
+      await expect(flagged.execute(() => 7)).resolves.toBe(7);
+      expect(flagged.state).toBe('open');
+      expect(await unhandled.settled()).toEqual([]);
+    } finally {
+      unhandled.stop();
+    }
   });
 });
