@@ -9,6 +9,7 @@ import { runInNewContext } from 'node:vm';
 import { InvalidArgumentError } from '@integ/core';
 import { createQueue, memoryStore, type QueueStore } from '@integ/queue';
 import { sqliteStore } from '@integ/queue/sqlite';
+import { createFakeClock } from '@integ/testing';
 import { describe, expect, it } from 'vitest';
 
 // node:sqlite (Node >= 22.13) joins the list where it exists: it is the driver that read a NUL as the end of text.
@@ -148,5 +149,46 @@ describe('sqliteStore({ path }) with a NUL in the path', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('a handler whose promise never settles (a throw from its timer swallowed by an uncaughtException listener)', () => {
+  const settle = async (turns = 20): Promise<void> => {
+    for (let i = 0; i < turns; i++) await new Promise<void>((resolve) => setImmediate(resolve));
+  };
+
+  it('keeps its job processing, lease renewed, until timeout fails the attempt (README FAQ)', async () => {
+    const clock = createFakeClock({ now: 1_000_000 });
+    const store = memoryStore();
+    const queue = createQueue<string>({ name: 'q', store, clock });
+    const { id } = await queue.push('x', { attempts: 2 });
+    const hung = queue.process(() => new Promise<void>(() => {}), { leaseMs: 1000 });
+    await settle();
+    for (let i = 0; i < 20; i++) {
+      await clock.advance(500);
+      await settle();
+    }
+    // Ten leases later: still this worker's, never delivered again.
+    expect((await queue.get(id))?.status).toBe('processing');
+    expect(await createQueue<string>({ name: 'q', store, clock }).next()).toBeNull();
+    const closing = hung.close({ timeout: 0 });
+    await settle();
+    await closing;
+
+    // With timeout, the attempt fails when it passes (here the last: dead, TimeoutError).
+    const other = createQueue<string>({ name: 'r', store, clock });
+    const { id: second } = await other.push('y', { attempts: 1 });
+    const bounded = other.process(() => new Promise<void>(() => {}), { leaseMs: 1000, timeout: 3000 });
+    await settle();
+    for (let i = 0; i < 8; i++) {
+      await clock.advance(500);
+      await settle();
+    }
+    expect((await other.get(second))?.status).toBe('dead');
+    expect((await other.get(second))?.lastError).toMatch(/^TimeoutError/);
+    await bounded.close({ timeout: 0 });
+    await other.close({ timeout: 0 });
+    await queue.close({ timeout: 0 });
+    await store.close();
   });
 });
