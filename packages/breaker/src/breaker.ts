@@ -315,7 +315,8 @@ export function createBreaker(options: BreakerOptions = {}): Breaker {
       ? (trip: number): number => {
           let ms: unknown;
           try {
-            ms = given(trip);
+            // An async backoff's Promise is no period; its rejection, left unhandled, ends a Node process.
+            (ms = given(trip) as unknown as PromiseLike<unknown> | undefined)?.then?.(ignore, ignore);
           } catch {}
           return typeof ms === 'number' && ms >= 0 && ms < Infinity ? ms : 60_000;
         }

@@ -268,3 +268,20 @@ describe('isFailure and isResultFailure that do not answer true or false at once
     }
   });
 });
+
+describe('openFor given as an async function', () => {
+  it('opens for the default period, and its rejection is ignored, never left unhandled', async () => {
+    const unhandled = trackUnhandledRejections();
+    try {
+      const clock = createFakeClock({ now: 0 });
+      for (const openFor of [async () => 1_000, async () => Promise.reject(new Error('backoff failed'))]) {
+        const breaker = createBreaker({ clock, failureThreshold: 1, openFor: openFor as never });
+        await expect(breaker.execute(fail)).rejects.toBe(down);
+        expect(breaker.snapshot()).toMatchObject({ state: 'open', openUntil: 60_000 });
+      }
+      expect(await unhandled.settled()).toEqual([]);
+    } finally {
+      unhandled.stop();
+    }
+  });
+});
