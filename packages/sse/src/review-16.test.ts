@@ -20,12 +20,17 @@ describe('an event past maxEventSize', () => {
     );
     const clock = createFakeClock();
     const errors: unknown[] = [];
-    const stream = connect(server.url, { clock, maxEventSize: 50, onError: (error) => errors.push(error) });
+    const stream = connect(server.url, {
+      clock,
+      backoff: () => 100,
+      maxEventSize: 50,
+      onError: (error) => errors.push(error),
+    });
     const events = stream[Symbol.asyncIterator]();
     expect((await events.next()).value).toMatchObject({ data: 'one' });
     const next = events.next();
     await vi.waitFor(() => expect(clock.pendingTimers).toBe(1), WAIT);
-    await clock.advance(30_000);
+    await clock.advance(100);
     expect((await next).value).toMatchObject({ data: 'three', lastEventId: '3' });
     expect(server.requests.map((request) => request.lastEventId)).toEqual([undefined, '2']);
     expect(errors).toHaveLength(1);
@@ -80,6 +85,8 @@ describe('against a third-party API mocked with msw', () => {
     const reconnects: ReconnectInfo[] = [];
     const stream = connect(LIVE, {
       clock,
+      // A whole-ms wait (the default backoff's jitter would make it fractional and random).
+      backoff: () => 100,
       maxEventSize: 10,
       idleTimeout: 1000,
       onReconnect: (info) => reconnects.push(info),
@@ -87,12 +94,13 @@ describe('against a third-party API mocked with msw', () => {
     const next = stream[Symbol.asyncIterator]().next();
     await vi.waitFor(() => expect(reconnects).toHaveLength(1), WAIT);
     expect(reconnects[0]?.error).toBeInstanceOf(SseParseError);
-    await clock.advance(reconnects[0]?.delay ?? Number.NaN);
+    expect(reconnects[0]?.delay).toBe(100);
+    await clock.advance(100);
     await vi.waitFor(() => expect(requests).toBe(2), WAIT);
     await clock.advance(1000);
     await vi.waitFor(() => expect(reconnects).toHaveLength(2), WAIT);
     expect(reconnects[1]?.error).toMatchObject({ code: 'ERR_TIMEOUT' });
-    await clock.advance(reconnects[1]?.delay ?? Number.NaN);
+    await clock.advance(100);
     expect((await next).value).toMatchObject({ data: 'ok', lastEventId: '1' });
     expect(requests).toBe(3);
     stream.close();
