@@ -52,6 +52,7 @@ export interface BreakerRegistry {
    * The breaker of `key`, created on first use (and anew, closed, after the registry evicted it).
    * @throws {InvalidArgumentError} when `key` is not a string (`execute` rejects with it instead)
    * @throws whatever the per-key `options` function throws, or InvalidArgumentError for the options it returns
+   *   (a Promise included)
    */
   get(key: string): Breaker;
   /**
@@ -121,8 +122,15 @@ export function createBreakerRegistry(options: BreakerRegistryOptions = {}): Bre
   if (make != null && typeof make !== 'object' && typeof make !== 'function')
     throw new InvalidArgumentError('options', 'BreakerOptions or (key) => BreakerOptions', make);
   // `clock: undefined` (options spread from a config without one) means no clock of its own, too.
-  const build = (own: BreakerOptions | undefined): Entry['breaker'] =>
-    createBreaker({ ...own, clock: own?.clock ?? clock }) as Entry['breaker'];
+  // A Promise (an async options loader) is no options: spread, it made a breaker with every default, and its
+  // rejection, left unhandled, ends a Node process.
+  const build = (own: BreakerOptions | undefined): Entry['breaker'] => {
+    if (typeof (own as PromiseLike<unknown> | undefined)?.then === 'function') {
+      (own as unknown as PromiseLike<unknown>).then(ignore, ignore);
+      throw new InvalidArgumentError('options', 'BreakerOptions, not a Promise', own);
+    }
+    return createBreaker({ ...own, clock: own?.clock ?? clock }) as Entry['breaker'];
+  };
   // Static options are checked now, by a breaker made and dropped (disarmed: an open initialState with
   // onStateChange arms a timer): a wrong one throws at startup, not at the first request's get(). With an
   // options function, the breaker checks the registry's own clock.

@@ -2,7 +2,7 @@
  * Review round 16: a clock whose methods throw (a browser clock built from unbound `window.setTimeout`,
  * which throws 'Illegal invocation', or one that throws once), and predicates that return a Promise.
  */
-import type { Clock } from '@integ/core';
+import { type Clock, InvalidArgumentError } from '@integ/core';
 import { createFakeClock, type FakeClock, trackUnhandledRejections } from '@integ/testing';
 import { describe, expect, it } from 'vitest';
 import { createBreaker, createBreakerRegistry, isCircuitOpenError, slidingWindow } from '../src/index';
@@ -278,6 +278,33 @@ describe('openFor given as an async function', () => {
         const breaker = createBreaker({ clock, failureThreshold: 1, openFor: openFor as never });
         await expect(breaker.execute(fail)).rejects.toBe(down);
         expect(breaker.snapshot()).toMatchObject({ state: 'open', openUntil: 60_000 });
+      }
+      expect(await unhandled.settled()).toEqual([]);
+    } finally {
+      unhandled.stop();
+    }
+  });
+});
+
+describe('a registry whose options function returns a Promise (an async options loader)', () => {
+  it('refuses it with InvalidArgumentError (options) instead of a breaker with default options, leaving nothing unhandled', async () => {
+    const unhandled = trackUnhandledRejections();
+    try {
+      for (const result of [
+        Promise.resolve({ failureThreshold: 1 }),
+        Promise.reject(new Error('config down')),
+      ]) {
+        const registry = createBreakerRegistry({ options: () => result as never });
+        let thrown: unknown;
+        try {
+          registry.get('a');
+        } catch (error) {
+          thrown = error;
+        }
+        expect(thrown).toBeInstanceOf(InvalidArgumentError);
+        expect((thrown as InvalidArgumentError).argument).toBe('options');
+        await expect(registry.execute('a', () => 1)).rejects.toBeInstanceOf(InvalidArgumentError);
+        expect(registry.size).toBe(0);
       }
       expect(await unhandled.settled()).toEqual([]);
     } finally {
