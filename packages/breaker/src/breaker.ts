@@ -667,15 +667,16 @@ export function createBreaker(options: BreakerOptions = {}): Breaker {
       time() + maxOpen,
     );
     // The counts agree with each other: a window's failures include its slow calls, without one they need not.
-    // openUntil only has to be a number (`* 0`: NaN stays NaN): one below 0 is a period that has ended, or
-    // the snapshot of a breaker on a clock that reads below 0, which restored as garbage.
+    // openUntil only has to be a number (not NaN: it is at most now + maxOpen, so below Infinity): one below 0,
+    // -Infinity (JSON's -1e999) included, is a period that has ended, or the snapshot of a breaker on a clock
+    // that reads below 0, which restored as garbage.
     if (
       !(
         Math.min(
           state,
           consecutive,
           trips,
-          openUntil * 0,
+          openUntil < Infinity ? 0 : -1,
           slowCalls,
           failures - (win ? slowCalls : 0),
           calls - failures,

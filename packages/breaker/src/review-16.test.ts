@@ -312,3 +312,17 @@ describe('a registry whose options function returns a Promise (an async options 
     }
   });
 });
+
+describe('initialState with an openUntil of -Infinity (JSON -1e999)', () => {
+  it('is a number, so a period that ended: half-open at once, as the README says, like 1e999 is accepted', () => {
+    const clock = createFakeClock({ now: 0 });
+    for (const openUntil of [Number.NEGATIVE_INFINITY, JSON.parse('-1e999'), '-1e999'])
+      expect(createBreaker({ clock, initialState: { state: 'open', openUntil } as never }).state).toBe(
+        'half-open',
+      );
+    for (const openUntil of [Number.NaN, 'x', [], true])
+      expect(() => createBreaker({ clock, initialState: { state: 'open', openUntil } as never })).toThrow(
+        InvalidArgumentError,
+      );
+  });
+});
