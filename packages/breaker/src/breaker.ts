@@ -176,6 +176,7 @@ export interface Breaker {
    * Runs `fn` if the breaker admits the call, and counts its outcome.
    * @throws {CircuitOpenError} when the call is rejected; otherwise whatever `fn` throws
    * @throws {InvalidArgumentError} when `fn` is not a function or `signal` not an `AbortSignal` (`fn` does not run)
+   * @throws the clock's error when a method of `clock` throws before `fn` runs (`fn` does not run; decision 0126)
    */
   execute<T>(fn: (context: BreakerContext) => T | PromiseLike<T>, options?: ExecuteOptions): Promise<T>;
   /**
