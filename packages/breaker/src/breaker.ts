@@ -255,15 +255,16 @@ export const steady = (clock: Clock): ((lenient?: 1) => number) => {
   let last = -Infinity;
   let behind = 0;
   return (lenient) => {
-    let now: number;
-    // `lenient`: a read made after fn ran, whose outcome a clock that throws must not replace (decision
-    // 0126): no time has passed since the last reading (0 if there was none).
+    let now!: number;
     try {
       now = clock.now();
     } catch (error) {
-      if (lenient) return last > -Infinity ? last + behind : 0;
-      throw error;
+      if (!lenient) throw error;
     }
+    // No time has passed since the last reading (0 if there was none) for a NaN reading (it made an open period
+    // NaN: open for good), and for a clock that threw in a `lenient` read, one made after fn ran, whose outcome
+    // the clock's error must not replace (decision 0126).
+    if (!(now <= Infinity)) return last > -Infinity ? last + behind : 0;
     if (now < last) behind += last - now;
     last = now;
     return now + behind;

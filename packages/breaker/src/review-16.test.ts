@@ -326,3 +326,28 @@ describe('initialState with an openUntil of -Infinity (JSON -1e999)', () => {
       );
   });
 });
+
+describe('createBreaker on a clock that reads NaN once', () => {
+  it('reads it as no time passed, so an open period it starts still ends (it was NaN: open for good)', async () => {
+    const fake = createFakeClock({ now: 5_000 });
+    let nan = 0;
+    const clock = {
+      now: () => (nan-- > 0 ? Number.NaN : fake.now()),
+      setTimeout: fake.setTimeout,
+      clearTimeout: fake.clearTimeout,
+    };
+    const breaker = createBreaker({ clock, failureThreshold: 1, openFor: 1_000 });
+    expect(breaker.state).toBe('closed');
+    await expect(
+      breaker.execute(() => {
+        nan = 1;
+        return fail();
+      }),
+    ).rejects.toBe(down);
+    expect(breaker.snapshot()).toMatchObject({ state: 'open', openUntil: 6_000 });
+    await fake.advance(1_000);
+    expect(breaker.state).toBe('half-open');
+    expect(await breaker.execute(() => 1)).toBe(1);
+    expect(breaker.state).toBe('closed');
+  });
+});
