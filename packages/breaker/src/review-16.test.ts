@@ -351,3 +351,19 @@ describe('createBreaker on a clock that reads NaN once', () => {
     expect(breaker.state).toBe('closed');
   });
 });
+
+describe('isolate(), its release and reset() on a clock whose every method throws', () => {
+  it('never throw the clock error', () => {
+    const { clock, fails } = throwing();
+    const breaker = createBreaker({ clock, onStateChange: () => {}, onSuccess: () => {} });
+    fails.now = fails.setTimeout = fails.clearTimeout = Number.POSITIVE_INFINITY;
+    const release = breaker.isolate();
+    const again = breaker.isolate();
+    release();
+    again();
+    breaker.isolate();
+    breaker.reset();
+    fails.now = 0;
+    expect(breaker.state).toBe('closed');
+  });
+});
