@@ -4,6 +4,7 @@
  */
 import { type Clock, InvalidArgumentError } from '@integ/core';
 import { createFakeClock, type FakeClock, trackUnhandledRejections } from '@integ/testing';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { createBreaker, createBreakerRegistry, isCircuitOpenError, slidingWindow } from '../src/index';
 
@@ -365,5 +366,70 @@ describe('isolate(), its release and reset() on a clock whose every method throw
     breaker.reset();
     fails.now = 0;
     expect(breaker.state).toBe('closed');
+  });
+});
+
+describe('createBreaker on a clock that throws at random (property)', () => {
+  it("never throws synchronously, gives fn's outcome whenever fn ran, and recovers once the clock works", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.boolean(), { minLength: 1, maxLength: 200 }),
+        fc.array(fc.constantFrom('ok', 'fail', 'hang', 'advance'), { minLength: 1, maxLength: 60 }),
+        fc.record({ probes: fc.integer({ min: 1, max: 3 }), hooks: fc.boolean() }),
+        async (throws, commands, { probes, hooks }) => {
+          const fake = createFakeClock({ now: 0 });
+          let i = 0;
+          let broken = true;
+          const error = new TypeError('Illegal invocation');
+          const check = <T>(call: () => T): T => {
+            if (broken && throws[i++ % throws.length]) throw error;
+            return call();
+          };
+          const clock: Clock = {
+            now: () => check(() => fake.now()),
+            setTimeout: (f, ms) => check(() => fake.setTimeout(f, ms)),
+            clearTimeout: (h) => check(() => fake.clearTimeout(h)),
+          };
+          const breaker = createBreaker({
+            clock,
+            failureThreshold: 2,
+            openFor: 1_000,
+            probeTimeout: 500,
+            halfOpenProbes: probes,
+            ...(hooks && { onStateChange: () => {}, onSuccess: () => {}, onFailure: () => {} }),
+          });
+          for (const command of commands) {
+            if (command === 'advance') {
+              await fake.advance(400);
+              continue;
+            }
+            let ran = false;
+            const value = {};
+            const fn = (): unknown => {
+              ran = true;
+              if (command === 'ok') return value;
+              if (command === 'fail') return Promise.reject(down);
+              return new Promise(() => {});
+            };
+            let result!: Promise<{ ok: boolean; value?: unknown; error?: unknown }>;
+            expect(() => {
+              result = breaker.tryExecute(fn);
+            }).not.toThrow();
+            if (command === 'hang') continue;
+            const r = await result;
+            if (ran) expect(r).toEqual(command === 'ok' ? { ok: true, value } : { ok: false, error: down });
+            else expect(r.error === error || isCircuitOpenError(r.error)).toBe(true);
+          }
+          // The clock mended: within an open period and a probe timeout, probes that succeed close it.
+          broken = false;
+          for (let n = 0; n < 10 && breaker.state !== 'closed'; n++) {
+            await fake.advance(1_000);
+            await breaker.tryExecute(() => 1);
+          }
+          expect(breaker.state).toBe('closed');
+        },
+      ),
+      { seed: 1616, numRuns: 300 },
+    );
   });
 });
