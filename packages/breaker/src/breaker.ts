@@ -316,10 +316,9 @@ export function createBreaker(options: BreakerOptions = {}): Breaker {
     typeof given === 'function'
       ? (trip: number): number => {
           let ms: unknown;
-          try {
-            // An async backoff's Promise is no period; its rejection, left unhandled, ends a Node process.
-            (ms = given(trip) as unknown as PromiseLike<unknown> | undefined)?.then?.(ignore, ignore);
-          } catch {}
+          // Through emit, like a hook: a throw is ignored, and so is an async backoff's rejection (its Promise
+          // is no period), which left unhandled ends a Node process.
+          emit(() => (ms = given(trip)));
           return typeof ms === 'number' && ms >= 0 && ms < Infinity ? ms : 60_000;
         }
       : (): number => fixed;
