@@ -303,15 +303,21 @@ export function startSession(target: URL, options: ConnectOptions, sink: Session
     let fatal = false;
     // The watchdog also covers a server that accepts the connection and never answers.
     if (idleTimeout > 0) {
+      // The lastActivity the armed timer counts the silence from.
+      let from: number | undefined;
       const check = (): void => {
+        const now = clock.now();
         // A wall clock set back (NTP, a resumed VM) would hold the watchdog off until it caught up, a day for a
         // day: the silence is counted from now instead.
-        lastActivity = Math.min(lastActivity, clock.now());
-        const idle = paused ? 0 : clock.now() - lastActivity;
-        // Whole ms: on a clock with fractions of a ms (a fake one) the 1e-13 ms left could vanish in
-        // now + delay, and the timer would fire at the same instant forever.
-        if (idle < idleTimeout) watchdog = clock.setTimeout(check, Math.ceil(idleTimeout - idle));
-        else {
+        lastActivity = Math.min(lastActivity, now);
+        // The timer armed for the silence left fired with no activity since: the silence is over, though
+        // now - lastActivity may read 999.9999... after 1000 ms on a clock at a fraction of a ms (decision
+        // 0176). It is armed for lastActivity + idleTimeout - now, the instant advance(idleTimeout) reaches.
+        const idle = paused ? 0 : lastActivity === from ? idleTimeout : now - lastActivity;
+        if (idle < idleTimeout) {
+          from = lastActivity;
+          watchdog = clock.setTimeout(check, idle ? lastActivity + idleTimeout - now : idleTimeout);
+        } else {
           connection.abort(new TimeoutError(idleTimeout, `Reading ${where}`));
           // A body that ignores the abort (a hand-made Response, some mocks) is ended here: its read
           // then reports done, which the loop reads as this abort.
