@@ -9,6 +9,10 @@ export const DEFAULT_MAX_PAYLOAD_BYTES: number = 1024 * 1024;
 
 const MAX_DEPTH = 256;
 const encoder = new TextEncoder();
+const source = Function.prototype.toString;
+const OBJECT = source.call(Object);
+// Another realm's Object.prototype, once checked: held weakly, so a vm context can still be collected.
+const realms = new WeakSet<object>();
 
 /**
  * Validates `value` and returns its JSON text.
@@ -89,23 +93,22 @@ function check(value: unknown, path: string, seen: Set<object>, depth: number, w
   seen.add(object);
   const array = Array.isArray(object);
   if (!array) {
-    const proto = Object.getPrototypeOf(object) as {
-      constructor?: { name?: unknown; prototype?: unknown };
-    } | null;
+    const proto = Object.getPrototypeOf(object) as { constructor?: unknown } | null;
     // A plain object of another realm (a vm context; Node's fetch().json() under Jest) has that realm's
-    // Object.prototype: no prototype of its own, and a constructor named Object whose prototype it is. Any other
-    // prototype (a class's, or a null-prototype object's) may carry keys or getters the holder reads but
-    // JSON.stringify drops. (Comparing String(ctor) with String(Object) cost 200 ns per object.)
-    const ctor = proto?.constructor;
-    if (
-      proto !== null &&
-      !(ctor?.prototype === proto && ctor.name === 'Object' && Object.getPrototypeOf(proto) === null)
-    ) {
-      const name = ctor?.name;
-      throw new PayloadError(
-        path,
-        `is a ${typeof name === 'string' && name !== '' ? name : 'class instance'} (only plain objects and arrays; convert it, e.g. a Date to toISOString())`,
-      );
+    // Object.prototype: that realm's native Object (its source reads [native code], which no script's can) is its
+    // constructor. Any other prototype (a class's, or a null-prototype object's, even one whose constructor is named
+    // Object) may carry keys or getters the holder reads but JSON.stringify drops. This realm's costs nothing, and
+    // another's is checked once: String(ctor) on every object cost 200 ns each.
+    if (proto !== null && proto !== Object.prototype && !realms.has(proto)) {
+      const ctor = proto.constructor as { name?: unknown; prototype?: unknown } | undefined;
+      if (!(typeof ctor === 'function' && ctor.prototype === proto && source.call(ctor) === OBJECT)) {
+        const name = ctor?.name;
+        throw new PayloadError(
+          path,
+          `is a ${typeof name === 'string' && name !== '' ? name : 'class instance'} (only plain objects and arrays; convert it, e.g. a Date to toISOString())`,
+        );
+      }
+      realms.add(proto);
     }
   }
   // JSON.stringify writes what a toJSON returns (own, even non-enumerable, or an Array subclass's), not the value.
