@@ -424,7 +424,8 @@ export function createBreaker(options: BreakerOptions = {}): Breaker {
     admitted = good = bad = 0;
     if (to === CLOSED) {
       consecutive = trips = calls = failures = slowCalls = 0;
-      win?.clear();
+      // A custom window's clear that throws must not leave the transition half-done (decision 0128).
+      emit(() => win?.clear());
     } else if (to === OPEN) arm();
     if (onStateChange && from !== to) emit(() => onStateChange(STATES[to]!, STATES[from]!));
   };
@@ -490,7 +491,15 @@ export function createBreaker(options: BreakerOptions = {}): Breaker {
       calls++;
       if (failed) failures++;
       if (slow) slowCalls++;
-      if (!(win?.record(failed, slow, time(1)) || consecutive >= threshold)) return;
+      // A custom window's answer is read like a predicate's (decision 0128): only `true` trips; a throw or any
+      // other answer (an async record's Promise) is none, its rejection dropped. Thrown from here, it replaced
+      // fn's outcome, skipped the trip, and out of an abort listener was an uncaught exception.
+      let open: unknown;
+      try {
+        open = win?.record(failed, slow, time(1));
+        (open as PromiseLike<unknown> | undefined)?.then?.(ignore, ignore);
+      } catch {}
+      if (!(open === true || consecutive >= threshold)) return;
     } else {
       if (failed || slow) bad++;
       else good++;

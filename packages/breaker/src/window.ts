@@ -21,12 +21,13 @@ export interface WindowCounts {
 export interface BreakerWindow {
   /**
    * Counts one outcome at time `now` and says whether the window's thresholds call for opening. A breaker
-   * passes its own time, which never decreases (its clock's reading, moved forward by any step back).
+   * passes its own time, which never decreases (its clock's reading, moved forward by any step back). Only
+   * `true` opens: a throw or any other answer (an async record's Promise) opens nothing (decision 0128).
    */
   record(failed: boolean, slow: boolean, now: number): boolean;
   /** The counts at time `now` (a time window forgets expired buckets first). */
   counts(now: number): WindowCounts;
-  /** Forgets everything (the breaker calls it whenever it closes). */
+  /** Forgets everything (the breaker calls it whenever it closes; a throw is ignored). */
   clear(): void;
   /**
    * Optional: takes the counts of the breaker's `initialState`, once, when the breaker is created with one,

@@ -1,0 +1,133 @@
+/**
+ * Review round 17: a custom `window` (the exported `BreakerWindow` shape) whose `record` or `clear` throws or
+ * does not answer `true` or `false` at once, the same classes of defect review 16 fixed for the clock and the
+ * predicates.
+ */
+import { createFakeClock, trackUnhandledRejections } from '@integ/testing';
+import { describe, expect, it } from 'vitest';
+import { type BreakerWindow, createBreaker, slidingWindow } from '../src/index';
+
+const down = new Error('down');
+const fail = (): Promise<never> => Promise.reject(down);
+const broken = new Error('window broken');
+
+/** A window that counts nothing and answers `record` with `answer()` (which may throw). */
+const custom =
+  (answer: () => unknown, clear: () => unknown = () => {}) =>
+  (): BreakerWindow => ({
+    record: () => answer() as boolean,
+    counts: () => ({ calls: 0, failures: 0, slowCalls: 0 }),
+    clear: clear as () => void,
+  });
+
+describe('createBreaker with a custom window whose record throws', () => {
+  for (const timed of [false, true])
+    it(`returns fn's value and error, and consecutive failures still trip${timed ? ' (timed calls)' : ''}`, async () => {
+      const breaker = createBreaker({
+        failureThreshold: 2,
+        window: custom(() => {
+          throw broken;
+        }),
+        ...(timed && { onSuccess: () => {} }),
+      });
+      expect(await breaker.execute(() => 1)).toBe(1);
+      expect(await breaker.tryExecute(() => 2)).toEqual({ ok: true, value: 2 });
+      await expect(breaker.execute(fail)).rejects.toBe(down);
+      expect(breaker.state).toBe('closed');
+      expect(await breaker.tryExecute(fail)).toEqual({ ok: false, error: down });
+      expect(breaker.state).toBe('open');
+    });
+
+  it("counts a caller's timeout (from the abort listener) and trips, with no error thrown out of the listener", async () => {
+    const breaker = createBreaker({
+      failureThreshold: 1,
+      window: custom(() => {
+        throw broken;
+      }),
+    });
+    const caller = new AbortController();
+    const call = breaker.execute(() => new Promise(() => {}), { signal: caller.signal });
+    caller.abort(new DOMException('late', 'TimeoutError'));
+    expect(breaker.state).toBe('open');
+    void call;
+  });
+});
+
+describe('createBreaker with a custom window whose record does not answer true or false', () => {
+  it('takes a Promise (an async record) or any other answer as no trip, and drops its rejection', async () => {
+    const unhandled = trackUnhandledRejections();
+    try {
+      for (const answer of [
+        () => Promise.resolve(true),
+        () => Promise.reject(broken),
+        () => 1,
+        () => 'yes',
+      ]) {
+        const breaker = createBreaker({ window: custom(answer) });
+        expect(await breaker.execute(() => 1)).toBe(1);
+        await expect(breaker.execute(fail)).rejects.toBe(down);
+        expect(breaker.state).toBe('closed');
+      }
+      // `true` still trips.
+      const breaker = createBreaker({ window: custom(() => true) });
+      expect(await breaker.execute(() => 1)).toBe(1);
+      expect(breaker.state).toBe('open');
+      expect(await unhandled.settled()).toEqual([]);
+    } finally {
+      unhandled.stop();
+    }
+  });
+});
+
+describe('createBreaker with a custom window whose clear throws or rejects', () => {
+  it("returns a closing probe's value, completes the transition (onStateChange), and reset()/release do not throw", async () => {
+    const unhandled = trackUnhandledRejections();
+    try {
+      for (const clear of [
+        () => {
+          throw broken;
+        },
+        () => Promise.reject(broken),
+      ]) {
+        const clock = createFakeClock({ now: 0 });
+        const changes: string[] = [];
+        const breaker = createBreaker({
+          clock,
+          failureThreshold: 1,
+          openFor: 1_000,
+          window: custom(() => false, clear),
+          onStateChange: (to, from) => changes.push(`${from}->${to}`),
+        });
+        await expect(breaker.execute(fail)).rejects.toBe(down);
+        await clock.advance(1_000);
+        expect(await breaker.execute(() => 'probe')).toBe('probe');
+        expect(breaker.state).toBe('closed');
+        expect(changes).toEqual(['closed->open', 'open->half-open', 'half-open->closed']);
+        const release = breaker.isolate();
+        expect(() => release()).not.toThrow();
+        breaker.isolate();
+        expect(() => breaker.reset()).not.toThrow();
+        expect(breaker.state).toBe('closed');
+        expect(await breaker.execute(() => 3)).toBe(3);
+      }
+      expect(await unhandled.settled()).toEqual([]);
+    } finally {
+      unhandled.stop();
+    }
+  });
+});
+
+describe('slidingWindow behind the guard', () => {
+  it('still trips on its failure rate', async () => {
+    const breaker = createBreaker({
+      failureThreshold: Number.POSITIVE_INFINITY,
+      window: slidingWindow({ size: 4, minimumCalls: 4, failureRateThreshold: 0.5 }),
+    });
+    await breaker.tryExecute(() => 1);
+    await breaker.tryExecute(fail);
+    await breaker.tryExecute(() => 1);
+    expect(breaker.state).toBe('closed');
+    await breaker.tryExecute(fail);
+    expect(breaker.state).toBe('open');
+  });
+});
