@@ -67,16 +67,17 @@ export function retryBudget(options?: RetryBudgetOptions): RetryBudget {
   // hour). A step back counts as no time; from the next read on, time goes on. Buckets are numbered from the
   // budget's first one (aligned on multiples of `width`): `current` never goes below 0, so no slot is a negative
   // index (bucket -3's was `calls[-3]`: what a clock before 1970 counted stayed counted for good). A first reading
-  // of NaN starts `seen` at 0, as a later NaN adds no time: read as is, every bucket was NaN and nothing expired.
+  // of NaN or +-Infinity starts `seen` at 0, and a step to or from one adds no time, as a later NaN adds none: read
+  // as is, every bucket was NaN (Infinity - Infinity) and nothing counted ever expired.
   let last = clock.now();
-  let seen = last || 0;
+  let seen = Number.isFinite(last) ? last : 0;
   const first = Math.floor(seen / width);
   let current = 0;
 
   // Moves the window to now, forgetting buckets that fell out of it.
   const roll = (): number => {
     const now = clock.now();
-    if (now > last) seen += now - last;
+    if (now > last && now - last < Infinity) seen += now - last;
     last = now;
     const bucket = Math.floor(seen / width) - first;
     for (let step = Math.min(BUCKETS, bucket - current); step > 0; step--) {
