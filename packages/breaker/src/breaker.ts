@@ -625,9 +625,13 @@ export function createBreaker(options: BreakerOptions = {}): Breaker {
     rejected: (error: unknown) => Promise<R>,
   ): Promise<R> | undefined => {
     if (typeof fn !== 'function') return rejected(new InvalidArgumentError('fn', 'a function', fn));
-    // Before a probe slot is taken: a signal we cannot listen to would fail the call after admission and
-    // leave the slot (and the call's controller) held for ever.
-    if (signal != null && typeof signal.addEventListener !== 'function')
+    // Before a probe slot is taken: a signal we cannot listen to (or stop listening to: a stub without
+    // removeEventListener failed the call as it settled, fn's value lost) would fail the call and leave the slot
+    // (and the call's controller) held for ever.
+    if (
+      signal != null &&
+      (typeof signal.addEventListener !== 'function' || typeof signal.removeEventListener !== 'function')
+    )
       return rejected(new InvalidArgumentError('signal', 'an AbortSignal', signal));
     if (!state) return;
     // A clock whose now() throws rejects the call with its error (execute never throws), taking no slot.

@@ -3,6 +3,7 @@
  * does not answer `true` or `false` at once, the same classes of defect review 16 fixed for the clock and the
  * predicates.
  */
+import { InvalidArgumentError } from '@integ/core';
 import { createFakeClock, trackUnhandledRejections } from '@integ/testing';
 import { describe, expect, it } from 'vitest';
 import { type BreakerWindow, createBreaker, slidingWindow } from '../src/index';
@@ -129,5 +130,23 @@ describe('slidingWindow behind the guard', () => {
     expect(breaker.state).toBe('closed');
     await breaker.tryExecute(fail);
     expect(breaker.state).toBe('open');
+  });
+});
+
+describe('execute given a signal with addEventListener but no removeEventListener (a hand-made stub)', () => {
+  it('refuses it with InvalidArgumentError (signal) before admission, so a probe slot is not held for good', async () => {
+    const clock = createFakeClock({ now: 0 });
+    const breaker = createBreaker({ clock, failureThreshold: 1, openFor: 100 });
+    await breaker.tryExecute(fail);
+    await clock.advance(100);
+    const signal = { aborted: false, addEventListener() {} } as never;
+    let ran = 0;
+    const result = await breaker.tryExecute(() => ++ran, { signal });
+    expect(!result.ok && result.error).toBeInstanceOf(InvalidArgumentError);
+    expect(!result.ok && (result.error as InvalidArgumentError).argument).toBe('signal');
+    expect(ran).toBe(0);
+    // It took no slot: the next call is the probe, and closes the breaker (it stayed half-open for good).
+    expect(await breaker.tryExecute(() => 'probe')).toEqual({ ok: true, value: 'probe' });
+    expect(breaker.state).toBe('closed');
   });
 });
