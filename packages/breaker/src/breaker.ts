@@ -725,11 +725,13 @@ export function createBreaker(options: BreakerOptions = {}): Breaker {
       admit(fn, opts?.signal, resolveFailure) ?? run(fn, opts?.signal).then(ok, fail),
     snapshot: (): BreakerSnapshot => {
       const now = poll();
+      // A reading that is not a number is no time since the last (as in steady): NaN here was no finite openUntil.
+      const read = clock.now();
       return {
         state: STATES[state]!,
         isolated: !!isolations,
         // On the clock as it reads now (the breaker's own time is ahead of it by any step back).
-        openUntil: state === OPEN && !isolations ? openUntil - now + clock.now() : null,
+        openUntil: state === OPEN && !isolations ? openUntil - now + (read <= Infinity ? read : now) : null,
         trips,
         consecutiveFailures: consecutive,
         ...(win?.counts(now) ?? { calls, failures, slowCalls }),

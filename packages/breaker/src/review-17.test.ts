@@ -150,3 +150,22 @@ describe('execute given a signal with addEventListener but no removeEventListene
     expect(breaker.state).toBe('closed');
   });
 });
+
+describe('snapshot() on a clock that reads NaN as it is taken', () => {
+  it("gives an openUntil that is a finite number (it was NaN: JSON's null, a full openFor again on restore)", async () => {
+    const fake = createFakeClock({ now: 5_000 });
+    let nan = false;
+    const clock = {
+      now: () => (nan ? Number.NaN : fake.now()),
+      setTimeout: fake.setTimeout,
+      clearTimeout: fake.clearTimeout,
+    };
+    const breaker = createBreaker({ clock, failureThreshold: 1, openFor: 1_000 });
+    await breaker.tryExecute(fail);
+    await fake.advance(400);
+    nan = true;
+    expect(breaker.snapshot()).toMatchObject({ state: 'open', openUntil: 6_000 });
+    nan = false;
+    expect(breaker.snapshot()).toMatchObject({ state: 'open', openUntil: 6_000 });
+  });
+});
