@@ -169,3 +169,18 @@ describe('snapshot() on a clock that reads NaN as it is taken', () => {
     expect(breaker.snapshot()).toMatchObject({ state: 'open', openUntil: 6_000 });
   });
 });
+
+describe('createBreaker given an initialState, on a clock whose now() throws', () => {
+  it("throws the clock's error, as the README says (the snapshot's open period is read against now)", () => {
+    const fake = createFakeClock({ now: 0 });
+    const clock = {
+      now: (): number => {
+        throw broken;
+      },
+      setTimeout: fake.setTimeout,
+      clearTimeout: fake.clearTimeout,
+    };
+    expect(() => createBreaker({ clock, initialState: { state: 'closed' } })).toThrow(broken);
+    expect(() => createBreaker({ clock })).not.toThrow();
+  });
+});
