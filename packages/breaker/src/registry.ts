@@ -52,7 +52,7 @@ export interface BreakerRegistry {
    * The breaker of `key`, created on first use (and anew, closed, after the registry evicted it).
    * @throws {InvalidArgumentError} when `key` is not a string (`execute` rejects with it instead)
    * @throws whatever the per-key `options` function throws, or InvalidArgumentError for the options it returns
-   *   (a Promise included)
+   *   (a Promise, or anything but an object, included)
    */
   get(key: string): Breaker;
   /**
@@ -123,10 +123,14 @@ export function createBreakerRegistry(options: BreakerRegistryOptions = {}): Bre
     throw new InvalidArgumentError('options', 'BreakerOptions or (key) => BreakerOptions', make);
   // `clock: undefined` (options spread from a config without one) means no clock of its own, too.
   // A Promise (an async options loader) is no options: spread, it made a breaker with every default, and its
-  // rejection, left unhandled, ends a Node process.
+  // rejection, left unhandled, ends a Node process. So is anything but an object: a JSON string not parsed, a
+  // function not called, spread into every default too.
   const build = (own: BreakerOptions | undefined): Entry['breaker'] => {
-    if (typeof (own as PromiseLike<unknown> | undefined)?.then === 'function') {
-      (own as unknown as PromiseLike<unknown>).then(ignore, ignore);
+    if (
+      own != null &&
+      (typeof own !== 'object' || typeof (own as PromiseLike<unknown>).then === 'function')
+    ) {
+      (own as PromiseLike<unknown>).then?.(ignore, ignore);
       throw new InvalidArgumentError('options', 'BreakerOptions, not a Promise', own);
     }
     return createBreaker({ ...own, clock: own?.clock ?? clock }) as Entry['breaker'];

@@ -6,7 +6,7 @@
 import { InvalidArgumentError } from '@integ/core';
 import { createFakeClock, trackUnhandledRejections } from '@integ/testing';
 import { describe, expect, it } from 'vitest';
-import { type BreakerWindow, createBreaker, slidingWindow } from '../src/index';
+import { type BreakerWindow, createBreaker, createBreakerRegistry, slidingWindow } from '../src/index';
 
 const down = new Error('down');
 const fail = (): Promise<never> => Promise.reject(down);
@@ -182,5 +182,28 @@ describe('createBreaker given an initialState, on a clock whose now() throws', (
     };
     expect(() => createBreaker({ clock, initialState: { state: 'closed' } })).toThrow(broken);
     expect(() => createBreaker({ clock })).not.toThrow();
+  });
+});
+
+describe('a registry whose options function returns something that is not an options object', () => {
+  it('refuses it with InvalidArgumentError (options), as for a Promise, instead of a breaker with every default', async () => {
+    for (const result of ['{"failureThreshold":1}', 5, true, () => ({ failureThreshold: 1 })]) {
+      const registry = createBreakerRegistry({ options: () => result as never });
+      let thrown: unknown;
+      try {
+        registry.get('a');
+      } catch (error) {
+        thrown = error;
+      }
+      expect(thrown).toBeInstanceOf(InvalidArgumentError);
+      expect((thrown as InvalidArgumentError).argument).toBe('options');
+      await expect(registry.execute('a', () => 1)).rejects.toBeInstanceOf(InvalidArgumentError);
+      expect(registry.size).toBe(0);
+    }
+    // null and undefined still mean no options of its own.
+    for (const result of [null, undefined]) {
+      const registry = createBreakerRegistry({ options: () => result as never });
+      expect(await registry.execute('a', () => 1)).toBe(1);
+    }
   });
 });
