@@ -247,10 +247,13 @@ export class OutlierDetector {
           changed = this.tryEject(rec, all, now, 'failure-percentage') || changed;
       }
     }
+    // An ejection ends with a µs of slack: sweeps are timers chained interval by interval, and on a clock at a
+    // fraction of a ms their float sums can fall a hair before `ejectedAt + n x base` added at once, which held an
+    // ejection of a whole number of intervals one interval longer (decision 0191).
     for (const rec of all) {
       if (rec.ejectedAt === null) {
         if (rec.multiplier > 0) rec.multiplier--;
-      } else if (rec.ejectedUntil !== null && now >= rec.ejectedUntil) {
+      } else if (rec.ejectedUntil !== null && now + 1e-3 >= rec.ejectedUntil) {
         rec.ejectedAt = null;
         rec.ejectedUntil = null;
         rec.reason = null;
