@@ -1,7 +1,8 @@
 /**
  * Review round 17: a custom `window` (the exported `BreakerWindow` shape) whose `record` or `clear` throws or
  * does not answer `true` or `false` at once, the same classes of defect review 16 fixed for the clock and the
- * predicates.
+ * predicates; and more of review 16's classes elsewhere: a signal stub without `removeEventListener`, a clock
+ * reading `NaN` as `snapshot()` is taken, a registry options function returning a non-object.
  */
 import { InvalidArgumentError } from '@integ/core';
 import { createFakeClock, trackUnhandledRejections } from '@integ/testing';
