@@ -116,9 +116,14 @@ interface Found {
   ttl: number;
 }
 
+/** Seconds to whole ms: a TTL less an elapsed time of whole ms is whole ms, read back exactly (decision 0191). */
+const toMs = (s: number): number => Math.round(s * 1000);
+
 /**
- * The addresses of a resolver's last answer by name with their TTLs as of then (`prev`), the s elapsed since
+ * The addresses of a resolver's last answer by name with their TTLs as of then (`prev`), the ms elapsed since
  * (`d`, a clock stepping back counts as none: decision 0150), and those of the answer being built (`next`).
+ * Whole ms, as the TTLs kept (decision 0191): on a clock at a fraction of a ms, seconds less a fractional
+ * elapsed time kept an expired address for 1e-15 s, or put the lookup at its end a hair after that end.
  */
 interface Memo {
   readonly d: number;
@@ -161,9 +166,11 @@ async function resolveAddresses(
     // NXDOMAIN is for every type (RFC 8020): the name is gone, so nothing stale is kept and the other family's
     // failure is not the reason (it hid NXDOMAIN behind a SERVFAIL or timeout, and failed a dnsSrv lookup).
     if (failed && answers.length && memo && !nx)
-      for (const f of memo.prev.get(lower(name)) ?? [])
-        if (f.ttl > memo.d && f.address.includes(':') === (settled[0]?.status === 'fulfilled'))
-          found.push({ address: f.address, ttl: f.ttl - memo.d });
+      for (const f of memo.prev.get(lower(name)) ?? []) {
+        const left = toMs(f.ttl) - memo.d;
+        if (left > 0 && f.address.includes(':') === (settled[0]?.status === 'fulfilled'))
+          found.push({ address: f.address, ttl: left / 1000 });
+      }
     if (!found.length && failed && !nx) throw failed.reason;
   }
   memo?.next.set(lower(name), found);
@@ -258,7 +265,7 @@ export function dnsSrv(name: string, options: DnsSrvOptions = {}): Source {
         async resolve(signal): Promise<Snapshot> {
           const q = queryOptions(ctx, servers ?? (await systemServers()), base, signal);
           const now = ctx.clock.now();
-          const memo: Memo = { d: Math.max(0, now - last) / 1000, prev, next: new Map() };
+          const memo: Memo = { d: Math.round(Math.max(0, now - last)), prev, next: new Map() };
           const response = await query(srvName, 'SRV', q);
           const answers = response.answers ?? [];
           const records = answers.filter((a) => a.type === 'SRV');
@@ -346,7 +353,7 @@ export function dnsSrv(name: string, options: DnsSrvOptions = {}): Source {
             throw new DiscoverySourceError('dns-srv', `SRV ${srvName}: no usable targets`);
           prev = memo.next;
           last = now;
-          return { endpoints, ttlMs: (Number.isFinite(ttl) ? ttl : 0) * 1000 };
+          return { endpoints, ttlMs: toMs(Number.isFinite(ttl) ? ttl : 0) };
         },
       };
     },
@@ -380,7 +387,7 @@ export function dnsA(hostname: string, options: DnsAOptions = {}): Source {
         async resolve(signal): Promise<Snapshot> {
           const q = queryOptions(ctx, servers ?? (await systemServers()), base, signal);
           const now = ctx.clock.now();
-          const memo: Memo = { d: Math.max(0, now - last) / 1000, prev, next: new Map() };
+          const memo: Memo = { d: Math.round(Math.max(0, now - last)), prev, next: new Map() };
           const { addresses, ttl, nx } = await resolveAddresses(host, base.family, q, [], memo);
           if (addresses.length === 0)
             throw new DiscoverySourceError('dns', `${host}: ${nx ? 'NXDOMAIN' : 'no address records'}`);
@@ -391,7 +398,7 @@ export function dnsA(hostname: string, options: DnsAOptions = {}): Source {
               url: `${base.protocol}://${authority(address, port)}`,
               hostname: host,
             })),
-            ttlMs: ttl * 1000,
+            ttlMs: toMs(ttl),
           };
         },
       };
