@@ -402,8 +402,9 @@ async function attemptAll<T>(
         );
         // An attempt that would start at or after the deadline could not finish before it: stop now, not later.
         // The instant the wait would end, as the clock adds it, not the time left read back: on a clock at a
-        // fraction of a ms `expiresAt - now` may read 500.0000001 where 500 ms are left (decision 0177).
-        if (clock.now() + delay >= expiresAt) reason = 'deadline';
+        // fraction of a ms `expiresAt - now` may read 500.0000001 where 500 ms are left (decision 0177). No
+        // deadline is never reached, not even by a clock that reads Infinity (Infinity + delay >= Infinity).
+        if (expiresAt < Infinity && clock.now() + delay >= expiresAt) reason = 'deadline';
         else if (o.budget?.tryRetry() === false) reason = 'budget';
         else {
           // An async hook is not awaited (retry does not wait for a log line); its rejection is dropped here,
