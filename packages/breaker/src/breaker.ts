@@ -261,10 +261,11 @@ export const steady = (clock: Clock): ((lenient?: 1) => number) => {
     } catch (error) {
       if (!lenient) throw error;
     }
-    // No time has passed since the last reading (0 if there was none) for a NaN reading (it made an open period
-    // NaN: open for good), and for a clock that threw in a `lenient` read, one made after fn ran, whose outcome
-    // the clock's error must not replace (decision 0126).
-    if (!(now <= Infinity)) return last > -Infinity ? last + behind : 0;
+    // No time has passed since the last reading (0 if there was none) for a reading that is not a finite number
+    // (NaN made an open period NaN: open for good; Infinity, or -Infinity as a step back, made every later
+    // reading Infinity: every open period over at once, for good), and for a clock that threw in a `lenient`
+    // read, one made after fn ran, whose outcome the clock's error must not replace (decision 0126).
+    if (!(now - now === 0)) return last > -Infinity ? last + behind : 0;
     if (now < last) behind += last - now;
     last = now;
     return now + behind;
@@ -725,13 +726,14 @@ export function createBreaker(options: BreakerOptions = {}): Breaker {
       admit(fn, opts?.signal, resolveFailure) ?? run(fn, opts?.signal).then(ok, fail),
     snapshot: (): BreakerSnapshot => {
       const now = poll();
-      // A reading that is not a number is no time since the last (as in steady): NaN here was no finite openUntil.
+      // A reading that is not a finite number is no time since the last (as in steady): NaN, Infinity or
+      // -Infinity here was no finite openUntil.
       const read = clock.now();
       return {
         state: STATES[state]!,
         isolated: !!isolations,
         // On the clock as it reads now (the breaker's own time is ahead of it by any step back).
-        openUntil: state === OPEN && !isolations ? openUntil - now + (read <= Infinity ? read : now) : null,
+        openUntil: state === OPEN && !isolations ? openUntil - now + (read - read === 0 ? read : now) : null,
         trips,
         consecutiveFailures: consecutive,
         ...(win?.counts(now) ?? { calls, failures, slowCalls }),

@@ -1,0 +1,79 @@
+/**
+ * Review round 18: a clock that reads `Infinity` or `-Infinity` once (the case review 16 fixed for `NaN`, and
+ * @integ/retry's 4449207 for its budget), at a breaker's or a registry's read and as `snapshot()` is taken.
+ */
+import { createFakeClock } from '@integ/testing';
+import { describe, expect, it } from 'vitest';
+import { createBreaker, createBreakerRegistry } from '../src/index';
+
+const down = new Error('down');
+const fail = (): Promise<never> => Promise.reject(down);
+
+/** A fake clock at 5 s whose next `bad` readings are `value` (set `bad` later to make a later read bad). */
+const flaky = (value: number) => {
+  const fake = createFakeClock({ now: 5_000 });
+  const state = { bad: 0 };
+  const clock = {
+    now: () => (state.bad-- > 0 ? value : fake.now()),
+    setTimeout: fake.setTimeout,
+    clearTimeout: fake.clearTimeout,
+  };
+  return { fake, clock, state };
+};
+
+describe('createBreaker on a clock that reads Infinity or -Infinity once', () => {
+  for (const value of [Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY])
+    for (const when of ['at creation', 'after a reading'])
+      it(`reads it as no time passed, so later open periods last openFor (${value}, ${when})`, async () => {
+        const { fake, clock, state } = flaky(value);
+        const breaker = createBreaker({ clock, failureThreshold: 1, openFor: 1_000, onSuccess: () => {} });
+        if (when === 'at creation') state.bad = 1;
+        expect(await breaker.execute(() => 1)).toBe(1);
+        state.bad = 1;
+        expect(breaker.state).toBe('closed');
+        await breaker.tryExecute(fail);
+        // It was half-open at once, for good: the breaker's time stayed Infinity (or NaN), every open period 0 ms.
+        expect(breaker.state).toBe('open');
+        expect(breaker.snapshot()).toMatchObject({ state: 'open', openUntil: 6_000 });
+        await fake.advance(999);
+        const rejected = await breaker.tryExecute(() => 2);
+        expect(!rejected.ok && (rejected.error as { retryAfterMs: number }).retryAfterMs).toBe(1);
+        await fake.advance(1);
+        expect(breaker.state).toBe('half-open');
+        expect(await breaker.execute(() => 3)).toBe(3);
+        expect(breaker.state).toBe('closed');
+      });
+});
+
+describe('snapshot() on a clock that reads Infinity or -Infinity as it is taken', () => {
+  it('gives an openUntil that is a finite number, as for NaN', async () => {
+    for (const value of [Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY]) {
+      const { fake, clock, state } = flaky(value);
+      const breaker = createBreaker({ clock, failureThreshold: 1, openFor: 1_000 });
+      await breaker.tryExecute(fail);
+      await fake.advance(400);
+      state.bad = 2;
+      expect(breaker.snapshot()).toMatchObject({ state: 'open', openUntil: 6_000 });
+      expect(breaker.snapshot()).toMatchObject({ state: 'open', openUntil: 6_000 });
+    }
+  });
+});
+
+describe('createBreakerRegistry on a clock that reads Infinity once', () => {
+  it('still evicts a breaker idle for idleFor, and only then', async () => {
+    const { fake, clock, state } = flaky(Number.POSITIVE_INFINITY);
+    const registry = createBreakerRegistry({ clock, idleFor: 1_000 });
+    registry.get('a');
+    state.bad = 1;
+    registry.get('b');
+    await fake.advance(500);
+    registry.get('c');
+    // Infinity - used was no number below idleFor: a and b were idle at once; then every key was.
+    expect(registry.has('a')).toBe(true);
+    await fake.advance(400);
+    expect(registry.prune()).toBe(0);
+    await fake.advance(100);
+    expect(registry.prune()).toBe(2);
+    expect(registry.has('c')).toBe(true);
+  });
+});
