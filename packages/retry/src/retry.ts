@@ -338,6 +338,10 @@ async function attemptAll<T>(
       expiresAt = -Infinity;
       stop(new TimeoutError(deadline, 'Retry deadline'));
     }, deadline);
+  // Whether an attempt after a wait of `ms` would start at or after the deadline. Once its timer has fired, yes, also
+  // on a clock that reads NaN (NaN >= -Infinity is false: an attempt started after the deadline, and nothing cut it).
+  const past = (ms: number): boolean =>
+    expiresAt < Infinity && (expiresAt === -Infinity || clock.now() + ms >= expiresAt);
   try {
     while (!reason) {
       const controller = guarded ? new AbortController() : undefined;
@@ -404,7 +408,7 @@ async function attemptAll<T>(
         // The instant the wait would end, as the clock adds it, not the time left read back: on a clock at a
         // fraction of a ms `expiresAt - now` may read 500.0000001 where 500 ms are left (decision 0177). No
         // deadline is never reached, not even by a clock that reads Infinity (Infinity + delay >= Infinity).
-        if (expiresAt < Infinity && clock.now() + delay >= expiresAt) reason = 'deadline';
+        if (past(delay)) reason = 'deadline';
         else if (o.budget?.tryRetry() === false) reason = 'budget';
         else {
           // An async hook is not awaited (retry does not wait for a log line); its rejection is dropped here,
@@ -421,7 +425,7 @@ async function attemptAll<T>(
           previousDelay = delay;
           if (signal?.aborted) reason = 'aborted';
           // Timers can fire late (a busy event loop): re-check, so no attempt starts at or after the deadline.
-          else if (expiresAt < Infinity && clock.now() >= expiresAt) reason = 'deadline';
+          else if (past(0)) reason = 'deadline';
         }
       }
     }
