@@ -118,6 +118,10 @@ export async function query(
             'dns',
             `${type} ${name}: server ${server.host}:${server.port} answered ${RCODE_NAMES[rcode] ?? rcode}`,
           );
+        // RFC 2181 §8: a TTL with the most significant bit set is read as if it were 0 (dns-packet reads the 32
+        // bits unsigned, and 2^32 - 1 s was then trusted for maxInterval).
+        for (const answer of (response.answers ?? []) as { ttl?: number }[])
+          if ((answer.ttl! | 0) < 0) answer.ttl = 0;
         return response;
       } catch (error) {
         if (options.signal.aborted) throw options.signal.reason;
