@@ -244,6 +244,23 @@ const isTimeout = (reason: unknown): boolean =>
   (reason as { code?: unknown } | null)?.code === 'ERR_TIMEOUT';
 
 /**
+ * Internal (not exported from the package): an options argument of `createBreaker`, `slidingWindow`,
+ * `createBreakerRegistry` or a registry's per-key function. `null` or `undefined` is none, as in @integ/retry (a
+ * config read from JSON); anything but an object (a JSON string not parsed, a number, a function not called) or a
+ * Promise (a config loader not awaited, its rejection dropped: left unhandled, it ends a Node process) throws:
+ * read as an object without options, every default applied silently.
+ */
+export const optionsOf = <T extends object>(value: T | null | undefined): T => {
+  (value as PromiseLike<unknown> | null)?.then?.(ignore, ignore);
+  if (
+    value != null &&
+    (typeof value !== 'object' || typeof (value as PromiseLike<unknown>).then === 'function')
+  )
+    throw new InvalidArgumentError('options', 'an options object', value);
+  return value ?? ({} as T);
+};
+
+/**
  * Internal (not exported from the package): readings of `clock` that never step back. A clock is
  * `Date.now()` by default, a wall clock that NTP, a resumed VM or an operator can set back: read as is, a
  * step back of a day held a 1 s open period (and its retryAfterMs) for a day, past maxOpenFor, kept a time
@@ -276,7 +293,7 @@ export const steady = (clock: Clock): ((lenient?: 1) => number) => {
  * Creates a circuit breaker. With no options it opens after 5 consecutive failures and stays open for
  * 60 s, then admits one probe: a success closes it, a failure opens it again.
  *
- * @throws {InvalidArgumentError} for an option out of range
+ * @throws {InvalidArgumentError} for an option out of range, or `options` that is not an object (a string, a Promise)
  * @example
  * ```ts
  * const breaker = createBreaker({ failureThreshold: 5, openFor: 30_000 });
@@ -285,7 +302,7 @@ export const steady = (clock: Clock): ((lenient?: 1) => number) => {
  */
 export function createBreaker(options: BreakerOptions = {}): Breaker {
   // `null` is no options, as in @integ/retry (a config read from JSON), not a TypeError on its first field.
-  options ??= {};
+  options = optionsOf(options);
   const clock = options.clock ?? systemClock;
   // Checked here like every option: a clock without its methods failed a call mid-transition (a TypeError
   // instead of fn's error, the state half-updated), and every later call, at the next transition.

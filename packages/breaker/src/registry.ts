@@ -18,6 +18,7 @@ import {
   DISARM,
   type ExecuteOptions,
   ignore,
+  optionsOf,
   steady,
 } from './breaker.js';
 
@@ -95,7 +96,8 @@ const SCAN = 8;
  * Creates a registry of breakers keyed by string.
  *
  * @throws {InvalidArgumentError} for a `maxSize` that is not a whole number >= 1, an `idleFor` that is not a
- *   number >= 0, an `onEvict` that is not a function, `options` neither an object nor a function, a `clock`
+ *   number >= 0, an `onEvict` that is not a function, `options` neither an object nor a function (or the
+ *   registry's options not an object: a string, a Promise), a `clock`
  *   without `now`, `setTimeout` and `clearTimeout` methods, or an options object that `createBreaker` refuses
  * @example
  * ```ts
@@ -104,8 +106,9 @@ const SCAN = 8;
  * ```
  */
 export function createBreakerRegistry(options: BreakerRegistryOptions = {}): BreakerRegistry {
-  // `null` is no options, as in @integ/retry (a config read from JSON), not a TypeError on its first field.
-  options ??= {};
+  // `null` is no options, as in @integ/retry (a config read from JSON), not a TypeError on its first field; a
+  // string or a Promise is refused, not read as no options.
+  options = optionsOf(options);
   const clock = options.clock ?? systemClock;
   // Idle time on readings that never step back: a clock set back a day kept every breaker from idling for a day.
   const time = steady(clock);
@@ -126,14 +129,8 @@ export function createBreakerRegistry(options: BreakerRegistryOptions = {}): Bre
   // rejection, left unhandled, ends a Node process. So is anything but an object: a JSON string not parsed, a
   // function not called, spread into every default too.
   const build = (own: BreakerOptions | undefined): Entry['breaker'] => {
-    if (
-      own != null &&
-      (typeof own !== 'object' || typeof (own as PromiseLike<unknown>).then === 'function')
-    ) {
-      (own as PromiseLike<unknown>).then?.(ignore, ignore);
-      throw new InvalidArgumentError('options', 'BreakerOptions, not a Promise', own);
-    }
-    return createBreaker({ ...own, clock: own?.clock ?? clock }) as Entry['breaker'];
+    own = optionsOf(own);
+    return createBreaker({ ...own, clock: own.clock ?? clock }) as Entry['breaker'];
   };
   // Static options are checked now, by a breaker made and dropped (disarmed: an open initialState with
   // onStateChange arms a timer): a wrong one throws at startup, not at the first request's get(). With an

@@ -1,10 +1,12 @@
 /**
  * Review round 18: a clock that reads `Infinity` or `-Infinity` once (the case review 16 fixed for `NaN`, and
- * @integ/retry's 4449207 for its budget), at a breaker's or a registry's read and as `snapshot()` is taken.
+ * @integ/retry's 4449207 for its budget), at a breaker's or a registry's read and as `snapshot()` is taken; and
+ * options of createBreaker, slidingWindow or createBreakerRegistry that are not an object (ce9d501's case).
  */
+import { InvalidArgumentError } from '@integ/core';
 import { createFakeClock } from '@integ/testing';
 import { describe, expect, it } from 'vitest';
-import { createBreaker, createBreakerRegistry } from '../src/index';
+import { createBreaker, createBreakerRegistry, slidingWindow } from '../src/index';
 
 const down = new Error('down');
 const fail = (): Promise<never> => Promise.reject(down);
@@ -75,5 +77,42 @@ describe('createBreakerRegistry on a clock that reads Infinity once', () => {
     await fake.advance(100);
     expect(registry.prune()).toBe(2);
     expect(registry.has('c')).toBe(true);
+  });
+});
+
+describe('createBreaker, slidingWindow and createBreakerRegistry given options that are not an object', () => {
+  // A JSON string not parsed (process.env.BREAKER), a number, a function not called, a Promise (an async
+  // config loader not awaited): each was read as an object without options, so every default applied
+  // silently (createBreaker('{"failureThreshold":1}') still needed 5 failures), as ce9d501 fixed for a
+  // registry's per-key options.
+  const wrong = (): unknown[] => [
+    '{"failureThreshold":1}',
+    5,
+    true,
+    () => ({ failureThreshold: 1 }),
+    new Promise(() => {}),
+  ];
+  const refused = (make: () => unknown): InvalidArgumentError => {
+    let thrown: unknown;
+    try {
+      make();
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(InvalidArgumentError);
+    return thrown as InvalidArgumentError;
+  };
+
+  it('refuses them with InvalidArgumentError (options); null and undefined still mean none', async () => {
+    for (const options of wrong()) {
+      expect(refused(() => createBreaker(options as never)).argument).toBe('options');
+      expect(refused(() => slidingWindow(options as never)).argument).toBe('options');
+      expect(refused(() => createBreakerRegistry(options as never)).argument).toBe('options');
+    }
+    for (const options of [null, undefined]) {
+      expect(await createBreaker(options as never).execute(() => 1)).toBe(1);
+      expect(await createBreaker({ window: slidingWindow(options as never) }).execute(() => 2)).toBe(2);
+      expect(await createBreakerRegistry(options as never).execute('a', () => 3)).toBe(3);
+    }
   });
 });

@@ -9,6 +9,7 @@
  * when no call lands in them.
  */
 import { InvalidArgumentError } from '@integ/core';
+import { optionsOf } from './breaker.js';
 
 /** Calls, failures and slow calls currently in a window. */
 export interface WindowCounts {
@@ -93,7 +94,7 @@ function option(
  * `createBreaker`. Rates are judged after every counted call once `minimumCalls` are in the window;
  * a rate at or above its threshold opens the circuit.
  *
- * @throws {InvalidArgumentError} for an option out of range
+ * @throws {InvalidArgumentError} for an option out of range, or `options` that is not an object (a string, a Promise)
  * @example
  * ```ts
  * const breaker = createBreaker({
@@ -103,8 +104,9 @@ function option(
  * ```
  */
 export function slidingWindow(options: SlidingWindowOptions = {}): WindowFactory {
-  // `null` is no options, as in @integ/retry (a config read from JSON), not a TypeError on its first field.
-  options ??= {};
+  // `null` is no options, as in @integ/retry (a config read from JSON), not a TypeError on its first field; a
+  // string or a Promise is refused, not read as no options.
+  options = optionsOf(options);
   const byTime = options.type === 'time';
   if (!byTime && (options.type ?? 'count') !== 'count')
     throw new InvalidArgumentError('type', "'count' or 'time'", options.type);
