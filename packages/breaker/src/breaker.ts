@@ -227,6 +227,11 @@ const resolveFailure = async (error: unknown): Promise<BreakerResult<never>> => 
 const RESOLVED = Promise.resolve();
 /** Drops an async hook's rejection (see `emit`); the registry drops `onEvict`'s with it. */
 export const ignore = (): void => {};
+/** Returns `value`, its rejection dropped if it is a Promise: user code gone async where nothing awaits it. */
+export const drop = <T>(value: T): T => {
+  (value as PromiseLike<unknown> | null | undefined)?.then?.(ignore, ignore);
+  return value;
+};
 // Rejecting one microtask later, once the caller's `await` or `.then` is attached, spares Node's
 // unhandled-rejection bookkeeping, which otherwise costs more than the whole rejection. A `.then` on a
 // settled promise is that microtask at less cost than `queueMicrotask` (which makes an AsyncResource in Node).
@@ -251,7 +256,7 @@ const isTimeout = (reason: unknown): boolean =>
  * read as an object without options, every default applied silently.
  */
 export const optionsOf = <T extends object>(value: T | null | undefined): T => {
-  (value as PromiseLike<unknown> | null)?.then?.(ignore, ignore);
+  drop(value);
   if (
     value != null &&
     (typeof value !== 'object' || typeof (value as PromiseLike<unknown>).then === 'function')
@@ -425,7 +430,7 @@ export function createBreaker(options: BreakerOptions = {}): Breaker {
   // An async hook is not awaited, and its rejection is dropped here: left unhandled, it ends a Node process.
   const emit = (call: () => unknown): void => {
     try {
-      (call() as PromiseLike<unknown> | undefined)?.then?.(ignore, ignore);
+      drop(call());
     } catch {}
   };
   // A clearTimeout that throws (a browser's unbound window.clearTimeout: 'Illegal invocation') is ignored:
@@ -514,8 +519,7 @@ export function createBreaker(options: BreakerOptions = {}): Breaker {
       // fn's outcome, skipped the trip, and out of an abort listener was an uncaught exception.
       let open: unknown;
       try {
-        open = win?.record(failed, slow, time(1));
-        (open as PromiseLike<unknown> | undefined)?.then?.(ignore, ignore);
+        open = drop(win?.record(failed, slow, time(1)));
       } catch {}
       if (!(open === true || consecutive >= threshold)) return;
     } else {
@@ -718,7 +722,8 @@ export function createBreaker(options: BreakerOptions = {}): Breaker {
     )
       throw new InvalidArgumentError('initialState', 'a snapshot() of a breaker', snap);
     // Counts only: a window that holds them (restore is optional) decides nothing until the next call.
-    win?.restore?.({ calls, failures, slowCalls }, time());
+    // An async restore's rejection is dropped (left unhandled, it ends a Node process); a throw is createBreaker's.
+    drop(win?.restore?.({ calls, failures, slowCalls }, time()));
     if (snap.isolated === true) {
       isolations = 1;
       state = OPEN;
@@ -753,7 +758,8 @@ export function createBreaker(options: BreakerOptions = {}): Breaker {
         openUntil: state === OPEN && !isolations ? openUntil - now + (read - read === 0 ? read : now) : null,
         trips,
         consecutiveFailures: consecutive,
-        ...(win?.counts(now) ?? { calls, failures, slowCalls }),
+        // An async counts' rejection is dropped, as restore's.
+        ...(drop(win?.counts(now)) ?? { calls, failures, slowCalls }),
       };
     },
     isolate(): () => void {

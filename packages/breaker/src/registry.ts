@@ -16,8 +16,8 @@ import {
   type BreakerSnapshot,
   createBreaker,
   DISARM,
+  drop,
   type ExecuteOptions,
-  ignore,
   optionsOf,
   steady,
 } from './breaker.js';
@@ -164,7 +164,7 @@ export function createBreakerRegistry(options: BreakerRegistryOptions = {}): Bre
       // async one's rejection is dropped, not left unhandled (that ends a Node process).
       for (const [key, breaker] of list)
         try {
-          (onEvict!(key, breaker) as PromiseLike<unknown> | undefined)?.then?.(ignore, ignore);
+          drop(onEvict!(key, breaker));
         } catch {}
       pending = [];
     }

@@ -1,12 +1,13 @@
 /**
  * Review round 18: a clock that reads `Infinity` or `-Infinity` once (the case review 16 fixed for `NaN`, and
  * @integ/retry's 4449207 for its budget), at a breaker's or a registry's read and as `snapshot()` is taken; and
- * options of createBreaker, slidingWindow or createBreakerRegistry that are not an object (ce9d501's case).
+ * options of createBreaker, slidingWindow or createBreakerRegistry that are not an object (ce9d501's case); a
+ * custom window's async restore or counts that rejects (0824c8e's case).
  */
 import { InvalidArgumentError } from '@integ/core';
-import { createFakeClock } from '@integ/testing';
+import { createFakeClock, trackUnhandledRejections } from '@integ/testing';
 import { describe, expect, it } from 'vitest';
-import { createBreaker, createBreakerRegistry, slidingWindow } from '../src/index';
+import { type BreakerWindow, createBreaker, createBreakerRegistry, slidingWindow } from '../src/index';
 
 const down = new Error('down');
 const fail = (): Promise<never> => Promise.reject(down);
@@ -113,6 +114,31 @@ describe('createBreaker, slidingWindow and createBreakerRegistry given options t
       expect(await createBreaker(options as never).execute(() => 1)).toBe(1);
       expect(await createBreaker({ window: slidingWindow(options as never) }).execute(() => 2)).toBe(2);
       expect(await createBreakerRegistry(options as never).execute('a', () => 3)).toBe(3);
+    }
+  });
+});
+
+describe('createBreaker with a custom window whose restore or counts is async and rejects', () => {
+  it("drops the rejection (left unhandled, it ends a Node process), as for record's and clear's (decision 0128)", async () => {
+    const unhandled = trackUnhandledRejections();
+    try {
+      const broken = new Error('window store down');
+      const window = (): BreakerWindow => ({
+        record: () => false,
+        counts: (async () => {
+          throw broken;
+        }) as never,
+        clear: () => {},
+        restore: (async () => {
+          throw broken;
+        }) as never,
+      });
+      const breaker = createBreaker({ window, initialState: { state: 'closed', calls: 2, failures: 1 } });
+      breaker.snapshot();
+      expect(await breaker.execute(() => 1)).toBe(1);
+      expect(await unhandled.settled()).toEqual([]);
+    } finally {
+      unhandled.stop();
     }
   });
 });
