@@ -142,3 +142,39 @@ describe('createBreaker with a custom window whose restore or counts is async an
     }
   });
 });
+
+describe('execute given a real AbortSignal (b8d13d2 refuses only stubs without removeEventListener)', () => {
+  it("takes Node's, AbortSignal.timeout()'s, AbortSignal.any()'s and an EventTarget polyfill's, and follows their abort", async () => {
+    // A polyfill's signal (abort-controller, abortcontroller-polyfill): an EventTarget with aborted and reason.
+    class PolyfillSignal extends EventTarget {
+      aborted = false;
+      reason: unknown = undefined;
+      abort(reason: unknown): void {
+        this.aborted = true;
+        this.reason = reason;
+        this.dispatchEvent(new Event('abort'));
+      }
+    }
+    const make = (): [AbortSignal, (reason: unknown) => void][] => {
+      const a = new AbortController();
+      const b = new AbortController();
+      const c = new PolyfillSignal();
+      return [
+        [a.signal, (r) => a.abort(r)],
+        [AbortSignal.any([b.signal]), (r) => b.abort(r)],
+        [c as unknown as AbortSignal, (r) => c.abort(r)],
+      ];
+    };
+    expect(await createBreaker().execute(() => 0, { signal: AbortSignal.timeout(60_000) })).toBe(0);
+    for (const [signal, abort] of make()) {
+      const clock = createFakeClock({ now: 0 });
+      const breaker = createBreaker({ clock, failureThreshold: 1, openFor: 100 });
+      expect(await breaker.execute(() => 1, { signal })).toBe(1);
+      // A caller's timeout through it is a failed call: the breaker opens.
+      const call = breaker.tryExecute(() => new Promise(() => {}), { signal });
+      abort(new DOMException('late', 'TimeoutError'));
+      expect(breaker.state).toBe('open');
+      void call;
+    }
+  });
+});
