@@ -577,7 +577,10 @@ export function createBreaker(options: BreakerOptions = {}): Breaker {
     const settle = (outcome: Outcome, subject: unknown): void => {
       clear(probeTimer);
       inFlight.delete(own);
-      signal?.removeEventListener('abort', forward);
+      // A stub's removeEventListener that throws must not replace fn's outcome nor keep a probe's slot (b8d13d2).
+      try {
+        signal?.removeEventListener('abort', forward);
+      } catch {}
       if (!settled) {
         settled = true;
         // A call whose signal aborted (the caller's, or isolate(), which also reaches the shared signal of
@@ -594,13 +597,14 @@ export function createBreaker(options: BreakerOptions = {}): Breaker {
         record(g, from, start, outcome, subject);
       }
     };
-    // No `once` needed: a signal fires 'abort' at most once, and settle() removes the listener anyway.
-    signal?.addEventListener('abort', forward);
     // Once its own controller aborts (the caller's signal, isolate(), the probe timeout), the call is
     // over for the breaker even if fn never settles: the probe timer and the caller's signal are freed at
     // once, and the probe slot too unless the reason was a caller's timeout (then a failed probe).
     if (own !== controller) own.signal.addEventListener('abort', () => settle(2, 0));
     try {
+      // No `once` needed: a signal fires 'abort' at most once, and settle() removes the listener anyway. In the
+      // try: a stub's addEventListener that throws fails the call with its error before fn runs, taking nothing.
+      signal?.addEventListener('abort', forward);
       // A caller signal that is already aborted: reject with its reason without running fn, and count
       // nothing, even for a timeout (the dependency was never asked; the catch sees the signal aborted).
       if (signal?.aborted) throw signal.reason;
@@ -622,7 +626,7 @@ export function createBreaker(options: BreakerOptions = {}): Breaker {
       settle(0, value);
       return value;
     } catch (error) {
-      settle(signal?.aborted || !ran ? 2 : 1, error);
+      settle(!ran || signal?.aborted ? 2 : 1, error);
       throw error;
     }
   }

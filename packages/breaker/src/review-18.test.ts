@@ -2,7 +2,8 @@
  * Review round 18: a clock that reads `Infinity` or `-Infinity` once (the case review 16 fixed for `NaN`, and
  * @integ/retry's 4449207 for its budget), at a breaker's or a registry's read and as `snapshot()` is taken; and
  * options of createBreaker, slidingWindow or createBreakerRegistry that are not an object (ce9d501's case); a
- * custom window's async restore or counts that rejects (0824c8e's case).
+ * custom window's async restore or counts that rejects (0824c8e's case); real AbortSignals taken by b8d13d2's
+ * check, and a signal stub whose addEventListener or removeEventListener throws (b8d13d2's case).
  */
 import { InvalidArgumentError } from '@integ/core';
 import { createFakeClock, trackUnhandledRejections } from '@integ/testing';
@@ -176,5 +177,49 @@ describe('execute given a real AbortSignal (b8d13d2 refuses only stubs without r
       expect(breaker.state).toBe('open');
       void call;
     }
+  });
+});
+
+describe('execute given a signal whose addEventListener or removeEventListener throws (a stub)', () => {
+  // b8d13d2's case for a method that is there but throws: the call failed with the stub's error instead of fn's
+  // value, and a probe's slot was held with no timer left to free it, so the breaker stayed half-open for good.
+  const stub = (which: 'add' | 'remove'): AbortSignal =>
+    ({
+      aborted: false,
+      addEventListener() {
+        if (which === 'add') throw down;
+      },
+      removeEventListener() {
+        if (which === 'remove') throw down;
+      },
+    }) as never;
+
+  it('fails the call before fn runs if it cannot be listened to, taking no probe slot', async () => {
+    const clock = createFakeClock({ now: 0 });
+    const breaker = createBreaker({ clock, failureThreshold: 1, openFor: 100 });
+    await breaker.tryExecute(fail);
+    await clock.advance(100);
+    let ran = 0;
+    expect(await breaker.tryExecute(() => ++ran, { signal: stub('add') })).toEqual({
+      ok: false,
+      error: down,
+    });
+    expect(ran).toBe(0);
+    expect(await breaker.tryExecute(() => 'probe')).toEqual({ ok: true, value: 'probe' });
+    expect(breaker.state).toBe('closed');
+  });
+
+  it("returns and counts fn's outcome if it cannot be stopped listening to", async () => {
+    const clock = createFakeClock({ now: 0 });
+    const breaker = createBreaker({ clock, failureThreshold: 1, openFor: 100 });
+    await breaker.tryExecute(fail);
+    await clock.advance(100);
+    expect(await breaker.tryExecute(() => 'probe', { signal: stub('remove') })).toEqual({
+      ok: true,
+      value: 'probe',
+    });
+    expect(breaker.state).toBe('closed');
+    expect(await breaker.tryExecute(fail, { signal: stub('remove') })).toEqual({ ok: false, error: down });
+    expect(breaker.state).toBe('open');
   });
 });
