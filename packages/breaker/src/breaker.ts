@@ -177,6 +177,7 @@ export interface Breaker {
    * @throws {CircuitOpenError} when the call is rejected; otherwise whatever `fn` throws
    * @throws {InvalidArgumentError} when `fn` is not a function or `signal` not an `AbortSignal` (`fn` does not run)
    * @throws the clock's error when a method of `clock` throws before `fn` runs (`fn` does not run; decision 0126)
+   * @throws the signal's error when a stub's `addEventListener` throws (`fn` does not run)
    */
   execute<T>(fn: (context: BreakerContext) => T | PromiseLike<T>, options?: ExecuteOptions): Promise<T>;
   /**
