@@ -15,12 +15,16 @@ export interface Steady {
 }
 
 export function steady(clock: Clock): Steady {
-  let last = Number.NEGATIVE_INFINITY;
+  let last = Number.NaN;
   const time = (): number => {
     const now = clock.now();
-    if (now < last) time.behind += last - now;
-    last = now;
-    return now + time.behind;
+    // A reading that is not a finite number is no time since the last (0 if there was none), as in breaker's
+    // steady(): Infinity, or -Infinity as a step back, made every later reading Infinity, NaN stamped NaN.
+    if (now - now === 0) {
+      if (now < last) time.behind += last - now;
+      last = now;
+    }
+    return (last || 0) + time.behind;
   };
   time.behind = 0;
   return time;
