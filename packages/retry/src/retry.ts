@@ -171,7 +171,8 @@ const safely = <R>(read: () => R): R | undefined => {
  * @throws {RetryError} `ERR_RETRY_EXHAUSTED` when every attempt failed or the deadline left no time
  * @throws {RetryBudgetError} `ERR_RETRY_BUDGET_EXHAUSTED` when the shared budget refused a retry
  * @throws the failure itself when it is not retryable, and the signal's reason when the caller aborts
- * @throws {InvalidArgumentError} when an option is out of range
+ * @throws {InvalidArgumentError} when an option is out of range or `signal` is not an AbortSignal
+ * @throws the signal's error when a stub's `addEventListener` or `removeEventListener` throws
  * @example
  * ```ts
  * const user = await retry(({ signal }) => fetchJson(`/users/${id}`, { signal }), {
@@ -202,6 +203,15 @@ export function retry<T>(
       checkFn('onRetry', o.onRetry);
       checkFn('onGiveUp', o.onGiveUp);
       checkFn('random', o.random);
+      // A stub we cannot listen to, or stop listening to (no removeEventListener: thrown as the attempt settled, it
+      // ended Node with an uncaught TypeError), as in @integ/breaker. Every real signal has the three.
+      if (
+        signal != null &&
+        (typeof signal.aborted !== 'boolean' ||
+          typeof signal.addEventListener !== 'function' ||
+          typeof signal.removeEventListener !== 'function')
+      )
+        throw new InvalidArgumentError('signal', 'an AbortSignal', signal);
       if (signal?.aborted) throw abortReason(signal);
       o.budget?.recordRequest();
       if ((signal ?? o.timeout ?? o.deadline ?? o.retryOnResult) !== undefined) return attemptAll(fn, o);
@@ -265,12 +275,16 @@ async function attemptAll<T>(
       const settle = (value: unknown, ok?: boolean): void => {
         done = 1;
         stop = ignore;
-        signal?.removeEventListener('abort', onAbort);
-        // A clearTimeout that throws (window.clearTimeout passed unbound) must still settle: thrown here, in a
-        // `then` or a timer callback, it left retry pending forever. It rejects with the clock's error, which the
-        // loop rethrows instead of counting it as the attempt's failure.
+        // A clearTimeout that throws (window.clearTimeout passed unbound), or a stub signal's removeEventListener,
+        // must still settle: thrown here, in a `then` or a timer callback, it left retry pending forever (and
+        // ended Node). It rejects with that error, which the loop rethrows instead of counting it as the attempt's
+        // failure; the timer is cleared either way.
         try {
-          clock.clearTimeout(timer);
+          try {
+            signal?.removeEventListener('abort', onAbort);
+          } finally {
+            clock.clearTimeout(timer);
+          }
           (ok ? resolve : reject)(value as R);
         } catch (error) {
           broken = true;
@@ -284,9 +298,15 @@ async function attemptAll<T>(
         settle(reason, !controller);
       };
       const onAbort = (): void => cut(abortReason(signal as AbortSignal));
-      // A signal aborted in a hook fires no event any more: check it first.
-      if (signal?.aborted) return onAbort();
-      signal?.addEventListener('abort', onAbort);
+      // A signal aborted in a hook fires no event any more: check it first. A stub whose addEventListener (or
+      // aborted) throws rejects with its error, before the attempt starts, timer cleared (the loop rethrows it).
+      try {
+        if (signal?.aborted) return onAbort();
+        signal?.addEventListener('abort', onAbort);
+      } catch (error) {
+        broken = true;
+        return settle(error);
+      }
       // The deadline cuts attempts and waits, not a retryIf (user code, outside its guarantee).
       if (controller || !start) stop = cut;
       if (start)
