@@ -4,7 +4,7 @@
  * `random` makes every delay reproducible.
  */
 import { InvalidArgumentError } from '@integ/core';
-import { check } from './internal/check.js';
+import { check, checkOptions } from './internal/check.js';
 
 /** What a {@link Backoff} knows when it picks the next delay. */
 export interface BackoffContext {
@@ -86,6 +86,9 @@ function spread(delay: number, jitter: Jitter, random: () => number): number {
  * await retry(fetchUser, { backoff: constant(250) });
  * ```
  */
+// `exponential(200)`, `linear('200')`: every default applied silently (review-19.test.ts).
+const BACKOFF_EXAMPLE = '{ initial: 200 }';
+
 export function constant(ms: number): Backoff {
   const delay = check('constant(ms)', ms);
   return () => delay;
@@ -94,13 +97,14 @@ export function constant(ms: number): Backoff {
 /**
  * A delay that grows by `step` after each failure: `min(max, initial + step * (attempt - 1))`, then jittered.
  *
- * @throws {InvalidArgumentError} when an option is out of range
+ * @throws {InvalidArgumentError} when an option is out of range or `options` is not an object
  * @example
  * ```ts
  * await retry(poll, { backoff: linear({ initial: 200, step: 200, max: 2000 }) }); // 200, 400, 600 ...
  * ```
  */
 export function linear(options?: LinearOptions): Backoff {
+  checkOptions(options, BACKOFF_EXAMPLE);
   const initial = check('linear initial', options?.initial ?? 100);
   const step = check('linear step', options?.step ?? initial);
   const max = check('linear max', options?.max ?? 30_000);
@@ -114,13 +118,14 @@ export function linear(options?: LinearOptions): Backoff {
  * then jittered. With the defaults the ceiling doubles (100, 200, 400 ... 30000 ms) and the actual wait is
  * uniform below it (full jitter), which spreads a fleet of clients out instead of synchronising them.
  *
- * @throws {InvalidArgumentError} when an option is out of range (`factor` must be >= 1)
+ * @throws {InvalidArgumentError} when an option is out of range (`factor` must be >= 1) or `options` is not an object
  * @example
  * ```ts
  * await retry(fetchUser, { backoff: exponential({ initial: 50, max: 5000, jitter: 'equal' }) });
  * ```
  */
 export function exponential(options?: ExponentialOptions): Backoff {
+  checkOptions(options, BACKOFF_EXAMPLE);
   const initial = check('exponential initial', options?.initial ?? 100);
   const factor = check('exponential factor', options?.factor ?? 2, 1, 1e6);
   const max = check('exponential max', options?.max ?? 30_000);
@@ -135,13 +140,14 @@ export function exponential(options?: ExponentialOptions): Backoff {
  * retry uses `initial` as the previous delay. Grows like exponential backoff on average, with each delay
  * drawn relative to the last one.
  *
- * @throws {InvalidArgumentError} when an option is out of range
+ * @throws {InvalidArgumentError} when an option is out of range or `options` is not an object
  * @example
  * ```ts
  * await retry(fetchUser, { backoff: decorrelated({ initial: 100, max: 10_000 }) });
  * ```
  */
 export function decorrelated(options?: DecorrelatedOptions): Backoff {
+  checkOptions(options, BACKOFF_EXAMPLE);
   const initial = check('decorrelated initial', options?.initial ?? 100);
   const max = check('decorrelated max', options?.max ?? 30_000);
   return ({ previousDelay, random }) => {

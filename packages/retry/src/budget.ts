@@ -5,7 +5,7 @@
  * the load on it.
  */
 import { type Clock, InvalidArgumentError, systemClock } from '@integ/core';
-import { check } from './internal/check.js';
+import { check, checkOptions } from './internal/check.js';
 
 /** Options of {@link retryBudget}. */
 export interface RetryBudgetOptions {
@@ -43,7 +43,7 @@ const BUCKETS = 10;
  * Creates a retry budget: within the last `ttl` ms, retries never exceed
  * `ratio x calls + minPerSecond x ttl / 1000`.
  *
- * @throws {InvalidArgumentError} when an option is out of range
+ * @throws {InvalidArgumentError} when an option is out of range or `options` is not an object
  * @example
  * ```ts
  * const budget = retryBudget({ ratio: 0.1, minPerSecond: 5 });
@@ -51,6 +51,7 @@ const BUCKETS = 10;
  * ```
  */
 export function retryBudget(options?: RetryBudgetOptions): RetryBudget {
+  checkOptions(options, '{ ratio: 0.1 }');
   const ratio = check('ratio', options?.ratio ?? 0.2, 0, 1000);
   const minPerSecond = check('minPerSecond', options?.minPerSecond ?? 10, 0, 1e9);
   const ttl = check('ttl', options?.ttl ?? 10_000);

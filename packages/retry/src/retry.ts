@@ -15,7 +15,7 @@ import {
 import { type Backoff, exponential } from './backoff.js';
 import type { RetryBudget } from './budget.js';
 import { MAX_KEPT_ERRORS, RejectedResultError, RetryBudgetError, RetryError } from './errors.js';
-import { check, MAX_DELAY } from './internal/check.js';
+import { check, checkOptions, ignore, MAX_DELAY } from './internal/check.js';
 import { retryAfterOf } from './retry-after.js';
 
 /** What the retried function receives on each call. */
@@ -115,7 +115,6 @@ export interface RetryOptions<T = unknown> {
 // Without `signal`, `timeout` or `deadline` nothing can abort an attempt, so those attempts share one signal
 // that never aborts (created on first use). It drops listeners: they could never fire, so sharing it leaks none.
 let shared: AbortSignal | undefined;
-const ignore = (): void => {};
 const neverAbortedSignal = (): AbortSignal => {
   if (!shared) {
     // A composite with no sources (`AbortSignal.any([])`), which Node's AbortSignal.any() skips: derived from a plain
@@ -132,6 +131,7 @@ const neverAbortedSignal = (): AbortSignal => {
 // Created on the first retry, not at import: importing the package has no side effects.
 let defaultBackoff: Backoff | undefined;
 const NONE: RetryOptions<never> = {};
+const EXAMPLE = '{ attempts: 5 }';
 const checkFn = (name: string, value: unknown): void => {
   if (value != null && typeof value !== 'function') throw new InvalidArgumentError(name, 'a function', value);
 };
@@ -171,7 +171,8 @@ const safely = <R>(read: () => R): R | undefined => {
  * @throws {RetryError} `ERR_RETRY_EXHAUSTED` when every attempt failed or the deadline left no time
  * @throws {RetryBudgetError} `ERR_RETRY_BUDGET_EXHAUSTED` when the shared budget refused a retry
  * @throws the failure itself when it is not retryable, and the signal's reason when the caller aborts
- * @throws {InvalidArgumentError} when an option is out of range or `signal` is not an AbortSignal
+ * @throws {InvalidArgumentError} when an option is out of range, `options` is not an object (`retry(fn, 5)`: pass
+ * `{ attempts: 5 }`) or `signal` is not an AbortSignal
  * @throws the signal's error when a stub's `addEventListener` or `removeEventListener` throws
  * @example
  * ```ts
@@ -190,6 +191,7 @@ export function retry<T>(
   const o = options ?? (NONE as RetryOptions<T>);
   try {
     if (typeof fn !== 'function') throw new InvalidArgumentError('fn', 'a function', fn);
+    checkOptions(options, EXAMPLE);
     if (options) {
       const { attempts = 3, signal } = o;
       if (!(attempts >= 1 && (Number.isInteger(attempts) || attempts === Infinity)))
@@ -486,7 +488,8 @@ const drop = (value: unknown): void =>
  * Wraps `fn` so that every call is retried with `options`; the wrapper has `fn`'s parameters and passes
  * its `this` on.
  *
- * @throws {InvalidArgumentError} (from each call) when an option is out of range
+ * @throws {InvalidArgumentError} at once when `fn` is not a function or `options` not an object; from each call
+ * when an option is out of range
  * @example
  * ```ts
  * const getUser = withRetry((id: string) => api.get(`/users/${id}`), { attempts: 4 });
@@ -498,6 +501,7 @@ export function withRetry<A extends unknown[], R, This = unknown>(
   options?: RetryOptions<Awaited<R>>,
 ): (this: This, ...args: A) => Promise<Awaited<R>> {
   if (typeof fn !== 'function') throw new InvalidArgumentError('fn', 'a function', fn);
+  checkOptions(options, EXAMPLE);
   // A function, not an arrow: a wrapped method keeps its `this` (`obj.get = withRetry(function () {...})`).
   return function (this: This, ...args) {
     return retry(() => fn.apply(this, args) as Awaited<R> | PromiseLike<Awaited<R>>, options);

@@ -3,9 +3,12 @@
  * - A `signal` that is not signal-shaped (a stub without removeEventListener) ended Node with an uncaught TypeError
  *   as the attempt settled; it is now refused before `fn` runs. Every real signal is still taken, and a stub whose
  *   addEventListener or removeEventListener throws rejects the call with its error, leaving no timer.
+ * - Options that are not an object (`retry(fn, 5)`, ported from `call_with_retry(func, max_attempts=3)`) silently
+ *   ran the defaults; they are now refused with InvalidArgumentError('options'), by withRetry, retryBudget and the
+ *   backoff factories (`exponential(200)`) too.
  */
 import { InvalidArgumentError } from '@integ/core';
-import { retry, withRetry } from '@integ/retry';
+import { decorrelated, exponential, linear, retry, retryBudget, withRetry } from '@integ/retry';
 import { createFakeClock } from '@integ/testing';
 import { describe, expect, it } from 'vitest';
 
@@ -138,6 +141,59 @@ describe('retry with a signal that is not signal-shaped', () => {
       expect(error).toBe(thrown);
       expect(calls).toBe(1);
       expect(clock.pendingTimers).toBe(0);
+    }
+  });
+});
+
+describe('options that are not an object', () => {
+  // Made in each test: a Promise that rejects, made at collection, is unhandled until the test runs.
+  const bad: [string, () => unknown][] = [
+    ['a number (attempts ported from call_with_retry)', () => 5],
+    ['0', () => 0],
+    ['false', () => false],
+    ['a JSON string not parsed', () => '{"attempts":5}'],
+    ['an empty string', () => ''],
+    ['a function not called', () => () => ({ attempts: 5 })],
+    ['a Promise not awaited', () => Promise.resolve({ attempts: 5 })],
+    ['a Promise that rejects', () => Promise.reject(new Error('config'))],
+  ];
+  for (const [name, make] of bad)
+    it(`refuses ${name} with InvalidArgumentError (options)`, async () => {
+      const options = make();
+      let calls = 0;
+      const fn = () => {
+        calls++;
+        throw new Error('down');
+      };
+      const error = await reasonOf(retry(fn, options as never));
+      expect(error).toBeInstanceOf(InvalidArgumentError);
+      expect((error as InvalidArgumentError).argument).toBe('options');
+      expect((error as Error).message).toContain('{ attempts: 5 }');
+      expect(calls).toBe(0);
+      expect(() => withRetry(fn, options as never)).toThrow(InvalidArgumentError);
+      expect(() => retryBudget(options as never)).toThrow(InvalidArgumentError);
+      for (const backoff of [linear, exponential, decorrelated]) {
+        let thrown: unknown;
+        try {
+          backoff(options as never);
+        } catch (e) {
+          thrown = e;
+        }
+        expect(thrown, backoff.name).toBeInstanceOf(InvalidArgumentError);
+        expect((thrown as InvalidArgumentError).argument).toBe('options');
+      }
+      expect(calls).toBe(0);
+    });
+
+  it('still takes null and undefined as no options', async () => {
+    for (const options of [null, undefined]) {
+      expect(await retry(() => 1, options as never)).toBe(1);
+      expect(await withRetry(() => 2, options as never)()).toBe(2);
+      expect(retryBudget(options as never).tryRetry()).toBe(true);
+      for (const backoff of [linear, exponential, decorrelated])
+        expect(
+          backoff(options as never)({ attempt: 1, previousDelay: 0, random: () => 0.5 }),
+        ).toBeGreaterThan(0);
     }
   });
 });

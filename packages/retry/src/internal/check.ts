@@ -24,3 +24,24 @@ export function check(
     );
   return value;
 }
+
+/** Does nothing: a handler that drops what it is given (shared, one function in the bundle). */
+export const ignore = (): void => {};
+
+/**
+ * Throws unless `value` is an options object, `null` or `undefined` (none). A number (`retry(fn, 5)`, ported from
+ * `call_with_retry(func, max_attempts=3)`), a JSON string not parsed, a function not called or a Promise not awaited
+ * was read as an object without options: every default applied silently. A Promise's rejection is dropped (left
+ * unhandled, it ends a Node process).
+ *
+ * @throws {InvalidArgumentError} `argument: 'options'`, the message giving `example`
+ */
+export function checkOptions(value: unknown, example: string): void {
+  if (
+    value != null &&
+    (typeof value !== 'object' || typeof (value as PromiseLike<unknown>).then === 'function')
+  ) {
+    Promise.resolve(value).catch(ignore);
+    throw new InvalidArgumentError('options', `an options object, e.g. ${example}`, value);
+  }
+}
