@@ -286,7 +286,17 @@ export function startSession(target: URL, options: ConnectOptions, sink: Session
   // Linked only now, past the last check that throws (createParser's of maxEventSize): a connect() that refuses an
   // option leaves no listener on the caller's signal.
   const stop = new AbortController();
-  const outer = linkSignals(signal, stop.signal);
+  let outer!: ReturnType<typeof linkSignals>;
+  // A signal stub without addEventListener/removeEventListener, or with ones that throw, is refused here, before
+  // anything starts: it threw a bare TypeError (or its own error) from linkSignals, or threw from core's abort
+  // listener at close(), an uncaught exception that left the stream open. Removing a listener never added does
+  // nothing on a real signal.
+  try {
+    signal?.removeEventListener('abort', release);
+    outer = linkSignals(signal, stop.signal);
+  } catch {
+    fail('signal', 'an AbortSignal', signal);
+  }
   outer.signal.addEventListener('abort', release);
 
   // One connection, until it ends. Resolves with why it ended (undefined: a normal end or close()).
