@@ -192,3 +192,33 @@ describe('connect() takes every real signal and follows it to its abort', () => 
     expect(seen[0]).toBe('hi');
   });
 });
+
+describe('connect() refuses a clock without now or clearTimeout', () => {
+  // The same class: a clock was checked only by typeof setTimeout. Without clearTimeout, close() of a stream with an
+  // idleTimeout threw 'clock.clearTimeout is not a function' from the abort listener (an uncaught exception in Node);
+  // without now, the iteration threw a bare TypeError after the first attempt.
+  const timers = { setTimeout: (fn: () => void, ms: number) => setTimeout(fn, ms), clearTimeout };
+  const clocks: [string, unknown][] = [
+    ['no clearTimeout', { now: () => 0, setTimeout: timers.setTimeout }],
+    ['no now', timers],
+    ['a now that is not a function', { ...timers, now: 5 }],
+  ];
+  for (const [name, clock] of clocks) {
+    it(`refuses ${name} with InvalidArgumentError (clock), fetching nothing`, async () => {
+      const { fetch, fetched } = world();
+      let error: unknown;
+      try {
+        connect('http://sse.test/', { clock: clock as never, fetch, idleTimeout: 1_000 });
+      } catch (e) {
+        error = e;
+      }
+      expect(error).toBeInstanceOf(InvalidArgumentError);
+      expect((error as InvalidArgumentError).argument).toBe('clock');
+      expect(() => new EventSource('http://sse.test/', { clock: clock as never, fetch })).toThrow(
+        InvalidArgumentError,
+      );
+      await settle();
+      expect(fetched()).toBe(0);
+    });
+  }
+});

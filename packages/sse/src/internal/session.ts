@@ -214,7 +214,12 @@ export function startSession(target: URL, options: ConnectOptions, sink: Session
     fail('body', 'no stream (sent again on reconnect)', body);
   if (credentials !== 'same-origin' && credentials !== 'include' && credentials !== 'omit')
     fail('credentials', "'omit', 'same-origin' or 'include'", credentials);
-  if (typeof clock?.setTimeout !== 'function')
+  // All three: without clearTimeout, close() threw from its abort listener (uncaught); without now, a bare TypeError.
+  if (
+    typeof clock?.now !== 'function' ||
+    typeof clock.setTimeout !== 'function' ||
+    typeof clock.clearTimeout !== 'function'
+  )
     fail('clock', 'a Clock: { now, setTimeout, clearTimeout }', clock);
   if (signal !== undefined && typeof signal?.aborted !== 'boolean') fail('signal', 'an AbortSignal', signal);
   if (
