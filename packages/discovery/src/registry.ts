@@ -485,8 +485,16 @@ class Service {
           reject(error);
         },
       };
+      // A signal stub without working listener methods is refused before its waiter is queued: one queued, a
+      // removeEventListener missing or throwing threw out of the loop that settles the waiters, which took the
+      // answer for a failed lookup and left later ready() calls waiting. A listener never added is no-op to remove.
+      try {
+        signal?.removeEventListener('abort', onAbort);
+        signal?.addEventListener('abort', onAbort, { once: true });
+      } catch {
+        throw new InvalidArgumentError('signal', 'an AbortSignal', signal);
+      }
       this.readyWaiters.push(waiter);
-      signal?.addEventListener('abort', onAbort, { once: true });
     });
   }
 

@@ -140,3 +140,63 @@ describe.each([Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY])(
     });
   },
 );
+
+describe('ready() given a signal that is not signal-shaped', () => {
+  // A hand-made stub got past ready(): its waiter was queued before addEventListener threw, and a removeEventListener
+  // that was missing or threw threw out of the loop that resolves the waiters, which took the answer for a failed
+  // lookup and left every other ready() waiting.
+  const boom = new Error('stub');
+  const stubs: [string, unknown][] = [
+    ['{ aborted: false }', { aborted: false }],
+    ['no removeEventListener', { aborted: false, addEventListener() {} }],
+    [
+      'an addEventListener that throws',
+      {
+        aborted: false,
+        addEventListener() {
+          throw boom;
+        },
+        removeEventListener() {},
+      },
+    ],
+    [
+      'a removeEventListener that throws',
+      {
+        aborted: false,
+        addEventListener() {},
+        removeEventListener() {
+          throw boom;
+        },
+      },
+    ],
+  ];
+  for (const [name, signal] of stubs) {
+    it(`rejects ${name} with InvalidArgumentError (signal), and other ready() calls still resolve`, async () => {
+      const fake = createFakeClock({ now: T0 });
+      let answer: (() => void) | undefined;
+      const source: Source = {
+        kind: 'held',
+        description: 'answers when told',
+        open: () => ({
+          resolve: () =>
+            new Promise<Snapshot>((resolve) => {
+              answer = () => resolve({ endpoints: [{ url: urls[0]! }], ttlMs: 5_000 });
+            }),
+        }),
+      };
+      const registry = createRegistry({ services: { s: source }, clock: fake });
+      opened.push(registry);
+      const stubbed = registry.ready('s', { signal: signal as AbortSignal });
+      stubbed.catch(() => {});
+      const other = registry.ready('s');
+      let settled = false;
+      other.then(() => (settled = true)).catch(() => {});
+      await fake.advance(0);
+      answer?.();
+      for (let i = 0; i < 10; i++) await fake.advance(0);
+      expect(settled).toBe(true);
+      await expect(stubbed).rejects.toMatchObject({ name: 'InvalidArgumentError', argument: 'signal' });
+      expect(registry.inspect('s')).toMatchObject({ state: 'ready', refreshes: 1, lastError: null });
+    });
+  }
+});
