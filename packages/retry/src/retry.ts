@@ -244,7 +244,10 @@ async function attemptAll<T>(
   const deadline = o.deadline ?? Infinity;
   const clock = o.clock ?? systemClock;
   const guarded = signal || timeout < Infinity || deadline < Infinity;
-  let expiresAt = clock.now() + deadline;
+  // A start read as -Infinity is no known instant (as NaN), not the -Infinity below that says the timer has fired:
+  // that gave up for the deadline after the first failure, long before it (review-20.test.ts).
+  const start = clock.now() + deadline;
+  let expiresAt = start > -Infinity ? start : Number.NaN;
   const errors: unknown[] = [];
   let previousDelay = 0;
   let attempt = 0;
