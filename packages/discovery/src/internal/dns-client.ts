@@ -119,8 +119,11 @@ export async function query(
             `${type} ${name}: server ${server.host}:${server.port} answered ${RCODE_NAMES[rcode] ?? rcode}`,
           );
         // RFC 2181 §8: a TTL with the most significant bit set is read as if it were 0 (dns-packet reads the 32
-        // bits unsigned, and 2^32 - 1 s was then trusted for maxInterval).
-        for (const answer of (response.answers ?? []) as { ttl?: number }[])
+        // bits unsigned, and 2^32 - 1 s was then trusted for maxInterval). The additional section's too: dnsSrv
+        // takes a target's addresses, and their TTL, from there.
+        for (const answer of [...(response.answers ?? []), ...(response.additionals ?? [])] as {
+          ttl?: number;
+        }[])
           if ((answer.ttl! | 0) < 0) answer.ttl = 0;
         return response;
       } catch (error) {

@@ -1,0 +1,80 @@
+/**
+ * Review round 20: 70e1143 read a TTL with the most significant bit set as 0 (RFC 2181 §8) in a response's answer
+ * section only; the additional section's A/AAAA records (dnsSrv takes a target's addresses from there) kept 2^31 s
+ * or more, so the SRV answer was trusted for its own TTL where the address it used was to be asked again at once.
+ */
+import { createRegistry } from '@integ/discovery';
+import { dnsSrv } from '@integ/discovery/dns';
+import { createFakeClock } from '@integ/testing';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const closers: (() => void)[] = [];
+afterAll(() => {
+  for (const close of closers) close();
+});
+
+/** A DNS server answering SRV with one target (TTL 60 s) and that target's A record in the additional section. */
+async function srvServer(additionalTtl: number): Promise<string> {
+  const dgram = await import('node:dgram');
+  const packet = (await import('dns-packet')).default;
+  const socket = dgram.createSocket('udp4');
+  socket.on('message', (message, peer) => {
+    const query = packet.decode(message);
+    const question = query.questions?.[0];
+    if (question === undefined) return;
+    const srv = question.type === 'SRV';
+    socket.send(
+      packet.encode({
+        type: 'response',
+        id: query.id,
+        questions: [question],
+        answers: srv
+          ? [
+              {
+                name: question.name,
+                type: 'SRV',
+                ttl: 60,
+                data: { priority: 1, weight: 1, port: 8080, target: 'a.example.test' },
+              },
+            ]
+          : [],
+        additionals: srv ? [{ name: 'a.example.test', type: 'A', ttl: additionalTtl, data: '10.0.0.9' }] : [],
+      }),
+      peer.port,
+      peer.address,
+    );
+  });
+  await new Promise<void>((r) => socket.bind(0, '127.0.0.1', () => r()));
+  closers.push(() => socket.close());
+  return `127.0.0.1:${socket.address().port}`;
+}
+
+async function nextRefresh(additionalTtl: number): Promise<number | null> {
+  const server = await srvServer(additionalTtl);
+  const clock = createFakeClock({ now: 0.3 });
+  const registry = createRegistry({
+    services: { web: dnsSrv('_web._tcp.example.test', { servers: [server], attempts: 1, family: 4 }) },
+    clock,
+    jitter: 0,
+    minInterval: 1000,
+  });
+  try {
+    await registry.ready();
+    expect(registry.endpoints('web').map((e) => e.url)).toEqual(['http://10.0.0.9:8080']);
+    const next = registry.inspect('web').nextRefreshAt;
+    return next === null ? null : next - 0.3;
+  } finally {
+    registry.close();
+  }
+}
+
+describe('dnsSrv: an additional record whose TTL has the most significant bit set', () => {
+  it('reads it as 0: the next lookup comes as soon as minInterval allows', async () => {
+    expect(await nextRefresh(2 ** 31)).toBe(1000);
+    expect(await nextRefresh(2 ** 32 - 1)).toBe(1000);
+  });
+
+  it('still takes a normal additional TTL: the SRV record TTL (60 s) rules when it is the lower', async () => {
+    expect(await nextRefresh(3600)).toBe(60_000);
+  });
+});
