@@ -6,29 +6,12 @@ import { consul, createRegistry, dnsA, dnsSrv, etcd, httpCheck, type Source } fr
 import { createFakeClock, createTestServer, sseStream } from '@integ/testing';
 import { HttpResponse, http } from 'msw';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { turn, watchedFetch } from './internal/test-watched-fetch.js';
 
 const server = createTestServer();
 beforeAll(() => server.listen());
 afterEach(() => server.resetHandlers());
 afterAll(() => server.close());
-
-// A fetch that says when the response has arrived, so a test can tell "still waiting for the server" from
-// "got the answer and never settled" without a timed wait.
-function watchedFetch(): { fetch: typeof fetch; arrived: Promise<void> } {
-  let arrive = (): void => {};
-  const arrived = new Promise<void>((resolve) => {
-    arrive = resolve;
-  });
-  return {
-    fetch: async (input, init) => {
-      const response = await globalThis.fetch(input, init);
-      arrive();
-      return response;
-    },
-    arrived,
-  };
-}
-const turn = (): Promise<'pending'> => new Promise((resolve) => setImmediate(() => resolve('pending')));
 
 describe('httpCheck under msw', () => {
   for (const [body, resolver] of [

@@ -5,29 +5,12 @@ import { consul, createRegistry, etcd, type Source } from '@integ/discovery';
 import { createFakeClock, createTestServer } from '@integ/testing';
 import { http } from 'msw';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { turn, watchedFetch } from './internal/test-watched-fetch.js';
 
 const server = createTestServer();
 beforeAll(() => server.listen());
 afterEach(() => server.resetHandlers());
 afterAll(() => server.close());
-
-// A fetch that says when the response has arrived, so a test can tell "still waiting for the server" from
-// "got the headers and never settled" without a timed wait.
-function watchedFetch(): { fetch: typeof fetch; arrived: Promise<void> } {
-  let arrive = (): void => {};
-  const arrived = new Promise<void>((resolve) => {
-    arrive = resolve;
-  });
-  return {
-    fetch: async (input, init) => {
-      const response = await globalThis.fetch(input, init);
-      arrive();
-      return response;
-    },
-    arrived,
-  };
-}
-const turn = (): Promise<'pending'> => new Promise((resolve) => setImmediate(() => resolve('pending')));
 
 // Headers and the first byte of the JSON, then nothing: a stalled server, or a mock of one.
 const stalled = (): Response =>
