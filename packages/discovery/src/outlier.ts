@@ -196,13 +196,11 @@ export class OutlierDetector {
       rec.failures++;
       rec.consecutiveFailures++;
       const limit = this.options.consecutive5xx;
-      if (
-        limit > 0 &&
-        rec.ejectedAt === null &&
-        rec.consecutiveFailures >= limit &&
-        this.enforce(this.options.enforcingConsecutive5xx)
-      ) {
-        return this.tryEject(rec, all, now, 'consecutive-5xx');
+      if (limit > 0 && rec.ejectedAt === null && rec.consecutiveFailures >= limit) {
+        // As Envoy: the chance is per detected run, so one not enforced starts a new run. Left counting, every
+        // further failure was a new draw, and a 10% ramp ejected a host failing every call after ~14 failures.
+        if (!this.enforce(this.options.enforcingConsecutive5xx)) rec.consecutiveFailures = 0;
+        else return this.tryEject(rec, all, now, 'consecutive-5xx');
       }
       return false;
     }
