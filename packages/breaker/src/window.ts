@@ -117,10 +117,13 @@ export function slidingWindow(options: SlidingWindowOptions = {}): WindowFactory
   const duration = byTime ? option(options, 'duration', 60_000, size, 2 ** 31 - 1) : 0;
   // The bucket of `now`, floor(now * size / duration), exact for whole ms (whole windows, then the rest):
   // now / (duration / size) put a call at a bucket's first ms into the one before when the bucket length is
-  // not whole (500 / (100 / 3) is 14.999999999999998), and now * size is past 2^53 at epoch times.
+  // not whole (500 / (100 / 3) is 14.999999999999998), and now * size is past 2^53 at epoch times. The whole
+  // windows rounded: with a duration that is not whole, now - r is their length rounded, so at epoch times
+  // (now - r) / duration came out a hair off a whole number (60_000.7: 28425903.999999996), a key the ring
+  // was indexed at, its counts read as NaN: a window that never opened and a snapshot() of NaN.
   const key = (now: number): number => {
     const r = now % duration;
-    return ((now - r) / duration) * size + Math.floor((r * size) / duration);
+    return Math.round((now - r) / duration) * size + Math.floor((r * size) / duration);
   };
   const failureRate = option(options, 'failureRateThreshold', 0.5, 1e-9, 1);
   const slowRate = option(options, 'slowCallRateThreshold', 1, 1e-9, 1);
