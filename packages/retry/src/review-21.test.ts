@@ -602,6 +602,45 @@ describe('retryBudget, as Finagle RetryBudget has it (ttl, minRetriesPerSec, per
   });
 });
 
+describe('retryBudget against an exact window (Finagle WindowedAdder: 10 slices of ttl / 10)', () => {
+  // A grant never exceeds what the exact window allows (retries in the last 0.9 x ttl against calls in the last
+  // ttl), and a refusal always has a reason in it (retries in the last ttl against calls in the last 0.9 x ttl).
+  it('grants and refuses as the window between 0.9 x ttl and ttl allows, from any start', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 10, max: 5000 }),
+        fc.double({ min: 0, max: 2, noNaN: true }),
+        fc.integer({ min: 0, max: 20 }),
+        fc.integer({ min: -100_000, max: 100_000 }),
+        fc.array(fc.tuple(fc.constantFrom('call', 'retry', 'wait'), fc.integer({ min: 0, max: 12_000 })), {
+          maxLength: 300,
+        }),
+        (ttl, ratio, minPerSecond, start, ops) => {
+          const clock = createFakeClock({ now: start });
+          const budget = retryBudget({ ttl, ratio, minPerSecond, clock });
+          const calls: number[] = [];
+          const retries: number[] = [];
+          const limit = (c: number): number => Math.floor(ratio * c + (minPerSecond * ttl) / 1000 + 1e-9);
+          const since = (list: number[], t: number, span: number): number =>
+            list.filter((x) => x > t - span).length;
+          for (const [op, n] of ops) {
+            const t = clock.now();
+            if (op === 'wait') clock.advanceSync(n % (2 * ttl));
+            else if (op === 'call') {
+              budget.recordRequest();
+              calls.push(t);
+            } else if (budget.tryRetry()) {
+              retries.push(t);
+              expect(since(retries, t, 0.9 * ttl)).toBeLessThanOrEqual(limit(since(calls, t, ttl)));
+            } else expect(since(retries, t, ttl) + 1).toBeGreaterThan(limit(since(calls, t, 0.9 * ttl)));
+          }
+        },
+      ),
+      { seed: 21, numRuns: 1000 },
+    );
+  });
+});
+
 describe('parseRetryAfter, as RFC 9110 §10.2.3 and §5.6.7 have it', () => {
   const now = Date.parse('2026-12-31T23:59:00Z');
 
@@ -625,6 +664,25 @@ describe('parseRetryAfter, as RFC 9110 §10.2.3 and §5.6.7 have it', () => {
     expect(parseRetryAfter('Thu, 31 Dec 2026 23:59:60 GMT', now)).toBe(60_000);
     expect(parseRetryAfter('Thursday, 31-Dec-26 23:59:60 GMT', now)).toBe(60_000);
     expect(parseRetryAfter('Thu Dec 31 23:59:60 2026', now)).toBe(60_000);
+  });
+
+  it("makes retry wait for a 503's leap-second Retry-After, not retry at once", async () => {
+    const clock = createFakeClock({ now });
+    const starts: number[] = [];
+    const outcome = await run(
+      retry(
+        () => {
+          starts.push(clock.now());
+          return starts.length < 2
+            ? new Response(null, { status: 503, headers: { 'retry-after': 'Thu Dec 31 23:59:60 2026' } })
+            : new Response('ok');
+        },
+        { clock, retryOnResult: (res) => res.status === 503 },
+      ),
+      clock,
+    );
+    expect(outcome.ok).toBe(true);
+    expect(starts).toEqual([now, now + 60_000]);
   });
 
   // Not in the grammar's range; counted on from the minute as the leap second is, as Date.parse counts on past a
