@@ -17,6 +17,7 @@ import {
   RetryError,
   retry,
   retryBudget,
+  withRetry,
 } from '@integ/retry';
 import { createFakeClock, seededRandom } from '@integ/testing';
 import fc from 'fast-check';
@@ -354,6 +355,56 @@ describe('retry, as p-retry test.js has it', () => {
     expect((outcome as { error: RetryError }).error.reason).toBe('deadline');
     // Gave up at 800, not by sleeping to 1000.
     expect(clock.now()).toBe(800);
+  });
+});
+
+describe('retry and withRetry, as p-retry test.js (v7) has them', () => {
+  it('takes null, false and undefined as answers, not failures', async () => {
+    for (const value of [null, false, undefined, 0, '']) {
+      let calls = 0;
+      await expect(
+        retry(() => {
+          calls++;
+          return value;
+        }),
+      ).resolves.toBe(value);
+      expect(calls).toBe(1);
+    }
+  });
+
+  it('rejects with what retryIf throws (p-retry: shouldRetry throws)', async () => {
+    const thrown = new Error('retryIf failure');
+    await expect(
+      retry(() => Promise.reject(new Error('operation failed')), {
+        retryIf: () => {
+          throw thrown;
+        },
+      }),
+    ).rejects.toBe(thrown);
+  });
+
+  it("withRetry passes the arguments and this on (p-retry's makeRetriable)", async () => {
+    const object = {
+      value: 2,
+      calls: 0,
+      add: withRetry(
+        async function (this: { value: number; calls: number }, n: number) {
+          this.calls++;
+          if (this.calls < 2) throw new Error('fail');
+          return this.value + n;
+        },
+        { backoff: constant(0) },
+      ),
+    };
+    await expect(object.add(3)).resolves.toBe(5);
+    expect(object.calls).toBe(2);
+  });
+
+  it('caps the wait at max when max is below initial (p-retry maxTimeout below minTimeout)', () => {
+    const b = exponential({ initial: 200, max: 50, jitter: 'none' });
+    expect([1, 2, 3].map((attempt) => b({ attempt, previousDelay: 0, random: () => 0.5 }))).toEqual([
+      50, 50, 50,
+    ]);
   });
 });
 
