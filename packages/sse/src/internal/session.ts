@@ -361,6 +361,11 @@ export function startSession(target: URL, options: ConnectOptions, sink: Session
       const init = toHeaders(given);
       fatal = false;
       init.set('accept', 'text/event-stream');
+      // A reconnection to the final URL of a redirect to another origin (EventSource's) goes without the headers fetch
+      // removed on that redirect (Fetch's Authorization; undici's Cookie and Proxy-Authorization too): sent there
+      // directly, the `headers` option's token reached that origin (decision 0149).
+      if (new URL(url).origin !== target.origin)
+        for (const name of ['authorization', 'cookie', 'proxy-authorization']) init.delete(name);
       // Sent as UTF-8, as a browser does: a header value is bytes, and an id with a character above
       // U+00FF would make Headers throw on every reconnect.
       // Ours replaces the user's header once the stream has an id, and an empty one removes it (WHATWG: set only

@@ -1,0 +1,376 @@
+/**
+ * Review round 21: `EventSource` and `connect()` against the processing model of WHATWG HTML "Server-sent events"
+ * (9.2.3: announce, reestablish and fail the connection; 9.2.6: dispatch) and the web-platform-tests eventsource/
+ * beyond the format-* cases, and against what users of the `eventsource` npm package (v3/v4) rely on. Real sockets
+ * on loopback; reconnection waits on the fake clock.
+ */
+import { connect, EventSource, type ReconnectInfo, type SseEvent, SseHttpError } from '@integ/sse';
+import { createFakeClock, type FakeClock } from '@integ/testing';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { type RecordedRequest, type Reply, type SseTestServer, startSseServer, WAIT } from './test-server.js';
+
+const servers: SseTestServer[] = [];
+const sources: EventSource[] = [];
+afterEach(async () => {
+  for (const source of sources.splice(0)) source.close();
+  await Promise.all(servers.splice(0).map((server) => server.close()));
+});
+
+async function serve(script: (request: RecordedRequest) => Reply | Promise<Reply>): Promise<SseTestServer> {
+  const server = await startSseServer(script);
+  servers.push(server);
+  return server;
+}
+
+function open(url: string, init?: ConstructorParameters<typeof EventSource>[1]): EventSource {
+  const source = new EventSource(url, init);
+  sources.push(source);
+  return source;
+}
+
+/** Lets I/O callbacks run (macrotask turns): used only to show that nothing more happens. */
+const settle = async (turns = 20): Promise<void> => {
+  for (let i = 0; i < turns; i++) await new Promise((resolve) => setImmediate(resolve));
+};
+
+/** The reconnections of a source, to await one by one and wait out on the fake clock. */
+function reconnections(clock: FakeClock): {
+  onReconnect: (info: ReconnectInfo) => void;
+  waitOut: () => Promise<ReconnectInfo>;
+} {
+  const seen: ReconnectInfo[] = [];
+  let taken = 0;
+  return {
+    onReconnect: (info) => seen.push(info),
+    async waitOut() {
+      await vi.waitFor(() => expect(seen.length).toBeGreaterThan(taken), WAIT);
+      const info = seen[taken++] as ReconnectInfo;
+      await clock.advance(info.delay);
+      return info;
+    },
+  };
+}
+
+/** Logs open, message (type, data, lastEventId) and error events with the readyState each saw. */
+function record(source: EventSource, ...types: string[]): string[] {
+  const log: string[] = [];
+  source.addEventListener('open', () => log.push(`open ${source.readyState}`));
+  source.addEventListener('error', () => log.push(`error ${source.readyState}`));
+  for (const type of ['message', ...types])
+    source.addEventListener(type, (event) => {
+      const { data, lastEventId } = event as MessageEvent;
+      log.push(`${type} ${data} [${lastEventId}] ${source.readyState}`);
+    });
+  return log;
+}
+
+describe('Content-Type: text/event-stream, parameters ignored, essence case-insensitive (format-mime-*)', () => {
+  const opens = [
+    'text/event-stream;charset=bogus',
+    'text/event-stream;',
+    'TEXT/Event-Stream',
+    'text/event-stream ; a=b',
+    'text/event-stream;charset=windows-1252',
+  ];
+  for (const type of opens)
+    it(`opens and dispatches for ${JSON.stringify(type)}`, async () => {
+      const server = await serve(() => ({
+        headers: { 'content-type': type },
+        chunks: ['data: x\n\n'],
+        end: 'hang',
+      }));
+      const source = open(server.url, { clock: createFakeClock() });
+      const log = record(source);
+      await vi.waitFor(() => expect(log).toEqual(['open 1', 'message x [] 1']), WAIT);
+    });
+
+  const fails = [
+    'x/x',
+    'text/event-streamx',
+    'text/event-stream/x',
+    'text/plain',
+    'text/plain;text/event-stream',
+  ];
+  for (const type of fails)
+    it(`fails the connection for ${JSON.stringify(type)}: error at CLOSED, no open, no message`, async () => {
+      const server = await serve(() => ({ headers: { 'content-type': type }, chunks: ['data: x\n\n'] }));
+      const clock = createFakeClock();
+      const source = open(server.url, { clock });
+      const log = record(source);
+      await vi.waitFor(() => expect(log).toEqual(['error 2']), WAIT);
+      await clock.runAll();
+      await settle();
+      expect(server.requests).toHaveLength(1);
+    });
+});
+
+describe('dispatch (9.2.6): the events a stream sends', () => {
+  it('MessageEvents that neither bubble nor cancel, with origin, lastEventId, no source, no ports', async () => {
+    const server = await serve(() => ({ chunks: ['id: 7\nevent: tick\ndata: a\n\n'], end: 'hang' }));
+    const source = open(server.url, { clock: createFakeClock() });
+    const event = await new Promise<MessageEvent>((resolve) => source.addEventListener('tick', resolve));
+    expect(event).toBeInstanceOf(MessageEvent);
+    expect(event.type).toBe('tick');
+    expect(event.data).toBe('a');
+    expect(event.lastEventId).toBe('7');
+    expect(event.origin).toBe(new URL(server.url).origin);
+    expect(event.bubbles).toBe(false);
+    expect(event.cancelable).toBe(false);
+    expect(event.source).toBe(null);
+    expect(event.ports).toEqual([]);
+    expect(event.target).toBe(source);
+  });
+
+  it('error events are plain Events (no data), neither bubbling nor cancelable', async () => {
+    const server = await serve(() => ({ status: 204 }));
+    const source = open(server.url, { clock: createFakeClock() });
+    const event = await new Promise<Event>((resolve) => source.addEventListener('error', resolve));
+    expect(event).not.toBeInstanceOf(MessageEvent);
+    expect(Object.hasOwn(event, 'data')).toBe(false);
+    expect(event.bubbles).toBe(false);
+    expect(event.cancelable).toBe(false);
+  });
+
+  it('an `event: error` from the stream is a MessageEvent that reaches onerror at OPEN, as in browsers', async () => {
+    const server = await serve(() => ({ chunks: ['event: error\ndata: boom\n\n'], end: 'hang' }));
+    const source = open(server.url, { clock: createFakeClock() });
+    const seen = await new Promise<[Event, number]>((resolve) => {
+      source.onerror = (event) => resolve([event, source.readyState]);
+    });
+    expect(seen[0]).toBeInstanceOf(MessageEvent);
+    expect((seen[0] as MessageEvent).data).toBe('boom');
+    expect(seen[1]).toBe(EventSource.OPEN);
+  });
+
+  it('an id-only block sets the last event id: later events carry it and the reconnection sends it', async () => {
+    const server = await serve(({ index }) =>
+      index === 0
+        ? { chunks: ['data: a\n\nid: 5\n\ndata: b\n\n'] }
+        : { chunks: ['data: c\n\n'], end: 'hang' },
+    );
+    const clock = createFakeClock();
+    const { onReconnect, waitOut } = reconnections(clock);
+    const source = open(server.url, { clock, onReconnect });
+    const log = record(source);
+    await waitOut();
+    await vi.waitFor(
+      () =>
+        expect(log).toEqual([
+          'open 1',
+          'message a [] 1',
+          'message b [5] 1',
+          'error 0',
+          'open 1',
+          'message c [5] 1',
+        ]),
+      WAIT,
+    );
+    expect(server.requests[1]?.lastEventId).toBe('5');
+  });
+
+  it('a retry: of an event cut off by the end of the stream still sets the reconnection time', async () => {
+    const server = await serve(({ index }) =>
+      index === 0 ? { chunks: ['retry: 1234\ndata: cut'] } : { chunks: ['data: b\n\n'], end: 'hang' },
+    );
+    const clock = createFakeClock();
+    const { onReconnect, waitOut } = reconnections(clock);
+    const source = open(server.url, { clock, onReconnect, backoff: () => 0 });
+    const log = record(source);
+    expect((await waitOut()).delay).toBe(1234);
+    await vi.waitFor(() => expect(log).toEqual(['open 1', 'error 0', 'open 1', 'message b [] 1']), WAIT);
+  });
+});
+
+describe('reestablish the connection (9.2.3): error, wait, reconnect', () => {
+  it('a network error on the first request (nothing listening) is an error at CONNECTING, then a reconnection', async () => {
+    const server = await serve(({ index }) =>
+      index === 0 ? { drop: true } : { chunks: ['data: up\n\n'], end: 'hang' },
+    );
+    const clock = createFakeClock();
+    const { onReconnect, waitOut } = reconnections(clock);
+    const source = open(server.url, { clock, onReconnect });
+    const log = record(source);
+    await vi.waitFor(() => expect(log).toEqual(['error 0']), WAIT);
+    await waitOut();
+    await vi.waitFor(() => expect(log).toEqual(['error 0', 'open 1', 'message up [] 1']), WAIT);
+  });
+
+  it('close() in onerror at CONNECTING: CLOSED, no wait, no further request (eventsource: close in onError)', async () => {
+    const server = await serve(() => ({ chunks: ['data: one\n\n'] }));
+    const clock = createFakeClock();
+    const onReconnect = vi.fn();
+    const source = open(server.url, { clock, onReconnect });
+    const log = record(source);
+    source.onerror = () => source.close();
+    await vi.waitFor(() => expect(source.readyState).toBe(EventSource.CLOSED), WAIT);
+    await clock.runAll();
+    await settle();
+    expect(log).toEqual(['open 1', 'message one [] 1', 'error 0']);
+    expect(onReconnect).not.toHaveBeenCalled();
+    expect(server.requests).toHaveLength(1);
+    expect(clock.pendingTimers).toBe(0);
+  });
+
+  it('close() in onmessage with more events and the end of the stream in the same chunk: nothing more fires', async () => {
+    const server = await serve(() => ({ chunks: ['data: a\n\ndata: b\n\ndata: c\n\n'] }));
+    const clock = createFakeClock();
+    const source = open(server.url, { clock });
+    source.onmessage = () => source.close();
+    const log = record(source);
+    await vi.waitFor(() => expect(source.readyState).toBe(EventSource.CLOSED), WAIT);
+    await server.closed(0);
+    await clock.runAll();
+    await settle();
+    expect(log).toEqual(['open 1', 'message a [] 2']);
+    expect(server.requests).toHaveLength(1);
+  });
+});
+
+describe('redirects: followed; url stays, origin and reconnections follow the final URL', () => {
+  it('EventSource: url is the URL given, events carry the final origin, the reconnection asks the final URL with Last-Event-ID', async () => {
+    const target = await serve(({ index }) =>
+      index === 0 ? { chunks: ['id: 1\ndata: a\n\n'] } : { chunks: ['data: b\n\n'], end: 'hang' },
+    );
+    const front = await serve(() => ({ status: 307, headers: { location: target.url } }));
+    const clock = createFakeClock();
+    const { onReconnect, waitOut } = reconnections(clock);
+    const source = open(front.url, { clock, onReconnect });
+    const events: MessageEvent[] = [];
+    source.onmessage = (event) => events.push(event);
+    await waitOut();
+    await vi.waitFor(() => expect(events.map((event) => event.data)).toEqual(['a', 'b']), WAIT);
+    expect(source.url).toBe(front.url);
+    expect(events.map((event) => event.origin)).toEqual([
+      new URL(target.url).origin,
+      new URL(target.url).origin,
+    ]);
+    expect(front.requests).toHaveLength(1);
+    expect(target.requests.map((request) => request.lastEventId)).toEqual([undefined, '1']);
+  });
+
+  it('connect(): the reconnection asks the URL given again, and its redirect carries Last-Event-ID on', async () => {
+    const target = await serve(({ index }) =>
+      index === 0 ? { chunks: ['id: 1\ndata: a\n\n'] } : { chunks: ['data: b\n\n'], end: 'hang' },
+    );
+    const front = await serve(() => ({ status: 302, headers: { location: target.url } }));
+    const clock = createFakeClock();
+    const { onReconnect, waitOut } = reconnections(clock);
+    const stream = connect(front.url, { clock, onReconnect });
+    const events: SseEvent[] = [];
+    const reading = (async () => {
+      for await (const event of stream) {
+        events.push(event);
+        if (events.length === 2) break;
+      }
+    })();
+    await waitOut();
+    await reading;
+    expect(events.map((event) => [event.data, event.lastEventId])).toEqual([
+      ['a', '1'],
+      ['b', '1'],
+    ]);
+    expect(front.requests.map((request) => request.lastEventId)).toEqual([undefined, '1']);
+    expect(target.requests.map((request) => request.lastEventId)).toEqual([undefined, '1']);
+  });
+
+  it('a redirect to a response that is not 200 fails the connection, naming the URL that answered', async () => {
+    const target = await serve(() => ({ status: 404 }));
+    const front = await serve(() => ({ status: 301, headers: { location: `${target.url}?token=secret` } }));
+    const stream = connect(front.url, { clock: createFakeClock() });
+    const error = await (async (): Promise<unknown> => {
+      try {
+        for await (const _ of stream);
+      } catch (e) {
+        return e;
+      }
+      return undefined;
+    })();
+    expect(error).toBeInstanceOf(SseHttpError);
+    expect((error as SseHttpError).status).toBe(404);
+    expect((error as Error).message).toContain(target.url);
+    expect((error as Error).message).not.toContain('secret');
+  });
+});
+
+describe('request headers (request-accept, request-cache-control, request-credentials)', () => {
+  it('sends Accept: text/event-stream, cache no-store and credentials from withCredentials on every request', async () => {
+    const server = await serve(({ index }) => (index === 0 ? { chunks: ['data: a\n\n'] } : { end: 'hang' }));
+    const clock = createFakeClock();
+    const inits: RequestInit[] = [];
+    const { onReconnect, waitOut } = reconnections(clock);
+    for (const withCredentials of [false, true]) {
+      inits.length = 0;
+      const source = open(server.url, {
+        clock,
+        onReconnect,
+        withCredentials,
+        fetch: (input, init) => {
+          inits.push(init ?? {});
+          return fetch(input, init);
+        },
+      });
+      if (!withCredentials) await waitOut();
+      await vi.waitFor(() => expect(inits.length).toBe(withCredentials ? 1 : 2), WAIT);
+      for (const init of inits) {
+        expect(init.cache).toBe('no-store');
+        expect(init.credentials).toBe(withCredentials ? 'include' : 'same-origin');
+        expect(new Headers(init.headers).get('accept')).toBe('text/event-stream');
+      }
+      source.close();
+    }
+  });
+});
+
+describe('which URL an EventSource reconnects to after a redirect (decision 0149)', () => {
+  it('another origin: it asks the final URL without the headers fetch dropped on the redirect (Authorization, Cookie)', async () => {
+    // fetch removes Authorization (and undici Cookie and Proxy-Authorization) when a redirect leads to another
+    // origin; the reconnection asked that origin directly with the `headers` option's token.
+    const target = await serve(({ index }) => ({
+      chunks: [`data: ${index}\n\n`],
+      ...(index > 0 ? { end: 'hang' as const } : {}),
+    }));
+    const front = await serve(() => ({ status: 307, headers: { location: target.url } }));
+    expect(new URL(target.url).origin).not.toBe(new URL(front.url).origin);
+    const clock = createFakeClock();
+    const { onReconnect, waitOut } = reconnections(clock);
+    const headers = {
+      authorization: 'Bearer secret',
+      cookie: 'session=secret',
+      'proxy-authorization': 'Basic secret',
+      'x-trace': 't',
+    };
+    const source = open(front.url, { clock, onReconnect, headers });
+    const events: MessageEvent[] = [];
+    source.onmessage = (event) => events.push(event);
+    await waitOut();
+    await vi.waitFor(() => expect(events.map((event) => event.data)).toEqual(['0', '1']), WAIT);
+    const sent = (request: RecordedRequest) =>
+      Object.keys(headers)
+        .map((name) => request.headers[name] ?? '-')
+        .join(' ');
+    expect(front.requests.map(sent)).toEqual(['Bearer secret session=secret Basic secret t']);
+    // The second is the reconnection: the final URL, asked directly, as browsers do (whatwg/html#503).
+    expect(target.requests.map(sent)).toEqual(['- - - t', '- - - t']);
+    expect(events.map((event) => event.origin)).toEqual(Array(2).fill(new URL(target.url).origin));
+  });
+
+  it('the same origin: it asks the final URL, as browsers do (whatwg/html#503)', async () => {
+    const server = await serve(({ path, index }) =>
+      path === '/events'
+        ? { status: 302, headers: { location: '/final' } }
+        : { chunks: [`data: ${index}\n\n`], ...(index > 1 ? { end: 'hang' as const } : {}) },
+    );
+    const clock = createFakeClock();
+    const { onReconnect, waitOut } = reconnections(clock);
+    const source = open(server.url, { clock, onReconnect, headers: { authorization: 'Bearer secret' } });
+    const data: string[] = [];
+    source.onmessage = (event) => data.push(event.data);
+    await waitOut();
+    await vi.waitFor(() => expect(data).toEqual(['1', '2']), WAIT);
+    expect(server.requests.map((request) => [request.path, request.headers.authorization])).toEqual([
+      ['/events', 'Bearer secret'],
+      ['/final', 'Bearer secret'],
+      ['/final', 'Bearer secret'],
+    ]);
+  });
+});
