@@ -373,4 +373,47 @@ describe('which URL an EventSource reconnects to after a redirect (decision 0149
       ['/final', 'Bearer secret'],
     ]);
   });
+
+  for (const status of [301, 302, 303])
+    it(`a POST that a ${status} turned into a GET: it asks the URL given again, not POST to the final URL`, async () => {
+      // fetch follows a 301 or 302 of a POST, and a 303 of any method but GET and HEAD, with a GET without body;
+      // the final URL, asked again with POST, answered 405 here: the connection failed for good.
+      const server = await serve(({ path, method, index }) =>
+        path === '/events'
+          ? { status, headers: { location: '/final' } }
+          : method !== 'GET'
+            ? { status: 405 }
+            : { chunks: [`data: ${index}\n\n`], ...(index > 1 ? { end: 'hang' as const } : {}) },
+      );
+      const clock = createFakeClock();
+      const { onReconnect, waitOut } = reconnections(clock);
+      const source = open(server.url, { clock, onReconnect, method: 'POST', body: 'q' });
+      const log = record(source);
+      await waitOut();
+      await vi.waitFor(() => expect(log).toHaveLength(5), WAIT);
+      expect(log).toEqual(['open 1', 'message 1 [] 1', 'error 0', 'open 1', 'message 3 [] 1']);
+      expect(server.requests.map((request) => `${request.method} ${request.path}`)).toEqual([
+        'POST /events',
+        'GET /final',
+        'POST /events',
+        'GET /final',
+      ]);
+    });
+
+  it('a POST that a 307 kept a POST still reaches the final URL with its body on reconnection', async () => {
+    const server = await serve(({ path, index }) =>
+      path === '/events'
+        ? { status: 307, headers: { location: '/final' } }
+        : { chunks: [`data: ${index}\n\n`], ...(index > 1 ? { end: 'hang' as const } : {}) },
+    );
+    const clock = createFakeClock();
+    const { onReconnect, waitOut } = reconnections(clock);
+    const source = open(server.url, { clock, onReconnect, method: 'POST', body: 'q' });
+    const data: string[] = [];
+    source.onmessage = (event) => data.push(event.data);
+    await waitOut();
+    await vi.waitFor(() => expect(data).toHaveLength(2), WAIT);
+    const finals = server.requests.filter((request) => request.path === '/final');
+    expect(finals.map((request) => `${request.method} ${request.body}`)).toEqual(['POST q', 'POST q']);
+  });
 });

@@ -204,9 +204,10 @@ export function startSession(target: URL, options: ConnectOptions, sink: Session
   if (typeof headers !== 'function') toHeaders(headers);
   if (typeof method !== 'string' || !METHOD.test(method))
     fail('method', "an HTTP method such as 'GET' or 'POST'", method);
-  // fetch refuses these, and the client would take its TypeError for a network error.
-  if (body !== null && /^(get|head)$/i.test(method))
-    fail('body', "none with GET or HEAD: set method: 'POST'", body);
+  // GET and HEAD take no body (fetch refuses one, and the client would take its TypeError for a network error), and
+  // keep their method through a redirect (fetch follows a 301 or 302 of a POST, a 303 of any other, with a GET).
+  const safe = /^(get|head)$/i.test(method);
+  if (body !== null && safe) fail('body', "none with GET or HEAD: set method: 'POST'", body);
   // A stream is used up by the first request: every reconnect would fail the same way. Node's fetch also takes an
   // async iterable (a Node stream, a generator), only with duplex: 'half' and then once: without it every attempt
   // fails with a TypeError the loop would retry for ever. (Safari's ReadableStream is not async iterable.)
@@ -411,7 +412,10 @@ export function startSession(target: URL, options: ConnectOptions, sink: Session
       // A fetch that ignores the signal may answer after close() or the watchdog: the finally cancels this body
       // (aborting a fetch ends its body), and a watchdog reconnection reports its TimeoutError.
       if (linked.signal.aborted) return connection.signal.reason;
-      url = sink.open?.(response) ?? url;
+      // Reconnections ask the final URL (EventSource's) only where a redirect cannot have changed the method: asked
+      // again with POST and its body, the URL a 303 led to may answer 405, which ends the stream (decision 0149).
+      const final = sink.open?.(response);
+      if (final && safe) url = final;
       // A throwing onOpen ends the stream with its error, as onReconnect and onError do (not a reconnect).
       fatal = true;
       onOpen?.({ response });
