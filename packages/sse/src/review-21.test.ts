@@ -417,3 +417,45 @@ describe('which URL an EventSource reconnects to after a redirect (decision 0149
     expect(finals.map((request) => `${request.method} ${request.body}`)).toEqual(['POST q', 'POST q']);
   });
 });
+
+describe('EventSource init: credentials and signal (README, EventSource)', () => {
+  it('ignores a credentials in init: withCredentials alone sets fetch credentials', async () => {
+    const server = await serve(() => ({ chunks: ['data: a\n\n'], end: 'hang' }));
+    const inits: RequestInit[] = [];
+    const fetchSpy = (input: RequestInfo | URL, init?: RequestInit) => {
+      inits.push(init ?? {});
+      return fetch(input, init);
+    };
+    const init = { clock: createFakeClock(), fetch: fetchSpy, credentials: 'bogus' } as never;
+    const source = open(server.url, init);
+    await new Promise((resolve) => source.addEventListener('message', resolve));
+    expect(inits.map((i) => i.credentials)).toEqual(['same-origin']);
+  });
+
+  it('uses a signal passed in init anyway, as connect() does: aborting it closes the source a few microtasks later, with no error event', async () => {
+    const server = await serve(() => ({ chunks: ['data: a\n\n'], end: 'hang' }));
+    const controller = new AbortController();
+    const clock = createFakeClock();
+    const source = open(server.url, { clock, signal: controller.signal } as never);
+    const log = record(source);
+    await vi.waitFor(() => expect(log).toEqual(['open 1', 'message a [] 1']), WAIT);
+    controller.abort();
+    // Not within abort() itself, as close() is: once the session sees the abort, a few microtasks later.
+    await vi.waitFor(() => expect(source.readyState).toBe(EventSource.CLOSED), WAIT);
+    await server.closed(0);
+    await clock.runAll();
+    await settle();
+    expect(log).toEqual(['open 1', 'message a [] 1']);
+    expect(server.requests).toHaveLength(1);
+  });
+
+  it('an init signal aborted before the first request: nothing is fetched, the source is CLOSED', async () => {
+    const server = await serve(() => ({ chunks: ['data: a\n\n'], end: 'hang' }));
+    const source = open(server.url, { clock: createFakeClock(), signal: AbortSignal.abort() } as never);
+    const log = record(source);
+    await settle();
+    expect(source.readyState).toBe(EventSource.CLOSED);
+    expect(log).toEqual([]);
+    expect(server.requests).toHaveLength(0);
+  });
+});
