@@ -459,3 +459,56 @@ describe('EventSource init: credentials and signal (README, EventSource)', () =>
     expect(server.requests).toHaveLength(0);
   });
 });
+
+describe('a fetch wrapper that adds headers (the eventsource package README pattern)', () => {
+  const wrapped =
+    (add: (headers: HeadersInit | undefined) => HeadersInit) =>
+    (input: RequestInfo | URL, init?: RequestInit) =>
+      fetch(input, { ...init, headers: add(init?.headers) });
+
+  it('gets init.headers as a Headers: spread ({ ...init.headers }) it is {}, so Accept and Last-Event-ID are lost', async () => {
+    const server = await serve(({ index }) =>
+      index === 0 ? { chunks: ['id: 1\ndata: a\n\n'] } : { chunks: ['data: b\n\n'], end: 'hang' },
+    );
+    const clock = createFakeClock();
+    const { onReconnect, waitOut } = reconnections(clock);
+    const spread = wrapped((headers) => ({ ...(headers as object), authorization: 'Bearer t' }));
+    const source = open(server.url, { clock, onReconnect, fetch: spread });
+    const data: string[] = [];
+    source.onmessage = (event) => data.push(event.data);
+    await waitOut();
+    await vi.waitFor(() => expect(data).toEqual(['a', 'b']), WAIT);
+    expect(server.requests.map((request) => [request.headers.accept, request.lastEventId])).toEqual([
+      ['*/*', undefined],
+      ['*/*', undefined],
+    ]);
+  });
+
+  it('new Headers(init.headers) keeps them', async () => {
+    const server = await serve(({ index }) =>
+      index === 0 ? { chunks: ['id: 1\ndata: a\n\n'] } : { chunks: ['data: b\n\n'], end: 'hang' },
+    );
+    const clock = createFakeClock();
+    const { onReconnect, waitOut } = reconnections(clock);
+    const copy = wrapped((headers) => {
+      const all = new Headers(headers);
+      all.set('authorization', 'Bearer t');
+      return all;
+    });
+    const source = open(server.url, { clock, onReconnect, fetch: copy });
+    const data: string[] = [];
+    source.onmessage = (event) => data.push(event.data);
+    await waitOut();
+    await vi.waitFor(() => expect(data).toEqual(['a', 'b']), WAIT);
+    expect(
+      server.requests.map((request) => [
+        request.headers.accept,
+        request.lastEventId,
+        request.headers.authorization,
+      ]),
+    ).toEqual([
+      ['text/event-stream', undefined, 'Bearer t'],
+      ['text/event-stream', '1', 'Bearer t'],
+    ]);
+  });
+});
