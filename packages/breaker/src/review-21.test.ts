@@ -6,6 +6,7 @@
  * translated to our API on a fake clock. Where our documented semantics differ on purpose, the case pins ours.
  */
 import { createFakeClock, type FakeClock } from '@integ/testing';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   type Breaker,
@@ -661,6 +662,113 @@ describe('known faults of the peers, ported', () => {
 
 void flush;
 
+describe('more peer cases and known faults, ported', () => {
+  it('Polly #1979: a probe whose error is not handled (isFailure false) does not leave the breaker half-open', async () => {
+    const clock = createFakeClock();
+    const unhandled = new RangeError('not handled');
+    const breaker = createBreaker({
+      clock,
+      failureThreshold: 1,
+      openFor: 1_000,
+      isFailure: (e) => e !== unhandled,
+    });
+    await trip(breaker);
+    await clock.advance(1_000);
+    await settle(breaker, () => Promise.reject(unhandled));
+    // Counted as a success, as Polly v8 now counts an unhandled outcome: the probe slot is not held.
+    expect(breaker.state).toBe('closed');
+  });
+
+  it('Polly #223: failures of closed calls arriving while open neither extend the open period nor report it again', async () => {
+    const clock = createFakeClock();
+    const states: string[] = [];
+    const breaker = createBreaker({
+      clock,
+      failureThreshold: 1,
+      openFor: 1_000,
+      onStateChange: (to) => states.push(to),
+    });
+    const late = [0, 1, 2].map((i) => settle(breaker, takes(clock, 500 + i * 100, true)));
+    await trip(breaker);
+    await clock.advance(700);
+    await Promise.all(late);
+    expect(breaker.snapshot()).toMatchObject({ state: 'open', openUntil: 1_000, trips: 1 });
+    await clock.advance(300);
+    expect(states).toEqual(['open', 'half-open']);
+  });
+
+  it('resilience4j shouldCancelAutoTransition: isolate() and reset() stop the open -> half-open timer', async () => {
+    for (const how of ['isolate', 'reset'] as const) {
+      const clock = createFakeClock();
+      const states: string[] = [];
+      const breaker = createBreaker({
+        clock,
+        failureThreshold: 1,
+        openFor: 2_000,
+        onStateChange: (to) => states.push(to),
+      });
+      await trip(breaker);
+      expect(clock.pendingTimers).toBe(1);
+      breaker[how]();
+      expect(clock.pendingTimers).toBe(0);
+      await clock.advance(5_000);
+      expect(states).toEqual(how === 'isolate' ? ['open'] : ['open', 'closed']);
+    }
+  });
+
+  it('cockatiel dedupes half-open calls (the second waits for the probe); ours rejects it at once', async () => {
+    const clock = createFakeClock();
+    const breaker = createBreaker({ clock, failureThreshold: 1, openFor: 1_000 });
+    await trip(breaker);
+    await clock.advance(1_000);
+    let ran = 0;
+    const a = breaker.execute(takes(clock, 10));
+    const b = breaker.tryExecute(() => ++ran);
+    const rejected = await b;
+    expect(!rejected.ok && isCircuitOpenError(rejected.error)).toBe(true);
+    expect(ran).toBe(0);
+    await clock.advance(10);
+    expect(await a).toBe(1);
+    expect(await breaker.execute(() => ++ran)).toBe(1);
+  });
+
+  it('opossum #658: a breaker restored half-open runs its probe and closes on success', async () => {
+    const clock = createFakeClock({ now: 10_000 });
+    const saved = JSON.parse(
+      JSON.stringify({
+        state: 'half-open',
+        isolated: false,
+        openUntil: null,
+        trips: 2,
+        consecutiveFailures: 3,
+      }),
+    );
+    const breaker = createBreaker({ clock, failureThreshold: 3, initialState: saved });
+    expect(breaker.state).toBe('half-open');
+    let ran = false;
+    expect(
+      await breaker.execute(() => {
+        ran = true;
+        return 7;
+      }),
+    ).toBe(7);
+    expect(ran).toBe(true);
+    expect(breaker.snapshot()).toMatchObject({ state: 'closed', trips: 0, consecutiveFailures: 0 });
+  });
+
+  it('opossum #719: a breaker restored open moves to half-open by time alone, with no timer', async () => {
+    const clock = createFakeClock({ now: 10_000 });
+    const breaker = createBreaker({
+      clock,
+      initialState: { state: 'open', isolated: false, openUntil: 12_000, trips: 1 },
+    });
+    expect(clock.pendingTimers).toBe(0);
+    expect(breaker.state).toBe('open');
+    clock.setNow(12_000);
+    expect(breaker.state).toBe('half-open');
+  });
+});
+
 describe('slidingWindow (time) with a duration that is not a whole number of ms', () => {
   // 60_000.7 ms at this epoch instant: (now - now % duration) / duration is 28425903.999999996, not a whole
   // number of windows, so the bucket key was 284259047.99999994 and the ring was indexed at a fraction.
@@ -695,5 +803,46 @@ describe('slidingWindow (time) with a duration that is not a whole number of ms'
     expect(counts(breaker)).toEqual({ calls: 8, failures: 4, slowCalls: 0 });
     await clock.advance(60_001);
     expect(counts(breaker)).toEqual({ calls: 0, failures: 0, slowCalls: 0 });
+  });
+});
+
+describe('slidingWindow (time) buckets on an epoch clock (property)', () => {
+  // The bucket of an instant, exactly: floor(now * buckets / duration) on decimal numbers with 3 places, in BigInt.
+  const exact = (now: bigint, duration: bigint, buckets: bigint): bigint =>
+    (now * 1000n * buckets) / duration;
+
+  it('holds exactly the calls of the last `buckets` buckets, for whole and fractional durations', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 12 }),
+        fc.integer({ min: 12_000, max: 600_000_000 }),
+        fc.integer({ min: 1_600_000_000_000, max: 1_900_000_000_000 }),
+        fc.array(fc.tuple(fc.integer({ min: 0, max: 90_000 }), fc.boolean()), {
+          minLength: 1,
+          maxLength: 40,
+        }),
+        async (buckets, milli, start, calls) => {
+          // A duration of milli / 1000 ms (fractional three times in four), at least 12 ms.
+          const duration = milli / 1000;
+          const clock = createFakeClock({ now: start });
+          const breaker = counting(clock, { type: 'time', duration, buckets });
+          const held: [bigint, boolean][] = [];
+          for (const [ms, failed] of calls) {
+            await clock.advance(ms);
+            await settle(breaker, failed ? fail : pass);
+            const now = BigInt(clock.now());
+            const key = exact(now, BigInt(milli), BigInt(buckets));
+            held.push([key, failed]);
+            const live = held.filter(([k]) => k > key - BigInt(buckets));
+            expect(counts(breaker)).toEqual({
+              calls: live.length,
+              failures: live.filter(([, f]) => f).length,
+              slowCalls: 0,
+            });
+          }
+        },
+      ),
+      { seed: 2_1021, numRuns: 300 },
+    );
   });
 });
