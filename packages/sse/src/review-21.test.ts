@@ -449,6 +449,21 @@ describe('EventSource init: credentials and signal (README, EventSource)', () =>
     expect(server.requests).toHaveLength(1);
   });
 
+  it("aborting it in a listener does not stop the chunk's other events, as close() does", async () => {
+    const server = await serve(() => ({ chunks: ['data: a\n\ndata: b\n\ndata: c\n\n'], end: 'hang' }));
+    const controller = new AbortController();
+    const source = open(server.url, { clock: createFakeClock(), signal: controller.signal } as never);
+    const log: string[] = [];
+    source.onmessage = (event) => {
+      log.push(`${event.data} ${source.readyState}`);
+      controller.abort();
+    };
+    source.onerror = () => log.push('error');
+    await vi.waitFor(() => expect(source.readyState).toBe(EventSource.CLOSED), WAIT);
+    await settle();
+    expect(log).toEqual(['a 1', 'b 1', 'c 1']);
+  });
+
   it('an init signal aborted before the first request: nothing is fetched, the source is CLOSED', async () => {
     const server = await serve(() => ({ chunks: ['data: a\n\n'], end: 'hang' }));
     const source = open(server.url, { clock: createFakeClock(), signal: AbortSignal.abort() } as never);
