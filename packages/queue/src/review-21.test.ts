@@ -787,3 +787,60 @@ describe('sqlite crash safety (child processes on one file)', () => {
     });
   });
 });
+
+describe.each(stores)('worker wake-ups for delayed jobs and retries (%s)', (_name, createStore) => {
+  // BullMQ's delay.test: delayed jobs run in due order, each within a small margin of its delay. A worker learns the
+  // due time of a push or a retry on its own queue object; it must wake then, not at its next poll.
+  const settle = async (): Promise<void> => {
+    for (let i = 0; i < 10; i++) await new Promise<void>((resolve) => setImmediate(resolve));
+  };
+
+  it('runs a job pushed with a delay longer than pollInterval when it falls due, not at a later poll', async () => {
+    const clock = createFakeClock({ now: T0 });
+    const store = createStore();
+    const queue = createQueue<string>({ name: 'wake', store, clock });
+    const ran: string[] = [];
+    const worker = queue.process(
+      async (job) => {
+        ran.push(`${job.payload}@${clock.now() - T0}`);
+      },
+      { pollInterval: 1000 },
+    );
+    await settle();
+    await queue.push('a', { delay: 1500 });
+    await queue.push('b', { delay: 2300 });
+    for (let t = 0; t < 3000; t += 50) {
+      await clock.advance(50);
+      await settle();
+    }
+    expect(ran).toEqual(['a@1500', 'b@2300']);
+    await worker.close();
+    await queue.close();
+    await store.close();
+  });
+
+  it('runs a retry whose backoff is longer than pollInterval when it falls due', async () => {
+    const clock = createFakeClock({ now: T0 });
+    const store = createStore();
+    const queue = createQueue<string>({ name: 'wake', store, clock, backoff: 90_000 });
+    const ran: number[] = [];
+    const worker = queue.process(
+      async (job) => {
+        ran.push(clock.now() - T0);
+        if (job.attempts === 1) throw new Error('once');
+      },
+      { pollInterval: 60_000 },
+    );
+    await settle();
+    await queue.push('flaky');
+    await settle();
+    for (let t = 0; t < 180_000; t += 1000) {
+      await clock.advance(1000);
+      await settle();
+    }
+    expect(ran).toEqual([0, 90_000]);
+    await worker.close();
+    await queue.close();
+    await store.close();
+  });
+});

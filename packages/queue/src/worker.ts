@@ -19,7 +19,7 @@ export interface ProcessOptions {
    * slot is freed even if the handler ignores the signal. @default no deadline
    */
   readonly timeout?: number | undefined;
-  /** How often to look for due jobs when the queue looked empty, in ms. Pushes on this queue object wake the worker at once. @default 1000 */
+  /** How often to look for due jobs when the queue looked empty, in ms. Pushes and retries on this queue object wake the worker when they fall due. @default 1000 */
   readonly pollInterval?: number | undefined;
   /** Default of `close({ timeout })`: how long close waits for running jobs, in ms. @default 10000 */
   readonly closeTimeout?: number | undefined;
@@ -137,10 +137,15 @@ export function createWorker<T>(
     if (stopping) return;
     const wait = at === undefined ? 0 : at - clock.now();
     if (wait > 0) {
-      if (wait >= pollInterval || dueTimes.length >= 1000) return; // the next poll finds it anyway
+      // Kept however far off: a due time past the next poll was left to the poll after it, up to pollInterval late
+      // (a 90 s retry ran at 120 s with a 60 s poll). The earliest 1000 are kept; a later one waits for a poll.
       let i = dueTimes.length;
       while (i > 0 && (dueTimes[i - 1] as number) > (at as number)) i--;
-      if (dueTimes[i - 1] !== at) dueTimes.splice(i, 0, at as number);
+      if (i >= 1000) return;
+      if (dueTimes[i - 1] !== at) {
+        dueTimes.splice(i, 0, at as number);
+        if (dueTimes.length > 1000) dueTimes.pop();
+      }
       armDue();
       return;
     }
