@@ -703,8 +703,13 @@ export function createBreaker(options: BreakerOptions = {}): Breaker {
     calls = count(snap.calls);
     failures = count(snap.failures);
     slowCalls = count(snap.slowCalls);
+    isolations = +(snap.isolated === true);
+    // openFor is asked only for an open period to come: asked for a closed, half-open or isolated snapshot, a
+    // backoff that counts or logs its trips saw a trip at every restart.
     openUntil = Math.min(
-      snap.openUntil == null ? time() + openFor(trips || 1) : read(snap.openUntil),
+      snap.openUntil == null
+        ? time() + (state - OPEN || isolations ? 0 : openFor(trips || 1))
+        : read(snap.openUntil),
       time() + maxOpen,
     );
     // The counts agree with each other: a window's failures include its slow calls, without one they need not.
@@ -729,10 +734,8 @@ export function createBreaker(options: BreakerOptions = {}): Breaker {
     // Counts only: a window that holds them (restore is optional) decides nothing until the next call.
     // An async restore's rejection is dropped (left unhandled, it ends a Node process); a throw is createBreaker's.
     drop(win?.restore?.({ calls, failures, slowCalls }, time()));
-    if (snap.isolated === true) {
-      isolations = 1;
-      state = OPEN;
-    } else if (state === OPEN) arm();
+    if (isolations) state = OPEN;
+    else if (state === OPEN) arm();
   }
 
   const breaker: Breaker & { [DISARM](peek?: 1): number } = {

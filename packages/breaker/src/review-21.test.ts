@@ -846,3 +846,40 @@ describe('slidingWindow (time) buckets on an epoch clock (property)', () => {
     );
   });
 });
+
+describe('initialState and a backoff openFor', () => {
+  it('does not call openFor for a snapshot that is not open (no phantom trip at a restart)', () => {
+    const clock = createFakeClock({ now: 10_000 });
+    const trips: number[] = [];
+    const openFor = (trip: number): number => {
+      trips.push(trip);
+      return 1_000 * trip;
+    };
+    createBreaker({ clock, openFor, initialState: { state: 'closed' } });
+    createBreaker({ clock, openFor, initialState: { state: 'half-open', trips: 2 } });
+    createBreaker({ clock, openFor, initialState: { state: 'closed', isolated: true, trips: 1 } });
+    // What snapshot() gives for an isolated breaker: open, openUntil null.
+    createBreaker({
+      clock,
+      openFor,
+      initialState: { state: 'open', isolated: true, openUntil: null, trips: 1 },
+    });
+    createBreaker({ clock, openFor, initialState: { state: 'open', openUntil: 12_000, trips: 2 } });
+    expect(trips).toEqual([]);
+  });
+
+  it('still calls it once for an open snapshot without openUntil (a full open period from now)', () => {
+    const clock = createFakeClock({ now: 10_000 });
+    const trips: number[] = [];
+    const breaker = createBreaker({
+      clock,
+      openFor: (trip) => {
+        trips.push(trip);
+        return 1_000 * trip;
+      },
+      initialState: { state: 'open', trips: 2 },
+    });
+    expect(trips).toEqual([2]);
+    expect(breaker.snapshot()).toMatchObject({ state: 'open', openUntil: 12_000, trips: 2 });
+  });
+});
