@@ -22,6 +22,7 @@ import {
 } from '@integ/queue';
 import { sqliteStore } from '@integ/queue/sqlite';
 import { createFakeClock } from '@integ/testing';
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bundleQueueSources } from '../test/bundle.js';
 import { type Child, forkChild } from '../test/children.js';
@@ -842,5 +843,33 @@ describe.each(stores)('worker wake-ups for delayed jobs and retries (%s)', (_nam
     await worker.close();
     await queue.close();
     await store.close();
+  });
+});
+
+describe('worker wake-ups, property', () => {
+  it('starts every job pushed through its queue object at its due time, whatever the delays and pollInterval', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.integer({ min: 1, max: 200_000 }), { minLength: 1, maxLength: 30 }),
+        fc.integer({ min: 1, max: 100_000 }),
+        async (delays, pollInterval) => {
+          const clock = createFakeClock({ now: T0 });
+          const queue = createQueue<number>({ name: 'p', store: memoryStore(), clock });
+          const started: [number, number][] = [];
+          const worker = queue.process(
+            async (job) => {
+              started.push([job.payload, clock.now() - T0]);
+            },
+            { pollInterval, concurrency: delays.length },
+          );
+          for (const [i, delay] of delays.entries()) await queue.push(i, { delay });
+          await clock.advance(200_001);
+          expect(started.sort((a, b) => a[0] - b[0])).toEqual(delays.map((delay, i) => [i, delay]));
+          await worker.close();
+          await queue.close();
+        },
+      ),
+      { seed: 2121, numRuns: 100 },
+    );
   });
 });
