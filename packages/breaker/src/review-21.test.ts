@@ -341,6 +341,36 @@ describe('resilience4j FixedSizeSlidingWindowMetricsTest, ported', () => {
   });
 });
 
+describe('resilience4j FixedSizeSlidingWindowMetricsTest.testSlidingWindowMetricsWithSlowCalls, ported', () => {
+  it('lets slow calls fall out of a ring of 2 with their outcomes (our failures include slow successes)', async () => {
+    const clock = createFakeClock();
+    const breaker = createBreaker({
+      clock,
+      failureThreshold: Number.POSITIVE_INFINITY,
+      slowCallDuration: 50,
+      window: slidingWindow({
+        type: 'count',
+        size: 2,
+        failureRateThreshold: Number.POSITIVE_INFINITY,
+        slowCallRateThreshold: Number.POSITIVE_INFINITY,
+      }),
+    });
+    const steps: [number, boolean, number, number, number][] = [
+      // ms, failed, then calls, failures, slow calls
+      [100, true, 1, 1, 1],
+      [100, false, 2, 2, 2],
+      [10, false, 2, 1, 1],
+      [10, false, 2, 0, 0],
+    ];
+    for (const [ms, failed, calls, failures, slowCalls] of steps) {
+      const call = settle(breaker, takes(clock, ms, failed));
+      await clock.advance(ms);
+      await call;
+      expect(counts(breaker)).toEqual({ calls, failures, slowCalls });
+    }
+  });
+});
+
 describe("Polly's RollingHealthMetrics, ported (10 s in 10 buckets)", () => {
   const window = { type: 'time', duration: 10_000, buckets: 10 } as const;
 
