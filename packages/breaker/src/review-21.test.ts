@@ -638,6 +638,26 @@ describe('known faults of the peers, ported', () => {
     expect(breaker.state).toBe('closed');
   });
 
+  it('opossum #276: a failed probe reopens even after the window has forgotten the calls that tripped it', async () => {
+    const clock = createFakeClock();
+    const breaker = createBreaker({
+      clock,
+      failureThreshold: Number.POSITIVE_INFINITY,
+      openFor: 30_000,
+      window: slidingWindow({ type: 'time', duration: 10_000, minimumCalls: 5, failureRateThreshold: 0.5 }),
+    });
+    for (let i = 0; i < 5; i++) await settle(breaker, fail);
+    expect(breaker.state).toBe('open');
+    await clock.advance(30_000);
+    // The window is empty now (below minimumCalls), but the probe is judged by halfOpenProbes alone.
+    expect(counts(breaker)).toEqual({ calls: 0, failures: 0, slowCalls: 0 });
+    await settle(breaker, fail);
+    expect(breaker.state).toBe('open');
+    await clock.advance(30_000);
+    await settle(breaker, pass);
+    expect(breaker.state).toBe('closed');
+  });
+
   it('resilience4j #935: a probe that never settles does not keep the breaker half-open', async () => {
     const clock = createFakeClock();
     const breaker = createBreaker({ clock, failureThreshold: 1, openFor: 1_000, probeTimeout: 5_000 });
