@@ -597,29 +597,27 @@ describe('sqlite crash safety (child processes on one file)', () => {
       const counts = db
         .prepare('SELECT status, COUNT(*) AS n, MAX(token) AS token FROM integ_jobs GROUP BY status')
         .all();
-      const { leaseEnd } = db.prepare('SELECT MIN(lease_until) AS leaseEnd FROM integ_jobs').get() as {
-        leaseEnd: number | null;
-      };
+      const { leaseEnd, lastLeaseEnd } = db
+        .prepare('SELECT MIN(lease_until) AS leaseEnd, MAX(lease_until) AS lastLeaseEnd FROM integ_jobs')
+        .get() as { leaseEnd: number | null; lastLeaseEnd: number | null };
       db.close();
-      return { path, lease, lines, counts, leaseEnd };
+      return { path, lease, lines, counts, leaseEnd, lastLeaseEnd };
     }
 
     it.each(['before', 'inside'] as const)(
       'killed %s the commit of its acks: no ack applied; every job comes back once its lease ran out, stalled',
       async (kill) => {
-        const { path, lines, counts, leaseEnd } = await killed(kill);
+        const { path, lines, counts, leaseEnd, lastLeaseEnd } = await killed(kill);
         expect(lines).toHaveLength(1);
         expect(counts).toEqual([{ status: 'processing', n: 200, token: 1 }]);
+        // The child leased on the real clock; here a fake one stands just before its first lease ends, then at its last.
+        const clock = createFakeClock({ now: (leaseEnd as number) - 1 });
         const store = sqliteStore({ path });
-        const queue = createQueue({ name: 'q', store });
+        const queue = createQueue({ name: 'q', store, clock });
         // Not before the lease ends (the dead worker's leases still hold): only a claim after it takes them.
-        const early = await queue.next();
-        if (Date.now() < (leaseEnd as number)) expect(early).toBeNull();
-        await new Promise((r) => setTimeout(r, Math.max(0, (leaseEnd as number) - Date.now() + 5)));
-        const again = [
-          ...(early === null ? [] : [early]),
-          ...(await Promise.all(Array.from({ length: early === null ? 200 : 199 }, () => queue.next()))),
-        ];
+        expect(await queue.next()).toBeNull();
+        await clock.advance((lastLeaseEnd as number) - (leaseEnd as number) + 1);
+        const again = await Promise.all(Array.from({ length: 200 }, () => queue.next()));
         expect(again.every((job) => job?.stalled === true && job.token === 2 && job.attempts === 2)).toBe(
           true,
         );
@@ -634,9 +632,10 @@ describe('sqlite crash safety (child processes on one file)', () => {
       const { path, lease, lines, counts } = await killed('after');
       expect(lines[1]).toBe('acked');
       expect(counts).toEqual([{ status: 'done', n: 200, token: 1 }]);
-      await new Promise((r) => setTimeout(r, lease));
+      // Long after its leases would have ended (a fake clock: no real wait).
+      const clock = createFakeClock({ now: Date.now() + 100 * lease });
       const store = sqliteStore({ path });
-      const queue = createQueue({ name: 'q', store });
+      const queue = createQueue({ name: 'q', store, clock });
       expect(await queue.next()).toBeNull();
       await queue.close();
       await store.close();
@@ -677,7 +676,7 @@ describe('sqlite crash safety (child processes on one file)', () => {
       const store = sqliteStore({ path, busyTimeout: 50 });
       const queue = createQueue({ name: 'q', store });
       await queue.push('before');
-      const locker = run({ ROLE: 'locker', DB_PATH: path, HOLD_MS: '1500', END: 'rollback' });
+      const locker = run({ ROLE: 'locker', DB_PATH: path, HOLD_MS: '400', END: 'rollback' });
       await locker.ready;
       const errors = await Promise.all(
         [queue.push('one'), queue.pushMany(['a', 'b', 'c']), queue.next()].map((p) =>
