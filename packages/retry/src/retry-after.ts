@@ -57,14 +57,15 @@ export function parseRetryAfter(
     )
   ) {
     // asctime-date (`Sun Nov  6 08:49:37 1994`) writes no zone, and Date.parse would read it as local time:
-    // every HTTP-date is GMT (RFC 9110 §5.6.7). NaN when it is no date. The second is added to its minute, not
-    // read by Date.parse: §5.6.7's time-of-day runs to 23:59:60 (a leap second), and V8 read a second from 60 up
-    // as 00 of its minute (a minute early) and, in asctime-date, as a two-digit year (1960: no wait at all).
+    // every HTTP-date is GMT (RFC 9110 §5.6.7). NaN when it is no date. A second from 60 up is added to its
+    // minute, not read by Date.parse: §5.6.7's time-of-day runs to 23:59:60 (a leap second), and V8 read such a
+    // second as 00 of its minute (a minute early) and, in asctime-date, as a two-digit year (1960: no wait at all).
     // A second past 60 counts on likewise, as Date.parse counts on past a month's last day (30 Feb is 2 Mar).
-    const second = +(/:(\d\d) /.exec(value) as RegExpExecArray)[1]!;
+    // Seconds 00-59 stay Date.parse's: set to 00, `24:00:37` (no time-of-day) became Date.parse's `24:00:00`.
+    const second = +(/:([6-9]\d) /.exec(value)?.[1] ?? 0);
     const delay = Math.max(
       0,
-      Date.parse(value.replace(/:\d\d /, ':00 ').replace(/ \d{4}$/, '$& GMT')) + second * 1000 - now,
+      Date.parse(value.replace(/:[6-9]\d /, ':00 ').replace(/ \d{4}$/, '$& GMT')) + second * 1000 - now,
     );
     if (delay >= 0) return delay;
   }
