@@ -115,7 +115,9 @@ export function createWorker<T>(
 
   const armDue = (): void => {
     const next = dueTimes[0];
-    if (next === undefined || next >= dueAt) return;
+    // The timer runs on elapsed time: after a wall-clock step forward, one armed for a due time now past still
+    // waited its full time (an hour), and a later due time behind it with it. Past, it is armed again at once.
+    if (next === undefined || (next >= dueAt && dueAt > clock.now())) return;
     if (dueTimer !== undefined) clock.clearTimeout(dueTimer);
     dueAt = next;
     dueTimer = clock.setTimeout(
