@@ -363,3 +363,28 @@ describe('connect() after a redirect to another origin (unaffected by 08a4f45 an
     expect(target.requests.map(seen)).toEqual(['/events - - - -', '/events - - - -']);
   });
 });
+
+describe('a fetch wrapper that adds a token (the README fetch row, a381805)', () => {
+  it('is handed the final URL of a redirect to another origin on reconnection: the token it adds goes there, unlike one in headers', async () => {
+    // What the README's fetch row must say: only the headers option's credentials are left out for another origin.
+    const target = await serve(stream());
+    const front = await serve(() => ({ status: 307, headers: { location: target.url } }));
+    const clock = createFakeClock();
+    const { onReconnect, waitOut } = reconnections(clock);
+    const inputs: string[] = [];
+    const wrapper = (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
+      inputs.push(String(input));
+      const headers = new Headers(init?.headers);
+      headers.set('authorization', 'Bearer s');
+      return fetch(input, { ...init, headers });
+    };
+    const source = open(front.url, { clock, onReconnect, fetch: wrapper });
+    const data: string[] = [];
+    source.onmessage = (event) => data.push(event.data);
+    await waitOut();
+    await vi.waitFor(() => expect(data).toEqual(['0', '1']), WAIT);
+    expect(inputs).toEqual([front.url, target.url]);
+    expect(front.requests.map(auth)).toEqual(['GET /events Bearer s']);
+    expect(target.requests.map(auth)).toEqual(['GET /events -', 'GET /events Bearer s']);
+  });
+});
