@@ -388,3 +388,33 @@ describe('a fetch wrapper that adds a token (the README fetch row, a381805)', ()
     expect(target.requests.map(auth)).toEqual(['GET /events -', 'GET /events Bearer s']);
   });
 });
+
+describe('what a redirect does to a method other than GET and HEAD (the README connection rules, 338e6da)', () => {
+  for (const [status, after] of [
+    [301, 'PUT'],
+    [302, 'PUT'],
+    [303, 'GET'],
+    [307, 'PUT'],
+  ] as const)
+    it(`a PUT behind a ${status} reaches the final URL with ${after}; the reconnection asks the URL given`, async () => {
+      const server = await serve(({ path, index }) =>
+        path === '/events'
+          ? { status, headers: { location: '/final' } }
+          : stream(3)({ index } as RecordedRequest),
+      );
+      const clock = createFakeClock();
+      const { onReconnect, waitOut } = reconnections(clock);
+      const source = open(server.url, { clock, onReconnect, method: 'PUT', body: 'q' });
+      const data: string[] = [];
+      source.onmessage = (event) => data.push(event.data);
+      await waitOut();
+      await vi.waitFor(() => expect(data).toEqual(['1', '3']), WAIT);
+      const body = after === 'PUT' ? 'q' : '';
+      expect(server.requests.map((request) => `${request.method} ${request.path} ${request.body}`)).toEqual([
+        'PUT /events q',
+        `${after} /final ${body}`,
+        'PUT /events q',
+        `${after} /final ${body}`,
+      ]);
+    });
+});
