@@ -418,3 +418,44 @@ describe('what a redirect does to a method other than GET and HEAD (the README c
       ]);
     });
 });
+
+describe('an init signal (the README EventSource section, 1234ca1 and 062e8d4)', () => {
+  it('aborted during the wait before a reconnection: CLOSED, no second error event, no request', async () => {
+    const server = await serve(() => ({ chunks: ['data: a\n\n'] }));
+    const controller = new AbortController();
+    const clock = createFakeClock();
+    const { seen: infos, onReconnect } = reconnections(clock);
+    const source = open(server.url, { clock, onReconnect, signal: controller.signal } as never);
+    const log: string[] = [];
+    source.onerror = () => log.push(`error ${source.readyState}`);
+    await vi.waitFor(() => expect(infos).toHaveLength(1), WAIT);
+    controller.abort();
+    await vi.waitFor(() => expect(source.readyState).toBe(EventSource.CLOSED), WAIT);
+    await clock.runAll();
+    for (let i = 0; i < 20; i++) await new Promise((resolve) => setImmediate(resolve));
+    expect(log).toEqual(['error 0']);
+    expect(server.requests).toHaveLength(1);
+  });
+
+  it('aborted while an async headers function is pending: CLOSED, no error event, nothing fetched', async () => {
+    const server = await serve(() => ({ chunks: ['data: a\n\n'], end: 'hang' }));
+    const controller = new AbortController();
+    let called = 0;
+    const headers = (): Promise<HeadersInit> => {
+      called++;
+      return new Promise(() => {});
+    };
+    const source = open(server.url, {
+      clock: createFakeClock(),
+      headers,
+      signal: controller.signal,
+    } as never);
+    const log: string[] = [];
+    source.onerror = () => log.push(`error ${source.readyState}`);
+    await vi.waitFor(() => expect(called).toBe(1), WAIT);
+    controller.abort();
+    await vi.waitFor(() => expect(source.readyState).toBe(EventSource.CLOSED), WAIT);
+    expect(log).toEqual([]);
+    expect(server.requests).toHaveLength(0);
+  });
+});
