@@ -27,6 +27,7 @@ import {
 import { createFakeClock, type FakeClock, seededRandom, trackedAbortController } from '@integ/testing';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { settle } from './test-server.js';
 
 // ---------------------------------------------------------------------------------------------------
 // A model of the standard (html.spec.whatwg.org/multipage/server-sent-events.html#parsing-an-event-stream),
@@ -796,11 +797,6 @@ async function serve(handler: Handler): Promise<Loopback> {
 }
 
 const sseHead = { 'content-type': 'text/event-stream', 'cache-control': 'no-store' };
-
-/** Lets I/O callbacks run (a few macrotask turns): used only to show that nothing more happens. */
-const settle = async (turns = 20): Promise<void> => {
-  for (let i = 0; i < turns; i++) await new Promise((resolve) => setImmediate(resolve));
-};
 
 /** A queue of hook calls the test can await one by one. */
 function hookQueue<T>(): { push: (value: T) => void; next: () => Promise<T>; all: T[] } {

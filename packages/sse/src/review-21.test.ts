@@ -4,10 +4,18 @@
  * beyond the format-* cases, and against what users of the `eventsource` npm package (v3/v4) rely on. Real sockets
  * on loopback; reconnection waits on the fake clock.
  */
-import { connect, EventSource, type ReconnectInfo, type SseEvent, SseHttpError } from '@integ/sse';
-import { createFakeClock, type FakeClock } from '@integ/testing';
+import { connect, EventSource, type SseEvent, SseHttpError } from '@integ/sse';
+import { createFakeClock } from '@integ/testing';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { type RecordedRequest, type Reply, type SseTestServer, startSseServer, WAIT } from './test-server.js';
+import {
+  type RecordedRequest,
+  type Reply,
+  reconnections,
+  type SseTestServer,
+  settle,
+  startSseServer,
+  WAIT,
+} from './test-server.js';
 
 const servers: SseTestServer[] = [];
 const sources: EventSource[] = [];
@@ -26,29 +34,6 @@ function open(url: string, init?: ConstructorParameters<typeof EventSource>[1]):
   const source = new EventSource(url, init);
   sources.push(source);
   return source;
-}
-
-/** Lets I/O callbacks run (macrotask turns): used only to show that nothing more happens. */
-const settle = async (turns = 20): Promise<void> => {
-  for (let i = 0; i < turns; i++) await new Promise((resolve) => setImmediate(resolve));
-};
-
-/** The reconnections of a source, to await one by one and wait out on the fake clock. */
-function reconnections(clock: FakeClock): {
-  onReconnect: (info: ReconnectInfo) => void;
-  waitOut: () => Promise<ReconnectInfo>;
-} {
-  const seen: ReconnectInfo[] = [];
-  let taken = 0;
-  return {
-    onReconnect: (info) => seen.push(info),
-    async waitOut() {
-      await vi.waitFor(() => expect(seen.length).toBeGreaterThan(taken), WAIT);
-      const info = seen[taken++] as ReconnectInfo;
-      await clock.advance(info.delay);
-      return info;
-    },
-  };
 }
 
 /** Logs open, message (type, data, lastEventId) and error events with the readyState each saw. */

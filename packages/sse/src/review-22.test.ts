@@ -3,10 +3,17 @@
  * origin leaves out Authorization, Cookie and Proxy-Authorization; 338e6da: the final URL is kept for GET and HEAD
  * only) and of its README changes, over real loopback servers. Reconnection waits run on the fake clock.
  */
-import { connect, EventSource, type ReconnectInfo, type SseEvent } from '@integ/sse';
-import { createFakeClock, type FakeClock } from '@integ/testing';
+import { connect, EventSource, type SseEvent } from '@integ/sse';
+import { createFakeClock } from '@integ/testing';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { type RecordedRequest, type Reply, type SseTestServer, startSseServer, WAIT } from './test-server.js';
+import {
+  type RecordedRequest,
+  type Reply,
+  reconnections,
+  type SseTestServer,
+  startSseServer,
+  WAIT,
+} from './test-server.js';
 
 const servers: SseTestServer[] = [];
 const sources: EventSource[] = [];
@@ -25,26 +32,6 @@ function open(url: string, init?: ConstructorParameters<typeof EventSource>[1]):
   const source = new EventSource(url, init);
   sources.push(source);
   return source;
-}
-
-/** The reconnections of a source, to await one by one and wait out on the fake clock. */
-function reconnections(clock: FakeClock): {
-  seen: ReconnectInfo[];
-  onReconnect: (info: ReconnectInfo) => void;
-  waitOut: () => Promise<ReconnectInfo>;
-} {
-  const seen: ReconnectInfo[] = [];
-  let taken = 0;
-  return {
-    seen,
-    onReconnect: (info) => seen.push(info),
-    async waitOut() {
-      await vi.waitFor(() => expect(seen.length).toBeGreaterThan(taken), WAIT);
-      const info = seen[taken++] as ReconnectInfo;
-      await clock.advance(info.delay);
-      return info;
-    },
-  };
 }
 
 const SECRET = ['authorization', 'cookie', 'proxy-authorization'] as const;

@@ -4,7 +4,9 @@
  */
 import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import type { FakeClock } from '@integ/testing';
 import { afterEach, expect, vi } from 'vitest';
+import type { ReconnectInfo } from './internal/session.js';
 import type { SseEvent } from './parser.js';
 
 /** Real socket I/O on a loaded machine can take a while: poll often, give up late (for `vi.waitFor`). */
@@ -160,4 +162,29 @@ export async function lastEventIdsSent(
     await vi.waitFor(() => expect(server.requests.length).toBe(before + 1), WAIT);
   }
   return server.requests.map((request) => request.lastEventId);
+}
+
+/** Lets I/O callbacks run (macrotask turns): used only to show that nothing more happens. */
+export const settle = async (turns = 20): Promise<void> => {
+  for (let i = 0; i < turns; i++) await new Promise((resolve) => setImmediate(resolve));
+};
+
+/** The reconnections of a source (`seen`), to await one by one and wait out on the fake clock. */
+export function reconnections(clock: FakeClock): {
+  seen: ReconnectInfo[];
+  onReconnect: (info: ReconnectInfo) => void;
+  waitOut: () => Promise<ReconnectInfo>;
+} {
+  const seen: ReconnectInfo[] = [];
+  let taken = 0;
+  return {
+    seen,
+    onReconnect: (info) => seen.push(info),
+    async waitOut() {
+      await vi.waitFor(() => expect(seen.length).toBeGreaterThan(taken), WAIT);
+      const info = seen[taken++] as ReconnectInfo;
+      await clock.advance(info.delay);
+      return info;
+    },
+  };
 }

@@ -13,9 +13,17 @@
  * `EventSource.fromReadableStream` (a proposal outside the standard; `createByteParserStream` is ours).
  */
 import { connect, EventSource, type ReconnectInfo } from '@integ/sse';
-import { createFakeClock, type FakeClock, seededRandom } from '@integ/testing';
+import { createFakeClock, seededRandom } from '@integ/testing';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { type RecordedRequest, type Reply, type SseTestServer, startSseServer, WAIT } from './test-server.js';
+import {
+  type RecordedRequest,
+  type Reply,
+  reconnections,
+  type SseTestServer,
+  settle,
+  startSseServer,
+  WAIT,
+} from './test-server.js';
 
 const servers: SseTestServer[] = [];
 const sources: EventSource[] = [];
@@ -39,29 +47,6 @@ function open(url: string, init?: ConstructorParameters<typeof EventSource>[1]):
 
 /** `resources/message.py`: `data: data`, then the response ends. */
 const message: Reply = { chunks: ['data: data\n\n\n'] };
-
-/** Lets I/O callbacks run (macrotask turns): used only to show that nothing more happens. */
-const settle = async (turns = 20): Promise<void> => {
-  for (let i = 0; i < turns; i++) await new Promise((resolve) => setImmediate(resolve));
-};
-
-/** The reconnections of a source, to await one by one and wait out on the fake clock. */
-function reconnections(clock: FakeClock): {
-  onReconnect: (info: ReconnectInfo) => void;
-  waitOut: () => Promise<ReconnectInfo>;
-} {
-  const seen: ReconnectInfo[] = [];
-  let taken = 0;
-  return {
-    onReconnect: (info) => seen.push(info),
-    async waitOut() {
-      await vi.waitFor(() => expect(seen.length).toBeGreaterThan(taken), WAIT);
-      const info = seen[taken++] as ReconnectInfo;
-      await clock.advance(info.delay);
-      return info;
-    },
-  };
-}
 
 describe('eventsource-close', () => {
   it('close() inside onopen: OPEN there, CLOSED right after the call', async () => {
