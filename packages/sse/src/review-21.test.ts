@@ -6,35 +6,10 @@
  */
 import { connect, EventSource, type SseEvent, SseHttpError } from '@integ/sse';
 import { createFakeClock } from '@integ/testing';
-import { afterEach, describe, expect, it, vi } from 'vitest';
-import {
-  type RecordedRequest,
-  type Reply,
-  reconnections,
-  type SseTestServer,
-  settle,
-  startSseServer,
-  WAIT,
-} from './test-server.js';
+import { describe, expect, it, vi } from 'vitest';
+import { loopbackEach, type RecordedRequest, reconnections, settle, WAIT } from './test-server.js';
 
-const servers: SseTestServer[] = [];
-const sources: EventSource[] = [];
-afterEach(async () => {
-  for (const source of sources.splice(0)) source.close();
-  await Promise.all(servers.splice(0).map((server) => server.close()));
-});
-
-async function serve(script: (request: RecordedRequest) => Reply | Promise<Reply>): Promise<SseTestServer> {
-  const server = await startSseServer(script);
-  servers.push(server);
-  return server;
-}
-
-function open(url: string, init?: ConstructorParameters<typeof EventSource>[1]): EventSource {
-  const source = new EventSource(url, init);
-  sources.push(source);
-  return source;
-}
+const { serve, open } = loopbackEach();
 
 /** Logs open, message (type, data, lastEventId) and error events with the readyState each saw. */
 function record(source: EventSource, ...types: string[]): string[] {

@@ -5,34 +5,17 @@
  */
 import { connect, EventSource, type SseEvent } from '@integ/sse';
 import { createFakeClock } from '@integ/testing';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import {
+  loopbackEach,
   type RecordedRequest,
   type Reply,
   reconnections,
   type SseTestServer,
-  startSseServer,
   WAIT,
 } from './test-server.js';
 
-const servers: SseTestServer[] = [];
-const sources: EventSource[] = [];
-afterEach(async () => {
-  for (const source of sources.splice(0)) source.close();
-  await Promise.all(servers.splice(0).map((server) => server.close()));
-});
-
-async function serve(script: (request: RecordedRequest) => Reply | Promise<Reply>): Promise<SseTestServer> {
-  const server = await startSseServer(script);
-  servers.push(server);
-  return server;
-}
-
-function open(url: string, init?: ConstructorParameters<typeof EventSource>[1]): EventSource {
-  const source = new EventSource(url, init);
-  sources.push(source);
-  return source;
-}
+const { serve, open } = loopbackEach();
 
 const SECRET = ['authorization', 'cookie', 'proxy-authorization'] as const;
 /** Path and the three credential headers (and x-trace) as a request carried them ('-': not sent). */

@@ -4,6 +4,7 @@
  */
 import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { EventSource } from '@integ/sse';
 import type { FakeClock } from '@integ/testing';
 import { afterEach, expect, vi } from 'vitest';
 import type { ReconnectInfo } from './internal/session.js';
@@ -185,6 +186,34 @@ export function reconnections(clock: FakeClock): {
       const info = seen[taken++] as ReconnectInfo;
       await clock.advance(info.delay);
       return info;
+    },
+  };
+}
+
+/**
+ * For a test file: `serve(script)` starts a server whose `script` answers each request, `open(url, init)` creates an
+ * `EventSource`; after each test its sources are closed, then its servers.
+ */
+export function loopbackEach(): {
+  serve: (script: (request: RecordedRequest) => Reply | Promise<Reply>) => Promise<SseTestServer>;
+  open: (url: string, init?: ConstructorParameters<typeof EventSource>[1]) => EventSource;
+} {
+  const servers: SseTestServer[] = [];
+  const sources: EventSource[] = [];
+  afterEach(async () => {
+    for (const source of sources.splice(0)) source.close();
+    await Promise.all(servers.splice(0).map((server) => server.close()));
+  });
+  return {
+    async serve(script) {
+      const server = await startSseServer(script);
+      servers.push(server);
+      return server;
+    },
+    open(url, init) {
+      const source = new EventSource(url, init);
+      sources.push(source);
+      return source;
     },
   };
 }

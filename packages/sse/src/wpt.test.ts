@@ -15,35 +15,12 @@
 import { connect, EventSource, type ReconnectInfo } from '@integ/sse';
 import { createFakeClock, seededRandom } from '@integ/testing';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import {
-  type RecordedRequest,
-  type Reply,
-  reconnections,
-  type SseTestServer,
-  settle,
-  startSseServer,
-  WAIT,
-} from './test-server.js';
+import { loopbackEach, type Reply, reconnections, type SseTestServer, settle, WAIT } from './test-server.js';
 
-const servers: SseTestServer[] = [];
-const sources: EventSource[] = [];
-afterEach(async () => {
-  for (const source of sources.splice(0)) source.close();
+afterEach(() => {
   vi.unstubAllGlobals();
-  await Promise.all(servers.splice(0).map((server) => server.close()));
 });
-
-async function serve(script: (request: RecordedRequest) => Reply | Promise<Reply>): Promise<SseTestServer> {
-  const server = await startSseServer(script);
-  servers.push(server);
-  return server;
-}
-
-function open(url: string, init?: ConstructorParameters<typeof EventSource>[1]): EventSource {
-  const source = new EventSource(url, init);
-  sources.push(source);
-  return source;
-}
+const { serve, open } = loopbackEach();
 
 /** `resources/message.py`: `data: data`, then the response ends. */
 const message: Reply = { chunks: ['data: data\n\n\n'] };
