@@ -2,8 +2,8 @@
  * Passive outlier detection with gRPC A50 / Envoy semantics: consecutive 5xx (inline, Envoy), success-rate
  * and failure-percentage ejection (on each `interval` sweep, A50), ejection time growing with the number
  * of ejections (`baseEjectionTime x multiplier`, capped by `max(baseEjectionTime, maxEjectionTime)`,
- * multiplier decremented on each sweep the endpoint stays in), and `maxEjectionPercent` (Envoy: never
- * more than that share, but always at least one endpoint may be ejected).
+ * multiplier decremented on each sweep the endpoint stays in), and `maxEjectionPercent` (never more than that
+ * share, but always at least one endpoint may be ejected: Envoy with `always_eject_one_host` on; decision 0051).
  */
 import { InvalidArgumentError } from '@integ/core';
 import type { CallOutcome } from './balancers.js';
@@ -175,7 +175,11 @@ export function isServerFailure(outcome: CallOutcome): boolean {
   return outcome.status !== undefined ? outcome.status >= 500 : !outcome.ok;
 }
 
-/** Envoy's rule: eject if the result stays within the percentage, or if nothing is ejected yet. */
+/**
+ * Eject if the result stays within the percentage, or if nothing is ejected yet: Envoy's check with its
+ * `always_eject_one_host` on (off by default there, where under 10 endpoints a 10 % cap ejects none). grpc-go and
+ * grpc-java check the share before the ejection, so they can end one over the cap (decision 0051).
+ */
 export function mayEject(ejected: number, total: number, maxEjectionPercent: number): boolean {
   return total > 0 && (ejected === 0 || (100 * (ejected + 1)) / total <= maxEjectionPercent);
 }
