@@ -62,10 +62,11 @@ export function parseRetryAfter(
     // second as 00 of its minute (a minute early) and, in asctime-date, as a two-digit year (1960: no wait at all).
     // A second past 60 counts on likewise, as Date.parse counts on past a month's last day (30 Feb is 2 Mar).
     // Seconds 00-59 stay Date.parse's: set to 00, `24:00:37` (no time-of-day) became Date.parse's `24:00:00`.
-    const second = +(/:([6-9]\d) /.exec(value)?.[1] ?? 0);
+    // One from 60 up is set to 59, not 00, for the same reason: `24:00:60` is no date, as `24:00:59` is to Date.parse.
+    const second = +(/:([6-9]\d) /.exec(value)?.[1] ?? 59) - 59;
     const delay = Math.max(
       0,
-      Date.parse(value.replace(/:[6-9]\d /, ':00 ').replace(/ \d{4}$/, '$& GMT')) + second * 1000 - now,
+      Date.parse(value.replace(/:[6-9]\d /, ':59 ').replace(/ \d{4}$/, '$& GMT')) + second * 1000 - now,
     );
     if (delay >= 0) return delay;
   }
