@@ -116,10 +116,11 @@ export function createWorker<T>(
   const armDue = (): void => {
     const next = dueTimes[0];
     // The timer runs on elapsed time: after a wall-clock step forward, one armed for a due time now past still
-    // waited its full time (an hour), and a later due time behind it with it. Past, it is armed again at once.
-    if (next === undefined || (next >= dueAt && dueAt > clock.now())) return;
+    // waited its full time (an hour), and a later due time behind it with it. Past, it is armed again at once, and
+    // that timer is kept (dueAt -Infinity): re-armed at every push until it fired, it was a timer per push.
+    if (next === undefined || (next >= dueAt && (dueAt > clock.now() || dueAt === -Infinity))) return;
     if (dueTimer !== undefined) clock.clearTimeout(dueTimer);
-    dueAt = next;
+    dueAt = next > clock.now() ? next : -Infinity;
     dueTimer = clock.setTimeout(
       () => {
         dueTimer = undefined;
