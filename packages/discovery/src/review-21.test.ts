@@ -17,6 +17,7 @@ import {
 } from '@integ/discovery';
 import { createFakeClock, type FakeClock, seededRandom } from '@integ/testing';
 import { afterEach, describe, expect, it } from 'vitest';
+import { calls, ejected } from './internal/test-outlier.js';
 
 const opened: Registry[] = [];
 afterEach(() => {
@@ -35,20 +36,6 @@ function setup(
   opened.push(registry);
   return { registry, clock };
 }
-
-/** Reports `times` calls to `url`: a 200, or a 500 when `ok` is false. */
-function calls(registry: Registry, url: string, ok: boolean, times: number): void {
-  const endpoint = registry.endpoints('s').find((e) => e.url === url);
-  if (endpoint === undefined) throw new Error(`no ${url}`);
-  for (let i = 0; i < times; i++)
-    registry.report(endpoint, ok ? { ok, latencyMs: 1, status: 200 } : { ok, latencyMs: 1, status: 500 });
-}
-
-const ejected = (registry: Registry): string[] =>
-  registry
-    .inspect('s')
-    .endpoints.filter((e) => e.ejected)
-    .map((e) => e.url);
 
 const outlierOf = (registry: Registry, url: string) =>
   registry.inspect('s').endpoints.find((e) => e.url === url)?.outlier;

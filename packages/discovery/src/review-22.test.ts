@@ -7,6 +7,7 @@
 import { createRegistry, type OutlierDetectionOptions, type Registry } from '@integ/discovery';
 import { createFakeClock, type FakeClock } from '@integ/testing';
 import { afterEach, describe, expect, it } from 'vitest';
+import { calls, ejected } from './internal/test-outlier.js';
 
 const opened: Registry[] = [];
 afterEach(() => {
@@ -34,18 +35,6 @@ function setup(
   return { registry, clock, drawn: () => count };
 }
 
-function calls(registry: Registry, url: string, ok: boolean, times: number): void {
-  const endpoint = registry.endpoints('s').find((e) => e.url === url);
-  if (endpoint === undefined) throw new Error(`no ${url}`);
-  for (let i = 0; i < times; i++)
-    registry.report(endpoint, ok ? { ok, latencyMs: 1, status: 200 } : { ok, latencyMs: 1, status: 503 });
-}
-
-const ejected = (registry: Registry): string[] =>
-  registry
-    .inspect('s')
-    .endpoints.filter((e) => e.ejected)
-    .map((e) => e.url);
 const count = (registry: Registry, url: string): number | undefined =>
   registry.inspect('s').endpoints.find((e) => e.url === url)?.outlier.consecutiveFailures;
 
