@@ -7,47 +7,28 @@ import { createRegistry, type Snapshot, type Source } from '@integ/discovery';
 import { dnsSrv } from '@integ/discovery/dns';
 import { createFakeClock } from '@integ/testing';
 import { afterAll, describe, expect, it } from 'vitest';
+import { closeServers, dnsServer } from './internal/test-servers.js';
 
-const closers: (() => void)[] = [];
-afterAll(() => {
-  for (const close of closers) close();
-});
+afterAll(closeServers);
 
 /** A DNS server answering SRV with one target (TTL 60 s) and that target's A record in the additional section. */
-async function srvServer(additionalTtl: number): Promise<string> {
-  const dgram = await import('node:dgram');
-  const packet = (await import('dns-packet')).default;
-  const socket = dgram.createSocket('udp4');
-  socket.on('message', (message, peer) => {
-    const query = packet.decode(message);
-    const question = query.questions?.[0];
-    if (question === undefined) return;
-    const srv = question.type === 'SRV';
-    socket.send(
-      packet.encode({
-        type: 'response',
-        id: query.id,
-        questions: [question],
-        answers: srv
-          ? [
-              {
-                name: question.name,
-                type: 'SRV',
-                ttl: 60,
-                data: { priority: 1, weight: 1, port: 8080, target: 'a.example.test' },
-              },
-            ]
-          : [],
-        additionals: srv ? [{ name: 'a.example.test', type: 'A', ttl: additionalTtl, data: '10.0.0.9' }] : [],
-      }),
-      peer.port,
-      peer.address,
-    );
-  });
-  await new Promise<void>((r) => socket.bind(0, '127.0.0.1', () => r()));
-  closers.push(() => socket.close());
-  return `127.0.0.1:${socket.address().port}`;
-}
+const srvServer = (additionalTtl: number): Promise<string> =>
+  dnsServer((question, reply) =>
+    question.type === 'SRV'
+      ? reply(
+          [
+            {
+              name: question.name,
+              type: 'SRV',
+              ttl: 60,
+              data: { priority: 1, weight: 1, port: 8080, target: 'a.example.test' },
+            },
+          ],
+          0,
+          [{ name: 'a.example.test', type: 'A', ttl: additionalTtl, data: '10.0.0.9' }],
+        )
+      : reply([]),
+  );
 
 async function nextRefresh(additionalTtl: number): Promise<number | null> {
   const server = await srvServer(additionalTtl);

@@ -79,13 +79,14 @@ export async function rawDnsServer(
 }
 
 /**
- * A DNS server (see {@link rawDnsServer}): `answer` gets each question and a `reply(answers, flags)` (the
- * header's flags; its low 4 bits are the rcode) to call at once or later. Returns its `host:port`.
+ * A DNS server (see {@link rawDnsServer}): `answer` gets each question and a `reply(answers, flags, additionals)`
+ * (the header's flags, whose low 4 bits are the rcode; the additional section) to call at once or later. Returns
+ * its `host:port`.
  */
 export async function dnsServer(
   answer: (
     question: { type: string; name: string },
-    reply: (answers: Answer[], flags?: number) => void,
+    reply: (answers: Answer[], flags?: number, additionals?: Answer[]) => void,
   ) => void,
 ): Promise<string> {
   const dgram = await import('node:dgram');
@@ -95,9 +96,9 @@ export async function dnsServer(
     const query = packet.decode(message);
     const question = query.questions?.[0];
     if (question === undefined) return;
-    answer(question, (answers, flags = 0) => {
+    answer(question, (answers, flags = 0, additionals = []) => {
       socket.send(
-        packet.encode({ type: 'response', id: query.id, flags, questions: [question], answers }),
+        packet.encode({ type: 'response', id: query.id, flags, questions: [question], answers, additionals }),
         peer.port,
         peer.address,
       );
