@@ -6,7 +6,6 @@
  * translated to our API on a fake clock. Where our documented semantics differ on purpose, the case pins ours.
  */
 import { createFakeClock, type FakeClock } from '@integ/testing';
-import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   type Breaker,
@@ -856,46 +855,7 @@ describe('slidingWindow (time) with a duration that is not a whole number of ms'
   });
 });
 
-describe('slidingWindow (time) buckets on an epoch clock (property)', () => {
-  // The bucket of an instant, exactly: floor(now * buckets / duration) on decimal numbers with 3 places, in BigInt.
-  const exact = (now: bigint, duration: bigint, buckets: bigint): bigint =>
-    (now * 1000n * buckets) / duration;
-
-  it('holds exactly the calls of the last `buckets` buckets, for whole and fractional durations', async () => {
-    await fc.assert(
-      fc.asyncProperty(
-        fc.integer({ min: 1, max: 12 }),
-        fc.integer({ min: 12_000, max: 600_000_000 }),
-        fc.integer({ min: 1_600_000_000_000, max: 1_900_000_000_000 }),
-        fc.array(fc.tuple(fc.integer({ min: 0, max: 90_000 }), fc.boolean()), {
-          minLength: 1,
-          maxLength: 40,
-        }),
-        async (buckets, milli, start, calls) => {
-          // A duration of milli / 1000 ms (fractional three times in four), at least 12 ms.
-          const duration = milli / 1000;
-          const clock = createFakeClock({ now: start });
-          const breaker = counting(clock, { type: 'time', duration, buckets });
-          const held: [bigint, boolean][] = [];
-          for (const [ms, failed] of calls) {
-            await clock.advance(ms);
-            await settle(breaker, failed ? fail : pass);
-            const now = BigInt(clock.now());
-            const key = exact(now, BigInt(milli), BigInt(buckets));
-            held.push([key, failed]);
-            const live = held.filter(([k]) => k > key - BigInt(buckets));
-            expect(counts(breaker)).toEqual({
-              calls: live.length,
-              failures: live.filter(([, f]) => f).length,
-              slowCalls: 0,
-            });
-          }
-        },
-      ),
-      { seed: 2_1021, numRuns: 300 },
-    );
-  });
-});
+// The buckets' property against an exact model of the doubles is in review-22.test.ts.
 
 describe('initialState and a backoff openFor', () => {
   it('does not call openFor for a snapshot that is not open (no phantom trip at a restart)', () => {
