@@ -53,19 +53,25 @@ async function run(clock: FakeClock, total: number, step: number): Promise<void>
   }
 }
 
+/** A queue named `name` on a fresh counted store, at T0 on a fake clock, with a worker recording when each job ran. */
+async function started(createStore: () => QueueStore, name: string, pollInterval: number) {
+  const clock = createFakeClock({ now: T0 });
+  const { store, claims } = counted(createStore());
+  const queue = createQueue<string>({ name, store, clock });
+  const ran: number[] = [];
+  const worker = queue.process(
+    () => {
+      ran.push(clock.now() - T0);
+    },
+    { pollInterval },
+  );
+  await settle();
+  return { clock, store, claims, queue, ran, worker };
+}
+
 describe.each(stores)('worker due-time wake-ups, review 22 (%s)', (_name, createStore) => {
   it('after a wall-clock step back, runs a delayed job when the wall clock reaches its due time, with few claims', async () => {
-    const clock = createFakeClock({ now: T0 });
-    const { store, claims } = counted(createStore());
-    const queue = createQueue<string>({ name: 'step-back', store, clock });
-    const ran: number[] = [];
-    const worker = queue.process(
-      () => {
-        ran.push(clock.now() - T0);
-      },
-      { pollInterval: DAY },
-    );
-    await settle();
+    const { clock, store, claims, queue, ran, worker } = await started(createStore, 'step-back', DAY);
     await queue.push('a', { delay: 1000 });
     clock.setWallClock(T0 - 60_000);
     const before = claims();
@@ -105,17 +111,7 @@ describe.each(stores)('worker due-time wake-ups, review 22 (%s)', (_name, create
   });
 
   it('runs a job due past 2^31 - 1 ms at its due time, re-arming without a claim storm', async () => {
-    const clock = createFakeClock({ now: T0 });
-    const { store, claims } = counted(createStore());
-    const queue = createQueue<string>({ name: 'far', store, clock });
-    const ran: number[] = [];
-    const worker = queue.process(
-      () => {
-        ran.push(clock.now() - T0);
-      },
-      { pollInterval: 2_147_483_647 },
-    );
-    await settle();
+    const { clock, store, claims, queue, ran, worker } = await started(createStore, 'far', 2_147_483_647);
     const delay = 60 * DAY + 123;
     await queue.push('a', { delay });
     const before = claims();
@@ -130,17 +126,11 @@ describe.each(stores)('worker due-time wake-ups, review 22 (%s)', (_name, create
   });
 
   it('after a wall-clock step back of 30 days, a near due time does not spin on the clamped timer', async () => {
-    const clock = createFakeClock({ now: T0 });
-    const { store, claims } = counted(createStore());
-    const queue = createQueue<string>({ name: 'back-far', store, clock });
-    const ran: number[] = [];
-    const worker = queue.process(
-      () => {
-        ran.push(clock.now() - T0);
-      },
-      { pollInterval: 2_147_483_647 },
+    const { clock, store, claims, queue, ran, worker } = await started(
+      createStore,
+      'back-far',
+      2_147_483_647,
     );
-    await settle();
     await queue.push('a', { delay: 1000 });
     clock.setWallClock(T0 - 30 * DAY);
     const before = claims();
