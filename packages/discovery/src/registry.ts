@@ -966,12 +966,16 @@ export function createRegistry(options: RegistryOptions): Registry {
     throw new InvalidArgumentError('clock', 'a Clock ({ now, setTimeout, clearTimeout })', clock);
   if (typeof random !== 'function')
     throw new InvalidArgumentError('random', 'a function returning [0, 1)', random);
-  if (
-    !['debug', 'info', 'warn', 'error'].every(
-      (k) => typeof (logger as Logger | null)?.[k as 'info'] === 'function',
-    )
-  )
+  const levels = ['debug', 'info', 'warn', 'error'] as const;
+  if (!levels.every((k) => typeof (logger as Logger | null)?.[k] === 'function'))
     throw new InvalidArgumentError('logger', 'a pino-style logger ({ debug, info, warn, error })', logger);
+  // The logger is user code too: one that threw (or returned a rejected promise) stopped the outlier sweeps
+  // for good, left ready() pending after a failed lookup and failed a lookup whose subscriber threw. Its own
+  // failure is dropped: there is nowhere else to report it (a throw in the executor rejects, as a rejection does).
+  const log = {} as Logger;
+  for (const k of levels)
+    log[k] = (...args: unknown[]): void =>
+      void new Promise((resolve) => resolve(logger[k](...(args as [object])))).catch(() => {});
   const controller = new AbortController();
   const shared: Shared = {
     // A timer fires at once past 2^31 - 1 ms (~24.8 days): every wait of the registry and its sources (TTLs,
@@ -983,7 +987,7 @@ export function createRegistry(options: RegistryOptions): Registry {
     },
     time: steady(clock),
     random,
-    logger,
+    logger: log,
     signal: controller.signal,
     refreshInterval: positive('refreshInterval', options.refreshInterval, 30_000, 1),
     minInterval: positive('minInterval', options.minInterval, 1_000, 0),

@@ -1,0 +1,135 @@
+/**
+ * Review round 24: re-entrancy and throwing user code at every callback point (subscribers, health checks, a
+ * custom source's open()/resolve()/close(), balancers, the logger, a custom fetch), long runs on the fake clock
+ * (refresh and watch cycles, endpoint churn) staying bounded, and secrets (Consul token, etcd token, URL
+ * userinfo) kept out of errors, causes, log lines and inspect().
+ */
+import type { Logger } from '@integ/core';
+import { createRegistry, type Registry, type Source } from '@integ/discovery';
+import { createFakeClock, trackUnhandledRejections, type UnhandledRejections } from '@integ/testing';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { calls, ejected } from './internal/test-outlier.js';
+
+const opened: Registry[] = [];
+let unhandled: UnhandledRejections;
+beforeEach(() => {
+  unhandled = trackUnhandledRejections();
+});
+afterEach(() => {
+  for (const registry of opened.splice(0)) registry.close();
+  unhandled.stop();
+});
+
+/** A custom source answering with `answer()` on each lookup. */
+const custom = (answer: () => Promise<{ url: string }[]>): Source => ({
+  kind: 'custom',
+  description: 'test',
+  open: () => ({ resolve: async () => ({ endpoints: await answer() }) }),
+});
+
+describe('a logger that throws or rejects (the logger is user code too)', () => {
+  const boom = (): never => {
+    throw new Error('logger down');
+  };
+  const rejecting = (): Promise<never> => Promise.reject(new Error('logger down'));
+  const loggers: [string, Logger][] = [
+    ['throws', { debug: boom, info: boom, warn: boom, error: boom }],
+    [
+      'rejects',
+      { debug: rejecting, info: rejecting, warn: rejecting, error: rejecting } as unknown as Logger,
+    ],
+  ];
+
+  it.each(loggers)('ready() still rejects with the source failure when the logger %s', async (_, logger) => {
+    const clock = createFakeClock();
+    const registry = createRegistry({
+      services: { s: custom(() => Promise.reject(new Error('down'))) },
+      clock,
+      logger,
+    });
+    opened.push(registry);
+    const outcome = registry.ready('s').then(
+      () => 'resolved',
+      (error: { code?: string }) => error.code,
+    );
+    await clock.advance(0);
+    expect(await Promise.race([outcome, clock.advance(0).then(() => 'pending')])).toBe(
+      'ERR_DISCOVERY_SOURCE',
+    );
+    expect(await unhandled.settled()).toEqual([]);
+  });
+
+  it.each(loggers)(
+    'outlier sweeps go on, and an ejected endpoint returns, when the logger %s',
+    async (_, logger) => {
+      const clock = createFakeClock();
+      const urls = ['http://a:1', 'http://b:1', 'http://c:1', 'http://d:1', 'http://e:1'];
+      const registry = createRegistry({
+        services: { s: { urls } },
+        clock,
+        logger,
+        outlierDetection: {
+          successRateEjection: { requestVolume: 10, stdevFactor: 1000 },
+          consecutive5xx: false,
+        },
+      });
+      opened.push(registry);
+      for (const url of urls.slice(0, 4)) calls(registry, url, true, 20);
+      calls(registry, 'http://e:1', false, 20);
+      await clock.advance(10_000); // the sweep ejects e and logs it
+      expect(ejected(registry)).toEqual(['http://e:1']);
+      await clock.advance(60_000); // 30 s of ejection, then the next sweep returns it
+      expect(ejected(registry)).toEqual([]);
+      expect(clock.pendingTimers).toBe(1); // the next sweep
+      expect(await unhandled.settled()).toEqual([]);
+    },
+  );
+
+  it.each(loggers)('health checks go on after a failure is logged, when the logger %s', async (_, logger) => {
+    const clock = createFakeClock();
+    let checks = 0;
+    const registry = createRegistry({
+      services: { s: { urls: ['http://a:1', 'http://b:1'] } },
+      clock,
+      logger,
+      healthCheck: {
+        check: async (endpoint) => {
+          checks++;
+          return endpoint.url !== 'http://a:1';
+        },
+        unhealthyThreshold: 1,
+        jitter: 0,
+      },
+    });
+    opened.push(registry);
+    await clock.advance(0); // a fails its first check: logged
+    expect(registry.inspect('s').healthyCount).toBe(1);
+    await clock.advance(10_000);
+    expect(checks).toBe(4);
+    expect(await unhandled.settled()).toEqual([]);
+  });
+
+  it.each(loggers)(
+    'a throwing subscriber does not fail the lookup that changed the list, when the logger %s',
+    async (_, logger) => {
+      const clock = createFakeClock();
+      const registry = createRegistry({
+        services: { s: custom(async () => [{ url: 'http://a:1' }]) },
+        clock,
+        logger,
+      });
+      opened.push(registry);
+      registry.subscribe('s', () => {
+        throw new Error('subscriber down');
+      });
+      const outcome = registry.ready('s').then(
+        () => 'ready',
+        (error: { code?: string }) => error.code,
+      );
+      await clock.advance(0);
+      expect(await Promise.race([outcome, clock.advance(0).then(() => 'pending')])).toBe('ready');
+      expect(registry.inspect('s')).toMatchObject({ state: 'ready', lastError: null, refreshes: 1 });
+      expect(await unhandled.settled()).toEqual([]);
+    },
+  );
+});
