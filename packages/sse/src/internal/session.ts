@@ -393,6 +393,10 @@ export function startSession(target: URL, options: ConnectOptions, sink: Session
         pending,
         new Promise<never>((_, reject) => linked.signal.addEventListener('abort', reject)),
       ]);
+      // A custom fetch that resolves to no Response (a mock set up with mockResolvedValueOnce, from its second call on)
+      // would fail every attempt alike with a TypeError, retried for ever: it ends the stream, as a bad option does.
+      fatal = Object(response) !== response;
+      if (fatal) fail('fetch', 'a function returning a Response', response);
       // A network error response (Response.error(), from a custom fetch) is a failed attempt, as a rejected fetch
       // is: the standard reestablishes the connection after a network error that is not an aborted one.
       if (response.type === 'error') throw response;

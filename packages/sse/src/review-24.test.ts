@@ -1,0 +1,56 @@
+/**
+ * Review round 24: re-entrancy and throwing user code at every callback point (the parser's callbacks, connect()'s
+ * hooks, `headers`, a custom `fetch`, the iterator, EventSource's listeners), long runs of reconnections on the fake
+ * clock (listeners on the caller's signal, pending timers), and secrets in the errors the client builds.
+ */
+import { InvalidArgumentError } from '@integ/core';
+import { connect, EventSource, type SseEvent } from '@integ/sse';
+import { createFakeClock } from '@integ/testing';
+import { describe, expect, it, vi } from 'vitest';
+import { settle } from './test-server.js';
+
+const stream = (text: string): Response =>
+  new Response(text, { headers: { 'content-type': 'text/event-stream' } });
+
+describe('connect() with a custom fetch that resolves to no Response', () => {
+  // A mock set up with mockResolvedValueOnce() resolves to undefined from its second call on: reading `.type` of it
+  // threw a TypeError, taken for a network error, and the client reconnected for ever (onError got an
+  // SseConnectionError per attempt, the iteration never ended).
+  it('ends the iteration with an InvalidArgumentError for fetch, without reconnecting', async () => {
+    const clock = createFakeClock();
+    const fetch = vi.fn<typeof globalThis.fetch>().mockResolvedValueOnce(stream('data: a\n\n'));
+    const onError = vi.fn();
+    const events: SseEvent[] = [];
+    let outcome: unknown = 'pending';
+    (async () => {
+      for await (const event of connect('http://h/x', { clock, fetch, onError })) events.push(event);
+    })().then(
+      () => (outcome = 'ended'),
+      (error: unknown) => (outcome = error),
+    );
+    for (let i = 0; i < 5 && outcome === 'pending'; i++) {
+      await settle(2);
+      await clock.advance(30_000);
+    }
+    expect(events.map((event) => event.data)).toEqual(['a']);
+    expect(outcome).toBeInstanceOf(InvalidArgumentError);
+    expect(outcome).toMatchObject({ argument: 'fetch' });
+    expect(fetch).toHaveBeenCalledTimes(2);
+    expect(onError).not.toHaveBeenCalled();
+    expect(clock.pendingTimers).toBe(0);
+  });
+
+  it('closes an EventSource (error at CLOSED)', async () => {
+    const clock = createFakeClock();
+    const fetch = vi.fn<typeof globalThis.fetch>().mockResolvedValue(undefined as never);
+    const source = new EventSource('http://h/x', { clock, fetch });
+    const states: number[] = [];
+    source.onerror = () => states.push(source.readyState);
+    await settle(2);
+    await clock.advance(30_000);
+    await settle(2);
+    expect(states).toEqual([EventSource.CLOSED]);
+    expect(fetch).toHaveBeenCalledTimes(1);
+    expect(clock.pendingTimers).toBe(0);
+  });
+});
