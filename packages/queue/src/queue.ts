@@ -753,7 +753,9 @@ class QueueCore<T> implements Queue<T>, QueueInternals<T> {
         // again. Reading it again cannot help, so it is dead-lettered (redrive brings it back once repaired); if
         // the store refuses that, the job keeps its lease and the claim after it tries again.
         this.warn({ err, queue: this.name, jobId: record.id }, CORRUPT);
-        await this.store.fail(record.id, record.token, now, CORRUPT, { status: 'dead' }).catch(() => {});
+        // A store method written without `async` throws instead of rejecting: escaping, that lost the batch's other jobs.
+        await (async () =>
+          this.store.fail(record.id, record.token, now, CORRUPT, { status: 'dead' }))().catch(() => {});
       }
     // Only unreadable jobs: look again, so next() does not answer null while jobs are due (bounded: each is now
     // dead or leased).
