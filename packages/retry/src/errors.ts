@@ -75,14 +75,16 @@ export class RetryBudgetError extends RetryError {
  */
 export class RejectedResultError extends IntegError {
   static override readonly name: string = 'RejectedResultError';
-  /** The value the function returned. */
+  /** The value the function returned (not enumerable, so printing the error does not print it). */
   declare readonly value: unknown;
 
   constructor(value: unknown) {
     super('ERR_RETRY_RESULT_REJECTED', 'retryOnResult rejected the value', {
       retryable: true,
     });
-    this.value = value;
+    // Not enumerable: util.inspect (console, Node printing an unhandled rejection), JSON.stringify and loggers that
+    // copy an error's own properties showed the value, e.g. a Response's URL with a token and its set-cookie header.
+    Object.defineProperty(this, 'value', { value });
   }
 }
 
