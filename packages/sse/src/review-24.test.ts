@@ -54,3 +54,25 @@ describe('connect() with a custom fetch that resolves to no Response', () => {
     expect(clock.pendingTimers).toBe(0);
   });
 });
+
+describe('EventSource: a listener that calls close()', () => {
+  // An open listener (or onopen) that closed the source was followed by the onOpen hook all the same, reporting a
+  // connection the user had already closed: onReconnect is not called after an error listener closed it, and neither
+  // is onOpen now.
+  it('on open: the onOpen hook is not called, nothing is read, no timer is left', async () => {
+    const clock = createFakeClock();
+    const onOpen = vi.fn();
+    const source = new EventSource('http://h/x', { clock, onOpen, fetch: async () => stream('data: a\n\n') });
+    const seen: string[] = [];
+    source.onopen = () => {
+      seen.push('open');
+      source.close();
+    };
+    source.onmessage = (event) => seen.push(event.data);
+    await settle(5);
+    expect(seen).toEqual(['open']);
+    expect(onOpen).not.toHaveBeenCalled();
+    expect(source.readyState).toBe(EventSource.CLOSED);
+    expect(clock.pendingTimers).toBe(0);
+  });
+});

@@ -420,6 +420,8 @@ export function startSession(target: URL, options: ConnectOptions, sink: Session
       // again with POST and its body, the URL a 303 led to may answer 405, which ends the stream (decision 0149).
       const final = sink.open?.(response);
       if (final && safe) url = final;
+      // An open listener closed it: no onOpen for a connection the user closed (as no onReconnect after an error one).
+      if (linked.signal.aborted) return;
       // A throwing onOpen ends the stream with its error, as onReconnect and onError do (not a reconnect).
       fatal = true;
       onOpen?.({ response });
