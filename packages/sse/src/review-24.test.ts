@@ -3,7 +3,8 @@
  * hooks, `headers`, a custom `fetch`, the iterator, EventSource's listeners), long runs of reconnections on the fake
  * clock (listeners on the caller's signal, pending timers), and secrets in the errors the client builds.
  */
-import { InvalidArgumentError } from '@integ/core';
+import { getEventListeners } from 'node:events';
+import { InvalidArgumentError, TimeoutError } from '@integ/core';
 import { connect, EventSource, type SseEvent } from '@integ/sse';
 import { createFakeClock } from '@integ/testing';
 import { describe, expect, it, vi } from 'vitest';
@@ -75,4 +76,52 @@ describe('EventSource: a listener that calls close()', () => {
     expect(source.readyState).toBe(EventSource.CLOSED);
     expect(clock.pendingTimers).toBe(0);
   });
+});
+
+describe('connect(): 10,000 reconnections on the fake clock', () => {
+  // Every other connection sends an event and ends (a normal end), the others stay silent until the watchdog ends them:
+  // at each request the caller's signal holds one listener and at most one timer is pending (the watchdog of this
+  // attempt), none are left at the end, and the iteration keeps up with the last id.
+  it('keep one listener on the caller signal and at most one timer, and leave none', async () => {
+    const clock = createFakeClock();
+    const controller = new AbortController();
+    const listeners = new Set<number>();
+    const timers = new Set<number>();
+    let requests = 0;
+    const fetch = async (): Promise<Response> => {
+      requests++;
+      listeners.add(getEventListeners(controller.signal, 'abort').length);
+      timers.add(clock.pendingTimers);
+      if (requests % 2) return stream(`id: ${requests}\ndata: ${requests}\nretry: 5\n\n`);
+      const silent = new ReadableStream<Uint8Array>({ pull: () => new Promise<void>(() => {}) });
+      return new Response(silent, { headers: { 'content-type': 'text/event-stream' } });
+    };
+    const errors = new Set<unknown>();
+    const connection = connect('http://h/x', {
+      clock,
+      fetch,
+      signal: controller.signal,
+      idleTimeout: 100,
+      backoff: () => 0,
+      onError: (error) => errors.add((error as Error).constructor),
+    });
+    const iterator = connection[Symbol.asyncIterator]();
+    for (let cycle = 1; cycle <= 5_000; cycle++) {
+      expect((await iterator.next()).value?.data).toBe(`${2 * cycle - 1}`);
+      await clock.advance(5); // the reconnection after the normal end
+      await settle(1);
+      await clock.advance(100); // the watchdog of the silent one
+      await settle(1);
+      await clock.advance(5);
+    }
+    // The last wait opened connection 10,001, whose event is read (its id taken) but not consumed.
+    expect(requests).toBe(10_001);
+    expect([...listeners]).toEqual([1]);
+    expect(Math.max(...timers)).toBeLessThanOrEqual(1);
+    expect([...errors]).toEqual([TimeoutError]);
+    expect(connection.lastEventId).toBe('10001');
+    await iterator.return?.();
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
+    expect(clock.pendingTimers).toBe(0);
+  }, 60_000);
 });
