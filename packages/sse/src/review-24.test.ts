@@ -125,3 +125,32 @@ describe('connect(): 10,000 reconnections on the fake clock', () => {
     expect(clock.pendingTimers).toBe(0);
   }, 60_000);
 });
+
+describe('EventSource: a listener that throws', () => {
+  // As the DOM reports a listener's exception (reportError) and goes on: Node's EventTarget makes it an uncaught
+  // exception, and the other listeners, the later events of the chunk and the reconnection still happen.
+  it('is reported as an uncaught exception; the other listeners, the next events and the reconnection go on', async () => {
+    const reported: unknown[] = [];
+    const report = (error: unknown): number => reported.push(error);
+    process.on('uncaughtException', report);
+    try {
+      const clock = createFakeClock();
+      const source = new EventSource('http://h/x', {
+        clock,
+        fetch: async () => stream('data: a\n\ndata: b\n\n'),
+      });
+      const seen: string[] = [];
+      source.addEventListener('message', (event) => {
+        throw new Error(`listener ${event.data}`);
+      });
+      source.onmessage = (event) => seen.push(event.data);
+      source.onerror = () => seen.push(`error ${source.readyState}`);
+      await settle(10);
+      expect(seen).toEqual(['a', 'b', `error ${EventSource.CONNECTING}`]);
+      expect(reported.map((error) => (error as Error).message)).toEqual(['listener a', 'listener b']);
+      source.close();
+    } finally {
+      process.off('uncaughtException', report);
+    }
+  });
+});
