@@ -8,7 +8,7 @@
 import { InvalidArgumentError, linkSignals } from '@integ/core';
 import type { EndpointInit } from './endpoint.js';
 import { DiscoverySourceError } from './errors.js';
-import { checkLimit, checkToken, readJson, refuse } from './internal/body.js';
+import { checkLimit, checkToken, readJson, refuse, untilAbort } from './internal/body.js';
 import { authority, checkServerUrl, HOST, redactText } from './internal/url.js';
 import type { Snapshot, Source } from './source.js';
 
@@ -135,7 +135,10 @@ export function consul(
             const headers: Record<string, string> = { accept: 'application/json' };
             if (options.token) headers['x-consul-token'] = options.token;
             // Not followed: fetch would send our X-Consul-Token to wherever a proxy redirects (a login host).
-            const response = await doFetch(url, { signal: linked.signal, redirect: 'manual', headers });
+            const response = await untilAbort(
+              doFetch(url, { signal: linked.signal, redirect: 'manual', headers }),
+              linked.signal,
+            );
             if (!response.ok)
               await refuse(response, 'consul', `${service}: HTTP ${response.status} from the health API`);
             const body = await readJson(

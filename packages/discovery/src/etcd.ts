@@ -8,7 +8,15 @@
 import { InvalidArgumentError, linkSignals } from '@integ/core';
 import type { EndpointInit } from './endpoint.js';
 import { DiscoverySourceError } from './errors.js';
-import { cancelOnAbort, checkLimit, checkToken, readJson, refuse, tooLarge } from './internal/body.js';
+import {
+  cancelOnAbort,
+  checkLimit,
+  checkToken,
+  readJson,
+  refuse,
+  tooLarge,
+  untilAbort,
+} from './internal/body.js';
 import { MAX_TIMER } from './internal/timer.js';
 import { checkServerUrl, checkUrl, redactText } from './internal/url.js';
 import type { Snapshot, Source, SourceContext } from './source.js';
@@ -198,12 +206,15 @@ export function etcd(prefixOrOptions: string | EtcdOptions, more: Omit<EtcdOptio
           );
           const linked = linkSignals(signal, timer.signal);
           try {
-            const response = await doFetch(`${base}/v3/kv/range`, {
-              method: 'POST',
-              headers: headers(),
-              body: JSON.stringify({ key, range_end: rangeEnd }),
-              signal: linked.signal,
-            });
+            const response = await untilAbort(
+              doFetch(`${base}/v3/kv/range`, {
+                method: 'POST',
+                headers: headers(),
+                body: JSON.stringify({ key, range_end: rangeEnd }),
+                signal: linked.signal,
+              }),
+              linked.signal,
+            );
             if (!response.ok) await refuse(response, 'etcd', `range: HTTP ${response.status}`);
             const body = (await readJson(response, maxBytes, 'etcd', `range ${prefix}`, linked.signal)) as {
               header?: { revision?: string };

@@ -5,7 +5,7 @@
  * userinfo) kept out of errors, causes, log lines and inspect().
  */
 import type { Logger } from '@integ/core';
-import { createRegistry, type Registry, type Source } from '@integ/discovery';
+import { consul, createRegistry, etcd, type Registry, type Source } from '@integ/discovery';
 import { createFakeClock, trackUnhandledRejections, type UnhandledRejections } from '@integ/testing';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { calls, ejected } from './internal/test-outlier.js';
@@ -132,4 +132,36 @@ describe('a logger that throws or rejects (the logger is user code too)', () => 
       expect(await unhandled.settled()).toEqual([]);
     },
   );
+});
+
+describe('a custom fetch that ignores its signal and never settles', () => {
+  it.each([
+    ['consul', (f: typeof fetch) => consul('api', { fetch: f }), 10_000, /no answer within 10000 ms/],
+    ['etcd', (f: typeof fetch) => etcd('/s/', { fetch: f }), 5_000, /range timed out after 5000 ms/],
+  ])('%s: the lookup fails at its time limit and is tried again', async (_, make, limit, message) => {
+    const clock = createFakeClock();
+    let requests = 0;
+    const hanging = (() => {
+      requests++;
+      return new Promise(() => {});
+    }) as unknown as typeof fetch;
+    const registry = createRegistry({ services: { s: make(hanging) }, clock, jitter: 0 });
+    opened.push(registry);
+    const outcome = registry.ready('s').then(
+      () => 'resolved',
+      (error: Error) => error.message,
+    );
+    await clock.advance(limit);
+    expect(await Promise.race([outcome, clock.advance(0).then(() => 'pending')])).toMatch(message);
+    expect(registry.inspect('s').state).toBe('failed');
+    await clock.advance(1_000); // minInterval: the first retry
+    expect(requests).toBe(2);
+    // The retry hangs too: close() ends it.
+    const during = registry.refresh('s').then(
+      () => 'resolved',
+      (error: { code?: string }) => error.code,
+    );
+    registry.close();
+    expect(await Promise.race([during, clock.advance(0).then(() => 'pending')])).toBe('ERR_NO_ENDPOINTS');
+  });
 });

@@ -41,6 +41,20 @@ export function cancelOnAbort(reader: ReadableStreamDefaultReader<unknown>, sign
 }
 
 /**
+ * `request`, or the signal's reason once it aborts. A custom fetch that ignores its signal (a wrapper that does not
+ * pass it on) held a Consul or etcd lookup for good: past its time limit, and past close().
+ */
+export function untilAbort<T>(request: Promise<T>, signal: AbortSignal): Promise<T> {
+  return Promise.race([
+    request,
+    new Promise<never>((_, reject) => {
+      const stop = (): void => reject(signal.reason);
+      signal.aborted ? stop() : signal.addEventListener('abort', stop);
+    }),
+  ]);
+}
+
+/**
  * Reads a JSON body of at most `limit` bytes; past it, cancels the stream (the connection is dropped, not
  * drained) and throws. Malformed JSON throws too, without quoting the body. `signal` aborting cancels the read.
  *
