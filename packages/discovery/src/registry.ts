@@ -424,13 +424,16 @@ class Service {
       try {
         const snapshot = await resolver.resolve(this.shared.signal);
         if (this.closed) return undefined;
-        this.apply(snapshot);
+        const changed = this.apply(snapshot);
         this.refreshes++;
         this.consecutiveErrors = 0;
         this.lastError = undefined;
         this.status = 'ready';
         this.updatedAt = this.shared.clock.now();
         for (const waiter of this.readyWaiters.splice(0)) waiter.resolve();
+        // Last: a listener that reads inspect() saw the state before this answer ('pending', or 'stale' with the
+        // last failure), and one that called close() had this lookup counted after it.
+        if (changed) this.notify();
         return snapshot.ttlMs;
       } catch (error) {
         const wrapped = sourceError(error as IntegError, this.source.kind);
@@ -505,7 +508,8 @@ class Service {
 
   // --- endpoint set -------------------------------------------------------------------------------
 
-  private apply(snapshot: Snapshot): void {
+  /** Takes an answer in; says whether the endpoint list changed. */
+  private apply(snapshot: Snapshot): boolean {
     const seen = new Set<string>();
     let changed = false;
     let cut = 0;
@@ -575,10 +579,14 @@ class Service {
       state.removed = true;
       changed = true;
     }
-    if (!changed && this.list.length === this.states.size) return;
+    if (!changed && this.list.length === this.states.size) return false;
     this.list = [...this.states.values()];
     this.records = this.list.map((s) => s.outlier);
     this.cache = null;
+    return true;
+  }
+
+  private notify(): void {
     const endpoints = this.list.map((s) => s.endpoint);
     // To the listeners of when the change happened: one added by a listener hears the next change (else a
     // listener subscribing anew each time is called without end), one removed meanwhile is skipped.

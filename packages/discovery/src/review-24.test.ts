@@ -165,3 +165,33 @@ describe('a custom fetch that ignores its signal and never settles', () => {
     expect(await Promise.race([during, clock.advance(0).then(() => 'pending')])).toBe('ERR_NO_ENDPOINTS');
   });
 });
+
+describe('a subscriber reading the registry while it is told of a change', () => {
+  it('sees the lookup that made the change counted: ready, not pending or stale with the last failure', async () => {
+    const clock = createFakeClock();
+    const answers = [['http://a:1'], new Error('down'), ['http://b:1']];
+    const registry = createRegistry({
+      services: {
+        s: custom(async () => {
+          const answer = answers.shift();
+          if (answer instanceof Error) throw answer;
+          return (answer as string[]).map((url) => ({ url }));
+        }),
+      },
+      clock,
+    });
+    opened.push(registry);
+    const seen: unknown[] = [];
+    registry.subscribe('s', (endpoints) => {
+      const { state, refreshes, lastError, updatedAt } = registry.inspect('s');
+      seen.push({ urls: endpoints.map((e) => e.url), state, refreshes, lastError, updatedAt });
+    });
+    await registry.ready('s');
+    await expect(registry.refresh('s')).rejects.toThrow('down');
+    await registry.refresh('s');
+    expect(seen).toEqual([
+      { urls: ['http://a:1'], state: 'ready', refreshes: 1, lastError: null, updatedAt: 0 },
+      { urls: ['http://b:1'], state: 'ready', refreshes: 2, lastError: null, updatedAt: 0 },
+    ]);
+  });
+});
