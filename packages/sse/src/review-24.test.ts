@@ -154,3 +154,31 @@ describe('EventSource: a listener that throws', () => {
     }
   });
 });
+
+describe('connect(): a custom fetch that aborts the caller signal', () => {
+  // The race that gives up on a fetch ignoring the signal listened for the abort only after fetch was called: an abort
+  // from inside the call was never heard, so the iteration waited for ever instead of throwing the signal's reason,
+  // and the watchdog, freed by the abort, could not end it either.
+  it('from inside the call, and never settles: the iteration throws the reason', async () => {
+    const clock = createFakeClock();
+    const controller = new AbortController();
+    const reason = new Error('stop');
+    const fetch = (): Promise<Response> => {
+      controller.abort(reason);
+      return new Promise<Response>(() => {});
+    };
+    const connection = connect('http://h/x', { clock, fetch, signal: controller.signal, idleTimeout: 100 });
+    let outcome: unknown = 'pending';
+    connection[Symbol.asyncIterator]()
+      .next()
+      .then(
+        () => (outcome = 'ended'),
+        (error: unknown) => (outcome = error),
+      );
+    await settle(5);
+    await clock.advance(100);
+    await settle(5);
+    expect(outcome).toBe(reason);
+    expect(clock.pendingTimers).toBe(0);
+  });
+});

@@ -317,6 +317,12 @@ export function startSession(target: URL, options: ConnectOptions, sink: Session
     let paused = false;
     // Set while an error must end the stream rather than be retried: onOpen's, or headers() results fetch refuses.
     let fatal = false;
+    // Rejects once the attempt is given up on (close(), the caller's signal, the watchdog), also when that came first:
+    // a custom fetch may abort the caller's signal from inside the call, before its race listens.
+    const givenUp = (): Promise<never> =>
+      new Promise((_, reject) =>
+        linked.signal.aborted ? reject() : linked.signal.addEventListener('abort', reject),
+      );
     // The watchdog also covers a server that accepts the connection and never answers.
     if (idleTimeout > 0) {
       // The lastActivity the armed timer counts the silence from.
@@ -351,10 +357,7 @@ export function startSession(target: URL, options: ConnectOptions, sink: Session
       // attempt: wrapped, so it is not taken for the watchdog's TimeoutError, a final SseHttpError or a bad url.
       const given =
         typeof headers === 'function'
-          ? await Promise.race([
-              Promise.resolve().then(headers),
-              new Promise<never>((_, reject) => linked.signal.addEventListener('abort', reject)),
-            ]).catch((cause: unknown) => {
+          ? await Promise.race([Promise.resolve().then(headers), givenUp()]).catch((cause: unknown) => {
               throw new SseConnectionError(where, cause);
             })
           : headers;
@@ -389,10 +392,7 @@ export function startSession(target: URL, options: ConnectOptions, sink: Session
       // Raced the same way: a custom fetch that ignores the signal may never settle. A response it gives after
       // the abort anyway is cancelled unread (aborting a fetch ends its body).
       pending.then((late): unknown => linked.signal.aborted && late.body?.cancel()).catch(() => {});
-      const response = await Promise.race([
-        pending,
-        new Promise<never>((_, reject) => linked.signal.addEventListener('abort', reject)),
-      ]);
+      const response = await Promise.race([pending, givenUp()]);
       // A custom fetch that resolves to no Response (a mock set up with mockResolvedValueOnce, from its second call on)
       // would fail every attempt alike with a TypeError, retried for ever: it ends the stream, as a bad option does.
       fatal = Object(response) !== response;
