@@ -182,3 +182,33 @@ describe('connect(): a custom fetch that aborts the caller signal', () => {
     expect(clock.pendingTimers).toBe(0);
   });
 });
+
+describe('a backoff or random that throws', () => {
+  // The README said what a throwing hook does, not a throwing backoff or random (called before each reconnection wait):
+  // they end the stream alike, so that a broken jitter source cannot turn into a reconnect loop or a hang.
+  for (const option of ['backoff', 'random'] as const)
+    it(`${option}: connect() throws its error from the iteration, EventSource fires error at CLOSED`, async () => {
+      const boom = new Error(option);
+      const init = {
+        clock: createFakeClock(),
+        fetch: async () => stream('data: a\n\n'),
+        [option]: () => {
+          throw boom;
+        },
+      };
+      const seen: unknown[] = [];
+      try {
+        for await (const event of connect('http://h/x', init)) seen.push(event.data);
+      } catch (error) {
+        seen.push(error);
+      }
+      expect(seen).toEqual(['a', boom]);
+      const source = new EventSource('http://h/x', init);
+      const fired: unknown[] = [];
+      source.onmessage = (event) => fired.push(event.data);
+      source.onerror = () => fired.push(source.readyState);
+      await settle(10);
+      expect(fired).toEqual(['a', EventSource.CLOSED]);
+      expect(init.clock.pendingTimers).toBe(0);
+    });
+});
