@@ -422,7 +422,9 @@ class Service {
     const run = (async (): Promise<number | undefined> => {
       this.lastStart = this.shared.time();
       try {
-        const snapshot = await resolver.resolve(this.shared.signal);
+        // Called in an async function: a resolve() that threw synchronously ran this whole function (finally
+        // included) before `run` was stored below, which then stayed the lookup in flight: never asked again.
+        const snapshot = await (async () => resolver.resolve(this.shared.signal))();
         if (this.closed) return undefined;
         const changed = this.apply(snapshot);
         this.refreshes++;

@@ -195,3 +195,29 @@ describe('a subscriber reading the registry while it is told of a change', () =>
     ]);
   });
 });
+
+describe("a custom source's resolve() that throws synchronously", () => {
+  it('fails that lookup only: the source is asked again after the backoff, as when it rejects', async () => {
+    const clock = createFakeClock();
+    let calls = 0;
+    const source: Source = {
+      kind: 'custom',
+      description: 'test',
+      open: () => ({
+        resolve: () => {
+          calls++;
+          if (calls === 1) throw new Error('not yet');
+          return Promise.resolve({ endpoints: [{ url: 'http://a:1' }] });
+        },
+      }),
+    };
+    const registry = createRegistry({ services: { s: source }, clock, jitter: 0 });
+    opened.push(registry);
+    await expect(registry.ready('s')).rejects.toThrow('not yet');
+    await clock.advance(1_000); // minInterval: the retry
+    expect(calls).toBe(2);
+    expect(registry.inspect('s')).toMatchObject({ state: 'ready', refreshes: 1, consecutiveErrors: 0 });
+    await registry.refresh('s');
+    expect(calls).toBe(3);
+  });
+});
