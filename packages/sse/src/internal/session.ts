@@ -393,10 +393,11 @@ export function startSession(target: URL, options: ConnectOptions, sink: Session
       // the abort anyway is cancelled unread (aborting a fetch ends its body).
       pending.then((late): unknown => linked.signal.aborted && late.body?.cancel()).catch(() => {});
       const response = await Promise.race([pending, givenUp()]);
-      // A custom fetch that resolves to no Response (a mock set up with mockResolvedValueOnce, from its second call on)
-      // would fail every attempt alike with a TypeError, retried for ever: it ends the stream, as a bad option does.
-      fatal = Object(response) !== response;
-      if (fatal) fail('fetch', 'a function returning a Response', response);
+      // A custom fetch that resolves to no Response (a mock set up with mockResolvedValueOnce, from its second call on),
+      // or to one whose body was used (mockResolvedValue(response): the same one every time) would fail every attempt
+      // alike with a TypeError, retried for ever: it ends the stream, as a bad option does.
+      fatal = Object(response) !== response || response.bodyUsed;
+      if (fatal) fail('fetch', 'a function returning a new Response', response);
       // A network error response (Response.error(), from a custom fetch) is a failed attempt, as a rejected fetch
       // is: the standard reestablishes the connection after a network error that is not an aborted one.
       if (response.type === 'error') throw response;
