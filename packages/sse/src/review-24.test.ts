@@ -14,57 +14,43 @@ const stream = (text: string): Response =>
   new Response(text, { headers: { 'content-type': 'text/event-stream' } });
 
 describe('connect() with a custom fetch that resolves to no new Response', () => {
-  // A mock set up with mockResolvedValueOnce() resolves to undefined from its second call on: reading `.type` of it
-  // threw a TypeError, taken for a network error, and the client reconnected for ever (onError got an
-  // SseConnectionError per attempt, the iteration never ended).
-  it('undefined: ends the iteration with an InvalidArgumentError for fetch, without reconnecting', async () => {
-    const clock = createFakeClock();
-    const fetch = vi.fn<typeof globalThis.fetch>().mockResolvedValueOnce(stream('data: a\n\n'));
-    const onError = vi.fn();
-    const events: SseEvent[] = [];
-    let outcome: unknown = 'pending';
-    (async () => {
-      for await (const event of connect('http://h/x', { clock, fetch, onError })) events.push(event);
-    })().then(
-      () => (outcome = 'ended'),
-      (error: unknown) => (outcome = error),
-    );
-    for (let i = 0; i < 5 && outcome === 'pending'; i++) {
-      await settle(2);
-      await clock.advance(30_000);
-    }
-    expect(events.map((event) => event.data)).toEqual(['a']);
-    expect(outcome).toBeInstanceOf(InvalidArgumentError);
-    expect(outcome).toMatchObject({ argument: 'fetch' });
-    expect(fetch).toHaveBeenCalledTimes(2);
-    expect(onError).not.toHaveBeenCalled();
-    expect(clock.pendingTimers).toBe(0);
-  });
-
-  // mockResolvedValue(response) hands the same Response to every call: from the second on its body is locked, and
-  // getReader() threw a TypeError on every attempt, retried for ever as a network error.
-  it('the same Response every time, its body used: ends the iteration alike', async () => {
-    const clock = createFakeClock();
-    const fetch = vi.fn<typeof globalThis.fetch>().mockResolvedValue(stream('data: a\n\n'));
-    const onError = vi.fn();
-    const events: SseEvent[] = [];
-    let outcome: unknown = 'pending';
-    (async () => {
-      for await (const event of connect('http://h/x', { clock, fetch, onError })) events.push(event);
-    })().then(
-      () => (outcome = 'ended'),
-      (error: unknown) => (outcome = error),
-    );
-    for (let i = 0; i < 5 && outcome === 'pending'; i++) {
-      await settle(2);
-      await clock.advance(30_000);
-    }
-    expect(events.map((event) => event.data)).toEqual(['a']);
-    expect(outcome).toMatchObject({ code: 'ERR_INVALID_ARGUMENT', argument: 'fetch' });
-    expect(fetch).toHaveBeenCalledTimes(2);
-    expect(onError).not.toHaveBeenCalled();
-    expect(clock.pendingTimers).toBe(0);
-  });
+  // Both failed every attempt alike with a TypeError, taken for a network error: the client reconnected for ever
+  // (onError got an SseConnectionError per attempt, the iteration never ended).
+  const mocks: [string, () => typeof globalThis.fetch][] = [
+    // mockResolvedValueOnce() resolves to undefined from the second call on: reading `.type` of it threw.
+    ['undefined', () => vi.fn<typeof globalThis.fetch>().mockResolvedValueOnce(stream('data: a\n\n'))],
+    // mockResolvedValue(response) hands the same Response to every call: from the second on its body is locked.
+    [
+      'the same Response every time',
+      () => vi.fn<typeof globalThis.fetch>().mockResolvedValue(stream('data: a\n\n')),
+    ],
+  ];
+  it.each(mocks)(
+    '%s: ends the iteration with an InvalidArgumentError for fetch, without reconnecting',
+    async (_, mock) => {
+      const clock = createFakeClock();
+      const fetch = mock();
+      const onError = vi.fn();
+      const events: SseEvent[] = [];
+      let outcome: unknown = 'pending';
+      (async () => {
+        for await (const event of connect('http://h/x', { clock, fetch, onError })) events.push(event);
+      })().then(
+        () => (outcome = 'ended'),
+        (error: unknown) => (outcome = error),
+      );
+      for (let i = 0; i < 5 && outcome === 'pending'; i++) {
+        await settle(2);
+        await clock.advance(30_000);
+      }
+      expect(events.map((event) => event.data)).toEqual(['a']);
+      expect(outcome).toBeInstanceOf(InvalidArgumentError);
+      expect(outcome).toMatchObject({ argument: 'fetch' });
+      expect(fetch).toHaveBeenCalledTimes(2);
+      expect(onError).not.toHaveBeenCalled();
+      expect(clock.pendingTimers).toBe(0);
+    },
+  );
 
   it('undefined: closes an EventSource (error at CLOSED)', async () => {
     const clock = createFakeClock();
