@@ -4,10 +4,19 @@
  * (refresh and watch cycles, endpoint churn) staying bounded, and secrets (Consul token, etcd token, URL
  * userinfo) kept out of errors, causes, log lines and inspect().
  */
+import { getEventListeners } from 'node:events';
 import type { Logger } from '@integ/core';
-import { consul, createRegistry, etcd, type Registry, type Source } from '@integ/discovery';
+import {
+  consul,
+  createRegistry,
+  etcd,
+  type Registry,
+  type Source,
+  type SourceContext,
+} from '@integ/discovery';
 import { createFakeClock, trackUnhandledRejections, type UnhandledRejections } from '@integ/testing';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { b64 } from './internal/test-etcd-fetch.js';
 import { calls, ejected } from './internal/test-outlier.js';
 
 const opened: Registry[] = [];
@@ -219,5 +228,121 @@ describe("a custom source's resolve() that throws synchronously", () => {
     expect(registry.inspect('s')).toMatchObject({ state: 'ready', refreshes: 1, consecutiveErrors: 0 });
     await registry.refresh('s');
     expect(calls).toBe(3);
+  });
+});
+
+describe('long runs stay bounded (fake clock)', () => {
+  /** `source`, with the SourceContext the registry opens it with kept for the test (its signal is the registry's). */
+  function opening(source: Source): { source: Source; context: () => SourceContext } {
+    let context: SourceContext | undefined;
+    const open = source.open as NonNullable<Source['open']>;
+    return {
+      source: {
+        ...source,
+        open: (ctx) => {
+          context = ctx;
+          return open(ctx);
+        },
+      },
+      context: () => context as SourceContext,
+    };
+  }
+  const listeners = (signal: AbortSignal): number => getEventListeners(signal, 'abort').length;
+
+  it('10,000 lookups over 100,000 distinct endpoints keep 10 endpoints and one timer per check', async () => {
+    const clock = createFakeClock();
+    let n = 0;
+    const registry = createRegistry({
+      services: {
+        s: {
+          kind: 'custom',
+          description: 'churn',
+          open: () => ({
+            resolve: async () => ({
+              endpoints: Array.from({ length: 10 }, () => ({ url: `http://h${n++}:80` })),
+              ttlMs: 1000,
+            }),
+          }),
+        },
+      },
+      clock,
+      jitter: 0,
+      balancer: 'peak-ewma',
+      healthCheck: { check: async () => true, jitter: 0 },
+      outlierDetection: { interval: 500, consecutive5xx: 1, maxEjectionPercent: 100 },
+    });
+    opened.push(registry);
+    await registry.ready('s');
+    for (let i = 0; i < 10_000; i++) {
+      registry.report(registry.pick('s'), { ok: false, latencyMs: 5, status: 500 }); // an ejection each time
+      registry.subscribe('s', () => {})();
+      await clock.advance(1000);
+    }
+    expect(n).toBe(100_010);
+    expect(registry.endpoints('s')).toHaveLength(10);
+    expect(registry.inspect('s').endpoints).toHaveLength(10);
+    expect(clock.pendingTimers).toBe(12); // the refresh, the sweep, one health check per endpoint
+    registry.close();
+    expect(clock.pendingTimers).toBe(0);
+  });
+
+  it('10,000 Consul blocking queries leave no listener on the registry signal and two timers', async () => {
+    const clock = createFakeClock();
+    let index = 1;
+    const fetchStub = (async () => {
+      index++;
+      const address = `10.0.${(index >> 8) & 255}.${index & 255}`;
+      const body = [{ Node: { Node: 'n', Address: address }, Service: { ID: `x${index}`, Port: 80 } }];
+      return new Response(JSON.stringify(body), { headers: { 'x-consul-index': String(index) } });
+    }) as typeof fetch;
+    const { source, context } = opening(consul('api', { fetch: fetchStub, token: 'secret-token' }));
+    const registry = createRegistry({ services: { s: source }, clock });
+    opened.push(registry);
+    await registry.ready('s');
+    for (let i = 0; i < 10_000; i++) await clock.advance(1000);
+    expect(index).toBe(10_002);
+    expect(listeners(context().signal)).toBe(0);
+    expect(clock.pendingTimers).toBe(2); // the next query (minInterval) and the sweep
+    expect(registry.endpoints('s')).toHaveLength(1);
+  });
+
+  it('10,000 etcd watch events keep two listeners on the registry signal and the live keys only', async () => {
+    const clock = createFakeClock();
+    const encoder = new TextEncoder();
+    let push = (_: string): void => {};
+    let watches = 0;
+    const fetchStub = (async (input: string) => {
+      if (input.endsWith('/v3/kv/range'))
+        return new Response(
+          JSON.stringify({
+            header: { revision: '1' },
+            kvs: [{ key: b64('/s/a'), value: b64('http://10.0.0.1:80') }],
+          }),
+        );
+      watches++;
+      return new Response(
+        new ReadableStream<Uint8Array>({
+          start(controller) {
+            push = (text) => controller.enqueue(encoder.encode(text));
+          },
+        }),
+      );
+    }) as unknown as typeof fetch;
+    const { source, context } = opening(etcd('/s/', { fetch: fetchStub }));
+    const registry = createRegistry({ services: { s: source }, clock, minInterval: 0 });
+    opened.push(registry);
+    await registry.ready('s');
+    await clock.advance(0);
+    for (let i = 0; i < 10_000; i++) {
+      const url = `http://10.1.${(i >> 8) & 255}.${i & 255}:80`;
+      const events = [{ type: 'PUT', kv: { key: b64(`/s/k${i}`), value: b64(url) } }];
+      if (i > 0) events.push({ type: 'DELETE', kv: { key: b64(`/s/k${i - 1}`) } } as never);
+      push(`${JSON.stringify({ result: { events } })}\n`);
+      await clock.advance(1);
+    }
+    expect(watches).toBe(1);
+    expect(registry.endpoints('s').map((e) => e.url)).toEqual(['http://10.0.0.1:80', 'http://10.1.39.15:80']);
+    expect(listeners(context().signal)).toBe(2); // the watch's and the lookup waiting on it
+    expect(clock.pendingTimers).toBe(2); // the resync and the sweep
   });
 });
