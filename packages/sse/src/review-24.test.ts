@@ -5,7 +5,7 @@
  */
 import { getEventListeners } from 'node:events';
 import { InvalidArgumentError, TimeoutError } from '@integ/core';
-import { connect, EventSource, type SseEvent } from '@integ/sse';
+import { connect, createByteParserStream, EventSource, type SseEvent } from '@integ/sse';
 import { createFakeClock } from '@integ/testing';
 import { describe, expect, it, vi } from 'vitest';
 import { settle } from './test-server.js';
@@ -221,5 +221,27 @@ describe('a backoff or random that throws', () => {
       await settle(10);
       expect(fired).toEqual(['a', EventSource.CLOSED]);
       expect(init.clock.pendingTimers).toBe(0);
+    });
+});
+
+describe('createByteParserStream(): a callback that throws', () => {
+  // The stream forms have no feed() for the error to come out of: it errors the stream, after the events before it.
+  for (const callback of ['onRetry', 'onComment'] as const)
+    it(`${callback}: the events before it are read, then the read throws its error`, async () => {
+      const boom = new Error(callback);
+      const body = new Response('data: a\n\nretry: 5\n: hi\n\ndata: b\n\n')
+        .body as ReadableStream<Uint8Array>;
+      const throwing = () => {
+        throw boom;
+      };
+      const reader = body.pipeThrough(createByteParserStream({ [callback]: throwing })).getReader();
+      const seen: unknown[] = [];
+      try {
+        for (let read = await reader.read(); !read.done; read = await reader.read())
+          seen.push(read.value.data);
+      } catch (error) {
+        seen.push(error);
+      }
+      expect(seen).toEqual(['a', boom]);
     });
 });
