@@ -855,12 +855,13 @@ async function run(config: Config, cmds: readonly Cmd[]): Promise<void> {
         case 'close': {
           for (const holder of holders) {
             if (holder.q !== cmd.q || holder.generation !== generation[cmd.q] || holder.settled) continue;
-            holder.settled = true;
             const job = model.jobs[holder.seq] as MJob;
-            if (model.holds(job, holder.token)) {
-              model.release(job);
-              seen.add('close: returned a job');
-            }
+            // A lease this queue object has seen end (it claimed the job again, or reaped it) is not close()'s to
+            // settle: its holder's calls still say LeaseLostError.
+            if (!model.holds(job, holder.token)) continue;
+            holder.settled = true;
+            model.release(job);
+            seen.add('close: returned a job');
           }
           generation[cmd.q] = (generation[cmd.q] as number) + 1;
           for (const side of sides) {

@@ -517,8 +517,11 @@ class QueueCore<T> implements Queue<T>, QueueInternals<T> {
   private readonly workers = new Set<Worker>();
   private closed = false;
   private closing: Promise<void> | undefined;
-  /** Jobs handed out by `next()` and not settled yet. */
-  private readonly pulled = new Set<LeasedJobImpl<T>>();
+  /**
+   * Jobs handed out by `next()` and not settled yet, by id. One this queue claims again or reaps has lost its lease:
+   * kept, every job left to its lease stayed here for good, and close() waited its whole timeout for them.
+   */
+  private readonly pulled = new Map<string, LeasedJobImpl<T>>();
   /** `next()` claims in flight. */
   private readonly taking = new Set<Promise<LeasedJobImpl<T> | null>>();
   private onPulledSettled: (() => void) | undefined;
@@ -728,7 +731,8 @@ class QueueCore<T> implements Queue<T>, QueueInternals<T> {
         )
         .then(
           (reaped) => {
-            for (const record of reaped)
+            for (const record of reaped) {
+              this.forget(this.pulled.get(record.id));
               guard(
                 () => {
                   const job = this.toJob(record);
@@ -737,6 +741,7 @@ class QueueCore<T> implements Queue<T>, QueueInternals<T> {
                 },
                 (err) => this.warn({ err, queue: this.name, jobId: record.id }, CORRUPT),
               );
+            }
           },
           (err: unknown) => ({ err }),
         ),
@@ -745,7 +750,8 @@ class QueueCore<T> implements Queue<T>, QueueInternals<T> {
     if (reapFailed) this.warn({ ...reapFailed, queue: this.name }, 'could not reap expired jobs');
     if (records.length > 1) records.sort(claimOrder);
     const jobs: LeasedJobImpl<T>[] = [];
-    for (const record of records)
+    for (const record of records) {
+      this.forget(this.pulled.get(record.id));
       try {
         jobs.push(new LeasedJobImpl<T>(this, record));
       } catch (err) {
@@ -757,6 +763,7 @@ class QueueCore<T> implements Queue<T>, QueueInternals<T> {
         await (async () =>
           this.store.fail(record.id, record.token, now, CORRUPT, { status: 'dead' }))().catch(() => {});
       }
+    }
     // Only unreadable jobs: look again, so next() does not answer null while jobs are due (bounded: each is now
     // dead or leased).
     if (records.length && !jobs.length) return this.claim(limit, leaseMs);
@@ -774,7 +781,7 @@ class QueueCore<T> implements Queue<T>, QueueInternals<T> {
     if (this.closed) throw new QueueClosedError(this.name);
     const leaseMs = options?.leaseMs === undefined ? this.leaseMs : checkMs('leaseMs', options.leaseMs, 1);
     const taking = this.claim(1, leaseMs).then(([job]) => {
-      if (job !== undefined) this.pulled.add(job);
+      if (job !== undefined) this.pulled.set(job.id, job);
       return job ?? null;
     });
     // close() waits for claims in flight, so the job one of them takes is given back too.
@@ -786,9 +793,10 @@ class QueueCore<T> implements Queue<T>, QueueInternals<T> {
     }
   }
 
-  /** A job from `next()` was settled (committed): `close()` no longer waits for it. */
-  forget(job: LeasedJobImpl<T>): void {
-    if (this.pulled.delete(job) && this.pulled.size === 0) this.onPulledSettled?.();
+  /** A job from `next()` was settled (committed) or lost its lease here: `close()` no longer waits for it. */
+  forget(job: LeasedJobImpl<T> | undefined): void {
+    if (job && this.pulled.get(job.id) === job && this.pulled.delete(job.id) && !this.pulled.size)
+      this.onPulledSettled?.();
   }
 
   process(handler: Handler<T>, options?: ProcessOptions): Worker {
@@ -881,7 +889,7 @@ class QueueCore<T> implements Queue<T>, QueueInternals<T> {
       if (timer !== undefined) this.clock.clearTimeout(timer);
     }
     await Promise.all(
-      [...this.pulled].map((job) =>
+      [...this.pulled.values()].map((job) =>
         job.release().catch((err: unknown) => {
           this.warn({ err, queue: this.name, jobId: job.id }, 'could not return a pulled job on close');
           return false;

@@ -47,3 +47,51 @@ describe.each(stores)('a custom store over the %s store', (_name, createStore) =
     await base.close();
   });
 });
+
+describe.each(stores)('jobs taken with next() and left unsettled (%s store)', (_name, createStore) => {
+  /** A queue on a fresh store whose release() calls are counted: close() returns each job it still waits for. */
+  function counted(attempts: number) {
+    const clock = createFakeClock({ now: 1_000_000 });
+    const base = createStore();
+    let releases = 0;
+    const store: QueueStore = {
+      ...base,
+      release: (...args) => {
+        releases++;
+        return base.release(...args);
+      },
+    };
+    const queue = createQueue<number>({ name: 'q', store, clock, attempts });
+    return { clock, base, queue, releases: () => releases };
+  }
+
+  it.each([
+    ['claimed again by next() and acked', 3],
+    ['claimed again by a worker of the queue and acked', 3],
+    ['dead-lettered by the next claim (last attempt)', 1],
+  ] as const)('are not kept, nor waited for by close(), once %s', async (how, attempts) => {
+    const { clock, base, queue, releases } = counted(attempts);
+    await queue.pushMany(Array.from({ length: 200 }, (_, i) => i));
+    for (let i = 0; i < 200; i++) await queue.next({ leaseMs: 1000 });
+    await clock.advance(1000);
+    if (how.includes('next()'))
+      for (let job = await queue.next(); job !== null; job = await queue.next()) await job.ack();
+    else if (how.includes('worker')) {
+      const worker = queue.process(() => {}, { concurrency: 10 });
+      await settle(100);
+      await worker.close();
+    } else expect(await queue.next()).toBe(null);
+    expect(await queue.stats()).toMatchObject({ pending: 0, processing: 0, total: 200 });
+    let closed = false;
+    const closing = queue.close().then(() => {
+      closed = true;
+    });
+    await settle();
+    // Before: the queue kept all 200 stale leases, close() waited its whole 10 s for them and then released each.
+    expect(closed).toBe(true);
+    expect(releases()).toBe(0);
+    await clock.advance(10_000);
+    await closing;
+    await base.close();
+  });
+});
