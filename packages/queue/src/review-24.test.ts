@@ -95,3 +95,48 @@ describe.each(stores)('jobs taken with next() and left unsettled (%s store)', (_
     await base.close();
   });
 });
+
+describe('a long run on the memory store', () => {
+  it('processes 100,000 jobs (delays, retries, deadlines) with timers and store calls per job that do not grow', async () => {
+    const clock = createFakeClock({ now: 1_000_000 });
+    const base = memoryStore();
+    let claims = 0;
+    const store: QueueStore = {
+      ...base,
+      claim: (...args) => {
+        claims++;
+        return base.claim(...args);
+      },
+    };
+    const queue = createQueue<number>({ name: 'q', store, clock, backoff: 10, attempts: 2 });
+    const worker = queue.process(
+      (job) => {
+        if (job.payload % 10 === 0 && job.attempts === 1) throw new Error('once');
+      },
+      { concurrency: 8, timeout: 5000 },
+    );
+    const perChunk: number[] = [];
+    for (let chunk = 0; chunk < 10; chunk++) {
+      const before = claims;
+      for (let batch = 0; batch < 10; batch++) {
+        await queue.pushMany(
+          Array.from({ length: 1000 }, (_, i) => i),
+          { delay: batch % 2 ? 5 : 0 },
+        );
+        for (let ms = 0; ms < 60; ms++) {
+          await clock.advance(1);
+          await settle(3);
+        }
+      }
+      perChunk.push(claims - before);
+      // A renewal and a deadline per running handler, a poll or due-time timer: none left behind per job.
+      expect(clock.pendingTimers).toBeLessThanOrEqual(2 * 8 + 2);
+      expect(await queue.stats()).toMatchObject({ pending: 0, processing: 0, done: (chunk + 1) * 10_000 });
+    }
+    expect(Math.max(...perChunk)).toBeLessThanOrEqual(Math.min(...perChunk) * 1.2);
+    await worker.close();
+    expect(clock.pendingTimers).toBe(0);
+    await queue.close();
+    await base.close();
+  }, 60_000);
+});
