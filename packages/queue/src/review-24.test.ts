@@ -5,7 +5,7 @@
  */
 import { createQueue, memoryStore, type QueueStore } from '@integ/queue';
 import { sqliteStore } from '@integ/queue/sqlite';
-import { createFakeClock } from '@integ/testing';
+import { createFakeClock, trackUnhandledRejections } from '@integ/testing';
 import { describe, expect, it } from 'vitest';
 
 const stores: [string, () => QueueStore][] = [
@@ -140,3 +140,48 @@ describe('a long run on the memory store', () => {
     await base.close();
   }, 60_000);
 });
+
+describe.each(stores)(
+  'a handler that returns after its lease was taken over (%s store)',
+  (_name, createStore) => {
+    it("does not ack the new holder's lease: onError gets LeaseLostError, no onCompleted, the new holder acks", async () => {
+      const unhandled = trackUnhandledRejections();
+      const clock = createFakeClock({ now: 1_000_000 });
+      const store = createStore();
+      const completed: string[] = [];
+      const errors: unknown[] = [];
+      const queue = createQueue<string>({
+        name: 'q',
+        store,
+        clock,
+        onCompleted: (job) => completed.push(job.id),
+      });
+      const other = createQueue<string>({ name: 'q', store, clock });
+      let finish!: () => void;
+      const worker = queue.process(() => new Promise<void>((resolve) => (finish = resolve)), {
+        leaseMs: 1000,
+        onError: (error) => errors.push(error),
+      });
+      await queue.push('a');
+      await settle();
+      // The wall clock steps past the lease before the first renewal (500 ms of timer time) comes due.
+      clock.setWallClock(clock.now() + 5000);
+      const taken = await other.next({ leaseMs: 60_000 });
+      expect(taken?.stalled).toBe(true);
+      finish();
+      await settle();
+      expect(errors.map((error) => (error as { code?: unknown }).code)).toEqual(['ERR_LEASE_LOST']);
+      expect(completed).toEqual([]);
+      expect(worker.running).toBe(0);
+      expect((await queue.stats()).processing).toBe(1);
+      await taken?.ack();
+      expect((await queue.stats()).done).toBe(1);
+      await queue.close();
+      await other.close();
+      expect(clock.pendingTimers).toBe(0);
+      unhandled.stop();
+      expect(unhandled.reasons).toEqual([]);
+      await store.close();
+    });
+  },
+);
