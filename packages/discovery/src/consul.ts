@@ -8,8 +8,8 @@
 import { InvalidArgumentError, linkSignals } from '@integ/core';
 import type { EndpointInit } from './endpoint.js';
 import { DiscoverySourceError } from './errors.js';
-import { checkLimit, checkToken, readJson, refuse, untilAbort } from './internal/body.js';
-import { authority, checkServerUrl, HOST, redactText } from './internal/url.js';
+import { checkLimit, checkToken, failureText, readJson, refuse, untilAbort } from './internal/body.js';
+import { authority, checkServerUrl, HOST } from './internal/url.js';
 import type { Snapshot, Source } from './source.js';
 
 /** Options of {@link consul}. */
@@ -178,13 +178,9 @@ export function consul(
           } catch (error) {
             if (timeout.signal.aborted && !signal.aborted) throw timeout.signal.reason;
             if (error instanceof DiscoverySourceError || signal.aborted) throw error;
-            throw new DiscoverySourceError(
-              'consul',
-              `${service}: ${redactText(error instanceof Error ? error.message : String(error))}`,
-              {
-                cause: error,
-              },
-            );
+            throw new DiscoverySourceError('consul', `${service}: ${failureText(error, options.token)}`, {
+              cause: error,
+            });
           } finally {
             ctx.clock.clearTimeout(timer);
             linked.dispose();

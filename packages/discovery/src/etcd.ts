@@ -12,13 +12,14 @@ import {
   cancelOnAbort,
   checkLimit,
   checkToken,
+  failureText,
   readJson,
   refuse,
   tooLarge,
   untilAbort,
 } from './internal/body.js';
 import { MAX_TIMER } from './internal/timer.js';
-import { checkServerUrl, checkUrl, redactText } from './internal/url.js';
+import { checkServerUrl, checkUrl } from './internal/url.js';
 import type { Snapshot, Source, SourceContext } from './source.js';
 
 /** Options of {@link etcd}. */
@@ -242,13 +243,9 @@ export function etcd(prefixOrOptions: string | EtcdOptions, more: Omit<EtcdOptio
           }
         }
         if (lastError instanceof DiscoverySourceError) throw lastError;
-        throw new DiscoverySourceError(
-          'etcd',
-          `range ${prefix}: ${redactText(lastError instanceof Error ? lastError.message : String(lastError))}`,
-          {
-            cause: lastError,
-          },
-        );
+        throw new DiscoverySourceError('etcd', `range ${prefix}: ${failureText(lastError, options.token)}`, {
+          cause: lastError,
+        });
       };
 
       const startWatch = (signal: AbortSignal): void => {
@@ -386,11 +383,9 @@ export function etcd(prefixOrOptions: string | EtcdOptions, more: Omit<EtcdOptio
               watchError = undefined;
               throw error instanceof DiscoverySourceError
                 ? error
-                : new DiscoverySourceError(
-                    'etcd',
-                    `watch failed: ${redactText(error instanceof Error ? error.message : String(error))}`,
-                    { cause: error },
-                  );
+                : new DiscoverySourceError('etcd', `watch failed: ${failureText(error, options.token)}`, {
+                    cause: error,
+                  });
             }
             return this.resolve(signal);
           }

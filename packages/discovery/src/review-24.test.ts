@@ -346,3 +346,39 @@ describe('long runs stay bounded (fake clock)', () => {
     expect(clock.pendingTimers).toBe(2); // the resync and the sweep
   });
 });
+
+describe('a token quoted by a failing custom fetch (a wrapper that quotes its request headers)', () => {
+  const TOKEN = 'tok-5ecret-9f2c';
+  const quoting = (init?: RequestInit): never => {
+    throw new TypeError(`request failed with headers ${JSON.stringify(init?.headers)}`);
+  };
+  const range = new Response(
+    JSON.stringify({
+      header: { revision: '1' },
+      kvs: [{ key: b64('/s/a'), value: b64('http://10.0.0.1:80') }],
+    }),
+  );
+  it.each([
+    ['consul', consul('api', { token: TOKEN, fetch: async (_, init) => quoting(init) })],
+    ['an etcd range', etcd('/s/', { token: TOKEN, fetch: async (_, init) => quoting(init) })],
+    [
+      'an etcd watch',
+      etcd('/s/', {
+        token: TOKEN,
+        fetch: async (input, init) => (String(input).endsWith('/v3/kv/range') ? range : quoting(init)),
+      }),
+    ],
+  ])('is masked in the error of %s, in ready(), refresh() and inspect()', async (_, source) => {
+    const clock = createFakeClock();
+    const registry = createRegistry({ services: { s: source }, clock, minInterval: 0 });
+    opened.push(registry);
+    const failure = await registry
+      .ready('s')
+      .then(() => registry.refresh('s'))
+      .catch((error: Error) => error);
+    expect(failure).toBeInstanceOf(Error);
+    const shown = JSON.stringify([(failure as Error).message, registry.inspect('s')]);
+    expect(shown).toContain('request failed');
+    expect(shown).not.toContain(TOKEN);
+  });
+});

@@ -4,6 +4,7 @@
  */
 import { InvalidArgumentError } from '@integ/core';
 import { DiscoverySourceError } from '../errors.js';
+import { redactText } from './url.js';
 
 /** The default `maxResponseBytes` of the Consul and etcd sources: 16 MiB. */
 export const DEFAULT_MAX_RESPONSE_BYTES: number = 16 * 1024 * 1024;
@@ -38,6 +39,15 @@ export async function refuse(response: Response, source: string, message: string
 export function cancelOnAbort(reader: ReadableStreamDefaultReader<unknown>, signal: AbortSignal): void {
   const stop = (): void => void reader.cancel().catch(() => {});
   signal.aborted ? stop() : signal.addEventListener('abort', stop);
+}
+
+/**
+ * The message of a foreign failure (a fetch's), masked: its URLs, and the source's own token wherever it is quoted
+ * (a fetch wrapper quoting its request headers): no error may hold a token.
+ */
+export function failureText(error: unknown, token: string | undefined): string {
+  const text = error instanceof Error ? error.message : String(error);
+  return redactText(token ? text.split(token).join('***') : text);
 }
 
 /**
