@@ -722,29 +722,29 @@ class QueueCore<T> implements Queue<T>, QueueInternals<T> {
     // that fails alone is only logged: the claim committed, so its jobs are ours to hand out (rejecting left them
     // leased to nobody, an attempt spent), and the next claim reaps again. When the claim fails too, its error is
     // the one reported (the same store failure, twice, was two warnings per worker round).
+    // A store method written without `async` throws instead of rejecting: a reap that threw stopped every claim.
     const [reapFailed, records] = await Promise.all([
-      this.store
-        .reap(
+      (async () =>
+        this.store.reap(
           this.name,
           now,
           'LeaseExpiredError: the lease of the last attempt expired (worker crashed or stalled)',
-        )
-        .then(
-          (reaped) => {
-            for (const record of reaped) {
-              this.forget(this.pulled.get(record.id));
-              guard(
-                () => {
-                  const job = this.toJob(record);
-                  this.emit('onStalled', job);
-                  this.emit('onDead', job, new Error(record.lastError ?? 'lease expired'));
-                },
-                (err) => this.warn({ err, queue: this.name, jobId: record.id }, CORRUPT),
-              );
-            }
-          },
-          (err: unknown) => ({ err }),
-        ),
+        ))().then(
+        (reaped) => {
+          for (const record of reaped) {
+            this.forget(this.pulled.get(record.id));
+            guard(
+              () => {
+                const job = this.toJob(record);
+                this.emit('onStalled', job);
+                this.emit('onDead', job, new Error(record.lastError ?? 'lease expired'));
+              },
+              (err) => this.warn({ err, queue: this.name, jobId: record.id }, CORRUPT),
+            );
+          }
+        },
+        (err: unknown) => ({ err }),
+      ),
       this.store.claim(this.name, { now, leaseMs: Math.ceil(leaseMs), limit }),
     ]);
     if (reapFailed) this.warn({ ...reapFailed, queue: this.name }, 'could not reap expired jobs');

@@ -3,6 +3,7 @@
  * code) throwing or calling back into the queue, and long runs staying bounded, on the fake clock and both local
  * stores.
  */
+import type { Logger } from '@integ/core';
 import { createQueue, memoryStore, type QueueStore } from '@integ/queue';
 import { sqliteStore } from '@integ/queue/sqlite';
 import { createFakeClock, trackUnhandledRejections } from '@integ/testing';
@@ -18,6 +19,32 @@ const settle = async (turns = 20): Promise<void> => {
 };
 
 describe.each(stores)('a custom store over the %s store', (_name, createStore) => {
+  it('whose reap() throws synchronously: claims still hand out jobs, as when its promise rejects (only logged)', async () => {
+    const clock = createFakeClock({ now: 1_000_000 });
+    const base = createStore();
+    const store: QueueStore = {
+      ...base,
+      reap: () => {
+        throw new Error('reap() is down');
+      },
+    };
+    const warnings: string[] = [];
+    const noop = (): void => {};
+    const logger = {
+      debug: noop,
+      info: noop,
+      error: noop,
+      warn: ((_: object, message: string) => void warnings.push(message)) as Logger['warn'],
+    };
+    const queue = createQueue<string>({ name: 'q', store, clock, logger });
+    await queue.push('a');
+    // Before: the throw rejected every claim before it was made, so no job ever ran.
+    expect((await queue.next())?.payload).toBe('a');
+    expect(warnings).toEqual(['could not reap expired jobs']);
+    await queue.close({ timeout: 0 });
+    await base.close();
+  });
+
   it('whose fail() throws synchronously: a claim that took a damaged job still hands out the others of its batch', async () => {
     const clock = createFakeClock({ now: 1_000_000 });
     const base = createStore();
