@@ -6,6 +6,7 @@
  */
 import { InvalidArgumentError } from '@integ/core';
 import type { Endpoint } from './endpoint.js';
+import { failureText } from './internal/body.js';
 import { nodeImport } from './internal/node-import.js';
 import { hostPort, redactUrl } from './internal/url.js';
 
@@ -64,6 +65,7 @@ export function httpCheck(options: HttpCheckOptions = {}): HealthCheck {
     const doFetch = options.fetch ?? globalThis.fetch;
     const url = new URL(path, endpoint.url);
     let headers = options.headers ?? {};
+    let secret: string | undefined;
     // Fetch refuses a URL with user:password@ (WHATWG Fetch, "includes credentials"): send them as Basic
     // auth (RFC 7617, UTF-8) as browsers and curl do, unless the caller set an Authorization header.
     if (url.username + url.password) {
@@ -75,11 +77,15 @@ export function httpCheck(options: HttpCheckOptions = {}): HealthCheck {
         const pair = `${url.username}:${url.password}`.replace(/%([\da-f]{2})/gi, (_, hex: string) =>
           String.fromCharCode(parseInt(hex, 16)),
         );
-        headers = { ...headers, authorization: `Basic ${btoa(pair)}` };
+        secret = btoa(pair);
+        headers = { ...headers, authorization: `Basic ${secret}` };
       }
       url.username = url.password = '';
     }
-    const response = await doFetch(url, { signal, headers, redirect: 'manual' });
+    // A failure quoting the request's headers (a custom fetch's) showed the credentials in inspect(): masked.
+    const response = await doFetch(url, { signal, headers, redirect: 'manual' }).catch((error: unknown) => {
+      throw secret ? new Error(failureText(error, secret), { cause: error }) : error;
+    });
     // Not awaited: the status is the answer, and a cancel() need not settle (msw tees a mocked body, and one
     // branch's cancel waits for the other's), which held every check until its timeout, a failure.
     response.body?.cancel().catch(() => {});

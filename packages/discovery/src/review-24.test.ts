@@ -14,6 +14,7 @@ import {
   type Source,
   type SourceContext,
 } from '@integ/discovery';
+import { httpCheck } from '@integ/discovery/health';
 import { createFakeClock, trackUnhandledRejections, type UnhandledRejections } from '@integ/testing';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { b64 } from './internal/test-etcd-fetch.js';
@@ -380,5 +381,29 @@ describe('a token quoted by a failing custom fetch (a wrapper that quotes its re
     const shown = JSON.stringify([(failure as Error).message, registry.inspect('s')]);
     expect(shown).toContain('request failed');
     expect(shown).not.toContain(TOKEN);
+  });
+});
+
+describe("httpCheck: credentials of the endpoint's URL quoted by a failing custom fetch", () => {
+  it('are masked in inspect(): the Basic value sent for them is not shown', async () => {
+    const clock = createFakeClock();
+    const basic = Buffer.from('admin:hunter2').toString('base64');
+    const registry = createRegistry({
+      services: { s: 'http://admin:hunter2@10.0.0.5:8080' },
+      clock,
+      healthCheck: {
+        check: httpCheck({
+          fetch: async (_, init) => {
+            throw new TypeError(`request failed with headers ${JSON.stringify(init?.headers)}`);
+          },
+        }),
+        unhealthyThreshold: 1,
+      },
+    });
+    opened.push(registry);
+    await clock.advance(0);
+    const { health } = registry.inspect('s').endpoints[0] as { health: { lastError: string | null } };
+    expect(health.lastError).toContain('request failed');
+    expect(health.lastError).not.toContain(basic);
   });
 });
