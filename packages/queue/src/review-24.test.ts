@@ -3,6 +3,7 @@
  * code) throwing or calling back into the queue, and long runs staying bounded, on the fake clock and both local
  * stores.
  */
+import { inspect } from 'node:util';
 import type { Logger } from '@integ/core';
 import { createQueue, memoryStore, type QueueStore } from '@integ/queue';
 import { sqliteStore } from '@integ/queue/sqlite';
@@ -212,3 +213,23 @@ describe.each(stores)(
     });
   },
 );
+
+describe('a refused payload', () => {
+  it('is described by where and what, never by the values beside it: message, JSON and inspect()', async () => {
+    const queue = createQueue<unknown>({ name: 'q', store: memoryStore(), maxPayloadBytes: 1000 });
+    const refused = [
+      queue.push({ token: 'sk_live_a1', callback: () => {} }),
+      queue.push({ password: 'hunter2-b2', at: new Date(0) }),
+      queue.push({ user: 'x', apiKey: 'c3'.repeat(600) }),
+      queue.pushMany([{ secret: 'd4-ok' }, { secret: 'e5', n: Number.NaN }]),
+    ];
+    for (const promise of refused) {
+      const error = await promise.catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(Error);
+      const text = `${String(error)} ${JSON.stringify(error)} ${inspect(error, { depth: 5 })}`;
+      for (const secret of ['sk_live_a1', 'hunter2-b2', 'c3c3', 'd4-ok', 'e5'])
+        expect(text).not.toContain(secret);
+    }
+    await queue.close();
+  });
+});
