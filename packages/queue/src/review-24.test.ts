@@ -3,6 +3,7 @@
  * code) throwing or calling back into the queue, and long runs staying bounded, on the fake clock and both local
  * stores.
  */
+import { getEventListeners } from 'node:events';
 import { inspect } from 'node:util';
 import type { Logger } from '@integ/core';
 import { createQueue, memoryStore, type QueueStore } from '@integ/queue';
@@ -230,6 +231,29 @@ describe('a refused payload', () => {
       for (const secret of ['sk_live_a1', 'hunter2-b2', 'c3c3', 'd4-ok', 'e5'])
         expect(text).not.toContain(secret);
     }
+    await queue.close();
+  });
+});
+
+describe("workers sharing the caller's signal", () => {
+  it('leave no listener on it: 1,000 closed one after another, 10 closed by its abort', async () => {
+    const clock = createFakeClock({ now: 1_000_000 });
+    const queue = createQueue<number>({ name: 'q', store: memoryStore(), clock });
+    const controller = new AbortController();
+    for (let i = 0; i < 1000; i++) {
+      const worker = queue.process(() => {}, { signal: controller.signal });
+      await queue.push(i);
+      await settle(2);
+      await worker.close();
+    }
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
+    const workers = Array.from({ length: 10 }, () => queue.process(() => {}, { signal: controller.signal }));
+    controller.abort();
+    await settle();
+    expect(workers.every((worker) => worker.closed)).toBe(true);
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
+    expect(clock.pendingTimers).toBe(0);
+    expect((await queue.stats()).done).toBe(1000);
     await queue.close();
   });
 });
