@@ -16,6 +16,18 @@ const stores: [string, () => QueueStore][] = [
   ['sqlite', () => sqliteStore({ path: ':memory:' })],
 ];
 
+/** `base` with the calls of one of its methods counted. */
+function counting(base: QueueStore, method: 'claim' | 'release'): { store: QueueStore; calls: () => number } {
+  let calls = 0;
+  const call = base[method] as (...args: unknown[]) => Promise<unknown>;
+  const counted = (...args: unknown[]): Promise<unknown> => {
+    calls++;
+    return call(...args);
+  };
+  const store = { ...base, [method]: counted } as QueueStore;
+  return { store, calls: () => calls };
+}
+
 const settle = async (turns = 20): Promise<void> => {
   for (let i = 0; i < turns; i++) await new Promise<void>((resolve) => setImmediate(resolve));
 };
@@ -82,16 +94,9 @@ describe.each(stores)('jobs taken with next() and left unsettled (%s store)', (_
   function counted(attempts: number) {
     const clock = createFakeClock({ now: 1_000_000 });
     const base = createStore();
-    let releases = 0;
-    const store: QueueStore = {
-      ...base,
-      release: (...args) => {
-        releases++;
-        return base.release(...args);
-      },
-    };
+    const { store, calls: releases } = counting(base, 'release');
     const queue = createQueue<number>({ name: 'q', store, clock, attempts });
-    return { clock, base, queue, releases: () => releases };
+    return { clock, base, queue, releases };
   }
 
   it.each([
@@ -129,14 +134,7 @@ describe('a long run on the memory store', () => {
   it('processes 100,000 jobs (delays, retries, deadlines) with timers and store calls per job that do not grow', async () => {
     const clock = createFakeClock({ now: 1_000_000 });
     const base = memoryStore();
-    let claims = 0;
-    const store: QueueStore = {
-      ...base,
-      claim: (...args) => {
-        claims++;
-        return base.claim(...args);
-      },
-    };
+    const { store, calls: claims } = counting(base, 'claim');
     const queue = createQueue<number>({ name: 'q', store, clock, backoff: 10, attempts: 2 });
     const worker = queue.process(
       (job) => {
@@ -146,7 +144,7 @@ describe('a long run on the memory store', () => {
     );
     const perChunk: number[] = [];
     for (let chunk = 0; chunk < 10; chunk++) {
-      const before = claims;
+      const before = claims();
       for (let batch = 0; batch < 10; batch++) {
         await queue.pushMany(
           Array.from({ length: 1000 }, (_, i) => i),
@@ -157,7 +155,7 @@ describe('a long run on the memory store', () => {
           await settle(3);
         }
       }
-      perChunk.push(claims - before);
+      perChunk.push(claims() - before);
       // A renewal and a deadline per running handler, a poll or due-time timer: none left behind per job.
       expect(clock.pendingTimers).toBeLessThanOrEqual(2 * 8 + 2);
       expect(await queue.stats()).toMatchObject({ pending: 0, processing: 0, done: (chunk + 1) * 10_000 });
