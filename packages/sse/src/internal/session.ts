@@ -393,10 +393,9 @@ export function startSession(target: URL, options: ConnectOptions, sink: Session
       // the abort anyway is cancelled unread (aborting a fetch ends its body).
       pending.then((late): unknown => linked.signal.aborted && late.body?.cancel()).catch(() => {});
       const response = await Promise.race([pending, givenUp()]);
-      // A custom fetch that resolves to no Response (a mock set up with mockResolvedValueOnce, from its second call on),
-      // or to one whose body was used (mockResolvedValue(response): the same one every time) would fail every attempt
-      // alike with a TypeError, retried for ever: it ends the stream, as a bad option does.
-      fatal = Object(response) !== response || response.bodyUsed;
+      // A custom fetch that resolves to no Response (a mock set up with mockResolvedValueOnce, from its second call on)
+      // would fail every attempt alike with a TypeError, retried for ever: it ends the stream, as a bad option does.
+      fatal = Object(response) !== response;
       if (fatal) fail('fetch', 'a function returning a new Response', response);
       // A network error response (Response.error(), from a custom fetch) is a failed attempt, as a rejected fetch
       // is: the standard reestablishes the connection after a network error that is not an aborted one.
@@ -412,7 +411,17 @@ export function startSession(target: URL, options: ConnectOptions, sink: Session
       parser.reset();
       // Always UTF-8 (whatever charset the Content-Type names); BOMs are kept for the parser to strip one.
       const decoder = new TextDecoder('utf-8', { ignoreBOM: true });
-      const current = response.body?.getReader();
+      // So does one whose body was used (mockResolvedValue(response): the same one every time), is locked or is no web
+      // stream (node-fetch's): checked after the status, so a wrapper that read a 404's body to log it gets its
+      // SseHttpError.
+      let current: ReadableStreamDefaultReader<Uint8Array> | undefined;
+      try {
+        current = response.body?.getReader();
+        fatal = response.bodyUsed;
+      } catch {
+        fatal = true;
+      }
+      if (fatal) fail('fetch', 'a function returning a new Response', response);
       reader = current;
       // A fetch that ignores the signal may answer after close() or the watchdog: the finally cancels this body
       // (aborting a fetch ends its body), and a watchdog reconnection reports its TimeoutError.
