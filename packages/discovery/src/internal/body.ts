@@ -47,7 +47,9 @@ export function cancelOnAbort(reader: ReadableStreamDefaultReader<unknown>, sign
  */
 export function failureText(error: unknown, token: string | undefined): string {
   const text = error instanceof Error ? error.message : String(error);
-  return redactText(token ? text.split(token).join('***') : text);
+  // Trimmed: a token read from a file ends in a newline, which fetch (and Headers) drops and JSON quotes as \n.
+  const t = token?.trim();
+  return redactText(t ? text.split(t).join('***') : text);
 }
 
 /**

@@ -1,0 +1,102 @@
+/**
+ * Review round 25: a cross-review of round 24's fixes (b3ab413 the guarded logger, 068199c a fetch raced with its
+ * signal, f22bb88 subscribers after the count, b1d8277 a resolve() throwing synchronously, b023882 / 738db50 the
+ * token and Basic value masked in a failing fetch's message), attacking each for the cases next to the probed one.
+ */
+import { consul, createRegistry, etcd, type Registry } from '@integ/discovery';
+import { createFakeClock, trackUnhandledRejections, type UnhandledRejections } from '@integ/testing';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+
+const opened: Registry[] = [];
+let unhandled: UnhandledRejections;
+beforeEach(() => {
+  unhandled = trackUnhandledRejections();
+});
+afterEach(() => {
+  for (const registry of opened.splice(0)) registry.close();
+  unhandled.stop();
+});
+
+describe('the guarded logger (b3ab413)', () => {
+  it("calls a class-based logger's methods on the logger (this kept) with the arguments unchanged", async () => {
+    class ClassLogger {
+      readonly lines: unknown[][] = [];
+      debug(...args: unknown[]): void {
+        this.lines.push(['debug', ...args]);
+      }
+      info(...args: unknown[]): void {
+        this.lines.push(['info', ...args]);
+      }
+      warn(...args: unknown[]): void {
+        this.lines.push(['warn', ...args]);
+      }
+      error(...args: unknown[]): void {
+        this.lines.push(['error', ...args]);
+      }
+    }
+    const logger = new ClassLogger();
+    const payload = { mine: true };
+    const clock = createFakeClock();
+    const registry = createRegistry({
+      services: {
+        s: {
+          kind: 'custom',
+          description: 'test',
+          open: (ctx) => ({
+            resolve: async () => {
+              ctx.logger.info(payload, 'from the source');
+              throw new Error('down');
+            },
+          }),
+        },
+      },
+      clock,
+      logger,
+    });
+    opened.push(registry);
+    await registry.ready('s').catch(() => {});
+    expect(logger.lines[0]).toEqual(['info', payload, 'from the source']);
+    expect(logger.lines[0]?.[1]).toBe(payload);
+    expect(logger.lines[1]).toEqual([
+      'warn',
+      { service: 's', source: 'custom', code: 'ERR_DISCOVERY_SOURCE', stale: false },
+      'discovery source failed; serving the last known endpoints',
+    ]);
+  });
+});
+
+describe('a token read from a file, with its trailing newline (b023882)', () => {
+  const TOKEN = 'tok-5ecret-9f2c';
+  const quoting = (init?: RequestInit): never => {
+    throw new TypeError(`request failed with headers ${JSON.stringify(init?.headers)}`);
+  };
+  const quotingHeaders = (init?: RequestInit): never => {
+    throw new TypeError(`request failed with headers ${JSON.stringify([...new Headers(init?.headers)])}`);
+  };
+  it.each([
+    [
+      'consul, quoting its headers as JSON',
+      consul('api', { token: `${TOKEN}\n`, fetch: async (_, i) => quoting(i) }),
+    ],
+    [
+      'consul, quoting a Headers',
+      consul('api', { token: `${TOKEN}\n`, fetch: async (_, i) => quotingHeaders(i) }),
+    ],
+    [
+      'etcd, quoting its headers as JSON',
+      etcd('/s/', { token: `${TOKEN}\n`, fetch: async (_, i) => quoting(i) }),
+    ],
+    [
+      'etcd, quoting a Headers',
+      etcd('/s/', { token: ` ${TOKEN}\r\n`, fetch: async (_, i) => quotingHeaders(i) }),
+    ],
+  ])('is masked in the error of %s', async (_, source) => {
+    const clock = createFakeClock();
+    const registry = createRegistry({ services: { s: source }, clock });
+    opened.push(registry);
+    const failure = (await registry.ready('s').catch((error: Error) => error)) as Error;
+    const shown = JSON.stringify([failure.message, registry.inspect('s')]);
+    expect(shown).toContain('request failed');
+    expect(shown).not.toContain(TOKEN);
+  });
+});
