@@ -537,8 +537,12 @@ export function createBreaker(options: BreakerOptions = {}): Breaker {
     // here, it replaced fn's error and left the breaker closed for ever, or half-open with its slot taken.
     let hint: unknown;
     if (failed) emit(() => (hint = (subject as { retryAfterMs?: unknown }).retryAfterMs));
+    const ms = Math.min(typeof hint === 'number' && hint >= 0 ? hint : openFor(trips + 1), maxOpen);
+    // That getter or openFor made a transition (reset(), isolate()): it stands. Tripping over it left a breaker
+    // open with 0 trips after reset(), or counted a trip an isolation never had.
+    if (g !== gen) return;
     trips++;
-    openUntil = time(1) + Math.min(typeof hint === 'number' && hint >= 0 ? hint : openFor(trips), maxOpen);
+    openUntil = time(1) + ms;
     setState(OPEN);
   };
 
