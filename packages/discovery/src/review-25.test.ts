@@ -65,6 +65,47 @@ describe('the guarded logger (b3ab413)', () => {
   });
 });
 
+describe('a response that arrives after its request was given up (068199c)', () => {
+  /** A fetch that ignores its signal and answers when the test says, with a body that records its cancel. */
+  function lateFetch(body: string) {
+    let answer = (): void => {};
+    let cancelled = 0;
+    const fetchStub = (() =>
+      new Promise<Response>((resolve) => {
+        answer = () =>
+          resolve(
+            new Response(
+              new ReadableStream<Uint8Array>({
+                start(controller) {
+                  controller.enqueue(new TextEncoder().encode(body));
+                },
+                cancel() {
+                  cancelled++;
+                },
+              }),
+            ),
+          );
+      })) as unknown as typeof fetch;
+    return { fetch: fetchStub, answer: () => answer(), cancelled: () => cancelled };
+  }
+
+  it.each([
+    ['consul', (f: typeof fetch) => consul('api', { fetch: f }), 10_000, '[]'],
+    ['etcd', (f: typeof fetch) => etcd('/s/', { fetch: f }), 5_000, '{"kvs":[]}'],
+  ])('%s: has its body cancelled, not left unread holding the connection', async (_, make, limit, body) => {
+    const clock = createFakeClock();
+    const late = lateFetch(body);
+    const registry = createRegistry({ services: { s: make(late.fetch) }, clock, minInterval: 60_000 });
+    opened.push(registry);
+    await expect(
+      Promise.all([registry.ready('s'), clock.advance(limit)]).then(() => 'resolved'),
+    ).rejects.toMatchObject({ code: 'ERR_DISCOVERY_SOURCE' });
+    late.answer();
+    await clock.advance(0);
+    expect(late.cancelled()).toBe(1);
+  });
+});
+
 describe('a token read from a file, with its trailing newline (b023882)', () => {
   const TOKEN = 'tok-5ecret-9f2c';
   const quoting = (init?: RequestInit): never => {

@@ -54,13 +54,18 @@ export function failureText(error: unknown, token: string | undefined): string {
 
 /**
  * `request`, or the signal's reason once it aborts. A custom fetch that ignores its signal (a wrapper that does not
- * pass it on) held a Consul or etcd lookup for good: past its time limit, and past close().
+ * pass it on) held a Consul or etcd lookup for good: past its time limit, and past close(). A response that still
+ * comes after the abort has its body cancelled.
  */
-export function untilAbort<T>(request: Promise<T>, signal: AbortSignal): Promise<T> {
+export function untilAbort(request: Promise<Response>, signal: AbortSignal): Promise<Response> {
   return Promise.race([
     request,
     new Promise<never>((_, reject) => {
-      const stop = (): void => reject(signal.reason);
+      const stop = (): void => {
+        reject(signal.reason);
+        // An answer that comes after all is dropped: unread, its body held the connection.
+        request.then((response) => response.body?.cancel()).catch(() => {});
+      };
       signal.aborted ? stop() : signal.addEventListener('abort', stop);
     }),
   ]);
