@@ -1,7 +1,8 @@
 /**
  * Review round 25: a cross-review of round 24's fixes (9f699b3, 2ba01a1, 1d88dc4, b5e2ddd). 2ba01a1 ended the stream
  * for a custom fetch's Response whose body was used, before the status check and only for that one way a body cannot
- * be read: it is now checked where the body is read, after the status.
+ * be read: it is now checked where the body is read, after the status. 9f699b3 ended it for a fetch resolving to no
+ * object only: an object that is no Response is refused too.
  */
 import { InvalidArgumentError } from '@integ/core';
 import { connect, EventSource, SseHttpError } from '@integ/sse';
@@ -90,5 +91,20 @@ describe('a custom fetch resolving to a Response whose body cannot be read', () 
     await clock.advance(30_000);
     await settle(3);
     expect(states).toEqual([EventSource.CLOSED]);
+  });
+});
+
+describe('a custom fetch resolving to an object that is no Response', () => {
+  // 9f699b3 refused undefined and other non-objects only: a hand-made mock ({ ok: true, status: 200 }) or a wrapper that
+  // hands on res.json() threw a TypeError reading its headers on every attempt, taken for a network error: the client
+  // reconnected for ever.
+  it.each([
+    ['a hand-made mock', { ok: true, status: 200 }],
+    ['a parsed JSON body', { items: [] }],
+  ])('%s: connect() throws an InvalidArgumentError for fetch, without reconnecting', async (_, value) => {
+    const { outcome, fetched, errors, timers } = await iterate(() => value as unknown as Response);
+    expect(outcome).toBeInstanceOf(InvalidArgumentError);
+    expect(outcome).toMatchObject({ argument: 'fetch' });
+    expect([fetched, errors, timers]).toEqual([1, [], 0]);
   });
 });

@@ -393,15 +393,20 @@ export function startSession(target: URL, options: ConnectOptions, sink: Session
       // the abort anyway is cancelled unread (aborting a fetch ends its body).
       pending.then((late): unknown => linked.signal.aborted && late.body?.cancel()).catch(() => {});
       const response = await Promise.race([pending, givenUp()]);
-      // A custom fetch that resolves to no Response (a mock set up with mockResolvedValueOnce, from its second call on)
-      // would fail every attempt alike with a TypeError, retried for ever: it ends the stream, as a bad option does.
-      fatal = Object(response) !== response;
+      // A custom fetch that resolves to no Response (undefined, as a mock set up with mockResolvedValueOnce gives from its
+      // second call on, or an object without headers: mockResolvedValue({ ok: true })) would fail every attempt alike
+      // with a TypeError, retried for ever: it ends the stream, as a bad option does.
+      let type: string | null = null;
+      try {
+        type = response.headers.get('content-type');
+      } catch {
+        fatal = true;
+      }
       if (fatal) fail('fetch', 'a function returning a new Response', response);
       // A network error response (Response.error(), from a custom fetch) is a failed attempt, as a rejected fetch
       // is: the standard reestablishes the connection after a network error that is not an aborted one.
       if (response.type === 'error') throw response;
       if (response.redirected) where = shorten(response.url);
-      const type = response.headers.get('content-type');
       const code =
         response.status !== 200 ? 'ERR_SSE_STATUS' : isEventStream(type) ? 0 : 'ERR_SSE_CONTENT_TYPE';
       if (code !== 0) {
