@@ -865,11 +865,8 @@ class Service {
     if (this.sweepTimer !== undefined) this.shared.clock.clearTimeout(this.sweepTimer);
     if (this.refreshTimer !== undefined) this.shared.clock.clearTimeout(this.refreshTimer);
     for (const state of this.list) this.stopCheck(state);
-    try {
-      this.resolver?.close?.();
-    } catch {
-      // closing is best effort
-    }
+    // Closing is best effort: a throw is dropped, and so is the rejection of an async close().
+    void (async () => this.resolver?.close?.())().catch(() => {});
     const error = closedError(this.name);
     for (const waiter of this.readyWaiters.splice(0)) waiter.reject(error);
   }

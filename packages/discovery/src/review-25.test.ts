@@ -3,7 +3,7 @@
  * signal, f22bb88 subscribers after the count, b1d8277 a resolve() throwing synchronously, b023882 / 738db50 the
  * token and Basic value masked in a failing fetch's message), attacking each for the cases next to the probed one.
  */
-import { consul, createRegistry, etcd, type Registry } from '@integ/discovery';
+import { consul, createRegistry, etcd, type Registry, type Source } from '@integ/discovery';
 import { createFakeClock, trackUnhandledRejections, type UnhandledRejections } from '@integ/testing';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
@@ -103,6 +103,26 @@ describe('a response that arrives after its request was given up (068199c)', () 
     late.answer();
     await clock.advance(0);
     expect(late.cancelled()).toBe(1);
+  });
+});
+
+describe("a custom source's close() (next to b1d8277)", () => {
+  it('that returns a rejected promise (an async close) is no unhandled rejection', async () => {
+    const clock = createFakeClock();
+    const source: Source = {
+      kind: 'custom',
+      description: 'test',
+      open: () => ({
+        resolve: async () => ({ endpoints: [{ url: 'http://a:1' }] }),
+        close: (async () => {
+          throw new Error('close failed');
+        }) as () => void,
+      }),
+    };
+    const registry = createRegistry({ services: { s: source }, clock });
+    await registry.ready('s');
+    registry.close();
+    expect(await unhandled.settled()).toEqual([]);
   });
 });
 

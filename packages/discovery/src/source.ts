@@ -37,7 +37,7 @@ export interface SourceContext {
 export interface Resolver {
   /** Resolves the current endpoints; a blocking source may wait until they change. Honours `signal`. */
   resolve(signal: AbortSignal): Promise<Snapshot>;
-  /** Releases connections and watches. */
+  /** Releases connections and watches. Best effort: a throw, or the rejection of an async close, is ignored. */
   close?(): void;
 }
 
