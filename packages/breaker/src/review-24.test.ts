@@ -4,9 +4,10 @@
  * execute(), snapshot()): an `openFor` backoff, or a failure's `retryAfterMs` getter, that calls reset() or
  * isolate() while the breaker trips was overruled by the trip that called it.
  */
-import { createFakeClock } from '@integ/testing';
+import { createFakeClock, trackedAbortController, trackUnhandledRejections } from '@integ/testing';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { type Breaker, createBreaker } from '../src/index';
+import { type Breaker, type BreakerOptions, createBreaker, slidingWindow } from '../src/index';
 
 const down = new Error('down');
 const fail = (): Promise<never> => Promise.reject(down);
@@ -53,4 +54,183 @@ describe('a transition made by openFor, or by a failure hint, while the breaker 
     release();
     expect(b.state).toBe('closed');
   });
+});
+
+type Act =
+  | 'reset'
+  | 'isolate'
+  | 'isolateRelease'
+  | 'execThrowSync'
+  | 'execOk'
+  | 'execFailAsync'
+  | 'snapshot'
+  | 'state';
+const acts: Act[] = [
+  'reset',
+  'isolate',
+  'isolateRelease',
+  'execThrowSync',
+  'execOk',
+  'execFailAsync',
+  'snapshot',
+  'state',
+];
+const points = [
+  'onStateChange',
+  'onReject',
+  'onSuccess',
+  'onFailure',
+  'isFailure',
+  'isResultFailure',
+  'openFor',
+] as const;
+
+describe('user code that calls back into the breaker, at every callback point', () => {
+  it('leaves state, snapshot and timers in agreement, settles every call and leaves nothing unhandled', async () => {
+    const unhandled = trackUnhandledRejections();
+    await fc.assert(
+      fc.asyncProperty(
+        fc.dictionary(fc.constantFrom(...points), fc.constantFrom(...acts)),
+        fc.array(
+          fc.tuple(
+            fc.constantFrom('ok', 'fail', 'throw', 'slow', 'hang', 'advance', 'reset', 'isolate', 'release'),
+            fc.nat(300),
+          ),
+          { maxLength: 40 },
+        ),
+        fc.integer({ min: 1, max: 3 }),
+        fc.boolean(),
+        async (at: Partial<Record<(typeof points)[number], Act>>, steps, probes, withWindow) => {
+          const clock = createFakeClock();
+          const calls: Promise<unknown>[] = [];
+          const releases: (() => void)[] = [];
+          const hangs: (() => void)[] = [];
+          let settled = 0;
+          const track = (call: Promise<unknown>): void => {
+            calls.push(call.then(() => settled++));
+          };
+          // Bounded: a hook that starts a call on every success would otherwise feed itself for ever.
+          let depth = 0;
+          let budget = 30;
+          const act = (what: Act | undefined): void => {
+            if (!what || depth > 2 || budget-- <= 0) return;
+            depth++;
+            try {
+              if (what === 'reset') b.reset();
+              else if (what === 'isolate') releases.push(b.isolate());
+              else if (what === 'isolateRelease') b.isolate()();
+              else if (what === 'snapshot') b.snapshot();
+              else if (what === 'state') void b.state;
+              else
+                track(
+                  b.tryExecute(() => {
+                    if (what === 'execThrowSync') throw down;
+                    return what === 'execOk' ? 1 : fail();
+                  }),
+                );
+            } finally {
+              depth--;
+            }
+          };
+          const hook = at.onStateChange || at.onReject || at.onSuccess || at.onFailure;
+          const options: BreakerOptions = {
+            clock,
+            failureThreshold: 2,
+            halfOpenProbes: probes,
+            halfOpenSuccessRatio: 0.5,
+            probeTimeout: 50,
+            slowCallDuration: 20,
+            ...(withWindow && { window: slidingWindow({ size: 4, minimumCalls: 3 }) }),
+            ...(at.onStateChange && { onStateChange: () => act(at.onStateChange) }),
+            ...(at.onReject && { onReject: () => act(at.onReject) }),
+            ...(at.onSuccess && { onSuccess: () => act(at.onSuccess) }),
+            ...(at.onFailure && { onFailure: () => act(at.onFailure) }),
+            ...(at.isFailure && { isFailure: () => act(at.isFailure) === undefined }),
+            ...(at.isResultFailure && { isResultFailure: () => act(at.isResultFailure) !== undefined }),
+            openFor: at.openFor ? () => (act(at.openFor) === undefined ? 100 : 0) : 100,
+          };
+          const b = createBreaker(options);
+          for (const [step, ms] of steps) {
+            if (step === 'advance') await clock.advance(ms);
+            else if (step === 'reset') b.reset();
+            else if (step === 'isolate') releases.push(b.isolate());
+            else if (step === 'release') releases.shift()?.();
+            else
+              track(
+                b.tryExecute(() => {
+                  if (step === 'throw') throw down;
+                  if (step === 'fail') return fail();
+                  if (step === 'ok') return 1;
+                  return new Promise((resolve) =>
+                    step === 'slow' ? clock.setTimeout(() => resolve(1), 30) : hangs.push(() => resolve(1)),
+                  );
+                }),
+              );
+            for (let i = 0; i < 5; i++) await Promise.resolve();
+            const where = `${step} with ${JSON.stringify(at)}`;
+            const snap = b.snapshot();
+            expect(snap.state, where).toBe(b.state);
+            if (snap.state === 'closed') expect(snap, where).toMatchObject({ trips: 0, isolated: false });
+            if (snap.state === 'open' && !snap.isolated) {
+              expect(snap.trips, where).toBeGreaterThan(0);
+              expect(snap.openUntil, where).toBeGreaterThan(clock.now());
+              if (at.onStateChange) expect(clock.pendingTimers, where).toBeGreaterThan(0);
+            }
+          }
+          for (const resolve of hangs) resolve();
+          await clock.advance(1_000);
+          for (let i = 0; i < 10; i++) await Promise.resolve();
+          expect(settled, hook ? 'hooks' : 'no hooks').toBe(calls.length);
+        },
+      ),
+      {
+        seed: 24,
+        numRuns: 300,
+        // What the fuzz first found: the second failure (started by onFailure) trips, and openFor resets.
+        examples: [[{ openFor: 'reset', onFailure: 'execThrowSync' }, [['throw', 0]], 1, false]],
+      },
+    );
+    expect(unhandled.reasons).toEqual([]);
+    unhandled.stop();
+  });
+});
+
+describe('100,000 trip/recover cycles', () => {
+  it("hold at most one open timer plus the probe's, and no listener on the caller's signal", async () => {
+    const clock = createFakeClock();
+    const caller = trackedAbortController();
+    let changes = 0;
+    const b = createBreaker({
+      clock,
+      failureThreshold: 2,
+      openFor: (trip) => 10 * trip,
+      halfOpenProbes: 2,
+      halfOpenSuccessRatio: 0.5,
+      slowCallDuration: 5,
+      window: slidingWindow({ type: 'time', duration: 1_000, minimumCalls: 3 }),
+      onStateChange: () => changes++,
+      onFailure: () => {},
+    });
+    const signal = { signal: caller.signal };
+    for (let i = 0; i < 100_000; i++) {
+      await b.tryExecute(fail, signal);
+      await b.tryExecute(fail, signal);
+      // Open: its open -> half-open timer only.
+      if (b.state !== 'open' || clock.pendingTimers !== 1)
+        expect([i, b.state, clock.pendingTimers]).toBe('open, 1 timer');
+      clock.advanceSync(10);
+      // The probe answers after 1 ms: its probeTimeout timer and fn's own.
+      const probe = b.tryExecute(
+        () => new Promise((resolve) => clock.setTimeout(() => resolve(1), 1)),
+        signal,
+      );
+      if (clock.pendingTimers !== 2) expect([i, clock.pendingTimers]).toBe('2 timers while probing');
+      clock.advanceSync(1);
+      await probe;
+      if (b.state !== 'closed' || clock.pendingTimers || caller.listeners)
+        expect([i, b.state, clock.pendingTimers, caller.listeners]).toBe('closed, no timer, no listener');
+    }
+    expect(changes).toBe(300_000);
+    expect(b.snapshot()).toMatchObject({ state: 'closed', trips: 0, calls: 0, failures: 0 });
+  }, 60_000);
 });
