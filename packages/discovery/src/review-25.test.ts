@@ -4,17 +4,12 @@
  * token and Basic value masked in a failing fetch's message), attacking each for the cases next to the probed one.
  */
 import { consul, createRegistry, etcd, type Registry, type Source } from '@integ/discovery';
-import { createFakeClock, trackUnhandledRejections, type UnhandledRejections } from '@integ/testing';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createFakeClock, trackUnhandledRejections } from '@integ/testing';
+import { afterEach, describe, expect, it } from 'vitest';
 
 const opened: Registry[] = [];
-let unhandled: UnhandledRejections;
-beforeEach(() => {
-  unhandled = trackUnhandledRejections();
-});
 afterEach(() => {
   for (const registry of opened.splice(0)) registry.close();
-  unhandled.stop();
 });
 
 describe('the guarded logger (b3ab413)', () => {
@@ -121,8 +116,13 @@ describe("a custom source's close() (next to b1d8277)", () => {
     };
     const registry = createRegistry({ services: { s: source }, clock });
     await registry.ready('s');
-    registry.close();
-    expect(await unhandled.settled()).toEqual([]);
+    const unhandled = trackUnhandledRejections();
+    try {
+      registry.close();
+      expect(await unhandled.settled()).toEqual([]);
+    } finally {
+      unhandled.stop();
+    }
   });
 });
 
