@@ -4,10 +4,18 @@
  * execute(), snapshot()): an `openFor` backoff, or a failure's `retryAfterMs` getter, that calls reset() or
  * isolate() while the breaker trips was overruled by the trip that called it.
  */
+
+import { inspect } from 'node:util';
 import { createFakeClock, trackedAbortController, trackUnhandledRejections } from '@integ/testing';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { type Breaker, type BreakerOptions, createBreaker, slidingWindow } from '../src/index';
+import {
+  type Breaker,
+  type BreakerOptions,
+  type CircuitOpenError,
+  createBreaker,
+  slidingWindow,
+} from '../src/index';
 
 const down = new Error('down');
 const fail = (): Promise<never> => Promise.reject(down);
@@ -233,4 +241,53 @@ describe('100,000 trip/recover cycles', () => {
     expect(changes).toBe(300_000);
     expect(b.snapshot()).toMatchObject({ state: 'closed', trips: 0, calls: 0, failures: 0 });
   }, 60_000);
+});
+
+describe('what the breaker builds carries nothing of what fn threw or returned', () => {
+  it("CircuitOpenError (onReject's, isolate()'s reason) and a probe's timeout reason: message, cause, JSON, inspect", async () => {
+    const clock = createFakeClock();
+    const secret = 'https://user:hunter2@api.example.com/v1?access_token=tok_live_abc123';
+    const rejected: CircuitOpenError[] = [];
+    const b = createBreaker({
+      clock,
+      failureThreshold: 2,
+      openFor: 100,
+      probeTimeout: 10,
+      isResultFailure: (value) => value === secret,
+      onReject: (error) => rejected.push(error),
+    });
+    const thrown = Object.assign(new Error(secret), {
+      retryAfterMs: 100,
+      headers: { authorization: `Bearer ${secret}` },
+    });
+    await b.tryExecute(() => secret);
+    await b.tryExecute(() => Promise.reject(thrown));
+    const open = await b.tryExecute(() => 1);
+    await clock.advance(100);
+    let probeSignal!: AbortSignal;
+    const probe = b.tryExecute(({ signal }) => {
+      probeSignal = signal;
+      return new Promise(() => {});
+    });
+    await clock.advance(10);
+    void probe;
+    // A closed call in flight that isolate() aborts (after reset(): the earlier calls are forgotten).
+    b.reset();
+    let isolatedSignal!: AbortSignal;
+    void b.tryExecute(({ signal }) => {
+      isolatedSignal = signal;
+      return new Promise(() => {});
+    });
+    b.isolate();
+    const seen = [(open as { error: unknown }).error, ...rejected, probeSignal.reason, isolatedSignal.reason];
+    // The open rejection (also onReject's), the probe's timeout, the isolation.
+    expect(seen).toHaveLength(4);
+    for (const error of seen) {
+      const e = error as Error;
+      expect(e.cause).toBeUndefined();
+      expect(
+        `${e.message} ${String(e)} ${JSON.stringify(e)} ${inspect(e, { depth: 5, showHidden: true })}`,
+      ).not.toMatch(/hunter2|tok_live|abc123/);
+    }
+  });
 });
