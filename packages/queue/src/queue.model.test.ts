@@ -938,7 +938,9 @@ describe('createQueue against a reference model (memory and sqlite side by side)
     // only because a taken key was skipped), which its own example below covers.
     if (INTEG_MODEL_SEED === undefined) expect(missing).toEqual([]);
     else if (missing.length > 0) console.warn('paths not reached with this seed:', missing);
-  });
+    // 400 sequences over two stores: about 10 s alone, past the 20 s default while other packages' suites share
+    // the machine's cores.
+  }, 60_000);
 });
 
 // ---------------------------------------------------------------------------------------------------------
