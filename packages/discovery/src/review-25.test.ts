@@ -58,6 +58,27 @@ describe('the guarded logger (b3ab413)', () => {
       'discovery source failed; serving the last known endpoints',
     ]);
   });
+  it("guards a source's context.logger too: consul's skipped-entries warn that throws fails no lookup", async () => {
+    const boom = (): never => {
+      throw new Error('logger down');
+    };
+    const body = [
+      { Node: { Node: 'n', Address: '10.0.0.1' }, Service: { ID: 'a', Port: 80 } },
+      { Node: { Node: 'n', Address: '' }, Service: { ID: 'b', Port: 0 } },
+    ];
+    const registry = createRegistry({
+      services: {
+        s: consul('api', {
+          fetch: async () => new Response(JSON.stringify(body), { headers: { 'x-consul-index': '1' } }),
+        }),
+      },
+      clock: createFakeClock(),
+      logger: { debug: boom, info: boom, warn: boom, error: boom },
+    });
+    opened.push(registry);
+    await registry.ready('s');
+    expect(registry.endpoints('s').map((e) => e.url)).toEqual(['http://10.0.0.1:80']);
+  });
 });
 
 describe('a response that arrives after its request was given up (068199c)', () => {
