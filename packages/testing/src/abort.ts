@@ -63,9 +63,13 @@ export function trackedAbortController(): TrackedAbortController {
     const map = registrations(options);
     // A listener whose `signal` option is already aborted is never added (DOM addEventListener step 2).
     const dropped = typeof options === 'object' && options.signal?.aborted === true;
-    if (type === 'abort' && listener != null && !dropped && !settingHandler && !map.has(listener))
-      map.set(listener, typeof options === 'object' && options.once === true);
+    const once = typeof options === 'object' && options.once === true;
+    const counted = type === 'abort' && listener != null && !dropped && !settingHandler && !map.has(listener);
+    if (counted) map.set(listener, once);
     add(type, listener as EventListener, options);
+    // Added during the abort: Node still calls it (and drops it) if a listener follows, which the clearing
+    // listener above cannot see. A companion added right after it runs only if the dispatch reached it.
+    if (counted && once && signal.aborted) add('abort', () => map.delete(listener), { once: true });
   }) as typeof signal.addEventListener;
   signal.removeEventListener = ((
     type: string,
