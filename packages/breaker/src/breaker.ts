@@ -537,9 +537,11 @@ export function createBreaker(options: BreakerOptions = {}): Breaker {
     // here, it replaced fn's error and left the breaker closed for ever, or half-open with its slot taken.
     let hint: unknown;
     if (failed) emit(() => (hint = (subject as { retryAfterMs?: unknown }).retryAfterMs));
+    // That getter, a custom window's record() or openFor made a transition (reset(), isolate()): it stands.
+    // Tripping over it left a breaker open with 0 trips after reset(), or counted a trip an isolation never had;
+    // and openFor is not asked for a trip that is not made (a backoff that counts or logs its trips saw one).
+    if (g !== gen) return;
     const ms = Math.min(typeof hint === 'number' && hint >= 0 ? hint : openFor(trips + 1), maxOpen);
-    // That getter or openFor made a transition (reset(), isolate()): it stands. Tripping over it left a breaker
-    // open with 0 trips after reset(), or counted a trip an isolation never had.
     if (g !== gen) return;
     trips++;
     openUntil = time(1) + ms;
