@@ -39,7 +39,8 @@ describe('a transition made by openFor, or by a failure hint, while the breaker 
       });
       const error = Object.defineProperty(new Error('down'), 'retryAfterMs', { get: resetting });
       await b.tryExecute(() => Promise.reject(where === 'openFor' ? down : error));
-      // It was open with trips 0 (and its timer armed), though reset() was the last thing called.
+      // It was open (its timer armed) though reset() was the last thing called: with 0 trips from openFor, which
+      // ran after the trip was counted, and with 1 from the getter, which ran before.
       expect(b.snapshot()).toMatchObject({ state: 'closed', trips: 0 });
       expect(clock.pendingTimers).toBe(0);
       expect(seen).toEqual([]);
