@@ -482,7 +482,7 @@ export class LeasedJobImpl<T> implements LeasedJob<T> {
 
   /**
    * Returns the job to pending without using up the attempt (graceful close). A release the store refused leaves
-   * the lease to its holder, as a refused ack does.
+   * the lease to its holder, as a refused ack does; one fenced off too, so the holder's own call says LeaseLostError.
    */
   async release(): Promise<boolean> {
     if (this.settled) return false;
@@ -490,7 +490,7 @@ export class LeasedJobImpl<T> implements LeasedJob<T> {
     if (ok) {
       this.status = 'pending';
       this.settled = 1;
-    }
+    } else this.settled = false;
     return ok;
   }
 }

@@ -121,34 +121,56 @@ const stores: [string, () => QueueStore][] = [
   ['sqlite', () => sqliteStore({ path: ':memory:' })],
 ];
 
-describe.each(stores)(
-  'a job taken with next() and claimed again by the same queue object (%s store)',
-  (_name, createStore) => {
-    it("still makes close() wait for the new holder after the old holder's ack and extend were refused", async () => {
-      const clock = createFakeClock({ now: 1_000_000 });
-      const store = createStore();
-      const queue = createQueue<string>({ name: 'q', store, clock });
-      await queue.push('a');
-      const old = await queue.next({ leaseMs: 1000 });
-      await clock.advance(1000);
-      const fresh = await queue.next();
-      expect(fresh?.id).toBe(old?.id);
-      expect(await outcome(old?.extend(5000) as Promise<void>)).toBe('ERR_LEASE_LOST');
-      expect(await outcome(old?.ack() as Promise<void>)).toBe('ERR_LEASE_LOST');
-      let closed = false;
-      const closing = queue.close().then(() => {
-        closed = true;
-      });
-      await settle();
-      await clock.advance(5000);
-      await settle();
-      // Dropping the job's entry by id alone (not only when it is the old lease's) let the old holder's refused ack
-      // drop the new lease too: close() resolved at once and left the new holder's job unreturned.
-      expect(closed).toBe(false);
-      await fresh?.ack();
-      await closing;
-      expect((await queue.get(fresh?.id as string))?.status).toBe('done');
-      await store.close();
+describe.each(stores)('a job taken with next() and left to lapse (%s store)', (_name, createStore) => {
+  /** A queue on a fresh store, and another queue object on it, whose job taken with next() has just lapsed. */
+  async function lapsed() {
+    const clock = createFakeClock({ now: 1_000_000 });
+    const store = createStore();
+    const queue = createQueue<string>({ name: 'q', store, clock });
+    const other = createQueue<string>({ name: 'q', store, clock });
+    await queue.push('a');
+    const old = await queue.next({ leaseMs: 1000 });
+    if (old === null) throw new Error('no job');
+    await clock.advance(1000);
+    return { clock, store, queue, other, old };
+  }
+
+  it("claimed again by the same queue object: close() still waits for the new holder after the old holder's ack and extend were refused", async () => {
+    const { clock, store, queue, old } = await lapsed();
+    const fresh = await queue.next();
+    if (fresh === null) throw new Error('no job');
+    expect(fresh.id).toBe(old.id);
+    expect(await outcome(old.extend(5000))).toBe('ERR_LEASE_LOST');
+    expect(await outcome(old.ack())).toBe('ERR_LEASE_LOST');
+    let closed = false;
+    const closing = queue.close().then(() => {
+      closed = true;
     });
-  },
-);
+    await settle();
+    await clock.advance(5000);
+    await settle();
+    // Dropping the job's entry by id alone (not only when it is the old lease's) let the old holder's refused ack
+    // drop the new lease too: close() resolved at once and left the new holder's job unreturned.
+    expect(closed).toBe(false);
+    await fresh.ack();
+    await closing;
+    expect((await queue.get(fresh.id))?.status).toBe('done');
+    await store.close();
+  });
+
+  it('taken over by another queue object: its old holder gets LeaseLostError after close() as before it (close() returned nothing)', async () => {
+    const { clock, store, queue, other, old } = await lapsed();
+    const fresh = await other.next();
+    if (fresh === null) throw new Error('no job');
+    const closing = queue.close({ timeout: 100 });
+    await clock.advance(100);
+    await closing;
+    // Before: close()'s release, fenced off, marked the lease lost, so the holder's first ack() said JobSettledError.
+    expect(await outcome(old.ack())).toBe('ERR_LEASE_LOST');
+    expect(await outcome(old.ack())).toBe('ERR_JOB_SETTLED');
+    await fresh.ack();
+    expect((await other.get(fresh.id))?.status).toBe('done');
+    await other.close();
+    await store.close();
+  });
+});
