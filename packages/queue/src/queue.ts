@@ -351,8 +351,8 @@ export class LeasedJobImpl<T> implements LeasedJob<T> {
   /** The handler's signal when run by a worker (set by the worker). */
   signal!: AbortSignal;
   /**
-   * Set once settled: `1` when `release()` (close) returned the job to pending, `'lost'` when the store fenced the
-   * call off (its lease was lost), else `true`.
+   * Set once settled: `1` when `release()` (close) returned the job to pending, `'lost'` when the store fenced an
+   * `ack()`/`fail()` off (its lease was lost), else `true`. A refused `release()` leaves it unset.
    */
   settled: boolean | 1 | 'lost' = false;
   readonly #record: JobRecord;
