@@ -310,8 +310,9 @@ export function etcd(prefixOrOptions: string | EtcdOptions, more: Omit<EtcdOptio
             synced = false;
             notify();
           } finally {
-            linked.dispose();
-            controller.abort(); // drop the connection of a failed or finished watch
+            // Drops the connection of a failed or finished watch, through the linked signal (which then unlinks
+            // itself): unlinked first, as it was, the abort reached neither the fetch nor the reader.
+            controller.abort();
           }
         })();
       };
