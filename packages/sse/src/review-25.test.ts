@@ -5,34 +5,9 @@
  * object only: an object that is no Response is refused too.
  */
 import { InvalidArgumentError } from '@integ/core';
-import { connect, EventSource, SseHttpError } from '@integ/sse';
-import { createFakeClock } from '@integ/testing';
-import { describe, expect, it, vi } from 'vitest';
-import { settle } from './test-server.js';
-
-// How connect()'s iteration ends with this fetch, within five reconnection waits; the calls of fetch and onError.
-const iterate = async (response: () => Response | Promise<Response>) => {
-  const clock = createFakeClock();
-  const fetch = vi.fn(async () => response());
-  const onError = vi.fn();
-  let outcome: unknown = 'pending';
-  (async () => {
-    for await (const _ of connect('http://h/x', { clock, fetch, onError }));
-  })().then(
-    () => (outcome = 'ended'),
-    (error: unknown) => (outcome = error),
-  );
-  for (let i = 0; i < 5 && outcome === 'pending'; i++) {
-    await settle(3);
-    await clock.advance(30_000);
-  }
-  return {
-    outcome,
-    fetched: fetch.mock.calls.length,
-    errors: onError.mock.calls,
-    timers: clock.pendingTimers,
-  };
-};
+import { EventSource, SseHttpError } from '@integ/sse';
+import { describe, expect, it } from 'vitest';
+import { iterate, sourceErrors } from './test-server.js';
 
 describe('a custom fetch wrapper that read the body of a response it hands on', () => {
   // A wrapper that logs the body of a failed response (`if (!res.ok) log(await res.text())`) got the InvalidArgumentError
@@ -82,15 +57,7 @@ describe('a custom fetch resolving to a Response whose body cannot be read', () 
     expect(outcome).toBeInstanceOf(InvalidArgumentError);
     expect(outcome).toMatchObject({ argument: 'fetch' });
     expect([fetched, errors, timers]).toEqual([1, [], 0]);
-    const clock = createFakeClock();
-    const source = new EventSource('http://h/x', { clock, fetch: async () => response() });
-    const states: number[] = [];
-    source.onopen = () => states.push(-1);
-    source.onerror = () => states.push(source.readyState);
-    await settle(3);
-    await clock.advance(30_000);
-    await settle(3);
-    expect(states).toEqual([EventSource.CLOSED]);
+    expect(await sourceErrors(response)).toEqual({ states: [EventSource.CLOSED], errors: [], timers: 0 });
   });
 });
 

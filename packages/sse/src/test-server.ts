@@ -4,8 +4,8 @@
  */
 import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { EventSource } from '@integ/sse';
-import type { FakeClock } from '@integ/testing';
+import { connect, EventSource } from '@integ/sse';
+import { createFakeClock, type FakeClock } from '@integ/testing';
 import { afterEach, expect, vi } from 'vitest';
 import type { ReconnectInfo } from './internal/session.js';
 import type { SseEvent } from './parser.js';
@@ -163,6 +163,59 @@ export async function lastEventIdsSent(
     await vi.waitFor(() => expect(server.requests.length).toBe(before + 1), WAIT);
   }
   return server.requests.map((request) => request.lastEventId);
+}
+
+/**
+ * How connect()'s iteration ends with a custom fetch resolving to `response()` on the fake clock, within five
+ * reconnection waits ('pending': not yet); the calls of fetch and onError, and the timers left.
+ */
+export async function iterate(response: () => Response | Promise<Response>): Promise<{
+  outcome: unknown;
+  fetched: number;
+  errors: unknown[][];
+  timers: number;
+}> {
+  const clock = createFakeClock();
+  const fetch = vi.fn(async () => response());
+  const onError = vi.fn();
+  let outcome: unknown = 'pending';
+  (async () => {
+    for await (const _ of connect('http://h/x', { clock, fetch, onError }));
+  })().then(
+    () => (outcome = 'ended'),
+    (error: unknown) => (outcome = error),
+  );
+  for (let i = 0; i < 5 && outcome === 'pending'; i++) {
+    await settle(3);
+    await clock.advance(30_000);
+  }
+  return {
+    outcome,
+    fetched: fetch.mock.calls.length,
+    errors: onError.mock.calls,
+    timers: clock.pendingTimers,
+  };
+}
+
+/**
+ * What an EventSource does with a custom fetch resolving to `response()` on the fake clock, over one reconnection
+ * wait: the readyState at each error event (-1 for an open event), the onError calls and the timers left.
+ */
+export async function sourceErrors(
+  response: () => Response | Promise<Response>,
+): Promise<{ states: number[]; errors: unknown[][]; timers: number }> {
+  const clock = createFakeClock();
+  const onError = vi.fn();
+  const source = new EventSource('http://h/x', { clock, fetch: async () => response(), onError });
+  const states: number[] = [];
+  source.onopen = () => states.push(-1);
+  source.onerror = () => states.push(source.readyState);
+  await settle(3);
+  await clock.advance(30_000);
+  await settle(3);
+  const timers = clock.pendingTimers;
+  source.close();
+  return { states, errors: onError.mock.calls, timers };
 }
 
 /** Lets I/O callbacks run (macrotask turns): used only to show that nothing more happens. */
