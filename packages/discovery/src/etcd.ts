@@ -267,8 +267,9 @@ export function etcd(prefixOrOptions: string | EtcdOptions, more: Omit<EtcdOptio
               }),
               signal: linked.signal,
             });
+            // refuse() cancels the body (a custom fetch's, or msw's, is not ended by the abort below) and throws.
             if (!response.ok || response.body === null)
-              throw new DiscoverySourceError('etcd', `watch: HTTP ${response.status}`);
+              throw await refuse(response, 'etcd', `watch: HTTP ${response.status}`);
             const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
             cancelOnAbort(reader, linked.signal);
             // A message ends at a newline, or where its top-level object closes (the gateway may not end one

@@ -47,3 +47,40 @@ describe('an etcd watch that fails on what its stream sent (next to 2461bb1)', (
     await vi.waitFor(() => expect(closed).toBe(1), { timeout: 1000, interval: 5 });
   });
 });
+
+describe('an etcd watch answered with an HTTP error by a fetch not tied to its signal (next to 2461bb1)', () => {
+  it.each([
+    ['at once', false],
+    ['after close()', true],
+  ])('has the answer body cancelled when it comes %s, as the range refuses one', async (_, late) => {
+    // A custom fetch's (or msw's) body is not ended by the request's abort: the watch threw on the status and
+    // dropped the body unread, which held its connection; a late answer after close() too.
+    let cancelled = 0;
+    let answer = (): void => {};
+    const error = (): Response =>
+      new Response(
+        new ReadableStream({
+          start: (controller) => controller.enqueue(new TextEncoder().encode('<html>')),
+          cancel: () => void cancelled++,
+        }),
+        { status: 503 },
+      );
+    const fetchStub = (async (input: string) => {
+      if (input.endsWith('/v3/kv/range')) return new Response(rangeAnswer());
+      return new Promise<Response>((resolve) => {
+        answer = () => resolve(error());
+        if (!late) answer();
+      });
+    }) as unknown as typeof fetch;
+    const clock = createFakeClock();
+    const registry = createRegistry({ services: { s: etcd('/s/', { fetch: fetchStub }) }, clock });
+    opened.push(registry);
+    await registry.ready('s');
+    if (late) {
+      registry.close();
+      answer();
+    }
+    await clock.advance(0);
+    expect(cancelled).toBe(1);
+  });
+});
