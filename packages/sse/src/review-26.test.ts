@@ -2,9 +2,11 @@
  * Review round 26: a cross-review of round 25's fixes (af35946, 6fee822), which end the stream for a custom fetch's
  * Response whose body cannot be read, or that is no Response. Probed with bodies that are no web stream past
  * getReader(): node-fetch's Node Readable on a 404 (no cancel(): its TypeError was taken for a network error), and a
- * mock's reader without cancel(), or with one that returns no promise (it threw from release(): the iteration hung).
+ * mock's reader without cancel(), or with one that returns no promise (it threw from release(): the iteration hung);
+ * and with a body whose chunks are no bytes (the decoder's TypeError was retried for ever).
  */
 import { Readable } from 'node:stream';
+import { InvalidArgumentError } from '@integ/core';
 import { EventSource, SseHttpError } from '@integ/sse';
 import { describe, expect, it } from 'vitest';
 import { iterate, sourceErrors } from './test-server.js';
@@ -54,5 +56,21 @@ describe('a custom fetch whose body has no cancel() of a web stream', () => {
     const { outcome, fetched, errors } = await iterate(mock);
     expect([outcome, errors]).toEqual(['pending', []]);
     expect(fetched).toBeGreaterThan(2);
+  });
+});
+
+describe('a custom fetch whose body yields chunks that are no bytes', () => {
+  // A mock's stream of strings (new ReadableStream({ start: (c) => c.enqueue('data: a\n\n') })) cannot be read, as
+  // response.text() says too: the decoder's TypeError was taken for a network error, and the client reconnected for ever.
+  const strings = (): Response =>
+    new Response(new ReadableStream({ start: (controller) => controller.enqueue('data: a\n\n') }), {
+      headers: { 'content-type': 'text/event-stream' },
+    });
+  it('connect() throws an InvalidArgumentError for fetch; an EventSource opens, then closes', async () => {
+    const { outcome, fetched, errors, timers } = await iterate(strings);
+    expect(outcome).toBeInstanceOf(InvalidArgumentError);
+    expect(outcome).toMatchObject({ argument: 'fetch' });
+    expect([fetched, errors, timers]).toEqual([1, [], 0]);
+    expect(await sourceErrors(strings)).toEqual({ states: [-1, EventSource.CLOSED], errors: [], timers: 0 });
   });
 });

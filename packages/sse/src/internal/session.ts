@@ -458,7 +458,16 @@ export function startSession(target: URL, options: ConnectOptions, sink: Session
         // The watchdog's reason when it cancelled the body, else undefined: a normal end.
         if (done) return connection.signal.reason;
         lastActivity = clock.now();
-        parser.feed(decoder.decode(value, { stream: true }));
+        // A body whose chunks are no bytes (a mock's stream of strings) ends the stream too, as response.text() refuses
+        // it: the decoder's TypeError is no network error.
+        let text = '';
+        try {
+          text = decoder.decode(value, { stream: true });
+        } catch {
+          fatal = true;
+        }
+        if (fatal) fail('fetch', 'a function returning a new Response', response);
+        parser.feed(text);
         if (delivered) {
           delivered = false;
           paused = true;
