@@ -4,8 +4,8 @@
  * the cases next to the probed one: the etcd watch's own answers, answers that are no WHATWG Response, and tokens
  * that are whitespace only.
  */
-import { createRegistry, etcd, type Registry } from '@integ/discovery';
-import { createFakeClock } from '@integ/testing';
+import { consul, createRegistry, etcd, httpCheck, type Registry } from '@integ/discovery';
+import { createFakeClock, trackUnhandledRejections } from '@integ/testing';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { b64 } from './internal/test-etcd-fetch.js';
 import { closeServers, serve } from './internal/test-servers.js';
@@ -82,5 +82,80 @@ describe('an etcd watch answered with an HTTP error by a fetch not tied to its s
     }
     await clock.advance(0);
     expect(cancelled).toBe(1);
+  });
+});
+
+describe('a late answer that the lookup or check gave up on (2461bb1)', () => {
+  /** A fetch that ignores its signal and answers with `answer` when the test says. */
+  function heldFetch() {
+    let answer = (_: unknown): void => {};
+    const fetchStub = (() =>
+      new Promise((resolve) => {
+        answer = resolve;
+      })) as unknown as typeof fetch;
+    return { fetch: fetchStub, answer: (response: unknown) => answer(response) };
+  }
+
+  it.each([
+    ['a body with no cancel() (a Node stream, as node-fetch gives)', { ok: true, status: 200, body: {} }],
+    ['no answer at all (undefined)', undefined],
+  ])('that is not a WHATWG Response, %s, is no unhandled rejection', async (_, late) => {
+    // Cancelling it throws synchronously (TypeError): caught with the rest of the chain, as it is not when the
+    // cancel's own promise gets the catch (`.then((r) => r.body?.cancel().catch(...), () => {})`).
+    const held = heldFetch();
+    const clock = createFakeClock();
+    const registry = createRegistry({ services: { s: consul('api', { fetch: held.fetch }) }, clock });
+    opened.push(registry);
+    const unhandled = trackUnhandledRejections();
+    try {
+      const failed = registry.ready('s').catch((error: { code?: string }) => error.code);
+      await clock.advance(10_000);
+      expect(await failed).toBe('ERR_DISCOVERY_SOURCE');
+      held.answer(late);
+      expect(await unhandled.settled()).toEqual([]);
+    } finally {
+      unhandled.stop();
+    }
+  });
+
+  it('httpCheck: an answer after the check timed out has its body cancelled', async () => {
+    // httpCheck has no untilAbort(): the registry stops waiting at the timeout, and the answer that still comes
+    // is cancelled by httpCheck itself, which cancels every body.
+    const held = heldFetch();
+    let cancelled = 0;
+    const clock = createFakeClock();
+    const registry = createRegistry({
+      services: { s: { urls: ['http://a:1'] } },
+      clock,
+      healthCheck: {
+        check: httpCheck({ fetch: held.fetch }),
+        timeout: 2000,
+        unhealthyThreshold: 1,
+        jitter: 0,
+      },
+    });
+    opened.push(registry);
+    await clock.advance(2000);
+    expect(registry.inspect('s').endpoints[0]?.health.lastError).toMatch(/2000/);
+    held.answer(new Response(new ReadableStream({ cancel: () => void cancelled++ })));
+    await clock.advance(0);
+    expect(cancelled).toBe(1);
+  });
+});
+
+describe('a token that is whitespace only (785584e)', () => {
+  it.each(['\n', '\r\n', '  '])('%j masks nothing: the message is not garbled', async (token) => {
+    // Trimmed, it is empty: masking it would split the message between every character.
+    const message = 'connect ECONNREFUSED 10.0.0.1:8500\nretry later';
+    const failing = (async () => {
+      throw new TypeError(message);
+    }) as unknown as typeof fetch;
+    const registry = createRegistry({
+      services: { c: consul('api', { token, fetch: failing }), e: etcd('/s/', { token, fetch: failing }) },
+      clock: createFakeClock(),
+    });
+    opened.push(registry);
+    await expect(registry.ready('c')).rejects.toThrow(`consul: api: ${message}`);
+    await expect(registry.ready('e')).rejects.toThrow(`etcd: range /s/: ${message}`);
   });
 });
