@@ -3,7 +3,8 @@
  * Response whose body cannot be read, or that is no Response. Probed with bodies that are no web stream past
  * getReader(): node-fetch's Node Readable on a 404 (no cancel(): its TypeError was taken for a network error), and a
  * mock's reader without cancel(), or with one that returns no promise (it threw from release(): the iteration hung);
- * and with a body whose chunks are no bytes (the decoder's TypeError was retried for ever).
+ * with a body whose chunks are no bytes (the decoder's TypeError was retried for ever); and with no body property at
+ * all (whatwg-fetch's: taken for a null body, it reconnected for ever).
  */
 import { Readable } from 'node:stream';
 import { InvalidArgumentError } from '@integ/core';
@@ -72,5 +73,19 @@ describe('a custom fetch whose body yields chunks that are no bytes', () => {
     expect(outcome).toMatchObject({ argument: 'fetch' });
     expect([fetched, errors, timers]).toEqual([1, [], 0]);
     expect(await sourceErrors(strings)).toEqual({ states: [-1, EventSource.CLOSED], errors: [], timers: 0 });
+  });
+});
+
+describe('a custom fetch whose Response has no body property', () => {
+  // whatwg-fetch (the polyfill of jsdom test setups) reads the whole body through XHR and has no `body`: a 200
+  // text/event-stream response was taken for one without a body (null, a HEAD request's), opened, ended normally and
+  // reconnected for ever, its events never read.
+  const polyfilled = () => lookalike(200, 'text/event-stream', undefined);
+  it('connect() throws an InvalidArgumentError for fetch; an EventSource closes without opening', async () => {
+    const { outcome, fetched, errors, timers } = await iterate(polyfilled);
+    expect(outcome).toBeInstanceOf(InvalidArgumentError);
+    expect(outcome).toMatchObject({ argument: 'fetch' });
+    expect([fetched, errors, timers]).toEqual([1, [], 0]);
+    expect(await sourceErrors(polyfilled)).toEqual({ states: [EventSource.CLOSED], errors: [], timers: 0 });
   });
 });

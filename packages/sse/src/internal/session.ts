@@ -426,11 +426,11 @@ export function startSession(target: URL, options: ConnectOptions, sink: Session
       // Always UTF-8 (whatever charset the Content-Type names); BOMs are kept for the parser to strip one.
       const decoder = new TextDecoder('utf-8', { ignoreBOM: true });
       // So does one whose body was used (mockResolvedValue(response): the same one every time), is locked or is no web
-      // stream (node-fetch's): checked after the status, so a wrapper that read a 404's body to log it gets its
-      // SseHttpError.
+      // stream (node-fetch's), or that has no body at all (whatwg-fetch's: only null is "no body", a HEAD request's):
+      // checked after the status, so a wrapper that read a 404's body to log it gets its SseHttpError.
       let current: ReadableStreamDefaultReader<Uint8Array> | undefined;
       try {
-        current = response.body?.getReader();
+        current = response.body === null ? undefined : response.body.getReader();
         fatal = response.bodyUsed;
       } catch {
         fatal = true;
