@@ -355,6 +355,8 @@ export class LeasedJobImpl<T> implements LeasedJob<T> {
    * `ack()`/`fail()` off (its lease was lost), else `true`. A refused `release()` leaves it unset.
    */
   settled: boolean | 1 | 'lost' = false;
+  /** close()'s release in flight: its holder's own calls wait for the store's answer, then say what it was. */
+  #releasing: Promise<unknown> | undefined;
   readonly #record: JobRecord;
   readonly #owner: QueueCore<T>;
 
@@ -399,6 +401,8 @@ export class LeasedJobImpl<T> implements LeasedJob<T> {
   }
 
   async ack(): Promise<void> {
+    // Awaited only then: checking and settling in one step keeps a second call (or a release) from slipping between.
+    if (this.#releasing) await this.#releasing;
     this.#open('ack');
     const ok = await this.#settle(() => this.#owner.store.ack(this.id, this.token, this.#owner.now()));
     if (!ok) throw new LeaseLostError(this.id, this.token, 'ack');
@@ -407,6 +411,7 @@ export class LeasedJobImpl<T> implements LeasedJob<T> {
   }
 
   async fail(error: unknown, options?: FailOptions): Promise<void> {
+    if (this.#releasing) await this.#releasing;
     this.#open('fail');
     const owner = this.#owner;
     const now = owner.now();
@@ -473,6 +478,7 @@ export class LeasedJobImpl<T> implements LeasedJob<T> {
 
   async extend(ms: number): Promise<void> {
     const lease = checkMs('extend(ms)', ms, 1);
+    if (this.#releasing) await this.#releasing;
     this.#open('extend');
     const leaseUntil = this.#owner.now() + lease;
     const ok = await this.#owner.store.extend(this.id, this.token, leaseUntil);
@@ -486,7 +492,10 @@ export class LeasedJobImpl<T> implements LeasedJob<T> {
    */
   async release(): Promise<boolean> {
     if (this.settled) return false;
-    const ok = await this.#settle(() => this.#owner.store.release(this.id, this.token, this.#owner.now()));
+    const releasing = this.#settle(() => this.#owner.store.release(this.id, this.token, this.#owner.now()));
+    // Settled after release's own continuation below, so a call waiting for it finds the lease returned or unmarked.
+    this.#releasing = releasing.catch(() => {});
+    const ok = await releasing;
     if (ok) {
       this.status = 'pending';
       this.settled = 1;
