@@ -25,9 +25,10 @@ export function trackedAbortController(): TrackedAbortController {
   const controller = new AbortController();
   const { signal } = controller;
   // Keyed as the signal keys them: the same listener with and without `capture` is two registrations, and a
-  // remove with the other capture flag removes nothing. Values say whether the listener is `once`.
-  const attached = [new Map<unknown, boolean>(), new Map<unknown, boolean>()] as const;
-  const registrations = (options: boolean | EventListenerOptions | undefined): Map<unknown, boolean> =>
+  // remove with the other capture flag removes nothing. Values: a `once` listener's companion (below), else false.
+  type Registrations = Map<unknown, (() => unknown) | false>;
+  const attached = [new Map(), new Map()] as readonly [Registrations, Registrations];
+  const registrations = (options: boolean | EventListenerOptions | undefined): Registrations =>
     attached[(typeof options === 'boolean' ? options : options?.capture === true) ? 1 : 0];
   // `onabort` is counted by its value, not by what the runtime does with it: Node adds a wrapper through
   // `addEventListener` on the first set and never removes it (setting `null` only empties the wrapper).
@@ -51,10 +52,6 @@ export function trackedAbortController(): TrackedAbortController {
   }
   const add = signal.addEventListener.bind(signal);
   const remove = signal.removeEventListener.bind(signal);
-  // Registered first, so it runs first: `once` listeners are about to fire and detach themselves.
-  add('abort', () => {
-    for (const map of attached) for (const [listener, once] of map) if (once) map.delete(listener);
-  });
   signal.addEventListener = ((
     type: string,
     listener: unknown,
@@ -65,18 +62,27 @@ export function trackedAbortController(): TrackedAbortController {
     const dropped = typeof options === 'object' && options.signal?.aborted === true;
     const once = typeof options === 'object' && options.once === true;
     const counted = type === 'abort' && listener != null && !dropped && !settingHandler && !map.has(listener);
-    if (counted) map.set(listener, once);
+    // A `once` listener gets a companion right before it, which forgets it: the dispatch reaches the companion
+    // exactly when it reaches the listener (then called next, and dropped). So one added during the abort counts
+    // until Node calls it, and one a listener before it kept from being called (stopImmediatePropagation) stays
+    // counted. Added after it, the companion made Node call a listener added by the last one (a plain signal
+    // does not), and did not run when the listener stopped the dispatch.
+    const companion = counted && once && (() => map.delete(listener));
+    if (counted) map.set(listener, companion);
+    if (companion) add('abort', companion, { once: true });
     add(type, listener as EventListener, options);
-    // Added during the abort: Node still calls it (and drops it) if a listener follows, which the clearing
-    // listener above cannot see. A companion added right after it runs only if the dispatch reached it.
-    if (counted && once && signal.aborted) add('abort', () => map.delete(listener), { once: true });
   }) as typeof signal.addEventListener;
   signal.removeEventListener = ((
     type: string,
     listener: unknown,
     options?: boolean | EventListenerOptions,
   ) => {
-    if (type === 'abort') registrations(options).delete(listener);
+    if (type === 'abort') {
+      const map = registrations(options);
+      const companion = map.get(listener);
+      if (companion) remove('abort', companion);
+      map.delete(listener);
+    }
     remove(type, listener as EventListener, options);
   }) as typeof signal.removeEventListener;
   return {
