@@ -29,10 +29,13 @@ describe('a trip made inside a trip that reset() dropped', () => {
       const window = (): BreakerWindow => ({
         record: (failed) => {
           if (where === 'record') resetAndTrip();
-          return (failures += +failed) > 0;
+          if (failed) failures++;
+          return failures > 0;
         },
         counts: () => ({ calls: failures, failures, slowCalls: 0 }),
-        clear: () => void (failures = 0),
+        clear: () => {
+          failures = 0;
+        },
       });
       b = createBreaker({ clock, failureThreshold: 1, openFor, ...(where === 'record' && { window }) });
       const error = Object.defineProperty(new Error('down'), 'retryAfterMs', {
