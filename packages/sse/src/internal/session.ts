@@ -459,10 +459,10 @@ export function startSession(target: URL, options: ConnectOptions, sink: Session
         if (done) return connection.signal.reason;
         lastActivity = clock.now();
         // A body whose chunks are no bytes (a mock's stream of strings) ends the stream too, as response.text() refuses
-        // it: the decoder's TypeError is no network error.
+        // it: the decoder's TypeError is no network error. So does undefined, which decode() reads as no bytes.
         let text = '';
         try {
-          text = decoder.decode(value, { stream: true });
+          text = decoder.decode(value ?? '', { stream: true });
         } catch {
           fatal = true;
         }

@@ -1,0 +1,65 @@
+/**
+ * Review round 27: a cross-review of round 26's fixes (6e03917, 79635a3, 9f98da2), which cancel a body or reader
+ * without throwing, end the stream for a body whose chunks are no bytes, and for a Response with no body property.
+ * Probed with every chunk a platform or a mock can give the client and the byte parsers (undefined, null, strings,
+ * a DataView, an ArrayBuffer, a Buffer, a Uint8Array or ArrayBuffer from another realm), with cancel() functions that
+ * throw, reject or return look-alikes of a promise, and with each revert of the three fixes.
+ */
+import { InvalidArgumentError } from '@integ/core';
+import { EventSource } from '@integ/sse';
+import { describe, expect, it } from 'vitest';
+import { iterate, sourceErrors } from './test-server.js';
+
+describe('a custom fetch whose body yields undefined chunks', () => {
+  // 79635a3 ended the stream for the chunks TextDecoder refuses, but decode(undefined) reads as no bytes: a body piped
+  // through a transform that enqueues what a logging call returns read as a live connection (every chunk counted as
+  // activity by idleTimeout) that never delivered an event. response.text() and createByteParser refuse undefined.
+  const encoded = new TextEncoder().encode('data: a\n\n');
+  const cases: [string, () => Response][] = [
+    [
+      'a stream piped through a transform that enqueues undefined',
+      () =>
+        new Response(
+          new Response(encoded).body?.pipeThrough(
+            new TransformStream({ transform: (_, controller) => controller.enqueue(undefined) }),
+          ),
+          { headers: { 'content-type': 'text/event-stream' } },
+        ),
+    ],
+    [
+      'a mock reader resolving { done: false } without a value, then nothing',
+      () =>
+        ({
+          type: 'basic',
+          status: 200,
+          redirected: false,
+          bodyUsed: false,
+          url: 'http://h/x',
+          headers: new Headers({ 'content-type': 'text/event-stream' }),
+          body: {
+            getReader: () => {
+              let reads = 0;
+              return {
+                cancel: async () => {},
+                read: () => (reads++ ? new Promise(() => {}) : Promise.resolve({ done: false })),
+              };
+            },
+          },
+        }) as unknown as Response,
+    ],
+  ];
+  it.each(cases)(
+    '%s: connect() throws an InvalidArgumentError for fetch; an EventSource opens, then closes',
+    async (_, response) => {
+      const { outcome, fetched, errors, timers } = await iterate(response);
+      expect(outcome).toBeInstanceOf(InvalidArgumentError);
+      expect(outcome).toMatchObject({ argument: 'fetch' });
+      expect([fetched, errors, timers]).toEqual([1, [], 0]);
+      expect(await sourceErrors(response)).toEqual({
+        states: [-1, EventSource.CLOSED],
+        errors: [],
+        timers: 0,
+      });
+    },
+  );
+});
