@@ -4,21 +4,14 @@
  * (refresh and watch cycles, endpoint churn) staying bounded, and secrets (Consul token, etcd token, URL
  * userinfo) kept out of errors, causes, log lines and inspect().
  */
-import { getEventListeners } from 'node:events';
 import type { Logger } from '@integ/core';
-import {
-  consul,
-  createRegistry,
-  etcd,
-  type Registry,
-  type Source,
-  type SourceContext,
-} from '@integ/discovery';
+import { consul, createRegistry, etcd, type Registry, type Source } from '@integ/discovery';
 import { httpCheck } from '@integ/discovery/health';
 import { createFakeClock, trackUnhandledRejections, type UnhandledRejections } from '@integ/testing';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { b64 } from './internal/test-etcd-fetch.js';
 import { calls, ejected } from './internal/test-outlier.js';
+import { listeners, opening } from './internal/test-servers.js';
 
 const opened: Registry[] = [];
 let unhandled: UnhandledRejections;
@@ -233,23 +226,6 @@ describe("a custom source's resolve() that throws synchronously", () => {
 });
 
 describe('long runs stay bounded (fake clock)', () => {
-  /** `source`, with the SourceContext the registry opens it with kept for the test (its signal is the registry's). */
-  function opening(source: Source): { source: Source; context: () => SourceContext } {
-    let context: SourceContext | undefined;
-    const open = source.open as NonNullable<Source['open']>;
-    return {
-      source: {
-        ...source,
-        open: (ctx) => {
-          context = ctx;
-          return open(ctx);
-        },
-      },
-      context: () => context as SourceContext,
-    };
-  }
-  const listeners = (signal: AbortSignal): number => getEventListeners(signal, 'abort').length;
-
   it('10,000 lookups over 100,000 distinct endpoints keep 10 endpoints and one timer per check', async () => {
     const clock = createFakeClock();
     let n = 0;

@@ -1,9 +1,12 @@
 /**
  * Test helpers shared by the untrusted-answer tests: loopback HTTP and DNS servers (closed by
- * `closeServers()`, which a test file calls in `afterEach`) and a recording logger. Not exported.
+ * `closeServers()`, which a test file calls in `afterEach`), a recording logger, and a source whose SourceContext
+ * a test can see (with a count of the abort listeners on its signal). Not exported.
  */
+import { getEventListeners } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Logger } from '@integ/core';
+import type { Source, SourceContext } from '@integ/discovery';
 import type { Answer, DecodedPacket } from 'dns-packet';
 
 const closers: (() => Promise<void>)[] = [];
@@ -162,3 +165,22 @@ export function recordingLogger(): { logger: Logger; lines: unknown[][] } {
   };
   return { logger: { debug: log, info: log, warn: log, error: log }, lines };
 }
+
+/** `source`, with the SourceContext the registry opens it with kept for the test (its signal is the registry's). */
+export function opening(source: Source): { source: Source; context: () => SourceContext } {
+  let context: SourceContext | undefined;
+  const open = source.open as NonNullable<Source['open']>;
+  return {
+    source: {
+      ...source,
+      open: (ctx) => {
+        context = ctx;
+        return open(ctx);
+      },
+    },
+    context: () => context as SourceContext,
+  };
+}
+
+/** The abort listeners on `signal`. */
+export const listeners = (signal: AbortSignal): number => getEventListeners(signal, 'abort').length;
