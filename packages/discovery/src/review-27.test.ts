@@ -4,7 +4,7 @@
  * the cases next to the probed one: watches that end without failing, 10,000 times, and bodies that refuse() and
  * the other cancels cannot cancel (no web stream, a cancel() returning no promise).
  */
-import { createRegistry, etcd, type Registry } from '@integ/discovery';
+import { consul, createRegistry, etcd, httpCheck, type Registry } from '@integ/discovery';
 import { createFakeClock } from '@integ/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { b64 } from './internal/test-etcd-fetch.js';
@@ -50,5 +50,51 @@ describe('2,000 etcd watches that end without failing (3c8f92d)', () => {
     registry.close();
     expect(listeners(context().signal)).toBe(0);
     expect(clock.pendingTimers).toBe(0);
+  });
+});
+
+describe('an answer whose body cannot be cancelled (next to a139fe9)', () => {
+  it.each([
+    ['no web stream (a Node stream, as node-fetch gives)', {}],
+    ['a cancel() that returns no promise', { cancel: () => undefined }],
+  ])('with %s keeps its status as the answer', async (_, body) => {
+    // Cancelling it threw a TypeError, which replaced the answer: an httpCheck of a 200 failed (every endpoint
+    // unhealthy), an HTTP 503 lost its status, an answer past maxResponseBytes its size.
+    const answer = (status: number, length = '0') => ({
+      ok: status < 300,
+      status,
+      body,
+      headers: new Headers({ 'content-length': length }),
+    });
+    const fetchStub = (async (input: string | URL) => {
+      const url = String(input); // httpCheck's is a URL
+      if (url.includes('/v1/health/service/big')) return answer(200, '999999');
+      if (url.endsWith('/v3/kv/range') && !url.includes(':2')) return rangeAnswer();
+      return answer(url.startsWith('http://a:1') ? 200 : 503);
+    }) as unknown as typeof fetch;
+    const clock = createFakeClock();
+    const registry = createRegistry({
+      services: {
+        check: { urls: ['http://a:1'] },
+        consul: consul('api', { fetch: fetchStub }),
+        big: consul('big', { fetch: fetchStub, maxResponseBytes: 1024 }),
+        range: etcd('/s/', { endpoints: ['http://e:2'], fetch: fetchStub }),
+        watch: etcd('/s/', { endpoints: ['http://e:3'], fetch: fetchStub }),
+      },
+      clock,
+      healthCheck: { check: httpCheck({ fetch: fetchStub }), unhealthyThreshold: 1, jitter: 0 },
+    });
+    opened.push(registry);
+    const failure = (name: string) => registry.ready(name).catch((error: Error) => error.message);
+    expect(await failure('consul')).toBe('consul: api: HTTP 503 from the health API');
+    expect(await failure('big')).toMatch(/^consul: big: health API: the answer is larger than 1024 bytes/);
+    expect(await failure('range')).toBe('etcd: range: HTTP 503');
+    await registry.ready('watch');
+    await clock.advance(1000);
+    expect(registry.inspect('watch').lastError).toMatchObject({ message: 'etcd: watch: HTTP 503' });
+    expect(registry.inspect('check').endpoints[0]?.health).toMatchObject({
+      status: 'healthy',
+      lastError: null,
+    });
   });
 });

@@ -24,10 +24,20 @@ export function tooLarge(source: string, what: string, limit: number): Discovery
  * @throws DiscoverySourceError always
  */
 export async function refuse(response: Response, source: string, message: string): Promise<never> {
-  // Cancelled, not awaited (here and below): it drops the connection, but need not settle (msw tees a mocked
-  // body, and one branch's cancel waits for the other's), which held the lookup until its time limit.
-  response.body?.cancel().catch(() => {});
+  drop(response);
   throw new DiscoverySourceError(source, message);
+}
+
+/**
+ * Cancels `response`'s body, not awaited: it drops the connection, but need not settle (msw tees a mocked body, and
+ * one branch's cancel waits for the other's), which held the lookup until its time limit. A body that is no web
+ * stream (node-fetch's Node stream has no cancel()), or a cancel() that returns no promise, is left as it is: its
+ * TypeError replaced the answer (an httpCheck of a 200 failed, an HTTP 503 lost its status).
+ */
+export function drop(response: Response): void {
+  try {
+    response.body?.cancel().catch(() => {});
+  } catch {}
 }
 
 /**
@@ -87,7 +97,7 @@ export async function readJson(
 ): Promise<unknown> {
   const declared = Number(response.headers.get('content-length'));
   if (declared > limit) {
-    response.body?.cancel().catch(() => {});
+    drop(response);
     throw tooLarge(source, what, limit);
   }
   let text = '';
