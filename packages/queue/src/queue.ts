@@ -492,7 +492,12 @@ export class LeasedJobImpl<T> implements LeasedJob<T> {
    */
   async release(): Promise<boolean> {
     if (this.settled) return false;
-    const releasing = this.#settle(() => this.#owner.store.release(this.id, this.token, this.#owner.now()));
+    // The store is asked a tick later, once #releasing is set: a holder's call made from inside its release() (a
+    // custom store calling back) waited for nothing and said 'already settled' of a lease the store then kept.
+    const releasing = this.#settle(async () => {
+      await 0;
+      return this.#owner.store.release(this.id, this.token, this.#owner.now());
+    });
     // Settled after release's own continuation below, so a call waiting for it finds the lease returned or unmarked.
     this.#releasing = releasing.catch(() => {});
     const ok = await releasing;
