@@ -5,8 +5,9 @@
  * a DataView, an ArrayBuffer, a Buffer, a Uint8Array or ArrayBuffer from another realm), with cancel() functions that
  * throw, reject or return look-alikes of a promise, and with each revert of the three fixes.
  */
+import { runInNewContext } from 'node:vm';
 import { InvalidArgumentError } from '@integ/core';
-import { EventSource } from '@integ/sse';
+import { createByteParser, createByteParserStream, EventSource } from '@integ/sse';
 import { describe, expect, it } from 'vitest';
 import { iterate, sourceErrors } from './test-server.js';
 
@@ -62,4 +63,32 @@ describe('a custom fetch whose body yields undefined chunks', () => {
       });
     },
   );
+});
+
+describe('createByteParser and createByteParserStream given an ArrayBuffer from another realm', () => {
+  // The README takes any view or ArrayBuffer (TextDecoder does), but the check was `instanceof ArrayBuffer`, which is
+  // false for another realm's: a vm context, as Jest runs each test file in, where Node's own APIs (a Blob's
+  // arrayBuffer(), a Buffer's buffer) hand out the outer realm's. A Uint8Array from there passed (ArrayBuffer.isView).
+  const foreign = (): ArrayBuffer =>
+    runInNewContext('new Uint8Array([100, 97, 116, 97, 58, 32, 97, 10, 10]).buffer'); // 'data: a\n\n'
+  it('createByteParser parses it', () => {
+    const events: string[] = [];
+    createByteParser({ onEvent: (event) => events.push(event.data) }).feed(foreign() as never);
+    expect(events).toEqual(['a']);
+  });
+  it('createByteParserStream parses it', async () => {
+    const reader = new ReadableStream({
+      start: (controller) => {
+        controller.enqueue(foreign());
+        controller.close();
+      },
+    })
+      .pipeThrough(createByteParserStream())
+      .getReader();
+    expect(await reader.read()).toEqual({
+      done: false,
+      value: { type: 'message', data: 'a', lastEventId: '' },
+    });
+    expect(await reader.read()).toEqual({ done: true, value: undefined });
+  });
 });

@@ -54,11 +54,15 @@ export function createByteParser(options: ByteParserOptions): ByteParser {
   let decoder = new TextDecoder('utf-8', { ignoreBOM: true });
   return {
     feed(bytes: Uint8Array): void {
-      // A string would fail inside the decoder with a TypeError, and undefined would read as no bytes.
-      if (!ArrayBuffer.isView(bytes) && !((bytes as unknown) instanceof ArrayBuffer))
-        fail('feed(bytes)', 'a Uint8Array (text: createParser)', bytes);
+      // What the decoder takes (any view or ArrayBuffer, also another realm's, which instanceof refused: Jest's vm
+      // contexts get Node's). A string fails inside it with a TypeError, and undefined, read as no bytes, is given as one.
+      let text: string | undefined;
+      try {
+        text = decoder.decode(bytes ?? '', { stream: true });
+      } catch {}
+      if (text === undefined) fail('feed(bytes)', 'a Uint8Array (text: createParser)', bytes);
       // Also '' (no bytes, half a character): the parser then parses the rest a throwing callback left.
-      parser.feed(decoder.decode(bytes, { stream: true }));
+      parser.feed(text);
     },
     reset(): void {
       decoder = new TextDecoder('utf-8', { ignoreBOM: true });
