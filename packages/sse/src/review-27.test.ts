@@ -3,13 +3,14 @@
  * without throwing, end the stream for a body whose chunks are no bytes, and for a Response with no body property.
  * Probed with every chunk a platform or a mock can give the client and the byte parsers (undefined, null, strings,
  * a DataView, an ArrayBuffer, a Buffer, a Uint8Array or ArrayBuffer from another realm), with cancel() functions that
- * throw, reject or return look-alikes of a promise, and with each revert of the three fixes.
+ * throw, reject or return look-alikes of a promise, or end no pending read(), and with each revert of the three fixes.
  */
 import { runInNewContext } from 'node:vm';
 import { InvalidArgumentError } from '@integ/core';
-import { createByteParser, createByteParserStream, EventSource } from '@integ/sse';
-import { describe, expect, it } from 'vitest';
-import { iterate, sourceErrors } from './test-server.js';
+import { connect, createByteParser, createByteParserStream, EventSource } from '@integ/sse';
+import { createFakeClock } from '@integ/testing';
+import { describe, expect, it, vi } from 'vitest';
+import { iterate, settle, sourceErrors } from './test-server.js';
 
 describe('a custom fetch whose body yields undefined chunks', () => {
   // 79635a3 ended the stream for the chunks TextDecoder refuses, but decode(undefined) reads as no bytes: a body piped
@@ -90,5 +91,72 @@ describe('createByteParser and createByteParserStream given an ArrayBuffer from 
       value: { type: 'message', data: 'a', lastEventId: '' },
     });
     expect(await reader.read()).toEqual({ done: true, value: undefined });
+  });
+});
+
+describe('a mock reader whose read() ignores cancel()', () => {
+  // 6e03917 made release() cancel a reader without cancel() (or whose cancel() ends nothing) without throwing, but its
+  // pending read() never settled: the watchdog never reconnected, and an abort of the caller's signal (or close() of
+  // an EventSource) left the connection loop waiting for ever, connect()'s iteration with it.
+  const data = new TextEncoder().encode('data: a\n\n');
+  const mock = (extra: object) => async (): Promise<Response> =>
+    ({
+      type: 'basic',
+      status: 200,
+      redirected: false,
+      bodyUsed: false,
+      url: 'http://h/x',
+      headers: new Headers({ 'content-type': 'text/event-stream' }),
+      body: {
+        getReader: () => {
+          let reads = 0;
+          return {
+            ...extra,
+            read: () => (reads++ ? new Promise(() => {}) : Promise.resolve({ done: false, value: data })),
+          };
+        },
+      },
+    }) as unknown as Response;
+  const readers: [string, object][] = [
+    ['without cancel()', {}],
+    ['whose cancel() ends nothing', { cancel: async () => {} }],
+  ];
+  it.each(readers)('%s: idleTimeout reconnects connect() and an EventSource', async (_, extra) => {
+    const clock = createFakeClock();
+    const onError = vi.fn();
+    const fetch = vi.fn(mock(extra));
+    const stream = connect('http://h/x', { clock, fetch, onError, idleTimeout: 1000 });
+    expect((await stream[Symbol.asyncIterator]().next()).value).toMatchObject({ data: 'a' });
+    await clock.advance(1000);
+    await settle(3);
+    expect(onError.mock.calls).toEqual([[expect.objectContaining({ code: 'ERR_TIMEOUT' })]]);
+    stream.close();
+    const source = new EventSource('http://h/x', { clock, fetch: mock(extra), idleTimeout: 1000 });
+    const states: number[] = [];
+    source.onerror = () => states.push(source.readyState);
+    await settle(3);
+    await clock.advance(1000);
+    await settle(3);
+    expect(states).toEqual([EventSource.CONNECTING]);
+    source.close();
+    expect(clock.pendingTimers).toBe(0);
+  });
+  it.each(readers)('%s: an abort ends the iteration with its reason', async (_, extra) => {
+    const clock = createFakeClock();
+    const controller = new AbortController();
+    const stream = connect('http://h/x', { clock, fetch: mock(extra), signal: controller.signal });
+    const iterator = stream[Symbol.asyncIterator]();
+    expect((await iterator.next()).value).toMatchObject({ data: 'a' });
+    const last = iterator.next();
+    controller.abort(new Error('stop'));
+    const outcome = await Promise.race([
+      last.then(
+        () => 'ended',
+        (error: Error) => error.message,
+      ),
+      settle(5).then(() => 'waiting'),
+    ]);
+    expect(outcome).toBe('stop');
+    expect(clock.pendingTimers).toBe(0);
   });
 });

@@ -153,11 +153,14 @@ const unsendable = (id: string): boolean =>
 
 // Cancels a body or its reader, never throwing: one that is no web stream (node-fetch's Node Readable, a mock's reader)
 // may have no cancel(), or one that returns no promise. Its TypeError made a 404 look like a network error, retried for
-// ever, and thrown from release() it left the iteration hanging and close() throwing from the signal's listener.
-const cancel = (stream?: { cancel(): Promise<void> } | null): void => {
+// ever, and thrown from release() it left the iteration hanging and close() throwing from the signal's listener. `then`
+// runs once it is cancelled, or at once when it cannot be: after a web stream's pending read() has settled.
+const cancel = (stream?: { cancel(): Promise<void> } | null, then = (): void => {}): void => {
   try {
-    stream?.cancel().catch(() => {});
-  } catch {}
+    stream?.cancel().then(then, then);
+  } catch {
+    then();
+  }
 };
 
 // An HTTP token (RFC 9110 5.6.2); fetch refuses CONNECT, TRACE and TRACK.
@@ -290,12 +293,15 @@ export function startSession(target: URL, options: ConnectOptions, sink: Session
     },
   });
 
+  // Rejects the read in progress once its reader is cancelled (undefined: the catch tells the watchdog's abort from
+  // close()); a chunk a web stream read before the cancel is still parsed.
+  let abandon: (() => void) | undefined;
   // Frees the watchdog timer and the body at once, so close() leaves nothing behind even before the
   // loop unwinds.
   const release = (): void => {
     clock.clearTimeout(watchdog);
     watchdog = undefined;
-    cancel(reader);
+    cancel(reader, abandon);
     reader = undefined;
   };
   // Linked only now, past the last check that throws (createParser's of maxEventSize): a connect() that refuses an
@@ -454,7 +460,12 @@ export function startSession(target: URL, options: ConnectOptions, sink: Session
       // then a normal end.
       if (!current) return undefined;
       for (;;) {
-        const { done, value } = await current.read();
+        // Given up on by release() too: a mock's reader whose read() ignores cancel() (or that has none) held the
+        // connection past the watchdog and the caller's abort, the iteration waiting for ever.
+        const { done, value } = await new Promise<ReadableStreamReadResult<Uint8Array>>((resolve, reject) => {
+          abandon = reject;
+          current.read().then(resolve, reject);
+        });
         // The watchdog's reason when it cancelled the body, else undefined: a normal end.
         if (done) return connection.signal.reason;
         lastActivity = clock.now();
