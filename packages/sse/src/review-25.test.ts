@@ -7,7 +7,7 @@
 import { InvalidArgumentError } from '@integ/core';
 import { EventSource, SseHttpError } from '@integ/sse';
 import { describe, expect, it } from 'vitest';
-import { iterate, sourceErrors } from './test-server.js';
+import { iterate, lookalike, sourceErrors } from './test-server.js';
 
 describe('a custom fetch wrapper that read the body of a response it hands on', () => {
   // A wrapper that logs the body of a failed response (`if (!res.ok) log(await res.text())`) got the InvalidArgumentError
@@ -39,16 +39,7 @@ describe('a custom fetch resolving to a Response whose body cannot be read', () 
     response.body?.getReader();
     return response;
   };
-  const noWebStream = (): Response =>
-    ({
-      type: 'basic',
-      status: 200,
-      redirected: false,
-      bodyUsed: false,
-      url: 'http://h/x',
-      headers: new Headers({ 'content-type': 'text/event-stream' }),
-      body: { pipe: () => {} },
-    }) as unknown as Response;
+  const noWebStream = (): Response => lookalike(200, 'text/event-stream', { pipe: () => {} });
   it.each([
     ['locked', locked],
     ['no web stream', noWebStream],

@@ -10,19 +10,7 @@ import { Readable } from 'node:stream';
 import { InvalidArgumentError } from '@integ/core';
 import { EventSource, SseHttpError } from '@integ/sse';
 import { describe, expect, it } from 'vitest';
-import { iterate, sourceErrors } from './test-server.js';
-
-// A Response as a fetch that is not the platform's hands it on, with this status, Content-Type and body.
-const lookalike = (status: number, type: string, body: unknown): Response =>
-  ({
-    type: 'basic',
-    status,
-    redirected: false,
-    bodyUsed: false,
-    url: 'http://h/x',
-    headers: new Headers({ 'content-type': type }),
-    body,
-  }) as unknown as Response;
+import { iterate, lookalike, sourceErrors } from './test-server.js';
 
 describe('a custom fetch whose body has no cancel() of a web stream', () => {
   // The body of a response the client does not read is cancelled: node-fetch's Node Readable has no cancel(), and its

@@ -10,7 +10,7 @@ import { InvalidArgumentError } from '@integ/core';
 import { connect, createByteParser, createByteParserStream, EventSource } from '@integ/sse';
 import { createFakeClock } from '@integ/testing';
 import { describe, expect, it, vi } from 'vitest';
-import { iterate, settle, sourceErrors } from './test-server.js';
+import { iterate, readsOnce, settle, sourceErrors } from './test-server.js';
 
 describe('a custom fetch whose body yields undefined chunks', () => {
   // 79635a3 ended the stream for the chunks TextDecoder refuses, but decode(undefined) reads as no bytes: a body piped
@@ -30,24 +30,7 @@ describe('a custom fetch whose body yields undefined chunks', () => {
     ],
     [
       'a mock reader resolving { done: false } without a value, then nothing',
-      () =>
-        ({
-          type: 'basic',
-          status: 200,
-          redirected: false,
-          bodyUsed: false,
-          url: 'http://h/x',
-          headers: new Headers({ 'content-type': 'text/event-stream' }),
-          body: {
-            getReader: () => {
-              let reads = 0;
-              return {
-                cancel: async () => {},
-                read: () => (reads++ ? new Promise(() => {}) : Promise.resolve({ done: false })),
-              };
-            },
-          },
-        }) as unknown as Response,
+      () => readsOnce({ done: false }, { cancel: async () => {} }),
     ],
   ];
   it.each(cases)(
@@ -100,23 +83,7 @@ describe('a mock reader whose read() ignores cancel()', () => {
   // an EventSource) left the connection loop waiting for ever, connect()'s iteration with it.
   const data = new TextEncoder().encode('data: a\n\n');
   const mock = (extra: object) => async (): Promise<Response> =>
-    ({
-      type: 'basic',
-      status: 200,
-      redirected: false,
-      bodyUsed: false,
-      url: 'http://h/x',
-      headers: new Headers({ 'content-type': 'text/event-stream' }),
-      body: {
-        getReader: () => {
-          let reads = 0;
-          return {
-            ...extra,
-            read: () => (reads++ ? new Promise(() => {}) : Promise.resolve({ done: false, value: data })),
-          };
-        },
-      },
-    }) as unknown as Response;
+    readsOnce({ done: false, value: data }, extra);
   const readers: [string, object][] = [
     ['without cancel()', {}],
     ['whose cancel() ends nothing', { cancel: async () => {} }],

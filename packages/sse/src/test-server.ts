@@ -218,6 +218,30 @@ export async function sourceErrors(
   return { states, errors: onError.mock.calls, timers };
 }
 
+/** A Response as a fetch that is not the platform's hands it on, with this status, Content-Type and body. */
+export const lookalike = (status: number, type: string, body: unknown): Response =>
+  ({
+    type: 'basic',
+    status,
+    redirected: false,
+    bodyUsed: false,
+    url: 'http://h/x',
+    headers: new Headers({ 'content-type': type }),
+    body,
+  }) as unknown as Response;
+
+/**
+ * A look-alike 200 text/event-stream Response whose body's reader (given `extra`, its cancel() or none) reads `first`,
+ * then waits for ever.
+ */
+export const readsOnce = (first: object, extra: object = {}): Response =>
+  lookalike(200, 'text/event-stream', {
+    getReader: () => {
+      let reads = 0;
+      return { ...extra, read: () => (reads++ ? new Promise(() => {}) : Promise.resolve(first)) };
+    },
+  });
+
 /** Lets I/O callbacks run (macrotask turns): used only to show that nothing more happens. */
 export const settle = async (turns = 20): Promise<void> => {
   for (let i = 0; i < turns; i++) await new Promise((resolve) => setImmediate(resolve));
