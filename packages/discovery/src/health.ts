@@ -87,7 +87,7 @@ export function httpCheck(options: HttpCheckOptions = {}): HealthCheck {
       throw secret ? new Error(failureText(error, secret), { cause: error }) : error;
     });
     // Not awaited (a cancel() that does not settle held every check until its timeout): the status is the answer.
-    drop(response);
+    drop(response.body);
     return expected(response.status);
   };
 }

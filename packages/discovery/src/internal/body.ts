@@ -24,19 +24,20 @@ export function tooLarge(source: string, what: string, limit: number): Discovery
  * @throws DiscoverySourceError always
  */
 export async function refuse(response: Response, source: string, message: string): Promise<never> {
-  drop(response);
+  drop(response.body);
   throw new DiscoverySourceError(source, message);
 }
 
 /**
- * Cancels `response`'s body, not awaited: it drops the connection, but need not settle (msw tees a mocked body, and
- * one branch's cancel waits for the other's), which held the lookup until its time limit. A body that is no web
- * stream (node-fetch's Node stream has no cancel()), or a cancel() that returns no promise, is left as it is: its
- * TypeError replaced the answer (an httpCheck of a 200 failed, an HTTP 503 lost its status).
+ * Cancels a body or its reader, not awaited: it drops the connection, but need not settle (msw tees a mocked body,
+ * and one branch's cancel waits for the other's), which held the lookup until its time limit. A body that is no web
+ * stream (node-fetch's Node stream has no cancel()), or a cancel() that returns no promise or throws (a mock
+ * reader's too), is left as it is: its TypeError replaced the answer (an httpCheck of a 200 failed, an HTTP 503 lost
+ * its status), or was thrown from the abort listener, an uncaught exception.
  */
-export function drop(response: Response): void {
+export function drop(stream: { cancel(): Promise<void> } | null | undefined): void {
   try {
-    response.body?.cancel().catch(() => {});
+    stream?.cancel().then(undefined, () => {});
   } catch {}
 }
 
@@ -47,7 +48,7 @@ export function drop(response: Response): void {
  * up went on applying what its stream sent. The listener stays: the signal is the request's own.
  */
 export function cancelOnAbort(reader: ReadableStreamDefaultReader<unknown>, signal: AbortSignal): void {
-  const stop = (): void => void reader.cancel().catch(() => {});
+  const stop = (): void => drop(reader);
   signal.aborted ? stop() : signal.addEventListener('abort', stop);
 }
 
@@ -97,7 +98,7 @@ export async function readJson(
 ): Promise<unknown> {
   const declared = Number(response.headers.get('content-length'));
   if (declared > limit) {
-    drop(response);
+    drop(response.body);
     throw tooLarge(source, what, limit);
   }
   let text = '';
@@ -111,7 +112,7 @@ export async function readJson(
       if (done) break;
       size += value.byteLength;
       if (size > limit) {
-        reader.cancel().catch(() => {});
+        drop(reader);
         throw tooLarge(source, what, limit);
       }
       text += decoder.decode(value, { stream: true });
