@@ -153,14 +153,11 @@ const unsendable = (id: string): boolean =>
 
 // Cancels a body or its reader, never throwing: one that is no web stream (node-fetch's Node Readable, a mock's reader)
 // may have no cancel(), or one that returns no promise. Its TypeError made a 404 look like a network error, retried for
-// ever, and thrown from release() it left the iteration hanging and close() throwing from the signal's listener. `then`
-// runs once it is cancelled, or at once when it cannot be: after a web stream's pending read() has settled.
-const cancel = (stream?: { cancel(): Promise<void> } | null, then = (): void => {}): void => {
+// ever, and thrown from release() it left the iteration hanging and close() throwing from the signal's listener.
+const cancel = (stream?: { cancel(): Promise<void> } | null): void => {
   try {
-    stream?.cancel().then(then, then);
-  } catch {
-    then();
-  }
+    stream?.cancel().catch(() => {});
+  } catch {}
 };
 
 // An HTTP token (RFC 9110 5.6.2); fetch refuses CONNECT, TRACE and TRACK.
@@ -293,16 +290,18 @@ export function startSession(target: URL, options: ConnectOptions, sink: Session
     },
   });
 
-  // Rejects the read in progress once its reader is cancelled (undefined: the catch tells the watchdog's abort from
-  // close()); a chunk a web stream read before the cancel is still parsed.
+  // Rejects the read in progress (undefined: the catch tells the watchdog's abort from close()) a tick after release()
+  // cancelled its reader: a chunk a web stream read before the cancel is still parsed (its read() is settled then),
+  // and a mock's read() that ignores cancel() is given up on even when its cancel() never settles.
   let abandon: (() => void) | undefined;
   // Frees the watchdog timer and the body at once, so close() leaves nothing behind even before the
   // loop unwinds.
   const release = (): void => {
     clock.clearTimeout(watchdog);
     watchdog = undefined;
-    cancel(reader, abandon);
+    cancel(reader);
     reader = undefined;
+    Promise.resolve().then(abandon);
   };
   // Linked only now, past the last check that throws (createParser's of maxEventSize): a connect() that refuses an
   // option leaves no listener on the caller's signal.
@@ -461,10 +460,11 @@ export function startSession(target: URL, options: ConnectOptions, sink: Session
       if (!current) return undefined;
       for (;;) {
         // Given up on by release() too: a mock's reader whose read() ignores cancel() (or that has none) held the
-        // connection past the watchdog and the caller's abort, the iteration waiting for ever.
+        // connection past the watchdog and the caller's abort, the iteration waiting for ever. None is started once
+        // released (after a chunk read before the cancel, or a drain): it would wait for ever on such a reader.
         const { done, value } = await new Promise<ReadableStreamReadResult<Uint8Array>>((resolve, reject) => {
           abandon = reject;
-          current.read().then(resolve, reject);
+          reader ? current.read().then(resolve, reject) : reject();
         });
         // The watchdog's reason when it cancelled the body, else undefined: a normal end.
         if (done) return connection.signal.reason;
