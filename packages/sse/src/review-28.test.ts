@@ -3,49 +3,11 @@
  * reader's cancel settles, undefined chunks ending the stream, and the byte parsers taking what the decoder takes.
  * Probed on a loopback server (the last chunk read before close(), an abort or idleTimeout: parsed once, never twice),
  * with 10,000 chunks, with cancel() functions that settle late or never, and feed() with what the README refuses.
+ * The cancel() that never settles joined review-27.test.ts's readers (its idleTimeout and abort tests).
  */
-import { connect } from '@integ/sse';
-import { createFakeClock } from '@integ/testing';
+import { connect, createByteParser } from '@integ/sse';
 import { describe, expect, it, vi } from 'vitest';
-import { readsOnce, settle } from './test-server.js';
-
-describe('a mock reader whose read() ignores cancel() and whose cancel() never settles', () => {
-  // 4372b7d gave up on such a read only once cancel() settled (or threw): a cancel() that never settles still held
-  // the connection for ever, past idleTimeout, close() and an abort, which the README says give it up.
-  const data = new TextEncoder().encode('data: a\n\n');
-  const fetch = async (): Promise<Response> =>
-    readsOnce({ done: false, value: data }, { cancel: () => new Promise(() => {}) });
-  it('idleTimeout reconnects', async () => {
-    const clock = createFakeClock();
-    const onError = vi.fn();
-    const stream = connect('http://h/x', { clock, fetch, onError, idleTimeout: 1000 });
-    expect((await stream[Symbol.asyncIterator]().next()).value).toMatchObject({ data: 'a' });
-    await clock.advance(1000);
-    await settle(3);
-    expect(onError.mock.calls).toEqual([[expect.objectContaining({ code: 'ERR_TIMEOUT' })]]);
-    stream.close();
-    expect(clock.pendingTimers).toBe(0);
-  });
-  it('an abort ends the iteration with its reason', async () => {
-    const clock = createFakeClock();
-    const controller = new AbortController();
-    const iterator = connect('http://h/x', { clock, fetch, signal: controller.signal })[
-      Symbol.asyncIterator
-    ]();
-    expect((await iterator.next()).value).toMatchObject({ data: 'a' });
-    const last = iterator.next();
-    controller.abort(new Error('stop'));
-    const outcome = await Promise.race([
-      last.then(
-        () => 'ended',
-        (error: Error) => error.message,
-      ),
-      settle(5).then(() => 'waiting'),
-    ]);
-    expect(outcome).toBe('stop');
-    expect(clock.pendingTimers).toBe(0);
-  });
-});
+import { outcome, settle } from './test-server.js';
 
 describe('a mock reader whose read() ignores cancel(): a chunk read right before an abort', () => {
   // The chunk is parsed (its read() settled before the cancel), but the loop then started another read() on the
@@ -72,14 +34,23 @@ describe('a mock reader whose read() ignores cancel(): a chunk read right before
     await settle(1);
     answer({ done: false, value: encode('data: b\n\n') });
     controller.abort(new Error('stop'));
-    const outcome = await Promise.race([
-      last.then(
-        (result) => JSON.stringify(result.value),
-        (error: Error) => error.message,
-      ),
-      settle(5).then(() => 'waiting'),
-    ]);
-    expect(outcome).toBe('stop');
+    expect(await outcome(last)).toBe('stop');
     expect(read).toHaveBeenCalledTimes(2);
+  });
+});
+
+describe('createByteParser().feed() checks a chunk by decoding it (635dea8)', () => {
+  // What the decoder takes, no more: the README's list is a view or an ArrayBuffer. An array of numbers, an array-like
+  // or an object with a buffer is refused, as null is (given as a string), and a refused chunk leaves the decoder's
+  // state alone: half a character fed before it is completed by the next chunk.
+  it('refuses null, numbers in an array, an array-like, a buffer holder; a refused chunk changes nothing', () => {
+    const events: string[] = [];
+    const parser = createByteParser({ onEvent: (event) => events.push(event.data) });
+    const euro = new TextEncoder().encode('data: \u20ac\n\n');
+    parser.feed(euro.subarray(0, 7));
+    for (const chunk of [null, [100, 97], { length: 1, 0: 100 }, { buffer: euro.buffer }])
+      expect(() => parser.feed(chunk as never)).toThrow(expect.objectContaining({ argument: 'feed(bytes)' }));
+    parser.feed(euro.subarray(7));
+    expect(events).toEqual(['\u20ac']);
   });
 });

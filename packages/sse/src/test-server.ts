@@ -242,6 +242,16 @@ export const readsOnce = (first: object, extra: object = {}): Response =>
     },
   });
 
+/** How a pending `next()` of an iteration ends within a few turns: 'ended', its error's message, or 'waiting'. */
+export const outcome = (pending: Promise<unknown>): Promise<string> =>
+  Promise.race([
+    pending.then(
+      () => 'ended',
+      (error: Error) => error.message,
+    ),
+    settle(5).then(() => 'waiting'),
+  ]);
+
 /** Lets I/O callbacks run (macrotask turns): used only to show that nothing more happens. */
 export const settle = async (turns = 20): Promise<void> => {
   for (let i = 0; i < turns; i++) await new Promise((resolve) => setImmediate(resolve));
