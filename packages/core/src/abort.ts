@@ -89,3 +89,21 @@ export function linkSignals(...signals: (AbortSignal | undefined)[]): LinkedSign
   }
   return { signal: controller.signal, dispose };
 }
+
+/**
+ * Cancels a response body or its reader without waiting and without throwing, to drop a connection whose answer
+ * is not wanted. The cancel is not awaited: one need not settle (msw tees a mocked body, and one branch's cancel
+ * waits for the other's). A body that is no web stream (node-fetch's Node stream has no `cancel()`), or a
+ * `cancel()` that throws or returns no promise (a mock's), is left as it is: its TypeError must not replace the
+ * answer the caller is about to report.
+ *
+ * @example
+ * ```ts
+ * if (!response.ok) { discard(response.body); throw new HttpError(response.status); }
+ * ```
+ */
+export function discard(stream: { cancel(): Promise<void> } | null | undefined): void {
+  try {
+    stream?.cancel().catch(() => {});
+  } catch {}
+}

@@ -2,7 +2,14 @@
  * @integ/core: the small shared contracts every @integ package builds on. No dependencies and no
  * `node:` imports, so it runs in Node, browsers, Deno, Bun and edge runtimes.
  */
-export { abortReason, isAbortError, type LinkedSignal, linkSignals, throwIfAborted } from './abort.js';
+export {
+  abortReason,
+  discard,
+  isAbortError,
+  type LinkedSignal,
+  linkSignals,
+  throwIfAborted,
+} from './abort.js';
 export { type Clock, systemClock, type TimerHandle, unrefTimer } from './clock.js';
 export { createDeadline, type Deadline, type DeadlineOptions, timeLeft } from './deadline.js';
 export {

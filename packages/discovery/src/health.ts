@@ -4,9 +4,9 @@
  * `unhealthyThreshold` consecutive failures mark an endpoint unhealthy, `healthyThreshold` consecutive
  * successes bring it back. Also published as `@integ/discovery/health`.
  */
-import { InvalidArgumentError } from '@integ/core';
+import { discard, InvalidArgumentError } from '@integ/core';
 import type { Endpoint } from './endpoint.js';
-import { drop, failureText } from './internal/body.js';
+import { failureText } from './internal/body.js';
 import { nodeImport } from './internal/node-import.js';
 import { hostPort, redactUrl } from './internal/url.js';
 
@@ -87,7 +87,7 @@ export function httpCheck(options: HttpCheckOptions = {}): HealthCheck {
       throw secret ? new Error(failureText(error, secret), { cause: error }) : error;
     });
     // Not awaited (a cancel() that does not settle held every check until its timeout): the status is the answer.
-    drop(response.body);
+    discard(response.body);
     return expected(response.status);
   };
 }

@@ -2,7 +2,7 @@
  * Reading an untrusted HTTP answer (Consul, etcd) with a size limit: a broken or hostile server can stream
  * forever or send a gigabyte, and `response.json()` would buffer all of it before failing.
  */
-import { InvalidArgumentError } from '@integ/core';
+import { discard, InvalidArgumentError } from '@integ/core';
 import { DiscoverySourceError } from '../errors.js';
 import { redactText } from './url.js';
 
@@ -24,21 +24,9 @@ export function tooLarge(source: string, what: string, limit: number): Discovery
  * @throws DiscoverySourceError always
  */
 export async function refuse(response: Response, source: string, message: string): Promise<never> {
-  drop(response.body);
+  // Cancelled, not awaited: a cancel need not settle (msw), and one that throws must not replace the status.
+  discard(response.body);
   throw new DiscoverySourceError(source, message);
-}
-
-/**
- * Cancels a body or its reader, not awaited: it drops the connection, but need not settle (msw tees a mocked body,
- * and one branch's cancel waits for the other's), which held the lookup until its time limit. A body that is no web
- * stream (node-fetch's Node stream has no cancel()), or a cancel() that returns no promise or throws (a mock
- * reader's too), is left as it is: its TypeError replaced the answer (an httpCheck of a 200 failed, an HTTP 503 lost
- * its status), or was thrown from the abort listener, an uncaught exception.
- */
-export function drop(stream: { cancel(): Promise<void> } | null | undefined): void {
-  try {
-    stream?.cancel().then(undefined, () => {});
-  } catch {}
 }
 
 /**
@@ -48,7 +36,7 @@ export function drop(stream: { cancel(): Promise<void> } | null | undefined): vo
  * up went on applying what its stream sent. The listener stays: the signal is the request's own.
  */
 export function cancelOnAbort(reader: ReadableStreamDefaultReader<unknown>, signal: AbortSignal): void {
-  const stop = (): void => drop(reader);
+  const stop = (): void => discard(reader);
   signal.aborted ? stop() : signal.addEventListener('abort', stop);
 }
 
@@ -75,7 +63,8 @@ export function untilAbort(request: Promise<Response>, signal: AbortSignal): Pro
       const stop = (): void => {
         reject(signal.reason);
         // An answer that comes after all is dropped: unread, its body held the connection.
-        request.then((response) => response.body?.cancel()).catch(() => {});
+        // (Caught after: a custom fetch may answer with no Response at all.)
+        request.then((response) => discard(response.body)).catch(() => {});
       };
       signal.aborted ? stop() : signal.addEventListener('abort', stop);
     }),
@@ -98,7 +87,7 @@ export async function readJson(
 ): Promise<unknown> {
   const declared = Number(response.headers.get('content-length'));
   if (declared > limit) {
-    drop(response.body);
+    discard(response.body);
     throw tooLarge(source, what, limit);
   }
   let text = '';
@@ -112,7 +101,7 @@ export async function readJson(
       if (done) break;
       size += value.byteLength;
       if (size > limit) {
-        drop(reader);
+        discard(reader);
         throw tooLarge(source, what, limit);
       }
       text += decoder.decode(value, { stream: true });

@@ -5,6 +5,7 @@
  */
 import {
   type Clock,
+  discard,
   isIntegError,
   linkSignals,
   sleep,
@@ -151,15 +152,6 @@ const CTL = /[\0-\x08\n-\x1f\x7f]/;
 const unsendable = (id: string): boolean =>
   CTL.test(id) || (id.length > 1365 && new TextEncoder().encode(id).length > 4096);
 
-// Cancels a body or its reader, never throwing: one that is no web stream (node-fetch's Node Readable, a mock's reader)
-// may have no cancel(), or one that returns no promise. Its TypeError made a 404 look like a network error, retried for
-// ever, and thrown from release() it left the iteration hanging and close() throwing from the signal's listener.
-const cancel = (stream?: { cancel(): Promise<void> } | null): void => {
-  try {
-    stream?.cancel().catch(() => {});
-  } catch {}
-};
-
 // An HTTP token (RFC 9110 5.6.2); fetch refuses CONNECT, TRACE and TRACK.
 const METHOD = /^(?!(connect|trac[ek])$)[\w!#$%&'*+.^`|~-]+$/i;
 
@@ -299,7 +291,7 @@ export function startSession(target: URL, options: ConnectOptions, sink: Session
   const release = (): void => {
     clock.clearTimeout(watchdog);
     watchdog = undefined;
-    cancel(reader);
+    discard(reader);
     reader = undefined;
     Promise.resolve().then(abandon);
   };
@@ -405,7 +397,7 @@ export function startSession(target: URL, options: ConnectOptions, sink: Session
       );
       // Raced the same way: a custom fetch that ignores the signal may never settle. A response it gives after
       // the abort anyway is cancelled unread (aborting a fetch ends its body).
-      pending.then((late): unknown => linked.signal.aborted && cancel(late.body)).catch(() => {});
+      pending.then((late): unknown => linked.signal.aborted && discard(late.body)).catch(() => {});
       const response = await Promise.race([pending, givenUp()]);
       // A custom fetch that resolves to no Response (undefined, as a mock set up with mockResolvedValueOnce gives from its
       // second call on, or an object without headers: mockResolvedValue({ ok: true })) would fail every attempt alike
@@ -424,7 +416,7 @@ export function startSession(target: URL, options: ConnectOptions, sink: Session
       const code =
         response.status !== 200 ? 'ERR_SSE_STATUS' : isEventStream(type) ? 0 : 'ERR_SSE_CONTENT_TYPE';
       if (code !== 0) {
-        cancel(response.body);
+        discard(response.body);
         throw new SseHttpError(code, response.status, type, where);
       }
       parser.reset();
