@@ -54,6 +54,8 @@ export interface BreakerRegistry {
    * @throws {InvalidArgumentError} when `key` is not a string (`execute` rejects with it instead)
    * @throws whatever the per-key `options` function throws, or InvalidArgumentError for the options it returns
    *   (a Promise, or anything but an object, included)
+   * @throws {InvalidArgumentError} (`key`) when called for a key from inside the making of its breaker (its
+   *   `options` function, a `window` factory)
    */
   get(key: string): Breaker;
   /**
@@ -138,6 +140,8 @@ export function createBreakerRegistry(options: BreakerRegistryOptions = {}): Bre
   build(typeof make === 'function' ? {} : make)[DISARM]();
   // Map iteration order is insertion order: re-inserting on use keeps it least-recently-used first.
   const entries = new Map<string, Entry>();
+  // Keys whose breaker is being made (see use()).
+  const making = new Set<string>();
 
   // Evictions waiting for onEvict, which runs once the map is settled (decision 0122); `undefined` while
   // it runs (and without it): a get() made inside onEvict that evicts is not reported, or a hook that
@@ -224,7 +228,16 @@ export function createBreakerRegistry(options: BreakerRegistryOptions = {}): Bre
     if (entry !== undefined) {
       entries.delete(key);
     } else {
-      entry = { breaker: build(typeof make === 'function' ? make(key) : make), used: now, calls: 0 };
+      // A get (or execute) of a key whose breaker is being made, from the code making it (the options function,
+      // a window factory): made again inside, it recursed without end, or, behind the caller's own guard, was
+      // handed out and then replaced by the outer one, never reported to onEvict.
+      if (making.has(key)) throw new InvalidArgumentError('key', 'no get(key) from its own options', key);
+      making.add(key);
+      try {
+        entry = { breaker: build(typeof make === 'function' ? make(key) : make), used: now, calls: 0 };
+      } finally {
+        making.delete(key);
+      }
     }
     entry.used = now;
     // Evict before (re-)inserting `key`: the breaker handed out must be the one held, even when it is

@@ -1,0 +1,121 @@
+/**
+ * Review round 29: re-entrant registry gets of a key whose breaker is being made, snapshot() with a user
+ * callback that makes a transition, and the consecutive-failure trigger next to a rate window.
+ */
+
+import { isIntegError } from '@integ/core';
+import { describe, expect, it, vi } from 'vitest';
+import { type BreakerRegistry, createBreakerRegistry, slidingWindow } from '../src/index';
+
+describe('createBreakerRegistry: an options function that gets its own key', () => {
+  it('throws InvalidArgumentError (argument: key) instead of recursing without end', () => {
+    let registry!: BreakerRegistry;
+    const options = vi.fn((key: string) => {
+      registry.get(key);
+      return { failureThreshold: 2 };
+    });
+    registry = createBreakerRegistry({ options });
+    let error: unknown;
+    try {
+      registry.get('a');
+    } catch (e) {
+      error = e;
+    }
+    expect(error).not.toBeInstanceOf(RangeError);
+    expect(isIntegError(error, 'ERR_INVALID_ARGUMENT')).toBe(true);
+    expect((error as { argument?: unknown }).argument).toBe('key');
+    // The message says what happened, and not the key (keys are the caller's and may carry anything).
+    expect((error as Error).message).toMatch(/options/);
+    expect((error as Error).message).not.toContain("'a'");
+    expect(options).toHaveBeenCalledTimes(1);
+    expect(registry.size).toBe(0);
+    // Nothing is left marked as being made: the key works once the options function stops calling get().
+    options.mockImplementation(() => ({ failureThreshold: 2 }));
+    expect(registry.get('a')).toBe(registry.get('a'));
+    expect(registry.size).toBe(1);
+  });
+
+  it('behind its own guard: one breaker, the one held, and no breaker dropped without onEvict', () => {
+    let registry!: BreakerRegistry;
+    const inner: unknown[] = [];
+    let busy = false;
+    const onEvict = vi.fn();
+    registry = createBreakerRegistry({
+      onEvict,
+      options: (key) => {
+        if (!busy) {
+          busy = true;
+          try {
+            inner.push(registry.get(key));
+          } catch (error) {
+            inner.push(error);
+          }
+          busy = false;
+        }
+        return {};
+      },
+    });
+    const b = registry.get('k');
+    expect(inner).toHaveLength(1);
+    expect(isIntegError(inner[0], 'ERR_INVALID_ARGUMENT')).toBe(true);
+    expect(registry.size).toBe(1);
+    expect(registry.get('k')).toBe(b);
+    expect(onEvict).not.toHaveBeenCalled();
+  });
+
+  it('a cycle through another key (a gets b, b gets a) is refused too; b is made and held', () => {
+    let registry!: BreakerRegistry;
+    const seen: unknown[] = [];
+    registry = createBreakerRegistry({
+      options: (key) => {
+        try {
+          registry.get(key === 'a' ? 'b' : 'a');
+        } catch (error) {
+          seen.push(error);
+        }
+        return {};
+      },
+    });
+    const a = registry.get('a');
+    expect(seen).toHaveLength(1);
+    expect(isIntegError(seen[0], 'ERR_INVALID_ARGUMENT')).toBe(true);
+    expect(registry.size).toBe(2);
+    expect(registry.get('a')).toBe(a);
+  });
+
+  it('execute(key) from the options function of key rejects with that error (a rejection, not a throw)', async () => {
+    let registry!: BreakerRegistry;
+    let inner: Promise<unknown> | undefined;
+    registry = createBreakerRegistry({
+      options: (key) => {
+        inner ??= registry.execute(key, () => 1);
+        return {};
+      },
+    });
+    const b = registry.get('x');
+    await expect(inner).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT', argument: 'key' });
+    expect(registry.get('x')).toBe(b);
+  });
+
+  it('a window factory that gets the key of the breaker it is made for is refused alike', () => {
+    let registry!: BreakerRegistry;
+    const errors: unknown[] = [];
+    const inner = slidingWindow();
+    registry = createBreakerRegistry({
+      options: {
+        window: () => {
+          try {
+            registry?.get('w');
+          } catch (error) {
+            errors.push(error);
+          }
+          return inner();
+        },
+      },
+    });
+    const b = registry.get('w');
+    expect(errors.map((e) => isIntegError(e, 'ERR_INVALID_ARGUMENT'))).toEqual([true]);
+    expect(registry.get('w')).toBe(b);
+    expect(registry.size).toBe(1);
+  });
+});
