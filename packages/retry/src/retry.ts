@@ -254,8 +254,9 @@ async function attemptAll<T>(
   let reason: GiveUpEvent['reason'] | undefined;
   // Cuts the attempt or wait in progress (a no-op between them).
   let stop: (reason: unknown) => void = ignore;
-  // Set when the clock's clearTimeout threw in race(): a broken clock, not a failed attempt.
-  let broken: true | undefined;
+  // Set when the clock's clearTimeout threw in race() (a broken clock, not a failed attempt), or when the caller's
+  // signal aborted before fn's first call: the loop rethrows the error as is, without onGiveUp.
+  let broken: boolean | undefined;
 
   /**
    * Settles at the first of: `start()` settling (when given), `ms` passing, or the caller's `signal` aborting,
@@ -306,7 +307,12 @@ async function attemptAll<T>(
       // A signal aborted in a hook fires no event any more: check it first. A stub whose addEventListener (or
       // aborted) throws rejects with its error, before the attempt starts, timer cleared (the loop rethrows it).
       try {
-        if (signal?.aborted) return onAbort();
+        if (signal?.aborted) {
+          // Aborted before fn ran (by a budget, a clock, a hook): this attempt is no call of fn, and none is
+          // reported. Before the first call, retry rejects as for an already aborted signal, without onGiveUp.
+          if (controller) broken = !--attempt;
+          return onAbort();
+        }
         signal?.addEventListener('abort', onAbort);
       } catch (error) {
         broken = true;

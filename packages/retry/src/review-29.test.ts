@@ -1,0 +1,279 @@
+/**
+ * Review round 29: what retry reports (onGiveUp's `attempts`, RetryError's `attempts` and `errors`) agrees with how
+ * many times fn actually ran, on every path where fn runs fewer times than attempts were begun; a clock whose
+ * setTimeout calls back at once.
+ */
+import type { Clock } from '@integ/core';
+import {
+  constant,
+  type GiveUpEvent,
+  isRetryError,
+  type RetryBudget,
+  RetryBudgetError,
+  RetryError,
+  retry,
+  retryBudget,
+} from '@integ/retry';
+import { createFakeClock, trackedAbortController } from '@integ/testing';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { run } from './settle.test-support.js';
+
+type Method = 'now' | 'setTimeout' | 'clearTimeout';
+
+/** A fake clock that runs `hook` on its `nth` call of `method` (1-based). */
+function hookedClock(method: Method, nth: number, hook: () => void) {
+  const fake = createFakeClock({ now: 1e12 });
+  let calls = 0;
+  const at = (name: Method): void => {
+    if (name === method && ++calls === nth) hook();
+  };
+  const clock: Clock = {
+    now: () => {
+      at('now');
+      return fake.now();
+    },
+    setTimeout: (callback, ms) => {
+      at('setTimeout');
+      return fake.setTimeout(callback, ms);
+    },
+    clearTimeout: (handle) => {
+      at('clearTimeout');
+      fake.clearTimeout(handle);
+    },
+  };
+  return { fake, clock };
+}
+
+/** fn that fails `failures` times then returns 'ok', counting its calls. */
+function flaky(failures = Infinity) {
+  const counter = {
+    calls: 0,
+    fn: (): string => {
+      counter.calls++;
+      if (counter.calls <= failures) throw new Error(`down ${counter.calls}`);
+      return 'ok';
+    },
+  };
+  return counter;
+}
+
+describe('retry aborted by the caller before fn runs', () => {
+  it('a budget whose recordRequest aborts the signal: fn never runs, onGiveUp is not called (as for an aborted signal)', async () => {
+    const fake = createFakeClock();
+    const controller = trackedAbortController();
+    const reason = new Error('caller gone');
+    const budget: RetryBudget = {
+      recordRequest: () => controller.abort(reason),
+      tryRetry: () => true,
+      available: () => 1,
+    };
+    const f = flaky();
+    const onGiveUp = (event: GiveUpEvent): void => {
+      throw new Error(`onGiveUp called: ${JSON.stringify(event)}`);
+    };
+    const result = await run(retry(f.fn, { clock: fake, budget, signal: controller.signal, onGiveUp }), fake);
+    expect(result).toEqual({ ok: false, error: reason });
+    expect(f.calls).toBe(0);
+    expect(controller.listeners).toBe(0);
+    expect(fake.pendingTimers).toBe(0);
+  });
+
+  it.each([
+    ['now', 1, {}],
+    ['setTimeout', 1, { deadline: 1000 }],
+    ['setTimeout', 1, { timeout: 100 }],
+    ['setTimeout', 2, { timeout: 100, deadline: 1000 }],
+  ] as const)(
+    'a clock whose %s (call %i) aborts the signal before the first call: fn never runs, no onGiveUp (%o)',
+    async (method, nth, extra) => {
+      const controller = trackedAbortController();
+      const reason = new Error('caller gone');
+      const { fake, clock } = hookedClock(method, nth, () => controller.abort(reason));
+      const f = flaky();
+      const events: GiveUpEvent[] = [];
+      const result = await run(
+        retry(f.fn, {
+          clock,
+          signal: controller.signal,
+          onGiveUp: (event) => events.push(event),
+          ...extra,
+        }),
+        fake,
+      );
+      expect(result).toEqual({ ok: false, error: reason });
+      expect(f.calls).toBe(0);
+      expect(events).toEqual([]);
+      expect(controller.listeners).toBe(0);
+      expect(fake.pendingTimers).toBe(0);
+    },
+  );
+
+  it('a clock whose setTimeout aborts the signal as attempt 2 starts: onGiveUp says 1 attempt, fn ran once', async () => {
+    const controller = trackedAbortController();
+    const reason = new Error('caller gone');
+    // setTimeout calls: 1 attempt 1's timer, 2 the wait, 3 attempt 2's timer.
+    const { fake, clock } = hookedClock('setTimeout', 3, () => controller.abort(reason));
+    const f = flaky();
+    const events: GiveUpEvent[] = [];
+    const result = await run(
+      retry(f.fn, {
+        clock,
+        timeout: 100,
+        backoff: constant(10),
+        signal: controller.signal,
+        onGiveUp: (event) => events.push(event),
+      }),
+      fake,
+    );
+    expect(result).toEqual({ ok: false, error: reason });
+    expect(f.calls).toBe(1);
+    expect(events).toEqual([{ attempts: 1, error: reason, reason: 'aborted' }]);
+    expect(controller.listeners).toBe(0);
+  });
+
+  it('a clock whose now() aborts the signal in the check after the wait: onGiveUp says 1 attempt', async () => {
+    const controller = trackedAbortController();
+    const reason = new Error('caller gone');
+    // now() calls: 1 the start, 2 the hint's now, 3 past(delay), 4 past(0) after the wait.
+    const { fake, clock } = hookedClock('now', 4, () => controller.abort(reason));
+    const f = flaky();
+    const events: GiveUpEvent[] = [];
+    const result = await run(
+      retry(f.fn, {
+        clock,
+        deadline: 1000,
+        backoff: constant(10),
+        signal: controller.signal,
+        onGiveUp: (event) => events.push(event),
+      }),
+      fake,
+    );
+    expect(result).toEqual({ ok: false, error: reason });
+    expect(f.calls).toBe(1);
+    expect(events).toEqual([{ attempts: 1, error: reason, reason: 'aborted' }]);
+  });
+});
+
+describe('retry gives up with attempts and errors that match the calls of fn', () => {
+  it('a deadline shorter than the wait: 1 attempt, 1 error, no second call', async () => {
+    const fake = createFakeClock();
+    const f = flaky();
+    const events: GiveUpEvent[] = [];
+    const result = await run(
+      retry(f.fn, {
+        clock: fake,
+        deadline: 50,
+        timeout: 1000,
+        backoff: constant(60),
+        onGiveUp: (event) => events.push(event),
+      }),
+      fake,
+    );
+    expect(f.calls).toBe(1);
+    const error = (result as { error: RetryError }).error;
+    expect(error).toBeInstanceOf(RetryError);
+    expect(error).toMatchObject({ attempts: 1, reason: 'deadline' });
+    expect(error.errors).toHaveLength(1);
+    expect(events).toEqual([expect.objectContaining({ attempts: 1, reason: 'deadline' })]);
+  });
+
+  it('a deadline that cuts the first attempt (deadline < timeout): 1 attempt, its TimeoutError the only error', async () => {
+    const fake = createFakeClock();
+    let calls = 0;
+    const events: GiveUpEvent[] = [];
+    const result = await run(
+      retry(
+        () => {
+          calls++;
+          return new Promise<never>(() => {});
+        },
+        {
+          clock: fake,
+          deadline: 50,
+          timeout: 1000,
+          backoff: constant(10),
+          onGiveUp: (event) => events.push(event),
+        },
+      ),
+      fake,
+    );
+    expect(calls).toBe(1);
+    const error = (result as { error: RetryError }).error;
+    expect(error).toMatchObject({ attempts: 1, reason: 'deadline' });
+    expect(error.errors).toHaveLength(1);
+    expect(error.errors[0]).toMatchObject({ code: 'ERR_TIMEOUT' });
+    expect(events).toEqual([expect.objectContaining({ attempts: 1, reason: 'deadline' })]);
+  });
+
+  it('a spent budget: RetryBudgetError counts the calls made', async () => {
+    const fake = createFakeClock();
+    const budget = retryBudget({ ratio: 0, minPerSecond: 0.1, clock: fake }); // 1 retry in 10 s
+    const f = flaky();
+    const events: GiveUpEvent[] = [];
+    const result = await run(
+      retry(f.fn, {
+        clock: fake,
+        budget,
+        attempts: 5,
+        backoff: constant(10),
+        onGiveUp: (event) => events.push(event),
+      }),
+      fake,
+    );
+    expect(f.calls).toBe(2);
+    const error = (result as { error: RetryBudgetError }).error;
+    expect(error).toBeInstanceOf(RetryBudgetError);
+    expect(error).toMatchObject({ attempts: 2, reason: 'budget' });
+    expect(error.errors).toHaveLength(2);
+    expect(events).toEqual([expect.objectContaining({ attempts: 2, reason: 'budget' })]);
+  });
+
+  it('property: onGiveUp, RetryError.attempts and errors agree with the calls of fn, whatever clock call aborts the caller', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom<Method>('now', 'setTimeout', 'clearTimeout'),
+        fc.integer({ min: 1, max: 12 }),
+        fc.boolean(),
+        fc.option(fc.integer({ min: 1, max: 300 }), { nil: undefined }),
+        fc.option(fc.integer({ min: 1, max: 2000 }), { nil: undefined }),
+        fc.integer({ min: 0, max: 400 }),
+        fc.integer({ min: 0, max: 6 }),
+        fc.integer({ min: 1, max: 6 }),
+        async (method, nth, abort, timeout, deadline, delay, failures, attempts) => {
+          const controller = trackedAbortController();
+          const { fake, clock } = hookedClock(method, nth, () => {
+            if (abort) controller.abort(new Error('caller gone'));
+          });
+          const f = flaky(failures);
+          const events: GiveUpEvent[] = [];
+          const result = await run(
+            retry(f.fn, {
+              clock,
+              attempts,
+              backoff: constant(delay),
+              signal: controller.signal,
+              onGiveUp: (event) => events.push(event),
+              ...(timeout === undefined ? {} : { timeout }),
+              ...(deadline === undefined ? {} : { deadline }),
+            }),
+            fake,
+          );
+          if (result.ok) {
+            expect(events).toEqual([]);
+            return;
+          }
+          if (f.calls === 0) expect(events).toEqual([]);
+          else expect(events).toEqual([expect.objectContaining({ attempts: f.calls })]);
+          if (isRetryError(result.error)) {
+            expect(result.error.attempts).toBe(f.calls);
+            expect(result.error.errors).toHaveLength(f.calls);
+          }
+          expect(controller.listeners).toBe(0);
+          expect(fake.pendingTimers).toBe(0);
+        },
+      ),
+      { numRuns: 500, seed: 29 },
+    );
+  });
+});
