@@ -765,6 +765,13 @@ export function createBreaker(options: BreakerOptions = {}): Breaker {
       // A reading that is not a finite number is no time since the last (as in steady): NaN, Infinity or
       // -Infinity here was no finite openUntil.
       const read = clock.now();
+      // User code first, the breaker's fields after: a window's counts() that makes a transition (reset(),
+      // isolate()) left a picture of the breaker before it with the counts after. Asked again once then, so the
+      // counts are of the window as the transition left it (reset() cleared it).
+      const g = gen;
+      // An async counts' rejection is dropped, as restore's.
+      let counted = drop(win?.counts(now));
+      if (g !== gen) counted = drop(win?.counts(now));
       return {
         state: STATES[state]!,
         isolated: !!isolations,
@@ -772,8 +779,7 @@ export function createBreaker(options: BreakerOptions = {}): Breaker {
         openUntil: state === OPEN && !isolations ? openUntil - now + (read - read === 0 ? read : now) : null,
         trips,
         consecutiveFailures: consecutive,
-        // An async counts' rejection is dropped, as restore's.
-        ...(drop(win?.counts(now)) ?? { calls, failures, slowCalls }),
+        ...(counted ?? { calls, failures, slowCalls }),
       };
     },
     isolate(): () => void {

@@ -4,8 +4,16 @@
  */
 
 import { isIntegError } from '@integ/core';
+import { createFakeClock } from '@integ/testing';
 import { describe, expect, it, vi } from 'vitest';
-import { type BreakerRegistry, createBreakerRegistry, slidingWindow } from '../src/index';
+import {
+  type Breaker,
+  type BreakerRegistry,
+  type BreakerWindow,
+  createBreaker,
+  createBreakerRegistry,
+  slidingWindow,
+} from '../src/index';
 
 describe('createBreakerRegistry: an options function that gets its own key', () => {
   it('throws InvalidArgumentError (argument: key) instead of recursing without end', () => {
@@ -117,5 +125,84 @@ describe('createBreakerRegistry: an options function that gets its own key', () 
     expect(errors.map((e) => isIntegError(e, 'ERR_INVALID_ARGUMENT'))).toEqual([true]);
     expect(registry.get('w')).toBe(b);
     expect(registry.size).toBe(1);
+  });
+});
+
+describe('breaker.snapshot(): a user callback that makes a transition', () => {
+  // A window whose counts() calls `during` once (it resets or isolates the breaker) and then reports its counts.
+  const windowWith = (during: () => void): (() => BreakerWindow) => {
+    let done = false;
+    return () => {
+      const w = slidingWindow({ size: 10, minimumCalls: 10 })();
+      return {
+        record: (f, s, now) => w.record(f, s, now),
+        clear: () => w.clear(),
+        counts: (now) => {
+          const before = w.counts(now);
+          if (!done) {
+            done = true;
+            during();
+          }
+          return before;
+        },
+      };
+    };
+  };
+
+  it('counts() calling reset() on an open breaker: the snapshot is the closed breaker after it', async () => {
+    const clock = createFakeClock();
+    let b!: Breaker;
+    b = createBreaker({ clock, failureThreshold: 3, window: windowWith(() => b.reset()) });
+    for (let i = 0; i < 3; i++) await b.tryExecute(() => Promise.reject(new Error('x')));
+    expect(b.state).toBe('open');
+    const snap = b.snapshot();
+    expect(snap).toEqual({
+      state: 'closed',
+      isolated: false,
+      openUntil: null,
+      trips: 0,
+      consecutiveFailures: 0,
+      calls: 0,
+      failures: 0,
+      slowCalls: 0,
+    });
+    expect(b.snapshot()).toEqual(snap);
+    // It restores as the breaker it describes.
+    const again = createBreaker({ clock, window: slidingWindow(), initialState: snap });
+    expect(again.snapshot()).toEqual(snap);
+  });
+
+  it('counts() calling isolate() on a closed breaker: isolated, with the counts of its window', async () => {
+    const clock = createFakeClock();
+    let b!: Breaker;
+    b = createBreaker({ clock, window: windowWith(() => b.isolate()) });
+    await b.tryExecute(() => Promise.reject(new Error('x')));
+    await b.tryExecute(() => 1);
+    expect(b.snapshot()).toEqual({
+      state: 'open',
+      isolated: true,
+      openUntil: null,
+      trips: 0,
+      consecutiveFailures: 0,
+      calls: 2,
+      failures: 1,
+      slowCalls: 0,
+    });
+  });
+
+  it('onStateChange (the move to half-open) calling reset(): closed, counts of the closed breaker', async () => {
+    const clock = createFakeClock();
+    let b!: Breaker;
+    b = createBreaker({
+      clock,
+      failureThreshold: 1,
+      openFor: 100,
+      window: slidingWindow({ size: 10, minimumCalls: 10 }),
+      onStateChange: (to) => to === 'half-open' && b.reset(),
+    });
+    await b.tryExecute(() => Promise.reject(new Error('x')));
+    clock.setNow(clock.now() + 100); // no timer fires: snapshot() makes the move
+    const snap = b.snapshot();
+    expect(snap).toMatchObject({ state: 'closed', trips: 0, calls: 0, failures: 0, openUntil: null });
   });
 });
