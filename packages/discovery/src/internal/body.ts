@@ -45,10 +45,18 @@ export function cancelOnAbort(reader: ReadableStreamDefaultReader<unknown>, sign
  * (a fetch wrapper quoting its request headers): no error may hold a token.
  */
 export function failureText(error: unknown, token: string | undefined): string {
-  const text = error instanceof Error ? error.message : String(error);
+  let text = error instanceof Error ? error.message : String(error);
   // Trimmed: a token read from a file ends in a newline, which fetch (and Headers) drops and JSON quotes as \n.
   const t = token?.trim();
-  return redactText(t ? text.split(t).join('***') : text);
+  // As written, JSON-escaped (a request echoed as JSON: `"` and `\` escaped) and URL-encoded (a query); again
+  // while that masks more, as a mask can complete a token ending in `*` (`a*` in `aa**`). A pass that masks a
+  // token longer than the mask shortens the text, so this ends; a shorter token is masked once.
+  for (let last = ''; t && last !== text && (!last || t.length > 3); ) {
+    last = text;
+    for (const form of [t, JSON.stringify(t).slice(1, -1), encodeURIComponent(t)])
+      text = text.split(form).join('***');
+  }
+  return redactText(text);
 }
 
 /**

@@ -1,0 +1,127 @@
+/**
+ * Review round 29: a token quoted JSON-escaped or URL-encoded, readJson() and a reader whose cancel() never ends its
+ * read, a resolve() that calls refresh() of its own service, a throwing `random` or balancer.
+ */
+import { inspect } from 'node:util';
+import { consul, createRegistry, etcd, type Registry } from '@integ/discovery';
+import { httpCheck } from '@integ/discovery/health';
+import { createFakeClock } from '@integ/testing';
+import fc from 'fast-check';
+import { afterEach, describe, expect, it } from 'vitest';
+import { recordingLogger } from './internal/test-servers.js';
+
+const opened: Registry[] = [];
+afterEach(() => {
+  for (const registry of opened.splice(0)) registry.close();
+});
+
+// Every form a message can quote a secret in: as written, JSON-escaped (a request echoed as JSON) and URL-encoded.
+const forms = (secret: string): string[] => [
+  secret,
+  JSON.stringify(secret).slice(1, -1),
+  encodeURIComponent(secret),
+];
+
+// What a user sees of an error, but its cause (kept as thrown: decision 0190).
+function shown(error: Error): string {
+  const { cause } = error;
+  delete error.cause;
+  try {
+    return [error.message, error.stack, String(error), inspect(error)].join('\n');
+  } finally {
+    error.cause = cause;
+  }
+}
+
+// A token as Consul or etcd take it (printable ASCII and tabs inside, checkToken()), long enough to be a secret.
+const token = fc
+  .string({ unit: fc.integer({ min: 0x20, max: 0x7e }).map((c) => String.fromCharCode(c)), minLength: 8 })
+  .map((t) => t.trim())
+  .filter((t) => t.length >= 8);
+
+describe('a token quoted JSON-escaped or URL-encoded by a custom fetch', () => {
+  it('is masked in the failed lookup of consul and etcd, in every form (fast-check)', async () => {
+    await fc.assert(
+      fc.asyncProperty(token, fc.string(), fc.constantFrom('consul', 'etcd'), async (t, filler, kind) => {
+        // A fetch wrapper whose error quotes its request: the headers as JSON, the token in a query, as is.
+        const fetchStub = (async (_: string, init: RequestInit) => {
+          throw new Error(
+            `${filler} ${JSON.stringify(init.headers)} http://x/?t=${encodeURIComponent(t)}&${filler} ${t}${filler}`,
+          );
+        }) as unknown as typeof fetch;
+        const { logger, lines } = recordingLogger();
+        const clock = createFakeClock();
+        const registry = createRegistry({
+          clock,
+          logger,
+          services: {
+            s:
+              kind === 'consul'
+                ? consul('s', { fetch: fetchStub, token: t })
+                : etcd('/s/', { fetch: fetchStub, token: t }),
+          },
+        });
+        opened.push(registry);
+        const error = (await registry.ready('s').catch((e: Error) => e)) as Error;
+        const text = [shown(error), JSON.stringify(lines), JSON.stringify(registry.inspect('s'))].join('\n');
+        for (const form of forms(t)) expect(text).not.toContain(form);
+        expect(error.message).toContain('***');
+        registry.close();
+      }),
+      { numRuns: 200, seed: 29 },
+    );
+  });
+
+  it('is masked in a failed httpCheck, a password in the URL (sent as Basic) in every form', async () => {
+    await fc.assert(
+      fc.asyncProperty(token, async (password) => {
+        const url = new URL('http://user@h:1/');
+        url.password = password;
+        // As httpCheck() sends it: each %XX as its byte, a '%' that starts none as written.
+        const pair = `user:${url.password}`.replace(/%([\da-f]{2})/gi, (_, hex: string) =>
+          String.fromCharCode(parseInt(hex, 16)),
+        );
+        const secret = btoa(pair);
+        const check = httpCheck({
+          fetch: (async (_: URL, init: RequestInit) => {
+            throw new Error(`${JSON.stringify(init.headers)} ${encodeURIComponent(secret)}`);
+          }) as unknown as typeof fetch,
+        });
+        const error = (await Promise.resolve(
+          check({ url: url.href } as never, { signal: new AbortController().signal }),
+        ).catch((e: Error) => e)) as Error;
+        const text = shown(error);
+        for (const form of forms(secret)) expect(text).not.toContain(form);
+      }),
+      { numRuns: 200, seed: 29 },
+    );
+  });
+
+  it('is masked when a mask next to the text completes it again (a token ending in *)', async () => {
+    const fetchStub = (async () => {
+      throw new Error('abc"efgabc"efg**');
+    }) as unknown as typeof fetch;
+    const registry = createRegistry({
+      clock: createFakeClock(),
+      services: { s: consul('s', { fetch: fetchStub, token: 'abc"efg*' }) },
+    });
+    opened.push(registry);
+    const error = (await registry.ready('s').catch((e: Error) => e)) as Error;
+    expect(error.message).toBe('consul: s: ******');
+  });
+
+  it('is still in the cause (as thrown, decision 0190): inspect() prints it under [cause]', async () => {
+    const t = 'ab"c\\d-secret';
+    const fetchStub = (async (_: string, init: RequestInit) => {
+      throw new Error(JSON.stringify(init.headers));
+    }) as unknown as typeof fetch;
+    const registry = createRegistry({
+      clock: createFakeClock(),
+      services: { s: consul('s', { fetch: fetchStub, token: t }) },
+    });
+    opened.push(registry);
+    const error = (await registry.ready('s').catch((e: Error) => e)) as Error;
+    expect(error.message).toBe('consul: s: {"accept":"application/json","x-consul-token":"***"}');
+    expect(inspect(error)).toContain(JSON.stringify(t).slice(1, -1));
+  });
+});
