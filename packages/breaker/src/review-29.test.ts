@@ -206,3 +206,33 @@ describe('breaker.snapshot(): a user callback that makes a transition', () => {
     expect(snap).toMatchObject({ state: 'closed', trips: 0, calls: 0, failures: 0, openUntil: null });
   });
 });
+
+describe('createBreaker: consecutive failures next to a rate window', () => {
+  // Decision 0129: both triggers run; minimumCalls holds back the rates only.
+  const failing = async (b: Breaker, n: number): Promise<void> => {
+    for (let i = 0; i < n; i++) await b.tryExecute(() => Promise.reject(new Error('down')));
+  };
+
+  it('with minimumCalls: 20, 5 failures in a row still open it (failureThreshold defaults to 5)', async () => {
+    const b = createBreaker({
+      clock: createFakeClock(),
+      window: slidingWindow({ type: 'time', duration: 30_000, minimumCalls: 20 }),
+    });
+    await failing(b, 4);
+    expect(b.state).toBe('closed');
+    await failing(b, 1);
+    expect(b.snapshot()).toMatchObject({ state: 'open', trips: 1, calls: 5, failures: 5 });
+  });
+
+  it('failureThreshold: Infinity leaves the window alone: nothing opens before minimumCalls', async () => {
+    const b = createBreaker({
+      clock: createFakeClock(),
+      failureThreshold: Infinity,
+      window: slidingWindow({ type: 'count', size: 100, minimumCalls: 20 }),
+    });
+    await failing(b, 19);
+    expect(b.state).toBe('closed');
+    await failing(b, 1);
+    expect(b.state).toBe('open');
+  });
+});
