@@ -122,8 +122,13 @@ function sleepSync(ms: number): void {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 
-/** The path for messages: a `file:` URI without its query, whose parameters may carry a key. */
-const shown = (path: string): string => JSON.stringify(path.replace(/\?.*/s, '?…'));
+/**
+ * The path for messages: a `file:` URI without its query, whose parameters may carry a key, nor anything from its
+ * scheme to its last `@` (userinfo, `user:password@`; up to the last, so a password holding `/` or `@` goes too).
+ * A scheme has two characters or more: `C:\` is a Windows drive.
+ */
+const shown = (path: string): string =>
+  JSON.stringify(path.replace(/\?.*/s, '?…').replace(/^(\w[\w+.-]+:\/*).*@/s, '$1…@'));
 
 /** Maps a driver error onto the store's typed errors; others pass through. */
 function mapError(error: unknown, path: string, busyTimeout: number): unknown {
