@@ -270,14 +270,10 @@ async function attemptAll<T>(
     start?: () => R | PromiseLike<R>,
     controller?: AbortController,
     timedOut?: () => unknown,
-  ): Promise<R> => {
-    let cut: (reason: unknown) => void;
-    // The timer first, outside the promise: a clock whose setTimeout throws (window.setTimeout called on another
-    // object) makes race() itself throw, before any listener is on the caller's signal, and the loop does not
-    // take the clock's error for the attempt's failure.
-    const timer: TimerHandle = ms < Infinity && clock.setTimeout(() => cut(timedOut?.()), ms);
-    return new Promise((resolve, reject) => {
+  ): Promise<R> =>
+    new Promise((resolve, reject) => {
       let done: unknown;
+      let timer: TimerHandle;
       const settle = (value: unknown, ok?: boolean): void => {
         done = 1;
         stop = ignore;
@@ -299,21 +295,27 @@ async function attemptAll<T>(
       };
       // Cut short by the timer or the caller: abort the attempt, reject with the reason and stop waiting for
       // it. With no attempt (a wait, a retryIf) it resolves instead: the caller checks `signal.aborted`.
-      cut = (reason) => {
+      const cut = (reason: unknown): void => {
         controller?.abort(reason);
         settle(reason, !controller);
       };
       const onAbort = (): void => cut(abortReason(signal as AbortSignal));
-      // A signal aborted in a hook fires no event any more: check it first. A stub whose addEventListener (or
-      // aborted) throws rejects with its error, before the attempt starts, timer cleared (the loop rethrows it).
+      // The timer first: a clock whose setTimeout throws (window.setTimeout called on another object) rejects before
+      // any listener is on the caller's signal or fn is called, and the loop rethrows the clock's error instead of
+      // taking it for the attempt's failure; so does a stub whose addEventListener (or aborted) throws. A setTimeout
+      // that calls back at once (breaking the Clock contract) is a timer of 0 ms that has fired: the wait is over, the
+      // attempt's signal is aborted as fn starts (fn is still called, so each attempt counted is a call of fn).
+      // A signal aborted in a hook fires no event any more: check it first.
       try {
+        timer = ms < Infinity && clock.setTimeout(() => cut(timedOut?.()), ms);
         if (signal?.aborted) {
           // Aborted before fn ran (by a budget, a clock, a hook): this attempt is no call of fn, and none is
           // reported. Before the first call, retry rejects as for an already aborted signal, without onGiveUp.
           if (controller) broken = !--attempt;
           return onAbort();
         }
-        signal?.addEventListener('abort', onAbort);
+        // Not once settled by a timer that fired at once: settle() has already removed the listener.
+        done || signal?.addEventListener('abort', onAbort);
       } catch (error) {
         broken = true;
         return settle(error);
@@ -332,7 +334,6 @@ async function attemptAll<T>(
           settle(error);
         }
     });
-  };
 
   // retryOnResult is part of the attempt: the timeout, the deadline and the caller's signal cut it too
   // (it may be reading the response's body with the attempt's signal), and a value that comes after the cut,

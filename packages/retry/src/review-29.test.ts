@@ -277,3 +277,75 @@ describe('retry gives up with attempts and errors that match the calls of fn', (
     );
   });
 });
+
+describe('retry with a clock whose setTimeout calls back at once (breaking the Clock contract)', () => {
+  /** A fake clock whose setTimeout runs the callback synchronously, as a timer of 0 ms that fired already. */
+  function eagerClock() {
+    const fake = createFakeClock({ now: 1e12 });
+    let timers = 0;
+    const clock: Clock = {
+      now: () => fake.now(),
+      setTimeout: (callback) => {
+        timers++;
+        callback();
+        return timers;
+      },
+      clearTimeout: () => {},
+    };
+    return { fake, clock, timers: () => timers };
+  }
+
+  it('takes a wait as over at once: fn is retried and its value returned', async () => {
+    const { fake, clock, timers } = eagerClock();
+    const f = flaky(2);
+    const controller = trackedAbortController();
+    const result = await run(
+      retry(f.fn, { clock, backoff: constant(1000), signal: controller.signal }),
+      fake,
+    );
+    expect(result).toEqual({ ok: true, value: 'ok' });
+    expect(f.calls).toBe(3);
+    expect(timers()).toBe(2);
+    expect(controller.listeners).toBe(0);
+  });
+
+  it('takes an attempt timeout as passed as fn starts: fn is called with an aborted signal, each call counted', async () => {
+    const { fake, clock } = eagerClock();
+    const controller = trackedAbortController();
+    const seen: boolean[] = [];
+    const events: GiveUpEvent[] = [];
+    const result = await run(
+      retry(
+        ({ signal }) => {
+          seen.push(signal.aborted);
+          return 'late';
+        },
+        {
+          clock,
+          timeout: 100,
+          backoff: constant(10),
+          signal: controller.signal,
+          onGiveUp: (event) => events.push(event),
+        },
+      ),
+      fake,
+    );
+    expect(result.ok).toBe(false);
+    const error = (result as { error: RetryError }).error;
+    expect(error).toBeInstanceOf(RetryError);
+    expect(error).toMatchObject({ attempts: 3, reason: 'attempts' });
+    expect(error.errors).toHaveLength(3);
+    expect(error.errors.every((e) => (e as { code?: unknown }).code === 'ERR_TIMEOUT')).toBe(true);
+    expect(seen).toEqual([true, true, true]);
+    expect(events).toEqual([expect.objectContaining({ attempts: 3, reason: 'attempts' })]);
+    expect(controller.listeners).toBe(0);
+  });
+
+  it('takes a deadline as passed after the first attempt: no retry, RetryError for the deadline', async () => {
+    const { fake, clock } = eagerClock();
+    const f = flaky();
+    const result = await run(retry(f.fn, { clock, deadline: 1000, backoff: constant(10) }), fake);
+    expect(f.calls).toBe(1);
+    expect((result as { error: unknown }).error).toMatchObject({ attempts: 1, reason: 'deadline' });
+  });
+});
