@@ -237,6 +237,12 @@ export function startSession(target: URL, options: ConnectOptions, sink: Session
   // Messages name the URL without query, fragment and credentials (refused above): a query may carry a token. Other
   // schemes by their scheme alone: a data: URL's path is its content, and their origin reads "null".
   const shorten = (href: string): string => (http ? href.replace(/[?#].*/, '') : target.protocol);
+  // What headers() returned last, subscribed to once, and how it settled: a pending promise it hands back on every
+  // attempt (a token cache whose refresh hangs) held one reaction per attempt, subscribed to again by each (10,000
+  // over a long outage), until it settled. `wake` answers the attempt waiting on it.
+  let asked: unknown = {};
+  let answer: Promise<HeadersInit> | undefined;
+  let wake: () => unknown;
   let serverRetry = 0;
   let attempt = 0;
   let previousDelay = 0;
@@ -363,7 +369,27 @@ export function startSession(target: URL, options: ConnectOptions, sink: Session
       // attempt: wrapped, so it is not taken for the watchdog's TimeoutError, a final SseHttpError or a bad url.
       const given =
         typeof headers === 'function'
-          ? await Promise.race([Promise.resolve().then(headers), givenUp()]).catch((cause: unknown) => {
+          ? await Promise.race([
+              new Promise<HeadersInit>((resolve, reject) => {
+                const result = headers();
+                // Subscribing to a settled promise holds nothing: its reaction runs at once.
+                wake = () => answer?.then(resolve, reject);
+                if (result !== asked) {
+                  asked = result;
+                  answer = undefined;
+                  const settled = Promise.resolve(result);
+                  const done = (): void => {
+                    if (asked === result) {
+                      answer = settled;
+                      wake();
+                    }
+                  };
+                  settled.then(done, done);
+                }
+                wake();
+              }),
+              givenUp(),
+            ]).catch((cause: unknown) => {
               throw new SseConnectionError(where, cause);
             })
           : headers;
