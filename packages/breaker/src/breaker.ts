@@ -31,7 +31,7 @@ export interface ExecuteOptions {
    * a timeout (named `TimeoutError`, or code `ERR_TIMEOUT`): that is a failure, with the reason as the error.
    * @default none (`null` too)
    */
-  readonly signal?: AbortSignal | undefined;
+  readonly signal?: AbortSignal | null | undefined;
 }
 
 /** What `tryExecute` resolves to: never a rejection. */
@@ -82,7 +82,7 @@ export interface BreakerOptions {
    * Consecutive failures that open the circuit, a whole number >= 1; `Infinity` turns this trigger off.
    * @default 5
    */
-  readonly failureThreshold?: number;
+  readonly failureThreshold?: number | undefined;
   /**
    * How long the circuit stays open before admitting probes, in ms, or a function of the trip number
    * (1 for the first trip since the breaker last closed, 2 for the next, ...) for a growing backoff.
@@ -91,31 +91,31 @@ export interface BreakerOptions {
    * number), the circuit still opens, for 60_000 ms (at most `maxOpenFor`); the error is ignored.
    * @default 60_000
    */
-  readonly openFor?: number | ((trip: number) => number);
+  readonly openFor?: number | ((trip: number) => number) | undefined;
   /** Upper bound on any open period, including server hints. @default max(openFor, 600_000) */
-  readonly maxOpenFor?: number;
+  readonly maxOpenFor?: number | undefined;
   /**
    * A sliding window whose failure rate or slow-call rate can also open the circuit: `slidingWindow({...})`.
    * @default undefined (only consecutive failures count)
    */
-  readonly window?: WindowFactory;
+  readonly window?: WindowFactory | undefined;
   /** Calls slower than this many ms are slow: counted by the window, and a slow probe fails. @default Infinity (off) */
-  readonly slowCallDuration?: number;
+  readonly slowCallDuration?: number | undefined;
   /**
    * Calls admitted as probes in the half-open state (a whole number, 1 to 1e6); others are rejected at once.
    * @default 1
    */
-  readonly halfOpenProbes?: number;
+  readonly halfOpenProbes?: number | undefined;
   /**
    * Share of probes (1e-9 <= ratio <= 1) that must succeed to close; decided as soon as it is certain.
    * @default 1
    */
-  readonly halfOpenSuccessRatio?: number;
+  readonly halfOpenSuccessRatio?: number | undefined;
   /**
    * A probe that has not settled after this many ms (1 to 2^31 - 1) counts as failed and its signal aborts.
    * @default 10_000
    */
-  readonly probeTimeout?: number;
+  readonly probeTimeout?: number | undefined;
   /**
    * Whether an error counts as a failure; `false` counts the call as a success (the dependency answered).
    * A caller's timeout reaches it with the abort reason; other aborts never do: they are not counted at
@@ -123,19 +123,19 @@ export interface BreakerOptions {
    * Promise), the error counts as a failure.
    * @default () => true
    */
-  readonly isFailure?: (error: unknown) => boolean;
+  readonly isFailure?: ((error: unknown) => boolean) | undefined;
   /**
    * Whether a returned value counts as a failure (it is still returned). It must answer `true` or `false` at
    * once: if it throws or answers anything else (an async predicate's Promise), the value counts as a success.
    * @default undefined
    */
-  readonly isResultFailure?: (value: unknown) => boolean;
+  readonly isResultFailure?: ((value: unknown) => boolean) | undefined;
   /**
    * Where time and timers come from: `now`, `setTimeout` and `clearTimeout` methods. One that throws fails a
    * call with its error only before `fn` runs (taking no probe slot); after, `fn`'s outcome wins (decision 0126).
    * @default systemClock
    */
-  readonly clock?: Clock;
+  readonly clock?: Clock | undefined;
   /**
    * Start from a snapshot (e.g. one saved before a serverless instance was recycled): state, open period,
    * isolation, trips, consecutive failures and the counts carry over. Without a `window`, `calls`,
@@ -148,24 +148,28 @@ export interface BreakerOptions {
    * contradict each other (`failures` or `slowCalls` above `calls`; with a window, `slowCalls` above `failures`).
    * @default undefined (a new breaker: closed, no counts)
    */
-  readonly initialState?: Pick<BreakerSnapshot, 'state'> & Partial<BreakerSnapshot>;
+  readonly initialState?:
+    | (Pick<BreakerSnapshot, 'state'> & {
+        readonly [K in keyof BreakerSnapshot]?: BreakerSnapshot[K] | undefined;
+      })
+    | undefined;
   /**
    * Called after every state change. Hooks are not awaited; a hook that throws or rejects is ignored.
    * @default none
    */
-  readonly onStateChange?: (to: BreakerState, from: BreakerState) => void;
+  readonly onStateChange?: ((to: BreakerState, from: BreakerState) => void) | undefined;
   /**
    * Called for every call rejected without running (the rejections of one open episode share one error).
    * @default none
    */
-  readonly onReject?: (error: CircuitOpenError) => void;
+  readonly onReject?: ((error: CircuitOpenError) => void) | undefined;
   /** Called when a call succeeds. @default none */
-  readonly onSuccess?: (event: SuccessEvent) => void;
+  readonly onSuccess?: ((event: SuccessEvent) => void) | undefined;
   /**
    * Called when a call fails, a caller's timeout included (other aborts are neither successes nor failures).
    * @default none
    */
-  readonly onFailure?: (event: FailureEvent) => void;
+  readonly onFailure?: ((event: FailureEvent) => void) | undefined;
 }
 
 /** A circuit breaker. */
@@ -306,7 +310,7 @@ export const steady = (clock: Clock): ((lenient?: 1) => number) => {
  * const user = await breaker.execute(({ signal }) => fetch(`${api}/users/1`, { signal }));
  * ```
  */
-export function createBreaker(options: BreakerOptions = {}): Breaker {
+export function createBreaker(options: BreakerOptions | null = {}): Breaker {
   // `null` is no options, as in @integ/retry (a config read from JSON), not a TypeError on its first field.
   options = optionsOf(options);
   const clock = options.clock ?? systemClock;
@@ -550,7 +554,7 @@ export function createBreaker(options: BreakerOptions = {}): Breaker {
 
   // The hot path: a closed call without a caller signal or timing. `.then` with the generation's
   // handlers costs less than an async wrapper (one promise hop fewer) and needs no closure.
-  function run<T>(fn: Fn<T>, signal?: AbortSignal): Promise<T> {
+  function run<T>(fn: Fn<T>, signal?: AbortSignal | null): Promise<T> {
     if (state || signal || timed) return guarded(fn, signal);
     if (!context) fresh();
     // The handlers of the generation the call starts in: fn itself can make a transition (reset(), an
@@ -567,7 +571,7 @@ export function createBreaker(options: BreakerOptions = {}): Breaker {
   }
 
   /** A half-open probe (own signal and timeout), a call with the caller's signal, or a timed call. */
-  async function guarded<T>(fn: Fn<T>, signal?: AbortSignal): Promise<T> {
+  async function guarded<T>(fn: Fn<T>, signal?: AbortSignal | null): Promise<T> {
     const g = gen;
     const from = state;
     let start = 0;
@@ -654,7 +658,7 @@ export function createBreaker(options: BreakerOptions = {}): Breaker {
   /** Runs `fn` unless the breaker rejects it; `rejected` turns the rejection into the return value. */
   const admit = <R>(
     fn: unknown,
-    signal: AbortSignal | undefined,
+    signal: AbortSignal | null | undefined,
     rejected: (error: unknown) => Promise<R>,
   ): Promise<R> | undefined => {
     if (typeof fn !== 'function') return rejected(new InvalidArgumentError('fn', 'a function', fn));

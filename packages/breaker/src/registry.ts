@@ -25,9 +25,9 @@ import {
 /** Options of {@link createBreakerRegistry}. */
 export interface BreakerRegistryOptions {
   /** Options of every breaker, or a function of the key returning them. Its `clock` defaults to the registry's. @default {} */
-  readonly options?: BreakerOptions | ((key: string) => BreakerOptions);
+  readonly options?: BreakerOptions | ((key: string) => BreakerOptions | null | undefined) | undefined;
   /** Most breakers kept at once, a whole number >= 1. @default 1_000 */
-  readonly maxSize?: number;
+  readonly maxSize?: number | undefined;
   /**
    * A closed breaker not used for this many ms (>= 0; `Infinity`: never idle) is evicted. A call through
    * `execute` is a use when it starts and when it ends, and the breaker is not idle while it runs. A use sweeps
@@ -35,16 +35,16 @@ export interface BreakerRegistryOptions {
    * move, or `prune()`.
    * @default 300_000 (5 min)
    */
-  readonly idleFor?: number;
+  readonly idleFor?: number | undefined;
   /** Where time comes from (idle tracking, and breakers without their own clock). @default systemClock */
-  readonly clock?: Clock;
+  readonly clock?: Clock | undefined;
   /**
    * Called with each evicted breaker, once the `get`, `execute` or `prune` that evicted it has done its work.
    * Not re-entered: what a registry call made from inside it evicts is evicted without a call. If it throws, or
    * is async and rejects, the error is ignored.
    * @default none
    */
-  readonly onEvict?: (key: string, breaker: Breaker) => void;
+  readonly onEvict?: ((key: string, breaker: Breaker) => void) | undefined;
 }
 
 /** A keyed set of breakers. */
@@ -107,7 +107,7 @@ const SCAN = 8;
  * const res = await breakers.execute(new URL(url).host, ({ signal }) => fetch(url, { signal }));
  * ```
  */
-export function createBreakerRegistry(options: BreakerRegistryOptions = {}): BreakerRegistry {
+export function createBreakerRegistry(options: BreakerRegistryOptions | null = {}): BreakerRegistry {
   // `null` is no options, as in @integ/retry (a config read from JSON), not a TypeError on its first field; a
   // string or a Promise is refused, not read as no options.
   options = optionsOf(options);
@@ -130,7 +130,7 @@ export function createBreakerRegistry(options: BreakerRegistryOptions = {}): Bre
   // A Promise (an async options loader) is no options: spread, it made a breaker with every default, and its
   // rejection, left unhandled, ends a Node process. So is anything but an object: a JSON string not parsed, a
   // function not called, spread into every default too.
-  const build = (own: BreakerOptions | undefined): Entry['breaker'] => {
+  const build = (own: BreakerOptions | null | undefined): Entry['breaker'] => {
     own = optionsOf(own);
     return createBreaker({ ...own, clock: own.clock ?? clock }) as Entry['breaker'];
   };

@@ -45,28 +45,28 @@ export type WindowFactory = () => BreakerWindow;
 /** Options of {@link slidingWindow}. */
 export interface SlidingWindowOptions {
   /** `'count'`: the last `size` calls; `'time'`: the calls of the last `duration` ms. @default 'count' */
-  readonly type?: 'count' | 'time';
+  readonly type?: 'count' | 'time' | undefined;
   /** Calls in a count window, 1 to 1e6; each breaker allocates 24 bytes per call (24 MB at 1e6). @default 100 */
-  readonly size?: number;
+  readonly size?: number | undefined;
   /** Length of a time window in ms, from `buckets` (1 ms per bucket) to 2^31 - 1. @default 60_000 */
-  readonly duration?: number;
+  readonly duration?: number | undefined;
   /** Buckets a time window is kept in, 1 to 1e4 (its granularity is `duration / buckets`). @default 10 */
-  readonly buckets?: number;
+  readonly buckets?: number | undefined;
   /**
    * Failure rate (1e-9 <= rate <= 1) that opens the circuit; slow calls count as failures. `Infinity` turns it
    * off. @default 0.5
    */
-  readonly failureRateThreshold?: number;
+  readonly failureRateThreshold?: number | undefined;
   /**
    * Slow-call rate (1e-9 <= rate <= 1) that opens the circuit; slow means slower than the breaker's
    * `slowCallDuration`. `Infinity` turns it off. @default 1
    */
-  readonly slowCallRateThreshold?: number;
+  readonly slowCallRateThreshold?: number | undefined;
   /**
    * Calls the window must hold before either rate is judged, a whole number >= 1 (at most `size` in a count
    * window). @default min(10, size) in a count window, 10 in a time window
    */
-  readonly minimumCalls?: number;
+  readonly minimumCalls?: number | undefined;
 }
 
 function option(
@@ -103,7 +103,7 @@ function option(
  * });
  * ```
  */
-export function slidingWindow(options: SlidingWindowOptions = {}): WindowFactory {
+export function slidingWindow(options: SlidingWindowOptions | null = {}): WindowFactory {
   // `null` is no options, as in @integ/retry (a config read from JSON), not a TypeError on its first field; a
   // string or a Promise is refused, not read as no options.
   options = optionsOf(options);
