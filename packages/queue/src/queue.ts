@@ -431,8 +431,7 @@ export class LeasedJobImpl<T> implements LeasedJob<T> {
     if (retry)
       runAt = Math.min(
         MAX_MS,
-        now +
-          (delay ?? hint ?? delayAfter(owner.backoffOf(this.#record.backoff), this.attempts, owner.random)),
+        now + (delay ?? hint ?? owner.delayOf(this.#record.backoff, this.attempts, this.id)),
       );
     const ok = await this.#settle(() =>
       owner.store.fail(
@@ -634,6 +633,20 @@ class QueueCore<T> implements Queue<T>, QueueInternals<T> {
       this.backoffs.set(json, backoff);
     }
     return backoff;
+  }
+
+  /**
+   * The backoff's delay after `attempt`. A custom backoff or `random` that throws is warned about and the built-in
+   * default (no jitter, so no `random`) used: rejecting, fail() recorded nothing and the job waited out its lease to
+   * come back as stalled, an attempt spent (decision 0180).
+   */
+  delayOf(json: string | null, attempt: number, jobId: string): number {
+    try {
+      return delayAfter(this.backoffOf(json), attempt, this.random);
+    } catch (err) {
+      this.warn({ err, queue: this.name, jobId }, 'backoff threw; using the built-in default backoff');
+      return delayAfter(toBackoff(DEFAULT_BACKOFF), attempt, this.random);
+    }
   }
 
   private prepare(options: PushOptions | undefined, now: number): Omit<NewJobRecord, 'payload'> {

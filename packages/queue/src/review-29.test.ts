@@ -7,10 +7,33 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
-import { createQueue } from '@integ/queue';
+import type { Logger } from '@integ/core';
+import { createQueue, type Job, type LeasedJob, memoryStore, type QueueStore } from '@integ/queue';
 import { sqliteStore } from '@integ/queue/sqlite';
+import { createFakeClock } from '@integ/testing';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openTestDatabase } from '../test/sqlite-db.js';
+import { turns } from './internal/manual-clock.js';
+
+const stores: [string, () => QueueStore][] = [
+  ['memory', () => memoryStore()],
+  ['sqlite', () => sqliteStore({ path: ':memory:' })],
+];
+
+/** A logger keeping its warnings as [message, details]. */
+function recordingLogger(): Logger & { warnings: [string | undefined, Record<string, unknown>][] } {
+  const warnings: [string | undefined, Record<string, unknown>][] = [];
+  const noop = () => {};
+  return {
+    debug: noop,
+    info: noop,
+    error: noop,
+    warn: (details: unknown, message?: string) => {
+      warnings.push([message, details as Record<string, unknown>]);
+    },
+    warnings,
+  } as Logger & { warnings: typeof warnings };
+}
 
 /** Everything a user may see of an error: its message, its `cause` chain and its inspect output. */
 const seen = (error: unknown): string =>
@@ -81,8 +104,9 @@ describe('sqliteStore() errors and logs name the path without URL userinfo', () 
           debug() {},
           info() {},
           error() {},
-          warn: (details: unknown, message: string) =>
-            texts.push(`${message} ${inspect(details, { depth: 10 })}`),
+          warn: (details: unknown, message?: string) => {
+            texts.push(`${message} ${inspect(details, { depth: 10 })}`);
+          },
         },
       });
       const locked = await queue.push(1).catch((e: unknown) => e);
@@ -103,5 +127,98 @@ describe('sqliteStore() errors and logs name the path without URL userinfo', () 
         expect(text).not.toMatch(/alice|S3CRET/);
       }
     }
+  });
+});
+
+describe.each(stores)('a custom backoff or random that throws (%s store)', (_, createStore) => {
+  const bug = new Error('backoff bug');
+  const throwing = () => {
+    throw bug;
+  };
+
+  it.each([
+    ['a backoff function', { backoff: throwing }, undefined],
+    [
+      'random, for a jittered spec',
+      { random: throwing },
+      { type: 'exponential', delay: 500, jitter: 'full' } as const,
+    ],
+    [
+      'random, for a jittered default',
+      { random: throwing, backoff: { type: 'linear', delay: 500, jitter: 'full' } as const },
+      undefined,
+    ],
+  ])(
+    '%s: fail() records the failure at once, retried after the built-in default backoff, and warns',
+    async (_, options, spec) => {
+      const clock = createFakeClock({ now: 1_000_000 });
+      const logger = recordingLogger();
+      const failed: [Job<string>, unknown][] = [];
+      const store = createStore();
+      const queue = createQueue<string>({
+        name: 'q',
+        store,
+        clock,
+        logger,
+        onFailed: (job, error) => failed.push([job, error]),
+        ...options,
+      });
+      const pushed = await queue.push('a', spec === undefined ? undefined : { backoff: spec });
+      const job = (await queue.next({ leaseMs: 60_000 })) as LeasedJob<string>;
+      const boom = new Error('boom');
+      await expect(job.fail(boom)).resolves.toBeUndefined();
+      // The built-in default (exponential from 1000 ms, no jitter): 1000 ms after the first attempt.
+      expect(await queue.get(pushed.id)).toMatchObject({
+        status: 'pending',
+        attempts: 1,
+        lastError: 'Error: boom',
+        runAt: new Date(1_000_000 + 1000).toISOString(),
+      });
+      expect(failed).toEqual([[expect.objectContaining({ status: 'pending' }), boom]]);
+      expect(logger.warnings).toEqual([
+        [
+          expect.stringContaining('backoff'),
+          expect.objectContaining({ err: bug, queue: 'q', jobId: pushed.id }),
+        ],
+      ]);
+      await queue.close();
+      await store.close();
+    },
+  );
+
+  it('a worker records the failed attempt: the job runs again after the default delay, not as stalled', async () => {
+    const clock = createFakeClock({ now: 1_000_000 });
+    const logger = recordingLogger();
+    const stalled: string[] = [];
+    const store = createStore();
+    const queue = createQueue<string>({
+      name: 'q',
+      store,
+      clock,
+      logger,
+      backoff: throwing,
+      onStalled: (job) => stalled.push(job.id),
+    });
+    const pushed = await queue.push('a');
+    const runs: number[] = [];
+    const worker = queue.process(
+      (job) => {
+        runs.push(job.attempts);
+        if (job.attempts === 1) throw new Error('boom');
+      },
+      { leaseMs: 60_000, pollInterval: 100_000 },
+    );
+    for (let i = 0; i < 20 && runs.length === 0; i++) await turns();
+    for (let i = 0; i < 20; i++) await turns();
+    expect(await queue.get(pushed.id)).toMatchObject({ status: 'pending', attempts: 1 });
+    await clock.advance(1000);
+    for (let i = 0; i < 20 && runs.length < 2; i++) await turns();
+    await worker.close();
+    expect(runs).toEqual([1, 2]);
+    expect(stalled).toEqual([]);
+    expect(await queue.get(pushed.id)).toMatchObject({ status: 'done', attempts: 2 });
+    expect(logger.warnings.map(([message]) => message)).toEqual([expect.stringContaining('backoff')]);
+    await queue.close();
+    await store.close();
   });
 });
