@@ -125,3 +125,79 @@ describe('a token quoted JSON-escaped or URL-encoded by a custom fetch', () => {
     expect(inspect(error)).toContain(JSON.stringify(t).slice(1, -1));
   });
 });
+
+describe('readJson() and a reader whose cancel() never ends its pending read', () => {
+  // A mock reader: one chunk (maybe), then a read() that nothing ends; cancel() returns what `cancel` gives.
+  const stalling = (cancel: () => unknown, cancels: { n: number }) =>
+    (async () => {
+      let chunks = [new TextEncoder().encode('[')];
+      return {
+        ok: true,
+        status: 200,
+        headers: new Headers(),
+        body: {
+          getReader: () => ({
+            read: () => {
+              const value = chunks.shift();
+              return value ? Promise.resolve({ value, done: false }) : new Promise(() => {});
+            },
+            cancel: () => {
+              cancels.n++;
+              chunks = [];
+              return cancel();
+            },
+          }),
+        },
+      };
+    }) as unknown as typeof fetch;
+
+  it.each([
+    ['a promise that never settles', () => new Promise(() => {})],
+    ['undefined', () => undefined],
+  ])(
+    'when cancel() returns %s, the time limit settles consul and etcd lookups on the fake clock',
+    async (_, cancel) => {
+      const cancels = { n: 0 };
+      const clock = createFakeClock();
+      const registry = createRegistry({
+        clock,
+        services: {
+          c: consul('c', { fetch: stalling(cancel, cancels) }),
+          e: etcd('/e/', { fetch: stalling(cancel, cancels) }),
+        },
+      });
+      opened.push(registry);
+      const failure = (name: string) =>
+        registry.ready(name).then(
+          () => 'ready',
+          (error: Error) => error.message,
+        );
+      // Still pending a few ms (a few turns) after the clock passed the time limit: held for good.
+      const within = (outcome: Promise<string>) =>
+        Promise.race([outcome, new Promise<string>((resolve) => setTimeout(resolve, 20, 'pending'))]);
+      const c = failure('c');
+      const e = failure('e');
+      await clock.advance(5_000);
+      expect(await within(e)).toBe('etcd: range timed out after 5000 ms');
+      await clock.advance(5_000);
+      expect(await within(c)).toBe('consul: no answer within 10000 ms');
+      expect(cancels.n).toBe(2);
+    },
+  );
+
+  it('close() settles a lookup whose read its cancel() does not end', async () => {
+    const registry = createRegistry({
+      clock: createFakeClock(),
+      services: { c: consul('c', { fetch: stalling(() => new Promise(() => {}), { n: 0 }) }) },
+    });
+    const ready = registry.ready('c').catch((error: Error) => error.message);
+    // The lookup in flight, as refresh() shares it.
+    const refresh = registry.refresh('c').catch((error: Error) => error.message);
+    await new Promise((resolve) => setTimeout(resolve, 1));
+    registry.close();
+    expect(await ready).toMatch(/closed/);
+    expect(
+      await Promise.race([refresh, new Promise((resolve) => setTimeout(resolve, 20, 'pending'))]),
+    ).toMatch(/closed/);
+  });
+});

@@ -33,11 +33,23 @@ export async function refuse(response: Response, source: string, message: string
  * Cancels `reader` when `signal` aborts, which ends a pending read at once (as done). Node's fetch ends a body
  * when its request's signal aborts; a mocked one (msw) or a custom fetch's is not tied to it, and a read of one
  * that stalls waited for good (the request's time limit and close() did not end it), as a watch that was given
- * up went on applying what its stream sent. The listener stays: the signal is the request's own.
+ * up went on applying what its stream sent. The listener stays: the signal is the request's own. Returns a promise
+ * rejected with the signal's reason then (handled when nothing races it), to race a read with: a mock reader whose
+ * cancel() does not end its read (or never settles) is given up on all the same.
  */
-export function cancelOnAbort(reader: ReadableStreamDefaultReader<unknown>, signal: AbortSignal): void {
-  const stop = (): void => discard(reader);
-  signal.aborted ? stop() : signal.addEventListener('abort', stop);
+export function cancelOnAbort(
+  reader: ReadableStreamDefaultReader<unknown>,
+  signal: AbortSignal,
+): Promise<never> {
+  const aborted = new Promise<never>((_, reject) => {
+    const stop = (): void => {
+      discard(reader);
+      reject(signal.reason);
+    };
+    signal.aborted ? stop() : signal.addEventListener('abort', stop);
+  });
+  aborted.catch(() => {});
+  return aborted;
 }
 
 /**
@@ -101,11 +113,14 @@ export async function readJson(
   let text = '';
   if (response.body !== null) {
     const reader = response.body.getReader();
-    cancelOnAbort(reader, signal);
+    // The read in progress is given up on at the abort, whatever cancel() does: a mock reader whose cancel() does
+    // not end it (or never settles) held the lookup past its time limit (as sse's 7d08bb0). A reaction per chunk on
+    // `aborted`, freed with it when the answer ends: it is bounded by maxResponseBytes.
+    const aborted = cancelOnAbort(reader, signal);
     const decoder = new TextDecoder();
     let size = 0;
     for (;;) {
-      const { value, done } = await reader.read();
+      const { value, done } = await Promise.race([reader.read(), aborted]);
       if (done) break;
       size += value.byteLength;
       if (size > limit) {
