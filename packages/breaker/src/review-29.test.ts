@@ -190,6 +190,39 @@ describe('breaker.snapshot(): a user callback that makes a transition', () => {
     });
   });
 
+  it('counts() that calls reset() every time: asked twice, no loop, the closed breaker with no counts', async () => {
+    const clock = createFakeClock();
+    let b!: Breaker;
+    let asked = 0;
+    b = createBreaker({
+      clock,
+      failureThreshold: 2,
+      window: () => {
+        const w = slidingWindow({ size: 10 })();
+        return {
+          ...w,
+          counts: (now) => {
+            asked++;
+            const before = w.counts(now);
+            b.reset();
+            return before;
+          },
+        };
+      },
+    });
+    await b.tryExecute(() => Promise.reject(new Error('x')));
+    await b.tryExecute(() => Promise.reject(new Error('x')));
+    expect(b.state).toBe('open');
+    expect(b.snapshot()).toMatchObject({
+      state: 'closed',
+      trips: 0,
+      consecutiveFailures: 0,
+      calls: 0,
+      failures: 0,
+    });
+    expect(asked).toBe(2);
+  });
+
   it('onStateChange (the move to half-open) calling reset(): closed, counts of the closed breaker', async () => {
     const clock = createFakeClock();
     let b!: Breaker;
