@@ -64,10 +64,14 @@ export function parseRetryAfter(
     // Seconds 00-59 stay Date.parse's: set to 00, `24:00:37` (no time-of-day) became Date.parse's `24:00:00`.
     // One from 60 up is set to 59, not 00, for the same reason: `24:00:60` is no date, as `24:00:59` is to Date.parse.
     const second = +(/:([6-9]\d) /.exec(value)?.[1] ?? 59) - 59;
-    const delay = Math.max(
-      0,
-      Date.parse(value.replace(/:[6-9]\d /, ':59 ').replace(/ \d{4}$/, '$& GMT')) + second * 1000 - now,
-    );
+    // A year 0000-0099 (IMF-fixdate, asctime-date: 4DIGIT) is that year, long past: Date.parse read it as 19xx or 20xx
+    // (0030 as 2030, a wait). An rfc850-date's two digits are Date.parse's (00-49 are 20xx), not the RFC's "more than
+    // 50 years ahead is the past century": alike until 2050, at ~36 B (decision 0200).
+    const delay =
+      Math.max(
+        0,
+        Date.parse(value.replace(/:[6-9]\d /, ':59 ').replace(/ \d{4}$/, '$& GMT')) + second * 1000 - now,
+      ) * (/ 00\d\d( |$)/.test(value) ? 0 : 1);
     if (delay >= 0) return delay;
   }
   return undefined;

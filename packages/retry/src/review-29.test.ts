@@ -8,6 +8,7 @@ import {
   constant,
   type GiveUpEvent,
   isRetryError,
+  parseRetryAfter,
   type RetryBudget,
   RetryBudgetError,
   RetryError,
@@ -347,5 +348,47 @@ describe('retry with a clock whose setTimeout calls back at once (breaking the C
     const result = await run(retry(f.fn, { clock, deadline: 1000, backoff: constant(10) }), fake);
     expect(f.calls).toBe(1);
     expect((result as { error: unknown }).error).toMatchObject({ attempts: 1, reason: 'deadline' });
+  });
+});
+
+describe('parseRetryAfter and the years of an HTTP-date (RFC 9110 §5.6.7)', () => {
+  const now = Date.UTC(2026, 10, 25, 1, 0, 0);
+
+  it.each([
+    'Sun, 06 Nov 0030 08:49:37 GMT',
+    'Sun Nov  6 08:49:37 0030',
+    'Sun, 06 Nov 0000 08:49:37 GMT',
+    'Sun, 06 Nov 0099 08:49:37 GMT',
+  ])(
+    'reads a four-digit year 0000-0099 as that year, in the past: %s waits 0 (Date.parse read 20xx)',
+    (value) => {
+      expect(parseRetryAfter(value, now)).toBe(0);
+      // On a clock before 1970 such a year is still long past (Date.parse read 0050-0099 as 1950-1999).
+      expect(parseRetryAfter(value, Date.UTC(1900, 0, 1))).toBe(0);
+    },
+  );
+
+  it('still reads a malformed date with such a year as no date', () => {
+    expect(parseRetryAfter('Sun, 06 Foo 0030 08:49:37 GMT', now)).toBeUndefined();
+  });
+
+  it('reads the four-digit years from 0100 on as written', () => {
+    expect(parseRetryAfter('Sun, 06 Nov 0100 08:49:37 GMT', now)).toBe(0);
+    expect(parseRetryAfter('Wed, 25 Nov 2026 01:00:30 GMT', now)).toBe(30_000);
+    expect(parseRetryAfter('Wed Nov 25 01:00:30 2026', now)).toBe(30_000);
+  });
+
+  // Decision 0200: rfc850-date's two-digit year is Date.parse's (00-49 are 20xx, 50-99 are 19xx), not RFC 9110's
+  // "more than 50 years in the future is the most recent past year with those digits". They differ only for years
+  // read as 50 to (now - 50) years ago, which the RFC reads as 50-76 years ahead; a Retry-After date is seconds to
+  // minutes ahead (year 26 today), which both read alike until 2050.
+  it('pins rfc850-date two-digit years as Date.parse reads them (decision 0200)', () => {
+    expect(parseRetryAfter('Wednesday, 25-Nov-26 01:00:30 GMT', now)).toBe(30_000);
+    // 60 is 1960 (the RFC: 2060, 34 years ahead): a past date, no wait.
+    expect(parseRetryAfter('Thursday, 25-Nov-60 01:00:30 GMT', now)).toBe(0);
+    // 49 is 2049 for both.
+    expect(parseRetryAfter('Thursday, 25-Nov-49 01:00:00 GMT', now)).toBe(Date.UTC(2049, 10, 25, 1) - now);
+    // 94 is 1994 for both.
+    expect(parseRetryAfter('Sunday, 06-Nov-94 08:49:37 GMT', now)).toBe(0);
   });
 });
