@@ -308,7 +308,8 @@ class Service {
   consecutiveErrors = 0;
   lastError: IntegError | undefined = undefined;
   private resolver: Resolver | undefined;
-  private inflightRefresh: Promise<void> | null = null;
+  // undefined while refresh() calls resolve() (synchronously, before the lookup is stored as in flight).
+  private inflightRefresh: Promise<void> | null | undefined = null;
   private lastStart = Number.NEGATIVE_INFINITY;
   private readyWaiters: { resolve: () => void; reject: (error: unknown) => void }[] = [];
   private listeners = new Set<(endpoints: readonly Endpoint[]) => void>();
@@ -417,8 +418,12 @@ class Service {
     // A closed resolver is not asked again (an etcd one would wait out its resync on an aborted signal).
     if (this.closed) return Promise.reject(closedError(this.name));
     if (this.resolver === undefined) return Promise.resolve(undefined);
+    // A resolve() calling refresh() of its own service gets this lookup a tick later, once stored: it started
+    // another each time, recursing until the stack overflowed.
+    if (this.inflightRefresh === undefined) return Promise.resolve().then(() => this.refresh());
     if (this.inflightRefresh !== null) return this.inflightRefresh as Promise<number | undefined>;
     const resolver = this.resolver;
+    this.inflightRefresh = undefined;
     const run = (async (): Promise<number | undefined> => {
       this.lastStart = this.shared.time();
       try {

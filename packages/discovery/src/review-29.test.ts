@@ -201,3 +201,36 @@ describe('readJson() and a reader whose cancel() never ends its pending read', (
     ).toMatch(/closed/);
   });
 });
+
+describe('a source whose resolve() calls refresh() of its own service', () => {
+  it('shares the lookup in flight: one resolve() per refresh, no recursion', async () => {
+    let registry: Registry | undefined;
+    let calls = 0;
+    const nested: Promise<unknown>[] = [];
+    registry = createRegistry({
+      clock: createFakeClock(),
+      services: {
+        s: {
+          kind: 'custom',
+          description: 'calls refresh() from resolve()',
+          open: () => ({
+            resolve: () => {
+              calls++;
+              // Synchronously, before the lookup is stored as in flight.
+              if (registry) nested.push(registry.refresh('s').then(() => 'refreshed'));
+              return Promise.resolve({ endpoints: [{ url: `http://h${calls}:1` }], ttlMs: 60_000 });
+            },
+          }),
+        },
+      },
+    });
+    opened.push(registry);
+    await registry.ready('s');
+    expect(calls).toBe(1);
+    await registry.refresh('s');
+    expect(calls).toBe(2);
+    expect(nested.length).toBe(1);
+    expect(await nested[0]).toBe('refreshed');
+    expect(registry.url('s')).toBe('http://h2:1');
+  });
+});
