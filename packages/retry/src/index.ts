@@ -2,6 +2,8 @@
  * @integ/retry: retry with backoff, jitter, per-attempt timeouts, deadlines, retry budgets and
  * server hints (`Retry-After`). Web-standard APIs only.
  */
+// The clock types retry's `clock` option takes, so a user can name them without installing @integ/core.
+export type { Clock, TimerHandle } from '@integ/core';
 export {
   type Backoff,
   type BackoffContext,
