@@ -648,10 +648,18 @@ class Service {
           : '';
       throw new NoEndpointsError(this.name, reason, detail, { cause: this.lastError });
     }
-    const state =
-      candidates.length === 1
-        ? (candidates[0] as EndpointState)
-        : (this.balancer.pick(candidates, this.shared.random, this.shared.time()) as EndpointState);
+    let state = candidates[0] as EndpointState;
+    // A balancer that throws is a bug in the caller's code: said as such, its error the cause (docs/decisions/0168).
+    if (candidates.length > 1)
+      try {
+        state = this.balancer.pick(candidates, this.shared.random, this.shared.time()) as EndpointState;
+      } catch (error) {
+        throw new IntegError(
+          'ERR_BALANCER',
+          `${this.name}: balancer ${this.balancer.name} pick() threw: ${describeError(error)}`,
+          { cause: error, retryable: false },
+        );
+      }
     if (track) state.inflight++;
     return state.endpoint;
   }
@@ -661,7 +669,15 @@ class Service {
     if (state === undefined) return;
     if (state.inflight > 0) state.inflight--;
     const now = this.shared.time();
-    this.balancer.observe?.(state, outcome, now);
+    // Never into the caller's request path: logged, and the outlier detector still counts the call (0168).
+    try {
+      this.balancer.observe?.(state, outcome, now);
+    } catch (error) {
+      this.shared.logger.error(
+        { service: this.name, balancer: this.balancer.name, err: describeError(error) },
+        'balancer observe() threw',
+      );
+    }
     if (this.detector?.record(state.outlier, outcome, this.records, now)) {
       this.cache = null;
       this.logEjection(state);
@@ -998,7 +1014,16 @@ export function createRegistry(options: RegistryOptions): Registry {
       clearTimeout: (handle) => clock.clearTimeout(handle),
     },
     time: steady(clock),
-    random,
+    // Drawn in timers too (the refresh loop's jitter, health checks, outlier sweeps), where a throw stopped the
+    // loop with an unhandled rejection: a throwing random is logged and Math.random draws instead (0168).
+    random: () => {
+      try {
+        return random();
+      } catch (error) {
+        log.error({ err: describeError(error) }, 'random threw; used Math.random');
+        return Math.random();
+      }
+    },
     logger: log,
     signal: controller.signal,
     refreshInterval: positive('refreshInterval', options.refreshInterval, 30_000, 1),

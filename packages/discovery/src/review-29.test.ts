@@ -234,3 +234,81 @@ describe('a source whose resolve() calls refresh() of its own service', () => {
     expect(registry.url('s')).toBe('http://h2:1');
   });
 });
+
+describe('a throwing random or balancer (decision 0168)', () => {
+  const boom = (): never => {
+    throw new Error('broken http://u:pw@h/');
+  };
+
+  it("a throwing random: pick() and the refresh loop go on with Math.random, each throw logged at 'error'", async () => {
+    const { logger, lines } = recordingLogger();
+    const clock = createFakeClock();
+    let calls = 0;
+    const registry = createRegistry({
+      clock,
+      logger,
+      random: boom,
+      balancer: 'random',
+      services: {
+        s: { urls: ['http://a:1', 'http://b:1'] },
+        t: {
+          kind: 'custom',
+          description: 'answers with a TTL',
+          open: () => ({
+            resolve: async () => {
+              calls++;
+              return { endpoints: [{ url: 'http://c:1' }], ttlMs: 1_000 };
+            },
+          }),
+        },
+      },
+    });
+    opened.push(registry);
+    expect(['http://a:1', 'http://b:1']).toContain(registry.pick('s').url);
+    await registry.ready('t');
+    // The loop's next lookup is timed with random (TTL jitter): it threw there, and the loop stopped.
+    await clock.advance(5_000);
+    expect(calls).toBeGreaterThanOrEqual(5);
+    const errors = lines.filter(([, msg]) => msg === 'random threw; used Math.random');
+    expect(errors.length).toBeGreaterThan(0);
+    // Masked as any failure the registry logs.
+    expect(JSON.stringify(lines)).not.toContain('pw');
+  });
+
+  it('a balancer whose pick() throws: pick() and url() throw ERR_BALANCER with it as cause', () => {
+    const registry = createRegistry({
+      balancer: { name: 'mine', pick: boom },
+      services: { s: { urls: ['http://a:1', 'http://b:1'] } },
+    });
+    opened.push(registry);
+    for (const call of [() => registry.pick('s'), () => registry.url('s')]) {
+      let error: (Error & { code?: string; cause?: Error; retryable?: boolean }) | undefined;
+      try {
+        call();
+      } catch (e) {
+        error = e as typeof error;
+      }
+      expect(error?.code).toBe('ERR_BALANCER');
+      expect(error?.message).toBe('s: balancer mine pick() threw: broken http://***@h/');
+      expect(error?.cause?.message).toBe('broken http://u:pw@h/');
+      expect(error?.retryable).toBe(false);
+    }
+  });
+
+  it("a balancer whose observe() throws: report() does not throw, logs it at 'error', and outlier detection still counts", () => {
+    const { logger, lines } = recordingLogger();
+    const registry = createRegistry({
+      logger,
+      balancer: { name: 'mine', pick: (candidates) => candidates[0] as never, observe: boom },
+      services: { s: { urls: ['http://a:1', 'http://b:1'], outlierDetection: { consecutive5xx: 1 } } },
+    });
+    opened.push(registry);
+    const endpoint = registry.pick('s');
+    expect(() => registry.report(endpoint, { ok: false, latencyMs: 1, status: 503 })).not.toThrow();
+    expect(lines).toContainEqual([
+      { service: 's', balancer: 'mine', err: 'broken http://***@h/' },
+      'balancer observe() threw',
+    ]);
+    expect(registry.inspect('s').endpoints.find((e) => e.url === endpoint.url)?.ejected).toBe(true);
+  });
+});
