@@ -3,10 +3,13 @@
  * on every reconnection, bodies of refused node-fetch responses, a custom fetch that throws synchronously, and a
  * reader whose read() throws synchronously.
  */
+import { Agent, createServer, request as httpRequest } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { PassThrough, pipeline, type Readable } from 'node:stream';
 import { connect } from '@integ/sse';
 import { createFakeClock } from '@integ/testing';
-import { describe, expect, it, vi } from 'vitest';
-import { settle } from './test-server.js';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { settle, WAIT } from './test-server.js';
 
 describe('a headers function returning the same promise on every attempt', () => {
   // A token cache whose refresh hangs hands back one pending promise on every call. Each reconnection subscribed to
@@ -64,4 +67,90 @@ describe('a headers function returning the same promise on every attempt', () =>
     await expect(next).rejects.toMatchObject({ code: 'ERR_SSE_STATUS' });
     expect(new Headers(fetch.mock.calls[0]?.[1]?.headers).get('authorization')).toBe('Bearer t');
   });
+});
+
+/**
+ * A fetch as node-fetch makes it (no dependency here): the body a Node stream, not a web ReadableStream; aborting the
+ * signal destroys the request (its socket) and the body. v2 pipes the response into the body, so destroying the body
+ * leaves the socket (node-fetch#1762); v3 joins them with pipeline(), so destroying the body destroys the socket.
+ * `agent`: a keep-alive one without the 5 s socket timeout of Node's global agent, as node-fetch users pass.
+ */
+const nodeFetchLike =
+  (version: 2 | 3, agent: Agent) =>
+  (url: string | URL | Request, init?: RequestInit): Promise<Response> =>
+    new Promise((resolve, reject) => {
+      let body: Readable | undefined;
+      const request = httpRequest(String(url), {
+        agent,
+        headers: Object.fromEntries(new Headers(init?.headers)),
+      });
+      const abort = (): void => {
+        request.destroy();
+        body?.destroy();
+        reject(init?.signal?.reason);
+      };
+      init?.signal?.addEventListener('abort', abort);
+      request.on('error', reject);
+      request.on('response', (response) => {
+        response.on('end', () => init?.signal?.removeEventListener('abort', abort));
+        body =
+          version === 3 ? pipeline(response, new PassThrough(), () => {}) : response.pipe(new PassThrough());
+        resolve({
+          type: 'basic',
+          status: response.statusCode,
+          redirected: false,
+          bodyUsed: false,
+          url: String(url),
+          headers: new Headers(response.headers as Record<string, string>),
+          body,
+        } as unknown as Response);
+      });
+      request.end();
+    });
+
+describe('a node-fetch-style fetch (the body a Node stream): the socket of a refused answer', () => {
+  // discard() cancels a web stream only: node-fetch's body has no cancel(), so the socket of a refused answer too big
+  // for the buffers stayed open (unread, never back in the agent's pool), one per ended client, and a 200's stream
+  // (refused: no web stream) for as long as the server kept sending. Every attempt's request is now aborted as it
+  // ends, which ends it in any fetch honouring the signal (node-fetch v2 too, where destroying the body would not).
+  const sockets = new Set<Socket>();
+  let server: ReturnType<typeof createServer> | undefined;
+  afterEach(async () => {
+    for (const socket of sockets) socket.destroy();
+    await new Promise((resolve) => server?.close(resolve) ?? resolve(undefined));
+  });
+  const serve = async (status: number, type: string): Promise<string> => {
+    server = createServer((_, response) => {
+      response.writeHead(status, { 'content-type': type });
+      // A page bigger than what the client buffers unread (a 404 page, a single-page app's index.html answering a
+      // misrouted stream URL): a smaller one is read to its end into the buffers, and its socket goes back to the
+      // agent's pool. An event stream stays open.
+      if (type === 'text/event-stream') response.write(': hello\n\n');
+      else response.end('x'.repeat(1_048_576));
+    });
+    // Keep-alive for ever: a socket the client does not give back stays open until the client closes it.
+    server.keepAliveTimeout = 0;
+    server.on('connection', (socket) => {
+      sockets.add(socket);
+      socket.on('close', () => sockets.delete(socket));
+    });
+    await new Promise<void>((resolve) => server?.listen(0, '127.0.0.1', resolve));
+    return `http://127.0.0.1:${(server.address() as AddressInfo).port}/x`;
+  };
+
+  for (const version of [2, 3] as const)
+    for (const [status, type, code] of [
+      [404, 'text/html', 'ERR_SSE_STATUS'],
+      [200, 'text/html', 'ERR_SSE_CONTENT_TYPE'],
+      [200, 'text/event-stream', 'ERR_INVALID_ARGUMENT'],
+    ] as const)
+      it(`node-fetch v${version}, ${status} ${type}: ${code}, and the socket is closed`, async () => {
+        const url = await serve(status, type);
+        const agent = new Agent({ keepAlive: true });
+        const iteration = (async () => {
+          for await (const _ of connect(url, { fetch: nodeFetchLike(version, agent) }));
+        })();
+        await expect(iteration).rejects.toMatchObject({ code });
+        await vi.waitFor(() => expect(sockets.size).toBe(0), WAIT).finally(() => agent.destroy());
+      });
 });

@@ -516,6 +516,9 @@ export function startSession(target: URL, options: ConnectOptions, sink: Session
       return new SseConnectionError(where, error);
     } finally {
       release();
+      // The attempt's request is aborted as it ends, whatever ended it: a body discard() cannot cancel (node-fetch's Node
+      // stream: a refused 404's, a 200 refused for it) kept its socket open (decision 0204). A no-op for a body read to its end.
+      connection.abort();
       linked.dispose();
       // An event cut off by the end of the stream is discarded.
       parser.reset();
