@@ -101,7 +101,10 @@ export interface RetryOptions<T = unknown> {
    * rejects is ignored; a synchronous throw stops retry with that error. @default none
    */
   readonly onRetry?: ((event: RetryEvent) => void) | undefined;
-  /** Called once when retry gives up, just before it rejects; not awaited, like `onRetry`. @default none */
+  /**
+   * Called once when retry gives up, just before it rejects; not awaited, like `onRetry`. Not called when `fn` never
+   * ran (a bad option, a `signal` aborted before the first call). @default none
+   */
   readonly onGiveUp?: ((event: GiveUpEvent) => void) | undefined;
   /** Where time comes from (pass a fake clock in tests). @default systemClock */
   readonly clock?: Clock | undefined;
@@ -305,7 +308,7 @@ async function attemptAll<T>(
       // taking it for the attempt's failure; so does a stub whose addEventListener (or aborted) throws. A setTimeout
       // that calls back at once (breaking the Clock contract) is a timer of 0 ms that has fired: the wait is over, the
       // attempt's signal is aborted as fn starts (fn is still called, so each attempt counted is a call of fn).
-      // A signal aborted in a hook fires no event any more: check it first.
+      // A signal aborted in a hook (or by the clock, a budget) fires no event any more: check it before listening.
       try {
         timer = ms < Infinity && clock.setTimeout(() => cut(timedOut?.()), ms);
         if (signal?.aborted) {
