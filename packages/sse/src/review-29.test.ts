@@ -6,10 +6,10 @@
 import { Agent, createServer, request as httpRequest } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { PassThrough, pipeline, type Readable } from 'node:stream';
-import { connect } from '@integ/sse';
+import { connect, SseConnectionError } from '@integ/sse';
 import { createFakeClock } from '@integ/testing';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { settle, WAIT } from './test-server.js';
+import { lookalike, settle, WAIT } from './test-server.js';
 
 describe('a headers function returning the same promise on every attempt', () => {
   // A token cache whose refresh hangs hands back one pending promise on every call. Each reconnection subscribed to
@@ -153,4 +153,94 @@ describe('a node-fetch-style fetch (the body a Node stream): the socket of a ref
         await expect(iteration).rejects.toMatchObject({ code });
         await vi.waitFor(() => expect(sockets.size).toBe(0), WAIT).finally(() => agent.destroy());
       });
+});
+
+/**
+ * What a client whose `fetch` (or whose body's reader) fails the way `failure` says does over six attempts on the fake
+ * clock: the errors reported, the reconnection delays, the calls made, and what close() leaves.
+ */
+async function failing(fetch: () => Promise<Response>): Promise<{
+  errors: unknown[];
+  delays: number[];
+  calls: number;
+  timers: number;
+  outcome: unknown;
+}> {
+  const clock = createFakeClock();
+  const errors: unknown[] = [];
+  const delays: number[] = [];
+  let calls = 0;
+  const stream = connect('http://h/x', {
+    clock,
+    random: () => 0.5,
+    fetch: () => {
+      calls++;
+      return fetch();
+    },
+    onError: (error) => errors.push(error),
+    onReconnect: ({ delay }) => delays.push(delay),
+  });
+  let outcome: unknown = 'pending';
+  (async () => {
+    for await (const _ of stream);
+  })().then(
+    () => (outcome = 'ended'),
+    (error: unknown) => (outcome = error),
+  );
+  while (calls < 6) {
+    await settle(2);
+    await clock.advance(delays.at(-1) ?? 0);
+  }
+  await settle(2);
+  stream.close();
+  await settle(2);
+  return { errors, delays, calls, timers: clock.pendingTimers, outcome };
+}
+
+describe('a custom fetch that throws synchronously (decision 0205)', () => {
+  // A fetch wrapper that is not an async function throws where fetch rejects: its failure is the same network error,
+  // which the standard reestablishes the connection after ("unless futile"), as the eventsource package does for a
+  // rejected fetch. It is retried like one, with the growing backoff (capped at maxDelay) and every failure reported.
+  it('reconnects with the backoff, as a rejecting fetch does, reporting each failure; close() leaves nothing', async () => {
+    const failure = new TypeError('fetch failed');
+    const threw = await failing(() => {
+      throw failure;
+    });
+    const rejected = await failing(async () => {
+      throw failure;
+    });
+    expect(threw).toEqual(rejected);
+    // The default backoff at random 0.5: 3/4 of 1 s doubling, the base capped at 30 s.
+    expect(threw.delays).toEqual([750, 1500, 3000, 6000, 12000, 22500]);
+    expect(threw.errors).toHaveLength(6);
+    for (const error of threw.errors) {
+      expect(error).toBeInstanceOf(SseConnectionError);
+      expect(error).toMatchObject({ code: 'ERR_SSE_CONNECTION', cause: failure });
+    }
+    expect(threw).toMatchObject({ calls: 6, timers: 0, outcome: 'ended' });
+  });
+});
+
+describe('a body reader whose read() throws synchronously', () => {
+  // A web stream's read() never throws: it rejects, as a body cut by the network does, which the standard treats as a
+  // network error (reconnect, Last-Event-ID sent). A mock reader that throws is read the same way, not as a broken
+  // fetch (InvalidArgumentError): the next attempt may get a working body.
+  it('is a network error: reported as SseConnectionError with its cause, and the client reconnects', async () => {
+    const failure = new Error('socket hang up');
+    const body = (read: () => Promise<unknown>) => () =>
+      Promise.resolve(
+        lookalike(200, 'text/event-stream', { getReader: () => ({ read, cancel: async () => {} }) }),
+      );
+    const threw = await failing(
+      body(() => {
+        throw failure;
+      }),
+    );
+    const rejected = await failing(body(async () => Promise.reject(failure)));
+    expect(threw).toEqual(rejected);
+    expect(threw.errors).toHaveLength(6);
+    for (const error of threw.errors)
+      expect(error).toMatchObject({ code: 'ERR_SSE_CONNECTION', cause: failure });
+    expect(threw).toMatchObject({ calls: 6, timers: 0, outcome: 'ended' });
+  });
 });
