@@ -50,6 +50,13 @@ describe('sleep', () => {
     expect(clock.pendingTimers).toBe(0);
   });
 
+  it('leaves no abort listener behind when the clock calls back at once (a clock breaking the contract)', async () => {
+    const tracked = trackedAbortController();
+    const clock = { now: () => 0, setTimeout: (fn: () => void) => (fn(), 1), clearTimeout: () => {} };
+    await sleep(10, { clock, signal: tracked.signal });
+    expect(tracked.listeners).toBe(0);
+  });
+
   it('uses an AbortError DOMException when the signal has no reason', async () => {
     const signal = { aborted: true, reason: undefined } as unknown as AbortSignal;
     await expect(sleep(10, { signal })).rejects.toMatchObject({ name: 'AbortError' });
