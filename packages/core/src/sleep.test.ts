@@ -52,7 +52,11 @@ describe('sleep', () => {
 
   it('leaves no abort listener behind when the clock calls back at once (a clock breaking the contract)', async () => {
     const tracked = trackedAbortController();
-    const clock = { now: () => 0, setTimeout: (fn: () => void) => (fn(), 1), clearTimeout: () => {} };
+    const setTimeout = (fn: () => void): number => {
+      fn();
+      return 1;
+    };
+    const clock = { now: () => 0, setTimeout, clearTimeout: () => {} };
     await sleep(10, { clock, signal: tracked.signal });
     expect(tracked.listeners).toBe(0);
   });
