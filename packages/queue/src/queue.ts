@@ -808,6 +808,10 @@ class QueueCore<T> implements Queue<T>, QueueInternals<T> {
     if (this.closed) throw new QueueClosedError(this.name);
     const leaseMs = options?.leaseMs === undefined ? this.leaseMs : checkMs('leaseMs', options.leaseMs, 1);
     const taking = this.claim(1, leaseMs).then(([job]) => {
+      // One job of close()'s list is looked at per call, the oldest, which then goes last: the list stays bounded
+      // however many jobs other processes take over, at one store read per next() at most.
+      const [oldest] = this.pulled.values();
+      if (oldest) void this.recheck(oldest);
       if (job !== undefined) this.pulled.set(job.id, job);
       return job ?? null;
     });
@@ -817,6 +821,24 @@ class QueueCore<T> implements Queue<T>, QueueInternals<T> {
       return await taking;
     } finally {
       this.taking.delete(taking);
+    }
+  }
+
+  /**
+   * Drops a `next()` job whose lease lapsed from close()'s list once the store shows it is not this holder's any more:
+   * claimed again (by another queue object or process), settled, reaped or deleted (decision 0206). A lapsed job nobody
+   * took stays: its holder may still settle it. One with a call of its holder in flight is left to that call.
+   */
+  async recheck(job: LeasedJobImpl<T>): Promise<void> {
+    // It goes last, so the next call looks at another.
+    this.pulled.delete(job.id);
+    this.pulled.set(job.id, job);
+    try {
+      if (job.leaseUntil > this.now()) return;
+      const record = await this.store.get(job.id);
+      if (!job.settled && (record?.token !== job.token || record.status !== 'processing')) this.forget(job);
+    } catch {
+      // The store could not say (closed, locked): the job stays, as it would have.
     }
   }
 
@@ -905,6 +927,7 @@ class QueueCore<T> implements Queue<T>, QueueInternals<T> {
   /** Waits up to `timeoutMs` for jobs taken with `next()` to be settled, then returns the rest to pending. */
   private async releasePulled(timeoutMs: number): Promise<void> {
     await Promise.allSettled(this.taking);
+    await Promise.all([...this.pulled.values()].map(this.recheck, this));
     if (this.pulled.size === 0) return;
     if (timeoutMs > 0) {
       let timer: TimerHandle | undefined;

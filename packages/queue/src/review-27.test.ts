@@ -66,9 +66,11 @@ describe.each(stores)(
         const queue = createQueue<string>({ name: 'q', store, clock });
         await queue.push('a');
         const old = (await queue.next({ leaseMs: 1000 })) as LeasedJob<string>;
+        // Taken over while close() waits (one taken before close() is no longer returned, decision 0206).
+        const closing = queue.close({ timeout: 2000 });
         await clock.advance(1000);
         await createQueue<string>({ name: 'q', store: base, clock }).next();
-        const closing = queue.close({ timeout: 0 });
+        await clock.advance(1000);
         await turns();
         const call = (name: string) => (name === 'ack' ? old.ack() : old.fail(new Error('x')));
         const results = [code(call(first)), code(call(second))];
@@ -105,9 +107,12 @@ describe.each(stores)(
         });
         await queue.push('a');
         held.job = (await queue.next({ leaseMs: 1000 })) as LeasedJob<string>;
+        // Taken over while close() waits: one taken before close() is no longer released (decision 0206).
+        const closing = queue.close({ timeout: 2000 });
         await clock.advance(1000);
         if (takenOver) await createQueue<string>({ name: 'q', store: base, clock }).next();
-        await queue.close({ timeout: 0 });
+        await clock.advance(1000);
+        await closing;
         // Before: 'this lease was already settled', and the ack never reached the store, which kept the lease.
         expect(await held.ack).toMatch(new RegExp(`^${expected}`));
         expect(settles).toEqual(['ack']);

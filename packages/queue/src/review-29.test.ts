@@ -222,3 +222,86 @@ describe.each(stores)('a custom backoff or random that throws (%s store)', (_, c
     await store.close();
   });
 });
+
+/** `base` with its release() calls counted. */
+function countingReleases(base: QueueStore): { store: QueueStore; releases: string[] } {
+  const releases: string[] = [];
+  const store: QueueStore = Object.assign(Object.create(base) as QueueStore, {
+    release: (...args: Parameters<QueueStore['release']>) => {
+      releases.push(args[0]);
+      return base.release(...args);
+    },
+  });
+  return { store, releases };
+}
+
+/** Whether `promise` settles within a few event-loop turns, the fake clock standing still. */
+async function settlesAtOnce(promise: Promise<unknown>): Promise<boolean> {
+  let settled = false;
+  void promise.finally(() => {
+    settled = true;
+  });
+  for (let i = 0; i < 10 && !settled; i++) await turns();
+  return settled;
+}
+
+describe.each(stores)('next() jobs another queue object took over (%s store)', (_, createStore) => {
+  it('close() neither waits for such a job nor returns it; the old holder still gets LeaseLostError', async () => {
+    const clock = createFakeClock({ now: 1_000_000 });
+    const base = createStore();
+    const { store, releases } = countingReleases(base);
+    const queue = createQueue<string>({ name: 'q', store, clock });
+    await queue.push('a');
+    const old = (await queue.next({ leaseMs: 1000 })) as LeasedJob<string>;
+    await clock.advance(1000);
+    const other = createQueue<string>({ name: 'q', store: base, clock });
+    const taken = (await other.next()) as LeasedJob<string>;
+    expect(await settlesAtOnce(queue.close({ timeout: 10_000 }))).toBe(true);
+    expect(releases).toEqual([]);
+    expect(clock.pendingTimers).toBe(0);
+    await expect(old.ack()).rejects.toMatchObject({ code: 'ERR_LEASE_LOST' });
+    await taken.ack();
+    await base.close();
+  });
+
+  it('close() still waits for a lapsed job nobody took (its holder may ack it), then returns it', async () => {
+    const clock = createFakeClock({ now: 1_000_000 });
+    const base = createStore();
+    const { store, releases } = countingReleases(base);
+    const queue = createQueue<string>({ name: 'q', store, clock });
+    const pushed = await queue.push('a');
+    await queue.next({ leaseMs: 1000 });
+    await clock.advance(1000);
+    const closing = queue.close({ timeout: 10_000 });
+    expect(await settlesAtOnce(closing)).toBe(false);
+    await clock.advance(10_000);
+    await closing;
+    expect(releases).toEqual([pushed.id]);
+    expect(await queue.get(pushed.id)).toMatchObject({ status: 'pending', attempts: 0 });
+    await base.close();
+  });
+
+  it('10,000 jobs left to their lease and taken over elsewhere: close() keeps none of them', async () => {
+    const clock = createFakeClock({ now: 1_000_000 });
+    const base = createStore();
+    const { store, releases } = countingReleases(base);
+    const queue = createQueue<number>({ name: 'q', store, clock });
+    const other = createQueue<number>({ name: 'q', store: base, clock });
+    const pulled = (queue as unknown as { pulled: Map<string, unknown> }).pulled;
+    let most = 0;
+    for (let i = 0; i < 10_000; i++) {
+      await queue.push(i);
+      await queue.next({ leaseMs: 1000 });
+      most = Math.max(most, pulled.size);
+      clock.setNow(clock.now() + 1000);
+      await ((await other.next()) as LeasedJob<number>).ack();
+    }
+    // Before: 10,000 (each job left to its lease and taken elsewhere stayed, with its payload, until close()).
+    expect(most).toBeLessThanOrEqual(3);
+    expect(await settlesAtOnce(queue.close({ timeout: 10_000 }))).toBe(true);
+    expect(pulled.size).toBe(0);
+    expect(releases).toEqual([]);
+    expect((await queue.stats()).done).toBe(10_000);
+    await base.close();
+  }, 60_000);
+});
