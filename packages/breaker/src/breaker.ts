@@ -771,11 +771,13 @@ export function createBreaker(options: BreakerOptions | null = {}): Breaker {
       const read = clock.now();
       // User code first, the breaker's fields after: a window's counts() that makes a transition (reset(),
       // isolate()) left a picture of the breaker before it with the counts after. Asked again once then, so the
-      // counts are of the window as the transition left it (reset() cleared it).
+      // counts are of the window as the transition left it (reset() cleared it), and so when it made a call that
+      // was counted at once (a timed call that threw): in consecutiveFailures, not in the counts.
       const g = gen;
+      const c = calls;
       // An async counts' rejection is dropped, as restore's.
       let counted = drop(win?.counts(now));
-      if (g !== gen) counted = drop(win?.counts(now));
+      if (g - gen || c - calls) counted = drop(win?.counts(now));
       return {
         state: STATES[state]!,
         isolated: !!isolations,

@@ -210,6 +210,34 @@ describe('breaker.snapshot(): counts() that does more (7880256)', () => {
     expect(snap).toMatchObject({ state: 'closed', consecutiveFailures: 1, calls: 1, failures: 1 });
   });
 
+  it('a counts() that answers, then makes a call that fails at once without a trip: asked again', async () => {
+    // The call is counted (consecutiveFailures 1) with no transition: the snapshot had it in
+    // consecutiveFailures and not in calls or failures (the window's answer from before it), a breaker that
+    // restores with a window emptier than the one it was taken from.
+    const clock = createFakeClock();
+    let b!: Breaker;
+    let asked = 0;
+    b = createBreaker({
+      clock,
+      slowCallDuration: 1_000,
+      window: () => {
+        const w = slidingWindow({ size: 10 })();
+        return {
+          ...w,
+          counts: (now) => {
+            const answer = w.counts(now);
+            if (!asked++) b.tryExecute(boom);
+            return answer;
+          },
+        };
+      },
+    });
+    const snap = b.snapshot();
+    expect(snap).toMatchObject({ state: 'closed', consecutiveFailures: 1, calls: 1, failures: 1 });
+    expect(asked).toBe(2);
+    expect(b.snapshot()).toEqual(snap);
+  });
+
   it('a counts() that trips the breaker: open, one trip, the counts after, and it restores as it', async () => {
     const clock = createFakeClock();
     let b!: Breaker;
