@@ -116,18 +116,49 @@ export function createFakeClock(options?: FakeClockOptions): FakeClock {
   let now = start;
   let offset = 0;
   let nextId = 1;
+  // The pending timers by handle, and a binary min-heap of them by due time, then id (the order they were set):
+  // the next due is its root, in O(log n) instead of a scan of every timer per firing (16,000 timers fired in
+  // ~430 ms). A timer fired or cleared leaves the map at once and the heap lazily, when it reaches the root; the heap
+  // is rebuilt when such leftovers outnumber the pending timers (a watchdog cleared and set again per event).
   const timers = new Map<unknown, Timer>();
-
-  const nextDue = (until: number): Timer | undefined => {
-    let due: Timer | undefined;
-    for (const timer of timers.values()) {
-      if (
-        timer.at <= until &&
-        (due === undefined || timer.at < due.at || (timer.at === due.at && timer.id < due.id))
-      )
-        due = timer;
+  let heap: Timer[] = [];
+  const before = (a: Timer, b: Timer): boolean => a.at < b.at || (a.at === b.at && a.id < b.id);
+  const push = (timer: Timer): void => {
+    let i = heap.push(timer) - 1;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (!before(timer, heap[parent] as Timer)) break;
+      heap[i] = heap[parent] as Timer;
+      i = parent;
     }
-    return due;
+    heap[i] = timer;
+  };
+  const pop = (): void => {
+    const last = heap.pop() as Timer;
+    const size = heap.length;
+    if (size === 0) return;
+    let i = 0;
+    for (;;) {
+      let child = 2 * i + 1;
+      if (child >= size) break;
+      if (child + 1 < size && before(heap[child + 1] as Timer, heap[child] as Timer)) child++;
+      if (!before(heap[child] as Timer, last)) break;
+      heap[i] = heap[child] as Timer;
+      i = child;
+    }
+    heap[i] = last;
+  };
+  const nextDue = (until: number): Timer | undefined => {
+    let due = heap[0];
+    while (due !== undefined && timers.get(due.handle) !== due) {
+      pop();
+      due = heap[0];
+    }
+    return due !== undefined && due.at <= until ? due : undefined;
+  };
+  const compact = (): void => {
+    if (heap.length > 2 * timers.size + 64)
+      heap = [...timers.values()].sort((a, b) => a.at - b.at || a.id - b.id);
   };
 
   // Where an advance is heading, and the time it last set itself: a timer callback (or a promise callback, or
@@ -191,11 +222,13 @@ export function createFakeClock(options?: FakeClockOptions): FakeClock {
       const n = +ms;
       const delay = n > 2_147_483_647 && n !== Number.POSITIVE_INFINITY ? 1 : n;
       const wait = Math.max(0, Number.isFinite(delay) ? delay : 0);
-      timers.set(handle, { handle, id, at: now + wait, callback, immediate: wait === 0 });
+      const timer: Timer = { handle, id, at: now + wait, callback, immediate: wait === 0 };
+      timers.set(handle, timer);
+      push(timer);
       return handle;
     },
     clearTimeout(handle: TimerHandle): void {
-      timers.delete(handle);
+      if (timers.delete(handle)) compact();
     },
     get pendingTimers() {
       return timers.size;
