@@ -308,3 +308,62 @@ describe.each(stores)('next() jobs another queue object took over (%s store)', (
     await base.close();
   }, 60_000);
 });
+
+describe('a store release() that answers late (decision 0206: the store contract makes every call settle)', () => {
+  /** A memory store whose release() answers only once `answer()` is called. */
+  function lateRelease() {
+    const base = memoryStore();
+    let answer = () => {};
+    const held = new Promise<void>((resolve) => {
+      answer = resolve;
+    });
+    const store: QueueStore = Object.assign(Object.create(base) as QueueStore, {
+      release: async (...args: Parameters<QueueStore['release']>) => {
+        await held;
+        return base.release(...args);
+      },
+    });
+    return { base, store, answer };
+  }
+
+  it("queue.close() waits for the store's answer past its timeout; the holder's ack then says close() returned the job", async () => {
+    const clock = createFakeClock({ now: 1_000_000 });
+    const { store, answer } = lateRelease();
+    const queue = createQueue<string>({ name: 'q', store, clock });
+    const pushed = await queue.push('a');
+    const job = (await queue.next({ leaseMs: 60_000 })) as LeasedJob<string>;
+    const closing = queue.close({ timeout: 1000 });
+    await clock.advance(1000);
+    // Resolving at the timeout would let the process exit before the store had the release (decision 0187).
+    expect(await settlesAtOnce(closing)).toBe(false);
+    const acked = job.ack().then(
+      () => 'ok',
+      (error: Error) => error.message,
+    );
+    await clock.advance(50_000);
+    expect(await settlesAtOnce(acked)).toBe(false);
+    answer();
+    await closing;
+    expect(await acked).toMatch(/close\(\) returned it to pending/);
+    expect(await queue.get(pushed.id)).toMatchObject({ status: 'pending', attempts: 0 });
+    expect(clock.pendingTimers).toBe(0);
+  });
+
+  it("worker.close() waits for the store's answer past its timeout too", async () => {
+    const clock = createFakeClock({ now: 1_000_000 });
+    const { store, answer } = lateRelease();
+    const queue = createQueue<string>({ name: 'q', store, clock });
+    const pushed = await queue.push('a');
+    const worker = queue.process(() => new Promise(() => {}), { leaseMs: 60_000 });
+    await clock.advance(0);
+    for (let i = 0; i < 10 && worker.running === 0; i++) await turns();
+    const closing = worker.close({ timeout: 1000 });
+    await clock.advance(1000);
+    expect(await settlesAtOnce(closing)).toBe(false);
+    answer();
+    await closing;
+    expect(await queue.get(pushed.id)).toMatchObject({ status: 'pending', attempts: 0 });
+    await queue.close();
+    expect(clock.pendingTimers).toBe(0);
+  });
+});

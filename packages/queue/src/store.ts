@@ -29,6 +29,10 @@
  * - `enqueue`, `claim` and `redrive` are all or nothing, however many jobs they touch: no other call sees
  *   part of one, and one that rejects changes nothing (the kit checks the first half; a store's own tests
  *   must check the second by failing a statement midway, as sqlite-batch.test.ts does).
+ * - Every call settles: it resolves or rejects in bounded time. A backend that can hang (a network connection that
+ *   went silent) bounds its own calls (a statement or command timeout) and rejects. The queue waits for each answer:
+ *   `close()` resolves once the store answered its releases, however long after its `timeout` that is, since a
+ *   process may exit right after it; a holder's call made during such a release waits for it (decision 0206).
  */
 
 /** The life cycle of a job. */
