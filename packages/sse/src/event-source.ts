@@ -36,7 +36,17 @@ const constants = (target: { prototype: object }): void => {
   });
 };
 
-type Handler = ((this: EventSource, event: Event) => unknown) | null;
+/**
+ * A handler attribute as read: its `this` typed by what lib.dom's EventSource has too (no `lastEventId`, `readyState` a
+ * number). Read as a handler whose `this` is this class (private fields, `lastEventId`), a function-typed property
+ * compared contravariantly, it made neither the class nor an instance usable where lib.dom's `EventSource` (or
+ * `typeof EventSource`) is expected. A handler is written with `this` typed as this class ({@link HandlerInit}), which
+ * also takes one written for lib.dom's.
+ */
+type Handler<E extends Event = Event> = ((this: HandlerThis, event: E) => unknown) | null;
+type HandlerThis = Omit<EventSource, 'lastEventId' | 'readyState'> & { readonly readyState: number };
+/** A handler attribute as written: `this` is the source. */
+type HandlerInit<E extends Event = Event> = ((this: EventSource, event: E) => unknown) | null;
 type ListenerOptions = boolean | AddEventListenerOptions;
 type RemoveOptions = boolean | EventListenerOptions;
 
@@ -77,7 +87,6 @@ export interface EventSource {
     options?: RemoveOptions,
   ): void;
 }
-type MessageHandler = ((this: EventSource, event: MessageEvent) => unknown) | null;
 
 /**
  * The WHATWG `EventSource` interface over fetch: `readyState` (`CONNECTING`, `OPEN`, `CLOSED`), `url`,
@@ -116,7 +125,7 @@ export class EventSource extends EventTarget {
   // Event handler attributes (onopen, onmessage, onerror), as the DOM keeps them: the listener is added when
   // a handler is first set (so it runs after listeners added before), stays in place when the handler is
   // replaced, and is removed when it is set to null. One listener serves the three types.
-  #handlers: { open?: Handler; message?: MessageHandler; error?: Handler } = {};
+  #handlers: { open?: Handler; message?: Handler<MessageEvent>; error?: Handler } = {};
   // A handler that returns false cancels the event (HTML, "the event handler processing algorithm"). One that is
   // not a function (any object is kept) is skipped: WebIDL invokes a callback that is not callable as returning
   // undefined, with no error, where a TypeError here would be an uncaught exception in Node.
@@ -217,25 +226,25 @@ export class EventSource extends EventTarget {
   get onopen(): Handler {
     return this.#handlers.open ?? null;
   }
-  set onopen(handler: Handler) {
+  set onopen(handler: HandlerInit) {
     this.#on('open', handler);
   }
 
-  get onmessage(): MessageHandler {
+  get onmessage(): Handler<MessageEvent> {
     return this.#handlers.message ?? null;
   }
-  set onmessage(handler: MessageHandler) {
+  set onmessage(handler: HandlerInit<MessageEvent>) {
     this.#on('message', handler);
   }
 
   get onerror(): Handler {
     return this.#handlers.error ?? null;
   }
-  set onerror(handler: Handler) {
+  set onerror(handler: HandlerInit) {
     this.#on('error', handler);
   }
 
-  #on(type: 'open' | 'message' | 'error', handler: Handler | MessageHandler): void {
+  #on(type: 'open' | 'message' | 'error', handler: HandlerInit | HandlerInit<MessageEvent>): void {
     // Any object is kept, as WebIDL's [LegacyTreatNonObjectAsNull] EventHandler keeps it (one that cannot be
     // called is skipped when the event fires, as in the DOM); anything else is null.
     const set = Object(handler) === handler;

@@ -33,8 +33,11 @@ export interface ReconnectInfo {
 
 /** Options of `connect()` (and, but for `credentials` and `signal`, of `EventSource`). */
 export interface ConnectOptions {
-  /** The fetch to use (tests, custom agents, proxies). @default globalThis.fetch */
-  readonly fetch?: typeof fetch | undefined;
+  /**
+   * The fetch to use (tests, custom agents, proxies). Called as `fetch(url, init)` with the URL as a string, so a
+   * wrapper typed `(url: string, init: RequestInit)` is taken, as is `typeof fetch`. @default globalThis.fetch
+   */
+  readonly fetch?: ((input: string, init: RequestInit) => Promise<Response>) | undefined;
   /**
    * Request headers, or a function (may be async) called before every connection attempt, so a refreshed
    * token is used on reconnect. `Accept` and `Last-Event-ID` are set by the client: a `Last-Event-ID` of your own
