@@ -24,8 +24,11 @@ import {
 
 /** Options of {@link createBreakerRegistry}. */
 export interface BreakerRegistryOptions {
-  /** Options of every breaker, or a function of the key returning them. Its `clock` defaults to the registry's. @default {} */
-  readonly options?: BreakerOptions | ((key: string) => BreakerOptions | null | undefined) | undefined;
+  /**
+   * Options of every breaker (`null`: none, as for a whole options object), or a function of the key returning
+   * them. Their `clock` defaults to the registry's. @default {}
+   */
+  readonly options?: BreakerOptions | null | ((key: string) => BreakerOptions | null | undefined) | undefined;
   /** Most breakers kept at once, a whole number >= 1. @default 1_000 */
   readonly maxSize?: number | undefined;
   /**
