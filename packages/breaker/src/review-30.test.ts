@@ -265,12 +265,14 @@ describe('property: restore(snapshot()) describes the same breaker', () => {
   type Op =
     | { t: 'ok' | 'fail' | 'slow' | 'slowFail' | 'hang' }
     | { t: 'advance'; ms: number }
+    | { t: 'wall'; ms: number }
     | { t: 'isolate' | 'release' | 'reset' };
   // Weighted towards failures and time, so that breakers trip, probe and trip again.
   const op: fc.Arbitrary<Op> = fc.oneof(
     { weight: 6, arbitrary: fc.constantFrom<Op>({ t: 'fail' }, { t: 'slowFail' }) },
     { weight: 4, arbitrary: fc.constantFrom<Op>({ t: 'ok' }, { t: 'slow' }, { t: 'hang' }) },
     { weight: 4, arbitrary: fc.integer({ min: 0, max: 40_000 }).map((ms): Op => ({ t: 'advance', ms })) },
+    { weight: 2, arbitrary: fc.integer({ min: -90_000, max: 90_000 }).map((ms): Op => ({ t: 'wall', ms })) },
     { weight: 1, arbitrary: fc.constantFrom<Op>({ t: 'isolate' }, { t: 'release' }, { t: 'reset' }) },
   );
   const windows = {
@@ -279,7 +281,7 @@ describe('property: restore(snapshot()) describes the same breaker', () => {
     time: slidingWindow({ type: 'time', duration: 30_000, buckets: 6, minimumCalls: 3 }),
   };
 
-  it('for random sequences of calls, time, isolations and resets (seed 30)', async () => {
+  it('for random sequences of calls, time, wall-clock steps, isolations and resets (seed 30)', async () => {
     await fc.assert(
       fc.asyncProperty(
         fc.constantFrom('none', 'count', 'time') as fc.Arbitrary<keyof typeof windows>,
@@ -322,6 +324,9 @@ describe('property: restore(snapshot()) describes the same breaker', () => {
                 break;
               case 'advance':
                 await clock.advance(o.ms);
+                break;
+              case 'wall':
+                clock.setWallClock(clock.now() + o.ms);
                 break;
               case 'isolate':
                 releases.push(b.isolate());
