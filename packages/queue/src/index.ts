@@ -17,6 +17,7 @@ export {
 export type { FailOptions, Handler, HandlerContext, Job, LeasedJob } from './job.js';
 export { type MemoryStore, memoryStore } from './memory-store.js';
 export {
+  type CleanJobsOptions,
   type CloseOptions,
   createQueue,
   DEFAULT_ATTEMPTS,

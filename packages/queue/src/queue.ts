@@ -164,6 +164,14 @@ export interface RedriveJobsOptions {
   readonly limit?: number | undefined;
 }
 
+/** Options of {@link Queue.clean}. */
+export interface CleanJobsOptions {
+  /** Which finished jobs to delete. */
+  readonly status: 'done' | 'dead';
+  /** Only jobs finished more than this many ms ago. */
+  readonly olderThan: number;
+}
+
 /** Options of {@link Queue.close}. */
 export interface CloseOptions {
   /** How long to wait for running jobs before returning them to pending, in ms. @default 10000 */
@@ -196,7 +204,7 @@ export interface Queue<T = unknown> {
   /** Moves dead jobs back to pending with fresh attempts; resolves how many moved. */
   redrive(options?: RedriveJobsOptions): Promise<number>;
   /** Deletes `done` (or `dead`) jobs finished more than `olderThan` ms ago; resolves how many. */
-  clean(options: { readonly status: 'done' | 'dead'; readonly olderThan: number }): Promise<number>;
+  clean(options: CleanJobsOptions): Promise<number>;
   /**
    * Stops every worker (graceful, see {@link CloseOptions}) and refuses further pushes. Idempotent: later calls
    * return the first call's promise.
@@ -899,7 +907,7 @@ class QueueCore<T> implements Queue<T>, QueueInternals<T> {
     return n;
   }
 
-  async clean(options: { readonly status: 'done' | 'dead'; readonly olderThan: number }): Promise<number> {
+  async clean(options: CleanJobsOptions): Promise<number> {
     if (options?.status !== 'done' && options?.status !== 'dead')
       throw new InvalidArgumentError('status', "'done' or 'dead'", options?.status);
     const olderThan = checkMs('olderThan', options.olderThan, 0, MAX_MS);

@@ -35,7 +35,7 @@ export interface ConformanceOptions {
    */
   createStore(): QueueStore | Promise<QueueStore>;
   /** Disposes of a store after its test (after `store.close()`, even when the test failed), e.g. deletes its file. */
-  cleanup?(store: QueueStore): Promise<void> | void;
+  readonly cleanup?: ((store: QueueStore) => Promise<void> | void) | undefined;
   /**
    * Longest a single store call (and `createStore`, `cleanup`) may take, in real ms. A call still pending
    * then fails its test with a message naming it, so a hung store fails the suite instead of stalling it
