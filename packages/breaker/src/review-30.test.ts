@@ -573,6 +573,23 @@ describe("README's 'Both triggers run' (640d2ad), on the usage example's payment
     expect(b.snapshot()).toMatchObject({ state: 'open', trips: 1, calls: 5, failures: 5, openUntil: 5_000 });
   });
 
+  it('slow answers count as failures in the window, not in the 5 in a row', async () => {
+    const clock = createFakeClock();
+    const b = payments(clock);
+    for (let i = 0; i < 6; i++)
+      await b.tryExecute(() => {
+        clock.advanceSync(2_001);
+        return { status: 200 };
+      });
+    expect(b.snapshot()).toMatchObject({
+      state: 'closed',
+      consecutiveFailures: 0,
+      calls: 6,
+      failures: 6,
+      slowCalls: 6,
+    });
+  });
+
   it('an outage called once every 10 s opens it after 5 calls; with failureThreshold: Infinity, never', async () => {
     const clock = createFakeClock();
     const both = payments(clock);
