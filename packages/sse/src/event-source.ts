@@ -47,8 +47,11 @@ type Handler<E extends Event = Event> = ((this: HandlerThis, event: E) => unknow
 type HandlerThis = Omit<EventSource, 'lastEventId' | 'readyState'> & { readonly readyState: number };
 /** A handler attribute as written: `this` is the source. */
 type HandlerInit<E extends Event = Event> = ((this: EventSource, event: E) => unknown) | null;
-type ListenerOptions = boolean | AddEventListenerOptions;
-type RemoveOptions = boolean | EventListenerOptions;
+// Named from EventTarget, as lib.dom and @types/node both have it: a Node project without the DOM lib has no
+// AddEventListenerOptions or EventListenerOrEventListenerObject.
+type ListenerOptions = Parameters<EventTarget['addEventListener']>[2];
+type RemoveOptions = Parameters<EventTarget['removeEventListener']>[2];
+type AnyListener = Parameters<EventTarget['addEventListener']>[1];
 
 /**
  * The DOM's typed listeners, as lib.dom gives its own `EventSource`: `open` and `error` listeners get an
@@ -66,11 +69,7 @@ export interface EventSource {
     listener: (this: EventSource, event: MessageEvent) => unknown,
     options?: ListenerOptions,
   ): void;
-  addEventListener(
-    type: string,
-    listener: EventListenerOrEventListenerObject | null,
-    options?: ListenerOptions,
-  ): void;
+  addEventListener(type: string, listener: AnyListener, options?: ListenerOptions): void;
   removeEventListener(
     type: 'open' | 'error',
     listener: (this: EventSource, event: Event) => unknown,
@@ -81,11 +80,7 @@ export interface EventSource {
     listener: (this: EventSource, event: MessageEvent) => unknown,
     options?: RemoveOptions,
   ): void;
-  removeEventListener(
-    type: string,
-    listener: EventListenerOrEventListenerObject | null,
-    options?: RemoveOptions,
-  ): void;
+  removeEventListener(type: string, listener: AnyListener, options?: RemoveOptions): void;
 }
 
 /**

@@ -6,8 +6,10 @@
 import { Agent, createServer, request as httpRequest } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { PassThrough, pipeline, type Readable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
 import { connect, SseConnectionError } from '@integ/sse';
 import { createFakeClock } from '@integ/testing';
+import ts from 'typescript';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { lookalike, settle, WAIT } from './test-server.js';
 
@@ -243,4 +245,26 @@ describe('a body reader whose read() throws synchronously', () => {
       expect(error).toMatchObject({ code: 'ERR_SSE_CONNECTION', cause: failure });
     expect(threw).toMatchObject({ calls: 6, timers: 0, outcome: 'ended' });
   });
+});
+
+describe('the types in a Node project without the DOM lib (@types/node only)', () => {
+  // The public types named HeadersInit, RequestCredentials, AddEventListenerOptions and EventListenerOrEventListenerObject,
+  // which only lib.dom declares: such a project got errors from our declarations (skipLibCheck off) or `any` (on). The
+  // package's sources are checked here as the house tsconfig says, with lib ES2022 and the node types only.
+  it('type-check with lib ES2022 and types node', () => {
+    const root = fileURLToPath(new URL('../../../', import.meta.url));
+    const { config } = ts.readConfigFile(`${root}tsconfig.base.json`, ts.sys.readFile);
+    const { options } = ts.parseJsonConfigFileContent(config, ts.sys, root);
+    const program = ts.createProgram([fileURLToPath(new URL('./index.ts', import.meta.url))], {
+      ...options,
+      lib: ['lib.es2022.d.ts'],
+      types: ['node'],
+      noEmit: true,
+      skipLibCheck: false,
+    });
+    const errors = ts
+      .getPreEmitDiagnostics(program)
+      .map((diagnostic) => ts.flattenDiagnosticMessageText(diagnostic.messageText, '\n'));
+    expect(errors).toEqual([]);
+  }, 60_000);
 });

@@ -19,6 +19,12 @@ import type { SseEvent } from '../parser.js';
 import { createParser } from '../parser.js';
 import { checkNumber, fail } from './check.js';
 
+// lib.dom's HeadersInit and RequestCredentials, named from what a Node project without the DOM lib (@types/node only)
+// has too: there the public types referred to names that do not exist (errors with skipLibCheck off, `any` with it on).
+/** What `new Headers(init)` takes: a `Headers`, an object of name -> value, or `[name, value]` pairs. */
+type HeadersInput = NonNullable<ConstructorParameters<typeof Headers>[0]>;
+type Credentials = NonNullable<RequestInit['credentials']>;
+
 /** What the hooks get when the client is about to reconnect. */
 export interface ReconnectInfo {
   /** 1-based count of reconnections since the last connection that delivered an event. */
@@ -45,7 +51,7 @@ export interface ConnectOptions {
    * fails that attempt (an `SseConnectionError`, its error the cause) and the client reconnects; headers
    * that fetch refuses (a bad name, a value with a control character) end the stream with an `InvalidArgumentError`.
    */
-  readonly headers?: HeadersInit | (() => HeadersInit | Promise<HeadersInit>) | undefined;
+  readonly headers?: HeadersInput | (() => HeadersInput | Promise<HeadersInput>) | undefined;
   /** HTTP method. @default 'GET' */
   readonly method?: string | undefined;
   /**
@@ -54,7 +60,7 @@ export interface ConnectOptions {
    */
   readonly body?: string | Blob | FormData | URLSearchParams | ArrayBuffer | null | undefined;
   /** fetch credentials mode. @default 'same-origin' */
-  readonly credentials?: RequestCredentials | undefined;
+  readonly credentials?: Credentials | undefined;
   /** Aborting closes the connection for good and frees every timer. */
   readonly signal?: AbortSignal | undefined;
   /**
@@ -199,7 +205,7 @@ export function startSession(target: URL, options: ConnectOptions, sink: Session
   // message quotes the value (a token): refused as InvalidArgumentError without it. Static headers are tried here.
   const toHeaders = (value: unknown): Headers => {
     try {
-      const init = new Headers(value as HeadersInit);
+      const init = new Headers(value as HeadersInput);
       // One test of all names and values: names are tokens, and Headers refuses CR, LF and NULL in values.
       if (!CTL.test(`${[...init]}`)) return init;
     } catch {}
@@ -244,7 +250,7 @@ export function startSession(target: URL, options: ConnectOptions, sink: Session
   // attempt (a token cache whose refresh hangs) held one reaction per attempt, subscribed to again by each (10,000
   // over a long outage), until it settled. `wake` answers the attempt waiting on it.
   let asked: unknown = {};
-  let answer: Promise<HeadersInit> | undefined;
+  let answer: Promise<HeadersInput> | undefined;
   let wake: () => unknown;
   let serverRetry = 0;
   let attempt = 0;
@@ -373,7 +379,7 @@ export function startSession(target: URL, options: ConnectOptions, sink: Session
       const given =
         typeof headers === 'function'
           ? await Promise.race([
-              new Promise<HeadersInit>((resolve, reject) => {
+              new Promise<HeadersInput>((resolve, reject) => {
                 const result = headers();
                 // Subscribing to a settled promise holds nothing: its reaction runs at once.
                 wake = () => answer?.then(resolve, reject);
@@ -422,7 +428,8 @@ export function startSession(target: URL, options: ConnectOptions, sink: Session
           credentials,
           cache: 'no-store',
           signal: linked.signal,
-        }),
+          // @types/node's RequestInit (undici's) has no `cache`: cast, so the package type-checks without the DOM lib.
+        } as RequestInit),
       );
       // Raced the same way: a custom fetch that ignores the signal may never settle. A response it gives after
       // the abort anyway is cancelled unread (aborting a fetch ends its body).
@@ -483,10 +490,12 @@ export function startSession(target: URL, options: ConnectOptions, sink: Session
         // Given up on by release() too: a mock's reader whose read() ignores cancel() (or that has none) held the
         // connection past the watchdog and the caller's abort, the iteration waiting for ever. None is started once
         // released (after a chunk read before the cancel, or a drain): it would wait for ever on such a reader.
-        const { done, value } = await new Promise<ReadableStreamReadResult<Uint8Array>>((resolve, reject) => {
-          abandon = reject;
-          reader ? current.read().then(resolve, reject) : reject();
-        });
+        const { done, value } = await new Promise<Awaited<ReturnType<typeof current.read>>>(
+          (resolve, reject) => {
+            abandon = reject;
+            reader ? current.read().then(resolve, reject) : reject();
+          },
+        );
         // The watchdog's reason when it cancelled the body, else undefined: a normal end.
         if (done) return connection.signal.reason;
         lastActivity = clock.now();
