@@ -11,7 +11,7 @@ import type { Logger } from '@integ/core';
 import { createQueue, type Job, type LeasedJob, memoryStore, type QueueStore } from '@integ/queue';
 import { sqliteStore } from '@integ/queue/sqlite';
 import { createFakeClock } from '@integ/testing';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { openTestDatabase } from '../test/sqlite-db.js';
 import { turns } from './internal/manual-clock.js';
 
@@ -70,6 +70,36 @@ describe('sqliteStore() errors and logs name the path without URL userinfo', () 
     expect(error, text).toMatchObject({ code: 'ERR_STORE_UNAVAILABLE' });
     expect(text).toContain('jobs.db');
     expect(text).not.toMatch(/USER-Q7|PASS|WORD-Z9/);
+  });
+
+  it("when the driver's own error quotes the userinfo (node:sqlite: 'invalid uri authority: user:password@host')", () => {
+    // What node:sqlite (Node 22.23) throws for such a path, checked there; Node 20 has no node:sqlite, so the error
+    // comes from a stubbed driver.
+    const quoted = Object.assign(new Error('invalid uri authority: USER-Q7:PASSWORD-Z9@localhost'), {
+      code: 'ERR_SQLITE_ERROR',
+      errcode: 1,
+    });
+    const realGetBuiltin = process.getBuiltinModule;
+    vi.spyOn(process, 'getBuiltinModule').mockImplementation(((id: string) =>
+      id === 'node:module'
+        ? {
+            createRequire: () => () =>
+              function Database() {
+                throw quoted;
+              },
+          }
+        : realGetBuiltin(id)) as typeof process.getBuiltinModule);
+    let error: unknown;
+    try {
+      sqliteStore({ path: 'file://USER-Q7:PASSWORD-Z9@localhost/srv/jobs.db' });
+    } catch (e) {
+      error = e;
+    } finally {
+      vi.restoreAllMocks();
+    }
+    const text = seen(error);
+    expect(text).toContain('invalid uri authority');
+    expect(text).not.toMatch(/USER-Q7|PASSWORD-Z9/);
   });
 
   it('still names a plain path holding an @ in full, and a Windows drive path', async () => {

@@ -123,12 +123,17 @@ function sleepSync(ms: number): void {
 }
 
 /**
- * The path for messages: a `file:` URI without its query, whose parameters may carry a key, nor anything from its
- * scheme to its last `@` (userinfo, `user:password@`; up to the last, so a password holding `/` or `@` goes too).
- * A scheme has two characters or more: `C:\` is a Windows drive.
+ * `text` without the userinfo of `path`: what a path with a scheme holds from it to its last `@` (`user:password@`;
+ * up to the last, so a password holding `/` or `@` goes too), its query aside. A scheme has two characters or more:
+ * `C:\` is a Windows drive.
  */
-const shown = (path: string): string =>
-  JSON.stringify(path.replace(/\?.*/s, '?…').replace(/^(\w[\w+.-]+:\/*).*@/s, '$1…@'));
+function hide(text: string, path: string): string {
+  const userinfo = /^\w[\w+.-]+:\/*(.*@)/s.exec(path.replace(/\?.*/s, ''))?.[1];
+  return userinfo ? text.replaceAll(userinfo, '…@') : text;
+}
+
+/** The path for messages: without a `file:` URI's query, whose parameters may carry a key, nor its userinfo. */
+const shown = (path: string): string => JSON.stringify(hide(path.replace(/\?.*/s, '?…'), path));
 
 /** Maps a driver error onto the store's typed errors; others pass through. */
 function mapError(error: unknown, path: string, busyTimeout: number): unknown {
@@ -310,6 +315,15 @@ export function sqliteStore(options: SqliteStoreOptions): SqliteStore {
     try {
       opened = openDatabase(path, driverChoice, busyTimeout);
     } catch (error) {
+      // node:sqlite quotes a bad URI authority in its message ('invalid uri authority: user:password@host'): the
+      // userinfo shown() hides is cut from the driver's error too, which is kept as the cause (or thrown as is).
+      if (error instanceof Error)
+        try {
+          error.message = hide(error.message, path);
+          error.stack &&= hide(error.stack, path);
+        } catch {
+          // A frozen error: the mapped one's own message still hides it.
+        }
       throw mapError(error, path, busyTimeout);
     }
     const d = opened.db;
