@@ -152,8 +152,15 @@ describe('connect()', () => {
   it('takes a typed fetch wrapper, a mock with fewer parameters, and the platform fetch', () => {
     // The client calls fetch(url: string, init: RequestInit): a wrapper typed for exactly that is a fetch to it.
     const wrapper = async (url: string, init: RequestInit): Promise<Response> => globalThis.fetch(url, init);
-    const options: ConnectOptions[] = [{ fetch: wrapper }, { fetch: async () => new Response() }, { fetch }];
-    expect(options).toHaveLength(3);
+    // The README's Cloudflare Workers FAQ: a fetch that drops the `cache` option.
+    const noCache: ConnectOptions['fetch'] = (input, { cache, ...init } = {}) => fetch(input, init);
+    const options: ConnectOptions[] = [
+      { fetch: wrapper },
+      { fetch: async () => new Response() },
+      { fetch },
+      { fetch: noCache },
+    ];
+    expect(options).toHaveLength(4);
   });
 });
 
