@@ -3,6 +3,7 @@
  * on every reconnection, bodies of refused node-fetch responses, a custom fetch that throws synchronously, and a
  * reader whose read() throws synchronously.
  */
+import { getEventListeners } from 'node:events';
 import { Agent, createServer, request as httpRequest } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { PassThrough, pipeline, type Readable } from 'node:stream';
@@ -18,6 +19,7 @@ describe('a headers function returning the same promise on every attempt', () =>
   // it again (a reaction held by that promise until it settles): a closure per attempt over a long outage.
   it('subscribes to it once over 10,000 attempts ended by idleTimeout', async () => {
     const clock = createFakeClock();
+    const controller = new AbortController();
     const pending = new Promise<HeadersInit>(() => {});
     // Counts the subscriptions (a race, a resolve with it, allSettled: each calls then()).
     let subscriptions = 0;
@@ -38,16 +40,27 @@ describe('a headers function returning the same promise on every attempt', () =>
       },
       idleTimeout: 1,
       backoff: () => 0,
+      signal: controller.signal,
       fetch: async () => new Response(null, { status: 500 }),
     });
     const iterator = stream[Symbol.asyncIterator]();
     iterator.next().catch(() => {});
     await settle(1);
-    while (calls < 10_000) await clock.advance(1);
+    // Timers and the caller's signal stay bounded too: the watchdog or the reconnection wait, one listener.
+    let most = { timers: 0, listeners: 0 };
+    while (calls < 10_000) {
+      await clock.advance(1);
+      most = {
+        timers: Math.max(most.timers, clock.pendingTimers),
+        listeners: Math.max(most.listeners, getEventListeners(controller.signal, 'abort').length),
+      };
+    }
     expect(subscriptions).toBe(1);
+    expect(most).toEqual({ timers: 1, listeners: 1 });
     stream.close();
     await settle(1);
     expect(clock.pendingTimers).toBe(0);
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
   });
 
   it('still asks headers() on each attempt and uses a promise that settles later', async () => {
