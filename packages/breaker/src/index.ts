@@ -2,6 +2,7 @@
  * @integ/breaker: a circuit breaker with consecutive-failure, failure-rate and slow-call triggers over
  * count or time windows, honest half-open probes, cheap rejections, snapshots and a keyed registry.
  */
+export type { Clock, TimerHandle } from '@integ/core';
 export {
   type Breaker,
   type BreakerContext,

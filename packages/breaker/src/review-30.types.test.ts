@@ -16,3 +16,13 @@ describe('createBreakerRegistry({ options: null })', () => {
     expectTypeOf<null>().toExtend<BreakerRegistryOptions['options']>();
   });
 });
+
+describe('the clock types', () => {
+  it('are exported by @integ/breaker, so a custom clock is typed without installing @integ/core', () => {
+    const clock: import('../src/index').Clock = { now: () => 0, setTimeout: () => 1, clearTimeout: () => {} };
+    expectTypeOf<ReturnType<import('../src/index').Clock['setTimeout']>>().toEqualTypeOf<
+      import('../src/index').TimerHandle
+    >();
+    expect(createBreaker({ clock }).state).toBe('closed');
+  });
+});
