@@ -257,6 +257,11 @@ async function attemptAll<T>(
   let reason: GiveUpEvent['reason'] | undefined;
   // Cuts the attempt or wait in progress (a no-op between them).
   let stop: (reason: unknown) => void = ignore;
+  // The deadline's timer: from here on every check gives up, and the attempt or wait in progress is cut.
+  const expire = (): void => {
+    expiresAt = -Infinity;
+    stop(new TimeoutError(deadline, 'Retry deadline'));
+  };
   // Set when the clock's clearTimeout threw in race() (a broken clock, not a failed attempt), or when the caller's
   // signal aborted before fn's first call: the loop rethrows the error as is, without onGiveUp.
   let broken: boolean | undefined;
@@ -277,6 +282,8 @@ async function attemptAll<T>(
     new Promise((resolve, reject) => {
       let done: unknown;
       let timer: TimerHandle;
+      // Set once clock.setTimeout has returned; before, a call back from inside it only marks it (see below).
+      let later: unknown;
       const settle = (value: unknown, ok?: boolean): void => {
         done = 1;
         stop = ignore;
@@ -307,24 +314,37 @@ async function attemptAll<T>(
       // any listener is on the caller's signal or fn is called, and the loop rethrows the clock's error instead of
       // taking it for the attempt's failure; so does a stub whose addEventListener (or aborted) throws. A setTimeout
       // that calls back at once (breaking the Clock contract) is a timer of 0 ms that has fired: the wait is over, the
-      // attempt's signal is aborted as fn starts (fn is still called, so each attempt counted is a call of fn).
-      // A signal aborted in a hook (or by the clock, a budget) fires no event any more: check it before listening.
+      // attempt's signal is aborted as fn starts (fn is still called, so each attempt counted is a call of fn). Its
+      // callback is taken once setTimeout has returned: a throw after it still rejects with the clock's error, the
+      // handle is known (cleared: a clock that scheduled it too fired it later, unhooking the deadline from an attempt), and an
+      // abort seen at that point wins. A signal aborted in a hook (or by the clock, a budget) fires no event any
+      // more: check it before listening.
       try {
-        timer = ms < Infinity && clock.setTimeout(() => cut(timedOut?.()), ms);
+        timer =
+          ms < Infinity &&
+          clock.setTimeout(() => {
+            if (later) cut(timedOut?.());
+            else later = 2;
+          }, ms);
         if (signal?.aborted) {
           // Aborted before fn ran (by a budget, a clock, a hook): this attempt is no call of fn, and none is
           // reported. Before the first call, retry rejects as for an already aborted signal, without onGiveUp.
           if (controller) broken = !--attempt;
           return onAbort();
         }
-        // Not once settled by a timer that fired at once: settle() has already removed the listener.
-        done || signal?.addEventListener('abort', onAbort);
+        if (later) cut(timedOut?.());
+        else signal?.addEventListener('abort', onAbort);
+        later = 1;
       } catch (error) {
         broken = true;
         return settle(error);
       }
-      // The deadline cuts attempts and waits, not a retryIf (user code, outside its guarantee).
-      if (controller || !start) stop = cut;
+      // The deadline cuts attempts and waits, not a retryIf (user code, outside its guarantee). Its timer fired
+      // already when the clock called it back at once, before the first attempt was there to cut.
+      if (controller || !start) {
+        stop = cut;
+        if (expiresAt === -Infinity) expire();
+      }
       if (start)
         try {
           // A value that comes after the cut (from an fn that ignored its signal, or judged by a retryOnResult
@@ -367,12 +387,7 @@ async function attemptAll<T>(
   // wall clock that NTP or a resumed VM can set back (a 10 s deadline then ran for as long as the step). The
   // clock still decides early give-ups (a step forward may end the call early); once the timer has fired,
   // `expiresAt` is -Infinity and every check below gives up.
-  const deadlineTimer =
-    deadline < Infinity &&
-    clock.setTimeout(() => {
-      expiresAt = -Infinity;
-      stop(new TimeoutError(deadline, 'Retry deadline'));
-    }, deadline);
+  const deadlineTimer = deadline < Infinity && clock.setTimeout(expire, deadline);
   // Whether an attempt after a wait of `ms` would start at or after the deadline. Once its timer has fired, yes, also
   // on a clock that reads NaN (NaN >= -Infinity is false: an attempt started after the deadline, and nothing cut it).
   const past = (ms: number): boolean =>

@@ -1,0 +1,248 @@
+/**
+ * Review round 30: cross-review of round 29's retry fixes: 7f783a7 (an attempt the caller's abort cut before fn ran
+ * is not counted), 577ee2e (a clock whose setTimeout calls back at once), 628a703 (Retry-After years 0000-0099).
+ */
+import type { Clock, TimerHandle } from '@integ/core';
+import { constant, type GiveUpEvent, isRetryError, type RetryEvent, retry } from '@integ/retry';
+import { createFakeClock, trackedAbortController } from '@integ/testing';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { run } from './settle.test-support.js';
+
+/** How a clock's setTimeout treats one call: as the contract says, calling back at once, or both. */
+type Mode = 'timer' | 'at once' | 'at once, scheduled too';
+
+/**
+ * A fake clock whose setTimeout treats its nth call as `mode(n, ms)` says: 'at once' runs the callback before
+ * returning a handle of nothing (breaking the Clock contract); 'at once, scheduled too' runs it and still schedules
+ * it, returning the real handle (a wrapper that "fires due timers at once"). `throwAfter(n)` then throws.
+ */
+function oddClock(mode: (call: number, ms: number) => Mode, throwAfter?: (call: number) => boolean) {
+  const fake = createFakeClock({ now: 1e12 });
+  let calls = 0;
+  const clock: Clock = {
+    now: () => fake.now(),
+    setTimeout: (callback, ms) => {
+      const call = ++calls;
+      const m = mode(call, ms);
+      if (m !== 'timer') callback();
+      if (throwAfter?.(call)) throw new Error(`clock broke at setTimeout ${call}`);
+      return m === 'at once' ? { fired: call } : fake.setTimeout(callback, ms);
+    },
+    clearTimeout: (handle: TimerHandle) => fake.clearTimeout(handle),
+  };
+  return { fake, clock };
+}
+
+/** Settles `promise` on the fake clock, or says 'pending' when it is still pending once no timer is left. */
+type Outcome<T> = { ok: true; value: T } | { ok: false; error: unknown } | 'pending';
+async function settleOrHang<T>(
+  promise: Promise<T>,
+  fake: ReturnType<typeof createFakeClock>,
+): Promise<Outcome<T>> {
+  let outcome = 'pending' as Outcome<T>;
+  promise.then(
+    (value) => {
+      outcome = { ok: true, value };
+    },
+    (error: unknown) => {
+      outcome = { ok: false, error };
+    },
+  );
+  await fake.runAll();
+  for (let i = 0; i < 20; i++) await Promise.resolve();
+  return outcome;
+}
+
+describe('retry with a clock whose setTimeout calls back at once (577ee2e)', () => {
+  it('clears a timer that fired at once but was scheduled too: none is left when retry resolves', async () => {
+    // setTimeout calls: 1 attempt 1's timer (cut at once), 2 attempt 2's timer.
+    const { fake, clock } = oddClock((call) => (call === 1 ? 'at once, scheduled too' : 'timer'));
+    let calls = 0;
+    const promise = retry(() => ++calls, { clock, timeout: 100, backoff: constant(0) });
+    // Resolved without advancing the clock: only the timer's scheduled copy can be left.
+    for (let i = 0; i < 20; i++) await Promise.resolve();
+    expect(await promise).toBe(2);
+    expect(fake.pendingTimers).toBe(0);
+  });
+
+  it('the scheduled copy of a wait that fired at once does not stop the deadline from cutting the next attempt', async () => {
+    // setTimeout calls: 1 the deadline (1000 ms), 2 the wait (500 ms, at once and scheduled too). Before, the copy
+    // fired at 500 ms and unhooked the deadline from attempt 2, which never settles: retry never settled.
+    const { fake, clock } = oddClock((call) => (call === 2 ? 'at once, scheduled too' : 'timer'));
+    const controller = trackedAbortController();
+    let calls = 0;
+    const outcome = await settleOrHang(
+      retry(
+        () => {
+          if (++calls === 1) throw new Error('down');
+          return new Promise<never>(() => {});
+        },
+        { clock, deadline: 1000, backoff: constant(500), signal: controller.signal },
+      ),
+      fake,
+    );
+    expect(outcome).toMatchObject({ ok: false, error: { attempts: 2, reason: 'deadline' } });
+    expect(calls).toBe(2);
+    expect(fake.now()).toBe(1e12 + 1000);
+    expect(controller.listeners).toBe(0);
+    expect(fake.pendingTimers).toBe(0);
+  });
+
+  it('a deadline timer that fired at once cuts the first attempt: an fn that never settles does not hold retry', async () => {
+    const { fake, clock } = oddClock(() => 'at once');
+    const seen: boolean[] = [];
+    const events: GiveUpEvent[] = [];
+    const outcome = await settleOrHang(
+      retry(
+        ({ signal }) => {
+          seen.push(signal.aborted);
+          return new Promise<never>(() => {});
+        },
+        { clock, deadline: 1000, onGiveUp: (event) => events.push(event) },
+      ),
+      fake,
+    );
+    expect(outcome).toMatchObject({ ok: false, error: { attempts: 1, reason: 'deadline' } });
+    expect(seen).toEqual([true]);
+    expect(events).toEqual([expect.objectContaining({ attempts: 1, reason: 'deadline' })]);
+  });
+
+  it.each([
+    // setTimeout's first call: without a timeout the wait after attempt 1, with one attempt 1's timer.
+    ['the wait', {}, 1],
+    ['an attempt timeout', { timeout: 100 }, 0],
+  ] as const)(
+    'a setTimeout that calls back and then throws (%s): retry rejects with the clock error, fn not called again',
+    async (_, extra, expectedCalls) => {
+      const { fake, clock } = oddClock(
+        (call) => (call === 1 ? 'at once' : 'timer'),
+        (call) => call === 1,
+      );
+      const controller = trackedAbortController();
+      let calls = 0;
+      const events: GiveUpEvent[] = [];
+      const result = await run(
+        retry(
+          () => {
+            calls++;
+            throw new Error(`down ${calls}`);
+          },
+          {
+            clock,
+            attempts: 3,
+            backoff: constant(10),
+            signal: controller.signal,
+            onGiveUp: (event) => events.push(event),
+            ...extra,
+          },
+        ),
+        fake,
+      );
+      expect(result).toMatchObject({ ok: false, error: { message: expect.stringMatching(/^clock broke/) } });
+      // Before: the wait's error was dropped and left retry marked broken, so attempt 2's ordinary failure was
+      // thrown as is (no third attempt); the attempt's timer rejected with its TimeoutError instead.
+      expect(calls).toBe(expectedCalls);
+      expect(events).toEqual([]);
+      expect(controller.listeners).toBe(0);
+      expect(fake.pendingTimers).toBe(0);
+    },
+  );
+
+  it('a setTimeout that calls back at once and aborts the caller before the first call: rejects with its reason', async () => {
+    const controller = trackedAbortController();
+    const reason = new Error('caller gone');
+    const fake = createFakeClock({ now: 1e12 });
+    const clock: Clock = {
+      now: () => fake.now(),
+      setTimeout: (callback) => {
+        callback();
+        controller.abort(reason);
+        return 0;
+      },
+      clearTimeout: () => {},
+    };
+    let calls = 0;
+    const events: GiveUpEvent[] = [];
+    const result = await run(
+      retry(() => ++calls, {
+        clock,
+        timeout: 100,
+        signal: controller.signal,
+        onGiveUp: (event) => events.push(event),
+      }),
+      fake,
+    );
+    expect(result).toEqual({ ok: false, error: reason });
+    expect(calls).toBe(0);
+    expect(events).toEqual([]);
+    expect(controller.listeners).toBe(0);
+  });
+
+  it('property: whatever timers fire at once, retry settles, reports the calls of fn and leaves no timer or listener', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.constantFrom<Mode>('timer', 'at once', 'at once, scheduled too'), {
+          minLength: 1,
+          maxLength: 12,
+        }),
+        fc.array(fc.constantFrom('throw', 'reject later', 'ok', 'hang'), { minLength: 1, maxLength: 8 }),
+        fc.option(fc.integer({ min: 1, max: 300 }), { nil: undefined }),
+        fc.option(fc.integer({ min: 1, max: 2000 }), { nil: undefined }),
+        fc.integer({ min: 0, max: 400 }),
+        fc.integer({ min: 1, max: 6 }),
+        fc.boolean(),
+        async (modes, outcomes, timeout, deadline, delay, attempts, withSignal) => {
+          const { fake, clock } = oddClock((call) => modes[(call - 1) % modes.length] as Mode);
+          const controller = trackedAbortController();
+          // An fn that never settles is only given where something can cut it.
+          const cuttable = timeout !== undefined || deadline !== undefined;
+          let calls = 0;
+          const events: GiveUpEvent[] = [];
+          const retries: RetryEvent[] = [];
+          const outcome = await settleOrHang(
+            retry(
+              ({ attempt }) => {
+                expect(attempt).toBe(++calls);
+                const what = outcomes[(calls - 1) % outcomes.length];
+                if (what === 'throw') throw new Error(`down ${calls}`);
+                if (what === 'reject later')
+                  return new Promise((_, reject) => fake.setTimeout(() => reject(new Error('late')), 50));
+                if (what === 'hang' && cuttable) return new Promise<never>(() => {});
+                return 'ok';
+              },
+              {
+                clock,
+                attempts,
+                backoff: constant(delay),
+                onRetry: (event) => retries.push(event),
+                onGiveUp: (event) => events.push(event),
+                ...(withSignal ? { signal: controller.signal } : {}),
+                ...(timeout === undefined ? {} : { timeout }),
+                ...(deadline === undefined ? {} : { deadline }),
+              },
+            ),
+            fake,
+          );
+          expect(outcome).not.toBe('pending');
+          if (outcome === 'pending') return;
+          expect(calls).toBeLessThanOrEqual(attempts);
+          expect(retries.map((event) => event.attempt)).toEqual(
+            Array.from({ length: retries.length }, (_, i) => i + 1),
+          );
+          if (outcome.ok) expect(events).toEqual([]);
+          else {
+            expect(events).toEqual([expect.objectContaining({ attempts: calls })]);
+            if (isRetryError(outcome.error)) {
+              expect(outcome.error.attempts).toBe(calls);
+              expect(outcome.error.errors).toHaveLength(calls);
+            }
+          }
+          expect(controller.listeners).toBe(0);
+          expect(fake.pendingTimers).toBe(0);
+        },
+      ),
+      { numRuns: 600, seed: 30 },
+    );
+  });
+});
