@@ -3,7 +3,17 @@
  * is not counted), 577ee2e (a clock whose setTimeout calls back at once), 628a703 (Retry-After years 0000-0099).
  */
 import type { Clock, TimerHandle } from '@integ/core';
-import { constant, type GiveUpEvent, isRetryError, type RetryEvent, retry } from '@integ/retry';
+import {
+  type BackoffContext,
+  constant,
+  type GiveUpEvent,
+  isRetryError,
+  parseRetryAfter,
+  type RetryBudget,
+  type RetryEvent,
+  retry,
+  withRetry,
+} from '@integ/retry';
 import { createFakeClock, trackedAbortController } from '@integ/testing';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -244,5 +254,156 @@ describe('retry with a clock whose setTimeout calls back at once (577ee2e)', () 
       ),
       { numRuns: 600, seed: 30 },
     );
+  });
+});
+
+describe('retry aborted by a clock as attempt N starts, before fn (7f783a7)', () => {
+  /** A fake clock whose `nth` setTimeout call aborts `controller` first. */
+  function abortingClock(nth: number, controller: AbortController, reason: unknown) {
+    const fake = createFakeClock({ now: 1e12 });
+    let calls = 0;
+    const clock: Clock = {
+      now: () => fake.now(),
+      setTimeout: (callback, ms) => {
+        if (++calls === nth) controller.abort(reason);
+        return fake.setTimeout(callback, ms);
+      },
+      clearTimeout: (handle) => fake.clearTimeout(handle),
+    };
+    return { fake, clock };
+  }
+
+  it.each([2, 3, 5])(
+    'at attempt %i: fn, onRetry, the backoff, the budget and onGiveUp all see attempts 1 to N - 1 only',
+    async (n) => {
+      const controller = trackedAbortController();
+      const reason = new Error('caller gone');
+      // setTimeout calls with a timeout: attempt k's timer is call 2k - 1, the wait after it call 2k.
+      const { fake, clock } = abortingClock(2 * n - 1, controller, reason);
+      const seen: number[] = [];
+      const backoffs: Pick<BackoffContext, 'attempt' | 'previousDelay'>[] = [];
+      const retries: number[] = [];
+      const events: GiveUpEvent[] = [];
+      const counts = { requests: 0, retries: 0 };
+      const budget: RetryBudget = {
+        recordRequest: () => void counts.requests++,
+        tryRetry: () => ++counts.retries > 0,
+        available: () => 1,
+      };
+      const result = await run(
+        retry(
+          ({ attempt }) => {
+            seen.push(attempt);
+            throw new Error(`down ${attempt}`);
+          },
+          {
+            clock,
+            attempts: 10,
+            timeout: 1000,
+            budget,
+            signal: controller.signal,
+            backoff: ({ attempt, previousDelay }) => {
+              backoffs.push({ attempt, previousDelay });
+              return attempt * 10;
+            },
+            onRetry: ({ attempt }) => retries.push(attempt),
+            onGiveUp: (event) => events.push(event),
+          },
+        ),
+        fake,
+      );
+      const before = Array.from({ length: n - 1 }, (_, i) => i + 1);
+      expect(result).toEqual({ ok: false, error: reason });
+      expect(seen).toEqual(before);
+      expect(retries).toEqual(before);
+      expect(backoffs).toEqual(before.map((attempt) => ({ attempt, previousDelay: (attempt - 1) * 10 })));
+      // One request (retry() was called once); a retry granted for each wait, the last one's attempt never ran.
+      expect(counts).toEqual({ requests: 1, retries: n - 1 });
+      expect(events).toEqual([{ attempts: n - 1, error: reason, reason: 'aborted' }]);
+      expect(controller.listeners).toBe(0);
+      expect(fake.pendingTimers).toBe(0);
+    },
+  );
+
+  it('withRetry the same: before the first call it rejects with the reason, without onGiveUp', async () => {
+    const controller = trackedAbortController();
+    const reason = new Error('caller gone');
+    const { fake, clock } = abortingClock(1, controller, reason);
+    let calls = 0;
+    const events: GiveUpEvent[] = [];
+    const get = withRetry((id: string) => `${id} ${++calls}`, {
+      clock,
+      timeout: 100,
+      signal: controller.signal,
+      onGiveUp: (event) => events.push(event),
+    });
+    expect(await run(get('a'), fake)).toEqual({ ok: false, error: reason });
+    expect(calls).toBe(0);
+    expect(events).toEqual([]);
+    // The signal stays aborted: the next call rejects up front, as for any aborted signal.
+    expect(await run(get('b'), fake)).toEqual({ ok: false, error: reason });
+    expect(calls).toBe(0);
+  });
+});
+
+describe('parseRetryAfter and years after 628a703', () => {
+  const days = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
+  const long = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'];
+  const months = 'JanFebMarAprMayJunJulAugSepOctNovDec';
+  const two = (n: number): string => String(n).padStart(2, '0');
+  /** Date.UTC with the year taken as written (Date.UTC reads 0-99 as 1900-1999). */
+  const utc = (y: number, mo: number, d: number, h: number, mi: number, s: number): number => {
+    const date = new Date(Date.UTC(2000, mo, d, h, mi, s));
+    date.setUTCFullYear(y);
+    return date.getTime();
+  };
+
+  it('property: each form of a valid date, seconds 00-60, reads as a reference built with Date.UTC', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 9999 }),
+        fc.integer({ min: 0, max: 11 }),
+        fc.integer({ min: 1, max: 28 }),
+        fc.integer({ min: 0, max: 23 }),
+        fc.integer({ min: 0, max: 59 }),
+        fc.integer({ min: 0, max: 60 }),
+        fc.integer({ min: -86_400_000, max: 86_400_000 }),
+        (y, mo, d, h, mi, s, offset) => {
+          // The instant the date names; second 60 is the next minute's 00 (a leap second, RFC 9110).
+          const at = utc(y, mo, d, h, mi, s);
+          const day = new Date(utc(y, mo, d, 0, 0, 0)).getUTCDay();
+          const time = `${two(h)}:${two(mi)}:${two(s)}`;
+          const month = months.slice(mo * 3, mo * 3 + 3);
+          const year = String(y).padStart(4, '0');
+          const imf = `${days[day]}, ${two(d)} ${month} ${year} ${time} GMT`;
+          const asctime = `${days[day]} ${month} ${String(d).padStart(2, ' ')} ${time} ${year}`;
+          // `now` near the date; for a year 0000-0099, any time from the year 100 on: such a date is long past.
+          const now = y < 100 ? utc(100, 0, 1, 0, 0, 0) + Math.abs(offset) * 1e6 : at + offset;
+          const expected = y < 100 ? 0 : Math.max(0, at - now);
+          expect(parseRetryAfter(imf, now)).toBe(expected);
+          expect(parseRetryAfter(asctime, now)).toBe(expected);
+          // rfc850-date: two digits, 00-49 read as 20xx and 50-99 as 19xx (Date.parse's reading, decision 0200).
+          const yy = y % 100;
+          const full = yy < 50 ? 2000 + yy : 1900 + yy;
+          const at850 = utc(full, mo, d, h, mi, s);
+          const day850 = new Date(utc(full, mo, d, 0, 0, 0)).getUTCDay();
+          const rfc850 = `${long[day850]}, ${two(d)}-${month}-${two(yy)} ${time} GMT`;
+          expect(parseRetryAfter(rfc850, at850 + offset)).toBe(Math.max(0, -offset));
+        },
+      ),
+      { numRuns: 3000, seed: 30 },
+    );
+  });
+
+  it('keeps hour 24 past 24:00:00 no date, and 24:00:00 the next midnight, with a year 0000-0099 too', () => {
+    const now = Date.UTC(2026, 10, 25);
+    for (const year of ['0030', '2030']) {
+      for (const time of ['24:00:01', '24:00:59', '24:00:60', '24:01:00']) {
+        expect(parseRetryAfter(`Sun, 06 Nov ${year} ${time} GMT`, now)).toBeUndefined();
+        expect(parseRetryAfter(`Sun Nov  6 ${time} ${year}`, now)).toBeUndefined();
+      }
+    }
+    expect(parseRetryAfter('Sun, 06 Nov 0030 24:00:00 GMT', now)).toBe(0);
+    expect(parseRetryAfter('Wed, 06 Nov 2030 24:00:00 GMT', now)).toBe(Date.UTC(2030, 10, 7) - now);
   });
 });
