@@ -407,3 +407,83 @@ describe('parseRetryAfter and years after 628a703', () => {
     expect(parseRetryAfter('Wed, 06 Nov 2030 24:00:00 GMT', now)).toBe(Date.UTC(2030, 10, 7) - now);
   });
 });
+
+describe('retry with timers at once and a clock that aborts the caller (577ee2e with 7f783a7)', () => {
+  it('property: the abort at any clock call, timers at once or not: onGiveUp and RetryError count the calls of fn', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.constantFrom<Mode>('timer', 'at once', 'at once, scheduled too'), {
+          minLength: 1,
+          maxLength: 8,
+        }),
+        fc.constantFrom('now', 'setTimeout', 'clearTimeout'),
+        fc.integer({ min: 1, max: 12 }),
+        fc.option(fc.integer({ min: 1, max: 300 }), { nil: undefined }),
+        fc.option(fc.integer({ min: 1, max: 2000 }), { nil: undefined }),
+        fc.integer({ min: 0, max: 400 }),
+        fc.integer({ min: 0, max: 6 }),
+        fc.integer({ min: 1, max: 6 }),
+        async (modes, method, nth, timeout, deadline, delay, failures, attempts) => {
+          const controller = trackedAbortController();
+          const reason = new Error('caller gone');
+          const fake = createFakeClock({ now: 1e12 });
+          const count = { now: 0, setTimeout: 0, clearTimeout: 0 };
+          const hook = (name: keyof typeof count): void => {
+            if (name === method && ++count[name] === nth) controller.abort(reason);
+            else if (name !== method) count[name]++;
+          };
+          let timers = 0;
+          const clock: Clock = {
+            now: () => {
+              hook('now');
+              return fake.now();
+            },
+            setTimeout: (callback, ms) => {
+              hook('setTimeout');
+              const mode = modes[timers++ % modes.length] as Mode;
+              if (mode !== 'timer') callback();
+              return mode === 'at once' ? {} : fake.setTimeout(callback, ms);
+            },
+            clearTimeout: (handle) => {
+              hook('clearTimeout');
+              fake.clearTimeout(handle);
+            },
+          };
+          let calls = 0;
+          const events: GiveUpEvent[] = [];
+          const outcome = await settleOrHang(
+            retry(
+              () => {
+                if (++calls <= failures) throw new Error(`down ${calls}`);
+                return 'ok';
+              },
+              {
+                clock,
+                attempts,
+                backoff: constant(delay),
+                signal: controller.signal,
+                onGiveUp: (event) => events.push(event),
+                ...(timeout === undefined ? {} : { timeout }),
+                ...(deadline === undefined ? {} : { deadline }),
+              },
+            ),
+            fake,
+          );
+          expect(outcome).not.toBe('pending');
+          if (outcome === 'pending' || outcome.ok) return;
+          if (calls === 0) {
+            expect(outcome.error).toBe(reason);
+            expect(events).toEqual([]);
+          } else expect(events).toEqual([expect.objectContaining({ attempts: calls })]);
+          if (isRetryError(outcome.error)) {
+            expect(outcome.error.attempts).toBe(calls);
+            expect(outcome.error.errors).toHaveLength(calls);
+          }
+          expect(controller.listeners).toBe(0);
+          expect(fake.pendingTimers).toBe(0);
+        },
+      ),
+      { numRuns: 800, seed: 301 },
+    );
+  });
+});
