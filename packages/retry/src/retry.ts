@@ -262,7 +262,7 @@ async function attemptAll<T>(
     expiresAt = -Infinity;
     stop(new TimeoutError(deadline, 'Retry deadline'));
   };
-  // Set when the clock's clearTimeout threw in race() (a broken clock, not a failed attempt), or when the caller's
+  // Set when the clock or a stub signal threw in race() (broken, which is no failed attempt), or when the caller's
   // signal aborted before fn's first call: the loop rethrows the error as is, without onGiveUp.
   let broken: boolean | undefined;
 
