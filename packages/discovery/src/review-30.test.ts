@@ -1,0 +1,61 @@
+/**
+ * Review round 30: cross-review of round 29's fixes (c579a4d the token's forms, b893315 readJson's abort race,
+ * 7f618bd refresh() from inside resolve(), 3b20c89 a throwing random or balancer).
+ */
+import { consul, createRegistry, type Registry, type Source } from '@integ/discovery';
+import { createFakeClock } from '@integ/testing';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { recordingLogger } from './internal/test-servers.js';
+
+const opened: Registry[] = [];
+afterEach(() => {
+  vi.restoreAllMocks();
+  for (const registry of opened.splice(0)) registry.close();
+});
+
+// A consul() source whose custom fetch fails with `message`; its lookup's error message.
+async function consulFailure(token: string, message: string): Promise<string> {
+  const fetchStub = (async () => {
+    throw new Error(message);
+  }) as unknown as typeof fetch;
+  const registry = createRegistry({
+    clock: createFakeClock(),
+    services: { s: consul('s', { fetch: fetchStub, token }) },
+  });
+  opened.push(registry);
+  const error = (await registry.ready('s').catch((e: Error) => e)) as Error;
+  return error.message;
+}
+
+describe('c579a4d: the token masked in its forms', () => {
+  it('masks a token holding * in one pass, however many times a mask completes it again', async () => {
+    const split = vi.spyOn(String.prototype, 'split');
+    // Each pass of the loop masked one more 'abc' (abcabc** -> abc**** -> ******): one pass per copy.
+    const message = await consulFailure('abc*', `${'abc'.repeat(2_000)}**`);
+    const passes = split.mock.calls.filter(([separator]) => String(separator) === 'abc*').length;
+    split.mockRestore();
+    expect(message).not.toContain('abc*');
+    // One split per form (here all three are 'abc*'); 2,004 before.
+    expect(passes).toBeLessThanOrEqual(3);
+  });
+
+  it('leaves no form of a token that a mask completes: the whole text is masked then', async () => {
+    for (const token of ['abc*', '*abc', 'a*b*', '****']) {
+      for (const message of [`abcabc**`, `**abcabc`, `a*a*b**b*`, '********', `x ${token} ${token}* y`]) {
+        expect(await consulFailure(token, message)).not.toContain(token);
+      }
+    }
+  });
+
+  it('does not mask a token of 1 to 3 characters (every "a" of the message was masked)', async () => {
+    expect(await consulFailure('a', 'fetch failed: bad gateway')).toBe(
+      'consul: s: fetch failed: bad gateway',
+    );
+    expect(await consulFailure('ab*', 'ab** ab*')).toBe('consul: s: ab** ab*');
+  });
+
+  it('still masks a token of 4 characters, as written, JSON-escaped and URL-encoded', async () => {
+    expect(await consulFailure('a"b ', 'x a"b y a\\"b z a%22b')).toBe('consul: s: x a"b y a\\"b z a%22b');
+    expect(await consulFailure('a"bc', 'x a"bc y a\\"bc z a%22bc')).toBe('consul: s: x *** y *** z ***');
+  });
+});
