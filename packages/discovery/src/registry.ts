@@ -1005,6 +1005,7 @@ export function createRegistry(options: RegistryOptions): Registry {
     log[k] = (...args: unknown[]): void =>
       void new Promise((resolve) => resolve(logger[k](...(args as [object])))).catch(() => {});
   const controller = new AbortController();
+  let randomThrew = 0;
   const shared: Shared = {
     // A timer fires at once past 2^31 - 1 ms (~24.8 days): every wait of the registry and its sources (TTLs,
     // intervals, timeouts) is capped there, as core's sleep() does (decision 0005), instead of a hot loop.
@@ -1015,12 +1016,13 @@ export function createRegistry(options: RegistryOptions): Registry {
     },
     time: steady(clock),
     // Drawn in timers too (the refresh loop's jitter, health checks, outlier sweeps), where a throw stopped the
-    // loop with an unhandled rejection: a throwing random is logged and Math.random draws instead (0168).
+    // loop with an unhandled rejection: a throwing random is logged and Math.random draws instead (0168). Logged
+    // once: one that always throws logged at every draw, two per P2C pick (docs/decisions/0169).
     random: () => {
       try {
         return random();
       } catch (error) {
-        log.error({ err: describeError(error) }, 'random threw; used Math.random');
+        if (!randomThrew++) log.error({ err: describeError(error) }, 'random threw; used Math.random');
         return Math.random();
       }
     },

@@ -59,3 +59,72 @@ describe('c579a4d: the token masked in its forms', () => {
     expect(await consulFailure('a"bc', 'x a"bc y a\\"bc z a%22bc')).toBe('consul: s: x *** y *** z ***');
   });
 });
+
+describe('3b20c89: a throwing random or balancer', () => {
+  const boom = (): never => {
+    throw new Error('broken http://u:pw@h/');
+  };
+
+  it('logs a random that always throws once, not once per draw (10,000 picks)', () => {
+    const { logger, lines } = recordingLogger();
+    const registry = createRegistry({
+      logger,
+      random: boom,
+      balancer: 'least-loaded',
+      services: { s: { urls: ['http://a:1', 'http://b:1', 'http://c:1'] } },
+    });
+    opened.push(registry);
+    for (let i = 0; i < 10_000; i++) registry.report(registry.pick('s'), { ok: true, latencyMs: 1 });
+    const errors = lines.filter(([, msg]) => String(msg).startsWith('random threw'));
+    expect(errors.length).toBe(1);
+    expect(JSON.stringify(lines)).not.toContain('pw');
+  });
+
+  it('goes on when the logger throws too, on every new path (random, observe())', () => {
+    const throwing = () => {
+      throw new Error('logger down');
+    };
+    const registry = createRegistry({
+      logger: { debug: throwing, info: throwing, warn: throwing, error: throwing },
+      random: boom,
+      balancer: {
+        name: 'mine',
+        pick: (candidates, random) => candidates[random() < 0.5 ? 0 : 1] as never,
+        observe: boom,
+      },
+      services: { s: { urls: ['http://a:1', 'http://b:1'] } },
+    });
+    opened.push(registry);
+    for (let i = 0; i < 10; i++) {
+      const endpoint = registry.pick('s');
+      expect(() => registry.report(endpoint, { ok: true, latencyMs: 1 })).not.toThrow();
+    }
+  });
+
+  it('pick() of a service with no endpoints still throws NoEndpointsError, never calling the balancer', async () => {
+    let calls = 0;
+    const registry = createRegistry({
+      clock: createFakeClock(),
+      balancer: {
+        name: 'mine',
+        pick: () => {
+          calls++;
+          return boom();
+        },
+      },
+      services: {
+        s: {
+          kind: 'custom',
+          description: 'empty',
+          open: () => ({ resolve: async () => ({ endpoints: [] }) }),
+        },
+      },
+    });
+    opened.push(registry);
+    await registry.ready('s');
+    expect(() => registry.pick('s')).toThrow(
+      expect.objectContaining({ code: 'ERR_NO_ENDPOINTS', reason: 'empty' }),
+    );
+    expect(calls).toBe(0);
+  });
+});
