@@ -650,13 +650,15 @@ class Service {
     }
     let state = candidates[0] as EndpointState;
     // A balancer that throws is a bug in the caller's code: said as such, its error the cause (docs/decisions/0168).
+    // So is one answering with no candidate (undefined): a TypeError came out of the inflight count below.
     if (candidates.length > 1)
       try {
         state = this.balancer.pick(candidates, this.shared.random, this.shared.time()) as EndpointState;
+        state.endpoint.url;
       } catch (error) {
         throw new IntegError(
           'ERR_BALANCER',
-          `${this.name}: balancer ${this.balancer.name} pick() threw: ${describeError(error)}`,
+          `${this.name}: balancer ${this.balancer.name} pick() failed: ${describeError(error)}`,
           { cause: error, retryable: false },
         );
       }

@@ -290,7 +290,7 @@ describe('a throwing random or balancer (decision 0168)', () => {
         error = e as typeof error;
       }
       expect(error?.code).toBe('ERR_BALANCER');
-      expect(error?.message).toBe('s: balancer mine pick() threw: broken http://***@h/');
+      expect(error?.message).toBe('s: balancer mine pick() failed: broken http://***@h/');
       expect(error?.cause?.message).toBe('broken http://u:pw@h/');
       expect(error?.retryable).toBe(false);
     }

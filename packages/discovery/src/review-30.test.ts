@@ -127,4 +127,16 @@ describe('3b20c89: a throwing random or balancer', () => {
     );
     expect(calls).toBe(0);
   });
+
+  it('a balancer whose pick() answers with no candidate: ERR_BALANCER, not a TypeError', () => {
+    for (const answer of [undefined, null, {}]) {
+      const registry = createRegistry({
+        balancer: { name: 'mine', pick: () => answer as never },
+        services: { s: { urls: ['http://a:1', 'http://b:1'] } },
+      });
+      opened.push(registry);
+      for (const call of [() => registry.pick('s'), () => registry.url('s')])
+        expect(call).toThrow(expect.objectContaining({ code: 'ERR_BALANCER', retryable: false }));
+    }
+  });
 });
