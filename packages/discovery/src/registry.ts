@@ -310,6 +310,8 @@ class Service {
   private resolver: Resolver | undefined;
   // undefined while refresh() calls resolve() (synchronously, before the lookup is stored as in flight).
   private inflightRefresh: Promise<void> | null | undefined = null;
+  // Rejects the lookup in flight: close() ends it whatever its resolve() does.
+  private stop?: (error: unknown) => void;
   private lastStart = Number.NEGATIVE_INFINITY;
   private readyWaiters: { resolve: () => void; reject: (error: unknown) => void }[] = [];
   private listeners = new Set<(endpoints: readonly Endpoint[]) => void>();
@@ -429,7 +431,12 @@ class Service {
       try {
         // Called in an async function: a resolve() that threw synchronously ran this whole function (finally
         // included) before `run` was stored below, which then stayed the lookup in flight: never asked again.
-        const snapshot = await (async () => resolver.resolve(this.shared.signal))();
+        // Ended by close() too: a resolve() that ignores its signal, or awaits refresh() of its own service (a
+        // deadlock), held every refresh() for good (docs/decisions/0169).
+        const snapshot = await new Promise<Snapshot>((ok, no) => {
+          this.stop = no;
+          (async () => resolver.resolve(this.shared.signal))().then(ok, no);
+        });
         if (this.closed) return undefined;
         const changed = this.apply(snapshot);
         this.refreshes++;
@@ -891,6 +898,7 @@ class Service {
     // Closing is best effort: a throw is dropped, and so is the rejection of an async close().
     void (async () => this.resolver?.close?.())().catch(() => {});
     const error = closedError(this.name);
+    this.stop?.(error);
     for (const waiter of this.readyWaiters.splice(0)) waiter.reject(error);
   }
 }

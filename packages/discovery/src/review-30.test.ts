@@ -140,3 +140,95 @@ describe('3b20c89: a throwing random or balancer', () => {
     }
   });
 });
+
+describe('7f618bd: refresh() from inside resolve()', () => {
+  // A custom source whose resolve() runs `body` with the registry (set once created).
+  const custom = (
+    body: (registry: Registry, signal: AbortSignal) => Promise<unknown>,
+  ): Source & { calls: number } => {
+    const source = {
+      calls: 0,
+      kind: 'custom',
+      description: 'calls the registry from resolve()',
+      open: () => ({
+        resolve: (signal: AbortSignal) => {
+          source.calls++;
+          return body(holder.registry as Registry, signal) as never;
+        },
+      }),
+    };
+    return source;
+  };
+  const holder: { registry?: Registry } = {};
+  const settled = (promise: Promise<unknown>): Promise<string> => {
+    const outcome = promise.then(
+      () => 'resolved',
+      (error: Error) => `rejected: ${error.message}`,
+    );
+    return Promise.race([outcome, new Promise<string>((resolve) => setTimeout(resolve, 20, 'pending'))]);
+  };
+
+  it('a joined refresh() rejects with the lookup error when resolve() then throws synchronously', async () => {
+    const nested: Promise<string>[] = [];
+    let first = true;
+    const source = custom((registry) => {
+      if (first) return Promise.resolve({ endpoints: [{ url: 'http://a:1' }] });
+      nested.push(settled(registry.refresh('s')));
+      throw new Error('resolve failed');
+    });
+    holder.registry = createRegistry({ clock: createFakeClock(), services: { s: source } });
+    opened.push(holder.registry);
+    await holder.registry.ready('s');
+    first = false;
+    expect(await settled(holder.registry.refresh('s'))).toBe('rejected: custom: resolve failed');
+    expect(await nested[0]).toBe('rejected: custom: resolve failed');
+    expect(source.calls).toBe(2);
+  });
+
+  it('refresh() of another service from resolve(), and back: each lookup once, no recursion', async () => {
+    const a = custom(async (registry) => {
+      void registry.refresh('b');
+      return { endpoints: [{ url: 'http://a:1' }] };
+    });
+    const b = custom(async (registry) => {
+      void registry.refresh('a');
+      return { endpoints: [{ url: 'http://b:1' }] };
+    });
+    holder.registry = createRegistry({ clock: createFakeClock(), services: { a, b } });
+    opened.push(holder.registry);
+    await holder.registry.ready();
+    expect(await settled(holder.registry.refresh('a'))).toBe('resolved');
+    expect(a.calls + b.calls).toBeLessThanOrEqual(6);
+  });
+
+  it('close() ends a lookup whose resolve() awaits refresh() of its own service (the documented deadlock)', async () => {
+    let deadlock = false;
+    const source = custom(async (registry) => {
+      if (deadlock) await registry.refresh('s');
+      return { endpoints: [{ url: 'http://a:1' }] };
+    });
+    holder.registry = createRegistry({ clock: createFakeClock(), services: { s: source } });
+    opened.push(holder.registry);
+    await holder.registry.ready('s');
+    deadlock = true;
+    const refresh = settled(holder.registry.refresh('s'));
+    await new Promise((resolve) => setTimeout(resolve, 1));
+    holder.registry.close();
+    expect(await refresh).toMatch(/^rejected: .*the registry was closed/);
+  });
+
+  it('close() ends a lookup whose resolve() ignores its signal and never settles', async () => {
+    let hang = false;
+    const source = custom(async () => {
+      if (hang) await new Promise(() => {});
+      return { endpoints: [{ url: 'http://a:1' }] };
+    });
+    holder.registry = createRegistry({ clock: createFakeClock(), services: { s: source } });
+    opened.push(holder.registry);
+    await holder.registry.ready('s');
+    hang = true;
+    const refresh = settled(holder.registry.refresh('s'));
+    holder.registry.close();
+    expect(await refresh).toMatch(/^rejected: .*the registry was closed/);
+  });
+});
