@@ -124,16 +124,18 @@ function sleepSync(ms: number): void {
 
 /**
  * `text` without the userinfo of `path`: what a path with a scheme holds from it to its last `@` (`user:password@`;
- * up to the last, so a password holding `/` or `@` goes too), its query aside. A scheme has two characters or more:
- * `C:\` is a Windows drive.
+ * up to the last, so a password holding `/`, `?` or `@` goes too). A scheme has two characters or more (`C:\` is a
+ * Windows drive) and is followed by `//` and an authority, or by no `/` at all: `file:///a@b` and `file:/a@b` have no
+ * authority, so no userinfo. SQLite quotes an authority up to its first `/` ('invalid uri authority: user:pa' of
+ * `file://user:pa/ss@host`): that part goes too.
  */
 function hide(text: string, path: string): string {
-  const userinfo = /^\w[\w+.-]+:\/*(.*@)/s.exec(path.replace(/\?.*/s, ''))?.[1];
-  return userinfo ? text.replaceAll(userinfo, '…@') : text;
+  const userinfo = /^\w[\w+.-]+:(?:\/\/)?(?!\/)(.*@)/s.exec(path)?.[1];
+  return userinfo ? text.replaceAll(userinfo, '…@').replaceAll(userinfo.split('/')[0] as string, '…') : text;
 }
 
-/** The path for messages: without a `file:` URI's query, whose parameters may carry a key, nor its userinfo. */
-const shown = (path: string): string => JSON.stringify(hide(path.replace(/\?.*/s, '?…'), path));
+/** The path for messages: without its userinfo, nor a `file:` URI's query, whose parameters may carry a key. */
+const shown = (path: string): string => JSON.stringify(hide(path, path).replace(/\?.*/s, '?…'));
 
 /** Maps a driver error onto the store's typed errors; others pass through. */
 function mapError(error: unknown, path: string, busyTimeout: number): unknown {

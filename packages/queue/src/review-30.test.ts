@@ -1,0 +1,214 @@
+/**
+ * Review round 30: cross-review of round 29's fixes. The userinfo cut of a sqlite `path` (a password holding `?` or
+ * `/`, node:sqlite quoting the authority up to its first `/`, a `file:///` path holding an `@`), a backoff whose result
+ * is no delay, the store lookup of next() jobs, and the Clock types from the main entry.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { inspect } from 'node:util';
+import type { Logger } from '@integ/core';
+import { createQueue } from '@integ/queue';
+import { sqliteStore } from '@integ/queue/sqlite';
+import fc from 'fast-check';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { turns } from './internal/manual-clock.js';
+
+/** Everything a user may see of an error: its message, its `cause` chain and its inspect output. */
+const seen = (error: unknown): string =>
+  `${String((error as Error)?.message)}\n${inspect(error, { depth: 10 })}`;
+
+/** A logger keeping every warning as text (message and details). */
+function textLogger(): Logger & { lines: string[] } {
+  const lines: string[] = [];
+  const noop = () => {};
+  return {
+    debug: noop,
+    info: noop,
+    error: noop,
+    warn: (details: unknown, message?: string) => {
+      lines.push(`${message} ${inspect(details, { depth: 10 })}`);
+    },
+    lines,
+  } as Logger & { lines: string[] };
+}
+
+/** What SQLite (node:sqlite) throws for a URI path: it quotes the authority, from `file://` to the first `/`. */
+function sqliteLikeOpen(path: string): never {
+  if (path.startsWith('file://')) {
+    const end = path.indexOf('/', 7);
+    const authority = path.slice(7, end < 0 ? undefined : end);
+    if (authority !== '' && authority !== 'localhost')
+      throw Object.assign(new Error(`invalid uri authority: ${authority}`), {
+        code: 'ERR_SQLITE_ERROR',
+        errcode: 1,
+      });
+  }
+  throw Object.assign(new Error('unable to open database file'), { code: 'ERR_SQLITE_ERROR', errcode: 14 });
+}
+
+/** A database that opens and answers every statement with nothing (a file: URI read as a file name opens). */
+const openingDb = () => ({
+  exec() {},
+  prepare: () => ({ run: () => ({ changes: 0, lastInsertRowid: 0 }), get: () => undefined, all: () => [] }),
+  close() {},
+  inTransaction: false,
+});
+
+/** Runs `fn` with `driver: 'better-sqlite3'` loading `Database` instead. */
+function withDriver<R>(Database: (path: string) => unknown, fn: () => R): R {
+  const real = process.getBuiltinModule;
+  const spy = vi.spyOn(process, 'getBuiltinModule').mockImplementation(((id: string) =>
+    id === 'node:module'
+      ? {
+          createRequire: () => () =>
+            function Stub(path: string) {
+              return Database(path);
+            },
+        }
+      : real(id)) as typeof process.getBuiltinModule);
+  try {
+    return fn();
+  } finally {
+    spy.mockRestore();
+  }
+}
+
+const hasNodeSqlite = process.getBuiltinModule?.('node:sqlite') !== undefined;
+
+describe('sqliteStore() path userinfo: round 29 cross-review', () => {
+  let dir: string;
+  let cwd: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'queue-review-30-'));
+    // node:sqlite opens what a `#` or `?` leaves of a relative `file:` URI ('USR:SEC'): in the test's directory.
+    cwd = process.cwd();
+    process.chdir(dir);
+  });
+  afterEach(() => {
+    process.chdir(cwd);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** The open error's text, the random directory name masked (mkdtemp's six characters may hold anything). */
+  const openError = (path: string, driver?: 'node:sqlite'): [unknown, string] => {
+    let error: unknown;
+    try {
+      sqliteStore({ path, driver });
+    } catch (e) {
+      error = e;
+    }
+    return [error, seen(error).replaceAll(dir, '<dir>')];
+  };
+
+  it('a password holding a ? (read as the start of the query, it was shown up to there)', () => {
+    const [error, text] = openError(`file://USER-Q7:PASS?WORD-Z9@localhost${dir}/missing/jobs.db`);
+    expect(error, text).toMatchObject({ code: 'ERR_STORE_UNAVAILABLE' });
+    expect(text).toContain('jobs.db');
+    expect(text).not.toMatch(/USER-Q7|PASS|WORD-Z9/);
+  });
+
+  it("a password holding a /, quoted by node:sqlite only up to the / ('invalid uri authority: user:pa')", () => {
+    const path = 'file://USER-Q7:PASS/WORD-Z9@localhost/srv/jobs.db';
+    const [, text] = hasNodeSqlite
+      ? openError(path, 'node:sqlite')
+      : withDriver(sqliteLikeOpen, () => openError(path));
+    expect(text).toContain('invalid uri authority');
+    expect(text).not.toMatch(/USER-Q7|PASS|WORD-Z9/);
+  });
+
+  it.each([
+    ['file:///abs', (d: string) => `file://${d}/missing/team@corp/jobs.db`],
+    ['file:/abs', (d: string) => `file:${d}/missing/team@corp/jobs.db`],
+    ['file:///abs?mode=ro', (d: string) => `file://${d}/missing/team@corp/jobs.db?mode=ro`],
+  ])('names a %s path holding an @ in full (no authority, so no userinfo)', (_, make) => {
+    const path = make(dir);
+    const [error, text] = openError(path);
+    expect(error, text).toMatchObject({ code: 'ERR_STORE_UNAVAILABLE' });
+    expect((error as Error).message).toContain(JSON.stringify(path.replace(/\?.*/s, '?…')));
+  });
+
+  // Passwords as users write them: unencoded `/ ? # @ :`, percent-encoded parts, spaces, line breaks, non-ASCII.
+  const password = fc
+    .array(
+      fc.oneof(
+        fc.constantFrom(
+          '/',
+          '//',
+          '?',
+          '#',
+          '@',
+          ':',
+          '%40',
+          '%2F',
+          '&',
+          '=',
+          ' ',
+          '\n',
+          '\\',
+          ';',
+          '.',
+          'é',
+          '…',
+        ),
+        fc.constant('SEC'),
+      ),
+      { maxLength: 10 },
+    )
+    .map((parts) => `SEC${parts.join('')}SEC`);
+  const shapes = [
+    (pw: string) => `file://USR:${pw}@localhost/srv/jobs.db`,
+    (pw: string) => `file://USR:${pw}@localhost/srv/jobs.db?mode=ro&cache=shared`,
+    (pw: string) => `file://USR:${pw}@/srv/jobs.db`,
+    (pw: string) => `file:USR:${pw}@srv/jobs.db`,
+    (pw: string) => `https://USR:${pw}@example.com/jobs.db`,
+  ];
+
+  it('property: no password reaches the open error, its cause, stack or inspect output (node:sqlite or its stand-in)', async () => {
+    await fc.assert(
+      fc.asyncProperty(password, fc.integer({ min: 0, max: shapes.length - 1 }), async (pw, shape) => {
+        const path = (shapes[shape] as (pw: string) => string)(pw);
+        let text: string;
+        try {
+          const store = hasNodeSqlite
+            ? sqliteStore({ path, driver: 'node:sqlite' })
+            : withDriver(sqliteLikeOpen, () => sqliteStore({ path }));
+          // node:sqlite opened what a `#` or `?` left of a relative URI: the closed store's error then.
+          await store.close();
+          text = seen(await store.ready().catch((e: unknown) => e));
+        } catch (error) {
+          text = seen(error);
+        }
+        expect(text).not.toMatch(/USR|SEC/);
+      }),
+      { seed: 30, numRuns: 300 },
+    );
+  });
+
+  it("property: no password reaches a closed store's errors nor the worker's log line (a driver that opens)", async () => {
+    await fc.assert(
+      fc.asyncProperty(password, fc.integer({ min: 0, max: shapes.length - 1 }), async (pw, shape) => {
+        const path = (shapes[shape] as (pw: string) => string)(pw);
+        const store = withDriver(openingDb, () => sqliteStore({ path }));
+        const logger = textLogger();
+        const queue = createQueue({ name: 'q', store, logger });
+        await store.close();
+        const texts = [
+          seen(await store.ready().catch((e: unknown) => e)),
+          seen(await queue.push(1).catch((e: unknown) => e)),
+        ];
+        const worker = queue.process(() => {}, { pollInterval: 60_000 });
+        for (let i = 0; i < 20 && logger.lines.length === 0; i++) await turns();
+        await worker.close();
+        await queue.close();
+        texts.push(...logger.lines);
+        expect(logger.lines.length).toBeGreaterThan(0);
+        for (const text of texts) {
+          expect(text).toContain('jobs.db');
+          expect(text).not.toMatch(/USR|SEC/);
+        }
+      }),
+      { seed: 30, numRuns: 100 },
+    );
+  });
+});
