@@ -232,3 +232,90 @@ describe('7f618bd: refresh() from inside resolve()', () => {
     expect(await refresh).toMatch(/^rejected: .*the registry was closed/);
   });
 });
+
+describe('b893315: readJson() races each read with the abort', () => {
+  it('keeps no abort listener per lookup: 10,000 consul lookups, then close(), no unhandled rejection', async () => {
+    const net = new Map<EventTarget, number>();
+    const add = EventTarget.prototype.addEventListener;
+    const remove = EventTarget.prototype.removeEventListener;
+    vi.spyOn(EventTarget.prototype, 'addEventListener').mockImplementation(function (
+      this: EventTarget,
+      ...args
+    ) {
+      if (args[0] === 'abort') net.set(this, (net.get(this) ?? 0) + 1);
+      return add.apply(this, args);
+    });
+    vi.spyOn(EventTarget.prototype, 'removeEventListener').mockImplementation(function (
+      this: EventTarget,
+      ...args
+    ) {
+      if (args[0] === 'abort' && net.has(this)) net.set(this, (net.get(this) ?? 0) - 1);
+      return remove.apply(this, args);
+    });
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown): void => {
+      unhandled.push(reason);
+    };
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const body = JSON.stringify([
+        { Service: { Address: '10.0.0.1', Port: 80 }, Node: { Address: '10.0.0.1' } },
+      ]);
+      const fetchStub = (async () =>
+        new Response(body, { headers: { 'x-consul-index': '1' } })) as unknown as typeof fetch;
+      const clock = createFakeClock();
+      const registry = createRegistry({ clock, services: { s: consul('s', { fetch: fetchStub }) } });
+      opened.push(registry);
+      await registry.ready('s');
+      for (let i = 0; i < 10_000; i++) await registry.refresh('s');
+      expect(registry.url('s')).toBe('http://10.0.0.1:80');
+      // Every listener left is on a lookup's own signal (the request's and its linked one), a few each; none piles up
+      // on a signal that lives on (the registry's).
+      expect(Math.max(...net.values())).toBeLessThanOrEqual(3);
+      const lived = [...net.entries()].filter(([target]) => !(target as AbortSignal).aborted);
+      expect(lived.length).toBeGreaterThan(10_000);
+      registry.close();
+      // The abort of the registry's signal after every read ended: nothing rejects unhandled.
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
+
+  it('a read that ends in the same tick as the time limit: the lookup settles, with the time limit (pin)', async () => {
+    const clock = createFakeClock();
+    const chunk = new TextEncoder().encode('[]');
+    const fetchStub = (async () => ({
+      ok: true,
+      status: 200,
+      headers: new Headers(),
+      body: {
+        getReader: () => {
+          let sent = false;
+          return {
+            // The answer's only chunk comes on a timer due with the time limit (set after it: fires after it).
+            read: () =>
+              sent
+                ? Promise.resolve({ value: undefined, done: true })
+                : new Promise((resolve) =>
+                    clock.setTimeout(() => {
+                      sent = true;
+                      resolve({ value: chunk, done: false });
+                    }, 10_000),
+                  ),
+            cancel: () => Promise.resolve(),
+          };
+        },
+      },
+    })) as unknown as typeof fetch;
+    const registry = createRegistry({ clock, services: { s: consul('s', { fetch: fetchStub }) } });
+    opened.push(registry);
+    const outcome = registry.ready('s').then(
+      () => 'ready',
+      (error: Error) => error.message,
+    );
+    await clock.advance(10_000);
+    expect(await outcome).toBe('consul: no answer within 10000 ms');
+  });
+});
