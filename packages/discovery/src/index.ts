@@ -3,6 +3,9 @@
  * static `node:` import; DNS and TCP checks load Node modules on first use (and are also published as
  * `@integ/discovery/dns` and `@integ/discovery/health`).
  */
+// The types of the `clock` and `logger` options (and a source's context), so a user can name them without
+// installing @integ/core.
+export type { Clock, LogFn, Logger, TimerHandle } from '@integ/core';
 export {
   type Balancer,
   type BalancerName,
