@@ -144,8 +144,12 @@ export function delayAfter(backoff: Backoff, attempt: number, random: () => numb
   let delay = 0;
   for (let a = Math.max(1, attempt - HISTORY); a <= attempt; a++) {
     delay = backoff({ attempt: a, previousDelay, random });
+    // No delay (NaN, negative, not a number) is a bug, as @integ/retry says: read as 0 it retried at once, the hot
+    // loop decision 0180 keeps a throwing backoff from; the queue warns and waits its default. Infinity is capped.
+    if (typeof delay !== 'number' || !(delay >= 0))
+      throw new InvalidArgumentError('backoff result', 'a number of ms >= 0', delay);
     previousDelay = delay;
   }
   // Whole ms rounded up, like every other delay: a retry never runs before the backoff it asked for.
-  return Math.ceil(Number.isFinite(delay) && delay > 0 ? delay : 0);
+  return Math.ceil(delay);
 }

@@ -8,8 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
 import type { Logger } from '@integ/core';
-import { createQueue } from '@integ/queue';
+import { createQueue, type LeasedJob, memoryStore, type QueueStore } from '@integ/queue';
 import { sqliteStore } from '@integ/queue/sqlite';
+import { createFakeClock } from '@integ/testing';
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { turns } from './internal/manual-clock.js';
@@ -210,5 +211,151 @@ describe('sqliteStore() path userinfo: round 29 cross-review', () => {
       }),
       { seed: 30, numRuns: 100 },
     );
+  });
+});
+
+const stores: [string, () => QueueStore][] = [
+  ['memory', () => memoryStore()],
+  ['sqlite', () => sqliteStore({ path: ':memory:' })],
+];
+
+/** A logger keeping its warnings as [message, details]. */
+function recordingLogger(): Logger & { warnings: [string | undefined, Record<string, unknown>][] } {
+  const warnings: [string | undefined, Record<string, unknown>][] = [];
+  const noop = () => {};
+  return {
+    debug: noop,
+    info: noop,
+    error: noop,
+    warn: (details: unknown, message?: string) => {
+      warnings.push([message, details as Record<string, unknown>]);
+    },
+    warnings,
+  } as Logger & { warnings: typeof warnings };
+}
+
+describe.each(stores)('a custom backoff whose answer is no delay (%s store)', (_, createStore) => {
+  it.each([
+    ['NaN', () => Number.NaN],
+    ['a negative number', () => -5000],
+    ['a string', () => '5000' as unknown as number],
+    ['undefined', () => undefined as unknown as number],
+  ])(
+    'a backoff returning %s: the retry waits the built-in default (1000 ms), not 0 ms, and a warning says so',
+    async (_, backoff) => {
+      const clock = createFakeClock({ now: 1_000_000 });
+      const logger = recordingLogger();
+      const store = createStore();
+      const queue = createQueue<string>({ name: 'q', store, clock, logger, backoff });
+      const pushed = await queue.push('a');
+      const job = (await queue.next()) as LeasedJob<string>;
+      await job.fail(new Error('boom'));
+      expect(await queue.get(pushed.id)).toMatchObject({
+        status: 'pending',
+        attempts: 1,
+        runAt: new Date(1_000_000 + 1000).toISOString(),
+      });
+      expect(logger.warnings).toEqual([
+        [expect.stringContaining('backoff'), expect.objectContaining({ queue: 'q', jobId: pushed.id })],
+      ]);
+      await queue.close();
+      await store.close();
+    },
+  );
+
+  it('random returning NaN for a jittered spec: the built-in default, not 0 ms', async () => {
+    const clock = createFakeClock({ now: 1_000_000 });
+    const logger = recordingLogger();
+    const store = createStore();
+    const queue = createQueue<string>({ name: 'q', store, clock, logger, random: () => Number.NaN });
+    const pushed = await queue.push('a', { backoff: { type: 'exponential', delay: 500, jitter: 'full' } });
+    const job = (await queue.next()) as LeasedJob<string>;
+    await job.fail(new Error('boom'));
+    expect(await queue.get(pushed.id)).toMatchObject({ runAt: new Date(1_000_000 + 1000).toISOString() });
+    expect(logger.warnings).toHaveLength(1);
+    await queue.close();
+    await store.close();
+  });
+
+  it('a backoff returning Infinity: the retry is due at the last instant a Date holds, not at once', async () => {
+    const clock = createFakeClock({ now: 1_000_000 });
+    const logger = recordingLogger();
+    const store = createStore();
+    const queue = createQueue<string>({ name: 'q', store, clock, logger, backoff: () => Infinity });
+    const pushed = await queue.push('a');
+    const job = (await queue.next()) as LeasedJob<string>;
+    await job.fail(new Error('boom'));
+    expect(await queue.get(pushed.id)).toMatchObject({
+      status: 'pending',
+      runAt: new Date(8.64e15).toISOString(),
+    });
+    expect(logger.warnings).toEqual([]);
+    await queue.close();
+    await store.close();
+  });
+
+  it('a throwing backoff on the last attempt is not asked: dead with the handler error, hooks once, no warning', async () => {
+    const clock = createFakeClock({ now: 1_000_000 });
+    const logger = recordingLogger();
+    const store = createStore();
+    const calls: string[] = [];
+    const backoff = vi.fn(() => {
+      throw new Error('backoff bug');
+    });
+    const queue = createQueue<string>({
+      name: 'q',
+      store,
+      clock,
+      logger,
+      backoff,
+      attempts: 1,
+      onFailed: (job, error) => calls.push(`failed ${job.status} ${(error as Error).message}`),
+      onDead: (job, error) => calls.push(`dead ${job.status} ${(error as Error).message}`),
+    });
+    const pushed = await queue.push('a');
+    const job = (await queue.next()) as LeasedJob<string>;
+    await job.fail(new Error('boom'));
+    expect(await queue.get(pushed.id)).toMatchObject({
+      status: 'dead',
+      attempts: 1,
+      lastError: 'Error: boom',
+    });
+    expect(calls).toEqual(['failed dead boom', 'dead dead boom']);
+    expect(backoff).not.toHaveBeenCalled();
+    expect(logger.warnings).toEqual([]);
+    await queue.close();
+    await store.close();
+  });
+
+  it('a logger whose warn throws: the failure is still recorded with the default delay, hooks once', async () => {
+    const clock = createFakeClock({ now: 1_000_000 });
+    const store = createStore();
+    const failed: string[] = [];
+    const warn = vi.fn(() => {
+      throw new Error('logger down');
+    });
+    const noop = () => {};
+    const queue = createQueue<string>({
+      name: 'q',
+      store,
+      clock,
+      logger: { debug: noop, info: noop, error: noop, warn },
+      backoff: () => {
+        throw new Error('backoff bug');
+      },
+      onFailed: (job) => failed.push(job.status),
+    });
+    const pushed = await queue.push('a');
+    const job = (await queue.next()) as LeasedJob<string>;
+    await expect(job.fail(new Error('boom'))).resolves.toBeUndefined();
+    expect(await queue.get(pushed.id)).toMatchObject({
+      status: 'pending',
+      runAt: new Date(1_000_000 + 1000).toISOString(),
+    });
+    expect(warn).toHaveBeenCalledTimes(1);
+    expect(JSON.stringify(warn.mock.calls[0]?.[0] ?? {})).not.toContain('"a"');
+    expect(failed).toEqual(['pending']);
+    await queue.close();
+    await store.close();
   });
 });
