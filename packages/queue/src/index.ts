@@ -3,6 +3,7 @@
  * delays, priorities and deduplication keys. Delivery is at-least-once. Stores: `memoryStore()` here,
  * `sqliteStore()` from `@integ/queue/sqlite`; the conformance kit is `@integ/queue/testing`.
  */
+export type { Clock, TimerHandle } from '@integ/core';
 export { type BackoffSpec, DEFAULT_BACKOFF, toBackoff } from './backoff.js';
 export {
   JobSettledError,

@@ -331,7 +331,7 @@ describe.each(stores)('a custom backoff whose answer is no delay (%s store)', (_
     const clock = createFakeClock({ now: 1_000_000 });
     const store = createStore();
     const failed: string[] = [];
-    const warn = vi.fn(() => {
+    const warn = vi.fn((_details: unknown, _message?: string) => {
       throw new Error('logger down');
     });
     const noop = () => {};

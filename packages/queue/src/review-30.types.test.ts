@@ -1,0 +1,17 @@
+/**
+ * Review round 30: the `clock` option's types from `@integ/queue` itself, as @integ/retry (413a8a5) and
+ * @integ/breaker (6f4d767) export them. Checked by `npx tsc -p tsconfig.json --noEmit` in the package.
+ */
+import { type Clock, createQueue, memoryStore, type QueueOptions, type TimerHandle } from '@integ/queue';
+import { describe, expect, expectTypeOf, it } from 'vitest';
+
+describe('the clock types', () => {
+  it('are exported by @integ/queue, so a custom clock is typed without installing @integ/core', async () => {
+    const clock: Clock = { now: () => 0, setTimeout: () => 1, clearTimeout: () => {} };
+    expectTypeOf<ReturnType<Clock['setTimeout']>>().toEqualTypeOf<TimerHandle>();
+    expectTypeOf<NonNullable<QueueOptions<unknown>['clock']>>().toEqualTypeOf<Clock>();
+    const queue = createQueue({ name: 'q', store: memoryStore(), clock });
+    expect((await queue.push(1)).timestamp).toBe(new Date(0).toISOString());
+    await queue.close();
+  });
+});
