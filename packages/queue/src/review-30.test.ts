@@ -359,3 +359,89 @@ describe.each(stores)('a custom backoff whose answer is no delay (%s store)', (_
     await store.close();
   });
 });
+
+/** `base` whose get() answers when the test says so; release() calls counted. */
+function gatedGet(base: QueueStore): {
+  store: QueueStore;
+  gets: (() => void)[];
+  releases: string[];
+} {
+  const gets: (() => void)[] = [];
+  const releases: string[] = [];
+  const store: QueueStore = Object.assign(Object.create(base) as QueueStore, {
+    get: (id: string) =>
+      new Promise((resolve, reject) => {
+        gets.push(() => base.get(id).then(resolve, reject));
+      }),
+    release: (...args: Parameters<QueueStore['release']>) => {
+      releases.push(args[0]);
+      return base.release(...args);
+    },
+  });
+  return { store, gets, releases };
+}
+
+describe.each(stores)('the store lookup of lapsed next() jobs (01388d6, %s store)', (_, createStore) => {
+  it('next() neither waits for nor fails with a lookup that never answers, or rejects', async () => {
+    const clock = createFakeClock({ now: 1_000_000 });
+    const base = createStore();
+    const { store, gets } = gatedGet(base);
+    let rejecting = false;
+    const queue = createQueue<string>({
+      name: 'q',
+      store: Object.assign(Object.create(store) as QueueStore, {
+        get: (id: string) => (rejecting ? Promise.reject(new Error('store down')) : store.get(id)),
+      }),
+      clock,
+    });
+    await queue.push('a');
+    const first = (await queue.next({ leaseMs: 1000 })) as LeasedJob<string>;
+    // Ahead of `first` once its lease lapses, so the next claims take them, not it.
+    await queue.pushMany(['b', 'c'], { priority: 1 });
+    await clock.advance(1000);
+    // The lookup of `first` (lapsed) never answers: next() still hands out the next job.
+    expect((await queue.next({ leaseMs: 60_000 }))?.payload).toBe('b');
+    expect(gets).toHaveLength(1);
+    rejecting = true;
+    expect((await queue.next({ leaseMs: 60_000 }))?.payload).toBe('c');
+    // Still the holder's: nobody took it, and the lookups said nothing.
+    await first.ack();
+    expect(await base.get(first.id)).toMatchObject({ status: 'done' });
+    await base.close();
+  });
+
+  it.each([
+    ['ack', (job: LeasedJob<string>) => job.ack(), 'done'],
+    ['fail', (job: LeasedJob<string>) => job.fail(new Error('boom'), { retry: false }), 'dead'],
+  ] as const)(
+    "a holder's %s made while close()'s lookup is in flight: close() returns nothing and resolves without its timeout",
+    async (_, settle, status) => {
+      for (const lookupFirst of [false, true]) {
+        const clock = createFakeClock({ now: 1_000_000 });
+        const base = createStore();
+        const { store, gets, releases } = gatedGet(base);
+        const queue = createQueue<string>({ name: 'q', store, clock });
+        await queue.push('a');
+        const job = (await queue.next({ leaseMs: 1000 })) as LeasedJob<string>;
+        await clock.advance(1000);
+        let closed = false;
+        const closing = queue.close({ timeout: 60_000 }).then(() => {
+          closed = true;
+        });
+        await turns();
+        expect(gets).toHaveLength(1);
+        // The lookup answers before the holder's call (it reads 'processing': the job stays) or after it.
+        if (lookupFirst) gets[0]?.();
+        await settle(job);
+        if (!lookupFirst) gets[0]?.();
+        await turns();
+        expect(closed).toBe(true);
+        await closing;
+        expect(releases).toEqual([]);
+        expect(clock.pendingTimers).toBe(0);
+        expect(await base.get(job.id)).toMatchObject({ status, attempts: 1 });
+        await base.close();
+      }
+    },
+  );
+});
