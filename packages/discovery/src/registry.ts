@@ -310,6 +310,7 @@ class Service {
   private resolver: Resolver | undefined;
   // undefined while refresh() calls resolve() (synchronously, before the lookup is stored as in flight).
   private inflightRefresh: Promise<void> | null | undefined = null;
+  private observeThrew = 0;
   // Rejects the lookup in flight: close() ends it whatever its resolve() does.
   private stop?: (error: unknown) => void;
   private lastStart = Number.NEGATIVE_INFINITY;
@@ -678,14 +679,16 @@ class Service {
     if (state === undefined) return;
     if (state.inflight > 0) state.inflight--;
     const now = this.shared.time();
-    // Never into the caller's request path: logged, and the outlier detector still counts the call (0168).
+    // Never into the caller's request path: logged (its first throw: one per report flooded the log, 0169), and
+    // the outlier detector still counts the call (0168).
     try {
       this.balancer.observe?.(state, outcome, now);
     } catch (error) {
-      this.shared.logger.error(
-        { service: this.name, balancer: this.balancer.name, err: describeError(error) },
-        'balancer observe() threw',
-      );
+      if (!this.observeThrew++)
+        this.shared.logger.error(
+          { service: this.name, balancer: this.balancer.name, err: describeError(error) },
+          'balancer observe() threw',
+        );
     }
     if (this.detector?.record(state.outlier, outcome, this.records, now)) {
       this.cache = null;

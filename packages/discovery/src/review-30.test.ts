@@ -80,6 +80,20 @@ describe('3b20c89: a throwing random or balancer', () => {
     expect(JSON.stringify(lines)).not.toContain('pw');
   });
 
+  it("logs a balancer's observe() that always throws once per service, not once per report (10,000 reports)", () => {
+    const { logger, lines } = recordingLogger();
+    const registry = createRegistry({
+      logger,
+      balancer: { name: 'mine', pick: (candidates) => candidates[0] as never, observe: boom },
+      services: { s: { urls: ['http://a:1', 'http://b:1'] }, t: { urls: ['http://c:1', 'http://d:1'] } },
+    });
+    opened.push(registry);
+    for (let i = 0; i < 10_000; i++)
+      for (const name of ['s', 't']) registry.report(registry.pick(name), { ok: true, latencyMs: 1 });
+    const errors = lines.filter(([, msg]) => msg === 'balancer observe() threw');
+    expect(errors.map(([fields]) => (fields as { service: string }).service)).toEqual(['s', 't']);
+  });
+
   it('goes on when the logger throws too, on every new path (random, observe())', () => {
     const throwing = () => {
       throw new Error('logger down');
