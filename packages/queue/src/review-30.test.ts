@@ -119,6 +119,35 @@ describe('sqliteStore() path userinfo: round 29 cross-review', () => {
   });
 
   it.each([
+    ['invalid uri authority: …', 'file://USER-Q7:PASS/WORD-Z9@localhost/srv/jobs.db'],
+    ['no such vfs', 'file:/srv/jobs.db?vfs=nope'],
+    ['no such access mode', 'file:/srv/jobs.db?mode=bad'],
+  ])(
+    "node:sqlite's SQLITE_ERROR at open (%s) is a StoreUnavailableError naming the path, the driver's error its cause",
+    (reason, path) => {
+      const driverError = () =>
+        reason.startsWith('invalid')
+          ? sqliteLikeOpen(path)
+          : (() => {
+              throw Object.assign(new Error(`${reason}: ${path.split('=')[1]}`), {
+                code: 'ERR_SQLITE_ERROR',
+                errcode: 1,
+              });
+            })();
+      const [error, text] = hasNodeSqlite
+        ? openError(path, 'node:sqlite')
+        : withDriver(driverError, () => openError(path));
+      expect(error, text).toMatchObject({
+        code: 'ERR_STORE_UNAVAILABLE',
+        message: expect.stringContaining('jobs.db'),
+        cause: expect.objectContaining({ code: 'ERR_SQLITE_ERROR', errcode: 1 }),
+      });
+      expect(text).toContain(reason.replace(': …', ''));
+      expect(text).not.toMatch(/USER-Q7|PASS|WORD-Z9/);
+    },
+  );
+
+  it.each([
     ['file:///abs', (d: string) => `file://${d}/missing/team@corp/jobs.db`],
     ['file:/abs', (d: string) => `file:${d}/missing/team@corp/jobs.db`],
     ['file:///abs?mode=ro', (d: string) => `file://${d}/missing/team@corp/jobs.db?mode=ro`],

@@ -326,7 +326,17 @@ export function sqliteStore(options: SqliteStoreOptions): SqliteStore {
         } catch {
           // A frozen error: the mapped one's own message still hides it.
         }
-      throw mapError(error, path, busyTimeout);
+      const mapped = mapError(error, path, busyTimeout);
+      // node:sqlite's SQLITE_ERROR at open is a URI it cannot read ('invalid uri authority', 'no such vfs'): thrown as
+      // is, it was no error sqliteStore() documents (no ERR_* code).
+      throw mapped === error && (error as { errcode?: unknown })?.errcode === 1
+        ? new StoreUnavailableError(
+            `Cannot open SQLite queue database ${shown(path)} (${(error as Error).message})`,
+            {
+              cause: error,
+            },
+          )
+        : mapped;
     }
     const d = opened.db;
     // Setup is idempotent. Opening a file that another process is creating, switching to WAL or recovering
