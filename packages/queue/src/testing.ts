@@ -34,8 +34,12 @@ export interface ConformanceOptions {
    * prefix or truncated table). The kit uses the queue names `conformance`, `a` and `b`.
    */
   createStore(): QueueStore | Promise<QueueStore>;
-  /** Disposes of a store after its test (after `store.close()`, even when the test failed), e.g. deletes its file. */
-  readonly cleanup?: ((store: QueueStore) => Promise<void> | void) | undefined;
+  /**
+   * Disposes of a store after its test (after `store.close()`, even when the test failed), e.g. deletes its file. It
+   * gets the store `createStore` made. Typed as a method's type, whose parameter is compared both ways, so a function
+   * taking the store under test's own type (`(store: SqliteStore) => ...`) fits, as it did when this was a method.
+   */
+  readonly cleanup?: { cleanup(store: QueueStore): Promise<void> | void }['cleanup'] | undefined;
   /**
    * Longest a single store call (and `createStore`, `cleanup`) may take, in real ms. A call still pending
    * then fails its test with a message naming it, so a hung store fails the suite instead of stalling it
