@@ -1031,11 +1031,14 @@ export function createRegistry(options: RegistryOptions): Registry {
     // Drawn in timers too (the refresh loop's jitter, health checks, outlier sweeps), where a throw stopped the
     // loop with an unhandled rejection: a throwing random is logged and Math.random draws instead (0168). Logged
     // once: one that always throws logged at every draw, two per P2C pick (docs/decisions/0169).
+    // A value outside [0, 1] is no draw either (NaN made every health check a 0 ms loop; a negative broke P2C).
     random: () => {
       try {
-        return random();
+        const value = random();
+        if (value >= 0 && value <= 1) return value;
+        throw value;
       } catch (error) {
-        if (!randomThrew++) log.error({ err: describeError(error) }, 'random threw; used Math.random');
+        if (!randomThrew++) log.error({ err: describeError(error) }, 'random failed; used Math.random');
         return Math.random();
       }
     },

@@ -270,7 +270,7 @@ describe('a throwing random or balancer (decision 0168)', () => {
     // The loop's next lookup is timed with random (TTL jitter): it threw there, and the loop stopped.
     await clock.advance(5_000);
     expect(calls).toBeGreaterThanOrEqual(5);
-    const errors = lines.filter(([, msg]) => msg === 'random threw; used Math.random');
+    const errors = lines.filter(([, msg]) => msg === 'random failed; used Math.random');
     expect(errors.length).toBeGreaterThan(0);
     // Masked as any failure the registry logs.
     expect(JSON.stringify(lines)).not.toContain('pw');

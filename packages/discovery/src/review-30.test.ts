@@ -75,7 +75,7 @@ describe('3b20c89: a throwing random or balancer', () => {
     });
     opened.push(registry);
     for (let i = 0; i < 10_000; i++) registry.report(registry.pick('s'), { ok: true, latencyMs: 1 });
-    const errors = lines.filter(([, msg]) => String(msg).startsWith('random threw'));
+    const errors = lines.filter(([, msg]) => String(msg).startsWith('random failed'));
     expect(errors.length).toBe(1);
     expect(JSON.stringify(lines)).not.toContain('pw');
   });
@@ -93,6 +93,41 @@ describe('3b20c89: a throwing random or balancer', () => {
     const errors = lines.filter(([, msg]) => msg === 'balancer observe() threw');
     expect(errors.map(([fields]) => (fields as { service: string }).service)).toEqual(['s', 't']);
   });
+
+  it.each([
+    ['NaN', Number.NaN],
+    ['a negative', -0.5],
+    ['an integer of a PRNG not divided down', 2_654_435_761],
+  ])(
+    'a random returning %s: health checks keep their interval, picks work, logged once',
+    async (_, value) => {
+      const { logger, lines } = recordingLogger();
+      const clock = createFakeClock();
+      let checks = 0;
+      const registry = createRegistry({
+        clock,
+        logger,
+        random: () => value,
+        balancer: 'least-loaded',
+        healthCheck: {
+          interval: 1_000,
+          check: async () => {
+            checks++;
+            return true;
+          },
+        },
+        services: { s: { urls: ['http://a:1', 'http://b:1', 'http://c:1'] } },
+      });
+      opened.push(registry);
+      // A NaN (or negative) delay is a 0 ms timer: every check rescheduled itself at once, a check per turn.
+      await clock.advance(10_000).catch(() => {});
+      expect(checks).toBeLessThanOrEqual(3 * 12);
+      for (let i = 0; i < 100; i++)
+        expect(['http://a:1', 'http://b:1', 'http://c:1']).toContain(registry.pick('s').url);
+      const errors = lines.filter(([, msg]) => String(msg).startsWith('random'));
+      expect(errors.length).toBe(1);
+    },
+  );
 
   it('goes on when the logger throws too, on every new path (random, observe())', () => {
     const throwing = () => {
