@@ -119,6 +119,15 @@ describe('sqliteStore() path userinfo: round 29 cross-review', () => {
   });
 
   it.each([
+    ['a URL object', new URL('https://USER-Q7:PASSWORD-Z9@example.com/jobs.db') as unknown as string],
+    ['a path holding a NUL', 'file://USER-Q7:PASSWORD-Z9@localhost/srv/jobs.db\0'],
+  ])('refuses %s with InvalidArgumentError that does not quote it', (_, path) => {
+    const [error, text] = openError(path);
+    expect(error, text).toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
+    expect(text).not.toMatch(/USER-Q7|PASSWORD-Z9/);
+  });
+
+  it.each([
     ['invalid uri authority: …', 'file://USER-Q7:PASS/WORD-Z9@localhost/srv/jobs.db'],
     ['no such vfs', 'file:/srv/jobs.db?vfs=nope'],
     ['no such access mode', 'file:/srv/jobs.db?mode=bad'],
