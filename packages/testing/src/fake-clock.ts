@@ -119,7 +119,8 @@ export function createFakeClock(options?: FakeClockOptions): FakeClock {
   // The pending timers by handle, and a binary min-heap of them by due time, then id (the order they were set):
   // the next due is its root, in O(log n) instead of a scan of every timer per firing (16,000 timers fired in
   // ~430 ms). A timer fired or cleared leaves the map at once and the heap lazily, when it reaches the root; the heap
-  // is rebuilt when such leftovers outnumber the pending timers (a watchdog cleared and set again per event).
+  // is rebuilt when such leftovers outnumber the pending timers (a watchdog cleared and set again per event; fired
+  // timers below one set earlier in time after a callback set the time back).
   const timers = new Map<unknown, Timer>();
   let heap: Timer[] = [];
   const before = (a: Timer, b: Timer): boolean => a.at < b.at || (a.at === b.at && a.id < b.id);
@@ -175,6 +176,9 @@ export function createFakeClock(options?: FakeClockOptions): FakeClock {
 
   const fire = (timer: Timer, failure: Failure, step?: Step): void => {
     timers.delete(timer.handle);
+    // A fired timer leaves the heap at its root, unless a callback set the time back and then a timer due before
+    // it: one per firing then stayed for as long as such a timer was pending (100,000 in one advance).
+    compact();
     if (timer.at > now) now = timer.at;
     if (step) step.mark = now;
     try {

@@ -74,6 +74,26 @@ describe('createFakeClock: what the heap keeps', () => {
   });
 });
 
+describe('createFakeClock: fired timers left in the heap below a timer set earlier in time', () => {
+  it('keeps O(pending) callbacks when callbacks set the time back and re-arm (100,000 firings)', async () => {
+    const clock = createFakeClock({ now: 1e9 });
+    const refs: WeakRef<object>[] = [];
+    // Each firing steps the time line back and sets the next timer before its own due time: the fired timer is no
+    // longer the heap's root, and was never popped (no clearTimeout ever rebuilt the heap).
+    let left = 100_000;
+    const rearm = (): void => {
+      clock.setNow(clock.now() - 10);
+      // The last one is due after this advance: it stays pending, below every fired timer.
+      clock.setTimeout(watched(refs, rearm), --left === 0 ? 5 : 0);
+    };
+    clock.setTimeout(watched(refs, rearm), 1);
+    clock.advanceSync(1);
+    expect(left).toBe(0);
+    expect(clock.pendingTimers).toBe(1);
+    expect(await alive(refs)).toBeLessThanOrEqual(2 * 1 + 64 + 2);
+  });
+});
+
 describe('createFakeClock: clearTimeout of a handle it does not hold', () => {
   it('is a no-op for a fired, a twice-cleared, a foreign or a bogus handle: pendingTimers and order kept', () => {
     const clock = createFakeClock();
