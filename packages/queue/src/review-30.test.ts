@@ -118,6 +118,17 @@ describe('sqliteStore() path userinfo: round 29 cross-review', () => {
     expect(text).not.toMatch(/USER-Q7|PASS|WORD-Z9/);
   });
 
+  it('cuts the authority node:sqlite quotes only where it quotes it: a short one does not garble the message', () => {
+    const path = 'file://a/b@localhost/srv/jobs.db';
+    const [error, text] = hasNodeSqlite
+      ? openError(path, 'node:sqlite')
+      : withDriver(sqliteLikeOpen, () => openError(path));
+    expect((error as Error).message).toBe(
+      'Cannot open SQLite queue database "file://…@localhost/srv/jobs.db" (invalid uri authority: …)',
+    );
+    expect(text).toContain('StoreUnavailableError');
+  });
+
   it.each([
     ['a URL object', new URL('https://USER-Q7:PASSWORD-Z9@example.com/jobs.db') as unknown as string],
     ['a path holding a NUL', 'file://USER-Q7:PASSWORD-Z9@localhost/srv/jobs.db\0'],

@@ -127,11 +127,11 @@ function sleepSync(ms: number): void {
  * up to the last, so a password holding `/`, `?` or `@` goes too). A scheme has two characters or more (`C:\` is a
  * Windows drive) and is followed by `//` and an authority, or by no `/` at all: `file:///a@b` and `file:/a@b` have no
  * authority, so no userinfo. SQLite quotes an authority up to its first `/` ('invalid uri authority: user:pa' of
- * `file://user:pa/ss@host`): that part goes too.
+ * `file://user:pa/ss@host`): that part goes too, where it is quoted (after ': ': a short one garbles nothing else).
  */
 function hide(text: string, path: string): string {
   const userinfo = /^\w[\w+.-]+:(?:\/\/)?(?!\/)(.*@)/s.exec(path)?.[1];
-  return userinfo ? text.replaceAll(userinfo, '…@').replaceAll(userinfo.split('/')[0] as string, '…') : text;
+  return userinfo ? text.replaceAll(userinfo, '…@').replaceAll(`: ${userinfo.split('/')[0]}`, ': …') : text;
 }
 
 /** The path for messages: without its userinfo, nor a `file:` URI's query, whose parameters may carry a key. */
