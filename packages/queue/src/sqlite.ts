@@ -134,8 +134,15 @@ function hide(text: string, path: string): string {
   return userinfo ? text.replaceAll(userinfo, '…@').replaceAll(`: ${userinfo.split('/')[0]}`, ': …') : text;
 }
 
-/** The path for messages: without its userinfo, nor a `file:` URI's query, whose parameters may carry a key. */
-const shown = (path: string): string => JSON.stringify(hide(path, path).replace(/\?.*/s, '?…'));
+/**
+ * The path for messages: without its userinfo, nor a `file:` URI's query, whose parameters may carry a key. A `?`
+ * before the last `@` is a password's or starts a query holding an `@` (`?key=p@ss`): which one, the text cannot say,
+ * so all after the scheme goes (either reading would show the other's secret).
+ */
+const shown = (path: string): string =>
+  JSON.stringify(
+    hide(path.replace(/^(\w[\w+.-]+:(?:\/\/)?)(?!\/).*\?.*@.*/s, '$1…'), path).replace(/\?.*/s, '?…'),
+  );
 
 /** Maps a driver error onto the store's typed errors; others pass through. */
 function mapError(error: unknown, path: string, busyTimeout: number): unknown {
