@@ -142,8 +142,14 @@ const HISTORY = 64;
 export function delayAfter(backoff: Backoff, attempt: number, random: () => number): number {
   let previousDelay = 0;
   let delay = 0;
+  // Checked as drawn, as @integ/retry does: a draw past 1 stretched a jittered delay past the spec's own max.
+  const draw = (): number => {
+    const r = random();
+    if (!(r >= 0 && r <= 1)) throw new InvalidArgumentError('random()', 'a number from 0 to 1', r);
+    return r;
+  };
   for (let a = Math.max(1, attempt - HISTORY); a <= attempt; a++) {
-    delay = backoff({ attempt: a, previousDelay, random });
+    delay = backoff({ attempt: a, previousDelay, random: draw });
     // No delay (NaN, negative, not a number) is a bug, as @integ/retry says: read as 0 it retried at once, the hot
     // loop decision 0180 keeps a throwing backoff from; the queue warns and waits its default. Infinity is capped.
     if (typeof delay !== 'number' || !(delay >= 0))

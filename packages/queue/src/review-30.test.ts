@@ -340,6 +340,34 @@ describe.each(stores)('a custom backoff whose answer is no delay (%s store)', (_
     await store.close();
   });
 
+  it.each([
+    ['2', 2],
+    ['-0.5', -0.5],
+  ])(
+    'random returning %s for a jittered spec: checked as @integ/retry checks it (0 to 1), so the built-in default',
+    async (_, value) => {
+      const clock = createFakeClock({ now: 1_000_000 });
+      const logger = recordingLogger();
+      const store = createStore();
+      const queue = createQueue<string>({ name: 'q', store, clock, logger, random: () => value });
+      const pushed = await queue.push('a', {
+        backoff: { type: 'exponential', delay: 5000, max: 5000, jitter: 'full' },
+      });
+      const job = (await queue.next()) as LeasedJob<string>;
+      await job.fail(new Error('boom'));
+      // Not 10,000 ms, twice the spec's own max, nor 0 ms.
+      expect(await queue.get(pushed.id)).toMatchObject({ runAt: new Date(1_000_000 + 1000).toISOString() });
+      expect(logger.warnings).toEqual([
+        [
+          expect.stringContaining('backoff'),
+          expect.objectContaining({ err: expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }) }),
+        ],
+      ]);
+      await queue.close();
+      await store.close();
+    },
+  );
+
   it('a backoff returning Infinity: the retry is due at the last instant a Date holds, not at once', async () => {
     const clock = createFakeClock({ now: 1_000_000 });
     const logger = recordingLogger();
