@@ -2,6 +2,9 @@
  * Review round 30: cross-review of round 29's fixes (c579a4d the token's forms, b893315 readJson's abort race,
  * 7f618bd refresh() from inside resolve(), 3b20c89 a throwing random or balancer).
  */
+
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { consul, createRegistry, type Registry, type Source } from '@integ/discovery';
 import { createFakeClock } from '@integ/testing';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -366,5 +369,48 @@ describe('b893315: readJson() races each read with the abort', () => {
     );
     await clock.advance(10_000);
     expect(await outcome).toBe('consul: no answer within 10000 ms');
+  });
+
+  it('keeps nothing per chunk while an answer is read: 300,000 one-byte chunks retain a few MB, not ~100 MB', async () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const chunks = 300_000;
+    const one = new TextEncoder().encode(' ');
+    let stalled: () => void = () => {};
+    const atStall = new Promise<void>((resolve) => {
+      stalled = resolve;
+    });
+    let reads = 0;
+    const fetchStub = (async () => ({
+      ok: true,
+      status: 200,
+      headers: new Headers(),
+      body: {
+        getReader: () => ({
+          // A hostile server's trickle: one byte per chunk, then nothing (the read stays pending).
+          read: () => {
+            reads++;
+            if (reads <= chunks) return Promise.resolve({ value: one, done: false });
+            stalled();
+            return new Promise(() => {});
+          },
+          cancel: () => Promise.resolve(),
+        }),
+      },
+    })) as unknown as typeof fetch;
+    const clock = createFakeClock();
+    gc();
+    const before = process.memoryUsage().heapUsed;
+    const registry = createRegistry({ clock, services: { s: consul('s', { fetch: fetchStub }) } });
+    opened.push(registry);
+    const outcome = registry.ready('s').catch((error: Error) => error.message);
+    await atStall;
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    gc();
+    const retained = process.memoryUsage().heapUsed - before;
+    await clock.advance(10_000);
+    expect(await outcome).toBe('consul: no answer within 10000 ms');
+    // A Promise.race of each read with one long-lived abort promise left a reaction on it per chunk (~350 B).
+    expect(retained).toBeLessThan(20 * 1024 * 1024);
   });
 });

@@ -33,23 +33,20 @@ export async function refuse(response: Response, source: string, message: string
  * Cancels `reader` when `signal` aborts, which ends a pending read at once (as done). Node's fetch ends a body
  * when its request's signal aborts; a mocked one (msw) or a custom fetch's is not tied to it, and a read of one
  * that stalls waited for good (the request's time limit and close() did not end it), as a watch that was given
- * up went on applying what its stream sent. The listener stays: the signal is the request's own. Returns a promise
- * rejected with the signal's reason then (handled when nothing races it), to race a read with: a mock reader whose
- * cancel() does not end its read (or never settles) is given up on all the same.
+ * up went on applying what its stream sent. The listener stays: the signal is the request's own. `stop` is called
+ * with the signal's reason then, to end the read in progress: a mock reader whose cancel() does not end its read
+ * (or never settles) is given up on all the same.
  */
 export function cancelOnAbort(
   reader: ReadableStreamDefaultReader<unknown>,
   signal: AbortSignal,
-): Promise<never> {
-  const aborted = new Promise<never>((_, reject) => {
-    const stop = (): void => {
-      discard(reader);
-      reject(signal.reason);
-    };
-    signal.aborted ? stop() : signal.addEventListener('abort', stop);
-  });
-  aborted.catch(() => {});
-  return aborted;
+  stop?: (reason: unknown) => void,
+): void {
+  const abort = (): void => {
+    discard(reader);
+    stop?.(signal.reason);
+  };
+  signal.aborted ? abort() : signal.addEventListener('abort', abort);
 }
 
 /**
@@ -115,13 +112,20 @@ export async function readJson(
   if (response.body !== null) {
     const reader = response.body.getReader();
     // The read in progress is given up on at the abort, whatever cancel() does: a mock reader whose cancel() does
-    // not end it (or never settles) held the lookup past its time limit (as sse's 7d08bb0). A reaction per chunk on
-    // `aborted`, freed with it when the answer ends: it is bounded by maxResponseBytes.
-    const aborted = cancelOnAbort(reader, signal);
+    // not end it (or never settles) held the lookup past its time limit (as sse's 7d08bb0). Each read has its own
+    // promise, which the abort rejects: a race of every read with one abort promise left a reaction on it per
+    // chunk until the answer ended (~350 B per chunk: a server trickling bytes one by one).
+    let fail: (reason: unknown) => void = () => {};
+    cancelOnAbort(reader, signal, (reason) => fail(reason));
     const decoder = new TextDecoder();
     let size = 0;
     for (;;) {
-      const { value, done } = await Promise.race([reader.read(), aborted]);
+      // Aborted between two reads (the last one answered first): no new read, which might never end.
+      signal.throwIfAborted();
+      const { value, done } = await new Promise<ReadableStreamReadResult<Uint8Array>>((ok, no) => {
+        fail = no;
+        reader.read().then(ok, no);
+      });
       if (done) break;
       size += value.byteLength;
       if (size > limit) {
