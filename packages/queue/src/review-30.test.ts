@@ -501,6 +501,35 @@ describe.each(stores)('the store lookup of lapsed next() jobs (01388d6, %s store
     await base.close();
   });
 
+  it('close() with a lookup that rejects: the lapsed job stays, is waited for and returned at the timeout', async () => {
+    const clock = createFakeClock({ now: 1_000_000 });
+    const base = createStore();
+    const { store, releases } = gatedGet(base);
+    const queue = createQueue<string>({
+      name: 'q',
+      store: Object.assign(Object.create(store) as QueueStore, {
+        get: () => Promise.reject(new Error('store down')),
+      }),
+      clock,
+    });
+    await queue.push('a');
+    const job = (await queue.next({ leaseMs: 1000 })) as LeasedJob<string>;
+    await clock.advance(1000);
+    let closed = false;
+    const closing = queue.close({ timeout: 5000 }).then(() => {
+      closed = true;
+    });
+    await turns();
+    await clock.advance(4999);
+    expect(closed).toBe(false);
+    await clock.advance(1);
+    await closing;
+    expect(releases).toEqual([job.id]);
+    expect(await base.get(job.id)).toMatchObject({ status: 'pending', attempts: 0 });
+    expect(clock.pendingTimers).toBe(0);
+    await base.close();
+  });
+
   it.each([
     ['ack', (job: LeasedJob<string>) => job.ack(), 'done'],
     ['fail', (job: LeasedJob<string>) => job.fail(new Error('boom'), { retry: false }), 'dead'],
