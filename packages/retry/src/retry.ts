@@ -284,7 +284,10 @@ async function attemptAll<T>(
       let timer: TimerHandle;
       // Set once clock.setTimeout has returned; before, a call back from inside it only marks it (see below).
       let later: unknown;
+      // Once: a cut attempt settles again when fn throws at once or the deadline found fired cuts it too, and
+      // clearing its timer a second time threw on a clock that refuses a handle it no longer knows.
       const settle = (value: unknown, ok?: boolean): void => {
+        if (done) return;
         done = 1;
         stop = ignore;
         // A clearTimeout that throws (window.clearTimeout passed unbound), or a stub signal's removeEventListener,
@@ -349,10 +352,7 @@ async function attemptAll<T>(
         try {
           // A value that comes after the cut (from an fn that ignored its signal, or judged by a retryOnResult
           // still running at the cut) is dropped: cancel its body (run() does it for one turned down or thrown on).
-          Promise.resolve(start()).then(
-            (value) => (done ? drop(value) : settle(value, true)),
-            (error) => done || settle(error),
-          );
+          Promise.resolve(start()).then((value) => (done ? drop(value) : settle(value, true)), settle);
         } catch (error) {
           settle(error);
         }
