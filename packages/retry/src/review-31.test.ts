@@ -129,6 +129,94 @@ describe('retry clears the timer of a cut attempt once (9c79259)', () => {
   });
 });
 
+describe('retry timers that fire together (9c79259)', () => {
+  it('a deadline and an attempt timeout due at the same instant: the deadline cuts the attempt, RetryError', async () => {
+    const fake = createFakeClock({ now: 1e12 });
+    const signals: AbortSignal[] = [];
+    const events: GiveUpEvent[] = [];
+    const result = await run(
+      retry(
+        ({ signal }) => {
+          signals.push(signal);
+          return new Promise<never>(() => {});
+        },
+        { clock: fake, timeout: 100, deadline: 100, onGiveUp: (event) => events.push(event) },
+      ),
+      fake,
+    );
+    expect(result).toMatchObject({ ok: false, error: { attempts: 1, reason: 'deadline' } });
+    const reason = signals[0]?.reason as TimeoutError;
+    expect(reason).toBeInstanceOf(TimeoutError);
+    expect(reason.message).toMatch(/deadline/i);
+    if (result.ok || !isRetryError(result.error)) throw new Error('expected a RetryError');
+    expect(result.error.errors).toEqual([reason]);
+    expect(events).toEqual([expect.objectContaining({ attempts: 1, reason: 'deadline' })]);
+    expect(fake.now()).toBe(1e12 + 100);
+    expect(fake.pendingTimers).toBe(0);
+  });
+
+  it('an fn that returns at once, with a timer called back at once: the value is dropped, each attempt timed out', async () => {
+    const fake = createFakeClock({ now: 1e12 });
+    const clock: Clock = {
+      now: () => fake.now(),
+      setTimeout: (callback) => {
+        callback();
+        return 0;
+      },
+      clearTimeout: () => {},
+    };
+    const seen: boolean[] = [];
+    const result = await run(
+      retry(
+        ({ signal }) => {
+          seen.push(signal.aborted);
+          return 'ok';
+        },
+        { clock, attempts: 2, timeout: 100, backoff: constant(0) },
+      ),
+      fake,
+    );
+    expect(seen).toEqual([true, true]);
+    expect(result).toMatchObject({ ok: false, error: { attempts: 2, reason: 'attempts' } });
+    if (result.ok || !isRetryError(result.error)) throw new Error('expected a RetryError');
+    expect(result.error.errors).toEqual([expect.any(TimeoutError), expect.any(TimeoutError)]);
+  });
+
+  it("the caller's abort made inside the attempt's setTimeout, the deadline fired at once before: its reason, fn not called", async () => {
+    const fake = createFakeClock({ now: 1e12 });
+    const controller = trackedAbortController();
+    const reason = new Error('caller gone');
+    let timers = 0;
+    const clock: Clock = {
+      now: () => fake.now(),
+      setTimeout: (callback, ms) => {
+        // 1: the deadline, called back at once; 2: attempt 1's timeout, called back at once after the abort.
+        if (++timers === 2) controller.abort(reason);
+        callback();
+        return fake.setTimeout(callback, ms);
+      },
+      clearTimeout: (handle) => fake.clearTimeout(handle),
+    };
+    let calls = 0;
+    const events: GiveUpEvent[] = [];
+    const result = await run(
+      retry(() => ++calls, {
+        clock,
+        timeout: 100,
+        deadline: 1000,
+        signal: controller.signal,
+        onGiveUp: (event) => events.push(event),
+      }),
+      fake,
+    );
+    expect(result).toEqual({ ok: false, error: reason });
+    expect(calls).toBe(0);
+    expect(events).toEqual([]);
+    expect(controller.listeners).toBe(0);
+    expect(fake.pendingTimers).toBe(0);
+  });
+});
+
 describe('retry with a clock that calls back at once, throws or behaves, and random aborts (9c79259)', () => {
   it('property: retry settles, counts the calls of fn, leaves no timer or listener, rejects only with what it may', async () => {
     await fc.assert(
