@@ -3,6 +3,8 @@
  * TransformStream and bytes forms), the encoder a server needs, and a fetch-based reconnecting client
  * (`connect`, `EventSource`). Web-standard APIs only: no `node:` import in this entry point.
  */
+// The types the `clock` option takes, so a custom clock is typed without installing @integ/core.
+export type { Clock, TimerHandle } from '@integ/core';
 export { connect, type SseConnection } from './connect.js';
 export { type EncodeEventInit, encodeEvent } from './encode.js';
 export { SseConnectionError, SseHttpError, type SseHttpErrorCode } from './errors.js';
