@@ -246,12 +246,12 @@ export function startSession(target: URL, options: ConnectOptions, sink: Session
   // Messages name the URL without query, fragment and credentials (refused above): a query may carry a token. Other
   // schemes by their scheme alone: a data: URL's path is its content, and their origin reads "null".
   const shorten = (href: string): string => (http ? href.replace(/[?#].*/, '') : target.protocol);
-  // What headers() returned last, subscribed to once, and how it settled: a pending promise it hands back on every
-  // attempt (a token cache whose refresh hangs) held one reaction per attempt, subscribed to again by each (10,000
-  // over a long outage), until it settled. `wake` answers the attempt waiting on it.
-  let asked: unknown = {};
-  let answer: Promise<HeadersInput> | undefined;
-  let wake: () => unknown;
+  // What headers() returned, subscribed to once while it is pending: a pending promise it hands back on every attempt (a
+  // token cache whose refresh hangs) held one reaction per attempt, subscribed to again by each (10,000 over a long
+  // outage), until it settled. `wake` answers the attempt waiting on it. Both are let go once it settles, so neither the
+  // promise nor the headers it gave (a token) outlive the attempt that used them, nor close(). NaN equals nothing.
+  let asked: unknown = NaN;
+  let wake: ((settled: Promise<HeadersInput>) => void) | undefined;
   let serverRetry = 0;
   let attempt = 0;
   let previousDelay = 0;
@@ -379,23 +379,22 @@ export function startSession(target: URL, options: ConnectOptions, sink: Session
       const given =
         typeof headers === 'function'
           ? await Promise.race([
-              new Promise<HeadersInput>((resolve, reject) => {
+              new Promise<HeadersInput>((resolve) => {
                 const result = headers();
-                // Subscribing to a settled promise holds nothing: its reaction runs at once.
-                wake = () => answer?.then(resolve, reject);
+                wake = resolve;
+                // A result given again once settled is subscribed to again: that holds nothing, its reaction runs at once.
                 if (result !== asked) {
                   asked = result;
-                  answer = undefined;
                   const settled = Promise.resolve(result);
                   const done = (): void => {
                     if (asked === result) {
-                      answer = settled;
-                      wake();
+                      asked = NaN;
+                      wake?.(settled);
+                      wake = undefined;
                     }
                   };
                   settled.then(done, done);
                 }
-                wake();
               }),
               givenUp(),
             ]).catch((cause: unknown) => {
