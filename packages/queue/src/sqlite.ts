@@ -131,7 +131,13 @@ function sleepSync(ms: number): void {
  */
 function hide(text: string, path: string): string {
   const userinfo = /^\w[\w+.-]+:(?:\/\/)?(?!\/)(.*@)/s.exec(path)?.[1];
-  return userinfo ? text.replaceAll(userinfo, '…@').replaceAll(`: ${userinfo.split('/')[0]}`, ': …') : text;
+  // A `?` in it starts a query to SQLite, which quotes a `vfs`, `mode` or `cache` value it cannot use (decoded,
+  // up to the query's end): all after ': ' goes.
+  return userinfo
+    ? text
+        .replaceAll(userinfo, '…@')
+        .replaceAll(userinfo.includes('?') ? /: .*/gs : `: ${userinfo.split('/')[0]}`, ': …')
+    : text;
 }
 
 /**

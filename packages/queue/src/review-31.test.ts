@@ -1,0 +1,196 @@
+/**
+ * Review round 31: cross-review of round 30's fixes. The sqlite path rules of decision 0207 (a property over
+ * generated paths), node:sqlite's SQLITE_ERROR at open (04007ed), a backoff capped at the last instant a Date holds
+ * (030c591) and the range check of `random` (9005470).
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { inspect } from 'node:util';
+import type { Logger } from '@integ/core';
+import { createQueue, type LeasedJob, memoryStore, type QueueStore } from '@integ/queue';
+import { sqliteStore } from '@integ/queue/sqlite';
+import { createFakeClock } from '@integ/testing';
+import fc from 'fast-check';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+
+/** Everything a user may see of an error: its message, its `cause` chain and its inspect output. */
+const seen = (error: unknown): string =>
+  `${String((error as Error)?.message)}\n${inspect(error, { depth: 10 })}`;
+
+const hasNodeSqlite = process.getBuiltinModule?.('node:sqlite') !== undefined;
+
+/** Runs `fn` with `driver: 'better-sqlite3'` loading `Database` instead. */
+function withDriver<R>(Database: (path: string) => unknown, fn: () => R): R {
+  const real = process.getBuiltinModule;
+  const spy = vi.spyOn(process, 'getBuiltinModule').mockImplementation(((id: string) =>
+    id === 'node:module'
+      ? {
+          createRequire: () => () =>
+            function Stub(path: string) {
+              return Database(path);
+            },
+        }
+      : real(id)) as typeof process.getBuiltinModule);
+  try {
+    return fn();
+  } finally {
+    spy.mockRestore();
+  }
+}
+
+const sqliteError = (message: string, errcode: number): Error =>
+  Object.assign(new Error(message), { code: 'ERR_SQLITE_ERROR', errcode });
+
+/**
+ * What SQLite (node:sqlite, sqlite3ParseUri) throws at open for a `file:` URI: it quotes the authority (from `//` to
+ * the first `/`), and the value of a `vfs`, `mode` or `cache` parameter it cannot use, percent-decoded (from the
+ * first `?` to the `#`; parameters split at `&`). Anything else: the file cannot be opened (the directory is missing).
+ */
+function sqliteLikeOpen(path: string): never {
+  if (/^file:/i.test(path)) {
+    let rest = path.slice(5);
+    if (rest.startsWith('//')) {
+      const end = rest.indexOf('/', 2);
+      const authority = rest.slice(2, end < 0 ? undefined : end);
+      if (authority !== '' && authority !== 'localhost')
+        throw sqliteError(`invalid uri authority: ${authority}`, 1);
+      rest = end < 0 ? '' : rest.slice(end);
+    }
+    const q = rest.indexOf('?');
+    const query = q < 0 ? '' : rest.slice(q + 1).split('#')[0];
+    const decode = (s: string) =>
+      s.replace(/%([0-9a-f]{2})/gi, (_, h) => String.fromCharCode(Number.parseInt(h, 16)));
+    for (const param of (query as string).split('&')) {
+      const [key = '', ...v] = param.split('=');
+      const value = decode(v.join('='));
+      if (decode(key) === 'vfs') throw sqliteError(`no such vfs: ${value}`, 1);
+      if (decode(key) === 'mode' && !['ro', 'rw', 'rwc', 'memory'].includes(value))
+        throw sqliteError(`no such access mode: ${value}`, 1);
+      if (decode(key) === 'cache' && !['shared', 'private'].includes(value))
+        throw sqliteError(`no such cache mode: ${value}`, 1);
+    }
+  }
+  throw sqliteError('unable to open database file', 14);
+}
+
+/** A database that opens and answers every statement with nothing. */
+const openingDb = () => ({
+  exec() {},
+  prepare: () => ({ run: () => ({ changes: 0, lastInsertRowid: 0 }), get: () => undefined, all: () => [] }),
+  close() {},
+  inTransaction: false,
+});
+
+describe('sqliteStore() path rules (decision 0207): round 30 cross-review', () => {
+  let dir: string;
+  let cwd: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'queue-review-31-'));
+    // node:sqlite opens what a `#` or `?` leaves of a relative `file:` URI: in the test's directory.
+    cwd = process.cwd();
+    process.chdir(dir);
+  });
+  afterEach(() => {
+    process.chdir(cwd);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** The error sqliteStore() throws at open (or the closed store's, when the driver opened the path). */
+  async function openText(path: string, Database: (path: string) => unknown): Promise<[unknown, string]> {
+    let error: unknown;
+    try {
+      const store = hasNodeSqlite
+        ? sqliteStore({ path, driver: 'node:sqlite' })
+        : withDriver(Database, () => sqliteStore({ path }));
+      await store.close();
+      error = await store.ready().catch((e: unknown) => e);
+    } catch (e) {
+      error = e;
+    }
+    return [error, seen(error)];
+  }
+
+  it.each([
+    ['vfs', 'file:USR:pa?vfs=SEC@srv/jobs.db'],
+    ['mode', 'file:USR:pa?mode=SEC@srv/jobs.db'],
+    ['cache (percent-encoded)', 'file:USR:pa?cache=S%45C@srv/jobs.db'],
+    ['vfs after an authority', 'file://localhost/x?vfs=SEC@srv/jobs.db'],
+  ])(
+    "a password holding '?%s=': node:sqlite quotes the value it cannot use, which goes too",
+    async (_, path) => {
+      const [error, text] = await openText(path, sqliteLikeOpen);
+      expect(error, text).toMatchObject({ code: 'ERR_STORE_UNAVAILABLE' });
+      expect((error as Error).message).toMatch(
+        /^Cannot open SQLite queue database "file:(\/\/)?…" \(no such \w+( \w+)?: …\)$/,
+      );
+      expect(text).not.toMatch(/SEC|pa\?/);
+    },
+  );
+
+  // Generated paths: a scheme (or none), userinfo (or none), an authority, directories holding `@`, `#`, `%40`, a
+  // file name, a query whose keys and values may hold `@`, a fragment. Passwords hold `/ ? # @ : % & =` and the
+  // parameter names SQLite quotes the value of.
+  const piece = (alphabet: string[]) =>
+    fc
+      .array(fc.oneof(fc.constantFrom(...alphabet), fc.constant('SEC')), { maxLength: 8 })
+      .map((p) => p.join(''));
+  const password = piece([
+    '/',
+    '?',
+    '#',
+    '@',
+    ':',
+    '%40',
+    '%2F',
+    '&',
+    '=',
+    'vfs=',
+    'mode=',
+    'cache=',
+    ' ',
+    '\n',
+    'é',
+  ]).map((p) => `SEC${p}SEC`);
+  const segment = piece(['a', 'b', '@', '#', '%40', 'team@corp', '.', '-']).map(
+    (s) => s.replaceAll('SEC', 'd') || 'd',
+  );
+  const generated = fc.record({
+    scheme: fc.constantFrom('', 'file:', 'file:/', 'file://', 'file:///', 'FILE://', 'sqlite://'),
+    userinfo: fc.option(password.map((pw) => `USR:${pw}@`)),
+    host: fc.constantFrom('', 'localhost', 'host'),
+    dirs: fc.array(segment, { maxLength: 3 }),
+    file: fc.nat({ max: 999 }).map((n) => `jobs${n}.db`),
+    query: fc.option(
+      fc
+        .array(
+          fc.constantFrom('mode=ro', 'cache=shared', 'k@y=v', 'key=K@T', 'vfs=unix', 'a=%40b', 'mode=bad'),
+          {
+            minLength: 1,
+            maxLength: 3,
+          },
+        )
+        .map((p) => `?${p.join('&')}`),
+    ),
+    fragment: fc.option(fc.constantFrom('#frag', '#a@b')),
+  });
+
+  it('property: a password never shows; a path with no userinfo shows its file name, but for 0207 ambiguous shapes', async () => {
+    await fc.assert(
+      fc.asyncProperty(generated, fc.boolean(), async (p, opens) => {
+        const authority = p.scheme.endsWith('//') && !p.scheme.endsWith('///');
+        const userinfo = p.scheme !== '' && p.userinfo !== null ? p.userinfo : '';
+        const path = `${p.scheme}${authority || p.scheme === 'file:' ? `${userinfo}${p.host}/` : ''}${[...p.dirs, p.file].join('/')}${p.query ?? ''}${p.fragment ?? ''}`;
+        const [error, text] = await openText(path, opens ? openingDb : sqliteLikeOpen);
+        expect(error, text).toMatchObject({ code: 'ERR_STORE_UNAVAILABLE' });
+        expect(text).not.toMatch(/USR|SEC/);
+        // No userinfo: the file is named, but where 0207's trade-off hides all after the scheme (a `?` before a later
+        // `@`, after a scheme with an authority or with no `/`), and where a fragment holds an `@` (`#a@b`: read as
+        // a password holding `#`, which is cut up to its `@`; SQLite ignores a fragment, a known limit).
+        const ambiguous = (authority || p.scheme === 'file:') && /[?#].*@/s.test(path);
+        if (userinfo === '' && !ambiguous) expect((error as Error).message).toContain(p.file);
+      }),
+      { seed: 31, numRuns: 400 },
+    );
+  });
+});
