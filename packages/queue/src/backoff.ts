@@ -142,10 +142,12 @@ const HISTORY = 64;
 export function delayAfter(backoff: Backoff, attempt: number, random: () => number): number {
   let previousDelay = 0;
   let delay = 0;
-  // Checked as drawn, as @integ/retry does: a draw past 1 stretched a jittered delay past the spec's own max.
+  // Checked as drawn, as @integ/retry does: a draw past 1 stretched a jittered delay past the spec's own max, and
+  // no number ('0.5', a boxed number) is refused too (a custom backoff's `base + random()` joined strings).
   const draw = (): number => {
     const r = random();
-    if (!(r >= 0 && r <= 1)) throw new InvalidArgumentError('random()', 'a number from 0 to 1', r);
+    if (typeof r !== 'number' || !(r >= 0 && r <= 1))
+      throw new InvalidArgumentError('random()', 'a number from 0 to 1', r);
     return r;
   };
   for (let a = Math.max(1, attempt - HISTORY); a <= attempt; a++) {

@@ -194,3 +194,130 @@ describe('sqliteStore() path rules (decision 0207): round 30 cross-review', () =
     );
   });
 });
+
+const stores: [string, () => QueueStore][] = [
+  ['memory', () => memoryStore()],
+  ['sqlite', () => sqliteStore({ path: ':memory:' })],
+];
+
+/** A logger keeping its warnings as [message, details]. */
+function recordingLogger(): Logger & { warnings: [string | undefined, Record<string, unknown>][] } {
+  const warnings: [string | undefined, Record<string, unknown>][] = [];
+  const noop = () => {};
+  return {
+    debug: noop,
+    info: noop,
+    error: noop,
+    warn: (details: unknown, message?: string) => {
+      warnings.push([message, details as Record<string, unknown>]);
+    },
+    warnings,
+  } as Logger & { warnings: typeof warnings };
+}
+
+const MAX_DATE = new Date(8.64e15).toISOString();
+
+describe.each(stores)('random and a backoff at the edges (%s store)', (_, createStore) => {
+  /** Pushes one job with `spec`, fails it once; answers the stored job and the warnings. */
+  async function failOnce(
+    options: Parameters<typeof createQueue<string>>[0] extends infer O ? Partial<O> : never,
+    spec?: object,
+  ) {
+    const clock = createFakeClock({ now: 1_000_000 });
+    const logger = recordingLogger();
+    const store = createStore();
+    const queue = createQueue<string>({ name: 'q', store, clock, logger, ...options });
+    const pushed = await queue.push('a', spec ? { backoff: spec as never } : undefined);
+    const job = (await queue.next()) as LeasedJob<string>;
+    await job.fail(new Error('boom'));
+    return { clock, logger, store, queue, id: pushed.id, stored: await queue.get(pushed.id) };
+  }
+
+  it.each([
+    ['0.5 as a string', '0.5'],
+    ['1 as a string', '1'],
+    ['a boxed number', Object(0.5)],
+  ])(
+    'random returning %s for a jittered spec: no number, refused as @integ/retry refuses it, so the built-in default',
+    async (_, value) => {
+      const { logger, store, queue, stored } = await failOnce(
+        { random: () => value as number },
+        {
+          type: 'exponential',
+          delay: 5000,
+          max: 5000,
+          jitter: 'full',
+        },
+      );
+      expect(stored).toMatchObject({ runAt: new Date(1_000_000 + 1000).toISOString() });
+      expect(logger.warnings).toEqual([
+        [
+          expect.stringContaining('backoff'),
+          expect.objectContaining({ err: expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }) }),
+        ],
+      ]);
+      await queue.close();
+      await store.close();
+    },
+  );
+
+  it.each([
+    [0, 0],
+    [1, 5000],
+  ])(
+    'random returning %s (the ends of 0 to 1, as @integ/retry allows them) is used as drawn',
+    async (value, ms) => {
+      const { logger, store, queue, stored } = await failOnce(
+        { random: () => value },
+        {
+          type: 'exponential',
+          delay: 5000,
+          max: 5000,
+          jitter: 'full',
+        },
+      );
+      expect(stored).toMatchObject({ runAt: new Date(1_000_000 + ms).toISOString() });
+      expect(logger.warnings).toEqual([]);
+      await queue.close();
+      await store.close();
+    },
+  );
+
+  it.each([
+    ['Infinity', Infinity],
+    ['1e300', 1e300],
+    ['Number.MAX_VALUE', Number.MAX_VALUE],
+  ])(
+    'a backoff returning %s: due at the last instant a Date holds, counted as delayed, behind due jobs, no timer spin',
+    async (_, value) => {
+      const { clock, logger, store, queue, id, stored } = await failOnce({ backoff: () => value });
+      expect(stored).toMatchObject({ status: 'pending', runAt: MAX_DATE });
+      expect(logger.warnings).toEqual([]);
+      // Ordered after a job due later than now but before the end of time, in the store's due-time order.
+      await queue.push('b', { delay: 10 });
+      expect(await queue.stats()).toMatchObject({ pending: 2, delayed: 2, oldestPendingAgeMs: 0 });
+      await clock.advance(10);
+      // The age is of the due job only (pushed 10 ms ago), not of the one due at the end of time.
+      expect(await queue.stats()).toMatchObject({ pending: 2, delayed: 1, oldestPendingAgeMs: 10 });
+      const next = (await queue.next()) as LeasedJob<string>;
+      expect(next.payload).toBe('b');
+      await next.ack();
+      expect(await queue.next()).toBeNull();
+      // A worker arms its due timer at most 2^31 - 1 ms ahead and does not spin: 30 days pass without a claim.
+      const handled: string[] = [];
+      const worker = queue.process(
+        (job) => {
+          handled.push(job.payload);
+        },
+        { pollInterval: 60_000 },
+      );
+      await clock.advance(30 * 24 * 3600_000);
+      expect(handled).toEqual([]);
+      expect(clock.pendingTimers).toBeLessThanOrEqual(2);
+      await worker.close();
+      expect(await queue.get(id)).toMatchObject({ status: 'pending', attempts: 1, runAt: MAX_DATE });
+      await queue.close();
+      await store.close();
+    },
+  );
+});
