@@ -3,7 +3,7 @@
  * generated paths), node:sqlite's SQLITE_ERROR at open (04007ed), a backoff capped at the last instant a Date holds
  * (030c591) and the range check of `random` (9005470).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
@@ -125,6 +125,40 @@ describe('sqliteStore() path rules (decision 0207): round 30 cross-review', () =
         /^Cannot open SQLite queue database "file:(\/\/)?…" \(no such \w+( \w+)?: …\)$/,
       );
       expect(text).not.toMatch(/SEC|pa\?/);
+    },
+  );
+
+  it.each([
+    ['a file that is no database', 'garbage'],
+    ['a database whose schema is damaged', 'schema'],
+  ])(
+    "%s is still a StoreCorruptError (04007ed maps only the driver's SQLITE_ERROR at open, not at setup)",
+    async (_, kind) => {
+      const path = join(dir, `${kind}.db`);
+      if (kind === 'garbage') writeFileSync(path, Buffer.alloc(8192, 0x5a));
+      else {
+        const store = sqliteStore({ path, driver: hasNodeSqlite ? 'node:sqlite' : undefined });
+        await store.close();
+        const bytes = readFileSync(path);
+        const at = bytes.indexOf('CREATE TABLE');
+        expect(at).toBeGreaterThan(0);
+        bytes.write('CREATX', at);
+        writeFileSync(path, bytes);
+      }
+      for (const driver of hasNodeSqlite ? (['node:sqlite'] as const) : ([undefined] as const)) {
+        let error: unknown;
+        try {
+          sqliteStore({ path, driver });
+        } catch (e) {
+          error = e;
+        }
+        expect(error, seen(error)).toMatchObject({
+          code: 'ERR_STORE_CORRUPT',
+          cause: expect.objectContaining({
+            message: expect.stringMatching(/not a database|malformed database schema/),
+          }),
+        });
+      }
     },
   );
 
