@@ -2,6 +2,7 @@
  * Review round 30: cross-review of round 29's fixes. The headers() outcome kept by 058804c, the request signal each
  * attempt aborts in its finally (19843c1).
  */
+import { getEventListeners } from 'node:events';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { connect, EventSource, SseConnectionError } from '@integ/sse';
@@ -151,5 +152,120 @@ describe('a headers function handing back a result it gave before', () => {
     await settle();
     expect(sent).toEqual(expected);
     await expect(next).rejects.toMatchObject({ code: 'ERR_SSE_STATUS' });
+  });
+});
+
+describe('a headers function whose promise is pending when the client stops', () => {
+  it.each(['abort', 'close', 'EventSource close'])(
+    'ends at the %s, sends nothing when the promise settles later, and leaves no timer or listener',
+    async (how) => {
+      const clock = createFakeClock();
+      const controller = new AbortController();
+      let answer!: (init: HeadersInit) => void;
+      const pending = new Promise<HeadersInit>((resolve) => {
+        answer = resolve;
+      });
+      const fetch = vi.fn(async () => new Response(null, { status: 404 }));
+      const options = { clock, fetch, headers: () => pending, idleTimeout: 1000 };
+      let ended: unknown = 'waiting';
+      let close: () => void;
+      if (how === 'EventSource close') {
+        const source = new EventSource('http://h/x', options);
+        source.onerror = () => {};
+        close = () => source.close();
+      } else {
+        const stream = connect('http://h/x', { ...options, signal: controller.signal });
+        stream[Symbol.asyncIterator]()
+          .next()
+          .then(
+            (result) => {
+              ended = result;
+            },
+            (error: unknown) => {
+              ended = error;
+            },
+          );
+        close = how === 'abort' ? () => controller.abort(new Error('stop')) : () => stream.close();
+      }
+      await settle();
+      await clock.advance(999);
+      close();
+      await settle();
+      if (how === 'abort') expect(ended).toMatchObject({ message: 'stop' });
+      if (how === 'close') expect(ended).toEqual({ done: true, value: undefined });
+      expect({
+        timers: clock.pendingTimers,
+        listeners: getEventListeners(controller.signal, 'abort').length,
+      }).toEqual({
+        timers: 0,
+        listeners: 0,
+      });
+      answer({ authorization: 'Bearer late' });
+      await settle();
+      await clock.advance(10_000);
+      expect(fetch).not.toHaveBeenCalled();
+    },
+  );
+});
+
+describe('the request signal each attempt aborts as it ends (19843c1)', () => {
+  // Aborted in the attempt's finally only: never while its body is read, never the caller's signal, no AbortError taken
+  // for a failure after a normal end, and no listener left on the caller's signal however many attempts.
+  it('is aborted only once its body ended, over 1,000 normal ends, with the caller signal untouched', async () => {
+    const clock = createFakeClock();
+    const controller = new AbortController();
+    const signals: AbortSignal[] = [];
+    const readWhileAborted: number[] = [];
+    const errors: unknown[] = [];
+    // Ends the body of attempt i (its server closing the stream).
+    const ends: (() => void)[] = [];
+    const fetch = async (_url: string, init: RequestInit): Promise<Response> => {
+      const signal = init.signal as AbortSignal;
+      signals.push(signal);
+      const n = signals.length;
+      const body = new ReadableStream<Uint8Array>({
+        start(stream) {
+          stream.enqueue(new TextEncoder().encode(`id: ${n}\ndata: x\n\n`));
+          ends.push(() => stream.close());
+        },
+        pull() {
+          if (signal.aborted) readWhileAborted.push(n);
+        },
+      });
+      return new Response(body, { headers: { 'content-type': 'text/event-stream' } });
+    };
+    const stream = connect('http://h/x', {
+      clock,
+      fetch,
+      signal: controller.signal,
+      backoff: () => 1000,
+      onError: (error) => errors.push(error),
+    });
+    const iterator = stream[Symbol.asyncIterator]();
+    let most = 0;
+    for (let i = 1; i <= 1000; i++) {
+      expect(await iterator.next()).toMatchObject({ value: { data: 'x', lastEventId: String(i) } });
+      // The live connection's signal is not aborted while it is read.
+      expect(signals[i - 1]?.aborted).toBe(false);
+      most = Math.max(most, getEventListeners(controller.signal, 'abort').length);
+      await settle(2);
+      expect(signals[i - 1]?.aborted).toBe(false);
+      ends[i - 1]?.();
+      await settle(5);
+      expect(clock.pendingTimers).toBe(1);
+      expect(signals[i - 1]?.aborted).toBe(true);
+      await clock.advance(1000);
+    }
+    expect({ readWhileAborted, errors, most, aborted: controller.signal.aborted }).toEqual({
+      readWhileAborted: [],
+      errors: [],
+      most: 1,
+      aborted: false,
+    });
+    stream.close();
+    await settle(2);
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
+    expect(controller.signal.aborted).toBe(false);
+    expect(clock.pendingTimers).toBe(0);
   });
 });
