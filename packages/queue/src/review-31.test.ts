@@ -3,7 +3,7 @@
  * generated paths), node:sqlite's SQLITE_ERROR at open (04007ed), a backoff capped at the last instant a Date holds
  * (030c591) and the range check of `random` (9005470).
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
@@ -161,6 +161,18 @@ describe('sqliteStore() path rules (decision 0207): round 30 cross-review', () =
       }
     },
   );
+
+  it('a file: URI is one to node:sqlite only: better-sqlite3 (SQLITE_USE_URI=0) opens a file of that name (README)', async () => {
+    const path = 'file:jobs.db?mode=rwc';
+    const store = sqliteStore({ path });
+    await store.close();
+    expect(existsSync(join(dir, store.driver === 'node:sqlite' ? 'jobs.db' : 'file:jobs.db?mode=rwc'))).toBe(
+      true,
+    );
+    expect(existsSync(join(dir, store.driver === 'node:sqlite' ? 'file:jobs.db?mode=rwc' : 'jobs.db'))).toBe(
+      false,
+    );
+  });
 
   // Generated paths: a scheme (or none), userinfo (or none), an authority, directories holding `@`, `#`, `%40`, a
   // file name, a query whose keys and values may hold `@`, a fragment. Passwords hold `/ ? # @ : % & =` and the
