@@ -236,7 +236,7 @@ describe('sqliteStore() path rules (decision 0207): round 30 cross-review', () =
         const ambiguous = (authority || p.scheme === 'file:') && /[?#].*@/s.test(path);
         if (userinfo === '' && !ambiguous) expect((error as Error).message).toContain(p.file);
       }),
-      { seed: 31, numRuns: 400 },
+      { seed: 31, numRuns: 2000 },
     );
   });
 });
