@@ -155,6 +155,32 @@ describe('a headers function handing back a result it gave before', () => {
   });
 });
 
+describe('a headers function returning a new promise that never settles on every attempt', () => {
+  // The brief's bound: 058804c keeps one result (the last), and an earlier one holds our reaction, not we it.
+  it('keeps none of the earlier ones alive over 1,000 attempts ended by idleTimeout', async () => {
+    const clock = createFakeClock();
+    const refs: WeakRef<object>[] = [];
+    const headers = (): Promise<HeadersInit> => {
+      const result = new Promise<HeadersInit>(() => {});
+      refs.push(new WeakRef(result));
+      return result;
+    };
+    const fetch = vi.fn(async () => new Response(null, { status: 404 }));
+    const stream = connect('http://h/x', { clock, headers, fetch, idleTimeout: 1, backoff: () => 0 });
+    stream[Symbol.asyncIterator]()
+      .next()
+      .catch(() => {});
+    await settle(1);
+    while (refs.length < 1000) await clock.advance(1);
+    await new Promise((resolve) => setTimeout(resolve, 1));
+    gc();
+    // The attempt waiting now holds its own.
+    expect(refs.filter((ref) => ref.deref() !== undefined).length).toBeLessThanOrEqual(1);
+    expect(fetch).not.toHaveBeenCalled();
+    stream.close();
+  });
+});
+
 describe('a headers function whose promise is pending when the client stops', () => {
   it.each(['abort', 'close', 'EventSource close'])(
     'ends at the %s, sends nothing when the promise settles later, and leaves no timer or listener',
