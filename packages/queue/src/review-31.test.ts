@@ -367,3 +367,34 @@ describe.each(stores)('random and a backoff at the edges (%s store)', (_, create
     },
   );
 });
+
+describe("sqliteStore(): better-sqlite3's SQLITE_ERROR at open (a build with URIs on), as node:sqlite's since 04007ed", () => {
+  it.each([
+    ['no such vfs: nope', 'file:/srv/jobs.db?vfs=nope'],
+    ['invalid uri authority: USR:SEC@host', 'file://USR:SEC@host/srv/jobs.db'],
+  ])(
+    '%s is a StoreUnavailableError naming the path, the driver error its cause, no password',
+    (message, path) => {
+      let error: unknown;
+      try {
+        withDriver(
+          () => {
+            // better-sqlite3's SqliteError: a code, no errcode.
+            throw Object.assign(new Error(message), { name: 'SqliteError', code: 'SQLITE_ERROR' });
+          },
+          () => sqliteStore({ path }),
+        );
+      } catch (e) {
+        error = e;
+      }
+      expect(error, seen(error)).toMatchObject({
+        code: 'ERR_STORE_UNAVAILABLE',
+        message: expect.stringMatching(
+          /^Cannot open SQLite queue database "file:.*" \((no such vfs|invalid uri authority)/,
+        ),
+        cause: expect.objectContaining({ code: 'SQLITE_ERROR' }),
+      });
+      expect(seen(error)).not.toMatch(/USR|SEC/);
+    },
+  );
+});

@@ -150,6 +150,11 @@ const shown = (path: string): string =>
     hide(path.replace(/^(\w[\w+.-]+:(?:\/\/)?)(?!\/).*\?.*@.*/s, '$1…'), path).replace(/\?.*/s, '?…'),
   );
 
+/** SQLITE_ERROR, as better-sqlite3 (`code`) or node:sqlite (`errcode`) says it. */
+const isSqliteError = (error: unknown): boolean =>
+  (error as { code?: unknown } | null)?.code === 'SQLITE_ERROR' ||
+  (error as { errcode?: unknown } | null)?.errcode === 1;
+
 /** Maps a driver error onto the store's typed errors; others pass through. */
 function mapError(error: unknown, path: string, busyTimeout: number): unknown {
   const e = error as { code?: unknown; errcode?: unknown; message?: unknown } | null;
@@ -340,9 +345,9 @@ export function sqliteStore(options: SqliteStoreOptions): SqliteStore {
           // A frozen error: the mapped one's own message still hides it.
         }
       const mapped = mapError(error, path, busyTimeout);
-      // node:sqlite's SQLITE_ERROR at open is a URI it cannot read ('invalid uri authority', 'no such vfs'): thrown as
-      // is, it was no error sqliteStore() documents (no ERR_* code).
-      throw mapped === error && (error as { errcode?: unknown })?.errcode === 1
+      // SQLITE_ERROR at open is a URI the driver cannot read ('invalid uri authority', 'no such vfs'; node:sqlite, or
+      // a better-sqlite3 built with URIs on): thrown as is, it was no error sqliteStore() documents (no ERR_* code).
+      throw mapped === error && isSqliteError(error)
         ? new StoreUnavailableError(
             `Cannot open SQLite queue database ${shown(path)} (${(error as Error).message})`,
             {
@@ -367,8 +372,7 @@ export function sqliteStore(options: SqliteStoreOptions): SqliteStore {
           continue;
         }
         // SQLITE_ERROR from setup ("no such column: queue"): a table of that name made by something else.
-        const e = error as { code?: unknown; errcode?: unknown } | null;
-        if (mapped === error && (e?.code === 'SQLITE_ERROR' || e?.errcode === 1))
+        if (mapped === error && isSqliteError(error))
           mapped = new StoreCorruptError(
             `SQLite queue database ${shown(path)} (table "${table}" is not a queue's; see the table option)`,
             { cause: error },
