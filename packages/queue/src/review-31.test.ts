@@ -329,6 +329,19 @@ describe.each(stores)('random and a backoff at the edges (%s store)', (_, create
     },
   );
 
+  it("a failure's retryAfterMs of Infinity with maxRetryAfter Infinity: due at the last instant a Date holds too", async () => {
+    const clock = createFakeClock({ now: 1_000_000 });
+    const store = createStore();
+    const queue = createQueue<string>({ name: 'q', store, clock, maxRetryAfter: Infinity });
+    const pushed = await queue.push('a');
+    const job = (await queue.next()) as LeasedJob<string>;
+    await job.fail(Object.assign(new Error('busy'), { retryAfterMs: Infinity }));
+    expect(job.runAt).toBe(MAX_DATE);
+    expect(await queue.get(pushed.id)).toMatchObject({ status: 'pending', runAt: MAX_DATE });
+    await queue.close();
+    await store.close();
+  });
+
   it.each([
     ['Infinity', Infinity],
     ['1e300', 1e300],
