@@ -235,9 +235,9 @@ describe('a headers function whose promise is pending when the client stops', ()
 });
 
 describe('the request signal each attempt aborts as it ends (19843c1)', () => {
-  // Aborted in the attempt's finally only: never while its body is read, never the caller's signal, no AbortError taken
-  // for a failure after a normal end, and no listener left on the caller's signal however many attempts.
-  it('is aborted only once its body ended, over 1,000 normal ends, with the caller signal untouched', async () => {
+  // Never aborted while its body is read, nor after a normal end; never the caller's signal, no AbortError taken for a
+  // failure after a normal end, and no listener left on the caller's signal however many attempts.
+  it('is not aborted by a normal end, over 1,000 of them, and the caller signal is untouched', async () => {
     const clock = createFakeClock();
     const controller = new AbortController();
     const signals: AbortSignal[] = [];
@@ -279,7 +279,8 @@ describe('the request signal each attempt aborts as it ends (19843c1)', () => {
       ends[i - 1]?.();
       await settle(5);
       expect(clock.pendingTimers).toBe(1);
-      expect(signals[i - 1]?.aborted).toBe(true);
+      // Nor once its server ended it: the request is complete, and aborting it only told the custom fetch's listeners.
+      expect(signals[i - 1]?.aborted).toBe(false);
       await clock.advance(1000);
     }
     expect({ readWhileAborted, errors, most, aborted: controller.signal.aborted }).toEqual({
@@ -293,5 +294,42 @@ describe('the request signal each attempt aborts as it ends (19843c1)', () => {
     expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
     expect(controller.signal.aborted).toBe(false);
     expect(clock.pendingTimers).toBe(0);
+  });
+});
+
+describe("a custom fetch's abort listener after a normal end", () => {
+  // 19843c1 aborted every attempt's request in its finally, also one whose body the server had ended: a mock that closes
+  // its stream when its request is aborted (as a test server does) threw ERR_INVALID_STATE from its listener, an uncaught
+  // exception, after every normal end, and a wrapper logging aborted requests logged one per reconnection.
+  it.each(['connect', 'EventSource'])('is not called for %s (decision 0209)', async (form) => {
+    const clock = createFakeClock();
+    const aborted = vi.fn();
+    const fetch = async (_url: string, init: RequestInit): Promise<Response> => {
+      const body = new ReadableStream<Uint8Array>({
+        start(stream) {
+          stream.enqueue(new TextEncoder().encode('data: x\n\n'));
+          stream.close();
+          init.signal?.addEventListener('abort', aborted);
+        },
+      });
+      return new Response(body, { headers: { 'content-type': 'text/event-stream' } });
+    };
+    const events: string[] = [];
+    const options = { clock, fetch, backoff: () => 1000 };
+    const client =
+      form === 'connect' ? connect('http://h/x', options) : new EventSource('http://h/x', options);
+    if (client instanceof EventSource) client.onmessage = (event) => events.push(event.data);
+    else
+      void (async () => {
+        for await (const event of client) events.push(event.data);
+      })();
+    for (let i = 0; i < 3; i++) {
+      await settle();
+      await clock.advance(1000);
+    }
+    await settle();
+    expect(events).toEqual(['x', 'x', 'x', 'x']);
+    expect(aborted).not.toHaveBeenCalled();
+    client.close();
   });
 });

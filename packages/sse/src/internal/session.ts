@@ -496,7 +496,12 @@ export function startSession(target: URL, options: ConnectOptions, sink: Session
           },
         );
         // The watchdog's reason when it cancelled the body, else undefined: a normal end.
-        if (done) return connection.signal.reason;
+        if (done) {
+          // Read to its end: the request is complete. Unlinked here, so the finally's abort (0204) does not reach it: that
+          // only told a custom fetch's listeners, after every normal end (decision 0209).
+          linked.dispose();
+          return connection.signal.reason;
+        }
         lastActivity = clock.now();
         // A body whose chunks are no bytes (a mock's stream of strings) ends the stream too, as response.text() refuses
         // it: the decoder's TypeError is no network error. So does undefined, which decode() reads as no bytes.
@@ -527,8 +532,8 @@ export function startSession(target: URL, options: ConnectOptions, sink: Session
       return new SseConnectionError(where, error);
     } finally {
       release();
-      // The attempt's request is aborted as it ends, whatever ended it: a body discard() cannot cancel (node-fetch's Node
-      // stream: a refused 404's, a 200 refused for it) kept its socket open (decision 0204). A no-op for a body read to its end.
+      // The attempt's request is aborted as it ends, whatever else ended it: a body discard() cannot cancel (node-fetch's Node
+      // stream: a refused 404's, a 200 refused for it) kept its socket open (decision 0204). Not one read to its end (0209).
       connection.abort();
       linked.dispose();
       // An event cut off by the end of the stream is discarded.
