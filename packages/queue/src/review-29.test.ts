@@ -12,7 +12,7 @@ import { createQueue, type Job, type LeasedJob, memoryStore, type QueueStore } f
 import { sqliteStore } from '@integ/queue/sqlite';
 import { createFakeClock } from '@integ/testing';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { openTestDatabase } from '../test/sqlite-db.js';
+import { openTestDatabase, testDriver } from '../test/sqlite-db.js';
 import { turns } from './internal/manual-clock.js';
 
 const stores: [string, () => QueueStore][] = [
@@ -117,13 +117,15 @@ describe('sqliteStore() errors and logs name the path without URL userinfo', () 
   });
 
   it('when the store is closed, locked, and in the worker log line', async () => {
-    // Relative paths that open: better-sqlite3 reads a file: URI as a file name (no SQLITE_USE_URI), so these are
-    // directories under the working directory.
+    // Relative paths that open: better-sqlite3 reads a file: URI as a file name (no SQLITE_USE_URI), node:sqlite
+    // (where the addon does not load: Node 22+) as a URI with no authority; so these are directories under the
+    // working directory.
     process.chdir(dir);
-    mkdirSync(join(dir, 'file:alice:S3CRET@db'));
+    const uriFile = testDriver === 'node:sqlite' ? 'alice:S3CRET@db/jobs.db' : 'file:alice:S3CRET@db/jobs.db';
+    mkdirSync(join(dir, uriFile, '..'), { recursive: true });
     mkdirSync(join(dir, 'https:', 'alice:S3CRET@example.com'), { recursive: true });
     for (const [path, file] of [
-      ['file:alice:S3CRET@db/jobs.db', 'file:alice:S3CRET@db/jobs.db'],
+      ['file:alice:S3CRET@db/jobs.db', uriFile],
       ['https://alice:S3CRET@example.com/jobs.db', 'https:/alice:S3CRET@example.com/jobs.db'],
     ] as const) {
       const texts: string[] = [];
