@@ -4,7 +4,7 @@
  * balancer answering with no candidate).
  */
 
-import { createRegistry, type Registry } from '@integ/discovery';
+import { createRegistry, type Registry, type Source } from '@integ/discovery';
 import { createFakeClock } from '@integ/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { recordingLogger } from './internal/test-servers.js';
@@ -92,5 +92,104 @@ describe('69d52c8: a random returning no number', () => {
     registry.pick('s');
     expect(drawn).toEqual([value]);
     expect(lines.filter(([, msg]) => String(msg).startsWith('random')).length).toBe(0);
+  });
+});
+
+describe('8573299: close() ends the lookup in flight', () => {
+  // A custom source whose resolve() is `body`.
+  const custom = (body: (signal: AbortSignal) => Promise<unknown>): Source => ({
+    kind: 'custom',
+    description: 'a custom source',
+    open: () => ({ resolve: (signal: AbortSignal) => body(signal) as never }),
+  });
+
+  it('close() called from inside resolve(): the lookup, a joined refresh() and ready() reject with the closed error', async () => {
+    let registry: Registry | undefined;
+    let late: (() => void) | undefined;
+    const source = custom(() => {
+      if (registry === undefined) return Promise.resolve({ endpoints: [{ url: 'http://a:1' }] });
+      const answer = new Promise((resolve) => {
+        late = () => resolve({ endpoints: [{ url: 'http://b:1' }] });
+      });
+      registry.close();
+      return answer;
+    });
+    const { logger, lines } = recordingLogger();
+    registry = createRegistry({ clock: createFakeClock(), logger, services: { s: source } });
+    opened.push(registry);
+    await registry.ready('s');
+    const updates: unknown[] = [];
+    registry.subscribe('s', (endpoints) => updates.push(endpoints));
+    updates.length = 0;
+    const outcome = await registry.refresh('s').then(
+      () => 'resolved',
+      (error: Error) => error.message,
+    );
+    expect(outcome).toMatch(/the registry was closed/);
+    // As the README's close() row says: ready() of a service that has endpoints resolves, and pick() serves them.
+    await registry.ready('s');
+    expect(registry.pick('s').url).toBe('http://a:1');
+    late?.();
+    await new Promise((resolve) => setTimeout(resolve, 1));
+    expect(updates).toEqual([]);
+    expect(lines.filter(([, msg]) => String(msg).includes('source failed'))).toEqual([]);
+  });
+
+  it('a failure of the source after close() is dropped: no log line, no unhandled rejection, lastError kept', async () => {
+    let fail: ((error: Error) => void) | undefined;
+    let first = true;
+    const source = custom(() => {
+      if (first) return Promise.resolve({ endpoints: [{ url: 'http://a:1' }] });
+      return new Promise((_, reject) => {
+        fail = reject;
+      });
+    });
+    const { logger, lines } = recordingLogger();
+    const registry = createRegistry({ clock: createFakeClock(), logger, services: { s: source } });
+    opened.push(registry);
+    await registry.ready('s');
+    first = false;
+    const refresh = registry.refresh('s').catch((error: Error) => error.message);
+    registry.close();
+    fail?.(new Error('late failure'));
+    expect(await refresh).toMatch(/the registry was closed/);
+    await new Promise((resolve) => setTimeout(resolve, 1));
+    expect(lines.filter(([, msg]) => String(msg).includes('source failed'))).toEqual([]);
+    expect(registry.inspect('s').lastError).toBeNull();
+  });
+});
+
+describe('7c26fb3: a balancer answering with an endpoint that is no candidate', () => {
+  it('an EndpointLoad kept from an answer the service no longer has is used as given (a documented limit), counting no load on the current ones', async () => {
+    let kept: unknown;
+    let urls = ['http://a:1', 'http://b:1'];
+    const source: Source = {
+      kind: 'custom',
+      description: 'changing',
+      open: () => ({ resolve: async () => ({ endpoints: urls.map((url) => ({ url })) }) }),
+    };
+    const registry = createRegistry({
+      clock: createFakeClock(),
+      balancer: {
+        name: 'sticky',
+        pick: (candidates) => {
+          kept ??= candidates[0];
+          return kept as never;
+        },
+      },
+      services: { s: source },
+    });
+    opened.push(registry);
+    await registry.ready('s');
+    expect(registry.pick('s').url).toBe('http://a:1');
+    urls = ['http://c:1', 'http://d:1'];
+    await registry.refresh('s');
+    // Not checked against the candidates (an O(n) search on every pick): the README says pick() must answer
+    // one of them, and that one it kept is used as given.
+    expect(registry.pick('s').url).toBe('http://a:1');
+    expect(registry.inspect('s').endpoints.map((e) => [e.url, e.load.inflight])).toEqual([
+      ['http://c:1', 0],
+      ['http://d:1', 0],
+    ]);
   });
 });
