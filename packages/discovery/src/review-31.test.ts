@@ -4,7 +4,8 @@
  * balancer answering with no candidate).
  */
 
-import { createRegistry, type Registry, type Source } from '@integ/discovery';
+import { inspect } from 'node:util';
+import { consul, createRegistry, httpCheck, type Registry, type Source } from '@integ/discovery';
 import { createFakeClock } from '@integ/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { recordingLogger } from './internal/test-servers.js';
@@ -191,5 +192,47 @@ describe('7c26fb3: a balancer answering with an endpoint that is no candidate', 
       ['http://c:1', 0],
       ['http://d:1', 0],
     ]);
+  });
+});
+
+describe('b9f7a81: the whole message masked', () => {
+  it('a consul failure masked whole keeps the source and service, and its own stack and inspect() hold no token (the cause does, 0190)', async () => {
+    const token = 'abc*';
+    const fetchStub = (async () => {
+      throw new Error(`request failed: ${'abc'.repeat(4)}** status 503`);
+    }) as unknown as typeof fetch;
+    const registry = createRegistry({
+      clock: createFakeClock(),
+      services: { orders: consul('orders', { fetch: fetchStub, token }) },
+    });
+    opened.push(registry);
+    const error = (await registry.ready('orders').catch((e: Error) => e)) as Error;
+    expect(error.message).toMatch(/orders: \*\*\*$/);
+    expect(error.message).toContain('consul');
+    expect(error.stack).not.toContain('abc*');
+    expect(inspect({ ...error, cause: undefined, stack: error.stack, message: error.message })).not.toContain(
+      'abc*',
+    );
+  });
+
+  it('httpCheck: a 3-character password (a 1-character one, a 2-character user with none) is masked in its Basic form (base64: 4+ characters), message and stack', async () => {
+    for (const userinfo of ['u:abc', 'u:x', 'ab:']) {
+      const secret = btoa(userinfo);
+      const check = httpCheck({
+        fetch: (async (_: unknown, init: { headers: Record<string, string> }) => {
+          throw new Error(
+            `fetch failed with headers ${JSON.stringify(init.headers)} (${encodeURIComponent(secret)})`,
+          );
+        }) as unknown as typeof fetch,
+      });
+      const [user, password] = userinfo.split(':');
+      const url = `http://${user}:${password}@10.0.0.5:8080`;
+      const error = (await check({ url } as never, { signal: new AbortController().signal }).catch(
+        (e: Error) => e,
+      )) as Error;
+      expect(error.message).not.toContain(secret);
+      expect(error.message).not.toContain(encodeURIComponent(secret));
+      expect(error.stack).not.toContain(secret);
+    }
   });
 });
