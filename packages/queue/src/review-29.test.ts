@@ -7,33 +7,13 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
-import type { Logger } from '@integ/core';
 import { createQueue, type Job, type LeasedJob, memoryStore, type QueueStore } from '@integ/queue';
 import { sqliteStore } from '@integ/queue/sqlite';
 import { createFakeClock } from '@integ/testing';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { recordingLogger, stores } from '../test/review.js';
 import { openTestDatabase, testDriver } from '../test/sqlite-db.js';
 import { turns } from './internal/manual-clock.js';
-
-const stores: [string, () => QueueStore][] = [
-  ['memory', () => memoryStore()],
-  ['sqlite', () => sqliteStore({ path: ':memory:' })],
-];
-
-/** A logger keeping its warnings as [message, details]. */
-function recordingLogger(): Logger & { warnings: [string | undefined, Record<string, unknown>][] } {
-  const warnings: [string | undefined, Record<string, unknown>][] = [];
-  const noop = () => {};
-  return {
-    debug: noop,
-    info: noop,
-    error: noop,
-    warn: (details: unknown, message?: string) => {
-      warnings.push([message, details as Record<string, unknown>]);
-    },
-    warnings,
-  } as Logger & { warnings: typeof warnings };
-}
 
 /** Everything a user may see of an error: its message, its `cause` chain and its inspect output. */
 const seen = (error: unknown): string =>

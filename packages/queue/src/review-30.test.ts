@@ -8,11 +8,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
 import type { Logger } from '@integ/core';
-import { createQueue, type LeasedJob, memoryStore, type QueueStore } from '@integ/queue';
+import { createQueue, type LeasedJob, type QueueStore } from '@integ/queue';
 import { sqliteStore } from '@integ/queue/sqlite';
 import { createFakeClock } from '@integ/testing';
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { recordingLogger, stores } from '../test/review.js';
 import { turns } from './internal/manual-clock.js';
 
 /** Everything a user may see of an error: its message, its `cause` chain and its inspect output. */
@@ -276,26 +277,6 @@ describe('sqliteStore() path userinfo: round 29 cross-review', () => {
     );
   });
 });
-
-const stores: [string, () => QueueStore][] = [
-  ['memory', () => memoryStore()],
-  ['sqlite', () => sqliteStore({ path: ':memory:' })],
-];
-
-/** A logger keeping its warnings as [message, details]. */
-function recordingLogger(): Logger & { warnings: [string | undefined, Record<string, unknown>][] } {
-  const warnings: [string | undefined, Record<string, unknown>][] = [];
-  const noop = () => {};
-  return {
-    debug: noop,
-    info: noop,
-    error: noop,
-    warn: (details: unknown, message?: string) => {
-      warnings.push([message, details as Record<string, unknown>]);
-    },
-    warnings,
-  } as Logger & { warnings: typeof warnings };
-}
 
 describe.each(stores)('a custom backoff whose answer is no delay (%s store)', (_, createStore) => {
   it.each([

@@ -7,12 +7,12 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
-import type { Logger } from '@integ/core';
-import { createQueue, type LeasedJob, memoryStore, type QueueStore } from '@integ/queue';
+import { createQueue, type LeasedJob } from '@integ/queue';
 import { sqliteStore } from '@integ/queue/sqlite';
 import { createFakeClock } from '@integ/testing';
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { recordingLogger, stores } from '../test/review.js';
 
 /** Everything a user may see of an error: its message, its `cause` chain and its inspect output. */
 const seen = (error: unknown): string =>
@@ -240,26 +240,6 @@ describe('sqliteStore() path rules (decision 0207): round 30 cross-review', () =
     );
   });
 });
-
-const stores: [string, () => QueueStore][] = [
-  ['memory', () => memoryStore()],
-  ['sqlite', () => sqliteStore({ path: ':memory:' })],
-];
-
-/** A logger keeping its warnings as [message, details]. */
-function recordingLogger(): Logger & { warnings: [string | undefined, Record<string, unknown>][] } {
-  const warnings: [string | undefined, Record<string, unknown>][] = [];
-  const noop = () => {};
-  return {
-    debug: noop,
-    info: noop,
-    error: noop,
-    warn: (details: unknown, message?: string) => {
-      warnings.push([message, details as Record<string, unknown>]);
-    },
-    warnings,
-  } as Logger & { warnings: typeof warnings };
-}
 
 const MAX_DATE = new Date(8.64e15).toISOString();
 
