@@ -17,7 +17,7 @@ import {
 import { createFakeClock, trackedAbortController } from '@integ/testing';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { run } from './settle.test-support.js';
+import { run, settleOrHang } from './settle.test-support.js';
 
 /** How a clock's setTimeout treats one call: as the contract says, calling back at once, or both. */
 type Mode = 'timer' | 'at once' | 'at once, scheduled too';
@@ -42,26 +42,6 @@ function oddClock(mode: (call: number, ms: number) => Mode, throwAfter?: (call: 
     clearTimeout: (handle: TimerHandle) => fake.clearTimeout(handle),
   };
   return { fake, clock };
-}
-
-/** Settles `promise` on the fake clock, or says 'pending' when it is still pending once no timer is left. */
-type Outcome<T> = { ok: true; value: T } | { ok: false; error: unknown } | 'pending';
-async function settleOrHang<T>(
-  promise: Promise<T>,
-  fake: ReturnType<typeof createFakeClock>,
-): Promise<Outcome<T>> {
-  let outcome = 'pending' as Outcome<T>;
-  promise.then(
-    (value) => {
-      outcome = { ok: true, value };
-    },
-    (error: unknown) => {
-      outcome = { ok: false, error };
-    },
-  );
-  await fake.runAll();
-  for (let i = 0; i < 20; i++) await Promise.resolve();
-  return outcome;
 }
 
 describe('retry with a clock whose setTimeout calls back at once (577ee2e)', () => {

@@ -9,7 +9,7 @@ import { constant, type GiveUpEvent, isRetryError, type RetryEvent, retry } from
 import { createFakeClock, trackedAbortController } from '@integ/testing';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { run } from './settle.test-support.js';
+import { run, settleOrHang } from './settle.test-support.js';
 
 /** How a clock's setTimeout treats one call. */
 type Mode = 'timer' | 'at once' | 'at once, scheduled too' | 'throw' | 'at once, then throw';
@@ -17,26 +17,6 @@ type Mode = 'timer' | 'at once' | 'at once, scheduled too' | 'throw' | 'at once,
 type ClearMode = 'clear' | 'clear, then throw';
 
 class ClockError extends Error {}
-
-/** Settles `promise` on the fake clock, or says 'pending' when it is still pending once no timer is left. */
-type Outcome<T> = { ok: true; value: T } | { ok: false; error: unknown } | 'pending';
-async function settleOrHang<T>(
-  promise: Promise<T>,
-  fake: ReturnType<typeof createFakeClock>,
-): Promise<Outcome<T>> {
-  let outcome = 'pending' as Outcome<T>;
-  promise.then(
-    (value) => {
-      outcome = { ok: true, value };
-    },
-    (error: unknown) => {
-      outcome = { ok: false, error };
-    },
-  );
-  await fake.runAll();
-  for (let i = 0; i < 20; i++) await Promise.resolve();
-  return outcome;
-}
 
 /**
  * A fake clock that refuses to clear a handle it has cleared before ('unknown timer'), as a strict test clock may;
