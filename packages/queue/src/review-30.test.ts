@@ -13,7 +13,7 @@ import { sqliteStore } from '@integ/queue/sqlite';
 import { createFakeClock } from '@integ/testing';
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { recordingLogger, stores } from '../test/review.js';
+import { recordingLogger, stores, withDriver } from '../test/review.js';
 import { turns } from './internal/manual-clock.js';
 
 /** Everything a user may see of an error: its message, its `cause` chain and its inspect output. */
@@ -56,25 +56,6 @@ const openingDb = () => ({
   close() {},
   inTransaction: false,
 });
-
-/** Runs `fn` with `driver: 'better-sqlite3'` loading `Database` instead. */
-function withDriver<R>(Database: (path: string) => unknown, fn: () => R): R {
-  const real = process.getBuiltinModule;
-  const spy = vi.spyOn(process, 'getBuiltinModule').mockImplementation(((id: string) =>
-    id === 'node:module'
-      ? {
-          createRequire: () => () =>
-            function Stub(path: string) {
-              return Database(path);
-            },
-        }
-      : real(id)) as typeof process.getBuiltinModule);
-  try {
-    return fn();
-  } finally {
-    spy.mockRestore();
-  }
-}
 
 const hasNodeSqlite = process.getBuiltinModule?.('node:sqlite') !== undefined;
 

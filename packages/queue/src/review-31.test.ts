@@ -11,33 +11,14 @@ import { createQueue, type LeasedJob } from '@integ/queue';
 import { sqliteStore } from '@integ/queue/sqlite';
 import { createFakeClock } from '@integ/testing';
 import fc from 'fast-check';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { recordingLogger, stores } from '../test/review.js';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { recordingLogger, stores, withDriver } from '../test/review.js';
 
 /** Everything a user may see of an error: its message, its `cause` chain and its inspect output. */
 const seen = (error: unknown): string =>
   `${String((error as Error)?.message)}\n${inspect(error, { depth: 10 })}`;
 
 const hasNodeSqlite = process.getBuiltinModule?.('node:sqlite') !== undefined;
-
-/** Runs `fn` with `driver: 'better-sqlite3'` loading `Database` instead. */
-function withDriver<R>(Database: (path: string) => unknown, fn: () => R): R {
-  const real = process.getBuiltinModule;
-  const spy = vi.spyOn(process, 'getBuiltinModule').mockImplementation(((id: string) =>
-    id === 'node:module'
-      ? {
-          createRequire: () => () =>
-            function Stub(path: string) {
-              return Database(path);
-            },
-        }
-      : real(id)) as typeof process.getBuiltinModule);
-  try {
-    return fn();
-  } finally {
-    spy.mockRestore();
-  }
-}
 
 const sqliteError = (message: string, errcode: number): Error =>
   Object.assign(new Error(message), { code: 'ERR_SQLITE_ERROR', errcode });

@@ -2,6 +2,7 @@
 import type { Logger } from '@integ/core';
 import { memoryStore, type QueueStore } from '@integ/queue';
 import { sqliteStore } from '@integ/queue/sqlite';
+import { vi } from 'vitest';
 
 /** Both stores, each fresh per call: memory and an in-memory sqlite database. */
 export const stores: [string, () => QueueStore][] = [
@@ -22,4 +23,23 @@ export function recordingLogger(): Logger & { warnings: [string | undefined, Rec
     },
     warnings,
   } as Logger & { warnings: typeof warnings };
+}
+
+/** Runs `fn` with `driver: 'better-sqlite3'` loading `Database` instead. */
+export function withDriver<R>(Database: (path: string) => unknown, fn: () => R): R {
+  const real = process.getBuiltinModule;
+  const spy = vi.spyOn(process, 'getBuiltinModule').mockImplementation(((id: string) =>
+    id === 'node:module'
+      ? {
+          createRequire: () => () =>
+            function Stub(path: string) {
+              return Database(path);
+            },
+        }
+      : real(id)) as typeof process.getBuiltinModule);
+  try {
+    return fn();
+  } finally {
+    spy.mockRestore();
+  }
 }
