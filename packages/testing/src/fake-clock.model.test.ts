@@ -314,6 +314,53 @@ describe('createFakeClock (model)', () => {
     );
   });
 
+  // Review round 31: the programs above keep fewer than 64 leftovers in the heap, so its rebuild (on a clear, and on
+  // a firing since ff9baae) never ran under them (a rebuild sorted by id alone passed them). Long programs of hundreds
+  // of timers, most cleared, with the moving callbacks (setNow back too) reach it: 18 rebuilds in these 150 runs, one
+  // on a firing; the wrong sort fails here.
+  it('fires as the model through the heap rebuilds of long programs (hundreds of timers, clears, setNow back)', async () => {
+    // Many timers set, most of them cleared (a watchdog's pattern: each clear leaves the heap lazily), then fired
+    // with the rest of a program as above: leftovers pass the pending timers plus 64 and the heap is rebuilt.
+    const setArb = fc.record({ op: fc.constant('set' as const), delay: fc.integer({ min: 0, max: 2_000 }) });
+    const clearArb = fc.record({ op: fc.constant('clear' as const), target: fc.nat(130) });
+    const bulkArb = fc.record({
+      actions: fc.array(movingActionArb, { minLength: 1, maxLength: 8 }),
+      ops: fc
+        .tuple(
+          fc.array(setArb, { minLength: 100, maxLength: 130 }),
+          fc.array(
+            fc.oneof(
+              { weight: 8, arbitrary: clearArb },
+              { weight: 1, arbitrary: setArb },
+              { weight: 2, arbitrary: fc.record({ op: fc.constant('advanceSync' as const), ms: msArb }) },
+            ),
+            { minLength: 250, maxLength: 400 },
+          ),
+          fc.array(
+            fc.oneof(
+              opArb,
+              clearArb,
+              fc.record({ op: fc.constant('advances' as const), a: msArb, b: msArb }),
+            ),
+            {
+              minLength: 1,
+              maxLength: 40,
+            },
+          ),
+        )
+        .map(([a, b, c]): Op[] => [...a, ...b, ...c, { op: 'advance', ms: 1_000 }, { op: 'runAll' }]),
+      throws: fc.array(fc.boolean(), { minLength: 1, maxLength: 5 }),
+    });
+    await fc.assert(
+      fc.asyncProperty(bulkArb, async ({ actions, ops, throws }) => {
+        const real = await runReal(actions, ops, throws);
+        const model = runModel(actions, ops, throws);
+        expect(real).toEqual(model);
+      }),
+      { seed: 31, numRuns: 150 },
+    );
+  });
+
   it('fires a timer due exactly at the end of an advance within that advance', async () => {
     await fc.assert(
       fc.asyncProperty(fc.integer({ min: 0, max: 1000 }), msArb, async (start, ms) => {
