@@ -236,3 +236,49 @@ describe('b9f7a81: the whole message masked', () => {
     }
   });
 });
+
+describe('3e69f7c / 7f03a8d: logged once (decision 0211)', () => {
+  it('a random that throws, recovers and throws again later is not logged again; each draw still works', () => {
+    const { logger, lines } = recordingLogger();
+    let broken = true;
+    const registry = createRegistry({
+      logger,
+      random: () => {
+        if (broken) throw new Error('entropy source down');
+        return 0.25;
+      },
+      balancer: 'least-loaded',
+      services: { s: { urls: ['http://a:1', 'http://b:1', 'http://c:1'] } },
+    });
+    opened.push(registry);
+    for (let i = 0; i < 100; i++) registry.pick('s');
+    broken = false;
+    for (let i = 0; i < 100; i++) registry.pick('s');
+    broken = true;
+    for (let i = 0; i < 100; i++) registry.pick('s');
+    expect(lines.filter(([, msg]) => String(msg).startsWith('random')).length).toBe(1);
+  });
+
+  it('keeps its state on each service, not in a collection: 2,000 services whose observe() throws, a line each', () => {
+    const { logger, lines } = recordingLogger();
+    const services = Object.fromEntries(
+      Array.from({ length: 2_000 }, (_, i) => [`s${i}`, { urls: [`http://a${i}:1`, `http://b${i}:1`] }]),
+    );
+    const registry = createRegistry({
+      logger,
+      balancer: {
+        name: 'mine',
+        pick: (candidates) => candidates[0] as never,
+        observe: () => {
+          throw new Error('observe failed');
+        },
+      },
+      services,
+    });
+    opened.push(registry);
+    for (let round = 0; round < 3; round++)
+      for (const name of Object.keys(services))
+        registry.report(registry.pick(name), { ok: true, latencyMs: 1 });
+    expect(lines.filter(([, msg]) => msg === 'balancer observe() threw').length).toBe(2_000);
+  });
+});
