@@ -1031,12 +1031,13 @@ export function createRegistry(options: RegistryOptions): Registry {
     // Drawn in timers too (the refresh loop's jitter, health checks, outlier sweeps), where a throw stopped the
     // loop with an unhandled rejection: a throwing random is logged and Math.random draws instead (0168). Logged
     // once: one that always throws logged at every draw, two per P2C pick (docs/decisions/0169).
-    // A value outside [0, 1] is no draw either (NaN made every health check a 0 ms loop; a negative broke P2C),
-    // nor one that is no number: a BigInt passed the range check and threw in a health check's timer.
+    // A value outside [0, 1) is no draw either (NaN made every health check a 0 ms loop; a negative broke P2C; 1
+    // sent a balancer's floor(r * n), as the Balancer contract allows, past its candidates), nor one that is no
+    // number: a BigInt passed the range check and threw in a health check's timer.
     random: () => {
       try {
         const value = random();
-        if (typeof value === 'number' && value >= 0 && value <= 1) return value;
+        if (typeof value === 'number' && value >= 0 && value < 1) return value;
         throw value;
       } catch (error) {
         if (!randomThrew++) log.error({ err: describeError(error) }, 'random failed; used Math.random');

@@ -63,8 +63,7 @@ describe('69d52c8: a random returning no number', () => {
   it.each([
     ['0', 0],
     ['-0', -0],
-    ['1', 1],
-  ])('uses %s as drawn (both ends allowed), no log line', (_, value) => {
+  ])('uses %s as drawn, no log line', (_, value) => {
     const { logger, lines } = recordingLogger();
     const drawn: number[] = [];
     const registry = createRegistry({
@@ -93,6 +92,26 @@ describe('69d52c8: a random returning no number', () => {
     registry.pick('s');
     expect(drawn).toEqual([value]);
     expect(lines.filter(([, msg]) => String(msg).startsWith('random')).length).toBe(0);
+  });
+});
+
+describe('69d52c8: a random returning exactly 1', () => {
+  it('is no draw: a balancer is promised [0, 1) (candidates[floor(r * n)]), so 1 is refused as a value out of range, logged once', () => {
+    const { logger, lines } = recordingLogger();
+    const registry = createRegistry({
+      logger,
+      // A PRNG divided by 2^32 - 1 instead of 2^32 answers 1 at its largest value.
+      random: () => 0xffffffff / 0xffffffff,
+      balancer: {
+        name: 'by-the-contract',
+        pick: (candidates, random) => candidates[Math.floor(random() * candidates.length)] as never,
+      },
+      services: { s: { urls: ['http://a:1', 'http://b:1', 'http://c:1'] } },
+    });
+    opened.push(registry);
+    for (let i = 0; i < 100; i++)
+      expect(['http://a:1', 'http://b:1', 'http://c:1']).toContain(registry.pick('s').url);
+    expect(lines.filter(([, msg]) => String(msg).startsWith('random failed')).length).toBe(1);
   });
 });
 
