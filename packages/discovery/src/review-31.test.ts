@@ -234,6 +234,19 @@ describe('b9f7a81: the whole message masked', () => {
     );
   });
 
+  it("a token whose forms are all the same ('abc*') is masked again by each form's pass: three completions keep the rest", async () => {
+    const fetchStub = (async () => {
+      throw new Error(`request failed: ${'abc'.repeat(3)}** status 503`);
+    }) as unknown as typeof fetch;
+    const registry = createRegistry({
+      clock: createFakeClock(),
+      services: { orders: consul('orders', { fetch: fetchStub, token: 'abc*' }) },
+    });
+    opened.push(registry);
+    const error = (await registry.ready('orders').catch((e: Error) => e)) as Error;
+    expect(error.message).toBe('consul: orders: request failed: ******** status 503');
+  });
+
   it('httpCheck: a 3-character password (a 1-character one, a 2-character user with none) is masked in its Basic form (base64: 4+ characters), message and stack', async () => {
     for (const userinfo of ['u:abc', 'u:x', 'ab:']) {
       const secret = btoa(userinfo);
