@@ -155,6 +155,28 @@ describe('8573299: close() ends the lookup in flight', () => {
     expect(lines.filter(([, msg]) => String(msg).includes('source failed'))).toEqual([]);
   });
 
+  it('a refresh() joined to the lookup in flight, and one after close(), reject with the closed error too', async () => {
+    let first = true;
+    const source = custom(() =>
+      first ? Promise.resolve({ endpoints: [{ url: 'http://a:1' }] }) : new Promise(() => {}),
+    );
+    const registry = createRegistry({ clock: createFakeClock(), services: { s: source } });
+    opened.push(registry);
+    await registry.ready('s');
+    first = false;
+    const message = (promise: Promise<unknown>) =>
+      promise.then(
+        () => 'resolved',
+        (error: Error) => error.message,
+      );
+    const a = message(registry.refresh('s'));
+    const b = message(registry.refresh('s'));
+    registry.close();
+    expect(await a).toMatch(/the registry was closed/);
+    expect(await b).toMatch(/the registry was closed/);
+    expect(await message(registry.refresh('s'))).toMatch(/the registry was closed/);
+  });
+
   it('a failure of the source after close() is dropped: no log line, no unhandled rejection, lastError kept', async () => {
     let fail: ((error: Error) => void) | undefined;
     let first = true;
