@@ -401,6 +401,9 @@ export function startSession(target: URL, options: ConnectOptions, sink: Session
               throw new SseConnectionError(where, cause);
             })
           : headers;
+      // Resolved as close(), the caller's abort or the watchdog came: its continuation ran after them, and fetch was called
+      // with a signal aborted already, which a fetch that only listens for the abort (it never comes) sent.
+      if (linked.signal.aborted) return connection.signal.reason;
       fatal = true;
       const init = toHeaders(given);
       fatal = false;
