@@ -6,10 +6,15 @@ import { getEventListeners } from 'node:events';
 import { Agent, createServer, request as httpRequest, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { PassThrough, pipeline, Readable } from 'node:stream';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { connect, EventSource } from '@integ/sse';
 import { createFakeClock } from '@integ/testing';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { settle, WAIT } from './test-server.js';
+
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
 
 describe('a headers promise that settles as the client stops', () => {
   // The attempt awaits a race of headers() and its signal: resolved by headers() a few microtasks before close() (or the
@@ -207,5 +212,45 @@ describe('the request of an attempt that did not read its body to its end (0204 
       aborted: [true],
     });
     stream.close();
+  });
+});
+
+describe('a headers function handing back the same settled promise on every attempt (a cached token)', () => {
+  // b8a176c lets go of a settled result and subscribes to it again when it is handed back: the common case (a token
+  // cache returning its resolved promise) is read on every attempt, and holds nothing per attempt.
+  it('is read on every one of 10,000 attempts and keeps no earlier attempt alive', async () => {
+    const clock = createFakeClock();
+    const token = Promise.resolve({ authorization: 'Bearer cached' });
+    let subscriptions = 0;
+    const { then } = token;
+    Object.defineProperty(token, 'then', {
+      value(this: typeof token, ...args: Parameters<typeof then>) {
+        subscriptions++;
+        return then.apply(this, args);
+      },
+    });
+    const refs: WeakRef<AbortSignal>[] = [];
+    let sent = 0;
+    const fetch = async (_url: string, init: RequestInit): Promise<Response> => {
+      refs.push(new WeakRef(init.signal as AbortSignal));
+      if (new Headers(init.headers).get('authorization') === 'Bearer cached') sent++;
+      return Response.error();
+    };
+    const stream = connect('http://h/x', { clock, fetch, headers: () => token, backoff: () => 1 });
+    stream[Symbol.asyncIterator]()
+      .next()
+      .catch(() => {});
+    await settle(1);
+    while (refs.length < 10_000) await clock.advance(1);
+    await new Promise((resolve) => setTimeout(resolve, 1));
+    gc();
+    expect(sent).toBe(refs.length);
+    // Subscribed to by each attempt (a reaction that runs at once on a settled promise), a bounded number of times.
+    expect(subscriptions).toBeGreaterThanOrEqual(refs.length);
+    expect(subscriptions).toBeLessThanOrEqual(2 * refs.length + 2);
+    expect(refs.filter((ref) => ref.deref() !== undefined).length).toBeLessThanOrEqual(2);
+    stream.close();
+    await settle(1);
+    expect(clock.pendingTimers).toBe(0);
   });
 });
