@@ -1,0 +1,195 @@
+/**
+ * Review round 32: cross-review of round 31's fixes (99504fd / 022de9b a draw must be a number in [0, 1), a9fda36
+ * decision 0211 logged once per registry and service, 19f5584 a balancer's answer among this call's candidates).
+ */
+
+import { type Clock, isIntegError } from '@integ/core';
+import {
+  type Balancer,
+  type BalancerName,
+  createRegistry,
+  type Registry,
+  type Source,
+} from '@integ/discovery';
+import { createFakeClock } from '@integ/testing';
+import fc from 'fast-check';
+import { afterEach, describe, expect, it } from 'vitest';
+import { recordingLogger } from './internal/test-servers.js';
+
+const opened: Registry[] = [];
+afterEach(() => {
+  for (const registry of opened.splice(0)) registry.close();
+});
+
+// The codes pick(), url(), report() and refresh() document for valid arguments.
+const documented = new Set(['ERR_NO_ENDPOINTS']);
+
+describe('99504fd / 022de9b: every draw site takes the same checked random', () => {
+  it('a random answering anything (or throwing it) never throws an undocumented error, never sets a timer of no finite delay >= 0, never rejects unhandled', async () => {
+    const notDraws: unknown[] = [];
+    const contract: Balancer = {
+      name: 'contract',
+      pick: (candidates, random) => {
+        const r = random();
+        // A draw handed to a balancer is a number in [0, 1), as the Balancer contract promises.
+        if (!(typeof r === 'number' && r >= 0 && r < 1)) notDraws.push(r);
+        return candidates[Math.floor(r * candidates.length)] as never;
+      },
+    };
+    const balancers: (BalancerName | Balancer)[] = [
+      'round-robin',
+      'random',
+      'weighted',
+      'least-loaded',
+      'peak-ewma',
+    ];
+    const answer = fc.oneof(
+      {
+        weight: 2,
+        arbitrary: fc.constantFrom<unknown>(
+          1,
+          1 - 2 ** -53,
+          -0,
+          0,
+          Number.MIN_VALUE,
+          -Number.MIN_VALUE,
+          NaN,
+          Infinity,
+          -Infinity,
+        ),
+      },
+      // What passes a range check that coerces: 0n threw in a health check's timer; the rest reached a balancer.
+      {
+        weight: 2,
+        arbitrary: fc.constantFrom<unknown>(0n, null, false, '', '0.5', [], [0], Object(0.5), new Date(0)),
+      },
+      fc.anything({
+        withBigInt: true,
+        withBoxedValues: true,
+        withDate: true,
+        withMap: true,
+        withSet: true,
+        withNullPrototype: true,
+        withTypedArray: true,
+        withSparseArray: true,
+      }),
+      fc.double(),
+    );
+    const draws = fc.array(fc.record({ throws: fc.boolean(), value: answer }), {
+      minLength: 1,
+      maxLength: 6,
+    });
+    const ops = fc.array(
+      fc.oneof(
+        fc.record({ op: fc.constant('pick' as const), service: fc.nat(2) }),
+        fc.record({
+          op: fc.constant('report' as const),
+          ok: fc.boolean(),
+          latencyMs: fc.nat(5_000),
+          status: fc.constantFrom(undefined, 200, 503),
+        }),
+        fc.record({ op: fc.constant('refresh' as const) }),
+        fc.record({ op: fc.constant('advance' as const), ms: fc.nat(40_000) }),
+      ),
+      { minLength: 1, maxLength: 60 },
+    );
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown): void => {
+      unhandled.push(reason);
+    };
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      await fc.assert(
+        fc.asyncProperty(
+          draws,
+          // The built-ins clamp; a balancer following the contract uses the draw as given.
+          fc.oneof(
+            { weight: 5, arbitrary: fc.constant<BalancerName | Balancer>(contract) },
+            fc.constantFrom(...balancers),
+          ),
+          ops,
+          async (answers, balancer, program) => {
+            unhandled.length = 0;
+            notDraws.length = 0;
+            const fake = createFakeClock();
+            const delays: number[] = [];
+            const clock: Clock = {
+              now: () => fake.now(),
+              setTimeout: (fn, ms) => {
+                delays.push(ms as number);
+                return fake.setTimeout(fn, ms);
+              },
+              clearTimeout: (handle) => fake.clearTimeout(handle),
+            };
+            let i = 0;
+            const { logger, lines } = recordingLogger();
+            const dynamic: Source = {
+              kind: 'test',
+              description: 'test',
+              open: () => ({
+                resolve: async () => ({
+                  endpoints: [{ url: 'http://d1:1' }, { url: 'http://d2:1', weight: 3 }],
+                  ttlMs: 5_000,
+                }),
+              }),
+            };
+            const registry = createRegistry({
+              clock,
+              logger,
+              random: () => {
+                const { throws, value } = answers[i++ % answers.length] as {
+                  throws: boolean;
+                  value: unknown;
+                };
+                if (throws) throw value;
+                return value as number;
+              },
+              balancer,
+              healthCheck: { interval: 1_000, jitter: 1, check: async () => true },
+              outlierDetection: { consecutive5xx: 2, enforcingConsecutive5xx: 50, interval: 1_000 },
+              services: {
+                a: { urls: ['http://a1:1', 'http://a2:1', 'http://a3:1'] },
+                b: dynamic,
+                c: { urls: ['http://c1:1', 'http://c2:1'] },
+              },
+            });
+            opened.push(registry);
+            const names = ['a', 'b', 'c'] as const;
+            let last = registry.pick('a');
+            registry.report(last, { ok: true, latencyMs: 1 });
+            for (const step of program) {
+              try {
+                if (step.op === 'pick')
+                  for (let n = 0; n < 5; n++) last = registry.pick(names[step.service] as string);
+                else if (step.op === 'report')
+                  registry.report(last, {
+                    ok: step.ok,
+                    latencyMs: step.latencyMs,
+                    ...(step.status === undefined ? {} : { status: step.status }),
+                  });
+                else if (step.op === 'refresh') await registry.refresh('b');
+                else await fake.advance(step.ms);
+              } catch (error) {
+                if (!(isIntegError(error) && documented.has(error.code))) throw error;
+              }
+            }
+            registry.close();
+            // A rejection of this run is reported before the next one starts.
+            await new Promise((resolve) => setImmediate(resolve));
+            for (const ms of delays) {
+              expect(Number.isFinite(ms)).toBe(true);
+              expect(ms).toBeGreaterThanOrEqual(0);
+            }
+            // Logged once per registry whatever came.
+            expect(lines.filter(([, msg]) => String(msg).startsWith('random')).length).toBeLessThanOrEqual(1);
+            expect(unhandled).toEqual([]);
+            expect(notDraws).toEqual([]);
+          },
+        ),
+        { seed: 32, numRuns: 150 },
+      );
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
+});
