@@ -193,3 +193,75 @@ describe('99504fd / 022de9b: every draw site takes the same checked random', () 
     }
   });
 });
+
+describe('a9fda36: logged once per registry and per service (decision 0211)', () => {
+  const broken = (): number => {
+    throw new Error('entropy source down');
+  };
+  const randomLines = (lines: unknown[][]): number =>
+    lines.filter(([, msg]) => msg === 'random failed; used Math.random').length;
+
+  it('per registry instance: two registries sharing one broken random and one logger log a line each', () => {
+    const { logger, lines } = recordingLogger();
+    const services = { s: { urls: ['http://a:1', 'http://b:1'] } };
+    const one = createRegistry({ logger, random: broken, balancer: 'random', services });
+    const two = createRegistry({ logger, random: broken, balancer: 'random', services });
+    opened.push(one, two);
+    for (let i = 0; i < 50; i++) {
+      one.pick('s');
+      two.pick('s');
+    }
+    expect(randomLines(lines)).toBe(2);
+  });
+
+  it('a registry created after close() of the last one logs its own first line (a restart is a new registry)', () => {
+    const { logger, lines } = recordingLogger();
+    const services = { s: { urls: ['http://a:1', 'http://b:1'] } };
+    const first = createRegistry({ logger, random: broken, balancer: 'random', services });
+    for (let i = 0; i < 50; i++) first.pick('s');
+    first.close();
+    expect(randomLines(lines)).toBe(1);
+    const second = createRegistry({ logger, random: broken, balancer: 'random', services });
+    opened.push(second);
+    for (let i = 0; i < 50; i++) second.pick('s');
+    expect(randomLines(lines)).toBe(2);
+  });
+
+  it("observe(): the state is the service's, kept while its endpoints leave and come back (the fault is the balancer's, not an endpoint's)", async () => {
+    const { logger, lines } = recordingLogger();
+    let answer = ['http://a:1', 'http://b:1'];
+    const source: Source = {
+      kind: 'test',
+      description: 'test',
+      open: () => ({ resolve: async () => ({ endpoints: answer.map((url) => ({ url })) }) }),
+    };
+    const registry = createRegistry({
+      logger,
+      minInterval: 0,
+      balancer: {
+        name: 'mine',
+        pick: (candidates) => candidates[0] as never,
+        observe: () => {
+          throw new Error('observe failed');
+        },
+      },
+      services: { s: source },
+    });
+    opened.push(registry);
+    const observeLines = (): number => lines.filter(([, msg]) => msg === 'balancer observe() threw').length;
+    await registry.ready('s');
+    registry.report(registry.pick('s'), { ok: true, latencyMs: 1 });
+    expect(observeLines()).toBe(1);
+    // Every endpoint removed, then new ones and the old ones back: the service (and its state) stays.
+    answer = [];
+    await registry.refresh('s');
+    answer = ['http://c:1', 'http://d:1'];
+    await registry.refresh('s');
+    registry.report(registry.pick('s'), { ok: true, latencyMs: 1 });
+    answer = ['http://a:1', 'http://b:1'];
+    await registry.refresh('s');
+    for (let i = 0; i < 20; i++) registry.report(registry.pick('s'), { ok: false, latencyMs: 1 });
+    expect(registry.endpoints('s').map((e) => e.url)).toEqual(['http://a:1', 'http://b:1']);
+    expect(observeLines()).toBe(1);
+  });
+});
