@@ -658,11 +658,13 @@ class Service {
     }
     let state = candidates[0] as EndpointState;
     // A balancer that throws is a bug in the caller's code: said as such, its error the cause (docs/decisions/0168).
-    // So is one answering with no candidate (undefined): a TypeError came out of the inflight count below.
+    // So is one answering with no candidate (undefined: a TypeError came out of the inflight count below), or with
+    // no endpoint of this service (one kept from an earlier answer, made up, another service's): its URL, maybe
+    // given to another host since, was handed out. One lookup, not a search of the candidates on every pick.
     if (candidates.length > 1)
       try {
         state = this.balancer.pick(candidates, this.shared.random, this.shared.time()) as EndpointState;
-        state.endpoint.url;
+        if (this.states.get(state.endpoint.url) !== state) throw 'answered no endpoint of the service';
       } catch (error) {
         throw new IntegError(
           'ERR_BALANCER',

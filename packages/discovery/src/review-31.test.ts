@@ -201,41 +201,6 @@ describe('8573299: close() ends the lookup in flight', () => {
   });
 });
 
-describe('7c26fb3: a balancer answering with an endpoint that is no candidate', () => {
-  it('an EndpointLoad kept from an answer the service no longer has is used as given (a documented limit), counting no load on the current ones', async () => {
-    let kept: unknown;
-    let urls = ['http://a:1', 'http://b:1'];
-    const source: Source = {
-      kind: 'custom',
-      description: 'changing',
-      open: () => ({ resolve: async () => ({ endpoints: urls.map((url) => ({ url })) }) }),
-    };
-    const registry = createRegistry({
-      clock: createFakeClock(),
-      balancer: {
-        name: 'sticky',
-        pick: (candidates) => {
-          kept ??= candidates[0];
-          return kept as never;
-        },
-      },
-      services: { s: source },
-    });
-    opened.push(registry);
-    await registry.ready('s');
-    expect(registry.pick('s').url).toBe('http://a:1');
-    urls = ['http://c:1', 'http://d:1'];
-    await registry.refresh('s');
-    // Not checked against the candidates (an O(n) search on every pick): the README says pick() must answer
-    // one of them, and that one it kept is used as given.
-    expect(registry.pick('s').url).toBe('http://a:1');
-    expect(registry.inspect('s').endpoints.map((e) => [e.url, e.load.inflight])).toEqual([
-      ['http://c:1', 0],
-      ['http://d:1', 0],
-    ]);
-  });
-});
-
 describe('b9f7a81: the whole message masked', () => {
   it('a consul failure masked whole keeps the source and service, and its own stack and inspect() hold no token (the cause does, 0190)', async () => {
     const token = 'abc*';

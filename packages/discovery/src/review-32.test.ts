@@ -265,3 +265,90 @@ describe('a9fda36: logged once per registry and per service (decision 0211)', ()
     expect(observeLines()).toBe(1);
   });
 });
+
+describe('19f5584: a balancer answering an endpoint the service no longer has', () => {
+  const changing = (urls: { current: string[] }): Source => ({
+    kind: 'custom',
+    description: 'changing',
+    open: () => ({ resolve: async () => ({ endpoints: urls.current.map((url) => ({ url })) }) }),
+  });
+
+  it('an EndpointLoad kept from an answer the service no longer has throws ERR_BALANCER (its URL is not handed out)', async () => {
+    let kept: unknown;
+    const urls = { current: ['http://a:1', 'http://b:1'] };
+    const registry = createRegistry({
+      clock: createFakeClock(),
+      balancer: {
+        name: 'sticky',
+        pick: (candidates) => {
+          kept ??= candidates[0];
+          return kept as never;
+        },
+      },
+      services: { s: changing(urls) },
+    });
+    opened.push(registry);
+    await registry.ready('s');
+    expect(registry.pick('s').url).toBe('http://a:1');
+    // a:1 leaves (its address may go to another service): a balancer still answering it is told, not obeyed.
+    urls.current = ['http://c:1', 'http://d:1'];
+    await registry.refresh('s');
+    expect(() => registry.pick('s')).toThrow(
+      expect.objectContaining({ code: 'ERR_BALANCER', message: expect.stringContaining('sticky') }),
+    );
+    expect(() => registry.url('s')).toThrow(expect.objectContaining({ code: 'ERR_BALANCER' }));
+    expect(registry.inspect('s').endpoints.map((e) => [e.url, e.load.inflight])).toEqual([
+      ['http://c:1', 0],
+      ['http://d:1', 0],
+    ]);
+    // Back in the answer, a:1 is a new endpoint: the one kept from before is still no candidate.
+    urls.current = ['http://a:1', 'http://c:1'];
+    await registry.refresh('s');
+    expect(() => registry.pick('s')).toThrow(expect.objectContaining({ code: 'ERR_BALANCER' }));
+  });
+
+  it("an object made up by the balancer, or another service's endpoint, throws ERR_BALANCER", () => {
+    let foreign: unknown;
+    const made = { endpoint: { url: 'http://evil:1', service: 's' }, inflight: 0 };
+    let answer: 'made' | 'foreign' = 'made';
+    const registry = createRegistry({
+      balancer: () => ({
+        name: 'odd',
+        // t's answers its own first candidate, kept; s's answers a made-up object, then t's.
+        pick: (candidates) => {
+          if (candidates[0]?.endpoint.service === 't') return (foreign = candidates[0]) as never;
+          return (answer === 'made' ? made : foreign) as never;
+        },
+      }),
+      services: { s: { urls: ['http://a:1', 'http://b:1'] }, t: { urls: ['http://a:1', 'http://b:1'] } },
+    });
+    opened.push(registry);
+    expect(() => registry.pick('s')).toThrow(expect.objectContaining({ code: 'ERR_BALANCER' }));
+    expect(registry.pick('t').url).toBe('http://a:1');
+    answer = 'foreign';
+    // s's balancer answers t's state of the same URL: not s's, so s's load would not count it.
+    expect(() => registry.pick('s')).toThrow(expect.objectContaining({ code: 'ERR_BALANCER' }));
+  });
+
+  it('an endpoint the service still has, kept from an earlier call, is used as given (no search among the candidates)', async () => {
+    let kept: unknown;
+    const urls = { current: ['http://a:1', 'http://b:1'] };
+    const registry = createRegistry({
+      clock: createFakeClock(),
+      balancer: {
+        name: 'sticky',
+        pick: (candidates) => {
+          kept ??= candidates[0];
+          return kept as never;
+        },
+      },
+      services: { s: changing(urls) },
+    });
+    opened.push(registry);
+    await registry.ready('s');
+    registry.pick('s');
+    urls.current = ['http://a:1', 'http://c:1'];
+    await registry.refresh('s');
+    expect(registry.pick('s').url).toBe('http://a:1');
+  });
+});
