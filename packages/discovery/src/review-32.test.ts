@@ -316,7 +316,10 @@ describe('19f5584: a balancer answering an endpoint the service no longer has', 
         name: 'odd',
         // t's answers its own first candidate, kept; s's answers a made-up object, then t's.
         pick: (candidates) => {
-          if (candidates[0]?.endpoint.service === 't') return (foreign = candidates[0]) as never;
+          if (candidates[0]?.endpoint.service === 't') {
+            foreign = candidates[0];
+            return foreign as never;
+          }
           return (answer === 'made' ? made : foreign) as never;
         },
       }),
