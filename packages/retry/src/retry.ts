@@ -352,7 +352,12 @@ async function attemptAll<T>(
         try {
           // A value that comes after the cut (from an fn that ignored its signal, or judged by a retryOnResult
           // still running at the cut) is dropped: cancel its body (run() does it for one turned down or thrown on).
-          Promise.resolve(start()).then((value) => (done ? drop(value) : settle(value, true)), settle);
+          // The error alone: a native promise whose own then() passes more (Promise.resolve() hands it back as is) made
+          // settle() take a truthy second argument for success, resolving retry with the error.
+          Promise.resolve(start()).then(
+            (value) => (done ? drop(value) : settle(value, true)),
+            (error) => settle(error),
+          );
         } catch (error) {
           settle(error);
         }
