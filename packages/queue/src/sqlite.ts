@@ -336,13 +336,15 @@ export function sqliteStore(options: SqliteStoreOptions): SqliteStore {
       opened = openDatabase(path, driverChoice, busyTimeout);
     } catch (error) {
       // node:sqlite quotes a bad URI authority in its message ('invalid uri authority: user:password@host'): the
-      // userinfo shown() hides is cut from the driver's error too, which is kept as the cause (or thrown as is).
-      if (error instanceof Error)
+      // userinfo shown() hides is cut from the driver's error too, which is kept as the cause (or thrown as is). Not
+      // told by `instanceof Error`: node:sqlite makes its errors in Node's realm, not the caller's (jest, vm pools).
+      const e = error as Error | null;
+      if (typeof e?.message === 'string')
         try {
-          error.message = hide(error.message, path);
-          error.stack &&= hide(error.stack, path);
+          e.message = hide(e.message, path);
+          e.stack &&= hide(e.stack, path);
         } catch {
-          // A frozen error: the mapped one's own message still hides it.
+          // A frozen error (no driver makes one) keeps its text, which the mapped error's message may quote.
         }
       const mapped = mapError(error, path, busyTimeout);
       // SQLITE_ERROR at open is a URI the driver cannot read ('invalid uri authority', 'no such vfs'; node:sqlite, or
