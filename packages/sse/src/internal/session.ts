@@ -525,9 +525,11 @@ export function startSession(target: URL, options: ConnectOptions, sink: Session
         }
       }
     } catch (error) {
-      if (fatal) throw error;
-      if (connection.signal.aborted) return connection.signal.reason;
+      // An abort first: a response the watchdog came for between fetch settling and this attempt taking it had its body
+      // cancelled as late, and was refused as used (fatal), ending the stream instead of reconnecting.
       if (outer.signal.aborted) return undefined;
+      if (connection.signal.aborted) return connection.signal.reason;
+      if (fatal) throw error;
       if (isIntegError(error)) return error;
       // fetch cannot get this scheme (about:, file:, ftp:, mailto: ...): every attempt would fail alike, and
       // the standard fails the connection where reconnecting is futile (WPT eventsource-constructor-non-same-origin).
