@@ -71,6 +71,19 @@ describe("sqliteStore(): a driver's error at open made in another realm", () => 
     },
   );
 
+  // better-sqlite3's JS is loaded by Node's own require (not the vm's), so under a vm pool its TypeError for a
+  // missing directory is another realm's too: it was thrown as is, not as the documented StoreUnavailableError
+  // (sqlite.test.ts's 'directory does not exist' test failed under --pool=vmThreads on Node 20 with better-sqlite3).
+  it("better-sqlite3's missing directory (a TypeError of another realm) is a StoreUnavailableError", () => {
+    const error = openError('/srv/missing/jobs.db', () =>
+      runInNewContext("new TypeError('Cannot open database because the directory does not exist')"),
+    );
+    expect(error).toMatchObject({
+      code: 'ERR_STORE_UNAVAILABLE',
+      message: expect.stringContaining('check that its directory exists'),
+    });
+  });
+
   // The real thing on Node >= 22.13. In the default pool its error is of this realm; run under
   // `--pool=vmThreads` it is not, and this failed before (checked on Node 22.23).
   it.runIf(process.getBuiltinModule?.('node:sqlite') !== undefined)(

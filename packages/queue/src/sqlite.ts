@@ -182,7 +182,8 @@ function mapError(error: unknown, path: string, busyTimeout: number): unknown {
     code.startsWith('SQLITE_CANTOPEN') ||
     code.startsWith('SQLITE_PERM') ||
     code.startsWith('SQLITE_READONLY') ||
-    (error instanceof TypeError && /directory does not exist/i.test(error.message))
+    // better-sqlite3's TypeError, told by its text: under jest or a vm pool it is another realm's (Node's require).
+    /directory does not exist/i.test(e?.message as string)
   )
     return new StoreUnavailableError(
       `Cannot open ${what} for writing (${(error as Error).message}); check that its directory exists and is writable`,
