@@ -4,11 +4,17 @@
  * cut of a driver message, a643c77's isSqliteError() at its two call sites, f8d35ef's typeof check of `random`.
  */
 
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { runInNewContext } from 'node:vm';
+import { createQueue } from '@integ/queue';
 import { sqliteStore } from '@integ/queue/sqlite';
+import { createFakeClock } from '@integ/testing';
 import { describe, expect, it } from 'vitest';
-import { withDriver } from '../test/review.js';
+import { recordingLogger, stores, withDriver } from '../test/review.js';
 
 /** Everything a user may see of an error: its message, its `cause` chain and its inspect output. */
 const seen = (error: unknown): string =>
@@ -97,6 +103,126 @@ describe("sqliteStore(): a driver's error at open made in another realm", () => 
       }
       expect(error).toMatchObject({ code: 'ERR_STORE_UNAVAILABLE', cause: { errcode: 1 } });
       expect(seen(error)).not.toMatch(/SEC/);
+    },
+  );
+});
+
+describe("sqliteStore(): a643c77's isSqliteError() is used at open and setup only", () => {
+  it("a table dropped under an open store: each call rejects with the driver's own 'no such table', not as unavailable", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'queue-review-32-'));
+    const path = join(dir, 'jobs.db');
+    const store = sqliteStore({ path });
+    const queue = createQueue({ name: 'q', store });
+    await queue.push('a');
+    // Another hand on the file: the driver the store uses, on a connection of its own.
+    const Database = createRequire(import.meta.url)(
+      store.driver === 'node:sqlite' ? 'node:sqlite' : 'better-sqlite3',
+    );
+    const db = store.driver === 'node:sqlite' ? new Database.DatabaseSync(path) : new Database(path);
+    db.exec('DROP TABLE integ_jobs');
+    db.close();
+    for (const call of [() => queue.push('b'), () => queue.next(), () => queue.stats()]) {
+      const error = await call().catch((e: unknown) => e);
+      // A statement failing after open is our SQL or an outside hand: neither a file that cannot be opened nor a
+      // table made by something else, so it passes through as mapError() says (better-sqlite3 or node:sqlite).
+      expect(error).toMatchObject({ message: expect.stringContaining('no such table') });
+      expect((error as { code?: string }).code).not.toMatch(/^ERR_STORE/);
+    }
+    await queue.close();
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+});
+
+describe("createQueue(): f8d35ef's check of random, every way a draw reaches a backoff", () => {
+  const refused: [string, unknown][] = [
+    ['NaN (typeof number)', Number.NaN],
+    ['-1', -1],
+    ['just past 1', 1 + 2 ** -52],
+    ['Infinity', Number.POSITIVE_INFINITY],
+    ['-Infinity', Number.NEGATIVE_INFINITY],
+    ['undefined', undefined],
+    ['null', null],
+    ['0n', 0n],
+    ['a string holding a secret', 'SECRET'],
+    ['a boxed 0.5', Object(0.5)],
+  ];
+  const ways = {
+    "a job's jittered spec": {
+      push: { backoff: { type: 'exponential', delay: 5000, max: 5000, jitter: 'full' } },
+    },
+    "the queue's jittered spec": {
+      queue: { backoff: { type: 'exponential', delay: 5000, max: 5000, jitter: 'full' } },
+    },
+    "the queue's backoff function": {
+      queue: { backoff: ({ random }: { random: () => number }) => 5000 * random() },
+    },
+  } as const;
+
+  for (const [way, options] of Object.entries(ways))
+    it.each(refused)(
+      `${way}, random answering %s: the built-in default (1 s), one warn line, no value text`,
+      async (_, value) => {
+        for (const [, makeStore] of stores) {
+          const store = makeStore();
+          const clock = createFakeClock({ now: 1_000_000 });
+          const logger = recordingLogger();
+          const queue = createQueue<string>({
+            name: 'q',
+            store,
+            clock,
+            logger,
+            random: () => value as number,
+            ...('queue' in options ? (options.queue as object) : {}),
+          });
+          const pushed = await queue.push('a', 'push' in options ? (options.push as never) : undefined);
+          await ((await queue.next()) as { fail(e: unknown): Promise<unknown> }).fail(new Error('boom'));
+          expect(await queue.get(pushed.id)).toMatchObject({
+            runAt: new Date(1_000_000 + 1000).toISOString(),
+          });
+          expect(logger.warnings).toEqual([
+            [
+              'backoff threw; using the built-in default backoff',
+              expect.objectContaining({
+                jobId: pushed.id,
+                err: expect.objectContaining({
+                  code: 'ERR_INVALID_ARGUMENT',
+                  message: expect.stringMatching(
+                    /^Invalid random\(\): expected a number from 0 to 1, received /,
+                  ),
+                }),
+              }),
+            ],
+          ]);
+          expect(inspect(logger.warnings, { depth: 10 })).not.toContain('SECRET');
+          await queue.close();
+          await store.close();
+        }
+      },
+    );
+
+  it.each([
+    ['-0', -0, 0],
+    ['0.5', 0.5, 2500],
+    ['1', 1, 5000],
+  ])(
+    "the queue's backoff function, random answering %s: used as drawn, no warn line",
+    async (_, value, ms) => {
+      const clock = createFakeClock({ now: 1_000_000 });
+      const logger = recordingLogger();
+      const queue = createQueue<string>({
+        name: 'q',
+        store: stores[0]?.[1]() as never,
+        clock,
+        logger,
+        random: () => value,
+        backoff: ({ random }) => 5000 * random(),
+      });
+      const pushed = await queue.push('a');
+      await ((await queue.next()) as { fail(e: unknown): Promise<unknown> }).fail(new Error('boom'));
+      expect(await queue.get(pushed.id)).toMatchObject({ runAt: new Date(1_000_000 + ms).toISOString() });
+      expect(logger.warnings).toEqual([]);
+      await queue.close();
     },
   );
 });
