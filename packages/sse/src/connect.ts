@@ -2,6 +2,7 @@
  * `connect()`: the event stream as an async iterable that reconnects by itself, built on fetch so it
  * takes headers (also refreshed per reconnect), POST bodies, credentials and an AbortSignal.
  */
+import { abortReason } from '@integ/core';
 import { fail } from './internal/check.js';
 import { type ConnectOptions, parseUrl, startSession } from './internal/session.js';
 import type { SseEvent } from './parser.js';
@@ -30,7 +31,8 @@ const HIGH_WATER_CHARS = 1_048_576;
  * reconnects after a normal end, a network error or a silent connection (`idleTimeout`), sending
  * `Last-Event-ID` to the URL given (also after a redirect); a status other than 200 or a Content-Type other
  * than text/event-stream ends it with an {@link SseHttpError}, thrown by the iteration. Ending the iteration
- * (`break`) closes the connection. Aborting `signal` makes the iteration throw the signal's reason;
+ * (`break`) closes the connection. Aborting `signal` makes the iteration throw the signal's reason (an AbortError
+ * for a polyfill's signal without one);
  * `close()` ends it quietly.
  *
  * @throws {InvalidArgumentError} at once, for a URL it cannot parse or an option of the wrong type or range;
@@ -92,7 +94,8 @@ export function connect(url: string | URL, options: ConnectOptions = {}): SseCon
       // Checked before the queue: a chunk read just before close() or the abort may still have been parsed
       // into it. Aborting stops at once: buffered events are dropped and the iteration throws the reason.
       if (closed) return;
-      if (options.signal?.aborted) throw options.signal.reason;
+      // An AbortError for a signal without `reason` (an AbortController polyfill's): `undefined` was thrown.
+      if (options.signal?.aborted) throw abortReason(options.signal);
       const event = queue.shift();
       if (event !== undefined) {
         chars -= event.data.length;

@@ -180,3 +180,39 @@ describe('a headers promise that resolves as the client stops or its watchdog fi
     },
   );
 });
+
+describe("the caller's abort on a signal without `reason` (an AbortController polyfill's)", () => {
+  // The abort-controller package (node-fetch 2's era) gives a signal with `aborted` and events but no `reason`: the
+  // iteration threw `undefined`, which a `catch (error)` cannot tell from nothing. It throws an AbortError instead, as
+  // core's abortReason() (which retry and sleep use) gives for such a signal.
+  class OldSignal extends EventTarget {
+    aborted = false;
+    onabort = null;
+    abort(): void {
+      this.aborted = true;
+      this.dispatchEvent(new Event('abort'));
+    }
+  }
+
+  it.each(['before the first request', 'while connected'])(
+    'the iteration throws an AbortError, not undefined, when it aborts %s',
+    async (when) => {
+      const clock = createFakeClock();
+      const signal = new OldSignal();
+      const fetch = async () =>
+        new Response(new ReadableStream(), { headers: { 'content-type': 'text/event-stream' } });
+      const stream = connect('http://h/x', { clock, fetch, signal: signal as unknown as AbortSignal });
+      const next = stream[Symbol.asyncIterator]()
+        .next()
+        .then(
+          () => 'ended',
+          (error: unknown) => ({ threw: error }),
+        );
+      if (when === 'while connected') await settle(3);
+      signal.abort();
+      const result = await next;
+      expect(result).toEqual({ threw: expect.objectContaining({ name: 'AbortError' }) });
+      expect(clock.pendingTimers).toBe(0);
+    },
+  );
+});
