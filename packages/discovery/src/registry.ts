@@ -1020,6 +1020,13 @@ export function createRegistry(options: RegistryOptions): Registry {
     log[k] = (...args: unknown[]): void =>
       void new Promise((resolve) => resolve(logger[k](...(args as [object])))).catch(() => {});
   const controller = new AbortController();
+  // Every lookup in flight listens on its signal (a Consul or etcd query per service, a DNS query per SRV target
+  // and family), each removed when it ends: past 10, Node printed a MaxListenersExceededWarning ('possible memory
+  // leak'). No limit, as undici lifts it for a request's signal. Read at run time, not imported, and best effort: the
+  // registry still loads where there is no process or node:events (a browser, an edge runtime).
+  try {
+    process.getBuiltinModule('events').setMaxListeners(0, controller.signal);
+  } catch {}
   let randomThrew = 0;
   const shared: Shared = {
     // A timer fires at once past 2^31 - 1 ms (~24.8 days): every wait of the registry and its sources (TTLs,

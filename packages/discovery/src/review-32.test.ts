@@ -7,6 +7,7 @@ import { type Clock, isIntegError } from '@integ/core';
 import {
   type Balancer,
   type BalancerName,
+  consul,
   createRegistry,
   type Registry,
   type Source,
@@ -353,5 +354,61 @@ describe('19f5584: a balancer answering an endpoint the service no longer has', 
     urls.current = ['http://a:1', 'http://c:1'];
     await registry.refresh('s');
     expect(registry.pick('s').url).toBe('http://a:1');
+  });
+});
+
+describe('the registry signal every lookup in flight listens on', () => {
+  it('12 consul services with a blocking query each in flight: no MaxListenersExceededWarning from Node', async () => {
+    const warnings: string[] = [];
+    const onWarning = (warning: Error): void => {
+      warnings.push(`${warning.name}: ${warning.message}`);
+    };
+    process.on('warning', onWarning);
+    try {
+      let inFlight = 0;
+      // A blocking query that does not answer, as Consul holds one up to its wait time.
+      const hang: typeof fetch = (_url, init) =>
+        new Promise((_, reject) => {
+          inFlight++;
+          init?.signal?.addEventListener('abort', () => reject(init.signal?.reason), { once: true });
+        });
+      const services = Object.fromEntries(
+        Array.from({ length: 12 }, (_, i) => [`s${i}`, consul(`s${i}`, { fetch: hang })]),
+      );
+      const registry = createRegistry({ clock: createFakeClock(), services });
+      opened.push(registry);
+      for (let i = 0; i < 5 && inFlight < 12; i++) await new Promise((resolve) => setImmediate(resolve));
+      expect(inFlight).toBe(12);
+      registry.close();
+      // process.emitWarning reports on the next tick.
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(warnings).toEqual([]);
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
+
+  it.each([
+    ['no process.getBuiltinModule (an older runtime)', undefined],
+    [
+      'a setMaxListeners that refuses the signal (a runtime whose signals are no Node EventTarget)',
+      () => ({
+        setMaxListeners: () => {
+          throw new TypeError(
+            'The "eventTargets" argument must be an instance of EventEmitter or EventTarget',
+          );
+        },
+      }),
+    ],
+  ])('%s: createRegistry() still works (lifting the limit is best effort)', (_, stand) => {
+    const original = process.getBuiltinModule;
+    (process as { getBuiltinModule: unknown }).getBuiltinModule = stand;
+    try {
+      const registry = createRegistry({ services: { s: { urls: ['http://a:1', 'http://b:1'] } } });
+      opened.push(registry);
+      expect(registry.url('s')).toBe('http://a:1');
+    } finally {
+      process.getBuiltinModule = original;
+    }
   });
 });
