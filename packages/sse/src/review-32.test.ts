@@ -29,6 +29,7 @@ async function scenario(how: How, ticks: number, reason: () => unknown = reasons
     [];
   let stopped = false;
   const cancelled: unknown[] = [];
+  const bodies = { made: 0 };
   const fetch = async (_url: string | URL | Request, init?: RequestInit): Promise<Response> => {
     const signal = init?.signal as AbortSignal;
     calls.push({
@@ -37,6 +38,7 @@ async function scenario(how: How, ticks: number, reason: () => unknown = reasons
       authorization: new Headers(init?.headers).get('authorization'),
       signal,
     });
+    bodies.made++;
     const body = new ReadableStream<Uint8Array>({
       cancel(why) {
         cancelled.push(why);
@@ -94,7 +96,7 @@ async function scenario(how: How, ticks: number, reason: () => unknown = reasons
   await settle(3);
   await clock.advance(0);
   await settle(3);
-  return { clock, controller, calls, errors, errorEvents, source, ended, cancelled, stop };
+  return { clock, controller, calls, errors, errorEvents, source, ended, cancelled, bodies, stop };
 }
 
 describe('a headers promise that resolves as the client stops or its watchdog fires (0b2f34a)', () => {
@@ -102,7 +104,8 @@ describe('a headers promise that resolves as the client stops or its watchdog fi
     '%s: no request after it, whichever of microtasks 0..12 the promise resolved in; nothing left behind',
     async (how) => {
       for (let ticks = 0; ticks <= 12; ticks++) {
-        const { clock, controller, calls, errors, errorEvents, source, ended } = await scenario(how, ticks);
+        const { clock, controller, calls, errors, errorEvents, source, ended, cancelled, bodies } =
+          await scenario(how, ticks);
         await clock.advance(10_000);
         await settle(3);
         // A request made before the stop was made with a live signal, and aborted by the stop.
@@ -111,6 +114,8 @@ describe('a headers promise that resolves as the client stops or its watchdog fi
           calls: calls.length ? [{ aborted: false, afterStop: false }] : [],
         });
         expect(calls.every(({ signal }) => signal.aborted)).toBe(true);
+        // Every body fetch gave was cancelled: none holds its connection.
+        expect({ ticks, cancelled: cancelled.length }).toEqual({ ticks, cancelled: bodies.made });
         expect({ ticks, errors }).toEqual({ ticks, errors: [] });
         if (how === 'close')
           expect({ ticks, ended }).toEqual({ ticks, ended: { done: true, value: undefined } });
@@ -148,10 +153,8 @@ describe('a headers promise that resolves as the client stops or its watchdog fi
     '%s: one TimeoutError, then a reconnection with the next headers, whichever of microtasks 0..12; nothing left',
     async (how) => {
       for (let ticks = 0; ticks <= 12; ticks++) {
-        const { clock, controller, calls, errors, errorEvents, source, ended, stop } = await scenario(
-          how,
-          ticks,
-        );
+        const { clock, controller, calls, errors, errorEvents, source, ended, cancelled, bodies, stop } =
+          await scenario(how, ticks);
         // The first attempt was cut by the watchdog: if its request went out, with a live signal; never one aborted.
         expect({ ticks, aborted: calls.filter(({ aborted }) => aborted) }).toEqual({ ticks, aborted: [] });
         expect({ ticks, errors: errors.length }).toEqual({ ticks, errors: 1 });
@@ -174,6 +177,7 @@ describe('a headers promise that resolves as the client stops or its watchdog fi
         stop();
         await settle(3);
         expect(calls.every(({ signal }) => signal.aborted)).toBe(true);
+        expect({ ticks, cancelled: cancelled.length }).toEqual({ ticks, cancelled: bodies.made });
         expect({ ticks, timers: clock.pendingTimers }).toEqual({ ticks, timers: 0 });
         expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
       }
