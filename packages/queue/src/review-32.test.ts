@@ -134,6 +134,60 @@ describe("sqliteStore(): a643c77's isSqliteError() is used at open and setup onl
   });
 });
 
+/** A connection of its own to `path`: node:sqlite where Node has it, else better-sqlite3 (what the store loads). */
+function rawDb(path: string): { exec(sql: string): void; close(): void } {
+  const sqlite = process.getBuiltinModule?.('node:sqlite') as
+    | { DatabaseSync: new (path: string) => { exec(sql: string): void; close(): void } }
+    | undefined;
+  return sqlite
+    ? new sqlite.DatabaseSync(path)
+    : new (createRequire(import.meta.url)('better-sqlite3'))(path);
+}
+
+describe("sqliteStore(): a643c77's other call site, SQLITE_ERROR at setup", () => {
+  // Setup's SQLITE_ERROR is a table or index name of the queue's taken by the app in a database the two share: not
+  // a damaged file. 'Restore it from a backup or move it away' (StoreCorruptError's default advice) was wrong for
+  // every case, and of a `jobs` table that did not exist yet the message said it was not a queue's.
+  it.each([
+    [
+      "an app's own table of that name",
+      'CREATE TABLE integ_jobs (id INTEGER PRIMARY KEY, title TEXT)',
+      undefined,
+      'no such column: queue',
+    ],
+    [
+      "an app's table named as one of the queue's indexes",
+      'CREATE TABLE jobs_list (x)',
+      'jobs',
+      'there is already a table named jobs_list',
+    ],
+  ])(
+    "%s: ERR_STORE_CORRUPT naming the table, the driver's reason and the table option; no advice to move the file",
+    (_, sql, table, reason) => {
+      const dir = mkdtempSync(join(tmpdir(), 'queue-review-32-'));
+      const path = join(dir, 'app.db');
+      const db = rawDb(path);
+      db.exec(sql);
+      db.close();
+      let error: unknown;
+      try {
+        sqliteStore({ path, table });
+      } catch (e) {
+        error = e;
+      }
+      rmSync(dir, { recursive: true, force: true });
+      expect(error).toMatchObject({
+        code: 'ERR_STORE_CORRUPT',
+        message: expect.stringContaining(`table "${table ?? 'integ_jobs'}"`),
+        cause: { message: reason },
+      });
+      expect((error as Error).message).toContain(reason);
+      expect((error as Error).message).toContain('table option');
+      expect((error as Error).message).not.toMatch(/backup|move it away|corrupted/);
+    },
+  );
+});
+
 describe("createQueue(): f8d35ef's check of random, every way a draw reaches a backoff", () => {
   const refused: [string, unknown][] = [
     ['NaN (typeof number)', Number.NaN],

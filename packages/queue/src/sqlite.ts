@@ -374,11 +374,14 @@ export function sqliteStore(options: SqliteStoreOptions): SqliteStore {
           sleepSync(wait);
           continue;
         }
-        // SQLITE_ERROR from setup ("no such column: queue"): a table of that name made by something else.
+        // SQLITE_ERROR from setup: a name the queue needs is the app's in a database they share ("no such column:
+        // queue" of its own table, "there is already a table named jobs_list" of an index's name). The file is sound:
+        // not StoreCorruptError's default advice (restore it from a backup, move it away).
         if (mapped === error && isSqliteError(error))
           mapped = new StoreCorruptError(
-            `SQLite queue database ${shown(path)} (table "${table}" is not a queue's; see the table option)`,
+            `SQLite queue database ${shown(path)}`,
             { cause: error },
+            `cannot hold a queue in table "${table}" (${(error as Error).message}); choose another with the table option`,
           );
         try {
           d.close();
