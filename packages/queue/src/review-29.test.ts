@@ -135,9 +135,11 @@ describe('sqliteStore() errors and logs name the path without URL userinfo', () 
       texts.push(seen(await store.ready().catch((e: unknown) => e)));
       texts.push(seen(await queue.push(2).catch((e: unknown) => e)));
       const worker = queue.process(() => {});
-      await new Promise((resolve) => setTimeout(resolve, 5));
+      // Waited for, not slept for: the worker's first claim fails on the closed store and logs it.
+      await vi.waitFor(() =>
+        expect(texts.some((text) => text.startsWith('queue worker could not claim jobs'))).toBe(true),
+      );
       await worker.close();
-      expect(texts.some((text) => text.startsWith('queue worker could not claim jobs'))).toBe(true);
       for (const text of texts) {
         expect(text).toContain('jobs.db');
         expect(text).not.toMatch(/alice|S3CRET/);
