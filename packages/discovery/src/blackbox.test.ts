@@ -31,6 +31,12 @@ import { createFakeClock, type FakeClock, seededRandom } from '@integ/testing';
 import dns2 from 'dns2';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { listenOnOnePort } from './internal/test-servers.js';
+import { drain } from './internal/test-settle.js';
+
+// For real sockets only (HTTP, DNS on loopback): waits for the event, with room for a loaded machine. Work on the
+// fake clock alone is checked after drain(), never polled.
+const waitFor = <T>(check: () => T | Promise<T>): Promise<T> =>
+  vi.waitFor(check, { timeout: 10_000, interval: 10 });
 
 const { Packet } = dns2;
 
@@ -375,7 +381,8 @@ describe('sources: refresh, TTLs, stale data, coalescing', () => {
     expect((error as NoEndpointsError).retryable).toBe(true);
     expect(registry.inspect('a').state).toBe('pending');
     const ready = registry.ready();
-    await vi.waitFor(() => expect(release).toBeTypeOf('function'));
+    await drain();
+    expect(release).toBeTypeOf('function');
     release({ endpoints: [{ url: 'http://a:1' }] });
     await ready;
     expect(registry.url('a')).toBe('http://a:1');
@@ -502,7 +509,8 @@ describe('sources: refresh, TTLs, stale data, coalescing', () => {
     await registry.ready('a');
     await clock.advance(10);
     const all = [registry.refresh('a'), registry.refresh('a'), registry.refresh('a')];
-    await vi.waitFor(() => expect(release).toBeTypeOf('function'));
+    await drain();
+    expect(release).toBeTypeOf('function');
     expect(calls.length).toBe(2);
     release({ endpoints: [{ url: 'http://b:1' }] });
     await Promise.all(all);
@@ -753,12 +761,12 @@ describe('active health checks', () => {
     });
     const mine = () => registry.inspect('s').endpoints.find((e) => e.url.includes('127.0.0.1'))!;
     await clock.advance(0); // "checked at once": on a 0 ms timer of the registry's clock
-    await vi.waitFor(() => expect(mine().health.lastCheckAt).not.toBeNull());
+    await waitFor(() => expect(mine().health.lastCheckAt).not.toBeNull());
     expect(paths).toEqual(['/health']);
     expect(mine().healthy).toBe(true);
     status = 503;
     await clock.advance(1000);
-    await vi.waitFor(() => expect(mine().health.status).toBe('unhealthy'));
+    await waitFor(() => expect(mine().health.status).toBe('unhealthy'));
   });
 
   it('tcpCheck connects to the endpoint host and port', async () => {
@@ -1159,7 +1167,7 @@ describe('dnsSrv() against a real DNS server on loopback', () => {
     await clock.advance(8999);
     expect(srvQueries()).toBe(1);
     await clock.advance(1001);
-    await vi.waitFor(() => expect(srvQueries()).toBe(2));
+    await waitFor(() => expect(srvQueries()).toBe(2));
   });
 
   it('resolves targets missing from the additional section', async () => {
@@ -1232,7 +1240,7 @@ describe('dnsSrv() against a real DNS server on loopback', () => {
     await registry.ready('api');
     z.nxdomain.add(srvName);
     await clock.advance(5000);
-    await vi.waitFor(() => expect(registry.inspect('api').state).toBe('stale'));
+    await waitFor(() => expect(registry.inspect('api').state).toBe('stale'));
     expect(registry.url('api')).toBe('http://10.0.0.1:80');
   });
 });
@@ -1359,12 +1367,18 @@ describe('consul() against a Consul-compatible stand-in', () => {
     return { clock, server, registry, logger };
   }
 
-  /** Lets the loop reach its next query: the rate limit is on the fake clock, the HTTP round trip is real. */
-  async function nextQuery(clock: FakeClock, queries: ConsulQuery[], count: number) {
-    await vi.waitFor(async () => {
-      if (queries.length < count) await clock.advance(1000);
-      expect(queries.length).toBeGreaterThanOrEqual(count);
-    });
+  /**
+   * Lets the loop reach its `count`th query: the rate limit is on the fake clock, the HTTP round trip is real.
+   * The clock moves only while the loop is parked on its timer (an answer taken, the next lookup scheduled), to
+   * that lookup's time: never while a query is in flight, whose own time limit is on the same clock.
+   */
+  async function nextQuery(clock: FakeClock, registry: Registry, queries: ConsulQuery[], count: number) {
+    while (queries.length < count) {
+      const sent = queries.length;
+      await waitFor(() => expect(registry.inspect('users').nextRefreshAt).toBeGreaterThan(clock.now()));
+      await clock.advance((registry.inspect('users').nextRefreshAt as number) - clock.now());
+      await waitFor(() => expect(queries.length).toBeGreaterThan(sent));
+    }
   }
 
   it('maps health entries to endpoints: address, port, Weights.Passing, meta with consul.id/node/tags', async () => {
@@ -1396,7 +1410,7 @@ describe('consul() against a Consul-compatible stand-in', () => {
       },
     );
     await registry.ready('users');
-    await nextQuery(clock, server.queries, 2);
+    await nextQuery(clock, registry, server.queries, 2);
     const [first, second] = server.queries;
     // `?passing` with no value is Consul's boolean flag (true), as the README's `?passing` shows
     expect(first).toMatchObject({ path: '/v1/health/service/users', index: null, wait: null, passing: '' });
@@ -1413,7 +1427,7 @@ describe('consul() against a Consul-compatible stand-in', () => {
     }));
     const { clock, server, registry } = await setup(replies);
     await registry.ready('users');
-    await nextQuery(clock, server.queries, 5);
+    await nextQuery(clock, registry, server.queries, 5);
     const times = server.queries.map((q) => q.at);
     for (let i = 1; i < times.length; i++) expect(times[i]! - times[i - 1]!).toBeGreaterThanOrEqual(1000);
   });
@@ -1426,7 +1440,7 @@ describe('consul() against a Consul-compatible stand-in', () => {
       { index: '0', entries: e }, // a buggy 0: clamp to 1
     ]);
     await registry.ready('users');
-    await nextQuery(clock, server.queries, 4);
+    await nextQuery(clock, registry, server.queries, 4);
     expect(server.queries.map((q) => q.index)).toEqual([null, '10', null, '1']);
   });
 
@@ -1450,7 +1464,7 @@ describe('consul() against a Consul-compatible stand-in', () => {
         { index: '12', entries: e },
       ]);
       await registry.ready('users');
-      await nextQuery(clock, server.queries, 5);
+      await nextQuery(clock, registry, server.queries, 5);
       expect(server.queries.map((q) => q.index)).toEqual([null, '10', null, null, '12']);
     });
   }
@@ -1459,7 +1473,7 @@ describe('consul() against a Consul-compatible stand-in', () => {
     const e = [entry('u1', '10.0.0.1', 80)];
     const { clock, server, registry } = await setup([{ entries: e }, { index: '3', entries: e }]);
     await registry.ready('users');
-    await nextQuery(clock, server.queries, 3);
+    await nextQuery(clock, registry, server.queries, 3);
     expect(server.queries.map((q) => q.index)).toEqual([null, null, '3']);
   });
 
@@ -1472,8 +1486,8 @@ describe('consul() against a Consul-compatible stand-in', () => {
       { token: 'secret-token' },
     );
     await registry.ready('users');
-    await nextQuery(clock, server.queries, 2);
-    await vi.waitFor(() => expect(registry.inspect('users').state).toBe('stale'));
+    await nextQuery(clock, registry, server.queries, 2);
+    await waitFor(() => expect(registry.inspect('users').state).toBe('stale'));
     expect(registry.inspect('users').lastError?.code).toBe('ERR_DISCOVERY_SOURCE');
     expect(registry.url('users')).toBe('http://10.0.0.1:80');
     expect(JSON.stringify(logger.lines)).not.toContain('secret-token');

@@ -114,7 +114,9 @@ describe('consul', () => {
       await clock.advance(1000);
       await waitFor(() => expect(registry.inspect('api').refreshes).toBe(i + 2));
     }
-    await new Promise((r) => setTimeout(r, 50));
+    // The loop has taken the fourth answer and parked on the fake clock, one minInterval from that lookup's
+    // start: no query can start before the clock moves, so the count is final (no real-time wait to hope on).
+    await waitFor(() => expect(registry.inspect('api').nextRefreshAt).toBe(clock.now() + 1000));
     expect(server.requests).toHaveLength(4);
     registry.close();
   });

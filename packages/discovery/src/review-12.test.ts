@@ -2,9 +2,11 @@
  * Review round 12: the etcd watch's message scanner (decision 0192) against JSON.parse, and its size limit.
  */
 import { createRegistry, etcd } from '@integ/discovery';
+import { createFakeClock } from '@integ/testing';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { b64, etcdFetch } from './internal/test-etcd-fetch.js';
+import { drain } from './internal/test-settle.js';
 
 afterEach(() => {
   vi.restoreAllMocks();
@@ -51,18 +53,21 @@ describe('etcd watch scanner, given messages split at random points', () => {
           );
           vi.restoreAllMocks();
           const seen = recordParses();
+          const clock = createFakeClock();
           const registry = createRegistry({
             services: {
               api: etcd({ prefix: '/s/', endpoints: ['http://etcd:2379'], fetch: etcdFetch(chunks) }),
             },
+            clock,
             minInterval: 0,
           });
           try {
             await registry.ready();
-            await vi.waitFor(() => expect(registry.endpoints('api')).toHaveLength(2), {
-              timeout: 2000,
-              interval: 1,
-            });
+            // The loop's next lookup is due at once (minInterval 0) and waits on the watch, which reads its chunks
+            // on promise callbacks alone (a fake fetch): one step of the clock, then no more time.
+            await clock.advance(0);
+            await drain();
+            expect(registry.endpoints('api')).toHaveLength(2);
             expect(seen.slice(0, -1)).toEqual(JSON.parse(JSON.stringify(objects)));
           } finally {
             registry.close();
@@ -89,6 +94,7 @@ describe('etcd watch, given a message larger than maxResponseBytes that ends in 
       if (String(input).endsWith('/v3/kv/range')) ranges++;
       return inner(input, init);
     }) as typeof fetch;
+    const clock = createFakeClock();
     const registry = createRegistry({
       services: {
         api: etcd({
@@ -98,11 +104,16 @@ describe('etcd watch, given a message larger than maxResponseBytes that ends in 
           fetch: fetchCounting,
         }),
       },
+      clock,
       minInterval: 0,
     });
     try {
       await registry.ready();
-      await vi.waitFor(() => expect(ranges).toBeGreaterThanOrEqual(2), { timeout: 2000, interval: 1 });
+      // Refused, the watch fails and the next lookup re-reads after the registry's backoff (1 ms at first).
+      await drain();
+      await clock.advance(1);
+      await drain();
+      expect(ranges).toBe(2);
       expect(registry.endpoints('api').map((e) => e.url)).not.toContain('http://10.0.0.9:80');
     } finally {
       registry.close();
@@ -115,6 +126,7 @@ describe('etcd watch, given a message larger than maxResponseBytes that ends in 
     const message = `${head}${'x'.repeat(1024 - head.length - 2)}"}`;
     expect(message.length).toBe(1024);
     for (const chunks of [[message], [...message], [`${message}\n`]]) {
+      const clock = createFakeClock();
       const registry = createRegistry({
         services: {
           api: etcd({
@@ -124,14 +136,14 @@ describe('etcd watch, given a message larger than maxResponseBytes that ends in 
             fetch: etcdFetch(chunks),
           }),
         },
+        clock,
         minInterval: 0,
       });
       try {
         await registry.ready();
-        await vi.waitFor(() => expect(registry.endpoints('api')).toHaveLength(2), {
-          timeout: 2000,
-          interval: 1,
-        });
+        await clock.advance(0);
+        await drain();
+        expect(registry.endpoints('api')).toHaveLength(2);
       } finally {
         registry.close();
       }
@@ -156,14 +168,25 @@ describe('etcd watch, given a malformed message at once', () => {
       },
       error() {},
     };
+    const clock = createFakeClock();
     const registry = createRegistry({
       services: { api: etcd({ prefix: '/s/', endpoints: ['http://etcd:2379'], fetch: fetchCounting }) },
+      clock,
       minInterval: 0,
       logger,
     });
     try {
       await registry.ready();
-      await vi.waitFor(() => expect(ranges).toBeGreaterThanOrEqual(3), { timeout: 2000, interval: 1 });
+      // Each failed watch is followed by one re-read per backoff on the clock (1 ms here): never a re-read while
+      // the clock stands still.
+      await drain();
+      expect(ranges).toBe(1);
+      await clock.advance(1);
+      await drain();
+      expect(ranges).toBe(2);
+      await clock.advance(1);
+      await drain();
+      expect(ranges).toBe(3);
       // Before: the failure was cleared by the next lookup, which re-read at once: no warn, no backoff.
       expect(warns).toContainEqual(expect.objectContaining({ service: 'api', code: 'ERR_DISCOVERY_SOURCE' }));
     } finally {

@@ -9,6 +9,7 @@ import { consul, createRegistry, type Registry, type Source } from '@integ/disco
 import { createFakeClock } from '@integ/testing';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { recordingLogger } from './internal/test-servers.js';
+import { drain, settledValue } from './internal/test-settle.js';
 
 const opened: Registry[] = [];
 afterEach(() => {
@@ -218,20 +219,20 @@ describe('7f618bd: refresh() from inside resolve()', () => {
   afterEach(() => {
     delete holder.registry;
   });
-  const settled = (promise: Promise<unknown>): Promise<string> => {
-    const outcome = promise.then(
+  const outcome = (promise: Promise<unknown>): Promise<string> =>
+    promise.then(
       () => 'resolved',
       (error: Error) => `rejected: ${error.message}`,
     );
-    return Promise.race([outcome, new Promise<string>((resolve) => setTimeout(resolve, 20, 'pending'))]);
-  };
+  // The outcome once every promise callback ran, 'pending' if none yet.
+  const settled = (promise: Promise<unknown>): Promise<string> => settledValue(outcome(promise));
 
   it('a joined refresh() rejects with the lookup error when resolve() then throws synchronously', async () => {
     const nested: Promise<string>[] = [];
     let first = true;
     const source = custom((registry) => {
       if (first) return Promise.resolve({ endpoints: [{ url: 'http://a:1' }] });
-      nested.push(settled(registry.refresh('s')));
+      nested.push(outcome(registry.refresh('s')));
       throw new Error('resolve failed');
     });
     holder.registry = createRegistry({ clock: createFakeClock(), services: { s: source } });
@@ -239,7 +240,7 @@ describe('7f618bd: refresh() from inside resolve()', () => {
     await holder.registry.ready('s');
     first = false;
     expect(await settled(holder.registry.refresh('s'))).toBe('rejected: custom: resolve failed');
-    expect(await nested[0]).toBe('rejected: custom: resolve failed');
+    expect(await settledValue(nested[0] as Promise<string>)).toBe('rejected: custom: resolve failed');
     expect(source.calls).toBe(2);
   });
 
@@ -269,10 +270,10 @@ describe('7f618bd: refresh() from inside resolve()', () => {
     opened.push(holder.registry);
     await holder.registry.ready('s');
     deadlock = true;
-    const refresh = settled(holder.registry.refresh('s'));
-    await new Promise((resolve) => setTimeout(resolve, 1));
+    const refresh = outcome(holder.registry.refresh('s'));
+    await drain();
     holder.registry.close();
-    expect(await refresh).toMatch(/^rejected: .*the registry was closed/);
+    expect(await settledValue(refresh)).toMatch(/^rejected: .*the registry was closed/);
   });
 
   it('close() ends a lookup whose resolve() ignores its signal and never settles', async () => {
@@ -285,9 +286,9 @@ describe('7f618bd: refresh() from inside resolve()', () => {
     opened.push(holder.registry);
     await holder.registry.ready('s');
     hang = true;
-    const refresh = settled(holder.registry.refresh('s'));
+    const refresh = outcome(holder.registry.refresh('s'));
     holder.registry.close();
-    expect(await refresh).toMatch(/^rejected: .*the registry was closed/);
+    expect(await settledValue(refresh)).toMatch(/^rejected: .*the registry was closed/);
   });
 });
 
@@ -334,7 +335,7 @@ describe('b893315: readJson() races each read with the abort', () => {
       expect(lived.length).toBeGreaterThan(10_000);
       registry.close();
       // The abort of the registry's signal after every read ended: nothing rejects unhandled.
-      await new Promise((resolve) => setTimeout(resolve, 5));
+      await drain();
       expect(unhandled).toEqual([]);
     } finally {
       process.off('unhandledRejection', onUnhandled);
@@ -411,7 +412,7 @@ describe('b893315: readJson() races each read with the abort', () => {
     opened.push(registry);
     const outcome = registry.ready('s').catch((error: Error) => error.message);
     await atStall;
-    await new Promise((resolve) => setTimeout(resolve, 0));
+    await drain();
     gc();
     const retained = process.memoryUsage().heapUsed - before;
     await clock.advance(10_000);

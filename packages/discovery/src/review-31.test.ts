@@ -9,6 +9,7 @@ import { consul, createRegistry, httpCheck, type Registry, type Source } from '@
 import { createFakeClock } from '@integ/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { recordingLogger } from './internal/test-servers.js';
+import { drain } from './internal/test-settle.js';
 
 const opened: Registry[] = [];
 afterEach(() => {
@@ -150,7 +151,7 @@ describe('8573299: close() ends the lookup in flight', () => {
     await registry.ready('s');
     expect(registry.pick('s').url).toBe('http://a:1');
     late?.();
-    await new Promise((resolve) => setTimeout(resolve, 1));
+    await drain();
     expect(updates).toEqual([]);
     expect(lines.filter(([, msg]) => String(msg).includes('source failed'))).toEqual([]);
   });
@@ -195,7 +196,7 @@ describe('8573299: close() ends the lookup in flight', () => {
     registry.close();
     fail?.(new Error('late failure'));
     expect(await refresh).toMatch(/the registry was closed/);
-    await new Promise((resolve) => setTimeout(resolve, 1));
+    await drain();
     expect(lines.filter(([, msg]) => String(msg).includes('source failed'))).toEqual([]);
     expect(registry.inspect('s').lastError).toBeNull();
   });
