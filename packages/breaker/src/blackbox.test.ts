@@ -16,6 +16,7 @@ import {
   isCircuitOpenError,
   slidingWindow,
 } from './index.js';
+import { drain, settledValue } from './internal/test-settle.js';
 
 const boom = (): Promise<never> => Promise.reject(new Error('boom'));
 const fine = (): Promise<string> => Promise.resolve('fine');
@@ -655,11 +656,9 @@ describe('half-open', () => {
     const fn = vi.fn(() => gate.promise);
     const calls = Array.from({ length: 1_000 }, () => breaker.tryExecute(fn));
     expect(fn).toHaveBeenCalledTimes(3);
-    // the rejected callers settle without waiting for the probes (not queued)
-    const settled = await Promise.race([
-      Promise.all(calls.slice(3)).then(() => 'rejected at once'),
-      sleep(50).then(() => 'queued'),
-    ]);
+    // the rejected callers settle without waiting for the probes (not queued): once every promise callback
+    // ran, with the probes' gate still shut
+    const settled = await settledValue(Promise.all(calls.slice(3)).then(() => 'rejected at once'));
     expect(settled).toBe('rejected at once');
     const rejected = await Promise.all(calls.slice(3));
     expect(rejected.every((r) => !r.ok && isCircuitOpenError(r.error))).toBe(true);
@@ -1836,9 +1835,13 @@ describe('second reading: aborts and caller timeouts', () => {
 
   it('AbortSignal.timeout() on the caller side counts as a failure', async () => {
     const b = createBreaker({ failureThreshold: 1 });
-    const p = b.execute(() => new Promise(() => {}), { signal: AbortSignal.timeout(5) });
+    const signal = AbortSignal.timeout(5);
+    const p = b.execute(() => new Promise(() => {}), { signal });
     swallow(p);
-    await new Promise((r) => setTimeout(r, 40));
+    // A real timer (AbortSignal.timeout runs on Node's clock): wait for it to fire, not for a guessed time. The
+    // promise stays pending (fn ignores the signal), but the call is over for the breaker at the abort.
+    await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
+    await drain();
     expect(b.state).toBe('open');
     b.reset();
   });
