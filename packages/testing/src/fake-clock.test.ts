@@ -1,7 +1,7 @@
 import { createDeadline, InvalidArgumentError, sleep } from '@integ/core';
 import { createFakeClock } from '@integ/testing';
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 
 describe('createFakeClock', () => {
   it('starts at the given time and only moves when told to', async () => {
@@ -187,12 +187,23 @@ describe('createFakeClock', () => {
   });
 
   it('drives deadlines with zero real waiting', async () => {
-    const clock = createFakeClock();
-    const deadline = createDeadline(60_000, { clock });
-    const started = Date.now();
-    await clock.advance(60_000);
-    expect(deadline.signal.aborted).toBe(true);
-    expect(Date.now() - started).toBeLessThan(5_000);
+    // No real timer is asked for (a measured duration would be a timed assertion, loose on a loaded machine):
+    // the deadline's timer and the waits of advance() are the clock's own and promise turns.
+    const realSetTimeout = vi.spyOn(globalThis, 'setTimeout');
+    const realSetInterval = vi.spyOn(globalThis, 'setInterval');
+    try {
+      const clock = createFakeClock();
+      const deadline = createDeadline(60_000, { clock });
+      await clock.advance(59_999);
+      expect(deadline.signal.aborted).toBe(false);
+      await clock.advance(1);
+      expect(deadline.signal.aborted).toBe(true);
+      expect(realSetTimeout).not.toHaveBeenCalled();
+      expect(realSetInterval).not.toHaveBeenCalled();
+    } finally {
+      realSetTimeout.mockRestore();
+      realSetInterval.mockRestore();
+    }
   });
 
   it('refuses to move time backwards or by a non-finite amount with an InvalidArgumentError naming the argument', async () => {
