@@ -23,7 +23,7 @@ import {
   trackedAbortController,
 } from '@integ/testing';
 import { http } from 'msw';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 
@@ -57,12 +57,22 @@ function loopback(): {
   };
 }
 
-/** Waits in real time (sockets are real) until `check` holds. */
+/**
+ * Waits in real time (sockets are real) until `check` holds: for the event, polled often, with room for a loaded
+ * machine (the limit is real time, not a count of polls that a slow machine stretches or a fast one cuts short).
+ */
 async function until(check: () => boolean): Promise<void> {
-  for (let i = 0; !check(); i++) {
-    if (i > 2_000) throw new Error('condition never held');
-    await new Promise((resolve) => setTimeout(resolve, 2));
-  }
+  await vi.waitFor(
+    () => {
+      if (!check()) throw new Error('condition never held');
+    },
+    { timeout: 10_000, interval: 2 },
+  );
+}
+
+/** Lets every promise callback, and a few turns of the event loop, run: for data already in memory. */
+async function drain(turns = 10): Promise<void> {
+  for (let i = 0; i < turns; i++) await new Promise((resolve) => setImmediate(resolve));
 }
 
 describe('retry around a breaker around fetch: the hint, the guards and aborts', () => {
@@ -495,8 +505,8 @@ describe('sse connect() with an @integ/retry backoff, on a fake clock', () => {
       for (;;) {
         await until(() => settled || waits.length > waited);
         // The client reads ahead and may announce the next wait before a buffered event is handed over:
-        // a macrotask lets that event through before the clock moves.
-        await new Promise((resolve) => setTimeout(resolve, 1));
+        // a few turns of the event loop let that event through before the clock moves.
+        await drain();
         if (settled) break;
         await clock.advance(waits[waited++] as number);
       }

@@ -11,7 +11,7 @@ import { CircuitOpenError, createBreaker } from '@integ/breaker';
 import { TimeoutError } from '@integ/core';
 import { constant, RetryError, retry } from '@integ/retry';
 import { createFakeClock } from '@integ/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 
 describe('retry around a breaker around fetch, against a loopback server', () => {
   let healthy = false;
@@ -45,10 +45,9 @@ describe('retry around a breaker around fetch, against a loopback server', () =>
           }),
         { clock, attempts, timeout: 1_000, backoff: constant(0) },
       );
-    /** Waits (in real time) until the server has seen `n` requests. */
-    const seen = async (n: number): Promise<void> => {
-      while (requests.length < n) await new Promise((resolve) => setTimeout(resolve, 5));
-    };
+    /** Waits (in real time: the sockets are real) until the server has seen `n` requests. */
+    const seen = (n: number): Promise<void> =>
+      vi.waitFor(() => expect(requests.length).toBeGreaterThanOrEqual(n), { timeout: 10_000, interval: 5 });
 
     // Three calls hang until their 1 s timeout: each aborts its fetch and counts as a breaker failure.
     for (let i = 1; i <= 3; i++) {
