@@ -81,7 +81,7 @@ export function parseRetryAfter(
  * The server's hint carried by a failure or a result: a numeric `retryAfterMs`, or its `headers` (a `Headers`
  * or a plain object), given directly (a `Response`) or on its `.response` (axios, got, ky errors).
  */
-export function retryAfterOf(value: unknown, now: number): number | undefined {
+export function retryAfterOf(value: unknown, now?: number): number | undefined {
   const ms = (value as Hinted)?.retryAfterMs;
   return typeof ms === 'number' && ms >= 0
     ? ms
@@ -93,6 +93,6 @@ type Hinted =
   | null
   | undefined;
 
-function fromHeaders(carrier: Hinted, now: number): number | undefined {
+function fromHeaders(carrier: Hinted, now?: number): number | undefined {
   return typeof carrier?.headers === 'object' ? parseRetryAfter(carrier.headers, now) : undefined;
 }

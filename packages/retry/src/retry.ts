@@ -140,6 +140,14 @@ const checkFn = (name: string, value: unknown): void => {
 };
 
 /**
+ * Drops a rejection of what a hook returned (retry does not wait for it), never left unhandled (that ends a Node
+ * process). A hook that returned nothing (falsy) cannot reject: no promise is made for it.
+ */
+const quiet = (value: unknown): void => {
+  if (value) Promise.resolve(value).catch(ignore);
+};
+
+/**
  * The default `retryIf`: everything is worth retrying except aborts (an `AbortError`) and errors marked
  * `retryable: false` (as @integ errors such as InvalidArgumentError are). A property that cannot be read (a
  * revoked Proxy, a getter that throws) is no opinion: `isRetryable(revokedProxy)` is `true`.
@@ -248,9 +256,11 @@ async function attemptAll<T>(
   const clock = o.clock ?? systemClock;
   const guarded = signal || timeout < Infinity || deadline < Infinity;
   // A start read as -Infinity is no known instant (as NaN), not the -Infinity below that says the timer has fired:
-  // that gave up for the deadline after the first failure, long before it (review-20.test.ts).
-  const start = clock.now() + deadline;
-  let expiresAt = start > -Infinity ? start : Number.NaN;
+  // that gave up for the deadline after the first failure, long before it (review-20.test.ts). With no deadline the
+  // system clock is not read (NaN, as Infinity, is never reached): Date.now() was ~5 % of a fail-twice call
+  // (decision 0179). A clock given is still read, as before: a fake or broken one sees the same calls.
+  const start = ((deadline < Infinity ? clock : o.clock)?.now() as number) + deadline;
+  let expiresAt = start === -Infinity ? NaN : start;
   const errors: unknown[] = [];
   let previousDelay = 0;
   let attempt = 0;
@@ -437,8 +447,9 @@ async function attemptAll<T>(
       else {
         defaultBackoff ??= exponential();
         // Read before safely(): a clock that throws is the caller's bug, not a missing hint. (`instanceof`
-        // throws on a revoked Proxy too.)
-        const now = clock.now();
+        // throws on a revoked Proxy too.) The system clock is left to parseRetryAfter(), which reads Date.now()
+        // only for a hint that is an HTTP-date (decision 0179).
+        const now = o.clock?.now();
         const hint = safely(() =>
           retryAfterOf(error instanceof RejectedResultError ? error.value : error, now),
         );
@@ -466,9 +477,9 @@ async function attemptAll<T>(
         if (past(delay)) reason = 'deadline';
         else if (o.budget?.tryRetry() === false) reason = 'budget';
         else {
-          // An async hook is not awaited (retry does not wait for a log line); its rejection is dropped here,
+          // An async hook is not awaited (retry does not wait for a log line); its rejection is dropped by quiet(),
           // never left unhandled (that ends a Node process). A hook that throws at once stops retry (README).
-          Promise.resolve(o.onRetry?.({ attempt, delay, error })).catch(ignore);
+          quiet(o.onRetry?.({ attempt, delay, error }));
           // A value turned down (or whose retryOnResult threw) is dropped here: cancel its body.
           unread = drop(unread);
           // An abort or the deadline ends the wait early (race() resolves), which the next lines report. With a
@@ -494,7 +505,7 @@ async function attemptAll<T>(
     // is nobody's, cancelled before onGiveUp as on a retry (0170). Any other give-up hands it over (in the
     // RetryError, or the caller's own error), unless onGiveUp throws: retry then rejects with the hook's error.
     if (reason === 'aborted') unread = drop(unread);
-    Promise.resolve(o.onGiveUp?.({ attempts: attempt, error, reason })).catch(ignore);
+    quiet(o.onGiveUp?.({ attempts: attempt, error, reason }));
     unread = 0;
     throw thrown;
   } finally {
