@@ -2,8 +2,8 @@
  * A/B of two builds of @integ/retry, interleaved in one process: the success path and the fail-twice path of
  * retry.bench.mjs, each against its bare baseline, every round running every task once (the order reversed on odd
  * rounds). Times are CPU time of the process (user + system), not wall time: on the shared 2-core machine wall
- * time also counted the slices other jobs held the core (single rounds 0.06-38x apart), CPU time kept the same
- * rounds within about +-5 %. Prints medians and the range over rounds, and each build's ratio to the first.
+ * time also counted the slices other jobs held the core (per-round ratios of two builds ran 0.06-38x, and 0.88-1.35x
+ * for one build against itself), CPU time kept per-round ratios within about +-5-10 %. Prints medians and the range over rounds, and each build's ratio to the first.
  *
  *   corepack pnpm build --filter @integ/retry --force && cp -r packages/retry/dist packages/retry/tmp/a
  *   (change, build again)
