@@ -82,9 +82,8 @@ export class SseParseError extends IntegError {
   }
 }
 
-const LF = 10;
-const SPACE = 32;
-const COLON = 58;
+// Character codes are written as literals (10 LF, 32 space, 58 ':'): named constants become module `var`s in
+// the bundle, 10 B more gzipped, which pay for the per-chunk size check in lines() (decision 0203).
 const DIGITS = /^\d+$/;
 
 /** Whether the line at `i` starts with `data:` (five charCodeAt: startsWith here costs 20 % on large chunks). */
@@ -93,7 +92,7 @@ const isData = (s: string, i: number): boolean =>
   s.charCodeAt(i + 1) === 97 &&
   s.charCodeAt(i + 2) === 116 &&
   s.charCodeAt(i + 3) === 97 &&
-  s.charCodeAt(i + 4) === COLON;
+  s.charCodeAt(i + 4) === 58;
 
 /**
  * Creates a parser of `text/event-stream` text.
@@ -140,7 +139,7 @@ export function createParser(options: ParserOptions): Parser {
     lastEventId = idBuffer;
     // A blank line with no `data` field dispatches nothing (and forgets the event type).
     if (hasData) {
-      const event: SseEvent = { type: type || 'message', data, lastEventId };
+      const event: SseEvent = { type: type === '' ? 'message' : type, data, lastEventId };
       data = '';
       hasData = false;
       type = '';
@@ -154,8 +153,8 @@ export function createParser(options: ParserOptions): Parser {
   // followed by ':' or by the end of the line (an empty value).
   const line = (ls: string, start: number, end: number): void => {
     const c = ls.charCodeAt(start);
-    if (c === COLON) {
-      onComment?.(ls.slice(ls.charCodeAt(start + 1) === SPACE ? start + 2 : start + 1, end));
+    if (c === 58) {
+      onComment?.(ls.slice(ls.charCodeAt(start + 1) === 32 ? start + 2 : start + 1, end));
       return;
     }
     // The first character picks the candidate name, so startsWith runs at most once per line.
@@ -172,8 +171,8 @@ export function createParser(options: ParserOptions): Parser {
     if (v < 0) return;
     if (v < end) {
       // "data_5" or "ids:" are other, unknown, field names.
-      if (ls.charCodeAt(v) !== COLON) return;
-      v += ls.charCodeAt(v + 1) === SPACE ? 2 : 1;
+      if (ls.charCodeAt(v) !== 58) return;
+      v += ls.charCodeAt(v + 1) === 32 ? 2 : 1;
     }
     // '' when v >= end (the name ended the line).
     const value = ls.slice(v, end);
@@ -193,14 +192,16 @@ export function createParser(options: ParserOptions): Parser {
   // inside feed(), optimized on large LF chunks first, it made 64-character CRLF chunks 2x slower (0045).
   // Returns where it stopped.
   const lines = (s: string, pos: number, lf: number): number => {
+    // No event dispatched here can be larger than the data buffered so far plus this chunk (each value is shorter
+    // than its line): below that, the per-event size check is skipped (decision 0203).
+    const check = data.length + s.length > maxEventSize;
     try {
       while (lf !== -1) {
         const start = pos;
         pos = lf + 1;
-        if (start === lf) dispatch();
-        else if (isData(s, start)) {
-          let value = s.slice(s.charCodeAt(start + 5) === SPACE ? start + 6 : start + 5, lf);
-          if (s.charCodeAt(pos) === LF) {
+        if (isData(s, start)) {
+          let value = s.slice(s.charCodeAt(start + 5) === 32 ? start + 6 : start + 5, lf);
+          if (s.charCodeAt(pos) === 10) {
             pos++;
             lastEventId = idBuffer;
             if (hasData) {
@@ -208,9 +209,9 @@ export function createParser(options: ParserOptions): Parser {
               data = '';
               hasData = false;
             }
-            const event: SseEvent = { type: type || 'message', data: value, lastEventId };
+            const event: SseEvent = { type: type === '' ? 'message' : type, data: value, lastEventId };
             type = '';
-            if (value.length > maxEventSize) throw new SseParseError(maxEventSize);
+            if (check && value.length > maxEventSize) throw new SseParseError(maxEventSize);
             onEvent(event);
           } else if (hasData) data = `${data}\n${value}`;
           else {
@@ -228,13 +229,17 @@ export function createParser(options: ParserOptions): Parser {
             s.charCodeAt(start + 2) === 101 &&
             s.charCodeAt(start + 3) === 110 &&
             s.charCodeAt(start + 4) === 116 &&
-            s.charCodeAt(start + 5) === COLON
+            s.charCodeAt(start + 5) === 58
           )
-            type = s.slice(s.charCodeAt(start + 6) === SPACE ? start + 7 : start + 6, lf);
-          else if (c === 105 && s.charCodeAt(start + 1) === 100 && s.charCodeAt(start + 2) === COLON) {
-            const value = s.slice(s.charCodeAt(start + 3) === SPACE ? start + 4 : start + 3, lf);
+            type = s.slice(s.charCodeAt(start + 6) === 32 ? start + 7 : start + 6, lf);
+          else if (c === 105 && s.charCodeAt(start + 1) === 100 && s.charCodeAt(start + 2) === 58) {
+            const value = s.slice(s.charCodeAt(start + 3) === 32 ? start + 4 : start + 3, lf);
             if (value.indexOf('\0') === -1) idBuffer = value;
-          } else if (c !== COLON || onComment) line(s, start, lf);
+          }
+          // A blank line, rare here (one after a `data:` line is taken with it), is tested past the `data:` test:
+          // 6 B smaller gzipped than testing it first, no slower (0203).
+          else if (start === lf) dispatch();
+          else if (c !== 58 || onComment) line(s, start, lf);
         }
         lf = s.indexOf('\n', pos);
       }
@@ -263,7 +268,7 @@ export function createParser(options: ParserOptions): Parser {
       }
       if (afterCR) {
         afterCR = false;
-        if (s.charCodeAt(pos) === LF) pos++;
+        if (s.charCodeAt(pos) === 10) pos++;
       }
     }
     const len = s.length;
@@ -303,7 +308,7 @@ export function createParser(options: ParserOptions): Parser {
         } else if (start === end) dispatch();
         // `data:` lines, the most common by far, are handled inline.
         else if (isData(s, start))
-          append(s.slice(s.charCodeAt(start + 5) === SPACE ? start + 6 : start + 5, end));
+          append(s.slice(s.charCodeAt(start + 5) === 32 ? start + 6 : start + 5, end));
         else line(s, start, end);
       }
     } catch (error) {
@@ -315,7 +320,7 @@ export function createParser(options: ParserOptions): Parser {
     if (pos < len) {
       // A `data:` line cut by the chunk keeps only its value, so joining more pieces never flattens it.
       if (tail === '' && len - pos > 6 && isData(s, pos)) {
-        tailData = s.charCodeAt(pos + 5) === SPACE ? 6 : 5;
+        tailData = s.charCodeAt(pos + 5) === 32 ? 6 : 5;
         tail = s.slice(pos + tailData);
       } else tail += s.slice(pos);
     }
