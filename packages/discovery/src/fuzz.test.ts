@@ -536,7 +536,9 @@ describe('consul, given random answers (property)', () => {
       { seed: 58, numRuns: 150 },
     );
     expect(runs).toBe(150);
-  });
+    // Loopback sockets and CPU: the limit only catches a hang (each lookup has its own, on the fake clock). Up to
+    // 12.9 s of the default 20 s with two busy loops on the 2 shared cores.
+  }, 120_000);
 });
 
 const b64 = (s: string): string => Buffer.from(s).toString('base64');
@@ -677,7 +679,9 @@ describe('etcd, given random answers (property)', () => {
       { seed: 59, numRuns: 150 },
     );
     expect(runs).toBe(150);
-  });
+    // Loopback sockets and CPU: the limit only catches a hang (each lookup has its own, on the fake clock). Up to
+    // 15.0 s of the default 20 s with two busy loops on the 2 shared cores.
+  }, 120_000);
 });
 
 // The properties' counterexamples, shrunk: an answer whose entries were all unusable (or that was no list at

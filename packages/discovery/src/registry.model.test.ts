@@ -1006,7 +1006,9 @@ describe('createRegistry (randomized model)', () => {
         'check',
       ].sort(),
     );
-  });
+    // 250 runs of pure CPU work on the fake clock (~5 s alone): the limit only catches a hang. 20 s timed it out
+    // with two busy loops on the 2 shared cores (3 of 5 runs of the project); nothing in it waits on real time.
+  }, 120_000);
 });
 
 // ---------------------------------------------------------------------------------------------------
