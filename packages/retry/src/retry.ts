@@ -447,8 +447,9 @@ async function attemptAll<T>(
       else {
         defaultBackoff ??= exponential();
         // Read before safely(): a clock that throws is the caller's bug, not a missing hint. (`instanceof`
-        // throws on a revoked Proxy too.) The system clock is left to parseRetryAfter(), which reads Date.now()
-        // only for a hint that is an HTTP-date (decision 0179).
+        // throws on a revoked Proxy too.) The system clock is left to parseRetryAfter(), whose `now = Date.now()`
+        // default reads it for a failure that has `headers` (seconds and retry-after-ms too), not for one without
+        // (decision 0179; review-33.test.ts).
         const now = o.clock?.now();
         const hint = safely(() =>
           retryAfterOf(error instanceof RejectedResultError ? error.value : error, now),
