@@ -237,6 +237,19 @@ function checkMs(name: string, value: unknown, min = 0, max = 2_147_483_647): nu
   return Math.ceil(value);
 }
 
+/**
+ * The record to store: property by property, since on Node 20 `{ ...job, payload }` took about as many instructions
+ * as storing the job did (decision 0202).
+ */
+const withPayload = (job: Omit<NewJobRecord, 'payload'>, payload: string): NewJobRecord => ({
+  payload,
+  priority: job.priority,
+  key: job.key,
+  maxAttempts: job.maxAttempts,
+  backoff: job.backoff,
+  runAt: job.runAt,
+});
+
 let isoMs = Number.NaN;
 let isoText = '';
 /** ISO 8601 of `ms`, memoised for the last value: a batch of jobs shares one timestamp. */
@@ -722,7 +735,7 @@ class QueueCore<T> implements Queue<T>, QueueInternals<T> {
     const now = this.now();
     const text = serializePayload(payload, this.maxPayloadBytes);
     const job = this.prepare(options, now);
-    const [result] = await this.store.enqueue(this.name, [{ ...job, payload: text }], now);
+    const [result] = await this.store.enqueue(this.name, [withPayload(job, text)], now);
     if (result === undefined) throw new Error('store.enqueue returned no result');
     if (this.wakers.size > 0) this.wake(job.runAt);
     return this.toJob(result.job, result.created ? payload : undefined);
@@ -739,7 +752,7 @@ class QueueCore<T> implements Queue<T>, QueueInternals<T> {
     if (payloads.length === 0) return [];
     const records: NewJobRecord[] = payloads.map((payload, i) => {
       try {
-        return { ...job, payload: serializePayload(payload, this.maxPayloadBytes) };
+        return withPayload(job, serializePayload(payload, this.maxPayloadBytes));
       } catch (err) {
         (err as { index?: number }).index = i;
         throw err;

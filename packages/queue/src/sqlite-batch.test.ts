@@ -348,3 +348,43 @@ describe('sqliteStore stats() with another process writing', () => {
     await store.close();
   });
 });
+
+describe('sqliteStore pushMany of jobs without a key (many rows per INSERT, decision 0202)', () => {
+  it('gives every job the id of its own row, in push order, across the 256/64/16/4/2/1-row statements', async () => {
+    const clock = createFakeClock({ now: Date.UTC(2030, 0, 1) });
+    const store = sqliteStore({ path: join(dir, `many-${++n}.db`) });
+    const queue = createQueue<number>({ name: 'q', store, clock });
+    // A deleted newest job leaves a gap in the ids (AUTOINCREMENT does not reuse it): ids need not follow the table's.
+    await queue.push(-1);
+    const gone = await queue.next();
+    await gone?.ack();
+    await clock.advance(1);
+    expect(await queue.clean({ status: 'done', olderThan: 0 })).toBe(1);
+    const payloads = Array.from({ length: 343 }, (_, i) => i); // 256 + 64 + 16 + 4 + 2 + 1
+    const jobs = await queue.pushMany(payloads);
+    expect(jobs.map((job) => job.payload)).toEqual(payloads);
+    const ids = jobs.map((job) => Number(job.id));
+    expect(ids).toEqual(ids.map((_, i) => (ids[0] as number) + i));
+    expect(ids[0]).toBeGreaterThan(Number(gone?.id));
+    for (const job of jobs) expect((await queue.get(job.id))?.payload).toBe(job.payload);
+    const claimed = await Promise.all(payloads.map(() => queue.next()));
+    expect(claimed.map((job) => job?.payload)).toEqual(payloads);
+    await store.close();
+  });
+
+  it('writes none of the jobs when a later statement of the same pushMany fails, and the batch around it commits', async () => {
+    const clock = createFakeClock({ now: Date.UTC(2030, 0, 1) });
+    const store = sqliteStore({ path: join(dir, `many-fail-${++n}.db`) });
+    const queue = createQueue<number>({ name: 'q', store, clock });
+    // Call 1 is the single push's INSERT, 2 the pushMany's 64 rows, 3 its 32 rows.
+    const failing = failStatements(/^INSERT/, (call) =>
+      call === 3 ? new SqliteError('out of memory', 'SQLITE_NOMEM') : undefined,
+    );
+    const batch = [queue.push(-1), queue.pushMany(Array.from({ length: 100 }, (_, i) => i))];
+    const results = await Promise.all(batch.map(outcome));
+    failing.stop();
+    expect(results).toEqual(['ok', 'untyped SqliteError: out of memory']);
+    expect((await queue.list({ limit: 1000 })).map((job) => job.payload)).toEqual([-1]);
+    await store.close();
+  });
+});

@@ -7,7 +7,7 @@
 //   (KILL=before), after the KILL_AT-th ack statement ran inside the open transaction (KILL=inside), or once the
 //   acks resolved (KILL=after).
 // - pushkill: pushes a batch of COUNT jobs (pushMany) and one more job in the same group commit, and SIGKILLs itself
-//   after the KILL_AT-th insert ran inside the open transaction.
+//   once KILL_AT rows were inserted inside the open transaction (at the next INSERT statement).
 // - locker: holds a write transaction on DB_PATH (one uncommitted row) for HOLD_MS, then commits or rolls back.
 import { closeSync, fsyncSync, openSync, writeFileSync, writeSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -149,13 +149,19 @@ if (ROLE === 'ackkill') {
 
 if (ROLE === 'pushkill') {
   const proto = driver().statement;
-  const run = proto.run;
-  let inserts = 0;
-  proto.run = function (...params) {
-    if (/^INSERT INTO/.test(this.source ?? this.sourceSQL) && ++inserts === Number(KILL_AT))
-      process.kill(process.pid, 'SIGKILL');
-    return run.apply(this, params);
-  };
+  // Rows, not statements: the store inserts a pushMany many rows per INSERT (`all()`, RETURNING), one row per `run()`
+  // otherwise (8 parameters a row). The kill comes at the first INSERT once KILL_AT rows were written.
+  let rows = 0;
+  for (const method of ['run', 'all']) {
+    const original = proto[method];
+    proto[method] = function (...params) {
+      if (/^INSERT INTO/.test(this.source ?? this.sourceSQL)) {
+        if (rows >= Number(KILL_AT)) process.kill(process.pid, 'SIGKILL');
+        rows += params.length / 8;
+      }
+      return original.apply(this, params);
+    };
+  }
   const queue = createQueue({ name: 'q', store: sqliteStore({ path: DB_PATH, durability: 'full' }) });
   await Promise.all([
     queue.push('alone'),
