@@ -5,7 +5,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { IntegError, InvalidArgumentError, isIntegError, sleep, TimeoutError } from '@integ/core';
-import { createFakeClock, trackedAbortController } from '@integ/testing';
+import { createFakeClock, drain, settledValue, trackedAbortController } from '@integ/testing';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
@@ -16,7 +16,6 @@ import {
   isCircuitOpenError,
   slidingWindow,
 } from './index.js';
-import { drain, settledValue } from './internal/test-settle.js';
 
 const boom = (): Promise<never> => Promise.reject(new Error('boom'));
 const fine = (): Promise<string> => Promise.resolve('fine');

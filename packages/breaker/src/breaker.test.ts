@@ -1,10 +1,9 @@
 import { getEventListeners } from 'node:events';
 import { CircuitOpenError, createBreaker, isCircuitOpenError } from '@integ/breaker';
 import { type Clock, isIntegError, TimeoutError } from '@integ/core';
-import { createFakeClock } from '@integ/testing';
+import { createFakeClock, settledValue } from '@integ/testing';
 import fc from 'fast-check';
 import { describe, expect, it, vi } from 'vitest';
-import { settledValue } from './internal/test-settle.js';
 
 const boom = (): Promise<never> => Promise.reject(new Error('boom'));
 const okay = (): Promise<string> => Promise.resolve('ok');

@@ -27,11 +27,10 @@ import {
 } from '@integ/discovery';
 import { dnsA, dnsSrv } from '@integ/discovery/dns';
 import { httpCheck, tcpCheck } from '@integ/discovery/health';
-import { createFakeClock, type FakeClock, seededRandom } from '@integ/testing';
+import { createFakeClock, drain, type FakeClock, seededRandom } from '@integ/testing';
 import dns2 from 'dns2';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { listenOnOnePort } from './internal/test-servers.js';
-import { drain } from './internal/test-settle.js';
 
 // For real sockets only (HTTP, DNS on loopback): waits for the event, with room for a loaded machine. Work on the
 // fake clock alone is checked after drain(), never polled.

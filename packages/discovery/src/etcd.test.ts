@@ -1,8 +1,7 @@
 import { createRegistry, etcd } from '@integ/discovery';
-import { createFakeClock } from '@integ/testing';
+import { createFakeClock, drain } from '@integ/testing';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { etcdAvailable, startEtcd, type TestEtcd } from './internal/test-etcd.js';
-import { drain } from './internal/test-settle.js';
 
 // Real sockets on a shared machine: give them time, poll often.
 const waitFor = <T>(check: () => T | Promise<T>): Promise<T> =>

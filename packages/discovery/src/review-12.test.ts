@@ -2,11 +2,10 @@
  * Review round 12: the etcd watch's message scanner (decision 0192) against JSON.parse, and its size limit.
  */
 import { createRegistry, etcd } from '@integ/discovery';
-import { createFakeClock } from '@integ/testing';
+import { createFakeClock, drain } from '@integ/testing';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { b64, etcdFetch } from './internal/test-etcd-fetch.js';
-import { drain } from './internal/test-settle.js';
 
 afterEach(() => {
   vi.restoreAllMocks();

@@ -5,11 +5,10 @@
 import { inspect } from 'node:util';
 import { consul, createRegistry, etcd, type Registry } from '@integ/discovery';
 import { httpCheck } from '@integ/discovery/health';
-import { createFakeClock } from '@integ/testing';
+import { createFakeClock, drain, settledValue } from '@integ/testing';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { recordingLogger } from './internal/test-servers.js';
-import { drain, settledValue } from './internal/test-settle.js';
 
 const opened: Registry[] = [];
 afterEach(() => {

@@ -6,10 +6,9 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { consul, createRegistry, type Registry, type Source } from '@integ/discovery';
-import { createFakeClock } from '@integ/testing';
+import { createFakeClock, drain, settledValue } from '@integ/testing';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { recordingLogger } from './internal/test-servers.js';
-import { drain, settledValue } from './internal/test-settle.js';
 
 const opened: Registry[] = [];
 afterEach(() => {

@@ -6,10 +6,9 @@
 
 import { inspect } from 'node:util';
 import { consul, createRegistry, httpCheck, type Registry, type Source } from '@integ/discovery';
-import { createFakeClock } from '@integ/testing';
+import { createFakeClock, drain } from '@integ/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { recordingLogger } from './internal/test-servers.js';
-import { drain } from './internal/test-settle.js';
 
 const opened: Registry[] = [];
 afterEach(() => {

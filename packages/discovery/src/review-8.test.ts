@@ -2,10 +2,9 @@
  * Review round 8 (security sweep): untrusted input that cost more than its size, and keys an answer may use.
  */
 import { consul, createRegistry, etcd } from '@integ/discovery';
-import { createFakeClock } from '@integ/testing';
+import { createFakeClock, drain } from '@integ/testing';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { b64, etcdFetch } from './internal/test-etcd-fetch.js';
-import { drain } from './internal/test-settle.js';
 
 afterEach(() => {
   vi.restoreAllMocks();

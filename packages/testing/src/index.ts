@@ -19,5 +19,6 @@ export {
   slow,
 } from './scenarios.js';
 export { createTestServer, type TestServer } from './server.js';
+export { drain, settledValue } from './settle.js';
 export { encodeSseEvent, type SseEventInit, type SseStreamOptions, sseStream } from './sse.js';
 export { trackUnhandledRejections, type UnhandledRejections } from './unhandled.js';
