@@ -9,6 +9,7 @@ import type { Clock } from '@integ/core';
 import { constant, retry } from '@integ/retry';
 import {
   createFakeClock,
+  settledValue,
   trackedAbortController,
   trackUnhandledRejections,
   type UnhandledRejections,
@@ -48,9 +49,11 @@ function brokenClock(method: Method, nth: number) {
   return { fake, clock, broken, log };
 }
 
-/** `promise`'s value, or 'still pending' if it has not settled within a macrotask (a hang fails fast). */
-const settledOrPending = (promise: Promise<unknown>): Promise<unknown> =>
-  Promise.race([promise, new Promise((resolve) => setImmediate(resolve, 'still pending'))]);
+/** `promise`'s value, or 'still pending' if it has not settled once every promise callback ran (a hang fails fast). */
+const settledOrPending = async (promise: Promise<unknown>): Promise<unknown> => {
+  const value = await settledValue(promise);
+  return value === 'pending' ? 'still pending' : value;
+};
 
 describe('retry with a clock that throws', () => {
   let unhandled: UnhandledRejections;

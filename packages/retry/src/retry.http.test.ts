@@ -142,8 +142,8 @@ async function loopback() {
   };
 }
 /**
- * `promise`, or a failure after 2 s of real time: sockets close on real I/O, and a socket nobody cut would
- * otherwise stall the test until vitest's own timeout.
+ * `promise`, or a failure after 10 s of real time: sockets close on real I/O (slow on a loaded machine), and a
+ * socket nobody cut would otherwise stall the test until vitest's own timeout with no word of what was left.
  */
 async function soon<T>(promise: Promise<T>, what: () => string): Promise<T> {
   let guard: ReturnType<typeof setTimeout> | undefined;
@@ -151,7 +151,7 @@ async function soon<T>(promise: Promise<T>, what: () => string): Promise<T> {
     return await Promise.race([
       promise,
       new Promise<never>((_, reject) => {
-        guard = setTimeout(() => reject(new Error(what())), 2000);
+        guard = setTimeout(() => reject(new Error(what())), 10_000);
       }),
     ]);
   } finally {

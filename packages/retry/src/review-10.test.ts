@@ -233,17 +233,17 @@ describe('a Retry-After longer than 64 characters', () => {
     expect(parseRetryAfter(`Sun, 06 Nov 1994 08:49:37 GMT (${'x'.repeat(40)})`, now)).toBeUndefined();
     expect(parseRetryAfter(`${'1'.repeat(100)}x`, now)).toBeUndefined();
     expect(parseRetryAfter(`${' '.repeat(100)}x`, now)).toBeUndefined();
-    // 100 000 characters of each shape that could make a regular expression backtrack: a quadratic read takes seconds, this takes a millisecond.
-    const started = performance.now();
+    // 1,000,000 characters of each shape that could make a regular expression backtrack: a linear read takes
+    // milliseconds, a quadratic one (10^12 steps) far longer than vitest's 20 s limit, which fails the test. No timed
+    // assertion: a loaded machine stretches the linear read too.
     for (const value of [
-      `${'1'.repeat(1e5)}x`,
-      `1.${'1'.repeat(1e5)}`,
-      `${'1'.repeat(1e5)}${' '.repeat(1e5)}x`,
-      `Sun${' '.repeat(1e5)}1994`,
-      `${' 1994'.repeat(2e4)}x`,
+      `${'1'.repeat(1e6)}x`,
+      `1.${'1'.repeat(1e6)}`,
+      `${'1'.repeat(1e6)}${' '.repeat(1e6)}x`,
+      `Sun${' '.repeat(1e6)}1994`,
+      `${' 1994'.repeat(2e5)}x`,
     ])
       expect(parseRetryAfter(value, now)).toBeUndefined();
-    expect(performance.now() - started).toBeLessThan(1_000);
   });
 
   it('waits maxRetryAfter, not the backoff, when a server sends one', async () => {

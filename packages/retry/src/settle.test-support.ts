@@ -1,4 +1,4 @@
-import type { FakeClock } from '@integ/testing';
+import { type FakeClock, settledValue } from '@integ/testing';
 
 /** Settles `promise` while running the fake clock to the end, without an unhandled rejection. */
 export async function run<T>(
@@ -13,19 +13,16 @@ export async function run<T>(
   return settled;
 }
 
-/** Settles `promise` on the fake clock, or says 'pending' when it is still pending once no timer is left. */
+/**
+ * Settles `promise` on the fake clock, or says 'pending' when it is still pending once no timer is left and every
+ * promise callback has run (drained setImmediate turns, not a count of microtasks a longer chain could outrun).
+ */
 export type Outcome<T> = { ok: true; value: T } | { ok: false; error: unknown } | 'pending';
 export async function settleOrHang<T>(promise: Promise<T>, fake: FakeClock): Promise<Outcome<T>> {
-  let outcome = 'pending' as Outcome<T>;
-  promise.then(
-    (value) => {
-      outcome = { ok: true, value };
-    },
-    (error: unknown) => {
-      outcome = { ok: false, error };
-    },
+  const observed = promise.then(
+    (value): Outcome<T> => ({ ok: true, value }),
+    (error: unknown): Outcome<T> => ({ ok: false, error }),
   );
   await fake.runAll();
-  for (let i = 0; i < 20; i++) await Promise.resolve();
-  return outcome;
+  return settledValue(observed);
 }
