@@ -27,7 +27,7 @@ import {
 import { createFakeClock, type FakeClock, seededRandom, trackedAbortController } from '@integ/testing';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { settle } from './test-server.js';
+import { settle, WAIT } from './test-server.js';
 
 // ---------------------------------------------------------------------------------------------------
 // A model of the standard (html.spec.whatwg.org/multipage/server-sent-events.html#parsing-an-event-stream),
@@ -2019,8 +2019,8 @@ describe('crash safety', () => {
     const clock = createFakeClock();
     const stream = connect(server.url, { clock, onError });
     await server.requests(1);
-    await settle(20);
-    expect(onError).toHaveBeenCalledWith(expect.any(SseHttpError));
+    // The 404 comes back over the real socket: wait for it, not for a number of turns.
+    await vi.waitFor(() => expect(onError).toHaveBeenCalledWith(expect.any(SseHttpError)), WAIT);
     expect(clock.pendingTimers).toBe(0);
     // The error is still there for a consumer that comes later.
     await expect(stream[Symbol.asyncIterator]().next()).rejects.toBeInstanceOf(SseHttpError);
@@ -2030,8 +2030,7 @@ describe('crash safety', () => {
     const server = await serve((_req, res) => res.writeHead(500).end());
     const source = new EventSource(server.url, { clock: createFakeClock() });
     await server.requests(1);
-    await settle(20);
-    expect(source.readyState).toBe(EventSource.CLOSED);
+    await vi.waitFor(() => expect(source.readyState).toBe(EventSource.CLOSED), WAIT);
   });
 });
 
@@ -2247,7 +2246,8 @@ describe('second reading: connect() on a real server', () => {
       },
     });
     const next = stream[Symbol.asyncIterator]().next();
-    await vi.waitFor(() => expect(called).toBe(true));
+    await settle();
+    expect(called).toBe(true);
     controller.abort(reason);
     await expect(next).rejects.toBe(reason);
     await settle();

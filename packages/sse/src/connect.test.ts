@@ -9,7 +9,7 @@ import {
   SseConnectionError,
   SseHttpError,
 } from '@integ/sse';
-import { createFakeClock, seededRandom } from '@integ/testing';
+import { createFakeClock, drain, seededRandom } from '@integ/testing';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 
 import { ev, type Reply, type SseTestServer, startSseServer, WAIT } from './test-server.js';
@@ -493,7 +493,7 @@ describe('connect', () => {
     // The enqueue fulfils the client's pending read at once: its chunk is parsed after close() returns.
     body.enqueue(new TextEncoder().encode('data: late\n\n'));
     stream.close();
-    await new Promise((resolve) => setTimeout(resolve, 0));
+    await drain();
     expect(await it.next()).toEqual({ done: true, value: undefined });
   });
 
@@ -630,11 +630,12 @@ describe('connect', () => {
     const it = stream[Symbol.asyncIterator]();
     expect((await it.next()).value).toEqual(ev('x'));
     // The reader stops once 1024 events wait: about 11 batches, not the endless stream.
-    await vi.waitFor(() => expect(sent).toBeGreaterThanOrEqual(1024), WAIT);
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    // The body is a stub: every pull is a promise callback, so once they drained the reader has stopped.
+    await drain();
     const stalled = pulls;
+    expect(sent).toBeGreaterThanOrEqual(1024);
     expect(sent).toBeLessThan(1024 + 300);
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await drain();
     expect(pulls).toBe(stalled);
     for (let i = 0; i < 1500; i++) await it.next();
     await vi.waitFor(() => expect(pulls).toBeGreaterThan(stalled + 3), WAIT);

@@ -15,8 +15,8 @@ import {
   type SseEvent,
   SseHttpError,
 } from '@integ/sse';
-import { createFakeClock } from '@integ/testing';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { createFakeClock, drain } from '@integ/testing';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ev, type Reply, type SseTestServer, startSseServer, WAIT } from './test-server.js';
 
 let server: SseTestServer | undefined;
@@ -68,16 +68,43 @@ describe('connect: silent and slow servers', () => {
     const srv = await serve(() => ({ end: 'hang' }));
     const clock = createFakeClock();
     const errors: unknown[] = [];
-    const stream = connect(srv.url, { clock, idleTimeout: 1000, onError: (error) => errors.push(error) });
+    // The bytes the client has read, counted on its body's reader: each byte is waited for before the clock moves.
+    let received = 0;
+    const fetchCounting: typeof fetch = async (input, init) => {
+      const response = await fetch(input, init);
+      const body = response.body;
+      if (body) {
+        const getReader = body.getReader.bind(body) as () => ReadableStreamDefaultReader<Uint8Array>;
+        body.getReader = (() => {
+          const reader = getReader();
+          const read = reader.read.bind(reader);
+          reader.read = async () => {
+            const result = await read();
+            if (!result.done) received += result.value.byteLength;
+            return result;
+          };
+          return reader;
+        }) as typeof body.getReader;
+      }
+      return response;
+    };
+    const stream = connect(srv.url, {
+      clock,
+      fetch: fetchCounting,
+      idleTimeout: 1000,
+      onError: (error) => errors.push(error),
+    });
     const it = stream[Symbol.asyncIterator]();
     const first = it.next();
     await vi.waitFor(() => expect(srv.responses.has(0)).toBe(true), WAIT);
     const res = srv.responses.get(0);
-    for (const byte of bytes) {
+    for (const [i, byte] of bytes.entries()) {
       // 999 ms between bytes: never idleTimeout of silence, 44 s in all.
       await clock.advance(999);
       await new Promise<void>((resolve) => res?.write(Uint8Array.of(byte), () => resolve()));
-      await new Promise((resolve) => setTimeout(resolve, 1));
+      // The byte crosses a real socket: wait for the client to read it, then for it to act on it.
+      await vi.waitFor(() => expect(received).toBe(i + 1), WAIT);
+      await drain();
     }
     expect((await first).value).toEqual(ev('a€b', 'é1'));
     expect((await it.next()).value).toEqual(ev('2', 'é1'));
@@ -320,6 +347,16 @@ describe('connect: credentials never reach an error or a hook', () => {
 });
 
 describe('connect: close() at awkward moments leaves nothing behind', () => {
+  /** The platform's fetch, counted: whether the client fetched is known at once, not when a server sees it. */
+  let fetches = 0;
+  const counted: typeof fetch = (input, init) => {
+    fetches++;
+    return fetch(input, init);
+  };
+  beforeEach(() => {
+    fetches = 0;
+  });
+
   it('close() while the headers() promise is pending: no request, no timer, no listener', async () => {
     const srv = await serve(() => ({ chunks: ['data: x\n\n'], end: 'hang' }));
     const clock = createFakeClock();
@@ -328,6 +365,7 @@ describe('connect: close() at awkward moments leaves nothing behind', () => {
     let called = 0;
     const stream = connect(srv.url, {
       clock,
+      fetch: counted,
       idleTimeout: 5000,
       signal: controller.signal,
       headers: () => {
@@ -346,8 +384,11 @@ describe('connect: close() at awkward moments leaves nothing behind', () => {
     expect(clock.pendingTimers).toBe(0);
     expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
     release({ authorization: 'Bearer late' });
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    // Whether the client fetches is decided in promise callbacks: once they drained, a fetch would have been called.
+    await drain();
     await clock.runAll();
+    await drain();
+    expect(fetches).toBe(0);
     expect(srv.requests).toHaveLength(0);
     expect(called).toBe(1);
     expect(clock.pendingTimers).toBe(0);
@@ -357,7 +398,7 @@ describe('connect: close() at awkward moments leaves nothing behind', () => {
     const srv = await serve(() => ({ chunks: ['data: x\n\n'] }));
     const clock = createFakeClock();
     const controller = new AbortController();
-    const stream = connect(srv.url, { clock, signal: controller.signal, idleTimeout: 5000 });
+    const stream = connect(srv.url, { clock, fetch: counted, signal: controller.signal, idleTimeout: 5000 });
     const it = stream[Symbol.asyncIterator]();
     expect((await it.next()).value).toEqual(ev('x'));
     await vi.waitFor(() => expect(clock.pendingTimers).toBe(1), WAIT);
@@ -366,7 +407,8 @@ describe('connect: close() at awkward moments leaves nothing behind', () => {
     expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
     expect(await it.next()).toEqual({ done: true, value: undefined });
     await clock.runAll();
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    await drain();
+    expect(fetches).toBe(1);
     expect(srv.requests).toHaveLength(1);
     await srv.closed(0);
   });
@@ -377,6 +419,7 @@ describe('connect: close() at awkward moments leaves nothing behind', () => {
     let release: (value: HeadersInit) => void = () => {};
     const source = new EventSource(srv.url, {
       clock,
+      fetch: counted,
       idleTimeout: 5000,
       headers: () =>
         new Promise<HeadersInit>((resolve) => {
@@ -389,8 +432,10 @@ describe('connect: close() at awkward moments leaves nothing behind', () => {
     source.close();
     expect(clock.pendingTimers).toBe(0);
     release({});
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await drain();
     await clock.runAll();
+    await drain();
+    expect(fetches).toBe(0);
     expect(srv.requests).toHaveLength(0);
     expect(fired).toEqual([]);
     expect(source.readyState).toBe(EventSource.CLOSED);

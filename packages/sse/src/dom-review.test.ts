@@ -4,12 +4,11 @@
  * classes and fields of the events, and next() calls pending when the iteration ends. No fix came out of it.
  */
 import { connect, EventSource } from '@integ/sse';
-import { createFakeClock } from '@integ/testing';
+import { createFakeClock, drain } from '@integ/testing';
 import { describe, expect, it, vi } from 'vitest';
 import { serveEach, WAIT } from './test-server.js';
 
 const serve = serveEach();
-const settle = () => new Promise((resolve) => setTimeout(resolve, 30));
 
 describe('EventSource and connect() against the DOM: the rest of the review', () => {
   it("a synchronous close() in onmessage stops the chunk's other events; the same event's later listeners still run", async () => {
@@ -24,7 +23,7 @@ describe('EventSource and connect() against the DOM: the rest of the review', ()
     };
     source.addEventListener('message', (e) => log.push(`after ${e.data} ${source.readyState}`));
     await vi.waitFor(() => expect(source.readyState).toBe(2), WAIT);
-    await settle();
+    await drain();
     expect(log).toEqual(['m a 1', 'after a 2']);
   });
 
@@ -43,7 +42,7 @@ describe('EventSource and connect() against the DOM: the rest of the review', ()
       source.onopen = { call: () => log.push('call') } as unknown as null;
       source.addEventListener('message', (e) => log.push(`after ${e.data}`));
       await vi.waitFor(() => expect(log).toEqual(['after a']), WAIT);
-      await settle();
+      await drain();
       expect(source.onmessage).toBe(handler);
       expect(log).toEqual(['after a']);
       expect(errors).toEqual([]);
@@ -74,7 +73,7 @@ describe('EventSource and connect() against the DOM: the rest of the review', ()
     };
     source.addEventListener('message', obj);
     await vi.waitFor(() => expect(log).toHaveLength(5), WAIT);
-    await settle();
+    await drain();
     expect(log).toEqual(['once a', 'signal a', 'obj a true', 'obj b true', 'obj c true']);
     source.close();
   });

@@ -6,7 +6,7 @@ import {
   type EventSourceInit,
   type ReconnectInfo,
 } from '@integ/sse';
-import { createFakeClock } from '@integ/testing';
+import { createFakeClock, drain } from '@integ/testing';
 import fc from 'fast-check';
 import { describe, expect, it, vi } from 'vitest';
 
@@ -73,7 +73,7 @@ async function refusal(open: (fetchStub: typeof fetch) => unknown): Promise<unkn
   } catch (error) {
     thrown = error;
   }
-  await new Promise((resolve) => setTimeout(resolve, 0));
+  await drain();
   expect(calls).toEqual([]);
   return thrown;
 }

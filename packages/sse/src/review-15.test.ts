@@ -3,7 +3,7 @@
  */
 import { getEventListeners } from 'node:events';
 import { connect, createParser, EventSource, SseHttpError } from '@integ/sse';
-import { createFakeClock } from '@integ/testing';
+import { createFakeClock, drain } from '@integ/testing';
 import fc from 'fast-check';
 import { describe, expect, it, vi } from 'vitest';
 
@@ -72,7 +72,8 @@ describe('connect() and close()', () => {
     const iteration = (async () => {
       for await (const event of stream) events.push(event.data);
     })();
-    await vi.waitFor(() => expect(clock.pendingTimers).toBe(1));
+    await drain();
+    expect(clock.pendingTimers).toBe(1);
     stream.close();
     await iteration;
     expect(events).toEqual(['a']);
@@ -114,7 +115,8 @@ describe('EventSource', () => {
     };
     source.onmessage = (event) => seen.push(event.data);
     source.onerror = () => seen.push('error');
-    await vi.waitFor(() => expect(seen).toEqual(['open 1']));
+    await drain();
+    expect(seen).toEqual(['open 1']);
     await clock.runAll();
     expect(seen).toEqual(['open 1']);
     expect(source.readyState).toBe(EventSource.CLOSED);

@@ -14,7 +14,7 @@ import {
   encodeEvent,
   type SseEvent,
 } from '@integ/sse';
-import { createFakeClock } from '@integ/testing';
+import { createFakeClock, drain } from '@integ/testing';
 import fc from 'fast-check';
 import { describe, expect, it, vi } from 'vitest';
 
@@ -33,9 +33,6 @@ const chunkedFetch = (chunks: readonly string[]) =>
       ),
   );
 
-/** Lets the client's promises and a few macrotasks run. */
-const settle = () => new Promise((resolve) => setTimeout(resolve, 20));
-
 describe('EventSource: one event at a time, as the DOM dispatches each in a task of its own', () => {
   it('runs the microtasks a listener queues before the next event of the same chunk (a close() after an await stops it)', async () => {
     const clock = createFakeClock();
@@ -49,8 +46,8 @@ describe('EventSource: one event at a time, as the DOM dispatches each in a task
     };
     source.addEventListener('message', log);
     source.addEventListener('x', log);
-    await vi.waitFor(() => expect(source.readyState).toBe(2));
-    await settle();
+    await drain();
+    expect(source.readyState).toBe(2);
     // Before: 'event 1', 'event 2', 'event 3', then the three microtasks (all events of a chunk at once).
     expect(trace).toEqual(['event 1', 'microtask 1', 'event 2', 'microtask 2']);
   });
@@ -65,8 +62,8 @@ describe('EventSource: one event at a time, as the DOM dispatches each in a task
       trace.push(`error ${source.readyState}`);
       source.close();
     };
-    await vi.waitFor(() => expect(source.readyState).toBe(2));
-    await settle();
+    await drain();
+    expect(source.readyState).toBe(2);
     expect(trace).toEqual(['message 1', 'message 2', 'error 0']);
   });
 });

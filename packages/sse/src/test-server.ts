@@ -5,7 +5,7 @@
 import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { connect, EventSource } from '@integ/sse';
-import { createFakeClock, type FakeClock } from '@integ/testing';
+import { createFakeClock, drain, type FakeClock, settledValue } from '@integ/testing';
 import { afterEach, expect, vi } from 'vitest';
 import type { ReconnectInfo } from './internal/session.js';
 import type { SseEvent } from './parser.js';
@@ -242,20 +242,25 @@ export const readsOnce = (first: object, extra: object = {}): Response =>
     },
   });
 
-/** How a pending `next()` of an iteration ends within a few turns: 'ended', its error's message, or 'waiting'. */
-export const outcome = (pending: Promise<unknown>): Promise<string> =>
-  Promise.race([
+/**
+ * How a pending `next()` of an iteration ends once every promise callback ran: 'ended', its error's message, or
+ * 'waiting'.
+ */
+export const outcome = async (pending: Promise<unknown>): Promise<string> => {
+  const ended = await settledValue(
     pending.then(
       () => 'ended',
       (error: Error) => error.message,
     ),
-    settle(5).then(() => 'waiting'),
-  ]);
-
-/** Lets I/O callbacks run (macrotask turns): used only to show that nothing more happens. */
-export const settle = async (turns = 20): Promise<void> => {
-  for (let i = 0; i < turns; i++) await new Promise((resolve) => setImmediate(resolve));
+  );
+  return ended === 'pending' ? 'waiting' : ended;
 };
+
+/**
+ * `turns` setImmediate turns (drain()): every promise callback has run, and I/O already at the socket was read. Used
+ * to show that nothing more happens; an outcome that needs real I/O to arrive waits with `vi.waitFor(..., WAIT)`.
+ */
+export const settle = (turns = 20): Promise<void> => drain(turns);
 
 /** The reconnections of a source (`seen`), to await one by one and wait out on the fake clock. */
 export function reconnections(clock: FakeClock): {

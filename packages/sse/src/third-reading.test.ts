@@ -11,7 +11,7 @@ import {
   type SseEvent,
   SseHttpError,
 } from '@integ/sse';
-import { createFakeClock } from '@integ/testing';
+import { createFakeClock, drain } from '@integ/testing';
 import { describe, expect, it, vi } from 'vitest';
 import { ev, serveEach, WAIT } from './test-server.js';
 
@@ -32,9 +32,6 @@ const hangingFetch = () =>
       ),
   );
 
-/** Lets the client's promises and a few macrotasks run. */
-const settle = () => new Promise((resolve) => setTimeout(resolve, 20));
-
 describe('connect: return() and throw() on the iterator', () => {
   it('return() before the first next() closes the connection: nothing fetched, no timer, the iteration is done', async () => {
     const clock = createFakeClock();
@@ -42,7 +39,7 @@ describe('connect: return() and throw() on the iterator', () => {
     const stream = connect('http://sse.test/live', { fetch, clock, idleTimeout: 1000 });
     const iterator = stream[Symbol.asyncIterator]();
     expect(await iterator.return?.()).toEqual({ done: true, value: undefined });
-    await settle();
+    await drain();
     expect(fetch).not.toHaveBeenCalled();
     expect(clock.pendingTimers).toBe(0);
     expect(await iterator.next()).toEqual({ done: true, value: undefined });
@@ -55,7 +52,7 @@ describe('connect: return() and throw() on the iterator', () => {
     const iterator = stream[Symbol.asyncIterator]();
     const error = new Error('consumer gave up');
     await expect(iterator.throw?.(error)).rejects.toBe(error);
-    await settle();
+    await drain();
     expect(fetch).not.toHaveBeenCalled();
     expect(clock.pendingTimers).toBe(0);
   });
@@ -67,7 +64,7 @@ describe('connect: return() and throw() on the iterator', () => {
     const iterator = stream[Symbol.asyncIterator]();
     expect((await iterator.next()).value?.data).toBe('a');
     const pending = iterator.next();
-    await settle();
+    await drain();
     const signal = fetch.mock.calls[0]?.[1]?.signal;
     await iterator.return?.();
     expect(await pending).toEqual({ done: true, value: undefined });
