@@ -582,8 +582,12 @@ export function sqliteStore(options: SqliteStoreOptions): SqliteStore {
                 nowIsInteger(job.runAt),
               );
             }
+            const added = statement.all(...params) as { id: number }[];
+            // node:sqlite keeps a statement's values bound until it runs again: up to 256 payloads held as long as the
+            // store is open. iterate() given none binds NULLs and runs nothing (better-sqlite3 clears them itself).
+            if (driver === 'node:sqlite') (statement as { iterate?: () => unknown }).iterate?.();
             // RETURNING gives its rows in no set order; the rows go in in VALUES order, each id above all before it.
-            for (const { id } of (statement.all(...params) as { id: number }[]).sort((a, b) => a.id - b.id))
+            for (const { id } of added.sort((a, b) => a.id - b.id))
               out.push(created(jobs[i++] as NewJobRecord, id));
           }
           return out;
