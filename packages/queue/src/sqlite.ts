@@ -405,10 +405,6 @@ export function sqliteStore(options: SqliteStoreOptions): SqliteStore {
     // WAL: readers never block the writer and a commit is one append; the mode is persistent in the file.
     if (path !== ':memory:') d.prepare('PRAGMA journal_mode = WAL').get();
     d.exec(`PRAGMA synchronous = ${durability === 'full' ? 'FULL' : 'NORMAL'}`);
-    // A many-row INSERT inside the batch's transaction keeps a statement journal (to undo itself alone): past 64 KiB
-    // SQLite spilled it to a temporary file, one per pushMany on node:sqlite (decision 0202). It is never needed after a
-    // crash, which rolls the whole transaction back.
-    d.exec('PRAGMA temp_store = MEMORY');
     // `_list` holds (queue, rowid): list() walks a queue in id order and stops at the page. `queue` never
     // changes, so claims and acks leave it alone (decision 0038). All IF NOT EXISTS: an older file gains it.
     d.exec(`CREATE TABLE IF NOT EXISTS ${quoted} (
@@ -528,8 +524,12 @@ export function sqliteStore(options: SqliteStoreOptions): SqliteStore {
     }
   }
 
+  // OR FAIL: a many-row INSERT with the default ABORT keeps a statement journal (to undo itself alone), which SQLite
+  // spilled to a temporary file past 64 KiB, one per pushMany; FAIL keeps none. Nothing is half-written: every
+  // many-row INSERT runs inside atomic()'s savepoint, rolled back whole on an error (decision 0202). For one row
+  // FAIL and ABORT are the same.
   const insertSql = (rows: number): string =>
-    `INSERT INTO ${quoted} (queue, status, payload, priority, key, attempts, max_attempts, backoff, created_at, run_at, token) VALUES ${Array(rows).fill("(?, 'pending', ?, ?, ?, 0, ?, ?, ?, ?, 0)").join()}`;
+    `INSERT OR FAIL INTO ${quoted} (queue, status, payload, priority, key, attempts, max_attempts, backoff, created_at, run_at, token) VALUES ${Array(rows).fill("(?, 'pending', ?, ?, ?, 0, ?, ?, ?, ?, 0)").join()}`;
   // Jobs without a key go in up to 256 rows per INSERT, not one per row (decision 0202): one statement per power of
   // two, so at most nine are kept.
   const insertMany = new Map<number, SqliteStatement>();

@@ -155,7 +155,7 @@ if (ROLE === 'pushkill') {
   for (const method of ['run', 'all']) {
     const original = proto[method];
     proto[method] = function (...params) {
-      if (/^INSERT INTO/.test(this.source ?? this.sourceSQL)) {
+      if (/^INSERT (OR FAIL )?INTO/.test(this.source ?? this.sourceSQL)) {
         if (rows >= Number(KILL_AT)) process.kill(process.pid, 'SIGKILL');
         rows += params.length / 8;
       }
