@@ -1,7 +1,8 @@
 /**
  * Review 33: f36379b's faster pushes (decision 0202) against the behaviour they claimed to keep. Key-less jobs of one
  * enqueue now go in up to 256 rows per `INSERT ... RETURNING id`, their ids sorted and matched in push order; records
- * are built property by property; every connection sets `temp_store = MEMORY`. Each case runs on the driver this Node
+ * are built property by property; f36379b's `temp_store = MEMORY` was replaced by `INSERT OR FAIL` after this review
+ * (it held big writes' journals in memory, 0202). Each case runs on the driver this Node
  * loads (better-sqlite3 on Node 20, node:sqlite on Node 24).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
