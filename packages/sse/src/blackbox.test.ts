@@ -27,7 +27,7 @@ import {
 import { createFakeClock, type FakeClock, seededRandom, trackedAbortController } from '@integ/testing';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { settle, WAIT } from './test-server.js';
+import { countingFetch, settle, WAIT } from './test-server.js';
 
 // ---------------------------------------------------------------------------------------------------
 // A model of the standard (html.spec.whatwg.org/multipage/server-sent-events.html#parsing-an-event-stream),
@@ -1256,13 +1256,18 @@ describe('connect: liveness watchdog (idleTimeout)', () => {
     });
     const clock = createFakeClock();
     const onReconnect = vi.fn();
-    const stream = connect(server.url, { clock, idleTimeout: 1000, onReconnect });
+    const counted = countingFetch();
+    const stream = connect(server.url, { clock, fetch: counted.fetch, idleTimeout: 1000, onReconnect });
     const it = stream[Symbol.asyncIterator]();
     await it.next();
     // 5 x 900 ms = 4.5 s, with only a comment every 900 ms.
     for (let i = 0; i < 5; i++) {
       await clock.advance(900);
+      const before = counted.received();
       await new Promise((resolve) => beat?.write(': ping\n\n', resolve));
+      // The ping crosses a real socket: wait until the client read it (a ping not read before the clock moves
+      // again would be 1,800 ms of silence), then let it act on it.
+      await vi.waitFor(() => expect(counted.received()).toBe(before + 8), WAIT);
       await settle(10);
     }
     expect(onReconnect).not.toHaveBeenCalled();

@@ -17,7 +17,7 @@ import {
 } from '@integ/sse';
 import { createFakeClock, drain } from '@integ/testing';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { ev, type Reply, type SseTestServer, startSseServer, WAIT } from './test-server.js';
+import { countingFetch, ev, type Reply, type SseTestServer, startSseServer, WAIT } from './test-server.js';
 
 let server: SseTestServer | undefined;
 afterEach(async () => {
@@ -68,29 +68,11 @@ describe('connect: silent and slow servers', () => {
     const srv = await serve(() => ({ end: 'hang' }));
     const clock = createFakeClock();
     const errors: unknown[] = [];
-    // The bytes the client has read, counted on its body's reader: each byte is waited for before the clock moves.
-    let received = 0;
-    const fetchCounting: typeof fetch = async (input, init) => {
-      const response = await fetch(input, init);
-      const body = response.body;
-      if (body) {
-        const getReader = body.getReader.bind(body) as () => ReadableStreamDefaultReader<Uint8Array>;
-        body.getReader = (() => {
-          const reader = getReader();
-          const read = reader.read.bind(reader);
-          reader.read = async () => {
-            const result = await read();
-            if (!result.done) received += result.value.byteLength;
-            return result;
-          };
-          return reader;
-        }) as typeof body.getReader;
-      }
-      return response;
-    };
+    // Each byte is waited for (read by the client) before the clock moves.
+    const counted = countingFetch();
     const stream = connect(srv.url, {
       clock,
-      fetch: fetchCounting,
+      fetch: counted.fetch,
       idleTimeout: 1000,
       onError: (error) => errors.push(error),
     });
@@ -103,7 +85,7 @@ describe('connect: silent and slow servers', () => {
       await clock.advance(999);
       await new Promise<void>((resolve) => res?.write(Uint8Array.of(byte), () => resolve()));
       // The byte crosses a real socket: wait for the client to read it, then for it to act on it.
-      await vi.waitFor(() => expect(received).toBe(i + 1), WAIT);
+      await vi.waitFor(() => expect(counted.received()).toBe(i + 1), WAIT);
       await drain();
     }
     expect((await first).value).toEqual(ev('a€b', 'é1'));

@@ -20,6 +20,33 @@ export const ev = (data: string, lastEventId = '', type = 'message'): SseEvent =
   lastEventId,
 });
 
+/**
+ * The platform's fetch, counting the body bytes the client has read (on its body's reader): over a real socket, a
+ * test waits for `received()` to reach what the server wrote before it moves the fake clock, instead of sleeping.
+ */
+export function countingFetch(): { fetch: typeof fetch; received: () => number } {
+  let received = 0;
+  const counting: typeof fetch = async (input, init) => {
+    const response = await fetch(input, init);
+    const body = response.body;
+    if (body) {
+      const getReader = body.getReader.bind(body) as () => ReadableStreamDefaultReader<Uint8Array>;
+      body.getReader = (() => {
+        const reader = getReader();
+        const read = reader.read.bind(reader);
+        reader.read = async () => {
+          const result = await read();
+          if (!result.done) received += result.value.byteLength;
+          return result;
+        };
+        return reader;
+      }) as typeof body.getReader;
+    }
+    return response;
+  };
+  return { fetch: counting, received: () => received };
+}
+
 /** A request as the server saw it. */
 export interface RecordedRequest {
   /** 0-based connection number. */
