@@ -7,50 +7,18 @@
  */
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { endToEnd, pushBatch, pushConcurrent, pushSingle, tempDb } from './queue-scenarios.mjs';
+import { endToEnd, integ, pushBatch, pushConcurrent, pushSingle } from './queue-scenarios.mjs';
 
 const args = process.argv.slice(2);
 const reps = Number(args.find((a) => a.startsWith('--reps='))?.slice(7) ?? 5);
 const [dirA, dirB, ...rest] = args.filter((a) => !a.startsWith('--'));
 const workloads = rest.length > 0 ? rest : ['batch', 'single', 'e2e1'];
-const payload = (i) => ({ to: `user${i}@example.com`, template: 'welcome', n: i });
 
 async function side(dir) {
   const base = pathToFileURL(`${resolve(dir)}/`);
   const { createQueue } = await import(new URL('index.js', base).href);
   const { sqliteStore } = await import(new URL('sqlite.js', base).href);
-  return async (durability) => {
-    const db = tempDb();
-    const store = sqliteStore({ path: db.path, durability });
-    let completed = 0;
-    let onDone = () => {};
-    const queue = createQueue({
-      name: 'bench',
-      store,
-      onCompleted: () => {
-        completed += 1;
-        onDone();
-      },
-    });
-    return {
-      push: (i) => queue.push(payload(i)),
-      pushMany: (items) => queue.pushMany(items),
-      async drain(total, concurrency) {
-        completed = 0;
-        const done = new Promise((r) => {
-          onDone = () => completed >= total && r();
-        });
-        const worker = queue.process(async () => {}, { concurrency });
-        await done;
-        await worker.close();
-      },
-      async close() {
-        await queue.close();
-        await store.close();
-        db.dispose();
-      },
-    };
-  };
+  return (durability) => integ(durability, { createQueue, sqliteStore });
 }
 
 const run = {

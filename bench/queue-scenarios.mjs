@@ -15,10 +15,13 @@ export function tempDb() {
   return { path: join(dir, 'bench.db'), dispose: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-/** @integ/queue: one queue on a fresh sqlite file. */
-export async function integ(durability) {
-  const { createQueue } = await import('@integ/queue');
-  const { sqliteStore } = await import('@integ/queue/sqlite');
+/**
+ * @integ/queue: one queue on a fresh sqlite file. `build` is the workspace's own by default; queue-ab.mjs passes the
+ * `{ createQueue, sqliteStore }` of another build.
+ */
+export async function integ(durability, build) {
+  const { createQueue } = build ?? (await import('@integ/queue'));
+  const { sqliteStore } = build ?? (await import('@integ/queue/sqlite'));
   const db = tempDb();
   const store = sqliteStore({ path: db.path, durability });
   await store.ready();
