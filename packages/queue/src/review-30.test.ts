@@ -1,19 +1,11 @@
-/**
- * Review round 30: cross-review of round 29's fixes. The userinfo cut of a sqlite `path` (a password holding `?` or
- * `/`, node:sqlite quoting the authority up to its first `/`, a `file:///` path holding an `@`), a backoff whose result
- * is no delay, the store lookup of next() jobs, and the Clock types from the main entry.
- */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { inspect } from 'node:util';
 import type { Logger } from '@integ/core';
 import { createQueue, type LeasedJob, type QueueStore } from '@integ/queue';
 import { sqliteStore } from '@integ/queue/sqlite';
 import { createFakeClock } from '@integ/testing';
 import fc from 'fast-check';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { recordingLogger, stores, withDriver } from '../test/review.js';
+import { describe, expect, it, vi } from 'vitest';
+import { inTempDirectory, recordingLogger, stores, withDriver } from '../test/review.js';
 import { turns } from './internal/manual-clock.js';
 
 /** Everything a user may see of an error: its message, its `cause` chain and its inspect output. */
@@ -60,18 +52,8 @@ const openingDb = () => ({
 const hasNodeSqlite = process.getBuiltinModule?.('node:sqlite') !== undefined;
 
 describe('sqliteStore() path userinfo: round 29 cross-review', () => {
-  let dir: string;
-  let cwd: string;
-  beforeEach(() => {
-    dir = mkdtempSync(join(tmpdir(), 'queue-review-30-'));
-    // node:sqlite opens what a `#` or `?` leaves of a relative `file:` URI ('USR:SEC'): in the test's directory.
-    cwd = process.cwd();
-    process.chdir(dir);
-  });
-  afterEach(() => {
-    process.chdir(cwd);
-    rmSync(dir, { recursive: true, force: true });
-  });
+  // The test's directory is the working directory ('USR:SEC' and other relative `file:` URIs open there).
+  const temp = inTempDirectory('queue-review-30-');
 
   /** The open error's text, the random directory name masked (mkdtemp's six characters may hold anything). */
   const openError = (path: string, driver?: 'node:sqlite'): [unknown, string] => {
@@ -81,11 +63,11 @@ describe('sqliteStore() path userinfo: round 29 cross-review', () => {
     } catch (e) {
       error = e;
     }
-    return [error, seen(error).replaceAll(dir, '<dir>')];
+    return [error, seen(error).replaceAll(temp.dir, '<dir>')];
   };
 
   it('a password holding a ? (read as the start of the query, it was shown up to there)', () => {
-    const [error, text] = openError(`file://USER-Q7:PASS?WORD-Z9@localhost${dir}/missing/jobs.db`);
+    const [error, text] = openError(`file://USER-Q7:PASS?WORD-Z9@localhost${temp.dir}/missing/jobs.db`);
     expect(error, text).toMatchObject({ code: 'ERR_STORE_UNAVAILABLE' });
     // A `?` before the last `@` may also start a query holding an `@`: all after the scheme goes.
     expect((error as Error).message).toContain('"file://…"');
@@ -164,7 +146,7 @@ describe('sqliteStore() path userinfo: round 29 cross-review', () => {
     ['file:/abs', (d: string) => `file:${d}/missing/team@corp/jobs.db`],
     ['file:///abs?mode=ro', (d: string) => `file://${d}/missing/team@corp/jobs.db?mode=ro`],
   ])('names a %s path holding an @ in full (no authority, so no userinfo)', (_, make) => {
-    const path = make(dir);
+    const path = make(temp.dir);
     const [error, text] = openError(path);
     expect(error, text).toMatchObject({ code: 'ERR_STORE_UNAVAILABLE' });
     expect((error as Error).message).toContain(JSON.stringify(path.replace(/\?.*/s, '?…')));

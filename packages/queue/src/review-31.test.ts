@@ -3,16 +3,15 @@
  * generated paths), node:sqlite's SQLITE_ERROR at open (04007ed), a backoff capped at the last instant a Date holds
  * (030c591) and the range check of `random` (9005470).
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { createQueue, type LeasedJob } from '@integ/queue';
 import { sqliteStore } from '@integ/queue/sqlite';
 import { createFakeClock } from '@integ/testing';
 import fc from 'fast-check';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { recordingLogger, stores, withDriver } from '../test/review.js';
+import { describe, expect, it } from 'vitest';
+import { inTempDirectory, recordingLogger, stores, withDriver } from '../test/review.js';
 
 /** Everything a user may see of an error: its message, its `cause` chain and its inspect output. */
 const seen = (error: unknown): string =>
@@ -64,18 +63,8 @@ const openingDb = () => ({
 });
 
 describe('sqliteStore() path rules (decision 0207): round 30 cross-review', () => {
-  let dir: string;
-  let cwd: string;
-  beforeEach(() => {
-    dir = mkdtempSync(join(tmpdir(), 'queue-review-31-'));
-    // node:sqlite opens what a `#` or `?` leaves of a relative `file:` URI: in the test's directory.
-    cwd = process.cwd();
-    process.chdir(dir);
-  });
-  afterEach(() => {
-    process.chdir(cwd);
-    rmSync(dir, { recursive: true, force: true });
-  });
+  // The test's directory is the working directory ('USR:SEC' and other relative `file:` URIs open there).
+  const temp = inTempDirectory('queue-review-31-');
 
   /** The error sqliteStore() throws at open (or the closed store's, when the driver opened the path). */
   async function openText(path: string, Database: (path: string) => unknown): Promise<[unknown, string]> {
@@ -115,7 +104,7 @@ describe('sqliteStore() path rules (decision 0207): round 30 cross-review', () =
   ])(
     "%s is still a StoreCorruptError (04007ed maps only the driver's SQLITE_ERROR at open, not at setup)",
     async (_, kind) => {
-      const path = join(dir, `${kind}.db`);
+      const path = join(temp.dir, `${kind}.db`);
       if (kind === 'garbage') writeFileSync(path, Buffer.alloc(8192, 0x5a));
       else {
         const store = sqliteStore({ path, driver: hasNodeSqlite ? 'node:sqlite' : undefined });
@@ -147,12 +136,12 @@ describe('sqliteStore() path rules (decision 0207): round 30 cross-review', () =
     const path = 'file:jobs.db?mode=rwc';
     const store = sqliteStore({ path });
     await store.close();
-    expect(existsSync(join(dir, store.driver === 'node:sqlite' ? 'jobs.db' : 'file:jobs.db?mode=rwc'))).toBe(
-      true,
-    );
-    expect(existsSync(join(dir, store.driver === 'node:sqlite' ? 'file:jobs.db?mode=rwc' : 'jobs.db'))).toBe(
-      false,
-    );
+    expect(
+      existsSync(join(temp.dir, store.driver === 'node:sqlite' ? 'jobs.db' : 'file:jobs.db?mode=rwc')),
+    ).toBe(true);
+    expect(
+      existsSync(join(temp.dir, store.driver === 'node:sqlite' ? 'file:jobs.db?mode=rwc' : 'jobs.db')),
+    ).toBe(false);
   });
 
   // Generated paths: a scheme (or none), userinfo (or none), an authority, directories holding `@`, `#`, `%40`, a

@@ -1,8 +1,12 @@
 /** Test-only helpers shared by the review-round suites. */
+
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Logger } from '@integ/core';
 import { memoryStore, type QueueStore } from '@integ/queue';
 import { sqliteStore } from '@integ/queue/sqlite';
-import { vi } from 'vitest';
+import { afterEach, beforeEach, vi } from 'vitest';
 
 /** Both stores, each fresh per call: memory and an in-memory sqlite database. */
 export const stores: [string, () => QueueStore][] = [
@@ -42,4 +46,23 @@ export function withDriver<R>(Database: (path: string) => unknown, fn: () => R):
   } finally {
     spy.mockRestore();
   }
+}
+
+/**
+ * A fresh directory per test, made the working directory while it runs (node:sqlite opens what a `#` or `?` leaves of
+ * a relative `file:` URI there), then removed. Read `dir` inside a test or hook.
+ */
+export function inTempDirectory(prefix: string): { readonly dir: string } {
+  const state = { dir: '' };
+  let cwd = '';
+  beforeEach(() => {
+    state.dir = mkdtempSync(join(tmpdir(), prefix));
+    cwd = process.cwd();
+    process.chdir(state.dir);
+  });
+  afterEach(() => {
+    process.chdir(cwd);
+    rmSync(state.dir, { recursive: true, force: true });
+  });
+  return state;
 }
