@@ -3,6 +3,7 @@
  * logic runs in microseconds and gives the same result every run.
  */
 import { type Clock, InvalidArgumentError, type TimerHandle } from '@integ/core';
+import { turn } from './internal/turn.js';
 
 interface Timer {
   /** What setTimeout returned: an object of this clock's own, so a handle of another clock never matches. */
@@ -91,11 +92,9 @@ function assertTime(argument: string, value: number): void {
   if (!Number.isFinite(value)) throw new InvalidArgumentError(argument, 'a finite number of ms', value);
 }
 
-// Lets queued promise callbacks run: a macrotask turn drains every microtask before it.
-const flush = (): Promise<void> =>
-  new Promise((resolve) =>
-    typeof setImmediate === 'function' ? setImmediate(resolve) : globalThis.setTimeout(resolve, 0),
-  );
+// Lets queued promise callbacks run: a macrotask turn drains every microtask before it. On real timers, so that
+// vi.useFakeTimers() does not hold the turn (internal/turn.ts).
+const flush = turn;
 
 /**
  * Creates a fake clock, at `now` (default 0) until a test moves it.

@@ -3,6 +3,7 @@
  * an unhandled rejection ends the process by default). Node only: it listens to `process`'s
  * `unhandledRejection` event, next to any listener the test runner has.
  */
+import { turn } from './internal/turn.js';
 
 /** What {@link trackUnhandledRejections} returns. */
 export interface UnhandledRejections {
@@ -45,7 +46,7 @@ export function trackUnhandledRejections(): UnhandledRejections {
   process.on('unhandledRejection', record);
   return {
     reasons,
-    settled: () => new Promise((resolve) => setImmediate(() => resolve(reasons))),
+    settled: () => turn().then(() => reasons),
     stop: () => {
       process.off('unhandledRejection', record);
     },
