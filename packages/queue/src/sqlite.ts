@@ -525,9 +525,10 @@ export function sqliteStore(options: SqliteStoreOptions): SqliteStore {
   }
 
   // OR FAIL: a many-row INSERT with the default ABORT keeps a statement journal (to undo itself alone), which SQLite
-  // spilled to a temporary file past 64 KiB, one per pushMany; FAIL keeps none. Nothing is half-written: every
-  // many-row INSERT runs inside atomic()'s savepoint, rolled back whole on an error (decision 0202). For one row
-  // FAIL and ABORT are the same.
+  // spilled to a temporary file past 64 KiB, one per pushMany; FAIL keeps none, so it keeps the rows before a failing
+  // one (and a full disk rolls back the whole transaction). Nothing is half-written: every many-row INSERT runs inside
+  // atomic()'s savepoint, rolled back whole on an error (decision 0202, review-35.test.ts). For one row FAIL and ABORT
+  // are the same.
   const insertSql = (rows: number): string =>
     `INSERT OR FAIL INTO ${quoted} (queue, status, payload, priority, key, attempts, max_attempts, backoff, created_at, run_at, token) VALUES ${Array(rows).fill("(?, 'pending', ?, ?, ?, 0, ?, ?, ?, ?, 0)").join()}`;
   // Jobs without a key go in up to 256 rows per INSERT, not one per row (decision 0202): one statement per power of
@@ -582,13 +583,16 @@ export function sqliteStore(options: SqliteStoreOptions): SqliteStore {
                 nowIsInteger(job.runAt),
               );
             }
-            const added = statement.all(...params) as { id: number }[];
-            // node:sqlite keeps a statement's values bound until it runs again: up to 256 payloads held as long as the
-            // store is open. iterate() given none binds NULLs and runs nothing (better-sqlite3 clears them itself).
-            if (driver === 'node:sqlite') (statement as { iterate?: () => unknown }).iterate?.();
-            // RETURNING gives its rows in no set order; the rows go in in VALUES order, each id above all before it.
-            for (const { id } of added.sort((a, b) => a.id - b.id))
-              out.push(created(jobs[i++] as NewJobRecord, id));
+            try {
+              // RETURNING gives its rows in no set order; the rows go in in VALUES order, each id above all before it.
+              for (const { id } of (statement.all(...params) as { id: number }[]).sort((a, b) => a.id - b.id))
+                out.push(created(jobs[i++] as NewJobRecord, id));
+            } finally {
+              // node:sqlite keeps a statement's values bound until it runs again, also after a run that failed (a full
+              // disk): up to 256 payloads held as long as the store is open. iterate() given none binds NULLs and runs
+              // nothing, not even a step (better-sqlite3 clears them itself, on success and error alike).
+              if (driver === 'node:sqlite') (statement as { iterate?: () => unknown }).iterate?.();
+            }
           }
           return out;
         }
