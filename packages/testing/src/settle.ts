@@ -3,7 +3,8 @@
  * queue) before a `setImmediate` callback, so once a few such turns have passed, a promise that settles through promise
  * callbacks alone (a fake clock advanced, a gate resolved by hand) has settled. A race against a real timer can lose on
  * a loaded machine, and a sleep before asserting that something did NOT happen proves little. Node only (setImmediate).
- * The turns are taken on real timers, also under vi.useFakeTimers() (internal/turn.ts).
+ * The turns are taken on real timers, also under vi.useFakeTimers(), jest.useFakeTimers() and node:test's mock.timers
+ * (internal/turn.ts).
  */
 import { InvalidArgumentError } from '@integ/core';
 import { turn } from './internal/turn.js';
@@ -18,7 +19,8 @@ const checkTurns = (name: string, turns: unknown): void => {
  * those queue, has run by then. Real I/O (sockets, files) may still be in flight: wait for its event instead.
  *
  * @throws {InvalidArgumentError} when `turns` is not a whole number from 1 to 10000
- * @throws {Error} when setImmediate is faked and already was when this package loaded (the turn would never come)
+ * @throws {Error} when setImmediate is faked by node:test's mock.timers (or another fake that keeps no handle on the
+ * real one) and already was when this package loaded (the turn would never come)
  * @example
  * ```ts
  * const onRetry = vi.fn();

@@ -5,6 +5,7 @@
  */
 import { InvalidArgumentError } from '@integ/core';
 import { HttpResponse } from 'msw';
+import { turn } from './internal/turn.js';
 import type { ScenarioResolver } from './scenarios.js';
 
 /** One event to send: a string is a `data`-only event. */
@@ -162,7 +163,8 @@ export function sseStream(events: readonly SseEventInit[], options: SseStreamOpt
       },
       // error() drops every chunk still queued on the way (msw tees the body), so the events sent before a
       // dropped connection would never arrive. Fail once this queue is empty (pull runs then) and one macrotask
-      // later, by which time a client that keeps reading has taken what was sent.
+      // later, by which time a client that keeps reading has taken what was sent. The turn is a real one: the
+      // server's reset must not wait for the test to move vi's or Jest's fake timers (internal/turn.ts).
       pull(controller) {
         if (!cut || disconnectWith !== 'error' || resetting) return;
         resetting = true;
@@ -173,8 +175,7 @@ export function sseStream(events: readonly SseEventInit[], options: SseStreamOpt
             // the client cancelled the body first
           }
         };
-        if (typeof setImmediate === 'function') setImmediate(reset);
-        else globalThis.setTimeout(reset, 0);
+        turn().then(reset, reset);
       },
     });
     return new HttpResponse(body, { status, headers });

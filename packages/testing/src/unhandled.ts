@@ -1,7 +1,8 @@
 /**
  * Records the promise rejections nobody handled, so a test can prove that code leaves none behind (in Node,
  * an unhandled rejection ends the process by default). Node only: it listens to `process`'s
- * `unhandledRejection` event, next to any listener the test runner has.
+ * `unhandledRejection` event, next to any listener the test runner has. Not under Jest: a Jest test file's `process`
+ * is a copy, whose listeners Node never calls (Jest fails the test on the rejection itself).
  */
 import { turn } from './internal/turn.js';
 
@@ -19,7 +20,7 @@ export interface UnhandledRejections {
 }
 
 /**
- * Starts recording unhandled rejections until `stop()`.
+ * Starts recording unhandled rejections until `stop()`. Under Jest it records nothing (see the module comment).
  *
  * @example
  * ```ts
