@@ -1,16 +1,17 @@
 /**
  * `@integ/queue/testing`: the conformance kit every store must pass. It is framework-agnostic: hand it
- * your runner's `describe`, `it`, `expect`, `beforeEach` and `afterEach` (vitest, jest and bun:test fit
- * as they are) and a factory for a fresh, empty store. Time runs on a manual clock owned by the kit, so
- * leases, delays and backoffs are checked in microseconds; the store only ever sees the queue's `now`.
+ * your runner's `describe`, `it`, `expect`, `beforeEach` and `afterEach` (vitest's and Jest's fit as they are,
+ * node:test's with an `expect` on node:assert; bun:test's was not run) and a factory for a fresh, empty store. Time
+ * runs on a manual clock owned by the kit, so leases, delays and backoffs are checked in microseconds; the store only
+ * ever sees the queue's `now`.
  */
 import { InvalidArgumentError, isIntegError } from '@integ/core';
-import { type ManualClock, manualClock, turns } from './internal/manual-clock.js';
+import { type ManualClock, manualClock } from './internal/manual-clock.js';
 import type { Job, LeasedJob } from './job.js';
 import { createQueue, type Queue, type QueueOptions } from './queue.js';
 import type { QueueStore } from './store.js';
 
-/** The assertions the kit uses; `expect` of vitest, jest and bun:test provides them. */
+/** The assertions the kit uses; `expect` of vitest and Jest provides them (node:test has none: build them on node:assert). */
 export interface ConformanceMatchers {
   toBe(expected: unknown): void;
   toEqual(expected: unknown): void;
@@ -50,6 +51,54 @@ export interface ConformanceOptions {
 
 const START = Date.UTC(2030, 0, 1);
 
+// The kit runs on its own clock, so the runner's fake timers (vi.useFakeTimers(), jest.useFakeTimers(), node:test's
+// mock.timers) must not hold its event-loop turns or its store-call timeouts: it takes the real timers. The global
+// when it is not a fake, else the real one @sinonjs/fake-timers (vitest's, Jest's) keeps on its clock as `_<name>`
+// to put back on uninstall, else the one of when this module loaded. @sinonjs/fake-timers marks what it installs with
+// its `clock`; node:test installs bound private methods (`bound #setImmediate`); Jest's legacy fakes pass
+// setImmediate on to the real one.
+type TimerName = 'setImmediate' | 'setTimeout' | 'clearTimeout';
+const loadedTimers: Record<TimerName, unknown> = {
+  setImmediate: globalThis.setImmediate,
+  setTimeout: globalThis.setTimeout,
+  clearTimeout: globalThis.clearTimeout,
+};
+const clockOf = (timer: unknown): Record<string, unknown> | undefined =>
+  (timer as { clock?: Record<string, unknown> }).clock;
+const realTimer = (timer: unknown, name: TimerName): unknown => {
+  for (let depth = 0; depth < 8 && typeof timer === 'function'; depth++) {
+    if (clockOf(timer) === undefined && !(timer as () => void).name.startsWith('bound #')) return timer;
+    timer = clockOf(timer)?.[`_${name}`];
+  }
+  return undefined;
+};
+const timer = (name: TimerName): unknown =>
+  realTimer(globalThis[name], name) ?? realTimer(loadedTimers[name], name);
+
+/** One event-loop turn (promise callbacks and setImmediate work in between) on the real timers. */
+function turns(n: number): Promise<void> {
+  let chain = Promise.resolve();
+  for (let i = 0; i < n; i++)
+    chain = chain.then(
+      () =>
+        new Promise<void>((resolve, reject) => {
+          const immediate = timer('setImmediate') as ((fn: () => void) => unknown) | undefined;
+          const timeout = timer('setTimeout') as ((fn: () => void, ms: number) => unknown) | undefined;
+          if (immediate !== undefined) immediate(resolve);
+          else if (timeout !== undefined) timeout(resolve, 0);
+          else
+            reject(
+              new Error(
+                "conformance: setImmediate is faked (node:test's mock.timers, or fake timers that keep no handle on the " +
+                  'real one) and already was when @integ/queue/testing loaded: the kit needs real event-loop turns. ' +
+                  'Import it before faking the timers, or leave setImmediate real.',
+              ),
+            );
+        }),
+    );
+  return chain;
+}
+
 const STORE_METHODS = [
   'enqueue',
   'claim',
@@ -87,11 +136,14 @@ function bounded<T>(work: () => T | PromiseLike<T>, ms: number, message: string)
   } catch (error) {
     return Promise.reject(error);
   }
-  let timer: ReturnType<typeof setTimeout> | undefined;
+  // Real timers: a store call must settle in real time, whatever the runner's fake timers hold.
+  const set = (timer('setTimeout') ?? setTimeout) as (fn: () => void, ms: number) => unknown;
+  const clear = (timer('clearTimeout') ?? clearTimeout) as (handle: unknown) => void;
+  let handle: unknown;
   const expired = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(message)), ms);
+    handle = set(() => reject(new Error(message)), ms);
   });
-  return Promise.race([result, expired]).finally(() => clearTimeout(timer));
+  return Promise.race([result, expired]).finally(() => clear(handle));
 }
 
 function guard(inner: QueueStore, label: string, timeout: number): Guard {
