@@ -11,17 +11,27 @@
  * chunk dispatches the joined 12 characters over a limit of 11), the size check skipped for every chunk, and the
  * bound loosened by 8 characters. The slack of 7 is exact: a one-line event's value is its chunk less `data:` and two
  * LFs, so `s.length - 7 > maxEventSize` would be as safe.
+ *
+ * Also review 35's runtime check (R4: the built packages run on Deno 2.9.6 and Bun 1.4.5, scripts in /tmp/r4): on Bun,
+ * connect() ended every stream at its first response with an InvalidArgumentError for `fetch`, and an EventSource
+ * closed at once. Bun 1.4.5 reports `bodyUsed` true as soon as `body.getReader()` is called (for fetch's responses
+ * and for a Response made from a string; Fetch says only a disturbed stream is used, and Node and Deno agree), and the
+ * client read `bodyUsed` after taking its reader. The Responses below report `bodyUsed` as Bun's do.
  */
 import {
+  connect,
   createByteParser,
   createByteParserStream,
   createParser,
   createParserStream,
+  EventSource,
   type Parser,
   type ParserOptions,
   type SseEvent,
+  SseHttpError,
   SseParseError,
 } from '@integ/sse';
+import { createFakeClock, drain } from '@integ/testing';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 
@@ -578,4 +588,66 @@ describe('createParserStream and createByteParserStream against the parser befor
       { seed: 35, numRuns: 1000 },
     );
   }, 120_000);
+});
+
+// ---- a Response whose bodyUsed turns true once its reader is taken, as Bun 1.4.5's do ----
+
+/** A 200 text/event-stream Response reporting `bodyUsed` as Bun 1.4.5 does: true once the body is locked. */
+const bunResponse = (text: string): Response => {
+  const response = new Response(text, { headers: { 'content-type': 'text/event-stream' } });
+  Object.defineProperty(response, 'bodyUsed', { get: () => response.body?.locked === true });
+  return response;
+};
+
+describe('a fetch whose Response reports bodyUsed once its reader is taken (Bun)', () => {
+  it('the model is faithful: bodyUsed is false until getReader(), then true', () => {
+    const response = bunResponse('data: a\n\n');
+    expect(response.bodyUsed).toBe(false);
+    response.body?.getReader();
+    expect(response.bodyUsed).toBe(true);
+  });
+
+  it('connect() reads its events, reconnects with Last-Event-ID, and stops at a 204', async () => {
+    const clock = createFakeClock();
+    const sent: (string | null)[] = [];
+    const replies = [() => bunResponse('id: 1\ndata: a\n\n'), () => bunResponse('id: 2\ndata: b\n\n')];
+    const fetch = async (_url: unknown, init?: RequestInit): Promise<Response> => {
+      sent.push(new Headers(init?.headers).get('last-event-id'));
+      return replies[sent.length - 1]?.() ?? new Response(null, { status: 204 });
+    };
+    const events: string[] = [];
+    let outcome: unknown = 'pending';
+    (async () => {
+      for await (const event of connect('http://h/x', { clock, fetch, backoff: () => 0 }))
+        events.push(event.data);
+    })().then(
+      () => (outcome = 'ended'),
+      (error: unknown) => (outcome = error),
+    );
+    for (let i = 0; i < 5 && outcome === 'pending'; i++) {
+      await drain(3);
+      await clock.advance(30_000);
+    }
+    expect(outcome).toBeInstanceOf(SseHttpError);
+    expect(outcome).toMatchObject({ code: 'ERR_SSE_STATUS', status: 204 });
+    expect([events, sent]).toEqual([
+      ['a', 'b'],
+      [null, '1', '2'],
+    ]);
+  });
+
+  it('an EventSource opens and dispatches its messages', async () => {
+    const clock = createFakeClock();
+    const source = new EventSource('http://h/x', {
+      clock,
+      fetch: async () => bunResponse('id: 7\ndata: a\n\n'),
+    });
+    const seen: string[] = [];
+    source.onopen = () => seen.push('open');
+    source.onmessage = (event) => seen.push(`${event.data}:${event.lastEventId}`);
+    source.onerror = () => seen.push(`error:${source.readyState}`);
+    await drain(5);
+    source.close();
+    expect(seen).toEqual(['open', 'a:7', `error:${EventSource.CONNECTING}`]);
+  });
 });

@@ -462,11 +462,12 @@ export function startSession(target: URL, options: ConnectOptions, sink: Session
       const decoder = new TextDecoder('utf-8', { ignoreBOM: true });
       // So does one whose body was used (mockResolvedValue(response): the same one every time), is locked or is no web
       // stream (node-fetch's), or that has no body at all (whatwg-fetch's: only null is "no body", a HEAD request's):
-      // checked after the status, so a wrapper that read a 404's body to log it gets its SseHttpError.
+      // checked after the status, so a wrapper that read a 404's body to log it gets its SseHttpError. `bodyUsed` is read
+      // before the reader is taken: Bun (1.4.5) reports a body used once it is locked, where Fetch says once disturbed.
       let current: ReadableStreamDefaultReader<Uint8Array> | undefined;
       try {
-        current = response.body === null ? undefined : response.body.getReader();
         fatal = response.bodyUsed;
+        current = response.body === null ? undefined : response.body.getReader();
       } catch {
         fatal = true;
       }
