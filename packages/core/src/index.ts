@@ -1,6 +1,6 @@
 /**
  * @integ/core: the small shared contracts every @integ package builds on. No dependencies and no
- * `node:` imports, so it runs in Node, browsers, Deno, Bun and edge runtimes.
+ * `node:` imports: Node, and checked on Deno and Bun (README); it runs in Chromium inside @integ/sse's browser tests.
  */
 export {
   abortReason,
