@@ -1,0 +1,31 @@
+#!/usr/bin/env sh
+# runtimes/: runtimes.test.ts runs the built packages on Bun and Deno, installed from npm (the `bun` and `deno`
+# packages, ~194 MB, a few seconds from a warm npm cache) into a cache outside the repo.
+# Idempotent: does nothing when the pinned versions are already there. A failed install (npm down or slow) is
+# retried once, then only warned about: the runtimes test then fails under INTEG_REQUIRE_SERVICES=1 and says why,
+# while the rest of CI still runs.
+set -u
+BUN_VERSION=1.4.5
+DENO_VERSION=2.9.6
+DIR=${INTEG_RUNTIMES_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/integ-runtimes}
+BIN=$DIR/node_modules/.bin
+installed() {
+  [ "$("$BIN/bun" --version 2>/dev/null)" = "$BUN_VERSION" ] &&
+    "$BIN/deno" --version 2>/dev/null | head -n 1 | grep -q "^deno $DENO_VERSION "
+}
+if ! installed; then
+  mkdir -p "$DIR"
+  [ -f "$DIR/package.json" ] || echo '{ "name": "integ-runtimes", "private": true }' >"$DIR/package.json"
+  for attempt in 1 2; do
+    # The packages' install scripts put the platform's binary in place: they must run.
+    timeout 300 npm install --prefix "$DIR" --no-audit --no-fund --loglevel=error \
+      "bun@$BUN_VERSION" "deno@$DENO_VERSION" && installed && break
+    echo "runtimes.sh: npm install of bun@$BUN_VERSION deno@$DENO_VERSION failed (attempt $attempt)" >&2
+  done
+fi
+if installed; then
+  echo "bun $("$BIN/bun" --version), $("$BIN/deno" --version | head -n 1) in $BIN"
+else
+  echo "runtimes.sh: WARNING: bun $BUN_VERSION / deno $DENO_VERSION not installed in $BIN; runtimes/runtimes.test.ts will fail" >&2
+fi
+exit 0

@@ -1,0 +1,247 @@
+/**
+ * The built packages on Bun and Deno, as review 35 (brief R4) ran them by hand (decision 0221): core + retry,
+ * breaker, sse (parsers, connect() and EventSource against the runtime's own server, close() letting the process
+ * exit), the CommonJS entries, Deno's type check of the .d.ts and `--location`, and @integ/queue's conformance kit
+ * under `bun test` (with and without bun:test's fake timers). Each script in checks/ prints `ok`/`FAIL` per check
+ * and `== <name> on <runtime>: N/N pass`; this file runs them and pins N.
+ *
+ * Needs the built dist/ (`corepack pnpm build`; CI's `pnpm check` builds) and the binaries: INTEG_BUN / INTEG_DENO,
+ * else the cache .ci/setup.d/runtimes.sh installs into. Without them the file skips loudly; CI sets
+ * INTEG_REQUIRE_SERVICES=1, which turns that skip into a failure.
+ */
+import { execFile, spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { homedir, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+/** The versions the READMEs claim and .ci/setup.d/runtimes.sh installs. */
+const PINNED = { bun: '1.4.5', deno: '2.9.6' } as const;
+const PACKAGES = ['core', 'retry', 'breaker', 'sse', 'queue'] as const;
+type Runtime = keyof typeof PINNED;
+
+const packagesDir = fileURLToPath(new URL('../packages/', import.meta.url));
+const checksDir = fileURLToPath(new URL('./checks/', import.meta.url));
+const {
+  INTEG_BUN,
+  INTEG_DENO,
+  INTEG_RUNTIMES_DIR,
+  INTEG_RUNTIMES_KEEP,
+  INTEG_REQUIRE_SERVICES,
+  XDG_CACHE_HOME,
+} = process.env;
+const required = INTEG_REQUIRE_SERVICES === '1';
+const cacheBin = join(
+  INTEG_RUNTIMES_DIR ?? join(XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'integ-runtimes'),
+  'node_modules',
+  '.bin',
+);
+
+interface Binary {
+  readonly path: string;
+  readonly version: string;
+}
+
+function locate(runtime: Runtime, override: string | undefined): Binary | undefined {
+  const path = override ?? join(cacheBin, runtime);
+  const result = spawnSync(path, ['--version'], { encoding: 'utf8', timeout: 30_000 });
+  const version = result.status === 0 ? /\d+\.\d+\.\d+/.exec(result.stdout)?.[0] : undefined;
+  return version === undefined ? undefined : { path, version };
+}
+
+const binaries: Partial<Record<Runtime, Binary>> = {};
+const problems: string[] = [];
+for (const [runtime, override] of [
+  ['bun', INTEG_BUN],
+  ['deno', INTEG_DENO],
+] as const) {
+  const binary = locate(runtime, override);
+  if (binary) binaries[runtime] = binary;
+  else problems.push(`${runtime} not found at ${override ?? join(cacheBin, runtime)}`);
+  if (binary && binary.version !== PINNED[runtime])
+    console.warn(
+      `\n!!! runtimes: ${runtime} is ${binary.version}, the READMEs claim ${PINNED[runtime]} !!!\n`,
+    );
+}
+const unbuilt = PACKAGES.filter(
+  (name) =>
+    !existsSync(join(packagesDir, name, 'dist', 'index.js')) ||
+    !existsSync(join(packagesDir, name, 'dist', 'index.cjs')),
+);
+if (unbuilt.length > 0)
+  problems.push(`packages/{${unbuilt.join(',')}}/dist missing (run \`corepack pnpm build\`)`);
+// CI sets INTEG_REQUIRE_SERVICES=1: there a missing runtime or build fails this file instead of skipping it.
+if (problems.length > 0 && required)
+  throw new Error(
+    `${problems.join('; ')}, but INTEG_REQUIRE_SERVICES=1: run .ci/setup.d/runtimes.sh and build first`,
+  );
+if (problems.length > 0)
+  console.warn(
+    `\n!!! runtimes: ${problems.join('; ')}: SKIPPING those runtime checks. Install the runtimes with \`sh .ci/setup.d/runtimes.sh\` (or set INTEG_BUN / INTEG_DENO). !!!\n`,
+  );
+const built = unbuilt.length === 0;
+
+/**
+ * A directory laid out as `npm install` of the packed packages leaves it: node_modules/@integ/<name> holding
+ * package.json (with `workspace:` ranges rewritten, as `pnpm pack` does) and dist/, plus a copy of checks/.
+ * Copies, not symlinks into packages/: Deno reads a `.js` import in a `.d.ts` as its `.d.ts` only under
+ * node_modules, so `deno check` fails through a workspace symlink (TS2307), which no user install has.
+ */
+function stage(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'integ-runtimes-'));
+  const versions = new Map<string, string>();
+  const manifests = PACKAGES.map((name) => {
+    const manifest = JSON.parse(readFileSync(join(packagesDir, name, 'package.json'), 'utf8')) as {
+      name: string;
+      version: string;
+      dependencies?: Record<string, string>;
+    };
+    versions.set(manifest.name, manifest.version);
+    return [name, manifest] as const;
+  });
+  for (const [name, manifest] of manifests) {
+    const target = join(dir, 'node_modules', '@integ', name);
+    mkdirSync(target, { recursive: true });
+    cpSync(join(packagesDir, name, 'dist'), join(target, 'dist'), { recursive: true });
+    const dependencies = manifest.dependencies ?? {};
+    for (const [dependency, range] of Object.entries(dependencies)) {
+      const rest = range.startsWith('workspace:') ? range.slice('workspace:'.length) : undefined;
+      const version = versions.get(dependency) ?? '';
+      if (rest === '*') dependencies[dependency] = version;
+      else if (rest === '^' || rest === '~') dependencies[dependency] = `${rest}${version}`;
+      else if (rest !== undefined) dependencies[dependency] = rest;
+    }
+    writeFileSync(join(target, 'package.json'), JSON.stringify(manifest, null, 2));
+  }
+  writeFileSync(
+    join(dir, 'package.json'),
+    JSON.stringify({
+      name: 'integ-runtimes-check',
+      private: true,
+      type: 'module',
+      dependencies: Object.fromEntries(versions),
+    }),
+  );
+  cpSync(checksDir, dir, { recursive: true });
+  return dir;
+}
+
+interface Run {
+  readonly code: number | null;
+  readonly killed: boolean;
+  readonly output: string;
+}
+
+/** Runs a binary in the staged directory; `killed` when it outlived `timeout` (a process that did not exit). */
+function run(file: string, args: readonly string[], cwd: string, timeout = 20_000): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(
+      file,
+      args,
+      { cwd, timeout, env: { ...process.env, NO_COLOR: '1', DENO_NO_UPDATE_CHECK: '1' } },
+      (error, stdout, stderr) => {
+        const code = error ? (typeof error.code === 'number' ? error.code : null) : 0;
+        resolve({ code, killed: error?.killed === true, output: `${stdout}${stderr}` });
+      },
+    );
+  });
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(address)));
+    });
+  });
+}
+
+let dir = '';
+beforeAll(() => {
+  if (built && Object.keys(binaries).length > 0) dir = stage();
+});
+afterAll(() => {
+  if (dir && INTEG_RUNTIMES_KEEP === '1') console.warn(`runtimes: staged directory kept: ${dir}`);
+  else if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+/** The scripts both runtimes run, with the summary label each prints and its number of checks. */
+const SCRIPTS = [
+  ['core-retry.mjs', 'core + retry', 16],
+  ['breaker.mjs', 'breaker', 9],
+  ['sse.mjs', 'sse', 8],
+  ['sse-exit.mjs', 'sse close()', 5],
+] as const;
+
+for (const runtime of ['bun', 'deno'] as const) {
+  const binary = binaries[runtime];
+  const command = (script: string, extra: readonly string[] = []): string[] =>
+    runtime === 'bun'
+      ? ['run', '--no-install', ...extra, script]
+      : ['run', '-A', '--no-lock', ...extra, script];
+
+  describe.runIf(binary && built)(`${runtime} ${binary?.version ?? PINNED[runtime]}`, () => {
+    const version = binary?.version ?? '';
+    for (const [script, label, count] of SCRIPTS)
+      it(`${script}: ${count}/${count} checks pass and the process exits by itself`, async () => {
+        const result = await run(binary!.path, command(script), dir);
+        expect({ code: result.code, killed: result.killed }, result.output).toEqual({
+          code: 0,
+          killed: false,
+        });
+        expect(result.output).toContain(`== ${label} on ${runtime} ${version}: ${count}/${count} pass`);
+      });
+
+    it('breaker-exit.mjs: an open breaker with a 60 s openFor does not hold the process', async () => {
+      const result = await run(binary!.path, command('breaker-exit.mjs'), dir);
+      expect({ code: result.code, killed: result.killed }, result.output).toEqual({ code: 0, killed: false });
+      expect(result.output).toContain('closed>open\nstate open - script done');
+    });
+
+    it('cjs.cjs: the CommonJS entries load through require() and work', async () => {
+      const result = await run(binary!.path, command('cjs.cjs'), dir);
+      expect(result.code, result.output).toBe(0);
+      const line = result.output.split('\n').find((l) => l.startsWith('{'));
+      expect(JSON.parse(line ?? 'null'), result.output).toEqual({
+        v: 'ok',
+        n: 2,
+        open: true,
+        events: ['a'],
+        pending: 1,
+        runtime,
+      });
+    });
+
+    if (runtime === 'deno') {
+      it("types.ts: deno check of the packages' .d.ts (a wrong payload type is an error)", async () => {
+        const result = await run(binary!.path, ['check', '--no-lock', 'types.ts'], dir, 60_000);
+        expect(result.code, result.output).toBe(0);
+      });
+
+      it('sse-location.mjs: EventSource and connect() resolve relative URLs against --location', async () => {
+        const port = await freePort();
+        const result = await run(
+          binary!.path,
+          command('sse-location.mjs', [`--location=http://127.0.0.1:${port}/app/`]),
+          dir,
+        );
+        expect(result.code, result.output).toBe(0);
+        expect(result.output).toContain(`== sse --location on deno ${version}: 2/2 pass`);
+      });
+    }
+
+    if (runtime === 'bun')
+      for (const [kit, count] of [
+        ['kit.bun.js', 53],
+        ['kit-fake-timers.bun.js', 54],
+        ['kit-fake-before-load.bun.js', 54],
+      ] as const)
+        it(`bun test ${kit}: queue's conformance kit with memoryStore(), ${count} pass`, async () => {
+          const result = await run(binary!.path, ['test', `./kit/${kit}`], dir, 60_000);
+          expect(result.code, result.output).toBe(0);
+          expect(result.output).toMatch(new RegExp(`\\n ${count} pass\\n 0 fail\\n`));
+        });
+  });
+}
