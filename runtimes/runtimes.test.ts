@@ -79,7 +79,11 @@ if (problems.length > 0 && required)
   );
 if (problems.length > 0)
   console.warn(
-    `\n!!! runtimes: ${problems.join('; ')}: SKIPPING those runtime checks. Install the runtimes with \`sh .ci/setup.d/runtimes.sh\` (or set INTEG_BUN / INTEG_DENO). !!!\n`,
+    `\n!!! runtimes: ${problems.join('; ')}: SKIPPING ${unbuilt.length > 0 ? 'all' : 'those'} runtime checks.${
+      Object.keys(binaries).length < 2
+        ? ' Install bun and deno with `sh .ci/setup.d/runtimes.sh` (or set INTEG_BUN / INTEG_DENO).'
+        : ''
+    } !!!\n`,
   );
 const built = unbuilt.length === 0;
 
