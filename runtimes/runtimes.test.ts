@@ -90,8 +90,8 @@ const built = unbuilt.length === 0;
 /**
  * A directory laid out as `npm install` of the packed packages leaves it: node_modules/@integ/<name> holding
  * package.json (with `workspace:` ranges rewritten, as `pnpm pack` does) and dist/, plus a copy of checks/.
- * Copies, not symlinks into packages/: Deno reads a `.js` import in a `.d.ts` as its `.d.ts` only under
- * node_modules, so `deno check` fails through a workspace symlink (TS2307), which no user install has.
+ * Copies, not symlinks into packages/: through a symlink out of node_modules, `deno check` fails on the `.js` import
+ * of a chunk in queue's index.d.ts (TS2307), which no user install has; the same files copied pass.
  */
 function stage(): string {
   const dir = mkdtempSync(join(tmpdir(), 'integ-runtimes-'));

@@ -74,6 +74,9 @@ await check('breaker: probeTimeout aborts a hung probe signal', async () => {
   await rejects(b.execute(fail), () => true, 'trip');
   await wait(45);
   let reason;
+  // The breaker's timers are unref'd on Node (by design): with nothing else pending, Node (the control run) would
+  // exit with code 13 while the probe waits. Bun and Deno keep the process alive either way.
+  const hold = setTimeout(() => {}, 10_000);
   await rejects(
     b.execute(
       ({ signal }) =>
@@ -87,6 +90,7 @@ await check('breaker: probeTimeout aborts a hung probe signal', async () => {
     () => true,
     'probe',
   );
+  clearTimeout(hold);
   assert(reason !== undefined, 'aborted');
   eq(b.state, 'open', 'reopened');
   b.reset();
