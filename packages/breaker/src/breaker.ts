@@ -242,7 +242,7 @@ export const drop = <T>(value: T): T => {
 // settled promise is that microtask at less cost than `queueMicrotask` (which makes an AsyncResource in Node).
 const rejectLater = (error: unknown): Promise<never> =>
   new Promise((_, reject) => RESOLVED.then(() => reject(error)));
-// The breaker's timers do not keep a Node process alive (`unref` where the runtime has it).
+// The breaker's reporting timer does not keep a Node process alive (`unref` where the runtime has it).
 const unref = (handle: TimerHandle): TimerHandle => {
   (handle as { unref?: () => void } | null)?.unref?.();
   return handle;
@@ -620,18 +620,18 @@ export function createBreaker(options: BreakerOptions | null = {}): Breaker {
       // nothing, even for a timeout (the dependency was never asked; the catch sees the signal aborted).
       if (signal?.aborted) throw signal.reason;
       if (timed) start = time();
+      // Not unref'd, unlike the reporting timer: it settles a call somebody awaits, and unref'd it let Node exit
+      // first when the probe waited on nothing else (review-35.test.ts).
       if (from === HALF)
-        probeTimer = unref(
-          clock.setTimeout(() => {
-            // Left armed by a clearTimeout that threw: a settled probe's signal stays as it is (a fetch
-            // body still being read would fail).
-            if (settled) return;
-            // The reason AbortSignal.timeout() uses: a DOMException named TimeoutError.
-            const error = new DOMException(`Probe timed out after ${probeTimeout} ms`, 'TimeoutError');
-            settle(3, error);
-            own.abort(error);
-          }, probeTimeout),
-        );
+        probeTimer = clock.setTimeout(() => {
+          // Left armed by a clearTimeout that threw: a settled probe's signal stays as it is (a fetch
+          // body still being read would fail).
+          if (settled) return;
+          // The reason AbortSignal.timeout() uses: a DOMException named TimeoutError.
+          const error = new DOMException(`Probe timed out after ${probeTimeout} ms`, 'TimeoutError');
+          settle(3, error);
+          own.abort(error);
+        }, probeTimeout);
       ran = 1;
       const value = await fn({ signal: own.signal });
       settle(0, value);
