@@ -23,7 +23,10 @@ function nodeTimers() {
     },
     clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
   };
-  return { clock, armed, move: (ms: number) => void (now += ms) };
+  const move = (ms: number): void => {
+    now += ms;
+  };
+  return { clock, armed, move };
 }
 
 let cleanup: (() => void)[] = [];
