@@ -6,7 +6,7 @@
  * ever sees the queue's `now`.
  */
 import { InvalidArgumentError, isIntegError } from '@integ/core';
-import { type ManualClock, manualClock } from './internal/manual-clock.js';
+import { type ManualClock, manualClock, realTimer, turns } from './internal/manual-clock.js';
 import type { Job, LeasedJob } from './job.js';
 import { createQueue, type Queue, type QueueOptions } from './queue.js';
 import type { QueueStore } from './store.js';
@@ -51,54 +51,6 @@ export interface ConformanceOptions {
 
 const START = Date.UTC(2030, 0, 1);
 
-// The kit runs on its own clock, so the runner's fake timers (vi.useFakeTimers(), jest.useFakeTimers(), node:test's
-// mock.timers) must not hold its event-loop turns or its store-call timeouts: it takes the real timers. The global
-// when it is not a fake, else the real one @sinonjs/fake-timers (vitest's, Jest's) keeps on its clock as `_<name>`
-// to put back on uninstall, else the one of when this module loaded. @sinonjs/fake-timers marks what it installs with
-// its `clock`; node:test installs bound private methods (`bound #setImmediate`); Jest's legacy fakes pass
-// setImmediate on to the real one.
-type TimerName = 'setImmediate' | 'setTimeout' | 'clearTimeout';
-const loadedTimers: Record<TimerName, unknown> = {
-  setImmediate: globalThis.setImmediate,
-  setTimeout: globalThis.setTimeout,
-  clearTimeout: globalThis.clearTimeout,
-};
-const clockOf = (timer: unknown): Record<string, unknown> | undefined =>
-  (timer as { clock?: Record<string, unknown> }).clock;
-const realTimer = (timer: unknown, name: TimerName): unknown => {
-  for (let depth = 0; depth < 8 && typeof timer === 'function'; depth++) {
-    if (clockOf(timer) === undefined && !(timer as () => void).name.startsWith('bound #')) return timer;
-    timer = clockOf(timer)?.[`_${name}`];
-  }
-  return undefined;
-};
-const timer = (name: TimerName): unknown =>
-  realTimer(globalThis[name], name) ?? realTimer(loadedTimers[name], name);
-
-/** One event-loop turn (promise callbacks and setImmediate work in between) on the real timers. */
-function turns(n: number): Promise<void> {
-  let chain = Promise.resolve();
-  for (let i = 0; i < n; i++)
-    chain = chain.then(
-      () =>
-        new Promise<void>((resolve, reject) => {
-          const immediate = timer('setImmediate') as ((fn: () => void) => unknown) | undefined;
-          const timeout = timer('setTimeout') as ((fn: () => void, ms: number) => unknown) | undefined;
-          if (immediate !== undefined) immediate(resolve);
-          else if (timeout !== undefined) timeout(resolve, 0);
-          else
-            reject(
-              new Error(
-                "conformance: setImmediate is faked (node:test's mock.timers, or fake timers that keep no handle on the " +
-                  'real one) and already was when @integ/queue/testing loaded: the kit needs real event-loop turns. ' +
-                  'Import it before faking the timers, or leave setImmediate real.',
-              ),
-            );
-        }),
-    );
-  return chain;
-}
-
 const STORE_METHODS = [
   'enqueue',
   'claim',
@@ -137,8 +89,8 @@ function bounded<T>(work: () => T | PromiseLike<T>, ms: number, message: string)
     return Promise.reject(error);
   }
   // Real timers: a store call must settle in real time, whatever the runner's fake timers hold.
-  const set = (timer('setTimeout') ?? setTimeout) as (fn: () => void, ms: number) => unknown;
-  const clear = (timer('clearTimeout') ?? clearTimeout) as (handle: unknown) => void;
+  const set = (realTimer('setTimeout') ?? setTimeout) as (fn: () => void, ms: number) => unknown;
+  const clear = (realTimer('clearTimeout') ?? clearTimeout) as (handle: unknown) => void;
   let handle: unknown;
   const expired = new Promise<never>((_, reject) => {
     handle = set(() => reject(new Error(message)), ms);

@@ -10,12 +10,49 @@ export interface ManualClock extends Clock {
   advance(ms: number): Promise<void>;
 }
 
-/** Lets the event loop run `turns` times (promise callbacks and setImmediate work in between). */
+// The kit runs on its own clock, so the runner's fake timers (vi.useFakeTimers(), jest.useFakeTimers(), node:test's
+// mock.timers) must not hold its event-loop turns or its store-call timeouts: it takes the real timers (decision
+// 0219; @integ/testing's internal/turn.ts does the same, and the queue must not depend on it). The global when it is
+// not a fake, else the real one @sinonjs/fake-timers (vitest's, Jest's) keeps on its clock as `_<name>` to put back on
+// uninstall, else the one of when this module loaded. @sinonjs/fake-timers marks what it installs with its `clock`;
+// node:test installs bound private methods (`bound #setImmediate`); Jest's legacy fakes pass setImmediate on to the
+// real one.
+type TimerName = 'setImmediate' | 'setTimeout' | 'clearTimeout';
+const loadedTimers: Record<TimerName, unknown> = {
+  setImmediate: globalThis.setImmediate,
+  setTimeout: globalThis.setTimeout,
+  clearTimeout: globalThis.clearTimeout,
+};
+const clockOf = (timer: unknown): Record<string, unknown> | undefined =>
+  (timer as { clock?: Record<string, unknown> }).clock;
+const unwrap = (timer: unknown, name: TimerName): unknown => {
+  for (let depth = 0; depth < 8 && typeof timer === 'function'; depth++) {
+    if (clockOf(timer) === undefined && !(timer as () => void).name.startsWith('bound #')) return timer;
+    timer = clockOf(timer)?.[`_${name}`];
+  }
+  return undefined;
+};
+/** The real `name` timer, or undefined when it is faked out of reach (node:test's mock.timers enabled before load). */
+export const realTimer = (name: TimerName): unknown =>
+  unwrap(globalThis[name], name) ?? unwrap(loadedTimers[name], name);
+
+/** Lets the event loop run `n` times (promise callbacks and setImmediate work in between), on the real timers. */
 export async function turns(n = 5): Promise<void> {
   for (let i = 0; i < n; i++)
-    await new Promise<void>((resolve) =>
-      typeof setImmediate === 'function' ? setImmediate(resolve) : globalThis.setTimeout(resolve, 0),
-    );
+    await new Promise<void>((resolve, reject) => {
+      const immediate = realTimer('setImmediate') as ((fn: () => void) => unknown) | undefined;
+      const timeout = realTimer('setTimeout') as ((fn: () => void, ms: number) => unknown) | undefined;
+      if (immediate !== undefined) immediate(resolve);
+      else if (timeout !== undefined) timeout(resolve, 0);
+      else
+        reject(
+          new Error(
+            "conformance: setImmediate is faked (node:test's mock.timers, or fake timers that keep no handle on the " +
+              'real one) and already was when @integ/queue/testing loaded: the kit needs real event-loop turns. ' +
+              'Import it before faking the timers, or leave setImmediate real.',
+          ),
+        );
+    });
 }
 
 /**
