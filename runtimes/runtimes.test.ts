@@ -2,11 +2,13 @@
  * The built packages on Bun and Deno, as review 35 (brief R4) ran them by hand (decision 0221): core + retry,
  * breaker, sse (parsers, connect() and EventSource against the runtime's own server, close() letting the process
  * exit), the CommonJS entries, Deno's type check of the .d.ts and `--location`, and @integ/queue's conformance kit
- * under `bun test` (with and without bun:test's fake timers). Each script in checks/ prints `ok`/`FAIL` per check
- * and `== <name> on <runtime>: N/N pass`; this file runs them and pins N.
+ * under `bun test` (with and without bun:test's fake timers). Review 36 (decision 0222) runs core + retry, breaker
+ * and sse's parsers in a Chromium page and a workerd module worker too (hosted.ts), plus what only those have: CORS
+ * in front of Retry-After, module-scope state across workerd requests. Each script in checks/ prints `ok`/`FAIL` per
+ * check and `== <name> on <runtime>: N/N pass`; this file runs them and pins N.
  *
- * Needs the built dist/ (`corepack pnpm build`; CI's `pnpm check` builds) and the binaries: INTEG_BUN / INTEG_DENO,
- * else the cache .ci/setup.d/runtimes.sh installs into. Without them the file skips loudly; CI sets
+ * Needs the built dist/ (`corepack pnpm build`; CI's `pnpm check` builds) and the binaries: INTEG_BUN / INTEG_DENO /
+ * INTEG_WORKERD, else the cache .ci/setup.d/runtimes.sh installs into; INTEG_CHROMIUM, else /usr/bin/chromium. Without them the file skips loudly; CI sets
  * INTEG_REQUIRE_SERVICES=1, which turns that skip into a failure.
  */
 import { execFile, spawnSync } from 'node:child_process';
@@ -16,17 +18,30 @@ import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Host, launchChromium, runWorkerd, startHost } from './hosted.js';
 
-/** The versions the READMEs claim and .ci/setup.d/runtimes.sh installs. */
-const PINNED = { bun: '1.4.5', deno: '2.9.6' } as const;
+/**
+ * The versions the READMEs claim: bun, deno and workerd (its version is its compatibility date; npm's workerd
+ * 1.20261117.1) as .ci/setup.d/runtimes.sh installs them, chromium as Debian 12's package was (chromium.sh).
+ */
+const PINNED = { bun: '1.4.5', deno: '2.9.6', workerd: '2026-11-17', chromium: '156.0.8078.79' } as const;
 const PACKAGES = ['core', 'retry', 'breaker', 'sse', 'queue'] as const;
 type Runtime = keyof typeof PINNED;
+/** How each binary prints its version (`workerd 2026-11-17`, `Chromium 156.0.8078.79 built on Debian ...`). */
+const VERSION = {
+  bun: /\d+\.\d+\.\d+/,
+  deno: /\d+\.\d+\.\d+/,
+  workerd: /\d{4}-\d\d-\d\d/,
+  chromium: /\d+(?:\.\d+)+/,
+};
 
 const packagesDir = fileURLToPath(new URL('../packages/', import.meta.url));
 const checksDir = fileURLToPath(new URL('./checks/', import.meta.url));
 const {
   INTEG_BUN,
+  INTEG_CHROMIUM,
   INTEG_DENO,
+  INTEG_WORKERD,
   INTEG_RUNTIMES_DIR,
   INTEG_RUNTIMES_KEEP,
   INTEG_REQUIRE_SERVICES,
@@ -44,10 +59,14 @@ interface Binary {
   readonly version: string;
 }
 
+function defaultPath(runtime: Runtime): string {
+  return runtime === 'chromium' ? '/usr/bin/chromium' : join(cacheBin, runtime);
+}
+
 function locate(runtime: Runtime, override: string | undefined): Binary | undefined {
-  const path = override ?? join(cacheBin, runtime);
+  const path = override ?? defaultPath(runtime);
   const result = spawnSync(path, ['--version'], { encoding: 'utf8', timeout: 30_000 });
-  const version = result.status === 0 ? /\d+\.\d+\.\d+/.exec(result.stdout)?.[0] : undefined;
+  const version = result.status === 0 ? VERSION[runtime].exec(result.stdout)?.[0] : undefined;
   return version === undefined ? undefined : { path, version };
 }
 
@@ -56,10 +75,12 @@ const problems: string[] = [];
 for (const [runtime, override] of [
   ['bun', INTEG_BUN],
   ['deno', INTEG_DENO],
+  ['workerd', INTEG_WORKERD],
+  ['chromium', INTEG_CHROMIUM],
 ] as const) {
   const binary = locate(runtime, override);
   if (binary) binaries[runtime] = binary;
-  else problems.push(`${runtime} not found at ${override ?? join(cacheBin, runtime)}`);
+  else problems.push(`${runtime} not found at ${override ?? defaultPath(runtime)}`);
   if (binary && binary.version !== PINNED[runtime])
     console.warn(
       `\n!!! runtimes: ${runtime} is ${binary.version}, the READMEs claim ${PINNED[runtime]} !!!\n`,
@@ -75,14 +96,18 @@ if (unbuilt.length > 0)
 // CI sets INTEG_REQUIRE_SERVICES=1: there a missing runtime or build fails this file instead of skipping it.
 if (problems.length > 0 && required)
   throw new Error(
-    `${problems.join('; ')}, but INTEG_REQUIRE_SERVICES=1: run .ci/setup.d/runtimes.sh and build first`,
+    `${problems.join('; ')}, but INTEG_REQUIRE_SERVICES=1: run .ci/setup.d/runtimes.sh (chromium: chromium.sh) and build first`,
   );
 if (problems.length > 0)
   console.warn(
     `\n!!! runtimes: ${problems.join('; ')}: SKIPPING ${unbuilt.length > 0 ? 'all' : 'those'} runtime checks.${
-      Object.keys(binaries).length < 2
-        ? ' Install bun and deno with `sh .ci/setup.d/runtimes.sh` (or set INTEG_BUN / INTEG_DENO).'
+      ['bun', 'deno', 'workerd'].some((runtime) => !(runtime in binaries))
+        ? ' Install bun, deno and workerd with `sh .ci/setup.d/runtimes.sh` (or set INTEG_BUN / INTEG_DENO / INTEG_WORKERD).'
         : ''
+    }${
+      'chromium' in binaries
+        ? ''
+        : ' Install chromium with `sh .ci/setup.d/chromium.sh` (or set INTEG_CHROMIUM).'
     } !!!\n`,
   );
 const built = unbuilt.length === 0;
@@ -249,3 +274,66 @@ for (const runtime of ['bun', 'deno'] as const) {
         });
   });
 }
+
+/**
+ * What a Chromium page and a workerd module worker run (runtimes/hosted.ts): core + retry and breaker whole, sse
+ * its parsers and encodeEvent (4 of 8: the rest needs a streaming server of the runtime's own; sse's own browser
+ * tests run connect() and EventSource in Chromium). serve() goes through the host's relay there.
+ */
+const HOSTED = [
+  ['core-retry.mjs', 'core + retry', 16],
+  ['breaker.mjs', 'breaker', 9],
+  ['sse.mjs', 'sse', 4],
+] as const;
+/** A page only: what retry reads of a cross-origin server's Retry-After (CORS). */
+const PAGE_ONLY = [['cors.mjs', 'cors', 3]] as const;
+/** workerd only: a breaker, a registry and a retry budget kept at module scope, used across requests. */
+const WORKER_ONLY = [['workerd-requests.mjs', 'workerd requests', 2]] as const;
+
+/** Resolves with `promise`, or with `late` after `ms` (a page that never reports fails with what it printed). */
+const within = <T>(promise: Promise<T>, ms: number, late: T): Promise<T> =>
+  Promise.race([promise, new Promise<T>((resolve) => setTimeout(() => resolve(late), ms).unref())]);
+
+describe.runIf(binaries.chromium && built)(`chromium ${binaries.chromium?.version ?? ''}`, () => {
+  let host: Host | undefined;
+  let stop: (() => Promise<void>) | undefined;
+  let profile = '';
+  beforeAll(async () => {
+    host = await startHost(
+      dir,
+      [...HOSTED, ...PAGE_ONLY].map(([script]) => script),
+    );
+    profile = mkdtempSync(join(tmpdir(), 'integ-runtimes-chromium-'));
+    stop = launchChromium(binaries.chromium!.path, host, HOSTED[0][0], profile);
+  });
+  afterAll(async () => {
+    await stop?.();
+    await host?.close();
+    // Chromium's helper processes may still be writing to the profile when the browser has exited.
+    if (profile) rmSync(profile, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
+  });
+  for (const [script, label, count] of [...HOSTED, ...PAGE_ONLY])
+    it(`${script} in a page (dist/ as ES modules): ${count}/${count} checks pass`, async () => {
+      const output = await within(host!.output(script), 30_000, `no output from ${script} in 30 s`);
+      expect(output).toContain(
+        `== ${label} on chromium ${binaries.chromium!.version}: ${count}/${count} pass`,
+      );
+    });
+});
+
+describe.runIf(binaries.workerd && built)(`workerd ${binaries.workerd?.version ?? ''}`, () => {
+  let host: Host | undefined;
+  beforeAll(async () => {
+    host = await startHost(dir, []);
+  });
+  afterAll(async () => {
+    await host?.close();
+  });
+  for (const [script, label, count] of [...HOSTED, ...WORKER_ONLY])
+    it(`${script} in a module worker: ${count}/${count} checks pass`, async () => {
+      const { path, version } = binaries.workerd!;
+      const result = await runWorkerd(path, version, dir, script, host!);
+      expect(result.code, result.output).toBe(0);
+      expect(result.output).toContain(`== ${label} on workerd ${version}: ${count}/${count} pass`);
+    });
+});

@@ -1,17 +1,22 @@
 #!/usr/bin/env sh
-# runtimes/: runtimes.test.ts runs the built packages on Bun and Deno, installed from npm (the `bun` and `deno`
-# packages, ~194 MB, a few seconds from a warm npm cache) into a cache outside the repo.
+# runtimes/: runtimes.test.ts runs the built packages on Bun, Deno and workerd (Cloudflare's runtime), installed
+# from npm (the `bun`, `deno` and `workerd` packages, ~354 MB, a few seconds from a warm npm cache) into a cache
+# outside the repo. (Its Chromium checks use Debian's chromium: chromium.sh.)
 # Idempotent: does nothing when the pinned versions are already there. A failed install (npm down or slow) is
 # retried once, then only warned about: the runtimes test then fails under INTEG_REQUIRE_SERVICES=1 and says why,
 # while the rest of CI still runs.
 set -u
 BUN_VERSION=1.4.5
 DENO_VERSION=2.9.6
+# workerd's npm version; the binary reports its compatibility date (`workerd 2026-11-17`).
+WORKERD_VERSION=1.20261117.1
+WORKERD_DATE=2026-11-17
 DIR=${INTEG_RUNTIMES_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/integ-runtimes}
 BIN=$DIR/node_modules/.bin
 installed() {
   [ "$("$BIN/bun" --version 2>/dev/null)" = "$BUN_VERSION" ] &&
-    "$BIN/deno" --version 2>/dev/null | head -n 1 | grep -q "^deno $DENO_VERSION "
+    "$BIN/deno" --version 2>/dev/null | head -n 1 | grep -q "^deno $DENO_VERSION " &&
+    [ "$("$BIN/workerd" --version 2>/dev/null)" = "workerd $WORKERD_DATE" ]
 }
 if ! installed; then
   mkdir -p "$DIR"
@@ -21,13 +26,13 @@ if ! installed; then
     # 10-60 s) made an unreachable registry cost 4m40s here; one quick retry of ours instead, each attempt capped.
     timeout 150 npm install --prefix "$DIR" --no-audit --no-fund --loglevel=error --fetch-retries=1 \
       --fetch-retry-mintimeout=2000 --fetch-retry-maxtimeout=5000 \
-      "bun@$BUN_VERSION" "deno@$DENO_VERSION" && installed && break
-    echo "runtimes.sh: npm install of bun@$BUN_VERSION deno@$DENO_VERSION failed (attempt $attempt)" >&2
+      "bun@$BUN_VERSION" "deno@$DENO_VERSION" "workerd@$WORKERD_VERSION" && installed && break
+    echo "runtimes.sh: npm install of bun@$BUN_VERSION deno@$DENO_VERSION workerd@$WORKERD_VERSION failed (attempt $attempt)" >&2
   done
 fi
 if installed; then
-  echo "bun $("$BIN/bun" --version), $("$BIN/deno" --version | head -n 1) in $BIN"
+  echo "bun $("$BIN/bun" --version), $("$BIN/deno" --version | head -n 1), $("$BIN/workerd" --version) in $BIN"
 else
-  echo "runtimes.sh: WARNING: bun $BUN_VERSION / deno $DENO_VERSION not installed in $BIN; runtimes/runtimes.test.ts will fail" >&2
+  echo "runtimes.sh: WARNING: bun $BUN_VERSION / deno $DENO_VERSION / workerd $WORKERD_VERSION not installed in $BIN; runtimes/runtimes.test.ts will fail" >&2
 fi
 exit 0

@@ -1,5 +1,6 @@
 // sse: the three parser forms over chunked input; connect() and EventSource against a loopback SSE server of
-// the runtime's own (Deno.serve / Bun.serve): events, Last-Event-ID on reconnect, 204 stops.
+// the runtime's own (Deno.serve / Bun.serve): events, Last-Event-ID on reconnect, 204 stops. In a page and in workerd
+// (runtimes/hosted.ts) only the parsers and encodeEvent run: the rest is marked ownServer.
 
 import { isIntegError } from '@integ/core';
 import {
@@ -99,6 +100,7 @@ await check(
       await server.close();
     }
   },
+  { ownServer: true },
 );
 await check('sse: encodeEvent round-trips through createParser', async () => {
   const got = [];
@@ -136,47 +138,51 @@ function streamed(parts) {
   );
 }
 
-await check('sse: connect() reads events, reconnects with Last-Event-ID, stops for good on 204', async () => {
-  const log = [];
-  const server = await sseServer(log);
-  try {
-    const got = [];
-    const reconnects = [];
-    const stream = connect(server.url, {
-      backoff: () => 0,
-      onReconnect: ({ attempt, delay }) => reconnects.push({ attempt, delay }),
-    });
-    await rejects(
-      (async () => {
-        for await (const ev of stream) got.push({ ...ev });
-      })(),
-      (e) => e instanceof SseHttpError && isIntegError(e, 'ERR_SSE_STATUS') && e.status === 204,
-      '204',
-    );
-    eq(
-      got,
-      [
-        { type: 'message', data: 'a', lastEventId: '1' },
-        { type: 'tick', data: 'b', lastEventId: '2' },
-        { type: 'message', data: 'c', lastEventId: '3' },
-      ],
-      'events',
-    );
-    eq(
-      log.map((l) => l.lastEventId),
-      [null, '2', '3'],
-      'Last-Event-ID sent on each reconnect',
-    );
-    eq(log[0].accept, 'text/event-stream', 'accept');
-    eq([stream.lastEventId, reconnects.length], ['3', 2], 'lastEventId, reconnects');
-    assert(
-      reconnects.every((r) => r.delay === 5),
-      `waits ${JSON.stringify(reconnects)}`,
-    );
-  } finally {
-    await server.close();
-  }
-});
+await check(
+  'sse: connect() reads events, reconnects with Last-Event-ID, stops for good on 204',
+  async () => {
+    const log = [];
+    const server = await sseServer(log);
+    try {
+      const got = [];
+      const reconnects = [];
+      const stream = connect(server.url, {
+        backoff: () => 0,
+        onReconnect: ({ attempt, delay }) => reconnects.push({ attempt, delay }),
+      });
+      await rejects(
+        (async () => {
+          for await (const ev of stream) got.push({ ...ev });
+        })(),
+        (e) => e instanceof SseHttpError && isIntegError(e, 'ERR_SSE_STATUS') && e.status === 204,
+        '204',
+      );
+      eq(
+        got,
+        [
+          { type: 'message', data: 'a', lastEventId: '1' },
+          { type: 'tick', data: 'b', lastEventId: '2' },
+          { type: 'message', data: 'c', lastEventId: '3' },
+        ],
+        'events',
+      );
+      eq(
+        log.map((l) => l.lastEventId),
+        [null, '2', '3'],
+        'Last-Event-ID sent on each reconnect',
+      );
+      eq(log[0].accept, 'text/event-stream', 'accept');
+      eq([stream.lastEventId, reconnects.length], ['3', 2], 'lastEventId, reconnects');
+      assert(
+        reconnects.every((r) => r.delay === 5),
+        `waits ${JSON.stringify(reconnects)}`,
+      );
+    } finally {
+      await server.close();
+    }
+  },
+  { ownServer: true },
+);
 await check(
   'sse: EventSource gets open/message/named events, reconnects with Last-Event-ID, 204 closes it',
   async () => {
@@ -220,6 +226,7 @@ await check(
       await server.close();
     }
   },
+  { ownServer: true },
 );
 await check(
   'sse: connect() idleTimeout: a silent stream reconnects with a TimeoutError and Last-Event-ID',
@@ -265,5 +272,6 @@ await check(
       await server.close();
     }
   },
+  { ownServer: true },
 );
 summary('sse');
