@@ -1,6 +1,6 @@
 /**
  * @integ/core: the small shared contracts every @integ package builds on. No dependencies and no
- * `node:` imports: Node, and checked on Deno and Bun (README); it runs in Chromium inside @integ/sse's browser tests.
+ * `node:` imports: Node, and checked on Deno, Bun, Chromium and workerd (README).
  */
 export {
   abortReason,
