@@ -12,7 +12,7 @@ import { sqliteStore } from '@integ/queue/sqlite';
 import { createFakeClock } from '@integ/testing';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { recordingLogger, stores } from '../test/review.js';
-import { openTestDatabase, testDriver } from '../test/sqlite-db.js';
+import { nodeSqliteReadsUris, openTestDatabase, testDriver } from '../test/sqlite-db.js';
 import { turns } from './internal/manual-clock.js';
 
 /** Everything a user may see of an error: its message, its `cause` chain and its inspect output. */
@@ -98,10 +98,13 @@ describe('sqliteStore() errors and logs name the path without URL userinfo', () 
 
   it('when the store is closed, locked, and in the worker log line', async () => {
     // Relative paths that open: better-sqlite3 reads a file: URI as a file name (no SQLITE_USE_URI), node:sqlite
-    // (where the addon does not load: Node 22+) as a URI with no authority; so these are directories under the
-    // working directory.
+    // (where the addon does not load: Node 22+) from Node 22.15 as a URI with no authority, before as a file name;
+    // so these are directories under the working directory.
     process.chdir(dir);
-    const uriFile = testDriver === 'node:sqlite' ? 'alice:S3CRET@db/jobs.db' : 'file:alice:S3CRET@db/jobs.db';
+    const uriFile =
+      testDriver === 'node:sqlite' && nodeSqliteReadsUris
+        ? 'alice:S3CRET@db/jobs.db'
+        : 'file:alice:S3CRET@db/jobs.db';
     mkdirSync(join(dir, uriFile, '..'), { recursive: true });
     mkdirSync(join(dir, 'https:', 'alice:S3CRET@example.com'), { recursive: true });
     for (const [path, file] of [

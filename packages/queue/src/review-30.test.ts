@@ -6,6 +6,7 @@ import { createFakeClock } from '@integ/testing';
 import fc from 'fast-check';
 import { describe, expect, it, vi } from 'vitest';
 import { inTempDirectory, recordingLogger, stores, withDriver } from '../test/review.js';
+import { nodeSqliteReadsUris } from '../test/sqlite-db.js';
 import { turns } from './internal/manual-clock.js';
 
 /** Everything a user may see of an error: its message, its `cause` chain and its inspect output. */
@@ -49,7 +50,8 @@ const openingDb = () => ({
   inTransaction: false,
 });
 
-const hasNodeSqlite = process.getBuiltinModule?.('node:sqlite') !== undefined;
+// node:sqlite as the one that reads `file:` paths as URIs (Node >= 22.15); elsewhere its stand-in.
+const hasNodeSqlite = nodeSqliteReadsUris;
 
 describe('sqliteStore() path userinfo: round 29 cross-review', () => {
   // The test's directory is the working directory ('USR:SEC' and other relative `file:` URIs open there).

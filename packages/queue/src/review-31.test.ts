@@ -12,12 +12,14 @@ import { createFakeClock } from '@integ/testing';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { inTempDirectory, recordingLogger, stores, withDriver } from '../test/review.js';
+import { nodeSqliteReadsUris } from '../test/sqlite-db.js';
 
 /** Everything a user may see of an error: its message, its `cause` chain and its inspect output. */
 const seen = (error: unknown): string =>
   `${String((error as Error)?.message)}\n${inspect(error, { depth: 10 })}`;
 
-const hasNodeSqlite = process.getBuiltinModule?.('node:sqlite') !== undefined;
+// node:sqlite as the one that reads `file:` paths as URIs (Node >= 22.15); elsewhere its stand-in.
+const hasNodeSqlite = nodeSqliteReadsUris;
 
 const sqliteError = (message: string, errcode: number): Error =>
   Object.assign(new Error(message), { code: 'ERR_SQLITE_ERROR', errcode });
@@ -132,15 +134,25 @@ describe('sqliteStore() path rules (decision 0207): round 30 cross-review', () =
     },
   );
 
-  it('a file: URI is one to node:sqlite only: better-sqlite3 (SQLITE_USE_URI=0) opens a file of that name (README)', async () => {
+  it('a file: URI is one to node:sqlite from Node 22.15 only: better-sqlite3 (SQLITE_USE_URI=0) and older node:sqlite open a file of that name (README)', async () => {
     const path = 'file:jobs.db?mode=rwc';
     const store = sqliteStore({ path });
     await store.close();
     expect(
-      existsSync(join(temp.dir, store.driver === 'node:sqlite' ? 'jobs.db' : 'file:jobs.db?mode=rwc')),
+      existsSync(
+        join(
+          temp.dir,
+          store.driver === 'node:sqlite' && nodeSqliteReadsUris ? 'jobs.db' : 'file:jobs.db?mode=rwc',
+        ),
+      ),
     ).toBe(true);
     expect(
-      existsSync(join(temp.dir, store.driver === 'node:sqlite' ? 'file:jobs.db?mode=rwc' : 'jobs.db')),
+      existsSync(
+        join(
+          temp.dir,
+          store.driver === 'node:sqlite' && nodeSqliteReadsUris ? 'file:jobs.db?mode=rwc' : 'jobs.db',
+        ),
+      ),
     ).toBe(false);
   });
 

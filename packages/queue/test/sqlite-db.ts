@@ -87,6 +87,25 @@ const picked = pick();
 /** The driver the tests' own connections use, which is also the one `driver: 'auto'` picks. */
 export const testDriver: 'better-sqlite3' | 'node:sqlite' = picked.driver;
 
+/**
+ * Whether this Node's node:sqlite reads a `file:` path as a URI: from Node 22.15 (its URL support), while 22.13 and
+ * 22.14 take it as a file name, as better-sqlite3 does (found running the suite on 22.13.0). Probed with an
+ * authority only a URI reader refuses ('invalid uri authority'); a file-name reader cannot open the path's missing
+ * directory, so nothing is created either way.
+ */
+export const nodeSqliteReadsUris: boolean = (() => {
+  const sqlite = process.getBuiltinModule?.('node:sqlite') as
+    | { DatabaseSync: new (path: string) => TestDatabase }
+    | undefined;
+  if (sqlite === undefined) return false;
+  try {
+    new sqlite.DatabaseSync('file://probe:probe@host/integ-no-such-dir/probe.db').close();
+    return false;
+  } catch (error) {
+    return /invalid uri authority/.test((error as Error).message);
+  }
+})();
+
 /** Opens `path` (created if missing unless `readonly`). */
 export function openTestDatabase(
   path: string,
