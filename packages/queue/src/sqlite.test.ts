@@ -276,7 +276,7 @@ describe('sqliteStore', () => {
       vi.restoreAllMocks();
     });
 
-    it('says how to build the addon when npm 11 skipped its install script (no bindings file)', () => {
+    it('says how to build the addon when its install script did not run (no bindings file)', () => {
       const cause = new Error(
         'Could not locate the bindings file. Tried:\n → /app/node_modules/better-sqlite3/build/better_sqlite3.node',
       );

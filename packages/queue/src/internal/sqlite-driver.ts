@@ -101,23 +101,36 @@ export function openDatabase(path: string, driver: SqliteDriver, busyTimeout: nu
         /NODE_MODULE_VERSION|bindings file|compiled against|dlopen|Cannot find module/i.test(message);
       if (!bindingProblem) throw error;
       cause = error;
-      failures.push(`better-sqlite3: ${message.split('\n')[0]}`);
-      // Installed, but no addon for this Node: npm 11 and pnpm 10 skip its build script until it is approved.
-      if (!/module 'better-sqlite3'/.test(message))
-        fix = `build better-sqlite3's native addon for Node ${node} (npm 11 and pnpm 10 skip its install script until approved): npm install-scripts approve better-sqlite3 && npm rebuild better-sqlite3 (pnpm: pnpm approve-builds, then pnpm rebuild better-sqlite3)`;
+      // Node's dlopen message starts with the addon's path and gives the reason on the next lines;
+      // bindings' lists every path it tried.
+      const abi = /VERSION (\d+)[\s\S]*VERSION (\d+)/.exec(message);
+      let problem = message.split(/\. Tried:|\n/)[0];
+      if (/bindings file/.test(message))
+        // Installed, no addon: its install script did not run (npm 11 runs it, with a notice until approved).
+        fix = `build its addon for Node ${node} (its install script did not run: pnpm 10 skips it until approved, npm with --ignore-scripts): npm install-scripts approve better-sqlite3 && npm rebuild better-sqlite3 (pnpm: pnpm approve-builds)`;
+      else if (!/module 'better-sqlite3'/.test(message)) {
+        // An addon that does not load here: built for another Node version (or platform).
+        if (abi) problem = `built for NODE_MODULE_VERSION ${abi[1]}, Node ${node} needs ${abi[2]}`;
+        fix = `rebuild it for Node ${node}: npm rebuild better-sqlite3 (pnpm rebuild better-sqlite3)`;
+      }
+      failures.push(`better-sqlite3: ${problem}`);
     }
   }
-  if (driver !== 'better-sqlite3') {
-    let mod: unknown;
-    try {
-      mod = load('node:sqlite');
-    } catch (error) {
-      failures.push(`node:sqlite: ${(error as Error).message}`);
-    }
-    if (mod !== undefined) return nodeSqlite(mod as { DatabaseSync: NodeCtor }, path);
+  let builtin: unknown;
+  try {
+    builtin = load('node:sqlite');
+  } catch (error) {
+    if (driver !== 'better-sqlite3') failures.push(`node:sqlite: ${(error as Error).message}`);
   }
+  if (builtin === undefined)
+    fix =
+      driver === 'node:sqlite'
+        ? "run on Node >= 22.13, or use driver: 'auto' with better-sqlite3 installed"
+        : `${fix}, or run on Node >= 22.13 for node:sqlite`;
+  else if (driver !== 'better-sqlite3') return nodeSqlite(builtin as { DatabaseSync: NodeCtor }, path);
+  else fix += ", or use driver: 'auto' (falls back to node:sqlite)";
   throw new StoreUnavailableError(
-    `No SQLite driver could be loaded for @integ/queue/sqlite (${failures.join('; ')}); ${fix}, or run on Node >= 22.13 for node:sqlite`,
+    `No SQLite driver could be loaded for @integ/queue/sqlite (${failures.join('; ')}); ${fix}`,
     { cause },
   );
 }
