@@ -131,3 +131,89 @@ describe('review 36 (B2): what StoreUnavailableError says about better-sqlite3',
     expect(message).toContain('or run on Node >= 22.13 for node:sqlite');
   });
 });
+
+describe('review 36 (B2): better-sqlite3 13 on a Node with Node-API 9', () => {
+  // `pnpm add better-sqlite3` (the README's line) took 13.2.0, the registry's latest, outside the peer range
+  // ^12: its prebuilt addon is Node-API 10, and on Node 20.20 and 22.13.0 (Node-API 9) opening a database killed
+  // the process with SIGSEGV (exit 139), before any error could be thrown; on 22.23 and 24.21 it worked.
+  const realNapi = Object.getOwnPropertyDescriptor(process.versions, 'napi') as PropertyDescriptor;
+  const setNapi = (value: string): void => {
+    Object.defineProperty(process.versions, 'napi', { ...realNapi, value });
+  };
+  afterEach(() => {
+    Object.defineProperty(process.versions, 'napi', realNapi);
+    vi.restoreAllMocks();
+  });
+  /** better-sqlite3 of `version` whose constructor counts its calls (13 on Node-API 9 would crash there). */
+  const betterOf = (version: string, withNodeSqlite = false) => {
+    const opened: string[] = [];
+    const Database = function Database(this: object, path: string) {
+      opened.push(path);
+      Object.assign(this, {
+        exec() {},
+        prepare: () => ({
+          run: () => ({ changes: 0, lastInsertRowid: 0 }),
+          get: () => undefined,
+          all: () => [],
+        }),
+        close() {},
+        inTransaction: false,
+      });
+    };
+    vi.spyOn(process, 'getBuiltinModule').mockImplementation(((id: string) => {
+      if (id === 'node:module')
+        return {
+          createRequire: () => (request: string) => {
+            if (request === 'better-sqlite3') return Database;
+            if (request === 'better-sqlite3/package.json') return { version };
+            throw new Error(`unexpected require(${request})`);
+          },
+        };
+      if (id === 'node:sqlite')
+        return withNodeSqlite
+          ? {
+              DatabaseSync: function DatabaseSync(path: string) {
+                opened.push(`node:sqlite ${path}`);
+                throw new Error('stand-in');
+              },
+            }
+          : undefined;
+      return realGetBuiltin(id);
+    }) as typeof process.getBuiltinModule);
+    return opened;
+  };
+
+  it('is refused before it is opened, with a StoreUnavailableError that says to install better-sqlite3@12', () => {
+    setNapi('9');
+    const opened = betterOf('13.2.0');
+    const message = messageOf(() => sqliteStore({ path: ':memory:' }));
+    expect(opened).toEqual([]);
+    expect(message).toContain('better-sqlite3 13.2.0');
+    expect(message).toContain('Node-API 10');
+    expect(message).toContain('better-sqlite3@12');
+  });
+
+  it("driver 'auto' falls back to node:sqlite (Node 22.13: Node-API 9, node:sqlite there)", () => {
+    setNapi('9');
+    const opened = betterOf('13.2.0', true);
+    expect(() => sqliteStore({ path: ':memory:' })).toThrow();
+    expect(opened).toEqual(['node:sqlite :memory:']);
+  });
+
+  it('is opened where Node-API is 10, and 12 is opened on Node-API 9', () => {
+    setNapi('10');
+    const on10 = betterOf('13.2.0');
+    const open = (): void => {
+      try {
+        void sqliteStore({ path: ':memory:' }).close();
+      } catch {} // the stand-in is hardly a database: only the constructor call counts
+    };
+    open();
+    expect(on10).toEqual([':memory:']);
+    vi.restoreAllMocks();
+    setNapi('9');
+    const twelve = betterOf('12.11.1');
+    open();
+    expect(twelve).toEqual([':memory:']);
+  });
+});

@@ -57,6 +57,15 @@ function load(id: string): unknown {
 
 function better(path: string, busyTimeout: number): Opened {
   const mod = load('better-sqlite3') as { default?: BetterCtor } & BetterCtor;
+  // better-sqlite3 13 ships Node-API 10 addons: on Node-API 9 (Node 20, 22.13) opening a database kills the
+  // process with SIGSEGV instead of throwing. Refused here, so 'auto' can still fall back to node:sqlite.
+  const { napi } = process.versions;
+  let version = '';
+  try {
+    version = (load('better-sqlite3/package.json') as { version: string }).version;
+  } catch {}
+  if (Number.parseFloat(version) >= 13 && Number(napi) < 10)
+    throw new Error(`better-sqlite3 ${version} is compiled against Node-API 10 (Node >= 22.14), not ${napi}`);
   const Database = mod.default ?? mod;
   return { db: new Database(path, { timeout: busyTimeout }), driver: 'better-sqlite3' };
 }
@@ -105,7 +114,8 @@ export function openDatabase(path: string, driver: SqliteDriver, busyTimeout: nu
       // bindings' lists every path it tried.
       const abi = /VERSION (\d+)[\s\S]*VERSION (\d+)/.exec(message);
       let problem = message.split(/\. Tried:|\n/)[0];
-      if (/bindings file/.test(message))
+      if (/Node-API/.test(message)) fix = 'install better-sqlite3@12';
+      else if (/bindings file/.test(message))
         // Installed, no addon: its install script did not run (npm 11 runs it, with a notice until approved).
         fix = `build its addon for Node ${node} (its install script did not run: pnpm 10 skips it until approved, npm with --ignore-scripts): npm install-scripts approve better-sqlite3 && npm rebuild better-sqlite3 (pnpm: pnpm approve-builds)`;
       else if (!/module 'better-sqlite3'/.test(message)) {
