@@ -183,6 +183,30 @@ describe('README examples', () => {
     expect(notRunning).toEqual([]);
   });
 
+  it("names every @integ package an example imports in the README's install lines", () => {
+    // A strict pnpm project makes importable only what was added (review 36: retry's FAQ example needs
+    // @integ/testing, breaker's @integ/retry, and `pnpm add` of the package alone gave "Cannot find package").
+    const missing: string[] = [];
+    for (const pkg of packages) {
+      let markdown: string;
+      try {
+        markdown = readFileSync(join(packagesDir, pkg, 'README.md'), 'utf8');
+      } catch {
+        continue;
+      }
+      const installed = new Set(
+        markdown
+          .split('\n')
+          .filter((line) => /^(pnpm add|npm (install|i)) /.test(line))
+          .flatMap((line) => line.replace(/#.*/, '').match(/@integ\/[a-z-]+/g) ?? []),
+      );
+      for (const block of blocks.filter((b) => b.pkg === pkg))
+        for (const [, name] of block.code.matchAll(/from ['"](@integ\/[a-z-]+)/g))
+          if (!installed.has(name as string)) missing.push(`${nameOf(block)} imports ${name}`);
+    }
+    expect(missing).toEqual([]);
+  });
+
   const checked = blocks.filter((block) => block.mark !== 'fragment');
   // JavaScript users write no parameter types: their blocks are checked as strictly, less implicit `any`.
   const errors = new Map([
