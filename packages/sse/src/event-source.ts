@@ -128,9 +128,17 @@ export class EventSource extends EventTarget {
     const handler = this.#handlers[event.type as 'open'];
     if (typeof handler === 'function' && handler.call(this, event) === false) event.preventDefault();
   };
+  // workerd's EventTarget calls a target's on<type> property itself as dispatch begins (before the listeners, `this`
+  // not the target, a false return ignored), so there each handler ran twice. The type being dispatched reads as
+  // no handler until the first listener of its type, added in the constructor before any other, runs.
+  #hidden?: string | undefined;
 
   constructor(url: string | URL, init: EventSourceInit = {}) {
     super();
+    for (const type of ['open', 'message', 'error'])
+      this.addEventListener(type, () => {
+        this.#hidden = '';
+      });
     // The arguments are converted first, as WebIDL does: the URL is required (a TypeError, as the DOM's) and
     // stringified as a USVString (a Symbol throws a TypeError, `1` or `{ toString }` work); init must be an
     // object, null or undefined (null and undefined read as an empty dictionary), and its withCredentials is
@@ -147,6 +155,7 @@ export class EventSource extends EventTarget {
     const fire = (type: string, state: 0 | 1 | 2, event: Event = new Event(type)): void => {
       if (this.#readyState === 2) return;
       this.#readyState = state;
+      this.#hidden = type;
       this.dispatchEvent(event);
     };
     // The events of a chunk, dispatched one at a time by drain(): the DOM dispatches each in a task of its
@@ -219,21 +228,21 @@ export class EventSource extends EventTarget {
   }
 
   get onopen(): Handler {
-    return this.#handlers.open ?? null;
+    return (this.#hidden !== 'open' && this.#handlers.open) || null;
   }
   set onopen(handler: HandlerInit) {
     this.#on('open', handler);
   }
 
   get onmessage(): Handler<MessageEvent> {
-    return this.#handlers.message ?? null;
+    return (this.#hidden !== 'message' && this.#handlers.message) || null;
   }
   set onmessage(handler: HandlerInit<MessageEvent>) {
     this.#on('message', handler);
   }
 
   get onerror(): Handler {
-    return this.#handlers.error ?? null;
+    return (this.#hidden !== 'error' && this.#handlers.error) || null;
   }
   set onerror(handler: HandlerInit) {
     this.#on('error', handler);
