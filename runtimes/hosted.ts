@@ -2,7 +2,10 @@
  * The checks in runtimes where they cannot start a server of their own or print to a terminal we read: a Chromium
  * page and a workerd module worker. A node:http server on loopback (the host) serves the staged directory (the
  * page loads dist/ as ES modules through an import map, unbundled), takes each page's output, and relays the
- * requests a check's serve() gets to the handler in the page or worker (checks/lib.mjs, relay()).
+ * requests a check's serve() gets to the handler in the page or worker (checks/lib.mjs, relay()). For a worker the
+ * relay streams: the host writes each chunk of the handler's body to the client as the worker posts it, so an SSE
+ * client in workerd reads events from a real loopback server one at a time (decision 0223); a page's bodies come
+ * whole.
  */
 import { execFile, spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -19,10 +22,13 @@ interface Job {
   readonly url: string;
   readonly headers: [string, string][];
   readonly response: ServerResponse;
+  /** The client went away before the response ended: the relay cancels the handler's body. */
+  hungUp: boolean;
 }
 
 interface Relay {
-  readonly jobs: Job[];
+  /** Requests for the relay's handler, and notices of clients gone (`{ gone: seq }`), in order. */
+  readonly jobs: (Job | { readonly gone: number })[];
   poller: ServerResponse | undefined;
   closed: boolean;
 }
@@ -40,16 +46,14 @@ export interface Host {
 
 const PACKAGES = ['core', 'retry', 'breaker', 'sse'] as const;
 
-const body = (request: IncomingMessage): Promise<string> =>
+const bytes = (request: IncomingMessage): Promise<Buffer> =>
   new Promise((resolve, reject) => {
-    let text = '';
-    request.setEncoding('utf8');
-    request.on('data', (chunk: string) => {
-      text += chunk;
-    });
-    request.on('end', () => resolve(text));
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.on('end', () => resolve(Buffer.concat(chunks)));
     request.on('error', reject);
   });
+const body = async (request: IncomingMessage): Promise<string> => (await bytes(request)).toString('utf8');
 
 /**
  * A page that runs `script` (a check, top-level await and all) with the packages' dist/ files mapped by an import
@@ -117,11 +121,11 @@ export async function startHost(dir: string, scripts: readonly string[]): Promis
       return;
     }
     relay.jobs.shift();
-    waiting.set(job.seq, job);
-    const { seq, method, url, headers } = job;
-    poller
-      .writeHead(200, { 'content-type': 'application/json' })
-      .end(JSON.stringify({ seq, method, url, headers }));
+    const message =
+      'gone' in job
+        ? { gone: job.gone }
+        : { seq: job.seq, method: job.method, url: job.url, headers: job.headers };
+    poller.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(message));
   };
   let seq = 0;
   let crossOrigin = '';
@@ -134,13 +138,24 @@ export async function startHost(dir: string, scripts: readonly string[]): Promis
       for (let i = 0; i < request.rawHeaders.length; i += 2)
         headers.push([request.rawHeaders[i] ?? '', request.rawHeaders[i + 1] ?? '']);
       const relay = relayOf(name);
-      relay.jobs.push({
+      const job: Job = {
         seq: ++seq,
         method: request.method ?? 'GET',
         url: `http://${request.headers.host}${url.pathname}${url.search}`,
         headers,
         response,
+        hungUp: false,
+      };
+      waiting.set(job.seq, job);
+      // A client that hangs up (an aborted fetch, the idleTimeout watchdog) before the handler's body ends.
+      response.on('close', () => {
+        waiting.delete(job.seq);
+        if (response.writableFinished) return;
+        job.hungUp = true;
+        relay.jobs.push({ gone: job.seq });
+        hand(relay);
       });
+      relay.jobs.push(job);
       hand(relay);
       return;
     }
@@ -157,21 +172,44 @@ export async function startHost(dir: string, scripts: readonly string[]): Promis
       response.writeHead(204).end();
       return;
     }
-    if (kind === 'reply') {
-      const reply = JSON.parse(await body(request)) as {
-        status: number;
-        headers: [string, string][];
-        body: string;
-      };
+    // The handler's response, streamed: the head, each chunk as the handler's body gives it (written and sent at
+    // once, as an SSE server flushes each event), then the end, or an abort when the body errored. 410: gone.
+    if (kind === 'head' || kind === 'chunk' || kind === 'end' || kind === 'abort') {
       const job = waiting.get(Number(name));
-      waiting.delete(Number(name));
-      const headers = new Map(reply.headers);
-      // A handler that sets no CORS header of its own gets the permissive ones: its headers (Retry-After) readable.
-      if (!headers.has('access-control-allow-origin')) {
-        headers.set('access-control-allow-origin', '*');
-        headers.set('access-control-expose-headers', '*');
+      const data = await bytes(request);
+      if (!job || job.hungUp) return void response.writeHead(410).end();
+      if (kind === 'head') {
+        const reply = JSON.parse(data.toString('utf8')) as {
+          status: number;
+          headers: [string, string][];
+          body?: string;
+        };
+        const headers = new Map(reply.headers);
+        // A handler that sets no CORS header of its own gets the permissive ones: its headers (Retry-After) readable.
+        if (!headers.has('access-control-allow-origin')) {
+          headers.set('access-control-allow-origin', '*');
+          headers.set('access-control-expose-headers', '*');
+        }
+        job.response.writeHead(reply.status, Object.fromEntries(headers));
+        // A page's relay sends the body whole with the head (checks/lib.mjs).
+        if (reply.body === undefined) job.response.flushHeaders();
+        else job.response.end(reply.body);
+      } else if (kind === 'chunk' || kind === 'end') {
+        // Written (flushed to the socket), or the client hung up meanwhile: a write to a closed socket may never
+        // call back.
+        await new Promise<void>((resolve) => {
+          const done = (): void => {
+            job.response.off('close', done);
+            resolve();
+          };
+          job.response.on('close', done);
+          if (kind === 'chunk') job.response.write(data, done);
+          else job.response.end(done);
+        });
+        if (job.hungUp) return void response.writeHead(410).end();
+      } else {
+        job.response.destroy();
       }
-      job?.response.writeHead(reply.status, Object.fromEntries(headers)).end(reply.body);
       response.writeHead(204).end();
       return;
     }

@@ -4,7 +4,8 @@
  * exit), the CommonJS entries, Deno's type check of the .d.ts and `--location`, and @integ/queue's conformance kit
  * under `bun test` (with and without bun:test's fake timers). Review 36 (decision 0222) runs core + retry, breaker
  * and sse's parsers in a Chromium page and a workerd module worker too (hosted.ts), plus what only those have: CORS
- * in front of Retry-After, module-scope state across workerd requests. Each script in checks/ prints `ok`/`FAIL` per
+ * in front of Retry-After, module-scope state across workerd requests; and (decision 0223) all of sse in workerd,
+ * against the host's streaming relay, with Node as the control. Each script in checks/ prints `ok`/`FAIL` per
  * check and `== <name> on <runtime>: N/N pass`; this file runs them and pins N.
  *
  * Needs the built dist/ (`corepack pnpm build`; CI's `pnpm check` builds) and the binaries: INTEG_BUN / INTEG_DENO /
@@ -189,7 +190,8 @@ function freePort(): Promise<number> {
 
 let dir = '';
 beforeAll(() => {
-  if (built && Object.keys(binaries).length > 0) dir = stage();
+  // Node runs the scripts too (the control), so a build is enough.
+  if (built) dir = stage();
 });
 afterAll(() => {
   if (dir && INTEG_RUNTIMES_KEEP === '1') console.warn(`runtimes: staged directory kept: ${dir}`);
@@ -200,9 +202,22 @@ afterAll(() => {
 const SCRIPTS = [
   ['core-retry.mjs', 'core + retry', 16],
   ['breaker.mjs', 'breaker', 9],
-  ['sse.mjs', 'sse', 8],
-  ['sse-exit.mjs', 'sse close()', 5],
+  ['sse.mjs', 'sse', 11],
+  ['sse-exit.mjs', 'sse close()', 7],
 ] as const;
+
+/**
+ * Node (this process's, 20.20 in CI) as the control: the same scripts, the same counts. What passes here and fails
+ * on another runtime is that runtime's difference (decision 0223).
+ */
+describe.runIf(built)(`node ${process.version} (control)`, () => {
+  for (const [script, label, count] of SCRIPTS)
+    it(`${script}: ${count}/${count} checks pass and the process exits by itself`, async () => {
+      const result = await run(process.execPath, [script], dir);
+      expect({ code: result.code, killed: result.killed }, result.output).toEqual({ code: 0, killed: false });
+      expect(result.output).toContain(`== ${label} on node ${process.version}: ${count}/${count} pass`);
+    });
+});
 
 for (const runtime of ['bun', 'deno'] as const) {
   const binary = binaries[runtime];
@@ -276,19 +291,29 @@ for (const runtime of ['bun', 'deno'] as const) {
 }
 
 /**
- * What a Chromium page and a workerd module worker run (runtimes/hosted.ts): core + retry and breaker whole, sse
- * its parsers and encodeEvent (4 of 8: the rest needs a streaming server of the runtime's own; sse's own browser
- * tests run connect() and EventSource in Chromium). serve() goes through the host's relay there.
+ * What a Chromium page and a workerd module worker run (runtimes/hosted.ts): core + retry and breaker whole; serve()
+ * goes through the host's relay there. sse: in a page its parsers and encodeEvent (4 of 11; sse's own browser tests
+ * run connect() and EventSource in Chromium), in workerd all 11 and sse-exit.mjs's 7, against the host's relay,
+ * which streams the handler's body to the worker's fetch chunk by chunk (checks/lib.mjs, relay()).
  */
 const HOSTED = [
   ['core-retry.mjs', 'core + retry', 16],
   ['breaker.mjs', 'breaker', 9],
-  ['sse.mjs', 'sse', 4],
 ] as const;
-/** A page only: what retry reads of a cross-origin server's Retry-After (CORS). */
-const PAGE_ONLY = [['cors.mjs', 'cors', 3]] as const;
-/** workerd only: a breaker, a registry and a retry budget kept at module scope, used across requests. */
-const WORKER_ONLY = [['workerd-requests.mjs', 'workerd requests', 2]] as const;
+/** A page only: sse's parsers, and what retry reads of a cross-origin server's Retry-After (CORS). */
+const PAGE_ONLY = [
+  ['sse.mjs', 'sse', 4],
+  ['cors.mjs', 'cors', 3],
+] as const;
+/**
+ * workerd only: sse whole, close() and an abort leaving no timer and no open body (sse-exit.mjs), and a breaker, a
+ * registry and a retry budget kept at module scope, used across requests.
+ */
+const WORKER_ONLY = [
+  ['sse.mjs', 'sse', 11],
+  ['sse-exit.mjs', 'sse close()', 7],
+  ['workerd-requests.mjs', 'workerd requests', 2],
+] as const;
 
 /** Resolves with `promise`, or with `late` after `ms` (a page that never reports fails with what it printed). */
 const within = <T>(promise: Promise<T>, ms: number, late: T): Promise<T> =>

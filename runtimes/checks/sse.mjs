@@ -1,6 +1,7 @@
 // sse: the three parser forms over chunked input; connect() and EventSource against a loopback SSE server of
-// the runtime's own (Deno.serve / Bun.serve): events, Last-Event-ID on reconnect, 204 stops. In a page and in workerd
-// (runtimes/hosted.ts) only the parsers and encodeEvent run: the rest is marked ownServer.
+// the runtime's own (Deno.serve / Bun.serve / node:http; in workerd the host's streaming relay, runtimes/hosted.ts):
+// each event arrives before the server sends the next, Last-Event-ID on reconnect, the idleTimeout watchdog, a 204
+// stops, a 404 or a wrong content type too. In a page only the parsers and encodeEvent run: the rest is ownServer.
 
 import { isIntegError } from '@integ/core';
 import {
@@ -191,11 +192,14 @@ await check(
     try {
       const seen = [];
       const source = new EventSource(server.url, { backoff: () => 0 });
-      eq([source.readyState, source.url], [EventSource.CONNECTING, `${server.url}/`], 'initial');
+      eq([source.readyState, source.url], [EventSource.CONNECTING, new URL(server.url).href], 'initial');
+      const origin = new URL(server.url).origin;
       await new Promise((resolve) => {
         source.onopen = () => seen.push(`open:${source.readyState}`);
-        source.onmessage = (e) => seen.push(`message:${e.data}:${e.lastEventId}:${e.origin === server.url}`);
-        source.addEventListener('tick', (e) => seen.push(`tick:${e.data}:${e.lastEventId}`));
+        source.onmessage = (e) => seen.push(`message:${e.data}:${e.lastEventId}:${e.origin === origin}`);
+        source.addEventListener('tick', (e) => {
+          seen.push(`tick:${e.data}:${e.lastEventId}`);
+        });
         source.onerror = () => {
           seen.push(`error:${source.readyState}`);
           if (source.readyState === EventSource.CLOSED) resolve();
@@ -222,6 +226,144 @@ await check(
       );
       eq(Object.prototype.toString.call(source), '[object EventSource]', 'toString');
       source.close();
+    } finally {
+      await server.close();
+    }
+  },
+  { ownServer: true },
+);
+/**
+ * A server that sends `count` events one at a time, each only once the client has it (`received()` from the
+ * client's loop): a client or relay that buffered the body would stall here, and the check fails after 5 s. Each
+ * event's data is how many the server had sent and whether it had ended when the client got it. Then 204.
+ */
+function lockstep(count) {
+  const enc = new TextEncoder();
+  const state = { sent: 0, ended: false, requests: 0 };
+  let wake = () => {};
+  let got = 0;
+  const received = () => {
+    got++;
+    wake();
+  };
+  const until = (n) =>
+    new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`event ${n} did not arrive in 5 s: buffered?`)), 5000);
+      wake = () => {
+        if (got < n) return;
+        clearTimeout(timer);
+        resolve();
+      };
+      wake();
+    });
+  const serverPromise = serve(() => {
+    if (++state.requests > 1) return new Response(null, { status: 204 });
+    return new Response(
+      new ReadableStream({
+        async pull(c) {
+          for (let i = 1; i <= count; i++) {
+            c.enqueue(enc.encode(`id: ${i}\ndata: ${i}\n\n`));
+            state.sent = i;
+            await until(i);
+          }
+          state.ended = true;
+          c.close();
+        },
+      }),
+      { headers: { 'content-type': 'text/event-stream' } },
+    );
+  });
+  return { serverPromise, state, received };
+}
+
+await check(
+  'sse: connect() gets each event before the server sends the next, then the 204 ends it',
+  async () => {
+    const { serverPromise, state, received } = lockstep(3);
+    const server = await serverPromise;
+    try {
+      const seen = [];
+      await rejects(
+        (async () => {
+          for await (const ev of connect(server.url, { backoff: () => 0 })) {
+            seen.push(`${ev.data}:${state.sent}:${state.ended}`);
+            received();
+          }
+        })(),
+        (e) => e instanceof SseHttpError && e.status === 204,
+        '204',
+      );
+      eq(seen, ['1:1:false', '2:2:false', '3:3:false'], 'event:sent-by-then:ended');
+    } finally {
+      await server.close();
+    }
+  },
+  { ownServer: true },
+);
+await check(
+  'sse: EventSource gets each event before the server sends the next, then the 204 closes it',
+  async () => {
+    const { serverPromise, state, received } = lockstep(3);
+    const server = await serverPromise;
+    try {
+      const seen = [];
+      const source = new EventSource(server.url, { backoff: () => 0 });
+      await new Promise((resolve) => {
+        source.onmessage = (e) => {
+          seen.push(`${e.data}:${state.sent}:${state.ended}`);
+          received();
+        };
+        source.onerror = () => source.readyState === EventSource.CLOSED && resolve();
+      });
+      eq(seen, ['1:1:false', '2:2:false', '3:3:false'], 'event:sent-by-then:ended');
+    } finally {
+      await server.close();
+    }
+  },
+  { ownServer: true },
+);
+await check(
+  'sse: a 404 and a text/html answer end connect() and EventSource for good (SseHttpError, one request each)',
+  async () => {
+    const requests = [];
+    const server = await serve((req) => {
+      const path = new URL(req.url).pathname;
+      requests.push(path);
+      return path === '/missing'
+        ? new Response('no such stream', { status: 404, headers: { 'content-type': 'text/event-stream' } })
+        : new Response('<p>login</p>', { headers: { 'content-type': 'text/html' } });
+    });
+    try {
+      const outcomes = [];
+      for (const path of ['/missing', '/html']) {
+        const error = await rejects(
+          (async () => {
+            for await (const _ of connect(`${server.url}${path}`, { backoff: () => 0 }));
+          })(),
+          (e) => e instanceof SseHttpError,
+          path,
+        );
+        outcomes.push(`connect ${path}: ${error.code} ${error.status} ${error.contentType}`);
+        const source = new EventSource(`${server.url}${path}`, { backoff: () => 0 });
+        const opened = [];
+        source.onopen = () => opened.push(path);
+        await new Promise((resolve) => {
+          source.onerror = () => resolve();
+        });
+        outcomes.push(`EventSource ${path}: ${source.readyState} ${opened.length}`);
+      }
+      eq(
+        outcomes,
+        [
+          'connect /missing: ERR_SSE_STATUS 404 text/event-stream',
+          'EventSource /missing: 2 0',
+          'connect /html: ERR_SSE_CONTENT_TYPE 200 text/html',
+          'EventSource /html: 2 0',
+        ],
+        'outcomes',
+      );
+      await wait(50); // room for a reconnection that should not come
+      eq(requests, ['/missing', '/missing', '/html', '/html'], 'one request each, no reconnection');
     } finally {
       await server.close();
     }
