@@ -11,6 +11,7 @@ import {
   constant,
   decorrelated,
   exponential,
+  isRetryable,
   linear,
   parseRetryAfter,
   RetryError,
@@ -106,6 +107,47 @@ describe('option errors name the option and say what it takes', () => {
     const error = await thrown(() => retry(() => 1, { signal: stub as never }));
     expect(error.argument).toBe('signal');
     expect(error.message).toContain('expected an AbortSignal, received an object');
+  });
+});
+
+describe('what equivalent mutants showed redundant, kept as it was', () => {
+  it('isRetryable(null) and isRetryable(undefined) are true (no property to read), and a thrown null is retried', async () => {
+    expect(isRetryable(null)).toBe(true);
+    expect(isRetryable(undefined)).toBe(true);
+    let calls = 0;
+    const error = await thrown(() =>
+      retry(
+        () => {
+          calls++;
+          throw null;
+        },
+        { backoff: constant(0) },
+      ),
+    );
+    expect(calls).toBe(3);
+    expect(error).toBeInstanceOf(RetryError);
+  });
+
+  it('parseRetryAfter(null | undefined) is no hint', () => {
+    expect(parseRetryAfter(null, 0)).toBeUndefined();
+    expect(parseRetryAfter(undefined, 0)).toBeUndefined();
+  });
+
+  it('a budget counts from an empty window: ttl x minPerSecond, then ratio x calls', () => {
+    const clock = createFakeClock();
+    const budget = retryBudget({ ratio: 0.5, minPerSecond: 1, ttl: 2000, clock });
+    expect(budget.available()).toBe(2);
+    budget.recordRequest();
+    budget.recordRequest();
+    expect(budget.available()).toBe(3);
+    expect([budget.tryRetry(), budget.tryRetry(), budget.tryRetry(), budget.tryRetry()]).toEqual([
+      true,
+      true,
+      true,
+      false,
+    ]);
+    clock.advanceSync(2000);
+    expect(budget.available()).toBe(2);
   });
 });
 
