@@ -41,7 +41,8 @@ export function parseRetryAfter(
     const ms = get('retry-after-ms');
     return NUMBER.test(ms as string) ? Number(ms) : parseRetryAfter(get('retry-after') as string, now);
   }
-  const value = String(source ?? '').trim();
+  // null and undefined read as 'null' and 'undefined': neither a number nor a date, so no hint.
+  const value = String(source).trim();
   // Read at any length, as retry-after-ms is (a huge wait is capped by maxRetryAfter, never no hint): both patterns
   // are anchored at the start and nothing in them nests, so each test is linear in the length, and only a value
   // of a date's shape (at most 33 characters) reaches Date.parse.
