@@ -59,8 +59,9 @@ export function retryBudget(options?: RetryBudgetOptions): RetryBudget {
   const clock = options?.clock ?? systemClock;
   const reserve = (minPerSecond * ttl) / 1000;
   const width = ttl / BUCKETS;
-  const calls: number[] = new Array(BUCKETS).fill(0);
-  const retries: number[] = new Array(BUCKETS).fill(0);
+  // Empty: a slot never written reads as 0 (`?? 0` wherever one is read).
+  const calls: number[] = [];
+  const retries: number[] = [];
   let totalCalls = 0;
   let totalRetries = 0;
   // `seen` is the clock's time, moving only forward: `now()` is a wall clock that NTP or an operator can set back,
