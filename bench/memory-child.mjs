@@ -345,6 +345,8 @@ async function sseServer() {
   const child = spawn(process.execPath, [new URL('./memory-sse-server.mjs', import.meta.url).pathname], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
+  // Also when this case fails (a library that does not load, a timeout): no server is left behind.
+  process.on('exit', () => child.kill());
   const port = await new Promise((resolve, reject) => {
     child.stdout.once('data', (data) => resolve(Number(String(data).trim())));
     child.once('exit', (code) => reject(new Error(`server exited ${code}`)));
