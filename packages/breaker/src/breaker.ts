@@ -249,9 +249,10 @@ const unref = (handle: TimerHandle): TimerHandle => {
 };
 // A timeout: @integ/core's TimeoutError (by code too, as a minifier renames classes) or the DOMException of
 // AbortSignal.timeout(). A caller's signal aborted with one is a dependency that did not answer in time.
+// Read only through emit: a reason whose properties cannot be read (null, a revoked Proxy) throws there: no timeout.
 const isTimeout = (reason: unknown): boolean =>
-  (reason as { name?: unknown } | null)?.name === 'TimeoutError' ||
-  (reason as { code?: unknown } | null)?.code === 'ERR_TIMEOUT';
+  (reason as { name?: unknown }).name === 'TimeoutError' ||
+  (reason as { code?: unknown }).code === 'ERR_TIMEOUT';
 
 /**
  * Internal (not exported from the package): an options argument of `createBreaker`, `slidingWindow`,
