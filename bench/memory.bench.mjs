@@ -24,6 +24,24 @@ const dir = fileURLToPath(new URL('.', import.meta.url));
 const REPEATS = Number(process.env.MEM_REPEATS ?? 3);
 const OURS = /^@integ\//;
 
+// The breakers each breaker case measures, and which of ours each peer is compared with.
+const BREAKERS = {
+  peers: [
+    '@integ/breaker',
+    '@integ/breaker + slidingWindow()',
+    "@integ/breaker + slidingWindow({ type: 'time' })",
+    'cockatiel ConsecutiveBreaker(5)',
+    'cockatiel CountBreaker(100)',
+    'cockatiel SamplingBreaker(60 s)',
+    'opossum',
+  ],
+  pairs: {
+    'cockatiel ConsecutiveBreaker(5)': '@integ/breaker',
+    'cockatiel CountBreaker(100)': '@integ/breaker + slidingWindow()',
+    'cockatiel SamplingBreaker(60 s)': "@integ/breaker + slidingWindow({ type: 'time' })",
+    opossum: '@integ/breaker',
+  },
+};
 const sections = [
   {
     id: 'retry-parked',
@@ -52,21 +70,7 @@ const sections = [
   {
     id: 'breaker-instances',
     title: 'breaker: 10,000 instances, default options',
-    peers: [
-      '@integ/breaker',
-      '@integ/breaker + slidingWindow()',
-      "@integ/breaker + slidingWindow({ type: 'time' })",
-      'cockatiel ConsecutiveBreaker(5)',
-      'cockatiel CountBreaker(100)',
-      'cockatiel SamplingBreaker(60 s)',
-      'opossum',
-    ],
-    pairs: {
-      'cockatiel ConsecutiveBreaker(5)': '@integ/breaker',
-      'cockatiel CountBreaker(100)': '@integ/breaker + slidingWindow()',
-      'cockatiel SamplingBreaker(60 s)': "@integ/breaker + slidingWindow({ type: 'time' })",
-      opossum: '@integ/breaker',
-    },
+    ...BREAKERS,
     columns: [
       ['fresh', 'bytes/instance (new)'],
       ['afterOneCall', 'bytes/instance (after 1 call each)'],
@@ -75,21 +79,7 @@ const sections = [
   {
     id: 'breaker-1M',
     title: "breaker: one breaker's heap growth after 100k and 1M calls (1 in 10 fails; from after 1k calls)",
-    peers: [
-      '@integ/breaker',
-      '@integ/breaker + slidingWindow()',
-      "@integ/breaker + slidingWindow({ type: 'time' })",
-      'cockatiel ConsecutiveBreaker(5)',
-      'cockatiel CountBreaker(100)',
-      'cockatiel SamplingBreaker(60 s)',
-      'opossum',
-    ],
-    pairs: {
-      'cockatiel ConsecutiveBreaker(5)': '@integ/breaker',
-      'cockatiel CountBreaker(100)': '@integ/breaker + slidingWindow()',
-      'cockatiel SamplingBreaker(60 s)': "@integ/breaker + slidingWindow({ type: 'time' })",
-      opossum: '@integ/breaker',
-    },
+    ...BREAKERS,
     columns: [
       ['at100k', 'bytes after 100k calls'],
       ['at1M', 'bytes after 1M calls'],
