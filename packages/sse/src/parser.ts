@@ -168,9 +168,8 @@ export function createParser(options: ParserOptions): Parser {
             : c === 114 && ls.startsWith('retry', start)
               ? start + 5
               : -1;
-    if (v < 0) return;
     if (v < end) {
-      // "data_5" or "ids:" are other, unknown, field names.
+      // "data_5" or "ids:" are other, unknown, field names, and so is any name at v = -1 (charCodeAt(-1) is NaN).
       if (ls.charCodeAt(v) !== 58) return;
       v += ls.charCodeAt(v + 1) === 32 ? 2 : 1;
     }
