@@ -314,14 +314,13 @@ export function createParser(options: ParserOptions): Parser {
       rest = s.slice(pos);
       throw error;
     }
-    if (lf !== -1) pos = lines(s, pos, lf);
-    if (pos < len) {
-      // A `data:` line cut by the chunk keeps only its value, so joining more pieces never flattens it.
-      if (tail === '' && len - pos > 6 && isData(s, pos)) {
-        tailData = s.charCodeAt(pos + 5) === 32 ? 6 : 5;
-        tail = s.slice(pos + tailData);
-      } else tail += s.slice(pos);
-    }
+    // lines() with lf -1 returns pos, and at pos === len the test below fails and tail gets ''.
+    pos = lines(s, pos, lf);
+    // A `data:` line cut by the chunk keeps only its value, so joining more pieces never flattens it.
+    if (tail === '' && len - pos > 6 && isData(s, pos)) {
+      tailData = s.charCodeAt(pos + 5) === 32 ? 6 : 5;
+      tail = s.slice(pos + tailData);
+    } else tail += s.slice(pos);
     // Less 6, the most a field name and its space add ('data: '): an event whose data fits must not be dropped
     // because the stream was cut inside its last line (the check at dispatch counts the data alone).
     if (tail.length + tailData + data.length - 6 > maxEventSize) {
