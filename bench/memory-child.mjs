@@ -1,6 +1,6 @@
 // One measurement of the memory benchmark, in a process of its own: `node --expose-gc memory-child.mjs
 // <case> <peer>` prints one JSON line `{ metrics }` (bytes). memory.bench.mjs spawns it; see there for the method.
-import { allocatedPerCall, perUnit, settled, timers, turns, until } from './memory-measure.mjs';
+import { allocatedPerCall, median, perUnit, settled, timers, turns, until } from './memory-measure.mjs';
 
 const [caseName, peer] = process.argv.slice(2);
 
@@ -123,30 +123,19 @@ const BREAKER_UNITS = 10_000;
 
 async function breakerMaker() {
   const action = async () => 1;
+  // Ours with the default consecutive-failure count, or with a sliding window of the given options.
+  const ours = async (windowOptions) => {
+    const { createBreaker, slidingWindow } = await import('@integ/breaker');
+    const options = windowOptions ? { window: slidingWindow(windowOptions) } : {};
+    return () => {
+      const b = createBreaker(options);
+      return { call: (fn) => b.execute(fn) };
+    };
+  };
   const makers = {
-    '@integ/breaker': async () => {
-      const { createBreaker } = await import('@integ/breaker');
-      return () => {
-        const b = createBreaker();
-        return { call: (fn) => b.execute(fn) };
-      };
-    },
-    '@integ/breaker + slidingWindow()': async () => {
-      const { createBreaker, slidingWindow } = await import('@integ/breaker');
-      const window = slidingWindow();
-      return () => {
-        const b = createBreaker({ window });
-        return { call: (fn) => b.execute(fn) };
-      };
-    },
-    "@integ/breaker + slidingWindow({ type: 'time' })": async () => {
-      const { createBreaker, slidingWindow } = await import('@integ/breaker');
-      const window = slidingWindow({ type: 'time' });
-      return () => {
-        const b = createBreaker({ window });
-        return { call: (fn) => b.execute(fn) };
-      };
-    },
+    '@integ/breaker': () => ours(),
+    '@integ/breaker + slidingWindow()': () => ours({}),
+    "@integ/breaker + slidingWindow({ type: 'time' })": () => ours({ type: 'time' }),
     'cockatiel ConsecutiveBreaker(5)': async () => {
       const { circuitBreaker, ConsecutiveBreaker, handleAll } = await import('cockatiel');
       return () => {
@@ -333,7 +322,6 @@ async function parserChunkRetention() {
     for (const parser of parsers) parser.feed(bytes.toString('latin1', at, at + 64 * 1024));
     if (i % 8 === 7) readings.push(perUnit(before, await settled(), parsers.length).total);
   }
-  const { median } = await import('./memory-measure.mjs');
   process.stdout.write(
     `${JSON.stringify({ metrics: { between: { total: median(readings) }, most: { total: Math.max(...readings) } } })}\n`,
   );
@@ -360,6 +348,13 @@ async function sseClients() {
   const server = await sseServer();
   let opened = 0;
   let messages = 0;
+  // Either EventSource class, used the same way.
+  const eventSource = (EventSource) => () => {
+    const source = new EventSource(server.url);
+    source.onopen = () => opened++;
+    source.onmessage = () => messages++;
+    return { close: () => source.close() };
+  };
   const makers = {
     '@integ/sse connect()': async () => {
       const { connect } = await import('@integ/sse');
@@ -371,15 +366,7 @@ async function sseClients() {
         return { close: () => conn.close() };
       };
     },
-    '@integ/sse EventSource': async () => {
-      const { EventSource } = await import('@integ/sse');
-      return () => {
-        const source = new EventSource(server.url);
-        source.onopen = () => opened++;
-        source.onmessage = () => messages++;
-        return { close: () => source.close() };
-      };
-    },
+    '@integ/sse EventSource': async () => eventSource((await import('@integ/sse')).EventSource),
     'fetch() + body reader (floor)': async () => () => {
       // What any fetch-based client holds at least: a fetch, its response and a reader with a pending read.
       const controller = new AbortController();
@@ -392,15 +379,7 @@ async function sseClients() {
         .catch(() => {});
       return { close: () => controller.abort() };
     },
-    'eventsource 4.1.1': async () => {
-      const { EventSource } = await import('eventsource');
-      return () => {
-        const source = new EventSource(server.url);
-        source.onopen = () => opened++;
-        source.onmessage = () => messages++;
-        return { close: () => source.close() };
-      };
-    },
+    'eventsource 4.1.1': async () => eventSource((await import('eventsource')).EventSource),
   };
   const open = await makers[peer]();
   // Warm up fetch (undici loads lazily on first use) and the client's paths with a few connections.
