@@ -25,10 +25,10 @@ import { type Host, launchChromium, runWorkerd, startHost } from './hosted.js';
  * The versions the READMEs claim: bun, deno and workerd (its version is its compatibility date; npm's workerd
  * 1.20261117.1) as .ci/setup.d/runtimes.sh installs them, chromium as Debian 12's package was (chromium.sh).
  */
-const PINNED = { bun: '1.4.5', deno: '2.9.6', workerd: '2026-11-17', chromium: '156.0.8078.79' } as const;
+const PINNED = { bun: '1.4.5', deno: '2.9.6', workerd: '2026-11-17', chromium: '156.0.8078.108' } as const;
 const PACKAGES = ['core', 'retry', 'breaker', 'sse', 'queue'] as const;
 type Runtime = keyof typeof PINNED;
-/** How each binary prints its version (`workerd 2026-11-17`, `Chromium 156.0.8078.79 built on Debian ...`). */
+/** How each binary prints its version (`workerd 2026-11-17`, `Chromium 156.0.8078.108 built on Debian ...`). */
 const VERSION = {
   bun: /\d+\.\d+\.\d+/,
   deno: /\d+\.\d+\.\d+/,

@@ -4,12 +4,14 @@
 import { constant, retry } from '@integ/retry';
 import { assert, check, eq, serve, summary } from './lib.mjs';
 
-/** Replies 503 with both hints, then 200; `expose` says which headers this server lists for the page. */
+/**
+ * Replies 503 with both hints to the first attempt, then 200; `expose` says which headers this server lists for the
+ * page. The attempt is read from the URL, not counted on arrival: a browser may send a request twice (core-retry.mjs).
+ */
 async function hinting(expose) {
-  let n = 0;
-  return serve(() => {
-    n++;
-    if (n > 1) return new Response('ok', { headers: { 'access-control-allow-origin': '*' } });
+  return serve((request) => {
+    if (new URL(request.url).searchParams.get('a') !== '1')
+      return new Response('ok', { headers: { 'access-control-allow-origin': '*' } });
     const headers = { 'retry-after': '0', 'retry-after-ms': '0', 'access-control-allow-origin': '*' };
     if (expose) headers['access-control-expose-headers'] = expose;
     return new Response('busy', { status: 503, headers });
@@ -21,7 +23,7 @@ async function delaysAgainst(server) {
   const delays = [];
   const hidden = [];
   try {
-    const res = await retry(({ signal }) => fetch(server.url, { signal }), {
+    const res = await retry(({ attempt, signal }) => fetch(`${server.url}/?a=${attempt}`, { signal }), {
       backoff: constant(25),
       retryOnResult: (r) => {
         if (r.status >= 500) hidden.push(r.headers.get('retry-after'), r.headers.get('retry-after-ms'));
