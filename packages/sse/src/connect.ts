@@ -51,8 +51,8 @@ export function connect(url: string | URL, options: ConnectOptions = {}): SseCon
   // Characters of data in the queue.
   let chars = 0;
   const full = (): boolean => queue.length >= HIGH_WATER_MARK || chars >= HIGH_WATER_CHARS;
-  // Set when the session is over: `error` is thrown once the queue is empty.
-  let ended: { error: unknown } | undefined;
+  // Set when the session is over: a failure's `error` is thrown once the queue is empty.
+  let ended: { failed: boolean; error: unknown } | undefined;
   let closed = false;
   // The consumer waits when the queue is empty, the session when it is full: never both, so one slot.
   let waiting: (() => void) | undefined;
@@ -73,8 +73,8 @@ export function connect(url: string | URL, options: ConnectOptions = {}): SseCon
       chars += event.data.length;
       wake();
     },
-    end(error) {
-      ended = { error };
+    end(failed, error) {
+      ended = { failed, error };
       wake();
     },
     drain: () => (full() && !ended ? wait() : undefined),
@@ -104,7 +104,7 @@ export function connect(url: string | URL, options: ConnectOptions = {}): SseCon
         if (!full()) wake();
         yield event;
       } else if (ended) {
-        if (ended.error !== undefined) throw ended.error;
+        if (ended.failed) throw ended.error;
         return;
       } else await wait();
     }

@@ -196,9 +196,9 @@ export class EventSource extends EventTarget {
           fire('error', 0);
         },
         // A fatal error fires `error` with readyState CLOSED; an abort fires nothing.
-        end: (error) => {
+        end: (failed) => {
           flush();
-          error === undefined ? this.close() : fire('error', 2);
+          failed ? fire('error', 2) : this.close();
         },
       },
     );

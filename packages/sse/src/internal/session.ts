@@ -110,8 +110,11 @@ export interface SessionSink {
   event(event: SseEvent): void;
   /** The connection dropped; a reconnection follows after `info.delay`. */
   reconnecting?(info: ReconnectInfo): void;
-  /** The session is over: `error` is the fatal error, or undefined after close()/abort. */
-  end(error: unknown): void;
+  /**
+   * The session is over: `failed` after a fatal error (`error`, which may be any value a hook threw, `undefined`
+   * included), not after close()/abort.
+   */
+  end(failed: boolean, error?: unknown): void;
   /** Resolves when the consumer has room for more events (backpressure). */
   drain?(): Promise<void> | undefined;
 }
@@ -389,7 +392,8 @@ export function startSession(target: URL, options: ConnectOptions, sink: Session
                   const done = (): void => {
                     if (asked === result) {
                       asked = NaN;
-                      wake?.(settled);
+                      // Set: each attempt sets it before it can settle, and only this clears it (with `asked`).
+                      wake!(settled);
                       wake = undefined;
                     }
                   };
@@ -557,7 +561,7 @@ export function startSession(target: URL, options: ConnectOptions, sink: Session
       if (error !== undefined) onError?.(error);
       if (error instanceof SseHttpError) {
         outer.dispose();
-        return sink.end(error);
+        return sink.end(true, error);
       }
       attempt++;
       const wanted = backoff({ attempt, previousDelay, random });
@@ -583,13 +587,13 @@ export function startSession(target: URL, options: ConnectOptions, sink: Session
       }
     }
     outer.dispose();
-    sink.end(undefined);
+    sink.end(false);
   };
   loop().catch((error: unknown) => {
     // Only a throwing hook or sink gets here: stop cleanly and report it as the end.
     release();
     outer.dispose();
-    sink.end(error);
+    sink.end(true, error);
   });
 
   return {
