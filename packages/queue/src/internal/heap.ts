@@ -4,10 +4,6 @@ export class Heap<T> {
 
   constructor(private readonly before: (a: T, b: T) => boolean) {}
 
-  get size(): number {
-    return this.items.length;
-  }
-
   peek(): T | undefined {
     return this.items[0];
   }
@@ -43,9 +39,5 @@ export class Heap<T> {
       }
     }
     return top;
-  }
-
-  values(): readonly T[] {
-    return this.items;
   }
 }
