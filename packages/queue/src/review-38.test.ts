@@ -4,8 +4,22 @@
  * and what it changed) and to pass on the real code.
  */
 import { InvalidArgumentError } from '@integ/core';
-import { toBackoff } from '@integ/queue';
+import { createQueue, type LeasedJob, memoryStore, toBackoff } from '@integ/queue';
+import { createFakeClock } from '@integ/testing';
 import { describe, expect, it } from 'vitest';
+
+/** A logger that keeps what `warn` got. */
+const recorder = () => {
+  const warnings: [string, Record<string, unknown>][] = [];
+  const logger = {
+    debug() {},
+    info() {},
+    error() {},
+    warn: (details: object, message: string) =>
+      void warnings.push([message, details as Record<string, unknown>]),
+  };
+  return { logger, warnings };
+};
 
 describe('toBackoff()', () => {
   // #20: the message of a ms field out of range was ''.
@@ -62,6 +76,72 @@ describe('toBackoff()', () => {
           "expected no such field: a 'linear' backoff has type, delay, step, max, jitter",
         ),
       }),
+    );
+  });
+});
+
+describe('a failed attempt and its backoff', () => {
+  // #64: the replay of previousDelay started at attempt - 64 (Math.min): a backoff was asked about attempt 0 and below.
+  it('replays the backoff from attempt 1, and over the last 65 attempts only once past 65', async () => {
+    const clock = createFakeClock({ now: 1_000_000 });
+    const calls: number[][] = [];
+    let current: number[] = [];
+    const queue = createQueue<string>({
+      name: 'q',
+      store: memoryStore(),
+      clock,
+      attempts: 1000,
+      backoff: ({ attempt }) => {
+        current.push(attempt);
+        return 0;
+      },
+    });
+    await queue.push('a');
+    for (let i = 0; i < 70; i++) {
+      current = [];
+      await ((await queue.next()) as LeasedJob<string>).fail(new Error('again'));
+      calls.push(current);
+    }
+    expect(calls[0]).toEqual([1]);
+    expect(calls[2]).toEqual([1, 2, 3]);
+    expect(calls[64]).toEqual(Array.from({ length: 65 }, (_, i) => i + 1));
+    expect(calls[69]).toEqual(Array.from({ length: 65 }, (_, i) => i + 6));
+    await queue.close();
+  });
+
+  // #83, #84: the warning's error named no option and said nothing of what a backoff must return.
+  it("warns of a backoff result that is no delay as an InvalidArgumentError of 'backoff result'", async () => {
+    const clock = createFakeClock({ now: 1_000_000 });
+    const { logger, warnings } = recorder();
+    const queue = createQueue<string>({
+      name: 'q',
+      store: memoryStore(),
+      clock,
+      logger,
+      backoff: () => Number.NaN,
+    });
+    await queue.push('a');
+    await ((await queue.next()) as LeasedJob<string>).fail(new Error('boom'));
+    expect(warnings).toEqual([
+      [
+        'backoff threw; using the built-in default backoff',
+        expect.objectContaining({
+          err: expect.objectContaining({
+            argument: 'backoff result',
+            message: 'Invalid backoff result: expected a number of ms >= 0, received NaN',
+          }),
+        }),
+      ],
+    ]);
+    await queue.close();
+  });
+});
+
+describe('createQueue() options', () => {
+  // #94 (check.ts): a hook that is no function was refused with an empty expectation.
+  it('refuses a hook that is no function, saying it takes a function', () => {
+    expect(() => createQueue({ name: 'q', store: memoryStore(), onCompleted: 5 as never })).toThrow(
+      'Invalid onCompleted: expected a function, received 5',
     );
   });
 });
