@@ -10,12 +10,12 @@ import { describe, expect, it } from 'vitest';
 
 /** A logger that keeps what `warn` got. */
 const recorder = () => {
-  const warnings: [string, Record<string, unknown>][] = [];
+  const warnings: [string | undefined, Record<string, unknown>][] = [];
   const logger = {
     debug() {},
     info() {},
     error() {},
-    warn: (details: object, message: string) =>
+    warn: (details: object, message?: string) =>
       void warnings.push([message, details as Record<string, unknown>]),
   };
   return { logger, warnings };
