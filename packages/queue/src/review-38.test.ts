@@ -7,19 +7,7 @@ import { InvalidArgumentError } from '@integ/core';
 import { createQueue, type LeasedJob, memoryStore, toBackoff } from '@integ/queue';
 import { createFakeClock } from '@integ/testing';
 import { describe, expect, it } from 'vitest';
-
-/** A logger that keeps what `warn` got. */
-const recorder = () => {
-  const warnings: [string | undefined, Record<string, unknown>][] = [];
-  const logger = {
-    debug() {},
-    info() {},
-    error() {},
-    warn: (details: object, message?: string) =>
-      void warnings.push([message, details as Record<string, unknown>]),
-  };
-  return { logger, warnings };
-};
+import { recordingLogger } from '../test/review.js';
 
 describe('toBackoff()', () => {
   // #20: the message of a ms field out of range was ''.
@@ -112,7 +100,7 @@ describe('a failed attempt and its backoff', () => {
   // #83, #84: the warning's error named no option and said nothing of what a backoff must return.
   it("warns of a backoff result that is no delay as an InvalidArgumentError of 'backoff result'", async () => {
     const clock = createFakeClock({ now: 1_000_000 });
-    const { logger, warnings } = recorder();
+    const logger = recordingLogger();
     const queue = createQueue<string>({
       name: 'q',
       store: memoryStore(),
@@ -122,7 +110,7 @@ describe('a failed attempt and its backoff', () => {
     });
     await queue.push('a');
     await ((await queue.next()) as LeasedJob<string>).fail(new Error('boom'));
-    expect(warnings).toEqual([
+    expect(logger.warnings).toEqual([
       [
         'backoff threw; using the built-in default backoff',
         expect.objectContaining({
