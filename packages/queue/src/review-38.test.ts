@@ -4,7 +4,7 @@
  * and what it changed) and to pass on the real code.
  */
 import { InvalidArgumentError } from '@integ/core';
-import { createQueue, type LeasedJob, memoryStore, toBackoff } from '@integ/queue';
+import { createQueue, type LeasedJob, memoryStore, PayloadError, toBackoff } from '@integ/queue';
 import { createFakeClock } from '@integ/testing';
 import { describe, expect, it } from 'vitest';
 import { recordingLogger } from '../test/review.js';
@@ -131,5 +131,53 @@ describe('createQueue() options', () => {
     expect(() => createQueue({ name: 'q', store: memoryStore(), onCompleted: 5 as never })).toThrow(
       'Invalid onCompleted: expected a function, received 5',
     );
+  });
+});
+
+describe('hooks', () => {
+  // #100 (check.ts): guard() read `.then` of what a hook returned without `?.`: each hook returning nothing (or null)
+  // was logged as a hook that threw.
+  it('log nothing for a hook that returns undefined or null', async () => {
+    const clock = createFakeClock({ now: 1_000_000 });
+    const logger = recordingLogger();
+    const seen: string[] = [];
+    const queue = createQueue<string>({
+      name: 'q',
+      store: memoryStore(),
+      clock,
+      logger,
+      attempts: 1,
+      onCompleted: () => void seen.push('completed'),
+      onFailed: () => {
+        seen.push('failed');
+        return null;
+      },
+      onDead: () => void seen.push('dead'),
+    });
+    await queue.push('a');
+    await queue.push('b');
+    await ((await queue.next()) as LeasedJob<string>).ack();
+    await ((await queue.next()) as LeasedJob<string>).fail(new Error('boom'));
+    expect(seen).toEqual(['completed', 'failed', 'dead']);
+    expect(logger.warnings).toEqual([]);
+    await queue.close();
+  });
+});
+
+describe('payloads', () => {
+  // #152, #154, #155 (payload.ts): a top-level undefined was refused by the walk instead, whose words are for a value
+  // inside a payload ('is undefined (JSON cannot keep it here)'), or with an empty path or problem.
+  it("refuse a top-level undefined as 'payload is undefined'", async () => {
+    const queue = createQueue<unknown>({ name: 'q', store: memoryStore() });
+    for (const push of [() => queue.push(undefined), () => queue.pushMany([1, undefined])])
+      await expect(push()).rejects.toThrow(
+        expect.objectContaining({
+          constructor: PayloadError,
+          path: 'payload',
+          message:
+            'Invalid job payload: payload is undefined; payloads must be plain JSON (objects, arrays, strings, finite numbers, booleans, null)',
+        }),
+      );
+    await queue.close();
   });
 });
