@@ -126,7 +126,7 @@ export function connect(url: string | URL, options: ConnectOptions = {}): SseCon
   return {
     close,
     get lastEventId() {
-      return session.lastEventId;
+      return session.lastEventId();
     },
     [Symbol.asyncIterator]: () => iterator,
   };

@@ -224,7 +224,7 @@ export class EventSource extends EventTarget {
    * bytes of UTF-8: then the latest id that can be). Not in the DOM.
    */
   get lastEventId(): string {
-    return this.#session.lastEventId;
+    return this.#session.lastEventId();
   }
 
   get onopen(): Handler {

@@ -121,7 +121,7 @@ export interface SessionSink {
 
 /** A running session. */
 export interface Session {
-  readonly lastEventId: string;
+  lastEventId(): string;
   close(): void;
 }
 
@@ -596,10 +596,6 @@ export function startSession(target: URL, options: ConnectOptions, sink: Session
     sink.end(true, error);
   });
 
-  return {
-    get lastEventId() {
-      return shown();
-    },
-    close: () => stop.abort(),
-  };
+  // A method, not a getter: an object literal's getter gives each session a hidden class of its own.
+  return { lastEventId: shown, close: () => stop.abort() };
 }
