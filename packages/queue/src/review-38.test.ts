@@ -4,7 +4,14 @@
  * and what it changed) and to pass on the real code.
  */
 import { InvalidArgumentError } from '@integ/core';
-import { createQueue, type LeasedJob, memoryStore, PayloadError, toBackoff } from '@integ/queue';
+import {
+  createQueue,
+  type LeasedJob,
+  memoryStore,
+  PayloadError,
+  PayloadTooLargeError,
+  toBackoff,
+} from '@integ/queue';
 import { createFakeClock } from '@integ/testing';
 import { describe, expect, it } from 'vitest';
 import { recordingLogger } from '../test/review.js';
@@ -179,5 +186,48 @@ describe('payloads', () => {
         }),
       );
     await queue.close();
+  });
+
+  // #161 (payload.ts): the walk's lower bound of the size gave up at twice the limit (>=), not only past it (decision
+  // 0131): bytes was that bound (20), not the JSON's size.
+  it('give the exact size of a payload whose lower bound is exactly twice the limit', async () => {
+    const queue = createQueue<unknown>({ name: 'q', store: memoryStore(), maxPayloadBytes: 10 });
+    // The walk counts 1 for the array and 1 for each number: 20 = 2 x 10. Its JSON is 77 bytes.
+    const payload = Array.from({ length: 19 }, () => 100);
+    await expect(queue.push(payload)).rejects.toThrow(
+      expect.objectContaining({
+        constructor: PayloadTooLargeError,
+        bytes: JSON.stringify(payload).length,
+        limit: 10,
+      }),
+    );
+    expect(JSON.stringify(payload).length).toBe(77);
+    await queue.close();
+  });
+
+  // #185 (payload.ts) and the other bounds of its UTF-8 count (used when the JSON has fewer characters than the limit
+  // but could have more bytes): U+0080 counted as 1 byte let a payload over the limit through.
+  it.each([
+    ['U+0080', '\u0080'],
+    ['U+07FF', '\u07ff'],
+    ['U+0800', '\u0800'],
+    ['U+D7FF', '\ud7ff'],
+    ['U+E000', '\ue000'],
+    ['U+FFFF', '\uffff'],
+    ['U+10000', '\ud800\udc00'],
+    ['U+10FFFF', '\udbff\udfff'],
+    ['ASCII then U+0080', 'a\u0080'],
+  ])('count %s in UTF-8 bytes against maxPayloadBytes', async (_, unit) => {
+    const payload = unit.repeat(4);
+    const text = JSON.stringify(payload);
+    const bytes = new TextEncoder().encode(text).length;
+    // Under the limit in characters, over it if each took 3 bytes: the counted path, not TextEncoder's.
+    expect(text.length < bytes && bytes - 1 < 3 * text.length).toBe(true);
+    const at = createQueue<string>({ name: 'q', store: memoryStore(), maxPayloadBytes: bytes });
+    await expect(at.push(payload)).resolves.toMatchObject({ payload });
+    const under = createQueue<string>({ name: 'q', store: memoryStore(), maxPayloadBytes: bytes - 1 });
+    await expect(under.push(payload)).rejects.toThrow(
+      expect.objectContaining({ constructor: PayloadTooLargeError, bytes, limit: bytes - 1 }),
+    );
   });
 });
