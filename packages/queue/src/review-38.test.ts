@@ -230,4 +230,49 @@ describe('payloads', () => {
       expect.objectContaining({ constructor: PayloadTooLargeError, bytes, limit: bytes - 1 }),
     );
   });
+
+  // #221-#224, #228-#230, #233, #245 (payload.ts): what each refusal says (a bigint or a symbol without its case fell
+  // through to the next one's words).
+  const cycle: { self?: unknown } = {};
+  cycle.self = cycle;
+  it.each([
+    ['NaN', { n: Number.NaN }, 'payload.n', 'is NaN (JSON has no such number)'],
+    ['-Infinity', [Number.NEGATIVE_INFINITY], 'payload[0]', 'is -Infinity (JSON has no such number)'],
+    ['a bigint', { n: 1n }, 'payload.n', 'is a bigint (convert it to a string)'],
+    ['a symbol', [Symbol('s')], 'payload[0]', 'is a symbol'],
+    ['a function', { f: () => 1 }, 'payload.f', 'is a function'],
+    ['undefined in an array', [1, undefined], 'payload[1]', 'is undefined (JSON cannot keep it here)'],
+    ['a cycle', cycle, 'payload.self', 'is a circular reference'],
+  ])('refuse %s, saying where and what', async (_, payload, path, problem) => {
+    const queue = createQueue<unknown>({ name: 'q', store: memoryStore() });
+    await expect(queue.push(payload)).rejects.toThrow(
+      expect.objectContaining({
+        constructor: PayloadError,
+        path,
+        message: `Invalid job payload: ${path} ${problem}; payloads must be plain JSON (objects, arrays, strings, finite numbers, booleans, null)`,
+      }),
+    );
+  });
+
+  // #212 (payload.ts): a string counted as its length - 2 (an empty one as -2) kept the lower bound of the size under
+  // twice the limit, so the payload was serialised after all (decision 0131: past twice the limit it never is).
+  it('are not serialised once the strings alone pass twice the limit', async () => {
+    let reads = 0;
+    const payload = [
+      ...Array.from({ length: 30 }, () => ''),
+      {
+        get counted() {
+          reads++;
+          return 1;
+        },
+      },
+    ];
+    const queue = createQueue<unknown>({ name: 'q', store: memoryStore(), maxPayloadBytes: 10 });
+    const error = await queue.push(payload).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(PayloadTooLargeError);
+    // The check read the getter; JSON.stringify would have read it again.
+    expect(reads).toBe(1);
+    const { bytes } = error as PayloadTooLargeError;
+    expect(bytes > 20 && bytes <= JSON.stringify(payload).length).toBe(true);
+  });
 });
