@@ -24,8 +24,8 @@ export class Heap<T> {
     const items = this.items;
     const top = items[0];
     const last = items.pop();
-    if (items.length > 0 && last !== undefined) {
-      items[0] = last;
+    if (items.length > 0) {
+      items[0] = last as T;
       let i = 0;
       for (;;) {
         const l = 2 * i + 1;
