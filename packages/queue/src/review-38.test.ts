@@ -10,6 +10,8 @@ import {
   memoryStore,
   PayloadError,
   PayloadTooLargeError,
+  type QueueStore,
+  StoreUnavailableError,
   toBackoff,
 } from '@integ/queue';
 import { createFakeClock } from '@integ/testing';
@@ -274,5 +276,157 @@ describe('payloads', () => {
     expect(reads).toBe(1);
     const { bytes } = error as PayloadTooLargeError;
     expect(bytes > 20 && bytes <= JSON.stringify(payload).length).toBe(true);
+  });
+});
+
+const settle = async (turns = 20): Promise<void> => {
+  for (let i = 0; i < turns; i++) await new Promise<void>((resolve) => setImmediate(resolve));
+};
+
+describe('queue.process() options', () => {
+  // worker.ts: each refusal names its option and its range (the messages were not pinned).
+  it.each([
+    [{ concurrency: 0 }, 'Invalid concurrency: expected a number from 1 to 10000, received 0'],
+    [{ concurrency: 10_001 }, 'Invalid concurrency: expected a number from 1 to 10000, received 10001'],
+    [{ concurrency: Number.NaN }, 'Invalid concurrency: expected a number from 1 to 10000, received NaN'],
+    [{ concurrency: '2' }, 'Invalid concurrency: expected a number from 1 to 10000, received a string'],
+    [{ concurrency: 1.5 }, 'Invalid concurrency: expected an integer, received 1.5'],
+    [{ leaseMs: 0 }, 'Invalid leaseMs: expected a number from 1 to 2147483647, received 0'],
+    [{ leaseMs: 2 ** 31 }, 'Invalid leaseMs: expected a number from 1 to 2147483647, received 2147483648'],
+    [{ timeout: 0 }, 'Invalid timeout: expected a number from 1 to 2147483647, received 0'],
+    [{ timeout: 2 ** 31 }, 'Invalid timeout: expected a number from 1 to 2147483647, received 2147483648'],
+    [{ pollInterval: 0 }, 'Invalid pollInterval: expected a number from 1 to 2147483647, received 0'],
+    [
+      { pollInterval: 2 ** 31 },
+      'Invalid pollInterval: expected a number from 1 to 2147483647, received 2147483648',
+    ],
+    [{ closeTimeout: -1 }, 'Invalid closeTimeout: expected a number from 0 to 2147483647, received -1'],
+    [
+      { closeTimeout: 2 ** 31 },
+      'Invalid closeTimeout: expected a number from 0 to 2147483647, received 2147483648',
+    ],
+    [{ onError: 5 }, 'Invalid onError: expected a function, received 5'],
+    [{ signal: {} }, 'Invalid signal: expected an AbortSignal, received an object'],
+    [{ signal: null }, 'Invalid signal: expected an AbortSignal, received null'],
+  ])('refuses %o: %s', (options, message) => {
+    const queue = createQueue<string>({ name: 'q', store: memoryStore(), clock: createFakeClock() });
+    expect(() => queue.process(() => {}, options as never)).toThrow(
+      expect.objectContaining({ constructor: InvalidArgumentError, message }),
+    );
+  });
+
+  it('takes each bound itself', async () => {
+    const clock = createFakeClock({ now: 1_000_000 });
+    const queue = createQueue<string>({ name: 'q', store: memoryStore(), clock });
+    for (const options of [
+      { concurrency: 1, leaseMs: 1, timeout: 1, pollInterval: 1, closeTimeout: 0 },
+      {
+        concurrency: 10_000,
+        leaseMs: 2 ** 31 - 1,
+        timeout: 2 ** 31 - 1,
+        pollInterval: 2 ** 31 - 1,
+        closeTimeout: 2 ** 31 - 1,
+      },
+    ]) {
+      const worker = queue.process(() => {}, options);
+      await settle();
+      await worker.close({ timeout: 0 });
+    }
+    await queue.close();
+  });
+
+  it("refuses a close timeout out of range, naming 'close timeout'", async () => {
+    const queue = createQueue<string>({ name: 'q', store: memoryStore(), clock: createFakeClock() });
+    const worker = queue.process(() => {});
+    await expect(worker.close({ timeout: -1 })).rejects.toThrow(
+      'Invalid close timeout: expected a number from 0 to 2147483647, received -1',
+    );
+    expect(worker.closed).toBe(false);
+    await worker.close({ timeout: 0 });
+    await queue.close();
+  });
+});
+
+describe('what a worker logs', () => {
+  /** A memory store whose `name` method rejects once (or always). */
+  const refusing = (
+    base: QueueStore,
+    name: 'extend' | 'ack' | 'fail' | 'release',
+    times = 1,
+  ): QueueStore => ({
+    ...base,
+    [name]: async (...args: never[]) => {
+      if (times-- > 0) throw new StoreUnavailableError(`the store refused ${name}`);
+      return (base[name] as (...a: never[]) => Promise<boolean>)(...args);
+    },
+  });
+  const messages = (logger: ReturnType<typeof recordingLogger>) =>
+    logger.warnings.map(([message]) => message);
+
+  it.each([
+    ['ack', () => {}, 'queue worker could not ack a job'],
+    [
+      'fail',
+      () => {
+        throw new Error('boom');
+      },
+      'queue worker could not record a failed attempt',
+    ],
+  ] as const)('a %s the store refused', async (name, handler, message) => {
+    const clock = createFakeClock({ now: 1_000_000 });
+    const logger = recordingLogger();
+    const queue = createQueue<string>({ name: 'q', store: refusing(memoryStore(), name), clock, logger });
+    await queue.push('a');
+    const errors: unknown[] = [];
+    const worker = queue.process(handler, { onError: (e) => errors.push(e) });
+    await settle();
+    expect(messages(logger)).toEqual([message]);
+    expect(logger.warnings[0]?.[1]).toMatchObject({ queue: 'q', err: expect.any(StoreUnavailableError) });
+    expect(errors).toEqual([expect.any(StoreUnavailableError)]);
+    await worker.close({ timeout: 0 });
+  });
+
+  it('a renewal the store refused, and a lost lease', async () => {
+    const clock = createFakeClock({ now: 1_000_000 });
+    const logger = recordingLogger();
+    const base = memoryStore();
+    // Refused at +500, then tried again every 125 ms (+625, +750, +875, +1000) while the lease (to +1000) lapses.
+    const queue = createQueue<string>({ name: 'q', store: refusing(base, 'extend', 5), clock, logger });
+    await queue.push('a');
+    const worker = queue.process(
+      (_job, { signal }) =>
+        new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason))),
+      { leaseMs: 1000 },
+    );
+    await settle();
+    await clock.advance(500);
+    await settle();
+    expect(messages(logger)).toEqual(['queue worker could not extend a lease; trying again']);
+    await clock.advance(500);
+    await settle();
+    // Another consumer takes the job over; the renewal at +1125 finds it gone.
+    const other = createQueue<string>({ name: 'q', store: base, clock });
+    expect(await other.next({ leaseMs: 60_000 })).not.toBeNull();
+    await clock.advance(125);
+    await settle();
+    expect(messages(logger).at(-1)).toBe('queue worker lost a lease; the job was claimed again');
+    expect(new Set(messages(logger)).size).toBe(2);
+    await worker.close({ timeout: 0 });
+  });
+
+  it('a job close() could not return to pending', async () => {
+    const clock = createFakeClock({ now: 1_000_000 });
+    const logger = recordingLogger();
+    const queue = createQueue<string>({
+      name: 'q',
+      store: refusing(memoryStore(), 'release'),
+      clock,
+      logger,
+    });
+    await queue.push('a');
+    const worker = queue.process(() => new Promise(() => {}));
+    await settle();
+    await worker.close({ timeout: 0 });
+    expect(messages(logger)).toEqual(['queue worker could not return a job to pending on close']);
   });
 });
