@@ -256,6 +256,42 @@ describe('payloads', () => {
     );
   });
 
+  // #280 (payload.ts): an object inheriting from a plain object (Object.create(defaults)) passed as another realm's
+  // plain object, since its inherited constructor is the native Object: JSON would drop what it inherits (README).
+  it('refuse an object inheriting from a plain object', async () => {
+    const queue = createQueue<unknown>({ name: 'q', store: memoryStore() });
+    const defaults = { retries: 3 };
+    for (const payload of [Object.create(defaults), { nested: [Object.create({ constructor: Object })] }])
+      await expect(queue.push(payload)).rejects.toThrow(
+        expect.objectContaining({
+          constructor: PayloadError,
+          message: expect.stringContaining('(only plain objects and arrays; convert it'),
+        }),
+      );
+    // The plain ones still pass.
+    await expect(queue.push({ a: Object.create(null), b: [{}] })).resolves.toMatchObject({
+      status: 'pending',
+    });
+  });
+
+  // #287-#291 (payload.ts): a refused instance is named by its class, or 'class instance' when it has no usable name.
+  it.each([
+    ['a Date', new Date(0), 'is a Date'],
+    ['a named class', new (class Point {})(), 'is a Point'],
+    ['an anonymous class', new (class {})(), 'is a class instance'],
+    ['no constructor', Object.create(Object.create(null)), 'is a class instance'],
+    [
+      'a constructor whose name is no string',
+      Object.create({ constructor: { name: 7 } }),
+      'is a class instance',
+    ],
+  ])('name %s by its class', async (_, payload, problem) => {
+    const queue = createQueue<unknown>({ name: 'q', store: memoryStore() });
+    await expect(queue.push({ at: payload })).rejects.toThrow(
+      `Invalid job payload: payload.at ${problem} (only plain objects and arrays; convert it, e.g. a Date to toISOString());`,
+    );
+  });
+
   // #212 (payload.ts): a string counted as its length - 2 (an empty one as -2) kept the lower bound of the size under
   // twice the limit, so the payload was serialised after all (decision 0131: past twice the limit it never is).
   it('are not serialised once the strings alone pass twice the limit', async () => {
