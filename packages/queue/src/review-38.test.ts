@@ -292,6 +292,36 @@ describe('payloads', () => {
     );
   });
 
+  // #302 (payload.ts): a toJSON method was refused with an empty problem.
+  it('refuse a toJSON method, naming it', async () => {
+    const queue = createQueue<unknown>({ name: 'q', store: memoryStore() });
+    await expect(queue.push({ d: { toJSON: () => 'x' } })).rejects.toThrow(
+      expect.objectContaining({
+        path: 'payload.d.toJSON',
+        message: expect.stringContaining('payload.d.toJSON is a function;'),
+      }),
+    );
+  });
+
+  // #317, #318 (payload.ts): a key counted as its length - 3 (or taken off) kept the lower bound of the size under
+  // twice the limit, so the payload was serialised after all (decision 0131: past twice the limit it never is).
+  it('are not serialised once the keys alone pass twice the limit', async () => {
+    let reads = 0;
+    const payload: Record<string, unknown> = {};
+    for (let i = 10; i < 40; i++) payload[`k${i}`] = null;
+    Object.defineProperty(payload, 'counted', {
+      enumerable: true,
+      get() {
+        reads++;
+        return 1;
+      },
+    });
+    // The walk counts at least 1 + 30 x (3 + 3 + 1) = 211 > 2 x 50 before the getter; JSON.stringify would read it again.
+    const queue = createQueue<unknown>({ name: 'q', store: memoryStore(), maxPayloadBytes: 50 });
+    await expect(queue.push(payload)).rejects.toThrow(PayloadTooLargeError);
+    expect(reads).toBe(1);
+  });
+
   // #212 (payload.ts): a string counted as its length - 2 (an empty one as -2) kept the lower bound of the size under
   // twice the limit, so the payload was serialised after all (decision 0131: past twice the limit it never is).
   it('are not serialised once the strings alone pass twice the limit', async () => {
