@@ -68,8 +68,9 @@ function toEndpoint(entry: unknown, protocol: string): EndpointInit | undefined 
   const weight = object(service?.['Weights'])?.['Passing'];
   return {
     url: `${protocol}://${authority(host, port as number)}`,
-    // A weight that is not a finite number >= 0 becomes the default, as in staticSource.
-    weight: typeof weight === 'number' && Number.isFinite(weight) && weight >= 0 ? weight : 1,
+    // A weight that is not a finite number >= 0 becomes the default, as in staticSource (Number.isFinite is false
+    // for anything but a number: no typeof test needed).
+    weight: Number.isFinite(weight) && (weight as number) >= 0 ? (weight as number) : 1,
     meta,
   };
 }

@@ -74,16 +74,10 @@ export interface QueryOptions {
   readonly random: () => number;
 }
 
-/** The response code dns-packet decodes (missing from its types). */
+/** The response code dns-packet decodes (missing from its types; always set: `RCODE_<n>` when it has no name). */
 export function rcodeOf(response: DecodedPacket): string {
-  return (response as { rcode?: string }).rcode ?? 'NOERROR';
+  return (response as { rcode?: string }).rcode as string;
 }
-
-const RCODE_NAMES: Record<string, string> = {
-  NXDOMAIN: 'NXDOMAIN',
-  SERVFAIL: 'SERVFAIL',
-  REFUSED: 'REFUSED',
-};
 
 /**
  * Sends one question and returns the decoded response, trying each server in turn; a truncated UDP
@@ -116,7 +110,7 @@ export async function query(
         if (rcode !== 'NOERROR' && rcode !== 'NXDOMAIN')
           throw new DiscoverySourceError(
             'dns',
-            `${type} ${name}: server ${server.host}:${server.port} answered ${RCODE_NAMES[rcode] ?? rcode}`,
+            `${type} ${name}: server ${server.host}:${server.port} answered ${rcode}`,
           );
         // RFC 2181 §8: a TTL with the most significant bit set is read as if it were 0 (dns-packet reads the 32
         // bits unsigned, and 2^32 - 1 s was then trusted for maxInterval). The additional section's too: dnsSrv
@@ -252,7 +246,7 @@ function tcpQuery(
       buffer = Buffer.concat([buffer, chunk]);
       if (buffer.length < 2) return;
       const length = buffer.readUInt16BE(0);
-      if (length > 65_535 || buffer.length < length + 2) return;
+      if (buffer.length < length + 2) return;
       try {
         const decoded = mods.packet.decode(buffer.subarray(2, 2 + length));
         if (answers(decoded, request)) resolve(decoded);
