@@ -496,3 +496,40 @@ describe('what a worker logs', () => {
     expect(messages(logger)).toEqual(['queue worker could not return a job to pending on close']);
   });
 });
+
+describe('a worker waiting for due times', () => {
+  // #39, #43 (worker.ts): a push due when the armed timer fires already (next >= dueAt, that due time still ahead)
+  // cleared and set the due timer again: a timer per push.
+  it('arms one due timer for many pushes due at the same time, or later than it, and clears only timers it set', async () => {
+    const clock = createFakeClock({ now: 1_000_000 });
+    let sets = 0;
+    const counting = {
+      now: () => clock.now(),
+      setTimeout: (fn: () => void, ms: number) => {
+        sets++;
+        return clock.setTimeout(fn, ms);
+      },
+      clearTimeout: (handle: Parameters<typeof clock.clearTimeout>[0]) => {
+        // #49: the first due time cleared a timer that was never set (a Clock gets only its own handles).
+        if (handle === undefined) throw new Error('clearTimeout(undefined)');
+        clock.clearTimeout(handle);
+      },
+    };
+    const queue = createQueue<number>({ name: 'q', store: memoryStore(), clock: counting });
+    const done: number[] = [];
+    const worker = queue.process((job) => void done.push(job.payload), {
+      pollInterval: 600_000,
+      concurrency: 10,
+    });
+    await settle();
+    const before = sets;
+    for (let i = 0; i < 50; i++) await queue.push(i, { delay: 5000 });
+    for (let i = 50; i < 100; i++) await queue.push(i, { delay: 5000 + i });
+    expect(sets - before).toBe(1);
+    await clock.advance(5000);
+    await settle();
+    expect(done.length).toBe(50);
+    await worker.close();
+    await queue.close();
+  });
+});
