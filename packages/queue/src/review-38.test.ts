@@ -532,4 +532,27 @@ describe('a worker waiting for due times', () => {
     await worker.close();
     await queue.close();
   });
+
+  // #87, #94 (worker.ts): a due time already kept was kept again: 1,000 pushes due at one time filled the list of the
+  // earliest 1,000 due times, and a job due later waited for the next poll (10 minutes here) instead of its time.
+  it('keeps each due time once, so 1,000 pushes due together leave room for a later one', async () => {
+    const clock = createFakeClock({ now: 1_000_000 });
+    const queue = createQueue<number>({ name: 'q', store: memoryStore(), clock });
+    const done: number[] = [];
+    const worker = queue.process((job) => void done.push(job.payload), {
+      pollInterval: 600_000,
+      concurrency: 100,
+    });
+    await settle();
+    for (let i = 0; i < 1000; i++) await queue.push(i, { delay: 5000 });
+    await queue.push(1000, { delay: 10_000 });
+    await clock.advance(5000);
+    await settle(50);
+    expect(done.length).toBe(1000);
+    await clock.advance(5000);
+    await settle();
+    expect(done.at(-1)).toBe(1000);
+    await worker.close();
+    await queue.close();
+  });
 });
