@@ -555,4 +555,56 @@ describe('a worker waiting for due times', () => {
     await worker.close();
     await queue.close();
   });
+
+  // #100, #101 (worker.ts): the list of due times is bounded to the earliest 1,000 (README FAQ): without the pop it
+  // grew with every push; with >= it kept 999, and the 1,000th earliest waited for a poll.
+  it('keeps the earliest 1,000 due times: a 1,001st later one waits for the poll', async () => {
+    const clock = createFakeClock({ now: 1_000_000 });
+    const queue = createQueue<number>({ name: 'q', store: memoryStore(), clock });
+    const done: number[] = [];
+    const worker = queue.process((job) => void done.push(job.payload), {
+      pollInterval: 600_000,
+      concurrency: 10,
+    });
+    await settle();
+    // Latest first, each earlier than the ones kept: the latest is the one dropped.
+    for (let k = 1000; k >= 0; k--) await queue.push(k, { delay: 10_000 + k * 10 });
+    await clock.advance(10_000 + 999 * 10);
+    await settle();
+    expect(done.length).toBe(1000);
+    await clock.advance(10);
+    await settle();
+    expect(done.length).toBe(1000);
+    await clock.advance(600_000);
+    await settle();
+    expect(done.length).toBe(1001);
+    await worker.close();
+    await queue.close();
+  }, 20_000);
+
+  // #103, #105 (worker.ts): a job due now, pushed while no poll timer was set (the worker busy), cleared a timer that
+  // was never set.
+  it('clears no poll timer it did not set when a job due now is pushed while it is busy', async () => {
+    const clock = createFakeClock({ now: 1_000_000 });
+    const counting = {
+      now: () => clock.now(),
+      setTimeout: (fn: () => void, ms: number) => clock.setTimeout(fn, ms),
+      clearTimeout: (handle: Parameters<typeof clock.clearTimeout>[0]) => {
+        if (handle === undefined) throw new Error('clearTimeout(undefined)');
+        clock.clearTimeout(handle);
+      },
+    };
+    const queue = createQueue<string>({ name: 'q', store: memoryStore(), clock: counting });
+    let release!: () => void;
+    // Busy from its first claim: no poll timer was ever set.
+    await queue.push('a');
+    const worker = queue.process(() => new Promise<void>((resolve) => (release = resolve)));
+    await settle();
+    expect(worker.running).toBe(1);
+    await expect(queue.push('b')).resolves.toMatchObject({ status: 'pending' });
+    release();
+    await settle();
+    await worker.close({ timeout: 0 });
+    await queue.close();
+  });
 });
