@@ -607,4 +607,34 @@ describe('a worker waiting for due times', () => {
     await worker.close({ timeout: 0 });
     await queue.close();
   });
+
+  // #104, #106 (worker.ts): a wake-up for a job due now left the idle poll timer running, so the poll came at its
+  // old time instead of pollInterval after the claims the wake-up made.
+  it('restarts the poll interval when a job due now wakes it', async () => {
+    const clock = createFakeClock({ now: 1_000_000 });
+    const base = memoryStore();
+    const claims: number[] = [];
+    const store: QueueStore = {
+      ...base,
+      claim: (queue, options) => {
+        claims.push(options.now - 1_000_000);
+        return base.claim(queue, options);
+      },
+    };
+    const queue = createQueue<string>({ name: 'q', store, clock });
+    const worker = queue.process(() => {}, { pollInterval: 1000 });
+    await settle();
+    await clock.advance(500);
+    await queue.push('a');
+    await settle();
+    await clock.advance(900);
+    await settle();
+    // Polls at +0 (idle), the wake-up's claims at +500, and none at the old poll time (+1000).
+    expect(claims.every((t) => t === 0 || t === 500)).toBe(true);
+    await clock.advance(100);
+    await settle();
+    expect(claims.at(-1)).toBe(1500);
+    await worker.close();
+    await queue.close();
+  });
 });
