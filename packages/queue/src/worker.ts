@@ -126,7 +126,8 @@ export function createWorker<T>(
         dueTimer = undefined;
         dueAt = Number.POSITIVE_INFINITY;
         const now = clock.now();
-        while (dueTimes.length > 0 && (dueTimes[0] as number) <= now) dueTimes.shift();
+        // An empty list's [0] is undefined, which is not <= now.
+        while ((dueTimes[0] as number) <= now) dueTimes.shift();
         armDue();
         pump();
       },
@@ -136,14 +137,15 @@ export function createWorker<T>(
     );
   };
 
+  // Not called once stopping: shutdown() unsubscribes as it sets it.
   const wake = (at?: number): void => {
-    if (stopping) return;
-    const wait = at === undefined ? 0 : at - clock.now();
-    if (wait > 0) {
+    // No `at` (due now) makes NaN, which is not > 0.
+    if ((at as number) - clock.now() > 0) {
       // Kept however far off: a due time past the next poll was left to the poll after it, up to pollInterval late
       // (a 90 s retry ran at 120 s with a 60 s poll). The earliest 1000 are kept; a later one waits for a poll.
       let i = dueTimes.length;
-      while (i > 0 && (dueTimes[i - 1] as number) > (at as number)) i--;
+      // dueTimes[-1] is undefined, which is not > at.
+      while ((dueTimes[i - 1] as number) > (at as number)) i--;
       if (i >= 1000) return;
       if (dueTimes[i - 1] !== at) {
         dueTimes.splice(i, 0, at as number);
