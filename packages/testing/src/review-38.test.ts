@@ -1,0 +1,80 @@
+/**
+ * Review round 38: what Stryker's surviving mutants of fake-clock.ts changed without a test noticing. Each test was
+ * seen failing on the mutant it names (applied by hand) and passing on the code as it is.
+ */
+import { createFakeClock } from '@integ/testing';
+import { describe, expect, it } from 'vitest';
+
+describe('createFakeClock: refusals name the argument and what it takes', () => {
+  it('createFakeClock({ now }), setNow, setWallClock and runAll', async () => {
+    expect(() => createFakeClock({ now: Number.NaN })).toThrow(
+      /^Invalid createFakeClock\(\{ now \}\): expected a finite number of ms, received NaN$/,
+    );
+    const clock = createFakeClock();
+    expect(() => clock.setNow(Number.POSITIVE_INFINITY)).toThrow(
+      /^Invalid setNow\(now\): expected a finite number of ms, received Infinity$/,
+    );
+    expect(() => clock.setWallClock(Number.NaN)).toThrow(
+      /^Invalid setWallClock\(now\): expected a finite number of ms, received NaN$/,
+    );
+    await expect(clock.runAll(1.5)).rejects.toThrow(
+      /^Invalid runAll\(limit\): expected a whole number of timers >= 0, received 1\.5$/,
+    );
+  });
+});
+
+describe('createFakeClock: timers at one instant', () => {
+  // Stryker's #87 (the rebuild's id tie-break made a.id + b.id) is equivalent: the rebuild sorts the map's timers, held
+  // in the order they were set, with a stable sort; the tie-break is gone. This pins the order across a rebuild.
+  it('fires timers due at the same time in the order they were set, also after clears rebuilt its queue', () => {
+    const clock = createFakeClock();
+    const fired: number[] = [];
+    for (let i = 0; i < 10; i++) clock.setTimeout(() => fired.push(i), 100);
+    // Cleared timers outnumbering the pending ones rebuild the queue (more than 2 x 10 + 64 left in it).
+    for (let i = 0; i < 100; i++) clock.clearTimeout(clock.setTimeout(() => {}, 50));
+    clock.advanceSync(100);
+    expect(fired).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  });
+
+  it('fires 10,001 zero-delay timers set before an advance: only those set during it count as a runaway', () => {
+    const clock = createFakeClock();
+    let fired = 0;
+    for (let i = 0; i < 10_001; i++) clock.setTimeout(() => fired++, 0);
+    clock.advanceSync(0);
+    expect(fired).toBe(10_001);
+  });
+
+  it('fires 10,001 timers of 1 ms set during an advance at one instant: only a 0 ms delay counts as a runaway', async () => {
+    const clock = createFakeClock();
+    let fired = 0;
+    clock.setTimeout(() => {
+      for (let i = 0; i < 10_001; i++) clock.setTimeout(() => fired++, 1);
+    }, 0);
+    await clock.advance(10);
+    expect(fired).toBe(10_001);
+  });
+
+  it('says which method stopped a runaway, and at what time as now() reads it', async () => {
+    const spin = (clock: ReturnType<typeof createFakeClock>): void => {
+      const again = (): void => {
+        clock.setTimeout(again, 0);
+      };
+      clock.setTimeout(again, 0);
+    };
+    const a = createFakeClock();
+    a.setWallClock(5000);
+    spin(a);
+    await expect(a.advance(1)).rejects.toThrow(
+      new Error(
+        'advance() fired 10000 timers set with a 0 ms delay at 5000 and more remain: is something rescheduling forever?',
+      ),
+    );
+    const b = createFakeClock({ now: 20 });
+    spin(b);
+    expect(() => b.advanceSync(1)).toThrow(
+      new Error(
+        'advanceSync() fired 10000 timers set with a 0 ms delay at 20 and more remain: is something rescheduling forever?',
+      ),
+    );
+  });
+});
