@@ -638,3 +638,51 @@ describe('a worker waiting for due times', () => {
     await queue.close();
   });
 });
+
+describe('a worker claiming', () => {
+  // #134, #135, #136 (worker.ts): the jobs of a claim in flight when close() began were started anyway (their
+  // handlers ran after close), or left leased to nobody: an attempt spent, the job back only when its lease ended.
+  it('gives the jobs of a claim in flight when close() began back to pending, unrun and their attempt unspent', async () => {
+    const clock = createFakeClock({ now: 1_000_000 });
+    const base = memoryStore();
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    const store: QueueStore = {
+      ...base,
+      claim: async (queue, options) => {
+        await gate;
+        return base.claim(queue, options);
+      },
+    };
+    const queue = createQueue<string>({ name: 'q', store, clock });
+    const { id } = await queue.push('a');
+    const ran: string[] = [];
+    const worker = queue.process((job) => void ran.push(job.id));
+    await settle();
+    const closing = worker.close({ timeout: 1000 });
+    open();
+    await settle();
+    await closing;
+    expect(ran).toEqual([]);
+    expect(await queue.get(id)).toMatchObject({ status: 'pending', attempts: 0 });
+    await queue.close();
+  });
+
+  // #139 (worker.ts): after a claim that found jobs the worker waited for the poll (or a job's end) instead of
+  // claiming again, so a store that hands out fewer jobs than asked left slots idle.
+  it('fills every slot from a store that hands out fewer jobs than asked', async () => {
+    const clock = createFakeClock({ now: 1_000_000 });
+    const base = memoryStore();
+    const store: QueueStore = {
+      ...base,
+      claim: (queue, options) => base.claim(queue, { ...options, limit: 1 }),
+    };
+    const queue = createQueue<string>({ name: 'q', store, clock });
+    for (const payload of ['a', 'b', 'c']) await queue.push(payload);
+    const worker = queue.process(() => new Promise(() => {}), { concurrency: 3 });
+    await settle();
+    expect(worker.running).toBe(3);
+    await worker.close({ timeout: 0 });
+    await queue.close();
+  });
+});
