@@ -1,8 +1,12 @@
 /**
- * Review round 38: what Stryker's surviving mutants of fake-clock.ts changed without a test noticing. Each test was
+ * Review round 38: what Stryker's surviving mutants of fake-clock.ts, settle.ts, random.ts, server.ts and
+ * internal/turn.ts changed without a test noticing. Each test was
  * seen failing on the mutant it names (applied by hand) and passing on the code as it is.
  */
-import { createFakeClock } from '@integ/testing';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createFakeClock, createTestServer, drain, seededRandom, settledValue } from '@integ/testing';
+import { HttpResponse, http } from 'msw';
 import { describe, expect, it } from 'vitest';
 
 describe('createFakeClock: refusals name the argument and what it takes', () => {
@@ -76,5 +80,86 @@ describe('createFakeClock: timers at one instant', () => {
         'advanceSync() fired 10000 timers set with a 0 ms delay at 20 and more remain: is something rescheduling forever?',
       ),
     );
+  });
+});
+
+describe('seededRandom', () => {
+  it('is mulberry32: seed 42 starts 0.6011037519201636, 0.44829055899754167, 0.8524657934904099', () => {
+    const random = seededRandom(42);
+    expect([random(), random(), random()]).toEqual([
+      0.6011037519201636, 0.44829055899754167, 0.8524657934904099,
+    ]);
+  });
+});
+
+describe('drain and settledValue', () => {
+  it('wait exactly the turns asked for, up to 10000', async () => {
+    let turns = 0;
+    let stop = false;
+    const tick = (): void => {
+      turns++;
+      if (!stop) setImmediate(tick);
+    };
+    setImmediate(tick);
+    await drain(3);
+    expect(turns).toBe(3);
+    stop = true;
+    await expect(drain(10_000)).resolves.toBeUndefined();
+  });
+
+  it('refuse what they cannot take, naming it', async () => {
+    await expect(drain(10_001)).rejects.toThrow(
+      /^Invalid drain\(turns\): expected a whole number of turns from 1 to 10000, received 10001$/,
+    );
+    await expect(settledValue(Promise.resolve(1), 0)).rejects.toThrow(
+      /^Invalid settledValue\(turns\): expected a whole number of turns from 1 to 10000, received 0$/,
+    );
+    await expect(settledValue(1 as never)).rejects.toThrow(
+      /^Invalid settledValue\(promise\): expected a promise, received 1$/,
+    );
+  });
+
+  it('settledValue rethrows the rejection itself', async () => {
+    const error = new Error('no');
+    await expect(settledValue(Promise.reject(error))).rejects.toBe(error);
+  });
+});
+
+describe('createTestServer', () => {
+  it('listens with no options, and passes use(), resetHandlers() and close() on to msw', async () => {
+    const server = createTestServer();
+    server.listen();
+    try {
+      server.use(http.get('https://api.example.com/x', () => HttpResponse.json({ ok: 1 })));
+      expect(await (await fetch('https://api.example.com/x')).json()).toEqual({ ok: 1 });
+      server.resetHandlers();
+      // Unhandled now: msw's 'error' strategy fails the request.
+      await expect(fetch('https://api.example.com/x')).rejects.toThrow();
+    } finally {
+      server.close();
+    }
+    // Closed: a request reaches the network again (a loopback server here), unhandled no more.
+    const real = createServer((_, res) => res.end('real'));
+    await new Promise<void>((r) => real.listen(0, '127.0.0.1', () => r()));
+    try {
+      const { port } = real.address() as AddressInfo;
+      expect(await (await fetch(`http://127.0.0.1:${port}/`)).text()).toBe('real');
+    } finally {
+      real.close();
+    }
+  });
+});
+
+describe('drain on a fake setImmediate whose real timer it cannot reach', () => {
+  it('follows at most 8 fakes down (a fake pointing at itself), then takes the timer of when it loaded', async () => {
+    const real = globalThis.setImmediate;
+    const fake = Object.assign(() => undefined, { clock: {} as Record<string, unknown> });
+    (fake.clock as { _setImmediate?: unknown })._setImmediate = fake;
+    globalThis.setImmediate = fake as never;
+    try {
+      await drain(1);
+    } finally {
+      globalThis.setImmediate = real;
+    }
   });
 });
