@@ -685,4 +685,34 @@ describe('a worker claiming', () => {
     await worker.close({ timeout: 0 });
     await queue.close();
   });
+
+  // #148 (worker.ts): a claim the store refused was tried again after max(pollInterval, 1 s): a minute here.
+  it('tries a claim the store refused again within a second, however long its pollInterval', async () => {
+    const clock = createFakeClock({ now: 1_000_000 });
+    const base = memoryStore();
+    let refusals = 1;
+    const store: QueueStore = {
+      ...base,
+      claim: async (queue, options) => {
+        if (refusals-- > 0) throw new StoreUnavailableError('the store is down for a moment');
+        return base.claim(queue, options);
+      },
+    };
+    const queue = createQueue<string>({ name: 'q', store, clock });
+    await queue.push('a');
+    const done: string[] = [];
+    const errors: unknown[] = [];
+    const worker = queue.process((job) => void done.push(job.payload), {
+      pollInterval: 60_000,
+      onError: (e) => errors.push(e),
+    });
+    await settle();
+    expect(errors).toEqual([expect.any(StoreUnavailableError)]);
+    expect(done).toEqual([]);
+    await clock.advance(1000);
+    await settle();
+    expect(done).toEqual(['a']);
+    await worker.close();
+    await queue.close();
+  });
 });
