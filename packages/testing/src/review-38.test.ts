@@ -1,11 +1,19 @@
 /**
- * Review round 38: what Stryker's surviving mutants of fake-clock.ts, settle.ts, random.ts, server.ts and
- * internal/turn.ts changed without a test noticing. Each test was
+ * Review round 38: what Stryker's surviving mutants of fake-clock.ts, settle.ts, random.ts, server.ts,
+ * internal/turn.ts and sse.ts changed without a test noticing. Each test was
  * seen failing on the mutant it names (applied by hand) and passing on the code as it is.
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createFakeClock, createTestServer, drain, seededRandom, settledValue } from '@integ/testing';
+import {
+  createFakeClock,
+  createTestServer,
+  drain,
+  encodeSseEvent,
+  seededRandom,
+  settledValue,
+  sseStream,
+} from '@integ/testing';
 import { HttpResponse, http } from 'msw';
 import { describe, expect, it } from 'vitest';
 
@@ -161,5 +169,75 @@ describe('drain on a fake setImmediate whose real timer it cannot reach', () => 
     } finally {
       globalThis.setImmediate = real;
     }
+  });
+});
+
+describe('encodeSseEvent and sseStream: refusals name the option and what it takes', () => {
+  it.each([
+    [() => encodeSseEvent({ event: 'a\nb' }), 'Invalid event: expected a string without CR or LF'],
+    [() => encodeSseEvent({ id: 'a\0' }), 'Invalid id: expected a string without CR, LF or NULL'],
+    [() => encodeSseEvent({ retry: -1 }), 'Invalid retry: expected an integer number of ms >= 0'],
+    [
+      () => sseStream([], { disconnectAfter: -1 }),
+      'Invalid sseStream({ disconnectAfter }): expected a whole number of events >= 0',
+    ],
+    [
+      () => sseStream([], { disconnectWith: 'x' as never }),
+      "Invalid sseStream({ disconnectWith }): expected 'close' or 'error'",
+    ],
+    [
+      () => sseStream([], { status: 600 }),
+      'Invalid sseStream({ status }): expected an HTTP status from 200 to 599',
+    ],
+    [
+      () => sseStream([], { headers: { 'a b': 'c' } }),
+      'Invalid sseStream({ headers }): expected header names and values fetch can send',
+    ],
+  ])('%#', (make, message) => {
+    expect(make).toThrow(message);
+  });
+
+  it('takes retry 0 and status 599', () => {
+    expect(encodeSseEvent({ retry: 0 })).toBe('retry: 0\n\n');
+    expect(() => sseStream([], { status: 599 })).not.toThrow();
+  });
+});
+
+describe('sseStream responses', () => {
+  const read = async (response: Response): Promise<string> => await response.text();
+
+  it('sends cache-control: no-cache', async () => {
+    const response = await sseStream(['a'], { disconnectAfter: 1 })({ request: new Request('http://x/') });
+    expect(response.headers.get('cache-control')).toBe('no-cache');
+  });
+
+  it('starts from the first event for a Last-Event-ID when resume is false', async () => {
+    const events = [
+      { id: '1', data: 'a' },
+      { id: '2', data: 'b' },
+    ];
+    const request = new Request('http://x/', { headers: { 'last-event-id': '1' } });
+    expect(await read(await sseStream(events, { disconnectAfter: 2, resume: false })({ request }))).toBe(
+      'id: 1\ndata: a\n\nid: 2\ndata: b\n\n',
+    );
+  });
+
+  it('errors an open stream at once for a request already aborted', async () => {
+    const controller = new AbortController();
+    controller.abort(new Error('gone'));
+    const response = await sseStream(['a'])({
+      request: new Request('http://x/', { signal: controller.signal }),
+    });
+    await expect((response.body as ReadableStream<Uint8Array>).getReader().read()).rejects.toThrow('gone');
+  });
+
+  it("keeps a stream with disconnectWith 'error' but no disconnectAfter open after its events", async () => {
+    const response = await sseStream(['a'], { disconnectWith: 'error' })({
+      request: new Request('http://x/'),
+    });
+    const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+    expect(new TextDecoder().decode((await reader.read()).value)).toBe('data: a\n\n');
+    expect(await settledValue(reader.read())).toBe('pending');
+    await reader.cancel();
   });
 });
