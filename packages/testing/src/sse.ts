@@ -122,10 +122,9 @@ export function sseStream(events: readonly SseEventInit[], options: SseStreamOpt
     calls++;
     let start = 0;
     const lastId = request.headers.get('last-event-id');
-    if (resume && lastId !== null) {
-      const index = events.findIndex((e) => typeof e !== 'string' && e.id === lastId);
-      if (index >= 0) start = index + 1;
-    }
+    // An id not found is -1: the stream starts from the first event then too.
+    if (resume && lastId !== null)
+      start = events.findIndex((e) => typeof e !== 'string' && e.id === lastId) + 1;
     // Set one by one: header names are case-insensitive, so a spread would add 'Content-Type' next to
     // 'content-type' and the response would carry both values joined ('text/event-stream, text/html').
     const headers = new Headers({ 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
