@@ -716,3 +716,52 @@ describe('a worker claiming', () => {
     await queue.close();
   });
 });
+
+describe('a worker renewing a lease', () => {
+  // #180, #182 (worker.ts): a renewal refused after the handler had settled (its ack refused too) was reported and
+  // tried again, which renewed the lease of a job nobody was running: it came back later than its lease.
+  it('drops a renewal refused after the handler settled: the job comes back when its lease ends', async () => {
+    const clock = createFakeClock({ now: 1_000_000 });
+    const base = memoryStore();
+    let extendRefusals = 1;
+    let ackRefusals = 1;
+    const store: QueueStore = {
+      ...base,
+      // Answered a moment later, as a network store or a busy group commit does.
+      extend: (id, token, leaseUntil) =>
+        new Promise((resolve, reject) => {
+          clock.setTimeout(() => {
+            if (extendRefusals-- > 0) reject(new StoreUnavailableError('renewal refused'));
+            else base.extend(id, token, leaseUntil).then(resolve, reject);
+          }, 1);
+        }),
+      ack: async (id, token, now) => {
+        if (ackRefusals-- > 0) throw new StoreUnavailableError('ack refused');
+        return base.ack(id, token, now);
+      },
+    };
+    const queue = createQueue<string>({ name: 'q', store, clock });
+    const { id } = await queue.push('x');
+    const errors: string[] = [];
+    // The renewal at +500 is in flight when the handler settles at +500.
+    const worker = queue.process(() => new Promise<void>((resolve) => clock.setTimeout(resolve, 500)), {
+      leaseMs: 1000,
+      pollInterval: 100,
+      onError: (e) => errors.push((e as Error).message),
+    });
+    await settle();
+    await clock.advance(500);
+    await settle();
+    await clock.advance(1);
+    await settle();
+    expect(errors).toEqual(['ack refused']);
+    // The lease (to +1000) ends and the job runs again at the next poll, by +1100.
+    for (let t = 0; t < 6; t++) {
+      await clock.advance(100);
+      await settle();
+    }
+    expect(await base.get(id)).toMatchObject({ status: 'processing', attempts: 2 });
+    await worker.close({ timeout: 0 });
+    await queue.close();
+  });
+});
