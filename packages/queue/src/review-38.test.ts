@@ -765,3 +765,21 @@ describe('a worker renewing a lease', () => {
     await queue.close();
   });
 });
+
+describe('a handler past its timeout', () => {
+  // #194, #197, #199, #202 (worker.ts): a synchronous handler during which the deadline passed (the clock moved inside
+  // it) was acked: the race with the abort only ran for a promise result; and the TimeoutError named nothing.
+  it('fails with a TimeoutError naming the job, also when the handler is synchronous', async () => {
+    const clock = createFakeClock({ now: 1_000_000 });
+    const queue = createQueue<string>({ name: 'q', store: memoryStore(), clock, attempts: 1 });
+    const { id } = await queue.push('a');
+    const worker = queue.process(() => clock.advanceSync(200), { timeout: 100 });
+    await settle();
+    expect(await queue.get(id)).toMatchObject({
+      status: 'dead',
+      lastError: `TimeoutError: Job ${id} of queue "q" timed out after 100 ms; allow more time or make it faster`,
+    });
+    await worker.close();
+    await queue.close();
+  });
+});
