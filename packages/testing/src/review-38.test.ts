@@ -1,6 +1,6 @@
 /**
  * Review round 38: what Stryker's surviving mutants of fake-clock.ts, settle.ts, random.ts, server.ts,
- * internal/turn.ts and sse.ts changed without a test noticing. Each test was
+ * internal/turn.ts, sse.ts and scenarios.ts changed without a test noticing. Each test was
  * seen failing on the mutant it names (applied by hand) and passing on the code as it is.
  */
 import { createServer } from 'node:http';
@@ -10,8 +10,13 @@ import {
   createTestServer,
   drain,
   encodeSseEvent,
+  flaky,
+  rateLimited,
+  retryAfter,
   seededRandom,
+  sequence,
   settledValue,
+  slow,
   sseStream,
 } from '@integ/testing';
 import { HttpResponse, http } from 'msw';
@@ -239,5 +244,85 @@ describe('sseStream responses', () => {
     expect(new TextDecoder().decode((await reader.read()).value)).toBe('data: a\n\n');
     expect(await settledValue(reader.read())).toBe('pending');
     await reader.cancel();
+  });
+});
+
+describe('scenarios: refusals name the option and what it takes', () => {
+  it.each([
+    [() => flaky({ failures: -1 }), 'Invalid flaky({ failures }): expected a whole number >= 0'],
+    [() => flaky({ status: 600 }), 'Invalid flaky({ status }): expected an HTTP status from 200 to 599'],
+    [
+      () => flaky({ reply: 5 as never }),
+      "Invalid flaky({ reply }): expected a Response not yet read, a function returning one, or 'network'",
+    ],
+    [() => slow(-1), 'Invalid slow(ms): expected a number of ms >= 0 (Infinity never answers)'],
+    [() => retryAfter(1, { status: 100 }), 'Invalid retryAfter({ status }): expected an HTTP status'],
+    [() => retryAfter(1, { times: -1 }), 'Invalid retryAfter({ times }): expected a whole number >= 0'],
+    [
+      () => retryAfter(-1),
+      'Invalid retryAfter(after): expected whole seconds >= 0, a Date in the years 0000 to 9999 or a string',
+    ],
+    [
+      () => retryAfter('a\nb'),
+      'Invalid retryAfter(after): expected a string a header can carry (no CR, LF, NUL or character above U+00FF)',
+    ],
+    [() => rateLimited({ limit: -1 }), 'Invalid rateLimited({ limit }): expected a whole number >= 0'],
+    [
+      () => rateLimited({ windowSeconds: 0 }),
+      'Invalid rateLimited({ windowSeconds }): expected a whole number >= 1',
+    ],
+    [() => sequence([]), 'Invalid sequence(replies): expected at least one reply'],
+    [
+      () => sequence(['network'], { after: 'x' as never }),
+      "Invalid sequence({ after }): expected 'last' or 'error'",
+    ],
+  ])('%#', (make, message) => {
+    expect(make).toThrow(message);
+  });
+
+  it('takes status 599 and a Date in the year 0', () => {
+    expect(() => flaky({ status: 599 })).not.toThrow();
+    expect(() => retryAfter(new Date('0000-01-01T00:00:00Z'))).not.toThrow();
+  });
+});
+
+describe('scenario answers', () => {
+  const get = (method = 'GET', signal?: AbortSignal) => ({
+    request: new Request('http://x/', { method, ...(signal ? { signal } : {}) }),
+  });
+
+  it('say why in their JSON error bodies, and answer { ok: true } by default', async () => {
+    expect(await (await flaky()(get())).json()).toEqual({ error: 'flaky' });
+    expect(await (await retryAfter(1)(get())).json()).toEqual({ error: 'retry later' });
+    const limited = rateLimited({ limit: 0 });
+    expect(await (await limited(get())).json()).toEqual({ error: 'rate limited' });
+    const once = sequence([new Response('a')], { after: 'error' });
+    await once(get());
+    expect(await (await once(get())).json()).toEqual({ error: 'sequence exhausted' });
+    expect(await (await flaky({ failures: 0 })(get())).json()).toEqual({ ok: true });
+  });
+
+  it('answers HEAD with a bodiless refusal (204) as it is', async () => {
+    const response = await flaky({ status: 204 })(get('HEAD'));
+    expect(response.status).toBe(204);
+  });
+
+  it('slow() waits on the clock it is given, and answers a network error to a client that went away', async () => {
+    const clock = createFakeClock();
+    const answer = slow(1000, { clock })(get());
+    await clock.advance(1000);
+    expect(await settledValue(answer)).toBeInstanceOf(Response);
+    const controller = new AbortController();
+    const gone = slow(Number.POSITIVE_INFINITY, { clock })(get('GET', controller.signal));
+    controller.abort();
+    expect((await gone).type).toBe('error');
+  });
+
+  it('rateLimited keeps fixed windows: 15 s after the first request of 10 s windows, the reset is 5 s away', async () => {
+    const clock = createFakeClock();
+    const limited = rateLimited({ limit: 1, windowSeconds: 10, clock });
+    await limited(get());
+    await clock.advance(15_000);
+    expect((await limited(get())).headers.get('ratelimit-reset')).toBe('5');
   });
 });
