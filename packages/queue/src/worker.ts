@@ -203,7 +203,8 @@ export function createWorker<T>(
     running.add(entry);
     void entry.done.finally(() => {
       running.delete(entry);
-      if (!stopping) pump();
+      // pump() does nothing once stopping.
+      pump();
     });
   }
 
@@ -250,7 +251,8 @@ export function createWorker<T>(
     let failure: unknown;
     try {
       const result = handler(job as LeasedJob<T> & HandlerContext, context);
-      if (result !== null && typeof (result as PromiseLike<unknown>)?.then === 'function') {
+      // `?.` reads null's then as undefined.
+      if (typeof (result as PromiseLike<unknown>)?.then === 'function') {
         let onAbort: (() => void) | undefined;
         // A handler that ignores its signal must not hold the slot: the abort settles the race.
         const aborted = new Promise<never>((_, reject) => {
