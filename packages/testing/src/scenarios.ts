@@ -191,8 +191,7 @@ export function retryAfter(after: number | Date | string, options: RetryAfterOpt
       'a string a header can carry (no CR, LF, NUL or character above U+00FF)',
       after,
     );
-  const value =
-    typeof after === 'number' ? String(after) : after instanceof Date ? after.toUTCString() : after;
+  const value = after instanceof Date ? after.toUTCString() : String(after);
   return scenario(async (_request, call) => {
     if (call > times) return answer(reply);
     return refusal('retry later', status, { 'retry-after': value });
