@@ -782,4 +782,27 @@ describe('a handler past its timeout', () => {
     await worker.close();
     await queue.close();
   });
+
+  // #210 (worker.ts): a handler whose signal was aborted before it returned its promise (its timeout passed inside it)
+  // held its slot until that promise settled: the abort listener came too late.
+  it('frees the slot of a handler whose timeout passed before it returned a promise that never settles', async () => {
+    const clock = createFakeClock({ now: 1_000_000 });
+    const queue = createQueue<string>({ name: 'q', store: memoryStore(), clock, attempts: 1 });
+    const { id } = await queue.push('a');
+    const worker = queue.process(
+      () => {
+        clock.advanceSync(200);
+        return new Promise(() => {});
+      },
+      { timeout: 100 },
+    );
+    await settle();
+    expect(worker.running).toBe(0);
+    expect(await queue.get(id)).toMatchObject({
+      status: 'dead',
+      lastError: expect.stringMatching(/^TimeoutError: /),
+    });
+    await worker.close();
+    await queue.close();
+  });
 });
