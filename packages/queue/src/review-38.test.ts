@@ -3,6 +3,7 @@
  * what a surviving mutant changed, and was seen to fail with that mutant applied by hand (named by its Stryker id
  * and what it changed) and to pass on the real code.
  */
+import { getEventListeners } from 'node:events';
 import { InvalidArgumentError } from '@integ/core';
 import {
   createQueue,
@@ -802,6 +803,22 @@ describe('a handler past its timeout', () => {
       status: 'dead',
       lastError: expect.stringMatching(/^TimeoutError: /),
     });
+    await worker.close();
+    await queue.close();
+  });
+
+  // #216 (worker.ts): the abort listener the worker put on a job's signal stayed there after the handler settled.
+  it('leaves no listener on the job signal once the handler settled', async () => {
+    const clock = createFakeClock({ now: 1_000_000 });
+    const queue = createQueue<string>({ name: 'q', store: memoryStore(), clock });
+    await queue.push('a');
+    const signals: AbortSignal[] = [];
+    const worker = queue.process(async (_job, { signal }) => {
+      signals.push(signal);
+    });
+    await settle();
+    expect(signals.length).toBe(1);
+    expect(getEventListeners(signals[0] as AbortSignal, 'abort')).toEqual([]);
     await worker.close();
     await queue.close();
   });
