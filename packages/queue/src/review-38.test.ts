@@ -822,4 +822,42 @@ describe('a handler past its timeout', () => {
     await worker.close();
     await queue.close();
   });
+
+  // #226, #229 (worker.ts): once the handler settled, the worker cleared its deadline timer when there was none (no
+  // timeout) and its renewal timer while that renewal was in flight: timers it never set (a Clock gets its own handles).
+  it('clears only timers it set when the handler settles', async () => {
+    const clock = createFakeClock({ now: 1_000_000 });
+    const strays: unknown[] = [];
+    const strict = {
+      now: () => clock.now(),
+      setTimeout: (fn: () => void, ms: number) => clock.setTimeout(fn, ms),
+      clearTimeout: (handle: Parameters<typeof clock.clearTimeout>[0]) => {
+        if (handle === undefined) strays.push(handle);
+        else clock.clearTimeout(handle);
+      },
+    };
+    const base = memoryStore();
+    // A renewal answered a moment later: in flight when the handler settles at +500.
+    const store: QueueStore = {
+      ...base,
+      extend: (id, token, leaseUntil) =>
+        new Promise((resolve, reject) => {
+          clock.setTimeout(() => base.extend(id, token, leaseUntil).then(resolve, reject), 1);
+        }),
+    };
+    const queue = createQueue<string>({ name: 'q', store, clock: strict });
+    await queue.push('a');
+    const worker = queue.process(() => new Promise<void>((resolve) => clock.setTimeout(resolve, 500)), {
+      leaseMs: 1000,
+    });
+    await settle();
+    await clock.advance(500);
+    await settle();
+    await clock.advance(1);
+    await settle();
+    expect((await queue.stats()).done).toBe(1);
+    expect(strays).toEqual([]);
+    await worker.close();
+    await queue.close();
+  });
 });
