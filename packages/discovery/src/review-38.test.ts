@@ -326,14 +326,37 @@ describe('DNS server addresses (dnsSrv servers)', () => {
     expect(dnsSrv(NAME, { servers: '[::1]' }).description).toBe(`SRV ${NAME} via [::1]:53`);
   });
 
-  it.each(['', '  ', ':53', '127.0.0.1:1e3', '127.0.0.1:0x35'])(
-    'refuses %j with an InvalidArgumentError for servers',
-    (entry) => {
-      expect(() => dnsSrv(NAME, { servers: [entry] })).toThrow(
-        /^Invalid servers: expected entries like '10\.0\.0\.2' or '127\.0\.0\.1:5353'/,
-      );
-    },
-  );
+  it('takes the shapes dns.getServers() gives: IPv4, IPv6 with or without a port or zone, a host name', () => {
+    for (const [entry, via] of [
+      ['8.8.8.8', '8.8.8.8:53'],
+      ['2001:db8::1', '[2001:db8::1]:53'],
+      ['[2001:db8::1]:5353', '[2001:db8::1]:5353'],
+      ['fe80::1%eth0', '[fe80::1%eth0]:53'],
+      ['::ffff:10.0.0.2', '[::ffff:10.0.0.2]:53'],
+      ['dns.internal:5353', 'dns.internal:5353'],
+    ] as const)
+      expect(dnsSrv(NAME, { servers: entry }).description).toBe(`SRV ${NAME} via ${via}`);
+  });
+
+  it.each([
+    '',
+    '  ',
+    ':53',
+    '127.0.0.1:1e3',
+    '127.0.0.1:0x35',
+    // Malformed shapes that were taken whole as a host name (every lookup then failed, nothing was refused).
+    'x[::1]:53',
+    '[::1]:53x',
+    '[dns.example]:53',
+    'dns example:53',
+    '10.0.0.2/24',
+    'user@10.0.0.2:53',
+    '::g',
+  ])('refuses %j with an InvalidArgumentError for servers', (entry) => {
+    expect(() => dnsSrv(NAME, { servers: [entry] })).toThrow(
+      /^Invalid servers: expected entries like '10\.0\.0\.2' or '127\.0\.0\.1:5353'/,
+    );
+  });
 });
 
 describe('reading a Consul answer (internal/body.ts)', () => {

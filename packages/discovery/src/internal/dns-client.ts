@@ -45,21 +45,29 @@ export interface DnsServer {
 const withPort = (host: string, port: number): DnsServer | undefined =>
   port >= 1 && port <= 65_535 ? { host, port } : undefined;
 
+// What a host may be: a name or IPv4 address, or (bracketed, or with no port) an IPv6 address with an optional zone.
+// A malformed entry ('x[::1]:53', '[::1]:53x') was taken whole as a host name: every lookup failed instead of
+// the source being refused when it was made.
+const HOST = /^[\w.-]+$/;
+const IPV6 = /^[\da-f:.]+(%[\w.-]+)?$/i;
+
 /**
- * Parses `1.2.3.4`, `1.2.3.4:5353`, `::1`, `[::1]:5353`.
+ * Parses `1.2.3.4`, `1.2.3.4:5353`, `::1`, `[::1]:5353`; undefined for anything else.
  */
 export function parseServer(value: string): DnsServer | undefined {
   const v = value.trim();
   const bracket = /^\[([^\]]+)\](?::(\d+))?$/.exec(v);
-  if (bracket) return withPort(bracket[1] as string, bracket[2] ? Number(bracket[2]) : 53);
+  if (bracket)
+    return IPV6.test(bracket[1] as string)
+      ? withPort(bracket[1] as string, bracket[2] ? Number(bracket[2]) : 53)
+      : undefined;
   const colons = v.split(':').length - 1;
   if (colons === 1) {
     const [host, port] = v.split(':') as [string, string];
-    if (!/^\d+$/.test(port) || host === '') return undefined;
+    if (!/^\d+$/.test(port) || !HOST.test(host)) return undefined;
     return withPort(host, Number(port));
   }
-  if (v === '') return undefined;
-  return { host: v, port: 53 };
+  return (colons ? IPV6 : HOST).test(v) ? { host: v, port: 53 } : undefined;
 }
 
 /** Options of {@link query}. */
