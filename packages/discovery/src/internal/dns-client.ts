@@ -7,6 +7,7 @@ import type { Clock } from '@integ/core';
 import type { DecodedPacket, Packet } from 'dns-packet';
 import { DiscoverySourceError } from '../errors.js';
 import { nodeImport } from './node-import.js';
+import { HOST } from './url.js';
 
 type DnsPacket = typeof import('dns-packet');
 type Dgram = typeof import('node:dgram');
@@ -45,11 +46,11 @@ export interface DnsServer {
 const withPort = (host: string, port: number): DnsServer | undefined =>
   port >= 1 && port <= 65_535 ? { host, port } : undefined;
 
-// What a host may be: a name or IPv4 address, or (bracketed, or with no port) an IPv6 address with an optional zone.
-// A malformed entry ('x[::1]:53', '[::1]:53x') was taken whole as a host name: every lookup failed instead of
-// the source being refused when it was made.
-const HOST = /^[\w.-]+$/;
-const IPV6 = /^[\da-f:.]+(%[\w.-]+)?$/i;
+// A host as url.ts's HOST takes it (a name, IPv4 or IPv6 address); an IPv6 one may carry a zone (fe80::1%eth0), as
+// dns.getServers() can give it. A malformed entry ('x[::1]:53', '[::1]:53x') was taken whole as a host name: every
+// lookup failed instead of the source being refused when it was made.
+const isHost = (host: string): boolean =>
+  HOST.test(host.includes(':') ? host.replace(/%[\w.-]+$/, '') : host);
 
 /**
  * Parses `1.2.3.4`, `1.2.3.4:5353`, `::1`, `[::1]:5353`; undefined for anything else.
@@ -57,17 +58,18 @@ const IPV6 = /^[\da-f:.]+(%[\w.-]+)?$/i;
 export function parseServer(value: string): DnsServer | undefined {
   const v = value.trim();
   const bracket = /^\[([^\]]+)\](?::(\d+))?$/.exec(v);
+  // Brackets hold an IPv6 address only.
   if (bracket)
-    return IPV6.test(bracket[1] as string)
-      ? withPort(bracket[1] as string, bracket[2] ? Number(bracket[2]) : 53)
+    return bracket[1]!.includes(':') && isHost(bracket[1]!)
+      ? withPort(bracket[1]!, bracket[2] ? Number(bracket[2]) : 53)
       : undefined;
   const colons = v.split(':').length - 1;
   if (colons === 1) {
     const [host, port] = v.split(':') as [string, string];
-    if (!/^\d+$/.test(port) || !HOST.test(host)) return undefined;
+    if (!/^\d+$/.test(port) || !isHost(host)) return undefined;
     return withPort(host, Number(port));
   }
-  return (colons ? IPV6 : HOST).test(v) ? { host: v, port: 53 } : undefined;
+  return isHost(v) ? { host: v, port: 53 } : undefined;
 }
 
 /** Options of {@link query}. */
