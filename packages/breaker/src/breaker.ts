@@ -215,7 +215,7 @@ export interface Breaker {
 export const DISARM: unique symbol = Symbol();
 const STATE: unique symbol = Symbol();
 // `state` is a getter on a prototype all breakers share: a getter in each breaker's own literal gave every breaker a
-// hidden class (map and descriptors) of its own, ~0.4 kB each.
+// hidden class (map and descriptors) of its own, ~360 B each (decision 0227).
 const SHARED = {
   get state(): BreakerState {
     return (this as unknown as { [STATE](): BreakerState })[STATE]();
