@@ -221,15 +221,28 @@ describe.skipIf(!available)('EventSource in chromium, against the native one', (
 
   it('reconnects after the server ends the stream or the socket drops, sending Last-Event-ID, until close()', async () => {
     const [native] = await differential('reconnect', {
-      serve: (_path, nth) =>
-        [
-          stream(['retry: 20\nid: 1\ndata: one\n\n'], 'close'),
-          stream(['id: 2\ndata: two\n\n'], 'destroy'),
-          stream(['data: three\n\n']),
-        ][nth] ?? { status: 500 },
+      serve: (path, nth, { prefix }) => {
+        // The second connection's socket is destroyed once the page has seen its event: in Chromium a fetch body
+        // drops what it has not handed to the page when the socket goes (README FAQ), so a reset on a timer made
+        // ours miss 'two' on a loaded machine where the native class did not (2 of 5 runs once, review 39).
+        if (path === 'drop') {
+          const second = server.requests.filter((request) => request.path === `${prefix}stream`)[1];
+          server.responses.get(second?.index ?? -1)?.socket?.destroy();
+          return { headers: { 'content-type': 'text/plain' } };
+        }
+        return (
+          [
+            stream(['retry: 20\nid: 1\ndata: one\n\n'], 'close'),
+            stream(['id: 2\ndata: two\n\n']),
+            stream(['data: three\n\n']),
+          ][nth] ?? { status: 500 }
+        );
+      },
       page: async (h) => {
         const source = h.open(h.url('stream'));
         h.watch(source, 'listener');
+        await h.until(() => h.seen('two'), 'second event');
+        await fetch(h.url('drop'));
         await h.until(() => h.seen('three'), 'third event');
         source.close();
         const after = source.readyState;
@@ -237,7 +250,69 @@ describe.skipIf(!available)('EventSource in chromium, against the native one', (
         return { after, url: source.url };
       },
     });
-    expect(native.requests.map((request) => request.headers['last-event-id'])).toEqual([undefined, '1', '2']);
+    expect(
+      native.requests
+        .filter((request) => request.path === 'stream')
+        .map((request) => request.headers['last-event-id']),
+    ).toEqual([undefined, '1', '2']);
+  });
+
+  // Review 39: in Chromium (156) a fetch body that errors drops the bytes it has not handed to the page yet, also to
+  // a read() already waiting, when the page's main thread was busy as they and the reset came: 8 and 7 of 20 kept
+  // in a probe against the native class's 20 and 20 (undici, Node 20 and 24: 20 of 20). No script can read faster than
+  // the page runs, so connect() and our EventSource lose such an event there; what they keep is the contract that
+  // makes it harmless: Last-Event-ID names the last event dispatched, so a server that replays from it sends the lost
+  // event again. Each round: 'one', then, while a listener holds the main thread, 'two' and a reset; the reconnection
+  // gets what follows the id it names. Both classes must see one, two, three once each. Ours lost 'two' in 4, 1 and 2
+  // of the 8 rounds in three runs here, the native class in none (not asserted: it is the browser's timing).
+  it("loses an event that came just before a reset to a busy page (Chromium's fetch), and gets it again by Last-Event-ID", async () => {
+    const rounds = 8;
+    const scenario: Scenario = {
+      serve: () => {
+        const request = server.requests.at(-1) as RecordedRequest;
+        if (request.lastEventId === undefined) {
+          // 'two' and the reset come while the page's listener of 'one' holds the main thread (300 ms).
+          setTimeout(() => {
+            const response = server.responses.get(request.index);
+            response?.write('id: 2\ndata: two\n\n', () => setTimeout(() => response.socket?.destroy(), 10));
+          }, 50);
+          return stream(['retry: 20\nid: 1\ndata: one\n\n']);
+        }
+        return stream([
+          ...(request.lastEventId === '1' ? ['id: 2\ndata: two\n\n'] : []),
+          'id: 3\ndata: three\n\n',
+        ]);
+      },
+      page: async (h) => {
+        const seen: string[][] = [];
+        for (let round = 0; round < 8; round++) {
+          // 8: `rounds` (the page function is serialized and sees nothing outside it).
+          const data: string[] = [];
+          const source = h.open(h.url(`round-${round}`));
+          source.addEventListener('message', (event) => {
+            data.push(event.data);
+            const end = performance.now() + (event.data === 'one' ? 300 : 0);
+            while (performance.now() < end);
+          });
+          await h.until(() => data.includes('three'), `round ${round}`);
+          source.close();
+          seen.push(data);
+        }
+        return seen;
+      },
+    };
+    scenarios.set('busy-reset', scenario);
+    for (const impl of ['native', 'ours'] as const) {
+      const { result, trace, requests } = await observe(impl, 'busy-reset', scenario);
+      expect(trace).toEqual([]);
+      expect(result).toEqual(Array.from({ length: rounds }, () => ['one', 'two', 'three']));
+      const resumedFrom = requests
+        .filter((request) => request.headers['last-event-id'] !== undefined)
+        .map((request) => request.headers['last-event-id']);
+      // Each reconnection names the last event its page was given: '1' where 'two' was lost, '2' where not.
+      expect(resumedFrom).toHaveLength(rounds);
+      expect(resumedFrom.every((id) => id === '1' || id === '2')).toBe(true);
+    }
   });
 
   it('fails for good on 204, 404, 500, a 3xx without Location and a wrong Content-Type: error, CLOSED, no reconnect', async () => {
