@@ -213,6 +213,8 @@ export interface Breaker {
  * Both in one method: a second symbol and getter cost 3 B more gzip.
  */
 export const DISARM: unique symbol = Symbol();
+/** A breaker as the registry sees it (see DISARM). */
+export type Disarmable = Breaker & { [DISARM](peek?: 1): number };
 const STATE: unique symbol = Symbol();
 // `state` is a getter on a prototype all breakers share: a getter in each breaker's own literal gave every breaker a
 // hidden class (map and descriptors) of its own, ~360 B each (decision 0227).
@@ -828,5 +830,5 @@ export function createBreaker(options: BreakerOptions | null = {}): Breaker {
     [STATE](): BreakerState;
     [DISARM](peek?: 1): number;
   };
-  return breaker as unknown as Breaker & { [DISARM](peek?: 1): number };
+  return breaker as unknown as Breaker;
 }

@@ -16,6 +16,7 @@ import {
   type BreakerSnapshot,
   createBreaker,
   DISARM,
+  type Disarmable,
   drop,
   type ExecuteOptions,
   optionsOf,
@@ -88,7 +89,7 @@ export interface BreakerRegistry {
 }
 
 interface Entry {
-  readonly breaker: Breaker & { [DISARM](peek?: 1): number };
+  readonly breaker: Disarmable;
   used: number;
   /** Calls in flight through `execute`. */
   calls: number;
