@@ -42,10 +42,14 @@ export interface DnsAOptions extends DnsOptions {
   readonly port?: number;
 }
 
+// RFC 1035 §2.3.4: labels of 1-63 characters, at most 253 in all without the final dot. dns-packet writes a
+// longer label's length over the pointer bits and an empty one ('a..b') as the name's end: the query was
+// malformed, or asked about another name, and every lookup failed.
 function checkName(name: unknown, what: string): string {
-  if (typeof name !== 'string' || !/^[A-Za-z0-9_.-]+\.?$/.test(name) || name.length > 253)
+  const host = typeof name === 'string' ? name.replace(/\.$/, '') : '';
+  if (!/^([\w-]{1,63}\.)*[\w-]{1,63}$/.test(host) || host.length > 253)
     throw new InvalidArgumentError(what, 'a DNS name such as _http._tcp.api.example.com', name);
-  return name.replace(/\.$/, '');
+  return host;
 }
 
 function baseOptions(options: DnsOptions): {
