@@ -1,10 +1,58 @@
 /**
- * Review round 39: what Stryker's surviving mutants of src/dns.ts changed without a test noticing, and a defect
- * they led to. Each test was seen failing on the mutants it names (applied by hand) and passing on the code as it is.
+ * Review round 39: what Stryker's surviving mutants of src/dns.ts changed without a test noticing. Each test was
+ * seen failing on the mutants it names (applied by hand) and passing on the code as it is. The DNS servers are real
+ * UDP sockets on loopback (src/internal/test-servers.ts); time is a fake clock unless a test says why not.
  */
-import { InvalidArgumentError } from '@integ/core';
+import dgram from 'node:dgram';
+import nodeDns from 'node:dns';
+import { type Clock, InvalidArgumentError, silentLogger, systemClock } from '@integ/core';
+import type { Snapshot, Source } from '@integ/discovery';
 import { dnsA, dnsSrv } from '@integ/discovery/dns';
-import { describe, expect, it } from 'vitest';
+import { createFakeClock, drain } from '@integ/testing';
+import packet, { type Answer } from 'dns-packet';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { closeServers, dnsServer, rawDnsServer } from '../src/internal/test-servers.js';
+
+afterEach(async () => {
+  vi.restoreAllMocks();
+  await closeServers();
+});
+
+const NAME = '_http._tcp.api.example';
+const SERVFAIL = 2;
+const NXDOMAIN = 3;
+
+/** Opens `source` as the registry would (with `maxEndpoints` when given) and returns the resolver. */
+function open(
+  source: Source,
+  {
+    clock = createFakeClock({ now: 1_000_000 }) as Clock,
+    maxEndpoints,
+  }: { clock?: Clock; maxEndpoints?: number } = {},
+): { resolve: () => Promise<Snapshot> } {
+  const resolver = (source.open as NonNullable<Source['open']>)({
+    service: 'api',
+    clock,
+    random: () => 0.25,
+    logger: silentLogger,
+    signal: new AbortController().signal,
+    ...(maxEndpoints === undefined ? {} : { maxEndpoints }),
+  });
+  return { resolve: () => resolver.resolve(new AbortController().signal) };
+}
+
+const urls = (s: Snapshot): string[] => s.endpoints.map((e) => e.url);
+const srv = (
+  target: string,
+  more: Partial<{ priority: number; weight: number; port: number; ttl: number }> = {},
+): Answer => ({
+  type: 'SRV',
+  name: NAME,
+  ttl: more.ttl ?? 300,
+  data: { priority: more.priority ?? 0, weight: more.weight ?? 1, port: more.port ?? 8080, target },
+});
+const a = (name: string, data: string, ttl = 60): Answer => ({ type: 'A', name, ttl, data });
+const aaaa = (name: string, data: string, ttl = 60): Answer => ({ type: 'AAAA', name, ttl, data });
 
 /** The InvalidArgumentError `make()` throws. */
 function refusal(make: () => unknown): InvalidArgumentError {
@@ -44,5 +92,364 @@ describe('dnsSrv and dnsA names (RFC 1035 §2.3.4)', () => {
     );
     for (const name of ['_http._tcp.a/b.example', 'a b.example', 'user@api.example'])
       expect(refusal(() => dnsSrv(name)).argument).toBe('dnsSrv name');
+  });
+});
+
+describe('dnsSrv and dnsA options', () => {
+  it('refuses each bad option naming it and what it takes', () => {
+    const message = (make: () => unknown): string => refusal(make).message;
+    expect(message(() => dnsSrv(NAME, { timeout: 0 }))).toBe(
+      'Invalid timeout: expected ms in (0, 2147483647], received 0',
+    );
+    expect(message(() => dnsSrv(NAME, { attempts: 0 }))).toBe(
+      'Invalid attempts: expected an integer >= 1, received 0',
+    );
+    expect(message(() => dnsA('h.example', { attempts: 1.5 }))).toBe(
+      'Invalid attempts: expected an integer >= 1, received 1.5',
+    );
+    for (const protocol of ['1http', 'http://', 'ht tp', 'Http'])
+      expect(message(() => dnsSrv(NAME, { protocol }))).toBe(
+        "Invalid protocol: expected a URL scheme like 'http', received a string",
+      );
+    expect(message(() => dnsA('h.example', { family: 5 as never }))).toBe(
+      'Invalid family: expected 0, 4 or 6, received 5',
+    );
+    expect(message(() => dnsSrv(NAME, { servers: [] }))).toBe(
+      "Invalid servers: expected a non-empty array like ['127.0.0.1:53'], received an object",
+    );
+    expect(message(() => dnsSrv(NAME, { servers: 42 as never }))).toBe(
+      "Invalid servers: expected a non-empty array like ['127.0.0.1:53'], received 42",
+    );
+    expect(message(() => dnsSrv(NAME, { servers: [42 as never] }))).toBe(
+      "Invalid servers: expected entries like '10.0.0.2' or '127.0.0.1:5353', received 42",
+    );
+  });
+
+  it('dnsA takes ports 1 to 65535 and refuses 0, 65536 and 1.5', () => {
+    for (const port of [0, 65_536, 1.5])
+      expect(refusal(() => dnsA('h.example', { port })).message).toBe(
+        `Invalid port: expected an integer in [1, 65535], received ${port}`,
+      );
+    expect(dnsA('h.example', { port: 1 }).description).toBe('A/AAAA h.example:1');
+    expect(dnsA('h.example', { port: 65_535 }).description).toBe('A/AAAA h.example:65535');
+  });
+
+  it("dnsA's description names the record types asked for and the port, 443 by default for https", () => {
+    expect(dnsA('h.example')).toMatchObject({ kind: 'dns', description: 'A/AAAA h.example:80' });
+    expect(dnsA('h.example', { family: 4 }).description).toBe('A h.example:80');
+    expect(dnsA('h.example', { family: 6 }).description).toBe('AAAA h.example:80');
+    expect(dnsA('h.example', { protocol: 'https' }).description).toBe('A/AAAA h.example:443');
+    expect(dnsA('h.example', { protocol: 'wss' }).description).toBe('A/AAAA h.example:80');
+  });
+
+  it("dnsSrv's description lists the servers given, comma-separated, and none by default", () => {
+    expect(dnsSrv(NAME).description).toBe(`SRV ${NAME}`);
+    expect(dnsSrv(`${NAME}.`, { servers: ['127.0.0.1', '[::1]:5353'] }).description).toBe(
+      `SRV ${NAME} via 127.0.0.1:53, [::1]:5353`,
+    );
+  });
+});
+
+describe('the system DNS servers (no servers option)', () => {
+  it('asks the servers dns.getServers() lists, skipping an entry that does not parse', async () => {
+    const server = await dnsServer((q, reply) => reply(q.type === 'A' ? [a(q.name, '10.0.0.1')] : []));
+    vi.spyOn(nodeDns, 'getServers').mockReturnValue(['not a server', server]);
+    const snapshot = await open(dnsA('h.example', { family: 4, attempts: 1 })).resolve();
+    expect(urls(snapshot)).toEqual(['http://10.0.0.1:80']);
+  });
+
+  it('fails each lookup saying so when the system lists no server it can use', async () => {
+    vi.spyOn(nodeDns, 'getServers').mockReturnValue(['not a server']);
+    const error = await open(dnsA('h.example'))
+      .resolve()
+      .catch((e: unknown) => e);
+    expect((error as Error).message).toBe('dns: no DNS servers configured on this system; pass { servers }');
+  });
+});
+
+/** A DNS server answering each question with `answer(type, name)`: records, or an rcode to fail with. */
+async function table(
+  answer: (type: string, name: string) => Answer[] | number | { answers: Answer[]; additionals: Answer[] },
+): Promise<{ address: string; questions: string[] }> {
+  const questions: string[] = [];
+  const address = await dnsServer((q, reply) => {
+    questions.push(`${q.type} ${q.name}`);
+    const out = answer(q.type, q.name);
+    if (typeof out === 'number') reply([], out);
+    else if (Array.isArray(out)) reply(out);
+    else reply(out.answers, 0, out.additionals);
+  });
+  return { address, questions };
+}
+
+describe('dnsA and the records of an answer', () => {
+  it('with family 6 asks for AAAA only', async () => {
+    const server = await table((type, name) =>
+      type === 'AAAA' ? [aaaa(name, '::1')] : [a(name, '10.0.0.1')],
+    );
+    const snapshot = await open(dnsA('h.example', { servers: server.address, family: 6 })).resolve();
+    expect(urls(snapshot)).toEqual(['http://[::1]:80']);
+    expect(server.questions).toEqual(['AAAA h.example']);
+  });
+
+  it("takes the name's records from the answer section, not another name's", async () => {
+    const server = await table((_, name) => [a('other.example', '10.0.0.6'), a(name, '10.0.0.1')]);
+    const snapshot = await open(dnsA('h.example', { servers: server.address, family: 4 })).resolve();
+    expect(urls(snapshot)).toEqual(['http://10.0.0.1:80']);
+  });
+
+  it("takes the name's records from the additional section too", async () => {
+    const server = await table((_, name) => ({ answers: [], additionals: [a(name, '10.0.0.2')] }));
+    const snapshot = await open(dnsA('h.example', { servers: server.address, family: 4 })).resolve();
+    expect(urls(snapshot)).toEqual(['http://10.0.0.2:80']);
+  });
+
+  it('follows a CNAME chain to the families asked for, and holds it as long as its shortest record used', async () => {
+    // Both questions get the whole chain: the CNAME (300 s), its target's A (60 s) and AAAA (5 s).
+    const server = await table((_, name) => [
+      { type: 'CNAME', name, ttl: 300, data: 'x.example' },
+      a('x.example', '10.0.0.1', 60),
+      aaaa('x.example', '::1', 5),
+    ]);
+    const lookup = (family: 0 | 4 | 6): Promise<Snapshot> =>
+      open(dnsA('h.example', { servers: server.address, family })).resolve();
+    const four = await lookup(4);
+    expect([urls(four), four.ttlMs]).toEqual([['http://10.0.0.1:80'], 60_000]);
+    const six = await lookup(6);
+    expect([urls(six), six.ttlMs]).toEqual([['http://[::1]:80'], 5000]);
+    const both = await lookup(0);
+    expect([urls(both), both.ttlMs]).toEqual([['http://10.0.0.1:80', 'http://[::1]:80'], 5000]);
+  });
+});
+
+describe('addresses kept when one family fails (stale on error, decision 0159)', () => {
+  /** A server whose answer per type the test sets: records, or an rcode. */
+  async function switchable(): Promise<{
+    address: string;
+    set: (type: 'A' | 'AAAA', out: string[] | number) => void;
+  }> {
+    const state = new Map<string, string[] | number>();
+    const server = await table((type, name) => {
+      const out = state.get(type) ?? [];
+      if (typeof out === 'number') return out;
+      return out.map((data) => (type === 'A' ? a(name, data) : aaaa(name, data)));
+    });
+    return { address: server.address, set: (type, out) => state.set(type, out) };
+  }
+
+  it("dnsA keeps the failed family's last addresses for what is left of their TTL, and only that family's", async () => {
+    const server = await switchable();
+    const clock = createFakeClock({ now: 1_000_000 });
+    const resolver = open(dnsA('h.example', { servers: server.address, attempts: 1 }), { clock });
+    server.set('A', ['10.0.0.1', '10.0.0.2']);
+    server.set('AAAA', ['::1', '::2']);
+    await resolver.resolve();
+    await clock.advance(10_000);
+    server.set('A', ['10.0.0.1']);
+    server.set('AAAA', SERVFAIL);
+    // 10.0.0.2 left the A answer: it is gone; the AAAA addresses stay with 50 s of their 60 left.
+    const second = await resolver.resolve();
+    expect([urls(second), second.ttlMs]).toEqual([
+      ['http://10.0.0.1:80', 'http://[::1]:80', 'http://[::2]:80'],
+      50_000,
+    ]);
+    await clock.advance(50_000);
+    expect(urls(await resolver.resolve())).toEqual(['http://10.0.0.1:80']);
+  });
+
+  it('dnsA keeps the A addresses when A fails and AAAA answers', async () => {
+    const server = await switchable();
+    const clock = createFakeClock({ now: 1_000_000 });
+    const resolver = open(dnsA('h.example', { servers: server.address, attempts: 1 }), { clock });
+    server.set('A', ['10.0.0.1', '10.0.0.2']);
+    server.set('AAAA', ['::1', '::2']);
+    await resolver.resolve();
+    await clock.advance(10_000);
+    server.set('A', SERVFAIL);
+    server.set('AAAA', ['::1']);
+    expect(urls(await resolver.resolve())).toEqual([
+      'http://[::1]:80',
+      'http://10.0.0.1:80',
+      'http://10.0.0.2:80',
+    ]);
+  });
+
+  it("dnsSrv keeps a target's failed family for what is left of its TTL, counted from the last lookup", async () => {
+    const state = { aaaa: true };
+    const server = await table((type, name) => {
+      if (type === 'SRV') return [srv('t.example')];
+      if (type === 'A') return [a(name, '10.0.0.1')];
+      return state.aaaa ? [aaaa(name, '::1')] : SERVFAIL;
+    });
+    const clock = createFakeClock({ now: 1_000_000 });
+    const resolver = open(dnsSrv(NAME, { servers: server.address, attempts: 1 }), { clock });
+    await resolver.resolve();
+    await clock.advance(10_000);
+    state.aaaa = false;
+    const second = await resolver.resolve();
+    expect([urls(second), second.ttlMs]).toEqual([['http://10.0.0.1:8080', 'http://[::1]:8080'], 50_000]);
+    await clock.advance(50_000);
+    expect(urls(await resolver.resolve())).toEqual(['http://10.0.0.1:8080']);
+  });
+});
+
+describe('dnsSrv answers', () => {
+  const failure = (p: Promise<unknown>): Promise<{ message: string; source: string }> =>
+    p.then(
+      () => ({ message: 'resolved', source: '' }),
+      (e: { message: string; source: string }) => ({ message: e.message, source: e.source }),
+    );
+
+  it('says NXDOMAIN for a name that does not exist, even with SRV records in the answer, and no SRV records for none', async () => {
+    for (const answers of [[], [srv('t.example')]]) {
+      const nx = await dnsServer((_, reply) => reply(answers, NXDOMAIN));
+      expect(await failure(open(dnsSrv(NAME, { servers: nx, resolveTargets: false })).resolve())).toEqual({
+        message: `dns-srv: SRV ${NAME}: NXDOMAIN`,
+        source: 'dns-srv',
+      });
+    }
+    const empty = await table(() => []);
+    expect(await failure(open(dnsSrv(NAME, { servers: empty.address })).resolve())).toEqual({
+      message: `dns-srv: SRV ${NAME}: no SRV records`,
+      source: 'dns-srv',
+    });
+  });
+
+  it("says no usable targets when every target is '.', and a '.' record's TTL does not count", async () => {
+    const none = await table(() => [srv('.')]);
+    expect(await failure(open(dnsSrv(NAME, { servers: none.address })).resolve())).toEqual({
+      message: `dns-srv: SRV ${NAME}: no usable targets`,
+      source: 'dns-srv',
+    });
+    const server = await table((type, name) =>
+      type === 'SRV'
+        ? { answers: [srv('.', { ttl: 5 }), srv('t.example')], additionals: [a('t.example', '10.0.0.1', 60)] }
+        : [a(name, '10.0.0.9')],
+    );
+    const snapshot = await open(dnsSrv(NAME, { servers: server.address })).resolve();
+    expect([urls(snapshot), snapshot.ttlMs]).toEqual([['http://10.0.0.1:8080'], 60_000]);
+  });
+
+  it('takes from the additional section only the family asked for, and only records of the target (ASCII case-insensitive)', async () => {
+    const server = await table((type) =>
+      type === 'SRV'
+        ? {
+            answers: [srv('api.example')],
+            additionals: [
+              a('API.example', '10.0.0.1'),
+              aaaa('api.example', '::1'),
+              // Names that match only when compared wrongly: ı upper-cases to I, and 'apie.xample' without its
+              // first dot is 'apiexample' too.
+              a('apı.example', '10.0.0.6'),
+              a('apie.xample', '10.0.0.7'),
+            ],
+          }
+        : [],
+    );
+    const four = await open(dnsSrv(NAME, { servers: server.address, family: 4 })).resolve();
+    expect(urls(four)).toEqual(['http://10.0.0.1:8080']);
+    const six = await open(dnsSrv(NAME, { servers: server.address, family: 6 })).resolve();
+    expect(urls(six)).toEqual(['http://[::1]:8080']);
+  });
+
+  it('reads a target whose last label ends in a dot byte as the name without it', async () => {
+    // dns-packet cannot write such a label: '~' is written and then overwritten with '.'.
+    const address = await rawDnsServer((query) => {
+      const question = query.questions?.[0];
+      if (question?.type !== 'SRV')
+        return packet.encode({ type: 'response', id: query.id, questions: query.questions });
+      const bytes = Buffer.from(
+        packet.encode({
+          type: 'response',
+          id: query.id,
+          questions: [question],
+          answers: [srv('api.example~')],
+          additionals: [a('api.example', '10.0.0.1')],
+        }),
+      );
+      bytes[bytes.indexOf('example~') + 7] = '.'.charCodeAt(0);
+      return bytes;
+    });
+    // The real clock: a mutant that misses the additional record asks for 'api.example.', whose answers echo
+    // 'api.example' and are dropped, so it fails after 200 ms instead of hanging on a fake clock.
+    const snapshot = await open(dnsSrv(NAME, { servers: address, family: 4, attempts: 1, timeout: 200 }), {
+      clock: systemClock,
+    }).resolve();
+    expect(snapshot.endpoints.map((e) => [e.url, e.hostname])).toEqual([
+      ['http://10.0.0.1:8080', 'api.example'],
+    ]);
+  });
+});
+
+describe('dnsSrv and maxEndpoints', () => {
+  it('without resolveTargets looks at every record, whatever maxEndpoints (the registry drops names that make no URL)', async () => {
+    const server = await table(() => [
+      srv('10.0.0.999', { weight: 5 }), // passes the host check, but no URL parser takes it
+      srv('b.example', { weight: 7 }),
+      srv('c.example', { weight: 9 }),
+    ]);
+    const snapshot = await open(dnsSrv(NAME, { servers: server.address, resolveTargets: false }), {
+      maxEndpoints: 1,
+    }).resolve();
+    expect(snapshot.endpoints.map((e) => [e.url, e.weight])).toEqual([
+      ['http://10.0.0.999:8080', 5],
+      ['http://b.example:8080', 7],
+      ['http://c.example:8080', 9],
+    ]);
+  });
+
+  it("splits a target's weight across the addresses the cut keeps, the lowest priorities first", async () => {
+    const server = await table((type) =>
+      type === 'SRV'
+        ? {
+            // Answer order: the priority-20 target first.
+            answers: [
+              srv('x.example', { priority: 20, weight: 10 }),
+              srv('y.example', { priority: 10, weight: 10 }),
+            ],
+            additionals: [a('x.example', '10.0.0.9'), a('y.example', '10.0.0.1'), a('y.example', '10.0.0.2')],
+          }
+        : [],
+    );
+    const snapshot = await open(dnsSrv(NAME, { servers: server.address, family: 4 }), {
+      maxEndpoints: 2,
+    }).resolve();
+    expect(snapshot.endpoints.map((e) => [e.url, e.priority, e.weight])).toEqual([
+      ['http://10.0.0.9:8080', 20, 0],
+      ['http://10.0.0.1:8080', 10, 5],
+      ['http://10.0.0.2:8080', 10, 5],
+    ]);
+  });
+});
+
+describe('dnsSrv target lookups after one failed', () => {
+  it('starts no more target lookups once one has failed', async () => {
+    const targets = Array.from({ length: 20 }, (_, i) => `t${i}.example`);
+    const held: (() => void)[] = [];
+    const questions: string[] = [];
+    const address = await dnsServer((q, reply) => {
+      questions.push(q.name);
+      if (q.type === 'SRV') reply(targets.map((t) => srv(t)));
+      else if (q.name === 't0.example') reply([], SERVFAIL);
+      else if (Number(q.name.slice(1, -8)) < 16) held.push(() => reply([a(q.name, '10.0.0.1')]));
+      else reply([a(q.name, '10.0.0.2')]);
+    });
+    let created = 0;
+    let closed = 0;
+    const create = dgram.createSocket;
+    vi.spyOn(dgram, 'createSocket').mockImplementation(((...args: Parameters<typeof create>) => {
+      const socket = create.apply(dgram, args);
+      created++;
+      socket.once('close', () => closed++);
+      return socket;
+    }) as typeof create);
+    const done = open(dnsSrv(NAME, { servers: address, family: 4, attempts: 1 })).resolve();
+    await expect(done).rejects.toThrow('t0.example');
+    // The 16 lookups started with t0 (one per slot) are answered after the failure: their slots take no more.
+    await vi.waitFor(() => expect(held).toHaveLength(15), { timeout: 5000, interval: 5 });
+    for (const release of held) release();
+    await vi.waitFor(() => expect(closed).toBe(created), { timeout: 5000, interval: 5 });
+    await drain();
+    expect(new Set(questions)).toEqual(new Set([NAME, ...targets.slice(0, 16)]));
   });
 });
