@@ -100,13 +100,13 @@ async function systemServers(): Promise<DnsServer[]> {
 const lower = (name: string): string => name.toLowerCase().replace(/\.$/, '');
 
 function addressesFrom(
-  answers: readonly Answer[] | undefined,
+  answers: readonly Answer[],
   name: string,
   family: 0 | 4 | 6,
 ): { address: string; ttl: number }[] {
   const out: { address: string; ttl: number }[] = [];
   const want = lower(name);
-  for (const a of answers ?? []) {
+  for (const a of answers) {
     if (lower(a.name) !== want) continue;
     if ((a.type === 'A' && family !== 6) || (a.type === 'AAAA' && family !== 4))
       out.push({ address: (a as { data: string }).data, ttl: (a as { ttl?: number }).ttl ?? 0 });
@@ -139,8 +139,8 @@ async function resolveAddresses(
   name: string,
   family: 0 | 4 | 6,
   q: QueryOptions,
-  hints: readonly Answer[] = [],
-  memo?: Memo,
+  hints: readonly Answer[],
+  memo: Memo,
 ): Promise<{ addresses: string[]; ttl: number; nx: boolean }> {
   let found: Found[] = addressesFrom(hints, name, family);
   let chain: readonly Answer[] = [];
@@ -169,7 +169,7 @@ async function resolveAddresses(
     // Only with family 0 can one query fail and the other answer: the failed one is AAAA when A answered.
     // NXDOMAIN is for every type (RFC 8020): the name is gone, so nothing stale is kept and the other family's
     // failure is not the reason (it hid NXDOMAIN behind a SERVFAIL or timeout, and failed a dnsSrv lookup).
-    if (failed && answers.length && memo && !nx)
+    if (failed && answers.length && !nx)
       for (const f of memo.prev.get(lower(name)) ?? []) {
         const left = toMs(f.ttl) - memo.d;
         if (left > 0 && f.address.includes(':') === (settled[0]?.status === 'fulfilled'))
@@ -177,7 +177,7 @@ async function resolveAddresses(
       }
     if (!found.length && failed && !nx) throw failed.reason;
   }
-  memo?.next.set(lower(name), found);
+  memo.next.set(lower(name), found);
   return {
     addresses: [...new Set(found.map((f) => f.address))],
     // The answer holds only as long as every link of a chain: a CNAME's TTL counts too (a short-lived
@@ -298,12 +298,11 @@ export function dnsSrv(name: string, options: DnsSrvOptions = {}): Source {
               const { data } = record;
               const list: Resolved[] = [];
               found.set(record, list);
-              // RFC 2782: a target of "." means the service is decidedly not available at this domain.
-              if (data.target === '.' || data.target === '') return;
               const hostname = data.target.replace(/\.$/, '');
               // The answer is untrusted: a label may hold any byte, and a target such as `user@evil/x` would
               // put another host, userinfo or a path into the URL. Such a record is skipped, like a bad entry,
-              // and so is port 0, which nothing can connect to (Consul entries need 1-65535 too).
+              // and so is port 0, which nothing can connect to (Consul entries need 1-65535 too). So is a target
+              // of "." (RFC 2782: the service is decidedly not available at this domain): '' is no host.
               if (!HOST.test(hostname) || !data.port) return;
               ttl = Math.min(ttl, record.ttl ?? 0);
               let addresses = [hostname];
@@ -339,9 +338,7 @@ export function dnsSrv(name: string, options: DnsSrvOptions = {}): Source {
           // The URLs the registry keeps: past maxEndpoints, the first ones by priority (decision 0059; every
           // address makes a valid URL). Target names may not, so without lookups every name counts.
           const kept = new Set(
-            resolveTargets && endpoints.length > max
-              ? [...endpoints].sort((a, b) => a.priority - b.priority).slice(0, max)
-              : endpoints,
+            resolveTargets ? [...endpoints].sort((a, b) => a.priority - b.priority).slice(0, max) : endpoints,
           );
           // RFC 2782 weights choose among targets: a target's share must not grow with its number of addresses,
           // so its weight is split across them (50/50 stays 50/50 with 4 addresses against 1, decision 0155),
