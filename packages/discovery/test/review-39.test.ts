@@ -6,7 +6,15 @@
 import dgram from 'node:dgram';
 import nodeDns from 'node:dns';
 import { type Clock, InvalidArgumentError, silentLogger, systemClock } from '@integ/core';
-import type { Snapshot, Source } from '@integ/discovery';
+import {
+  balancerFor,
+  type EndpointLoad,
+  p2cLeastLoaded,
+  p2cPeakEwma,
+  type Snapshot,
+  type Source,
+  weighted,
+} from '@integ/discovery';
 import { dnsA, dnsSrv } from '@integ/discovery/dns';
 import { createFakeClock, drain } from '@integ/testing';
 import packet, { type Answer } from 'dns-packet';
@@ -451,5 +459,89 @@ describe('dnsSrv target lookups after one failed', () => {
     await vi.waitFor(() => expect(closed).toBe(created), { timeout: 5000, interval: 5 });
     await drain();
     expect(new Set(questions)).toEqual(new Set([NAME, ...targets.slice(0, 16)]));
+  });
+});
+
+/** A candidate as the registry hands it to a balancer: only what the balancers read. */
+const load = (url: string, more: { weight?: number; inflight?: number; ewma?: number } = {}): EndpointLoad =>
+  ({
+    endpoint: { url, service: 's', weight: more.weight ?? 1 },
+    inflight: more.inflight ?? 0,
+    ewma: more.ewma ?? 0,
+    ewmaStamp: 0,
+  }) as unknown as EndpointLoad;
+
+/** A random that returns `draws` in turn. */
+const draws = (...values: number[]): (() => number) => {
+  let i = 0;
+  return () => values[i++ % values.length] as number;
+};
+
+describe('balancers (review 39, Stryker survivors of balancers.ts)', () => {
+  it('balancerFor names each balancer as asked', () => {
+    for (const name of ['round-robin', 'random', 'weighted', 'least-loaded', 'peak-ewma'] as const)
+      expect(balancerFor(name).name).toBe(name);
+  });
+
+  it('balancerFor takes an object with pick() as it is, and refuses null, an object without pick() and a function', () => {
+    const own = { name: 'own', pick: (c: readonly EndpointLoad[]) => c[0] as EndpointLoad };
+    expect(balancerFor(own)).toBe(own);
+    const pickingFunction = Object.assign(() => {}, { pick: own.pick });
+    for (const value of [null, {}, pickingFunction, 'fastest'])
+      expect(refusal(() => balancerFor(value as never)).message).toMatch(
+        /^Invalid balancer: expected 'round-robin' \| 'random' \| 'weighted' \| 'least-loaded' \| 'peak-ewma' or a Balancer, received /,
+      );
+  });
+
+  it('weighted takes the next candidate when the draw falls on a boundary (each share is [start, end))', () => {
+    // Shares 1 and 1 of a total 2: a draw of 0.5 is 1, the start of the second share.
+    const [first, second] = [load('http://a:1'), load('http://b:1')];
+    expect(weighted().pick([first, second] as EndpointLoad[], () => 0.5, 0)).toBe(second);
+    expect(weighted().pick([first, second] as EndpointLoad[], () => 0.4999, 0)).toBe(first);
+  });
+
+  it('least-loaded and peak-ewma answer the only candidate', () => {
+    const only = load('http://a:1', { inflight: 3 });
+    expect(p2cLeastLoaded().pick([only], () => 0.9, 0)).toBe(only);
+    expect(p2cPeakEwma().pick([only], () => 0.9, 0)).toBe(only);
+  });
+
+  it('least-loaded keeps the first sampled candidate on a tie', () => {
+    const [a, b] = [load('http://a:1', { inflight: 2 }), load('http://b:1', { inflight: 2 })];
+    // Draws 0, 0: the first sample is index 0, the second index 1.
+    expect(p2cLeastLoaded().pick([a, b] as EndpointLoad[], draws(0, 0), 0)).toBe(a);
+    // Draws 0.9, 0: the first sample is index 1, the second index 0.
+    expect(p2cLeastLoaded().pick([a, b] as EndpointLoad[], draws(0.9, 0), 0)).toBe(b);
+  });
+
+  it('peak-ewma prefers, of two endpoints never measured, the one with fewer requests in flight', () => {
+    const [one, three] = [load('http://a:1', { inflight: 1 }), load('http://b:1', { inflight: 3 })];
+    const balancer = p2cPeakEwma();
+    expect(balancer.pick([one, three] as EndpointLoad[], draws(0, 0), 0)).toBe(one);
+    expect(balancer.pick([three, one] as EndpointLoad[], draws(0, 0), 0)).toBe(one);
+  });
+
+  it('peak-ewma leaves its estimate exactly as it was after a latency equal to it', () => {
+    const balancer = p2cPeakEwma({ decayMs: 1000 });
+    const measured = load('http://a:1');
+    (balancer.observe as NonNullable<typeof balancer.observe>)(measured, { ok: true, latencyMs: 123.456 }, 0);
+    // Blended in, 123.456 x w + 123.456 x (1 - w) is 123.45600000000002 for w = e^-0.5.
+    (balancer.observe as NonNullable<typeof balancer.observe>)(
+      measured,
+      { ok: true, latencyMs: 123.456 },
+      500,
+    );
+    expect(measured.ewma).toBe(123.456);
+  });
+
+  it('peak-ewma refuses a negative, NaN or infinite errorPenaltyMs naming it, takes 0, and names what decayMs takes', () => {
+    for (const errorPenaltyMs of [-1, Number.NaN, Number.POSITIVE_INFINITY])
+      expect(refusal(() => p2cPeakEwma({ errorPenaltyMs })).message).toBe(
+        `Invalid errorPenaltyMs: expected a finite number >= 0, received ${errorPenaltyMs}`,
+      );
+    expect(p2cPeakEwma({ errorPenaltyMs: 0 }).name).toBe('peak-ewma');
+    expect(refusal(() => p2cPeakEwma({ decayMs: 0 })).message).toBe(
+      'Invalid decayMs: expected a finite number > 0, received 0',
+    );
   });
 });
