@@ -243,7 +243,6 @@ export function sqliteStore(options: SqliteStoreOptions): SqliteStore {
 
   let db: SqliteDatabase | undefined;
   let driver: SqliteDriver | undefined;
-  let closed = false;
   let ops: Op[] = [];
   let scheduled = false;
   let s: ReturnType<typeof prepareStatements>;
@@ -432,7 +431,8 @@ export function sqliteStore(options: SqliteStoreOptions): SqliteStore {
   }
 
   function ready(): Promise<void> {
-    return db === undefined && closed
+    // Undefined only after close(): a store whose file cannot be opened is never returned.
+    return db === undefined
       ? Promise.reject(new StoreUnavailableError(`SQLite queue store ${shown(path)} is closed`))
       : Promise.resolve();
   }
@@ -691,14 +691,16 @@ export function sqliteStore(options: SqliteStoreOptions): SqliteStore {
           // (better-sqlite3 runs no write while a read iterates), so memory stays flat however many there are.
           const byId = ids
             ?.map(rowOf)
-            .filter((r): r is Row => r !== undefined && r.queue === queue && r.status === 'dead')
+            // Not dead: redriveOne's `status = 'dead'` changes nothing, and it does not count towards limit.
+            .filter((r): r is Row => r !== undefined && r.queue === queue)
             .sort((a, b) => a.id - b.id);
           let count = 0;
           let after = 0;
           for (;;) {
             const batch = byId ?? (s.deadList.all(queue, after) as Row[]);
             for (const row of batch) {
-              if (limit !== undefined && count >= limit) return count;
+              // No limit: count >= undefined is false.
+              if (count >= (limit as number)) return count;
               after = row.id;
               if (row.key !== null && s.keyTaken.get(queue, row.key) !== undefined) continue;
               count += Number(s.redriveOne.run(nowIsInteger(now), row.id).changes);
@@ -753,10 +755,9 @@ export function sqliteStore(options: SqliteStoreOptions): SqliteStore {
     },
 
     async close(): Promise<void> {
-      if (closed) return;
-      closed = true;
       if (db === undefined) return;
-      if (scheduled || ops.length > 0) flush();
+      // Writes not yet committed go in now (flush() does nothing without any).
+      flush();
       const d = db;
       db = undefined;
       d.close();
