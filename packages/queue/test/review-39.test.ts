@@ -1,0 +1,170 @@
+/**
+ * Review 39 (brief QUEUE): Stryker 9.6.1 on @integ/queue's queue.ts and memory-store.ts. Each test here pins what a
+ * surviving mutant changed, and was seen to fail with that mutant applied by hand (named by its Stryker id in the
+ * review-39 run of queue.ts lines 537-994 and what it changed) and to pass on the real code.
+ */
+import { InvalidArgumentError } from '@integ/core';
+import { createQueue, memoryStore, type NewJobRecord, QueueClosedError, type QueueStore } from '@integ/queue';
+import { describe, expect, it } from 'vitest';
+
+/** What `fn` threw (or its promise rejected with). */
+async function refusal(fn: () => unknown): Promise<unknown> {
+  try {
+    await fn();
+  } catch (err) {
+    return err;
+  }
+  throw new Error('expected a refusal');
+}
+
+const invalid = (argument: string, expected: string) =>
+  expect.objectContaining({
+    constructor: InvalidArgumentError,
+    argument,
+    message: expect.stringContaining(`Invalid ${argument}: expected ${expected}, received`),
+  });
+
+const fn = () => {};
+
+describe('createQueue() options', () => {
+  // #9: a name that is no string passed (5 read as '5'); #11, #20: no options at all was a TypeError.
+  it("refuses a name that is no string, and no options at all, as 'name'", async () => {
+    const store = memoryStore();
+    const expected = 'a non-empty string of at most 200 characters, well-formed UTF-16 without NUL';
+    expect(await refusal(() => createQueue({ name: 5 as never, store }))).toEqual(invalid('name', expected));
+    expect(await refusal(() => createQueue(undefined as never))).toEqual(invalid('name', expected));
+  });
+
+  // #15 (no length bound), #16 (>= 200): names of 200 characters are the longest accepted; #19: its words were ''.
+  it('takes a name of 200 characters and refuses one of 201, saying what a name takes', async () => {
+    const store = memoryStore();
+    expect(createQueue({ name: 'n'.repeat(200), store }).name).toHaveLength(200);
+    expect(await refusal(() => createQueue({ name: 'n'.repeat(201), store }))).toEqual(
+      invalid('name', 'a non-empty string of at most 200 characters, well-formed UTF-16 without NUL'),
+    );
+  });
+
+  // #23, #24, #28: a store without enqueue (or without claim) passed; #26: no store was a TypeError; #32: words ''.
+  it("refuses a store without claim or enqueue, or none, as 'store'", async () => {
+    const expected = 'a QueueStore (memoryStore(), sqliteStore(...))';
+    const { claim, enqueue } = memoryStore();
+    for (const store of [{ claim }, { enqueue }, undefined])
+      expect(await refusal(() => createQueue({ name: 'q', store: store as never }))).toEqual(
+        invalid('store', expected),
+      );
+  });
+
+  // #36-#39, #43, #46: a clock without now, setTimeout or clearTimeout passed (a TypeError mid-job); #50: words ''.
+  it("refuses a clock without now, setTimeout or clearTimeout as 'clock'", async () => {
+    const store = memoryStore();
+    const full = { now: () => 0, setTimeout: fn, clearTimeout: fn };
+    for (const missing of ['now', 'setTimeout', 'clearTimeout'] as const) {
+      const clock = { ...full, [missing]: undefined };
+      expect(await refusal(() => createQueue({ name: 'q', store, clock: clock as never })), missing).toEqual(
+        invalid('clock', 'a Clock ({ now, setTimeout, clearTimeout })'),
+      );
+    }
+    expect(createQueue({ name: 'q', store, clock: full as never }).name).toBe('q');
+  });
+
+  // #60: the logger's words were ''; #67: maxRetryAfter out of range was named ''.
+  it("refuses a logger without warn as 'logger' and a negative maxRetryAfter as 'maxRetryAfter'", async () => {
+    const store = memoryStore();
+    expect(await refusal(() => createQueue({ name: 'q', store, logger: {} as never }))).toEqual(
+      invalid('logger', 'a pino-shaped logger ({ debug, info, warn, error })'),
+    );
+    expect(await refusal(() => createQueue({ name: 'q', store, maxRetryAfter: -1 }))).toEqual(
+      invalid('maxRetryAfter', 'a number of ms from 0 to 8640000000000000'),
+    );
+  });
+});
+
+describe('queue.push() options', () => {
+  // #117-#119, #122: null was a TypeError, a string passed as no options; #124, #125: the words were ''.
+  it("refuses options that are no object (null, a string) as 'push options'", async () => {
+    const queue = createQueue({ name: 'q', store: memoryStore() });
+    for (const options of [null, 'fast'])
+      expect(await refusal(() => queue.push(1, options as never))).toEqual(
+        invalid('push options', 'an object'),
+      );
+    expect((await queue.stats()).total).toBe(0);
+  });
+
+  // #129, #137, #164, #173: each refusal named ''.
+  it('names the option it refuses: delay, priority, attempts, backoff', async () => {
+    const queue = createQueue({ name: 'q', store: memoryStore() });
+    for (const [options, argument] of [
+      [{ delay: -1 }, 'delay'],
+      [{ priority: 1.5 }, 'priority'],
+      [{ attempts: 0 }, 'attempts'],
+      [{ backoff: () => 1 }, 'backoff'],
+    ] as const)
+      expect(await refusal(() => queue.push(1, options as never))).toEqual(
+        expect.objectContaining({ constructor: InvalidArgumentError, argument }),
+      );
+  });
+
+  // #151: a key that is no string passed (5 stored as the key); #157 (>= 512): a key of 512 characters was refused;
+  // #159, #160: the words were ''.
+  it('takes a key of 512 characters and refuses one of 513 or one that is no string', async () => {
+    const queue = createQueue({ name: 'q', store: memoryStore() });
+    expect((await queue.push(1, { key: 'k'.repeat(512) })).key).toHaveLength(512);
+    for (const key of ['k'.repeat(513), 5])
+      expect(await refusal(() => queue.push(1, { key: key as never }))).toEqual(
+        invalid('key', 'a non-empty string of at most 512 characters, well-formed UTF-16 without NUL'),
+      );
+    expect((await queue.stats()).total).toBe(1);
+  });
+});
+
+describe('queue.push() and pushMany()', () => {
+  // #179: the job was built from the payload parsed back from the store: a copy, and -0 came back 0.
+  it('resolves the job with the very payload given, not one parsed back from the store', async () => {
+    const queue = createQueue<unknown>({ name: 'q', store: memoryStore() });
+    const payload = { a: [1] };
+    expect((await queue.push(payload)).payload).toBe(payload);
+    expect(Object.is((await queue.push(-0)).payload, -0)).toBe(true);
+  });
+
+  // #188, #190: a store answering no result was a TypeError reading its job.
+  it('says a store whose enqueue answered nothing returned no result', async () => {
+    const store: QueueStore = { ...memoryStore(), enqueue: async () => [] };
+    expect(await refusal(() => createQueue({ name: 'q', store }).push(1))).toEqual(
+      expect.objectContaining({ message: 'store.enqueue returned no result' }),
+    );
+  });
+
+  // #197: pushMany after close() stored the jobs.
+  it('pushMany() after close() is refused with QueueClosedError and stores nothing', async () => {
+    const store = memoryStore();
+    const queue = createQueue({ name: 'q', store });
+    await queue.close();
+    expect(await refusal(() => queue.pushMany([1, 2]))).toBeInstanceOf(QueueClosedError);
+    expect(await createQueue({ name: 'q', store }).stats()).toMatchObject({ total: 0 });
+  });
+
+  // #200-#202: a string was a TypeError (payloads.map); #204, #207, #208: 10,001 payloads went to the store as one batch.
+  it("refuses payloads that are no array, or more than 10,000, as 'payloads'", async () => {
+    const queue = createQueue({ name: 'q', store: memoryStore() });
+    expect(await refusal(() => queue.pushMany('ab' as never))).toEqual(invalid('payloads', 'an array'));
+    expect(await refusal(() => queue.pushMany(Array.from({ length: 10_001 }, () => 1)))).toEqual(
+      invalid('payloads', 'at most 10000 items per call'),
+    );
+    expect((await queue.stats()).total).toBe(0);
+  });
+
+  // #210: an empty batch went to the store (a transaction for nothing in a durable store).
+  it('pushMany([]) does not call the store', async () => {
+    const batches: (readonly NewJobRecord[])[] = [];
+    const inner = memoryStore();
+    const store: QueueStore = {
+      ...inner,
+      enqueue: (queue, jobs, now) => {
+        batches.push(jobs);
+        return inner.enqueue(queue, jobs, now);
+      },
+    };
+    expect(await createQueue({ name: 'q', store }).pushMany([])).toEqual([]);
+    expect(batches).toEqual([]);
+  });
+});
