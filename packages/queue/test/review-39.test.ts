@@ -5,7 +5,9 @@
  */
 import { InvalidArgumentError } from '@integ/core';
 import { createQueue, memoryStore, type NewJobRecord, QueueClosedError, type QueueStore } from '@integ/queue';
+import { createFakeClock, drain } from '@integ/testing';
 import { describe, expect, it } from 'vitest';
+import { recordingLogger } from './review.js';
 
 /** What `fn` threw (or its promise rejected with). */
 async function refusal(fn: () => unknown): Promise<unknown> {
@@ -166,5 +168,189 @@ describe('queue.push() and pushMany()', () => {
     };
     expect(await createQueue({ name: 'q', store }).pushMany([])).toEqual([]);
     expect(batches).toEqual([]);
+  });
+});
+
+const LEASE_EXPIRED = 'LeaseExpiredError: the lease of the last attempt expired (worker crashed or stalled)';
+
+describe('queue.next() and the reaper', () => {
+  // #224: the reaped job's lastError was ''; #230 (?? as &&): onDead's error said 'lease expired' instead.
+  it("dead-letters a last attempt whose lease expired with lastError and onDead's error saying so", async () => {
+    const clock = createFakeClock({ now: 1e12 });
+    const dead: unknown[] = [];
+    const queue = createQueue({
+      name: 'q',
+      store: memoryStore(),
+      clock,
+      attempts: 1,
+      onDead: (_job, error) => dead.push(error),
+    });
+    const { id } = await queue.push(1);
+    expect(await queue.next({ leaseMs: 1000 })).not.toBeNull();
+    clock.advanceSync(2000);
+    expect(await queue.next()).toBeNull();
+    expect((await queue.get(id))?.lastError).toBe(LEASE_EXPIRED);
+    expect(dead).toEqual([expect.objectContaining({ message: LEASE_EXPIRED })]);
+  });
+
+  // #268: next() after close() claimed a job; #273: leaseMs out of range was named ''.
+  it("is refused after close() with QueueClosedError, and names a bad 'leaseMs'", async () => {
+    const store = memoryStore();
+    const queue = createQueue({ name: 'q', store });
+    expect(await refusal(() => queue.next({ leaseMs: 0 }))).toEqual(
+      invalid('leaseMs', 'a number of ms from 1 to 2147483647'),
+    );
+    await createQueue({ name: 'q', store }).push(1);
+    await queue.close();
+    expect(await refusal(() => queue.next())).toBeInstanceOf(QueueClosedError);
+    expect(await createQueue({ name: 'q', store }).stats()).toMatchObject({ pending: 1, processing: 0 });
+  });
+});
+
+describe('queue.get(), list(), redrive(), clean()', () => {
+  // #335, #338, #339: an id that is no string was looked up; #345: a job of another queue on the store was returned.
+  it("get() refuses an id that is no string and answers null for another queue's job", async () => {
+    const store = memoryStore();
+    const a = createQueue({ name: 'a', store });
+    const { id } = await a.push(1);
+    expect(await refusal(() => a.get(Number(id) as never))).toEqual(invalid('id', 'a string'));
+    expect(await createQueue({ name: 'b', store }).get(id)).toBeNull();
+    expect((await a.get(id))?.id).toBe(id);
+  });
+
+  // #348, #351: limit and offset were named ''; #362: the statuses were listed without separators.
+  it('list() names a bad limit, offset or status, listing the statuses', async () => {
+    const queue = createQueue({ name: 'q', store: memoryStore() });
+    expect(await refusal(() => queue.list({ limit: 0 }))).toEqual(
+      expect.objectContaining({ argument: 'limit' }),
+    );
+    expect(await refusal(() => queue.list({ offset: -1 }))).toEqual(
+      expect.objectContaining({ argument: 'offset' }),
+    );
+    expect(await refusal(() => queue.list({ status: 'bogus' as never }))).toEqual(
+      invalid('status', 'pending, processing, done, dead'),
+    );
+  });
+
+  // #370: limit was named ''; #373, #378, #380, #381, #383, #387, #388: ids that are no array of strings went to the
+  // store (a string as its characters, numbers matching nothing) or were a TypeError; #390, #395, #397, #398:
+  // 10,000 ids were refused or 10,001 taken.
+  it("redrive() refuses ids that are no array of strings, or more than 10,000, as 'ids'", async () => {
+    const queue = createQueue({ name: 'q', store: memoryStore() });
+    expect(await refusal(() => queue.redrive({ limit: 0 }))).toEqual(
+      expect.objectContaining({ argument: 'limit' }),
+    );
+    for (const ids of ['12', [1], ['1', 2]])
+      expect(await refusal(() => queue.redrive({ ids: ids as never })), JSON.stringify(ids)).toEqual(
+        invalid('ids', 'an array of job ids (strings)'),
+      );
+    const many = Array.from({ length: 10_001 }, (_, i) => String(i));
+    expect(await refusal(() => queue.redrive({ ids: many }))).toEqual(
+      invalid('ids', 'at most 10000 ids per call'),
+    );
+    expect(await queue.redrive({ ids: many.slice(1) })).toBe(0);
+  });
+
+  // #401, #405, #408: a worker was not woken by a redrive, and its job waited for the next poll (a minute here).
+  // #400, #402-#404: a redrive that moved nothing woke the worker, which asked the store for jobs.
+  it('redrive() wakes a waiting worker only when it moved jobs', async () => {
+    const clock = createFakeClock({ now: 1e12 });
+    const inner = memoryStore();
+    let claims = 0;
+    const store: QueueStore = {
+      ...inner,
+      claim: (queue, options) => {
+        claims += 1;
+        return inner.claim(queue, options);
+      },
+    };
+    const queue = createQueue<number>({ name: 'q', store, clock, attempts: 1 });
+    await queue.push(1);
+    const leased = await queue.next();
+    await leased?.fail(new Error('boom'));
+    const ran: number[] = [];
+    const worker = queue.process(async (job) => void ran.push(job.payload), { pollInterval: 60_000 });
+    await drain(20);
+    const before = claims;
+    expect(await queue.redrive({ ids: ['999'] })).toBe(0);
+    await drain(20);
+    expect(claims).toBe(before);
+    expect(await queue.redrive()).toBe(1);
+    await drain(20);
+    expect(ran).toEqual([1]);
+    await worker.close();
+  });
+
+  // #411, #415, #419, #421-#423: a status other than done or dead (or no options) went to the store or was a
+  // TypeError; #424: olderThan was named ''.
+  it("clean() refuses a status other than 'done' or 'dead', or no options, and names a bad olderThan", async () => {
+    const queue = createQueue({ name: 'q', store: memoryStore() });
+    for (const options of [{ status: 'pending', olderThan: 0 }, undefined])
+      expect(await refusal(() => queue.clean(options as never))).toEqual(
+        invalid('status', "'done' or 'dead'"),
+      );
+    expect(await refusal(() => queue.clean({ status: 'done', olderThan: -1 }))).toEqual(
+      expect.objectContaining({ argument: 'olderThan' }),
+    );
+  });
+});
+
+describe('queue.close()', () => {
+  // #436: a bad timeout was named ''.
+  it("names a bad timeout 'close timeout' and stays open", async () => {
+    const queue = createQueue({ name: 'q', store: memoryStore() });
+    expect(await refusal(() => queue.close({ timeout: -1 }))).toEqual(
+      invalid('close timeout', 'a number of ms from 0 to 2147483647'),
+    );
+    expect((await queue.push(1)).status).toBe('pending');
+  });
+
+  // #442: a next() job whose lease lapsed and which another queue object then claimed was waited for (10 s here).
+  it('does not wait for a next() job that lapsed and was claimed elsewhere', async () => {
+    const clock = createFakeClock({ now: 1e12 });
+    const store = memoryStore();
+    const a = createQueue({ name: 'q', store, clock });
+    await a.push(1);
+    expect(await a.next({ leaseMs: 1000 })).not.toBeNull();
+    clock.advanceSync(2000);
+    expect(await createQueue({ name: 'q', store, clock }).next()).not.toBeNull();
+    let closed = false;
+    void a.close().then(() => {
+      closed = true;
+    });
+    await drain(20);
+    expect(closed).toBe(true);
+  });
+
+  // #453, #454: the timeout's timer was left set once the pulled jobs were settled.
+  it('clears its timeout once the next() jobs it waited for are settled', async () => {
+    const clock = createFakeClock({ now: 1e12 });
+    const queue = createQueue({ name: 'q', store: memoryStore(), clock });
+    await queue.push(1);
+    const job = await queue.next();
+    const closing = queue.close();
+    await drain(20);
+    expect(clock.pendingTimers).toBe(1);
+    await job?.ack();
+    await closing;
+    expect(clock.pendingTimers).toBe(0);
+  });
+
+  // #459: the warning for a job the store refused to take back was ''.
+  it('logs a next() job it could not return to pending', async () => {
+    const logger = recordingLogger();
+    const store: QueueStore = {
+      ...memoryStore(),
+      release: async () => {
+        throw new Error('locked');
+      },
+    };
+    const queue = createQueue({ name: 'q', store, logger });
+    const { id } = await queue.push(1);
+    await queue.next();
+    await queue.close({ timeout: 0 });
+    expect(logger.warnings).toEqual([
+      ['could not return a pulled job on close', expect.objectContaining({ queue: 'q', jobId: id })],
+    ]);
   });
 });
