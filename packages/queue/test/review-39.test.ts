@@ -305,14 +305,15 @@ describe('queue.close()', () => {
     expect((await queue.push(1)).status).toBe('pending');
   });
 
-  // #442: a next() job whose lease lapsed and which another queue object then claimed was waited for (10 s here).
+  // #442: a next() job whose lease lapsed and which another queue object then claimed was waited for (10 s here);
+  // #287 (>= for >): so was one claimed elsewhere at the very ms its lease ended.
   it('does not wait for a next() job that lapsed and was claimed elsewhere', async () => {
     const clock = createFakeClock({ now: 1e12 });
     const store = memoryStore();
     const a = createQueue({ name: 'q', store, clock });
     await a.push(1);
     expect(await a.next({ leaseMs: 1000 })).not.toBeNull();
-    clock.advanceSync(2000);
+    clock.advanceSync(1000);
     expect(await createQueue({ name: 'q', store, clock }).next()).not.toBeNull();
     let closed = false;
     void a.close().then(() => {
@@ -351,6 +352,91 @@ describe('queue.close()', () => {
     await queue.close({ timeout: 0 });
     expect(logger.warnings).toEqual([
       ['could not return a pulled job on close', expect.objectContaining({ queue: 'q', jobId: id })],
+    ]);
+  });
+});
+
+describe("close()'s list of next() jobs", () => {
+  /** A job taken with next() on a queue `a`, whose 1 s lease then lapsed. */
+  async function lapsed(store: QueueStore, attempts = 3) {
+    const clock = createFakeClock({ now: 1e12 });
+    const a = createQueue({ name: 'q', store, clock, attempts });
+    const { id } = await a.push(1);
+    expect(await a.next({ leaseMs: 1000 })).not.toBeNull();
+    clock.advanceSync(2000);
+    return { a, id, clock };
+  }
+
+  async function closesAtOnce(close: Promise<void>): Promise<boolean> {
+    let closed = false;
+    void close.then(() => {
+      closed = true;
+    });
+    await drain(20);
+    return closed;
+  }
+
+  // #289, #293, #300: a lapsed job nobody took was dropped from the list, and close() left it leased to nobody.
+  it('returns a lapsed next() job nobody took to pending', async () => {
+    const store = memoryStore();
+    const { a, id } = await lapsed(store);
+    await a.close({ timeout: 0 });
+    expect((await createQueue({ name: 'q', store }).get(id))?.status).toBe('pending');
+  });
+
+  // #298, #299: a lapsed job another queue object's claim reaped (dead, same token) was waited for.
+  it('does not wait for a lapsed next() job that was reaped elsewhere', async () => {
+    const store = memoryStore();
+    const { a, id, clock } = await lapsed(store, 1);
+    expect(await createQueue({ name: 'q', store, clock }).next()).toBeNull();
+    expect((await a.get(id))?.status).toBe('dead');
+    expect(await closesAtOnce(a.close())).toBe(true);
+  });
+
+  // #297: a lapsed job the store no longer has (record null) was a TypeError, so kept and waited for.
+  it('does not wait for a lapsed next() job the store no longer has', async () => {
+    const inner = memoryStore();
+    const store: QueueStore = { ...inner, get: async () => null };
+    const { a } = await lapsed(store);
+    expect(await closesAtOnce(a.close())).toBe(true);
+  });
+});
+
+describe('queue.process() and hooks', () => {
+  // #315: process() after close() started a worker, which claimed; #321: a handler that is no function was named ''.
+  it('is refused after close() and names a handler that is no function', async () => {
+    const store = memoryStore();
+    const queue = createQueue({ name: 'q', store });
+    expect(await refusal(() => queue.process(5 as never))).toEqual(invalid('handler', 'a function'));
+    await queue.push(1);
+    await queue.close();
+    expect(await refusal(() => queue.process(async () => {}))).toBeInstanceOf(QueueClosedError);
+    await drain(20);
+    expect(await queue.stats()).toMatchObject({ pending: 1, processing: 0 });
+  });
+
+  // #88: the warning for a hook that threw was ''; #99: a stored backoff that is not valid was logged without its queue.
+  it("logs a hook that threw, and a job's stored backoff that is invalid, naming the queue", async () => {
+    const logger = recordingLogger();
+    const inner = memoryStore();
+    const store: QueueStore = {
+      ...inner,
+      claim: async (queue, options) =>
+        (await inner.claim(queue, options)).map((record) => ({ ...record, backoff: '{' })),
+    };
+    const queue = createQueue({
+      name: 'q',
+      store,
+      logger,
+      onFailed: () => {
+        throw new Error('hook');
+      },
+    });
+    await queue.push(1);
+    await (await queue.next())?.fail(new Error('boom'));
+    expect(logger.warnings).toEqual([
+      ['stored backoff is invalid; using the queue default', { queue: 'q' }],
+      ['queue hook threw; ignored', expect.objectContaining({ queue: 'q', hook: 'onFailed' })],
     ]);
   });
 });
