@@ -440,3 +440,58 @@ describe('queue.process() and hooks', () => {
     ]);
   });
 });
+
+describe('the order of a claimed batch', () => {
+  /** The order a worker starts the jobs `setup` pushed, from a store that answers each claim in reverse order. */
+  async function startOrder(
+    setup: (
+      queue: ReturnType<typeof createQueue<string>>,
+      clock: ReturnType<typeof createFakeClock>,
+    ) => Promise<void>,
+  ): Promise<string[]> {
+    const clock = createFakeClock({ now: 1e12 });
+    const inner = memoryStore();
+    let reverse = false;
+    const store: QueueStore = {
+      ...inner,
+      claim: async (queue, options) => {
+        const records = await inner.claim(queue, options);
+        return reverse ? records.reverse() : records;
+      },
+    };
+    const queue = createQueue<string>({ name: 'q', store, clock });
+    await setup(queue, clock);
+    reverse = true;
+    const order: string[] = [];
+    const worker = queue.process(async (job) => void order.push(job.payload), { concurrency: 10 });
+    await drain(20);
+    await worker.close();
+    return order;
+  }
+
+  // #462, #467, #468: a batch of one priority was run in the store's order, not by due time.
+  it('runs the jobs of one priority by due time, whatever order the store answers in', async () => {
+    const order = await startOrder(async (queue, clock) => {
+      await queue.push('a', { delay: 2 });
+      await queue.push('b', { delay: 1 });
+      await queue.push('c');
+      clock.advanceSync(10);
+    });
+    expect(order).toEqual(['c', 'b', 'a']);
+  });
+
+  // #462, #466, #468, #470, #473: jobs due at the same time were run in the store's order, not push order;
+  // #471: ids were compared as text, so job 10 ran before job 9.
+  it('runs jobs due at the same time in push order (ids compared as numbers)', async () => {
+    expect(await startOrder(async (queue) => void (await queue.pushMany(['a', 'b', 'c'])))).toEqual([
+      'a',
+      'b',
+      'c',
+    ]);
+    const order = await startOrder(async (queue) => {
+      await queue.pushMany(Array.from({ length: 10 }, (_, i) => String(i + 1)));
+      for (let i = 0; i < 8; i++) await (await queue.next())?.ack();
+    });
+    expect(order).toEqual(['9', '10']);
+  });
+});
