@@ -193,6 +193,29 @@ describe('queue.next() and the reaper', () => {
     expect(dead).toEqual([expect.objectContaining({ message: LEASE_EXPIRED })]);
   });
 
+  // #231: a reaped record without lastError (a custom store) gave onDead an Error with an empty message.
+  it("gives onDead 'lease expired' for a reaped job its store gave no lastError", async () => {
+    const clock = createFakeClock({ now: 1e12 });
+    const dead: unknown[] = [];
+    const inner = memoryStore();
+    const store: QueueStore = {
+      ...inner,
+      reap: async (...args) => (await inner.reap(...args)).map((record) => ({ ...record, lastError: null })),
+    };
+    const queue = createQueue({
+      name: 'q',
+      store,
+      clock,
+      attempts: 1,
+      onDead: (_job, error) => dead.push(error),
+    });
+    await queue.push(1);
+    await queue.next({ leaseMs: 1000 });
+    clock.advanceSync(2000);
+    await queue.next();
+    expect(dead).toEqual([expect.objectContaining({ message: 'lease expired' })]);
+  });
+
   // #268: next() after close() claimed a job; #273: leaseMs out of range was named ''.
   it("is refused after close() with QueueClosedError, and names a bad 'leaseMs'", async () => {
     const store = memoryStore();
@@ -437,6 +460,30 @@ describe('queue.process() and hooks', () => {
     expect(logger.warnings).toEqual([
       ['stored backoff is invalid; using the queue default', { queue: 'q' }],
       ['queue hook threw; ignored', expect.objectContaining({ queue: 'q', hook: 'onFailed' })],
+    ]);
+  });
+});
+
+describe('stored backoffs', () => {
+  // #93: a stored backoff was parsed (and an invalid one warned about) at every failure; #101, #104: the cache was
+  // emptied at every new entry, so two invalid backoffs in turn were warned about each time.
+  it('warns once per invalid stored backoff, however often jobs with it fail', async () => {
+    const logger = recordingLogger();
+    const inner = memoryStore();
+    const store: QueueStore = {
+      ...inner,
+      claim: async (queue, options) =>
+        (await inner.claim(queue, options)).map((record) => ({
+          ...record,
+          backoff: record.payload === '1' ? '{' : '[',
+        })),
+    };
+    const queue = createQueue<number>({ name: 'q', store, logger, attempts: 2 });
+    await queue.pushMany([1, 2, 1]);
+    for (let i = 0; i < 3; i++) await (await queue.next())?.fail(new Error('boom'));
+    expect(logger.warnings.map(([message]) => message)).toEqual([
+      'stored backoff is invalid; using the queue default',
+      'stored backoff is invalid; using the queue default',
     ]);
   });
 });
