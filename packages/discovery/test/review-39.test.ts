@@ -20,6 +20,12 @@ import { createFakeClock, drain } from '@integ/testing';
 import packet, { type Answer } from 'dns-packet';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { closeServers, dnsServer, rawDnsServer } from '../src/internal/test-servers.js';
+import {
+  newOutlierRecord,
+  OutlierDetector,
+  type OutlierRecord,
+  resolveOutlierOptions,
+} from '../src/outlier.js';
 
 afterEach(async () => {
   vi.restoreAllMocks();
@@ -543,5 +549,89 @@ describe('balancers (review 39, Stryker survivors of balancers.ts)', () => {
     expect(refusal(() => p2cPeakEwma({ decayMs: 0 })).message).toBe(
       'Invalid decayMs: expected a finite number > 0, received 0',
     );
+  });
+});
+
+describe('outlier detection (review 39, Stryker survivors of outlier.ts; the detector is tested on its own)', () => {
+  it('refuses each bad option naming it and the range it takes: a string, NaN and Infinity too', () => {
+    const cases: [Record<string, unknown>, string, string][] = [
+      [{ interval: 0 }, 'interval', '[1, Infinity]'],
+      [{ interval: '5' }, 'interval', '[1, Infinity]'],
+      [{ interval: Number.NaN }, 'interval', '[1, Infinity]'],
+      [{ interval: Number.POSITIVE_INFINITY }, 'interval', '[1, Infinity]'],
+      [{ baseEjectionTime: -1 }, 'baseEjectionTime', '[0, Infinity]'],
+      [{ maxEjectionTime: -1 }, 'maxEjectionTime', '[0, Infinity]'],
+      [{ maxEjectionPercent: 101 }, 'maxEjectionPercent', '[0, 100]'],
+      [{ consecutive5xx: 0 }, 'consecutive5xx', '[1, Infinity]'],
+      [{ enforcingConsecutive5xx: 101 }, 'enforcingConsecutive5xx', '[0, 100]'],
+      [{ successRateEjection: { stdevFactor: -1 } }, 'successRateEjection.stdevFactor', '[0, Infinity]'],
+      [
+        { successRateEjection: { enforcementPercentage: 101 } },
+        'successRateEjection.enforcementPercentage',
+        '[0, 100]',
+      ],
+      [{ successRateEjection: { minimumHosts: -1 } }, 'successRateEjection.minimumHosts', '[0, Infinity]'],
+      [{ successRateEjection: { requestVolume: -1 } }, 'successRateEjection.requestVolume', '[0, Infinity]'],
+      [{ failurePercentageEjection: { threshold: 101 } }, 'failurePercentageEjection.threshold', '[0, 100]'],
+      [
+        { failurePercentageEjection: { enforcementPercentage: 101 } },
+        'failurePercentageEjection.enforcementPercentage',
+        '[0, 100]',
+      ],
+      [
+        { failurePercentageEjection: { minimumHosts: -1 } },
+        'failurePercentageEjection.minimumHosts',
+        '[0, Infinity]',
+      ],
+      [
+        { failurePercentageEjection: { requestVolume: -1 } },
+        'failurePercentageEjection.requestVolume',
+        '[0, Infinity]',
+      ],
+    ];
+    for (const [options, name, range] of cases) {
+      const value = Object.values(options)[0] as unknown;
+      const received = typeof value === 'object' ? (Object.values(value as object)[0] as unknown) : value;
+      expect(refusal(() => resolveOutlierOptions(options as never)).message).toBe(
+        `Invalid outlierDetection.${name}: expected a number in ${range}, received ${typeof received === 'string' ? 'a string' : received}`,
+      );
+    }
+  });
+
+  it('failurePercentageEjection: false turns it off, as leaving it out does', () => {
+    expect(resolveOutlierOptions({ failurePercentageEjection: false }).failurePercentage).toBeNull();
+    expect(resolveOutlierOptions({}).failurePercentage).toBeNull();
+    expect(resolveOutlierOptions({ failurePercentageEjection: {} }).failurePercentage).toEqual({
+      threshold: 85,
+      enforcementPercentage: 100,
+      minimumHosts: 5,
+      requestVolume: 50,
+    });
+  });
+
+  const detector = (options: Parameters<typeof resolveOutlierOptions>[0] = {}): OutlierDetector =>
+    new OutlierDetector(resolveOutlierOptions(options), () => 0.5);
+  const failure = { ok: false, latencyMs: 1, status: 500 };
+
+  it('a sweep that changes no ejection answers false', () => {
+    const records = [newOutlierRecord(), newOutlierRecord()];
+    expect(detector().sweep(records, 1000)).toBe(false);
+  });
+
+  it('a consecutive-5xx run the maxEjectionPercent cap refuses answers false and ejects nothing', () => {
+    const d = detector({ consecutive5xx: 1, maxEjectionPercent: 10 });
+    const records: OutlierRecord[] = [newOutlierRecord(), newOutlierRecord()];
+    expect(d.record(records[0] as OutlierRecord, failure, records, 0)).toBe(true);
+    // One of two is ejected: a second would be 100 % > 10 %.
+    expect(d.record(records[1] as OutlierRecord, failure, records, 0)).toBe(false);
+    expect(records.map((r) => r.ejectedAt)).toEqual([0, null]);
+  });
+
+  it('an ejection ends at a sweep 1 µs before its end, exactly', () => {
+    const rec = newOutlierRecord();
+    rec.ejectedAt = 0;
+    rec.ejectedUntil = 1 + 1e-3;
+    expect(detector().sweep([rec], 1)).toBe(true);
+    expect([rec.ejectedAt, rec.ejectedUntil]).toEqual([null, null]);
   });
 });
