@@ -229,7 +229,8 @@ export class OutlierDetector {
       const eligible = all.filter(
         (r) => r.ejectedAt === null && r.lastSuccesses + r.lastFailures >= Math.max(1, sr.requestVolume),
       );
-      if (eligible.length >= sr.minimumHosts && eligible.length > 0) {
+      // With none eligible (minimumHosts 0) the mean is NaN, and no rate is below a NaN threshold.
+      if (eligible.length >= sr.minimumHosts) {
         const rates = eligible.map((r) => r.lastSuccesses / (r.lastSuccesses + r.lastFailures));
         const mean = rates.reduce((a, b) => a + b, 0) / rates.length;
         const variance = rates.reduce((a, b) => a + (b - mean) ** 2, 0) / rates.length;
@@ -244,7 +245,8 @@ export class OutlierDetector {
     if (fp !== null && all.length >= fp.minimumHosts) {
       for (const rec of all) {
         const volume = rec.lastSuccesses + rec.lastFailures;
-        if (rec.ejectedAt !== null || volume === 0 || volume < fp.requestVolume) continue;
+        // A volume of 0 (requestVolume 0) gives a NaN percentage, which is no threshold's.
+        if (rec.ejectedAt !== null || volume < fp.requestVolume) continue;
         if ((100 * rec.lastFailures) / volume >= fp.threshold && this.enforce(fp.enforcementPercentage))
           changed = this.tryEject(rec, all, now, 'failure-percentage') || changed;
       }
