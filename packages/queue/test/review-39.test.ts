@@ -542,3 +542,65 @@ describe('the order of a claimed batch', () => {
     expect(order).toEqual(['9', '10']);
   });
 });
+
+describe('memoryStore()', () => {
+  const job = (over: Partial<NewJobRecord> = {}): NewJobRecord => ({
+    payload: '1',
+    priority: 0,
+    key: null,
+    maxAttempts: 3,
+    backoff: null,
+    runAt: 0,
+    ...over,
+  });
+  const ids = (records: readonly { id: string }[]) => records.map((record) => record.id);
+
+  // #61: ack, fail, extend or release of an id the store never had was a TypeError instead of false.
+  it('answers false to a settlement of an unknown job', async () => {
+    const store = memoryStore();
+    expect(await store.ack('999', 1, 0)).toBe(false);
+    expect(await store.extend('999', 1, 10)).toBe(false);
+  });
+
+  // #102: a job whose lease has not ended was claimed again; #113, #114: so was a last attempt whose lease ended
+  // (it is the reaper's).
+  it('claims a leased job again only once its lease ended, and never its last attempt', async () => {
+    const store = memoryStore();
+    await store.enqueue('q', [job(), job({ maxAttempts: 1 })], 0);
+    expect(ids(await store.claim('q', { now: 0, leaseMs: 1000, limit: 2 }))).toEqual(['1', '2']);
+    expect(await store.claim('q', { now: 999, leaseMs: 1000, limit: 2 })).toEqual([]);
+    expect(ids(await store.claim('q', { now: 1000, leaseMs: 1000, limit: 2 }))).toEqual(['1']);
+  });
+
+  // #116, #117: expired leases were taken in the order they were leased, not by priority; #163 (e--): only the first
+  // expired lease of a claim was taken.
+  it('takes expired leases by priority, as many as the limit asks', async () => {
+    const store = memoryStore();
+    await store.enqueue('q', [job()], 0);
+    await store.claim('q', { now: 0, leaseMs: 1000, limit: 1 });
+    await store.enqueue('q', [job({ priority: 5 })], 0);
+    await store.claim('q', { now: 0, leaseMs: 1000, limit: 1 });
+    expect(ids(await store.claim('q', { now: 1000, leaseMs: 1000, limit: 1 }))).toEqual(['2']);
+    expect(ids(await store.claim('q', { now: 2000, leaseMs: 1000, limit: 2 }))).toEqual(['2', '1']);
+  });
+
+  // #291: the oldest pending job was the first one stored, though the clock had stepped back for a later one.
+  it('stats() measures the oldest pending job by its creation time, not its place', async () => {
+    const store = memoryStore();
+    await store.enqueue('q', [job()], 2000);
+    await store.enqueue('q', [job()], 1000);
+    expect((await store.stats('q', 3000)).oldestPendingCreatedAt).toBe(1000);
+  });
+
+  // #299-#305: clean()'s limit was ignored, or nothing was cleaned; #312 (> for >=): a job finished at the very ms of
+  // finishedBefore was deleted.
+  it('clean() deletes at most limit jobs, each finished before finishedBefore', async () => {
+    const store = memoryStore();
+    await store.enqueue('q', [job(), job(), job()], 0);
+    for (const record of await store.claim('q', { now: 0, leaseMs: 1000, limit: 3 }))
+      await store.ack(record.id, record.token, Number(record.id) * 10);
+    expect(await store.clean('q', { status: 'done', finishedBefore: 30, limit: 1 })).toBe(1);
+    expect(await store.clean('q', { status: 'done', finishedBefore: 30 })).toBe(1);
+    expect(await store.clean('q', { status: 'done', finishedBefore: 31 })).toBe(1);
+  });
+});
