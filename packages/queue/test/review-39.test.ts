@@ -604,3 +604,55 @@ describe('memoryStore()', () => {
     expect(await store.clean('q', { status: 'done', finishedBefore: 31 })).toBe(1);
   });
 });
+
+describe('what a failure stores as lastError', () => {
+  async function lastErrorOf(error: unknown): Promise<string | null | undefined> {
+    const queue = createQueue({ name: 'q', store: memoryStore(), attempts: 1 });
+    await queue.push(1);
+    const job = await queue.next();
+    await job?.fail(error);
+    return (await queue.get(job?.id ?? ''))?.lastError;
+  }
+  const NON_ERROR = '(its fields are not kept, they may hold secrets; fail with an Error)';
+
+  // #64: null was read as an object ('an error whose name or message could not be read'); #71: a function was
+  // stored as its source text.
+  it("stores null as 'null' and a function by kind only", async () => {
+    expect(await lastErrorOf(null)).toBe('null');
+    expect(await lastErrorOf(function token() {})).toBe(`a non-Error function ${NON_ERROR}`);
+  });
+
+  // #82, #86: an Error's message that is no string was stored; #87, #91: so was a name that is no string; #92, #94: an
+  // empty message left 'Error: '; #97, #100, #101: an Error with no name and no message was stored as ''.
+  it('keeps only the string name and message of an Error, and says Error when it has neither', async () => {
+    expect(await lastErrorOf(Object.assign(new Error(), { message: 5 }))).toBe('Error');
+    expect(await lastErrorOf(Object.assign(new Error('m'), { name: 5 }))).toBe('m');
+    expect(await lastErrorOf(new Error(''))).toBe('Error');
+    expect(await lastErrorOf(Object.assign(new Error(''), { name: '' }))).toBe('Error');
+  });
+
+  // #108 (- 1 for + 1): a message past 4096 characters was cut without the ellipsis; #133 (>= for >): one of exactly
+  // 4096 characters was cut.
+  it('keeps 4096 characters whole and cuts a longer text with an ellipsis', async () => {
+    const exact = `Error: ${'a'.repeat(4096 - 7)}`;
+    expect(await lastErrorOf(new Error('a'.repeat(4096 - 7)))).toBe(exact);
+    // The cut splits the long word, which is dropped whole: no half of it (a secret?) is kept.
+    expect(await lastErrorOf(new Error(`${'a'.repeat(4096 - 7)} b`))).toBe('Error: …');
+  });
+});
+
+describe('option bounds', () => {
+  // #26: an integer option's words were ''; #43 (>= for >): a leaseMs of exactly 2147483647 was refused; #45: the
+  // words of a ms option were ''.
+  it('takes each bound itself and says the range it refuses', async () => {
+    const queue = createQueue({ name: 'q', store: memoryStore() });
+    expect(await refusal(() => queue.push(1, { attempts: 1001 }))).toEqual(
+      invalid('attempts', 'an integer from 1 to 1000'),
+    );
+    expect(await refusal(() => queue.next({ leaseMs: 2_147_483_648 }))).toEqual(
+      invalid('leaseMs', 'a number of ms from 1 to 2147483647'),
+    );
+    await queue.push(1);
+    expect(await queue.next({ leaseMs: 2_147_483_647 })).not.toBeNull();
+  });
+});
