@@ -19,13 +19,13 @@ import { dnsA, dnsSrv } from '@integ/discovery/dns';
 import { createFakeClock, drain } from '@integ/testing';
 import packet, { type Answer } from 'dns-packet';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { closeServers, dnsServer, rawDnsServer } from '../src/internal/test-servers.js';
+import { closeServers, dnsServer, rawDnsServer } from './internal/test-servers.js';
 import {
   newOutlierRecord,
   OutlierDetector,
   type OutlierRecord,
   resolveOutlierOptions,
-} from '../src/outlier.js';
+} from './outlier.js';
 
 afterEach(async () => {
   vi.restoreAllMocks();
