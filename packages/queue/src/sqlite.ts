@@ -466,9 +466,9 @@ export function sqliteStore(options: SqliteStoreOptions): SqliteStore {
       s.commit.run();
     } catch (error) {
       try {
-        if (d.inTransaction) d.exec('ROLLBACK');
+        d.exec('ROLLBACK');
       } catch {
-        // Rollback after a failed commit: SQLite rolled back already.
+        // No transaction left to roll back: SQLite rolled it back already (a failed commit, a full disk).
       }
       const mapped = mapError(error, path, busyTimeout);
       for (const op of batch) op.reject(mapped);
