@@ -20,12 +20,7 @@ import { createFakeClock, drain } from '@integ/testing';
 import packet, { type Answer } from 'dns-packet';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { closeServers, dnsServer, rawDnsServer } from './internal/test-servers.js';
-import {
-  newOutlierRecord,
-  OutlierDetector,
-  type OutlierRecord,
-  resolveOutlierOptions,
-} from './outlier.js';
+import { newOutlierRecord, OutlierDetector, type OutlierRecord, resolveOutlierOptions } from './outlier.js';
 
 afterEach(async () => {
   vi.restoreAllMocks();
