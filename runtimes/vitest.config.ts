@@ -4,7 +4,7 @@ import { defineProject } from 'vitest/config';
 export default defineProject({
   test: {
     name: 'runtimes',
-    include: ['runtimes.test.ts'],
+    include: ['runtimes.test.ts', 'consumer.test.ts'],
     testTimeout: 90_000,
     hookTimeout: 30_000,
   },
