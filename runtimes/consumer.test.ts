@@ -5,8 +5,9 @@
  * In the consumer:
  * - every entry of every `exports` map loads through import() and require(), with the same export names;
  * - every bare import in a package's dist/ is declared in its manifest and found from where pnpm installed it;
- * - the workspace's tsc checks a consumer's imports, skipLibCheck off, under nodenext (ESM and CommonJS) and, for the
- *   packages that run in browsers, under bundler resolution with the DOM library and no Node types.
+ * - the workspace's tsc checks a consumer's imports, skipLibCheck off, under nodenext (ESM and CommonJS), under node10
+ *   (TypeScript's default for `module: commonjs`) and, for the packages that run in browsers, under bundler
+ *   resolution with the DOM library and no Node types.
  * Needs dist/ (`corepack pnpm build`) and the npm registry for msw and dns-packet (pnpm prefers its local store).
  */
 import { execFile } from 'node:child_process';
@@ -139,6 +140,7 @@ beforeAll(async () => {
   writeFileSync(join(app, 'node.mts'), NODE_ESM);
   writeFileSync(join(app, 'node.cts'), NODE_CJS);
   writeFileSync(join(app, 'web.ts'), WEB);
+  writeFileSync(join(app, 'node10.ts'), NODE10);
   const compilerOptions = {
     target: 'es2022',
     strict: true,
@@ -171,8 +173,17 @@ beforeAll(async () => {
       files: ['web.ts'],
     }),
   );
-  // Both at once (two CPUs here); the tests wait for them.
-  for (const config of ['node', 'web'])
+  // TypeScript's default for `module: commonjs` (NestJS's starter, ts-node projects): no `exports`, subpaths need the
+  // manifests' typesVersions.
+  writeFileSync(
+    join(app, 'tsconfig.node10.json'),
+    JSON.stringify({
+      compilerOptions: { ...node, module: 'commonjs', moduleResolution: 'node10' },
+      files: ['node10.ts'],
+    }),
+  );
+  // All at once (two CPUs here); the tests wait for them.
+  for (const config of ['node', 'node10', 'web'])
     typecheck.set(config, run([tsc, '-p', `tsconfig.${config}.json`], app));
 }, 240_000);
 afterAll(() => {
@@ -243,6 +254,11 @@ export const n: Promise<number> = m${specifiers.indexOf('@integ/retry')}.retry((
 // @ts-expect-error attempts is a number
 m${specifiers.indexOf('@integ/retry')}.retry(() => 1, { attempts: '2' });
 `;
+const NODE10 = `${specifiers.map((s, i) => `import * as m${i} from '${s}';`).join('\n')}
+export const all = [${specifiers.map((_, i) => `m${i}`).join(', ')}];
+// @ts-expect-error attempts is a number
+m${specifiers.indexOf('@integ/retry')}.retry(() => 1, { attempts: '2' });
+`;
 const WEB = `import * as core from '@integ/core';
 import { createBreaker, type BreakerState } from '@integ/breaker';
 import { exponential, retry, type RetryOptions } from '@integ/retry';
@@ -289,6 +305,7 @@ describe.skipIf(unbuilt.length > 0)('the packed packages in a consumer project',
 
   it.each([
     ['nodenext, ESM and CommonJS', 'node'],
+    ['node10 (moduleResolution node, module commonjs)', 'node10'],
     // The packages whose READMEs say they run in browsers (runtimes.test.ts runs them in Chromium).
     ['bundler + DOM, no Node types (core, retry, breaker, sse)', 'web'],
   ])('tsc: %s', async (_, config) => {
