@@ -1,0 +1,189 @@
+/**
+ * Review 40 (brief QUEUE): Stryker 9.6.1 on @integ/queue's LeasedJobImpl (queue.ts lines 356-536) and the worker's
+ * shutdown() and close() (worker.ts lines 290-370). Each test here pins what a surviving mutant changed, and was seen
+ * to fail with that mutant applied by hand (named by its Stryker id in the review-40 run of that file and what it
+ * changed) and to pass on the real code.
+ */
+import { InvalidArgumentError } from '@integ/core';
+import { createQueue, type LeasedJob, memoryStore, type QueueStore } from '@integ/queue';
+import { createFakeClock, drain } from '@integ/testing';
+import { describe, expect, it } from 'vitest';
+
+/** What `fn` threw (or its promise rejected with), or 'resolved'. */
+async function outcome(fn: () => unknown): Promise<unknown> {
+  try {
+    await fn();
+    return 'resolved';
+  } catch (err) {
+    return err;
+  }
+}
+
+/** A promise with its resolve at hand. */
+function deferred(): { promise: Promise<void>; resolve: () => void } {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => {
+    resolve = r;
+  });
+  return { promise, resolve };
+}
+
+const settled = (action: string) =>
+  expect.objectContaining({
+    code: 'ERR_JOB_SETTLED',
+    message: expect.stringContaining(`Cannot ${action} job`),
+  });
+
+describe('LeasedJob (queue.ts 356-536)', () => {
+  // #20 (ack), #31 (fail), #95 (extend): 'if (this.#releasing)' as true awaited once even with no release in flight,
+  // so a call made just after it in the same tick settled the lease first and the earlier call was refused.
+  it('of two calls made in one tick, the first one goes through and the second is told the lease is settled', async () => {
+    const queue = createQueue({ name: 'q', store: memoryStore() });
+    await queue.pushMany([1, 2, 3]);
+    const [a, b, c] = [await queue.next(), await queue.next(), await queue.next()] as LeasedJob[];
+    const results = await Promise.all([
+      outcome(() => a?.ack()),
+      outcome(() => a?.fail(new Error('x'))),
+      outcome(() => b?.fail(new Error('x'), { retry: false })),
+      outcome(() => b?.ack()),
+      outcome(() => c?.extend(60_000)),
+      outcome(() => c?.ack()),
+    ]);
+    expect(results).toEqual([
+      'resolved',
+      settled('fail'),
+      'resolved',
+      settled('ack'),
+      'resolved',
+      'resolved',
+    ]);
+    expect([a?.status, b?.status, c?.status]).toEqual(['done', 'dead', 'done']);
+  });
+
+  // #27, #73, #102: the LeaseLostError said 'Cannot  job 1' (its action was '').
+  it('a stale holder is told which of ack, fail and extend lost its lease', async () => {
+    const clock = createFakeClock({ now: 1e12 });
+    const queue = createQueue({ name: 'q', store: memoryStore(), clock });
+    await queue.pushMany([1, 2]);
+    const stale = [await queue.next({ leaseMs: 1000 }), await queue.next({ leaseMs: 1000 })] as LeasedJob[];
+    clock.advanceSync(1001);
+    expect(await queue.next()).not.toBeNull();
+    expect(await queue.next()).not.toBeNull();
+    const lost = (action: string, job: LeasedJob | undefined) =>
+      expect.objectContaining({
+        code: 'ERR_LEASE_LOST',
+        message: expect.stringMatching(
+          new RegExp(`^Cannot ${action} job ${job?.id}: its lease \\(token 1\\)`),
+        ),
+      });
+    expect(await outcome(() => stale[0]?.extend(1000))).toEqual(lost('extend', stale[0]));
+    expect(await outcome(() => stale[0]?.ack())).toEqual(lost('ack', stale[0]));
+    expect(await outcome(() => stale[1]?.fail(new Error('x')))).toEqual(lost('fail', stale[1]));
+  });
+
+  // #50: the refusal of a retry that is no boolean said 'expected , received'.
+  it("refuses fail()'s retry that is no boolean, saying it takes a boolean", async () => {
+    const queue = createQueue({ name: 'q', store: memoryStore() });
+    await queue.push(1);
+    const job = await queue.next();
+    expect(await outcome(() => job?.fail(new Error('x'), { retry: 'false' as never }))).toEqual(
+      expect.objectContaining({
+        constructor: InvalidArgumentError,
+        argument: 'retry',
+        message: expect.stringContaining('Invalid retry: expected a boolean, received'),
+      }),
+    );
+    expect(job?.status).toBe('processing');
+  });
+
+  // #59: 'if (retry)' as true asked the backoff for a delay of an attempt that is not retried (a function backoff
+  // ran, and a throwing one was logged, for a job going dead).
+  it('does not ask the backoff for a delay when the failure is final', async () => {
+    const asked: number[] = [];
+    const queue = createQueue({
+      name: 'q',
+      store: memoryStore(),
+      attempts: 2,
+      backoff: ({ attempt }) => {
+        asked.push(attempt);
+        return 0;
+      },
+    });
+    await queue.pushMany([1, 2]);
+    await (await queue.next())?.fail(new Error('x'), { retry: false });
+    expect(asked).toEqual([]);
+    await (await queue.next())?.fail(new Error('x'));
+    expect(asked).toEqual([1]);
+    await (await queue.next())?.fail(new Error('x'));
+    expect(asked).toEqual([1]);
+    expect((await queue.stats()).dead).toBe(2);
+  });
+
+  // #76: 'if (retry)' as true gave a dead job (and the snapshot onDead got) the time it failed as its runAt, which
+  // the store did not record.
+  it('a job that goes dead keeps its runAt, as the store does', async () => {
+    const clock = createFakeClock({ now: 1e12 });
+    const dead: string[] = [];
+    const queue = createQueue({
+      name: 'q',
+      store: memoryStore(),
+      clock,
+      onDead: (job) => dead.push(job.runAt),
+    });
+    const { id, runAt } = await queue.push(1);
+    clock.advanceSync(5000);
+    const job = await queue.next();
+    await job?.fail(new Error('x'), { retry: false });
+    expect(job?.runAt).toBe(runAt);
+    expect(dead).toEqual([runAt]);
+    expect((await queue.get(id))?.runAt).toBe(runAt);
+  });
+
+  // #105: 'if (this.settled) return false' dropped: close() asked the store to return a job whose ack was still
+  // being written, so the job went back to pending and the ack was refused (LeaseLostError).
+  it('close() leaves a job whose ack is in flight to that ack: the job ends done, not returned', async () => {
+    const inner = memoryStore();
+    const gate = deferred();
+    const released: string[] = [];
+    const store: QueueStore = {
+      ...inner,
+      ack: async (...args) => {
+        await gate.promise;
+        return inner.ack(...args);
+      },
+      release: (id, ...rest) => {
+        released.push(id);
+        return inner.release(id, ...rest);
+      },
+    };
+    const queue = createQueue({ name: 'q', store });
+    const { id } = await queue.push(1);
+    const job = await queue.next();
+    const acking = outcome(() => job?.ack());
+    const closing = queue.close({ timeout: 0 });
+    await drain();
+    gate.resolve();
+    expect(await acking).toBe('resolved');
+    await closing;
+    expect(released).toEqual([]);
+    expect((await inner.get(id))?.status).toBe('done');
+    expect(job?.status).toBe('done');
+  });
+
+  // #111: a job close() returned to pending said status ''.
+  it("a job close() returned to pending says status 'pending', and its later ack is refused", async () => {
+    const store = memoryStore();
+    const queue = createQueue({ name: 'q', store });
+    const { id } = await queue.push(1);
+    const job = await queue.next();
+    await queue.close({ timeout: 0 });
+    expect(job?.status).toBe('pending');
+    expect(await outcome(() => job?.ack())).toEqual(
+      expect.objectContaining({
+        code: 'ERR_JOB_SETTLED',
+        message: expect.stringContaining('close() returned it'),
+      }),
+    );
+    expect((await store.get(id))?.status).toBe('pending');
+  });
+});
