@@ -4,7 +4,7 @@
  * to fail with that mutant applied by hand (named by its Stryker id in the review-40 run of that file and what it
  * changed) and to pass on the real code.
  */
-import { InvalidArgumentError } from '@integ/core';
+import { type Clock, InvalidArgumentError } from '@integ/core';
 import { createQueue, type LeasedJob, memoryStore, type QueueStore } from '@integ/queue';
 import { createFakeClock, drain } from '@integ/testing';
 import { describe, expect, it } from 'vitest';
@@ -185,5 +185,75 @@ describe('LeasedJob (queue.ts 356-536)', () => {
       }),
     );
     expect((await store.get(id))?.status).toBe('pending');
+  });
+});
+
+describe('worker close() (worker.ts 290-370)', () => {
+  // #61: 'if (signal?.aborted)' as false started a worker whose signal was aborted already: it ran jobs and never
+  // closed (its abort listener came after the only abort).
+  it('a worker given an aborted signal is closed at once and runs nothing', async () => {
+    const queue = createQueue({ name: 'q', store: memoryStore() });
+    await queue.push(1);
+    const ran: unknown[] = [];
+    const worker = queue.process((job) => void ran.push(job.payload), { signal: AbortSignal.abort() });
+    expect(worker.closed).toBe(true);
+    await drain();
+    expect(ran).toEqual([]);
+    expect(await queue.stats()).toMatchObject({ pending: 1, processing: 0, done: 0 });
+    await queue.close();
+  });
+
+  // #36 ('if (pumping !== undefined)' as false), #37 (=== undefined): close() resolved while a claim was in flight,
+  // before the job it brought back was returned to pending.
+  it('close() waits for a claim in flight and resolves once its job is back to pending', async () => {
+    const inner = memoryStore();
+    const gate = deferred();
+    let claims = 0;
+    const store: QueueStore = {
+      ...inner,
+      claim: async (...args) => {
+        claims++;
+        await gate.promise;
+        return inner.claim(...args);
+      },
+    };
+    const queue = createQueue({ name: 'q', store });
+    const { id } = await queue.push(1);
+    const ran: unknown[] = [];
+    const worker = queue.process((job) => void ran.push(job.payload));
+    await drain();
+    expect(claims).toBe(1);
+    let closed = false;
+    const closing = worker.close().then(() => {
+      closed = true;
+    });
+    await drain();
+    expect(closed).toBe(false);
+    gate.resolve();
+    await closing;
+    expect(ran).toEqual([]);
+    expect(await inner.get(id)).toMatchObject({ status: 'pending', attempts: 0 });
+  });
+
+  // #12 ('if (running.size > 0)' as true), #14 (>= 0): closing a worker with no job running set a timer of its close
+  // timeout on the clock (and cleared it at once).
+  it('close() of a worker with no job running sets no timer', async () => {
+    const clock = createFakeClock({ now: 1e12 });
+    const set: number[] = [];
+    const recording: Clock = {
+      now: () => clock.now(),
+      setTimeout: (fn, ms) => {
+        set.push(ms);
+        return clock.setTimeout(fn, ms);
+      },
+      clearTimeout: (handle) => clock.clearTimeout(handle),
+    };
+    const queue = createQueue({ name: 'q', store: memoryStore(), clock: recording });
+    const worker = queue.process(() => {}, { pollInterval: 60_000, closeTimeout: 5000 });
+    await drain();
+    expect(set).toEqual([60_000]);
+    await worker.close();
+    expect(set).toEqual([60_000]);
+    expect(worker.closed).toBe(true);
   });
 });
