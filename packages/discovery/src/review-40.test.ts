@@ -1,0 +1,499 @@
+/**
+ * Review round 40: what Stryker's surviving mutants of src/etcd.ts changed without a test noticing. Each test was
+ * seen failing on the mutants it names (applied by hand) and passing on the code as it is. etcd is a fake gateway
+ * (a fetch answering the range with what a test gives and keeping each watch stream for the test to write to);
+ * time is a fake clock.
+ */
+import { type Clock, InvalidArgumentError, type Logger, silentLogger } from '@integ/core';
+import type { Resolver, Snapshot, Source } from '@integ/discovery';
+import { etcd } from '@integ/discovery/etcd';
+import { createFakeClock, drain, settledValue as settled } from '@integ/testing';
+import { describe, expect, it } from 'vitest';
+import { b64 } from './internal/test-etcd-fetch.js';
+import { listeners, recordingLogger } from './internal/test-servers.js';
+
+/** The InvalidArgumentError `make()` throws. */
+function refusal(make: () => unknown): InvalidArgumentError {
+  try {
+    make();
+  } catch (error) {
+    expect(error).toBeInstanceOf(InvalidArgumentError);
+    return error as InvalidArgumentError;
+  }
+  throw new Error('not refused');
+}
+
+const encoder = new TextEncoder();
+
+/** A request the fake gateway saw. */
+interface Seen {
+  readonly url: string;
+  readonly headers: Record<string, string>;
+  readonly body: unknown;
+}
+
+/**
+ * A fake etcd JSON gateway: the n-th range (from 0) is answered with `range(n)` (a body to send as JSON, or a
+ * Response), every watch with a stream kept in `watches` (`send` writes to the latest; the stream stays open).
+ */
+function gateway(
+  range: (n: number) => unknown = () => ({
+    header: { revision: '1' },
+    kvs: [kv('/s/a', 'http://10.0.0.1:80')],
+  }),
+) {
+  const seen: Seen[] = [];
+  const signals: (AbortSignal | undefined)[] = [];
+  const watches: ReadableStreamDefaultController<Uint8Array>[] = [];
+  let ranges = 0;
+  const fetch = (async (input: string | URL | Request, init?: RequestInit) => {
+    const url = String(input);
+    signals.push(init?.signal ?? undefined);
+    seen.push({
+      url,
+      headers: { ...(init?.headers as Record<string, string>) },
+      body: JSON.parse(String(init?.body)),
+    });
+    if (url.endsWith('/v3/kv/range')) {
+      const answer = range(ranges++);
+      if (answer instanceof Error) throw answer;
+      return answer instanceof Response ? answer : new Response(JSON.stringify(answer));
+    }
+    return new Response(
+      new ReadableStream<Uint8Array>({
+        start(controller) {
+          watches.push(controller);
+        },
+      }),
+    );
+  }) as typeof globalThis.fetch;
+  return {
+    fetch,
+    seen,
+    signals,
+    watches,
+    ranges: () => ranges,
+    send(message: unknown): void {
+      const text = typeof message === 'string' ? message : `${JSON.stringify(message)}\n`;
+      watches.at(-1)?.enqueue(encoder.encode(text));
+    },
+  };
+}
+
+/** One key-value of a range answer or watch event, base64 as the gateway sends it. */
+const kv = (key: string, value?: string): { key: string; value?: string } =>
+  value === undefined ? { key: b64(key) } : { key: b64(key), value: b64(value) };
+
+/** The start_revision of each watch the gateway saw. */
+const watchedFrom = (seen: readonly Seen[]): string[] =>
+  seen
+    .filter((request) => request.url.endsWith('/v3/watch'))
+    .map(
+      (request) =>
+        (request.body as { create_request: { start_revision: string } }).create_request.start_revision,
+    );
+
+/** Opens `source` as the registry would and returns its resolver. */
+function open(
+  source: Source,
+  { clock = createFakeClock(), logger = silentLogger }: { clock?: Clock; logger?: Logger } = {},
+): Resolver {
+  return (source.open as NonNullable<Source['open']>)({
+    service: 'api',
+    clock,
+    random: () => 0.25,
+    logger,
+    signal: new AbortController().signal,
+  });
+}
+
+const lookup = (resolver: Resolver): Promise<Snapshot> => resolver.resolve(new AbortController().signal);
+const urls = (s: Snapshot): string[] => s.endpoints.map((e) => e.url);
+const failure = (promise: Promise<unknown>): Promise<Error> =>
+  promise.then(
+    () => {
+      throw new Error('resolved');
+    },
+    (error: Error) => error,
+  );
+
+describe('etcd options (review 40, Stryker survivors of etcd.ts)', () => {
+  it('refuses a prefix that is no non-empty string, and an options value that is null, naming the prefix', () => {
+    for (const options of [null, 42, { prefix: '' }, { prefix: 42 }, {}])
+      expect(refusal(() => etcd(options as never)).argument).toBe('etcd prefix');
+    expect(refusal(() => etcd('')).message).toBe(
+      "Invalid etcd prefix: expected a key prefix such as '/services/api/', received a string",
+    );
+  });
+
+  it('refuses endpoints that are no non-empty array, and names a bad entry by its index', () => {
+    for (const endpoints of [[], 'http://e:2379'])
+      expect(refusal(() => etcd('/s/', { endpoints: endpoints as never })).message).toMatch(
+        /^Invalid etcd endpoints: expected a non-empty array of URLs, received /,
+      );
+    expect(() => etcd('/s/', { endpoints: ['http://e:2379', 'not a url'] })).toThrow(/etcd endpoints\[1\]/);
+  });
+
+  it('names the token and maxResponseBytes options when it refuses them', () => {
+    expect(refusal(() => etcd('/s/', { token: 'a\nb' })).argument).toBe('etcd token');
+    expect(refusal(() => etcd('/s/', { maxResponseBytes: 1 })).argument).toBe('etcd maxResponseBytes');
+  });
+
+  it('describes itself by prefix and the host of each endpoint, comma-separated', () => {
+    expect(etcd('/s/').description).toBe('etcd prefix /s/ at 127.0.0.1:2379');
+    expect(etcd('/s/', { endpoints: ['http://a:1/', 'https://b'] }).description).toBe(
+      'etcd prefix /s/ at a:1, b',
+    );
+  });
+});
+
+describe('etcd values (review 40)', () => {
+  it('reads JSON with weight and priority (numbers only), host:port with the protocol option, and a URL of any scheme', async () => {
+    const g = gateway(() => ({
+      header: { revision: '1' },
+      kvs: [
+        kv('/s/a', ' \t{"url":"http://10.0.0.1:80","weight":2,"priority":1}\n'),
+        kv('/s/b', '{"url":"http://10.0.0.2:80","weight":"3","priority":"1"}'),
+        kv('/s/c', '10.0.0.3:80'),
+        kv('/s/d', 'GRPC+TLS.v2-x://10.0.0.4:80'),
+        kv('/s/e', '10.0.0.5:80/?next=http://x'),
+      ],
+    }));
+    const snapshot = await lookup(open(etcd('/s/', { protocol: 'https', fetch: g.fetch })));
+    expect(snapshot).toStrictEqual({
+      endpoints: [
+        { url: 'http://10.0.0.1:80', weight: 2, priority: 1, meta: { 'etcd.key': '/s/a' } },
+        { url: 'http://10.0.0.2:80', meta: { 'etcd.key': '/s/b' } },
+        { url: 'https://10.0.0.3:80', meta: { 'etcd.key': '/s/c' } },
+        { url: 'GRPC+TLS.v2-x://10.0.0.4:80', meta: { 'etcd.key': '/s/d' } },
+        { url: 'https://10.0.0.5:80/?next=http://x', meta: { 'etcd.key': '/s/e' } },
+      ],
+      ttlMs: 0,
+    });
+  });
+
+  it('drops a key whose new value is no URL, and a deleted key (etcd sends its key alone), counting only the bad value', async () => {
+    const clock = createFakeClock();
+    const { logger, lines } = recordingLogger();
+    const g = gateway(() => ({
+      header: { revision: '1' },
+      kvs: [kv('/s/a', 'http://10.0.0.1:80'), kv('/s/b', 'http://10.0.0.2:80'), kv('/s/c', 'not a url')],
+    }));
+    const resolver = open(etcd('/s/', { fetch: g.fetch }), { clock, logger });
+    expect(urls(await lookup(resolver))).toEqual(['http://10.0.0.1:80', 'http://10.0.0.2:80']);
+    await drain();
+    expect(g.watches).toHaveLength(1);
+    const next = lookup(resolver);
+    g.send({
+      result: {
+        events: [
+          { type: 'PUT', kv: kv('/s/a', 'not a url either') },
+          { type: 'DELETE', kv: kv('/s/b') },
+        ],
+      },
+    });
+    expect(urls(await next)).toEqual([]);
+    // One warn per answer, each with its own count: 1 for the range, 1 for the watch message.
+    expect(lines.map(([fields, message]) => [(fields as { skipped: number }).skipped, message])).toEqual([
+      [1, 'etcd: skipped keys or values that are not base64 or not a URL'],
+      [1, 'etcd: skipped keys or values that are not base64 or not a URL'],
+    ]);
+    expect(lines[0]?.[0]).toEqual({ service: 'api', source: 'etcd', skipped: 1 });
+  });
+});
+
+describe('etcd requests (review 40)', () => {
+  it('posts the range and the watch as JSON, with the token as Authorization when there is one', async () => {
+    for (const token of ['tok-1', undefined]) {
+      const g = gateway(() => ({ header: { revision: '41' }, kvs: [kv('/s/a', 'http://10.0.0.1:80')] }));
+      await lookup(
+        open(etcd('/s/', { endpoints: ['http://e:2379/'], fetch: g.fetch, ...(token ? { token } : {}) })),
+      );
+      await drain();
+      const headers = token
+        ? { 'content-type': 'application/json', authorization: token }
+        : { 'content-type': 'application/json' };
+      const key = { key: b64('/s/'), range_end: b64('/s0') };
+      expect(g.seen).toStrictEqual([
+        { url: 'http://e:2379/v3/kv/range', headers, body: key },
+        {
+          url: 'http://e:2379/v3/watch',
+          headers,
+          body: { create_request: { ...key, start_revision: '42' } },
+        },
+      ]);
+    }
+  });
+});
+
+describe('etcd range answers (review 40)', () => {
+  it('fails an answer that is no range answer, and keys none of which holds a URL', async () => {
+    for (const body of [null, [], 'x', 5, { kvs: {} }, { kvs: 'a' }]) {
+      const g = gateway(() => body);
+      expect((await failure(lookup(open(etcd('/s/', { fetch: g.fetch }))))).message).toBe(
+        'etcd: range /s/: not a range answer',
+      );
+      expect(g.seen).toHaveLength(1);
+    }
+    const g = gateway(() => ({ kvs: [kv('/s/a', 'not a url')] }));
+    expect((await failure(lookup(open(etcd('/s/', { fetch: g.fetch }))))).message).toBe(
+      'etcd: range /s/: no key holds a valid URL',
+    );
+  });
+
+  it('takes an answer without keys (kvs left out, null or empty) as no endpoints, and no revision as 0', async () => {
+    for (const body of [{}, { kvs: null }, { kvs: [] }]) {
+      const g = gateway(() => body);
+      expect(await lookup(open(etcd('/s/', { fetch: g.fetch })))).toStrictEqual({ endpoints: [], ttlMs: 0 });
+      await drain();
+      expect(watchedFrom(g.seen)).toEqual(['1']);
+    }
+  });
+});
+
+/** A fetch for etcd endpoints a (refusing every request) and b (a gateway answering one key); `b` is b's gateway. */
+function halfDown() {
+  const b = gateway();
+  const seen: string[] = [];
+  const fetch = (async (input: string | URL | Request, init?: RequestInit) => {
+    seen.push(String(input));
+    if (String(input).startsWith('http://a:1/')) throw new TypeError('fetch failed');
+    return b.fetch(input, init);
+  }) as typeof globalThis.fetch;
+  return { fetch, seen, b };
+}
+
+describe('etcd endpoints, tried in order (review 40)', () => {
+  it('tries each endpoint once, and reads and watches again at the one that answered last', async () => {
+    const { fetch, seen, b } = halfDown();
+    const resolver = open(etcd('/s/', { endpoints: ['http://a:1', 'http://b:2'], fetch }));
+    expect(urls(await lookup(resolver))).toEqual(['http://10.0.0.1:80']);
+    await drain();
+    b.watches[0]?.close(); // the watch stream ends: a failure, then a full read
+    expect((await failure(lookup(resolver))).message).toBe('etcd: watch stream ended');
+    expect(urls(await lookup(resolver))).toEqual(['http://10.0.0.1:80']);
+    await drain();
+    expect(seen).toEqual([
+      'http://a:1/v3/kv/range',
+      'http://b:2/v3/kv/range',
+      'http://b:2/v3/watch',
+      'http://b:2/v3/kv/range',
+      'http://b:2/v3/watch',
+    ]);
+  });
+
+  it('fails after one try of each endpoint with the last failure, wrapped, its text masked', async () => {
+    const seen: string[] = [];
+    const fetch = (async (input: string | URL | Request) => {
+      seen.push(String(input));
+      throw new TypeError(`refused, token s3cret-tok at ${String(input)}`);
+    }) as typeof globalThis.fetch;
+    const error = await failure(
+      lookup(open(etcd('/s/', { endpoints: ['http://a:1', 'http://c:3'], token: 's3cret-tok', fetch }))),
+    );
+    expect(seen).toEqual(['http://a:1/v3/kv/range', 'http://c:3/v3/kv/range']);
+    expect(error).toMatchObject({
+      code: 'ERR_DISCOVERY_SOURCE',
+      message: 'etcd: range /s/: refused, token *** at http://c:3/v3/kv/range',
+      cause: { message: 'refused, token s3cret-tok at http://c:3/v3/kv/range' },
+    });
+  });
+
+  it('stops at an aborted lookup with its reason, trying no other endpoint', async () => {
+    const seen: string[] = [];
+    const lookupSignal = new AbortController();
+    const reason = new Error('closing');
+    const fetch = (async (input: string | URL | Request) => {
+      seen.push(String(input));
+      lookupSignal.abort(reason);
+      throw new TypeError('fetch failed');
+    }) as typeof globalThis.fetch;
+    const resolver = open(etcd('/s/', { endpoints: ['http://a:1', 'http://c:3'], fetch }));
+    expect(await failure(resolver.resolve(lookupSignal.signal))).toBe(reason);
+    expect(seen).toEqual(['http://a:1/v3/kv/range']);
+  });
+
+  it('gives up on a range after the timeout option, on the clock, and clears its timer when answered', async () => {
+    const clock = createFakeClock();
+    let answer = false;
+    const fetch = (async (input: string | URL | Request, init?: RequestInit) => {
+      if (answer) return gateway().fetch(input, init);
+      return new Promise<Response>(() => {}); // never answers, nor hears its signal
+    }) as typeof globalThis.fetch;
+    const resolver = open(etcd('/s/', { timeout: 100, fetch }), { clock });
+    const outcome = failure(lookup(resolver));
+    await clock.advance(99);
+    await drain();
+    expect(clock.pendingTimers).toBe(1);
+    await clock.advance(1);
+    expect((await outcome).message).toBe('etcd: range timed out after 100 ms');
+    expect(clock.pendingTimers).toBe(0);
+    answer = true;
+    await lookup(resolver);
+    expect(clock.pendingTimers).toBe(0);
+  });
+});
+
+/** A source on a fake gateway, read once with its watch open: the resolver, its clock and the gateway. */
+async function watching(options: { resyncInterval?: number; maxResponseBytes?: number } = {}) {
+  const clock = createFakeClock();
+  const g = gateway((n) => ({
+    header: { revision: String(10 * (n + 1)) },
+    kvs: [kv('/s/a', `http://10.0.0.${n + 1}:80`)],
+  }));
+  const resolver = open(etcd('/s/', { fetch: g.fetch, ...options }), { clock });
+  expect(urls(await lookup(resolver))).toEqual(['http://10.0.0.1:80']);
+  await drain();
+  expect(g.watches).toHaveLength(1);
+  return { clock, g, resolver };
+}
+
+const put = (key: string, value: string) => ({ result: { events: [{ type: 'PUT', kv: kv(key, value) }] } });
+
+describe('etcd watch (review 40)', () => {
+  it('waits for a message with events: one without (created, a progress notice) or blank lines wake nothing', async () => {
+    const { g, resolver } = await watching();
+    const next = lookup(resolver);
+    g.send({ result: { created: true } });
+    g.send({ result: { events: [] } });
+    g.send('\n \r\n\n');
+    g.send({ result: { compact_revision: '0', events: [] } });
+    await drain();
+    expect(await settled(next)).toBe('pending');
+    g.send(put('/s/b', 'http://10.0.0.9:80'));
+    expect(urls(await next)).toEqual(['http://10.0.0.1:80', 'http://10.0.0.9:80']);
+    expect(g.ranges()).toBe(1);
+  });
+
+  it('reads again from scratch on an error, a cancel or a compaction, and watches from the new revision', async () => {
+    for (const message of [
+      { error: { message: 'etcdserver: mvcc: required revision has been compacted' } },
+      { result: { canceled: true } },
+      { result: { compact_revision: '7' } },
+    ]) {
+      const { g, resolver } = await watching();
+      const next = lookup(resolver);
+      g.send(message);
+      expect(urls(await next)).toEqual(['http://10.0.0.2:80']);
+      await drain();
+      expect(g.ranges()).toBe(2);
+      expect(g.watches).toHaveLength(2);
+      expect(watchedFrom(g.seen)).toEqual(['11', '21']);
+    }
+  });
+
+  it('reads again after resyncInterval on the clock, not before', async () => {
+    const { clock, g, resolver } = await watching({ resyncInterval: 1000 });
+    const next = lookup(resolver);
+    await clock.advance(999);
+    expect(await settled(next)).toBe('pending');
+    expect(g.ranges()).toBe(1);
+    await clock.advance(1);
+    expect(urls(await next)).toEqual(['http://10.0.0.2:80']);
+    expect(g.ranges()).toBe(2);
+  });
+
+  it('stops waiting at an aborted lookup, with its reason, leaving no timer', async () => {
+    const { clock, g, resolver } = await watching();
+    const controller = new AbortController();
+    const reason = new Error('registry closed');
+    const next = resolver.resolve(controller.signal);
+    await drain();
+    expect(clock.pendingTimers).toBe(1);
+    controller.abort(reason);
+    expect(await failure(next)).toBe(reason);
+    expect(clock.pendingTimers).toBe(0);
+    // A change after it wakes the next lookup only.
+    const after = lookup(resolver);
+    g.send(put('/s/b', 'http://10.0.0.9:80'));
+    expect(urls(await after)).toHaveLength(2);
+  });
+
+  it('close() ends the watch and lets a waiting lookup return what it has', async () => {
+    const { clock, g, resolver } = await watching();
+    const next = lookup(resolver);
+    await drain();
+    resolver.close?.();
+    expect(urls(await next)).toEqual(['http://10.0.0.1:80']);
+    expect(clock.pendingTimers).toBe(0);
+    expect(g.signals.map((signal) => signal?.aborted)).toEqual([false, true]); // the range's, the watch's
+  });
+
+  it('reports a watch answered with no body, or with a message that is no JSON, on the next lookup', async () => {
+    const { g, resolver } = await watching();
+    const next = lookup(resolver);
+    g.send('{"result": nope}\n');
+    expect((await failure(next)).message).toMatch(/^etcd: watch failed: Unexpected token/);
+    // The failure is reported once: the lookup after it reads again.
+    expect(urls(await lookup(resolver))).toEqual(['http://10.0.0.2:80']);
+    const fetch = (async (input: string | URL | Request, init?: RequestInit) =>
+      String(input).endsWith('/v3/watch')
+        ? new Response(null, { status: 200 })
+        : g.fetch(input, init)) as typeof globalThis.fetch;
+    const bodiless = open(etcd('/s/', { fetch }));
+    await lookup(bodiless);
+    expect((await failure(lookup(bodiless))).message).toBe('etcd: watch: HTTP 200');
+  });
+
+  it('takes a message of maxResponseBytes characters, ended or still being read, and fails one longer', async () => {
+    const padding = (n: number) => {
+      const message = JSON.stringify(put('/s/b', 'http://10.0.0.9:80'));
+      return `${message.slice(0, -1)},"pad":"${'x'.repeat(n - message.length - 9)}"}`;
+    };
+    expect(padding(1024)).toHaveLength(1024);
+    for (const [length, newline] of [
+      [1024, true],
+      [1024, false],
+    ] as const) {
+      const { g, resolver } = await watching({ maxResponseBytes: 1024 });
+      const next = lookup(resolver);
+      const text = padding(length);
+      // Sent as two chunks: the first is held whole in the buffer (1023 characters), the second ends it.
+      g.send(text.slice(0, -1));
+      g.send(text.slice(-1) + (newline ? '\n' : ''));
+      expect(urls(await next)).toHaveLength(2);
+    }
+    const { g, resolver } = await watching({ maxResponseBytes: 1024 });
+    const next = lookup(resolver);
+    g.send(padding(1025).slice(0, -1)); // 1024 held: still fine
+    await drain();
+    expect(await settled(next)).toBe('pending');
+    g.send('}');
+    expect((await failure(next)).message).toMatch(/1024/);
+  });
+
+  it('leaves no abort listener on a lookup a change woke', async () => {
+    const { g, resolver } = await watching();
+    const controller = new AbortController();
+    const next = resolver.resolve(controller.signal);
+    await drain();
+    expect(listeners(controller.signal)).toBe(1);
+    g.send(put('/s/b', 'http://10.0.0.9:80'));
+    await next;
+    expect(listeners(controller.signal)).toBe(0);
+  });
+
+  it('counts an event that is null as skipped and applies the others of its message', async () => {
+    const { logger, lines } = recordingLogger();
+    const clock = createFakeClock();
+    const g = gateway();
+    const resolver = open(etcd('/s/', { fetch: g.fetch }), { clock, logger });
+    await lookup(resolver);
+    await drain();
+    const next = lookup(resolver);
+    g.send({ result: { events: [null, { type: 'PUT', kv: kv('/s/b', 'http://10.0.0.9:80') }] } });
+    expect(urls(await next)).toEqual(['http://10.0.0.1:80', 'http://10.0.0.9:80']);
+    expect(lines.map(([fields]) => (fields as { skipped: number }).skipped)).toEqual([1]);
+  });
+
+  it('drops the connection of a watch at once when it ends, fails, or is cancelled', async () => {
+    for (const end of ['ends', 'fails', 'is cancelled'] as const) {
+      const { g } = await watching();
+      expect(g.signals[1]?.aborted).toBe(false);
+      if (end === 'ends') g.watches[0]?.close();
+      else g.send(end === 'fails' ? '{"result": nope}\n' : { result: { canceled: true } });
+      await drain();
+      expect(g.signals[1]?.aborted).toBe(true);
+    }
+  });
+});
