@@ -338,7 +338,8 @@ export function createWorker<T>(
     const onAbort = (): void => {
       void worker.close();
     };
-    signal.addEventListener('abort', onAbort, { once: true });
+    // Not { once: true }: close() removes it (shutdown's detachSignal), also when the abort is what closed the worker.
+    signal.addEventListener('abort', onAbort);
     detachSignal = () => signal.removeEventListener('abort', onAbort);
   }
 
