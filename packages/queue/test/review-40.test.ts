@@ -4,6 +4,8 @@
  * to fail with that mutant applied by hand (named by its Stryker id in the review-40 run of that file and what it
  * changed) and to pass on the real code.
  */
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { type Clock, InvalidArgumentError } from '@integ/core';
 import { createQueue, type LeasedJob, memoryStore, type QueueStore } from '@integ/queue';
 import { createFakeClock, drain } from '@integ/testing';
@@ -255,5 +257,40 @@ describe('worker close() (worker.ts 290-370)', () => {
     await worker.close();
     expect(set).toEqual([60_000]);
     expect(worker.closed).toBe(true);
+  });
+
+  // #0 (worker.ts 290, the arrow deleting a written ack from `settling` as () => undefined): a worker kept every ack it
+  // had written until close(), a promise per job for as long as it ran.
+  it('keeps no ack it has written until close()', async () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const queue = createQueue({ name: 'q', store: memoryStore() });
+    await queue.pushMany([1, 2, 3]);
+    const written: WeakRef<object>[] = [];
+    // The worker settles through the job it handed the handler: what ack() returns is what it keeps while writing.
+    const worker = queue.process((job) => {
+      const ack = job.ack.bind(job);
+      Object.assign(job, {
+        ack: () => {
+          const acking = ack();
+          const caught = acking.catch.bind(acking);
+          return Object.assign(acking, {
+            catch: (onRejected: (error: unknown) => void) => {
+              const settle = caught(onRejected);
+              written.push(new WeakRef(settle));
+              return settle;
+            },
+          });
+        },
+      });
+    });
+    await drain();
+    expect((await queue.stats()).done).toBe(3);
+    expect(written).toHaveLength(3);
+    // A WeakRef holds its target until the turn that made or read it ends.
+    await new Promise((resolve) => setImmediate(resolve));
+    gc();
+    expect(written.map((ref) => ref.deref())).toEqual([undefined, undefined, undefined]);
+    await worker.close();
   });
 });
