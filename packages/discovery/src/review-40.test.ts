@@ -6,7 +6,7 @@
  */
 import { type Clock, InvalidArgumentError, type Logger, silentLogger } from '@integ/core';
 import type { Resolver, Snapshot, Source } from '@integ/discovery';
-import { etcd } from '@integ/discovery/etcd';
+import { etcd, prefixRangeEnd } from '@integ/discovery/etcd';
 import { createFakeClock, drain, settledValue as settled } from '@integ/testing';
 import { describe, expect, it } from 'vitest';
 import { b64 } from './internal/test-etcd-fetch.js';
@@ -137,6 +137,25 @@ describe('etcd options (review 40, Stryker survivors of etcd.ts)', () => {
   it('names the token and maxResponseBytes options when it refuses them', () => {
     expect(refusal(() => etcd('/s/', { token: 'a\nb' })).argument).toBe('etcd token');
     expect(refusal(() => etcd('/s/', { maxResponseBytes: 1 })).argument).toBe('etcd maxResponseBytes');
+  });
+
+  it('names the range a timeout and resyncInterval take when it refuses them', () => {
+    expect(refusal(() => etcd('/s/', { timeout: 0 })).message).toBe(
+      'Invalid etcd timeout: expected ms in (0, 2147483647], received 0',
+    );
+    expect(refusal(() => etcd('/s/', { resyncInterval: 0 })).message).toBe(
+      'Invalid etcd resyncInterval: expected ms in (0, 2147483647], received 0',
+    );
+  });
+
+  it('refuses a function for options even when it carries a prefix', () => {
+    expect(refusal(() => etcd(Object.assign(() => {}, { prefix: '/s/' }) as never)).argument).toBe(
+      'etcd prefix',
+    );
+  });
+
+  it("is of kind 'etcd'", () => {
+    expect(etcd('/s/').kind).toBe('etcd');
   });
 
   it('describes itself by prefix and the host of each endpoint, comma-separated', () => {
@@ -495,5 +514,47 @@ describe('etcd watch (review 40)', () => {
       await drain();
       expect(g.signals[1]?.aborted).toBe(true);
     }
+  });
+
+  it('ignores a DELETE event without its key-value, counting nothing', async () => {
+    const { logger, lines } = recordingLogger();
+    const g = gateway();
+    const resolver = open(etcd('/s/', { fetch: g.fetch }), { logger });
+    await lookup(resolver);
+    await drain();
+    const next = lookup(resolver);
+    g.send({
+      result: {
+        events: [
+          { type: 'DELETE', kv: null },
+          { type: 'DELETE' },
+          { type: 'PUT', kv: kv('/s/b', 'http://10.0.0.9:80') },
+        ],
+      },
+    });
+    expect(urls(await next)).toEqual(['http://10.0.0.1:80', 'http://10.0.0.9:80']);
+    expect(lines).toEqual([]);
+  });
+});
+
+describe('etcd key-values of a range answer (review 40)', () => {
+  it('counts a key that is not base64 once, and reads a key left out (proto3 JSON omits empty bytes) as the empty key', async () => {
+    const { logger, lines } = recordingLogger();
+    const g = gateway(() => ({
+      kvs: [{ key: '%%%', value: b64('http://10.0.0.1:80') }, { value: b64('http://10.0.0.2:80') }],
+    }));
+    expect((await lookup(open(etcd('/s/', { fetch: g.fetch }), { logger }))).endpoints).toStrictEqual([
+      { url: 'http://10.0.0.2:80', meta: { 'etcd.key': '' } },
+    ]);
+    expect(lines.map(([fields]) => (fields as { skipped: number }).skipped)).toEqual([1]);
+  });
+});
+
+describe('prefixRangeEnd (review 40)', () => {
+  it("is the prefix with its last UTF-8 byte incremented, and [0] (every key) for ''", () => {
+    expect([...prefixRangeEnd('/s/')]).toEqual([0x2f, 0x73, 0x30]);
+    expect([...prefixRangeEnd('/é')]).toEqual([0x2f, 0xc3, 0xaa]);
+    expect([...prefixRangeEnd('/\u{10ffff}')]).toEqual([0x2f, 0xf4, 0x8f, 0xbf, 0xc0]);
+    expect([...prefixRangeEnd('')]).toEqual([0]);
   });
 });
