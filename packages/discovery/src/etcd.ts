@@ -63,17 +63,15 @@ function unb64(value: unknown): string {
   return decoder.decode(bytes);
 }
 
-/** The range end covering every key with `prefix` (etcd's GetPrefixRangeEnd). */
+/**
+ * The range end covering every key with `prefix` (etcd's GetPrefixRangeEnd): its last byte + 1. UTF-8 has no 0xff
+ * byte, so there is no trailing 0xff to drop first; '' (every key) is [0].
+ */
 export function prefixRangeEnd(prefix: string): Uint8Array {
-  const bytes = encoder.encode(prefix);
-  for (let i = bytes.length - 1; i >= 0; i--) {
-    if ((bytes[i] as number) < 0xff) {
-      const end = bytes.slice(0, i + 1);
-      end[i] = (end[i] as number) + 1;
-      return end;
-    }
-  }
-  return new Uint8Array([0]);
+  const end = encoder.encode(prefix);
+  if (!end.length) return new Uint8Array([0]);
+  end[end.length - 1] = (end[end.length - 1] as number) + 1;
+  return end;
 }
 
 function parseValue(key: string, value: string, protocol: string): EndpointInit | undefined {

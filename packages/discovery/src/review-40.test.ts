@@ -8,6 +8,7 @@ import { type Clock, InvalidArgumentError, type Logger, silentLogger } from '@in
 import type { Resolver, Snapshot, Source } from '@integ/discovery';
 import { etcd, prefixRangeEnd } from '@integ/discovery/etcd';
 import { createFakeClock, drain, settledValue as settled } from '@integ/testing';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { b64 } from './internal/test-etcd-fetch.js';
 import { listeners, recordingLogger } from './internal/test-servers.js';
@@ -556,5 +557,21 @@ describe('prefixRangeEnd (review 40)', () => {
     expect([...prefixRangeEnd('/é')]).toEqual([0x2f, 0xc3, 0xaa]);
     expect([...prefixRangeEnd('/\u{10ffff}')]).toEqual([0x2f, 0xf4, 0x8f, 0xbf, 0xc0]);
     expect([...prefixRangeEnd('')]).toEqual([0]);
+  });
+
+  it("equals etcd's GetPrefixRangeEnd (trailing 0xff bytes dropped, then the last byte + 1) for any string (fast-check)", () => {
+    // clientv3's getPrefix, as etcd.ts had it before review 40 dropped the loop (UTF-8 has no 0xff byte).
+    const getPrefixRangeEnd = (prefix: string): number[] => {
+      const bytes = [...new TextEncoder().encode(prefix)];
+      for (let i = bytes.length - 1; i >= 0; i--)
+        if ((bytes[i] as number) < 0xff) return [...bytes.slice(0, i), (bytes[i] as number) + 1];
+      return [0];
+    };
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary' }), (prefix) => {
+        expect([...prefixRangeEnd(prefix)]).toEqual(getPrefixRangeEnd(prefix));
+      }),
+      { seed: 40, numRuns: 2000 },
+    );
   });
 });
