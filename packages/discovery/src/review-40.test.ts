@@ -5,11 +5,20 @@
  * time is a fake clock.
  */
 import { type Clock, InvalidArgumentError, type Logger, silentLogger } from '@integ/core';
-import type { Resolver, Snapshot, Source } from '@integ/discovery';
+import {
+  type Endpoint,
+  envVariableFor,
+  fromEnv,
+  type Resolver,
+  type Snapshot,
+  type Source,
+  staticSource,
+} from '@integ/discovery';
 import { etcd, prefixRangeEnd } from '@integ/discovery/etcd';
+import { type HttpCheckOptions, httpCheck } from '@integ/discovery/health';
 import { createFakeClock, drain, settledValue as settled } from '@integ/testing';
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { b64 } from './internal/test-etcd-fetch.js';
 import { listeners, recordingLogger } from './internal/test-servers.js';
 
@@ -573,5 +582,203 @@ describe('prefixRangeEnd (review 40)', () => {
       }),
       { seed: 40, numRuns: 2000 },
     );
+  });
+});
+
+/** An endpoint of service `api` at `url`. */
+const endpointAt = (url: string): Endpoint => ({ url, service: 'api', weight: 1, priority: 0 });
+
+/** What `check` answers for `endpoint` when the fetch answers `answer`, and the requests' headers. */
+async function checked(
+  options: Omit<HttpCheckOptions, 'fetch'>,
+  answer: () => Response,
+  url = 'http://10.0.0.1:80',
+): Promise<{ healthy: boolean | undefined; headers: Record<string, string>[] }> {
+  const headers: Record<string, string>[] = [];
+  const fetch = (async (_: string | URL | Request, init?: RequestInit) => {
+    headers.push({ ...(init?.headers as Record<string, string>) });
+    return answer();
+  }) as typeof globalThis.fetch;
+  const healthy = await httpCheck({ ...options, fetch })(endpointAt(url), {
+    signal: new AbortController().signal,
+  });
+  return { healthy, headers };
+}
+
+describe('httpCheck (review 40, Stryker survivors of health.ts)', () => {
+  it('refuses a path that is no string, even one that reads as a path, naming the option and what it takes', () => {
+    expect(refusal(() => httpCheck({ path: ['/health'] as never })).message).toBe(
+      "Invalid httpCheck path: expected a path starting with one '/', received an object",
+    );
+  });
+
+  it('counts 200-299 as healthy by default, not a 3xx (redirects are not followed) nor a network error (status 0)', async () => {
+    const status = async (answer: () => Response) => (await checked({}, answer)).healthy;
+    expect(await status(() => new Response(null, { status: 200 }))).toBe(true);
+    expect(await status(() => new Response(null, { status: 299 }))).toBe(true);
+    expect(await status(() => new Response(null, { status: 300 }))).toBe(false);
+    expect(await status(() => Response.error())).toBe(false);
+  });
+
+  it('sends no Authorization to an endpoint without credentials', async () => {
+    const { headers } = await checked({ headers: { host: 'api' } }, () => new Response(null));
+    expect(headers).toEqual([{ host: 'api' }]);
+  });
+});
+
+describe('etcd watch lines (review 40)', () => {
+  it('ends a message at a newline too: a line that is no object (5, a string) is read alone and ignored', async () => {
+    const { g, resolver } = await watching();
+    const next = lookup(resolver);
+    g.send('5\n"progress"\n');
+    g.send(put('/s/b', 'http://10.0.0.9:80'));
+    expect(urls(await next)).toEqual(['http://10.0.0.1:80', 'http://10.0.0.9:80']);
+  });
+});
+
+/** The error `make()` throws. */
+function thrown(
+  make: () => unknown,
+): Error & { code?: string; argument?: string; setting?: string; variable?: string } {
+  try {
+    make();
+  } catch (error) {
+    return error as Error;
+  }
+  throw new Error('not thrown');
+}
+
+describe('staticSource (review 40, static.ts)', () => {
+  it('names itself staticSource, or the setting given, and each entry by its index', () => {
+    expect(thrown(() => staticSource('http://a:1' as never)).message).toBe(
+      'Invalid staticSource: expected an array of URLs, received a string',
+    );
+    expect(thrown(() => staticSource(5 as never, 'services.api.urls')).message).toBe(
+      'Invalid services.api.urls: expected an array of URLs, received 5',
+    );
+    expect(thrown(() => staticSource(['http://a:1', 'nope'])).message).toBe(
+      'Invalid URL in staticSource[1]: it does not parse as an absolute URL. Expected an absolute URL such as http://host:8001',
+    );
+    expect(thrown(() => staticSource([{ url: 'nope' }])).message).toMatch(
+      /^Invalid URL in staticSource\[0\]\.url: /,
+    );
+    for (const entry of [null, 5])
+      expect(thrown(() => staticSource([entry as never])).message).toBe(
+        'Invalid URL in staticSource[0]: expected a URL or { url }. Expected an absolute URL such as http://host:8001',
+      );
+  });
+
+  it('takes a weight >= 0 and any finite priority, and refuses a negative, NaN or infinite weight and a NaN priority', () => {
+    const source = staticSource([
+      { url: 'http://a:1', weight: 0, priority: -1 },
+      { url: 'http://b:1', weight: 2.5 },
+    ]);
+    expect(source).toStrictEqual({
+      kind: 'static',
+      description: '2 static endpoint(s)',
+      endpoints: [
+        { url: 'http://a:1', weight: 0, priority: -1 },
+        { url: 'http://b:1', weight: 2.5 },
+      ],
+    });
+    for (const weight of [-1, Number.NaN, Number.POSITIVE_INFINITY, '2'])
+      expect(thrown(() => staticSource([{ url: 'http://a:1', weight: weight as number }])).message).toBe(
+        `Invalid staticSource[0].weight: expected a finite number (weight >= 0), received ${typeof weight === 'string' ? 'a string' : weight}`,
+      );
+    expect(thrown(() => staticSource([{ url: 'http://a:1', priority: Number.NaN }])).message).toBe(
+      'Invalid staticSource[0].priority: expected a finite number (weight >= 0), received NaN',
+    );
+  });
+
+  it('refuses a URL given twice, naming both entries', () => {
+    expect(
+      thrown(() => staticSource(['http://a:1', 'http://b:1', { url: 'http://a:1', weight: 2 }])).message,
+    ).toBe(
+      'Invalid staticSource[2]: expected a URL not given in [0] already (one endpoint per URL), received a string',
+    );
+  });
+});
+
+describe('fromEnv (review 40, static.ts)', () => {
+  it('derives the variable from the service name, every run of other characters one _', () => {
+    expect(envVariableFor('user-db')).toBe('USER_DB_SERVICE');
+    expect(envVariableFor('a..b-c')).toBe('A_B_C_SERVICE');
+  });
+
+  it('reads a comma-separated list, trimmed, describing it; a blank value is unset', () => {
+    const source = fromEnv('API', { env: { API: ' http://a:1 , http://b:1' } }).forService('api');
+    expect(source).toStrictEqual({
+      kind: 'env',
+      description: 'env API (2 URL(s))',
+      endpoints: [{ url: 'http://a:1' }, { url: 'http://b:1' }],
+    });
+    expect(thrown(() => fromEnv('API', { env: { API: 'http://a:1,nope' } }).forService('api'))).toMatchObject(
+      {
+        setting: 'env API (entry 2 of 2)',
+        variable: 'API',
+      },
+    );
+    expect(thrown(() => fromEnv('API', { env: { API: 'nope' } }).forService('api'))).toMatchObject({
+      setting: 'env API',
+    });
+    expect(thrown(() => fromEnv('API', { env: { API: 5 as never } }).forService('api'))).toMatchObject({
+      setting: 'env API',
+      code: 'ERR_INVALID_URL',
+    });
+    expect(fromEnv('API', 'http://d:1', { env: { API: '  ' } }).forService('api').description).toBe(
+      'env API unset, default (1 URL(s))',
+    );
+  });
+
+  it('falls back to the default, a URL or a list, naming a bad entry of a list by index', () => {
+    const env = { env: {} };
+    expect(fromEnv('API', ['http://a:1', 'http://b:1'], env).forService('api')).toStrictEqual({
+      kind: 'env',
+      description: 'env API unset, default (2 URL(s))',
+      endpoints: [{ url: 'http://a:1' }, { url: 'http://b:1' }],
+    });
+    expect(
+      fromEnv({ default: 'http://d:1', env: { API_SERVICE: undefined } }).forService('api').endpoints,
+    ).toEqual([{ url: 'http://d:1' }]);
+    expect(fromEnv('API', { default: 'http://d:1', env: {} }).forService('api').endpoints).toEqual([
+      { url: 'http://d:1' },
+    ]);
+    expect(thrown(() => fromEnv('API', ['http://a:1', 'nope'], env).forService('api'))).toMatchObject({
+      setting: 'the default of env API[1]',
+      variable: undefined,
+    });
+    expect(thrown(() => fromEnv('API', 'nope', env).forService('api'))).toMatchObject({
+      setting: 'the default of env API',
+    });
+    expect(thrown(() => fromEnv('API', env).forService('api')).message).toBe(
+      'Invalid URL in env API: the variable is not set and no default was given. Expected an absolute URL such as http://host:8001 (or a comma-separated list of them) in API',
+    );
+  });
+
+  it('refuses a default that is no URL or list of URLs, and a variable name that is no name', () => {
+    for (const fallback of [5, ['http://a:1', 5], { default: 5 }])
+      expect(thrown(() => fromEnv('API', fallback as never))).toMatchObject({ argument: 'fromEnv default' });
+    for (const variable of ['1API', 'A-B', ''])
+      expect(thrown(() => fromEnv(variable)).message).toBe(
+        'Invalid fromEnv variable: expected an environment variable name like AUTH_SERVICE, received a string',
+      );
+    expect(fromEnv('_a1').variable).toBe('_a1');
+  });
+
+  it('is described by its variable, or <SERVICE>_SERVICE, and cannot be opened on its own', () => {
+    expect(fromEnv('API')).toMatchObject({ kind: 'env', variable: 'API', description: 'env API' });
+    expect(fromEnv()).toMatchObject({ variable: undefined, description: 'env <SERVICE>_SERVICE' });
+    expect(thrown(() => (fromEnv().open as () => never)()).message).toBe(
+      'Invalid fromEnv(): expected to be used as a service in createRegistry({ services }), received a string',
+    );
+  });
+
+  it('reads process.env by default', () => {
+    vi.stubEnv('REVIEW_40_SERVICE', 'http://p:1');
+    try {
+      expect(fromEnv().forService('review-40').endpoints).toEqual([{ url: 'http://p:1' }]);
+    } finally {
+      vi.unstubAllEnvs();
+    }
   });
 });
