@@ -257,14 +257,16 @@ export function createWorker<T>(
         // A handler that ignores its signal must not hold the slot: the abort settles the race.
         const aborted = new Promise<never>((_, reject) => {
           onAbort = () => reject(signal.reason);
+          // No { once: true }: the finally below removes the listener, and a signal aborts once.
           if (signal.aborted) onAbort();
-          else signal.addEventListener('abort', onAbort, { once: true });
+          else signal.addEventListener('abort', onAbort);
         });
         aborted.catch(() => {});
         try {
           await Promise.race([result as PromiseLike<unknown>, aborted]);
         } finally {
-          if (onAbort) signal.removeEventListener('abort', onAbort);
+          // Set: a promise's executor runs before its constructor returns.
+          signal.removeEventListener('abort', onAbort as () => void);
         }
       } else if (signal.aborted) throw signal.reason;
     } catch (error) {
@@ -338,7 +340,7 @@ export function createWorker<T>(
     const onAbort = (): void => {
       void worker.close();
     };
-    // Not { once: true }: close() removes it (shutdown's detachSignal), also when the abort is what closed the worker.
+    // No { once: true }: close() removes it (shutdown's detachSignal), also when the abort is what closed the worker.
     signal.addEventListener('abort', onAbort);
     detachSignal = () => signal.removeEventListener('abort', onAbort);
   }
