@@ -4,6 +4,8 @@
  * (a fetch answering the range with what a test gives and keeping each watch stream for the test to write to);
  * time is a fake clock.
  */
+import { EventEmitter } from 'node:events';
+import net from 'node:net';
 import { type Clock, InvalidArgumentError, type Logger, silentLogger } from '@integ/core';
 import {
   type Endpoint,
@@ -15,7 +17,7 @@ import {
   staticSource,
 } from '@integ/discovery';
 import { etcd, prefixRangeEnd } from '@integ/discovery/etcd';
-import { type HttpCheckOptions, httpCheck } from '@integ/discovery/health';
+import { type HttpCheckOptions, httpCheck, tcpCheck } from '@integ/discovery/health';
 import { createFakeClock, drain, settledValue as settled } from '@integ/testing';
 import fc from 'fast-check';
 import { describe, expect, it, vi } from 'vitest';
@@ -432,10 +434,17 @@ describe('etcd watch (review 40)', () => {
     controller.abort(reason);
     expect(await failure(next)).toBe(reason);
     expect(clock.pendingTimers).toBe(0);
+    expect(listeners(controller.signal)).toBe(0);
     // A change after it wakes the next lookup only.
     const after = lookup(resolver);
     g.send(put('/s/b', 'http://10.0.0.9:80'));
     expect(urls(await after)).toHaveLength(2);
+  });
+
+  it('close() before any lookup, or with none waiting, is quiet', async () => {
+    expect(() => open(etcd('/s/', { fetch: gateway().fetch })).close?.()).not.toThrow();
+    const { resolver } = await watching();
+    expect(() => resolver.close?.()).not.toThrow();
   });
 
   it('close() ends the watch and lets a waiting lookup return what it has', async () => {
@@ -452,7 +461,9 @@ describe('etcd watch (review 40)', () => {
     const { g, resolver } = await watching();
     const next = lookup(resolver);
     g.send('{"result": nope}\n');
-    expect((await failure(next)).message).toMatch(/^etcd: watch failed: Unexpected token/);
+    const error = await failure(next);
+    expect(error.message).toMatch(/^etcd: watch failed: Unexpected token/);
+    expect(error.cause).toBeInstanceOf(SyntaxError);
     // The failure is reported once: the lookup after it reads again.
     expect(urls(await lookup(resolver))).toEqual(['http://10.0.0.2:80']);
     const fetch = (async (input: string | URL | Request, init?: RequestInit) =>
@@ -488,7 +499,14 @@ describe('etcd watch (review 40)', () => {
     await drain();
     expect(await settled(next)).toBe('pending');
     g.send('}');
-    expect((await failure(next)).message).toMatch(/1024/);
+    const tooLarge =
+      'etcd: watch /s/: the answer is larger than 1024 bytes (raise maxResponseBytes if that is expected)';
+    expect((await failure(next)).message).toBe(tooLarge);
+    // And one still being read, 1025 characters with no end yet.
+    const held = await watching({ maxResponseBytes: 1024 });
+    const waiting = lookup(held.resolver);
+    held.g.send(padding(1026).slice(0, -1));
+    expect((await failure(waiting)).message).toBe(tooLarge);
   });
 
   it('leaves no abort listener on a lookup a change woke', async () => {
@@ -779,6 +797,79 @@ describe('fromEnv (review 40, static.ts)', () => {
       expect(fromEnv().forService('review-40').endpoints).toEqual([{ url: 'http://p:1' }]);
     } finally {
       vi.unstubAllEnvs();
+    }
+  });
+});
+
+describe('tcpCheck and httpCheck failures (review 40, health.ts)', () => {
+  it('tcpCheck refuses an endpoint without a port, or port 0, naming the option and what it takes', async () => {
+    for (const url of ['tcp://10.0.0.5', 'tcp://10.0.0.5:0']) {
+      const error = await failure(tcpCheck()(endpointAt(url), { signal: new AbortController().signal }));
+      expect(error).toBeInstanceOf(InvalidArgumentError);
+      expect(error.message).toBe('Invalid tcpCheck endpoint: expected a URL with a port, received a string');
+    }
+  });
+
+  it("httpCheck's failure to an endpoint with credentials masks them, keeping the fetch's error as its cause", async () => {
+    const cause = new TypeError('request with authorization Basic dTpzM2NyZXQ= failed');
+    const fetch = (async () => {
+      throw cause;
+    }) as typeof globalThis.fetch;
+    const error = await failure(
+      httpCheck({ fetch })(endpointAt('http://u:s3cret@10.0.0.1:80'), {
+        signal: new AbortController().signal,
+      }),
+    );
+    expect(error.message).toBe('request with authorization Basic *** failed');
+    expect(error.cause).toBe(cause);
+  });
+});
+
+describe('tcpCheck and its socket (review 40, health.ts; node:net connect stubbed)', () => {
+  /** A socket that does nothing until the test emits on it. */
+  const stubSocket = () => {
+    const socket = Object.assign(new EventEmitter(), { destroy: vi.fn() });
+    vi.spyOn(net, 'connect').mockReturnValue(socket as never);
+    return socket;
+  };
+
+  it('stops a connect that hangs at an abort, with its reason, destroying the socket', async () => {
+    try {
+      const socket = stubSocket();
+      const controller = new AbortController();
+      const reason = new Error('check timed out');
+      const outcome = failure(tcpCheck()(endpointAt('tcp://10.0.0.5:5432'), { signal: controller.signal }));
+      await drain();
+      expect(net.connect).toHaveBeenCalledWith({ host: '10.0.0.5', port: 5432 });
+      controller.abort(reason);
+      expect(await outcome).toBe(reason);
+      expect(socket.destroy).toHaveBeenCalledTimes(1);
+      // Nor does its listener stay on the signal, holding the socket for as long as the signal lives.
+      expect(listeners(controller.signal)).toBe(0);
+    } finally {
+      vi.restoreAllMocks();
+    }
+  });
+
+  it('answers true on connect and rejects on error, closing the socket and leaving no abort listener', async () => {
+    try {
+      for (const event of ['connect', 'error'] as const) {
+        const socket = stubSocket();
+        const controller = new AbortController();
+        const outcome = tcpCheck()(endpointAt('tcp://10.0.0.5:5432'), { signal: controller.signal }).then(
+          (healthy) => healthy,
+          (error: Error) => error.message,
+        );
+        await drain();
+        expect(listeners(controller.signal)).toBe(1);
+        if (event === 'connect') socket.emit('connect');
+        else socket.emit('error', new Error('ECONNREFUSED'));
+        expect(await outcome).toBe(event === 'connect' ? true : 'ECONNREFUSED');
+        expect(socket.destroy).toHaveBeenCalledTimes(1);
+        expect(listeners(controller.signal)).toBe(0);
+      }
+    } finally {
+      vi.restoreAllMocks();
     }
   });
 });
