@@ -8,6 +8,7 @@ import { EventEmitter } from 'node:events';
 import net from 'node:net';
 import { type Clock, InvalidArgumentError, type Logger, silentLogger } from '@integ/core';
 import {
+  createRegistry,
   type Endpoint,
   envVariableFor,
   fromEnv,
@@ -714,6 +715,9 @@ describe('staticSource (review 40, static.ts)', () => {
     ).toBe(
       'Invalid staticSource[2]: expected a URL not given in [0] already (one endpoint per URL), received a string',
     );
+    expect(thrown(() => staticSource(['http://a:1', 'http://b:1', 'http://b:1'])).message).toBe(
+      'Invalid staticSource[2]: expected a URL not given in [1] already (one endpoint per URL), received a string',
+    );
   });
 });
 
@@ -776,11 +780,22 @@ describe('fromEnv (review 40, static.ts)', () => {
   it('refuses a default that is no URL or list of URLs, and a variable name that is no name', () => {
     for (const fallback of [5, ['http://a:1', 5], { default: 5 }])
       expect(thrown(() => fromEnv('API', fallback as never))).toMatchObject({ argument: 'fromEnv default' });
+    expect(thrown(() => fromEnv('API', 5 as never)).message).toBe(
+      'Invalid fromEnv default: expected a URL or an array of URLs, received 5',
+    );
     for (const variable of ['1API', 'A-B', ''])
       expect(thrown(() => fromEnv(variable)).message).toBe(
         'Invalid fromEnv variable: expected an environment variable name like AUTH_SERVICE, received a string',
       );
     expect(fromEnv('_a1').variable).toBe('_a1');
+  });
+
+  it('takes null for no fallback (then the options argument counts), undefined for a derived name, and refuses a null name', () => {
+    expect(
+      fromEnv('API', null as never, { default: 'http://d:1', env: {} }).forService('api').endpoints,
+    ).toEqual([{ url: 'http://d:1' }]);
+    expect(fromEnv(undefined, 'http://d:1', { variable: 'API' }).variable).toBe('API');
+    expect(thrown(() => fromEnv(null as never))).toMatchObject({ argument: 'fromEnv variable' });
   });
 
   it('is described by its variable, or <SERVICE>_SERVICE, and cannot be opened on its own', () => {
@@ -871,5 +886,29 @@ describe('tcpCheck and its socket (review 40, health.ts; node:net connect stubbe
     } finally {
       vi.restoreAllMocks();
     }
+  });
+});
+
+describe('createRegistry options (review 40, Stryker survivors of registry.ts 151-350)', () => {
+  const service = (options: Record<string, unknown>) => () =>
+    createRegistry({ services: { api: { url: 'http://a:1', ...options } } });
+
+  it('names the range a number option takes, with ∞ for no upper bound', () => {
+    expect(thrown(service({ panicThreshold: 101 })).message).toBe(
+      'Invalid services.api.panicThreshold: expected a number in [0, 100], received 101',
+    );
+    expect(thrown(service({ maxEndpoints: 0 })).message).toBe(
+      'Invalid services.api.maxEndpoints: expected a number in [1, ∞], received 0',
+    );
+  });
+
+  it('refuses a health check that is null or a function, naming its check', () => {
+    for (const healthCheck of [null, Object.assign(() => true, { check: () => Promise.resolve(true) })])
+      expect(thrown(service({ healthCheck }))).toMatchObject({
+        code: 'ERR_INVALID_ARGUMENT',
+        message: expect.stringMatching(
+          /^Invalid services\.api\.healthCheck\.check: expected a health check function such as httpCheck\(\), received /,
+        ),
+      });
   });
 });
