@@ -902,6 +902,20 @@ describe('createRegistry options (review 40, Stryker survivors of registry.ts 15
     );
   });
 
+  it('names each health check option it refuses, with its range', () => {
+    const check = () => Promise.resolve(true);
+    for (const [option, value, range] of [
+      ['interval', 0, '[1, ∞]'],
+      ['timeout', 0, '[1, ∞]'],
+      ['jitter', 2, '[0, 1]'],
+      ['healthyThreshold', 0, '[1, ∞]'],
+      ['unhealthyThreshold', 0, '[1, ∞]'],
+    ] as const)
+      expect(thrown(service({ healthCheck: { check, [option]: value } })).message).toBe(
+        `Invalid services.api.healthCheck.${option}: expected a number in ${range}, received ${value}`,
+      );
+  });
+
   it('refuses a health check that is null or a function, naming its check', () => {
     for (const healthCheck of [null, Object.assign(() => true, { check: () => Promise.resolve(true) })])
       expect(thrown(service({ healthCheck }))).toMatchObject({
@@ -910,5 +924,71 @@ describe('createRegistry options (review 40, Stryker survivors of registry.ts 15
           /^Invalid services\.api\.healthCheck\.check: expected a health check function such as httpCheck\(\), received /,
         ),
       });
+  });
+});
+
+describe('what a failed lookup shows (review 40, registry.ts describeError)', () => {
+  const failing = (reason: unknown): Source => ({
+    kind: 'custom',
+    description: 'test',
+    open: () => ({ resolve: () => Promise.reject(reason) }),
+  });
+  const shown = async (reason: unknown): Promise<string> => {
+    const registry = createRegistry({ services: { api: failing(reason) }, clock: createFakeClock() });
+    try {
+      return (await failure(registry.ready('api'))).message;
+    } finally {
+      registry.close();
+    }
+  };
+
+  it('shows null as null, and a failure whose message cannot be read as unreadable', async () => {
+    expect(await shown(null)).toBe('custom: null');
+    const unreadable = {
+      get message(): string {
+        throw new Error('no');
+      },
+    };
+    expect(await shown(unreadable)).toBe('custom: an unreadable failure');
+  });
+});
+
+describe('fromEnv where there is no process (review 40, static.ts)', () => {
+  it('reads no variable, so the default is used', () => {
+    const saved = globalThis.process;
+    let source: Source;
+    try {
+      (globalThis as { process?: unknown }).process = undefined;
+      source = fromEnv(undefined, 'http://d:1').forService('api');
+    } finally {
+      globalThis.process = saved;
+    }
+    expect(source.endpoints).toEqual([{ url: 'http://d:1' }]);
+  });
+});
+
+describe('what counts as a source (review 40, source.ts isSource)', () => {
+  it('an object with a string kind and open() or an endpoints array; null, a kind alone or a kind that is no string is refused', () => {
+    const open = () => ({ resolve: () => Promise.resolve({ endpoints: [] }) });
+    for (const config of [null, { kind: 'x' }, { kind: 5, open }, { kind: 'x', endpoints: 'http://a:1' }])
+      expect(thrown(() => createRegistry({ services: { api: config as never } })).message).toMatch(
+        /^Invalid services\.api: expected \{ url \}, \{ urls \}, a URL string or a source, received /,
+      );
+    expect(thrown(() => createRegistry({ services: { api: { url: null as never } } })).message).toBe(
+      'Invalid URL in services.api.url: expected a string, got object. Expected an absolute URL such as http://host:8001',
+    );
+    for (const source of [null, Object.assign(() => {}, { kind: 'x', open })])
+      expect(
+        thrown(() => createRegistry({ services: { api: { source: source as never } } })).message,
+      ).toMatch(/^Invalid services\.api\.source: expected a source such as dnsSrv\(\), received /);
+    const registry = createRegistry({
+      services: {
+        opened: { kind: 'x', description: 'x', open },
+        listed: { kind: 'x', description: 'x', endpoints: [{ url: 'http://a:1' }] },
+      },
+    });
+    expect(registry.url('listed')).toBe('http://a:1');
+    expect(registry.inspect('opened').source).toMatchObject({ kind: 'x' });
+    registry.close();
   });
 });
