@@ -902,6 +902,12 @@ describe('createRegistry options (review 40, Stryker survivors of registry.ts 15
     );
   });
 
+  it('refuses a maxEndpoints that is no whole number, saying so', () => {
+    expect(thrown(service({ maxEndpoints: 1.5 })).message).toBe(
+      'Invalid services.api.maxEndpoints: expected a whole number, received 1.5',
+    );
+  });
+
   it('names each health check option it refuses, with its range', () => {
     const check = () => Promise.resolve(true);
     for (const [option, value, range] of [
