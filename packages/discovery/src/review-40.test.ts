@@ -998,3 +998,32 @@ describe('what counts as a source (review 40, source.ts isSource)', () => {
     registry.close();
   });
 });
+
+describe('a service starting (review 40, Stryker survivors of registry.ts 351-450)', () => {
+  it('refuses a source whose open() returns no resolver, naming what it takes', () => {
+    const source = { kind: 'x', description: 'x', open: () => undefined } as unknown as Source;
+    expect(thrown(() => createRegistry({ services: { api: source } })).message).toBe(
+      'Invalid services.api.source: expected open() => { resolve }, received undefined',
+    );
+  });
+
+  it('asks again minInterval after a lookup that started at 3985.31 ms, where the sum rounds down (4113.3099...)', async () => {
+    const clock = createFakeClock({ now: 3985.31 });
+    expect(3985.31 + 128 - 3985.31).toBeLessThan(128);
+    const source: Source = {
+      kind: 'x',
+      description: 'x',
+      open: () => ({ resolve: async () => ({ endpoints: [{ url: 'http://a:1' }], ttlMs: 0 }) }),
+    };
+    const registry = createRegistry({ services: { api: source }, clock, minInterval: 128, jitter: 0 });
+    try {
+      await registry.ready('api');
+      await drain();
+      const at = registry.inspect('api').nextRefreshAt as number;
+      expect(at - 3985.31).toBeGreaterThanOrEqual(128);
+      expect(at).toBeLessThan(4114);
+    } finally {
+      registry.close();
+    }
+  });
+});
