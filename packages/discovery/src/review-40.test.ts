@@ -1026,4 +1026,28 @@ describe('a service starting (review 40, Stryker survivors of registry.ts 351-45
       registry.close();
     }
   });
+
+  it('schedules the next lookup no earlier than now when a negative TTL equals the spacing still due', async () => {
+    const clock = createFakeClock({ now: 1000 });
+    const source: Source = {
+      kind: 'x',
+      description: 'x',
+      open: () => ({
+        // Answers 5 ms after it is asked, with a TTL of -5 ms: the same as the wait left (lastStart - now).
+        resolve: () =>
+          new Promise((resolve) => {
+            clock.setTimeout(() => resolve({ endpoints: [{ url: 'http://a:1' }], ttlMs: -5 }), 5);
+          }),
+      }),
+    };
+    const registry = createRegistry({ services: { api: source }, clock, minInterval: 0, jitter: 0 });
+    try {
+      await clock.advance(5);
+      await registry.ready('api');
+      await drain();
+      expect(registry.inspect('api').nextRefreshAt).toBe(1005);
+    } finally {
+      registry.close();
+    }
+  });
 });
