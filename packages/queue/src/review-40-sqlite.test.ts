@@ -3,6 +3,11 @@
  * mapError(), open() and setup()) showed untested. A stub driver (test/review.ts's withDriver) throws each error at
  * open or setup, so node:sqlite's numeric codes and better-sqlite3's extended codes are reached on any Node.
  */
+
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { StoreCorruptError, StoreLockedError, StoreUnavailableError } from '@integ/queue';
 import { sqliteStore } from '@integ/queue/sqlite';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -124,46 +129,179 @@ describe('sqliteStore(options)', () => {
   });
 });
 
-describe('sqliteStore(): a busy setup', () => {
-  it('is retried with waits of 1, 2, 4, 8 ms until busyTimeout, then throws StoreLockedError and closes', () => {
-    let now = 1_000;
-    vi.spyOn(Date, 'now').mockImplementation(() => now);
-    const waits: number[] = [];
-    vi.spyOn(Atomics, 'wait').mockImplementation((_array, _index, _value, ms) => {
-      waits.push(ms as number);
-      now += ms as number;
-      return 'timed-out';
-    });
-    let execs = 0;
-    let closed = 0;
-    const busy = driverError({ code: 'SQLITE_BUSY' }, 'database is locked');
+describe('sqliteStore(): a failing setup', () => {
+  /** A stub connection whose exec and prepare throw `error`; counts its exec and close calls. */
+  function failing(error: unknown, closeThrows = false) {
     const db = {
-      exec: () => {
-        execs++;
-        throw busy;
+      execs: 0,
+      closed: 0,
+      exec() {
+        db.execs++;
+        throw error;
       },
-      prepare: () => {
-        throw busy;
+      prepare() {
+        throw error;
       },
-      close: () => {
-        closed++;
+      close() {
+        db.closed++;
+        if (closeThrows) throw new Error('close failed');
       },
       inTransaction: false,
     };
-    let error: unknown;
+    return db;
+  }
+
+  function setupError(db: ReturnType<typeof failing>, busyTimeout?: number): unknown {
     try {
       withDriver(
         () => db,
-        () => sqliteStore({ path: '/srv/jobs.db', busyTimeout: 30 }),
+        () => sqliteStore({ path: '/srv/jobs.db', busyTimeout }),
       );
     } catch (e) {
-      error = e;
+      return e;
     }
-    expect(error).toBeInstanceOf(StoreLockedError);
-    expect((error as Error).cause).toBe(busy);
-    // 0+1, 1+2, 3+4, 7+8 <= 30; 15+16 > 30.
-    expect(waits).toEqual([1, 2, 4, 8]);
-    expect(execs).toBe(5);
-    expect(closed).toBe(1);
+    return undefined;
+  }
+
+  // The waits double from 1 ms up to 50; one more is taken while elapsed + wait <= busyTimeout.
+  it.each([
+    [31, [1, 2, 4, 8, 16]],
+    [30, [1, 2, 4, 8]],
+    [200, [1, 2, 4, 8, 16, 32, 50, 50]],
+  ])(
+    'busy: retried until busyTimeout %i ms with waits %j, then StoreLockedError, and the connection closed',
+    (busyTimeout, expected) => {
+      let now = 1_000;
+      vi.spyOn(Date, 'now').mockImplementation(() => now);
+      const waits: number[] = [];
+      vi.spyOn(Atomics, 'wait').mockImplementation((_array, _index, _value, ms) => {
+        waits.push(ms as number);
+        now += ms as number;
+        return 'timed-out';
+      });
+      const busy = driverError({ code: 'SQLITE_BUSY' }, 'database is locked');
+      const db = failing(busy);
+      const error = setupError(db, busyTimeout);
+      expect(error).toBeInstanceOf(StoreLockedError);
+      expect((error as Error).cause).toBe(busy);
+      expect(waits).toEqual(expected);
+      expect(db.execs).toBe(expected.length + 1);
+      expect(db.closed).toBe(1);
+    },
+  );
+
+  it('corrupt: not retried; StoreCorruptError, the connection closed', () => {
+    const wait = vi.spyOn(Atomics, 'wait');
+    const cause = driverError({ code: 'SQLITE_CORRUPT' }, 'database disk image is malformed');
+    const db = failing(cause);
+    const error = setupError(db);
+    expect(error).toBeInstanceOf(StoreCorruptError);
+    expect((error as Error).cause).toBe(cause);
+    expect([db.execs, db.closed, wait.mock.calls.length]).toEqual([1, 1, 0]);
+  });
+
+  it("SQLITE_ERROR (the app's own table of that name): StoreCorruptError advising another table, even when close() throws", () => {
+    const cause = driverError({ code: 'SQLITE_ERROR' }, 'no such column: queue');
+    const db = failing(cause, true);
+    const error = setupError(db);
+    expect(error).toBeInstanceOf(StoreCorruptError);
+    expect((error as Error).cause).toBe(cause);
+    expect((error as Error).message).toContain(
+      'SQLite queue database "/srv/jobs.db" cannot hold a queue in table "integ_jobs" (no such column: queue); choose another with the table option',
+    );
+    expect(db.closed).toBe(1);
+  });
+
+  it('another error passes through as is, the connection closed', () => {
+    const cause = new RangeError('something else');
+    const db = failing(cause);
+    expect(setupError(db)).toBe(cause);
+    expect(db.closed).toBe(1);
+  });
+});
+
+describe('sqliteStore(options): the bounds of each check', () => {
+  it('busyTimeout 0 and 2,147,483,647 are taken; -1, 2,147,483,648, 1.5 and a string are refused', async () => {
+    for (const busyTimeout of [0, 2_147_483_647])
+      await sqliteStore({ path: ':memory:', busyTimeout }).close();
+    for (const busyTimeout of [-1, 2_147_483_648, 1.5, '5' as never])
+      expect(() => sqliteStore({ path: ':memory:', busyTimeout })).toThrow(
+        expect.objectContaining({
+          code: 'ERR_INVALID_ARGUMENT',
+          message: expect.stringContaining('busyTimeout'),
+        }),
+      );
+  });
+
+  it('a table name of 63 characters is taken, 64 refused; a non-string (an array whose text is a name) too', async () => {
+    await sqliteStore({ path: ':memory:', table: `t${'x'.repeat(62)}` }).close();
+    for (const table of [`t${'x'.repeat(63)}`, ['jobs'] as never, '1jobs', ''])
+      expect(() => sqliteStore({ path: ':memory:', table })).toThrow(
+        expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT', message: expect.stringContaining('table') }),
+      );
+  });
+
+  it("each driver name is taken; durability 'full' and 'normal' too", async () => {
+    for (const driver of ['auto', 'better-sqlite3', 'node:sqlite'] as const) {
+      let error: unknown;
+      try {
+        await withDriver(
+          () => ({ exec() {}, prepare: () => ({}), close() {}, inTransaction: false }),
+          () => sqliteStore({ path: ':memory:', driver }),
+        ).close();
+      } catch (e) {
+        error = e;
+      }
+      // node:sqlite may be missing (Node < 22.13): then it is StoreUnavailableError, never InvalidArgumentError.
+      expect(error === undefined || (error as { code?: string }).code === 'ERR_STORE_UNAVAILABLE').toBe(true);
+    }
+    for (const durability of ['normal', 'full'] as const)
+      await sqliteStore({ path: ':memory:', durability }).close();
+  });
+});
+
+describe('sqliteStore(): setup', () => {
+  type Db = { exec(sql: string): void; prepare(sql: string): unknown; close(): void };
+  /** The SQL a store's setup runs, on a real better-sqlite3 connection. */
+  function setupSql(
+    path: string,
+    options: { durability?: 'normal' | 'full'; busyTimeout?: number },
+  ): string[] {
+    const Database = createRequire(import.meta.url)('better-sqlite3') as new (path: string) => Db;
+    const sql: string[] = [];
+    const store = withDriver(
+      (p) => {
+        const real = new Database(p);
+        return {
+          exec: (text: string) => {
+            sql.push(text.trim().split('\n')[0] as string);
+            real.exec(text);
+          },
+          prepare: (text: string) => {
+            if (text.startsWith('PRAGMA')) sql.push(text);
+            return real.prepare(text);
+          },
+          close: () => real.close(),
+          inTransaction: false,
+        };
+      },
+      () => sqliteStore({ path, ...options }),
+    );
+    void store.close();
+    return sql.filter((line) => line.startsWith('PRAGMA'));
+  }
+
+  it("sets busy_timeout and synchronous from the options; WAL for a file, not for ':memory:'", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'queue-review-40-'));
+    try {
+      expect(setupSql(join(dir, 'jobs.db'), { durability: 'full', busyTimeout: 1234 })).toEqual([
+        'PRAGMA busy_timeout = 1234',
+        'PRAGMA journal_mode = WAL',
+        'PRAGMA synchronous = FULL',
+      ]);
+      expect(setupSql(':memory:', {})).toEqual(['PRAGMA busy_timeout = 5000', 'PRAGMA synchronous = NORMAL']);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
