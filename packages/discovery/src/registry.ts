@@ -399,7 +399,7 @@ class Service {
   private spaced(delay: number): number {
     const { minInterval, time } = this.shared;
     let at = this.lastStart + minInterval;
-    // The sum rounds to the nearest double, maybe down (896.99 + 128 = 1024.99 - 1e-13): then the next one up.
+    // The sum rounds to the nearest double, maybe down (3985.31 + 128 = 4113.31 - 5e-13): then the next one up.
     if (at - this.lastStart < minInterval) at += at * 2 ** -52;
     const wait = at - time();
     // Not Math.max: a NaN delay (a custom source's ttlMs: NaN) would win it and become a 0 ms hot loop.
