@@ -113,7 +113,12 @@ describe('sqliteStore(): paths in messages', () => {
   // SQLite quotes an authority up to its first '/': that part of a password is replaced by '…', not just removed.
   it("the quoted part of an authority cut at its first '/' becomes '…'", () => {
     const cause = driverError({ code: 'ERR_SQLITE_ERROR', errcode: 1 }, 'invalid uri authority: user:pa');
+    // V8 formats a stack on its first read: read now, it holds the password until it is cut from it too.
+    expect(cause.stack).toContain('user:pa');
     const error = openError(cause, 'file://user:pa/ss@host/srv/jobs.db');
+    expect((error as Error).message).toBe(
+      'Cannot open SQLite queue database "file://…@host/srv/jobs.db" (invalid uri authority: …)',
+    );
     expect(error).toMatchObject({ code: 'ERR_STORE_UNAVAILABLE', cause });
     expect(cause.message).toBe('invalid uri authority: …');
     // Only that part: the stack keeps its 'Error: ' and its frames.
@@ -303,5 +308,29 @@ describe('sqliteStore(): setup', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('sqliteStore(): messages', () => {
+  it.each([
+    [{ path: '' }, "Invalid path: expected a file path or ':memory:'"],
+    [{ path: ':memory:', durability: 'x' as never }, "Invalid durability: expected 'normal' or 'full'"],
+    [{ path: ':memory:', busyTimeout: -1 }, 'Invalid busyTimeout: expected an integer number of ms >= 0'],
+    [
+      { path: ':memory:', driver: 'x' as never },
+      "Invalid driver: expected 'auto', 'better-sqlite3' or 'node:sqlite'",
+    ],
+    [
+      { path: ':memory:', table: '-' },
+      'Invalid table: expected letters, digits and underscores (at most 63)',
+    ],
+  ])('%o: %s', (options, message) => {
+    expect(() => sqliteStore(options)).toThrow(message);
+  });
+
+  it('ready() after close() rejects naming the store', async () => {
+    const store = sqliteStore({ path: ':memory:' });
+    await store.close();
+    await expect(store.ready()).rejects.toThrow('SQLite queue store ":memory:" is closed');
   });
 });
