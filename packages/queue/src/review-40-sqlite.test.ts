@@ -5,13 +5,13 @@
  */
 
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { StoreCorruptError, StoreLockedError, StoreUnavailableError } from '@integ/queue';
 import { sqliteStore } from '@integ/queue/sqlite';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { withDriver } from '../test/review.js';
+import { openTestDatabase } from '../test/sqlite-db.js';
 
 /** What sqliteStore() throws when the stub driver's constructor throws `error`. */
 function openError(error: unknown, path = '/srv/jobs.db', busyTimeout?: number): unknown {
@@ -266,17 +266,18 @@ describe('sqliteStore(options): the bounds of each check', () => {
 });
 
 describe('sqliteStore(): setup', () => {
-  type Db = { exec(sql: string): void; prepare(sql: string): unknown; close(): void };
-  /** The SQL a store's setup runs, on a real better-sqlite3 connection. */
+  /**
+   * The SQL a store's setup runs, on a real connection of the binding this Node loads (better-sqlite3 built for another
+   * Node, as on Node 24 in a Node 20 install, would have the store fall back to node:sqlite unrecorded).
+   */
   function setupSql(
     path: string,
     options: { durability?: 'normal' | 'full'; busyTimeout?: number },
   ): string[] {
-    const Database = createRequire(import.meta.url)('better-sqlite3') as new (path: string) => Db;
     const sql: string[] = [];
     const store = withDriver(
       (p) => {
-        const real = new Database(p);
+        const real = openTestDatabase(p);
         return {
           exec: (text: string) => {
             sql.push(text.trim().split('\n')[0] as string);
