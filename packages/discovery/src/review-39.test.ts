@@ -19,7 +19,7 @@ import { dnsA, dnsSrv } from '@integ/discovery/dns';
 import { createFakeClock, drain } from '@integ/testing';
 import packet, { type Answer } from 'dns-packet';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { closeServers, dnsServer, rawDnsServer } from './internal/test-servers.js';
+import { closeServers, dnsServer, rawDnsServer, refusal } from './internal/test-servers.js';
 import { newOutlierRecord, OutlierDetector, type OutlierRecord, resolveOutlierOptions } from './outlier.js';
 
 afterEach(async () => {
@@ -62,17 +62,6 @@ const srv = (
 });
 const a = (name: string, data: string, ttl = 60): Answer => ({ type: 'A', name, ttl, data });
 const aaaa = (name: string, data: string, ttl = 60): Answer => ({ type: 'AAAA', name, ttl, data });
-
-/** The InvalidArgumentError `make()` throws. */
-function refusal(make: () => unknown): InvalidArgumentError {
-  try {
-    make();
-  } catch (error) {
-    expect(error).toBeInstanceOf(InvalidArgumentError);
-    return error as InvalidArgumentError;
-  }
-  throw new Error('not refused');
-}
 
 describe('dnsSrv and dnsA names (RFC 1035 §2.3.4)', () => {
   // 63 + 1 + 63 + 1 + 63 + 1 + 61 = 253 characters, the longest name.

@@ -23,18 +23,7 @@ import { createFakeClock, drain, settledValue as settled } from '@integ/testing'
 import fc from 'fast-check';
 import { describe, expect, it, vi } from 'vitest';
 import { b64 } from './internal/test-etcd-fetch.js';
-import { listeners, recordingLogger } from './internal/test-servers.js';
-
-/** The InvalidArgumentError `make()` throws. */
-function refusal(make: () => unknown): InvalidArgumentError {
-  try {
-    make();
-  } catch (error) {
-    expect(error).toBeInstanceOf(InvalidArgumentError);
-    return error as InvalidArgumentError;
-  }
-  throw new Error('not refused');
-}
+import { listeners, recordingLogger, refusal } from './internal/test-servers.js';
 
 const encoder = new TextEncoder();
 

@@ -1,13 +1,25 @@
 /**
  * Test helpers shared by the untrusted-answer tests: loopback HTTP and DNS servers (closed by
  * `closeServers()`, which a test file calls in `afterEach`), a recording logger, and a source whose SourceContext
- * a test can see (with a count of the abort listeners on its signal). Not exported.
+ * a test can see (with a count of the abort listeners on its signal), and `refusal()`. Not exported.
  */
 import { getEventListeners } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { Logger } from '@integ/core';
+import { InvalidArgumentError, type Logger } from '@integ/core';
 import type { Source, SourceContext } from '@integ/discovery';
 import type { Answer, DecodedPacket } from 'dns-packet';
+import { expect } from 'vitest';
+
+/** The InvalidArgumentError `make()` throws. */
+export function refusal(make: () => unknown): InvalidArgumentError {
+  try {
+    make();
+  } catch (error) {
+    expect(error).toBeInstanceOf(InvalidArgumentError);
+    return error as InvalidArgumentError;
+  }
+  throw new Error('not refused');
+}
 
 const closers: (() => Promise<void>)[] = [];
 
