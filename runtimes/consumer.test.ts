@@ -232,39 +232,40 @@ const found = (from, name) => {
 
 const USE = `const options: RetryOptions<number> = { attempts: 2, backoff: exponential({ initial: 1 }) };
 export const n: Promise<number> = retry(({ attempt }) => attempt, options);
-// @ts-expect-error attempts is a number
-retry(() => 1, { attempts: '2' });
 export const state: BreakerState = createBreaker().state;
 export const parser = createParser({ onEvent: (event: SseEvent) => event.data.length });
 `;
-const NODE_ESM = `${specifiers.map((s, i) => `import * as m${i} from '${s}';`).join('\n')}
-import { createBreaker, type BreakerState } from '@integ/breaker';
+/**
+ * A module that imports every entry (as `m0`, `m1`, ... in the form `line` writes) and misuses retry once: the
+ * `@ts-expect-error` fails tsc if retry's types decay to `any`.
+ */
+const everyEntry = (
+  line: (specifier: string, i: number) => string,
+): string => `${specifiers.map(line).join('\n')}
+export const all = [${specifiers.map((_, i) => `m${i}`).join(', ')}];
+// @ts-expect-error attempts is a number
+m${specifiers.indexOf('@integ/retry')}.retry(() => 1, { attempts: '2' });
+`;
+const star = (specifier: string, i: number): string => `import * as m${i} from '${specifier}';`;
+const NODE_ESM = `${everyEntry(star)}import { createBreaker, type BreakerState } from '@integ/breaker';
 import { exponential, retry, type RetryOptions } from '@integ/retry';
 import { createParser, type SseEvent } from '@integ/sse';
 import { createQueue, memoryStore } from '@integ/queue';
-export const all = [${specifiers.map((_, i) => `m${i}`).join(', ')}];
 ${USE}
 const q = createQueue<{ a: number }>({ name: 'q', store: memoryStore() });
 // @ts-expect-error a payload of the wrong type
 q.push({ a: 'x' });
 `;
-const NODE_CJS = `${specifiers.map((s, i) => `import m${i} = require('${s}');`).join('\n')}
-export const all = [${specifiers.map((_, i) => `m${i}`).join(', ')}];
-export const n: Promise<number> = m${specifiers.indexOf('@integ/retry')}.retry(({ attempt }) => attempt);
-// @ts-expect-error attempts is a number
-m${specifiers.indexOf('@integ/retry')}.retry(() => 1, { attempts: '2' });
-`;
-const NODE10 = `${specifiers.map((s, i) => `import * as m${i} from '${s}';`).join('\n')}
-export const all = [${specifiers.map((_, i) => `m${i}`).join(', ')}];
-// @ts-expect-error attempts is a number
-m${specifiers.indexOf('@integ/retry')}.retry(() => 1, { attempts: '2' });
-`;
+const NODE_CJS = everyEntry((specifier, i) => `import m${i} = require('${specifier}');`);
+const NODE10 = everyEntry(star);
 const WEB = `import * as core from '@integ/core';
 import { createBreaker, type BreakerState } from '@integ/breaker';
 import { exponential, retry, type RetryOptions } from '@integ/retry';
 import { createParser, EventSource, type SseEvent } from '@integ/sse';
 export const all = [core];
 ${USE}
+// @ts-expect-error attempts is a number
+retry(() => 1, { attempts: '2' });
 const source = new EventSource('/events');
 source.onmessage = (event) => console.log(event.data.length);
 `;

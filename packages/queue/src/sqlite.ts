@@ -691,7 +691,7 @@ export function sqliteStore(options: SqliteStoreOptions): SqliteStore {
           // (better-sqlite3 runs no write while a read iterates), so memory stays flat however many there are.
           const byId = ids
             ?.map(rowOf)
-            // Not dead: redriveOne's `status = 'dead'` changes nothing, and it does not count towards limit.
+            // No status test here: redriveOne's `status = 'dead'` changes no other row, and such a row counts nothing.
             .filter((r): r is Row => r !== undefined && r.queue === queue)
             .sort((a, b) => a.id - b.id);
           let count = 0;
