@@ -510,8 +510,8 @@ export class LeasedJobImpl<T> implements LeasedJob<T> {
    * Returns the job to pending without using up the attempt (graceful close). A release the store refused leaves
    * the lease to its holder, as a refused ack does; one fenced off too, so the holder's own call says LeaseLostError.
    */
-  async release(): Promise<boolean> {
-    if (this.settled) return false;
+  async release(): Promise<void> {
+    if (this.settled) return;
     // The store is asked a tick later, once #releasing is set: a holder's call made from inside its release() (a
     // custom store calling back) waited for nothing and said 'already settled' of a lease the store then kept.
     const releasing = this.#settle(async () => {
@@ -520,12 +520,10 @@ export class LeasedJobImpl<T> implements LeasedJob<T> {
     });
     // Settled after release's own continuation below, so a call waiting for it finds the lease returned or unmarked.
     this.#releasing = releasing.catch(() => {});
-    const ok = await releasing;
-    if (ok) {
+    if (await releasing) {
       this.status = 'pending';
       this.settled = 1;
     } else this.settled = false;
-    return ok;
   }
 }
 
@@ -951,19 +949,19 @@ class QueueCore<T> implements Queue<T>, QueueInternals<T> {
     await Promise.all([...this.pulled.values()].map(this.recheck, this));
     if (this.pulled.size === 0) return;
     if (timeoutMs > 0) {
-      let timer: TimerHandle | undefined;
+      // Set before the await: a promise's executor runs before its constructor returns.
+      let timer!: TimerHandle;
       await new Promise<void>((resolve) => {
         this.onPulledSettled = resolve;
         timer = this.clock.setTimeout(resolve, timeoutMs);
       });
       this.onPulledSettled = undefined;
-      if (timer !== undefined) this.clock.clearTimeout(timer);
+      this.clock.clearTimeout(timer);
     }
     await Promise.all(
       [...this.pulled.values()].map((job) =>
         job.release().catch((err: unknown) => {
           this.warn({ err, queue: this.name, jobId: job.id }, 'could not return a pulled job on close');
-          return false;
         }),
       ),
     );
