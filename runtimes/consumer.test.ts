@@ -61,6 +61,8 @@ if (unbuilt.length > 0)
 
 interface Run {
   readonly code: number | null;
+  readonly stdout: string;
+  /** stdout and stderr, for failure messages. */
   readonly output: string;
 }
 function run(args: readonly string[], cwd: string, timeout = 120_000): Promise<Run> {
@@ -72,6 +74,7 @@ function run(args: readonly string[], cwd: string, timeout = 120_000): Promise<R
     execFile(process.execPath, args, { cwd, timeout, env }, (error, stdout, stderr) => {
       resolve({
         code: error ? (typeof error.code === 'number' ? error.code : null) : 0,
+        stdout,
         output: `${stdout}${stderr}`,
       });
     });
@@ -89,7 +92,8 @@ let loaded: Promise<Line[]> | undefined;
 function load(): Promise<Line[]> {
   loaded ??= run(['load.cjs'], join(dir, 'app')).then((result) => {
     expect(result.code, result.output).toBe(0);
-    return result.output
+    // stdout only: Node 25+ prints an ExperimentalWarning on stderr when msw (in @integ/testing) reads `localStorage`.
+    return result.stdout
       .trim()
       .split('\n')
       .map((line) => JSON.parse(line) as Line);

@@ -25,7 +25,15 @@ import { type Host, launchChromium, runWorkerd, startHost } from './hosted.js';
  * The versions the READMEs claim: bun, deno and workerd (its version is its compatibility date; npm's workerd
  * 1.20261117.1) as .ci/setup.d/runtimes.sh installs them, chromium as Debian 12's package was (chromium.sh).
  */
-const PINNED = { bun: '1.4.5', deno: '2.9.6', workerd: '2026-11-17', chromium: '156.0.8078.108' } as const;
+const PINNED = {
+  bun: '1.4.5',
+  deno: '2.9.6',
+  workerd: '2026-11-17',
+  chromium: '156.0.8078.108',
+  // The Node LTS lines after CI's Node 20 (decision 0229), the registry's `node` package as runtimes.sh installs it.
+  node24: '24.21.0',
+  node26: '26.10.0',
+} as const;
 const PACKAGES = ['core', 'retry', 'breaker', 'sse', 'queue'] as const;
 type Runtime = keyof typeof PINNED;
 /** How each binary prints its version (`workerd 2026-11-17`, `Chromium 156.0.8078.108 built on Debian ...`). */
@@ -34,6 +42,8 @@ const VERSION = {
   deno: /\d+\.\d+\.\d+/,
   workerd: /\d{4}-\d\d-\d\d/,
   chromium: /\d+(?:\.\d+)+/,
+  node24: /\d+\.\d+\.\d+/,
+  node26: /\d+\.\d+\.\d+/,
 };
 
 const packagesDir = fileURLToPath(new URL('../packages/', import.meta.url));
@@ -42,6 +52,8 @@ const {
   INTEG_BUN,
   INTEG_CHROMIUM,
   INTEG_DENO,
+  INTEG_NODE24,
+  INTEG_NODE26,
   INTEG_WORKERD,
   INTEG_RUNTIMES_DIR,
   INTEG_RUNTIMES_KEEP,
@@ -49,10 +61,9 @@ const {
   XDG_CACHE_HOME,
 } = process.env;
 const required = INTEG_REQUIRE_SERVICES === '1';
-const cacheBin = join(
+const cacheModules = join(
   INTEG_RUNTIMES_DIR ?? join(XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'integ-runtimes'),
   'node_modules',
-  '.bin',
 );
 
 interface Binary {
@@ -61,7 +72,10 @@ interface Binary {
 }
 
 function defaultPath(runtime: Runtime): string {
-  return runtime === 'chromium' ? '/usr/bin/chromium' : join(cacheBin, runtime);
+  if (runtime === 'chromium') return '/usr/bin/chromium';
+  // Installed under aliases (node24@npm:node@24...): each package holds its own binary.
+  if (runtime === 'node24' || runtime === 'node26') return join(cacheModules, runtime, 'bin', 'node');
+  return join(cacheModules, '.bin', runtime);
 }
 
 function locate(runtime: Runtime, override: string | undefined): Binary | undefined {
@@ -78,6 +92,8 @@ for (const [runtime, override] of [
   ['deno', INTEG_DENO],
   ['workerd', INTEG_WORKERD],
   ['chromium', INTEG_CHROMIUM],
+  ['node24', INTEG_NODE24],
+  ['node26', INTEG_NODE26],
 ] as const) {
   const binary = locate(runtime, override);
   if (binary) binaries[runtime] = binary;
@@ -102,8 +118,8 @@ if (problems.length > 0 && required)
 if (problems.length > 0)
   console.warn(
     `\n!!! runtimes: ${problems.join('; ')}: SKIPPING ${unbuilt.length > 0 ? 'all' : 'those'} runtime checks.${
-      ['bun', 'deno', 'workerd'].some((runtime) => !(runtime in binaries))
-        ? ' Install bun, deno and workerd with `sh .ci/setup.d/runtimes.sh` (or set INTEG_BUN / INTEG_DENO / INTEG_WORKERD).'
+      ['bun', 'deno', 'workerd', 'node24', 'node26'].some((runtime) => !(runtime in binaries))
+        ? ' Install bun, deno, workerd and Node 24 and 26 with `sh .ci/setup.d/runtimes.sh` (or set INTEG_BUN / INTEG_DENO / INTEG_WORKERD / INTEG_NODE24 / INTEG_NODE26).'
         : ''
     }${
       'chromium' in binaries
@@ -165,12 +181,18 @@ interface Run {
 }
 
 /** Runs a binary in the staged directory; `killed` when it outlived `timeout` (a process that did not exit). */
-function run(file: string, args: readonly string[], cwd: string, timeout = 20_000): Promise<Run> {
+function run(
+  file: string,
+  args: readonly string[],
+  cwd: string,
+  timeout = 20_000,
+  env: Record<string, string> = {},
+): Promise<Run> {
   return new Promise((resolve) => {
     execFile(
       file,
       args,
-      { cwd, timeout, env: { ...process.env, NO_COLOR: '1', DENO_NO_UPDATE_CHECK: '1' } },
+      { cwd, timeout, env: { ...process.env, NO_COLOR: '1', DENO_NO_UPDATE_CHECK: '1', ...env } },
       (error, stdout, stderr) => {
         const code = error ? (typeof error.code === 'number' ? error.code : null) : 0;
         resolve({ code, killed: error?.killed === true, output: `${stdout}${stderr}` });
@@ -218,6 +240,65 @@ describe.runIf(built)(`node ${process.version} (control)`, () => {
       expect(result.output).toContain(`== ${label} on node ${process.version}: ${count}/${count} pass`);
     });
 });
+
+/**
+ * The Node LTS lines after CI's own Node 20 (decision 0229): the same scripts, and @integ/queue's conformance kit under
+ * node:test against sqliteStore on `node:sqlite`. CI's Node 20 never loads that driver (the store picks it where
+ * better-sqlite3 is missing or built for another Node, as it is here: the addon in node_modules is Node 20's).
+ */
+const queueDir = join(packagesDir, 'queue');
+for (const runtime of ['node24', 'node26'] as const) {
+  const binary = binaries[runtime];
+  describe.runIf(binary && built)(`node ${binary?.version ?? PINNED[runtime]}`, () => {
+    const name = `node v${binary?.version ?? ''}`;
+    for (const [script, label, count] of SCRIPTS)
+      it(`${script}: ${count}/${count} checks pass and the process exits by itself`, async () => {
+        const result = await run(binary!.path, [script], dir);
+        expect({ code: result.code, killed: result.killed }, result.output).toEqual({
+          code: 0,
+          killed: false,
+        });
+        expect(result.output).toContain(`== ${label} on ${name}: ${count}/${count} pass`);
+      });
+
+    it('breaker-exit.mjs: an open breaker with a 60 s openFor does not hold the process', async () => {
+      const result = await run(binary!.path, ['breaker-exit.mjs'], dir);
+      expect({ code: result.code, killed: result.killed }, result.output).toEqual({ code: 0, killed: false });
+      expect(result.output).toContain('closed>open\nstate open - script done');
+    });
+
+    it('cjs.cjs: the CommonJS entries load through require() and work', async () => {
+      const result = await run(binary!.path, ['cjs.cjs'], dir);
+      expect(result.code, result.output).toBe(0);
+      const line = result.output.split('\n').find((l) => l.startsWith('{'));
+      expect(JSON.parse(line ?? 'null'), result.output).toEqual({
+        v: 'ok',
+        n: 2,
+        open: true,
+        events: ['a'],
+        pending: 1,
+        runtime: 'node',
+      });
+    });
+
+    it("queue's conformance kit under node:test: memoryStore() and sqliteStore() on node:sqlite", async () => {
+      const result = await run(
+        binary!.path,
+        ['--test', '--test-reporter=spec', 'test/node-test-conformance.mjs'],
+        queueDir,
+        120_000,
+        { QUEUE_SQLITE_DRIVER: 'node:sqlite' },
+      );
+      expect({ code: result.code, killed: result.killed }, result.output).toEqual({ code: 0, killed: false });
+      expect(result.output).toContain(
+        `queue store conformance: sqlite driver=node:sqlite on node ${binary!.version} (node:test)`,
+      );
+      // The kit's 53 tests for each store (as under bun test): a suite that registered none would pass with none run.
+      expect(result.output).toMatch(/\n\S* ?pass 106\n/);
+      expect(result.output).toMatch(/\n\S* ?fail 0\n/);
+    });
+  });
+}
 
 for (const runtime of ['bun', 'deno'] as const) {
   const binary = binaries[runtime];
