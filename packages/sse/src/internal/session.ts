@@ -3,16 +3,7 @@
  * the standard says, parse the body, and reconnect with Last-Event-ID after a normal end, a network error
  * or a silent connection, waiting the server's `retry:` plus an exponential backoff with jitter.
  */
-import {
-  type Clock,
-  discard,
-  isIntegError,
-  linkSignals,
-  sleep,
-  systemClock,
-  TimeoutError,
-  type TimerHandle,
-} from '@integ/core';
+import { type Clock, discard, isIntegError, systemClock, TimeoutError, type TimerHandle } from '@integ/core';
 import { type Backoff, exponential } from '@integ/retry';
 import { SseConnectionError, SseHttpError } from '../errors.js';
 import type { SseEvent } from '../parser.js';
@@ -313,26 +304,46 @@ export function startSession(target: URL, options: ConnectOptions, sink: Session
     reader = undefined;
     Promise.resolve().then(abandon);
   };
-  // Linked only now, past the last check that throws (createParser's of maxEventSize): a connect() that refuses an
-  // option leaves no listener on the caller's signal.
-  const stop = new AbortController();
-  let outer!: ReturnType<typeof linkSignals>;
+  // The attempt in progress's request: close() and the caller's abort abort it. One controller per connection, no
+  // session-wide one linked to it: each AbortSignal costs ~0.5-1 kB with its listener maps (decision 0227).
+  let request: AbortController | undefined;
+  // Set once the session is over: closed, aborted or failed.
+  let closed = false;
+  // Ends the reconnection wait early (close(), the caller's abort).
+  let resume: (() => void) | undefined;
+  // Ends the session: the caller's signal with its reason for the request in progress, close() without one. Frees
+  // everything at once, so nothing is left behind even before the loop unwinds.
+  const stop = (reason?: unknown): void => {
+    if (closed) return;
+    finish();
+    release();
+    resume?.();
+    request?.abort(reason);
+  };
+  // The session is over: a later close() or abort has nothing left to stop.
+  const finish = (): void => {
+    closed = true;
+    signal?.removeEventListener('abort', follow);
+  };
+  const follow = (): void => stop((signal as AbortSignal).reason);
+  // Listened to only now, past the last check that throws (createParser's of maxEventSize): a connect() that refuses
+  // an option leaves no listener on the caller's signal.
   // A signal stub without addEventListener/removeEventListener, or with ones that throw, is refused here, before
-  // anything starts: it threw a bare TypeError (or its own error) from linkSignals, or threw from core's abort
+  // anything starts: it threw a bare TypeError (or its own error) when listened to, or threw from the abort
   // listener at close(), an uncaught exception that left the stream open. Removing a listener never added does
   // nothing on a real signal.
   try {
-    signal?.removeEventListener('abort', release);
-    outer = linkSignals(signal, stop.signal);
+    signal?.removeEventListener('abort', follow);
+    if (signal?.aborted) closed = true;
+    else signal?.addEventListener('abort', follow);
   } catch {
     fail('signal', 'an AbortSignal', signal);
   }
-  outer.signal.addEventListener('abort', release);
 
   // One connection, until it ends. Resolves with why it ended (undefined: a normal end or close()).
   const connectOnce = async (): Promise<unknown> => {
     const connection = new AbortController();
-    const linked = linkSignals(outer.signal, connection.signal);
+    request = connection;
     // The URL its errors name: the one asked for, and after a redirect the one that answered (an auth proxy's
     // login page), so a watchdog's TimeoutError and an SseHttpError name the same place.
     let where = shorten(url);
@@ -345,7 +356,7 @@ export function startSession(target: URL, options: ConnectOptions, sink: Session
     // a custom fetch may abort the caller's signal from inside the call, before its race listens.
     const givenUp = (): Promise<never> =>
       new Promise((_, reject) =>
-        linked.signal.aborted ? reject() : linked.signal.addEventListener('abort', reject),
+        connection.signal.aborted ? reject() : connection.signal.addEventListener('abort', reject),
       );
     // The watchdog also covers a server that accepts the connection and never answers.
     if (idleTimeout > 0) {
@@ -407,7 +418,7 @@ export function startSession(target: URL, options: ConnectOptions, sink: Session
           : headers;
       // Resolved as close(), the caller's abort or the watchdog came: its continuation ran after them, and fetch was called
       // with a signal aborted already, which a fetch that only listens for the abort (it never comes) sent.
-      if (linked.signal.aborted) return connection.signal.reason;
+      if (connection.signal.aborted) return connection.signal.reason;
       fatal = true;
       const init = toHeaders(given);
       fatal = false;
@@ -433,13 +444,13 @@ export function startSession(target: URL, options: ConnectOptions, sink: Session
           body,
           credentials,
           cache: 'no-store',
-          signal: linked.signal,
+          signal: connection.signal,
           // @types/node's RequestInit (undici's) has no `cache`: cast, so the package type-checks without the DOM lib.
         } as RequestInit),
       );
       // Raced the same way: a custom fetch that ignores the signal may never settle. A response it gives after
       // the abort anyway is cancelled unread (aborting a fetch ends its body).
-      pending.then((late): unknown => linked.signal.aborted && discard(late.body)).catch(() => {});
+      pending.then((late): unknown => connection.signal.aborted && discard(late.body)).catch(() => {});
       const response = await Promise.race([pending, givenUp()]);
       // A custom fetch that resolves to no Response (undefined, as a mock set up with mockResolvedValueOnce gives from its
       // second call on, or an object without headers: mockResolvedValue({ ok: true })) would fail every attempt alike
@@ -479,13 +490,13 @@ export function startSession(target: URL, options: ConnectOptions, sink: Session
       reader = current;
       // A fetch that ignores the signal may answer after close() or the watchdog: the finally cancels this body
       // (aborting a fetch ends its body), and a watchdog reconnection reports its TimeoutError.
-      if (linked.signal.aborted) return connection.signal.reason;
+      if (connection.signal.aborted) return connection.signal.reason;
       // Reconnections ask the final URL (EventSource's) only where a redirect cannot have changed the method: asked
       // again with POST and its body, the URL a 303 led to may answer 405, which ends the stream (decision 0149).
       const final = sink.open?.(response);
       if (final && safe) url = final;
       // An open listener closed it: no onOpen for a connection the user closed (as no onReconnect after an error one).
-      if (linked.signal.aborted) return;
+      if (connection.signal.aborted) return;
       // A throwing onOpen ends the stream with its error, as onReconnect and onError do (not a reconnect).
       fatal = true;
       onOpen?.({ response });
@@ -505,9 +516,9 @@ export function startSession(target: URL, options: ConnectOptions, sink: Session
         );
         // The watchdog's reason when it cancelled the body, else undefined: a normal end.
         if (done) {
-          // Read to its end: the request is complete. Unlinked here, so the finally's abort (0204) does not reach it: that
+          // Read to its end: the request is complete. Let go here, so the finally's abort (0204) does not reach it: that
           // only told a custom fetch's listeners, after every normal end (decision 0209).
-          linked.dispose();
+          request = undefined;
           return connection.signal.reason;
         }
         lastActivity = clock.now();
@@ -532,7 +543,7 @@ export function startSession(target: URL, options: ConnectOptions, sink: Session
     } catch (error) {
       // An abort first: a response the watchdog came for between fetch settling and this attempt taking it had its body
       // cancelled as late, and was refused as used (fatal), ending the stream instead of reconnecting.
-      if (outer.signal.aborted) return undefined;
+      if (closed) return undefined;
       if (connection.signal.aborted) return connection.signal.reason;
       if (fatal) throw error;
       if (isIntegError(error)) return error;
@@ -544,8 +555,8 @@ export function startSession(target: URL, options: ConnectOptions, sink: Session
       release();
       // The attempt's request is aborted as it ends, whatever else ended it: a body discard() cannot cancel (node-fetch's Node
       // stream: a refused 404's, a 200 refused for it) kept its socket open (decision 0204). Not one read to its end (0209).
-      connection.abort();
-      linked.dispose();
+      if (request) connection.abort();
+      request = undefined;
       // An event cut off by the end of the stream is discarded.
       parser.reset();
     }
@@ -555,12 +566,12 @@ export function startSession(target: URL, options: ConnectOptions, sink: Session
     // The first request waits a microtask, as the DOM's waits a task: a source closed at once (React's
     // StrictMode runs an effect, its cleanup and the effect again) sends nothing.
     await 0;
-    while (!outer.signal.aborted) {
+    while (!closed) {
       const error = await connectOnce();
-      if (outer.signal.aborted) break;
+      if (closed) break;
       if (error !== undefined) onError?.(error);
       if (error instanceof SseHttpError) {
-        outer.dispose();
+        finish();
         return sink.end(true, error);
       }
       attempt++;
@@ -579,23 +590,25 @@ export function startSession(target: URL, options: ConnectOptions, sink: Session
       const info: ReconnectInfo = { attempt, delay, error, lastEventId: nextId() ?? '' };
       sink.reconnecting?.(info);
       // Not for a reconnection that will not come: an error listener (or onError) may have closed it.
-      if (!outer.signal.aborted) onReconnect?.(info);
-      try {
-        await sleep(delay, { signal: outer.signal, clock });
-      } catch {
-        break;
-      }
+      if (!closed) onReconnect?.(info);
+      // On the watchdog's timer, which release() clears: close() and the caller's abort end the wait at once.
+      await new Promise<void>((resolve) => {
+        resume = resolve;
+        if (closed) resolve();
+        else watchdog = clock.setTimeout(resolve, delay);
+      });
+      watchdog = undefined;
     }
-    outer.dispose();
+    finish();
     sink.end(false);
   };
   loop().catch((error: unknown) => {
     // Only a throwing hook or sink gets here: stop cleanly and report it as the end.
+    finish();
     release();
-    outer.dispose();
     sink.end(true, error);
   });
 
   // A method, not a getter: an object literal's getter gives each session a hidden class of its own.
-  return { lastEventId: shown, close: () => stop.abort() };
+  return { lastEventId: shown, close: () => stop() };
 }
