@@ -333,6 +333,7 @@ export function queueConformance(runner: ConformanceRunner, options: Conformance
         const a = await queue.push({ v: 1 }, { key: 'user-1' });
         const b = await queue.push({ v: 2 }, { key: 'user-1' });
         expect(b.id).toBe(a.id);
+        expect([a.key, (await queue.get(a.id))?.key]).toEqual(['user-1', 'user-1']);
         expect(b.payload).toEqual({ v: 1 });
         const other = await queue.push({ v: 3 }, { key: 'user-2' });
         expect(other.id === a.id).toBe(false);
@@ -485,8 +486,9 @@ export function queueConformance(runner: ConformanceRunner, options: Conformance
 
       it('holds a delayed job until its delay has passed', async () => {
         const queue = make();
-        await queue.push('later', { delay: 5000 });
+        const later = await queue.push('later', { delay: 5000 });
         await queue.push('now');
+        expect((await queue.get(later.id))?.runAt).toBe(new Date(START + 5000).toISOString());
         expect((await mustNext(queue)).payload).toBe('now');
         expect(await queue.next()).toBe(null);
         expect((await queue.stats()).delayed).toBe(1);
@@ -528,7 +530,8 @@ export function queueConformance(runner: ConformanceRunner, options: Conformance
         const pushed = await queue.push('x');
         const job = await mustNext(queue, 1000);
         await job.ack();
-        expect((await queue.get(pushed.id))?.status).toBe('done');
+        const done = await queue.get(pushed.id);
+        expect([done?.status, done?.attempts]).toEqual(['done', 1]);
         await clock.advance(5000);
         expect(await queue.next()).toBe(null);
         expect(codeOf(await rejection(job.ack()))).toBe('ERR_JOB_SETTLED');
@@ -673,7 +676,8 @@ export function queueConformance(runner: ConformanceRunner, options: Conformance
         const queue = make({ onFailed: (job) => failed.push(job), onDead: (job) => dead.push(job) });
         const pushed = await queue.push('x', { attempts: 3, backoff: { type: 'constant', delay: 1000 } });
         await (await mustNext(queue)).fail(new Error('boom 1'));
-        expect((await queue.get(pushed.id))?.status).toBe('pending');
+        const waiting = await queue.get(pushed.id);
+        expect([waiting?.status, waiting?.lastError]).toEqual(['pending', 'Error: boom 1']);
         expect(await queue.next()).toBe(null);
         await clock.advance(999);
         expect(await queue.next()).toBe(null);
@@ -741,6 +745,7 @@ export function queueConformance(runner: ConformanceRunner, options: Conformance
         expect((await queue.list({ status: 'dead' })).map((j) => j.id)).toEqual([a.id, b.id]);
         await clock.advance(1000);
         expect(await queue.redrive({ ids: [a.id] })).toBe(1);
+        expect((await queue.get(a.id))?.runAt).toBe(new Date(START + 1000).toISOString());
         const again = await mustNext(queue);
         // Redrive keeps what it does not reset: the push time, and the last error for inspection (also after success).
         expect([again.id, again.attempts, again.timestamp, again.lastError, again.stalled]).toEqual([
@@ -1100,24 +1105,30 @@ export function queueConformance(runner: ConformanceRunner, options: Conformance
         const queue = make();
         await queue.pushMany([0, 1, 2, 3, 4, 5]);
         await (await mustNext(queue)).ack();
+        await (await mustNext(queue)).fail(new Error('x'), { retry: false });
         const payloads = async (options: Parameters<Queue['list']>[0]): Promise<unknown[]> =>
           (await queue.list(options)).map((j) => j.payload);
         expect(await payloads({})).toEqual([0, 1, 2, 3, 4, 5]);
         expect(await payloads({ offset: 3, limit: 2 })).toEqual([3, 4]);
-        expect(await payloads({ status: 'pending', offset: 1, limit: 2 })).toEqual([2, 3]);
+        expect(await payloads({ status: 'pending', offset: 1, limit: 2 })).toEqual([3, 4]);
         expect(await payloads({ status: 'done' })).toEqual([0]);
+        expect(await payloads({ status: 'dead' })).toEqual([1]);
         expect(await payloads({ offset: 6 })).toEqual([]);
       });
 
-      it('clean() removes finished jobs of the given status older than the given age', async () => {
+      it('clean() removes finished jobs of the given status that finished more than the given age ago', async () => {
         const queue = make();
         await queue.push('a');
         await queue.push('b', { attempts: 1 });
+        // Pushed a minute before they finish: a store that ages them from the push time removes them too early.
+        await clock.advance(60_000);
         await (await mustNext(queue)).ack();
         await (await mustNext(queue)).fail(new Error('x'));
         await clock.advance(10_000);
         expect(await queue.clean({ status: 'done', olderThan: 20_000 })).toBe(0);
-        expect(await queue.clean({ status: 'done', olderThan: 5000 })).toBe(1);
+        // Finished exactly 10 s ago is not more than 10 s ago.
+        expect(await queue.clean({ status: 'done', olderThan: 10_000 })).toBe(0);
+        expect(await queue.clean({ status: 'done', olderThan: 9999 })).toBe(1);
         expect([(await queue.stats()).total, (await queue.list())[0]?.payload]).toEqual([1, 'b']);
         expect(await queue.clean({ status: 'dead', olderThan: 5000 })).toBe(1);
         expect((await queue.stats()).total).toBe(0);

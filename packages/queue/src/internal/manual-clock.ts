@@ -65,9 +65,8 @@ export function manualClock(start: number, flush: () => Promise<void> = () => tu
   const timers = new Map<number, { at: number; id: number; fn: () => void }>();
   const due = (until: number): { at: number; id: number; fn: () => void } | undefined => {
     let first: { at: number; id: number; fn: () => void } | undefined;
-    for (const t of timers.values())
-      if (t.at <= until && (first === undefined || t.at < first.at || (t.at === first.at && t.id < first.id)))
-        first = t;
+    // A Map iterates in insertion order, which is id order: a strict `<` keeps the first set of timers due at once.
+    for (const t of timers.values()) if (t.at <= until && (first === undefined || t.at < first.at)) first = t;
     return first;
   };
   return {
