@@ -242,73 +242,24 @@ describe.runIf(built)(`node ${process.version} (control)`, () => {
 });
 
 /**
- * The Node LTS lines after CI's own Node 20 (decision 0229): the same scripts, and @integ/queue's conformance kit under
- * node:test against sqliteStore on `node:sqlite`. CI's Node 20 never loads that driver (the store picks it where
- * better-sqlite3 is missing or built for another Node, as it is here: the addon in node_modules is Node 20's).
+ * Also the Node LTS lines after CI's own Node 20 (decision 0229), which run @integ/queue's conformance kit under
+ * node:test against sqliteStore on `node:sqlite` too: CI's Node 20 never loads that driver (the store takes it where
+ * better-sqlite3 is missing or built for another Node, as here: the addon in node_modules is Node 20's).
  */
 const queueDir = join(packagesDir, 'queue');
-for (const runtime of ['node24', 'node26'] as const) {
+for (const runtime of ['bun', 'deno', 'node24', 'node26'] as const) {
   const binary = binaries[runtime];
-  describe.runIf(binary && built)(`node ${binary?.version ?? PINNED[runtime]}`, () => {
-    const name = `node v${binary?.version ?? ''}`;
-    for (const [script, label, count] of SCRIPTS)
-      it(`${script}: ${count}/${count} checks pass and the process exits by itself`, async () => {
-        const result = await run(binary!.path, [script], dir);
-        expect({ code: result.code, killed: result.killed }, result.output).toEqual({
-          code: 0,
-          killed: false,
-        });
-        expect(result.output).toContain(`== ${label} on ${name}: ${count}/${count} pass`);
-      });
-
-    it('breaker-exit.mjs: an open breaker with a 60 s openFor does not hold the process', async () => {
-      const result = await run(binary!.path, ['breaker-exit.mjs'], dir);
-      expect({ code: result.code, killed: result.killed }, result.output).toEqual({ code: 0, killed: false });
-      expect(result.output).toContain('closed>open\nstate open - script done');
-    });
-
-    it('cjs.cjs: the CommonJS entries load through require() and work', async () => {
-      const result = await run(binary!.path, ['cjs.cjs'], dir);
-      expect(result.code, result.output).toBe(0);
-      const line = result.output.split('\n').find((l) => l.startsWith('{'));
-      expect(JSON.parse(line ?? 'null'), result.output).toEqual({
-        v: 'ok',
-        n: 2,
-        open: true,
-        events: ['a'],
-        pending: 1,
-        runtime: 'node',
-      });
-    });
-
-    it("queue's conformance kit under node:test: memoryStore() and sqliteStore() on node:sqlite", async () => {
-      const result = await run(
-        binary!.path,
-        ['--test', '--test-reporter=spec', 'test/node-test-conformance.mjs'],
-        queueDir,
-        120_000,
-        { QUEUE_SQLITE_DRIVER: 'node:sqlite' },
-      );
-      expect({ code: result.code, killed: result.killed }, result.output).toEqual({ code: 0, killed: false });
-      expect(result.output).toContain(
-        `queue store conformance: sqlite driver=node:sqlite on node ${binary!.version} (node:test)`,
-      );
-      // The kit's 53 tests for each store (as under bun test): a suite that registered none would pass with none run.
-      expect(result.output).toMatch(/\n\S* ?pass 106\n/);
-      expect(result.output).toMatch(/\n\S* ?fail 0\n/);
-    });
-  });
-}
-
-for (const runtime of ['bun', 'deno'] as const) {
-  const binary = binaries[runtime];
+  const node = runtime === 'node24' || runtime === 'node26';
   const command = (script: string, extra: readonly string[] = []): string[] =>
-    runtime === 'bun'
-      ? ['run', '--no-install', ...extra, script]
-      : ['run', '-A', '--no-lock', ...extra, script];
+    node
+      ? [...extra, script]
+      : runtime === 'bun'
+        ? ['run', '--no-install', ...extra, script]
+        : ['run', '-A', '--no-lock', ...extra, script];
+  // As checks/lib.mjs names it.
+  const name = node ? `node v${binary?.version}` : `${runtime} ${binary?.version}`;
 
-  describe.runIf(binary && built)(`${runtime} ${binary?.version ?? PINNED[runtime]}`, () => {
-    const version = binary?.version ?? '';
+  describe.runIf(binary && built)(`${node ? 'node' : runtime} ${binary?.version ?? PINNED[runtime]}`, () => {
     for (const [script, label, count] of SCRIPTS)
       it(`${script}: ${count}/${count} checks pass and the process exits by itself`, async () => {
         const result = await run(binary!.path, command(script), dir);
@@ -316,7 +267,7 @@ for (const runtime of ['bun', 'deno'] as const) {
           code: 0,
           killed: false,
         });
-        expect(result.output).toContain(`== ${label} on ${runtime} ${version}: ${count}/${count} pass`);
+        expect(result.output).toContain(`== ${label} on ${name}: ${count}/${count} pass`);
       });
 
     it('breaker-exit.mjs: an open breaker with a 60 s openFor does not hold the process', async () => {
@@ -335,9 +286,30 @@ for (const runtime of ['bun', 'deno'] as const) {
         open: true,
         events: ['a'],
         pending: 1,
-        runtime,
+        runtime: node ? 'node' : runtime,
       });
     });
+
+    if (node)
+      it("queue's conformance kit under node:test: memoryStore() and sqliteStore() on node:sqlite", async () => {
+        const result = await run(
+          binary!.path,
+          ['--test', '--test-reporter=spec', 'test/node-test-conformance.mjs'],
+          queueDir,
+          120_000,
+          { QUEUE_SQLITE_DRIVER: 'node:sqlite' },
+        );
+        expect({ code: result.code, killed: result.killed }, result.output).toEqual({
+          code: 0,
+          killed: false,
+        });
+        expect(result.output).toContain(
+          `queue store conformance: sqlite driver=node:sqlite on node ${binary!.version} (node:test)`,
+        );
+        // The kit's 53 tests for each store (as under bun test): a suite that registered none would pass with none run.
+        expect(result.output).toMatch(/\n\S* ?pass 106\n/);
+        expect(result.output).toMatch(/\n\S* ?fail 0\n/);
+      });
 
     if (runtime === 'deno') {
       it("types.ts: deno check of the packages' .d.ts (a wrong payload type is an error)", async () => {
@@ -353,7 +325,7 @@ for (const runtime of ['bun', 'deno'] as const) {
           dir,
         );
         expect(result.code, result.output).toBe(0);
-        expect(result.output).toContain(`== sse --location on deno ${version}: 2/2 pass`);
+        expect(result.output).toContain(`== sse --location on ${name}: 2/2 pass`);
       });
     }
 
