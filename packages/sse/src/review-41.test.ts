@@ -99,6 +99,32 @@ describe('review 41: what an open connection holds', () => {
     expect(fetchFn).toHaveBeenCalledTimes(1);
   });
 
+  it("a clock whose setTimeout throws for the reconnection wait ends the stream with the clock's error", async () => {
+    const fake = createFakeClock();
+    const broken = new Error('clock broke');
+    const clock = {
+      now: () => fake.now(),
+      setTimeout: (fn: () => void, ms: number) => {
+        if (ms === 5000) throw broken;
+        return fake.setTimeout(fn, ms);
+      },
+      clearTimeout: (handle: unknown) => fake.clearTimeout(handle as never),
+    };
+    const fetchFn = vi.fn(async () => ended());
+    const stream = connect(URL_, { clock, backoff: () => 5000, fetch: fetchFn });
+    const it = stream[Symbol.asyncIterator]();
+    expect((await it.next()).value).toMatchObject({ data: 'a' });
+    // Before review 41 core's sleep() rejected with it and the stream ended as if closed: the error was lost.
+    const next = it.next().then(
+      () => 'resolved',
+      (error: unknown) => error,
+    );
+    await drain();
+    expect(await settledValue(next)).toBe(broken);
+    expect(fake.pendingTimers).toBe(0);
+    expect(fetchFn).toHaveBeenCalledTimes(1);
+  });
+
   it('close() during the reconnection wait ends EventSource at once, no timer left', async () => {
     const clock = createFakeClock();
     const fetchFn = vi.fn(async () => ended());
