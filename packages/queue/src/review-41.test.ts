@@ -7,7 +7,7 @@ import { InvalidArgumentError } from '@integ/core';
 import { type JobRecord, memoryStore, type QueueStore } from '@integ/queue';
 import { type ConformanceOptions, type ConformanceRunner, queueConformance } from '@integ/queue/testing';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { manualClock } from './internal/manual-clock.js';
+import { manualClock, turns } from './internal/manual-clock.js';
 
 type Hook = () => Promise<void> | void;
 
@@ -106,6 +106,27 @@ describe('queueConformance options', () => {
         'accepted',
       );
   });
+
+  it('names what it expected of a runner, createStore and cleanup, and refuses a missing runner or options', () => {
+    const create = (): QueueStore => memoryStore();
+    expect(
+      refusal(() =>
+        queueConformance({ ...runner, afterEach: 1 } as never, { name: 'x', createStore: create }),
+      ),
+    ).toBe("Invalid runner.afterEach: expected a function (your test runner's), received 1");
+    expect(refusal(() => queueConformance(undefined as never, { name: 'x', createStore: create }))).toBe(
+      "Invalid runner.describe: expected a function (your test runner's), received undefined",
+    );
+    expect(refusal(() => queueConformance(runner, undefined as never))).toBe(
+      'Invalid name: expected a string, received undefined',
+    );
+    expect(refusal(() => queueConformance(runner, { name: 'x', createStore: 1 } as never))).toBe(
+      'Invalid createStore: expected a function returning a fresh QueueStore, received 1',
+    );
+    expect(
+      refusal(() => queueConformance(runner, { name: 'x', createStore: create, cleanup: 1 } as never)),
+    ).toBe('Invalid cleanup: expected a function, received 1');
+  });
 });
 
 describe('queueConformance store guard', () => {
@@ -146,6 +167,75 @@ describe('queueConformance store guard', () => {
     for (const hook of test.after) await hook();
     open();
     expect(await body).toBe('conformance (late): store.get() called after its test ended (timed out?)');
+  });
+});
+
+describe('queueConformance store errors', () => {
+  const WORKER = 'process > runs the handler for each job and acks it';
+
+  it('ends a wait that cannot finish with the last store error, an Error by its message and anything else as text', async () => {
+    for (const [thrown, shown] of [
+      [new Error('db down'), 'db down'],
+      ['connection reset', 'connection reset'],
+    ] as const) {
+      const inner = memoryStore();
+      const store: QueueStore = { ...inner, claim: () => Promise.reject(thrown) };
+      const message = await runOne(kitTest({ name: 'down', createStore: () => store }, WORKER));
+      expect(message).toBe(
+        `conformance (down): timed out waiting for three jobs done (last store error: store.claim(): ${shown})`,
+      );
+    }
+  });
+
+  it('ends a wait with no store error in plain words, and says which job or rejection it expected', async () => {
+    const cases: [(inner: QueueStore) => Partial<QueueStore>, string, string][] = [
+      [() => ({ ack: async () => true }), WORKER, 'conformance (odd): timed out waiting for three jobs done'],
+      [
+        () => ({ claim: async () => [] }),
+        'next > holds a delayed job until its delay has passed',
+        'conformance: expected a job, got null',
+      ],
+      [
+        // Fenced by nothing: the stale holder's ack lands on the job another holder has.
+        (inner) => ({
+          ack: async (id, _token, now) => inner.ack(id, (await inner.get(id))?.token ?? 0, now),
+        }),
+        'leases > rejects ack, fail and extend from a stale holder with ERR_LEASE_LOST',
+        'conformance: expected a rejection',
+      ],
+    ];
+    for (const [broken, name, message] of cases)
+      expect(await runOne(kitTest({ name: 'odd', createStore: brokenStore(broken) }, name))).toBe(message);
+  });
+
+  it("bounds a store call on the real timers while the runner's fake timers are on", async () => {
+    vi.useFakeTimers();
+    try {
+      const store: QueueStore = { ...memoryStore(), claim: () => new Promise(() => {}) };
+      const test = kitTest(
+        { name: 'hung', createStore: () => store, callTimeout: 20 },
+        'next > returns null when nothing is due',
+      );
+      expect(await runOne(test)).toBe(
+        'conformance (hung): store.claim() did not settle within 20 ms (every store call must resolve or reject; raise callTimeout for a slow backend)',
+      );
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+});
+
+describe('the kit turns()', () => {
+  it('lets exactly n event-loop turns pass', async () => {
+    const ran: string[] = [];
+    setImmediate(() => {
+      ran.push('first turn');
+      setImmediate(() => ran.push('second turn'));
+    });
+    await turns(0);
+    expect(ran).toEqual([]);
+    await turns(1);
+    expect(ran).toEqual(['first turn']);
   });
 });
 
@@ -191,6 +281,24 @@ describe('the kit turns() under timers faked out of its reach', () => {
     for (const name of names) vi.stubGlobal(name, outOfReach(name));
     return import('./internal/manual-clock.js');
   }
+
+  it("finds the real setImmediate through fake timers installed before it loaded (@sinonjs/fake-timers keeps it as the clock's _setImmediate)", async () => {
+    vi.useFakeTimers();
+    try {
+      const { turns } = await loadedUnder();
+      await expect(turns(2)).resolves.toBe(undefined);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('gives up on a fake whose clock leads back to itself, and takes the timer of when it loaded', async () => {
+    const { turns } = await loadedUnder();
+    const loop = Object.assign(() => {}, { clock: {} as { _setImmediate?: unknown } });
+    loop.clock._setImmediate = loop;
+    vi.stubGlobal('setImmediate', loop);
+    await expect(turns(1)).resolves.toBe(undefined);
+  });
 
   it('takes real setTimeout turns when only setImmediate is faked', async () => {
     const { turns } = await loadedUnder('setImmediate');

@@ -72,7 +72,7 @@ interface Guard {
   readonly store: QueueStore;
   /** Store calls in flight. */
   busy(): boolean;
-  /** Resolves once no store call is in flight (each one settles within the call timeout). */
+  /** Called while busy(): resolves once no store call is in flight (each one settles within the call timeout). */
   idle(): Promise<void>;
   /** The last failed store call, for messages. */
   lastError(): string | undefined;
@@ -136,7 +136,7 @@ function guard(inner: QueueStore, label: string, timeout: number): Guard {
   return {
     store: store as unknown as QueueStore,
     busy: () => inFlight > 0,
-    idle: () => (inFlight === 0 ? Promise.resolve() : new Promise<void>((resolve) => wake.push(resolve))),
+    idle: () => new Promise<void>((resolve) => wake.push(resolve)),
     lastError: () => last,
     end: () => {
       ended = true;

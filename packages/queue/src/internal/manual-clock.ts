@@ -56,10 +56,10 @@ export async function turns(n = 5): Promise<void> {
 }
 
 /**
- * `flush` runs before, between and after the timers `advance` fires; by default 5 event-loop turns. The kit
- * passes one that also waits for store calls in flight, so a store answering over a network keeps up.
+ * `flush` runs before, between and after the timers `advance` fires. The kit passes one that waits for store calls in
+ * flight and then a few event-loop turns, so a store answering over a network keeps up.
  */
-export function manualClock(start: number, flush: () => Promise<void> = () => turns()): ManualClock {
+export function manualClock(start: number, flush: () => Promise<void>): ManualClock {
   let now = start;
   let nextId = 1;
   const timers = new Map<number, { at: number; id: number; fn: () => void }>();
