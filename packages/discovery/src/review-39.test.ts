@@ -5,7 +5,7 @@
  */
 import dgram from 'node:dgram';
 import nodeDns from 'node:dns';
-import { type Clock, InvalidArgumentError, silentLogger, systemClock } from '@integ/core';
+import { type Clock, silentLogger, systemClock } from '@integ/core';
 import {
   balancerFor,
   type EndpointLoad,
