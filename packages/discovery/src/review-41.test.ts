@@ -750,3 +750,31 @@ describe('ejections on a clock that stepped back', () => {
     registry.close();
   });
 });
+
+describe('an endpoint changed in place', () => {
+  it('is taken in and told for a change of meta, hostname or priority only, not for the same answer', async () => {
+    const answers = [
+      { meta: { x: '1' } },
+      { meta: { x: '1' } },
+      { meta: { x: '2' } },
+      { meta: { x: '2', y: '3' } },
+      { meta: { x: '2', y: '3' }, hostname: 'a' },
+      { meta: { x: '2', y: '3' }, hostname: 'a', priority: 1 },
+    ];
+    const { registry, heard } = await one(
+      scripted((n) => ({ endpoints: [{ url: 'http://a.test', ...answers[n] }] })),
+    );
+    const told = [heard.length];
+    for (let i = 1; i < answers.length; i++) {
+      await registry.refresh('api');
+      told.push(heard.length);
+    }
+    expect(told).toEqual([1, 1, 2, 3, 4, 5]);
+    expect(registry.endpoints('api')[0]).toMatchObject({
+      meta: { x: '2', y: '3' },
+      hostname: 'a',
+      priority: 1,
+    });
+    registry.close();
+  });
+});
