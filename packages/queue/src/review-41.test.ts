@@ -7,71 +7,20 @@ import { InvalidArgumentError } from '@integ/core';
 import { type JobRecord, memoryStore, type QueueStore } from '@integ/queue';
 import { type ConformanceOptions, type ConformanceRunner, queueConformance } from '@integ/queue/testing';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { collectKit, type KitTest, kitFailures, runOne } from '../test/kit-runner.js';
 import { manualClock, turns } from './internal/manual-clock.js';
 
-type Hook = () => Promise<void> | void;
-
-interface KitTest {
-  readonly name: string;
-  readonly fn: () => Promise<void>;
-  readonly before: Hook[];
-  readonly after: Hook[];
-}
-
-/** The kit's tests and hooks, registered with a runner that only records them (its frames' names joined by ' > '). */
-function collectKit(options: ConformanceOptions): KitTest[] {
-  const tests: KitTest[] = [];
-  const frames: { name: string; before: Hook[]; after: Hook[] }[] = [];
-  queueConformance(
-    {
-      describe(name, fn) {
-        frames.push({ name, before: [], after: [] });
-        fn();
-        frames.pop();
-      },
-      it(name, fn) {
-        tests.push({
-          name: [...frames.slice(1).map((f) => f.name), name].join(' > '),
-          fn,
-          before: frames.flatMap((f) => f.before),
-          after: [...frames].reverse().flatMap((f) => f.after),
-        });
-      },
-      expect: (actual) => ({
-        toBe: (expected) => expect(actual).toBe(expected),
-        toEqual: (expected) => expect(actual).toEqual(expected),
-      }),
-      beforeEach: (fn) => frames.at(-1)?.before.push(fn),
-      afterEach: (fn) => frames.at(-1)?.after.push(fn),
-    },
-    options,
-  );
-  return tests;
-}
-
+/** The kit test named `name` (its describe blocks joined by ' > '), its assertions made with vitest's expect. */
 function kitTest(options: ConformanceOptions, name: string): KitTest {
-  const test = collectKit(options).find((t) => t.name === name);
+  const test = collectKit(options, vitestExpect).find((t) => t.name === name);
   if (test === undefined) throw new Error(`no kit test named ${name}`);
   return test;
 }
 
-/** Runs one kit test as a runner does (hooks around it, after-hooks whatever happened); its error message or undefined. */
-async function runOne(test: KitTest): Promise<string | undefined> {
-  let failure: unknown;
-  try {
-    for (const hook of test.before) await hook();
-    await test.fn();
-  } catch (error) {
-    failure = error;
-  }
-  for (const hook of test.after)
-    await Promise.resolve()
-      .then(hook)
-      .catch((error: unknown) => {
-        failure ??= error;
-      });
-  return failure === undefined ? undefined : String((failure as Error).message ?? failure);
-}
+const vitestExpect: ConformanceRunner['expect'] = (actual) => ({
+  toBe: (expected) => expect(actual).toBe(expected),
+  toEqual: (expected) => expect(actual).toEqual(expected),
+});
 
 const runner: ConformanceRunner = {
   describe() {},
@@ -315,16 +264,6 @@ describe('the kit turns() under timers faked out of its reach', () => {
   });
 });
 
-/** Every kit test that fails against stores made by `createStore`, with its error message. */
-async function kitFailures(createStore: () => QueueStore): Promise<Record<string, string>> {
-  const failed: Record<string, string> = {};
-  for (const test of collectKit({ name: 'broken', createStore })) {
-    const error = await runOne(test);
-    if (error !== undefined) failed[test.name] = error;
-  }
-  return failed;
-}
-
 /** memoryStore() with the methods `broken` returns put over its own. */
 const brokenStore = (broken: (inner: QueueStore) => Partial<QueueStore>) => (): QueueStore => {
   const inner = memoryStore();
@@ -432,12 +371,12 @@ const CAUGHT: Record<keyof typeof HOLES & string, [string, string]> = {
 
 describe('queueConformance rejects the stores it let through before review 41', () => {
   it('passes memoryStore', async () => {
-    expect(await kitFailures(() => memoryStore())).toEqual({});
+    expect(await kitFailures(() => memoryStore(), vitestExpect)).toEqual({});
   });
 
   for (const [name, broken] of Object.entries(HOLES))
     it(`fails a store whose ${name}, in the test that checks it`, async () => {
-      const failed = await kitFailures(brokenStore(broken));
+      const failed = await kitFailures(brokenStore(broken), vitestExpect);
       const [test, message] = CAUGHT[name] ?? ['', ''];
       expect(failed[test]).toBe(message);
     });

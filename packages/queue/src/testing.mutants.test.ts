@@ -4,7 +4,6 @@
  * mutant; each mutant must fail at least one of them (a survivor is a hole in the kit), and the unmutated
  * memoryStore must pass them all (a kit test that fails a correct store is a false alarm).
  */
-import assert from 'node:assert/strict';
 import { InvalidArgumentError } from '@integ/core';
 import {
   type ClaimedRecord,
@@ -14,99 +13,9 @@ import {
   type NewJobRecord,
   type QueueStore,
 } from '@integ/queue';
-import { type ConformanceOptions, type ConformanceRunner, queueConformance } from '@integ/queue/testing';
+import { type ConformanceRunner, queueConformance } from '@integ/queue/testing';
 import { describe, expect, it } from 'vitest';
-
-type Hook = () => Promise<void> | void;
-
-interface KitTest {
-  readonly name: string;
-  readonly fn: () => Promise<void>;
-  readonly before: readonly Hook[];
-  readonly after: readonly Hook[];
-}
-
-/** Registers the kit with a runner that only records its tests and hooks. */
-function collectKit(createStore: () => QueueStore, extra?: Partial<ConformanceOptions>): KitTest[] {
-  const tests: KitTest[] = [];
-  const frames: { name: string; before: Hook[]; after: Hook[] }[] = [];
-  const top = (): { before: Hook[]; after: Hook[] } => {
-    const frame = frames[frames.length - 1];
-    if (frame === undefined) throw new Error('hook outside describe');
-    return frame;
-  };
-  const runner: ConformanceRunner = {
-    describe(name, fn) {
-      frames.push({ name, before: [], after: [] });
-      fn();
-      frames.pop();
-    },
-    it(name, fn) {
-      tests.push({
-        name: [...frames.slice(1).map((f) => f.name), name].join(' > '),
-        fn,
-        before: frames.flatMap((f) => f.before),
-        after: [...frames].reverse().flatMap((f) => f.after),
-      });
-    },
-    // node:assert, as the README shows for node:test: the kit must not lean on vitest's matchers.
-    expect: (actual) => ({
-      toBe: (expected) =>
-        assert.ok(Object.is(actual, expected), `expected ${String(expected)}, got ${String(actual)}`),
-      toEqual: (expected) => assert.deepStrictEqual(actual, expected),
-    }),
-    beforeEach: (fn) => top().before.push(fn),
-    afterEach: (fn) => top().after.push(fn),
-  };
-  queueConformance(runner, { name: 'mutant', createStore, ...extra });
-  return tests;
-}
-
-/** Real-time bound on one kit test, so a mutant that hangs a test is a failure, not a stuck run. */
-const WATCHDOG_MS = 5000;
-
-async function runOne(test: KitTest): Promise<string | undefined> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const watchdog = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`watchdog: over ${WATCHDOG_MS} ms`)), WATCHDOG_MS);
-  });
-  // As runners do: after-hooks run whatever the test did; the test's own error is the one reported.
-  const body = async (): Promise<void> => {
-    let failure: { error: unknown } | undefined;
-    try {
-      for (const hook of test.before) await hook();
-      await test.fn();
-    } catch (error) {
-      failure = { error };
-    }
-    for (const hook of test.after)
-      await Promise.resolve()
-        .then(hook)
-        .catch((error: unknown) => {
-          failure ??= { error };
-        });
-    if (failure !== undefined) throw failure.error;
-  };
-
-  try {
-    await Promise.race([body(), watchdog]);
-    return undefined;
-  } catch (error) {
-    return error instanceof Error ? error.message.split('\n')[0] : String(error);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/** The kit tests that fail against stores made by `createStore`, with their first error line. */
-async function failures(createStore: () => QueueStore): Promise<Map<string, string>> {
-  const failed = new Map<string, string>();
-  for (const test of collectKit(createStore)) {
-    const error = await runOne(test);
-    if (error !== undefined) failed.set(test.name, error);
-  }
-  return failed;
-}
+import { collectKit, kitFailures, runOne } from '../test/kit-runner.js';
 
 // ---------------------------------------------------------------------------------------------------
 // Mutant building blocks
@@ -663,13 +572,13 @@ const MUTANTS: Record<string, Mutation> = {
 
 describe('queueConformance (mutation test of the kit)', () => {
   it('passes the unmutated memoryStore', async () => {
-    expect(Object.fromEntries(await failures(() => memoryStore()))).toEqual({});
+    expect(await kitFailures(() => memoryStore())).toEqual({});
   });
 
   for (const [name, mutation] of Object.entries(MUTANTS)) {
     it(`kills the mutant: ${name}`, async () => {
-      const failed = await failures(mutant(mutation));
-      expect(failed.size, `no kit test failed the mutant "${name}"`).toBeGreaterThan(0);
+      const failed = await kitFailures(mutant(mutation));
+      expect(Object.keys(failed).length, `no kit test failed the mutant "${name}"`).toBeGreaterThan(0);
     });
   }
 });
@@ -683,8 +592,10 @@ describe('queueConformance (a broken store as a user meets it)', () => {
   ): Promise<{ errors: (string | undefined)[]; closed: number; cleaned: number; ms: number }> {
     let closed = 0;
     let cleaned = 0;
-    const kit = collectKit(
-      createStore ??
+    const kit = collectKit({
+      name: 'mutant',
+      createStore:
+        createStore ??
         (() => {
           const inner = memoryStore();
           return {
@@ -695,13 +606,11 @@ describe('queueConformance (a broken store as a user meets it)', () => {
             ...broken(inner),
           };
         }),
-      {
-        callTimeout: 50,
-        cleanup: () => {
-          cleaned += 1;
-        },
+      callTimeout: 50,
+      cleanup: () => {
+        cleaned += 1;
       },
-    );
+    });
     const tests = names.map((name) => kit.find((t) => t.name === name));
     expect(tests.includes(undefined)).toBe(false);
     const started = Date.now();
@@ -787,12 +696,13 @@ describe('queueConformance (a broken store as a user meets it)', () => {
         store[name] = (...args: unknown[]) => later(fn(...args));
       return store as unknown as QueueStore;
     };
-    const failed = new Map<string, string>();
-    for (const test of collectKit(slow).filter((t) => !t.name.startsWith('redrive (many)'))) {
+    const failed: Record<string, string> = {};
+    for (const test of collectKit({ name: 'mutant', createStore: slow })) {
+      if (test.name.startsWith('redrive (many)')) continue;
       const error = await runOne(test);
-      if (error !== undefined) failed.set(test.name, error);
+      if (error !== undefined) failed[test.name] = error;
     }
-    expect(Object.fromEntries(failed)).toEqual({});
+    expect(failed).toEqual({});
   });
 
   it('refuses a runner or options of the wrong shape with InvalidArgumentError', () => {
