@@ -3,7 +3,7 @@
  * costs ~0.5-1 kB with its listener maps: these tests keep the three a connection no longer makes from coming back, and
  * pin the close and abort paths the change rewrote.
  */
-import { connect, EventSource } from '@integ/sse';
+import { type ConnectOptions, connect, EventSource } from '@integ/sse';
 import { createFakeClock, drain, settledValue, trackedAbortController } from '@integ/testing';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 
@@ -21,6 +21,24 @@ const open = (): Response =>
 /** A response with one event whose body then ends: the client waits its backoff and reconnects. */
 const ended = (): Response =>
   new Response('data: a\n\n', { headers: { 'content-type': 'text/event-stream' } });
+
+/**
+ * A connect() stream whose body ended after one event: the first event read, the client in its reconnection wait
+ * and the consumer waiting for the next event (`next` settles with what that read gave, an error as a value).
+ */
+async function waitingToReconnect(
+  options: Omit<ConnectOptions, 'fetch'>,
+): Promise<{ fetchFn: ReturnType<typeof vi.fn>; next: Promise<unknown> }> {
+  const fetchFn = vi.fn(async () => ended());
+  const it = connect(URL_, { ...options, fetch: fetchFn })[Symbol.asyncIterator]();
+  expect((await it.next()).value).toMatchObject({ data: 'a' });
+  const next = it.next().then(
+    () => 'resolved',
+    (error: unknown) => error,
+  );
+  await drain();
+  return { fetchFn, next };
+}
 
 /** Counts the AbortControllers made while it is stubbed in. */
 function countControllers(): { readonly made: number } {
@@ -78,16 +96,12 @@ describe('review 41: what an open connection holds', () => {
   it("the caller's abort during the reconnection wait ends it at once: the iteration throws the reason, no timer or listener left", async () => {
     const clock = createFakeClock();
     const caller = trackedAbortController();
-    const fetchFn = vi.fn(async () => ended());
-    const stream = connect(URL_, { clock, signal: caller.signal, backoff: () => 60_000, fetch: fetchFn });
-    const it = stream[Symbol.asyncIterator]();
-    expect((await it.next()).value).toMatchObject({ data: 'a' });
     // The body ended: the client waits 60 s, and the consumer waits for the next event.
-    const next = it.next().then(
-      () => 'resolved',
-      (error: unknown) => error,
-    );
-    await drain();
+    const { fetchFn, next } = await waitingToReconnect({
+      clock,
+      signal: caller.signal,
+      backoff: () => 60_000,
+    });
     expect(clock.pendingTimers).toBe(1);
     expect(caller.listeners).toBe(1);
     const reason = new Error('user left');
@@ -110,16 +124,8 @@ describe('review 41: what an open connection holds', () => {
       },
       clearTimeout: (handle: unknown) => fake.clearTimeout(handle as never),
     };
-    const fetchFn = vi.fn(async () => ended());
-    const stream = connect(URL_, { clock, backoff: () => 5000, fetch: fetchFn });
-    const it = stream[Symbol.asyncIterator]();
-    expect((await it.next()).value).toMatchObject({ data: 'a' });
     // Before review 41 core's sleep() rejected with it and the stream ended as if closed: the error was lost.
-    const next = it.next().then(
-      () => 'resolved',
-      (error: unknown) => error,
-    );
-    await drain();
+    const { fetchFn, next } = await waitingToReconnect({ clock, backoff: () => 5000 });
     expect(await settledValue(next)).toBe(broken);
     expect(fake.pendingTimers).toBe(0);
     expect(fetchFn).toHaveBeenCalledTimes(1);
