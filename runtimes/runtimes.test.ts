@@ -5,11 +5,12 @@
  * under `bun test` (with and without bun:test's fake timers). Review 36 (decision 0222) runs core + retry, breaker
  * and sse's parsers in a Chromium page and a workerd module worker too (hosted.ts), plus what only those have: CORS
  * in front of Retry-After, module-scope state across workerd requests; and (decision 0223) all of sse in workerd,
- * against the host's streaming relay, with Node as the control. Each script in checks/ prints `ok`/`FAIL` per
- * check and `== <name> on <runtime>: N/N pass`; this file runs them and pins N.
+ * against the host's streaming relay, with Node as the control. Review 41 (decision 0229) runs the Bun/Deno set on
+ * Node 24 and 26 too, with queue's kit on node:sqlite. Each script in checks/ prints `ok`/`FAIL` per check and
+ * `== <name> on <runtime>: N/N pass`; this file runs them and pins N.
  *
  * Needs the built dist/ (`corepack pnpm build`; CI's `pnpm check` builds) and the binaries: INTEG_BUN / INTEG_DENO /
- * INTEG_WORKERD, else the cache .ci/setup.d/runtimes.sh installs into; INTEG_CHROMIUM, else /usr/bin/chromium. Without them the file skips loudly; CI sets
+ * INTEG_WORKERD / INTEG_NODE24 / INTEG_NODE26, else the cache .ci/setup.d/runtimes.sh installs into; INTEG_CHROMIUM, else /usr/bin/chromium. Without them the file skips loudly; CI sets
  * INTEG_REQUIRE_SERVICES=1, which turns that skip into a failure.
  */
 import { execFile, spawnSync } from 'node:child_process';
