@@ -304,7 +304,7 @@ export function startSession(target: URL, options: ConnectOptions, sink: Session
     reader = undefined;
     Promise.resolve().then(abandon);
   };
-  // The attempt in progress's request: close() and the caller's abort abort it. One controller per connection, no
+  // The attempt in progress's request: close() and the caller's abort abort it. One controller per attempt, no
   // session-wide one linked to it: each AbortSignal costs ~0.5-1 kB with its listener maps (decision 0227).
   let request: AbortController | undefined;
   // Set once the session is over: closed, aborted or failed.
