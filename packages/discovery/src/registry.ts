@@ -525,7 +525,7 @@ class Service {
 
   /** Takes an answer in; says whether the endpoint list changed. */
   private apply(snapshot: Snapshot): boolean {
-    const seen = new Set<string>();
+    const seen = new Map<string, Endpoint>();
     let changed = false;
     let cut = 0;
     let invalid = 0;
@@ -534,6 +534,8 @@ class Service {
       snapshot.endpoints.length > this.maxEndpoints
         ? [...snapshot.endpoints].sort((a, b) => tier(a) - tier(b))
         : snapshot.endpoints;
+    // Read whole before anything is changed: an entry whose getter throws (a Proxy) turns the answer down, and
+    // read in the same loop it did so with the entries before it in state, health-checked but never served.
     for (const init of inits) {
       let url: string;
       try {
@@ -547,8 +549,19 @@ class Service {
         cut++;
         continue;
       }
-      seen.add(url);
-      const endpoint = makeEndpoint(this.name, url, init);
+      seen.set(url, makeEndpoint(this.name, url, init));
+    }
+    // Nothing usable is a failed lookup (the last endpoints kept), as consul() and etcd() say: a broken
+    // source must not empty the service. An empty list still empties it.
+    if (invalid && !seen.size)
+      throw new DiscoverySourceError(this.source.kind, `no valid URL in the answer (${invalid} invalid)`);
+    // One line per answer, not per entry: an answer can hold thousands (as consul() does).
+    if (invalid + cut)
+      this.shared.logger.warn(
+        { service: this.name, source: this.source.kind, kept: seen.size, invalid, cut },
+        'discovery answer: invalid URLs skipped, or cut to maxEndpoints',
+      );
+    for (const [url, endpoint] of seen) {
       const existing = this.states.get(url);
       if (existing === undefined) {
         const state: EndpointState = {
@@ -577,16 +590,6 @@ class Service {
         changed = true;
       }
     }
-    // Nothing usable is a failed lookup (the last endpoints kept), as consul() and etcd() say: a broken
-    // source must not empty the service. An empty list still empties it.
-    if (invalid && !seen.size)
-      throw new DiscoverySourceError(this.source.kind, `no valid URL in the answer (${invalid} invalid)`);
-    // One line per answer, not per entry: an answer can hold thousands (as consul() does).
-    if (invalid + cut)
-      this.shared.logger.warn(
-        { service: this.name, source: this.source.kind, kept: seen.size, invalid, cut },
-        'discovery answer: invalid URLs skipped, or cut to maxEndpoints',
-      );
     for (const [url, state] of this.states) {
       if (seen.has(url)) continue;
       this.states.delete(url);

@@ -718,10 +718,13 @@ describe('timers and listeners after close()', () => {
       healthCheck: { check: async () => checked.push(clock.now()) > 0, interval: 1000, jitter: 0 },
     });
     await clock.advance(0);
-    expect(checked).toEqual([0]);
+    // Review 42: an answer turned down puts none of its entries in state, so a.test is not checked at all (it was
+    // once, then by a timer close() did not stop).
+    expect(checked).toEqual([]);
     registry.close();
+    expect(clock.pendingTimers).toBe(0);
     await clock.advance(5000);
-    expect(checked).toEqual([0]);
+    expect(checked).toEqual([]);
   });
 });
 
