@@ -568,6 +568,35 @@ const MUTANTS: Record<string, Mutation> = {
       return results;
     },
   }),
+  // Added by review 42: each caught by a kit test that caught no broken store before (see CAUGHT_BY).
+  // SQL's SUM(CASE ...) over no rows is NULL, not 0; and null + null is 0, so a total alone does not show it.
+  'stats of an empty queue are null, not 0 (SUM over no rows)': (inner) => ({
+    stats: async (queue, now) => {
+      const s = await inner.stats(queue, now);
+      if (s.pending + s.processing + s.done + s.dead > 0) return s;
+      const none = null as unknown as number;
+      return { ...s, pending: none, processing: none, done: none, dead: none, delayed: none };
+    },
+  }),
+  // A claim that reads the first row of an empty result (a Lua script indexing an empty pop, PL/pgSQL's SELECT
+  // INTO STRICT) throws instead of answering [].
+  'claim rejects when nothing is due': (inner) => ({
+    claim: async (queue, options) => {
+      const records = await inner.claim(queue, options);
+      if (records.length === 0) throw new Error('claim: no row to take');
+      return records;
+    },
+  }),
+  // Payload text stored as Latin-1 (a MySQL latin1 column) below the size limit: already in the catalogue as
+  // 'payload text mangled (UTF-8 read as Latin-1)', pinned to the kit's size-limit test in CAUGHT_BY.
+};
+
+/** Broken stores that a given kit test must fail: each is the store bug that kit test is there to catch. */
+const CAUGHT_BY: Record<string, string> = {
+  'stats of an empty queue are null, not 0 (SUM over no rows)':
+    'push > refuses payloads that are not JSON, and stores nothing',
+  'payload text mangled (UTF-8 read as Latin-1)': 'push > refuses a payload over maxPayloadBytes',
+  'claim rejects when nothing is due': 'next > returns null when nothing is due',
 };
 
 describe('queueConformance (mutation test of the kit)', () => {
@@ -579,6 +608,8 @@ describe('queueConformance (mutation test of the kit)', () => {
     it(`kills the mutant: ${name}`, async () => {
       const failed = await kitFailures(mutant(mutation));
       expect(Object.keys(failed).length, `no kit test failed the mutant "${name}"`).toBeGreaterThan(0);
+      const by = CAUGHT_BY[name];
+      if (by !== undefined) expect(Object.keys(failed), `"${by}" passed the mutant "${name}"`).toContain(by);
     });
   }
 });
