@@ -587,8 +587,8 @@ const MUTANTS: Record<string, Mutation> = {
       return records;
     },
   }),
-  // Payload text stored as Latin-1 (a MySQL latin1 column) below the size limit: already in the catalogue as
-  // 'payload text mangled (UTF-8 read as Latin-1)', pinned to the kit's size-limit test in CAUGHT_BY.
+  // The store bugs of two more such kit tests were in the catalogue already, pinned to them in CAUGHT_BY: payload text
+  // stored as Latin-1 (the size-limit test) and a release that keeps the attempt (queue.close() with a claim in flight).
 };
 
 /** Broken stores that a given kit test must fail: each is the store bug that kit test is there to catch. */
@@ -597,6 +597,8 @@ const CAUGHT_BY: Record<string, string> = {
     'push > refuses payloads that are not JSON, and stores nothing',
   'payload text mangled (UTF-8 read as Latin-1)': 'push > refuses a payload over maxPayloadBytes',
   'claim rejects when nothing is due': 'next > returns null when nothing is due',
+  'release keeps the attempt':
+    'process > queue.close() closes its workers, returns the jobs of their claim in flight to pending, and refuses pushes',
 };
 
 describe('queueConformance (mutation test of the kit)', () => {

@@ -1066,12 +1066,16 @@ export function queueConformance(runner: ConformanceRunner, options: Conformance
         expect(codeOf(await rejection(second.ack()))).toBe('ERR_JOB_SETTLED');
       });
 
-      it('queue.close() closes its workers and refuses pushes', async () => {
+      it('queue.close() closes its workers, returns the jobs of their claim in flight to pending, and refuses pushes', async () => {
         const queue = make<string>();
+        const pushed = await queue.push('claimed as close() began', { attempts: 1 });
+        // The worker's first claim is in flight when close() begins: it gives the job back unstarted (store.release).
         const worker = queue.process(async () => {});
         await queue.close();
         expect(worker.closed).toBe(true);
         expect(codeOf(await rejection(queue.push('x')))).toBe('ERR_QUEUE_CLOSED');
+        const job = await store.get(pushed.id);
+        expect([job?.status, job?.attempts]).toEqual(['pending', 0]);
       });
     });
 
