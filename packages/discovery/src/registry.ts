@@ -898,12 +898,23 @@ class Service {
     };
   }
 
-  close(): void {
+  /** Stops everything of the service; what throws meanwhile (a clock's clearTimeout) goes to `errors`. */
+  close(errors: unknown[]): void {
     this.closed = true;
-    if (this.sweepTimer !== undefined) this.shared.clock.clearTimeout(this.sweepTimer);
-    if (this.refreshTimer !== undefined) this.shared.clock.clearTimeout(this.refreshTimer);
-    for (const state of this.list) this.stopCheck(state);
-    // Closing is best effort: a throw is dropped, and so is the rejection of an async close().
+    // Every timer is cleared whatever clearing one threw: a throw left the others armed, the lookup in flight and
+    // ready() waiting, the checks in flight running, and the services after this one open.
+    const timers = [this.sweepTimer, this.refreshTimer];
+    for (const { health } of this.states.values()) {
+      health.controller?.abort();
+      timers.push(health.timer);
+    }
+    for (const timer of timers)
+      try {
+        if (timer !== undefined) this.shared.clock.clearTimeout(timer);
+      } catch (error) {
+        errors.push(error);
+      }
+    // Closing the source is best effort: a throw is dropped, and so is the rejection of an async close().
     void (async () => this.resolver?.close?.())().catch(() => {});
     const error = closedError(this.name);
     this.stop?.(error);
@@ -1077,10 +1088,14 @@ export function createRegistry(options: RegistryOptions): Registry {
     services.set(name, new Service(name, source, merged, shared));
   }
   const names = [...services.keys()].sort();
+  // Every service is closed, even after one threw (a clock whose clearTimeout throws); then the first error is
+  // thrown, as a fake clock's advance() does (docs/decisions/0230).
   const close = (): void => {
     if (controller.signal.aborted) return;
     controller.abort(closedError('*'));
-    for (const service of services.values()) service.close();
+    const errors: unknown[] = [];
+    for (const service of services.values()) service.close(errors);
+    if (errors.length) throw errors[0];
   };
   for (const service of services.values())
     try {
@@ -1088,7 +1103,10 @@ export function createRegistry(options: RegistryOptions): Registry {
     } catch (error) {
       // A source whose open() throws: the services started before it must not run on with no registry to close.
       // Its error is masked as a failed lookup's is (a TimeoutError may quote a URL with credentials).
-      close();
+      // open()'s error, not one of closing (a clock's): open() is what failed.
+      try {
+        close();
+      } catch {}
       throw sourceError(error as IntegError, service.source.kind);
     }
 

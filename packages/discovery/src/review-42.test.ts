@@ -1,10 +1,12 @@
 /**
  * Review round 42: an answer is taken in whole or not at all (an entry whose fields cannot be read turned the answer
- * down after the entries before it were put in state, with health checks that close() left running). Each test was
- * seen failing on the registry.ts before the fix. Time is a fake clock.
+ * down after the entries before it were put in state, with health checks that close() left running), and close()
+ * closes every service even when a step throws (a clock whose clearTimeout throws stopped it at the first service).
+ * Each test was seen failing on the registry.ts before its fix. Time is a fake clock.
  */
+import type { Clock } from '@integ/core';
 import { createRegistry, type EndpointInit, type Snapshot, type Source } from '@integ/discovery';
-import { createFakeClock } from '@integ/testing';
+import { createFakeClock, drain, settledValue } from '@integ/testing';
 import { describe, expect, it } from 'vitest';
 
 /** A source whose n-th lookup (from 0) answers `answer(n)`; `closed` counts its resolver's close() calls. */
@@ -140,5 +142,119 @@ describe('taking an answer in: whole or not at all', () => {
     expect(registry.endpoints('api').map((e) => e.url)).toEqual(['http://a.test', 'http://b.test']);
     registry.close();
     expect(clock.pendingTimers).toBe(0);
+  });
+});
+
+describe('close() with a clock whose clearTimeout throws', () => {
+  /** A fake clock whose clearTimeout, once `armed`, clears and then throws (a wrapped timer API with a bug). */
+  function throwingClearClock() {
+    const clock = createFakeClock();
+    const state = { armed: false, thrown: 0 };
+    const broken: Clock = {
+      now: () => clock.now(),
+      setTimeout: (fn, ms) => clock.setTimeout(fn, ms),
+      clearTimeout: (handle) => {
+        clock.clearTimeout(handle);
+        if (state.armed) throw new Error(`clearTimeout failed (${++state.thrown})`);
+      },
+    };
+    return { clock, broken, state };
+  }
+
+  it('closes every service and every source, then throws the first error', async () => {
+    const { clock, broken, state } = throwingClearClock();
+    const sources = ['a', 'b', 'c'].map((s) =>
+      scripted(() => ({ endpoints: [{ url: `http://${s}.test` }] })),
+    );
+    const registry = createRegistry({
+      services: {
+        a: { source: sources[0] as Source },
+        b: { source: sources[1] as Source },
+        c: { source: sources[2] as Source },
+      },
+      clock: broken,
+      healthCheck: { check: async () => true },
+    });
+    await registry.ready();
+    await clock.advance(0);
+    state.armed = true;
+    expect(() => registry.close()).toThrow('clearTimeout failed (1)');
+    expect(sources.map((s) => s.closed)).toEqual([1, 1, 1]);
+    expect(clock.pendingTimers).toBe(0);
+    for (const name of ['a', 'b', 'c'])
+      await expect(registry.refresh(name)).rejects.toThrow('the registry was closed');
+    // Closed once: a second close() does nothing, and throws nothing.
+    expect(() => registry.close()).not.toThrow();
+    expect(sources.map((s) => s.closed)).toEqual([1, 1, 1]);
+  });
+
+  it('ends every lookup in flight and every ready() waiting, in each service', async () => {
+    const { clock, broken, state } = throwingClearClock();
+    const waiting: Source = {
+      kind: 'test',
+      description: 'a source that never answers',
+      open: () => ({ resolve: () => new Promise<Snapshot>(() => {}) }),
+    };
+    const registry = createRegistry({
+      services: { a: { source: waiting }, b: { source: waiting }, c: { urls: ['http://c.test'] } },
+      clock: broken,
+    });
+    const outcome = (promise: Promise<unknown>) =>
+      promise.then(
+        () => 'settled',
+        (error: Error) => error.message,
+      );
+    const lookups = ['a', 'b'].map((name) => outcome(registry.refresh(name)));
+    const ready = ['a', 'b'].map((name) => outcome(registry.ready(name)));
+    await drain();
+    state.armed = true;
+    expect(() => registry.close()).toThrow('clearTimeout failed (1)');
+    const closed = (name: string) => `No endpoint for service "${name}": the registry was closed`;
+    expect(await settledValue(Promise.all([...lookups, ...ready]))).toEqual([
+      closed('a'),
+      closed('b'),
+      closed('a'),
+      closed('b'),
+    ]);
+    expect(clock.pendingTimers).toBe(0);
+  });
+
+  it('aborts every health check in flight', async () => {
+    const { clock, broken, state } = throwingClearClock();
+    const signals: AbortSignal[] = [];
+    const registry = createRegistry({
+      services: { a: { urls: ['http://a.test', 'http://b.test'] }, b: { urls: ['http://c.test'] } },
+      clock: broken,
+      healthCheck: {
+        check: (_, { signal }) => {
+          signals.push(signal);
+          return new Promise<boolean>(() => {});
+        },
+      },
+    });
+    await clock.advance(0);
+    expect(signals.map((s) => s.aborted)).toEqual([false, false, false]);
+    state.armed = true;
+    expect(() => registry.close()).toThrow('clearTimeout failed (1)');
+    // Disarmed before the checks' own clean-up runs (a later microtask): that is another path.
+    state.armed = false;
+    expect(signals.map((s) => s.aborted)).toEqual([true, true, true]);
+    await drain();
+    expect(clock.pendingTimers).toBe(0);
+  });
+
+  it("throws the error of an open() that threw, not the clock's, when closing the services started before it", () => {
+    const { broken, state } = throwingClearClock();
+    state.armed = true;
+    const failing: Source = {
+      kind: 'test',
+      description: 'a source whose open() throws',
+      open: () => {
+        throw new Error('cannot open');
+      },
+    };
+    expect(() =>
+      createRegistry({ services: { a: { urls: ['http://a.test'] }, b: { source: failing } }, clock: broken }),
+    ).toThrow('cannot open');
   });
 });
