@@ -587,6 +587,26 @@ const MUTANTS: Record<string, Mutation> = {
       return records;
     },
   }),
+  // A multi-row INSERT ... RETURNING promises no order: the queue pairs the i-th answer with the i-th payload.
+  'enqueue answers a batch in another order than given': (inner) => ({
+    enqueue: async (queue, jobs, now) => (await inner.enqueue(queue, jobs, now)).reverse(),
+  }),
+  // Added by review 42 for assertions no other broken store reached (Stryker on testing.ts 251-600).
+  // Answers the new job from the hash it wrote (a Redis store reading fields back unparsed): attempts is text.
+  'enqueue answers attempts as text': (inner) => ({
+    enqueue: async (queue, jobs, now) =>
+      (await inner.enqueue(queue, jobs, now)).map((r) => ({
+        ...r,
+        job: { ...r.job, attempts: String(r.job.attempts) as unknown as number },
+      })),
+  }),
+  // INSERT ... ON CONFLICT DO UPDATE ... RETURNING answers the holder as if inserted: the queue shows the new payload.
+  'a taken key answers created: true': (inner) => ({
+    enqueue: async (queue, jobs, now) =>
+      (await inner.enqueue(queue, jobs, now)).map((r) => ({ ...r, created: true })),
+  }),
+  // Keys kept only in a unique index (a Redis SETNX key) and not on the job: dedupe works, the job shows no key.
+  'key not kept on the job': (inner) => patchReads(inner, (r) => ({ ...r, key: null })),
   // The store bugs of two more such kit tests were in the catalogue already, pinned to them in CAUGHT_BY: payload text
   // stored as Latin-1 (the size-limit test) and a release that keeps the attempt (queue.close() with a claim in flight).
 };
@@ -597,6 +617,13 @@ const CAUGHT_BY: Record<string, string> = {
     'push > refuses payloads that are not JSON, and stores nothing',
   'payload text mangled (UTF-8 read as Latin-1)': 'push > refuses a payload over maxPayloadBytes',
   'claim rejects when nothing is due': 'next > returns null when nothing is due',
+  'enqueue answers a batch in another order than given':
+    'push > pushMany inserts all jobs in order, atomically',
+  'enqueue answers attempts as text':
+    'push > returns { id, timestamp, payload, status, attempts } with an ISO timestamp',
+  'a taken key answers created: true':
+    'push > deduplicates by key while a job with that key is pending or processing',
+  'key not kept on the job': 'push > deduplicates by key while a job with that key is pending or processing',
   'release keeps the attempt':
     'process > queue.close() closes its workers, returns the jobs of their claim in flight to pending, and refuses pushes',
 };
