@@ -607,6 +607,11 @@ const MUTANTS: Record<string, Mutation> = {
   }),
   // Keys kept only in a unique index (a Redis SETNX key) and not on the job: dedupe works, the job shows no key.
   'key not kept on the job': (inner) => patchReads(inner, (r) => ({ ...r, key: null })),
+  // A unique index on the key WHERE status = 'pending' only: a key is free again once its job is claimed.
+  'key freed once its job is claimed': (inner) =>
+    keyRule(async (job, queue) =>
+      (await holderOf(inner, queue, job.key as string))?.status === 'processing' ? 'free' : 'as is',
+    )(inner),
   // The store bugs of two more such kit tests were in the catalogue already, pinned to them in CAUGHT_BY: payload text
   // stored as Latin-1 (the size-limit test) and a release that keeps the attempt (queue.close() with a claim in flight).
 };
@@ -624,6 +629,8 @@ const CAUGHT_BY: Record<string, string> = {
   'a taken key answers created: true':
     'push > deduplicates by key while a job with that key is pending or processing',
   'key not kept on the job': 'push > deduplicates by key while a job with that key is pending or processing',
+  'key freed once its job is claimed':
+    'push > deduplicates by key while a job with that key is pending or processing',
   'release keeps the attempt':
     'process > queue.close() closes its workers, returns the jobs of their claim in flight to pending, and refuses pushes',
 };
