@@ -166,11 +166,12 @@ export function isRetryable(error: unknown): boolean {
 /**
  * What `read` returns, or `undefined` when it throws. What a failure or a value hands retry is read through it:
  * a read that throws (a revoked Proxy, a lazy getter of an RPC error) is no opinion, as in @integ/breaker.
- * Thrown from retry, it replaced the failure with a TypeError after one attempt.
+ * Thrown from retry, it replaced the failure with a TypeError after one attempt. `arg` is handed to `read`, so a
+ * caller's closure need not capture it (decision 0231).
  */
-const safely = <R>(read: () => R): R | undefined => {
+const safely = <R, A>(read: (arg?: A) => R, arg?: A): R | undefined => {
   try {
-    return read();
+    return read(arg);
   } catch {
     return undefined;
   }
@@ -261,17 +262,14 @@ async function attemptAll<T>(
   // (decision 0179). A clock given is still read, as before: a fake or broken one sees the same calls.
   const start = ((deadline < Infinity ? clock : o.clock)?.now() as number) + deadline;
   let expiresAt = start === -Infinity ? NaN : start;
-  const errors: unknown[] = [];
+  // Made at the first failure with room for it alone: an empty `[]` grew to 17 slots at its first push (152 B
+  // held by every call parked in a wait, decision 0231).
+  let errors: unknown[] | undefined;
   let previousDelay = 0;
   let attempt = 0;
   let reason: GiveUpEvent['reason'] | undefined;
   // Cuts the attempt or wait in progress (a no-op between them).
   let stop: (reason: unknown) => void = ignore;
-  // The deadline's timer: from here on every check gives up, and the attempt or wait in progress is cut.
-  const expire = (): void => {
-    expiresAt = -Infinity;
-    stop(new TimeoutError(deadline, 'Retry deadline'));
-  };
   // Set when the clock or a stub signal threw in race() (broken, which is no failed attempt), or when the caller's
   // signal aborted before fn's first call: the loop rethrows the error as is, without onGiveUp.
   let broken: boolean | undefined;
@@ -294,9 +292,22 @@ async function attemptAll<T>(
       let timer: TimerHandle;
       // Set once clock.setTimeout has returned; before, a call back from inside it only marks it (see below).
       let later: unknown;
+      // Settles with `value` when `ok` is given (true: resolve, false: reject). Without it, a cut: by the timer or the
+      // caller, it aborts the attempt and rejects with the reason; with no attempt (a wait, a retryIf) it resolves
+      // instead, and the caller checks `signal.aborted`. One function for both, which is also the timer's callback
+      // and `stop`: a call parked in a wait holds no closure for each (decision 0231). Called back from inside
+      // clock.setTimeout, it only marks the timer fired.
       // Once: a cut attempt settles again when fn throws at once or the deadline found fired cuts it too, and
       // clearing its timer a second time threw on a clock that refuses a handle it no longer knows.
-      const settle = (value: unknown, ok?: boolean): void => {
+      const settle = (value: unknown = timedOut?.(), ok?: boolean): void => {
+        if (ok === undefined) {
+          if (!later) {
+            later = 2;
+            return;
+          }
+          controller?.abort(value);
+          ok = !controller;
+        }
         if (done) return;
         done = 1;
         stop = ignore;
@@ -306,7 +317,7 @@ async function attemptAll<T>(
         // failure; the timer is cleared either way.
         try {
           try {
-            signal?.removeEventListener('abort', onAbort);
+            signal?.removeEventListener('abort', onAbort as () => void);
           } finally {
             clock.clearTimeout(timer);
           }
@@ -316,13 +327,7 @@ async function attemptAll<T>(
           reject(error);
         }
       };
-      // Cut short by the timer or the caller: abort the attempt, reject with the reason and stop waiting for
-      // it. With no attempt (a wait, a retryIf) it resolves instead: the caller checks `signal.aborted`.
-      const cut = (reason: unknown): void => {
-        controller?.abort(reason);
-        settle(reason, !controller);
-      };
-      const onAbort = (): void => cut(abortReason(signal as AbortSignal));
+      const onAbort = signal && ((): void => settle(abortReason(signal)));
       // The timer first: a clock whose setTimeout throws (window.setTimeout called on another object) rejects before
       // any listener is on the caller's signal or fn is called, and the loop rethrows the clock's error instead of
       // taking it for the attempt's failure; so does a stub whose addEventListener (or aborted) throws. A setTimeout
@@ -333,30 +338,28 @@ async function attemptAll<T>(
       // abort seen at that point wins. A signal aborted in a hook (or by the clock, a budget) fires no event any
       // more: check it before listening.
       try {
-        timer =
-          ms < Infinity &&
-          clock.setTimeout(() => {
-            if (later) cut(timedOut?.());
-            else later = 2;
-          }, ms);
+        timer = ms < Infinity && clock.setTimeout(settle, ms);
         if (signal?.aborted) {
+          later = 1;
           // Aborted before fn ran (by a budget, a clock, a hook): this attempt is no call of fn, and none is
           // reported. Before the first call, retry rejects as for an already aborted signal, without onGiveUp.
           if (controller) broken = !--attempt;
-          return onAbort();
+          return (onAbort as () => void)();
         }
-        if (later) cut(timedOut?.());
-        else signal?.addEventListener('abort', onAbort);
-        later = 1;
+        if (later) settle();
+        else {
+          later = 1;
+          signal?.addEventListener('abort', onAbort as () => void);
+        }
       } catch (error) {
         broken = true;
-        return settle(error);
+        return settle(error, false);
       }
       // The deadline cuts attempts and waits, not a retryIf (user code, outside its guarantee). Its timer fired
       // already when the clock called it back at once, before the first attempt was there to cut.
       if (controller || !start) {
-        stop = cut;
-        if (expiresAt === -Infinity) expire();
+        stop = settle;
+        if (expiresAt === -Infinity) settle(new TimeoutError(deadline, 'Retry deadline'));
       }
       if (start)
         try {
@@ -366,10 +369,10 @@ async function attemptAll<T>(
           // settle() take a truthy second argument for success, resolving retry with the error.
           Promise.resolve(start()).then(
             (value) => (done ? drop(value) : settle(value, true)),
-            (error) => settle(error),
+            (error) => settle(error, false),
           );
         } catch (error) {
-          settle(error);
+          settle(error, false);
         }
     });
 
@@ -380,6 +383,12 @@ async function attemptAll<T>(
   // at once if the attempt was cut (only a cut aborts the attempt's signal), else when retry retries or the caller
   // aborts (any other give-up leaves it to the caller, in the RetryError or the error thrown).
   let unread: unknown;
+  // The attempt's context, read by the closures race() calls at once (fn, retryIf), and its controller. Declared
+  // here, not in the loop, and let go before each wait (decision 0231): a block scope that closures capture is a
+  // context object of its own, and a call parked in a wait held the failed attempt's AbortController and signal
+  // (~850 B on Node 20) in it and in the loop's register.
+  let context: AttemptContext;
+  let controller: AbortController | undefined;
   const run = o.retryOnResult
     ? async (context: AttemptContext): Promise<T> => {
         const value = await fn(context);
@@ -401,16 +410,18 @@ async function attemptAll<T>(
   // The deadline is a timer, as the attempt's timeout is: timers run on elapsed time, while `clock.now()` is a
   // wall clock that NTP or a resumed VM can set back (a 10 s deadline then ran for as long as the step). The
   // clock still decides early give-ups (a step forward may end the call early); once the timer has fired,
-  // `expiresAt` is -Infinity and every check below gives up.
-  const deadlineTimer = deadline < Infinity && clock.setTimeout(expire, deadline);
-  // Whether an attempt after a wait of `ms` would start at or after the deadline. Once its timer has fired, yes, also
-  // on a clock that reads NaN (NaN >= -Infinity is false: an attempt started after the deadline, and nothing cut it).
-  const past = (ms: number): boolean =>
-    expiresAt < Infinity && (expiresAt === -Infinity || clock.now() + ms >= expiresAt);
+  // `expiresAt` is -Infinity and every check below gives up. Its callback is made with the timer, only for a deadline:
+  // a call parked in a wait holds no closure it cannot use (decision 0231).
+  const deadlineTimer =
+    deadline < Infinity &&
+    clock.setTimeout((): void => {
+      expiresAt = -Infinity;
+      stop(new TimeoutError(deadline, 'Retry deadline'));
+    }, deadline);
   try {
     while (!reason) {
-      const controller = guarded ? new AbortController() : undefined;
-      const context: AttemptContext = {
+      controller = guarded ? new AbortController() : undefined;
+      context = {
         attempt: ++attempt,
         signal: controller ? controller.signal : neverAbortedSignal(),
       };
@@ -435,7 +446,8 @@ async function attemptAll<T>(
       }
 
       // Failure path: from here on, allocation does not matter.
-      if (errors.push(error) > MAX_KEPT_ERRORS) errors.shift();
+      if (!errors) errors = [error];
+      else if (errors.push(error) > MAX_KEPT_ERRORS) errors.shift();
       // The caller's abort also cuts a pending retryIf (race() then resolves; the next line reports the abort).
       const retryable =
         isRetryable(error) &&
@@ -445,21 +457,22 @@ async function attemptAll<T>(
       else if (!retryable) reason = 'not-retryable';
       else if (attempt >= attempts) reason = 'attempts';
       else {
-        defaultBackoff ??= exponential();
         // Read before safely(): a clock that throws is the caller's bug, not a missing hint. (`instanceof`
         // throws on a revoked Proxy too.) The system clock is left to parseRetryAfter(), whose `now = Date.now()`
         // default reads it for a failure that has `headers` (seconds and retry-after-ms too), not for one without
         // (decision 0179; review-33.test.ts).
-        const now = o.clock?.now();
-        const hint = safely(() =>
-          retryAfterOf(error instanceof RejectedResultError ? error.value : error, now),
+        const hint = safely(
+          (now) => retryAfterOf(error instanceof RejectedResultError ? error.value : error, now),
+          o.clock?.now(),
         );
         // A result above 2^31 - 1 ms is capped (timers would fire at once), a negative or NaN one is a bug.
         const delay = Math.min(
           hint === undefined
             ? check(
                 'backoff result',
-                (o.backoff ?? defaultBackoff)({
+                // Made on first use here, not in a statement before: 4 B gzip (decision 0015).
+                // biome-ignore lint/suspicious/noAssignInExpressions: a lazy default, read and set in one place
+                (o.backoff ?? (defaultBackoff ??= exponential()))({
                   attempt,
                   previousDelay,
                   // Checked as drawn: an integer PRNG waited up to 2^31 - 1 ms whatever the backoff's `max`.
@@ -474,8 +487,12 @@ async function attemptAll<T>(
         // An attempt that would start at or after the deadline could not finish before it: stop now, not later.
         // The instant the wait would end, as the clock adds it, not the time left read back: on a clock at a
         // fraction of a ms `expiresAt - now` may read 500.0000001 where 500 ms are left (decision 0177). No
-        // deadline is never reached, not even by a clock that reads Infinity (Infinity + delay >= Infinity).
-        if (past(delay)) reason = 'deadline';
+        // deadline is never reached, not even by a clock that reads Infinity (Infinity + delay >= Infinity). Once its
+        // timer has fired, every check gives up, also on a clock that reads NaN (NaN >= -Infinity is false: an attempt
+        // started after the deadline, and nothing cut it). Written out here and after the wait, not as a closure:
+        // every call made one and held it through its waits (decision 0231).
+        if (expiresAt < Infinity && (expiresAt === -Infinity || clock.now() + delay >= expiresAt))
+          reason = 'deadline';
         else if (o.budget?.tryRetry() === false) reason = 'budget';
         else {
           // An async hook is not awaited (retry does not wait for a log line); its rejection is dropped by quiet(),
@@ -483,6 +500,7 @@ async function attemptAll<T>(
           quiet(o.onRetry?.({ attempt, delay, error }));
           // A value turned down (or whose retryOnResult threw) is dropped here: cancel its body.
           unread = drop(unread);
+          context = controller = undefined as never;
           // An abort or the deadline ends the wait early (race() resolves), which the next lines report. With a
           // signal or a deadline, a wait of 0 after the 63rd attempt is a 0 ms timer: an fn that fails without I/O,
           // retried with no wait, left the event loop no turn, so an abort (from a timer, a socket) or the deadline's
@@ -491,8 +509,10 @@ async function attemptAll<T>(
           if (delay || (guarded && attempt > 63)) await race(delay);
           previousDelay = delay;
           if (signal?.aborted) reason = 'aborted';
-          // Timers can fire late (a busy event loop): re-check, so no attempt starts at or after the deadline.
-          else if (past(0)) reason = 'deadline';
+          // Timers can fire late (a busy event loop): re-check, so no attempt starts at or after the deadline (the
+          // same check as before the wait, for a wait of 0).
+          else if (expiresAt < Infinity && (expiresAt === -Infinity || clock.now() + 0 >= expiresAt))
+            reason = 'deadline';
         }
       }
     }
@@ -501,7 +521,7 @@ async function attemptAll<T>(
         ? abortReason(signal as AbortSignal)
         : reason === 'not-retryable'
           ? error
-          : new (reason === 'budget' ? RetryBudgetError : RetryError)(attempt, errors, reason);
+          : new (reason === 'budget' ? RetryBudgetError : RetryError)(attempt, errors as unknown[], reason);
     // An abort hands the caller its reason, which carries no value: the body of the one turned down just before
     // is nobody's, cancelled before onGiveUp as on a retry (0170). Any other give-up hands it over (in the
     // RetryError, or the caller's own error), unless onGiveUp throws: retry then rejects with the hook's error.
