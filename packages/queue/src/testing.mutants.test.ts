@@ -612,6 +612,36 @@ const MUTANTS: Record<string, Mutation> = {
     keyRule(async (job, queue) =>
       (await holderOf(inner, queue, job.key as string))?.status === 'processing' ? 'free' : 'as is',
     )(inner),
+  // A unique index on (queue) WHERE key IS NOT NULL, the key column left out: one keyed job per queue.
+  'any key takes the place of any other': disguise('key', (job) => (job.key === null ? null : 'one')),
+  // A unique index on the key WHERE status <> 'dead': a done job keeps its key.
+  'key stays taken by a done job': (inner) => ({
+    enqueue: (queue, jobs, now) =>
+      Promise.all(
+        jobs.map(async (job): Promise<EnqueueResult> => {
+          const done = job.key === null ? [] : await inner.list(queue, { status: 'done', limit: 1_000_000 });
+          const held = done.find((r) => r.key === job.key);
+          if (held !== undefined) return { created: false, job: held };
+          return (await inner.enqueue(queue, [job], now))[0] as EnqueueResult;
+        }),
+      ),
+  }),
+  // Payloads kept in Postgres jsonb, which refuses the escape \u0000 ("unsupported Unicode escape sequence").
+  'payload with \\u0000 refused (a jsonb column)': (inner) => ({
+    enqueue: async (queue, jobs, now) => {
+      if (jobs.some((job) => job.payload.includes('\\u0000')))
+        throw new Error('unsupported Unicode escape sequence');
+      return inner.enqueue(queue, jobs, now);
+    },
+  }),
+  // A backend with a smaller item limit than the queue's 1 MiB default (DynamoDB's 400 KB).
+  'payload over 400 KB refused': (inner) => ({
+    enqueue: async (queue, jobs, now) => {
+      if (jobs.some((job) => Buffer.byteLength(job.payload) > 400_000))
+        throw new Error('Item size has exceeded the maximum allowed size');
+      return inner.enqueue(queue, jobs, now);
+    },
+  }),
   // The store bugs of two more such kit tests were in the catalogue already, pinned to them in CAUGHT_BY: payload text
   // stored as Latin-1 (the size-limit test) and a release that keeps the attempt (queue.close() with a claim in flight).
 };
@@ -631,6 +661,14 @@ const CAUGHT_BY: Record<string, string> = {
   'key not kept on the job': 'push > deduplicates by key while a job with that key is pending or processing',
   'key freed once its job is claimed':
     'push > deduplicates by key while a job with that key is pending or processing',
+  'any key takes the place of any other':
+    'push > deduplicates by key while a job with that key is pending or processing',
+  'key stays taken by a done job':
+    'push > deduplicates by key while a job with that key is pending or processing',
+  'payload with \\u0000 refused (a jsonb column)':
+    'push > returns payloads exactly as pushed: nested data, any character, up to maxPayloadBytes',
+  'payload over 400 KB refused':
+    'push > returns payloads exactly as pushed: nested data, any character, up to maxPayloadBytes',
   'release keeps the attempt':
     'process > queue.close() closes its workers, returns the jobs of their claim in flight to pending, and refuses pushes',
 };
