@@ -277,16 +277,11 @@ async function attemptAll<T>(
   /**
    * Settles at the first of: `start()` settling (when given), `ms` passing, or the caller's `signal` aborting,
    * or (for an attempt or a wait) the deadline's timer. With a `controller` (an attempt), the timer and the
-   * abort reject with `timedOut()` or the signal's reason, abort the attempt with that error and stop awaiting
+   * abort reject with a TimeoutError or the signal's reason, abort the attempt with that error and stop awaiting
    * it; without one (the wait between attempts, a pending `retryIf`) they resolve. Every timer and listener is
    * released as soon as it settles.
    */
-  const race = <R>(
-    ms: number,
-    start?: () => R | PromiseLike<R>,
-    controller?: AbortController,
-    timedOut?: () => unknown,
-  ): Promise<R> =>
+  const race = <R>(ms: number, start?: () => R | PromiseLike<R>, controller?: AbortController): Promise<R> =>
     new Promise((resolve, reject) => {
       let done: unknown;
       let timer: TimerHandle;
@@ -299,13 +294,18 @@ async function attemptAll<T>(
       // clock.setTimeout, it only marks the timer fired.
       // Once: a cut attempt settles again when fn throws at once or the deadline found fired cuts it too, and
       // clearing its timer a second time threw on a clock that refuses a handle it no longer knows.
-      const settle = (value: unknown = timedOut?.(), ok?: boolean): void => {
+      const settle = (value?: unknown, ok?: boolean): void => {
         if (ok === undefined) {
           if (!later) {
             later = 2;
             return;
           }
-          controller?.abort(value);
+          // Called with no reason by the timer: the attempt timed out. Not a default parameter: that also replaced
+          // an `undefined` that fn resolved with or threw. (A cut's reason is never undefined: abortReason makes one.)
+          if (controller) {
+            if (value === undefined) value = new TimeoutError(timeout, `Attempt ${attempt}`);
+            controller.abort(value);
+          }
           ok = !controller;
         }
         if (done) return;
@@ -429,14 +429,7 @@ async function attemptAll<T>(
       else {
         // Started outside the try: a clock that throws is the caller's bug, not a failure of the attempt, so its
         // error rejects retry at once (the finally clears the deadline's timer).
-        const started =
-          controller &&
-          race(
-            timeout,
-            () => run(context),
-            controller,
-            () => new TimeoutError(timeout, `Attempt ${attempt}`),
-          );
+        const started = controller && race(timeout, () => run(context), controller);
         try {
           return await (started || run(context));
         } catch (failure) {

@@ -86,3 +86,34 @@ describe('retry: a call parked in a backoff wait', () => {
     expect(await call).toBeInstanceOf(RetryError);
   });
 });
+
+// settle() became the timer's callback too (decision 0231), which calls it with no reason: a default parameter for
+// that reason also replaced an `undefined` that fn resolved with or failed with by the attempt's TimeoutError.
+describe('retry: an attempt raced against a timeout, a deadline or a signal', () => {
+  const guards = [
+    ['a timeout', { timeout: 30_000 }],
+    ['a deadline', { deadline: 600_000 }],
+    ['a signal', { signal: new AbortController().signal }],
+  ] as const;
+
+  it.each(guards)('resolves with the undefined fn resolved with, with %s', async (_, extra) => {
+    const clock = createFakeClock();
+    await expect(retry(async () => undefined, { clock, ...extra })).resolves.toBeUndefined();
+  });
+
+  it.each(guards)('keeps an undefined failure as it is, with %s', async (_, extra) => {
+    const clock = createFakeClock();
+    const thrown = retry(
+      () => {
+        throw undefined;
+      },
+      { attempts: 1, clock, ...extra },
+    );
+    const rejected = retry(() => Promise.reject(undefined), { attempts: 1, clock, ...extra });
+    for (const call of [thrown, rejected]) {
+      const error = await call.catch((reason: unknown) => reason);
+      expect(error).toBeInstanceOf(RetryError);
+      expect((error as RetryError).errors).toEqual([undefined]);
+    }
+  });
+});
