@@ -318,6 +318,8 @@ class Service {
   private listeners = new Set<(endpoints: readonly Endpoint[]) => void>();
   private sweepTimer: TimerHandle | undefined;
   private refreshTimer: TimerHandle | undefined;
+  // Counts the loop's timers: one that refresh() moved, left armed by a clearTimeout that threw, does nothing.
+  private timers = 0;
   private closed = false;
 
   constructor(name: string, source: Source, options: ServiceOptions, shared: Shared) {
@@ -380,7 +382,9 @@ class Service {
     // The clock waits at most MAX_TIMER: inspect() shows when the lookup really runs.
     delay = Math.min(delay, MAX_TIMER);
     this.nextRefreshAt = clock.now() + delay;
+    const n = ++this.timers;
     this.refreshTimer = clock.setTimeout(() => {
+      if (n !== this.timers) return;
       this.refreshTimer = undefined;
       this.loop(this.refresh());
     }, delay);
@@ -474,7 +478,8 @@ class Service {
     })();
     this.inflightRefresh = run as Promise<void>;
     if (this.refreshTimer !== undefined) {
-      this.shared.clock.clearTimeout(this.refreshTimer);
+      this.timers++;
+      this.clear(this.refreshTimer);
       this.refreshTimer = undefined;
       this.loop(run);
     }
@@ -742,9 +747,22 @@ class Service {
   }
 
   private stopCheck(state: EndpointState): void {
-    if (state.health.timer !== undefined) this.shared.clock.clearTimeout(state.health.timer);
+    this.clear(state.health.timer);
     state.health.timer = undefined;
     state.health.controller?.abort();
+  }
+
+  /**
+   * Clears `timer`. A clock whose clearTimeout throws: close() reports it (in `errors`); elsewhere it is dropped, as a
+   * timer left armed finds nothing to do (a removed endpoint, a finished check, a moved loop). Thrown, it stopped an
+   * endpoint's checks for good (an unhandled rejection) and an answer halfway.
+   */
+  private clear(timer: TimerHandle | undefined, errors?: unknown[]): void {
+    try {
+      if (timer !== undefined) this.shared.clock.clearTimeout(timer);
+    } catch (error) {
+      errors?.push(error);
+    }
   }
 
   private async runCheck(state: EndpointState): Promise<void> {
@@ -774,7 +792,7 @@ class Service {
     } catch (error) {
       problem = describeError(error);
     } finally {
-      clock.clearTimeout(timeout);
+      this.clear(timeout);
       state.health.controller = undefined;
     }
     if (this.closed || state.removed) return;
@@ -908,12 +926,7 @@ class Service {
       health.controller?.abort();
       timers.push(health.timer);
     }
-    for (const timer of timers)
-      try {
-        if (timer !== undefined) this.shared.clock.clearTimeout(timer);
-      } catch (error) {
-        errors.push(error);
-      }
+    for (const timer of timers) this.clear(timer, errors);
     // Closing the source is best effort: a throw is dropped, and so is the rejection of an async close().
     void (async () => this.resolver?.close?.())().catch(() => {});
     const error = closedError(this.name);

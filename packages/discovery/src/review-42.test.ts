@@ -6,7 +6,7 @@
  */
 import type { Clock } from '@integ/core';
 import { createRegistry, type EndpointInit, type Snapshot, type Source } from '@integ/discovery';
-import { createFakeClock, drain, settledValue } from '@integ/testing';
+import { createFakeClock, drain, settledValue, trackUnhandledRejections } from '@integ/testing';
 import { describe, expect, it } from 'vitest';
 
 /** A source whose n-th lookup (from 0) answers `answer(n)`; `closed` counts its resolver's close() calls. */
@@ -34,6 +34,24 @@ function unreadable(url: string, field: keyof EndpointInit): EndpointInit {
       throw new Error(`unreadable ${field}`);
     },
   }) as EndpointInit;
+}
+
+/**
+ * A fake clock whose clearTimeout, once `armed`, clears and then throws (a wrapped timer API with a bug), or with
+ * `clears: false` throws without clearing.
+ */
+function throwingClearClock({ clears = true } = {}) {
+  const clock = createFakeClock();
+  const state = { armed: false, thrown: 0 };
+  const broken: Clock = {
+    now: () => clock.now(),
+    setTimeout: (fn, ms) => clock.setTimeout(fn, ms),
+    clearTimeout: (handle) => {
+      if (clears || !state.armed) clock.clearTimeout(handle);
+      if (state.armed) throw new Error(`clearTimeout failed (${++state.thrown})`);
+    },
+  };
+  return { clock, broken, state };
 }
 
 describe('taking an answer in: whole or not at all', () => {
@@ -146,21 +164,6 @@ describe('taking an answer in: whole or not at all', () => {
 });
 
 describe('close() with a clock whose clearTimeout throws', () => {
-  /** A fake clock whose clearTimeout, once `armed`, clears and then throws (a wrapped timer API with a bug). */
-  function throwingClearClock() {
-    const clock = createFakeClock();
-    const state = { armed: false, thrown: 0 };
-    const broken: Clock = {
-      now: () => clock.now(),
-      setTimeout: (fn, ms) => clock.setTimeout(fn, ms),
-      clearTimeout: (handle) => {
-        clock.clearTimeout(handle);
-        if (state.armed) throw new Error(`clearTimeout failed (${++state.thrown})`);
-      },
-    };
-    return { clock, broken, state };
-  }
-
   it('closes every service and every source, then throws the first error', async () => {
     const { clock, broken, state } = throwingClearClock();
     const sources = ['a', 'b', 'c'].map((s) =>
@@ -257,4 +260,83 @@ describe('close() with a clock whose clearTimeout throws', () => {
       createRegistry({ services: { a: { urls: ['http://a.test'] }, b: { source: failing } }, clock: broken }),
     ).toThrow('cannot open');
   });
+});
+
+describe('a clock whose clearTimeout throws, before close()', () => {
+  it("keeps checking an endpoint, with no unhandled rejection, when clearing a check's time limit throws", async () => {
+    const unhandled = trackUnhandledRejections();
+    const { clock, broken, state } = throwingClearClock();
+    const checked: number[] = [];
+    const registry = createRegistry({
+      services: { api: { urls: ['http://a.test'] } },
+      clock: broken,
+      outlierDetection: false,
+      healthCheck: {
+        interval: 1_000,
+        jitter: 0,
+        check: async () => checked.push(clock.now()) > 0,
+      },
+    });
+    state.armed = true;
+    await clock.advance(3_000);
+    expect(checked).toEqual([0, 1_000, 2_000, 3_000]);
+    expect(registry.inspect('api').endpoints[0]?.health).toMatchObject({
+      status: 'healthy',
+      consecutiveSuccesses: 4,
+    });
+    expect(await unhandled.settled()).toEqual([]);
+    unhandled.stop();
+    state.armed = false;
+    registry.close();
+  });
+
+  it('takes in an answer that removes a checked endpoint whole', async () => {
+    const { clock, broken, state } = throwingClearClock();
+    const registry = createRegistry({
+      services: {
+        api: {
+          source: scripted((n) => ({
+            endpoints:
+              n === 0 ? [{ url: 'http://a.test' }, { url: 'http://b.test' }] : [{ url: 'http://c.test' }],
+          })),
+        },
+      },
+      clock: broken,
+      outlierDetection: false,
+      refreshInterval: 5_000,
+      jitter: 0,
+      healthCheck: { check: async () => true, interval: 1_000, jitter: 0 },
+    });
+    await registry.ready('api');
+    await clock.advance(0);
+    state.armed = true;
+    // The next lookup by the loop (refresh() would clear the loop's timer first: the next test).
+    await clock.advance(5_000);
+    expect(registry.endpoints('api').map((e) => e.url)).toEqual(['http://c.test']);
+    expect(registry.inspect('api')).toMatchObject({ state: 'ready', refreshes: 2 });
+    state.armed = false;
+    registry.close();
+  });
+
+  for (const clears of [true, false])
+    it(`keeps one refresh loop going when refresh() moves its timer (a clearTimeout that throws${clears ? ' after clearing' : ''})`, async () => {
+      const { clock, broken, state } = throwingClearClock({ clears });
+      const source = scripted(() => ({ endpoints: [{ url: 'http://a.test' }], ttlMs: 10_000 }));
+      const registry = createRegistry({
+        services: { api: { source } },
+        clock: broken,
+        outlierDetection: false,
+        minInterval: 0,
+        jitter: 0,
+      });
+      await registry.ready('api');
+      await clock.advance(5_000);
+      state.armed = true;
+      await registry.refresh('api');
+      await clock.advance(30_000);
+      // Answers at 0 (the first), 5 s (refresh()), then every 10 s from there: 15, 25 and 35 s.
+      expect(registry.inspect('api')).toMatchObject({ state: 'ready', refreshes: 5 });
+      state.armed = false;
+      registry.close();
+    });
 });
