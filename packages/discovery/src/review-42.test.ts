@@ -5,9 +5,19 @@
  * Each test was seen failing on the registry.ts before its fix. Time is a fake clock.
  */
 import type { Clock } from '@integ/core';
-import { createRegistry, type EndpointInit, type Snapshot, type Source } from '@integ/discovery';
+import {
+  type CallOutcome,
+  createRegistry,
+  type Endpoint,
+  type EndpointInit,
+  fromEnv,
+  type RegistryOptions,
+  type Snapshot,
+  type Source,
+} from '@integ/discovery';
 import { createFakeClock, drain, settledValue, trackUnhandledRejections } from '@integ/testing';
 import { describe, expect, it } from 'vitest';
+import { refusal } from './internal/test-servers.js';
 
 /** A source whose n-th lookup (from 0) answers `answer(n)`; `closed` counts its resolver's close() calls. */
 function scripted(answer: (n: number) => Snapshot): Source & { closed: number } {
@@ -339,4 +349,129 @@ describe('a clock whose clearTimeout throws, before close()', () => {
       state.armed = false;
       registry.close();
     });
+});
+
+// Stryker 9.6.1 on registry.ts from toSource()'s { source } branch to the end (createRegistry, stripUndefined; lines
+// 983-1179 of a8300dc; fuzz and registry.model tests left out for time): 237 mutants, 217 killed, 19 survived, 1 not
+// covered. The 14 below were each seen failing on their mutant, applied by hand. Equivalent, left: `randomThrew--`
+// for `++` (0 is falsy either way, then never again short of 2^53 draws), and the five `=== undefined ? {} : {...}`
+// of the registry-wide defaults turned to always `{ key: options.key }` (an explicit undefined reads as absent
+// downstream: `?? 'round-robin'`, resolveHealth(undefined), `od ?? {}`, positive()'s fallback).
+describe('createRegistry() options (Stryker survivors)', () => {
+  const create = (options: unknown) => () => createRegistry(options as RegistryOptions);
+  const expected = (setting: string, what: string, received: string) =>
+    `Invalid ${setting}: expected ${what}, received ${received}`;
+
+  it('reads a fromEnv() given as { source } for the service, with the options next to it', () => {
+    const registry = createRegistry({
+      services: {
+        auth: {
+          source: fromEnv({ env: { AUTH_SERVICE: 'http://10.0.0.1:80,http://10.0.0.2:80' } }),
+          balancer: 'random',
+        },
+      },
+      random: () => 0.75,
+    });
+    expect(registry.inspect('auth')).toMatchObject({
+      source: { kind: 'env' },
+      state: 'ready',
+      balancer: 'random',
+    });
+    expect(registry.url('auth')).toBe('http://10.0.0.2:80');
+    registry.close();
+  });
+
+  it('refuses options or services of the wrong kind, and a null logger, naming the setting', () => {
+    const services = { api: 'http://a.test' };
+    const table: [() => unknown, string][] = [
+      // A function is no options object, even with a `services` property.
+      [
+        create(Object.assign(() => {}, { services })),
+        expected('services', 'an object of service configs', 'an object'),
+      ],
+      [create({ services: 42 }), expected('services', 'an object of service configs', '42')],
+      [
+        create({ services: 'http://a.test' }),
+        expected('services', 'an object of service configs', 'a string'),
+      ],
+      [
+        create({ services, logger: null }),
+        expected('logger', 'a pino-style logger ({ debug, info, warn, error })', 'null'),
+      ],
+      ...(['refreshInterval', 'minInterval', 'maxInterval', 'jitter'] as const).map(
+        (name): [() => unknown, string] => [
+          create({ services, [name]: -1 }),
+          expected(
+            name,
+            name === 'jitter' ? 'a number in [0, 1]' : `a number in [${name === 'minInterval' ? 0 : 1}, ∞]`,
+            '-1',
+          ),
+        ],
+      ),
+    ];
+    for (const [make, message] of table) expect(refusal(make).message).toBe(message);
+  });
+
+  it('logs a random that throws with its message as err', async () => {
+    const lines: unknown[][] = [];
+    const none = (): void => {};
+    const registry = createRegistry({
+      services: { api: { urls: ['http://a.test', 'http://b.test'] } },
+      balancer: 'random',
+      random: () => {
+        throw new Error('no entropy');
+      },
+      logger: { debug: none, info: none, warn: none, error: (...args: unknown[]) => lines.push(args) },
+    });
+    registry.url('api');
+    await drain();
+    expect(lines).toEqual([[{ err: 'no entropy' }, 'random failed; used Math.random']]);
+    registry.close();
+  });
+
+  it("aborts the sources' signal on close() with a reason naming no service ('*')", async () => {
+    let signal: AbortSignal | undefined;
+    const registry = createRegistry({
+      services: {
+        api: {
+          source: {
+            kind: 'test',
+            description: 'keeps its signal',
+            open: (context) => {
+              signal = context.signal;
+              return { resolve: async () => ({ endpoints: [] }) };
+            },
+          },
+        },
+      },
+      clock: createFakeClock(),
+    });
+    registry.close();
+    expect(signal?.reason).toMatchObject({
+      code: 'ERR_NO_ENDPOINTS',
+      service: '*',
+      message: 'No endpoint for service "*": the registry was closed',
+    });
+  });
+
+  it('refuses a function as the endpoint or the outcome of report(), whatever its properties, and a Symbol latency', () => {
+    const registry = createRegistry({ services: { api: 'http://a.test' } });
+    const endpoint = registry.pick('api');
+    const fnEndpoint = Object.assign(() => {}, { url: endpoint.url, service: 'api' });
+    const fnOutcome = Object.assign(() => {}, { ok: true, latencyMs: 1 });
+    expect(
+      refusal(() => registry.report(fnEndpoint as unknown as Endpoint, { ok: true, latencyMs: 1 })).message,
+    ).toBe(expected('report endpoint', 'an endpoint returned by pick()', 'a function'));
+    expect(refusal(() => registry.report(endpoint, fnOutcome as unknown as CallOutcome)).message).toBe(
+      expected('report outcome', '{ ok: boolean, latencyMs: number }', 'a function'),
+    );
+    // A latencyMs that cannot be compared with 0 (a Symbol threw a TypeError there) is refused as any non-number.
+    expect(
+      refusal(() => registry.report(endpoint, { ok: true, latencyMs: Symbol('1') as unknown as number }))
+        .message,
+    ).toBe(expected('report outcome.latencyMs', 'a finite number >= 0', 'Symbol(1)'));
+    // None was counted: the endpoint is still in flight once.
+    expect(registry.inspect('api').endpoints[0]?.load.inflight).toBe(1);
+    registry.close();
+  });
 });
