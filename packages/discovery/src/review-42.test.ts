@@ -98,6 +98,28 @@ describe('taking an answer in: whole or not at all', () => {
       expect(clock.pendingTimers).toBe(0);
     });
 
+  it('skips an entry whose url cannot be read (a getter that throws, a revoked Proxy) as invalid', async () => {
+    const { proxy, revoke } = Proxy.revocable({ url: 'http://b.test' }, {});
+    revoke();
+    const warned: unknown[] = [];
+    const none = (): void => {};
+    const registry = createRegistry({
+      services: {
+        api: {
+          source: scripted(() => ({
+            endpoints: [{ url: 'http://a.test' }, proxy as EndpointInit, unreadable('http://c.test', 'url')],
+          })),
+        },
+      },
+      clock: createFakeClock(),
+      logger: { debug: none, info: none, warn: (fields: unknown) => warned.push(fields), error: none },
+    });
+    await registry.ready('api');
+    expect(registry.endpoints('api').map((e) => e.url)).toEqual(['http://a.test']);
+    expect(warned).toEqual([{ service: 'api', source: 'test', kept: 1, invalid: 2, cut: 0 }]);
+    registry.close();
+  });
+
   it('keeps an endpoint as it was when a later entry of the answer cannot be read', async () => {
     const clock = createFakeClock();
     const heard: string[][] = [];
@@ -354,9 +376,10 @@ describe('a clock whose clearTimeout throws, before close()', () => {
 // Stryker 9.6.1 on registry.ts from toSource()'s { source } branch to the end (createRegistry, stripUndefined; lines
 // 983-1179 of a8300dc; fuzz and registry.model tests left out for time): 237 mutants, 217 killed, 19 survived, 1 not
 // covered. The 14 below were each seen failing on their mutant, applied by hand. Equivalent, left: `randomThrew--`
-// for `++` (0 is falsy either way, then never again short of 2^53 draws), and the five `=== undefined ? {} : {...}`
-// of the registry-wide defaults turned to always `{ key: options.key }` (an explicit undefined reads as absent
-// downstream: `?? 'round-robin'`, resolveHealth(undefined), `od ?? {}`, positive()'s fallback).
+// for `++` (0 is falsy either way, then never again short of 2^53 draws). Equivalent, and gone since: the five
+// `=== undefined ? {} : {...}` of the registry-wide defaults turned to always `{ key: options.key }` (an explicit
+// undefined reads as absent downstream: `?? 'round-robin'`, resolveHealth(undefined), `od ?? {}`, positive()'s
+// fallback); the defaults go through stripUndefined() now, as a service's own options do.
 describe('createRegistry() options (Stryker survivors)', () => {
   const create = (options: unknown) => () => createRegistry(options as RegistryOptions);
   const expected = (setting: string, what: string, received: string) =>
