@@ -268,8 +268,8 @@ async function attemptAll<T>(
   let previousDelay = 0;
   let attempt = 0;
   let reason: GiveUpEvent['reason'] | undefined;
-  // Cuts the attempt or wait in progress (a no-op between them).
-  let stop: (reason: unknown) => void = ignore;
+  // Cuts the attempt or wait in progress (a no-op between them); `how` is `ignore`, which marks a cut for settle().
+  let stop: (reason: unknown, how: unknown) => void = ignore;
   // Set when the clock or a stub signal threw in race() (broken, which is no failed attempt), or when the caller's
   // signal aborted before fn's first call: the loop rethrows the error as is, without onGiveUp.
   let broken: boolean | undefined;
@@ -287,26 +287,27 @@ async function attemptAll<T>(
       let timer: TimerHandle;
       // Set once clock.setTimeout has returned; before, a call back from inside it only marks it (see below).
       let later: unknown;
-      // Settles with `value` when `ok` is given (true: resolve, false: reject). Without it, a cut: by the timer or the
-      // caller, it aborts the attempt and rejects with the reason; with no attempt (a wait, a retryIf) it resolves
-      // instead, and the caller checks `signal.aborted`. One function for both, which is also the timer's callback
-      // and `stop`: a call parked in a wait holds no closure for each (decision 0231). Called back from inside
+      // Settles with `value` by `how`, resolve or reject. With anything else, a cut: by the caller or the deadline
+      // (`how` is `ignore`, `value` the reason) or by the timer (whatever a clock hands its callback, which is no
+      // reason: the attempt timed out), it aborts the attempt and rejects; with no attempt (a wait, a retryIf) it
+      // resolves instead, and the caller checks `signal.aborted`. One function for all, which is also the timer's
+      // callback and `stop`: a call parked in a wait holds no closure for each (decision 0231). Hence markers no
+      // clock can hand it: the Clock type lets one call back with arguments (the time, the timer's id), which a
+      // `value, ok` pair took for the reason and for `ok` (review-42.test.ts). Called back from inside
       // clock.setTimeout, it only marks the timer fired.
       // Once: a cut attempt settles again when fn throws at once or the deadline found fired cuts it too, and
       // clearing its timer a second time threw on a clock that refuses a handle it no longer knows.
-      const settle = (value?: unknown, ok?: boolean): void => {
-        if (ok === undefined) {
+      const settle = (value?: unknown, how?: unknown): void => {
+        if (how !== resolve && how !== reject) {
           if (!later) {
             later = 2;
             return;
           }
-          // Called with no reason by the timer: the attempt timed out. Not a default parameter: that also replaced
-          // an `undefined` that fn resolved with or threw. (A cut's reason is never undefined: abortReason makes one.)
           if (controller) {
-            if (value === undefined) value = new TimeoutError(timeout, `Attempt ${attempt}`);
+            if (how !== ignore) value = new TimeoutError(timeout, `Attempt ${attempt}`);
             controller.abort(value);
           }
-          ok = !controller;
+          how = controller ? reject : resolve;
         }
         if (done) return;
         done = 1;
@@ -321,13 +322,13 @@ async function attemptAll<T>(
           } finally {
             clock.clearTimeout(timer);
           }
-          (ok ? resolve : reject)(value as R);
+          (how as (value: unknown) => void)(value);
         } catch (error) {
           broken = true;
           reject(error);
         }
       };
-      const onAbort = signal && ((): void => settle(abortReason(signal)));
+      const onAbort = signal && ((): void => settle(abortReason(signal), ignore));
       // The timer first: a clock whose setTimeout throws (window.setTimeout called on another object) rejects before
       // any listener is on the caller's signal or fn is called, and the loop rethrows the clock's error instead of
       // taking it for the attempt's failure; so does a stub whose addEventListener (or aborted) throws. A setTimeout
@@ -353,13 +354,13 @@ async function attemptAll<T>(
         }
       } catch (error) {
         broken = true;
-        return settle(error, false);
+        return settle(error, reject);
       }
       // The deadline cuts attempts and waits, not a retryIf (user code, outside its guarantee). Its timer fired
       // already when the clock called it back at once, before the first attempt was there to cut.
       if (controller || !start) {
         stop = settle;
-        if (expiresAt === -Infinity) settle(new TimeoutError(deadline, 'Retry deadline'));
+        if (expiresAt === -Infinity) settle(new TimeoutError(deadline, 'Retry deadline'), ignore);
       }
       if (start)
         try {
@@ -368,11 +369,11 @@ async function attemptAll<T>(
           // The error alone: a native promise whose own then() passes more (Promise.resolve() hands it back as is) made
           // settle() take a truthy second argument for success, resolving retry with the error.
           Promise.resolve(start()).then(
-            (value) => (done ? drop(value) : settle(value, true)),
-            (error) => settle(error, false),
+            (value) => (done ? drop(value) : settle(value, resolve)),
+            (error) => settle(error, reject),
           );
         } catch (error) {
-          settle(error, false);
+          settle(error, reject);
         }
     });
 
@@ -416,7 +417,7 @@ async function attemptAll<T>(
     deadline < Infinity &&
     clock.setTimeout((): void => {
       expiresAt = -Infinity;
-      stop(new TimeoutError(deadline, 'Retry deadline'));
+      stop(new TimeoutError(deadline, 'Retry deadline'), ignore);
     }, deadline);
   try {
     while (!reason) {

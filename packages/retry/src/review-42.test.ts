@@ -10,7 +10,8 @@
  */
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { constant, RetryError, type RetryOptions, retry } from '@integ/retry';
+import { type Clock, TimeoutError, type TimerHandle } from '@integ/core';
+import { type AttemptContext, constant, RetryError, type RetryOptions, retry } from '@integ/retry';
 import { createFakeClock } from '@integ/testing';
 import { describe, expect, it } from 'vitest';
 
@@ -115,5 +116,86 @@ describe('retry: an attempt raced against a timeout, a deadline or a signal', ()
       expect(error).toBeInstanceOf(RetryError);
       expect((error as RetryError).errors).toEqual([undefined]);
     }
+  });
+});
+
+// Helper RETRYMUT: settle() became the timer's callback (decision 0231), and took what a clock hands its callback
+// for a reason and for `ok`. The Clock type lets a clock call back with arguments (a callback of fewer parameters is
+// assignable), as a scheduler that passes the time or the timer's id does; the timer callback before fa620d9 ignored
+// them. Called with the time, an attempt that timed out failed with that number instead of a TimeoutError; with the
+// time and an id, it resolved retry with the time.
+describe('retry: a clock that calls its timer callbacks with arguments', () => {
+  const talkative = (...extra: unknown[]): Clock & { advance(ms: number): Promise<void> } => {
+    const fake = createFakeClock();
+    return {
+      now: () => fake.now(),
+      setTimeout: (callback: (...args: unknown[]) => void, ms: number): TimerHandle =>
+        fake.setTimeout(() => callback(fake.now(), ...extra), ms),
+      clearTimeout: (handle: TimerHandle) => fake.clearTimeout(handle),
+      advance: (ms: number) => fake.advance(ms),
+    };
+  };
+  const hang = ({ signal }: AttemptContext): Promise<never> =>
+    new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason)));
+
+  it.each([
+    ['the time', []],
+    ['the time and an id', [7]],
+    ['the time and false', [false]],
+  ] as const)('still times an attempt out with a TimeoutError when called with %s', async (_, extra) => {
+    const clock = talkative(...extra);
+    const call = retry(hang, { attempts: 1, timeout: 1_000, clock }).catch((error: unknown) => error);
+    await clock.advance(1_000);
+    const error = await call;
+    expect(error).toBeInstanceOf(RetryError);
+    expect((error as RetryError).errors).toHaveLength(1);
+    expect((error as RetryError).errors[0]).toBeInstanceOf(TimeoutError);
+  });
+
+  it.each([
+    ['the time', []],
+    ['the time and an id', [7]],
+    ['the time and false', [false]],
+  ] as const)('still ends a backoff wait and retries when called with %s', async (_, extra) => {
+    const clock = talkative(...extra);
+    const signal = new AbortController().signal;
+    const call = retry(
+      ({ attempt }) => {
+        if (attempt === 1) throw failure;
+        return 'second';
+      },
+      { attempts: 2, backoff: constant(1_000), clock, signal },
+    ).catch((error: unknown) => error);
+    await clock.advance(1_000);
+    expect(await call).toBe('second');
+  });
+});
+
+// Helper RETRYMUT: Stryker's survivors in retry.ts's race() and attempt loop (lines 284-532 after the fix above).
+describe('retry: mutants of race() and the attempt loop (review 42)', () => {
+  // A deadline whose timer the clock fired at once cuts the first attempt with the deadline's TimeoutError, named
+  // so, not the attempt's (survivor: the message emptied).
+  it('cuts the first attempt with "Retry deadline" when the clock fired the deadline at once', async () => {
+    const atOnce: Clock = {
+      now: () => 0,
+      setTimeout: (callback) => {
+        callback();
+        return 0;
+      },
+      clearTimeout: () => {},
+    };
+    let reason: unknown;
+    const error = await retry(
+      ({ signal }) => {
+        reason = signal.reason;
+        return new Promise<never>(() => {});
+      },
+      { clock: atOnce, deadline: 1_000 },
+    ).catch((thrown: unknown) => thrown);
+    expect(error).toBeInstanceOf(RetryError);
+    const [cut] = (error as RetryError).errors;
+    expect(cut).toBeInstanceOf(TimeoutError);
+    expect((cut as TimeoutError).message).toMatch(/^Retry deadline timed out after 1000 ms/);
+    expect(reason).toBe(cut);
   });
 });
