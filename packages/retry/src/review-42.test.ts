@@ -152,6 +152,22 @@ describe('retry: a clock that calls its timer callbacks with arguments', () => {
     expect((error as RetryError).errors[0]).toBeInstanceOf(TimeoutError);
   });
 
+  // The deadline's callback is a closure of its own (fa620d9 made it only for a deadline): it ignores them too.
+  it.each([
+    ['the time', []],
+    ['the time and false', [false]],
+  ] as const)('still cuts an attempt at the deadline when called with %s', async (_, extra) => {
+    const clock = talkative(...extra);
+    const call = retry(hang, { deadline: 1_000, clock }).catch((error: unknown) => error);
+    await clock.advance(1_000);
+    const error = await call;
+    expect(error).toMatchObject({ reason: 'deadline', attempts: 1 });
+    expect((error as RetryError).errors[0]).toBeInstanceOf(TimeoutError);
+    expect((error as RetryError).errors[0]).toMatchObject({
+      message: expect.stringMatching(/^Retry deadline/),
+    });
+  });
+
   it.each([
     ['the time', []],
     ['the time and an id', [7]],
@@ -197,5 +213,28 @@ describe('retry: mutants of race() and the attempt loop (review 42)', () => {
     expect(cut).toBeInstanceOf(TimeoutError);
     expect((cut as TimeoutError).message).toMatch(/^Retry deadline timed out after 1000 ms/);
     expect(reason).toBe(cut);
+  });
+
+  // `later` is set before the listener goes on: a stub signal whose addEventListener calls the listener at once (as
+  // if it had just aborted) cuts the attempt with its reason then, as the cut before fa620d9 did.
+  it('cuts the attempt when a stub signal calls the abort listener from inside addEventListener', async () => {
+    const reason = new Error('stub abort');
+    const stub = {
+      aborted: false,
+      reason,
+      addEventListener: (_: string, listener: () => void) => listener(),
+      removeEventListener: () => {},
+    } as unknown as AbortSignal;
+    const seen: unknown[] = [];
+    const error = await retry(
+      ({ signal }) => {
+        seen.push(signal.aborted, signal.reason);
+        return new Promise<never>(() => {});
+      },
+      { attempts: 1, signal: stub },
+    ).catch((thrown: unknown) => thrown);
+    expect(seen).toEqual([true, reason]);
+    expect(error).toBeInstanceOf(RetryError);
+    expect((error as RetryError).errors).toEqual([reason]);
   });
 });
