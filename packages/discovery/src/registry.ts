@@ -1087,13 +1087,7 @@ export function createRegistry(options: RegistryOptions): Registry {
     maxInterval: positive('maxInterval', options.maxInterval, 300_000, 1),
     jitter: positive('jitter', options.jitter, 0.1, 0, 1),
   };
-  const defaults: ServiceOptions = {
-    ...(options.balancer === undefined ? {} : { balancer: options.balancer }),
-    ...(options.healthCheck === undefined ? {} : { healthCheck: options.healthCheck }),
-    ...(options.outlierDetection === undefined ? {} : { outlierDetection: options.outlierDetection }),
-    ...(options.panicThreshold === undefined ? {} : { panicThreshold: options.panicThreshold }),
-    ...(options.maxEndpoints === undefined ? {} : { maxEndpoints: options.maxEndpoints }),
-  };
+  const defaults = stripUndefined(options);
   const services = new Map<string, Service>();
   for (const name of Object.keys(options.services)) {
     const { source, options: own } = toSource(name, options.services[name] as ServiceConfig);
@@ -1177,6 +1171,7 @@ export function createRegistry(options: RegistryOptions): Registry {
   };
 }
 
+/** The service options set in `options`; one set to `undefined` is left out, so it falls back as if not given. */
 function stripUndefined(options: ServiceOptions): ServiceOptions {
   const out: Record<string, unknown> = {};
   for (const key of [
