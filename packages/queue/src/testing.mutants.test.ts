@@ -642,6 +642,42 @@ const MUTANTS: Record<string, Mutation> = {
       return inner.enqueue(queue, jobs, now);
     },
   }),
+  // A claim that takes expired leases by lease_until alone (`OR lease_until <= now`, no status check) and writes only
+  // the lease of a row it takes that way (token, attempts, lease_until: such a row is processing, it assumes); ack sets
+  // status = 'done' and ends the lease (lease_until = now). A done job is handed out again at the next claim and stays
+  // done in the store, so its new holder's ack, extend and fail are refused. The worker kept that handler running,
+  // and worker.close() waited for it on the kit's clock: the kit test hung (review 42, QUEUEHANG).
+  'claim hands out a done job again once its lease ran out': (inner) => {
+    const leases = new Map<string, { token: number; attempts: number; leaseUntil: number }>();
+    return {
+      ...patchReads(inner, (r) => {
+        const lease = r.status === 'done' ? leases.get(r.id) : undefined;
+        return lease === undefined ? r : { ...r, ...lease };
+      }),
+      claim: async (queue, options) => {
+        const claimed = await inner.claim(queue, options);
+        for (const r of await inner.list(queue, { status: 'done', limit: 1_000_000 })) {
+          const lease = leases.get(r.id);
+          if (claimed.length >= options.limit || lease === undefined) continue;
+          if (lease.leaseUntil > options.now || lease.attempts >= r.maxAttempts) continue;
+          const taken = {
+            token: lease.token + 1,
+            attempts: lease.attempts + 1,
+            leaseUntil: options.now + options.leaseMs,
+          };
+          leases.set(r.id, taken);
+          claimed.push({ ...r, ...taken, status: 'processing', stalled: true });
+        }
+        return claimed;
+      },
+      ack: async (id, token, now) => {
+        const acked = await inner.ack(id, token, now);
+        const r = acked ? await inner.get(id) : null;
+        if (r !== null) leases.set(id, { token: r.token, attempts: r.attempts, leaseUntil: now });
+        return acked;
+      },
+    };
+  },
   // The store bugs of two more such kit tests were in the catalogue already, pinned to them in CAUGHT_BY: payload text
   // stored as Latin-1 (the size-limit test) and a release that keeps the attempt (queue.close() with a claim in flight).
 };
@@ -671,6 +707,8 @@ const CAUGHT_BY: Record<string, string> = {
     'push > returns payloads exactly as pushed: nested data, any character, up to maxPayloadBytes',
   'release keeps the attempt':
     'process > queue.close() closes its workers, returns the jobs of their claim in flight to pending, and refuses pushes',
+  'claim hands out a done job again once its lease ran out':
+    'process > keeps the lease alive while the handler runs',
 };
 
 describe('queueConformance (mutation test of the kit)', () => {
@@ -682,6 +720,10 @@ describe('queueConformance (mutation test of the kit)', () => {
     it(`kills the mutant: ${name}`, async () => {
       const failed = await kitFailures(mutant(mutation));
       expect(Object.keys(failed).length, `no kit test failed the mutant "${name}"`).toBeGreaterThan(0);
+      // A kit test the watchdog stopped tells its user nothing (their runner's timeout is all they see); kitFailures
+      // runs no kit test after it.
+      const hung = Object.entries(failed).filter(([, error]) => error.startsWith('watchdog'));
+      expect(hung, `kit tests that hung on the mutant "${name}"`).toEqual([]);
       const by = CAUGHT_BY[name];
       if (by !== undefined) expect(Object.keys(failed), `"${by}" passed the mutant "${name}"`).toContain(by);
     });
@@ -739,6 +781,26 @@ describe('queueConformance (a broken store as a user meets it)', () => {
     ]);
     expect([result.closed, result.cleaned]).toEqual([2, 2]);
     expect(result.ms).toBeLessThan(1500);
+  });
+
+  it('fails a store that hands out a done job again with a message naming it, instead of hanging', async () => {
+    // Each test hung on the old kit: worker.close() waited for the handler of the job handed out again on the kit's
+    // clock, which nothing advanced; the second one because the first one's body and after-hooks were still running.
+    const result = await run(
+      [
+        'process > keeps the lease alive while the handler runs',
+        'process > aborts a handler past its deadline, fails the attempt and frees the slot',
+      ],
+      MUTANTS['claim hands out a done job again once its lease ran out'] as Mutation,
+    );
+    expect(result.errors).toEqual([
+      expect.stringMatching(
+        /timed out waiting for the worker to be idle .* the store handed out a job that was done/,
+      ),
+      // ran is ['hangs', 'quick', 'quick']: the quick job ran again after its ack.
+      expect.stringMatching(/^Expected values to be strictly deep-equal/),
+    ]);
+    expect([result.closed, result.cleaned]).toEqual([2, 2]);
   });
 
   it('fails a store whose methods throw synchronously with their error, and still cleans up', async () => {

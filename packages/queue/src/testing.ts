@@ -10,6 +10,7 @@ import { type ManualClock, manualClock, realTimer, turns } from './internal/manu
 import type { Job, LeasedJob } from './job.js';
 import { createQueue, type Queue, type QueueOptions } from './queue.js';
 import type { QueueStore } from './store.js';
+import type { Worker } from './worker.js';
 
 /** The assertions the kit uses; `expect` of vitest and Jest provides them (node:test has none: build them on node:assert). */
 export interface ConformanceMatchers {
@@ -247,6 +248,20 @@ export function queueConformance(runner: ConformanceRunner, options: Conformance
     const job = await queue.next(leaseMs === undefined ? undefined : { leaseMs });
     if (job === null) throw new Error('conformance: expected a job, got null');
     return job;
+  };
+
+  /**
+   * Closes a worker once every job of its test has settled. A handler still running then was handed a job the test
+   * had finished with: close() would wait its timeout for it on the kit's clock, which nothing advances, and the test
+   * would hang instead of failing (review 42).
+   */
+  const closeSettled = async (worker: Worker): Promise<void> => {
+    await until(
+      () => worker.running === 0,
+      'the worker to be idle once every job settled: a handler still runs, so the store handed out a job that was done ' +
+        'or dead (a claim may take only pending jobs, and processing ones whose lease ran out)',
+    );
+    await worker.close();
   };
 
   describe(`queue store conformance: ${options.name}`, () => {
@@ -857,7 +872,7 @@ export function queueConformance(runner: ConformanceRunner, options: Conformance
         await until(async () => (await queue.stats()).done === 3, 'three jobs done');
         expect(seen).toEqual([1, 2, 3]);
         expect(completed).toEqual([1, 2, 3]);
-        await worker.close();
+        await closeSettled(worker);
       });
 
       it('takes the highest priorities first when it claims several jobs at once', async () => {
@@ -885,7 +900,7 @@ export function queueConformance(runner: ConformanceRunner, options: Conformance
           for (const resolve of release.splice(0)) resolve();
           return (await queue.stats()).done === 5;
         }, 'all five done');
-        await worker.close();
+        await closeSettled(worker);
       });
 
       it('never runs more than `concurrency` handlers at once', async () => {
@@ -912,7 +927,7 @@ export function queueConformance(runner: ConformanceRunner, options: Conformance
         }
         await until(async () => (await queue.stats()).done === 10, 'all done');
         expect(peak).toBe(3);
-        await worker.close();
+        await closeSettled(worker);
       });
 
       it('leases the jobs of one claim together: no other call sees part of them', async () => {
@@ -931,7 +946,7 @@ export function queueConformance(runner: ConformanceRunner, options: Conformance
           await turns(1);
         }
         release();
-        await worker.close();
+        await closeSettled(worker);
         expect([...seen].filter((n) => n !== 0 && n !== 20)).toEqual([]);
         expect(seen.has(20)).toBe(true);
       });
@@ -952,7 +967,7 @@ export function queueConformance(runner: ConformanceRunner, options: Conformance
         await clock.advance(600);
         await until(async () => (await queue.stats()).done === 1, 'done on retry');
         expect(calls).toBe(2);
-        await worker.close();
+        await closeSettled(worker);
       });
 
       it('runs delayed jobs and retries when they fall due, not only at the next poll', async () => {
@@ -974,7 +989,7 @@ export function queueConformance(runner: ConformanceRunner, options: Conformance
         await clock.advance(100);
         await until(() => ran.length === 3, 'the delayed job ran at its delay');
         expect(ran).toEqual(['flaky#1', 'flaky#2', 'later#1']);
-        await worker.close();
+        await closeSettled(worker);
       });
 
       it('keeps the lease alive while the handler runs', async () => {
@@ -989,7 +1004,7 @@ export function queueConformance(runner: ConformanceRunner, options: Conformance
         expect(await queue.next()).toBe(null);
         finish();
         await until(async () => (await queue.stats()).done === 1, 'done');
-        await worker.close();
+        await closeSettled(worker);
       });
 
       it('aborts a handler past its deadline, fails the attempt and frees the slot', async () => {
@@ -1015,7 +1030,7 @@ export function queueConformance(runner: ConformanceRunner, options: Conformance
         expect(codeOf(reason)).toBe('ERR_TIMEOUT');
         expect((await queue.stats()).dead).toBe(1);
         expect(ran).toEqual(['hangs', 'quick']);
-        await worker.close();
+        await closeSettled(worker);
       });
 
       it('close() waits for running jobs within its timeout', async () => {
