@@ -1,8 +1,10 @@
 /**
  * Review round 42: an answer is taken in whole or not at all (an entry whose fields cannot be read turned the answer
  * down after the entries before it were put in state, with health checks that close() left running), and close()
- * closes every service even when a step throws (a clock whose clearTimeout throws stopped it at the first service).
- * Each test was seen failing on the registry.ts before its fix. Time is a fake clock.
+ * closes every service even when a step throws (a clock whose clearTimeout throws stopped it at the first service);
+ * before close() such a clock's error is dropped (it stopped health checks, an answer halfway and the refresh loop).
+ * Each test was seen failing on the registry.ts before its fix. Then Stryker's survivors (two runs, at the end).
+ * Time is a fake clock.
  */
 import type { Clock } from '@integ/core';
 import {
