@@ -237,4 +237,56 @@ describe('retry: mutants of race() and the attempt loop (review 42)', () => {
     expect(error).toBeInstanceOf(RetryError);
     expect((error as RetryError).errors).toEqual([reason]);
   });
+
+  // Once the deadline's timer has fired, the check before a wait gives up also on a clock that reads NaN
+  // (NaN + delay >= -Infinity is false): no onRetry, no wait (survivors: `expiresAt === -Infinity` made false, or
+  // compared with +Infinity, which `expiresAt < Infinity` makes false too).
+  it('gives up before the wait once the deadline fired, on a clock that reads NaN', async () => {
+    const fake = createFakeClock();
+    const clock: Clock = {
+      now: () => Number.NaN,
+      setTimeout: (callback, ms) => fake.setTimeout(callback, ms),
+      clearTimeout: (handle) => fake.clearTimeout(handle),
+    };
+    const retries: number[] = [];
+    const call = retry(
+      ({ signal }) => new Promise<never>((_, reject) => signal.addEventListener('abort', reject)),
+      {
+        deadline: 1_000,
+        backoff: constant(100),
+        clock,
+        onRetry: ({ attempt }) => retries.push(attempt),
+      },
+    ).catch((error: unknown) => error);
+    await fake.advance(1_000);
+    const error = await call;
+    expect(error).toMatchObject({ reason: 'deadline', attempts: 1 });
+    expect(retries).toEqual([]);
+    expect(fake.pendingTimers).toBe(0);
+  });
+
+  // The check after the wait gives up when the wall clock reads the deadline exactly: `>=` (survivor: `>`, which
+  // started an attempt at the deadline). The clock stepped forward during the wait; its timers did not.
+  // (`clock.now() + 0` made `clock.now() - 0` is equivalent: the two differ only for -0, and compare alike.)
+  it('gives up after the wait when the wall clock reads the deadline exactly', async () => {
+    const clock = createFakeClock();
+    let calls = 0;
+    const call = retry(
+      () => {
+        calls++;
+        throw failure;
+      },
+      {
+        deadline: 1_000,
+        backoff: constant(100),
+        clock,
+        // Before the wait's 100 ms: the wall clock then reads 1,000, the deadline, with its timer 900 ms away.
+        onRetry: () => clock.setWallClock(900),
+      },
+    ).catch((error: unknown) => error);
+    await clock.advance(100);
+    const error = await call;
+    expect(error).toMatchObject({ reason: 'deadline', attempts: 1 });
+    expect(calls).toBe(1);
+  });
 });
