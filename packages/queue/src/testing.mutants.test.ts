@@ -678,6 +678,19 @@ const MUTANTS: Record<string, Mutation> = {
       },
     };
   },
+  // The same WHERE in a claim that answers every row it selected but leases only the pending and processing ones
+  // (`UPDATE ... WHERE id IN (...) AND status IN ('pending', 'processing')`), with ack clearing lease_until and the
+  // claim reading it as COALESCE(lease_until, 0): every claim answers the done job, never leased. The worker ran it,
+  // its ack refused, and claimed it again at once, in promise callbacks only: no timer fired, not even the runner's.
+  'claim answers a done job it did not lease': (inner) => ({
+    claim: async (queue, options) => {
+      const claimed = await inner.claim(queue, options);
+      for (const r of await inner.list(queue, { status: 'done', limit: 1_000_000 }))
+        if (claimed.length < options.limit && r.attempts < r.maxAttempts)
+          claimed.push({ ...r, status: 'processing', stalled: true });
+      return claimed;
+    },
+  }),
   // The store bugs of two more such kit tests were in the catalogue already, pinned to them in CAUGHT_BY: payload text
   // stored as Latin-1 (the size-limit test) and a release that keeps the attempt (queue.close() with a claim in flight).
 };
@@ -709,6 +722,8 @@ const CAUGHT_BY: Record<string, string> = {
     'process > queue.close() closes its workers, returns the jobs of their claim in flight to pending, and refuses pushes',
   'claim hands out a done job again once its lease ran out':
     'process > keeps the lease alive while the handler runs',
+  'claim answers a done job it did not lease':
+    'process > aborts a handler past its deadline, fails the attempt and frees the slot',
 };
 
 describe('queueConformance (mutation test of the kit)', () => {
@@ -801,6 +816,20 @@ describe('queueConformance (a broken store as a user meets it)', () => {
       expect.stringMatching(/^Expected values to be strictly deep-equal/),
     ]);
     expect([result.closed, result.cleaned]).toEqual([2, 2]);
+  });
+
+  it('fails a store whose worker takes the same job for ever with a message, instead of freezing the runner', async () => {
+    // On the old kit no timer fired any more (the runner's timeout neither): the run had to be killed.
+    const result = await run(
+      ['process > aborts a handler past its deadline, fails the attempt and frees the slot'],
+      MUTANTS['claim answers a done job it did not lease'] as Mutation,
+    );
+    expect(result.errors).toEqual([
+      expect.stringMatching(
+        /^conformance \(mutant\): the store calls never stopped after the clock moved \(10000 and the store never idle; the last ones: .*claim.*\): a worker is taking a job again and again/,
+      ),
+    ]);
+    expect([result.closed, result.cleaned]).toEqual([1, 1]);
   });
 
   it('fails a store whose methods throw synchronously with their error, and still cleans up', async () => {

@@ -73,8 +73,15 @@ interface Guard {
   readonly store: QueueStore;
   /** Store calls in flight. */
   busy(): boolean;
-  /** Called while busy(): resolves once no store call is in flight (each one settles within the call timeout). */
+  /**
+   * Called while busy(): resolves once no store call is in flight (each one settles within the call timeout), or once
+   * another {@link RUNAWAY_CALLS} calls were made while it waited.
+   */
   idle(): Promise<void>;
+  /** Store calls made so far. */
+  calls(): number;
+  /** The methods of the last few store calls, for messages. */
+  recent(): string;
   /** The last failed store call, for messages. */
   lastError(): string | undefined;
   /** Refuses every later call: the test is over (a body the runner timed out must not touch the next store). */
@@ -99,11 +106,32 @@ function bounded<T>(work: () => T | PromiseLike<T>, ms: number, message: string)
   return Promise.race([result, expired]).finally(() => clear(handle));
 }
 
+/**
+ * Store calls one step of waiting may see before the kit calls the store a runaway: a worker claiming, running and
+ * acking the same job again and again. A correct store in any kit test makes a few hundred at most.
+ */
+const RUNAWAY_CALLS = 10_000;
+/** Store calls in a row without a turn of the event loop before the next one waits for a turn. */
+const CALLS_PER_TURN = 1000;
+
 function guard(inner: QueueStore, label: string, timeout: number): Guard {
   let inFlight = 0;
   let ended = false;
   let last: string | undefined;
   let wake: (() => void)[] = [];
+  let calls = 0;
+  let wokeAt = 0;
+  const methods: string[] = [];
+  // A store answering in promise callbacks only (memoryStore, a mock) and a worker that claims what it just acked
+  // again run in microtasks for ever: no timer fires, not the call timeouts, not the runner's own timeout. Calls past
+  // CALLS_PER_TURN in one turn wait for the next one.
+  let sinceTurn = 0;
+  let turnAsked = false;
+  const wakeAll = (): void => {
+    const waiting = wake;
+    wake = [];
+    for (const resolve of waiting) resolve();
+  };
   const call = (method: (typeof STORE_METHODS)[number], args: unknown[]): Promise<unknown> => {
     if (ended)
       return Promise.reject(
@@ -113,11 +141,30 @@ function guard(inner: QueueStore, label: string, timeout: number): Guard {
     if (typeof fn !== 'function')
       return Promise.reject(new Error(`${label}: the store has no ${method}() method`));
     inFlight += 1;
-    return bounded(
-      () => (fn as (...a: unknown[]) => unknown).apply(inner, args),
-      timeout,
-      `${label}: store.${method}() did not settle within ${timeout} ms (every store call must resolve or reject; raise callTimeout for a slow backend)`,
-    )
+    calls += 1;
+    methods.push(method);
+    if (methods.length > 8) methods.shift();
+    if (calls - wokeAt >= RUNAWAY_CALLS) {
+      wokeAt = calls;
+      wakeAll();
+    }
+    if (!turnAsked) {
+      turnAsked = true;
+      void turns(1).then(
+        () => {
+          turnAsked = false;
+          sinceTurn = 0;
+        },
+        () => {},
+      );
+    }
+    const send = (): Promise<unknown> =>
+      bounded(
+        () => (fn as (...a: unknown[]) => unknown).apply(inner, args),
+        timeout,
+        `${label}: store.${method}() did not settle within ${timeout} ms (every store call must resolve or reject; raise callTimeout for a slow backend)`,
+      );
+    return (++sinceTurn > CALLS_PER_TURN ? turns(1).then(send) : send())
       .catch((error: unknown) => {
         const message = error instanceof Error ? error.message : String(error);
         last = message.startsWith(label) ? message.slice(label.length + 2) : `store.${method}(): ${message}`;
@@ -125,11 +172,7 @@ function guard(inner: QueueStore, label: string, timeout: number): Guard {
       })
       .finally(() => {
         inFlight -= 1;
-        if (inFlight === 0) {
-          const waiting = wake;
-          wake = [];
-          for (const resolve of waiting) resolve();
-        }
+        if (inFlight === 0) wakeAll();
       });
   };
   const store = {} as Record<string, unknown>;
@@ -137,7 +180,13 @@ function guard(inner: QueueStore, label: string, timeout: number): Guard {
   return {
     store: store as unknown as QueueStore,
     busy: () => inFlight > 0,
-    idle: () => new Promise<void>((resolve) => wake.push(resolve)),
+    idle: () =>
+      new Promise<void>((resolve) => {
+        wokeAt = calls;
+        wake.push(resolve);
+      }),
+    calls: () => calls,
+    recent: () => methods.join(', '),
     lastError: () => last,
     end: () => {
       ended = true;
@@ -208,9 +257,21 @@ export function queueConformance(runner: ConformanceRunner, options: Conformance
     return false;
   };
 
-  /** Waits for store calls in flight (bounded: each settles within callTimeout), then a few more turns. */
+  /**
+   * Waits for store calls in flight (bounded: each settles within callTimeout), then a few more turns. Fails once
+   * RUNAWAY_CALLS store calls were made and the store was never idle: calls that never stop.
+   */
   const flush = async (): Promise<void> => {
-    for (let quiet = 0; quiet < 5; ) quiet = (await step()) ? 0 : quiet + 1;
+    const start = guarded?.calls() ?? 0;
+    for (let quiet = 0; quiet < 5; ) {
+      quiet = (await step()) ? 0 : quiet + 1;
+      if (guarded !== undefined && guarded.calls() - start >= RUNAWAY_CALLS)
+        throw new Error(
+          `${label}: the store calls never stopped after the clock moved (${RUNAWAY_CALLS} and the store never idle; the last ones: ` +
+            `${guarded.recent()}): a worker is taking a job again and again, e.g. a done job a claim hands out ` +
+            'without leasing it (a claim may take only pending jobs, and processing ones whose lease ran out)',
+        );
+    }
   };
 
   const make = <T = unknown>(extra?: Partial<QueueOptions<T>>): Queue<T> => {
