@@ -432,8 +432,8 @@ class Service {
     const resolver = this.resolver;
     this.inflightRefresh = undefined;
     const run = (async (): Promise<number | undefined> => {
-      this.lastStart = this.shared.time();
       try {
+        this.lastStart = this.shared.time();
         // Called in an async function: a resolve() that threw synchronously ran this whole function (finally
         // included) before `run` was stored below, which then stayed the lookup in flight: never asked again.
         // Ended by close() too: a resolve() that ignores its signal, or awaits refresh() of its own service (a
@@ -443,12 +443,14 @@ class Service {
           (async () => resolver.resolve(this.shared.signal))().then(ok, no);
         });
         if (this.closed) return undefined;
+        // Read before the answer is taken in: a now() that throws fails the lookup with nothing changed.
+        const at = this.shared.clock.now();
         const changed = this.apply(snapshot);
         this.refreshes++;
         this.consecutiveErrors = 0;
         this.lastError = undefined;
         this.status = 'ready';
-        this.updatedAt = this.shared.clock.now();
+        this.updatedAt = at;
         for (const waiter of this.readyWaiters.splice(0)) waiter.resolve();
         // Last: a listener that reads inspect() saw the state before this answer ('pending', or 'stale' with the
         // last failure), and one that called close() had this lookup counted after it.
@@ -476,7 +478,9 @@ class Service {
         this.inflightRefresh = null;
       }
     })();
-    this.inflightRefresh = run as Promise<void>;
+    // Unless it has ended already: a now() that threw before the first await ran it through its finally, and the
+    // failed lookup, stored, stayed in flight for good.
+    if (this.inflightRefresh === undefined) this.inflightRefresh = run as Promise<void>;
     if (this.refreshTimer !== undefined) {
       this.timers++;
       this.clear(this.refreshTimer);
@@ -566,34 +570,52 @@ class Service {
         { service: this.name, source: this.source.kind, kept: seen.size, invalid, cut },
         'discovery answer: invalid URLs skipped, or cut to maxEndpoints',
       );
+    // The clock too is read, and the new endpoints' first checks armed, before anything changes: a now() or
+    // setTimeout that throws turns the answer down (a failed lookup, as a source's error is). Thrown halfway, it left
+    // endpoints in state, never served, the one whose timer failed never checked (a later answer found it known).
+    const added: EndpointState[] = [];
+    for (const [url, endpoint] of seen) {
+      if (this.states.has(url)) continue;
+      added.push({
+        endpoint,
+        inflight: 0,
+        ewma: 0,
+        ewmaStamp: this.shared.time(),
+        outlier: newOutlierRecord(),
+        health: {
+          healthy: true,
+          checked: false,
+          successes: 0,
+          failures: 0,
+          lastCheckAt: null,
+          lastError: null,
+          timer: undefined,
+          controller: undefined,
+        },
+        removed: false,
+      });
+    }
+    if (this.health !== null)
+      try {
+        for (const state of added) this.scheduleCheck(state, 0);
+      } catch (error) {
+        // A timer left armed by a clearTimeout that throws too finds its endpoint removed.
+        for (const state of added) {
+          state.removed = true;
+          this.clear(state.health.timer);
+        }
+        throw error;
+      }
     for (const [url, endpoint] of seen) {
       const existing = this.states.get(url);
-      if (existing === undefined) {
-        const state: EndpointState = {
-          endpoint,
-          inflight: 0,
-          ewma: 0,
-          ewmaStamp: this.shared.time(),
-          outlier: newOutlierRecord(),
-          health: {
-            healthy: true,
-            checked: false,
-            successes: 0,
-            failures: 0,
-            lastCheckAt: null,
-            lastError: null,
-            timer: undefined,
-            controller: undefined,
-          },
-          removed: false,
-        };
-        this.states.set(url, state);
-        changed = true;
-        if (this.health !== null) this.scheduleCheck(state, 0);
-      } else if (!sameEndpoint(existing.endpoint, endpoint)) {
+      if (existing !== undefined && !sameEndpoint(existing.endpoint, endpoint)) {
         existing.endpoint = endpoint;
         changed = true;
       }
+    }
+    for (const state of added) {
+      this.states.set(state.endpoint.url, state);
+      changed = true;
     }
     for (const [url, state] of this.states) {
       if (seen.has(url)) continue;
@@ -602,7 +624,7 @@ class Service {
       state.removed = true;
       changed = true;
     }
-    if (!changed && this.list.length === this.states.size) return false;
+    if (!changed) return false;
     this.list = [...this.states.values()];
     this.records = this.list.map((s) => s.outlier);
     this.cache = null;

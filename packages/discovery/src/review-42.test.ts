@@ -508,7 +508,9 @@ describe('createRegistry() options (Stryker survivors)', () => {
 // checkUrl() in apply() (its error is caught and only counted), `typeof init.weight === 'number'` turned true
 // (Number.isFinite() is false for every non-number), and `this.resolver?.close?.()` turned `?.close()` or
 // `this.resolver.close` (a TypeError inside the async wrapper whose rejection is dropped, as a throwing close() is).
-// `this.list.length === this.states.size` turned true is killed below by a clock whose setTimeout throws in apply().
+// `this.list.length === this.states.size` turned true was killed below by a clock whose setTimeout throws in apply();
+// since apply() changes nothing before such a throw (decision 0233), that check is gone: only a half-taken answer
+// left the list short of the states with nothing marked changed.
 describe('timers and endpoints (Stryker survivors, second run)', () => {
   it('numbers the loop timers so one left armed never runs a lookup, at any time', async () => {
     const { clock, broken, state } = throwingClearClock({ clears: false });
@@ -664,5 +666,166 @@ describe('timers and endpoints (Stryker survivors, second run)', () => {
     expect(refusal(() => createRegistry({ services: { api: { urls: [] } } })).message).toBe(
       'Invalid services.api.urls: expected a non-empty array of URLs, received an object',
     );
+  });
+});
+
+/**
+ * A fake clock whose `method` throws at its n-th call (from 1) after `arm(n)`, once: a wrapped timer API that fails
+ * partway through taking an answer in (the first check of each new endpoint is a setTimeout, its load is stamped
+ * by now()).
+ */
+function failingAtClock(method: 'setTimeout' | 'now') {
+  const clock = createFakeClock();
+  let left = 0;
+  const fail = (name: string): void => {
+    if (name === method && left > 0 && --left === 0) throw new Error(`${method} failed`);
+  };
+  const broken: Clock = {
+    now: () => {
+      fail('now');
+      return clock.now();
+    },
+    setTimeout: (fn, ms) => {
+      fail('setTimeout');
+      return clock.setTimeout(fn, ms);
+    },
+    clearTimeout: (handle) => clock.clearTimeout(handle),
+  };
+  return {
+    clock,
+    broken,
+    arm: (n: number) => {
+      left = n;
+    },
+    get fired() {
+      return left === 0;
+    },
+  };
+}
+
+describe('a clock whose setTimeout or now() throws while an answer is taken in', () => {
+  // The first answer serves x and y; the second updates x, removes y and adds a and b.
+  const first = ['http://x.test 1', 'http://y.test 1'];
+  const second = ['http://x.test 5', 'http://a.test 1', 'http://b.test 1'];
+  /** `armAt(n)` when the second answer is handed over: the clock fails at its n-th call from there. */
+  const setup = (method: 'setTimeout' | 'now', armAt = 0) => {
+    const at = failingAtClock(method);
+    const checked: string[] = [];
+    const heard: string[][] = [];
+    const registry = createRegistry({
+      services: {
+        api: {
+          source: scripted((n) => {
+            if (n === 0)
+              return { endpoints: [{ url: 'http://x.test', weight: 1 }, { url: 'http://y.test' }] };
+            if (n === 1 && armAt) at.arm(armAt);
+            return {
+              endpoints: [
+                { url: 'http://x.test', weight: 5 },
+                { url: 'http://a.test' },
+                { url: 'http://b.test' },
+              ],
+            };
+          }),
+        },
+      },
+      clock: at.broken,
+      outlierDetection: false,
+      minInterval: 0,
+      healthCheck: {
+        interval: 1_000,
+        jitter: 0,
+        check: async (endpoint) => {
+          checked.push(endpoint.url);
+          return true;
+        },
+      },
+    });
+    registry.subscribe('api', (endpoints) => heard.push(endpoints.map((e) => `${e.url} ${e.weight}`)));
+    const served = () => registry.endpoints('api').map((e) => `${e.url} ${e.weight}`);
+    return { ...at, checked, heard, registry, served };
+  };
+
+  /** After a refused second answer: nothing of it in state or checked; the next lookup takes it, every new one checked. */
+  const refusedThenTaken = async ({ clock, checked, heard, registry, served }: ReturnType<typeof setup>) => {
+    expect(served()).toEqual(first);
+    expect(heard).toEqual([first]);
+    expect(registry.inspect('api')).toMatchObject({ state: 'stale', refreshes: 1 });
+    // Nothing of the refused answer is checked (x's and y's own next checks are at 1 s).
+    await clock.advance(0);
+    expect(checked).toEqual([]);
+    await registry.refresh('api');
+    expect(served()).toEqual(second);
+    expect(heard).toEqual([first, second]);
+    await clock.advance(0);
+    expect(checked.sort()).toEqual(['http://a.test', 'http://b.test']);
+    await clock.advance(1_000);
+    expect(checked.sort()).toEqual([
+      'http://a.test',
+      'http://a.test',
+      'http://b.test',
+      'http://b.test',
+      'http://x.test',
+    ]);
+    registry.close();
+    expect(clock.pendingTimers).toBe(0);
+  };
+
+  for (const method of ['setTimeout', 'now'] as const)
+    for (const n of [1, 2])
+      it(`turns the answer down whole when ${method} throws at its call ${n} of taking it in, then checks every new endpoint of the next`, async () => {
+        const env = setup(method, n);
+        await env.registry.ready('api');
+        await env.clock.advance(0);
+        expect(env.checked.sort()).toEqual(['http://x.test', 'http://y.test']);
+        env.checked.length = 0;
+        await expect(env.registry.refresh('api')).rejects.toThrow(`${method} failed`);
+        expect(env.fired).toBe(true);
+        await refusedThenTaken(env);
+      });
+
+  it('turns down whole an answer with no new endpoint when now() throws as it is taken in: no change served unheard', async () => {
+    const at = failingAtClock('now');
+    const heard: string[][] = [];
+    const registry = createRegistry({
+      services: {
+        api: {
+          source: scripted((n) => {
+            if (n === 0)
+              return { endpoints: [{ url: 'http://x.test', weight: 1 }, { url: 'http://y.test' }] };
+            if (n === 1) at.arm(1);
+            return { endpoints: [{ url: 'http://x.test', weight: 5 }] };
+          }),
+        },
+      },
+      clock: at.broken,
+      outlierDetection: false,
+      minInterval: 0,
+    });
+    registry.subscribe('api', (endpoints) => heard.push(endpoints.map((e) => `${e.url} ${e.weight}`)));
+    const served = () => registry.endpoints('api').map((e) => `${e.url} ${e.weight}`);
+    await registry.ready('api');
+    await expect(registry.refresh('api')).rejects.toThrow('now failed');
+    expect(at.fired).toBe(true);
+    // Served as the subscribers heard it last, and inspect() says the lookup failed.
+    expect(served()).toEqual(['http://x.test 1', 'http://y.test 1']);
+    expect(heard).toEqual([['http://x.test 1', 'http://y.test 1']]);
+    expect(registry.inspect('api')).toMatchObject({ state: 'stale', refreshes: 1, updatedAt: 0 });
+    await registry.refresh('api');
+    expect(served()).toEqual(['http://x.test 5']);
+    expect(heard).toEqual([['http://x.test 1', 'http://y.test 1'], ['http://x.test 5']]);
+    registry.close();
+    expect(at.clock.pendingTimers).toBe(0);
+  });
+
+  it('fails the lookup, and asks the source again at the next refresh(), when now() throws as it starts', async () => {
+    const env = setup('now');
+    await env.registry.ready('api');
+    await env.clock.advance(0);
+    env.checked.length = 0;
+    env.arm(1);
+    await expect(env.registry.refresh('api')).rejects.toThrow('now failed');
+    expect(env.fired).toBe(true);
+    await refusedThenTaken(env);
   });
 });
