@@ -79,3 +79,74 @@ describe('queueConformance before a test', () => {
     expect(events).toEqual(['store 1', 'first body settled', 'store 2']);
   });
 });
+
+describe('queueConformance after a test that failed while a close() it started with a timeout waited (QUEUECLOSE)', () => {
+  const CLOSE_TEST =
+    'process > queue.close() returns jobs taken with next() and not settled to pending after its timeout';
+
+  it("reports the test's own failure and finishes that close(), instead of hanging in the after-hook", async () => {
+    // The lease kept in one key per queue (each claim overwrites it): only the job claimed last can be acked. The kit
+    // test starts queue.close({ timeout: 1000 }), moves the clock 500 ms, and its ack of the first job fails there.
+    // The after-hook's queue.close({ timeout: 0 }) got that close's promise, waiting on the kit's clock for the other
+    // job: on the old kit the test hung until runOne's watchdog (5 s) stopped it.
+    const inner = memoryStore();
+    let closed = 0;
+    let cleaned = 0;
+    let latest: string | undefined;
+    const store: QueueStore = {
+      ...inner,
+      claim: async (queue, options) => {
+        const records = await inner.claim(queue, options);
+        latest = records[records.length - 1]?.id ?? latest;
+        return records;
+      },
+      ack: async (id, token, now) => (id === latest ? inner.ack(id, token, now) : false),
+      close: async () => {
+        closed += 1;
+      },
+    };
+    const test = kitTest(
+      {
+        name: 'x',
+        createStore: () => store,
+        cleanup: () => {
+          cleaned += 1;
+        },
+      },
+      CLOSE_TEST,
+    );
+    expect(await runOne(test)).toMatch(/^Cannot ack job \S+: its lease \(token 1\) is no longer held/);
+    // The close finished: the job nobody settled went back to pending after the close's 1000 ms, its attempt kept.
+    const jobs = await inner.list('conformance', {});
+    expect(jobs.map((j) => [j.payload, j.status, j.attempts])).toEqual([
+      ['"settled in time"', 'processing', 1],
+      ['"abandoned"', 'pending', 0],
+    ]);
+    expect([closed, cleaned]).toEqual([1, 1]);
+  });
+
+  it('fails the worker close() test at once when another handler keeps its close() waiting, and finishes that close', async () => {
+    // A claim answering each job twice (a join doubling rows): the worker runs the one job twice. The kit test ends
+    // one handler and waited for close({ timeout: 5000 }) in its body, on the kit's clock at 1000 ms: it hung there
+    // (runOne's watchdog, 5 s), and a runner that gave up on it then hung in the after-hook too.
+    const inner = memoryStore();
+    let closed = 0;
+    const store: QueueStore = {
+      ...inner,
+      claim: async (queue, options) => (await inner.claim(queue, options)).flatMap((r) => [r, { ...r }]),
+      close: async () => {
+        closed += 1;
+      },
+    };
+    const test = kitTest(
+      { name: 'x', createStore: () => store },
+      'process > close() waits for running jobs within its timeout',
+    );
+    expect(await runOne(test)).toMatch(
+      /^conformance \(x\): timed out waiting for close\(\) to settle once its one job finished: another handler still runs, so the store handed out the job twice/,
+    );
+    // The after-hook moved the clock past the close's 5000 ms: the other handler was aborted, the store closed.
+    expect((await inner.list('conformance', {})).map((j) => j.status)).toEqual(['done']);
+    expect(closed).toBe(1);
+  });
+});

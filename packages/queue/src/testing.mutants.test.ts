@@ -691,6 +691,30 @@ const MUTANTS: Record<string, Mutation> = {
       return claimed;
     },
   }),
+  // The lease kept in one key per queue (a Redis `SET <queue>:lease <token>` each claim overwrites) instead of on the
+  // job: only the job claimed last can be acked. The queue.close() kit test failed its ack after starting
+  // close({ timeout: 1000 }) and before moving the clock past it; the after-hook's close() got that close's promise,
+  // waiting on the kit's clock for the other job: the kit test hung (review 42, QUEUECLOSE).
+  'ack accepts only the job claimed last (one lease key per queue)': (inner) => {
+    let latest: string | undefined;
+    return {
+      claim: async (queue, options) => {
+        const records = await inner.claim(queue, options);
+        latest = records[records.length - 1]?.id ?? latest;
+        return records;
+      },
+      ack: async (id, token, now) => (id === latest ? inner.ack(id, token, now) : false),
+    };
+  },
+  // A claim whose SELECT joins a table with two rows per job (attempt history, tags) and answers each row: the worker
+  // ran the job twice at once. The close() kit test ended one handler and waited, in its body, for close() to settle:
+  // the other one kept it waiting for its timeout on the kit's clock (review 42, QUEUECLOSE).
+  'claim answers each job twice (a join doubling rows)': (inner) => ({
+    claim: async (queue, options) => {
+      const records = await inner.claim(queue, options);
+      return records.flatMap((r) => [r, { ...r }]);
+    },
+  }),
   // The store bugs of two more such kit tests were in the catalogue already, pinned to them in CAUGHT_BY: payload text
   // stored as Latin-1 (the size-limit test) and a release that keeps the attempt (queue.close() with a claim in flight).
 };
@@ -724,6 +748,10 @@ const CAUGHT_BY: Record<string, string> = {
     'process > keeps the lease alive while the handler runs',
   'claim answers a done job it did not lease':
     'process > aborts a handler past its deadline, fails the attempt and frees the slot',
+  'claim answers each job twice (a join doubling rows)':
+    'process > close() waits for running jobs within its timeout',
+  'ack accepts only the job claimed last (one lease key per queue)':
+    'process > queue.close() returns jobs taken with next() and not settled to pending after its timeout',
 };
 
 describe('queueConformance (mutation test of the kit)', () => {

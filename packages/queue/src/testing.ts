@@ -325,6 +325,36 @@ export function queueConformance(runner: ConformanceRunner, options: Conformance
     await worker.close();
   };
 
+  /**
+   * Waits for a close() of the after-hook. A test that failed after it started close({ timeout }) and before it moved
+   * the clock past that timeout left the close waiting on the kit's clock, and a later close() returns the first one's
+   * promise: the after-hook hung (review 42). Once nothing else can settle it (no store call in flight for a few turns),
+   * the clock moves from timer to timer until it does; a correct store's close({ timeout: 0 }) never gets that far.
+   */
+  const settle = async (closing: Promise<unknown>): Promise<void> => {
+    let done = false;
+    const over = (): void => {
+      done = true;
+    };
+    void closing.then(over, over);
+    const quiet = async (): Promise<void> => {
+      for (let still = 0; still < 5 && !done; ) still = (await step()) ? 0 : still + 1;
+    };
+    await Promise.race([closing, quiet()]);
+    const deadline = Date.now() + callTimeout;
+    while (!done) {
+      const at = clock.next();
+      if (at === undefined || Date.now() >= deadline) {
+        const why =
+          at === undefined
+            ? "no timer left on the kit's clock"
+            : `${callTimeout} ms of moving the kit's clock`;
+        throw new Error(`${label}: queue.close() did not settle after the test (${why})`);
+      }
+      await clock.advance(at - clock.now());
+    }
+  };
+
   describe(`queue store conformance: ${options.name}`, () => {
     beforeEach(async () => {
       // A body the runner timed out is refused by its ended store and stops; let it, before reusing `store`.
@@ -348,7 +378,8 @@ export function queueConformance(runner: ConformanceRunner, options: Conformance
     // Every step runs whatever the test and the steps before it did; the first error is reported.
     afterEach(async () => {
       const errors: unknown[] = [];
-      for (const queue of queues.splice(0)) await queue.close({ timeout: 0 }).catch((e) => errors.push(e));
+      for (const queue of queues.splice(0))
+        await settle(queue.close({ timeout: 0 }).catch((e) => errors.push(e))).catch((e) => errors.push(e));
       const created = raw;
       if (created !== undefined) {
         await store.close().catch((e) => errors.push(e));
@@ -1103,6 +1134,18 @@ export function queueConformance(runner: ConformanceRunner, options: Conformance
         const closing = worker.close({ timeout: 5000 });
         await clock.advance(1000);
         finish();
+        // Bounded: a handler `finish` does not end (the store handed the job out twice) keeps close() waiting for its
+        // timeout on the kit's clock, which nothing here advances (review 42).
+        let closed = false;
+        void closing.then(
+          () => (closed = true),
+          () => (closed = true),
+        );
+        await until(
+          () => closed,
+          'close() to settle once its one job finished: another handler still runs, so the store handed out the job ' +
+            'twice (a claim answers each job it takes once)',
+        );
         await closing;
         expect((await queue.stats()).done).toBe(1);
       });

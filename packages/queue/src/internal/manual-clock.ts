@@ -8,6 +8,8 @@ import type { Clock, TimerHandle } from '@integ/core';
 
 export interface ManualClock extends Clock {
   advance(ms: number): Promise<void>;
+  /** When the earliest timer set is due, or undefined when none is. */
+  next(): number | undefined;
 }
 
 // The kit runs on its own clock, so the runner's fake timers (vi.useFakeTimers(), jest.useFakeTimers(), node:test's
@@ -79,6 +81,7 @@ export function manualClock(start: number, flush: () => Promise<void>): ManualCl
     clearTimeout(handle: TimerHandle): void {
       timers.delete(handle as number);
     },
+    next: () => due(Number.POSITIVE_INFINITY)?.at,
     async advance(ms: number): Promise<void> {
       const until = now + ms;
       await flush();
