@@ -210,17 +210,18 @@ export interface Breaker {
  * disarms nothing: it is how the registry's search for a victim reads the state (0 closed), as it is,
  * without the lazy move to half-open that reading `state` makes, which runs `onStateChange`, whose
  * `registry.get()` would change the map under the search. Open and half-open are alike to that search.
- * Both in one method: a second symbol and getter cost 3 B more gzip.
+ * Both in one method: a second symbol and getter cost 3 B more gzip. `breaker[DISARM](2)` is the `state` getter's
+ * reading: with that lazy move, disarming nothing.
  */
 export const DISARM: unique symbol = Symbol();
 /** A breaker as the registry sees it (see DISARM). */
-export type Disarmable = Breaker & { [DISARM](peek?: 1): number };
-const STATE: unique symbol = Symbol();
+export type Disarmable = Breaker & { [DISARM](peek?: 1 | 2): number };
 // `state` is a getter on a prototype all breakers share: a getter in each breaker's own literal gave every breaker a
-// hidden class (map and descriptors) of its own, ~360 B each (decision 0227).
+// hidden class (map and descriptors) of its own, ~360 B each (decision 0227). It reads the state through
+// `[DISARM](2)` (move to half-open if due, disarm nothing): a method of its own cost each breaker a closure, ~56 B.
 const SHARED = {
   get state(): BreakerState {
-    return (this as unknown as { [STATE](): BreakerState })[STATE]();
+    return STATES[(this as unknown as Disarmable)[DISARM](2)]!;
   },
 };
 
@@ -246,6 +247,29 @@ export const ignore = (): void => {};
 export const drop = <T>(value: T): T => {
   (value as PromiseLike<unknown> | null | undefined)?.then?.(ignore, ignore);
   return value;
+};
+// Hooks run through this only when set; a throwing hook must not leave the state machine half-updated.
+// An async hook is not awaited, and its rejection is dropped here: left unhandled, it ends a Node process.
+// At module level, not in createBreaker: it reads nothing of a breaker, and a closure there costs each breaker ~56 B.
+const emit = (call: () => unknown): void => {
+  try {
+    drop(call());
+  } catch {}
+};
+// The open period of trip number `trip`: the `openFor` number, or what an `openFor` function answers. A backoff
+// that throws, or returns no usable period (NaN, negative, infinite, a BigInt, not a number), still opens the
+// circuit for the default period (within maxOpenFor), and its error is ignored like a throwing hook's: thrown from
+// the trip, it left the breaker closed with one trip counted too many, and failed the call with openFor's error
+// instead of fn's (or a probe timer with it); NaN opened for 0 ms, a probe after every failure of a sick dependency
+// (decisions 0024, 0123). Through emit, like a hook: a throw is ignored, and so is an async backoff's rejection (its
+// Promise is no period), which left unhandled ends a Node process. At module level, as emit: a closure in
+// createBreaker cost each breaker ~56 B.
+const period = (given: BreakerOptions['openFor'], trip: number): number => {
+  // Not a function: a number createBreaker has checked, or none.
+  if (typeof given !== 'function') return given ?? 60_000;
+  let ms: unknown;
+  emit(() => (ms = given(trip)));
+  return typeof ms === 'number' && ms >= 0 && ms < Infinity ? ms : 60_000;
 };
 // Rejecting one microtask later, once the caller's `await` or `.then` is attached, spares Node's
 // unhandled-rejection bookkeeping, which otherwise costs more than the whole rejection. A `.then` on a
@@ -346,21 +370,6 @@ export function createBreaker(options: BreakerOptions | null = {}): Breaker {
   const threshold = num('failureThreshold', 5, 1, Infinity, 1);
   const given = options.openFor;
   const fixed = typeof given === 'function' ? 0 : num('openFor', 60_000, 0);
-  // A backoff that throws, or returns no usable period (NaN, negative, infinite, a BigInt, not a number),
-  // still opens the circuit for the default period (within maxOpenFor), and its error is ignored like a
-  // throwing hook's: thrown from the trip, it left the breaker closed with one trip counted too many, and
-  // failed the call with openFor's error instead of fn's (or a probe timer with it); NaN opened for 0 ms,
-  // a probe after every failure of a sick dependency (decisions 0024, 0123).
-  const openFor =
-    typeof given === 'function'
-      ? (trip: number): number => {
-          let ms: unknown;
-          // Through emit, like a hook: a throw is ignored, and so is an async backoff's rejection (its Promise
-          // is no period), which left unhandled ends a Node process.
-          emit(() => (ms = given(trip)));
-          return typeof ms === 'number' && ms >= 0 && ms < Infinity ? ms : 60_000;
-        }
-      : (): number => fixed;
   const maxOpen = num('maxOpenFor', Math.max(fixed, 600_000), 0);
   const slowMs = num('slowCallDuration', Infinity, 0, Infinity);
   const probes = num('halfOpenProbes', 1, 1, 1e6, 1);
@@ -413,7 +422,8 @@ export function createBreaker(options: BreakerOptions | null = {}): Breaker {
   let episode: CircuitOpenError | undefined;
   // Controllers of the calls in flight that have their own (probes, calls with a caller signal), of
   // every generation since the last reset(): isolate() aborts them all; each leaves when it settles.
-  const inFlight = new Set<AbortController>();
+  // Made by the first such call: an empty Set and its table cost each breaker ~150 B, and most never make one.
+  let inFlight: Set<AbortController> | undefined;
   // Shared by closed calls, so a call allocates nothing of ours: the signal they get (kept across
   // transitions until isolate() aborts it or reset() forgets it, so that isolate() reaches calls of
   // earlier closed periods too), and the handlers that count their outcomes (made once per generation).
@@ -442,13 +452,6 @@ export function createBreaker(options: BreakerOptions | null = {}): Breaker {
     return controller;
   };
 
-  // Hooks run through this only when set; a throwing hook must not leave the state machine half-updated.
-  // An async hook is not awaited, and its rejection is dropped here: left unhandled, it ends a Node process.
-  const emit = (call: () => unknown): void => {
-    try {
-      drop(call());
-    } catch {}
-  };
   // A clearTimeout that throws (a browser's unbound window.clearTimeout: 'Illegal invocation') is ignored:
   // thrown from a transition, it replaced fn's error and left the state half-updated. A timer it failed to
   // clear is harmless: the open -> half-open one re-checks the state, a probe's finds the probe settled.
@@ -556,7 +559,7 @@ export function createBreaker(options: BreakerOptions | null = {}): Breaker {
     // Tripping over it left a breaker open with 0 trips after reset(), or counted a trip an isolation never had;
     // and openFor is not asked for a trip that is not made (a backoff that counts or logs its trips saw one).
     if (g !== gen) return;
-    const ms = Math.min(typeof hint === 'number' && hint >= 0 ? hint : openFor(trips + 1), maxOpen);
+    const ms = Math.min(typeof hint === 'number' && hint >= 0 ? hint : period(given, trips + 1), maxOpen);
     if (g !== gen) return;
     trips++;
     openUntil = time(1) + ms;
@@ -591,6 +594,7 @@ export function createBreaker(options: BreakerOptions | null = {}): Breaker {
     let ran = 0;
     // A probe or a call with a caller signal gets its own controller; other closed calls share one.
     const own = from === HALF || signal ? new AbortController() : (controller ?? fresh());
+    inFlight ??= new Set();
     inFlight.add(own);
     const forward = (): void => own.abort(signal?.reason);
     let probeTimer: TimerHandle | undefined;
@@ -598,7 +602,7 @@ export function createBreaker(options: BreakerOptions | null = {}): Breaker {
     // Counts the call once: whichever comes first of its outcome and (a probe) its timeout.
     const settle = (outcome: Outcome, subject: unknown): void => {
       clear(probeTimer);
-      inFlight.delete(own);
+      inFlight?.delete(own);
       // A stub's removeEventListener that throws must not replace fn's outcome nor keep a probe's slot (b8d13d2).
       try {
         signal?.removeEventListener('abort', forward);
@@ -653,18 +657,24 @@ export function createBreaker(options: BreakerOptions | null = {}): Breaker {
     }
   }
 
-  // What a rejection now would carry: ms until the breaker admits a call again (the episode's error
-  // reads it live, so it is right whenever it is read, and 0 once calls are admitted again). While every
+  // The episode's error, with what a rejection now would carry: ms until the breaker admits a call again (the
+  // error reads it live, so it is right whenever it is read, and 0 once calls are admitted again). While every
   // probe slot is taken (only ever in half-open), at least 1: past the last probe's deadline, a throttled
-  // timer has not counted it yet, and 0 would send the caller straight back into this rejection.
-  const retryAfter = (): number =>
-    isolations
-      ? Infinity
-      : Math.max(
-          +(admitted >= probes),
-          Math.ceil((state === OPEN ? openUntil : admitted >= probes ? probeDeadline : -Infinity) - time()),
-        );
-  const rejection = (): CircuitOpenError => (episode ??= openError(retryAfter, !!isolations));
+  // timer has not counted it yet, and 0 would send the caller straight back into this rejection. That reader
+  // is made with the episode's error, not with the breaker: a closure each breaker held, rejecting or not.
+  const rejection = (): CircuitOpenError =>
+    (episode ??= openError(
+      () =>
+        isolations
+          ? Infinity
+          : Math.max(
+              +(admitted >= probes),
+              Math.ceil(
+                (state === OPEN ? openUntil : admitted >= probes ? probeDeadline : -Infinity) - time(),
+              ),
+            ),
+      !!isolations,
+    ));
 
   /** Runs `fn` unless the breaker rejects it; `rejected` turns the rejection into the return value. */
   const admit = <R>(
@@ -729,7 +739,7 @@ export function createBreaker(options: BreakerOptions | null = {}): Breaker {
     // backoff that counts or logs its trips saw a trip at every restart.
     openUntil = Math.min(
       snap.openUntil == null
-        ? time() + (state - OPEN || isolations ? 0 : openFor(trips || 1))
+        ? time() + (state - OPEN || isolations ? 0 : period(given, trips || 1))
         : read(snap.openUntil),
       time() + maxOpen,
     );
@@ -760,18 +770,6 @@ export function createBreaker(options: BreakerOptions | null = {}): Breaker {
   }
 
   const breaker = {
-    __proto__: SHARED,
-    [STATE]: (): BreakerState => {
-      poll();
-      return STATES[state]!;
-    },
-    [DISARM](peek?: 1): number {
-      if (!peek) {
-        disarmed = true;
-        clear(timer);
-      }
-      return state;
-    },
     execute: <T>(fn: Fn<T>, opts?: ExecuteOptions): Promise<T> =>
       admit<T>(fn, opts?.signal, rejectLater) ?? run(fn, opts?.signal),
     tryExecute: <T>(fn: Fn<T>, opts?: ExecuteOptions): Promise<BreakerResult<T>> =>
@@ -806,7 +804,7 @@ export function createBreaker(options: BreakerOptions | null = {}): Breaker {
       const reason = rejection();
       // Every call in flight, also those of earlier generations (a closed call still running when
       // the breaker tripped): isolating is for stopping traffic.
-      for (const c of [controller, ...inFlight]) c?.abort(reason);
+      for (const c of [controller, ...(inFlight ?? [])]) c?.abort(reason);
       controller = undefined;
       return () => {
         // Idempotent, and void after reset().
@@ -822,13 +820,23 @@ export function createBreaker(options: BreakerOptions | null = {}): Breaker {
       // A fresh start: calls in flight are forgotten (their results ignored, isolate() no longer aborts
       // them), and closed calls get a new shared signal.
       controller = undefined;
-      inFlight.clear();
+      inFlight = undefined;
       setState(CLOSED);
     },
+    [DISARM](peek?: 1 | 2): number {
+      if (peek === 2) poll();
+      else if (!peek) {
+        disarmed = true;
+        clear(timer);
+      }
+      return state;
+    },
+    // Last: set first, the prototype and the symbol-keyed method moved the other methods out of the object into a
+    // property array of their own (~30 B per breaker).
+    __proto__: SHARED,
   } satisfies Omit<Breaker, 'state'> & {
     __proto__: typeof SHARED;
-    [STATE](): BreakerState;
-    [DISARM](peek?: 1): number;
+    [DISARM](peek?: 1 | 2): number;
   };
   return breaker as unknown as Breaker;
 }
