@@ -345,7 +345,10 @@ class Service {
     } else if (typeof this.source.open === 'function') {
       this.resolver = this.source.open({
         service: this.name,
-        clock: this.shared.clock,
+        // A clearTimeout that throws is dropped in the sources too (0232, 0233): thrown in a lookup's finally, it
+        // turned a consul or etcd answer into a failed lookup (consul's index already past it), and a DNS query's
+        // answer into an uncaught exception, the lookup pending for good.
+        clock: { ...this.shared.clock, clearTimeout: this.clear.bind(this) },
         random: this.shared.random,
         logger: this.shared.logger,
         signal: this.shared.signal,

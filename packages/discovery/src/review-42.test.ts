@@ -9,16 +9,21 @@
 import type { Clock } from '@integ/core';
 import {
   type CallOutcome,
+  consul,
   createRegistry,
   type Endpoint,
   type EndpointInit,
+  etcd,
   fromEnv,
   type RegistryOptions,
   type Snapshot,
   type Source,
 } from '@integ/discovery';
+import { dnsA } from '@integ/discovery/dns';
 import { createFakeClock, drain, settledValue, trackUnhandledRejections } from '@integ/testing';
 import { describe, expect, it } from 'vitest';
+import { startDnsServer } from './internal/test-dns-server.js';
+import { etcdFetch } from './internal/test-etcd-fetch.js';
 import { refusal } from './internal/test-servers.js';
 
 /** A source whose n-th lookup (from 0) answers `answer(n)`; `closed` counts its resolver's close() calls. */
@@ -827,5 +832,67 @@ describe('a clock whose setTimeout or now() throws while an answer is taken in',
     await expect(env.registry.refresh('api')).rejects.toThrow('now failed');
     expect(env.fired).toBe(true);
     await refusedThenTaken(env);
+  });
+});
+
+describe("a clock whose clearTimeout throws, in the sources' lookups", () => {
+  /** Consul's health API answering one instance at index 42, then holding the blocking query open. */
+  const consulFetch = (async (input: string | URL | Request) => {
+    if (String(input).includes('index=')) return new Promise<Response>(() => {});
+    return new Response(
+      JSON.stringify([
+        {
+          Node: { Node: 'n1', Address: '10.0.0.1' },
+          Service: { ID: 'api-0', Service: 'api', Address: '10.0.0.1', Port: 8080, Tags: [], Meta: {} },
+          Checks: [{ Status: 'passing' }],
+        },
+      ]),
+      { headers: { 'content-type': 'application/json', 'x-consul-index': '42' } },
+    );
+  }) as typeof fetch;
+
+  it("takes consul's answer when clearing the query's time limit throws", async () => {
+    const { broken, state } = throwingClearClock();
+    state.armed = true;
+    const registry = createRegistry({
+      services: { api: consul({ service: 'api', address: 'http://consul.test', fetch: consulFetch }) },
+      clock: broken,
+    });
+    await registry.ready('api');
+    expect(registry.endpoints('api').map((e) => e.url)).toEqual(['http://10.0.0.1:8080']);
+    state.armed = false;
+    registry.close();
+  });
+
+  it("takes etcd's range when clearing its time limit throws", async () => {
+    const { broken, state } = throwingClearClock();
+    state.armed = true;
+    const registry = createRegistry({
+      services: { api: etcd({ prefix: '/s/', endpoints: ['http://etcd.test:2379'], fetch: etcdFetch([]) }) },
+      clock: broken,
+    });
+    await registry.ready('api');
+    expect(registry.endpoints('api').map((e) => e.url)).toEqual(['http://10.0.0.1:80']);
+    state.armed = false;
+    registry.close();
+  });
+
+  it("takes a DNS answer when clearing the query's time limit throws (a real DNS server on loopback)", async () => {
+    const server = await startDnsServer();
+    try {
+      server.records.set('a.example.test', [{ type: 'A', address: '127.0.0.11', ttl: 60 }]);
+      const { broken, state } = throwingClearClock();
+      state.armed = true;
+      const registry = createRegistry({
+        services: { api: dnsA('a.example.test', { port: 8080, servers: [server.address] }) },
+        clock: broken,
+      });
+      await registry.ready('api');
+      expect(registry.endpoints('api').map((e) => e.url)).toEqual(['http://127.0.0.11:8080']);
+      state.armed = false;
+      registry.close();
+    } finally {
+      await server.close();
+    }
   });
 });
