@@ -213,6 +213,16 @@ function checkRunner(runner: ConformanceRunner, options: ConformanceOptions): nu
   return timeout;
 }
 
+/** Reads, at any time, whether `promise` has settled (resolved or rejected). */
+function settled(promise: Promise<unknown>): () => boolean {
+  let done = false;
+  const over = (): void => {
+    done = true;
+  };
+  void promise.then(over, over);
+  return () => done;
+}
+
 /**
  * Registers the conformance suite: leases, expiry and re-delivery, fencing, retries with backoff,
  * dead letters and redrive, delays, priorities, deduplication keys, per-job deadlines, graceful close,
@@ -332,17 +342,13 @@ export function queueConformance(runner: ConformanceRunner, options: Conformance
    * the clock moves from timer to timer until it does; a correct store's close({ timeout: 0 }) never gets that far.
    */
   const settle = async (closing: Promise<unknown>): Promise<void> => {
-    let done = false;
-    const over = (): void => {
-      done = true;
-    };
-    void closing.then(over, over);
+    const done = settled(closing);
     const quiet = async (): Promise<void> => {
-      for (let still = 0; still < 5 && !done; ) still = (await step()) ? 0 : still + 1;
+      for (let still = 0; still < 5 && !done(); ) still = (await step()) ? 0 : still + 1;
     };
     await Promise.race([closing, quiet()]);
     const deadline = Date.now() + callTimeout;
-    while (!done) {
+    while (!done()) {
       const at = clock.next();
       if (at === undefined || Date.now() >= deadline) {
         const why =
@@ -1136,13 +1142,8 @@ export function queueConformance(runner: ConformanceRunner, options: Conformance
         finish();
         // Bounded: a handler `finish` does not end (the store handed the job out twice) keeps close() waiting for its
         // timeout on the kit's clock, which nothing here advances (review 42).
-        let closed = false;
-        void closing.then(
-          () => (closed = true),
-          () => (closed = true),
-        );
         await until(
-          () => closed,
+          settled(closing),
           'close() to settle once its one job finished: another handler still runs, so the store handed out the job ' +
             'twice (a claim answers each job it takes once)',
         );
